@@ -1,0 +1,57 @@
+"""Cache: a content-addressed store of verified artifacts, shared by every env and run on the machine.
+
+Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's user cache dir)::
+
+    artifacts/<algorithm>/<digest[:2]>/<digest>/<filename>   verified files, named by their hash
+    unpacked/<algorithm>/<digest[:2]>/<digest>/              reserved: a wheel's unpacked tree, to link from
+    locks/<key>.lock                                         one file lock per venv path
+    tmp/                                                      downloads in progress (same filesystem)
+
+A file only ever appears at its address by an atomic rename after its size and hash were checked,
+so a reader never sees a partial or unverified file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+CACHE_DIR_ENV = "TOX_VENVSYNC_CACHE_DIR"
+
+
+def default_cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    """``TOX_VENVSYNC_CACHE_DIR`` when set, else the user cache directory."""
+    environ = os.environ if environ is None else environ
+    if value := environ.get(CACHE_DIR_ENV):
+        return Path(value).expanduser().absolute()
+    return Path(platformdirs.user_cache_dir("tox-venvsync", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """The cache rooted at ``root``."""
+
+    root: Path
+
+    def artifact(self, algorithm: str, digest: str, filename: str) -> Path:
+        """Where the verified file with this hash lives (whether or not it is there yet)."""
+        return self.root / "artifacts" / algorithm / digest[:2] / digest / filename
+
+    def unpacked(self, algorithm: str, digest: str) -> Path:
+        """Where the unpacked tree of the wheel with this hash lives."""
+        return self.root / "unpacked" / algorithm / digest[:2] / digest
+
+    def venv_lock(self, venv: Path) -> Path:
+        """The lock file that serialises syncs of the venv at ``venv``."""
+        key = hashlib.sha256(os.fsencode(os.path.abspath(venv))).hexdigest()[:32]
+        return self.root / "locks" / f"{key}.lock"
+
+    def tmp_dir(self) -> Path:
+        """A directory for downloads in progress, on the cache's filesystem so a rename is atomic."""
+        path = self.root / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,97 @@
+"""The error types of tox-venvsync: one root, each rendering one sentence a user can act on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class VenvSyncError(Exception):
+    """The root of every error tox-venvsync reports to a user instead of a traceback.
+
+    ``exit_code`` is what the command line exits with: 2 for bad input, 1 for a sync that failed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInputError(VenvSyncError):
+    """Input the user can fix: a lockfile, a path, a configuration value."""
+
+    exit_code = 2
+
+
+class LockFileError(BadInputError):
+    """A lockfile that cannot be read, parsed or validated; names the file and the context path."""
+
+    def __init__(self, path: Path, reason: str, *, context: str | None = None) -> None:
+        where = f" at {context}" if context else ""
+        super().__init__(f"{path}{where}: {reason}")
+        self.path = path
+        self.context = context
+        self.reason = reason
+
+
+class SelectionError(BadInputError):
+    """The lock has nothing (or something ambiguous) for this interpreter, extras and groups."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class LocationError(BadInputError):
+    """A venv location that tox-venvsync refuses to create, use or empty; nothing was touched."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"refusing to use {path} as a virtual environment: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class InterpreterError(BadInputError):
+    """The interpreter for the environment is missing or does not answer."""
+
+
+class FetchError(VenvSyncError):
+    """An artifact could not be downloaded or read."""
+
+    def __init__(self, name: str, source: str, reason: str) -> None:
+        super().__init__(f"cannot fetch {name} from {source}: {reason}")
+        self.name = name
+        self.source = source
+        self.reason = reason
+
+
+class HashMismatchError(VenvSyncError):
+    """An artifact's size or hash differs from the lock; nothing of it was installed."""
+
+    def __init__(self, name: str, source: str, *, what: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"{what} of {name} from {source} is {actual} but the lock says {expected}; "
+            "nothing was installed: check the lockfile or the index that serves this file",
+        )
+        self.name = name
+        self.source = source
+        self.expected = expected
+        self.actual = actual
+
+
+class InstallError(VenvSyncError):
+    """A wheel that cannot be installed (invalid or hostile content)."""
+
+    def __init__(self, name: str, wheel: str, reason: str) -> None:
+        super().__init__(f"cannot install {name} from {wheel}: {reason}")
+        self.name = name
+        self.wheel = wheel
+        self.reason = reason

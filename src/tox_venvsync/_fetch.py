@@ -1,0 +1,142 @@
+"""Fetch: bring every artifact of a plan into the cache, each checked against the lock's size and hash."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Protocol
+from urllib.parse import unquote, urlparse
+
+from tox_venvsync import __version__
+from tox_venvsync._errors import FetchError, HashMismatchError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tox_venvsync._cache import Cache
+    from tox_venvsync._lock import Artifact, Pick
+
+_CHUNK = 1 << 20
+_TIMEOUT = 60
+
+
+class Fetcher(Protocol):
+    """Makes the artifacts of picks available as verified local files."""
+
+    def fetch(self, picks: Sequence[Pick]) -> dict[str, Path]:
+        """A verified local file per pick name; raises before returning if any file is wrong."""
+
+
+class CacheFetcher:
+    """The real fetcher: ``path``, ``file://`` and ``http(s)://`` into the content-addressed cache."""
+
+    def __init__(self, cache: Cache, *, workers: int = 8) -> None:
+        self._cache = cache
+        self._workers = workers
+
+    def fetch(self, picks: Sequence[Pick]) -> dict[str, Path]:
+        """Fetch all picks in parallel; every file is verified before any is used."""
+        if not picks:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(picks))) as pool:
+            paths = list(pool.map(self._fetch_one, picks))
+        return {pick.name: path for pick, path in zip(picks, paths, strict=True)}
+
+    def _fetch_one(self, pick: Pick) -> Path:
+        artifact = pick.artifact
+        assert artifact is not None  # noqa: S101  # the plan fetches only picks that have a file
+        expected = artifact.strongest_hash
+        if expected is None:
+            # hash before install: a file the lock does not pin by a strong hash is never installed
+            raise FetchError(pick.name, artifact.location, "the lock gives no sha256, sha384 or sha512 hash for it")
+        algorithm, digest = expected
+        target = self._cache.artifact(algorithm, digest, _safe_filename(pick, artifact))
+        if target.is_file() and (artifact.size is None or target.stat().st_size == artifact.size):
+            return target  # at its content address, so it was verified when it was stored
+        fd, name = tempfile.mkstemp(dir=self._cache.tmp_dir(), prefix="dl-")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as sink:
+                size, actual = _copy_hashing(pick, artifact, sink, algorithm)
+            _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=actual)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.replace(target)  # atomic: the address only ever holds a verified file
+        finally:
+            tmp.unlink(missing_ok=True)  # a failed or refused download leaves no partial file behind
+        return target
+
+
+def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: str) -> tuple[int, str]:
+    hasher = hashlib.new(algorithm)
+    size = 0
+    with _open_source(pick, artifact) as source:
+        try:
+            while chunk := source.read(_CHUNK):
+                hasher.update(chunk)
+                sink.write(chunk)
+                size += len(chunk)
+        except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
+            raise FetchError(pick.name, artifact.location, f"the download broke off ({exc!r})") from exc
+    return size, hasher.hexdigest()
+
+
+def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
+    if artifact.path is not None:
+        return _open_local(pick, artifact, artifact.path)
+    url = artifact.url or ""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return _open_local(pick, artifact, Path(unquote(parsed.path)))
+    if parsed.scheme not in {"http", "https"}:
+        raise FetchError(pick.name, url, f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file")
+    request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
+    try:
+        return urllib.request.urlopen(request, timeout=_TIMEOUT)  # type: ignore[no-any-return]  # noqa: S310
+    except urllib.error.HTTPError as exc:
+        raise FetchError(pick.name, url, f"the server answered HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FetchError(pick.name, url, f"{reason}; check the network or the index") from exc
+
+
+def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise FetchError(pick.name, artifact.location, f"{exc.strerror}; check the path in the lock") from exc
+
+
+def _verify(  # noqa: PLR0913  # what was expected and what was found, keyword-only
+    pick: Pick, artifact: Artifact, *, algorithm: str, digest: str, size: int, actual: str
+) -> None:
+    # hash before install: a wrong byte count or digest means the file is not the one the lock pins
+    if artifact.size is not None and size != artifact.size:
+        raise HashMismatchError(
+            pick.name,
+            artifact.location,
+            what="the size",
+            expected=f"{artifact.size} bytes",
+            actual=f"{size} bytes",
+        )
+    if actual != digest:
+        raise HashMismatchError(
+            pick.name,
+            artifact.location,
+            what=f"the {algorithm} hash",
+            expected=digest,
+            actual=actual,
+        )
+
+
+def _safe_filename(pick: Pick, artifact: Artifact) -> str:
+    # the name comes from the lock: keep it a plain file name inside its cache directory
+    name = Path(artifact.filename).name
+    if not name or name in {".", ".."} or name != artifact.filename:
+        raise FetchError(pick.name, artifact.location, f"the file name {artifact.filename!r} is not a plain file name")
+    return name

@@ -1,0 +1,97 @@
+"""Installed: the distributions a venv holds now, read from their ``.dist-info`` directories."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+#: the file in a dist-info directory where we note what was installed (as uv does with uv_cache.json)
+OUR_METADATA = "venvsync.json"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledDist:
+    """One ``.dist-info`` directory in the venv."""
+
+    name: NormalizedName
+    version: Version | None
+    dist_info: Path
+
+    @property
+    def direct_url(self) -> str | None:
+        """The ``url`` of ``direct_url.json`` (PEP 610), ``None`` for an install from an index."""
+        try:
+            data = json.loads((self.dist_info / "direct_url.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        url = data.get("url") if isinstance(data, dict) else None
+        return url if isinstance(url, str) else None
+
+    @property
+    def content(self) -> str | None:
+        """The content key we noted when we installed it (project wheels), else ``None``."""
+        try:
+            data = json.loads((self.dist_info / OUR_METADATA).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        content = data.get("content") if isinstance(data, dict) else None
+        return content if isinstance(content, str) else None
+
+
+def dist_info_names(site_packages: Iterable[Path]) -> list[str]:
+    """The sorted ``.dist-info`` directory names: one listing per directory, nothing parsed."""
+    names: set[str] = set()
+    for directory in dict.fromkeys(site_packages):
+        with contextlib.suppress(FileNotFoundError):
+            names.update(entry for entry in os.listdir(directory) if entry.endswith(".dist-info"))
+    return sorted(names)
+
+
+def scan(site_packages: Iterable[Path]) -> dict[NormalizedName, list[InstalledDist]]:
+    """Every distribution in the venv by normalized name (a broken venv may hold one name twice)."""
+    found: dict[NormalizedName, list[InstalledDist]] = {}
+    for directory in dict.fromkeys(site_packages):
+        try:
+            entries = sorted(os.listdir(directory))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.endswith(".dist-info") and (dist := _read(directory / entry)) is not None:
+                found.setdefault(dist.name, []).append(dist)
+    return found
+
+
+def _read(dist_info: Path) -> InstalledDist | None:
+    stem = dist_info.name[: -len(".dist-info")]
+    name, sep, version = stem.rpartition("-")
+    if sep and name:
+        try:
+            return InstalledDist(name=canonicalize_name(name), version=Version(version), dist_info=dist_info)
+        except InvalidVersion:
+            pass
+    return _read_metadata(dist_info)
+
+
+def _read_metadata(dist_info: Path) -> InstalledDist | None:
+    try:
+        headers = HeaderParser().parsestr((dist_info / "METADATA").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not (name := headers.get("Name")):
+        return None
+    try:
+        version: Version | None = Version(headers.get("Version", ""))
+    except InvalidVersion:
+        version = None
+    return InstalledDist(name=canonicalize_name(name), version=version, dist_info=dist_info)

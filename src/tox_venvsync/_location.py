@@ -1,0 +1,137 @@
+"""Location: where the venv lives, and the guard that decides to create, adopt, empty or refuse it."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tox_venvsync._errors import LocationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+#: Files tox or we put in an env directory that do not make it "somebody else's".
+_OURS = frozenset({".tox-info.json", ".venvsync"})
+
+
+class Kind(enum.Enum):
+    """What is found at a venv location."""
+
+    MISSING = "missing"
+    EMPTY = "empty"
+    VENV = "venv"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Found:
+    """The outcome of inspecting a location that we may use."""
+
+    path: Path
+    kind: Kind
+
+
+def protected_paths(project_root: Path | None, home: Path | None = None) -> frozenset[Path]:
+    """Paths that are never a venv location nor emptied: ``/``, the home directory, the project and its ancestors."""
+    paths = {Path(os.path.abspath(os.sep))}  # abspath: no symlink resolution on purpose
+    try:
+        home = home or Path.home()
+    except RuntimeError:  # pragma: no cover - no HOME and no passwd entry
+        home = None
+    if home is not None:
+        paths.add(Path(os.path.abspath(home)))
+    if project_root is not None:
+        root = Path(os.path.abspath(project_root))
+        paths.update((root, *root.parents))
+    return frozenset(paths)
+
+
+def inspect(path: Path, protected: Iterable[Path]) -> Found:
+    """Classify ``path``; raise :class:`LocationError` for anything we must not touch.
+
+    Nothing is created or changed here: a refusal leaves every file as it was.
+    """
+    path = Path(os.path.abspath(path))  # the link itself, never its target
+    protected = set(protected)
+    if path in protected or Path(os.path.realpath(path)) in protected:
+        raise LocationError(path, _protected_reason(path))
+    if path.is_symlink():
+        # tox refuses links too; following one could put or delete files where the user did not say
+        raise LocationError(path, "it is a symbolic link; point env_location at the real directory instead")
+    if not path.exists():
+        return Found(path=path, kind=Kind.MISSING)
+    if not path.is_dir():
+        raise LocationError(path, "it is a file, not a directory; remove it or choose another env_location")
+    if (path / "pyvenv.cfg").is_file():
+        return Found(path=path, kind=Kind.VENV)
+    try:
+        others = sorted(entry for entry in os.listdir(path) if entry not in _OURS)
+    except OSError as exc:
+        raise LocationError(path, f"it cannot be listed ({exc.strerror}); check its permissions") from exc
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")  # noqa: PLR2004
+        raise LocationError(
+            path,
+            f"it holds files and no pyvenv.cfg ({shown}), so it is not a virtual environment; "
+            "choose an empty or missing directory for env_location",
+        )
+    return Found(path=path, kind=Kind.EMPTY)
+
+
+def _protected_reason(path: Path) -> str:
+    if path == Path(os.sep):
+        return "it is the filesystem root"
+    if path == Path(os.path.abspath(Path.home())):
+        return "it is your home directory; choose a directory below it"
+    return "it is the project root or one of its ancestors; choose a directory of its own for env_location"
+
+
+def read_pyvenv_cfg(venv: Path) -> Mapping[str, str]:
+    """The ``key = value`` pairs of a venv's ``pyvenv.cfg`` (empty when unreadable)."""
+    values: dict[str, str] = {}
+    try:
+        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return values
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip().lower()] = value.strip()
+    return values
+
+
+def venv_python_version(venv: Path) -> tuple[int, ...] | None:
+    """The ``(major, minor, micro)`` a venv was made for, from ``pyvenv.cfg`` (venv, virtualenv and uv spell it)."""
+    cfg = read_pyvenv_cfg(venv)
+    raw = cfg.get("version_info") or cfg.get("version") or ""
+    parts = raw.split(".")[:3]
+    if len(parts) < 3 or not all(p.isdigit() for p in parts):  # noqa: PLR2004
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def remove_venv(path: Path, protected: Iterable[Path], *, keep_dir: bool) -> None:
+    """Empty the venv at ``path``; with ``keep_dir`` keep the directory (it may be a mount point or pre-owned).
+
+    The delete guard (DESIGN.md safety rules): only a directory with ``pyvenv.cfg``, or an empty one,
+    is ever emptied; never a protected path; symbolic links are unlinked, never followed; and
+    ``pyvenv.cfg`` goes last so a half-emptied directory is still recognisably a venv.
+    """
+    found = inspect(path, protected)
+    if found.kind is Kind.MISSING:
+        return
+    for entry in os.scandir(found.path):
+        if entry.name == "pyvenv.cfg":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)  # rmtree unlinks symlinks inside, never follows them
+        else:
+            Path(entry.path).unlink()
+    (found.path / "pyvenv.cfg").unlink(missing_ok=True)
+    if not keep_dir:
+        with contextlib.suppress(OSError):  # a mount point or a directory we may not remove: it stays, empty
+            found.path.rmdir()

@@ -1,0 +1,177 @@
+"""The PEP 751 ``pylock.toml`` reader; selection is ``packaging.pylock.Pylock.select``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from packaging.pylock import (
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+    PylockSelectError,
+    PylockUnsupportedVersionError,
+    PylockValidationError,
+)
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._lock._model import Artifact, Pick, SourceKind
+from tox_venvsync._lock._toml import read_toml
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from packaging.pylock import Package
+    from packaging.tags import Tag
+
+    from tox_venvsync._lock._model import Request
+    from tox_venvsync._target import Target
+
+
+def read_pylock(path: Path) -> PylockFile:
+    """Read and validate a ``pylock.toml``; every problem names the file and the key."""
+    _, data = read_toml(path)
+    try:
+        pylock = Pylock.from_dict(data)
+    except PylockUnsupportedVersionError as exc:
+        msg = f"{exc.message}; this tool reads lock-version 1.x, re-create the lock with a PEP 751 version 1 writer"
+        raise LockFileError(path, msg, context="lock-version") from exc
+    except PylockValidationError as exc:
+        raise LockFileError(path, exc.message, context=exc.context) from exc
+    return PylockFile(path=path, pylock=pylock)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PylockFile:
+    """A validated ``pylock.toml``."""
+
+    path: Path
+    pylock: Pylock
+    format: str = "pylock"
+
+    def select(self, target: Target, request: Request) -> list[Pick]:
+        """The spec's installation algorithm (a flat marker filter), done by ``packaging``."""
+        self._check_request(request)
+        index_of = {id(package): index for index, package in enumerate(self.pylock.packages)}
+        tags = target.tags
+        try:
+            chosen = list(
+                self.pylock.select(
+                    environment=target.markers,  # type: ignore[arg-type]  # a full marker environment
+                    tags=tags,
+                    extras=request.extras,
+                    dependency_groups=request.groups,
+                ),
+            )
+        except PylockSelectError as exc:
+            raise SelectionError(self.path, self._select_failure(str(exc), target, request)) from exc
+        return [self._pick(package, artifact, f"packages[{index_of[id(package)]}]") for package, artifact in chosen]
+
+    def _check_request(self, request: Request) -> None:
+        have_extras: set[str] = set(self.pylock.extras or ())
+        if missing := sorted(request.extras - have_extras):
+            raise SelectionError(self.path, _not_in_lock("extra", missing, have_extras))
+        have_groups = set(self.pylock.dependency_groups or ()) | set(self.pylock.default_groups or ())
+        if request.groups is not None and (missing := sorted(request.groups - have_groups)):
+            raise SelectionError(self.path, _not_in_lock("dependency group", missing, have_groups))
+
+    def _select_failure(self, message: str, target: Target, request: Request) -> str:
+        if message.startswith("No wheel found"):
+            return self._no_wheel_message(target, request) or message
+        return f"{message}; the interpreter is {target.executable} (Python {target.python_full_version})"
+
+    def _no_wheel_message(self, target: Target, request: Request) -> str | None:
+        env = {
+            **target.markers,
+            "extras": frozenset(request.extras),
+            "dependency_groups": frozenset(
+                self.pylock.default_groups or () if request.groups is None else request.groups,
+            ),
+        }
+        supported = set(target.tags)
+        for index, package in enumerate(self.pylock.packages):
+            if package.marker is not None and not package.marker.evaluate(env, context="lock_file"):  # type: ignore[arg-type]
+                continue
+            wheels = package.wheels or ()
+            if wheels and package.sdist is None and not any(_wheel_tags(w) & supported for w in wheels):
+                return (
+                    f"no wheel of {package.name} at packages[{index}] fits the interpreter {target.executable} "
+                    f"(Python {target.python_full_version}, tags {_tag_summary(target.tags)}); the lock has "
+                    f"{', '.join(w.filename for w in wheels)}: re-lock for this interpreter or use another Python"
+                )
+        return None
+
+    def _pick(self, package: Package, artifact: object, context: str) -> Pick:
+        if isinstance(artifact, PackageWheel):
+            return self._file_pick(package, "wheel", artifact, f"{context}.wheels")
+        if isinstance(artifact, PackageSdist):
+            return self._file_pick(package, "sdist", artifact, f"{context}.sdist")
+        kind: SourceKind
+        if isinstance(artifact, PackageVcs):
+            kind = "vcs"
+        elif isinstance(artifact, PackageDirectory):
+            kind = "directory"
+        else:
+            assert isinstance(artifact, PackageArchive)  # noqa: S101  # select() yields only these five types
+            return self._file_pick(package, "archive", artifact, f"{context}.archive")
+        return Pick(name=package.name, version=package.version, kind=kind, artifact=None, context=context)
+
+    def _file_pick(
+        self,
+        package: Package,
+        kind: SourceKind,
+        artifact: PackageWheel | PackageSdist | PackageArchive,
+        context: str,
+    ) -> Pick:
+        filename = artifact.filename if not isinstance(artifact, PackageArchive) else _archive_name(artifact)
+        version = package.version
+        if kind == "wheel":
+            try:
+                _, wheel_version, _, _ = parse_wheel_filename(filename)
+            except InvalidWheelFilename as exc:
+                raise LockFileError(self.path, str(exc), context=context) from exc
+            version = version or wheel_version
+        local = (self.path.parent / artifact.path).resolve() if artifact.path else None
+        use_path = local is not None and (artifact.url is None or local.is_file())
+        return Pick(
+            name=package.name,
+            version=version,
+            kind=kind,
+            artifact=Artifact(
+                filename=filename,
+                url=None if use_path else artifact.url,
+                path=local if use_path else None,
+                size=artifact.size,
+                hashes={k.lower(): v.lower() for k, v in artifact.hashes.items()},
+            ),
+            index=package.index,
+            context=context,
+        )
+
+
+def _archive_name(archive: PackageArchive) -> str:
+    source = archive.path or urlparse(archive.url or "").path
+    return unquote(Path(source).name) or "archive"
+
+
+def _wheel_tags(wheel: PackageWheel) -> frozenset[Tag]:
+    try:
+        return parse_wheel_filename(wheel.filename)[3]
+    except InvalidWheelFilename:
+        return frozenset()
+
+
+def _tag_summary(tags: list[Tag]) -> str:
+    shown = [str(tags[0]), str(tags[-1])] if len(tags) > 1 else [str(t) for t in tags]
+    return f"{' ... '.join(shown)} ({len(tags)} in all)"
+
+
+def _not_in_lock(what: str, missing: Iterable[str], have: set[str]) -> str:
+    names = ", ".join(sorted(have)) or "none"
+    return f"the lock has no {what} {', '.join(missing)}; it has: {names}"

@@ -1,0 +1,134 @@
+"""Plan: what to install, upgrade, downgrade, reinstall, remove or keep to make the venv equal the selection."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
+    from packaging.version import Version
+
+    from tox_venvsync._installed import InstalledDist
+    from tox_venvsync._lock import Pick
+
+#: Packages a venv is seeded with; kept when the lock does not name them (as ``uv sync`` keeps them).
+SEED_PACKAGES = frozenset(canonicalize_name(n) for n in ("pip", "setuptools", "wheel"))
+
+
+class Action(enum.Enum):
+    """What happens to one distribution."""
+
+    INSTALL = "install"
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    REINSTALL = "reinstall"
+    REMOVE = "remove"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Wanted:
+    """A pick plus what the venv should record about it once installed."""
+
+    pick: Pick
+    #: the PEP 610 URL to record, ``None`` for an install from an index
+    direct_url: str | None = None
+    #: a digest of the wheel's contents, for wheels rebuilt on every run (the project)
+    content: str | None = None
+    editable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Step:
+    """One line of the plan."""
+
+    action: Action
+    name: NormalizedName
+    version: Version | None
+    old: tuple[InstalledDist, ...] = ()
+    wanted: Wanted | None = None
+
+    @property
+    def old_version(self) -> Version | None:
+        """The version installed now, if any."""
+        return self.old[0].version if self.old else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    """Every step, sorted by name; applying it makes the venv equal the selection."""
+
+    steps: tuple[Step, ...]
+
+    def of(self, *actions: Action) -> list[Step]:
+        """The steps with one of these actions."""
+        return [step for step in self.steps if step.action in actions]
+
+    @property
+    def changes(self) -> list[Step]:
+        """Every step that is not a keep."""
+        return [step for step in self.steps if step.action is not Action.KEEP]
+
+    @property
+    def to_remove(self) -> list[Step]:
+        """Steps whose old distributions go first (everything that changes something installed)."""
+        return [step for step in self.changes if step.old]
+
+    @property
+    def to_install(self) -> list[Step]:
+        """Steps that install a wheel."""
+        return [step for step in self.changes if step.wanted is not None]
+
+
+def make_plan(
+    wanted: Sequence[Wanted],
+    installed: Mapping[NormalizedName, Sequence[InstalledDist]],
+    *,
+    suspect: Collection[str] = (),
+    exact: bool = True,
+) -> Plan:
+    """Compare what is wanted with what is installed.
+
+    ``suspect`` names distributions an interrupted sync was changing: they are reinstalled.
+    With ``exact`` off, distributions the selection does not name are kept.
+    """
+    steps: list[Step] = []
+    by_name = {item.pick.name: item for item in wanted}
+    for name, item in by_name.items():
+        steps.append(_step_for(item, tuple(installed.get(name, ())), suspect=name in suspect))
+    for name, dists in installed.items():
+        if name in by_name:
+            continue
+        keep = name in SEED_PACKAGES or not exact
+        action = Action.KEEP if keep and name not in suspect else Action.REMOVE
+        steps.append(Step(action=action, name=name, version=dists[0].version, old=tuple(dists)))
+    return Plan(steps=tuple(sorted(steps, key=lambda step: step.name)))
+
+
+def _step_for(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> Step:
+    version = item.pick.version
+    action = _action(item, old, suspect=suspect)
+    return Step(action=action, name=item.pick.name, version=version, old=old, wanted=item)
+
+
+def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> Action:  # noqa: PLR0911  # one rule per line
+    if not old:
+        return Action.INSTALL
+    current = old[0]
+    version = item.pick.version
+    if len(old) > 1 or suspect or current.version is None or version is None:
+        return Action.REINSTALL
+    if current.version < version:
+        return Action.UPGRADE
+    if current.version > version:
+        return Action.DOWNGRADE
+    if current.direct_url != item.direct_url:
+        return Action.REINSTALL  # same version from another source, as uv sync decides
+    if item.content is not None and current.content != item.content:
+        return Action.REINSTALL  # the project was rebuilt with other contents
+    return Action.KEEP

@@ -1,0 +1,233 @@
+"""The tox run environment ``venvsync``: wires tox's configuration to the location guard and the sync engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tox.tox_env.errors import Fail
+from tox.tox_env.package import PathPackage
+from tox.tox_env.python.api import Python
+from tox.tox_env.python.package import EditablePackage
+from tox.tox_env.python.pip.req_file import PythonDeps
+from tox.tox_env.python.runner import PythonRun
+from tox.tox_env.python.virtual_env.api import VirtualEnv
+
+from tox_venvsync._cache import Cache, default_cache_dir
+from tox_venvsync._errors import VenvSyncError
+from tox_venvsync._location import Kind, inspect, protected_paths, remove_venv, venv_python_version
+from tox_venvsync._lock import Request
+from tox_venvsync._plan import Action
+from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec, env_lock, sync
+from tox_venvsync._target import TargetMemo
+from tox_venvsync._tox_compat import follow_env_dir
+
+if TYPE_CHECKING:
+    from tox.util.json_types import JsonValue
+
+_LOGGER = logging.getLogger(__name__)
+_DEFAULT_LOCK = "pylock.toml"
+_WORDS = (
+    (Action.INSTALL, "installed"),
+    (Action.UPGRADE, "upgraded"),
+    (Action.DOWNGRADE, "downgraded"),
+    (Action.REINSTALL, "reinstalled"),
+    (Action.REMOVE, "removed"),
+)
+
+
+class VenvSyncRunner(VirtualEnv, PythonRun):
+    """A virtualenv at ``env_location``, synced exactly from the project's lockfile by our own engine."""
+
+    @staticmethod
+    def id() -> str:
+        """The runner's name, as ``runner = venvsync`` selects it."""
+        return "venvsync"
+
+    @property
+    def _package_tox_env_type(self) -> str:
+        return "virtualenv-pep-517"
+
+    @property
+    def _external_pkg_tox_env_type(self) -> str:
+        return "virtualenv-cmd-builder"
+
+    @property
+    def _package_types(self) -> tuple[str, ...]:
+        return ("wheel", "editable", "skip")
+
+    @property
+    def default_pkg_type(self) -> str:
+        """``wheel`` for a project that can be built, else ``skip``."""
+        root = self.core["tox_root"]
+        if not any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
+            return "skip"
+        return "wheel"
+
+    def register_config(self) -> None:
+        """Tox's keys plus ``env_location``, ``lock_file``, ``lock_format`` and ``venv_seed``."""
+        super().register_config()
+        self.conf.add_config(
+            keys=["env_location"],
+            of_type=Path,
+            default=lambda conf, name: conf.core["work_dir"] / self.name,  # noqa: ARG005
+            post_process=self._env_location,
+            desc="where the virtualenv lives (tox's env_dir follows it); relative paths start at the tox root; "
+            "the --env-location option overrides it",
+        )
+        self.conf.add_config(
+            keys=["lock_file"],
+            of_type=str,
+            default=lambda conf, name: self.conf["pylock"] or _DEFAULT_LOCK,  # noqa: ARG005
+            desc="the lockfile to sync the environment from, relative to the tox root (default pylock.toml)",
+        )
+        self.conf.add_config(
+            keys=["lock_format"],
+            of_type=str,
+            default="",
+            desc="the lockfile's format (pylock); empty means detect it from the file name",
+        )
+        self.conf.add_config(
+            keys=["venv_seed"],
+            of_type=bool,
+            default=False,
+            desc="install pip (and setuptools/wheel where virtualenv does) when creating the virtualenv",
+        )
+        follow_env_dir(self.conf, lambda: self.conf["env_location"])
+
+    def _env_location(self, value: Path) -> Path:
+        if template := getattr(self.options, "env_location", None):
+            if "{env_name}" not in template and _several_envs(self.options):
+                msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
+                raise Fail(msg)
+            value = Path(template.replace("{env_name}", self.name)).expanduser()
+        root: Path = self.core["tox_root"]
+        return Path(os.path.normpath(root / value))
+
+    # --- where the venv lives: every path through tox that creates or deletes it passes the guard
+
+    @property
+    def _protected(self) -> frozenset[Path]:
+        return protected_paths(self.core["tox_root"])
+
+    def setup(self) -> None:
+        """Set the environment up while holding its lock, so two runs on one location take turns."""
+        try:
+            with env_lock(self._cache, self.env_dir):
+                super().setup()
+        except VenvSyncError as exc:
+            raise Fail(str(exc)) from exc
+
+    @property
+    def _cache(self) -> Cache:
+        return Cache(default_cache_dir())
+
+    def _setup_env(self) -> None:
+        inspect(self.env_dir, self._protected)  # refuse before tox writes its cache file into the directory
+        super()._setup_env()
+
+    def _clean(self, transitive: bool = False) -> None:  # noqa: FBT001, FBT002  # tox's signature
+        if self._run_state["clean"]:
+            return
+        found = inspect(self.env_dir, self._protected)  # refuses a directory that is not a venv: nothing deleted
+        if found.kind is not Kind.MISSING:
+            _LOGGER.warning("remove virtual environment %s", self.env_dir)
+            self._run_recreate_commands()
+            remove_venv(self.env_dir, self._protected, keep_dir=False)
+        super()._clean(transitive)  # the directory is gone: tox only resets its caches and package envs
+
+    def create_python_env(self) -> None:
+        """Create the venv, or adopt the one found there when its Python matches."""
+        found = inspect(self.env_dir, self._protected)
+        if found.kind is Kind.VENV:
+            if self._adoptable():
+                _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
+                return
+            _LOGGER.warning("recreate %s: it was made for another Python", self.env_dir)
+            remove_venv(self.env_dir, self._protected, keep_dir=True)
+        super().create_python_env()
+
+    def _adoptable(self) -> bool:
+        wanted = tuple(self.base_python.version_info[:3])
+        return venv_python_version(self.env_dir) == wanted and self.env_python().exists()
+
+    def python_cache(self) -> dict[str, JsonValue]:
+        """The interpreter's version and path; not virtualenv's version, so upgrading it never recreates."""
+        base = Python.python_cache(self)
+        base["executable"] = str(self.base_python.extra["executable"])
+        if self.conf["system_site_packages"]:
+            base["system_site_packages"] = True
+        return base
+
+    def virtualenv_env_vars(self) -> dict[str, str]:
+        """Virtualenv's settings: no pip unless ``venv_seed``."""
+        env = super().virtualenv_env_vars()
+        env["VIRTUALENV_NO_SEED"] = str(not self.conf["venv_seed"])
+        return env
+
+    # --- what goes into it: the lock, the project, through our engine instead of pip
+
+    def _install_deps(self) -> None:
+        if self.conf.get("deps", PythonDeps).unroll()[1]:
+            msg = "deps is not supported by runner venvsync yet; add the packages to the lockfile instead"
+            raise Fail(msg)
+
+    def _install_dependency_groups(self) -> None:
+        """Groups are chosen from the lock by the sync, not installed from pyproject.toml."""
+
+    def _install_pylock(self) -> None:
+        """Tox's own ``pylock`` key becomes the default ``lock_file``; the sync installs it."""
+
+    def _setup_with_env(self) -> None:
+        if getattr(self.options, "skip_env_install", False):
+            _LOGGER.warning("skip installing dependencies and package")
+        else:
+            try:
+                self._sync_env()
+            except VenvSyncError as exc:
+                raise Fail(str(exc)) from exc
+        self._run_extra_setup_commands()
+
+    def _sync_env(self) -> None:
+        project: list[LocalWheel] = []
+        if self.package_env is not None and not getattr(self.options, "skip_pkg_install", False):
+            self._packages = self._build_packages()
+            self._handle_journal_package(self.journal, self._packages)
+            project = [self._local_wheel(package) for package in self._packages if isinstance(package, PathPackage)]
+        if self.options.package_only:
+            return
+        target = TargetMemo(self.env_dir, self.env_python()).load()
+        outcome = sync(self._spec(project), target, cache=self._cache)
+        self._report(outcome)
+
+    def _local_wheel(self, package: PathPackage) -> LocalWheel:
+        editable = isinstance(package, EditablePackage)
+        return LocalWheel(path=package.path, editable=editable, source=self.core["package_root"])
+
+    def _spec(self, project: list[LocalWheel]) -> SyncSpec:
+        groups: set[str] = self.conf["dependency_groups"]
+        return SyncSpec(
+            venv=self.env_dir,
+            lock_path=Path(os.path.normpath(self.core["tox_root"] / self.conf["lock_file"])),
+            lock_format=self.conf["lock_format"] or None,
+            request=Request(extras=frozenset(self.conf["extras"]), groups=frozenset(groups) if groups else None),
+            project=project,
+        )
+
+    @staticmethod
+    def _report(outcome: Outcome) -> None:
+        if outcome.plan is None or not outcome.applied:
+            _LOGGER.info("in sync with the lock, nothing to do (%.3f s)", outcome.seconds)
+            return
+        counts = [f"{len(outcome.plan.of(action))} {word}" for action, word in _WORDS if outcome.plan.of(action)]
+        kept = len(outcome.plan.steps) - len(outcome.plan.of(Action.REMOVE))
+        _LOGGER.warning("synced %d packages: %s, %.2f s", kept, ", ".join(counts), outcome.seconds)
+
+
+def _several_envs(options: Any) -> bool:  # noqa: ANN401  # tox's parsed options
+    envs = getattr(options, "env", None)
+    if envs is None:
+        return True
+    return bool(getattr(envs, "is_all", False)) or len(list(envs)) != 1

@@ -1,0 +1,175 @@
+"""The sync pipeline: Lock -> Selection -> Installed -> Plan -> Fetch -> Apply -> State, for any front end."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from filelock import FileLock
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from tox_venvsync._apply import Installer, Journal, WheelInstaller, apply
+from tox_venvsync._errors import BadInputError, SelectionError
+from tox_venvsync._fetch import CacheFetcher, Fetcher
+from tox_venvsync._installed import dist_info_names, scan
+from tox_venvsync._lock import Artifact, Pick, Request, read_lock
+from tox_venvsync._plan import Plan, Wanted, make_plan
+from tox_venvsync._state import Inputs, State
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tox_venvsync._cache import Cache
+    from tox_venvsync._target import Target
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LocalWheel:
+    """A wheel built outside the lock (the project itself), installed without its dependencies."""
+
+    path: Path
+    editable: bool = False
+    #: the project directory, recorded as the source of an editable install
+    source: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SyncSpec:
+    """What to sync: the venv, the lock, the request and the project's wheels."""
+
+    venv: Path
+    lock_path: Path
+    lock_format: str | None = None
+    request: Request = field(default_factory=Request)
+    project: Sequence[LocalWheel] = ()
+    exact: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    """What a sync did; ``plan`` is ``None`` when the state said the venv was already in sync."""
+
+    plan: Plan | None
+    seconds: float
+    applied: bool
+
+
+def env_lock(cache: Cache, venv: Path) -> FileLock:
+    """The lock that makes two syncs of one venv take turns (kept in the cache, not in the venv)."""
+    path = cache.venv_lock(venv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path)
+
+
+def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
+    spec: SyncSpec,
+    target: Target,
+    *,
+    cache: Cache,
+    fetcher: Fetcher | None = None,
+    installer: Installer | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Make the venv equal what the lock selects for ``target`` (the caller holds :func:`env_lock`)."""
+    start = time.perf_counter()
+    project = [_project_wanted(wheel) for wheel in spec.project]
+    inputs = _inputs(spec, target, project)
+    site_packages = _site_packages(target)
+    state = State(spec.venv)
+    fingerprint = inputs.fingerprint()
+    journal = Journal(spec.venv)
+    if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
+        return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
+    lock = read_lock(spec.lock_path, spec.lock_format)
+    wanted = _wanted(lock.select(target, spec.request), project, spec.lock_path)
+    plan = make_plan(wanted, scan(site_packages), suspect=journal.pending(), exact=spec.exact)
+    if dry_run:
+        return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
+    if plan.changes:
+        to_fetch = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.content is None]
+        wheels = (fetcher or CacheFetcher(cache)).fetch(to_fetch)  # every file verified before any change
+        wheels.update({w.pick.name: _local_path(w) for w in project})
+        state.clear()
+        journal.start(step.name for step in plan.changes)
+        apply(plan, wheels, venv=spec.venv, installer=installer or WheelInstaller(target))
+    state.write(fingerprint, dist_info_names(site_packages))
+    journal.finish()
+    return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
+
+
+def _inputs(spec: SyncSpec, target: Target, project: Sequence[Wanted]) -> Inputs:
+    try:
+        lock_bytes = spec.lock_path.read_bytes()
+    except OSError:
+        lock_bytes = b""  # read_lock reports the problem with the file's name
+    return Inputs(
+        lock_bytes=lock_bytes,
+        lock_path=str(spec.lock_path),
+        lock_format=spec.lock_format or "",
+        request=spec.request,
+        target=target,
+        extra=[f"{w.pick.name}={w.content}:{w.editable}" for w in project],
+        exact=spec.exact,
+    )
+
+
+def _site_packages(target: Target) -> list[Path]:
+    return [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
+
+
+def _wanted(picks: Sequence[Pick], project: Sequence[Wanted], lock_path: Path) -> list[Wanted]:
+    """The lock's picks as installs; the project's own wheel replaces the lock's entry for it."""
+    built = {w.pick.name for w in project}
+    wanted = list(project)
+    for pick in picks:
+        if pick.name in built:
+            continue
+        if pick.kind != "wheel" or pick.artifact is None:
+            reason = (
+                f"{pick.name} at {pick.context} is locked as a {pick.kind}, and this version of tox-venvsync "
+                "installs only wheels; re-lock with wheels only (for example uv's --only-binary :all:)"
+            )
+            raise SelectionError(lock_path, reason)
+        direct = pick.artifact.path.as_uri() if pick.artifact.path is not None else None
+        wanted.append(Wanted(pick=pick, direct_url=direct))
+    return wanted
+
+
+def _project_wanted(wheel: LocalWheel) -> Wanted:
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel.path.name)
+    except InvalidWheelFilename as exc:
+        msg = f"the project was built as {wheel.path}, which is not a wheel; use package = wheel or editable"
+        raise BadInputError(msg) from exc
+    digest = hashlib.sha256(wheel.path.read_bytes()).hexdigest()
+    pick = Pick(
+        name=name,
+        version=version,
+        kind="wheel",
+        artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": digest}),
+        context="the project",
+    )
+    source = wheel.source if wheel.editable and wheel.source is not None else wheel.path
+    return Wanted(pick=pick, direct_url=source.as_uri(), content=_content_key(wheel.path), editable=wheel.editable)
+
+
+def _content_key(wheel: Path) -> str:
+    """A digest of the wheel's RECORD: the same for a rebuild with the same files, whatever the timestamps."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            record = next((n for n in archive.namelist() if n.endswith(".dist-info/RECORD")), None)
+            data = archive.read(record) if record else b""
+    except (OSError, zipfile.BadZipFile) as exc:
+        msg = f"the project wheel {wheel} cannot be read ({exc}); rebuild it"
+        raise BadInputError(msg) from exc
+    return hashlib.sha256(data).hexdigest()
+
+
+def _local_path(wanted: Wanted) -> Path:
+    assert wanted.pick.artifact is not None  # noqa: S101  # project picks always carry their wheel
+    assert wanted.pick.artifact.path is not None  # noqa: S101
+    return wanted.pick.artifact.path

@@ -1,0 +1,33 @@
+"""tox hooks: register the ``venvsync`` run environment and its command line option."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tox.plugin import impl
+
+from tox_venvsync._runner import VenvSyncRunner
+
+if TYPE_CHECKING:
+    from tox.config.cli.parser import ToxParser
+    from tox.tox_env.register import ToxEnvRegister
+
+
+@impl
+def tox_register_tox_env(register: ToxEnvRegister) -> None:
+    """Make ``runner = venvsync`` available; the default runner stays tox's (or another plugin's)."""
+    register.add_run_env(VenvSyncRunner)
+
+
+@impl
+def tox_add_option(parser: ToxParser) -> None:
+    """``--env-location TEMPLATE``: put every venvsync environment of this run there."""
+    parser.add_argument(
+        "--env-location",
+        dest="env_location",
+        metavar="TEMPLATE",
+        of_type=str,
+        default=None,
+        help="venv location for venvsync environments in this run, overriding env_location; "
+        "{env_name} is replaced by the environment's name (required when several environments run)",
+    )

@@ -1,0 +1,3 @@
+"""Hermetic test helpers: real wheels, a local PEP 503 index and PEP 751 lock files."""
+
+from __future__ import annotations

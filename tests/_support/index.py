@@ -1,0 +1,190 @@
+"""A local PEP 503 simple index and file server on 127.0.0.1 for hermetic download tests."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote, urlsplit
+
+from _support.wheels import sha256_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+_SUFFIXES = (".whl", ".tar.gz", ".zip")
+_SDIST_NAME = re.compile(r"^(?P<name>.+)-[^-]+$")
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _project_of(filename: str) -> str | None:
+    """Return the normalized project name of a wheel or sdist file name, or ``None`` when it is neither."""
+    if filename.endswith(".whl"):
+        return _normalize(filename.split("-", 1)[0])
+    for suffix in _SUFFIXES[1:]:
+        if filename.endswith(suffix):
+            match = _SDIST_NAME.match(filename.removesuffix(suffix))
+            return _normalize(match["name"]) if match else None
+    return None
+
+
+class LocalIndex:
+    """Serve the wheels and sdists of a directory as a PEP 503 simple index over HTTP on 127.0.0.1.
+
+    ``requests`` records every requested path, ``fail_paths`` maps a path to an HTTP status to answer instead,
+    and ``truncate_paths`` holds file paths whose body is cut to half while announcing the full Content-Length.
+    Files are read from disk on every request, so tests may add files while the server runs.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        """Prepare (without starting) an index over the files in *directory*."""
+        self.directory = directory
+        self.requests: list[str] = []
+        self.fail_paths: dict[str, int] = {}
+        self.truncate_paths: set[str] = set()
+        self._lock = threading.Lock()
+        self._server: _IndexServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the base URL, such as ``http://127.0.0.1:PORT``."""
+        if self._server is None:
+            msg = "the index is not running"
+            raise RuntimeError(msg)
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def simple_url(self) -> str:
+        """Return the URL of the simple index root (ends in ``/simple/``)."""
+        return f"{self.url}/simple/"
+
+    def file_url(self, filename: str) -> str:
+        """Return the download URL of *filename*."""
+        return f"{self.url}/files/{quote(filename)}"
+
+    def __enter__(self) -> Self:
+        """Start serving on a random free port in a daemon thread."""
+        self._server = _IndexServer(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-index", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop the server and wait for its thread."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = None
+        self._thread = None
+
+    def record(self, path: str) -> None:
+        """Append *path* to ``requests`` (thread-safe)."""
+        with self._lock:
+            self.requests.append(path)
+
+    def files(self) -> dict[str, list[Path]]:
+        """Return the served files on disk now, grouped by normalized project name."""
+        projects: dict[str, list[Path]] = {}
+        for entry in sorted(self.directory.iterdir()):
+            project = _project_of(entry.name) if entry.is_file() else None
+            if project is not None:
+                projects.setdefault(project, []).append(entry)
+        return projects
+
+
+def _page(title: str, links: list[tuple[str, str]]) -> bytes:
+    anchors = "\n".join(f'    <a href="{html.escape(href)}">{html.escape(text)}</a><br/>' for href, text in links)
+    body = (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        '    <meta name="pypi:repository-version" content="1.0">\n'
+        f"    <title>{html.escape(title)}</title>\n  </head>\n  <body>\n{anchors}\n  </body>\n</html>\n"
+    )
+    return body.encode("utf-8")
+
+
+class _IndexServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, index: LocalIndex) -> None:
+        self.index = index
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _IndexServer
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # the stdlib's parameter name
+        """Keep the test output quiet."""
+
+    def do_GET(self) -> None:
+        """Answer a simple-index page or a file download, unless the path is set to fail."""
+        index = self.server.index
+        path = urlsplit(self.path).path
+        index.record(path)
+        status = index.fail_paths.get(path)
+        if status is not None:
+            self._send(status, b"", "text/plain")
+        elif path == "/simple/":
+            links = [(f"{project}/", project) for project in index.files()]
+            self._send(HTTPStatus.OK, _page("Simple index", links), "text/html")
+        elif match := re.fullmatch(r"/simple/([^/]+)/", path):
+            self._project_page(match[1])
+        elif match := re.fullmatch(r"/files/([^/]+)", path):
+            self._file(path, unquote(match[1]))
+        else:
+            self._not_found()
+
+    def _project_page(self, project: str) -> None:
+        found = self.server.index.files().get(project)
+        if project != _normalize(project) or not found:
+            self._not_found()
+            return
+        links = [(f"../../files/{quote(file.name)}#sha256={sha256_file(file)}", file.name) for file in found]
+        self._send(HTTPStatus.OK, _page(f"Links for {project}", links), "text/html")
+
+    def _file(self, path: str, filename: str) -> None:
+        index = self.server.index
+        target = index.directory / filename
+        if "/" in filename or filename.startswith(".") or not target.is_file():
+            self._not_found()
+            return
+        content = target.read_bytes()
+        if path not in index.truncate_paths:
+            self._send(HTTPStatus.OK, content, "application/octet-stream")
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(content)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(content[: len(content) // 2])
+        self.close_connection = True
+
+    def _not_found(self) -> None:
+        self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
