@@ -82,6 +82,15 @@ def inspect(path: Path, protected: Iterable[Path]) -> Found:
     return Found(path=path, kind=Kind.EMPTY)
 
 
+def create_dir(path: Path) -> None:
+    """Create a missing venv directory and its parents, or say why it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable env_location"
+        raise LocationError(path, reason) from exc
+
+
 def _protected_reason(path: Path) -> str:
     if path == Path(os.sep):
         return "it is the filesystem root"

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tox.report import HandledError
 from tox.tox_env.errors import Fail
 from tox.tox_env.package import PathPackage
 from tox.tox_env.python.api import Python
@@ -17,7 +18,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir
 from tox_venvsync._errors import VenvSyncError
-from tox_venvsync._location import Kind, inspect, protected_paths, remove_venv, venv_python_version
+from tox_venvsync._location import Kind, create_dir, inspect, protected_paths, remove_venv, venv_python_version
 from tox_venvsync._lock import Request
 from tox_venvsync._plan import Action
 from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec, env_lock, sync
@@ -101,7 +102,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if template := getattr(self.options, "env_location", None):
             if "{env_name}" not in template and _several_envs(self.options):
                 msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
-                raise Fail(msg)
+                raise HandledError(msg)
             value = Path(template.replace("{env_name}", self.name)).expanduser()
         root: Path = self.core["tox_root"]
         return Path(os.path.normpath(root / value))
@@ -125,7 +126,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         return Cache(default_cache_dir())
 
     def _setup_env(self) -> None:
-        inspect(self.env_dir, self._protected)  # refuse before tox writes its cache file into the directory
+        found = inspect(self.env_dir, self._protected)  # refuse before tox writes its cache file into the directory
+        if found.kind is Kind.MISSING:
+            create_dir(found.path)
         super()._setup_env()
 
     def _clean(self, transitive: bool = False) -> None:  # noqa: FBT001, FBT002  # tox's signature

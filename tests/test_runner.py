@@ -1,0 +1,386 @@
+"""The ``venvsync`` runner through tox itself: the behaviour a user sees from ``tox -e py312``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel
+from tox_venvsync._installed import dist_info_names
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from tox.pytest import ToxProject, ToxProjectCreator
+
+    from _support.index import LocalIndex
+
+pytestmark = pytest.mark.slow
+
+SITE = Path("lib/python3.12/site-packages")
+
+INI = """
+[tox]
+env_list = py312
+[testenv]
+runner = venvsync
+env_location = {env_location}
+package = skip
+commands =
+    python -c "import alpha, beta; print('versions', alpha.VERSION, beta.__version__)"
+    alpha-cli
+"""
+
+ALPHA = {"alpha/__init__.py": "VERSION = {v!r}\ndef main():\n    print('alpha-cli ran')\n"}
+
+
+class Demo:
+    """A project with a pylock of two wheels served by the local index, its venv outside the project."""
+
+    def __init__(self, tmp_path: Path, index: LocalIndex, creator: ToxProjectCreator) -> None:
+        self.index = index
+        self.venvs = tmp_path / "venvs"
+        self.venv = self.venvs / "py312"
+        self.work = tmp_path / "work"
+        self.versions = {"alpha": "1.0", "beta": "2.0"}
+        self.project: ToxProject = creator({"tox.ini": INI.replace("{env_location}", str(self.venvs / "{env_name}"))})
+        self.lock()
+
+    def wheel(self, name: str, version: str) -> Path:
+        if name == "alpha":
+            modules = {k: v.format(v=version) for k, v in ALPHA.items()}
+            return make_wheel(self.index.directory, name, version, modules=modules, console_scripts={"alpha-cli": "alpha:main"})
+        return make_wheel(self.index.directory, name, version)
+
+    def lock(self, **overrides: Mapping[str, object]) -> Path:
+        packages = []
+        for name, version in sorted(self.versions.items()):
+            wheel = self.wheel(name, version)
+            entry = wheel_entry(wheel, url=self.index.file_url(wheel.name), **overrides.get(name, {}))  # type: ignore[arg-type]
+            packages.append(package_entry(name, version, [entry]))
+        return write_pylock(self.project.path / "pylock.toml", packages)
+
+    def run(self, *args: str) -> tuple[int, str]:
+        result = self.project.run("r", "-e", "py312", "--workdir", str(self.work), *args)
+        return result.code, result.out + result.err
+
+    @property
+    def site(self) -> Path:
+        return self.venv / SITE
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        """inode and mtime of every .dist-info directory."""
+        return {n: (os.stat(self.site / n).st_ino, os.stat(self.site / n).st_mtime_ns) for n in dist_info_names([self.site])}
+
+
+@pytest.fixture
+def demo(tmp_path: Path, local_index: LocalIndex, tox_project: ToxProjectCreator, cache_dir: Path) -> Demo:  # noqa: ARG001
+    return Demo(tmp_path, local_index, tox_project)
+
+
+def tree(path: Path) -> dict[str, tuple[int, float]]:
+    return {str(p.relative_to(path)): (p.stat().st_size, p.stat().st_mtime) for p in sorted(path.rglob("*"))}
+
+
+def test_first_run_creates_the_venv_outside_and_runs_commands(demo: Demo) -> None:
+    before = tree(demo.project.path)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out
+    assert "alpha-cli ran" in out
+    assert "synced 2 packages: 2 installed" in out
+    assert (demo.venv / "pyvenv.cfg").is_file()
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    assert (demo.site / "alpha-1.0.dist-info" / "INSTALLER").read_text() == "venvsync\n"
+    assert tree(demo.project.path) == before  # the project gains no files
+
+
+def test_second_run_changes_nothing(demo: Demo) -> None:
+    assert demo.run()[0] == 0
+    snapshot = demo.snapshot()
+    downloads = len(demo.index.requests)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced" not in out
+    assert demo.snapshot() == snapshot
+    assert len(demo.index.requests) == downloads
+
+
+def test_hand_installed_package_is_removed(demo: Demo, python312: Path) -> None:
+    assert demo.run()[0] == 0
+    extra = make_wheel(demo.index.directory, "gamma", "0.1")
+    pip = [str(python312), "-m", "pip", "--python", str(demo.venv / "bin" / "python"), "install", "--no-index"]
+    subprocess.run([*pip, "--no-deps", "-q", str(extra)], check=True, env={**os.environ, "PIP_CONSTRAINT": ""})
+    assert "gamma-0.1.dist-info" in dist_info_names([demo.site])
+    code, out = demo.run()
+    assert code == 0, out
+    assert "1 removed" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    assert not (demo.site / "gamma").exists()
+
+
+def test_version_bump_changes_only_that_package(demo: Demo) -> None:
+    assert demo.run()[0] == 0
+    alpha_before = demo.snapshot()["alpha-1.0.dist-info"]
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0 2.1" in out
+    assert "1 upgraded" in out
+    assert demo.snapshot()["alpha-1.0.dist-info"] == alpha_before
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
+
+
+def test_wrong_hash_fails_naming_the_package_and_leaves_the_env(demo: Demo) -> None:
+    assert demo.run()[0] == 0
+    snapshot = demo.snapshot()
+    demo.versions["beta"] = "2.1"
+    demo.lock(beta={"sha256": "0" * 64})
+    code, out = demo.run()
+    assert code != 0
+    assert "the sha256 hash of beta from http://127.0.0.1" in out
+    assert "nothing was installed" in out
+    assert "Traceback" not in out
+    assert demo.snapshot() == snapshot
+
+
+def test_recreate_refuses_a_directory_with_other_files(demo: Demo, tmp_path: Path) -> None:
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    (other / "sub").mkdir()
+    (other / "sub" / "data.bin").write_bytes(b"\0" * 10)
+    before = tree(other)
+    code, out = demo.run("-r", "--env-location", str(other))
+    assert code != 0
+    assert f"refusing to use {other} as a virtual environment: it holds files and no pyvenv.cfg (notes.txt, sub)" in out
+    assert "Traceback" not in out
+    assert tree(other) == before
+
+
+def test_recreate_empties_our_venv_and_builds_it_again(demo: Demo) -> None:
+    assert demo.run()[0] == 0
+    inode = os.stat(demo.site / "alpha-1.0.dist-info").st_ino
+    (demo.venv / "stray.txt").write_text("left by hand inside the venv")
+    code, out = demo.run("-r")
+    assert code == 0, out
+    assert "remove virtual environment" in out
+    assert not (demo.venv / "stray.txt").exists()
+    assert os.stat(demo.site / "alpha-1.0.dist-info").st_ino != inode or "2 installed" in out
+
+
+def test_env_location_option_needs_env_name_for_several_envs(demo: Demo, tmp_path: Path) -> None:
+    result = demo.project.run("r", "-e", "py312,py311", "--workdir", str(demo.work), "--env-location", str(tmp_path / "one"))
+    assert result.code != 0
+    assert "--env-location must contain {env_name}" in result.out
+
+
+def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> None:
+    code, out = demo.run("--env-location", str(tmp_path / "elsewhere" / "{env_name}"))
+    assert code == 0, out
+    assert (tmp_path / "elsewhere" / "py312" / "pyvenv.cfg").is_file()
+    assert not demo.venv.exists()
+
+
+def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
+    (demo.venv / "kept-by-adoption.txt").write_text("x")
+    code, out = demo.run()
+    assert code == 0, out
+    assert "adopt the existing virtual environment" in out
+    assert (demo.venv / "kept-by-adoption.txt").exists()
+    assert "versions 1.0 2.0" in out
+
+
+def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
+    python311 = subprocess.run(["python3.11", "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([python311, "-m", "venv", "--without-pip", str(demo.venv)], check=True)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "it was made for another Python" in out
+    assert "version = 3.12" in (demo.venv / "pyvenv.cfg").read_text() or "version_info = 3.12" in (demo.venv / "pyvenv.cfg").read_text()
+
+
+def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: pytest.MockFixture) -> None:
+    assert demo.run()[0] == 0
+    snapshot = demo.snapshot()
+    cfg = (demo.venv / "pyvenv.cfg").stat().st_ino
+    mocker.patch("tox.tox_env.python.virtual_env.api.virtualenv_version", "99.0.0")
+    code, out = demo.run()
+    assert code == 0, out
+    assert "remove virtual environment" not in out
+    assert demo.snapshot() == snapshot
+    assert (demo.venv / "pyvenv.cfg").stat().st_ino == cfg
+
+
+BAD_INPUTS: dict[str, tuple[Callable[[Demo], None], str]] = {
+    "missing lock": (lambda d: (d.project.path / "pylock.toml").unlink(), "pylock.toml: the lockfile does not exist"),
+    "invalid toml": (lambda d: (d.project.path / "pylock.toml").write_text("lock-version = [\n"), "is not valid TOML"),
+    "invalid pylock": (
+        lambda d: (d.project.path / "pylock.toml").write_text(
+            'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "a"\nversion = "1"\n'
+            '[[packages.wheels]]\nurl = "https://x/a-1-py3-none-any.whl"\nhashes = {}\n'
+        ),
+        "pylock.toml at packages[0].wheels[0].hashes: At least one hash must be provided",
+    ),
+    "lock-version 2": (
+        lambda d: (d.project.path / "pylock.toml").write_text('lock-version = "2.0"\ncreated-by = "x"\npackages = []\n'),
+        "pylock.toml at lock-version: pylock version 2.0 is not supported",
+    ),
+    "requires-python": (
+        lambda d: (d.project.path / "pylock.toml").write_text(
+            'lock-version = "1.0"\ncreated-by = "x"\nrequires-python = ">=3.99"\npackages = []\n'
+        ),
+        "does not satisfy the Python version requirement '>=3.99'",
+    ),
+    "environments": (
+        lambda d: (d.project.path / "pylock.toml").write_text(
+            "lock-version = \"1.0\"\ncreated-by = \"x\"\nenvironments = [\"sys_platform == 'win32'\"]\npackages = []\n"
+        ),
+        "does not satisfy any of the environments specified in the lock file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_sentence_without_traceback(demo: Demo, case: str) -> None:
+    spoil, message = BAD_INPUTS[case]
+    spoil(demo)
+    code, out = demo.run()
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_no_wheel_for_the_interpreter_names_package_and_tags(demo: Demo) -> None:
+    wheel = make_wheel(demo.index.directory, "native", "1.0", tag="cp27-cp27m-win32")
+    write_pylock(demo.project.path / "pylock.toml", [package_entry("native", "1.0", [wheel_entry(wheel)])])
+    code, out = demo.run()
+    assert code != 0
+    assert "no wheel of native at packages[0] fits the interpreter" in out
+    assert "(Python 3.12." in out
+    assert "tags cp312-cp312-" in out
+    assert "native-1.0-cp27-cp27m-win32.whl" in out
+    assert "Traceback" not in out
+
+
+def test_download_failure_is_reported(demo: Demo) -> None:
+    demo.index.fail_paths["/files/beta-2.0-py3-none-any.whl"] = 503
+    code, out = demo.run()
+    assert code != 0
+    assert "cannot fetch beta from http://127.0.0.1" in out
+    assert "HTTP 503" in out
+    assert not demo.site.exists() or dist_info_names([demo.site]) == []
+
+
+def test_missing_interpreter_is_reported(demo: Demo) -> None:
+    result = demo.project.run("r", "-e", "py399", "--workdir", str(demo.work))
+    assert result.code != 0
+    assert "could not find python interpreter" in result.out
+    assert "Traceback" not in result.out
+
+
+def test_unwritable_location_is_refused(demo: Demo, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    code, out = demo.run("--env-location", str(blocker / "{env_name}"))
+    assert code != 0
+    assert f"refusing to use {blocker / 'py312'} as a virtual environment: it cannot be created" in out
+    assert "Traceback" not in out
+    assert blocker.read_text() == "not a directory"
+
+
+BACKEND = '''
+"""A PEP 517 backend that needs nothing from an index: builds demo_pkg by hand."""
+import base64, hashlib, os, zipfile
+
+NAME, VERSION = "demo_pkg", os.environ.get("DEMO_PKG_VERSION", "0.1")
+
+def _record_line(path, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+def _wheel(directory, files):
+    dist = f"{NAME}-{VERSION}.dist-info"
+    files = dict(files)
+    files[f"{dist}/METADATA"] = f"Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: {VERSION}\\n".encode()
+    files[f"{dist}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    lines = [_record_line(p, d) for p, d in files.items()] + [f"{dist}/RECORD,,"]
+    files[f"{dist}/RECORD"] = ("\\n".join(lines) + "\\n").encode()
+    name = f"{NAME}-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0)), data)
+    return name
+
+def _source():
+    with open(os.path.join("src", "demo_pkg.py"), "rb") as handle:
+        return handle.read()
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+get_requires_for_build_editable = get_requires_for_build_wheel
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {"demo_pkg.py": _source()})
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {"demo_pkg.pth": (os.path.abspath("src") + "\\n").encode()})
+
+def build_sdist(sdist_directory, config_settings=None):
+    raise NotImplementedError
+'''
+
+
+def _packaged(demo: Demo, package: str) -> None:
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip", f"package = {package}")
+    ini = ini.replace("alpha-cli\n", "alpha-cli\n    python -c \"import demo_pkg; print('demo_pkg says', demo_pkg.WORD)\"\n")
+    (demo.project.path / "tox.ini").write_text(ini)
+    (demo.project.path / "pyproject.toml").write_text(
+        textwrap.dedent("""
+        [build-system]
+        requires = []
+        build-backend = "backend"
+        backend-path = ["_build"]
+        [project]
+        name = "demo-pkg"
+        version = "0.1"
+        """)
+    )
+    (demo.project.path / "_build").mkdir()
+    (demo.project.path / "_build" / "backend.py").write_text(BACKEND)
+    (demo.project.path / "src").mkdir()
+    (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'first'\n")
+
+
+@pytest.mark.parametrize("package", ["wheel", "editable"])
+def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(demo: Demo, package: str) -> None:
+    _packaged(demo, package)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "demo_pkg says first" in out
+    assert "3 installed" in out
+    direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
+    assert direct.get("dir_info", {}).get("editable", False) is (package == "editable")
+
+    code, out = demo.run()  # rebuilt by tox with the same contents: nothing to do
+    assert code == 0, out
+    assert "synced" not in out
+
+    (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'second'\n")
+    code, out = demo.run()
+    assert code == 0, out
+    assert "demo_pkg says second" in out
+    if package == "wheel":
+        assert "1 reinstalled" in out  # the wheel's contents changed
+    else:
+        assert "synced" not in out  # an editable install follows the source tree by itself
