@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from tox_venvsync import __version__
 from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._lock import Request, read_lock
@@ -53,10 +55,10 @@ def _select(args: argparse.Namespace) -> int:
         msg = f"the interpreter {args.python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
     target = query_interpreter(args.python)
-    groups = set(args.group)
     request = Request(
-        extras=frozenset(args.extra),
-        groups=frozenset(groups) if groups or args.no_default_groups else None,
+        extras=frozenset(canonicalize_name(e) for e in args.extra),
+        groups=frozenset(canonicalize_name(g) for g in args.group),
+        default_groups=not args.no_default_groups,
     )
     picks = sorted(read_lock(args.lock).select(target, request), key=lambda pick: pick.name)
     rows = [{"name": p.name, "version": str(p.version) if p.version else None, "source": p.kind} for p in picks]

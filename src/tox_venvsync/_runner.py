@@ -91,6 +91,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             desc="the lockfile's format (pylock); empty means detect it from the file name",
         )
         self.conf.add_config(
+            keys=["no_default_groups"],
+            of_type=bool,
+            default=lambda conf, name: bool(self.conf["dependency_groups"]),  # noqa: ARG005
+            desc="leave out the lock's default dependency groups (default: true when dependency_groups names any)",
+        )
+        self.conf.add_config(
             keys=["venv_seed"],
             of_type=bool,
             default=False,
@@ -211,11 +217,16 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _spec(self, project: list[LocalWheel]) -> SyncSpec:
         groups: set[str] = self.conf["dependency_groups"]
+        no_defaults: bool = self.conf["no_default_groups"]
         return SyncSpec(
             venv=self.env_dir,
             lock_path=Path(os.path.normpath(self.core["tox_root"] / self.conf["lock_file"])),
             lock_format=self.conf["lock_format"] or None,
-            request=Request(extras=frozenset(self.conf["extras"]), groups=frozenset(groups) if groups else None),
+            request=Request(
+                extras=frozenset(self.conf["extras"]),
+                groups=frozenset(groups),
+                default_groups=not no_defaults,
+            ),
             project=project,
         )
 

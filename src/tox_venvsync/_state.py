@@ -31,14 +31,14 @@ class Inputs:
 
     def fingerprint(self) -> str:
         """A digest of the inputs and this engine's version."""
-        groups = None if self.request.groups is None else sorted(self.request.groups)
         described = {
             "engine": __version__,
             "lock": hashlib.sha256(self.lock_bytes).hexdigest(),
             "lock_path": self.lock_path,
             "lock_format": self.lock_format,
             "extras": sorted(self.request.extras),
-            "groups": groups,
+            "groups": sorted(self.request.groups),
+            "default_groups": self.request.default_groups,
             "interpreter": [self.target.executable, self.target.python_full_version, self.target.tag_strings[:1]],
             "extra": list(self.extra),
             "exact": self.exact,

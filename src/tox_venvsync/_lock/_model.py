@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
+    from packaging.tags import Tag
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
@@ -45,6 +48,26 @@ class Artifact:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class VcsSource:
+    """A VCS checkout the lock pins to one commit (never the requested revision)."""
+
+    type: str
+    url: str
+    commit: str
+    requested: str | None = None
+    subdirectory: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DirectorySource:
+    """A local source tree, installed editable or not as the lock says."""
+
+    path: Path
+    editable: bool = False
+    subdirectory: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Pick:
     """A package the selection wants installed, with the artifact chosen for the target."""
 
@@ -52,18 +75,25 @@ class Pick:
     version: Version | None
     kind: SourceKind
     artifact: Artifact | None
-    #: the index URL the lock names for the package, if any
+    #: the index URL the lock names for the package; an artifact with neither url nor path is looked up there
     index: str | None = None
+    vcs: VcsSource | None = None
+    directory: DirectorySource | None = None
     #: where in the lockfile the package is, for messages (``packages[3]``)
     context: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Request:
-    """What the user asks of a lock: extras and dependency groups (``None``: the lock's defaults)."""
+    """What the user asks of a lock: extras, dependency groups, and whether the lock's default groups apply.
+
+    Names are normalized (PEP 503). The selected groups are ``groups`` plus, when ``default_groups``,
+    the format's defaults (pylock ``default-groups``; uv ``tool.uv.default-groups`` else ``dev``; ...).
+    """
 
     extras: frozenset[str] = frozenset()
-    groups: frozenset[str] | None = None
+    groups: frozenset[str] = frozenset()
+    default_groups: bool = True
 
 
 class Lock(Protocol):
@@ -79,3 +109,24 @@ class Lock(Protocol):
 
     def select(self, target: Target, request: Request) -> Sequence[Pick]:
         """The packages this lock installs for ``target`` and ``request``, in lock order."""
+
+
+def best_wheel(wheels: Iterable[Artifact], tags: Sequence[Tag]) -> Artifact | None:
+    """The wheel whose tags the interpreter prefers most, or ``None`` when none fits (wheel spec tag priority)."""
+    priority = {tag: index for index, tag in enumerate(tags)}
+    best: tuple[int, Artifact] | None = None
+    for wheel in wheels:
+        try:
+            wheel_tags = parse_wheel_filename(wheel.filename)[3]
+        except InvalidWheelFilename:
+            continue
+        rank = min((priority[tag] for tag in wheel_tags if tag in priority), default=None)
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, wheel)
+    return best[1] if best else None
+
+
+def not_in_lock(what: str, missing: Iterable[str], have: Iterable[str]) -> str:
+    """The message for an extra or group the user asked for and the lock lacks."""
+    names = ", ".join(sorted(have)) or "none"
+    return f"the lock has no {what} {', '.join(sorted(missing))}; it has: {names}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlparse
 
 from packaging.pylock import (
@@ -18,15 +18,13 @@ from packaging.pylock import (
     PylockUnsupportedVersionError,
     PylockValidationError,
 )
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock._model import Artifact, Pick, SourceKind
+from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock
 from tox_venvsync._lock._toml import read_toml
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from packaging.pylock import Package
     from packaging.tags import Tag
 
@@ -58,6 +56,7 @@ class PylockFile:
     def select(self, target: Target, request: Request) -> list[Pick]:
         """The spec's installation algorithm (a flat marker filter), done by ``packaging``."""
         self._check_request(request)
+        groups = self._groups(request)
         index_of = {id(package): index for index, package in enumerate(self.pylock.packages)}
         tags = target.tags
         try:
@@ -66,7 +65,7 @@ class PylockFile:
                     environment=target.markers,  # type: ignore[arg-type]  # a full marker environment
                     tags=tags,
                     extras=request.extras,
-                    dependency_groups=request.groups,
+                    dependency_groups=groups,
                 ),
             )
         except PylockSelectError as exc:
@@ -76,10 +75,16 @@ class PylockFile:
     def _check_request(self, request: Request) -> None:
         have_extras: set[str] = set(self.pylock.extras or ())
         if missing := sorted(request.extras - have_extras):
-            raise SelectionError(self.path, _not_in_lock("extra", missing, have_extras))
-        have_groups = set(self.pylock.dependency_groups or ()) | set(self.pylock.default_groups or ())
-        if request.groups is not None and (missing := sorted(request.groups - have_groups)):
-            raise SelectionError(self.path, _not_in_lock("dependency group", missing, have_groups))
+            raise SelectionError(self.path, not_in_lock("extra", missing, have_extras))
+        have_groups = {
+            canonicalize_name(g) for g in (*(self.pylock.dependency_groups or ()), *(self.pylock.default_groups or ()))
+        }
+        if missing := sorted(request.groups - have_groups):
+            raise SelectionError(self.path, not_in_lock("dependency group", missing, have_groups))
+
+    def _groups(self, request: Request) -> frozenset[str]:
+        defaults = {canonicalize_name(g) for g in self.pylock.default_groups or ()} if request.default_groups else set()
+        return frozenset(defaults | request.groups)
 
     def _select_failure(self, message: str, target: Target, request: Request) -> str:
         if message.startswith("No wheel found"):
@@ -90,9 +95,7 @@ class PylockFile:
         env = {
             **target.markers,
             "extras": frozenset(request.extras),
-            "dependency_groups": frozenset(
-                self.pylock.default_groups or () if request.groups is None else request.groups,
-            ),
+            "dependency_groups": self._groups(request),
         }
         supported = set(target.tags)
         for index, package in enumerate(self.pylock.packages):
@@ -112,20 +115,36 @@ class PylockFile:
             return self._file_pick(package, "wheel", artifact, f"{context}.wheels")
         if isinstance(artifact, PackageSdist):
             return self._file_pick(package, "sdist", artifact, f"{context}.sdist")
-        kind: SourceKind
         if isinstance(artifact, PackageVcs):
-            kind = "vcs"
-        elif isinstance(artifact, PackageDirectory):
-            kind = "directory"
-        else:
-            assert isinstance(artifact, PackageArchive)  # noqa: S101  # select() yields only these five types
-            return self._file_pick(package, "archive", artifact, f"{context}.archive")
-        return Pick(name=package.name, version=package.version, kind=kind, artifact=None, context=context)
+            vcs = VcsSource(
+                type=artifact.type,
+                url=artifact.url or (self.path.parent / (artifact.path or "")).resolve().as_uri(),
+                commit=artifact.commit_id,
+                requested=artifact.requested_revision,
+                subdirectory=artifact.subdirectory,
+            )
+            return Pick(name=package.name, version=package.version, kind="vcs", artifact=None, context=context, vcs=vcs)
+        if isinstance(artifact, PackageDirectory):
+            directory = DirectorySource(
+                path=(self.path.parent / artifact.path).resolve(),
+                editable=bool(artifact.editable),
+                subdirectory=artifact.subdirectory,
+            )
+            return Pick(
+                name=package.name,
+                version=package.version,
+                kind="directory",
+                artifact=None,
+                context=context,
+                directory=directory,
+            )
+        assert isinstance(artifact, PackageArchive)  # noqa: S101  # select() yields only these five types
+        return self._file_pick(package, "archive", artifact, f"{context}.archive")
 
     def _file_pick(
         self,
         package: Package,
-        kind: SourceKind,
+        kind: Literal["wheel", "sdist", "archive"],
         artifact: PackageWheel | PackageSdist | PackageArchive,
         context: str,
     ) -> Pick:
@@ -170,8 +189,3 @@ def _wheel_tags(wheel: PackageWheel) -> frozenset[Tag]:
 def _tag_summary(tags: list[Tag]) -> str:
     shown = [str(tags[0]), str(tags[-1])] if len(tags) > 1 else [str(t) for t in tags]
     return f"{' ... '.join(shown)} ({len(tags)} in all)"
-
-
-def _not_in_lock(what: str, missing: Iterable[str], have: set[str]) -> str:
-    names = ", ".join(sorted(have)) or "none"
-    return f"the lock has no {what} {', '.join(missing)}; it has: {names}"
