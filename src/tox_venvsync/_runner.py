@@ -19,7 +19,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 from tox_venvsync._cache import Cache, default_cache_dir
 from tox_venvsync._errors import VenvSyncError
 from tox_venvsync._location import Kind, create_dir, inspect, protected_paths, remove_venv, venv_python_version
-from tox_venvsync._lock import Request
+from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
 from tox_venvsync._plan import Action
 from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec, env_lock, sync
 from tox_venvsync._target import TargetMemo
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from tox.util.json_types import JsonValue
 
 _LOGGER = logging.getLogger(__name__)
-_DEFAULT_LOCK = "pylock.toml"
 _WORDS = (
     (Action.INSTALL, "installed"),
     (Action.UPGRADE, "upgraded"),
@@ -81,14 +80,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self.conf.add_config(
             keys=["lock_file"],
             of_type=str,
-            default=lambda conf, name: self.conf["pylock"] or _DEFAULT_LOCK,  # noqa: ARG005
-            desc="the lockfile to sync the environment from, relative to the tox root (default pylock.toml)",
+            default=lambda conf, name: self.conf["pylock"],  # noqa: ARG005
+            desc="the lockfile to sync the environment from, relative to the tox root; empty means the first of "
+            f"{', '.join(DETECTED)} found there",
         )
         self.conf.add_config(
             keys=["lock_format"],
             of_type=str,
             default="",
-            desc="the lockfile's format (pylock); empty means detect it from the file name",
+            desc=f"the lockfile's format ({', '.join(sorted(READERS))}); empty means detect it from the file name",
         )
         self.conf.add_config(
             keys=["no_default_groups"],
@@ -220,7 +220,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         no_defaults: bool = self.conf["no_default_groups"]
         return SyncSpec(
             venv=self.env_dir,
-            lock_path=Path(os.path.normpath(self.core["tox_root"] / self.conf["lock_file"])),
+            lock_path=self._lock_path(),
             lock_format=self.conf["lock_format"] or None,
             request=Request(
                 extras=frozenset(self.conf["extras"]),
@@ -229,6 +229,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             ),
             project=project,
         )
+
+    def _lock_path(self) -> Path:
+        root: Path = self.core["tox_root"]
+        if name := self.conf["lock_file"]:
+            return Path(os.path.normpath(root / name))
+        return find_lock(root)
 
     @staticmethod
     def _report(outcome: Outcome) -> None:

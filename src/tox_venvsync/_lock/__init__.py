@@ -2,38 +2,88 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, cast
 
 from tox_venvsync._errors import BadInputError
-from tox_venvsync._lock._model import Artifact, Lock, Pick, Request, SourceKind
-from tox_venvsync._lock._pylock import read_pylock
+from tox_venvsync._lock._model import (
+    Artifact,
+    DirectorySource,
+    Lock,
+    Pick,
+    Request,
+    SourceKind,
+    VcsSource,
+    best_wheel,
+    not_in_lock,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-#: lock_format value -> reader
-READERS: dict[str, Callable[[Path], Lock]] = {"pylock": read_pylock}
+#: lock_format value -> the reader, imported when first used (only the format in use is loaded)
+READERS: dict[str, str] = {
+    "pylock": "tox_venvsync._lock._pylock:read_pylock",
+    "uv": "tox_venvsync._lock._uv:read_uv_lock",
+    "pdm": "tox_venvsync._lock._pdm:read_pdm_lock",
+    "poetry": "tox_venvsync._lock._poetry:read_poetry_lock",
+    "requirements": "tox_venvsync._lock._requirements:read_requirements",
+}
+
+#: what is looked for in the tox root when lock_file is not set, in this order
+DETECTED = ("pylock.toml", "uv.lock", "pdm.lock", "poetry.lock")
 
 
 def detect_format(path: Path) -> str:
-    """The format of a lockfile, from its name (``pylock.toml``, ``pylock.<name>.toml``)."""
+    """The format of a lockfile, from its name."""
     name = path.name
     if name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml") and name.count(".") == 2):  # noqa: PLR2004
         return "pylock"
-    msg = f"cannot tell the format of the lockfile {path} from its name; name it pylock.toml or set lock_format"
+    by_name = {"uv.lock": "uv", "pdm.lock": "pdm", "poetry.lock": "poetry"}
+    if name in by_name:
+        return by_name[name]
+    if name.endswith((".txt", ".in")):
+        return "requirements"
+    msg = (
+        f"cannot tell the format of the lockfile {path} from its name; "
+        f"set lock_format to one of {', '.join(sorted(READERS))}"
+    )
+    raise BadInputError(msg)
+
+
+def find_lock(root: Path) -> Path:
+    """The first of :data:`DETECTED` present in ``root``."""
+    for name in DETECTED:
+        if (root / name).is_file():
+            return root / name
+    msg = f"no lockfile in {root}: looked for {', '.join(DETECTED)}; create one or set lock_file"
     raise BadInputError(msg)
 
 
 def read_lock(path: Path, lock_format: str | None = None) -> Lock:
     """Read ``path`` with the reader for ``lock_format`` (detected from the name when ``None``)."""
     chosen = lock_format or detect_format(path)
-    try:
-        reader = READERS[chosen]
-    except KeyError:
+    if chosen not in READERS:
         msg = f"unknown lock_format {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"
-        raise BadInputError(msg) from None
+        raise BadInputError(msg)
+    module, _, function = READERS[chosen].partition(":")
+    reader = cast("Callable[[Path], Lock]", getattr(importlib.import_module(module), function))
     return reader(path)
 
 
-__all__ = ["Artifact", "Lock", "Pick", "Request", "SourceKind", "detect_format", "read_lock"]
+__all__ = [
+    "DETECTED",
+    "Artifact",
+    "DirectorySource",
+    "Lock",
+    "Pick",
+    "Request",
+    "SourceKind",
+    "VcsSource",
+    "best_wheel",
+    "detect_format",
+    "find_lock",
+    "not_in_lock",
+    "read_lock",
+]
