@@ -222,7 +222,16 @@ def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: pytest.MockF
 
 
 BAD_INPUTS: dict[str, tuple[Callable[[Demo], None], str]] = {
-    "missing lock": (lambda d: (d.project.path / "pylock.toml").unlink(), "pylock.toml: the lockfile does not exist"),
+    "no lock": (
+        lambda d: (d.project.path / "pylock.toml").unlink(),
+        "looked for pylock.toml, uv.lock, pdm.lock, poetry.lock; create one or set lock_file",
+    ),
+    "missing lock_file": (
+        lambda d: (d.project.path / "tox.ini").write_text(
+            (d.project.path / "tox.ini").read_text().replace("runner = venvsync", "runner = venvsync\nlock_file = locks/x.toml")
+        ),
+        "locks/x.toml: the lockfile does not exist; create it or set lock_file to the right path",
+    ),
     "invalid toml": (lambda d: (d.project.path / "pylock.toml").write_text("lock-version = [\n"), "is not valid TOML"),
     "invalid pylock": (
         lambda d: (d.project.path / "pylock.toml").write_text(
