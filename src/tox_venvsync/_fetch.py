@@ -9,12 +9,14 @@ import tempfile
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import FetchError, HashMismatchError
+from tox_venvsync._index import IndexClient, configured_index
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,9 +38,11 @@ class Fetcher(Protocol):
 class CacheFetcher:
     """The real fetcher: ``path``, ``file://`` and ``http(s)://`` into the content-addressed cache."""
 
-    def __init__(self, cache: Cache, *, workers: int = 8) -> None:
+    def __init__(self, cache: Cache, *, workers: int = 8, default_index: str | None = None) -> None:
         self._cache = cache
         self._workers = workers
+        self._index = IndexClient()
+        self._default_index = default_index
 
     def fetch(self, picks: Sequence[Pick]) -> dict[str, Path]:
         """Fetch all picks in parallel; every file is verified before any is used."""
@@ -59,6 +63,7 @@ class CacheFetcher:
         target = self._cache.artifact(algorithm, digest, _safe_filename(pick, artifact))
         if target.is_file() and (artifact.size is None or target.stat().st_size == artifact.size):
             return target  # at its content address, so it was verified when it was stored
+        artifact = self._locate(pick, artifact)
         fd, name = tempfile.mkstemp(dir=self._cache.tmp_dir(), prefix="dl-")
         tmp = Path(name)
         try:
@@ -70,6 +75,13 @@ class CacheFetcher:
         finally:
             tmp.unlink(missing_ok=True)  # a failed or refused download leaves no partial file behind
         return target
+
+    def _locate(self, pick: Pick, artifact: Artifact) -> Artifact:
+        """The artifact with a URL: a lock without one (poetry, pdm) names only the file, found on the index."""
+        if artifact.url is not None or artifact.path is not None:
+            return artifact
+        index = pick.index or self._default_index or configured_index()
+        return replace(artifact, url=self._index.locate(index, pick.name, artifact.filename))
 
 
 def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: str) -> tuple[int, str]:

@@ -36,7 +36,9 @@ class Artifact:
     @property
     def location(self) -> str:
         """The URL or path, for messages."""
-        return self.url if self.url is not None else str(self.path)
+        if self.url is not None:
+            return self.url
+        return str(self.path) if self.path is not None else self.filename
 
     @property
     def strongest_hash(self) -> tuple[str, str] | None:

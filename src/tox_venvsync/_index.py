@@ -1,0 +1,130 @@
+"""Index: find a locked file's URL on a simple repository (PEP 503 HTML or PEP 691 JSON) when the lock has none."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urljoin, urlparse
+
+from packaging.utils import canonicalize_name
+
+from tox_venvsync import __version__
+from tox_venvsync._errors import FetchError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_INDEX = "https://pypi.org/simple/"
+_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+#: where pip keeps its configuration (site-wide first; later files win), as pip documents it
+_PIP_CONFIG_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.pip/pip.conf", "~/.config/pip/pip.conf")
+
+
+def configured_index(environ: Mapping[str, str] | None = None) -> str:
+    """The index the user configured: uv's or pip's variables, then pip's config files, then PyPI."""
+    environ = os.environ if environ is None else environ
+    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        if value := environ.get(variable):
+            return value
+    return _pip_config_index(environ) or DEFAULT_INDEX
+
+
+def _pip_config_index(environ: Mapping[str, str]) -> str | None:
+    files = [Path(f).expanduser() for f in _PIP_CONFIG_FILES]
+    if extra := environ.get("PIP_CONFIG_FILE"):
+        files.append(Path(extra))
+    parser = configparser.ConfigParser(interpolation=None)
+    found = None
+    for file in files:
+        try:
+            parser.read(file, encoding="utf-8")
+        except (OSError, configparser.Error):
+            continue
+        for section in ("install", "global"):
+            if parser.has_option(section, "index-url"):
+                found = parser.get(section, "index-url")
+                break
+    return found
+
+
+class IndexClient:
+    """Reads project pages of simple indexes, once per project per run, from any thread."""
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str, str], dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def locate(self, index: str, name: str, filename: str) -> str:
+        """The URL of ``filename`` on ``index``'s page for ``name``; FetchError when it is not there."""
+        files = self.files(index, name)
+        if filename not in files:
+            reason = f"{filename} is not on the index page {_page_url(index, name)}; check the index the lock names"
+            raise FetchError(name, index, reason)
+        return files[filename]
+
+    def files(self, index: str, name: str) -> dict[str, str]:
+        """Every file on the project's page: file name -> absolute URL (fragment dropped)."""
+        key = (index, str(canonicalize_name(name)))
+        with self._lock:
+            if key in self._pages:
+                return self._pages[key]
+        page = _read_page(index, name)
+        with self._lock:
+            self._pages[key] = page
+        return page
+
+
+def _page_url(index: str, name: str) -> str:
+    return urljoin(index.rstrip("/") + "/", f"{canonicalize_name(name)}/")
+
+
+def _read_page(index: str, name: str) -> dict[str, str]:
+    url = _page_url(index, name)
+    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            body = response.read()
+            kind = response.headers.get_content_type()
+            base = response.geturl()
+    except urllib.error.HTTPError as exc:
+        raise FetchError(name, url, f"the index answered HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise FetchError(name, url, f"{getattr(exc, 'reason', exc)}; check the network or the index") from exc
+    if kind.endswith("json"):
+        return _from_json(body, base, name, url)
+    return _from_html(body.decode("utf-8", "replace"), base)
+
+
+def _from_json(body: bytes, base: str, name: str, url: str) -> dict[str, str]:
+    try:
+        files = json.loads(body)["files"]
+        return {str(f["filename"]): urljoin(base, str(f["url"])).split("#", 1)[0] for f in files}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FetchError(name, url, "the index page is not valid PEP 691 JSON") from exc
+
+
+def _from_html(text: str, base: str) -> dict[str, str]:
+    links = _Links()
+    links.feed(text)
+    found: dict[str, str] = {}
+    for href in links.hrefs:
+        absolute = urljoin(base, href).split("#", 1)[0]
+        found[unquote(urlparse(absolute).path.rsplit("/", 1)[-1])] = absolute
+    return found
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs.extend(value for key, value in attrs if key == "href" and value)

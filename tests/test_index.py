@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._cache import Cache
+from tox_venvsync._errors import FetchError
+from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._index import DEFAULT_INDEX, IndexClient, configured_index
+from tox_venvsync._lock import Artifact, Pick
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from _support.index import LocalIndex
+
+
+def test_configured_index_prefers_uv_then_pip_variables(tmp_path: Path) -> None:
+    empty = tmp_path / "none.conf"
+    assert configured_index({"UV_DEFAULT_INDEX": "u", "PIP_INDEX_URL": "p"}) == "u"
+    assert configured_index({"UV_INDEX_URL": "ui", "PIP_INDEX_URL": "p"}) == "ui"
+    assert configured_index({"PIP_INDEX_URL": "p"}) == "p"
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\nindex-url = https://mirror.example/simple\n")
+    assert configured_index({"PIP_CONFIG_FILE": str(config)}) == "https://mirror.example/simple"
+    assert configured_index({"PIP_CONFIG_FILE": str(empty)}) in {DEFAULT_INDEX, configured_index({})}
+
+
+def test_locate_reads_the_project_page_once(local_index: LocalIndex, wheelhouse: Path) -> None:
+    wheel = make_wheel(wheelhouse, "Some_Thing", "1.0")
+    client = IndexClient()
+    assert client.locate(local_index.simple_url, "some-thing", wheel.name) == local_index.file_url(wheel.name)
+    client.locate(local_index.simple_url, "Some.Thing", wheel.name)
+    assert local_index.requests.count("/simple/some-thing/") == 1
+
+
+def test_missing_file_names_the_page(local_index: LocalIndex, wheelhouse: Path) -> None:
+    make_wheel(wheelhouse, "thing", "1.0")
+    with pytest.raises(FetchError) as caught:
+        IndexClient().locate(local_index.simple_url, "thing", "thing-2.0-py3-none-any.whl")
+    assert str(caught.value) == (
+        f"cannot fetch thing from {local_index.simple_url}: thing-2.0-py3-none-any.whl is not on the index page "
+        f"{local_index.simple_url}thing/; check the index the lock names"
+    )
+
+
+def test_fetcher_finds_a_url_less_artifact_on_the_index(
+    local_index: LocalIndex, wheelhouse: Path, tmp_path: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "thing", "1.0")
+    artifact = Artifact(filename=wheel.name, url=None, path=None, size=None, hashes={"sha256": sha256_file(wheel)})
+    pick = Pick(
+        name=canonicalize_name("thing"), version=None, kind="wheel", artifact=artifact, index=local_index.simple_url
+    )
+    fetched = CacheFetcher(Cache(tmp_path / "cache")).fetch([pick])
+    assert fetched["thing"].read_bytes() == wheel.read_bytes()
+    assert f"/files/{wheel.name}" in local_index.requests
