@@ -73,6 +73,17 @@ class FetchError(VenvSyncError):
         self.reason = reason
 
 
+class OfflineError(VenvSyncError):
+    """Offline, and the cache lacks files the sync needs; lists every one."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"offline and {len(missing)} file(s) are not in the cache: {', '.join(missing)}; "
+            "run once online (or fill TOX_VENVSYNC_CACHE_DIR) first",
+        )
+        self.missing = missing
+
+
 class HashMismatchError(VenvSyncError):
     """An artifact's size or hash differs from the lock; nothing of it was installed."""
 

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import FetchError, HashMismatchError
+from tox_venvsync._errors import FetchError, HashMismatchError, OfflineError
 from tox_venvsync._index import IndexClient, configured_index
 
 if TYPE_CHECKING:
@@ -38,8 +38,11 @@ class Fetcher(Protocol):
 class CacheFetcher:
     """The real fetcher: ``path``, ``file://`` and ``http(s)://`` into the content-addressed cache."""
 
-    def __init__(self, cache: Cache, *, workers: int = 8, default_index: str | None = None) -> None:
+    def __init__(
+        self, cache: Cache, *, workers: int = 8, default_index: str | None = None, offline: bool = False
+    ) -> None:
         self._cache = cache
+        self._offline = offline
         self._workers = workers
         self._index = IndexClient()
         self._default_index = default_index
@@ -48,11 +51,21 @@ class CacheFetcher:
         """Fetch all picks in parallel; every file is verified before any is used."""
         if not picks:
             return {}
+        if self._offline:
+            return self._from_cache_only(picks)
         with ThreadPoolExecutor(max_workers=min(self._workers, len(picks))) as pool:
             paths = list(pool.map(self._fetch_one, picks))
         return {pick.name: path for pick, path in zip(picks, paths, strict=True)}
 
-    def _fetch_one(self, pick: Pick) -> Path:
+    def _from_cache_only(self, picks: Sequence[Pick]) -> dict[str, Path]:
+        found = {pick.name: self._cached(pick) for pick in picks}
+        if missing := sorted(
+            f"{p.name} ({p.artifact.filename if p.artifact else '?'})" for p in picks if not found[p.name]
+        ):
+            raise OfflineError(missing)
+        return {name: path for name, path in found.items() if path is not None}
+
+    def _address(self, pick: Pick) -> tuple[Path, str, str]:
         artifact = pick.artifact
         assert artifact is not None  # noqa: S101  # the plan fetches only picks that have a file
         expected = artifact.strongest_hash
@@ -60,9 +73,21 @@ class CacheFetcher:
             # hash before install: a file the lock does not pin by a strong hash is never installed
             raise FetchError(pick.name, artifact.location, "the lock gives no sha256, sha384 or sha512 hash for it")
         algorithm, digest = expected
-        target = self._cache.artifact(algorithm, digest, _safe_filename(pick, artifact))
-        if target.is_file() and (artifact.size is None or target.stat().st_size == artifact.size):
+        return self._cache.artifact(algorithm, digest, _safe_filename(pick, artifact)), algorithm, digest
+
+    def _cached(self, pick: Pick) -> Path | None:
+        target, _, _ = self._address(pick)
+        size = pick.artifact.size if pick.artifact else None
+        if target.is_file() and (size is None or target.stat().st_size == size):
             return target  # at its content address, so it was verified when it was stored
+        return None
+
+    def _fetch_one(self, pick: Pick) -> Path:
+        if (cached := self._cached(pick)) is not None:
+            return cached
+        target, algorithm, digest = self._address(pick)
+        artifact = pick.artifact
+        assert artifact is not None  # noqa: S101  # checked by _address
         artifact = self._locate(pick, artifact)
         fd, name = tempfile.mkstemp(dir=self._cache.tmp_dir(), prefix="dl-")
         tmp = Path(name)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
 from tox.report import HandledError
 from tox.tox_env.errors import Fail
 from tox.tox_env.package import PathPackage
@@ -28,7 +30,14 @@ from tox_venvsync._tox_compat import follow_env_dir
 if TYPE_CHECKING:
     from tox.util.json_types import JsonValue
 
+if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
+    import tomllib
+else:  # pragma: no cover - depends on the interpreter
+    import tomli as tomllib
+
 _LOGGER = logging.getLogger(__name__)
+#: set to 1 to sync from the cache only, as --sync-offline does
+OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 _WORDS = (
     (Action.INSTALL, "installed"),
     (Action.UPGRADE, "upgraded"),
@@ -228,6 +237,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 default_groups=not no_defaults,
             ),
             project=project,
+            project_names=_project_names(self.core["package_root"]),
+            offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
         )
 
     def _lock_path(self) -> Path:
@@ -244,6 +255,20 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         counts = [f"{len(outcome.plan.of(action))} {word}" for action, word in _WORDS if outcome.plan.of(action)]
         kept = len(outcome.plan.steps) - len(outcome.plan.of(Action.REMOVE))
         _LOGGER.warning("synced %d packages: %s, %.2f s", kept, ", ".join(counts), outcome.seconds)
+
+
+def _project_names(root: Path) -> frozenset[str]:
+    """The project's own name, from ``pyproject.toml``: the lock's entry for it yields to tox's ``package``."""
+    try:
+        with (root / "pyproject.toml").open("rb") as handle:
+            name = tomllib.load(handle).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return frozenset()
+    return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _several_envs(options: Any) -> bool:  # noqa: ANN401  # tox's parsed options

@@ -46,7 +46,10 @@ class SyncSpec:
     lock_format: str | None = None
     request: Request = field(default_factory=Request)
     project: Sequence[LocalWheel] = ()
+    #: names the lock may hold for the project itself; tox's ``package`` decides how (and whether) it is installed
+    project_names: frozenset[str] = frozenset()
     exact: bool = True
+    offline: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,13 +88,16 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     lock = read_lock(spec.lock_path, spec.lock_format)
-    wanted = _wanted(lock.select(target, spec.request), project, spec.lock_path)
+    picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
+    wanted = _wanted(picks, project, spec.lock_path)
     plan = make_plan(wanted, scan(site_packages), suspect=journal.pending(), exact=spec.exact)
     if dry_run:
         return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
     if plan.changes:
         to_fetch = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.content is None]
-        wheels = (fetcher or CacheFetcher(cache)).fetch(to_fetch)  # every file verified before any change
+        wheels = (fetcher or CacheFetcher(cache, offline=spec.offline)).fetch(
+            to_fetch
+        )  # every file verified before any change
         wheels.update({w.pick.name: _local_path(w) for w in project})
         state.clear()
         journal.start(step.name for step in plan.changes)
@@ -112,7 +118,7 @@ def _inputs(spec: SyncSpec, target: Target, project: Sequence[Wanted]) -> Inputs
         lock_format=spec.lock_format or "",
         request=spec.request,
         target=target,
-        extra=[f"{w.pick.name}={w.content}:{w.editable}" for w in project],
+        extra=[f"{w.pick.name}={w.content}:{w.editable}" for w in project] + sorted(spec.project_names),
         exact=spec.exact,
     )
 

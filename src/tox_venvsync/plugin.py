@@ -31,3 +31,10 @@ def tox_add_option(parser: ToxParser) -> None:
         help="venv location for venvsync environments in this run, overriding env_location; "
         "{env_name} is replaced by the environment's name (required when several environments run)",
     )
+    parser.add_argument(
+        "--sync-offline",
+        dest="sync_offline",
+        action="store_true",
+        help="venvsync environments install only from the artifact cache (also TOX_VENVSYNC_OFFLINE=1); "
+        "a missing file fails the run listing every missing file",
+    )
