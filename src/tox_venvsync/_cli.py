@@ -1,19 +1,26 @@
-"""The ``venvsync`` command line (also ``python -m tox_venvsync``): the engine without tox."""
+"""The ``venvsync`` command line (also ``python -m tox_venvsync``): the engine without tox, for Docker stages."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
 from tox_venvsync import __version__
+from tox_venvsync._cache import Cache, default_cache_dir
 from tox_venvsync._errors import BadInputError, VenvSyncError
+from tox_venvsync._installed import scan
+from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
-from tox_venvsync._target import query_interpreter
+from tox_venvsync._plan import Action, Plan
+from tox_venvsync._sync import SyncSpec, env_lock, make_sync_plan, sync
+from tox_venvsync._target import Target, TargetMemo, query_interpreter
+from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,49 +29,170 @@ if TYPE_CHECKING:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="venvsync",
-        description="Sync a virtual environment exactly from a lockfile; the engine of the tox runner 'venvsync'.",
+        description="Sync a virtual environment exactly from a lockfile; the engine of the tox runner 'venvsync'. "
+        "Exit codes: 0 ok, 1 the venv differs from the lock (verify) or the sync failed, 2 bad input.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     select = commands.add_parser("select", help="print what the lock installs for an interpreter, extras and groups")
-    select.add_argument("--lock", required=True, type=Path, help="the lockfile (pylock.toml)")
+    _lock_args(select, lock_required=True)
     select.add_argument("--python", type=Path, default=Path(sys.executable), help="the target interpreter")
-    select.add_argument("--extra", action="append", default=[], help="an extra to select (repeatable)")
-    select.add_argument("--group", action="append", default=[], help="a dependency group to select (repeatable)")
-    select.add_argument("--no-default-groups", action="store_true", help="leave out the lock's default groups")
-    select.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    sync_ = commands.add_parser("sync", help="make a venv match the lock exactly (create, adopt or update it)")
+    _lock_args(sync_, lock_required=True)
+    sync_.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
+    sync_.add_argument("--python", type=Path, default=Path(sys.executable), help="the interpreter to create it with")
+    sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
+    sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
+    sync_.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    sync_.add_argument("--seed", action="store_true", help="give a venv it creates pip (and setuptools/wheel)")
+    verify = commands.add_parser("verify", help="check installed files against RECORD and the venv against the lock")
+    _lock_args(verify, lock_required=False)
+    verify.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
     return parser
 
 
+def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
+    parser.add_argument("--lock", type=Path, required=lock_required, help="the lockfile")
+    parser.add_argument("--lock-format", default=None, help="the lockfile's format (default: from its name)")
+    parser.add_argument("--extra", action="append", default=[], help="an extra to select (repeatable)")
+    parser.add_argument("--group", action="append", default=[], help="a dependency group to select (repeatable)")
+    parser.add_argument("--no-default-groups", action="store_true", help="leave out the lock's default groups")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 failed, 2 bad input)."""
+    """Run the command line; return the exit code (0 ok, 1 drift or failure, 2 bad input)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    run = {"select": _select, "sync": _sync, "verify": _verify}[args.command]
     try:
-        return _select(args)
+        return run(args)
     except VenvSyncError as exc:
-        print(f"venvsync: error: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"venvsync: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("venvsync: interrupted; the next sync finishes or redoes what was started", file=sys.stderr)
+        return 130
 
 
-def _select(args: argparse.Namespace) -> int:
-    if not args.python.exists():
-        msg = f"the interpreter {args.python} does not exist; pass --python with the path of a Python"
-        raise BadInputError(msg)
-    target = query_interpreter(args.python)
-    request = Request(
+def _request(args: argparse.Namespace) -> Request:
+    return Request(
         extras=frozenset(canonicalize_name(e) for e in args.extra),
         groups=frozenset(canonicalize_name(g) for g in args.group),
         default_groups=not args.no_default_groups,
     )
-    picks = sorted(read_lock(args.lock).select(target, request), key=lambda pick: pick.name)
+
+
+def _interpreter(python: Path) -> Target:
+    if not python.exists():
+        msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
+        raise BadInputError(msg)
+    return query_interpreter(python)
+
+
+def _select(args: argparse.Namespace) -> int:
+    picks = read_lock(args.lock, args.lock_format).select(_interpreter(args.python), _request(args))
     rows = [{"name": p.name, "version": str(p.version) if p.version else None, "source": p.kind} for p in picks]
-    if args.json:
-        print(json.dumps(rows, indent=2))  # noqa: T201
-    else:
-        for row in rows:
-            print(f"{row['name']}=={row['version']} ({row['source']})")  # noqa: T201
+    rows.sort(key=lambda row: str(row["name"]))
+    _emit(args, rows, [f"{r['name']}=={r['version']} ({r['source']})" for r in rows])
     return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    venv = args.venv.absolute()
+    base = _interpreter(args.python)
+    spec = SyncSpec(
+        venv=venv,
+        lock_path=args.lock.absolute(),
+        lock_format=args.lock_format,
+        request=_request(args),
+        exact=not args.inexact,
+        offline=args.offline,
+    )
+    if args.dry_run:
+        target = _existing_target(venv) or _future_target(base, venv)
+        plan = make_sync_plan(spec, target)
+        _emit(args, _plan_json(plan), _plan_lines(plan))
+        return 0
+    cache = Cache(default_cache_dir())
+    with env_lock(cache, venv):
+        version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
+        made = prepare(
+            venv, Path(base.executable), version, protected_paths(args.lock.absolute().parent), seed=args.seed
+        )
+        outcome = sync(spec, TargetMemo(venv, venv / "bin" / "python").load(), cache=cache)
+    done = outcome.plan
+    text = [
+        f"{venv}: {made}, " + (done.summary() if done is not None and outcome.applied else "in sync, nothing to do")
+    ]
+    _emit(args, {"venv": str(venv), "made": made, **(_plan_json(done) if done is not None else {})}, text)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    venv = args.venv.absolute()
+    target = _existing_target(venv)
+    if target is None:
+        msg = f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
+        raise BadInputError(msg)
+    files = check_records(scan([Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]), venv)
+    plan = (
+        make_sync_plan(
+            SyncSpec(venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args)), target
+        )
+        if args.lock
+        else None
+    )
+    changes = plan.changes if plan else []
+    report = {"modified": files.modified, "missing": files.missing, "differs": _plan_json(plan) if plan else None}
+    lines = [f"modified: {p}" for p in files.modified] + [f"missing: {p}" for p in files.missing]
+    lines += [f"{s.action.value}: {s.name} {s.old_version or ''} -> {s.version or ''}".rstrip(" ->") for s in changes]
+    _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
+    return 1 if files or changes else 0
+
+
+def _existing_target(venv: Path) -> Target | None:
+    python = venv / "bin" / "python"
+    if not (venv / "pyvenv.cfg").is_file() or not python.exists():
+        return None
+    return TargetMemo(venv, python).load()
+
+
+def _future_target(base: Target, venv: Path) -> Target:
+    """The facts of a venv not created yet: the base interpreter's, with site-packages inside ``venv``."""
+    major_minor = ".".join(base.python_full_version.split(".")[:2])
+    site = str(venv / "lib" / f"python{major_minor}" / "site-packages")
+    scheme = {**base.scheme, "purelib": site, "platlib": site}
+    return dataclasses.replace(base, executable=str(venv / "bin" / "python"), scheme=scheme)
+
+
+def _plan_json(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    def row(step: Any) -> dict[str, Any]:  # noqa: ANN401  # a plan Step
+        old = str(step.old_version) if step.old_version else None
+        return {
+            "name": step.name,
+            "version": str(step.version) if step.version else old,
+            "action": step.action.value,
+            "from": old,
+        }
+
+    return {
+        "install": [row(s) for s in plan.to_install],
+        "remove": [row(s) for s in plan.of(Action.REMOVE)],
+        "keep": [row(s) for s in plan.of(Action.KEEP)],
+    }
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    lines = [f"{s.action.value} {s.name} {s.version or ''}".rstrip() for s in plan.changes]
+    return [*lines, f"keep {len(plan.of(Action.KEEP))} packages"]
+
+
+def _emit(args: argparse.Namespace, document: object, lines: list[str]) -> None:
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print("\n".join(lines))

@@ -144,3 +144,33 @@ def remove_venv(path: Path, protected: Iterable[Path], *, keep_dir: bool) -> Non
     if not keep_dir:
         with contextlib.suppress(OSError):  # a mount point or a directory we may not remove: it stays, empty
             found.path.rmdir()
+
+
+def prepare(
+    path: Path, python: Path, version: tuple[int, ...], protected: Iterable[Path], *, seed: bool = False
+) -> str:
+    """Make ``path`` a venv of ``python`` (of ``version``): create, adopt or recreate; returns which it did.
+
+    Used by the command line; the tox runner does the same through tox's own virtualenv session.
+    """
+    found = inspect(path, protected)
+    if found.kind is Kind.VENV:
+        if venv_python_version(found.path) == version[:3] and (found.path / "bin" / "python").exists():
+            return "adopted"
+        remove_venv(found.path, protected, keep_dir=True)  # a venv of another Python: recreate it
+        made = "recreated"
+    else:
+        create_dir(found.path)
+        made = "created"
+    _virtualenv(found.path, python, seed=seed)
+    return made
+
+
+def _virtualenv(path: Path, python: Path, *, seed: bool) -> None:
+    from virtualenv import cli_run  # noqa: PLC0415  # only the command line creates venvs without tox
+
+    args = [str(path), "--python", str(python), "--no-periodic-update", "--quiet"]
+    try:
+        cli_run([*args, *([] if seed else ["--no-seed"])], setup_logging=False)
+    except (SystemExit, RuntimeError, OSError) as exc:
+        raise LocationError(path, f"virtualenv could not create it with {python} ({exc})") from exc

@@ -31,6 +31,15 @@ class Action(enum.Enum):
     KEEP = "keep"
 
 
+_WORDS = (
+    (Action.INSTALL, "installed"),
+    (Action.UPGRADE, "upgraded"),
+    (Action.DOWNGRADE, "downgraded"),
+    (Action.REINSTALL, "reinstalled"),
+    (Action.REMOVE, "removed"),
+)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Wanted:
     """A pick plus what the venv should record about it once installed."""
@@ -68,6 +77,12 @@ class Plan:
     def of(self, *actions: Action) -> list[Step]:
         """The steps with one of these actions."""
         return [step for step in self.steps if step.action in actions]
+
+    def summary(self) -> str:
+        """``synced 54 packages: 3 installed, 1 upgraded, 2 removed`` (what the venv holds after the plan)."""
+        counts = [f"{len(steps)} {word}" for action, word in _WORDS if (steps := self.of(action))]
+        held = len(self.steps) - len(self.of(Action.REMOVE))
+        return f"synced {held} packages: {', '.join(counts) or 'nothing changed'}"
 
     @property
     def changes(self) -> list[Step]:

@@ -22,7 +22,6 @@ from tox_venvsync._cache import Cache, default_cache_dir
 from tox_venvsync._errors import VenvSyncError
 from tox_venvsync._location import Kind, create_dir, inspect, protected_paths, remove_venv, venv_python_version
 from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
-from tox_venvsync._plan import Action
 from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec, env_lock, sync
 from tox_venvsync._target import TargetMemo
 from tox_venvsync._tox_compat import follow_env_dir
@@ -38,13 +37,6 @@ else:  # pragma: no cover - depends on the interpreter
 _LOGGER = logging.getLogger(__name__)
 #: set to 1 to sync from the cache only, as --sync-offline does
 OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
-_WORDS = (
-    (Action.INSTALL, "installed"),
-    (Action.UPGRADE, "upgraded"),
-    (Action.DOWNGRADE, "downgraded"),
-    (Action.REINSTALL, "reinstalled"),
-    (Action.REMOVE, "removed"),
-)
 
 
 class VenvSyncRunner(VirtualEnv, PythonRun):
@@ -251,10 +243,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _report(outcome: Outcome) -> None:
         if outcome.plan is None or not outcome.applied:
             _LOGGER.info("in sync with the lock, nothing to do (%.3f s)", outcome.seconds)
-            return
-        counts = [f"{len(outcome.plan.of(action))} {word}" for action, word in _WORDS if outcome.plan.of(action)]
-        kept = len(outcome.plan.steps) - len(outcome.plan.of(Action.REMOVE))
-        _LOGGER.warning("synced %d packages: %s, %.2f s", kept, ", ".join(counts), outcome.seconds)
+        else:
+            _LOGGER.warning("%s, %.2f s", outcome.plan.summary(), outcome.seconds)
 
 
 def _project_names(root: Path) -> frozenset[str]:

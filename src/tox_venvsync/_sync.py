@@ -87,10 +87,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     journal = Journal(spec.venv)
     if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
-    lock = read_lock(spec.lock_path, spec.lock_format)
-    picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
-    wanted = _wanted(picks, project, spec.lock_path)
-    plan = make_plan(wanted, scan(site_packages), suspect=journal.pending(), exact=spec.exact)
+    plan = make_sync_plan(spec, target, project=project, suspect=journal.pending())
     if dry_run:
         return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
     if plan.changes:
@@ -105,6 +102,20 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     state.write(fingerprint, dist_info_names(site_packages))
     journal.finish()
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
+
+
+def make_sync_plan(
+    spec: SyncSpec,
+    target: Target,
+    *,
+    project: Sequence[Wanted] = (),
+    suspect: frozenset[str] = frozenset(),
+) -> Plan:
+    """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply."""
+    lock = read_lock(spec.lock_path, spec.lock_format)
+    picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
+    wanted = _wanted(picks, project, spec.lock_path)
+    return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact)
 
 
 def _inputs(spec: SyncSpec, target: Target, project: Sequence[Wanted]) -> Inputs:

@@ -1,0 +1,74 @@
+"""Verify: re-hash every installed file against its RECORD, to find what was edited or deleted by hand."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    from packaging.utils import NormalizedName
+
+    from tox_venvsync._installed import InstalledDist
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FileDrift:
+    """Files that differ from what their distributions' RECORDs say."""
+
+    modified: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.modified or self.missing)
+
+
+def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], venv: Path) -> FileDrift:
+    """Every file a RECORD lists with a hash, hashed again (files outside the venv are not looked at)."""
+    drift = FileDrift()
+    root = os.path.abspath(venv)
+    for dists in installed.values():
+        for dist in dists:
+            for relative, algorithm, digest in _hashed_rows(dist.dist_info / "RECORD"):
+                path = os.path.normpath(dist.dist_info.parent / relative)
+                if os.path.commonpath([root, path]) != root:
+                    continue
+                shown = os.path.relpath(path, root)
+                try:
+                    actual = _digest(path, algorithm)
+                except FileNotFoundError:
+                    drift.missing.append(shown)
+                    continue
+                if actual != digest:
+                    drift.modified.append(shown)
+    drift.modified.sort()
+    drift.missing.sort()
+    return drift
+
+
+def _hashed_rows(record: Path) -> Iterable[tuple[str, str, str]]:
+    try:
+        with record.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError:
+        return []
+    found: list[tuple[str, str, str]] = []
+    for row in rows:
+        if len(row) >= 2 and "=" in row[1]:  # noqa: PLR2004  # path, algorithm=digest, size
+            algorithm, _, digest = row[1].partition("=")
+            found.append((row[0], algorithm, digest))
+    return found
+
+
+def _digest(path: str, algorithm: str) -> str:
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as handle:  # noqa: PTH123
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
