@@ -17,7 +17,7 @@ from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
-from tox_venvsync._plan import Action, Plan
+from tox_venvsync._plan import Action, Plan, Step
 from tox_venvsync._sync import SyncSpec, env_lock, make_sync_plan, sync
 from tox_venvsync._target import Target, TargetMemo, query_interpreter
 from tox_venvsync._verify import check_records
@@ -149,9 +149,17 @@ def _verify(args: argparse.Namespace) -> int:
     changes = plan.changes if plan else []
     report = {"modified": files.modified, "missing": files.missing, "differs": _plan_json(plan) if plan else None}
     lines = [f"modified: {p}" for p in files.modified] + [f"missing: {p}" for p in files.missing]
-    lines += [f"{s.action.value}: {s.name} {s.old_version or ''} -> {s.version or ''}".rstrip(" ->") for s in changes]
+    lines += [_describe(step) for step in changes]
     _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
     return 1 if files or changes else 0
+
+
+def _describe(step: Step) -> str:
+    """``install: gamma 0.3``, ``upgrade: beta 2.0 -> 2.1``, ``remove: beta 2.0``."""
+    old, new = step.old_version, step.version
+    if step.action in {Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL}:
+        return f"{step.action.value}: {step.name} {old} -> {new}"
+    return f"{step.action.value}: {step.name} {new if new is not None else old}"
 
 
 def _existing_target(venv: Path) -> Target | None:
@@ -187,7 +195,7 @@ def _plan_json(plan: Plan) -> dict[str, list[dict[str, Any]]]:
 
 
 def _plan_lines(plan: Plan) -> list[str]:
-    lines = [f"{s.action.value} {s.name} {s.version or ''}".rstrip() for s in plan.changes]
+    lines = [_describe(step) for step in plan.changes]
     return [*lines, f"keep {len(plan.of(Action.KEEP))} packages"]
 
 

@@ -1,0 +1,183 @@
+"""``venvsync sync`` and ``venvsync verify``: the engine without tox, as a Docker build stage uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel
+from tox_venvsync._cli import main
+from tox_venvsync._installed import dist_info_names
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tox.pytest import ToxProjectCreator
+
+    from _support.index import LocalIndex
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def lock(tmp_path: Path, local_index: LocalIndex, cache_dir: Path) -> Path:  # noqa: ARG001
+    entries = []
+    for name, version in (("alpha", "1.0"), ("beta", "2.0")):
+        wheel = make_wheel(local_index.directory, name, version)
+        entries.append(package_entry(name, version, [wheel_entry(wheel, url=local_index.file_url(wheel.name))]))
+    return write_pylock(tmp_path / "project" / "pylock.toml", entries)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tree(path: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(path)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(path.rglob("*"))}
+
+
+def sync_args(lock: Path, venv: Path, python: Path, *more: str) -> list[str]:
+    return ["sync", "--lock", str(lock), "--venv", str(venv), "--python", str(python), *more]
+
+
+def test_sync_creates_then_does_nothing(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "opt" / "deep" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, err) == (0, "")
+    assert out == f"{venv}: created, synced 2 packages: 2 installed\n"
+    site = venv / "lib" / "python3.12" / "site-packages"
+    assert dist_info_names([site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    before = tree(site)
+    code, out, _ = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (0, f"{venv}: adopted, in sync, nothing to do\n")
+    assert tree(site) == before
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    extra = make_wheel(tmp_path, "gamma", "0.3")
+    write_pylock(
+        lock,
+        [
+            package_entry("alpha", "1.0", [wheel_entry(make_wheel(tmp_path, "alpha", "1.0"))]),
+            package_entry("gamma", "0.3", [wheel_entry(extra)]),
+        ],
+    )
+    before = tree(venv)
+    code, out, _ = run(capsys, *sync_args(lock, venv, python312, "--dry-run", "--json"))
+    assert code == 0
+    assert json.loads(out) == {
+        "install": [{"name": "gamma", "version": "0.3", "action": "install", "from": None}],
+        "remove": [{"name": "beta", "version": "2.0", "action": "remove", "from": "2.0"}],
+        "keep": [{"name": "alpha", "version": "1.0", "action": "keep", "from": "1.0"}],
+    }
+    assert tree(venv) == before
+
+
+def test_inexact_keeps_what_the_lock_does_not_name(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    alpha_only = make_wheel(tmp_path, "alpha", "1.0")
+    write_pylock(lock, [package_entry("alpha", "1.0", [wheel_entry(alpha_only)])])
+    assert run(capsys, *sync_args(lock, venv, python312, "--inexact"))[0] == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    assert "beta-2.0.dist-info" in dist_info_names([site])
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    assert dist_info_names([site]) == ["alpha-1.0.dist-info"]
+
+
+def test_verify_finds_edited_and_deleted_files(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    assert run(capsys, "verify", "--venv", str(venv), "--lock", str(lock)) == (
+        0,
+        f"{venv}: every file matches its RECORD and the lock\n",
+        "",
+    )
+    site = venv / "lib" / "python3.12" / "site-packages"
+    (site / "alpha" / "__init__.py").write_text("edited = True\n")
+    (site / "beta" / "__init__.py").unlink()
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
+    assert code == 1
+    assert json.loads(out) == {
+        "modified": ["lib/python3.12/site-packages/alpha/__init__.py"],
+        "missing": ["lib/python3.12/site-packages/beta/__init__.py"],
+        "differs": None,
+    }
+
+
+def test_verify_reports_a_package_the_lock_does_not_name(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    write_pylock(lock, [package_entry("alpha", "1.0", [wheel_entry(make_wheel(tmp_path, "alpha", "1.0"))])])
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))
+    assert code == 1
+    assert out == "remove: beta 2.0\n"
+
+
+def test_offline_with_a_warm_cache_works_and_a_cold_one_lists_every_missing_file(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(capsys, *sync_args(lock, tmp_path / "warm", python312))[0] == 0
+    code, out, _ = run(capsys, *sync_args(lock, tmp_path / "again", python312, "--offline"))
+    assert (code, out) == (0, f"{tmp_path / 'again'}: created, synced 2 packages: 2 installed\n")
+
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(tmp_path / "cold-cache"))
+    code, out, err = run(capsys, *sync_args(lock, tmp_path / "cold", python312, "--offline"))
+    assert code == 1
+    assert err == (
+        "venvsync: error: offline and 2 file(s) are not in the cache: alpha (alpha-1.0-py3-none-any.whl), "
+        "beta (beta-2.0-py3-none-any.whl); run once online (or fill TOX_VENVSYNC_CACHE_DIR) first\n"
+    )
+    assert dist_info_names([tmp_path / "cold" / "lib" / "python3.12" / "site-packages"]) == []
+
+
+def test_refuses_a_directory_that_is_not_a_venv(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "data"
+    target.mkdir()
+    (target / "important.db").write_text("do not lose me")
+    code, out, err = run(capsys, *sync_args(lock, target, python312))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: refusing to use {target} as a virtual environment: it holds files and no pyvenv.cfg "
+        "(important.db), so it is not a virtual environment; choose an empty or missing directory for env_location\n"
+    )
+    assert sorted(os.listdir(target)) == ["important.db"]
+
+
+def test_a_venv_made_by_venvsync_sync_is_adopted_by_tox_without_install_work(
+    lock: Path, tmp_path: Path, python312: Path, tox_project: ToxProjectCreator
+) -> None:
+    venv = tmp_path / "opt" / "venv"
+    assert main(sync_args(lock, venv, python312)) == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    before = {n: (site / n).stat().st_ino for n in dist_info_names([site])}
+    ini = (
+        f"[testenv:py312]\nrunner = venvsync\nenv_location = {venv}\npackage = skip\n"
+        "commands = python -c 'import alpha, beta'\n"
+    )
+    project = tox_project({"tox.ini": ini, "pylock.toml": lock.read_text()})
+    result = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    result.assert_success()
+    assert "adopt the existing virtual environment" in result.out
+    assert "synced" not in result.out
+    assert {n: (site / n).stat().st_ino for n in dist_info_names([site])} == before
