@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -18,6 +19,7 @@ from tox_venvsync._installed import dist_info_names
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from pytest_mock import MockerFixture
     from tox.pytest import ToxProject, ToxProjectCreator
 
     from _support.index import LocalIndex
@@ -56,7 +58,9 @@ class Demo:
     def wheel(self, name: str, version: str) -> Path:
         if name == "alpha":
             modules = {k: v.format(v=version) for k, v in ALPHA.items()}
-            return make_wheel(self.index.directory, name, version, modules=modules, console_scripts={"alpha-cli": "alpha:main"})
+            return make_wheel(
+                self.index.directory, name, version, modules=modules, console_scripts={"alpha-cli": "alpha:main"}
+            )
         return make_wheel(self.index.directory, name, version)
 
     def lock(self, **overrides: Mapping[str, object]) -> Path:
@@ -77,7 +81,8 @@ class Demo:
 
     def snapshot(self) -> dict[str, tuple[int, int]]:
         """inode and mtime of every .dist-info directory."""
-        return {n: (os.stat(self.site / n).st_ino, os.stat(self.site / n).st_mtime_ns) for n in dist_info_names([self.site])}
+        stats = {name: (self.site / name).stat() for name in dist_info_names([self.site])}
+        return {name: (stat.st_ino, stat.st_mtime_ns) for name, stat in stats.items()}
 
 
 @pytest.fixture
@@ -168,17 +173,19 @@ def test_recreate_refuses_a_directory_with_other_files(demo: Demo, tmp_path: Pat
 
 def test_recreate_empties_our_venv_and_builds_it_again(demo: Demo) -> None:
     assert demo.run()[0] == 0
-    inode = os.stat(demo.site / "alpha-1.0.dist-info").st_ino
+    inode = (demo.site / "alpha-1.0.dist-info").stat().st_ino
     (demo.venv / "stray.txt").write_text("left by hand inside the venv")
     code, out = demo.run("-r")
     assert code == 0, out
     assert "remove virtual environment" in out
     assert not (demo.venv / "stray.txt").exists()
-    assert os.stat(demo.site / "alpha-1.0.dist-info").st_ino != inode or "2 installed" in out
+    assert (demo.site / "alpha-1.0.dist-info").stat().st_ino != inode or "2 installed" in out
 
 
 def test_env_location_option_needs_env_name_for_several_envs(demo: Demo, tmp_path: Path) -> None:
-    result = demo.project.run("r", "-e", "py312,py311", "--workdir", str(demo.work), "--env-location", str(tmp_path / "one"))
+    result = demo.project.run(
+        "r", "-e", "py312,py311", "--workdir", str(demo.work), "--env-location", str(tmp_path / "one")
+    )
     assert result.code != 0
     assert "--env-location must contain {env_name}" in result.out
 
@@ -201,15 +208,19 @@ def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
 
 
 def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
-    python311 = subprocess.run(["python3.11", "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=True).stdout.strip()
+    python311 = shutil.which("python3.11")
+    assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"
     subprocess.run([python311, "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     code, out = demo.run()
     assert code == 0, out
     assert "it was made for another Python" in out
-    assert "version = 3.12" in (demo.venv / "pyvenv.cfg").read_text() or "version_info = 3.12" in (demo.venv / "pyvenv.cfg").read_text()
+    assert (
+        "version = 3.12" in (demo.venv / "pyvenv.cfg").read_text()
+        or "version_info = 3.12" in (demo.venv / "pyvenv.cfg").read_text()
+    )
 
 
-def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: pytest.MockFixture) -> None:
+def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixture) -> None:
     assert demo.run()[0] == 0
     snapshot = demo.snapshot()
     cfg = (demo.venv / "pyvenv.cfg").stat().st_ino
@@ -221,14 +232,16 @@ def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: pytest.MockF
     assert (demo.venv / "pyvenv.cfg").stat().st_ino == cfg
 
 
-BAD_INPUTS: dict[str, tuple[Callable[[Demo], None], str]] = {
+BAD_INPUTS: dict[str, tuple[Callable[[Demo], object], str]] = {
     "no lock": (
         lambda d: (d.project.path / "pylock.toml").unlink(),
         "looked for pylock.toml, uv.lock, pdm.lock, poetry.lock; create one or set lock_file",
     ),
     "missing lock_file": (
         lambda d: (d.project.path / "tox.ini").write_text(
-            (d.project.path / "tox.ini").read_text().replace("runner = venvsync", "runner = venvsync\nlock_file = locks/x.toml")
+            (d.project.path / "tox.ini")
+            .read_text()
+            .replace("runner = venvsync", "runner = venvsync\nlock_file = locks/x.toml")
         ),
         "locks/x.toml: the lockfile does not exist; create it or set lock_file to the right path",
     ),
@@ -241,7 +254,9 @@ BAD_INPUTS: dict[str, tuple[Callable[[Demo], None], str]] = {
         "pylock.toml at packages[0].wheels[0].hashes: At least one hash must be provided",
     ),
     "lock-version 2": (
-        lambda d: (d.project.path / "pylock.toml").write_text('lock-version = "2.0"\ncreated-by = "x"\npackages = []\n'),
+        lambda d: (d.project.path / "pylock.toml").write_text(
+            'lock-version = "2.0"\ncreated-by = "x"\npackages = []\n'
+        ),
         "pylock.toml at lock-version: pylock version 2.0 is not supported",
     ),
     "requires-python": (
@@ -252,7 +267,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[Demo], None], str]] = {
     ),
     "environments": (
         lambda d: (d.project.path / "pylock.toml").write_text(
-            "lock-version = \"1.0\"\ncreated-by = \"x\"\nenvironments = [\"sys_platform == 'win32'\"]\npackages = []\n"
+            'lock-version = "1.0"\ncreated-by = "x"\nenvironments = ["sys_platform == \'win32\'"]\npackages = []\n'
         ),
         "does not satisfy any of the environments specified in the lock file",
     ),
@@ -351,8 +366,12 @@ def build_sdist(sdist_directory, config_settings=None):
 
 
 def _packaged(demo: Demo, package: str) -> None:
-    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip", f"package = {package}")
-    ini = ini.replace("alpha-cli\n", "alpha-cli\n    python -c \"import demo_pkg; print('demo_pkg says', demo_pkg.WORD)\"\n")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace(
+        "package = skip", f"package = {package}"
+    )
+    ini = ini.replace(
+        "alpha-cli\n", "alpha-cli\n    python -c \"import demo_pkg; print('demo_pkg says', demo_pkg.WORD)\"\n"
+    )
     (demo.project.path / "tox.ini").write_text(ini)
     (demo.project.path / "pyproject.toml").write_text(
         textwrap.dedent("""

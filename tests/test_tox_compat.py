@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 
 def test_env_dir_follows_env_location(tox_project: ToxProjectCreator) -> None:
-    project = tox_project({"tox.ini": "[testenv:a]\nrunner = venvsync\nenv_location = {tox_root}/../venvs/{env_name}\n"})
+    project = tox_project(
+        {"tox.ini": "[testenv:a]\nrunner = venvsync\nenv_location = {tox_root}/../venvs/{env_name}\n"}
+    )
     result = project.run("c", "-e", "a", "-k", "env_dir", "env_location")
     result.assert_success()
     expected = project.path.parent / "venvs" / "a"
@@ -24,7 +26,9 @@ def test_env_dir_follows_env_location(tox_project: ToxProjectCreator) -> None:
 
 
 def test_explicit_env_dir_still_wins(tox_project: ToxProjectCreator) -> None:
-    project = tox_project({"tox.ini": "[testenv:a]\nrunner = venvsync\nenv_location = /tmp/x\nenv_dir = {tox_root}/mine\n"})
+    project = tox_project(
+        {"tox.ini": "[testenv:a]\nrunner = venvsync\nenv_location = /tmp/x\nenv_dir = {tox_root}/mine\n"}
+    )
     result = project.run("c", "-e", "a", "-k", "env_dir")
     result.assert_success()
     assert f"env_dir = {project.path / 'mine'}" in result.out
