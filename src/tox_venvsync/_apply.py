@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import io
 import json
 import os
 import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
+from installer.scripts import Script
 from installer.sources import WheelFile
 from installer.utils import SCHEME_NAMES
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
+from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, unpacked
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from tox_venvsync._cache import Cache
     from tox_venvsync._installed import InstalledDist
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._target import Target
@@ -180,10 +187,11 @@ class Journal:
 
 
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:
-    """Check every wheel, then uninstall what goes or changes, then install what comes."""
-    for step in plan.to_install:
-        assert step.wanted is not None  # noqa: S101  # to_install holds only steps with a wanted pick
-        installer.check(wheels[step.name], step.wanted)
+    """Check every wheel (in parallel), then uninstall what goes or changes, then install what comes."""
+    checks = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
+    if checks:
+        with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
+            list(pool.map(lambda item: installer.check(*item), checks))
     for step in plan.to_remove:
         for dist in step.old:
             uninstall(dist, venv)
@@ -192,4 +200,123 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
         installer.install(wheels[step.name], step.wanted)
 
 
-__all__ = ["Installer", "Journal", "WheelInstaller", "apply", "uninstall"]
+class LinkInstaller:
+    """Installs from the cache's unpacked trees by hard-linking each file (copying across filesystems).
+
+    Only the files that differ per venv are written: scripts (their shebang names the venv's
+    interpreter), RECORD, INSTALLER, ``direct_url.json`` and ``venvsync.json``. A wheel built on every
+    run (the project) goes through :class:`WheelInstaller` instead, so it does not fill the cache.
+    """
+
+    def __init__(self, target: Target, cache: Cache, *, link: bool = True) -> None:
+        self._target = target
+        self._cache = cache
+        self._link = link
+        self._wheels = WheelInstaller(target)
+        self._trees: dict[str, UnpackedWheel] = {}
+
+    def check(self, wheel: Path, wanted: Wanted) -> None:
+        """Unpack and verify the wheel into the cache (once per wheel, ever)."""
+        hashed = wanted.pick.artifact.strongest_hash if wanted.pick.artifact else None
+        if wanted.content is not None or hashed is None:
+            self._wheels.check(wheel, wanted)
+            return
+        self._trees[wanted.pick.name] = unpacked(self._cache, wheel, *hashed, wanted.pick.name)
+
+    def install(self, wheel: Path, wanted: Wanted) -> None:
+        """Link the unpacked files into the target's scheme and write the per-venv files."""
+        tree = self._trees.get(wanted.pick.name)
+        if tree is None:
+            self._wheels.install(wheel, wanted)
+            return
+        _Placement(tree, self._target, link=self._link).place(_metadata(wanted))
+
+
+class _Placement:
+    """One unpacked wheel being placed into a venv."""
+
+    def __init__(self, tree: UnpackedWheel, target: Target, *, link: bool) -> None:
+        self._tree = tree
+        self._scheme = {k: Path(v) for k, v in target.scheme.items()}
+        self._root = self._scheme["purelib" if tree.purelib else "platlib"]
+        self._interpreter = target.executable
+        self._link = link
+        self._records: list[tuple[str, str, str]] = []
+
+    def place(self, metadata: dict[str, bytes]) -> None:
+        for entry in self._tree.entries:
+            scheme, relative = self._destination(entry.path)
+            if scheme == "scripts":
+                self._write(
+                    self._inside("scripts", relative),
+                    _shebang(self._tree.root / entry.path, self._interpreter),
+                    executable=True,
+                )
+            else:
+                self._place_file(entry, self._inside(scheme, relative))
+        for name, module, attr, section in self._tree.scripts:
+            filename, data = Script(name, module, attr, section).generate(self._interpreter, "posix")  # type: ignore[arg-type]
+            self._write(self._inside("scripts", filename), data, executable=True)
+        for filename, data in metadata.items():
+            self._write(self._root / self._tree.dist_info / filename, data, executable=False)
+        self._write_record()
+
+    def _destination(self, path: str) -> tuple[str, str]:
+        prefix = self._tree.data_dir + "/"
+        if path.startswith(prefix):
+            scheme, _, rest = path[len(prefix) :].partition("/")
+            return scheme, rest
+        return "purelib" if self._tree.purelib else "platlib", path
+
+    def _inside(self, scheme: str, relative: str) -> Path:
+        # path traversal, checked again at the destination: the file stays inside its scheme directory
+        base = self._scheme[scheme]
+        path = Path(os.path.normpath(base / relative))
+        if not path.is_relative_to(base):
+            msg = f"{relative!r} would be written outside {base}"
+            raise InstallError(self._tree.dist_info, str(self._tree.root), msg)
+        return path
+
+    def _place_file(self, entry: Entry, destination: Path) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.unlink(missing_ok=True)  # a file an interrupted apply left behind
+        source = self._tree.root / entry.path
+        if not (self._link and _hardlink(source, destination)):
+            shutil.copyfile(source, destination)
+            if entry.executable:
+                destination.chmod(0o755)
+        self._records.append((relative_record_path(destination, self._root), entry.hash, str(entry.size)))
+
+    def _write(self, destination: Path, data: bytes, *, executable: bool) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.unlink(missing_ok=True)
+        destination.write_bytes(data)
+        if executable:
+            destination.chmod(0o755)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        self._records.append((relative_record_path(destination, self._root), f"sha256={digest}", str(len(data))))
+
+    def _write_record(self) -> None:
+        record = self._root / self._tree.dist_info / "RECORD"
+        rows = [*self._records, (relative_record_path(record, self._root), "", "")]
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        record.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _hardlink(source: Path, destination: Path) -> bool:
+    try:
+        os.link(source, destination)
+    except OSError:
+        return False  # another filesystem, or links not allowed: copy instead
+    return True
+
+
+def _shebang(path: Path, interpreter: str) -> bytes:
+    """A ``.data/scripts`` file with its ``#!python`` line pointing at the venv's interpreter (as pip does)."""
+    data = path.read_bytes()
+    first, newline, rest = data.partition(b"\n")
+    for marker in (b"#!pythonw", b"#!python"):
+        if first.startswith(marker):
+            return b"#!" + interpreter.encode() + first[len(marker) :] + newline + rest
+    return data

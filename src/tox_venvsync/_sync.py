@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from tox_venvsync._apply import Installer, Journal, WheelInstaller, apply
+from tox_venvsync._apply import Installer, Journal, LinkInstaller, apply
 from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._fetch import CacheFetcher, Fetcher
 from tox_venvsync._installed import dist_info_names, scan
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._target import Target
+
+
+#: ``hardlink`` (default) or ``copy``: how installed files come out of the cache
+LINK_MODE_ENV = "TOX_VENVSYNC_LINK_MODE"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,10 +103,15 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         wheels.update({w.pick.name: _local_path(w) for w in project})
         state.clear()
         journal.start(step.name for step in plan.changes)
-        apply(plan, wheels, venv=spec.venv, installer=installer or WheelInstaller(target))
+        apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
     state.write(fingerprint, dist_info_names(site_packages))
     journal.finish()
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
+
+
+def _link_mode() -> bool:
+    """Hard-link from the cache unless ``TOX_VENVSYNC_LINK_MODE=copy``."""
+    return os.environ.get(LINK_MODE_ENV, "hardlink").strip().lower() != "copy"
 
 
 def make_sync_plan(

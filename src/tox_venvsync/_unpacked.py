@@ -1,0 +1,198 @@
+"""Unpacked: a verified wheel extracted once into the cache, so every later install only links its files.
+
+The whole wheel is checked while it is extracted, before any file reaches a venv: every entry stays
+inside its scheme (no ``..``, absolute or drive paths, only known ``.data`` schemes), every file is
+listed in RECORD with the hash and size it really has, and the ``.dist-info`` name matches the lock.
+The tree appears at its cache address by one atomic rename, so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import posixpath
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from installer.utils import SCHEME_NAMES, parse_entrypoints
+from packaging.utils import canonicalize_name
+
+from tox_venvsync._errors import InstallError
+
+if TYPE_CHECKING:
+    from tox_venvsync._cache import Cache
+
+_MANIFEST = ".venvsync-wheel.json"
+_FORMAT = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Entry:
+    """One file of the wheel: its path in the archive, RECORD hash (``alg=digest``) and size."""
+
+    path: str
+    hash: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnpackedWheel:
+    """A wheel's files under ``root``, with what an install needs to place them."""
+
+    root: Path
+    dist_info: str
+    data_dir: str
+    purelib: bool
+    entries: tuple[Entry, ...]
+    scripts: tuple[tuple[str, str, str, str], ...]
+
+
+def unpacked(cache: Cache, wheel: Path, algorithm: str, digest: str, name: str) -> UnpackedWheel:
+    """The verified tree of ``wheel`` (whose hash is ``algorithm``/``digest``), extracting it on first use."""
+    final = cache.unpacked(algorithm, digest)
+    if (loaded := _load(final)) is not None:
+        return loaded
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
+    try:
+        manifest = _extract(wheel, tmp, name)
+        (tmp / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        try:
+            tmp.rename(final)  # atomic: the address holds a complete, verified tree or nothing
+        except OSError:
+            if (loaded := _load(final)) is None:  # another process won the race with the same content
+                raise
+            return loaded
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = _load(final)
+    assert result is not None  # noqa: S101  # just written
+    return result
+
+
+def _load(root: Path) -> UnpackedWheel | None:
+    try:
+        data = json.loads((root / _MANIFEST).read_text(encoding="utf-8"))
+        if data["format"] != _FORMAT:
+            return None
+        return UnpackedWheel(
+            root=root,
+            dist_info=data["dist_info"],
+            data_dir=data["data_dir"],
+            purelib=data["purelib"],
+            entries=tuple(Entry(**entry) for entry in data["entries"]),
+            scripts=tuple(tuple(s) for s in data["scripts"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _extract(wheel: Path, into: Path, name: str) -> dict[str, object]:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            extractor = _Extractor(archive, into, wheel, name)
+            entries = [extractor.extract(info) for info in archive.infolist() if not info.is_dir()]
+            wheel_text = extractor.read_meta("WHEEL")
+            points = extractor.read_meta("entry_points.txt")
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError) as exc:
+        raise InstallError(name, wheel.name, f"it is not a readable wheel ({exc})") from exc
+    purelib = HeaderParser().parsestr(wheel_text).get("Root-Is-Purelib") or ""
+    return {
+        "format": _FORMAT,
+        "dist_info": extractor.dist_info,
+        "data_dir": extractor.dist_info.removesuffix(".dist-info") + ".data",
+        "purelib": purelib.strip().lower() == "true",
+        "entries": [
+            {"path": e.path, "hash": e.hash, "size": e.size, "executable": e.executable} for e in entries if e.hash
+        ],
+        "scripts": [list(script) for script in parse_entrypoints(points)],
+    }
+
+
+class _Extractor:
+    """Extracts one wheel, checking each entry against RECORD as it goes."""
+
+    def __init__(self, archive: zipfile.ZipFile, into: Path, wheel: Path, name: str) -> None:
+        self._archive = archive
+        self._into = into
+        self._wheel = wheel
+        self._name = name
+        self.dist_info = _dist_info(archive, wheel, name)
+        self._records = _records(archive, self.dist_info, wheel, name)
+
+    def read_meta(self, filename: str) -> str:
+        path = f"{self.dist_info}/{filename}"
+        return self._archive.read(path).decode("utf-8") if path in self._records else ""
+
+    def extract(self, info: zipfile.ZipInfo) -> Entry:
+        path = info.filename
+        _check_path(path, self._wheel, self._name)
+        if path == f"{self.dist_info}/RECORD":
+            return Entry(path=path, hash="", size=0, executable=False)  # rewritten at each install
+        if path not in self._records:
+            raise InstallError(self._name, self._wheel.name, f"its RECORD does not list {path!r}")
+        expected, size = self._records[path]
+        data = self._archive.read(info)
+        algorithm, _, digest = expected.partition("=")
+        if algorithm not in hashlib.algorithms_guaranteed or _b64(hashlib.new(algorithm, data)) != digest:
+            raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")
+        if len(data) != size:
+            raise InstallError(self._name, self._wheel.name, f"its RECORD gives another size for {path!r}")
+        target = self._into / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        executable = bool((info.external_attr >> 16) & stat.S_IXUSR)
+        if executable:
+            target.chmod(0o755)
+        return Entry(path=path, hash=expected, size=size, executable=executable)
+
+
+def _b64(hasher: hashlib._Hash) -> str:
+    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+
+
+def _dist_info(archive: zipfile.ZipFile, wheel: Path, name: str) -> str:
+    tops = {info.filename.split("/", 1)[0] for info in archive.infolist()}
+    found = [top for top in tops if top.endswith(".dist-info")]
+    if len(found) != 1:
+        raise InstallError(name, wheel.name, f"it has {len(found)} .dist-info directories, not one")
+    dist_name = found[0].removesuffix(".dist-info").rpartition("-")[0]
+    if canonicalize_name(dist_name) != canonicalize_name(name):
+        raise InstallError(name, wheel.name, f"its metadata directory {found[0]} is not for {name}")
+    return found[0]
+
+
+def _records(archive: zipfile.ZipFile, dist_info: str, wheel: Path, name: str) -> dict[str, tuple[str, int]]:
+    text = archive.read(f"{dist_info}/RECORD").decode("utf-8")
+    records: dict[str, tuple[str, int]] = {}
+    for row in csv.reader(io.StringIO(text)):
+        if row and row[0] != f"{dist_info}/RECORD":
+            if len(row) < 3 or "=" not in row[1] or not row[2].isdigit():  # noqa: PLR2004  # path, hash, size
+                raise InstallError(name, wheel.name, f"its RECORD has no hash and size for {row[0]!r}")
+            records[row[0]] = (row[1], int(row[2]))
+    return records
+
+
+def _check_path(path: str, wheel: Path, name: str) -> None:
+    # path traversal: a wheel is data from the internet, so every entry must stay inside its scheme
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or ".." in parts or ":" in parts[0] or "" in parts:
+        raise InstallError(name, wheel.name, f"the entry {path!r} would be written outside the venv")
+    if parts[0].endswith(".data") and (len(parts) < 3 or parts[1] not in SCHEME_NAMES):  # noqa: PLR2004
+        raise InstallError(name, wheel.name, f"the entry {path!r} is not in a known .data scheme")
+
+
+def relative_record_path(path: Path, root: Path) -> str:
+    """A RECORD path: relative to the root scheme, POSIX separators (``../../../bin/tool`` for scripts)."""
+    return posixpath.join(*Path(os.path.relpath(path, root)).parts)
