@@ -1,0 +1,143 @@
+"""Unpacking a wheel into the cache verifies it whole; installing links its files and writes a correct RECORD."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._apply import LinkInstaller
+from tox_venvsync._cache import Cache
+from tox_venvsync._errors import InstallError
+from tox_venvsync._installed import scan
+from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._plan import Wanted
+from tox_venvsync._target import Target, TargetMemo
+from tox_venvsync._unpacked import unpacked
+from tox_venvsync._verify import check_records
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def wanted_for(wheel: Path, name: str) -> Wanted:
+    digest = sha256_file(wheel)
+    artifact = Artifact(filename=wheel.name, url=None, path=wheel, size=None, hashes={"sha256": digest})
+    return Wanted(pick=Pick(name=canonicalize_name(name), version=Version("1.0"), kind="wheel", artifact=artifact))
+
+
+@pytest.fixture
+def venv(tmp_path: Path, python312: Path) -> tuple[Path, Target]:
+    path = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    return path, TargetMemo(path, path / "bin" / "python").load()
+
+
+def test_unpack_once_then_reuse(tmp_path: Path, wheelhouse: Path) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n"})
+    cache = Cache(tmp_path / "cache")
+    digest = sha256_file(wheel)
+    first = unpacked(cache, wheel, "sha256", digest, "pkg")
+    assert (first.root / "pkg" / "__init__.py").read_text() == "X = 1\n"
+    assert first.dist_info == "pkg-1.0.dist-info"
+    wheel.unlink()  # the second call must not need the wheel any more
+    again = unpacked(cache, wheel, "sha256", digest, "pkg")
+    assert again.entries == first.entries
+    assert not list((tmp_path / "cache" / "unpacked").rglob(".tmp-*"))
+
+
+HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "dot-dot": (
+        lambda d: make_wheel(d, "evil", "1.0", extra_entries={"../escape.py": b"x"}),
+        "the entry '../escape.py' would be written outside the venv",
+    ),
+    "absolute": (
+        lambda d: make_wheel(d, "evil", "1.0", extra_entries={"/abs.py": b"x"}),
+        "the entry '/abs.py' would be written outside the venv",
+    ),
+    "bad data scheme": (
+        lambda d: make_wheel(d, "evil", "1.0", extra_entries={"evil-1.0.data/etc/passwd": b"x"}),
+        "the entry 'evil-1.0.data/etc/passwd' is not in a known .data scheme",
+    ),
+    "record disagrees": (
+        lambda d: make_wheel(
+            d, "evil", "1.0", record=b"evil/__init__.py,sha256=AAAA,3\nevil-1.0.dist-info/METADATA,sha256=AAAA,1\n"
+        ),
+        "its RECORD does not match the content of",
+    ),
+    "other dist-info": (
+        lambda d: make_wheel(d, "notevil", "1.0"),
+        "its metadata directory notevil-1.0.dist-info is not for evil",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_wheel_is_refused_before_any_file_is_written(
+    case: str, tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    make, message = HOSTILE[case]
+    wheel = make(wheelhouse)
+    path, target = venv
+    before = sorted(p.relative_to(path) for p in path.rglob("*"))
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    with pytest.raises(InstallError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        installer.check(wheel, wanted_for(wheel, "evil"))
+    assert sorted(p.relative_to(path) for p in path.rglob("*")) == before
+    assert not (tmp_path / "cache" / "unpacked").exists() or not any(
+        p.name != ".tmp" for p in (tmp_path / "cache" / "unpacked").rglob("*") if p.is_file()
+    )
+    assert not (tmp_path.parent / "escape.py").exists()
+
+
+@pytest.mark.parametrize("link", [True, False])
+def test_linked_install_runs_and_its_record_verifies(
+    link: bool,  # noqa: FBT001  # a parametrized fixture value
+    tmp_path: Path,
+    wheelhouse: Path,
+    venv: tuple[Path, Target],
+) -> None:
+    wheel = make_wheel(
+        wheelhouse,
+        "tool",
+        "1.0",
+        modules={"tool/__init__.py": "def main():\n    print('tool ran')\n"},
+        console_scripts={"tool-cli": "tool:main"},
+        data={"scripts/raw-tool": b"#!python\nprint('raw tool ran')\n", "data/share/tool/readme.txt": b"hello\n"},
+    )
+    path, target = venv
+    cache = Cache(tmp_path / "cache")
+    installer = LinkInstaller(target, cache, link=link)
+    wanted = wanted_for(wheel, "tool")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    site = Path(target.scheme["purelib"])
+    source = next((cache.root / "unpacked").rglob("tool/__init__.py"))
+    assert ((site / "tool" / "__init__.py").stat().st_ino == source.stat().st_ino) is link
+    assert (
+        subprocess.run([str(path / "bin" / "tool-cli")], capture_output=True, text=True, check=True).stdout
+        == "tool ran\n"
+    )
+    assert subprocess.run([str(path / "bin" / "raw-tool")], capture_output=True, text=True, check=True).stdout == (
+        "raw tool ran\n"
+    )
+    assert (path / "share" / "tool" / "readme.txt").read_text() == "hello\n"
+    record = (site / "tool-1.0.dist-info" / "RECORD").read_text()
+    rows = {row[0] for row in csv.reader(record.splitlines())}
+    assert {
+        "tool/__init__.py",
+        "../../../bin/tool-cli",
+        "../../../bin/raw-tool",
+        "tool-1.0.dist-info/INSTALLER",
+    } <= rows
+    assert json.loads((site / "tool-1.0.dist-info" / "venvsync.json").read_text())["content"] is None
+    assert not check_records(scan([site]), path)
+    assert os.access(path / "bin" / "tool-cli", os.X_OK)
