@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -412,3 +413,21 @@ def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(
         assert "1 reinstalled" in out  # the wheel's contents changed
     else:
         assert "synced" not in out  # an editable install follows the source tree by itself
+
+
+def test_concurrent_runs_on_one_location_take_turns(demo: Demo) -> None:
+    runs = [
+        subprocess.Popen(  # noqa: S603  # tox of this test environment
+            [sys.executable, "-m", "tox", "r", "-e", "py312", "--workdir", str(demo.work / str(i))],
+            cwd=demo.project.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    assert sum("synced 2 packages: 2 installed" in out for out in outputs) == 1, outputs
+    assert all("versions 1.0 2.0" in out for out in outputs)
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
