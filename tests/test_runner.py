@@ -417,7 +417,7 @@ def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(
 
 def test_concurrent_runs_on_one_location_take_turns(demo: Demo) -> None:
     runs = [
-        subprocess.Popen(  # noqa: S603  # tox of this test environment
+        subprocess.Popen(  # tox of this test environment
             [sys.executable, "-m", "tox", "r", "-e", "py312", "--workdir", str(demo.work / str(i))],
             cwd=demo.project.path,
             stdout=subprocess.PIPE,
