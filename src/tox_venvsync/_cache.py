@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from filelock import FileLock
 
 CACHE_DIR_ENV = "TOX_VENVSYNC_CACHE_DIR"
 
@@ -55,3 +56,10 @@ class Cache:
         path = self.root / "tmp"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def env_lock(cache: Cache, venv: Path) -> FileLock:
+    """The lock that makes two syncs of one venv take turns (kept in the cache, not in the venv)."""
+    path = cache.venv_lock(venv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path)

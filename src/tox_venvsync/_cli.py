@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from tox_venvsync import __version__
-from tox_venvsync._cache import Cache, default_cache_dir
+from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._plan import Action, Plan, Step
-from tox_venvsync._sync import SyncSpec, env_lock, make_sync_plan, sync
+from tox_venvsync._sync import SyncSpec, make_sync_plan, sync
 from tox_venvsync._target import Target, TargetMemo, query_interpreter
 from tox_venvsync._verify import check_records
 

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -84,6 +83,8 @@ def _read(dist_info: Path) -> InstalledDist | None:
 
 
 def _read_metadata(dist_info: Path) -> InstalledDist | None:
+    from email.parser import HeaderParser  # noqa: PLC0415  # rarely needed: only for oddly named dist-info
+
     try:
         headers = HeaderParser().parsestr((dist_info / "METADATA").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):

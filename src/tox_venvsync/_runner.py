@@ -18,16 +18,16 @@ from tox.tox_env.python.pip.req_file import PythonDeps
 from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
 
-from tox_venvsync._cache import Cache, default_cache_dir
+from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._errors import VenvSyncError
 from tox_venvsync._location import Kind, create_dir, inspect, protected_paths, remove_venv, venv_python_version
 from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
-from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec, env_lock, sync
-from tox_venvsync._target import TargetMemo
 from tox_venvsync._tox_compat import follow_env_dir
 
 if TYPE_CHECKING:
     from tox.util.json_types import JsonValue
+
+    from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -201,6 +201,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._run_extra_setup_commands()
 
     def _sync_env(self) -> None:
+        # the engine loads only when an environment is set up, not for every tox command
+        from tox_venvsync._sync import sync  # noqa: PLC0415
+        from tox_venvsync._target import TargetMemo  # noqa: PLC0415
+
         project: list[LocalWheel] = []
         if self.package_env is not None and not getattr(self.options, "skip_pkg_install", False):
             self._packages = self._build_packages()
@@ -213,10 +217,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._report(outcome)
 
     def _local_wheel(self, package: PathPackage) -> LocalWheel:
+        from tox_venvsync._sync import LocalWheel  # noqa: PLC0415  # see _sync_env
+
         editable = isinstance(package, EditablePackage)
         return LocalWheel(path=package.path, editable=editable, source=self.core["package_root"])
 
     def _spec(self, project: list[LocalWheel]) -> SyncSpec:
+        from tox_venvsync._sync import SyncSpec  # noqa: PLC0415  # see _sync_env
+
         groups: set[str] = self.conf["dependency_groups"]
         no_defaults: bool = self.conf["no_default_groups"]
         return SyncSpec(

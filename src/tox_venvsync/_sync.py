@@ -10,21 +10,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filelock import FileLock
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from tox_venvsync._apply import Installer, Journal, LinkInstaller, apply
 from tox_venvsync._errors import BadInputError, SelectionError
-from tox_venvsync._fetch import CacheFetcher, Fetcher
-from tox_venvsync._installed import dist_info_names, scan
-from tox_venvsync._lock import Artifact, Pick, Request, read_lock
-from tox_venvsync._plan import Plan, Wanted, make_plan
+from tox_venvsync._installed import dist_info_names
+from tox_venvsync._lock._model import Artifact, Pick, Request
 from tox_venvsync._state import Inputs, State
+
+# The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
+# fetching and installing import their modules when a sync has work to do, so a tox run of an env that
+# is in sync does not pay for them: see _slow_path().
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tox_venvsync._apply import Installer
     from tox_venvsync._cache import Cache
+    from tox_venvsync._fetch import Fetcher
+    from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._target import Target
 
 
@@ -66,13 +69,6 @@ class Outcome:
     applied: bool
 
 
-def env_lock(cache: Cache, venv: Path) -> FileLock:
-    """The lock that makes two syncs of one venv take turns (kept in the cache, not in the venv)."""
-    path = cache.venv_lock(venv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(path)
-
-
 def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     spec: SyncSpec,
     target: Target,
@@ -84,22 +80,24 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
 ) -> Outcome:
     """Make the venv equal what the lock selects for ``target`` (the caller holds :func:`env_lock`)."""
     start = time.perf_counter()
-    project = [_project_wanted(wheel) for wheel in spec.project]
-    inputs = _inputs(spec, target, project)
+    contents = {wheel.path: _content_key(wheel.path) for wheel in spec.project}
     site_packages = _site_packages(target)
     state = State(spec.venv)
-    fingerprint = inputs.fingerprint()
-    journal = Journal(spec.venv)
+    fingerprint = _inputs(spec, target, contents).fingerprint()
     if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
+    from tox_venvsync._apply import Journal, LinkInstaller, apply  # noqa: PLC0415  # see the imports
+    from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415
+
+    journal = Journal(spec.venv)
+    project = [_project_wanted(wheel, contents[wheel.path]) for wheel in spec.project]
     plan = make_sync_plan(spec, target, project=project, suspect=journal.pending())
     if dry_run:
         return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
     if plan.changes:
         to_fetch = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.content is None]
-        wheels = (fetcher or CacheFetcher(cache, offline=spec.offline)).fetch(
-            to_fetch
-        )  # every file verified before any change
+        fetcher = fetcher or CacheFetcher(cache, offline=spec.offline)
+        wheels = fetcher.fetch(to_fetch)  # every file verified before any change
         wheels.update({w.pick.name: _local_path(w) for w in project})
         state.clear()
         journal.start(step.name for step in plan.changes)
@@ -122,13 +120,17 @@ def make_sync_plan(
     suspect: frozenset[str] = frozenset(),
 ) -> Plan:
     """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply."""
+    from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
+    from tox_venvsync._lock import read_lock  # noqa: PLC0415
+    from tox_venvsync._plan import make_plan  # noqa: PLC0415
+
     lock = read_lock(spec.lock_path, spec.lock_format)
     picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
     wanted = _wanted(picks, project, spec.lock_path)
     return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact)
 
 
-def _inputs(spec: SyncSpec, target: Target, project: Sequence[Wanted]) -> Inputs:
+def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs:
     try:
         lock_bytes = spec.lock_path.read_bytes()
     except OSError:
@@ -139,7 +141,7 @@ def _inputs(spec: SyncSpec, target: Target, project: Sequence[Wanted]) -> Inputs
         lock_format=spec.lock_format or "",
         request=spec.request,
         target=target,
-        extra=[f"{w.pick.name}={w.content}:{w.editable}" for w in project] + sorted(spec.project_names),
+        extra=[f"{w.path.name}={contents[w.path]}:{w.editable}" for w in spec.project] + sorted(spec.project_names),
         exact=spec.exact,
     )
 
@@ -150,6 +152,8 @@ def _site_packages(target: Target) -> list[Path]:
 
 def _wanted(picks: Sequence[Pick], project: Sequence[Wanted], lock_path: Path) -> list[Wanted]:
     """The lock's picks as installs; the project's own wheel replaces the lock's entry for it."""
+    from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
+
     built = {w.pick.name for w in project}
     wanted = list(project)
     for pick in picks:
@@ -166,7 +170,9 @@ def _wanted(picks: Sequence[Pick], project: Sequence[Wanted], lock_path: Path) -
     return wanted
 
 
-def _project_wanted(wheel: LocalWheel) -> Wanted:
+def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
+    from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
+
     try:
         name, version, _, _ = parse_wheel_filename(wheel.path.name)
     except InvalidWheelFilename as exc:
@@ -181,7 +187,7 @@ def _project_wanted(wheel: LocalWheel) -> Wanted:
         context="the project",
     )
     source = wheel.source if wheel.editable and wheel.source is not None else wheel.path
-    return Wanted(pick=pick, direct_url=source.as_uri(), content=_content_key(wheel.path), editable=wheel.editable)
+    return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable)
 
 
 def _content_key(wheel: Path) -> str:
