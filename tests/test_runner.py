@@ -431,3 +431,28 @@ def test_concurrent_runs_on_one_location_take_turns(demo: Demo) -> None:
     assert sum("synced 2 packages: 2 installed" in out for out in outputs) == 1, outputs
     assert all("versions 1.0 2.0" in out for out in outputs)
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+
+
+def test_default_env_location_inside_the_work_dir_works_and_recreates(demo: Demo) -> None:
+    (demo.project.path / "tox.ini").write_text(INI.replace("env_location = {env_location}\n", ""))
+    code, out = demo.run()
+    assert code == 0, out
+    assert (demo.work / "py312" / "pyvenv.cfg").is_file()
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced" not in out
+    code, out = demo.run("-r")
+    assert code == 0, out
+    assert "synced 2 packages: 2 installed" in out
+
+
+def test_project_is_not_reinstalled_when_another_package_changes(demo: Demo) -> None:
+    _packaged(demo, "wheel")
+    assert demo.run()[0] == 0
+    project = demo.snapshot()["demo_pkg-0.1.dist-info"]
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced 3 packages: 1 upgraded" in out
+    assert demo.snapshot()["demo_pkg-0.1.dist-info"] == project

@@ -98,7 +98,8 @@ def _metadata(wanted: Wanted) -> dict[str, bytes]:
         OUR_METADATA: json.dumps({"by": __version__, "content": wanted.content}).encode(),
     }
     if wanted.direct_url is not None:
-        info = {"dir_info": {"editable": True}} if wanted.editable else {"archive_info": {}}
+        # the project (content is set) was built from its directory; a lock's local file is an archive
+        info = {"dir_info": {"editable": wanted.editable}} if wanted.content is not None else {"archive_info": {}}
         metadata["direct_url.json"] = json.dumps({"url": wanted.direct_url, **info}).encode()
     return metadata
 
@@ -107,14 +108,18 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
     """Remove a distribution's files as its RECORD lists them, then its ``.dist-info`` directory.
 
     Path guard: a RECORD is data from a wheel, so an entry that points outside the venv
-    (``..``, an absolute path elsewhere) is skipped, never deleted.
+    (``..``, an absolute path elsewhere, a path through a directory link that leads out) is
+    skipped, never deleted.
     """
     root = Path(os.path.abspath(venv))
+    real_root = Path(os.path.realpath(venv))
     base = dist.dist_info.parent
     parents: set[Path] = set()
     for relative in _record_paths(dist.dist_info):
         path = Path(os.path.normpath(base / relative))
         if not path.is_relative_to(root) or path == root:
+            continue
+        if not (Path(os.path.realpath(path.parent)) / path.name).is_relative_to(real_root):
             continue
         if path.is_relative_to(dist.dist_info):
             continue  # the directory goes as a whole below

@@ -166,7 +166,7 @@ def _existing_target(venv: Path) -> Target | None:
     python = venv / "bin" / "python"
     if not (venv / "pyvenv.cfg").is_file() or not python.exists():
         return None
-    return TargetMemo(venv, python).load()
+    return TargetMemo(venv, python).load(remember=False)  # dry-run and verify change nothing
 
 
 def _future_target(base: Target, venv: Path) -> Target:

@@ -120,6 +120,11 @@ def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: st
                 size += len(chunk)
         except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
             raise FetchError(pick.name, artifact.location, f"the download broke off ({exc!r})") from exc
+        declared = getattr(source, "headers", {}).get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) != size:
+        # a short body is a broken transfer, not a wrong file: say so instead of blaming the lock's hash
+        reason = f"the download broke off after {size} of {declared} bytes; try again"
+        raise FetchError(pick.name, artifact.location, reason)
     return size, hasher.hexdigest()
 
 
@@ -136,7 +141,8 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     try:
         return urllib.request.urlopen(request, timeout=_TIMEOUT)  # type: ignore[no-any-return]  # noqa: S310
     except urllib.error.HTTPError as exc:
-        raise FetchError(pick.name, url, f"the server answered HTTP {exc.code} {exc.reason}") from exc
+        with exc:  # close the error's connection
+            raise FetchError(pick.name, url, f"the server answered HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(pick.name, url, f"{reason}; check the network or the index") from exc

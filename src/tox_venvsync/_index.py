@@ -94,7 +94,8 @@ def _read_page(index: str, name: str) -> dict[str, str]:
             kind = response.headers.get_content_type()
             base = response.geturl()
     except urllib.error.HTTPError as exc:
-        raise FetchError(name, url, f"the index answered HTTP {exc.code} {exc.reason}") from exc
+        with exc:  # close the error's connection
+            raise FetchError(name, url, f"the index answered HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(name, url, f"{getattr(exc, 'reason', exc)}; check the network or the index") from exc
     if kind.endswith("json"):

@@ -35,30 +35,47 @@ class Found:
     kind: Kind
 
 
-def protected_paths(project_root: Path | None, home: Path | None = None) -> frozenset[Path]:
-    """Paths that are never a venv location nor emptied: ``/``, the home directory, the project and its ancestors."""
-    paths = {Path(os.path.abspath(os.sep))}  # abspath: no symlink resolution on purpose
+#: why each kind of protected path is refused
+_ROOT = "it is the filesystem root"
+_HOME = "it is your home directory; choose a directory below it"
+_PROJECT = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
+
+
+def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapping[Path, str]:
+    """Paths never used as a venv nor emptied, each with the reason: ``/``, home, the project and its ancestors.
+
+    Each path is kept as spelled and as resolved, so reaching one through a symbolic link does not unprotect it.
+    """
+    reasons: dict[Path, str] = {}
+    if project_root is not None:
+        for root in _spellings(project_root):
+            reasons.update(dict.fromkeys((root, *root.parents), _PROJECT))
     try:
         home = home or Path.home()
     except RuntimeError:  # pragma: no cover - no HOME and no passwd entry
         home = None
     if home is not None:
-        paths.add(Path(os.path.abspath(home)))
-    if project_root is not None:
-        root = Path(os.path.abspath(project_root))
-        paths.update((root, *root.parents))
-    return frozenset(paths)
+        reasons.update(dict.fromkeys(_spellings(home), _HOME))
+    reasons.update(dict.fromkeys(_spellings(Path(os.sep)), _ROOT))
+    return reasons
 
 
-def inspect(path: Path, protected: Iterable[Path]) -> Found:
+def _spellings(path: Path) -> set[Path]:
+    return {Path(os.path.abspath(path)), Path(os.path.realpath(path))}
+
+
+def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str] = ()) -> Found:
     """Classify ``path``; raise :class:`LocationError` for anything we must not touch.
 
+    ``tox_dirs`` names directories tox keeps inside the env directory (its ``tmp`` and ``log``
+    when ``env_location`` is tox's default); they count as tox's only beside tox's own
+    ``.tox-info.json``, so a user's ``log`` directory never makes a location look empty.
     Nothing is created or changed here: a refusal leaves every file as it was.
     """
     path = Path(os.path.abspath(path))  # the link itself, never its target
-    protected = set(protected)
-    if path in protected or Path(os.path.realpath(path)) in protected:
-        raise LocationError(path, _protected_reason(path))
+    for spelling in (path, Path(os.path.realpath(path))):
+        if spelling in protected:
+            raise LocationError(path, protected[spelling])
     if path.is_symlink():
         # tox refuses links too; following one could put or delete files where the user did not say
         raise LocationError(path, "it is a symbolic link; point env_location at the real directory instead")
@@ -68,8 +85,9 @@ def inspect(path: Path, protected: Iterable[Path]) -> Found:
         raise LocationError(path, "it is a file, not a directory; remove it or choose another env_location")
     if (path / "pyvenv.cfg").is_file():
         return Found(path=path, kind=Kind.VENV)
+    ours = _OURS | set(tox_dirs) if (path / ".tox-info.json").is_file() else _OURS
     try:
-        others = sorted(entry for entry in os.listdir(path) if entry not in _OURS)
+        others = sorted(entry for entry in os.listdir(path) if entry not in ours)
     except OSError as exc:
         raise LocationError(path, f"it cannot be listed ({exc.strerror}); check its permissions") from exc
     if others:
@@ -89,14 +107,6 @@ def create_dir(path: Path) -> None:
     except OSError as exc:
         reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable env_location"
         raise LocationError(path, reason) from exc
-
-
-def _protected_reason(path: Path) -> str:
-    if path == Path(os.sep):
-        return "it is the filesystem root"
-    if path == Path(os.path.abspath(Path.home())):
-        return "it is your home directory; choose a directory below it"
-    return "it is the project root or one of its ancestors; choose a directory of its own for env_location"
 
 
 def read_pyvenv_cfg(venv: Path) -> Mapping[str, str]:
@@ -123,14 +133,14 @@ def venv_python_version(venv: Path) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
-def remove_venv(path: Path, protected: Iterable[Path], *, keep_dir: bool) -> None:
+def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, tox_dirs: Iterable[str] = ()) -> None:
     """Empty the venv at ``path``; with ``keep_dir`` keep the directory (it may be a mount point or pre-owned).
 
     The delete guard (DESIGN.md safety rules): only a directory with ``pyvenv.cfg``, or an empty one,
     is ever emptied; never a protected path; symbolic links are unlinked, never followed; and
     ``pyvenv.cfg`` goes last so a half-emptied directory is still recognisably a venv.
     """
-    found = inspect(path, protected)
+    found = inspect(path, protected, tox_dirs=tox_dirs)
     if found.kind is Kind.MISSING:
         return
     for entry in os.scandir(found.path):
@@ -147,7 +157,7 @@ def remove_venv(path: Path, protected: Iterable[Path], *, keep_dir: bool) -> Non
 
 
 def prepare(
-    path: Path, python: Path, version: tuple[int, ...], protected: Iterable[Path], *, seed: bool = False
+    path: Path, python: Path, version: tuple[int, ...], protected: Mapping[Path, str], *, seed: bool = False
 ) -> str:
     """Make ``path`` a venv of ``python`` (of ``version``): create, adopt or recreate; returns which it did.
 

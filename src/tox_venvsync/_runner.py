@@ -25,6 +25,8 @@ from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
 from tox_venvsync._tox_compat import follow_env_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tox.util.json_types import JsonValue
 
     from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
@@ -117,8 +119,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     # --- where the venv lives: every path through tox that creates or deletes it passes the guard
 
     @property
-    def _protected(self) -> frozenset[Path]:
+    def _protected(self) -> Mapping[Path, str]:
         return protected_paths(self.core["tox_root"])
+
+    @property
+    def _tox_dirs(self) -> frozenset[str]:
+        """The tmp and log directories tox keeps inside the env directory (its default layout)."""
+        return frozenset(d.name for d in (self.env_tmp_dir, self.env_log_dir) if d.parent == self.env_dir)
 
     def setup(self) -> None:
         """Set the environment up while holding its lock, so two runs on one location take turns."""
@@ -133,7 +140,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         return Cache(default_cache_dir())
 
     def _setup_env(self) -> None:
-        found = inspect(self.env_dir, self._protected)  # refuse before tox writes its cache file into the directory
+        found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # before tox writes into it
         if found.kind is Kind.MISSING:
             create_dir(found.path)
         super()._setup_env()
@@ -141,22 +148,22 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _clean(self, transitive: bool = False) -> None:  # noqa: FBT001, FBT002  # tox's signature
         if self._run_state["clean"]:
             return
-        found = inspect(self.env_dir, self._protected)  # refuses a directory that is not a venv: nothing deleted
+        found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # a non-venv is refused untouched
         if found.kind is not Kind.MISSING:
             _LOGGER.warning("remove virtual environment %s", self.env_dir)
             self._run_recreate_commands()
-            remove_venv(self.env_dir, self._protected, keep_dir=False)
+            remove_venv(self.env_dir, self._protected, keep_dir=False, tox_dirs=self._tox_dirs)
         super()._clean(transitive)  # the directory is gone: tox only resets its caches and package envs
 
     def create_python_env(self) -> None:
         """Create the venv, or adopt the one found there when its Python matches."""
-        found = inspect(self.env_dir, self._protected)
+        found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
         if found.kind is Kind.VENV:
             if self._adoptable():
                 _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
                 return
             _LOGGER.warning("recreate %s: it was made for another Python", self.env_dir)
-            remove_venv(self.env_dir, self._protected, keep_dir=True)
+            remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
         super().create_python_env()
 
     def _adoptable(self) -> bool:

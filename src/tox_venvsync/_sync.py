@@ -162,7 +162,7 @@ def _wanted(picks: Sequence[Pick], project: Sequence[Wanted], lock_path: Path) -
         if pick.kind != "wheel" or pick.artifact is None:
             reason = (
                 f"{pick.name} at {pick.context} is locked as a {pick.kind}, and this version of tox-venvsync "
-                "installs only wheels; re-lock with wheels only (for example uv's --only-binary :all:)"
+                "installs only wheels; lock a version of it that has a wheel for this interpreter"
             )
             raise SelectionError(lock_path, reason)
         direct = pick.artifact.path.as_uri() if pick.artifact.path is not None else None
@@ -186,7 +186,8 @@ def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
         artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": digest}),
         context="the project",
     )
-    source = wheel.source if wheel.editable and wheel.source is not None else wheel.path
+    # the project's directory, not the wheel's path: tox builds each wheel in a new folder
+    source = wheel.source if wheel.source is not None else wheel.path
     return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable)
 
 

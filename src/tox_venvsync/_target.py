@@ -151,8 +151,8 @@ class TargetMemo:
         stat = (self._venv / "pyvenv.cfg").stat()
         return [stat.st_mtime_ns, stat.st_size, stat.st_ino, str(self._python)]
 
-    def load(self) -> Target:
-        """The remembered facts, asking the interpreter only when none fit."""
+    def load(self, *, remember: bool = True) -> Target:
+        """The remembered facts, asking the interpreter only when none fit (and remembering the answer)."""
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
             if data.get("key") == self._key:
@@ -160,6 +160,8 @@ class TargetMemo:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         target = query_interpreter(self._python)
+        if not remember:
+            return target
         self._file.parent.mkdir(exist_ok=True)
         tmp = self._file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"key": self._key, "target": target.to_json()}), encoding="utf-8")

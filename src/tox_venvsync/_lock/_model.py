@@ -132,3 +132,9 @@ def not_in_lock(what: str, missing: Iterable[str], have: Iterable[str]) -> str:
     """The message for an extra or group the user asked for and the lock lacks."""
     names = ", ".join(sorted(have)) or "none"
     return f"the lock has no {what} {', '.join(sorted(missing))}; it has: {names}"
+
+
+def one_line(message: str) -> str:
+    """A multi-line parser message (a marker error with its ``^`` pointer) as one line."""
+    first, *rest = [line.strip() for line in message.splitlines() if line.strip() and set(line.strip()) != {"^"}]
+    return f"{first}: {rest[0]}" if rest else first

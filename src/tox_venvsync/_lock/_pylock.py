@@ -21,7 +21,7 @@ from packaging.pylock import (
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock
+from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock, one_line
 from tox_venvsync._lock._toml import read_toml
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def read_pylock(path: Path) -> PylockFile:
         msg = f"{exc.message}; this tool reads lock-version 1.x, re-create the lock with a PEP 751 version 1 writer"
         raise LockFileError(path, msg, context="lock-version") from exc
     except PylockValidationError as exc:
-        raise LockFileError(path, exc.message, context=exc.context) from exc
+        raise LockFileError(path, one_line(exc.message), context=exc.context) from exc
     return PylockFile(path=path, pylock=pylock)
 
 

@@ -1,0 +1,316 @@
+"""End-to-end tests of sync() on a real venv with wheels served by a local index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel
+from tox_venvsync._apply import Installer, Journal, WheelInstaller
+from tox_venvsync._cache import Cache, env_lock
+from tox_venvsync._errors import HashMismatchError, SelectionError
+from tox_venvsync._installed import dist_info_names
+from tox_venvsync._lock import Pick
+from tox_venvsync._plan import Action, Plan, Wanted
+from tox_venvsync._sync import Outcome, SyncSpec, sync
+from tox_venvsync._target import Target, query_interpreter
+
+if TYPE_CHECKING:
+    from _support.index import LocalIndex
+
+
+class Env:
+    """A real venv, its interpreter's facts, a fresh cache and the lock that describes it."""
+
+    def __init__(self, venv: Path, target: Target, cache: Cache, lock: Path) -> None:
+        self.venv = venv
+        self.target = target
+        self.cache = cache
+        self.lock = lock
+        self.site = venv / "lib" / "python3.12" / "site-packages"
+
+    def sync(self, *, dry_run: bool = False, exact: bool = True, installer: Installer | None = None) -> Outcome:
+        spec = SyncSpec(venv=self.venv, lock_path=self.lock, exact=exact)
+        return sync(spec, self.target, cache=self.cache, dry_run=dry_run, installer=installer)
+
+    def dist_infos(self) -> list[str]:
+        return dist_info_names([self.site])
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Inode and mtime of every entry in site-packages."""
+        return {
+            str(p.relative_to(self.site)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(self.site.rglob("*"))
+        }
+
+    def run(self, code: str) -> str:
+        return subprocess.run(
+            [str(self.venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+
+
+@pytest.fixture
+def env(tmp_path: Path, python312: Path, cache_dir: Path) -> Env:
+    venv = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
+    return Env(venv, query_interpreter(venv / "bin" / "python"), Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
+
+
+def _lock(env: Env, index: LocalIndex, wheels: list[Path], *, sha256: dict[str, str] | None = None) -> None:
+    packages = []
+    for wheel in wheels:
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        entry = wheel_entry(wheel, url=index.file_url(wheel.name), sha256=(sha256 or {}).get(name))
+        packages.append(package_entry(name, str(version), [entry]))
+    write_pylock(env.lock, packages)
+
+
+def _steps(plan: Plan | None) -> list[tuple[str, str, str | None, str | None]]:
+    assert plan is not None
+    return [
+        (s.name, s.action.value, str(s.version) if s.version else None, str(s.old_version) if s.old_version else None)
+        for s in plan.steps
+    ]
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _module(name: str, version: str) -> dict[str, str]:
+    return {f"{name}/__init__.py": f'__version__ = "{version}"\n'}
+
+
+@pytest.fixture
+def synced(env: Env, wheelhouse: Path, local_index: LocalIndex) -> Env:
+    """An env synced from a lock of alpha 1.0 and beta 1.0."""
+    wheels = [make_wheel(wheelhouse, "alpha", "1.0"), make_wheel(wheelhouse, "beta", "1.0")]
+    _lock(env, local_index, wheels)
+    outcome = env.sync()
+    assert outcome.applied
+    assert _steps(outcome.plan) == [("alpha", "install", "1.0", None), ("beta", "install", "1.0", None)]
+    return env
+
+
+def test_first_sync_installs(synced: Env, local_index: LocalIndex, wheelhouse: Path) -> None:
+    assert synced.dist_infos() == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
+    assert synced.run("import alpha, beta; print(alpha.__version__, beta.__version__)") == "1.0 1.0\n"
+    assert sorted(local_index.requests) == ["/files/alpha-1.0-py3-none-any.whl", "/files/beta-1.0-py3-none-any.whl"]
+    state = json.loads((synced.venv / ".venvsync" / "state.json").read_text())
+    assert state["dists"] == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
+    assert not (synced.venv / ".venvsync" / "journal.json").exists()
+    assert Journal(synced.venv).pending() == frozenset()
+    assert len(_files(synced.cache.root / "artifacts")) == 2
+    assert {p.name for p in (synced.cache.root / "artifacts").rglob("*.whl")} == {p.name for p in wheelhouse.iterdir()}
+
+
+def test_second_sync_is_a_no_op(synced: Env, local_index: LocalIndex) -> None:
+    before = synced.stats()
+    requests = list(local_index.requests)
+    outcome = synced.sync()
+    assert outcome.plan is None
+    assert not outcome.applied
+    assert synced.stats() == before
+    assert local_index.requests == requests
+
+
+def test_hand_installed_wheel_is_removed(synced: Env, wheelhouse: Path) -> None:
+    extra = make_wheel(wheelhouse / "by-hand", "stray", "0.1", console_scripts={"stray": "stray:main"})
+    pick = Pick(name=canonicalize_name("stray"), version=Version("0.1"), kind="wheel", artifact=None)
+    WheelInstaller(synced.target).install(extra, Wanted(pick=pick))
+    assert (synced.venv / "bin" / "stray").is_file()
+    kept = {k: v for k, v in synced.stats().items() if not k.startswith("stray")}
+
+    outcome = synced.sync()
+    assert _steps(outcome.plan) == [
+        ("alpha", "keep", "1.0", "1.0"),
+        ("beta", "keep", "1.0", "1.0"),
+        ("stray", "remove", "0.1", "0.1"),
+    ]
+    assert synced.dist_infos() == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
+    assert not (synced.site / "stray").exists()
+    assert not (synced.venv / "bin" / "stray").exists()
+    assert synced.stats() == kept
+    assert synced.sync().plan is None
+
+
+def test_inexact_sync_keeps_a_hand_installed_wheel(synced: Env, wheelhouse: Path) -> None:
+    extra = make_wheel(wheelhouse / "by-hand", "stray", "0.1")
+    pick = Pick(name=canonicalize_name("stray"), version=Version("0.1"), kind="wheel", artifact=None)
+    WheelInstaller(synced.target).install(extra, Wanted(pick=pick))
+    outcome = synced.sync(exact=False)
+    assert _steps(outcome.plan)[-1] == ("stray", "keep", "0.1", "0.1")
+    assert not outcome.applied
+    assert "stray-0.1.dist-info" in synced.dist_infos()
+
+
+def test_version_bump_changes_only_that_package(synced: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    alpha_before = {k: v for k, v in synced.stats().items() if k.startswith("alpha")}
+    bumped = make_wheel(wheelhouse, "beta", "2.0", modules={**_module("beta", "2.0"), "beta/new.py": "NEW = 1\n"})
+    _lock(env=synced, index=local_index, wheels=[wheelhouse / "alpha-1.0-py3-none-any.whl", bumped])
+    local_index.requests.clear()
+
+    outcome = synced.sync()
+    assert outcome.applied
+    assert _steps(outcome.plan) == [("alpha", "keep", "1.0", "1.0"), ("beta", "upgrade", "2.0", "1.0")]
+    assert outcome.plan is not None
+    assert [s.name for s in outcome.plan.changes] == ["beta"]
+    assert local_index.requests == ["/files/beta-2.0-py3-none-any.whl"]
+    assert synced.dist_infos() == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    assert {k: v for k, v in synced.stats().items() if k.startswith("alpha")} == alpha_before
+    assert synced.run("import beta, beta.new; print(beta.__version__, beta.new.NEW)") == "2.0 1\n"
+
+
+def test_downgrade(synced: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    old = make_wheel(wheelhouse, "alpha", "0.9")
+    _lock(synced, local_index, [old, wheelhouse / "beta-1.0-py3-none-any.whl"])
+    outcome = synced.sync()
+    assert _steps(outcome.plan) == [("alpha", "downgrade", "0.9", "1.0"), ("beta", "keep", "1.0", "1.0")]
+    assert synced.dist_infos() == ["alpha-0.9.dist-info", "beta-1.0.dist-info"]
+
+
+def test_wrong_sha256_changes_nothing(synced: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    before = synced.dist_infos()
+    stats = synced.stats()
+    bumped = make_wheel(wheelhouse, "beta", "2.0")
+    good_lock = synced.lock.read_bytes()
+    _lock(synced, local_index, [wheelhouse / "alpha-1.0-py3-none-any.whl", bumped], sha256={"beta": "0" * 64})
+
+    with pytest.raises(HashMismatchError) as info:
+        synced.sync()
+    assert info.value.expected == "0" * 64
+    assert str(info.value).startswith(f"the sha256 hash of beta from {local_index.file_url(bumped.name)} is ")
+    assert synced.dist_infos() == before
+    assert synced.stats() == stats
+    assert _files(synced.cache.root / "tmp") == []
+    assert not any("beta-2.0" in f for f in _files(synced.cache.root))
+
+    synced.lock.write_bytes(good_lock)  # the venv is still what the old lock made: a no-op
+    assert synced.sync().plan is None
+
+
+def test_dry_run_changes_nothing(env: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0")])
+    outcome = env.sync(dry_run=True)
+    assert _steps(outcome.plan) == [("alpha", "install", "1.0", None)]
+    assert not outcome.applied
+    assert env.dist_infos() == []
+    assert not (env.venv / ".venvsync" / "state.json").exists()
+    assert local_index.requests == []
+    assert _files(env.cache.root) == []
+
+
+def test_dry_run_of_a_synced_env_shows_the_plan(synced: Env) -> None:
+    stats = synced.stats()
+    outcome = synced.sync(dry_run=True)
+    assert _steps(outcome.plan) == [("alpha", "keep", "1.0", "1.0"), ("beta", "keep", "1.0", "1.0")]
+    assert not outcome.applied
+    assert synced.stats() == stats
+
+
+class PowerCut(WheelInstaller):
+    """The real installer, cut off before its install number ``fail_at`` (0-based)."""
+
+    def __init__(self, target: Target, venv: Path, fail_at: int) -> None:
+        super().__init__(target)
+        self.venv = venv
+        self.fail_at = fail_at
+        self.installed: list[str] = []
+        self.pending_seen: list[frozenset[str]] = []
+
+    def install(self, wheel: Path, wanted: Wanted) -> None:
+        self.pending_seen.append(Journal(self.venv).pending())
+        if len(self.installed) == self.fail_at:
+            msg = "power cut"
+            raise RuntimeError(msg)
+        super().install(wheel, wanted)
+        self.installed.append(wanted.pick.name)
+
+
+def test_interrupted_apply_is_repaired(env: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    wheels = [make_wheel(wheelhouse, name, "1.0") for name in ("alpha", "beta", "gamma")]
+    _lock(env, local_index, wheels)
+    cut = PowerCut(env.target, env.venv, fail_at=1)
+    with pytest.raises(RuntimeError, match="power cut"):
+        env.sync(installer=cut)
+    assert cut.installed == ["alpha"]
+    assert cut.pending_seen == [frozenset({"alpha", "beta", "gamma"})] * 2  # the journal was written first
+    assert env.dist_infos() == ["alpha-1.0.dist-info"]
+    assert not (env.venv / ".venvsync" / "state.json").exists()
+    assert Journal(env.venv).pending() == frozenset({"alpha", "beta", "gamma"})
+
+    outcome = env.sync()
+    assert _steps(outcome.plan) == [
+        ("alpha", "reinstall", "1.0", "1.0"),  # it was being changed: not trusted
+        ("beta", "install", "1.0", None),
+        ("gamma", "install", "1.0", None),
+    ]
+    assert env.dist_infos() == ["alpha-1.0.dist-info", "beta-1.0.dist-info", "gamma-1.0.dist-info"]
+    assert Journal(env.venv).pending() == frozenset()
+    assert env.run("import alpha, beta, gamma") == ""
+    assert env.sync().plan is None
+
+
+def test_interrupted_sync_of_a_synced_env_is_not_a_no_op(
+    synced: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    _lock(synced, local_index, [make_wheel(wheelhouse, "alpha", "2.0"), make_wheel(wheelhouse, "beta", "2.0")])
+    with pytest.raises(RuntimeError, match="power cut"):
+        synced.sync(installer=PowerCut(synced.target, synced.venv, fail_at=0))
+    assert synced.dist_infos() == []  # both old versions were removed before the first install
+    assert Journal(synced.venv).pending() == frozenset({"alpha", "beta"})
+
+    outcome = synced.sync()
+    assert _steps(outcome.plan) == [("alpha", "install", "2.0", None), ("beta", "install", "2.0", None)]
+    assert synced.dist_infos() == ["alpha-2.0.dist-info", "beta-2.0.dist-info"]
+    assert synced.sync().plan is None
+
+
+def test_interrupted_sync_with_the_old_lock_repairs(synced: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    """Going back to the lock of the last finished sync must not trust the old state."""
+    good_lock = synced.lock.read_bytes()
+    _lock(synced, local_index, [wheelhouse / "alpha-1.0-py3-none-any.whl", make_wheel(wheelhouse, "beta", "2.0")])
+    with pytest.raises(RuntimeError, match="power cut"):
+        synced.sync(installer=PowerCut(synced.target, synced.venv, fail_at=0))
+    assert synced.dist_infos() == ["alpha-1.0.dist-info"]
+    synced.lock.write_bytes(good_lock)
+
+    outcome = synced.sync()
+    assert _steps(outcome.plan) == [("alpha", "keep", "1.0", "1.0"), ("beta", "install", "1.0", None)]
+    assert synced.dist_infos() == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
+
+
+def test_sdist_in_the_lock_is_refused(env: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "alpha", "1.0")
+    sdist = {"name": "beta-1.0.tar.gz", "url": local_index.file_url("beta-1.0.tar.gz"), "hashes": {"sha256": "ab"}}
+    entry = wheel_entry(wheel, url=local_index.file_url(wheel.name))
+    write_pylock(env.lock, [package_entry("alpha", "1.0", [entry]), {"name": "beta", "version": "1.0", "sdist": sdist}])
+    with pytest.raises(SelectionError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"{env.lock}: beta at packages[1].sdist is locked as a sdist, and this version of tox-venvsync installs "
+        "only wheels; lock a version of it that has a wheel for this interpreter"
+    )
+    assert env.dist_infos() == []
+    assert local_index.requests == []
+
+
+def test_env_lock_lives_in_the_cache(env: Env) -> None:
+    lock = env_lock(env.cache, env.venv)
+    assert lock.lock_file == str(env.cache.venv_lock(env.venv))
+    assert Path(lock.lock_file).parent == env.cache.root / "locks"
+    with lock:
+        assert lock.is_locked
+
+
+def test_plan_actions_cover_the_outcome(synced: Env) -> None:
+    outcome = synced.sync(dry_run=True)
+    assert outcome.plan is not None
+    assert outcome.plan.of(Action.KEEP) == list(outcome.plan.steps)
+    assert outcome.seconds >= 0
