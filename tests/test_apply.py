@@ -1,0 +1,434 @@
+"""Tests of installing and uninstalling wheels in a real venv, the hostile-wheel check and the journal."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.wheels import make_wheel
+from tox_venvsync import __version__
+from tox_venvsync._apply import INSTALLER_NAME, Journal, WheelInstaller, apply, uninstall
+from tox_venvsync._errors import InstallError
+from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
+from tox_venvsync._lock import Pick
+from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
+from tox_venvsync._target import Target, query_interpreter
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_DEMO = 'def main():\n    print("hello from demo")\n'
+
+
+class Venv:
+    """A real venv made with ``python -m venv --without-pip`` and the facts of its interpreter."""
+
+    def __init__(self, path: Path, target: Target) -> None:
+        self.path = path
+        self.target = target
+        self.site = Path(target.scheme["purelib"])
+        self.bin = Path(target.scheme["scripts"])
+
+    def dists(self) -> dict[str, list[InstalledDist]]:
+        return {str(k): v for k, v in scan([self.site]).items()}
+
+
+@pytest.fixture
+def venv(tmp_path: Path, python312: Path) -> Venv:
+    path = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    return Venv(path, query_interpreter(path / "bin" / "python"))
+
+
+def _wanted(
+    name: str, version: str, *, direct_url: str | None = None, content: str | None = None, editable: bool = False
+) -> Wanted:
+    pick = Pick(name=canonicalize_name(name), version=Version(version), kind="wheel", artifact=None)
+    return Wanted(pick=pick, direct_url=direct_url, content=content, editable=editable)
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else b"<dir>")
+        for p in sorted(root.rglob("*"))
+        if not p.is_symlink()
+    }
+
+
+def _record(dist_info: Path) -> list[str]:
+    with (dist_info / "RECORD").open(newline="") as handle:
+        return [row[0] for row in csv.reader(handle) if row]
+
+
+def test_venv_target(venv: Venv) -> None:
+    assert venv.target.is_venv
+    assert venv.target.prefix == str(venv.path)
+    assert venv.site == venv.path / "lib" / "python3.12" / "site-packages"
+    assert venv.bin == venv.path / "bin"
+
+
+# --- install -----------------------------------------------------------------------------------------------------
+
+
+def test_install_real_wheel(venv: Venv, tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path / "w",
+        "Demo",
+        "1.0",
+        modules={"demo/__init__.py": _DEMO, "demo/sub/mod.py": "X = 1\n"},
+        console_scripts={"demo-tool": "demo:main"},
+        data={"data/share/demo/readme.txt": b"shared\n", "scripts/demo.sh": b"#!/bin/sh\necho sh\n"},
+    )
+    wanted = _wanted("demo", "1.0", direct_url=wheel.as_uri())
+    installer = WheelInstaller(venv.target)
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+
+    assert (venv.site / "demo" / "__init__.py").read_text() == _DEMO
+    assert (venv.site / "demo" / "sub" / "mod.py").read_text() == "X = 1\n"
+    assert (venv.path / "share" / "demo" / "readme.txt").read_bytes() == b"shared\n"
+    assert os.access(venv.bin / "demo.sh", os.X_OK)
+    result = subprocess.run([str(venv.bin / "demo-tool")], capture_output=True, text=True, check=True)
+    assert result.stdout == "hello from demo\n"
+    assert (venv.bin / "demo-tool").read_text().splitlines()[0] == f"#!{venv.target.executable}"
+
+    dist_info = venv.site / "demo-1.0.dist-info"
+    assert (dist_info / "INSTALLER").read_bytes() == INSTALLER_NAME == b"venvsync\n"
+    assert json.loads((dist_info / "direct_url.json").read_text()) == {"url": wheel.as_uri(), "archive_info": {}}
+    assert json.loads((dist_info / OUR_METADATA).read_text()) == {"by": __version__, "content": None}
+    record = _record(dist_info)
+    assert set(record) >= {
+        "demo/__init__.py",
+        "demo/sub/mod.py",
+        "demo-1.0.dist-info/INSTALLER",
+        "demo-1.0.dist-info/direct_url.json",
+        f"demo-1.0.dist-info/{OUR_METADATA}",
+        "demo-1.0.dist-info/RECORD",
+        "../../../bin/demo-tool",
+        "../../../bin/demo.sh",
+        "../../../share/demo/readme.txt",
+    }
+    assert venv.dists() == {
+        "demo": [InstalledDist(name=canonicalize_name("demo"), version=Version("1.0"), dist_info=dist_info)]
+    }
+    assert venv.dists()["demo"][0].direct_url == wheel.as_uri()
+
+
+def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:
+    plain = make_wheel(tmp_path / "w", "plain", "1.0")
+    project = make_wheel(tmp_path / "w", "proj", "0.1")
+    installer = WheelInstaller(venv.target)
+    installer.install(plain, _wanted("plain", "1.0"))
+    installer.install(project, _wanted("proj", "0.1", direct_url=tmp_path.as_uri(), content="abc", editable=True))
+
+    assert not (venv.site / "plain-1.0.dist-info" / "direct_url.json").exists()
+    assert json.loads((venv.site / "proj-0.1.dist-info" / "direct_url.json").read_text()) == {
+        "url": tmp_path.as_uri(),
+        "dir_info": {"editable": True},
+    }
+    [proj] = venv.dists()["proj"]
+    assert proj.content == "abc"
+    assert proj.direct_url == tmp_path.as_uri()
+
+
+def test_install_overwrites_leftovers(venv: Venv, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "1.0", modules={"pkg/__init__.py": "NEW = 1\n"})
+    (venv.site / "pkg").mkdir()
+    (venv.site / "pkg" / "__init__.py").write_text("OLD = 1\n")  # an interrupted apply left this behind
+    WheelInstaller(venv.target).install(wheel, _wanted("pkg", "1.0"))
+    assert (venv.site / "pkg" / "__init__.py").read_text() == "NEW = 1\n"
+
+
+def test_install_not_a_zip(venv: Venv, tmp_path: Path) -> None:
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"not a zip")
+    installer = WheelInstaller(venv.target)
+    for method in (installer.check, installer.install):
+        with pytest.raises(InstallError) as info:
+            method(wheel, _wanted("pkg", "1.0"))
+        assert str(info.value) == "cannot install pkg from pkg-1.0-py3-none-any.whl: File is not a zip file"
+        assert info.value.exit_code == 1
+
+
+# --- hostile wheels ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entries", "reason"),
+    [
+        pytest.param({"../evil.py": b"x"}, "the entry '../evil.py' would be written outside the venv", id="dotdot"),
+        pytest.param(
+            {"pkg/../../evil.py": b"x"}, "the entry 'pkg/../../evil.py' would be written outside the venv", id="nested"
+        ),
+        pytest.param(
+            {"/abs/evil.py": b"x"}, "the entry '/abs/evil.py' would be written outside the venv", id="absolute"
+        ),
+        pytest.param({"C:/evil.py": b"x"}, "the entry 'C:/evil.py' would be written outside the venv", id="drive"),
+        pytest.param(
+            {"pkg\\..\\..\\evil.py": b"x"},
+            "the entry 'pkg\\\\..\\\\..\\\\evil.py' would be written outside the venv",
+            id="backslash",
+        ),
+        pytest.param(
+            {"pkg-1.0.data/bogus/evil.py": b"x"},
+            "the entry 'pkg-1.0.data/bogus/evil.py' is not in a known .data scheme",
+            id="bad-scheme",
+        ),
+        pytest.param(
+            {"pkg-1.0.data/purelib": b"x"},
+            "the entry 'pkg-1.0.data/purelib' is not in a known .data scheme",
+            id="no-path",
+        ),
+        pytest.param(
+            {"pkg-1.0.data/scripts/../../../evil": b"x"},
+            "the entry 'pkg-1.0.data/scripts/../../../evil' would be written outside the venv",
+            id="scheme-dotdot",
+        ),
+    ],
+)
+def test_check_refuses_hostile_entries(venv: Venv, tmp_path: Path, entries: Mapping[str, bytes], reason: str) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "1.0", extra_entries=entries)
+    before = _snapshot(venv.path)
+    with pytest.raises(InstallError) as info:
+        WheelInstaller(venv.target).check(wheel, _wanted("pkg", "1.0"))
+    assert str(info.value) == f"cannot install pkg from {wheel.name}: {reason}"
+    assert _snapshot(venv.path) == before
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_check_refuses_record_mismatch(venv: Venv, tmp_path: Path) -> None:
+    honest = make_wheel(tmp_path / "honest", "pkg", "1.0")
+    with zipfile.ZipFile(honest) as archive:
+        record = archive.read("pkg-1.0.dist-info/RECORD")
+    wheel = make_wheel(
+        tmp_path / "w", "pkg", "1.0", modules={"pkg/__init__.py": "import os  # tampered\n"}, record=record
+    )
+    before = _snapshot(venv.path)
+    with pytest.raises(InstallError) as info:
+        WheelInstaller(venv.target).check(wheel, _wanted("pkg", "1.0"))
+    issues = [f"In {wheel}, hash / size of pkg/__init__.py didn't match RECORD"]
+    assert str(info.value) == (
+        f"cannot install pkg from {wheel.name}: its RECORD does not match its content ({issues!r})"
+    )
+    assert _snapshot(venv.path) == before
+
+
+def test_check_refuses_file_missing_from_record(venv: Venv, tmp_path: Path) -> None:
+    honest = make_wheel(tmp_path / "honest", "pkg", "1.0")
+    with zipfile.ZipFile(honest) as archive:
+        record = archive.read("pkg-1.0.dist-info/RECORD")
+    wheel = make_wheel(
+        tmp_path / "w",
+        "pkg",
+        "1.0",
+        modules={"pkg/__init__.py": '__version__ = "1.0"\n', "pkg/sneaky.py": "x = 1\n"},
+        record=record,
+    )
+    with pytest.raises(InstallError) as info:
+        WheelInstaller(venv.target).check(wheel, _wanted("pkg", "1.0"))
+    assert f"In {wheel}, pkg/sneaky.py is not mentioned in RECORD" in info.value.reason
+
+
+def test_apply_checks_every_wheel_before_changing_anything(venv: Venv, tmp_path: Path) -> None:
+    installer = WheelInstaller(venv.target)
+    old = make_wheel(tmp_path / "w", "old", "1.0")
+    installer.install(old, _wanted("old", "1.0"))
+    good = make_wheel(tmp_path / "w", "good", "1.0")
+    evil = make_wheel(tmp_path / "w", "evil", "1.0", extra_entries={"../x.py": b"x"})
+    plan = make_plan([_wanted("good", "1.0"), _wanted("evil", "1.0")], scan([venv.site]))
+    assert [(s.name, s.action) for s in plan.steps] == [
+        ("evil", Action.INSTALL),
+        ("good", Action.INSTALL),
+        ("old", Action.REMOVE),
+    ]
+    before = _snapshot(venv.path)
+    with pytest.raises(InstallError):
+        apply(plan, {"good": good, "evil": evil}, venv=venv.path, installer=installer)
+    assert _snapshot(venv.path) == before
+
+
+def test_apply_order(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    class Recorder:
+        def check(self, wheel: Path, wanted: Wanted) -> None:
+            calls.append(f"check {wanted.pick.name} {wheel.name}")
+
+        def install(self, wheel: Path, wanted: Wanted) -> None:
+            assert not (tmp_path / "old-1.0.dist-info").exists()  # removals go first
+            calls.append(f"install {wanted.pick.name} {wheel.name}")
+
+    dist_info = tmp_path / "old-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "RECORD").write_text("old-1.0.dist-info/RECORD,,\n")
+    old = InstalledDist(name=canonicalize_name("old"), version=Version("1.0"), dist_info=dist_info)
+    plan = Plan(
+        steps=(
+            Step(action=Action.INSTALL, name=canonicalize_name("a"), version=Version("1"), wanted=_wanted("a", "1")),
+            Step(action=Action.KEEP, name=canonicalize_name("k"), version=Version("1"), wanted=_wanted("k", "1")),
+            Step(action=Action.UPGRADE, name=canonicalize_name("old"), version=Version("2"), old=(old,),
+                 wanted=_wanted("old", "2")),
+        )
+    )  # fmt: skip
+    apply(plan, {"a": tmp_path / "a.whl", "old": tmp_path / "old.whl"}, venv=tmp_path, installer=Recorder())
+    assert calls == ["check a a.whl", "check old old.whl", "install a a.whl", "install old old.whl"]
+
+
+# --- uninstall ---------------------------------------------------------------------------------------------------
+
+
+def test_uninstall_removes_exactly_the_record(venv: Venv, tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path / "w",
+        "demo",
+        "1.0",
+        modules={"demo/__init__.py": _DEMO, "demo/sub/mod.py": "X = 1\n", "demo/deep/er/leaf.py": ""},
+        console_scripts={"demo-tool": "demo:main"},
+        data={"data/share/demo/readme.txt": b"shared\n"},
+    )
+    pristine = _snapshot(venv.path)
+    installer = WheelInstaller(venv.target)
+    installer.install(wheel, _wanted("demo", "1.0", direct_url=wheel.as_uri()))
+    other = make_wheel(tmp_path / "w", "other", "2.0")
+    installer.install(other, _wanted("other", "2.0"))
+    subprocess.run([str(venv.bin / "python"), "-m", "compileall", "-q", str(venv.site / "demo")], check=True)
+    assert list((venv.site / "demo" / "sub" / "__pycache__").iterdir())
+    (venv.site / "demo" / "sub" / "notes.txt").write_text("mine")  # a file the user put there
+    with_other = {k: v for k, v in _snapshot(venv.path).items() if "other" in k}
+
+    [dist] = venv.dists()["demo"]
+    record = _record(dist.dist_info)
+    uninstall(dist, venv.path)
+
+    for entry in record:
+        assert not os.path.lexists(os.path.normpath(venv.site / entry)), entry
+    assert not dist.dist_info.exists()
+    assert (venv.site / "demo" / "sub" / "notes.txt").read_text() == "mine"
+    assert not (venv.site / "demo" / "sub" / "__pycache__").exists()
+    assert not (venv.site / "demo" / "deep").exists()  # emptied directories are pruned
+    assert not (venv.site / "demo" / "__pycache__").exists()
+    # directories are pruned below site-packages only; an emptied data directory may stay, empty
+    leftover_data = {"share", "share/demo"} & set(_snapshot(venv.path))
+    assert all(not any((venv.path / d).rglob("*.*")) for d in leftover_data)
+    assert venv.bin.is_dir()
+    assert venv.site.is_dir()
+    after = _snapshot(venv.path)
+    assert {k: v for k, v in after.items() if "other" in k} == with_other
+    assert set(after) == set(pristine) | set(with_other) | leftover_data | {
+        "lib/python3.12/site-packages/demo",
+        "lib/python3.12/site-packages/demo/sub",
+        "lib/python3.12/site-packages/demo/sub/notes.txt",
+    }
+
+
+def test_uninstall_leaves_the_venv_as_it_was(venv: Venv, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "1.0", modules={"pkg/__init__.py": "", "pkg/a/b/c.py": ""})
+    before = _snapshot(venv.path)
+    WheelInstaller(venv.target).install(wheel, _wanted("pkg", "1.0"))
+    [dist] = venv.dists()["pkg"]
+    uninstall(dist, venv.path)
+    assert _snapshot(venv.path) == before
+
+
+def test_uninstall_skips_entries_outside_the_venv(venv: Venv, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"  # the venv is tmp_path / "venv"
+    outside.write_text("precious")
+    absolute = tmp_path / "absolute.txt"
+    absolute.write_text("precious too")
+    in_root = venv.path / "in-venv-root.txt"
+    in_root.write_text("inside the venv")
+    (venv.site / "hostile").mkdir()
+    (venv.site / "hostile" / "mod.py").write_text("")
+    dist_info = venv.site / "hostile-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: hostile\nVersion: 1.0\n")
+    (dist_info / "RECORD").write_text(
+        "hostile/mod.py,,\n"
+        "../../../../outside.txt,,\n"  # site-packages is venv/lib/python3.12/site-packages: four up is outside
+        f"{absolute},,\n"
+        "../../../in-venv-root.txt,,\n"  # three up is the venv root itself: inside, removed
+        "../../..,,\n"
+        "hostile-1.0.dist-info/RECORD,,\n"
+    )
+    [dist] = venv.dists()["hostile"]
+    uninstall(dist, venv.path)
+    assert outside.read_text() == "precious"
+    assert absolute.read_text() == "precious too"
+    assert not in_root.exists()
+    assert not (venv.site / "hostile").exists()
+    assert not dist_info.exists()
+    assert (venv.path / "pyvenv.cfg").is_file()
+
+
+def test_uninstall_does_not_follow_directory_links_out_of_the_venv(venv: Venv, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("precious")
+    (venv.site / "linked").symlink_to(outside, target_is_directory=True)  # a link the user made
+    dist_info = venv.site / "hostile-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "RECORD").write_text("linked/precious.txt,,\nhostile-1.0.dist-info/RECORD,,\n")
+    [dist] = venv.dists()["hostile"]
+    uninstall(dist, venv.path)
+    assert (outside / "precious.txt").read_text() == "precious"
+
+
+def test_uninstall_without_record(venv: Venv) -> None:
+    dist_info = venv.site / "broken-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: broken\n")
+    (venv.site / "broken").mkdir()
+    [dist] = venv.dists()["broken"]
+    uninstall(dist, venv.path)
+    assert not dist_info.exists()
+    assert (venv.site / "broken").is_dir()  # unknown files stay; a reinstall overwrites them
+
+
+def test_uninstall_skips_directories_and_missing_files(venv: Venv) -> None:
+    (venv.site / "pkg" / "data").mkdir(parents=True)
+    (venv.site / "pkg" / "data" / "keep.txt").write_text("x")
+    dist_info = venv.site / "pkg-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "RECORD").write_text("pkg/data,,\npkg/gone.py,,\n")
+    [dist] = venv.dists()["pkg"]
+    uninstall(dist, venv.path)
+    assert (venv.site / "pkg" / "data" / "keep.txt").read_text() == "x"
+    assert not dist_info.exists()
+
+
+# --- journal -----------------------------------------------------------------------------------------------------
+
+
+def test_journal(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    file = tmp_path / ".venvsync" / "journal.json"
+    assert journal.pending() == frozenset()
+    journal.start(["b", "a"])
+    assert json.loads(file.read_text()) == ["a", "b"]
+    assert journal.pending() == frozenset({"a", "b"})
+    journal.start(iter(["c", "a"]))  # an unfinished apply's names are kept
+    assert json.loads(file.read_text()) == ["a", "b", "c"]
+    assert Journal(tmp_path).pending() == frozenset({"a", "b", "c"})
+    assert not file.with_suffix(".tmp").exists()
+    journal.finish()
+    assert not file.exists()
+    assert journal.pending() == frozenset()
+    journal.finish()  # finishing twice is fine
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"a": 1}', '"a"'])
+def test_journal_unreadable_is_empty(tmp_path: Path, content: str) -> None:
+    (tmp_path / ".venvsync").mkdir()
+    (tmp_path / ".venvsync" / "journal.json").write_text(content)
+    assert Journal(tmp_path).pending() == frozenset()
+    Journal(tmp_path).start(["x"])
+    assert Journal(tmp_path).pending() == frozenset({"x"})

@@ -1,0 +1,187 @@
+"""Tests of the ``venvsync`` command line: version, help, ``select`` and error reporting."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel
+from tox_venvsync import __version__
+from tox_venvsync._cli import _parser, main
+
+VENV_PYTHON = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python"
+
+
+def _python() -> Path:
+    return VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
+
+
+def _package(tmp_path: Path, name: str, version: str = "1.0", *, marker: str | None = None) -> dict[str, object]:
+    wheel = make_wheel(tmp_path / "wheels", name, version)
+    return package_entry(name, version, [wheel_entry(wheel)], marker=marker)
+
+
+@pytest.fixture
+def lock(tmp_path: Path) -> Path:
+    packages = [
+        _package(tmp_path, "zeta", "3.0"),
+        _package(tmp_path, "alpha", "1.0"),
+        _package(tmp_path, "mid-pkg", "2.0.1"),
+        _package(tmp_path, "windows-only", marker="sys_platform == 'win32'"),
+        _package(tmp_path, "cli-dep", marker="'cli' in extras"),
+        _package(tmp_path, "docs-dep", marker="'docs' in dependency_groups"),
+        _package(tmp_path, "dev-dep", marker="'dev' in dependency_groups"),
+    ]
+    return write_pylock(
+        tmp_path / "pylock.toml", packages, extras=["cli"], dependency_groups=["dev", "docs"], default_groups=["dev"]
+    )
+
+
+def _select(capsys: pytest.CaptureFixture[str], lock: Path, python: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["select", "--lock", str(lock), "--python", str(python), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr() == (f"venvsync {__version__}\n", "")
+
+
+def test_no_arguments_print_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert out == _parser().format_help()
+    assert out.startswith("usage: venvsync")
+    assert "select" in out
+    assert err == ""
+
+
+def test_select_json(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
+    code, out, err = _select(capsys, lock, python312, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [
+        {"name": "alpha", "version": "1.0", "source": "wheel"},
+        {"name": "dev-dep", "version": "1.0", "source": "wheel"},
+        {"name": "mid-pkg", "version": "2.0.1", "source": "wheel"},
+        {"name": "zeta", "version": "3.0", "source": "wheel"},
+    ]
+
+
+def test_select_text(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
+    code, out, _ = _select(capsys, lock, python312)
+    assert code == 0
+    assert out == "alpha==1.0 (wheel)\ndev-dep==1.0 (wheel)\nmid-pkg==2.0.1 (wheel)\nzeta==3.0 (wheel)\n"
+
+
+def test_select_extras_and_groups(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
+    code, out, _ = _select(
+        capsys, lock, python312, "--json", "--extra", "CLI", "--group", "docs", "--no-default-groups"
+    )
+    assert code == 0
+    assert [row["name"] for row in json.loads(out)] == ["alpha", "cli-dep", "docs-dep", "mid-pkg", "zeta"]
+
+
+def test_select_missing_extra(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
+    code, out, err = _select(capsys, lock, python312, "--extra", "gui")
+    assert (code, out) == (2, "")
+    assert err == f"venvsync: error: {lock}: the lock has no extra gui; it has: cli\n"
+
+
+def test_select_missing_lock(capsys: pytest.CaptureFixture[str], tmp_path: Path, python312: Path) -> None:
+    missing = tmp_path / "pylock.toml"
+    code, out, err = _select(capsys, missing, python312, "--json")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {missing}: the lockfile does not exist; create it or set lock_file to the right path\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param('lock-version = "1.0"\nnot toml\n', "is not valid TOML (", id="toml"),
+        pytest.param(
+            tomli_w.dumps({"lock-version": "1.0", "created-by": "t", "packages": [{"name": "x", "version": 1}]}),
+            "at packages[0].version: ",
+            id="validation",
+        ),
+        pytest.param('lock-version = "2.0"\ncreated-by = "t"\npackages = []\n', "at lock-version: ", id="version"),
+    ],
+)
+def test_select_bad_lock(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, python312: Path, content: str, reason: str
+) -> None:
+    bad = tmp_path / "pylock.toml"
+    bad.write_text(content, encoding="utf-8")
+    code, out, err = _select(capsys, bad, python312)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"venvsync: error: {bad}")
+    assert reason in err
+    assert err.count("\n") == 1
+    assert err.endswith("\n")
+    assert "Traceback" not in err
+
+
+def test_select_bad_marker_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path, python312: Path) -> None:
+    package = {**_package(tmp_path, "pkg"), "marker": "python_version >>> '3'"}
+    bad = write_pylock(tmp_path / "pylock.toml", [package])
+    code, _, err = _select(capsys, bad, python312)
+    assert code == 2
+    assert err.startswith(f"venvsync: error: {bad} at packages[0].marker: ")
+    assert err.count("\n") == 1
+
+
+def test_select_missing_python(capsys: pytest.CaptureFixture[str], lock: Path, tmp_path: Path) -> None:
+    python = tmp_path / "no-python"
+    code, out, err = _select(capsys, lock, python)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: the interpreter {python} does not exist; pass --python with the path of a Python\n"
+    )
+
+
+def test_select_requires_lock(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["select"])
+    assert info.value.code == 2
+    assert "the following arguments are required: --lock" in capsys.readouterr().err
+
+
+def test_python_m_version() -> None:
+    result = subprocess.run(
+        [str(_python()), "-m", "tox_venvsync", "--version"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"venvsync {__version__}\n", "")
+
+
+def test_python_m_bad_lock(tmp_path: Path) -> None:
+    missing = tmp_path / "pylock.toml"
+    result = subprocess.run(
+        [str(_python()), "-m", "tox_venvsync", "select", "--lock", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"venvsync: error: {missing}: the lockfile does not exist; create it or set lock_file to the right path\n"
+    )
+
+
+def test_console_script(capsys: pytest.CaptureFixture[str]) -> None:
+    script = _python().parent / "venvsync"
+    if not script.exists():  # pragma: no cover - the dev venv always has it
+        pytest.skip("no venvsync script next to the interpreter")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (0, f"venvsync {__version__}\n")
+    assert capsys.readouterr() == ("", "")

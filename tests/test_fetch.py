@@ -1,0 +1,308 @@
+"""Tests of fetching artifacts into the content-addressed cache, each checked against the lock."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import socket
+import urllib.error
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._cache import Cache
+from tox_venvsync._errors import FetchError, HashMismatchError
+from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._lock import Artifact, Pick, Request
+from tox_venvsync._lock._pylock import read_pylock
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from _support.index import LocalIndex
+    from tox_venvsync._target import Target
+
+_TAIL = "nothing was installed: check the lockfile or the index that serves this file"
+
+
+def _pick(  # noqa: PLR0913  # each keyword overrides one field of the artifact
+    wheel: Path,
+    *,
+    url: str | None = None,
+    path: Path | None = None,
+    hashes: Mapping[str, str] | None = None,
+    size: int | None = -1,
+    filename: str | None = None,
+) -> Pick:
+    if url is None and path is None:
+        url = wheel.as_uri()
+    name, version = wheel.name.split("-")[:2]
+    return Pick(
+        name=canonicalize_name(name),
+        version=Version(version),
+        kind="wheel",
+        artifact=Artifact(
+            filename=wheel.name if filename is None else filename,
+            url=url,
+            path=path,
+            size=wheel.stat().st_size if size == -1 else size,
+            hashes={"sha256": sha256_file(wheel)} if hashes is None else hashes,
+        ),
+    )
+
+
+def _files(root: Path) -> list[str]:
+    """Every file below root, relative and sorted."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def cache(cache_dir: Path) -> Cache:
+    return Cache(cache_dir)
+
+
+def test_fetch_file_url(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    digest = sha256_file(wheel)
+    got = CacheFetcher(cache).fetch([_pick(wheel)])
+    stored = cache.root / "artifacts" / "sha256" / digest[:2] / digest / wheel.name
+    assert got == {"pkg": stored}
+    assert stored == cache.artifact("sha256", digest, wheel.name)
+    assert stored.read_bytes() == wheel.read_bytes()
+    assert _files(cache.root) == [f"artifacts/sha256/{digest[:2]}/{digest}/{wheel.name}"]
+    assert wheel.is_file()  # the source is copied, not moved
+
+
+def test_fetch_path(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    got = CacheFetcher(cache).fetch([_pick(wheel, path=wheel)])
+    assert got == {"pkg": cache.artifact("sha256", sha256_file(wheel), wheel.name)}
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+
+
+def test_fetch_http_once(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    pick = _pick(wheel, url=local_index.file_url(wheel.name))
+    first = CacheFetcher(cache).fetch([pick])
+    assert local_index.requests == [f"/files/{wheel.name}"]
+    assert first["pkg"].read_bytes() == wheel.read_bytes()
+    wheel.unlink()  # the index could not serve it again
+    second = CacheFetcher(cache).fetch([pick])
+    assert second == first
+    assert local_index.requests == [f"/files/{wheel.name}"]
+
+
+def test_fetch_many_in_parallel(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(5)]
+    picks = [_pick(w, url=local_index.file_url(w.name)) for w in wheels]
+    got = CacheFetcher(cache, workers=3).fetch(picks)
+    assert list(got) == [f"pkg{i}" for i in range(5)]
+    for wheel in wheels:
+        assert got[wheel.name.split("-")[0]].read_bytes() == wheel.read_bytes()
+    assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in wheels)
+
+
+def test_fetch_nothing(cache: Cache) -> None:
+    assert CacheFetcher(cache).fetch([]) == {}
+    assert not cache.root.exists()
+
+
+def test_strongest_hash_names_the_address(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    sha512 = hashlib.sha512(wheel.read_bytes()).hexdigest()
+    hashes = {"sha256": "0" * 64, "sha512": sha512.upper(), "md5": "x"}  # a wrong weaker hash is not checked
+    got = CacheFetcher(cache).fetch([_pick(wheel, hashes=hashes)])
+    assert got == {"pkg": cache.root / "artifacts" / "sha512" / sha512[:2] / sha512 / wheel.name}
+
+
+def test_sha256_mismatch(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    wrong = "ab" * 32
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url, hashes={"sha256": wrong})])
+    assert (
+        str(info.value)
+        == f"the sha256 hash of pkg from {url} is {sha256_file(wheel)} but the lock says {wrong}; {_TAIL}"
+    )
+    assert (info.value.expected, info.value.actual) == (wrong, sha256_file(wheel))
+    assert info.value.exit_code == 1
+    assert _files(cache.root) == []  # nothing at the address, nothing left in tmp/
+    assert (cache.root / "tmp").is_dir()
+
+
+def test_size_mismatch(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    real = wheel.stat().st_size
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, path=wheel, size=real + 1)])
+    assert (
+        str(info.value) == f"the size of pkg from {wheel} is {real} bytes but the lock says {real + 1} bytes; {_TAIL}"
+    )
+    assert _files(cache.root) == []
+
+
+def test_size_unknown_is_fine(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    got = CacheFetcher(cache).fetch([_pick(wheel, size=None)])
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+
+
+def test_cached_file_of_another_size_is_not_trusted(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    address = cache.artifact("sha256", sha256_file(wheel), wheel.name)
+    address.parent.mkdir(parents=True)
+    address.write_bytes(b"half")
+    got = CacheFetcher(cache).fetch([_pick(wheel)])
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+
+
+def test_http_500(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    local_index.fail_paths[f"/files/{wheel.name}"] = 500
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == f"cannot fetch pkg from {url}: the server answered HTTP 500 Internal Server Error"
+    assert (info.value.name, info.value.source) == ("pkg", url)
+    assert _files(cache.root) == []
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the leak has its own test below
+def test_http_404(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url("pkg-9.0-py3-none-any.whl")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == f"cannot fetch pkg from {url}: the server answered HTTP 404 Not Found"
+    del info
+    gc.collect()
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_http_error_closes_the_connection(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url("pkg-9.0-py3-none-any.whl"))])
+    cause = info.value.__cause__
+    assert isinstance(cause, urllib.error.HTTPError)
+    assert cause.fp.closed
+
+
+def test_connection_refused(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/files/{wheel.name}"
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value).startswith(f"cannot fetch pkg from {url}: ")
+    assert info.value.reason.endswith("Connection refused; check the network or the index")
+    assert _files(cache.root) == []
+
+
+def test_truncated_download_leaves_no_partial_file(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.truncate_paths.add(f"/files/{wheel.name}")
+    with pytest.raises((FetchError, HashMismatchError)):
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert _files(cache.root) == []
+
+
+@pytest.mark.parametrize("size", [True, False], ids=["with-size", "without-size"])
+def test_truncated_download_is_a_fetch_error(
+    wheelhouse: Path,
+    cache: Cache,
+    local_index: LocalIndex,
+    size: bool,  # noqa: FBT001  # a parameter
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    local_index.truncate_paths.add(f"/files/{wheel.name}")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url, size=wheel.stat().st_size if size else None)])
+    assert str(info.value).startswith(f"cannot fetch pkg from {url}: the download broke off")
+
+
+def test_no_strong_hash(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url, hashes={"md5": hashlib.md5(wheel.read_bytes()).hexdigest()})])  # noqa: S324
+    assert str(info.value) == f"cannot fetch pkg from {url}: the lock gives no sha256, sha384 or sha512 hash for it"
+    assert local_index.requests == []
+    assert not cache.root.exists()
+
+
+def test_no_strong_hash_from_a_lock(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, tmp_path: Path, python312: Path
+) -> None:
+    from tox_venvsync._target import query_interpreter  # noqa: PLC0415  # only this test asks an interpreter
+
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    entry = wheel_entry(wheel, url=local_index.file_url(wheel.name))
+    entry["hashes"] = {"sha1": hashlib.sha1(wheel.read_bytes()).hexdigest()}  # noqa: S324
+    lock = read_pylock(write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", [entry])]))
+    target: Target = query_interpreter(python312)
+    picks = lock.select(target, Request())
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch(picks)
+    assert info.value.reason == "the lock gives no sha256, sha384 or sha512 hash for it"
+    assert local_index.requests == []
+
+
+@pytest.mark.parametrize("filename", ["sub/pkg-1.0-py3-none-any.whl", "..", "/etc/passwd", ""])
+def test_filename_must_be_plain(wheelhouse: Path, cache: Cache, filename: str) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, filename=filename)])
+    assert (
+        str(info.value)
+        == f"cannot fetch pkg from {wheel.as_uri()}: the file name {filename!r} is not a plain file name"
+    )
+    assert not (cache.root / "artifacts").exists()
+
+
+def test_missing_local_file(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    pick = _pick(wheel, path=wheel)
+    wheel.unlink()
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([pick])
+    assert str(info.value) == f"cannot fetch pkg from {wheel}: No such file or directory; check the path in the lock"
+    assert _files(cache.root) == []
+
+
+def test_missing_file_url(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    pick = _pick(wheel)
+    wheel.unlink()
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([pick])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {wheel.as_uri()}: No such file or directory; check the path in the lock"
+    )
+
+
+def test_file_url_with_quoted_characters(tmp_path: Path, cache: Cache) -> None:
+    wheel = make_wheel(tmp_path / "my wheels", "pkg", "1.0")
+    assert "%20" in wheel.as_uri()
+    got = CacheFetcher(cache).fetch([_pick(wheel)])
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+
+
+def test_unsupported_scheme(wheelhouse: Path, cache: Cache) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = f"ftp://127.0.0.1/{wheel.name}"
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the URL scheme 'ftp' is not supported; use https, http or file"
+    )
+    assert _files(cache.root) == []

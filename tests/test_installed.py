@@ -1,0 +1,140 @@
+"""Tests of reading the installed distributions from ``.dist-info`` directories."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from tox_venvsync._installed import OUR_METADATA, InstalledDist, dist_info_names, scan
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _dist_info(site: Path, dirname: str, *, metadata: str | None = None) -> Path:
+    path = site / dirname
+    path.mkdir(parents=True)
+    if metadata is not None:
+        (path / "METADATA").write_text(metadata, encoding="utf-8")
+    return path
+
+
+def test_scan_reads_name_and_version_from_the_directory_name(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    a = _dist_info(site, "Foo_Bar-1.0.dist-info", metadata="Name: ignored\nVersion: 9\n")
+    b = _dist_info(site, "zope.interface-6.0.post1.dist-info")
+    assert scan([site]) == {
+        "foo-bar": [InstalledDist(name=canonicalize_name("foo-bar"), version=Version("1.0"), dist_info=a)],
+        "zope-interface": [
+            InstalledDist(name=canonicalize_name("zope.interface"), version=Version("6.0.post1"), dist_info=b)
+        ],
+    }
+
+
+def test_scan_falls_back_to_metadata_for_odd_names(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    no_version = _dist_info(site, "oddname.dist-info", metadata="Metadata-Version: 2.1\nName: Odd.Name\nVersion: 2.3\n")
+    bad_version = _dist_info(site, "weird-notaversion!.dist-info", metadata="Name: weird\nVersion: 1.0b2\n")
+    unparsable = _dist_info(site, "strange-x.dist-info", metadata="Name: strange\nVersion: not a version\n")
+    found = scan([site])
+    assert found == {
+        "odd-name": [InstalledDist(name=canonicalize_name("odd-name"), version=Version("2.3"), dist_info=no_version)],
+        "weird": [InstalledDist(name=canonicalize_name("weird"), version=Version("1.0b2"), dist_info=bad_version)],
+        "strange": [InstalledDist(name=canonicalize_name("strange"), version=None, dist_info=unparsable)],
+    }
+
+
+def test_scan_skips_unreadable_dist_info(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    _dist_info(site, "nometa.dist-info")  # no version in the name, no METADATA
+    _dist_info(site, "noname.dist-info", metadata="Version: 1\n")
+    _dist_info(site, "latin.dist-info").joinpath("METADATA").write_bytes(b"Name: caf\xe9\n")
+    assert scan([site]) == {}
+
+
+def test_scan_ignores_what_is_not_dist_info(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "pkg").mkdir()
+    (site / "pkg-1.0.egg-info").mkdir()
+    (site / "pkg-1.0.data").mkdir()
+    (site / "mod.py").write_text("")
+    (site / "distutils-precedence.pth").write_text("")
+    real = _dist_info(site, "real-2.0.dist-info")
+    assert scan([site]) == {
+        "real": [InstalledDist(name=canonicalize_name("real"), version=Version("2.0"), dist_info=real)]
+    }
+
+
+def test_scan_keeps_duplicates_and_dedupes_directories(tmp_path: Path) -> None:
+    purelib = tmp_path / "purelib"
+    platlib = tmp_path / "platlib"
+    one = _dist_info(purelib, "pkg-1.0.dist-info")
+    two = _dist_info(purelib, "PKG-2.0.dist-info")
+    three = _dist_info(platlib, "pkg-3.0.dist-info")
+    found = scan([purelib, platlib, purelib, tmp_path / "missing"])
+    assert [d.dist_info for d in found[canonicalize_name("pkg")]] == [
+        two,
+        one,
+        three,
+    ]  # sorted per directory, directories in order
+    assert [d.version for d in found[canonicalize_name("pkg")]] == [Version("2.0"), Version("1.0"), Version("3.0")]
+
+
+def test_scan_of_missing_directories(tmp_path: Path) -> None:
+    assert scan([tmp_path / "nope"]) == {}
+    assert dist_info_names([tmp_path / "nope"]) == []
+
+
+def _direct_url(dist: InstalledDist) -> str | None:
+    return dist.direct_url  # a call, so mypy does not narrow the property between file writes
+
+
+def _content(dist: InstalledDist) -> str | None:
+    return dist.content
+
+
+def test_direct_url(tmp_path: Path) -> None:
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    assert _direct_url(dist) is None
+    (dist_info / "direct_url.json").write_text(json.dumps({"url": "file:///w/pkg.whl", "archive_info": {}}))
+    assert _direct_url(dist) == "file:///w/pkg.whl"
+    for broken in ("not json", json.dumps(["url"]), json.dumps({"url": 3}), json.dumps({"dir_info": {}})):
+        (dist_info / "direct_url.json").write_text(broken)
+        assert _direct_url(dist) is None, broken
+
+
+def test_content(tmp_path: Path) -> None:
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    assert _content(dist) is None
+    (dist_info / OUR_METADATA).write_text(json.dumps({"by": "0.1.0", "content": "abc123"}))
+    assert _content(dist) == "abc123"
+    for broken in ("{", json.dumps("abc"), json.dumps({"content": None}), json.dumps({"content": 1})):
+        (dist_info / OUR_METADATA).write_text(broken)
+        assert _content(dist) is None, broken
+
+
+def test_our_metadata_file_name() -> None:
+    assert OUR_METADATA == "venvsync.json"
+
+
+def test_dist_info_names_sorted(tmp_path: Path) -> None:
+    purelib = tmp_path / "purelib"
+    platlib = tmp_path / "platlib"
+    for name in ("zeta-1.dist-info", "Alpha-2.dist-info", "mid-3.dist-info"):
+        _dist_info(purelib, name)
+    _dist_info(platlib, "beta-1.dist-info")
+    _dist_info(platlib, "mid-3.dist-info")  # in both: listed once
+    (purelib / "notes.txt").write_text("")
+    (purelib / "pkg").mkdir()
+    assert dist_info_names([purelib, platlib, purelib]) == [
+        "Alpha-2.dist-info",
+        "beta-1.dist-info",
+        "mid-3.dist-info",
+        "zeta-1.dist-info",
+    ]

@@ -1,0 +1,387 @@
+"""Tests of the venv location guard: inspect, remove_venv and the pyvenv.cfg readers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tox_venvsync._errors import LocationError
+from tox_venvsync._location import (
+    Found,
+    Kind,
+    inspect,
+    protected_paths,
+    read_pyvenv_cfg,
+    remove_venv,
+    venv_python_version,
+)
+
+_NOT_A_VENV = "so it is not a virtual environment; choose an empty or missing directory for env_location"
+_PROJECT = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def _refusal(path: Path, reason: str) -> str:
+    return f"refusing to use {path} as a virtual environment: {reason}"
+
+
+def _snapshot(root: Path) -> dict[str, bytes | str]:
+    """Every entry below root: files by content, links by target, directories by a marker."""
+    found: dict[str, bytes | str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            key = str(full.relative_to(root))
+            if full.is_symlink():
+                found[key] = f"-> {full.readlink()}"
+            elif full.is_dir():
+                found[key] = "<dir>"
+            else:
+                found[key] = full.read_bytes()
+    return found
+
+
+def _make_venv(path: Path) -> Path:
+    (path / "bin").mkdir(parents=True)
+    (path / "lib" / "python3.12" / "site-packages" / "pkg").mkdir(parents=True)
+    (path / "lib" / "python3.12" / "site-packages" / "pkg" / "__init__.py").write_text("x = 1\n")
+    (path / "bin" / "tool").write_text("#!/bin/sh\n")
+    (path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.12.1\n")
+    return path
+
+
+@pytest.fixture
+def nothing_protected() -> Mapping[Path, str]:
+    return {}
+
+
+# --- inspect -----------------------------------------------------------------------------------------------------
+
+
+def test_inspect_missing(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = tmp_path / "env"
+    assert inspect(path, nothing_protected) == Found(path=path, kind=Kind.MISSING)
+    assert not path.exists()
+
+
+def test_inspect_empty(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = tmp_path / "env"
+    path.mkdir()
+    assert inspect(path, nothing_protected) == Found(path=path, kind=Kind.EMPTY)
+
+
+@pytest.mark.parametrize("ours", [".tox-info.json", ".venvsync"])
+def test_inspect_dir_with_only_our_files_is_empty(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], ours: str
+) -> None:
+    path = tmp_path / "env"
+    path.mkdir()
+    (path / ours).write_text("{}")
+    assert inspect(path, nothing_protected).kind is Kind.EMPTY
+
+
+def test_inspect_venv(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = _make_venv(tmp_path / "env")
+    assert inspect(path, nothing_protected) == Found(path=path, kind=Kind.VENV)
+
+
+def test_inspect_relative_path_is_made_absolute(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _make_venv(tmp_path / "env")
+    monkeypatch.chdir(tmp_path)
+    assert inspect(Path("env"), nothing_protected) == Found(path=tmp_path / "env", kind=Kind.VENV)
+
+
+def test_inspect_refuses_dir_with_unrelated_files(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = tmp_path / "env"
+    path.mkdir()
+    (path / "notes.txt").write_text("keep me")
+    (path / ".venvsync").mkdir()
+    before = _snapshot(path)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == _refusal(path, f"it holds files and no pyvenv.cfg (notes.txt), {_NOT_A_VENV}")
+    assert info.value.exit_code == 2
+    assert info.value.path == path
+    assert _snapshot(path) == before
+
+
+def test_inspect_refusal_shows_three_names_sorted(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = tmp_path / "env"
+    path.mkdir()
+    for name in ("d", "b", "a", "c"):
+        (path / name).write_text(name)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert info.value.reason == f"it holds files and no pyvenv.cfg (a, b, c, ...), {_NOT_A_VENV}"
+    assert sorted(p.name for p in path.iterdir()) == ["a", "b", "c", "d"]
+
+
+def test_inspect_refuses_a_file(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = tmp_path / "env"
+    path.write_text("data")
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == _refusal(path, "it is a file, not a directory; remove it or choose another env_location")
+    assert path.read_text() == "data"
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_inspect_refuses_a_symlink(tmp_path: Path, nothing_protected: Mapping[Path, str], *, dangling: bool) -> None:
+    real = _make_venv(tmp_path / "real")
+    link = tmp_path / "env"
+    link.symlink_to(tmp_path / "nowhere" if dangling else real)
+    with pytest.raises(LocationError) as info:
+        inspect(link, nothing_protected)
+    assert str(info.value) == _refusal(link, "it is a symbolic link; point env_location at the real directory instead")
+    assert link.is_symlink()
+    assert (real / "pyvenv.cfg").is_file()
+
+
+def test_inspect_refuses_the_root() -> None:
+    with pytest.raises(LocationError) as info:
+        inspect(Path("/"), protected_paths(None))
+    assert str(info.value) == _refusal(Path("/"), "it is the filesystem root")
+
+
+def test_inspect_refuses_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(LocationError) as info:
+        inspect(home, protected_paths(None))
+    assert str(info.value) == _refusal(home, "it is your home directory; choose a directory below it")
+
+
+def test_inspect_refuses_home_given_as_argument(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "pyvenv.cfg").write_text("version = 3.12.1\n")  # even a venv-looking home is refused
+    protected = protected_paths(None, home=home)
+    assert home in protected
+    with pytest.raises(LocationError):
+        inspect(home, protected)
+    assert inspect(home / "env", protected).kind is Kind.MISSING
+
+
+def test_inspect_home_argument_names_the_home_directory(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with pytest.raises(LocationError) as info:
+        inspect(home, protected_paths(None, home=home))
+    assert info.value.reason == "it is your home directory; choose a directory below it"
+
+
+def test_inspect_symlink_to_root_names_the_root(tmp_path: Path) -> None:
+    link = tmp_path / "env"
+    link.symlink_to("/")
+    with pytest.raises(LocationError) as info:
+        inspect(link, protected_paths(None))
+    assert info.value.reason == "it is the filesystem root"
+
+
+def test_inspect_symlink_to_protected_path_is_refused(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    link = tmp_path / "env"
+    link.symlink_to(project)
+    with pytest.raises(LocationError) as info:
+        inspect(link, protected_paths(project, home=tmp_path / "elsewhere"))
+    assert info.value.path == link
+    assert link.is_symlink()
+
+
+def test_inspect_refuses_project_root_and_ancestors(tmp_path: Path) -> None:
+    project = tmp_path / "a" / "b" / "project"
+    project.mkdir(parents=True)
+    protected = protected_paths(project, home=tmp_path / "home")
+    for path in (project, project.parent, tmp_path / "a", tmp_path):
+        with pytest.raises(LocationError) as info:
+            inspect(path, protected)
+        assert str(info.value) == _refusal(path, _PROJECT)
+    assert inspect(project / ".tox" / "py", protected).kind is Kind.MISSING
+    assert inspect(tmp_path / "a" / "sibling", protected).kind is Kind.MISSING
+
+
+def test_protected_paths_content(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    home = tmp_path / "h"
+    project_reason = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
+    assert protected_paths(project, home=home) == {
+        **dict.fromkeys((project, *project.parents), project_reason),
+        home: "it is your home directory; choose a directory below it",
+        Path("/"): "it is the filesystem root",
+    }
+    assert protected_paths(None, home=home) == {
+        home: "it is your home directory; choose a directory below it",
+        Path("/"): "it is the filesystem root",
+    }
+
+
+def test_protected_paths_keep_the_spelling_given(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    protected = protected_paths(link / "project", home=tmp_path / "h")
+    assert {link / "project", link, real / "project", real} <= protected.keys()
+
+
+# --- remove_venv -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keep_dir", [True, False])
+def test_remove_venv_removes_everything(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], *, keep_dir: bool
+) -> None:
+    path = _make_venv(tmp_path / "env")
+    (path / "lib64").symlink_to("lib")
+    (path / ".venvsync").mkdir()
+    (path / ".venvsync" / "state.json").write_text("{}")
+    remove_venv(path, nothing_protected, keep_dir=keep_dir)
+    if keep_dir:
+        assert path.is_dir()
+        assert list(path.iterdir()) == []
+    else:
+        assert not path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["env"] if keep_dir else [])
+
+
+def test_remove_venv_does_not_follow_symlinks(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("mine")
+    (outside / "sub").mkdir()
+    (outside / "sub" / "deep.txt").write_text("deep")
+    path = _make_venv(tmp_path / "env")
+    (path / "linked-dir").symlink_to(outside)
+    (path / "linked-file").symlink_to(outside / "precious.txt")
+    (path / "lib" / "nested-link").symlink_to(outside)
+    before = _snapshot(outside)
+
+    remove_venv(path, nothing_protected, keep_dir=False)
+
+    assert not path.exists()
+    assert _snapshot(outside) == before
+
+
+def test_remove_venv_refuses_non_venv_and_leaves_files(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = tmp_path / "env"
+    (path / "src").mkdir(parents=True)
+    (path / "src" / "main.py").write_text("print()\n")
+    (path / "README").write_text("hi")
+    before = _snapshot(path)
+    with pytest.raises(LocationError) as info:
+        remove_venv(path, nothing_protected, keep_dir=False)
+    assert str(info.value) == _refusal(path, f"it holds files and no pyvenv.cfg (README, src), {_NOT_A_VENV}")
+    assert _snapshot(path) == before
+
+
+def test_remove_venv_refuses_protected(tmp_path: Path) -> None:
+    project = _make_venv(tmp_path / "project")  # a project root that happens to hold a pyvenv.cfg
+    before = _snapshot(project)
+    with pytest.raises(LocationError) as info:
+        remove_venv(project, protected_paths(project, home=tmp_path / "h"), keep_dir=True)
+    assert info.value.reason == _PROJECT
+    assert _snapshot(project) == before
+
+
+def test_remove_venv_missing_is_a_no_op(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    remove_venv(tmp_path / "env", nothing_protected, keep_dir=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("keep_dir", [True, False])
+def test_remove_venv_empty_dir(tmp_path: Path, nothing_protected: Mapping[Path, str], *, keep_dir: bool) -> None:
+    path = tmp_path / "env"
+    path.mkdir()
+    (path / ".tox-info.json").write_text("{}")
+    remove_venv(path, nothing_protected, keep_dir=keep_dir)
+    assert path.exists() is keep_dir
+    if keep_dir:
+        assert list(path.iterdir()) == []
+
+
+def test_remove_venv_refuses_symlink(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    real = _make_venv(tmp_path / "real")
+    link = tmp_path / "env"
+    link.symlink_to(real)
+    before = _snapshot(real)
+    with pytest.raises(LocationError):
+        remove_venv(link, nothing_protected, keep_dir=False)
+    assert _snapshot(real) == before
+    assert link.is_symlink()
+
+
+# --- pyvenv.cfg --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param("home = /usr/bin\nversion = 3.12.1\n", (3, 12, 1), id="venv"),
+        pytest.param(
+            "home = /usr/bin\nversion_info = 3.12.1.final.0\nvirtualenv = 20.29\n", (3, 12, 1), id="virtualenv"
+        ),
+        pytest.param(
+            "home = /usr/bin\nimplementation = CPython\nuv = 0.5\nversion_info = 3.12.1\n", (3, 12, 1), id="uv"
+        ),
+        pytest.param("version_info = 3.13.0.candidate.1\nversion = 3.12.9\n", (3, 13, 0), id="version-info-wins"),
+        pytest.param("VERSION=3.11.7\n", (3, 11, 7), id="case-and-spacing"),
+        pytest.param("version = 3.12\n", None, id="two-parts"),
+        pytest.param("version = banana\n", None, id="garbage"),
+        pytest.param("home = /usr/bin\n", None, id="no-version"),
+    ],
+)
+def test_venv_python_version(tmp_path: Path, content: str, expected: tuple[int, ...] | None) -> None:
+    (tmp_path / "pyvenv.cfg").write_text(content, encoding="utf-8")
+    assert venv_python_version(tmp_path) == expected
+
+
+def test_venv_python_version_without_cfg(tmp_path: Path) -> None:
+    assert venv_python_version(tmp_path) is None
+
+
+def test_read_pyvenv_cfg(tmp_path: Path) -> None:
+    (tmp_path / "pyvenv.cfg").write_text(
+        "home = /opt/py/bin\nInclude-System-Site-Packages = false\nno equals sign here\ncommand = a = b\n",
+        encoding="utf-8",
+    )
+    assert read_pyvenv_cfg(tmp_path) == {
+        "home": "/opt/py/bin",
+        "include-system-site-packages": "false",
+        "command": "a = b",
+    }
+
+
+@pytest.mark.parametrize("content", [None, b"\xff\xfe version = 3.12.1\n"])
+def test_read_pyvenv_cfg_unreadable_is_empty(tmp_path: Path, content: bytes | None) -> None:
+    if content is not None:
+        (tmp_path / "pyvenv.cfg").write_bytes(content)
+    assert read_pyvenv_cfg(tmp_path) == {}
+
+
+def test_real_venv_version(tmp_path: Path, python312: Path) -> None:
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(tmp_path / "env")], check=True)
+    out = subprocess.run(
+        [str(python312), "-c", "import sys; print(*sys.version_info[:3])"], capture_output=True, text=True, check=True
+    ).stdout
+    assert venv_python_version(tmp_path / "env") == tuple(int(part) for part in out.split())
+    assert inspect(tmp_path / "env", {}).kind is Kind.VENV
+
+
+def test_project_reached_through_its_real_path_is_protected(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    project = _make_venv(real / "proj")  # someone ran `python -m venv .` in the project
+    (project / "setup.py").write_text("precious")
+    protected = protected_paths(tmp_path / "link" / "proj", home=tmp_path / "home")
+    with pytest.raises(LocationError):
+        inspect(project, protected)

@@ -1,0 +1,526 @@
+"""Tests of the pylock.toml reader: reading errors and the selection for a real interpreter."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, get_args
+
+import pytest
+import tomli_w
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._lock import Artifact, Pick, Request, SourceKind, detect_format, read_lock
+from tox_venvsync._lock._model import DirectorySource, VcsSource
+from tox_venvsync._lock._pylock import PylockFile, read_pylock
+from tox_venvsync._target import Target, query_interpreter
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the 3.10 floor
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from packaging.tags import Tag
+
+DATA = Path(__file__).parent / "data" / "lockfiles"
+ALLOWED_KINDS = frozenset(get_args(SourceKind))
+
+
+@pytest.fixture(scope="module")
+def target(python312: Path) -> Target:
+    return query_interpreter(python312)
+
+
+def _lock(path: Path, packages: Sequence[dict[str, object]], **top: object) -> PylockFile:
+    write_pylock(path, packages, **top)  # type: ignore[arg-type]
+    return read_pylock(path)
+
+
+def _pkg(
+    tmp_path: Path,
+    name: str,
+    version: str = "1.0",
+    *,
+    marker: str | None = None,
+    requires_python: str | None = None,
+) -> dict[str, object]:
+    """A package entry with one real py3-none-any wheel of its own name and version."""
+    wheel = make_wheel(tmp_path / "w", name, version)
+    return package_entry(name, version, [wheel_entry(wheel)], marker=marker, requires_python=requires_python)
+
+
+def _names(picks: Sequence[Pick]) -> list[str]:
+    return [str(pick.name) for pick in picks]
+
+
+def _the_interpreter(target: Target) -> str:
+    return f"the interpreter is {target.executable} (Python {target.python_full_version})"
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == f"{path}: the lockfile does not exist; create it or set lock_file to the right path"
+    assert info.value.exit_code == 2
+    assert info.value.context is None
+
+
+def test_directory(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    path.mkdir()
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == f"{path}: is a directory, not a lockfile; set lock_file to a file"
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    text = 'lock-version = "1.0"\nthis is not toml\n'
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(tomllib.TOMLDecodeError) as parse_error:
+        tomllib.loads(text)
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == (
+        f"{path}: is not valid TOML ({parse_error.value}); fix the file or re-create it with its tool"
+    )
+    assert "(at line 2, column 6)" in str(info.value)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_bytes(b'lock-version = "1.0"\n# caf\xe9\n')
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == f"{path}: is not UTF-8 text (byte 26); is this the right file?"
+
+
+def test_validation_error_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    wheel = {"name": "pkg-1.0-py3-none-any.whl", "url": "https://example.invalid/pkg-1.0-py3-none-any.whl"}
+    document = {"lock-version": "1.0", "created-by": "tests", "packages": [{"name": "pkg", "wheels": [wheel]}]}
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == f"{path} at packages[0].wheels[0].hashes: Missing required value"
+    assert info.value.context == "packages[0].wheels[0].hashes"
+    assert info.value.reason == "Missing required value"
+
+
+def test_validation_error_of_a_wrong_type(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    document = {"lock-version": "1.0", "created-by": "tests", "packages": [{"name": "pkg", "version": 3}]}
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert info.value.context == "packages[0].version"
+    assert str(info.value).startswith(f"{path} at packages[0].version: ")
+
+
+def test_lock_version_2_unsupported(tmp_path: Path) -> None:
+    path = write_pylock(tmp_path / "pylock.toml", [], lock_version="2.0")
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == (
+        f"{path} at lock-version: pylock version 2.0 is not supported; "
+        "this tool reads lock-version 1.x, re-create the lock with a PEP 751 version 1 writer"
+    )
+
+
+@pytest.mark.parametrize("name", ["pylock.toml", "pylock.dev.toml"])
+def test_detect_format(tmp_path: Path, name: str) -> None:
+    assert detect_format(tmp_path / name) == "pylock"
+
+
+def test_read_lock_with_explicit_format(tmp_path: Path) -> None:
+    path = write_pylock(tmp_path / "locked.toml", [])
+    lock = read_lock(path, "pylock")
+    assert (lock.path, lock.format) == (path, "pylock")
+    assert isinstance(lock, PylockFile)
+
+
+# --- selection ---------------------------------------------------------------------------------------------------
+
+
+def test_select_pick_details(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "w", "Demo.Pkg", "1.2")
+    entry = wheel_entry(wheel, url="https://example.invalid/demo_pkg-1.2-py3-none-any.whl")
+    entry["hashes"] = {"SHA256": sha256_file(wheel).upper(), "md5": "ABC"}
+    package = {**package_entry("demo-pkg", "1.2", [entry]), "index": "https://example.invalid/simple"}
+    lock = _lock(
+        tmp_path / "pylock.toml",
+        [_pkg(tmp_path, "other", marker="sys_platform == 'none'"), package],
+    )
+    [pick] = lock.select(target, Request())
+    assert pick == Pick(
+        name=canonicalize_name("demo-pkg"),
+        version=Version("1.2"),
+        kind="wheel",
+        artifact=Artifact(
+            filename="demo_pkg-1.2-py3-none-any.whl",
+            url="https://example.invalid/demo_pkg-1.2-py3-none-any.whl",
+            path=None,
+            size=wheel.stat().st_size,
+            hashes={"sha256": sha256_file(wheel), "md5": "abc"},
+        ),
+        index="https://example.invalid/simple",
+        context="packages[1].wheels",
+    )
+    assert pick.artifact is not None
+    assert pick.artifact.strongest_hash == ("sha256", sha256_file(wheel))
+
+
+def test_markers_skip_packages(tmp_path: Path, target: Target) -> None:
+    packages = [
+        _pkg(tmp_path, "win", marker="sys_platform == 'win32'"),
+        _pkg(tmp_path, "here", marker=f"python_full_version == '{target.python_full_version}'"),
+        _pkg(tmp_path, "old", marker="python_version < '3.9'"),
+        _pkg(tmp_path, "always"),
+    ]
+    assert _names(_lock(tmp_path / "pylock.toml", packages).select(target, Request())) == ["here", "always"]
+
+
+def test_best_wheel_is_the_most_specific(tmp_path: Path, target: Target) -> None:
+    generic = make_wheel(tmp_path / "w", "pkg", "1.0")
+    specific = make_wheel(tmp_path / "w", "pkg", "1.0", tag=target.tag_strings[0])
+    foreign = make_wheel(tmp_path / "w", "pkg", "1.0", tag="cp27-cp27m-win32")
+    entries = [wheel_entry(generic), wheel_entry(foreign), wheel_entry(specific)]
+    [pick] = _lock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", entries)]).select(target, Request())
+    assert pick.artifact is not None
+    assert pick.artifact.filename == specific.name
+    assert pick.context == "packages[0].wheels"
+
+
+def _extras_and_groups_lock(tmp_path: Path) -> PylockFile:
+    packages = [
+        _pkg(tmp_path, "base"),
+        _pkg(tmp_path, "cli-dep", marker="'cli' in extras"),
+        _pkg(tmp_path, "dev-dep", marker="'dev' in dependency_groups"),
+        _pkg(tmp_path, "test-dep", marker="'test' in dependency_groups"),
+        _pkg(tmp_path, "test-cli", marker="'test' in dependency_groups and 'cli' in extras"),
+    ]
+    return _lock(
+        tmp_path / "pylock.toml",
+        packages,
+        extras=["cli"],
+        dependency_groups=["dev", "test"],
+        default_groups=["dev"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        pytest.param(Request(), ["base", "dev-dep"], id="defaults"),
+        pytest.param(Request(extras=frozenset({"cli"})), ["base", "cli-dep", "dev-dep"], id="extra"),
+        pytest.param(Request(groups=frozenset({"test"})), ["base", "dev-dep", "test-dep"], id="group-adds-to-defaults"),
+        pytest.param(
+            Request(groups=frozenset({"test"}), default_groups=False), ["base", "test-dep"], id="group-without-defaults"
+        ),
+        pytest.param(Request(default_groups=False), ["base"], id="no-groups"),
+        pytest.param(
+            Request(extras=frozenset({"cli"}), groups=frozenset({"dev", "test"})),
+            ["base", "cli-dep", "dev-dep", "test-dep", "test-cli"],
+            id="everything",
+        ),
+    ],
+)
+def test_extras_and_groups(tmp_path: Path, target: Target, request_: Request, expected: list[str]) -> None:
+    assert _names(_extras_and_groups_lock(tmp_path).select(target, request_)) == expected
+
+
+def test_missing_extra(tmp_path: Path, target: Target) -> None:
+    lock = _extras_and_groups_lock(tmp_path)
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(extras=frozenset({"zz", "gui"})))
+    assert str(info.value) == f"{lock.path}: the lock has no extra gui, zz; it has: cli"
+    assert info.value.exit_code == 2
+
+
+def test_missing_group(tmp_path: Path, target: Target) -> None:
+    lock = _extras_and_groups_lock(tmp_path)
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(groups=frozenset({"dev", "docs"})))
+    assert str(info.value) == f"{lock.path}: the lock has no dependency group docs; it has: dev, test"
+
+
+def test_missing_extra_in_a_lock_without_extras(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "1.0")
+    lock = _lock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", [wheel_entry(wheel)])])
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(extras=frozenset({"cli"})))
+    assert info.value.reason == "the lock has no extra cli; it has: none"
+
+
+def test_default_group_counts_as_known(tmp_path: Path, target: Target) -> None:
+    packages = [_pkg(tmp_path, "pkg", marker="'default' in dependency_groups")]
+    lock = _lock(tmp_path / "pylock.toml", packages, default_groups=["default"])
+    assert _names(lock.select(target, Request(groups=frozenset({"default"})))) == ["pkg"]
+    assert _names(lock.select(target, Request())) == ["pkg"]
+
+
+def test_requires_python_unmet(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path / "pylock.toml", [], requires_python=">=3.99")
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert str(info.value) == (
+        f"{lock.path}: python_full_version '{target.python_full_version}' in provided environment does not "
+        f"satisfy the Python version requirement '>=3.99'; {_the_interpreter(target)}"
+    )
+
+
+def test_package_requires_python_unmet(tmp_path: Path, target: Target) -> None:
+    packages = [_pkg(tmp_path, "ok", requires_python=">=3.8"), _pkg(tmp_path, "pkg", requires_python="<3")]
+    lock = _lock(tmp_path / "pylock.toml", packages)
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert info.value.reason == (
+        f"python_full_version '{target.python_full_version}' in provided environment does not satisfy the "
+        f"Python version requirement '<3' for package 'pkg' at packages[1]; {_the_interpreter(target)}"
+    )
+
+
+def test_environments_unmet(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path / "pylock.toml", [], environments=["sys_platform == 'win32'", "python_version < '3'"])
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert str(info.value) == (
+        f"{lock.path}: Provided environment does not satisfy any of the environments specified in the lock file; "
+        f"{_the_interpreter(target)}"
+    )
+
+
+def test_environments_met(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "1.0")
+    lock = _lock(
+        tmp_path / "pylock.toml",
+        [package_entry("pkg", "1.0", [wheel_entry(wheel)])],
+        environments=["sys_platform == 'win32'", f"sys_platform == '{target.markers['sys_platform']}'"],
+    )
+    assert _names(lock.select(target, Request())) == ["pkg"]
+
+
+def test_duplicate_selection(tmp_path: Path, target: Target) -> None:
+    packages = [_pkg(tmp_path, "pkg", "1.0"), _pkg(tmp_path, "pkg", "2.0")]
+    lock = _lock(tmp_path / "pylock.toml", packages)
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert info.value.reason == (
+        f"Multiple packages with the name 'pkg' are selected at packages[1] and packages[0]; {_the_interpreter(target)}"
+    )
+
+
+def test_no_wheel_fits(tmp_path: Path, target: Target) -> None:
+    fits = make_wheel(tmp_path / "w", "fine", "1.0")
+    win = make_wheel(tmp_path / "w", "native", "2.0", tag="cp27-cp27m-win32")
+    mac = make_wheel(tmp_path / "w", "native", "2.0", tag="cp312-cp312-macosx_11_0_arm64")
+    packages = [
+        package_entry("fine", "1.0", [wheel_entry(fits)]),
+        package_entry("native", "2.0", [wheel_entry(win)], marker="sys_platform == 'win32'"),
+        package_entry("native", "2.0", [wheel_entry(win), wheel_entry(mac)]),
+    ]
+    lock = _lock(tmp_path / "pylock.toml", packages)
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    tags = target.tags
+    assert str(info.value) == (
+        f"{lock.path}: no wheel of native at packages[2] fits the interpreter {target.executable} "
+        f"(Python {target.python_full_version}, tags {tags[0]} ... {tags[-1]} ({len(tags)} in all)); "
+        f"the lock has {win.name}, {mac.name}: re-lock for this interpreter or use another Python"
+    )
+
+
+def test_no_wheel_fits_falls_back_to_sdist(tmp_path: Path, target: Target) -> None:
+    win = make_wheel(tmp_path / "w", "native", "2.0", tag="cp27-cp27m-win32")
+    sdist = {
+        "name": "native-2.0.tar.gz",
+        "url": "https://example.invalid/native-2.0.tar.gz",
+        "hashes": {"sha256": "ab"},
+    }
+    package = {**package_entry("native", "2.0", [wheel_entry(win)]), "sdist": sdist}
+    [pick] = _lock(tmp_path / "pylock.toml", [package]).select(target, Request())
+    assert (pick.kind, pick.context, pick.version) == ("sdist", "packages[0].sdist", Version("2.0"))
+    assert pick.artifact == Artifact(
+        filename="native-2.0.tar.gz", url="https://example.invalid/native-2.0.tar.gz", path=None, size=None,
+        hashes={"sha256": "ab"},
+    )  # fmt: skip
+
+
+def test_relative_path_resolved_against_the_lock(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "wheelhouse", "pkg", "1.0")
+    lock = _lock(
+        tmp_path / "locks" / "pylock.toml",
+        [package_entry("pkg", "1.0", [wheel_entry(wheel, path=f"../wheelhouse/{wheel.name}")])],
+    )
+    [pick] = lock.select(target, Request())
+    assert pick.artifact is not None
+    assert pick.artifact.path == wheel.resolve()
+    assert pick.artifact.url is None
+    assert pick.artifact.location == str(wheel.resolve())
+
+
+def test_path_preferred_to_url_only_when_the_file_exists(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "wheelhouse", "pkg", "1.0")
+    url = "https://example.invalid/pkg-1.0-py3-none-any.whl"
+    here = {**wheel_entry(wheel, url=url), "path": f"wheelhouse/{wheel.name}"}
+    gone = {**wheel_entry(wheel, url=url), "path": f"missing/{wheel.name}"}
+    for entry, path, expected_url in ((here, wheel.resolve(), None), (gone, None, url)):
+        lock = _lock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", [entry])])
+        [pick] = lock.select(target, Request())
+        assert pick.artifact is not None
+        assert (pick.artifact.path, pick.artifact.url) == (path, expected_url)
+
+
+def test_version_from_the_wheel_filename(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "3.1.4")
+    path = tmp_path / "pylock.toml"
+    document = {
+        "lock-version": "1.0",
+        "created-by": "tests",
+        "packages": [{"name": "pkg", "wheels": [wheel_entry(wheel)]}],
+    }
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    [pick] = read_pylock(path).select(target, Request())
+    assert pick.version == Version("3.1.4")
+
+
+def test_wheel_version_must_match_the_package_version(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "pkg", "3.1.4")
+    path = write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "3.1.5", [wheel_entry(wheel)])])
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value) == (
+        f"{path} at packages[0].wheels[0]: Version in '{wheel.name}' is not consistent with package version '3.1.5'"
+    )
+
+
+def test_directory_and_vcs_picks(tmp_path: Path, target: Target) -> None:
+    vcs = {"type": "git", "url": "https://example.invalid/g.git", "commit-id": "a" * 40}
+    packages: list[dict[str, object]] = [
+        {"name": "proj", "directory": {"path": ".", "editable": True}},
+        {"name": "gitdep", "version": "0.1", "vcs": vcs},
+    ]
+    picks = _lock(tmp_path / "pylock.toml", packages).select(target, Request())
+    assert picks == [
+        Pick(
+            name=canonicalize_name("proj"),
+            version=None,
+            kind="directory",
+            artifact=None,
+            context="packages[0]",
+            directory=DirectorySource(path=tmp_path.resolve(), editable=True),
+        ),
+        Pick(
+            name=canonicalize_name("gitdep"),
+            version=Version("0.1"),
+            kind="vcs",
+            artifact=None,
+            context="packages[1]",
+            vcs=VcsSource(type="git", url="https://example.invalid/g.git", commit="a" * 40),
+        ),
+    ]
+
+
+def test_archive_pick(tmp_path: Path, target: Target) -> None:
+    archive = {"url": "https://example.invalid/dl/proj%201.zip", "hashes": {"sha256": "CD"}, "size": 10}
+    [pick] = _lock(tmp_path / "pylock.toml", [{"name": "proj", "version": "1", "archive": archive}]).select(
+        target, Request()
+    )
+    assert pick.kind == "archive"
+    assert pick.context == "packages[0].archive"
+    assert pick.artifact == Artifact(
+        filename="proj 1.zip",
+        url="https://example.invalid/dl/proj%201.zip",
+        path=None,
+        size=10,
+        hashes={"sha256": "cd"},
+    )
+
+
+# --- real lockfiles ----------------------------------------------------------------------------------------------
+
+
+REAL = [
+    pytest.param("Buried-In-Code__Perdoo__pylock.toml", Request(), id="perdoo-defaults"),
+    pytest.param(
+        "Buried-In-Code__Perdoo__pylock.toml",
+        Request(extras=frozenset({"cb7"}), groups=frozenset({"default", "dev", "tests"})),
+        id="perdoo-all",
+    ),
+    pytest.param("Comfy-Org__comfy-cli__pylock.toml", Request(), id="comfy"),
+    pytest.param("Five-Colleges-Incorporated__ldlite__pylock.toml", Request(), id="ldlite-defaults"),
+    pytest.param(
+        "Five-Colleges-Incorporated__ldlite__pylock.toml",
+        Request(groups=frozenset({"default", "lint", "test", "types"})),
+        id="ldlite-all",
+    ),
+]
+
+
+def test_every_real_lock_is_covered() -> None:
+    copies = sorted(p.name for p in DATA.glob("*pylock.toml"))
+    assert copies == sorted({str(param.values[0]) for param in REAL})
+    originals = Path("/work/shared/lockfiles")
+    if originals.is_dir():  # the copies are unchanged
+        for name in copies:
+            assert (DATA / name).read_bytes() == (originals / name).read_bytes()
+
+
+@pytest.mark.parametrize(("name", "request_"), REAL)
+def test_real_lock_selects(tmp_path: Path, target: Target, name: str, request_: Request) -> None:
+    path = tmp_path / "pylock.toml"  # read_lock detects the format from this name
+    shutil.copy(DATA / name, path)
+    picks = read_lock(path).select(target, request_)
+    assert picks
+    names = _names(picks)
+    assert len(set(names)) == len(names)
+    assert {pick.kind for pick in picks} <= ALLOWED_KINDS
+    supported = set(target.tags)
+    for pick in picks:
+        if pick.kind == "wheel":
+            assert pick.artifact is not None
+            assert pick.version is not None
+            tags: frozenset[Tag] = parse_wheel_filename(pick.artifact.filename)[3]
+            assert tags & supported, pick.artifact.filename
+            assert pick.artifact.strongest_hash is not None
+
+
+def _select_real(target: Target, name: str, request: Request) -> list[str]:
+    return _names(read_pylock(DATA / name).select(target, request))
+
+
+def test_real_lock_details(target: Target) -> None:
+    perdoo = "Buried-In-Code__Perdoo__pylock.toml"
+    default = _select_real(target, perdoo, Request())
+    everything = _select_real(
+        target, perdoo, Request(extras=frozenset({"cb7"}), groups=frozenset({"default", "dev", "tests"}))
+    )
+    assert set(default) < set(everything)
+    assert "perdoo" not in default  # PDM leaves the project itself out
+    assert "pytest" in everything
+    assert "pytest" not in default
+
+    comfy = read_pylock(DATA / "Comfy-Org__comfy-cli__pylock.toml").select(target, Request())
+    by_name = {str(pick.name): pick for pick in comfy}
+    assert "colorama" not in by_name  # marker sys_platform == 'win32'
+    assert (by_name["comfy-cli"].kind, by_name["comfy-cli"].version) == ("directory", None)
+    assert by_name["comfy-cli"].directory == DirectorySource(path=DATA.resolve(), editable=True)
+
+    ldlite = "Five-Colleges-Incorporated__ldlite__pylock.toml"
+    assert "ruff" not in _select_real(target, ldlite, Request())
+    assert "ruff" in _select_real(target, ldlite, Request(groups=frozenset({"lint"}), default_groups=False))
+    with pytest.raises(SelectionError) as info:
+        read_pylock(DATA / ldlite).select(target, Request(groups=frozenset({"docs"})))
+    assert info.value.reason == "the lock has no dependency group docs; it has: default, lint, test, types"

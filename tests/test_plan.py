@@ -1,0 +1,243 @@
+"""Tests of the plan: what a sync changes to make the venv equal the selection."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tox_venvsync._installed import OUR_METADATA, InstalledDist
+from tox_venvsync._lock import Pick
+from tox_venvsync._plan import SEED_PACKAGES, Action, Plan, Step, Wanted, make_plan
+
+
+@dataclass(frozen=True)
+class W:
+    """A wanted package in a table row."""
+
+    name: str
+    version: str | None
+    direct_url: str | None = None
+    content: str | None = None
+
+
+@dataclass(frozen=True)
+class I:  # noqa: E742  # short on purpose: the table reads better
+    """An installed distribution in a table row."""
+
+    name: str
+    version: str
+    direct_url: str | None = None
+    content: str | None = None
+
+
+def _wanted(item: W) -> Wanted:
+    pick = Pick(
+        name=canonicalize_name(item.name),
+        version=None if item.version is None else Version(item.version),
+        kind="wheel",
+        artifact=None,
+    )
+    return Wanted(pick=pick, direct_url=item.direct_url, content=item.content)
+
+
+def _installed(site: Path, item: I) -> InstalledDist:
+    dist_info = site / f"{item.name}-{item.version}.dist-info"
+    dist_info.mkdir(parents=True)
+    if item.direct_url is not None:
+        (dist_info / "direct_url.json").write_text(json.dumps({"url": item.direct_url, "archive_info": {}}))
+    if item.content is not None:
+        (dist_info / OUR_METADATA).write_text(json.dumps({"by": "test", "content": item.content}))
+    try:
+        version: Version | None = Version(item.version)
+    except ValueError:
+        version = None
+    return InstalledDist(name=canonicalize_name(item.name), version=version, dist_info=dist_info)
+
+
+def _by_name(dists: list[InstalledDist]) -> dict[NormalizedName, list[InstalledDist]]:
+    found: dict[NormalizedName, list[InstalledDist]] = {}
+    for dist in dists:
+        found.setdefault(dist.name, []).append(dist)
+    return found
+
+
+TABLE = [
+    pytest.param([W("a", "1.0")], [], (), True, [("a", "install", "1.0", None)], id="install"),
+    pytest.param([W("a", "2.0")], [I("a", "1.0")], (), True, [("a", "upgrade", "2.0", "1.0")], id="upgrade"),
+    pytest.param([W("a", "1.0")], [I("a", "2.0")], (), True, [("a", "downgrade", "1.0", "2.0")], id="downgrade"),
+    pytest.param([W("a", "1.0")], [I("a", "1.0")], (), True, [("a", "keep", "1.0", "1.0")], id="keep"),
+    pytest.param([W("a", "1.0")], [I("a", "1.0.0")], (), True, [("a", "keep", "1.0", "1.0.0")], id="keep-equal"),
+    pytest.param([], [I("b", "1.0")], (), True, [("b", "remove", "1.0", "1.0")], id="remove"),
+    pytest.param(
+        [W("a", "1.0", direct_url="file:///new/a.whl")],
+        [I("a", "1.0", direct_url="file:///old/a.whl")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-direct-url-changed",
+    ),
+    pytest.param(
+        [W("a", "1.0")], [I("a", "1.0", direct_url="file:///w/a.whl")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-from-index-now",
+    ),
+    pytest.param(
+        [W("a", "1.0", direct_url="file:///w/a.whl")], [I("a", "1.0", direct_url="file:///w/a.whl")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-same-direct-url",
+    ),
+    pytest.param(
+        [W("a", "1.0", content="new")], [I("a", "1.0", content="old")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-content-changed",
+    ),
+    pytest.param(
+        [W("a", "1.0", content="same")], [I("a", "1.0", content="same")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-same-content",
+    ),
+    pytest.param(
+        [W("a", "1.0", content="new")], [I("a", "1.0")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-content-unknown",
+    ),
+    pytest.param(
+        [W("a", "1.0")], [I("a", "1.0", content="whatever")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-content-not-wanted",
+    ),
+    pytest.param(
+        [W("a", "1.0")], [I("a", "1.0"), I("A", "2.0")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="duplicates-reinstall",
+    ),
+    pytest.param([], [I("b", "1.0"), I("B", "2.0")], (), True, [("b", "remove", "1.0", "1.0")], id="duplicates-remove"),
+    pytest.param([W("a", "1.0")], [I("a", "1.0")], ("a",), True, [("a", "reinstall", "1.0", "1.0")], id="suspect"),
+    pytest.param([W("a", "1.0")], [], ("a",), True, [("a", "install", "1.0", None)], id="suspect-missing"),
+    pytest.param([W("a", None)], [I("a", "1.0")], (), True, [("a", "reinstall", None, "1.0")], id="unversioned"),
+    pytest.param([W("a", "1.0")], [I("a", "bogus")], (), True, [("a", "reinstall", "1.0", None)], id="no-version"),
+    pytest.param(
+        [W("a", "1.0")],
+        [I("pip", "24.0"), I("setuptools", "70.0"), I("wheel", "0.43"), I("a", "1.0")],
+        (), True,
+        [("a", "keep", "1.0", "1.0"), ("pip", "keep", "24.0", "24.0"),
+         ("setuptools", "keep", "70.0", "70.0"), ("wheel", "keep", "0.43", "0.43")],
+        id="seeds-kept",
+    ),
+    pytest.param(
+        [W("pip", "25.0")], [I("pip", "24.0"), I("wheel", "0.43")], (), True,
+        [("pip", "upgrade", "25.0", "24.0"), ("wheel", "keep", "0.43", "0.43")],
+        id="seed-locked",
+    ),
+    pytest.param([], [I("pip", "24.0")], ("pip",), True, [("pip", "remove", "24.0", "24.0")], id="seed-suspect"),
+    pytest.param(
+        [W("a", "1.0")], [I("a", "1.0"), I("extra", "3.0")], (), False,
+        [("a", "keep", "1.0", "1.0"), ("extra", "keep", "3.0", "3.0")], id="not-exact-keeps-extraneous",
+    ),
+    pytest.param(
+        [W("a", "2.0")], [I("a", "1.0"), I("extra", "3.0")], ("extra",), False,
+        [("a", "upgrade", "2.0", "1.0"), ("extra", "remove", "3.0", "3.0")], id="not-exact-suspect-removed",
+    ),
+    pytest.param(
+        [W("zz", "1"), W("b", "1"), W("mm", "1")], [I("c", "1"), I("a", "1")], (), True,
+        [("a", "remove", "1", "1"), ("b", "install", "1", None), ("c", "remove", "1", "1"),
+         ("mm", "install", "1", None), ("zz", "install", "1", None)],
+        id="sorted-by-name",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("wanted", "installed", "suspect", "exact", "expected"), TABLE)
+def test_make_plan(  # noqa: PLR0913, PLR0917  # one argument per column of the table
+    tmp_path: Path,
+    wanted: list[W],
+    installed: list[I],
+    suspect: tuple[str, ...],
+    exact: bool,  # noqa: FBT001  # a column of the table
+    expected: list[tuple[str, str, str | None, str | None]],
+) -> None:
+    dists = [_installed(tmp_path, item) for item in installed]
+    plan = make_plan([_wanted(w) for w in wanted], _by_name(dists), suspect=suspect, exact=exact)
+    got = [
+        (
+            step.name,
+            step.action.value,
+            None if step.version is None else str(step.version),
+            None if step.old_version is None else str(step.old_version),
+        )
+        for step in plan.steps
+    ]
+    assert got == expected
+    for step in plan.steps:
+        assert step.old == tuple(d for d in dists if d.name == step.name)
+        wanted_names = {canonicalize_name(w.name) for w in wanted}
+        assert (step.wanted is not None) is (step.name in wanted_names)
+
+
+def test_plan_views(tmp_path: Path) -> None:
+    dists = [_installed(tmp_path, item) for item in (I("keep", "1"), I("old", "1"), I("gone", "1"), I("pip", "1"))]
+    wanted = [_wanted(W("keep", "1")), _wanted(W("old", "2")), _wanted(W("new", "1"))]
+    plan = make_plan(wanted, _by_name(dists))
+    assert [s.name for s in plan.steps] == ["gone", "keep", "new", "old", "pip"]
+    assert [s.name for s in plan.changes] == ["gone", "new", "old"]
+    assert [s.name for s in plan.to_remove] == ["gone", "old"]
+    assert [s.name for s in plan.to_install] == ["new", "old"]
+    assert [s.name for s in plan.of(Action.KEEP)] == ["keep", "pip"]
+    assert [s.name for s in plan.of(Action.INSTALL, Action.REMOVE)] == ["gone", "new"]
+    assert plan.of() == []
+
+
+def test_last_wanted_entry_of_a_name_wins() -> None:
+    plan = make_plan([_wanted(W("a", "1")), _wanted(W("A", "2"))], {})
+    assert [(s.name, s.version) for s in plan.steps] == [("a", Version("2"))]
+
+
+def test_empty_plan() -> None:
+    assert make_plan([], {}) == Plan(steps=())
+    assert Step(action=Action.INSTALL, name=canonicalize_name("x"), version=None).old_version is None
+
+
+def test_seed_packages() -> None:
+    assert frozenset({"pip", "setuptools", "wheel"}) == SEED_PACKAGES
+
+
+# --- property: applying a plan reaches a fixed point --------------------------------------------------------------
+
+_NAMES = st.sampled_from(["a", "b", "c", "d-e", "pip", "setuptools", "wheel"])
+_VERSIONS = st.sampled_from(["1", "1.0.1", "2", "2.0rc1", "10"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    wanted=st.dictionaries(_NAMES, _VERSIONS, max_size=7),
+    installed=st.dictionaries(_NAMES, st.lists(_VERSIONS, min_size=1, max_size=2, unique=True), max_size=7),
+    suspect=st.frozensets(_NAMES, max_size=3),
+    exact=st.booleans(),
+)
+def test_applied_plan_has_no_changes(
+    wanted: dict[str, str],
+    installed: dict[str, list[str]],
+    suspect: frozenset[str],
+    exact: bool,  # noqa: FBT001  # drawn by hypothesis
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp)
+        before = _by_name([_installed(site / "before", I(n, v)) for n, versions in installed.items() for v in versions])
+        wants = [_wanted(W(n, v)) for n, v in wanted.items()]
+        plan = make_plan(wants, before, suspect=suspect, exact=exact)
+
+        assert {s.name for s in plan.steps} == set(wanted) | set(installed)
+        kept = {s.name for s in plan.of(Action.KEEP)}
+        removed = {s.name for s in plan.of(Action.REMOVE)}
+        assert removed == {
+            n for n in installed if n not in wanted and (n in suspect or (exact and n not in SEED_PACKAGES))
+        }
+        assert kept.isdisjoint(suspect)
+
+        # apply: wanted packages at their versions, kept distributions untouched, everything else gone
+        after = _by_name(
+            [_installed(site / "after", I(n, v)) for n, v in wanted.items()]
+            + [dist for name in kept - set(wanted) for dist in before[canonicalize_name(name)]]
+        )
+        assert set(after) == set(wanted) | (kept - set(wanted))
+        again = make_plan(wants, after, suspect=(), exact=exact)
+        assert again.changes == []
+        assert len(again.steps) == len(after)

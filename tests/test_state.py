@@ -1,0 +1,163 @@
+"""Tests of the sync fingerprint and the state file that makes a repeated sync a no-op."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tox_venvsync._lock import Request
+from tox_venvsync._state import Inputs, State
+from tox_venvsync._target import Target
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+TARGET = Target(
+    executable="/envs/py/bin/python",
+    prefix="/envs/py",
+    base_prefix="/usr",
+    markers={"python_full_version": "3.12.1", "sys_platform": "linux"},
+    tag_strings=("cp312-cp312-manylinux_2_36_x86_64", "cp312-abi3-linux_x86_64", "py3-none-any"),
+    scheme={"purelib": "/envs/py/lib/python3.12/site-packages"},
+)
+
+BASE = Inputs(
+    lock_bytes=b'lock-version = "1.0"\n',
+    lock_path="/p/pylock.toml",
+    lock_format="",
+    request=Request(extras=frozenset({"cli"}), groups=frozenset({"test"})),
+    target=TARGET,
+    extra=("proj=abc:False",),
+    exact=True,
+)
+
+
+def _with_target(**changes: Any) -> Inputs:  # noqa: ANN401  # dataclasses.replace keywords
+    return dataclasses.replace(BASE, target=dataclasses.replace(TARGET, **changes))
+
+
+def _with_request(**changes: Any) -> Inputs:  # noqa: ANN401  # dataclasses.replace keywords
+    return dataclasses.replace(BASE, request=dataclasses.replace(BASE.request, **changes))
+
+
+CHANGES: dict[str, Callable[[], Inputs]] = {
+    "lock-bytes": lambda: dataclasses.replace(BASE, lock_bytes=b'lock-version = "1.0"\n# changed\n'),
+    "lock-path": lambda: dataclasses.replace(BASE, lock_path="/p/pylock.dev.toml"),
+    "lock-format": lambda: dataclasses.replace(BASE, lock_format="pylock"),
+    "extras-added": lambda: _with_request(extras=frozenset({"cli", "gui"})),
+    "extras-none": lambda: _with_request(extras=frozenset()),
+    "groups-other": lambda: _with_request(groups=frozenset({"docs"})),
+    "groups-none": lambda: _with_request(groups=frozenset()),
+    "no-default-groups": lambda: _with_request(default_groups=False),
+    "executable": lambda: _with_target(executable="/envs/other/bin/python"),
+    "python-version": lambda: _with_target(markers={**TARGET.markers, "python_full_version": "3.12.2"}),
+    "first-tag": lambda: _with_target(tag_strings=("cp312-cp312-manylinux_2_39_x86_64", *TARGET.tag_strings[1:])),
+    "extra-content": lambda: dataclasses.replace(BASE, extra=("proj=def:False",)),
+    "extra-editable": lambda: dataclasses.replace(BASE, extra=("proj=abc:True",)),
+    "extra-none": lambda: dataclasses.replace(BASE, extra=()),
+    "not-exact": lambda: dataclasses.replace(BASE, exact=False),
+}
+
+
+def test_fingerprint_is_a_sha256_hex_digest() -> None:
+    assert re.fullmatch(r"[0-9a-f]{64}", BASE.fingerprint())
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_fingerprint_changes_with_each_input(change: str) -> None:
+    assert CHANGES[change]().fingerprint() != BASE.fingerprint()
+
+
+def test_fingerprints_of_all_changes_differ() -> None:
+    prints = [BASE.fingerprint()] + [make().fingerprint() for make in CHANGES.values()]
+    assert len(set(prints)) == len(prints)
+
+
+def test_fingerprint_changes_with_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = BASE.fingerprint()
+    monkeypatch.setattr("tox_venvsync._state.__version__", "99.0")
+    assert BASE.fingerprint() != before
+
+
+@pytest.mark.parametrize(
+    "same",
+    [
+        pytest.param(lambda: dataclasses.replace(BASE), id="copy"),
+        pytest.param(lambda: dataclasses.replace(BASE, extra=["proj=abc:False"]), id="list-or-tuple"),
+        pytest.param(lambda: _with_request(extras=frozenset(["cli"])), id="equal-extras"),
+        pytest.param(lambda: _with_target(prefix="/elsewhere", base_prefix="/opt"), id="prefix"),
+        pytest.param(lambda: _with_target(scheme={"purelib": "/x"}), id="scheme"),
+        pytest.param(lambda: _with_target(tag_strings=(*TARGET.tag_strings, "py2-none-any")), id="later-tags"),
+    ],
+)
+def test_fingerprint_is_stable_otherwise(same: Callable[[], Inputs]) -> None:
+    assert same().fingerprint() == BASE.fingerprint()
+
+
+def test_fingerprint_does_not_depend_on_set_order() -> None:
+    one = _with_request(extras=frozenset(["a", "b", "c"]), groups=frozenset(["x", "y"]))
+    two = _with_request(extras=frozenset(["c", "b", "a"]), groups=frozenset(["y", "x"]))
+    assert one.fingerprint() == two.fingerprint()
+
+
+# --- State -------------------------------------------------------------------------------------------------------
+
+
+DISTS = ["a-1.0.dist-info", "b-2.0.dist-info"]
+
+
+def test_state_round_trip(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    fingerprint = BASE.fingerprint()
+    assert not state.is_current(fingerprint, DISTS)
+    state.write(fingerprint, DISTS)
+    file = tmp_path / ".venvsync" / "state.json"
+    assert json.loads(file.read_text(encoding="utf-8")) == {"fingerprint": fingerprint, "dists": DISTS}
+    assert not file.with_suffix(".tmp").exists()
+    assert state.is_current(fingerprint, DISTS)
+    assert State(tmp_path).is_current(fingerprint, list(DISTS))
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "dists"),
+    [
+        pytest.param("0" * 64, DISTS, id="other-fingerprint"),
+        pytest.param(None, ["a-1.0.dist-info"], id="dist-removed"),
+        pytest.param(None, [*DISTS, "c-1.dist-info"], id="dist-added"),
+        pytest.param(None, ["a-1.0.dist-info", "b-2.1.dist-info"], id="dist-changed"),
+        pytest.param(None, [], id="emptied"),
+    ],
+)
+def test_state_is_not_current(tmp_path: Path, fingerprint: str | None, dists: list[str]) -> None:
+    state = State(tmp_path)
+    state.write(BASE.fingerprint(), DISTS)
+    assert not state.is_current(fingerprint or BASE.fingerprint(), dists)
+
+
+def test_state_clear(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    state.write("f", DISTS)
+    state.clear()
+    assert not (tmp_path / ".venvsync" / "state.json").exists()
+    assert not state.is_current("f", DISTS)
+    state.clear()  # clearing twice is fine
+
+
+def test_state_write_replaces(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    state.write("first", DISTS)
+    state.write("second", [])
+    assert not state.is_current("first", DISTS)
+    assert state.is_current("second", [])
+
+
+@pytest.mark.parametrize("content", ["{broken", "[]", '"f"', '{"fingerprint": "f"}', '{"dists": []}'])
+def test_state_unreadable_is_not_current(tmp_path: Path, content: str) -> None:
+    (tmp_path / ".venvsync").mkdir()
+    (tmp_path / ".venvsync" / "state.json").write_text(content, encoding="utf-8")
+    assert not State(tmp_path).is_current("f", [])
