@@ -1,0 +1,768 @@
+"""Tests of the poetry.lock reader: validation, selection as ``poetry sync`` does it, and real Poetry's own answers."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
+from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, detect_format, read_lock
+from tox_venvsync._lock._poetry import PoetryLockFile, _pep440, read_poetry_lock, read_project
+from tox_venvsync._target import Target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the 3.10 floor
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from tox.pytest import ToxProjectCreator
+
+    from _support.index import LocalIndex
+
+LOCKS = Path(__file__).parent / "data" / "lockfiles" / "poetry"
+EXPECTED = Path(__file__).parent / "data" / "expected" / "poetry"
+#: Python 3.12.1 on this Linux machine, as recorded when real Poetry produced the expected sets
+TARGET = Target.from_json(json.loads((EXPECTED / "targets" / "cpython-3.12.1.json").read_text(encoding="utf-8")))
+HASH = "sha256:" + "ab" * 32
+FIX = "fix it or re-create the lock with poetry lock"
+
+PYPROJECT = """
+[project]
+name = "demo"
+version = "1.0"
+requires-python = ">=3.10"
+
+[project.optional-dependencies]
+cli = ["click"]
+
+[tool.poetry.group.dev.dependencies]
+pytest = "*"
+
+[tool.poetry.group.docs]
+optional = true
+
+[tool.poetry.group.docs.dependencies]
+sphinx = "*"
+
+[dependency-groups]
+lint = ["ruff"]
+"""
+
+
+def _pkg(name: str, version: str = "1.0", groups: Sequence[str] = ("main",), **fields: Any) -> dict[str, Any]:  # noqa: ANN401
+    """A ``[[package]]`` table with one py3-none-any wheel unless ``files`` is given."""
+    files = [{"file": f"{name.replace('-', '_')}-{version}-py3-none-any.whl", "hash": HASH}]
+    entry: dict[str, Any] = {"name": name, "version": version, "optional": False, "groups": list(groups)}
+    return {**entry, "files": files, **fields}
+
+
+def _write(
+    directory: Path,
+    packages: Iterable[dict[str, Any]],
+    *,
+    pyproject: str = PYPROJECT,
+    python: str = ">=3.10",
+    **top: Any,  # noqa: ANN401
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pyproject.toml").write_text(textwrap.dedent(pyproject), encoding="utf-8")
+    metadata = {"lock-version": "2.1", "python-versions": python, "content-hash": "0" * 64}
+    document = {"package": list(packages), **top, "metadata": metadata}
+    path = directory / "poetry.lock"
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    return path
+
+
+def _lock(tmp_path: Path, packages: Iterable[dict[str, Any]], **options: Any) -> PoetryLockFile:  # noqa: ANN401
+    return read_poetry_lock(_write(tmp_path, packages, **options))
+
+
+def _names(picks: Sequence[Pick]) -> list[str]:
+    return [str(pick.name) for pick in picks]
+
+
+def _python(version: str) -> Target:
+    minor = ".".join(version.split(".")[:2])
+    return replace(TARGET, markers={**TARGET.markers, "python_full_version": version, "python_version": minor})
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+
+def test_detected_and_read_through_read_lock(tmp_path: Path) -> None:
+    path = _write(tmp_path, [_pkg("one")])
+    assert detect_format(path) == "poetry"
+    lock = read_lock(path)
+    assert isinstance(lock, PoetryLockFile)
+    assert (lock.path, lock.format) == (path, "poetry")
+
+
+def test_missing_lock(tmp_path: Path) -> None:
+    path = tmp_path / "poetry.lock"
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert str(info.value) == f"{path}: the lockfile does not exist; create it or set lock_file to the right path"
+
+
+def test_missing_pyproject(tmp_path: Path) -> None:
+    path = _write(tmp_path, [])
+    (tmp_path / "pyproject.toml").unlink()
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert str(info.value) == (
+        f"{path}: Poetry keeps which dependency groups are optional in pyproject.toml, and there is no "
+        f"{tmp_path / 'pyproject.toml'}; keep the lock beside the pyproject.toml it was made from"
+    )
+
+
+def test_invalid_pyproject(tmp_path: Path) -> None:
+    path = _write(tmp_path, [], pyproject='[tool.poetry.group.docs]\noptional = "yes"\n')
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert str(info.value) == (
+        f"{tmp_path / 'pyproject.toml'} at tool.poetry.group.docs.optional: expected true or false, found a string; "
+        f"{FIX}"
+    )
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.1", "1.0"])
+def test_old_lock_versions_are_refused(tmp_path: Path, version: str) -> None:
+    path = _write(tmp_path, [])
+    path.write_text(path.read_text().replace('lock-version = "2.1"', f'lock-version = "{version}"'))
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert str(info.value) == (
+        f"{path} at metadata.lock-version: lock-version {version} is not supported; "
+        "re-lock with Poetry 2 (poetry lock) to write lock-version 2.1"
+    )
+    assert info.value.context == "metadata.lock-version"
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [
+        ("2.2", None),
+        ("3.0", "lock-version 3.0 is newer than this tool reads (2.x); upgrade tox-venvsync"),
+        ("two", f"'two' is not a version; {FIX}"),
+    ],
+)
+def test_other_lock_versions(tmp_path: Path, version: str, reason: str | None) -> None:
+    path = _write(tmp_path, [])
+    path.write_text(path.read_text().replace('lock-version = "2.1"', f'lock-version = "{version}"'))
+    if reason is None:
+        assert read_poetry_lock(path).packages == ()
+        return
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert info.value.reason == reason
+
+
+#: (what to change in package[0], the context, the reason before "; fix it or re-create the lock with poetry lock")
+INVALID: list[tuple[dict[str, Any], str, str]] = [
+    ({"groups": "main"}, "package[0].groups", "expected an array, found a string"),
+    ({"groups": ["main", 3]}, "package[0].groups[1]", "expected a string, found an integer"),
+    ({"groups": None}, "package[0].groups", "the key is missing"),
+    ({"name": "not a name"}, "package[0].name", "'not a name' is not a valid project name"),
+    ({"version": "one"}, "package[0].version", "'one' is not a valid version"),
+    ({"version": 1}, "package[0].version", "expected a string, found an integer"),
+    (
+        {"markers": "python_version <"},
+        "package[0].markers",
+        "invalid marker (Expected a marker variable or quoted string: python_version <)",
+    ),
+    ({"markers": {"main": True}}, "package[0].markers.main", "expected a string, found true or false"),
+    ({"markers": ["x"]}, "package[0].markers", "expected a table, found an array"),
+    (
+        {"files": [{"file": "../one-1.0-py3-none-any.whl", "hash": HASH}]},
+        "package[0].files[0].file",
+        "'../one-1.0-py3-none-any.whl' is not a plain file name",
+    ),
+    (
+        {"files": [{"file": "one-1.0.tar.gz", "hash": "ab" * 32}]},
+        "package[0].files[0].hash",
+        f"'{'ab' * 32}' is not ALGORITHM:HEXDIGEST (sha256:...)",
+    ),
+    (
+        {"files": [{"file": "one-1.0.tar.gz", "hash": "sha256:xyz"}]},
+        "package[0].files[0].hash",
+        "'sha256:xyz' is not ALGORITHM:HEXDIGEST (sha256:...)",
+    ),
+    ({"files": [{"file": "one-1.0.tar.gz"}]}, "package[0].files[0].hash", "the key is missing"),
+    (
+        {"files": [{"file": "one.whl", "hash": HASH}]},
+        "package[0].files[0].file",
+        "Invalid wheel filename (wrong number of parts): 'one'",
+    ),
+    (
+        {"files": [{"file": "one-1.1-py3-none-any.whl", "hash": HASH}]},
+        "package[0].files[0].file",
+        "the wheel one-1.1-py3-none-any.whl is not of one 1.0",
+    ),
+    (
+        {"files": [{"file": "two-1.0-py3-none-any.whl", "hash": HASH}]},
+        "package[0].files[0].file",
+        "the wheel two-1.0-py3-none-any.whl is not of one 1.0",
+    ),
+    ({"develop": "yes"}, "package[0].develop", "expected true or false, found a string"),
+    (
+        {"source": {"type": "hg", "url": "x"}},
+        "package[0].source.type",
+        "unknown source type 'hg' (Poetry writes directory, file, git, legacy, url)",
+    ),
+    (
+        {"source": {"type": "git", "url": "https://example.invalid/r.git", "reference": "main"}},
+        "package[0].source.resolved_reference",
+        "a git source must name the commit it is locked at",
+    ),
+    ({"source": {"type": "legacy"}}, "package[0].source.url", "the key is missing"),
+]
+
+
+@pytest.mark.parametrize(("change", "context", "reason"), INVALID, ids=[c for _, c, _ in INVALID])
+def test_invalid_package(tmp_path: Path, change: dict[str, Any], context: str, reason: str) -> None:
+    package = {k: v for k, v in {**_pkg("one"), **change}.items() if v is not None}
+    path = _write(tmp_path, [_pkg("zero"), package])
+    context = context.replace("package[0]", "package[1]")
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert info.value.context == context
+    assert str(info.value) == f"{path} at {context}: {reason}; {FIX}"
+
+
+@pytest.mark.parametrize(
+    ("document", "context", "reason"),
+    [
+        ({"package": []}, "metadata", f"the key is missing; {FIX}"),
+        ({"package": {}, "metadata": {"lock-version": "2.1"}}, "package", f"expected an array, found a table; {FIX}"),
+        ({"package": ["x"], "metadata": {"lock-version": "2.1"}}, "package[0]", "expected a table, found a string"),
+        (
+            {"package": [], "metadata": {"lock-version": "2.1", "python-versions": "^three"}},
+            "metadata.python-versions",
+            f"'^three' is not a Poetry version constraint; {FIX}",
+        ),
+    ],
+)
+def test_invalid_document(tmp_path: Path, document: dict[str, Any], context: str, reason: str) -> None:
+    path = _write(tmp_path, [])
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert (info.value.context, info.value.reason.startswith(reason)) == (context, True), info.value.reason
+
+
+# --- groups, markers, extras -------------------------------------------------------------------------------------
+
+
+def _groups_lock(tmp_path: Path) -> PoetryLockFile:
+    return _lock(
+        tmp_path,
+        [
+            _pkg("base"),
+            _pkg("dev-only", groups=["dev"]),
+            _pkg("docs-only", groups=["docs"]),
+            _pkg("lint-only", groups=["lint"]),
+            _pkg("click", groups=["main"], optional=True, markers='extra == "cli"'),
+            _pkg("win", markers='sys_platform == "win32"'),
+            # what Poetry writes for a package main wants on Windows only and dev wants everywhere
+            _pkg("shared", groups=["main", "dev"], markers={"main": 'sys_platform == "win32"'}),
+            _pkg("per-group", groups=["main", "docs"], markers={"main": 'python_version < "3"', "docs": "*"}),
+        ],
+        extras={"cli": ["click"]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        pytest.param(Request(), ["base", "dev-only", "lint-only", "shared"], id="defaults"),
+        pytest.param(Request(default_groups=False), ["base"], id="main-only"),
+        pytest.param(
+            Request(groups=frozenset({"docs"})),
+            ["base", "dev-only", "docs-only", "lint-only", "shared", "per-group"],
+            id="optional-group",
+        ),
+        pytest.param(
+            Request(groups=frozenset({"docs"}), default_groups=False),
+            ["base", "docs-only", "per-group"],
+            id="only-docs",
+        ),
+        pytest.param(Request(groups=frozenset({"main"}), default_groups=False), ["base"], id="main-by-name"),
+        pytest.param(Request(extras=frozenset({"cli"}), default_groups=False), ["base", "click"], id="extra"),
+    ],
+)
+def test_groups_and_extras(tmp_path: Path, request_: Request, expected: list[str]) -> None:
+    assert _names(_groups_lock(tmp_path).select(TARGET, request_)) == expected
+
+
+def test_unknown_extra(tmp_path: Path) -> None:
+    lock = _groups_lock(tmp_path)
+    with pytest.raises(SelectionError) as info:
+        lock.select(TARGET, Request(extras=frozenset({"gui", "cli"})))
+    assert str(info.value) == f"{lock.path}: the lock has no extra gui; it has: cli"
+
+
+def test_unknown_group(tmp_path: Path) -> None:
+    lock = _groups_lock(tmp_path)
+    with pytest.raises(SelectionError) as info:
+        lock.select(TARGET, Request(groups=frozenset({"test", "docs"})))
+    assert info.value.reason == "the lock has no dependency group test; it has: dev, docs, lint, main"
+    assert info.value.exit_code == 2
+
+
+def test_tool_poetry_project(tmp_path: Path) -> None:
+    pyproject = """
+    [tool.poetry.dependencies]
+    python = "^3.10"
+    [tool.poetry.dev-dependencies]
+    pytest = "*"
+    [tool.poetry.extras]
+    Fancy_UI = ["rich"]
+    [tool.poetry.group.Type-Check]
+    optional = true
+    """
+    project = read_project(_write(tmp_path, [], pyproject=pyproject).parent / "pyproject.toml", lock=tmp_path)
+    assert project.groups == {"main", "dev", "type-check"}
+    assert project.default_groups == {"main", "dev"}
+    assert project.extras == {"fancy-ui"}
+
+
+def test_extra_markers_are_sets(tmp_path: Path) -> None:
+    """Poetry evaluates ``extra`` as the set of requested extras, so ``and`` of two extras and ``!=`` work."""
+    lock = _lock(
+        tmp_path,
+        [
+            _pkg("both", markers='extra == "a" and extra == "b"'),
+            _pkg("not-a", markers="extra != 'a'"),
+            _pkg("either", markers='python_version >= "3" and (extra == "A" or extra == "b")'),
+        ],
+        pyproject="[project.optional-dependencies]\na = []\nb = []\n",
+    )
+    assert _names(lock.select(TARGET, Request())) == ["not-a"]
+    assert _names(lock.select(TARGET, Request(extras=frozenset({"a"})))) == ["either"]
+    assert _names(lock.select(TARGET, Request(extras=frozenset({"a", "b"})))) == ["both", "either"]
+
+
+def test_marker_that_cannot_be_evaluated(tmp_path: Path) -> None:
+    lock = _lock(tmp_path, [_pkg("one", markers='os_name ~= "nt"')])
+    with pytest.raises(LockFileError) as info:
+        lock.select(TARGET, Request())
+    assert info.value.context == "package[0].markers"
+    assert info.value.reason == f"a marker cannot be evaluated (Undefined <Op('~=')> on 'posix' and 'nt'.); {FIX}"
+
+
+def test_twice_selected(tmp_path: Path) -> None:
+    lock = _lock(tmp_path, [_pkg("one", "1.0"), _pkg("two"), _pkg("one", "2.0", markers='python_version >= "3"')])
+    with pytest.raises(SelectionError) as info:
+        lock.select(TARGET, Request())
+    assert info.value.reason == (
+        f"one is selected twice for the interpreter {TARGET.executable}, 1.0 at package[0] and 2.0 at package[2]; "
+        f"their markers overlap: {FIX}"
+    )
+
+
+def test_disjoint_duplicates(tmp_path: Path) -> None:
+    packages = [
+        _pkg("one", "1.0", markers='python_version < "3.11"'),
+        _pkg("one", "2.0", markers='python_version >= "3.11"'),
+    ]
+    lock = _lock(tmp_path, packages)
+    assert [str(pick.version) for pick in lock.select(_python("3.10.4"), Request())] == ["1.0"]
+    assert [str(pick.version) for pick in lock.select(_python("3.12.1"), Request())] == ["2.0"]
+
+
+# --- the python constraint ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("clause", "pep440"),
+    [
+        ("^3.10", ">=3.10,<4"),
+        ("^1.2.3", ">=1.2.3,<2"),
+        ("^0.2.3", ">=0.2.3,<0.3"),
+        ("^0.0.3", ">=0.0.3,<0.0.4"),
+        ("^0.0", ">=0.0,<0.1"),
+        ("^0", ">=0,<1"),
+        ("~3.10", ">=3.10,<3.11"),
+        ("~3.10.2", ">=3.10.2,<3.11"),
+        ("~3", ">=3,<4"),
+        ("~=3.10", "~=3.10"),
+        ("3.11", "==3.11"),
+        ("3.11.*", "==3.11.*"),
+        ("=3.11", "==3.11"),
+        ("*", ""),
+        (">=3.9", ">=3.9"),
+    ],
+)
+def test_pep440_clause(clause: str, pep440: str) -> None:
+    assert _pep440(clause) == pep440
+
+
+@pytest.mark.parametrize(
+    ("constraint", "allowed", "refused"),
+    [
+        (">=3.10,<4.0", ["3.10.0", "3.13.0"], ["3.9.18", "4.0.0"]),
+        ("^3.11", ["3.11.7", "3.12.1", "3.13.0rc1"], ["3.10.13", "4.0.0"]),
+        (">= 3.8, < 3.11 || ^3.12", ["3.8.0", "3.12.1"], ["3.11.7"]),
+        (">=3.9 <3.12", ["3.11.7"], ["3.12.1"]),
+        ("~3.11", ["3.11.0"], ["3.12.1"]),
+        ("*", ["3.10.1"], []),
+    ],
+)
+def test_python_constraint(tmp_path: Path, constraint: str, allowed: list[str], refused: list[str]) -> None:
+    lock = _lock(tmp_path, [_pkg("one")], python=constraint)
+    for version in allowed:
+        assert _names(lock.select(_python(version), Request())) == ["one"], version
+    for version in refused:
+        with pytest.raises(SelectionError) as info:
+            lock.select(_python(version), Request())
+        assert info.value.reason == (
+            f"the project supports Python {constraint} (metadata.python-versions) but the interpreter "
+            f"{TARGET.executable} is Python {version}; use a Python the project supports"
+        )
+
+
+# --- artifacts and sources ---------------------------------------------------------------------------------------
+
+
+def test_wheel_pick_prefers_the_interpreter_specific_wheel(tmp_path: Path) -> None:
+    best = f"one-1.0-{TARGET.tag_strings[0]}.whl"
+    files = [
+        {"file": "one-1.0-cp27-cp27m-win32.whl", "hash": "sha256:" + "11" * 32},
+        {"file": "one-1.0-py3-none-any.whl", "hash": "SHA256:" + "AA" * 32},
+        {"file": best, "hash": "sha256:" + "22" * 32},
+        {"file": "one-1.0.tar.gz", "hash": "sha256:" + "33" * 32},
+    ]
+    [pick] = _lock(tmp_path, [_pkg("One", files=files)]).select(TARGET, Request())
+    assert pick == Pick(
+        name=canonicalize_name("one"),
+        version=Version("1.0"),
+        kind="wheel",
+        artifact=Artifact(filename=best, url=None, path=None, size=None, hashes={"sha256": "22" * 32}),
+        index=None,
+        context="package[0].files[2]",
+    )
+
+
+def test_sdist_when_no_wheel_fits(tmp_path: Path) -> None:
+    files = [{"file": "one-1.0-cp27-cp27m-win32.whl", "hash": HASH}, {"file": "One-1.0.tar.gz", "hash": "md5:ABC"}]
+    [pick] = _lock(tmp_path, [_pkg("one", files=files)]).select(TARGET, Request())
+    assert (pick.kind, pick.context) == ("sdist", "package[0].files[1]")
+    assert pick.artifact == Artifact(filename="One-1.0.tar.gz", url=None, path=None, size=None, hashes={"md5": "abc"})
+
+
+def test_no_file_fits(tmp_path: Path) -> None:
+    files = [{"file": "one-1.0-cp27-cp27m-win32.whl", "hash": HASH}, {"file": "one-1.0.exe", "hash": HASH}]
+    lock = _lock(tmp_path, [_pkg("zero"), _pkg("one", files=files)])
+    with pytest.raises(SelectionError) as info:
+        lock.select(TARGET, Request())
+    tags = TARGET.tags
+    assert str(info.value) == (
+        f"{lock.path}: no file of one 1.0 at package[1] fits the interpreter {TARGET.executable} (Python 3.12.1, "
+        f"tags {tags[0]} ... {tags[-1]} ({len(tags)} in all)); the lock has one-1.0-cp27-cp27m-win32.whl, "
+        "one-1.0.exe: re-lock for this interpreter or use another Python"
+    )
+
+
+def test_no_files(tmp_path: Path) -> None:
+    lock = _lock(tmp_path, [_pkg("one", files=[])])
+    with pytest.raises(SelectionError) as info:
+        lock.select(TARGET, Request())
+    assert info.value.reason == f"the lock lists no files for one 1.0 at package[0]; {FIX}"
+
+
+def test_sources(tmp_path: Path) -> None:
+    sha = "cd" * 32
+    archive = [{"file": "four-1.0.tar.gz", "hash": f"sha256:{sha}"}]
+    packages = [
+        _pkg("one", source={"type": "legacy", "url": "https://example.invalid/simple", "reference": "corp"}),
+        _pkg(
+            "two",
+            files=[],
+            develop=False,
+            source={
+                "type": "git",
+                "url": "https://example.invalid/two.git",
+                "reference": "HEAD",
+                "resolved_reference": "e3998b0e111dc03e4aa721fd054c48e5c7de6fc5",
+                "subdirectory": "sub",
+            },
+        ),
+        _pkg("three", files=[], develop=True, source={"type": "directory", "url": "../libs/three"}),
+        _pkg("four", files=archive, source={"type": "file", "url": "dist/four-1.0.tar.gz"}),
+        _pkg("five", files=[], source={"type": "url", "url": "https://example.invalid/dl/five%201.0.zip"}),
+    ]
+    one, two, three, four, five = _lock(tmp_path / "project", packages).select(TARGET, Request())
+    assert (one.kind, one.index) == ("wheel", "https://example.invalid/simple")
+    assert (two.kind, two.version, two.context, two.artifact) == ("vcs", Version("1.0"), "package[1]", None)
+    assert two.vcs == VcsSource(
+        type="git",
+        url="https://example.invalid/two.git",
+        commit="e3998b0e111dc03e4aa721fd054c48e5c7de6fc5",
+        requested="HEAD",
+        subdirectory="sub",
+    )
+    assert three.kind == "directory"
+    assert three.directory == DirectorySource(path=(tmp_path / "libs" / "three").resolve(), editable=True)
+    assert (four.kind, four.context, four.index) == ("archive", "package[3].files[0]", None)
+    path = (tmp_path / "project" / "dist" / "four-1.0.tar.gz").resolve()
+    assert four.artifact == Artifact(filename="four-1.0.tar.gz", url=None, path=path, size=None, hashes={"sha256": sha})
+    assert (five.kind, five.context) == ("archive", "package[4]")
+    url = "https://example.invalid/dl/five%201.0.zip"
+    assert five.artifact == Artifact(filename="five 1.0.zip", url=url, path=None, size=None, hashes={})
+
+
+def test_archive_in_a_subdirectory_is_refused(tmp_path: Path) -> None:
+    source = {"type": "url", "url": "https://example.invalid/repo.zip", "subdirectory": "pkg"}
+    lock = _lock(tmp_path, [_pkg("one", files=[], source=source)])
+    with pytest.raises(SelectionError) as info:
+        lock.select(TARGET, Request())
+    assert info.value.reason == (
+        "one at package[0] is a project in a subdirectory of an archive, which tox-venvsync cannot install yet; "
+        "depend on a wheel or a directory instead"
+    )
+
+
+# --- real locks against real Poetry ------------------------------------------------------------------------------
+
+
+CASES = sorted(path.name for path in EXPECTED.glob("*.json"))
+
+
+def test_expected_sets_cover_every_lock_and_python() -> None:
+    projects = {path.name for path in LOCKS.iterdir()}
+    assert projects == {"python-poetry__poetry", "webapp", "legacyapp"}
+    for project in projects:
+        for minor in ("3.10", "3.12", "3.13"):
+            assert any(case.startswith(f"{project}-py{minor}-") for case in CASES), (project, minor)
+    original = Path("/work/shared/lockfiles/python-poetry__poetry__poetry.lock")
+    if original.is_file():  # the copy is unchanged
+        assert (LOCKS / "python-poetry__poetry" / "poetry.lock").read_bytes() == original.read_bytes()
+
+
+def _case(name: str) -> tuple[dict[str, Any], PoetryLockFile, Target, Request]:
+    case = json.loads((EXPECTED / name).read_text(encoding="utf-8"))
+    target = Target.from_json(json.loads((EXPECTED / case["target"]).read_text(encoding="utf-8")))
+    asked = case["request"]
+    request = Request(
+        extras=frozenset(asked.get("extras", ())),
+        groups=frozenset(asked.get("groups", ())),
+        default_groups=asked.get("default_groups", True),
+    )
+    return case, read_poetry_lock(LOCKS / name.split("-py3.", maxsplit=1)[0] / "poetry.lock"), target, request
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_same_as_poetry_sync(name: str) -> None:
+    case, lock, target, request = _case(name)
+    assert case["python"] == target.python_full_version
+    if "installs" in case:
+        picks = lock.select(target, request)
+        assert {str(pick.name): pick.version for pick in picks} == {
+            name: Version(version) for name, version in case["installs"].items()
+        }
+        return
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, request)
+    refused = case["refused"]
+    if "Group(s) not found" in refused:
+        assert info.value.reason.startswith("the lock has no dependency group ")
+    elif "Extra [" in refused:
+        assert info.value.reason.startswith("the lock has no extra ")
+    else:
+        assert "is not supported by the project" in refused
+        assert info.value.reason.startswith(f"the project supports Python {lock.python} ")
+
+
+def test_real_picks() -> None:
+    poetry = read_poetry_lock(LOCKS / "python-poetry__poetry" / "poetry.lock")
+    by_name = {str(pick.name): pick for pick in poetry.select(TARGET, Request())}
+    assert by_name["poetry-core"].vcs == VcsSource(
+        type="git",
+        url="https://github.com/python-poetry/poetry-core.git",
+        commit="e3998b0e111dc03e4aa721fd054c48e5c7de6fc5",
+        requested="HEAD",
+    )
+    zstd = by_name["zstandard"]
+    assert zstd.kind == "wheel"
+    assert zstd.artifact is not None
+    assert zstd.artifact.filename.startswith("zstandard-0.25.0-cp312-cp312-manylinux")
+    assert (zstd.artifact.url, zstd.artifact.path, zstd.index) == (None, None, None)
+    assert zstd.artifact.strongest_hash is not None
+
+    legacy = read_poetry_lock(LOCKS / "legacyapp" / "poetry.lock")
+    picks = {str(pick.name): pick for pick in legacy.select(TARGET, Request())}
+    assert picks["click"].index == "https://pypi.org/simple"
+    assert picks["helper"].directory == DirectorySource(
+        path=(LOCKS / "legacyapp" / "libs" / "helper").resolve(), editable=True
+    )
+    assert picks["six"].kind == "archive"
+    assert picks["six"].artifact is not None
+    assert picks["six"].artifact.url is not None
+    assert picks["six"].artifact.url.endswith("/six-1.17.0-py2.py3-none-any.whl")
+    assert picks["six"].artifact.hashes == {
+        "sha256": "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
+    }
+
+
+# --- fuzzing the real lock ---------------------------------------------------------------------------------------
+
+
+REAL_PATH = LOCKS / "python-poetry__poetry" / "poetry.lock"
+REAL = tomllib.loads(REAL_PATH.read_text(encoding="utf-8"))
+REAL_PROJECT = read_project(REAL_PATH.parent / "pyproject.toml", lock=REAL_PATH)
+#: the same interpreter with a handful of tags, so that each example is quick
+FEW_TAGS = replace(TARGET, tag_strings=(*TARGET.tag_strings[:3], "py3-none-any"))
+TRICKY = [
+    "",
+    "*",
+    "main",
+    "2.0",
+    "2.1",
+    "^3.10",
+    "1.0",
+    "sha256:",
+    "md5:ab",
+    "../x.whl",
+    "x-1.0-py3-none-any.whl",
+    "zstandard-0.25.0.tar.gz",
+    'python_version < "3"',
+    'extra == "x"',
+    "os_name === 'nt'",
+    "os_name ~= 'nt'",
+    "legacy",
+    "git",
+    "directory",
+    "file",
+    "url",
+    "svn",
+]
+VALUES = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(max_size=12),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.lists(st.sampled_from(TRICKY), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["main", "dev", "file", "hash", "type", "url"]), st.sampled_from(TRICKY), max_size=3
+    ),
+)
+REQUESTS = st.builds(
+    Request,
+    extras=st.sampled_from([frozenset(), frozenset(), frozenset(), frozenset({"cli"})]),
+    groups=st.frozensets(
+        st.sampled_from(["dev", "test", "typing", "github-actions", "github-actions", "docs"]), max_size=2
+    ),
+    default_groups=st.booleans(),
+)
+
+
+def _mutated(node: Any, data: st.DataObject, *, root: bool = False) -> Any:  # noqa: ANN401  # any TOML value
+    """A copy of ``node`` with one key deleted or one value replaced somewhere inside; only the path is copied.
+
+    The document itself stays a table, as every TOML document is.
+    """
+    if isinstance(node, dict):
+        copy: dict[str, Any] | list[Any] = dict(node)
+        keys: list[Any] = list(node)
+    elif isinstance(node, list):
+        copy, keys = list(node), list(range(len(node)))
+    else:
+        return data.draw(VALUES)
+    if not keys:
+        return node if root else data.draw(VALUES)
+    key = data.draw(st.sampled_from(keys))
+    action = data.draw(st.sampled_from(["descend", "descend", "delete", "replace"]))
+    if action == "delete":
+        del copy[key]
+    else:
+        copy[key] = _mutated(copy[key], data) if action == "descend" else data.draw(VALUES)
+    return copy
+
+
+def _mutated_lock(document: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """Mostly a change inside one ``[[package]]`` (where nearly all of a lock is), else anywhere."""
+    packages = document.get("package")
+    if isinstance(packages, list) and packages and data.draw(st.integers(0, 3)):
+        index = data.draw(st.integers(0, len(packages) - 1))
+        changed = [*packages[:index], _mutated(packages[index], data), *packages[index + 1 :]]
+        return {**document, "package": changed}
+    mutated: dict[str, Any] = _mutated(document, data, root=True)
+    return mutated
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_real_lock_fails_only_with_our_errors(data: st.DataObject) -> None:
+    document = REAL
+    for _ in range(data.draw(st.integers(1, 3))):
+        document = _mutated_lock(document, data)
+    try:
+        PoetryLockFile.from_data(REAL_PATH, document, REAL_PROJECT).select(FEW_TAGS, data.draw(REQUESTS))
+    except VenvSyncError as exc:  # anything else escapes and fails the test
+        message = str(exc)
+    else:
+        message = ""
+    assert "\n" not in message
+
+
+# --- through tox -------------------------------------------------------------------------------------------------
+
+
+TOX_INI = """
+[tox]
+env_list = py312
+[testenv]
+runner = venvsync
+env_location = {env_location}
+package = skip
+commands = python -c "import alpha, beta; print('versions', alpha.__version__, beta.__version__)"
+"""
+
+
+@pytest.mark.slow
+def test_tox_syncs_from_a_poetry_lock(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    tox_project: ToxProjectCreator,
+    cache_dir: Path,  # noqa: ARG001  # a private artifact cache
+) -> None:
+    wheels = [make_wheel(local_index.directory, name, version) for name, version in (("alpha", "1.0"), ("beta", "2.0"))]
+    source = {"type": "legacy", "url": local_index.simple_url, "reference": "local"}
+    packages = [
+        _pkg(name, version, files=[{"file": wheel.name, "hash": f"sha256:{sha256_file(wheel)}"}], source=source)
+        for wheel, (name, version) in zip(wheels, (("alpha", "1.0"), ("beta", "2.0")), strict=True)
+    ]
+    packages.append(_pkg("gamma", groups=["docs"], source=source))  # an optional group: not installed
+    scratch = tmp_path / "lock"
+    _write(scratch, packages)
+    venvs = tmp_path / "venvs"
+    files = {
+        "tox.ini": TOX_INI.replace("{env_location}", str(venvs / "{env_name}")),
+        "pyproject.toml": (scratch / "pyproject.toml").read_text(),
+        "poetry.lock": (scratch / "poetry.lock").read_text(),
+    }
+    project = tox_project(files)
+    result = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    result.assert_success()
+    assert "synced 2 packages: 2 installed" in result.out  # not gamma, of the optional group docs
+    assert "versions 1.0 2.0" in result.out
+    assert {"/simple/alpha/", "/simple/beta/"} <= set(local_index.requests)  # found on the lock's legacy source
+    assert (venvs / "py312" / "pyvenv.cfg").is_file()
+    assert not (project.path / ".tox").exists()
