@@ -115,7 +115,7 @@ class Lock(Protocol):
 
 def best_wheel(wheels: Iterable[Artifact], tags: Sequence[Tag]) -> Artifact | None:
     """The wheel whose tags the interpreter prefers most, or ``None`` when none fits (wheel spec tag priority)."""
-    priority = {tag: index for index, tag in enumerate(tags)}
+    priority = _priority(tags)
     best: tuple[int, Artifact] | None = None
     for wheel in wheels:
         try:
@@ -126,6 +126,24 @@ def best_wheel(wheels: Iterable[Artifact], tags: Sequence[Tag]) -> Artifact | No
         if rank is not None and (best is None or rank < best[0]):
             best = (rank, wheel)
     return best[1] if best else None
+
+
+_PRIORITY: list[tuple[Sequence[Tag], dict[Tag, int]]] = []
+
+
+def _priority(tags: Sequence[Tag]) -> dict[Tag, int]:
+    """Tag -> rank, remembered for the last tag list (a selection asks for the same list per package)."""
+    if _PRIORITY and _PRIORITY[0][0] is tags:
+        return _PRIORITY[0][1]
+    priority = {tag: index for index, tag in enumerate(tags)}
+    _PRIORITY[:] = [(tags, priority)]
+    return priority
+
+
+def tag_summary(tags: Sequence[Tag]) -> str:
+    """The first and last of the interpreter's tags, for messages."""
+    shown = [str(tags[0]), str(tags[-1])] if len(tags) > 1 else [str(t) for t in tags]
+    return f"{' ... '.join(shown)} ({len(tags)} in all)"
 
 
 def not_in_lock(what: str, missing: Iterable[str], have: Iterable[str]) -> str:

@@ -14,7 +14,16 @@ from packaging.utils import InvalidName, InvalidWheelFilename, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, best_wheel, not_in_lock, one_line
+from tox_venvsync._lock._model import (
+    Artifact,
+    DirectorySource,
+    Pick,
+    VcsSource,
+    best_wheel,
+    not_in_lock,
+    one_line,
+    tag_summary,
+)
 from tox_venvsync._lock._toml import read_toml
 
 if TYPE_CHECKING:
@@ -282,7 +291,7 @@ class PoetryLockFile:
             raise SelectionError(self.path, f"the lock lists no files for {where}; {_FIX}")
         reason = (
             f"no file of {where} fits the interpreter {target.executable} (Python {target.python_full_version}, "
-            f"tags {_tag_summary(target)}); the lock has {', '.join(f.filename for f in package.files)}: "
+            f"tags {tag_summary(target.tags)}); the lock has {', '.join(f.filename for f in package.files)}: "
             "re-lock for this interpreter or use another Python"
         )
         raise SelectionError(self.path, reason)
@@ -501,9 +510,3 @@ def _pep440(clause: str) -> str:
     if clause[0] == "=" and not clause.startswith("=="):
         return f"={clause}"
     return clause
-
-
-def _tag_summary(target: Target) -> str:
-    tags = target.tags
-    shown = f"{tags[0]} ... {tags[-1]}" if len(tags) > 1 else " ".join(map(str, tags))
-    return f"{shown} ({len(tags)} in all)"

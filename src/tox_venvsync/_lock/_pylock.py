@@ -21,7 +21,7 @@ from packaging.pylock import (
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock, one_line
+from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock, one_line, tag_summary
 from tox_venvsync._lock._toml import read_toml
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class PylockFile:
             if wheels and package.sdist is None and not any(_wheel_tags(w) & supported for w in wheels):
                 return (
                     f"no wheel of {package.name} at packages[{index}] fits the interpreter {target.executable} "
-                    f"(Python {target.python_full_version}, tags {_tag_summary(target.tags)}); the lock has "
+                    f"(Python {target.python_full_version}, tags {tag_summary(target.tags)}); the lock has "
                     f"{', '.join(w.filename for w in wheels)}: re-lock for this interpreter or use another Python"
                 )
         return None
@@ -184,8 +184,3 @@ def _wheel_tags(wheel: PackageWheel) -> frozenset[Tag]:
         return parse_wheel_filename(wheel.filename)[3]
     except InvalidWheelFilename:
         return frozenset()
-
-
-def _tag_summary(tags: list[Tag]) -> str:
-    shown = [str(tags[0]), str(tags[-1])] if len(tags) > 1 else [str(t) for t in tags]
-    return f"{' ... '.join(shown)} ({len(tags)} in all)"

@@ -1,0 +1,772 @@
+"""The ``uv.lock`` reader; selection walks the lock's dependency graph from the project, as ``uv sync`` does."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, best_wheel, not_in_lock
+from tox_venvsync._lock._toml import read_toml
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from packaging.tags import Tag
+    from packaging.utils import NormalizedName
+
+    from tox_venvsync._lock._model import Request
+    from tox_venvsync._target import Target
+
+_T = TypeVar("_T")
+
+#: the lock format version this reader understands (uv.lock ``version``; ``revision`` changes are additive)
+SUPPORTED_VERSION = 1
+
+UvSourceKind = Literal["registry", "git", "url", "path", "directory", "editable", "virtual"]
+_SOURCE_KINDS: tuple[UvSourceKind, ...] = ("registry", "git", "url", "path", "directory", "editable", "virtual")
+#: the sources of a project or workspace member: the tree itself, never an archive
+_LOCAL_TREES = frozenset({"directory", "editable", "virtual"})
+_GIT_REVISIONS = ("rev", "tag", "branch")
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "an array", dict: "a table"}
+#: uv writes conflict markers as ``extra == 'extra-3-foo-x1'`` with set semantics (see :func:`_marker_text`)
+_EXTRA_COMPARISON = re.compile(r"""\bextra\s*(==|!=)\s*(['"])(.*?)\2""")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_TAG_PARTS = ("python", "abi", "platform")
+
+
+def read_uv_lock(path: Path) -> UvLockFile:
+    """Read and validate a ``uv.lock`` and the ``pyproject.toml`` beside it (for its default groups)."""
+    _, data = read_toml(path)
+    project_file = path.parent / "pyproject.toml"
+    project = read_toml(project_file)[1] if project_file.is_file() else {}
+    return parse_uv_lock(path, data, project)
+
+
+def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any] | None = None) -> UvLockFile:
+    """The model of parsed ``uv.lock`` content; ``project`` is the parsed ``pyproject.toml`` beside it."""
+    defaults, declared = _ProjectReader(path.parent / "pyproject.toml").groups(project or {})
+    return _LockReader(path).lock(data, defaults, declared)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UvSource:
+    """Where a locked package comes from: one of uv's seven source kinds and its URL or path."""
+
+    kind: UvSourceKind
+    value: str
+    subdirectory: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UvDependency:
+    """An edge of the graph: the package it leads to (an index into the lock), its extras and marker."""
+
+    package: int
+    extras: frozenset[NormalizedName]
+    marker: Marker | None
+    context: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UvRequirement:
+    """A requirement of the workspace root itself (``[manifest]``), matched to a package by name and markers."""
+
+    name: NormalizedName
+    extras: frozenset[NormalizedName]
+    marker: Marker | None
+    context: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UvPackage:
+    """One ``[[package]]`` of the lock."""
+
+    name: NormalizedName
+    version: Version | None
+    source: UvSource
+    context: str
+    dependencies: tuple[UvDependency, ...] = ()
+    optional_dependencies: Mapping[NormalizedName, tuple[UvDependency, ...]]
+    dependency_groups: Mapping[NormalizedName, tuple[UvDependency, ...]]
+    provides_extras: frozenset[NormalizedName] = frozenset()
+    resolution_markers: tuple[Marker, ...] = ()
+    sdist: Artifact | None = None
+    wheels: tuple[Artifact, ...] = ()
+    vcs: VcsSource | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UvLockFile:
+    """A validated ``uv.lock``, with the default groups of the project beside it."""
+
+    path: Path
+    packages: tuple[UvPackage, ...]
+    #: the packages ``uv sync`` starts from: the project at the lock's directory, else every workspace member
+    roots: tuple[int, ...]
+    requires_python: SpecifierSet | None = None
+    supported_markers: tuple[Marker, ...] = ()
+    #: each ``conflicts`` set as uv's encoded names (``extra-3-foo-x1``, ``group-3-foo-dev``)
+    conflicts: tuple[frozenset[str], ...] = ()
+    requirements: tuple[UvRequirement, ...] = ()
+    root_groups: Mapping[NormalizedName, tuple[UvRequirement, ...]]
+    #: ``tool.uv.default-groups`` of the project ("all", or the names; ``dev`` when unset)
+    default_groups: frozenset[NormalizedName] | Literal["all"] = frozenset()
+    #: the groups the project's ``pyproject.toml`` declares (an empty group may be missing from the lock)
+    declared_groups: frozenset[NormalizedName] = frozenset()
+    format: str = "uv"
+
+    def select(self, target: Target, request: Request) -> list[Pick]:
+        """What ``uv sync --frozen`` installs for ``target`` and ``request``, in lock order.
+
+        The walk follows uv's ``Installable::to_resolution``: start at the roots with the requested extras and
+        groups, follow every edge whose marker holds, and pull in the extras an edge names. Virtual packages are
+        walked but not installed.
+        """
+        self._check_environment(target)
+        extras, groups = self._request(request)
+        reached = _Walk(self, target).run(extras, groups)
+        self._check_unique(reached, target)
+        ranks = {tag: rank for rank, tag in enumerate(target.tags)}
+        picks = (self._pick(index, target, ranks) for index in sorted(reached))
+        return [pick for pick in picks if pick is not None]
+
+    def _check_environment(self, target: Target) -> None:
+        version = target.python_full_version
+        if self.requires_python is not None and not self.requires_python.contains(version, prereleases=True):
+            reason = (
+                f"the lock requires Python {self.requires_python} but the interpreter {target.executable} is "
+                f"Python {version}; use an interpreter the lock supports or re-lock"
+            )
+            raise SelectionError(self.path, reason)
+        if self.supported_markers and not any(
+            _evaluate(self.path, marker, _environment(target), "supported-markers") for marker in self.supported_markers
+        ):
+            reason = (
+                f"the lock supports only the environments {'; '.join(map(str, self.supported_markers))} and the "
+                f"interpreter {target.executable} (Python {version}) is in none of them; re-lock for it"
+            )
+            raise SelectionError(self.path, reason)
+
+    def _request(self, request: Request) -> tuple[frozenset[NormalizedName], frozenset[NormalizedName]]:
+        roots = [self.packages[index] for index in self.roots]
+        extras = frozenset(canonicalize_name(extra) for extra in request.extras)
+        have_extras = {extra for root in roots for extra in (*root.optional_dependencies, *root.provides_extras)}
+        if missing := extras - have_extras:
+            raise SelectionError(self.path, not_in_lock("extra", missing, have_extras))
+        groups = frozenset(canonicalize_name(group) for group in request.groups)
+        have_groups = {group for root in roots for group in root.dependency_groups} | set(self.root_groups)
+        if missing := groups - have_groups - self.declared_groups:
+            raise SelectionError(
+                self.path, not_in_lock("dependency group", missing, have_groups | self.declared_groups)
+            )
+        if request.default_groups:
+            defaults = have_groups if self.default_groups == "all" else self.default_groups
+            groups |= defaults
+        return extras, groups
+
+    def _check_unique(self, reached: set[int], target: Target) -> None:
+        by_name: dict[str, int] = {}
+        for index in sorted(reached):
+            package = self.packages[index]
+            if package.source.kind != "virtual" and (other := by_name.setdefault(package.name, index)) != index:
+                reason = (
+                    f"the lock selects {package.name} twice, at {self.packages[other].context} and {package.context}, "
+                    f"for the interpreter {target.executable} (Python {target.python_full_version}); re-lock"
+                )
+                raise SelectionError(self.path, reason)
+
+    def _pick(self, index: int, target: Target, ranks: Mapping[Tag, int]) -> Pick | None:
+        package = self.packages[index]
+        kind = package.source.kind
+        if kind == "virtual":  # uv never installs a virtual package; its dependencies were walked
+            return None
+        if kind in {"editable", "directory"}:
+            directory = DirectorySource(path=_join(self.path.parent, package.source.value), editable=kind == "editable")
+            return Pick(
+                name=package.name, version=package.version, kind="directory", artifact=None,
+                directory=directory, context=package.context,
+            )  # fmt: skip
+        if package.vcs is not None:
+            return Pick(
+                name=package.name, version=package.version, kind="vcs", artifact=None,
+                vcs=package.vcs, context=package.context,
+            )  # fmt: skip
+        return self._file_pick(package, target, ranks)
+
+    def _file_pick(self, package: UvPackage, target: Target, ranks: Mapping[Tag, int]) -> Pick:
+        index = _index_url(self.path.parent, package.source)
+        if package.wheels:
+            wheel = _best_wheel(package.wheels, ranks)
+            if wheel is not None:
+                context = f"{package.context}.wheels[{package.wheels.index(wheel)}]"
+                return Pick(
+                    name=package.name, version=package.version, kind="wheel", artifact=wheel,
+                    index=index, context=context,
+                )  # fmt: skip
+        if package.sdist is not None:
+            kind: Literal["sdist", "archive"] = "sdist" if package.source.kind == "registry" else "archive"
+            return Pick(
+                name=package.name, version=package.version, kind=kind, artifact=package.sdist,
+                index=index, context=f"{package.context}.sdist",
+            )  # fmt: skip
+        raise SelectionError(self.path, _no_artifact(package, target))
+
+
+class _Walk:
+    """One breadth-first walk of the lock for one interpreter (uv's ``to_resolution``)."""
+
+    def __init__(self, lock: UvLockFile, target: Target) -> None:
+        self.lock = lock
+        self.environment = _environment(target)
+        self.active: frozenset[str] = frozenset()
+        self.cache: dict[int, bool] = {}
+        self.queue: deque[tuple[int, NormalizedName | None]] = deque()
+        self.seen: set[tuple[int, NormalizedName | None]] = set()
+        self.reached: set[int] = set()
+
+    def run(self, extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]) -> set[int]:
+        """The indices of the packages the roots reach with these extras and groups."""
+        if self.lock.conflicts:
+            self._activate(self._root_activations(extras, groups))
+        for index in self.lock.roots:
+            self.reached.add(index)
+            self.queue.append((index, None))
+            self.queue.extend(
+                (index, extra) for extra in sorted(extras & set(self.lock.packages[index].optional_dependencies))
+            )
+        for index in self.lock.roots:
+            for group, edges in sorted(self.lock.packages[index].dependency_groups.items()):
+                self._follow_all(edges if group in groups else (), self.queue, self.seen)
+        self._add_requirements(self.lock.requirements)
+        for group, requirements in sorted(self.lock.root_groups.items()):
+            self._add_requirements(requirements if group in groups else ())
+        if self.lock.conflicts:
+            self._activate_conflicting_extras()
+        while self.queue:
+            index, extra = self.queue.popleft()
+            self._follow_all(self._edges(index, extra), self.queue, self.seen)
+        return self.reached
+
+    def _edges(self, index: int, extra: NormalizedName | None) -> tuple[UvDependency, ...]:
+        package = self.lock.packages[index]
+        return package.dependencies if extra is None else package.optional_dependencies.get(extra, ())
+
+    def _follow_all(
+        self,
+        edges: Iterable[UvDependency],
+        queue: deque[tuple[int, NormalizedName | None]],
+        seen: set[tuple[int, NormalizedName | None]],
+    ) -> None:
+        for edge in edges:
+            if edge.marker is None or self._holds(edge.marker, edge.context):
+                self.reached.add(edge.package)
+                _enqueue(edge.package, edge.extras, queue, seen)
+
+    def _add_requirements(self, requirements: Iterable[UvRequirement]) -> None:
+        for requirement in requirements:
+            if requirement.marker is None or self._holds(requirement.marker, requirement.context):
+                index = self._find_by_markers(requirement)
+                self.reached.add(index)
+                _enqueue(index, requirement.extras, self.queue, self.seen)
+
+    def _find_by_markers(self, requirement: UvRequirement) -> int:
+        named = [index for index, package in enumerate(self.lock.packages) if package.name == requirement.name]
+        if len(named) > 1:
+            named = [index for index in named if self._forks_here(self.lock.packages[index])]
+        if len(named) == 1:
+            return named[0]
+        reason = f"{requirement.context} names {requirement.name}, which the lock has {len(named)} times here; re-lock"
+        raise SelectionError(self.lock.path, reason)
+
+    def _forks_here(self, package: UvPackage) -> bool:
+        markers = package.resolution_markers
+        return not markers or any(self._holds(marker, f"{package.context}.resolution-markers") for marker in markers)
+
+    def _holds(self, marker: Marker, context: str) -> bool:
+        known = self.cache.get(id(marker))
+        if known is None:
+            known = self.cache[id(marker)] = _evaluate(self.lock.path, marker, self.environment, context)
+        return known
+
+    def _activate(self, names: Iterable[str]) -> None:
+        if not (new := frozenset(names) - self.active):
+            return
+        self.active = self.active | new
+        self.environment["extras"] = self.active
+        self.cache.clear()
+
+    def _root_activations(self, extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]) -> set[str]:
+        names: set[str] = set()
+        for index in self.lock.roots:
+            root = self.lock.packages[index]
+            names.add(_encode_project(root.name))
+            names.update(_encode("extra", root.name, extra) for extra in extras & set(root.optional_dependencies))
+            names.update(_encode("group", root.name, group) for group in groups & set(root.dependency_groups))
+        return names
+
+    def _activate_conflicting_extras(self) -> None:
+        """The first pass uv makes for a lock with ``conflicts``: collect every extra the walk activates; check them."""
+        queue, seen = deque(self.queue), set(self.seen)
+        while queue:
+            for edge in self._edges(*queue.popleft()):
+                target = self.lock.packages[edge.package].name
+                added = {_encode("extra", target, extra) for extra in edge.extras} - self.active
+                environment = {**self.environment, "extras": self.active | added}
+                if edge.marker is None or _evaluate(self.lock.path, edge.marker, environment, edge.context):
+                    self._activate(added)
+                    _enqueue(edge.package, edge.extras, queue, seen)
+        self._check_conflicts()
+
+    def _check_conflicts(self) -> None:
+        for number, conflict in enumerate(self.lock.conflicts):
+            if len(both := sorted(conflict & self.active)) > 1:
+                reason = (
+                    f"{_decode(both[0])} and {_decode(both[1])} are declared as conflicting (conflicts[{number}]) "
+                    "and would both be installed; ask for only one of them"
+                )
+                raise SelectionError(self.lock.path, reason)
+
+
+def _enqueue(
+    index: int,
+    extras: Iterable[NormalizedName],
+    queue: deque[tuple[int, NormalizedName | None]],
+    seen: set[tuple[int, NormalizedName | None]],
+) -> None:
+    for item in ((index, None), *((index, extra) for extra in sorted(extras))):
+        if item not in seen:
+            seen.add(item)
+            queue.append(item)
+
+
+def _encode(kind: str, package: str, name: str) -> str:
+    """The pseudo-extra name uv gives a conflicting extra or group in markers (``universal_marker.rs``)."""
+    return f"{kind}-{len(package)}-{package}-{name}"
+
+
+def _encode_project(package: str) -> str:
+    """The pseudo-extra of a whole project (``conflicts`` between packages): active for the roots."""
+    return f"project-{len(package)}-{package}"
+
+
+def _decode(encoded: str) -> str:
+    """``extra x1 of proj`` for ``extra-4-proj-x1``; ``project proj`` for ``project-4-proj``."""
+    kind, _, rest = encoded.partition("-")
+    length, _, rest = rest.partition("-")
+    size = int(length) if length.isdigit() else len(rest)
+    package, name = rest[:size], rest[size + 1 :]
+    return f"{kind} {name} of {package}" if name else f"{kind} {package}"
+
+
+def _environment(target: Target) -> dict[str, str | frozenset[str]]:
+    return {**target.markers, "extras": frozenset(), "dependency_groups": frozenset()}
+
+
+def _evaluate(path: Path, marker: Marker, environment: Mapping[str, str | frozenset[str]], context: str) -> bool:
+    try:
+        return marker.evaluate(environment, context="lock_file")
+    except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise LockFileError(path, f"the marker {str(marker)!r} cannot be evaluated ({exc})", context=context) from exc
+
+
+def _no_artifact(package: UvPackage, target: Target) -> str:
+    tags = target.tags
+    shown = f"{tags[0]} ... {tags[-1]} ({len(tags)} in all)" if tags else "none"
+    files = ", ".join(wheel.filename for wheel in package.wheels) or "no files"
+    version = f" {package.version}" if package.version is not None else ""
+    return (
+        f"no wheel of {package.name}{version} at {package.context} fits the interpreter {target.executable} "
+        f"(Python {target.python_full_version}, tags {shown}) and the lock has no sdist for it; the lock has "
+        f"{files}: re-lock for this interpreter or use another Python"
+    )
+
+
+def _index_url(directory: Path, source: UvSource) -> str | None:
+    """The registry of a package as a URL (a local registry's directory as a ``file:`` URL)."""
+    if source.kind != "registry":
+        return None
+    return source.value if "://" in source.value else _join(directory, source.value).as_uri()
+
+
+def _join(directory: Path, relative: str) -> Path:
+    """``relative`` (a path the lock names) against the lock's directory, normalized without touching the disk."""
+    return Path(os.path.normpath(directory.absolute() / relative))
+
+
+def _at(context: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{context}[{key}]"
+    return f"{context}.{key}" if context else key
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {str: "a string", int: "an integer", float: "a number", list: "an array", dict: "a table"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)
+
+
+class _Reader:
+    """Typed access to parsed TOML: every problem becomes a :class:`LockFileError` naming the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, context: str, reason: str) -> LockFileError:
+        return LockFileError(self.path, reason, context=context or None)
+
+    def get(self, table: Mapping[str, Any], key: str, kind: type[_T], context: str) -> _T | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            msg = f"must be {_TYPE_NAMES.get(kind, kind.__name__)}, not {_type_name(value)}; re-lock with uv"
+            raise self.fail(_at(context, key), msg)
+        return value
+
+    def need(self, table: Mapping[str, Any], key: str, kind: type[_T], context: str) -> _T:
+        value = self.get(table, key, kind, context)
+        if value is None:
+            raise self.fail(_at(context, key), "is missing; re-lock with uv")
+        return value
+
+    def items(self, table: Mapping[str, Any], key: str, kind: type[_T], context: str) -> list[tuple[str, _T]]:
+        """The entries of the array ``key`` (absent: none), each checked to be of ``kind``."""
+        values = self.get(table, key, list, context) or []
+        return [(_at(_at(context, key), number), self._item(value, kind, _at(_at(context, key), number)))
+                for number, value in enumerate(values)]  # fmt: skip
+
+    def _item(self, value: object, kind: type[_T], context: str) -> _T:
+        if not isinstance(value, kind) or isinstance(value, bool):
+            msg = f"must be {_TYPE_NAMES.get(kind, kind.__name__)}, not {_type_name(value)}; re-lock with uv"
+            raise self.fail(context, msg)
+        return value
+
+    def names(self, table: Mapping[str, Any], key: str, context: str) -> frozenset[NormalizedName]:
+        return frozenset(canonicalize_name(name) for _, name in self.items(table, key, str, context))
+
+
+class _ProjectReader(_Reader):
+    """The parts of ``pyproject.toml`` uv keeps out of the lock: the default groups."""
+
+    def groups(
+        self, project: Mapping[str, Any]
+    ) -> tuple[frozenset[NormalizedName] | Literal["all"], frozenset[NormalizedName]]:
+        """``tool.uv.default-groups`` (``dev`` when unset) and the groups the project declares."""
+        tool = self.get(project, "tool", dict, "") or {}
+        uv = self.get(tool, "uv", dict, "tool") or {}
+        declared = frozenset(canonicalize_name(name) for name in self.get(project, "dependency-groups", dict, "") or {})
+        if "dev-dependencies" in uv:  # the legacy spelling of the dev group
+            declared |= {canonicalize_name("dev")}
+        value = uv.get("default-groups")
+        if value == "all":
+            return "all", declared
+        if value is None:
+            return frozenset({canonicalize_name("dev")}), declared
+        return self.names(uv, "default-groups", "tool.uv"), declared
+
+
+class _LockReader(_Reader):
+    """Reads the lock in two passes: every package's identity, then its edges (resolved to indices) and files."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.directory = path.parent
+        self.markers: dict[str, Marker] = {}
+        self.by_name: dict[str, list[tuple[int, str | None, UvSource]]] = {}
+
+    def lock(
+        self,
+        data: Mapping[str, Any],
+        defaults: frozenset[NormalizedName] | Literal["all"],
+        declared: frozenset[NormalizedName],
+    ) -> UvLockFile:
+        self._check_version(data)
+        tables = self.items(data, "package", dict, "")
+        for number, (context, table) in enumerate(tables):
+            self._identify(number, table, context)
+        packages = tuple(self._package(table, context) for context, table in tables)
+        manifest = self.get(data, "manifest", dict, "") or {}
+        return UvLockFile(
+            path=self.path,
+            packages=packages,
+            roots=self._roots(packages, manifest),
+            requires_python=self._specifier(data, "requires-python"),
+            supported_markers=self._marker_list(data, "supported-markers", ""),
+            conflicts=self._conflicts(data),
+            requirements=self._requirements(manifest, "requirements", "manifest"),
+            root_groups=self._root_groups(manifest),
+            default_groups=defaults,
+            declared_groups=declared,
+        )
+
+    def _check_version(self, data: Mapping[str, Any]) -> None:
+        version = self.need(data, "version", int, "")
+        if version != SUPPORTED_VERSION:
+            reason = (
+                f"uv.lock version {version} is not supported; this tool reads version {SUPPORTED_VERSION}: "
+                f"update tox-venvsync or re-lock with a uv that writes version {SUPPORTED_VERSION}"
+            )
+            key = "version"
+            raise self.fail(key, reason)
+        self.get(data, "revision", int, "")
+
+    def _identify(self, number: int, table: Mapping[str, Any], context: str) -> None:
+        name = canonicalize_name(self.need(table, "name", str, context))
+        version = self.get(table, "version", str, context)
+        source = self._source(self.need(table, "source", dict, context), _at(context, "source"))
+        self.by_name.setdefault(name, []).append((number, version, source))
+
+    def _source(self, table: Mapping[str, Any], context: str) -> UvSource:
+        kinds = [kind for kind in _SOURCE_KINDS if kind in table]
+        if len(kinds) != 1:
+            raise self.fail(context, f"must name exactly one of {', '.join(_SOURCE_KINDS)}; re-lock with uv")
+        value = self.need(table, kinds[0], str, context)
+        return UvSource(kind=kinds[0], value=value, subdirectory=self.get(table, "subdirectory", str, context))
+
+    def _package(self, table: Mapping[str, Any], context: str) -> UvPackage:
+        source = self._source(table["source"], _at(context, "source"))
+        metadata = self.get(table, "metadata", dict, context) or {}
+        return UvPackage(
+            name=canonicalize_name(table["name"]),
+            version=self._version(table, context),
+            source=source,
+            context=context,
+            dependencies=self._edges(table, "dependencies", context),
+            optional_dependencies=self._edge_tables(table, "optional-dependencies", context),
+            dependency_groups=self._edge_tables(table, "dev-dependencies", context),
+            provides_extras=self.names(metadata, "provides-extras", _at(context, "metadata")),
+            resolution_markers=self._marker_list(table, "resolution-markers", context),
+            sdist=self._sdist(table, context, source),
+            wheels=tuple(
+                self._wheel(wheel, where, source) for where, wheel in self.items(table, "wheels", dict, context)
+            ),
+            vcs=self._vcs(source, _at(context, "source")) if source.kind == "git" else None,
+        )
+
+    def _version(self, table: Mapping[str, Any], context: str) -> Version | None:
+        text = self.get(table, "version", str, context)
+        try:
+            return None if text is None else Version(text)
+        except InvalidVersion as exc:
+            raise self.fail(_at(context, "version"), f"{text!r} is not a valid version; re-lock with uv") from exc
+
+    def _edges(self, table: Mapping[str, Any], key: str, context: str) -> tuple[UvDependency, ...]:
+        return tuple(self._edge(edge, where) for where, edge in self.items(table, key, dict, context))
+
+    def _edge_tables(
+        self, table: Mapping[str, Any], key: str, context: str
+    ) -> dict[NormalizedName, tuple[UvDependency, ...]]:
+        named = self.get(table, key, dict, context) or {}
+        return {canonicalize_name(name): self._edges(named, name, _at(context, key)) for name in named}
+
+    def _edge(self, table: Mapping[str, Any], context: str) -> UvDependency:
+        return UvDependency(
+            package=self._resolve(table, context),
+            extras=self.names(table, "extra", context),
+            marker=self._marker(table, "marker", context),
+            context=context,
+        )
+
+    def _resolve(self, table: Mapping[str, Any], context: str) -> int:
+        """The package an edge names: by name, and by version and source where uv locked the name several times."""
+        name = canonicalize_name(self.need(table, "name", str, context))
+        version = self.get(table, "version", str, context)
+        source_table = self.get(table, "source", dict, context)
+        source = None if source_table is None else self._source(source_table, _at(context, "source"))
+        found = [
+            number
+            for number, locked_version, locked_source in self.by_name.get(name, ())
+            if version in {None, locked_version} and source in {None, locked_source}
+        ]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise self.fail(context, f"names {name} {version or ''}".rstrip() + ", which is not a package of the lock")
+        raise self.fail(context, f"names {name}, which the lock has {len(found)} times; it needs a version and source")
+
+    def _marker(self, table: Mapping[str, Any], key: str, context: str) -> Marker | None:
+        text = self.get(table, key, str, context)
+        return None if text is None else self._parse_marker(text, _at(context, key))
+
+    def _parse_marker(self, text: str, context: str) -> Marker:
+        marker = self.markers.get(text)
+        if marker is None:
+            try:
+                marker = self.markers[text] = Marker(_marker_text(text))
+            except InvalidMarker as exc:
+                first = str(exc).splitlines()[0] if str(exc) else "invalid"
+                raise self.fail(context, f"{text!r} is not a valid marker ({first})") from exc
+        return marker
+
+    def _marker_list(self, table: Mapping[str, Any], key: str, context: str) -> tuple[Marker, ...]:
+        return tuple(self._parse_marker(text, where) for where, text in self.items(table, key, str, context))
+
+    def _specifier(self, table: Mapping[str, Any], key: str) -> SpecifierSet | None:
+        text = self.get(table, key, str, "")
+        try:
+            return None if text is None else SpecifierSet(text)
+        except InvalidSpecifier as exc:
+            raise self.fail(key, f"{text!r} is not a valid version specifier; re-lock with uv") from exc
+
+    def _hashes(self, table: Mapping[str, Any], context: str) -> dict[str, str]:
+        text = self.get(table, "hash", str, context)
+        if text is None:
+            return {}
+        algorithm, _, digest = text.partition(":")
+        if not algorithm or not _HEX.fullmatch(digest):
+            raise self.fail(_at(context, "hash"), f"{text!r} is not <algorithm>:<hex digest>; re-lock with uv")
+        return {algorithm.lower(): digest.lower()}
+
+    def _size(self, table: Mapping[str, Any], context: str) -> int | None:
+        size = self.get(table, "size", int, context)
+        if size is not None and size < 0:
+            raise self.fail(_at(context, "size"), f"{size} is not a file size; re-lock with uv")
+        return size
+
+    def _artifact(self, table: Mapping[str, Any], context: str, source: UvSource, filename: str | None) -> Artifact:
+        url = self.get(table, "url", str, context)
+        relative = self.get(table, "path", str, context)
+        if url is None and relative is None and source.kind in {"url", "path"}:  # the file is the source itself
+            url, relative = (source.value, None) if source.kind == "url" else (None, source.value)
+        if relative is not None:
+            location, path = relative, _join(self._base(source), relative)
+        elif url is not None:
+            location, path = url, None
+        else:
+            raise self.fail(context, "names neither a url nor a path; re-lock with uv")
+        return Artifact(
+            filename=filename or _file_name(location),
+            url=url,
+            path=path,
+            size=self._size(table, context),
+            hashes=self._hashes(table, context),
+        )
+
+    def _base(self, source: UvSource) -> Path:
+        """Where a file's relative path starts: a local (flat) registry's directory, else the lock's."""
+        if source.kind == "registry" and "://" not in source.value:
+            return _join(self.directory, source.value)
+        return self.directory
+
+    def _wheel(self, table: Mapping[str, Any], context: str, source: UvSource) -> Artifact:
+        return self._artifact(table, context, source, self.get(table, "filename", str, context))
+
+    def _sdist(self, table: Mapping[str, Any], context: str, source: UvSource) -> Artifact | None:
+        sdist = self.get(table, "sdist", dict, context)
+        return None if sdist is None else self._artifact(sdist, _at(context, "sdist"), source, None)
+
+    def _vcs(self, source: UvSource, context: str) -> VcsSource:
+        """``git = "<url>?rev=<requested>&subdirectory=<dir>#<commit>"`` as the commit it pins."""
+        try:
+            parts = urlsplit(source.value)
+            query = parse_qs(parts.query)
+        except ValueError as exc:
+            raise self.fail(_at(context, "git"), f"{source.value!r} is not a URL ({exc}); re-lock with uv") from exc
+        if not parts.fragment:
+            raise self.fail(_at(context, "git"), f"{source.value!r} pins no commit (#<commit>); re-lock with uv")
+        requested = next((query[key][0] for key in _GIT_REVISIONS if key in query), None)
+        return VcsSource(
+            type="git",
+            url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+            commit=parts.fragment,
+            requested=requested,
+            subdirectory=query["subdirectory"][0] if "subdirectory" in query else None,
+        )
+
+    def _roots(self, packages: Sequence[UvPackage], manifest: Mapping[str, Any]) -> tuple[int, ...]:
+        """The project at the lock's directory; in a workspace without one (a virtual root), every member."""
+        for number, package in enumerate(packages):
+            if package.source.kind in _LOCAL_TREES and os.path.normpath(package.source.value) == ".":
+                return (number,)
+        members = self.items(manifest, "members", str, "manifest")
+        return tuple(self._member(canonicalize_name(name), context) for context, name in members)
+
+    def _member(self, name: NormalizedName, context: str) -> int:
+        found = [number for number, _, source in self.by_name.get(name, ()) if source.kind in _LOCAL_TREES]
+        if len(found) != 1:
+            raise self.fail(context, f"the workspace member {name} is not a project of the lock; re-lock with uv")
+        return found[0]
+
+    def _requirements(self, table: Mapping[str, Any], key: str, context: str) -> tuple[UvRequirement, ...]:
+        return tuple(
+            UvRequirement(
+                name=canonicalize_name(self.need(requirement, "name", str, where)),
+                extras=self.names(requirement, "extras", where),
+                marker=self._marker(requirement, "marker", where),
+                context=where,
+            )
+            for where, requirement in self.items(table, key, dict, context)
+        )
+
+    def _root_groups(self, manifest: Mapping[str, Any]) -> dict[NormalizedName, tuple[UvRequirement, ...]]:
+        groups = self.get(manifest, "dependency-groups", dict, "manifest") or {}
+        return {
+            canonicalize_name(name): self._requirements(groups, name, "manifest.dependency-groups") for name in groups
+        }
+
+    def _conflicts(self, data: Mapping[str, Any]) -> tuple[frozenset[str], ...]:
+        """Each ``conflicts`` set (extras, groups or whole projects that cannot be installed together), encoded."""
+        sets = []
+        for context, items in self.items(data, "conflicts", list, ""):
+            tables = (
+                (_at(context, number), self._item(item, dict, _at(context, number)))
+                for number, item in enumerate(items)
+            )
+            sets.append(frozenset(self._conflict_item(table, where) for where, table in tables))
+        return tuple(sets)
+
+    def _conflict_item(self, item: Mapping[str, Any], context: str) -> str:
+        package = canonicalize_name(self.need(item, "package", str, context))
+        for kind in ("extra", "group"):
+            if (name := self.get(item, kind, str, context)) is not None:
+                return _encode(kind, package, canonicalize_name(name))
+        return _encode_project(package)
+
+
+def _marker_text(text: str) -> str:
+    """``extra == 'x'`` as ``'x' in extras``: uv's conflict markers compare against the set of active extras."""
+    return _EXTRA_COMPARISON.sub(lambda m: f"{m[2]}{m[3]}{m[2]} {'in' if m[1] == '==' else 'not in'} extras", text)
+
+
+def _file_name(location: str) -> str:
+    """The file name at the end of a URL or path (without its query or fragment)."""
+    path = location.partition("#")[0].partition("?")[0] if "://" in location else location
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or location
+
+
+def _best_wheel(wheels: Sequence[Artifact], ranks: Mapping[Tag, int]) -> Artifact | None:
+    """:func:`best_wheel`, given only the wheels that fit and only the tags they carry: the same choice.
+
+    Ranking the interpreter's thousand tags for every package would cost more than reading the lock.
+    """
+    fitting = [(wheel, tags) for wheel in wheels if (tags := _wheel_tags(wheel.filename) & ranks.keys())]
+    if not fitting:
+        return None
+    carried: set[Tag] = set()
+    carried.update(*(tags for _, tags in fitting))
+    return best_wheel([wheel for wheel, _ in fitting], sorted(carried, key=ranks.__getitem__))
+
+
+@functools.cache
+def _wheel_tags(filename: str) -> frozenset[Tag]:
+    """The tags of a wheel file name: its last three dash-separated parts (names and versions are not checked here)."""
+    head, *tags = filename.removesuffix(".whl").rsplit("-", 3)
+    return (
+        parse_tag("-".join(tags))
+        if head and len(tags) == len(_TAG_PARTS) and filename.endswith(".whl")
+        else frozenset()
+    )

@@ -1,0 +1,756 @@
+"""Tests of the uv.lock reader: errors, the selection walk, the real locks against uv's own install sets, tox."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
+from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, not_in_lock, read_lock
+from tox_venvsync._lock._uv import UvLockFile, parse_uv_lock, read_uv_lock
+from tox_venvsync._target import Target, query_interpreter
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the 3.10 floor
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from tox.pytest import ToxProjectCreator
+
+    from _support.index import LocalIndex
+
+DATA = Path(__file__).parent / "data"
+LOCKS = DATA / "lockfiles" / "uv"
+EXPECTED = DATA / "expected" / "uv"
+SHARED = Path("/work/shared/lockfiles")
+REAL = ["Buried-In-Code__Perdoo", "Comfy-Org__comfy-cli", "modelcontextprotocol__python-sdk", "pallets__flask"]
+HEADER = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n'
+HASH = "sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def target_of() -> Callable[[str], Target]:
+    """The facts of python3.X, asked once per version for the module."""
+    known: dict[str, Target] = {}
+
+    def target(version: str) -> Target:
+        if version not in known:
+            found = shutil.which(f"python{version}")
+            if found is None:
+                pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
+            known[version] = query_interpreter(Path(found))
+        return known[version]
+
+    return target
+
+
+@pytest.fixture(scope="module")
+def target(target_of: Callable[[str], Target]) -> Target:
+    return target_of("3.12")
+
+
+def _lock(tmp_path: Path, body: str, *, header: str = HEADER, pyproject: str | None = None) -> UvLockFile:
+    path = tmp_path / "uv.lock"
+    path.write_text(header + textwrap.dedent(body), encoding="utf-8")
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(textwrap.dedent(pyproject), encoding="utf-8")
+    return read_uv_lock(path)
+
+
+def _fails(tmp_path: Path, body: str, *, header: str = HEADER) -> LockFileError:
+    with pytest.raises(LockFileError) as info:
+        _lock(tmp_path, body, header=header)
+    return info.value
+
+
+def _package(name: str, version: str = "1.0", *, deps: str = "", wheel: str = "py3-none-any", extra: str = "") -> str:
+    """A registry package with one wheel of ``wheel``'s tags."""
+    filename = f"{name.replace('-', '_')}-{version}-{wheel}.whl"
+    return f"""
+    [[package]]
+    name = "{name}"
+    version = "{version}"
+    source = {{ registry = "https://example.invalid/simple" }}
+    dependencies = [{deps}]
+    wheels = [{{ url = "https://example.invalid/{filename}", hash = "{HASH}", size = 10 }}]
+    {extra}
+    """
+
+
+def _root(deps: str = "", *, source: str = 'editable = "."', extra: str = "") -> str:
+    return f"""
+    [[package]]
+    name = "proj"
+    version = "0.1.0"
+    source = {{ {source} }}
+    dependencies = [{deps}]
+    {extra}
+    """
+
+
+def _names(picks: Sequence[Pick]) -> list[str]:
+    return [str(pick.name) for pick in picks]
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "uv.lock"
+    with pytest.raises(LockFileError) as info:
+        read_uv_lock(path)
+    assert str(info.value) == f"{path}: the lockfile does not exist; create it or set lock_file to the right path"
+
+
+def test_version_2_unsupported(tmp_path: Path) -> None:
+    error = _fails(tmp_path, "", header="version = 2\n")
+    assert str(error) == (
+        f"{tmp_path / 'uv.lock'} at version: uv.lock version 2 is not supported; this tool reads version 1: "
+        "update tox-venvsync or re-lock with a uv that writes version 1"
+    )
+    assert error.context == "version"
+    assert error.exit_code == 2
+
+
+def test_missing_version(tmp_path: Path) -> None:
+    assert str(_fails(tmp_path, "", header="revision = 3\n")) == (
+        f"{tmp_path / 'uv.lock'} at version: is missing; re-lock with uv"
+    )
+
+
+def test_wrong_type_names_the_key(tmp_path: Path) -> None:
+    body = _root('{ name = "pkg" }') + _package("pkg").replace(f'hash = "{HASH}"', "hash = 3")
+    error = _fails(tmp_path, body)
+    assert error.context == "package[1].wheels[0].hash"
+    assert error.reason == "must be a string, not an integer; re-lock with uv"
+
+
+@pytest.mark.parametrize(
+    ("body", "context", "reason"),
+    [
+        pytest.param(
+            _package("pkg").replace(HASH, "ab12"),
+            "package[0].wheels[0].hash",
+            "'ab12' is not <algorithm>:<hex digest>; re-lock with uv",
+            id="hash",
+        ),
+        pytest.param(
+            _package("pkg").replace("size = 10", "size = -1"),
+            "package[0].wheels[0].size",
+            "-1 is not a file size; re-lock with uv",
+            id="size",
+        ),
+        pytest.param(
+            _package("pkg", deps='{ name = "ghost" }'),
+            "package[0].dependencies[0]",
+            "names ghost, which is not a package of the lock",
+            id="unknown-dependency",
+        ),
+        pytest.param(
+            _package("pkg", deps='{ name = "dep", version = "3" }') + _package("dep", "1") + _package("dep", "2"),
+            "package[0].dependencies[0]",
+            "names dep 3, which is not a package of the lock",
+            id="unknown-version",
+        ),
+        pytest.param(
+            _package("pkg", deps='{ name = "dep" }') + _package("dep", "1") + _package("dep", "2"),
+            "package[0].dependencies[0]",
+            "names dep, which the lock has 2 times; it needs a version and source",
+            id="ambiguous-dependency",
+        ),
+        pytest.param(
+            _package("pkg", deps='{ name = "dep", marker = "python_version >>> \'3\'" }') + _package("dep"),
+            "package[0].dependencies[0].marker",
+            "\"python_version >>> '3'\" is not a valid marker (Expected a marker variable or quoted string)",
+            id="marker",
+        ),
+        pytest.param(
+            _package("pkg", "one.two"),
+            "package[0].version",
+            "'one.two' is not a valid version; re-lock with uv",
+            id="version",
+        ),
+        pytest.param(
+            _package("pkg").replace('registry = "https://example.invalid/simple"', 'registry = "a", path = "b"'),
+            "package[0].source",
+            "must name exactly one of registry, git, url, path, directory, editable, virtual; re-lock with uv",
+            id="two-sources",
+        ),
+        pytest.param(
+            '[[package]]\nname = "pkg"\nversion = "1"\n',
+            "package[0].source",
+            "is missing; re-lock with uv",
+            id="no-source",
+        ),
+        pytest.param(
+            '[[package]]\nname = "pkg"\nversion = "1"\nsource = { git = "https://example.invalid/r?rev=main" }\n',
+            "package[0].source.git",
+            "'https://example.invalid/r?rev=main' pins no commit (#<commit>); re-lock with uv",
+            id="git-commit",
+        ),
+        pytest.param(
+            '[manifest]\nmembers = ["ghost"]\n' + _package("pkg"),
+            "manifest.members[0]",
+            "the workspace member ghost is not a project of the lock; re-lock with uv",
+            id="member",
+        ),
+        pytest.param(
+            "package = 3\n",
+            "package",
+            "must be an array, not an integer; re-lock with uv",
+            id="package-type",
+        ),
+        pytest.param(
+            "conflicts = [[{ extra = 'x' }]]\n",
+            "conflicts[0][0].package",
+            "is missing; re-lock with uv",
+            id="conflict",
+        ),
+    ],
+)
+def test_invalid_lock(tmp_path: Path, body: str, context: str, reason: str) -> None:
+    error = _fails(tmp_path, body)
+    assert (error.context, error.reason) == (context, reason)
+    assert str(error) == f"{tmp_path / 'uv.lock'} at {context}: {reason}"
+
+
+def test_invalid_requires_python(tmp_path: Path) -> None:
+    error = _fails(tmp_path, "", header='version = 1\nrequires-python = ">=three"\n')
+    assert (error.context, error.reason) == (
+        "requires-python",
+        "'>=three' is not a valid version specifier; re-lock with uv",
+    )
+
+
+def test_pyproject_default_groups_of_a_wrong_type(tmp_path: Path) -> None:
+    with pytest.raises(LockFileError) as info:
+        _lock(tmp_path, _root(), pyproject="[tool.uv]\ndefault-groups = 3\n")
+    assert str(info.value) == (
+        f"{tmp_path / 'pyproject.toml'} at tool.uv.default-groups: must be an array, not an integer; re-lock with uv"
+    )
+
+
+def test_read_lock_detects_the_format(tmp_path: Path) -> None:
+    lock = _lock(tmp_path, _root())
+    found = read_lock(tmp_path / "uv.lock")
+    assert isinstance(found, UvLockFile)
+    assert (found.path, found.format) == (lock.path, "uv")
+
+
+# --- selection ---------------------------------------------------------------------------------------------------
+
+
+def test_registry_pick_details(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path, _root('{ name = "Demo.Pkg" }') + _package("demo-pkg", "1.2"))
+    assert lock.select(target, Request()) == [
+        Pick(
+            name=canonicalize_name("proj"),
+            version=Version("0.1.0"),
+            kind="directory",
+            artifact=None,
+            directory=DirectorySource(path=tmp_path, editable=True),
+            context="package[0]",
+        ),
+        Pick(
+            name=canonicalize_name("demo-pkg"),
+            version=Version("1.2"),
+            kind="wheel",
+            artifact=Artifact(
+                filename="demo_pkg-1.2-py3-none-any.whl",
+                url="https://example.invalid/demo_pkg-1.2-py3-none-any.whl",
+                path=None,
+                size=10,
+                hashes={"sha256": "ab" * 32},
+            ),
+            index="https://example.invalid/simple",
+            context="package[1].wheels[0]",
+        ),
+    ]
+
+
+def test_best_wheel_is_the_most_specific(tmp_path: Path, target: Target) -> None:
+    wheels = ["py3-none-any", target.tag_strings[0], "cp27-cp27m-win32", target.tag_strings[5]]
+    entries = ", ".join(f'{{ url = "https://example.invalid/pkg-1.0-{tag}.whl", hash = "{HASH}" }}' for tag in wheels)
+    body = _root('{ name = "pkg" }') + _package("pkg").split("wheels = ")[0] + f"wheels = [{entries}]\n"
+    [_, pick] = _lock(tmp_path, body).select(target, Request())
+    assert pick.artifact is not None
+    assert pick.artifact.filename == f"pkg-1.0-{target.tag_strings[0]}.whl"
+    assert pick.context == "package[1].wheels[1]"
+
+
+def test_sdist_when_no_wheel_fits(tmp_path: Path, target: Target) -> None:
+    sdist = f'sdist = {{ url = "https://example.invalid/pkg-1.0.tar.gz", hash = "{HASH}", size = 5 }}'
+    body = _root('{ name = "pkg" }') + _package("pkg", wheel="cp27-cp27m-win32", extra=sdist)
+    [_, pick] = _lock(tmp_path, body).select(target, Request())
+    assert (pick.kind, pick.context, pick.version) == ("sdist", "package[1].sdist", Version("1.0"))
+    assert pick.artifact == Artifact(
+        filename="pkg-1.0.tar.gz", url="https://example.invalid/pkg-1.0.tar.gz", path=None, size=5,
+        hashes={"sha256": "ab" * 32},
+    )  # fmt: skip
+
+
+def test_nothing_installable(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path, _root('{ name = "native" }') + _package("native", "2.0", wheel="cp27-cp27m-win32"))
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    tags = target.tags
+    assert str(info.value) == (
+        f"{lock.path}: no wheel of native 2.0 at package[1] fits the interpreter {target.executable} "
+        f"(Python {target.python_full_version}, tags {tags[0]} ... {tags[-1]} ({len(tags)} in all)) and the lock "
+        "has no sdist for it; the lock has native-2.0-cp27-cp27m-win32.whl: re-lock for this interpreter or use "
+        "another Python"
+    )
+
+
+SOURCES = """
+[[package]]
+name = "gitdep"
+version = "0.1"
+source = { git = "https://example.invalid/g.git?rev=main&subdirectory=sub#0123abcd" }
+
+[[package]]
+name = "tree"
+version = "0.2"
+source = { directory = "../libs/tree" }
+
+[[package]]
+name = "hidden"
+version = "0.3"
+source = { virtual = "libs/hidden" }
+dependencies = [{ name = "urlwheel" }]
+
+[[package]]
+name = "urlwheel"
+version = "1.0"
+source = { url = "https://example.invalid/urlwheel-1.0-py3-none-any.whl" }
+wheels = [{ url = "https://example.invalid/urlwheel-1.0-py3-none-any.whl", hash = "sha256:AB" }]
+
+[[package]]
+name = "urlsdist"
+version = "1.0"
+source = { url = "https://example.invalid/dl/urlsdist%201.0.zip", subdirectory = "py" }
+sdist = { hash = "sha256:cd" }
+
+[[package]]
+name = "pathwheel"
+version = "1.0"
+source = { path = "dist/pathwheel-1.0-py3-none-any.whl" }
+wheels = [{ filename = "pathwheel-1.0-py3-none-any.whl", hash = "sha256:ef" }]
+
+[[package]]
+name = "pathsdist"
+version = "1.0"
+source = { path = "dist/pathsdist-1.0.tar.gz" }
+sdist = { hash = "sha256:01", size = 3 }
+
+[[package]]
+name = "flat"
+version = "1.0"
+source = { registry = "wheels" }
+wheels = [{ path = "flat-1.0-py3-none-any.whl" }]
+"""
+
+
+def test_sources(tmp_path: Path, target: Target) -> None:
+    names = ["gitdep", "tree", "hidden", "pathwheel", "pathsdist", "urlsdist", "flat"]
+    deps = ", ".join(f'{{ name = "{name}" }}' for name in names)
+    lock = _lock(tmp_path, _root(deps, source='virtual = "."') + SOURCES)
+    picks = {str(pick.name): pick for pick in lock.select(target, Request())}
+    assert list(picks) == ["gitdep", "tree", "urlwheel", "urlsdist", "pathwheel", "pathsdist", "flat"]
+    vcs = VcsSource(
+        type="git", url="https://example.invalid/g.git", commit="0123abcd", requested="main", subdirectory="sub"
+    )
+    assert (picks["gitdep"].kind, picks["gitdep"].vcs, picks["gitdep"].context) == ("vcs", vcs, "package[1]")
+    assert picks["tree"].directory == DirectorySource(path=tmp_path.parent / "libs" / "tree", editable=False)
+    assert (picks["urlwheel"].kind, picks["urlwheel"].index) == ("wheel", None)
+    assert picks["urlwheel"].artifact == Artifact(
+        filename="urlwheel-1.0-py3-none-any.whl", url="https://example.invalid/urlwheel-1.0-py3-none-any.whl",
+        path=None, size=None, hashes={"sha256": "ab"},
+    )  # fmt: skip
+    assert picks["urlsdist"].kind == "archive"
+    assert picks["urlsdist"].artifact == Artifact(
+        filename="urlsdist 1.0.zip", url="https://example.invalid/dl/urlsdist%201.0.zip", path=None, size=None,
+        hashes={"sha256": "cd"},
+    )  # fmt: skip
+    assert (picks["pathwheel"].kind, picks["pathsdist"].kind) == ("wheel", "archive")
+    assert picks["pathwheel"].artifact == Artifact(
+        filename="pathwheel-1.0-py3-none-any.whl", url=None, path=tmp_path / "dist" / "pathwheel-1.0-py3-none-any.whl",
+        size=None, hashes={"sha256": "ef"},
+    )  # fmt: skip
+    assert picks["pathsdist"].artifact is not None
+    assert (picks["pathsdist"].artifact.path, picks["pathsdist"].artifact.size) == (
+        tmp_path / "dist/pathsdist-1.0.tar.gz",
+        3,
+    )
+    flat = picks["flat"]
+    assert flat.artifact is not None
+    assert (flat.artifact.path, flat.index) == (
+        tmp_path / "wheels" / "flat-1.0-py3-none-any.whl",
+        (tmp_path / "wheels").as_uri(),
+    )
+    assert flat.artifact.strongest_hash is None
+
+
+def test_markers_edge_extras_and_forks(tmp_path: Path, target: Target) -> None:
+    here = target.python_full_version
+    deps = (
+        '{ name = "win", marker = "sys_platform == \'win32\'" }, { name = "helper", extra = ["fancy"] }, '
+        f'{{ name = "dep", version = "1", source = {{ registry = "https://example.invalid/simple" }}, '
+        f"marker = \"python_full_version < '{here}'\" }}, "
+        f'{{ name = "dep", version = "2", source = {{ registry = "https://example.invalid/simple" }}, '
+        f"marker = \"python_full_version >= '{here}'\" }}"
+    )
+    fancy = '[package.optional-dependencies]\nfancy = [{ name = "fancy-dep" }]\nunused = [{ name = "win" }]'
+    body = (
+        _root(deps, source='virtual = "."')
+        + _package("win")
+        + _package("helper", extra=fancy)
+        + _package("fancy-dep")
+        + _package("dep", "1")
+        + _package("dep", "2")
+    )
+    picks = _lock(tmp_path, body).select(target, Request())
+    assert [(str(pick.name), str(pick.version)) for pick in picks] == [
+        ("helper", "1.0"),
+        ("fancy-dep", "1.0"),
+        ("dep", "2"),
+    ]
+
+
+GROUPS = _root(
+    '{ name = "base" }',
+    extra="""
+    [package.optional-dependencies]
+    cli = [{ name = "cli-dep" }]
+    [package.dev-dependencies]
+    dev = [{ name = "dev-dep" }]
+    test = [{ name = "test-dep" }, { name = "proj", extra = ["cli"] }]
+    """,
+) + "".join(_package(name) for name in ("base", "cli-dep", "dev-dep", "test-dep"))
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "request_", "expected"),
+    [
+        pytest.param(None, Request(), ["base", "dev-dep"], id="dev-by-default"),
+        pytest.param(None, Request(default_groups=False), ["base"], id="no-defaults"),
+        pytest.param(None, Request(extras=frozenset({"cli"})), ["base", "cli-dep", "dev-dep"], id="extra"),
+        pytest.param(None, Request(groups=frozenset({"test"})), ["base", "cli-dep", "dev-dep", "test-dep"], id="group"),
+        pytest.param(
+            None,
+            Request(groups=frozenset({"test"}), default_groups=False),
+            ["base", "cli-dep", "test-dep"],
+            id="group-pulls-the-project-extra",
+        ),
+        pytest.param('[tool.uv]\ndefault-groups = ["test"]\n', Request(), ["base", "cli-dep", "test-dep"], id="listed"),
+        pytest.param(
+            '[tool.uv]\ndefault-groups = "all"\n', Request(), ["base", "cli-dep", "dev-dep", "test-dep"], id="all"
+        ),
+        pytest.param("[tool.uv]\ndefault-groups = []\n", Request(), ["base"], id="none"),
+    ],
+)
+def test_extras_and_groups(
+    tmp_path: Path, target: Target, pyproject: str | None, request_: Request, expected: list[str]
+) -> None:
+    picks = _lock(tmp_path, GROUPS, pyproject=pyproject).select(target, request_)
+    assert _names(picks) == ["proj", *expected]
+
+
+def test_missing_extra_and_group(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path, GROUPS, pyproject='[dependency-groups]\nempty = []\n[project]\nname = "proj"\n')
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(extras=frozenset({"gui", "cli"})))
+    assert str(info.value) == f"{lock.path}: {not_in_lock('extra', ['gui'], ['cli'])}"
+    assert info.value.reason == "the lock has no extra gui; it has: cli"
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(groups=frozenset({"docs"})))
+    assert info.value.reason == "the lock has no dependency group docs; it has: dev, empty, test"
+    assert _names(lock.select(target, Request(groups=frozenset({"empty"})))) == ["proj", "base", "dev-dep"]
+
+
+def test_requires_python_unmet(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path, _root(), header='version = 1\nrequires-python = ">=3.99"\n')
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert str(info.value) == (
+        f"{lock.path}: the lock requires Python >=3.99 but the interpreter {target.executable} is Python "
+        f"{target.python_full_version}; use an interpreter the lock supports or re-lock"
+    )
+
+
+def test_supported_markers(tmp_path: Path, target: Target) -> None:
+    platform = target.markers["sys_platform"]
+    header = f"version = 1\nsupported-markers = [\"sys_platform == 'win32'\", \"sys_platform == '{platform}'\"]\n"
+    assert _names(_lock(tmp_path, _root(), header=header).select(target, Request())) == ["proj"]
+    lock = _lock(tmp_path, _root(), header="version = 1\nsupported-markers = [\"sys_platform == 'win32'\"]\n")
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert info.value.reason == (
+        f'the lock supports only the environments sys_platform == "win32" and the interpreter {target.executable} '
+        f"(Python {target.python_full_version}) is in none of them; re-lock for it"
+    )
+
+
+def test_the_same_name_twice(tmp_path: Path, target: Target) -> None:
+    source = 'source = { registry = "https://example.invalid/simple" }'
+    deps = f'{{ name = "dep", version = "1", {source} }}, {{ name = "dep", version = "2", {source} }}'
+    lock = _lock(tmp_path, _root(deps) + _package("dep", "1") + _package("dep", "2"))
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    assert info.value.reason == (
+        f"the lock selects dep twice, at package[1] and package[2], for the interpreter {target.executable} "
+        f"(Python {target.python_full_version}); re-lock"
+    )
+
+
+def test_marker_that_cannot_be_evaluated(tmp_path: Path, target: Target) -> None:
+    lock = _lock(tmp_path, _root('{ name = "dep", marker = "python_version ~= \'x\'" }') + _package("dep"))
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert info.value.context == "package[0].dependencies[0]"
+    assert info.value.reason.startswith("the marker 'python_version ~= \"x\"' cannot be evaluated (Undefined")
+
+
+def test_conflicting_extras(target: Target) -> None:
+    lock = read_uv_lock(LOCKS / "synthetic__conflicts" / "uv.lock")
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(extras=frozenset({"x1", "x2"})))
+    assert info.value.reason == (
+        "extra x1 of proj and extra x2 of proj are declared as conflicting (conflicts[0]) and would both be "
+        "installed; ask for only one of them"
+    )
+
+
+# --- the real locks against what uv installs ---------------------------------------------------------------------
+
+
+def test_real_locks_are_unchanged_copies() -> None:
+    assert sorted(p.name for p in LOCKS.iterdir() if not p.name.startswith("synthetic__")) == REAL
+    if SHARED.is_dir():
+        for name in REAL:
+            for file, original in (("uv.lock", "uv.lock"), ("pyproject.toml", "pyproject.toml")):
+                assert (LOCKS / name / file).read_bytes() == (SHARED / f"{name}__{original}").read_bytes()
+
+
+CASES = sorted(path.name.removesuffix(".json") for path in EXPECTED.glob("*.json"))
+
+
+def test_every_lock_has_expected_sets() -> None:
+    assert {case.split("--")[0] for case in CASES} == {p.name for p in LOCKS.iterdir()}
+    assert len(CASES) >= 70
+
+
+def _request(recorded: dict[str, Any]) -> Request:
+    return Request(
+        extras=frozenset(recorded.get("extras", ())),
+        groups=frozenset(recorded.get("groups", ())),
+        default_groups=recorded.get("default_groups", True),
+    )
+
+
+def _direct_url(pick: Pick, project: Path) -> str:
+    """The ``name @ url`` form ``uv sync --dry-run`` prints, with the project directory as ``{project}``."""
+    if pick.vcs is not None:
+        return f"git+{pick.vcs.url}@{pick.vcs.commit}"
+    path = pick.directory.path if pick.directory is not None else pick.artifact.path if pick.artifact else None
+    assert path is not None, pick
+    relative = path.relative_to(project.absolute()).as_posix()
+    return "file://{project}" + ("" if relative == "." else f"/{relative}")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_selection_matches_uv(target_of: Callable[[str], Target], case: str) -> None:
+    recorded = json.loads((EXPECTED / f"{case}.json").read_text(encoding="utf-8"))
+    lock = read_uv_lock(LOCKS / recorded["lock"] / "uv.lock")
+    target = target_of(recorded["python"])
+    if "error" in recorded:  # uv refuses: requires-python unmet or conflicting extras
+        with pytest.raises(SelectionError) as info:
+            lock.select(target, _request(recorded["request"]))
+        if "Python requirement" in recorded["error"]:
+            assert info.value.reason.startswith(f"the lock requires Python {lock.requires_python} but the interpreter")
+        else:
+            assert "incompatible with the declared conflicts" in recorded["error"]
+            assert "are declared as conflicting (conflicts[0])" in info.value.reason
+        return
+    picks = lock.select(target, _request(recorded["request"]))
+    registry = {str(pick.name): pick.version for pick in picks if pick.index is not None}
+    assert registry == {name: Version(version) for name, version in recorded["packages"].items()}
+    direct = {str(pick.name): _direct_url(pick, lock.path.parent) for pick in picks if pick.index is None}
+    assert direct == recorded["direct"]
+    supported = set(target.tags)
+    for pick in picks:
+        if pick.kind == "wheel":
+            assert pick.artifact is not None
+            assert parse_wheel_filename(pick.artifact.filename)[3] & supported
+        else:
+            assert pick.kind in {"sdist", "directory", "vcs"}, pick
+
+
+@pytest.mark.parametrize(("python", "tag"), [("3.12", "cp312-cp312-manylinux"), ("3.13", "py3-none-any")])
+def test_synthetic_native_wheel(target_of: Callable[[str], Target], python: str, tag: str) -> None:
+    lock = read_uv_lock(LOCKS / "synthetic__conflicts" / "uv.lock")
+    [native] = [pick for pick in lock.select(target_of(python), Request()) if pick.name == "native"]
+    assert native.artifact is not None
+    assert native.artifact.filename.startswith(f"native-1.0-{tag}")
+    assert native.artifact.path == (LOCKS / "synthetic__conflicts" / "wheels" / native.artifact.filename).absolute()
+
+
+def test_workspace_member_extra_and_editable_members(target: Target) -> None:
+    lock = read_uv_lock(LOCKS / "modelcontextprotocol__python-sdk" / "uv.lock")
+    picks = {str(pick.name): pick for pick in lock.select(target, Request())}
+    assert "typer" in picks  # the dev group asks for mcp[cli], the root's own extra
+    assert picks["mcp"].directory == DirectorySource(path=lock.path.parent.absolute(), editable=True)
+    assert picks["mcp"].version is None  # a dynamic version
+    assert "mcp-structured-output-lowlevel" not in picks  # a member, but not a dependency of the root
+
+
+# --- no input makes the reader fail with anything but our errors -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    return {
+        name: (
+            tomllib.loads((LOCKS / name / "uv.lock").read_text(encoding="utf-8")),
+            tomllib.loads((LOCKS / name / "pyproject.toml").read_text(encoding="utf-8")),
+        )
+        for name in REAL
+    }
+
+
+#: values that look like what the lock holds, so some mutations get past the type checks
+TRICKY = [
+    "", ".", "all", "dev", "sha256:zz", "sha256:", "2", ">=3.99", "((", "extra == 'x'", "python_version < '3'",
+    "https://x/y-1.0-py3-none-any.whl", "https://x/g#", "../up", "anyio", "name",
+]  # fmt: skip
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats() | st.text(max_size=12) | st.sampled_from(TRICKY),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=6,
+)
+
+
+def _retype(value: object) -> object:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return {str(index): item for index, item in enumerate(value)}
+    return str(value)
+
+
+def _mutate(draw: st.DataObject, document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with one value deleted, retyped or replaced; only the containers on the way are copied."""
+    root = dict(document)
+    node: dict[Any, Any] | list[Any] = root
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if node is root and "package" in root:  # most of a lock is its packages: go there most of the time
+            keys += ["package"] * 3 * len(keys)
+        key = draw.draw(st.sampled_from(keys))
+        child = node[key]
+        if isinstance(child, dict | list) and child and draw.draw(st.integers(0, 9)) < 8:
+            node[key] = node = dict(child) if isinstance(child, dict) else list(child)
+            continue
+        action = draw.draw(st.sampled_from(["delete", "retype", "replace"]))
+        if action == "delete":
+            del node[key]
+        else:
+            node[key] = _retype(child) if action == "retype" else draw.draw(JSONISH)
+        return root
+
+
+REQUESTS = st.sampled_from(
+    [Request(), Request(default_groups=False), Request(extras=frozenset({"cli"})), Request(groups=frozenset({"docs"}))]
+)
+
+
+@pytest.mark.parametrize("name", REAL)
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draw=st.data())
+def test_mutated_lock_raises_only_our_errors(
+    documents: dict[str, tuple[dict[str, Any], dict[str, Any]]], target: Target, name: str, draw: st.DataObject
+) -> None:
+    data, project = documents[name]
+    mutated = _mutate(draw, data)
+    for _ in range(draw.draw(st.integers(0, 2))):
+        mutated = _mutate(draw, mutated)
+    with contextlib.suppress(VenvSyncError):
+        parse_uv_lock(LOCKS / name / "uv.lock", mutated, project).select(target, draw.draw(REQUESTS))
+
+
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draw=st.data())
+def test_mutated_pyproject_raises_only_our_errors(
+    documents: dict[str, tuple[dict[str, Any], dict[str, Any]]], target: Target, draw: st.DataObject
+) -> None:
+    data, project = documents["pallets__flask"]
+    with contextlib.suppress(VenvSyncError):
+        parse_uv_lock(LOCKS / "pallets__flask" / "uv.lock", data, _mutate(draw, project)).select(target, Request())
+
+
+# --- through tox -------------------------------------------------------------------------------------------------
+
+INI = """
+[tox]
+env_list = py312
+[testenv]
+runner = venvsync
+env_location = {env_location}
+package = skip
+commands =
+    python -c "import alpha, beta; print('from uv.lock', alpha.__version__, beta.__version__)"
+"""
+
+
+def _uv_lock(index: LocalIndex, wheels: Sequence[Path]) -> str:
+    """A uv.lock written the way uv writes it: a virtual root and registry packages with url, hash and size."""
+    root = '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { virtual = "." }\n'
+    root += 'dependencies = [{ name = "alpha" }, { name = "beta" }]\n'
+    packages = [
+        f'[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {{ registry = "{index.simple_url}" }}\n'
+        f'wheels = [{{ url = "{index.file_url(wheel.name)}", hash = "sha256:{sha256_file(wheel)}", '
+        f"size = {wheel.stat().st_size} }}]\n"
+        for wheel in wheels
+        for name, version, _, _ in [parse_wheel_filename(wheel.name)]
+    ]
+    return "\n".join([HEADER, root, *packages])
+
+
+@pytest.mark.slow
+def test_tox_syncs_from_a_uv_lock(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    tox_project: ToxProjectCreator,
+    cache_dir: Path,  # noqa: ARG001  # a private artifact cache
+) -> None:
+    wheels = [make_wheel(local_index.directory, "alpha", "1.0"), make_wheel(local_index.directory, "beta", "2.5")]
+    venvs = tmp_path / "venvs"
+    project = tox_project({"tox.ini": INI.replace("{env_location}", str(venvs / "{env_name}"))})
+    (project.path / "uv.lock").write_text(_uv_lock(local_index, wheels), encoding="utf-8")
+    result = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    result.assert_success()
+    assert "synced 2 packages: 2 installed" in result.out
+    assert "from uv.lock 1.0 2.5" in result.out
+    assert (venvs / "py312" / "pyvenv.cfg").is_file()
+    assert not (project.path / ".venv").exists()
+    again = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    again.assert_success()
+    assert "synced" not in again.out
+    assert "from uv.lock 1.0 2.5" in again.out
