@@ -137,7 +137,7 @@ def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:
     }
     [proj] = venv.dists()["proj"]
     assert proj.content == "abc"
-    assert proj.direct_url == tmp_path.as_uri()
+    assert proj.direct_url == f"editable+{tmp_path.as_uri()}"
 
 
 def test_install_overwrites_leftovers(venv: Venv, tmp_path: Path) -> None:

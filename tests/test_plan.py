@@ -112,7 +112,11 @@ TABLE = [
     pytest.param([], [I("b", "1.0"), I("B", "2.0")], (), True, [("b", "remove", "1.0", "1.0")], id="duplicates-remove"),
     pytest.param([W("a", "1.0")], [I("a", "1.0")], ("a",), True, [("a", "reinstall", "1.0", "1.0")], id="suspect"),
     pytest.param([W("a", "1.0")], [], ("a",), True, [("a", "install", "1.0", None)], id="suspect-missing"),
-    pytest.param([W("a", None)], [I("a", "1.0")], (), True, [("a", "reinstall", None, "1.0")], id="unversioned"),
+    pytest.param([W("a", None)], [I("a", "1.0")], (), True, [("a", "keep", None, "1.0")], id="unversioned-same-source"),
+    pytest.param(
+        [W("a", None, content="new")], [I("a", "1.0", content="old")],
+        (), True, [("a", "reinstall", None, "1.0")], id="unversioned-tree-changed",
+    ),
     pytest.param([W("a", "1.0")], [I("a", "bogus")], (), True, [("a", "reinstall", "1.0", None)], id="no-version"),
     pytest.param(
         [W("a", "1.0")],

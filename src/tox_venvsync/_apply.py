@@ -98,10 +98,21 @@ def _metadata(wanted: Wanted) -> dict[str, bytes]:
         OUR_METADATA: json.dumps({"by": __version__, "content": wanted.content}).encode(),
     }
     if wanted.direct_url is not None:
-        # the project (content is set) was built from its directory; a lock's local file is an archive
-        info = {"dir_info": {"editable": wanted.editable}} if wanted.content is not None else {"archive_info": {}}
-        metadata["direct_url.json"] = json.dumps({"url": wanted.direct_url, **info}).encode()
+        metadata["direct_url.json"] = json.dumps({"url": wanted.direct_url, **_direct_info(wanted)}).encode()
     return metadata
+
+
+def _direct_info(wanted: Wanted) -> dict[str, object]:
+    """PEP 610's info: a VCS commit, a directory (editable or not), or an archive."""
+    pick = wanted.pick
+    if pick.vcs is not None:
+        vcs_info: dict[str, object] = {"vcs": pick.vcs.type, "commit_id": pick.vcs.commit}
+        if pick.vcs.requested:
+            vcs_info["requested_revision"] = pick.vcs.requested
+        return {"vcs_info": vcs_info, **({"subdirectory": pick.vcs.subdirectory} if pick.vcs.subdirectory else {})}
+    if wanted.editable or wanted.from_directory:
+        return {"dir_info": {"editable": wanted.editable}}
+    return {"archive_info": {}}
 
 
 def uninstall(dist: InstalledDist, venv: Path) -> None:

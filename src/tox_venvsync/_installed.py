@@ -29,13 +29,12 @@ class InstalledDist:
 
     @property
     def direct_url(self) -> str | None:
-        """The ``url`` of ``direct_url.json`` (PEP 610), ``None`` for an install from an index."""
+        """Where it was installed from, as :func:`source_id` spells it; ``None`` for an install from an index."""
         try:
             data = json.loads((self.dist_info / "direct_url.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        url = data.get("url") if isinstance(data, dict) else None
-        return url if isinstance(url, str) else None
+        return source_id_of(data) if isinstance(data, dict) else None
 
     @property
     def content(self) -> str | None:
@@ -96,3 +95,21 @@ def _read_metadata(dist_info: Path) -> InstalledDist | None:
     except InvalidVersion:
         version = None
     return InstalledDist(name=canonicalize_name(name), version=version, dist_info=dist_info)
+
+
+def source_id(url: str, *, vcs: str | None = None, commit: str | None = None, editable: bool = False) -> str:
+    """One string for where a distribution came from: ``git+URL@COMMIT``, ``editable+URL`` or the URL."""
+    if vcs is not None:
+        return f"{vcs}+{url}@{commit}"
+    return f"editable+{url}" if editable else url
+
+
+def source_id_of(direct_url: dict[str, object]) -> str | None:
+    """:func:`source_id` of a PEP 610 ``direct_url.json`` document."""
+    url = direct_url.get("url")
+    if not isinstance(url, str):
+        return None
+    vcs_info, dir_info = direct_url.get("vcs_info"), direct_url.get("dir_info")
+    if isinstance(vcs_info, dict):
+        return source_id(url, vcs=str(vcs_info.get("vcs")), commit=str(vcs_info.get("commit_id")))
+    return source_id(url, editable=isinstance(dir_info, dict) and dir_info.get("editable") is True)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from tox_venvsync._installed import source_id
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
@@ -47,9 +49,21 @@ class Wanted:
     pick: Pick
     #: the PEP 610 URL to record, ``None`` for an install from an index
     direct_url: str | None = None
-    #: a digest of the wheel's contents, for wheels rebuilt on every run (the project)
+    #: a digest of the wheel's contents, for wheels rebuilt on every run (the project, source trees)
     content: str | None = None
     editable: bool = False
+    #: built from a source tree (the project, a directory source): recorded as ``dir_info``
+    from_directory: bool = False
+
+    @property
+    def source_id(self) -> str | None:
+        """Where it comes from, compared with :attr:`InstalledDist.direct_url`."""
+        if self.direct_url is None:
+            return None
+        vcs = self.pick.vcs
+        if vcs is not None:
+            return source_id(self.direct_url, vcs=vcs.type, commit=vcs.commit)
+        return source_id(self.direct_url, editable=self.editable)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,14 +150,14 @@ def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> A
         return Action.INSTALL
     current = old[0]
     version = item.pick.version
-    if len(old) > 1 or suspect or current.version is None or version is None:
+    if len(old) > 1 or suspect or current.version is None:
         return Action.REINSTALL
-    if current.version < version:
+    if version is not None and current.version < version:
         return Action.UPGRADE
-    if current.version > version:
+    if version is not None and current.version > version:
         return Action.DOWNGRADE
-    if current.direct_url != item.direct_url:
-        return Action.REINSTALL  # same version from another source, as uv sync decides
+    if current.direct_url != item.source_id:
+        return Action.REINSTALL  # the same version from another source, commit or editable-ness, as uv sync decides
     if item.content is not None and current.content != item.content:
-        return Action.REINSTALL  # the project was rebuilt with other contents
+        return Action.REINSTALL  # a source tree or the project was rebuilt with other contents
     return Action.KEEP

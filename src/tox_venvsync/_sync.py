@@ -188,7 +188,7 @@ def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
     )
     # the project's directory, not the wheel's path: tox builds each wheel in a new folder
     source = wheel.source if wheel.source is not None else wheel.path
-    return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable)
+    return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable, from_directory=True)
 
 
 def _content_key(wheel: Path) -> str:
