@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tox_venvsync._lock import Request
-from tox_venvsync._state import Inputs, State
+from tox_venvsync._state import Inputs, State, tree_signature
 from tox_venvsync._target import Target
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def test_state_round_trip(tmp_path: Path) -> None:
     assert not state.is_current(fingerprint, DISTS)
     state.write(fingerprint, DISTS)
     file = tmp_path / ".venvsync" / "state.json"
-    assert json.loads(file.read_text(encoding="utf-8")) == {"fingerprint": fingerprint, "dists": DISTS}
+    assert json.loads(file.read_text(encoding="utf-8")) == {"fingerprint": fingerprint, "dists": DISTS, "trees": {}}
     assert not file.with_suffix(".tmp").exists()
     assert state.is_current(fingerprint, DISTS)
     assert State(tmp_path).is_current(fingerprint, list(DISTS))
@@ -161,3 +161,19 @@ def test_state_unreadable_is_not_current(tmp_path: Path, content: str) -> None:
     (tmp_path / ".venvsync").mkdir()
     (tmp_path / ".venvsync" / "state.json").write_text(content, encoding="utf-8")
     assert not State(tmp_path).is_current("f", [])
+
+
+def test_an_edited_source_tree_makes_the_state_stale(tmp_path: Path) -> None:
+    tree = tmp_path / "src-tree"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "__init__.py").write_text("A = 1\n")
+    (tree / "build").mkdir()
+    (tmp_path / "venv").mkdir()
+    state = State(tmp_path / "venv")
+    fingerprint = BASE.fingerprint()
+    state.write(fingerprint, DISTS, trees={str(tree): tree_signature(tree)})
+    assert state.is_current(fingerprint, DISTS)
+    (tree / "build" / "ignored.o").write_text("build output is not a source")
+    assert state.is_current(fingerprint, DISTS)
+    (tree / "pkg" / "__init__.py").write_text("A = 22\n")
+    assert not state.is_current(fingerprint, DISTS)

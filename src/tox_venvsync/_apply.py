@@ -234,7 +234,7 @@ class LinkInstaller:
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Unpack and verify the wheel into the cache (once per wheel, ever)."""
         hashed = wanted.pick.artifact.strongest_hash if wanted.pick.artifact else None
-        if wanted.content is not None or hashed is None:
+        if wanted.content is not None or hashed is None or wanted.pick.kind != "wheel":  # built here: not cached
             self._wheels.check(wheel, wanted)
             return
         self._trees[wanted.pick.name] = unpacked(self._cache, wheel, *hashed, wanted.pick.name)

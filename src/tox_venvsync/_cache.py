@@ -3,7 +3,8 @@
 Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's user cache dir)::
 
     artifacts/<algorithm>/<digest[:2]>/<digest>/<filename>   verified files, named by their hash
-    unpacked/<algorithm>/<digest[:2]>/<digest>/              reserved: a wheel's unpacked tree, to link from
+    unpacked/<algorithm>/<digest[:2]>/<digest>/              a wheel's verified, unpacked tree, to link from
+    built/<sha256|git>/<key[:2]>/<key>/<wheel>               wheels built from an sdist hash or a VCS commit
     locks/<key>.lock                                         one file lock per venv path
     tmp/                                                      downloads in progress (same filesystem)
 
@@ -45,6 +46,10 @@ class Cache:
     def unpacked(self, algorithm: str, digest: str) -> Path:
         """Where the unpacked tree of the wheel with this hash lives."""
         return self.root / "unpacked" / algorithm / digest[:2] / digest
+
+    def built(self, kind: str, key: str) -> Path:
+        """Where the wheel built from an sdist (by its hash) or a VCS commit is kept."""
+        return self.root / "built" / kind / key[:2] / key
 
     def venv_lock(self, venv: Path) -> Path:
         """The lock file that serialises syncs of the venv at ``venv``."""

@@ -18,7 +18,7 @@ from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._plan import Action, Plan, Step
-from tox_venvsync._sync import SyncSpec, make_sync_plan, sync
+from tox_venvsync._sync import SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo, query_interpreter
 from tox_venvsync._verify import check_records
 
@@ -114,7 +114,7 @@ def _sync(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         target = _existing_target(venv) or _future_target(base, venv)
-        plan = make_sync_plan(spec, target)
+        plan = _preview(spec, target)
         _emit(args, _plan_json(plan), _plan_lines(plan))
         return 0
     cache = Cache(default_cache_dir())
@@ -139,13 +139,8 @@ def _verify(args: argparse.Namespace) -> int:
         msg = f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
         raise BadInputError(msg)
     files = check_records(scan([Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]), venv)
-    plan = (
-        make_sync_plan(
-            SyncSpec(venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args)), target
-        )
-        if args.lock
-        else None
-    )
+    spec = SyncSpec(venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args))
+    plan = _preview(spec, target) if args.lock else None
     changes = plan.changes if plan else []
     report = {"modified": files.modified, "missing": files.missing, "differs": _plan_json(plan) if plan else None}
     lines = [f"modified: {p}" for p in files.modified] + [f"missing: {p}" for p in files.missing]
@@ -160,6 +155,13 @@ def _describe(step: Step) -> str:
     if step.action in {Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL}:
         return f"{step.action.value}: {step.name} {old} -> {new}"
     return f"{step.action.value}: {step.name} {new if new is not None else old}"
+
+
+def _preview(spec: SyncSpec, target: Target) -> Plan:
+    """The plan a sync would apply; nothing in the venv changes."""
+    outcome = sync(spec, target, cache=Cache(default_cache_dir()), dry_run=True)
+    assert outcome.plan is not None  # noqa: S101  # a dry run always plans
+    return outcome.plan
 
 
 def _existing_target(venv: Path) -> Target | None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from pathlib import Path
+    from collections.abc import Mapping, Sequence
 
     from tox_venvsync._lock import Request
     from tox_venvsync._target import Target
@@ -53,20 +54,42 @@ class State:
         self._file = venv / ".venvsync" / "state.json"
 
     def is_current(self, fingerprint: str, dist_infos: list[str]) -> bool:
-        """Whether the last finished sync had these inputs and the venv still holds what it left."""
+        """Whether the last finished sync had these inputs and left what the venv holds, trees unchanged."""
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        return isinstance(data, dict) and data.get("fingerprint") == fingerprint and data.get("dists") == dist_infos
+        if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or data.get("dists") != dist_infos:
+            return False
+        trees = data.get("trees") or {}
+        return isinstance(trees, dict) and all(tree_signature(Path(p)) == s for p, s in trees.items())
 
     def clear(self) -> None:
         """Forget the state before changing the venv: an interrupted sync is never taken as in sync."""
         self._file.unlink(missing_ok=True)
 
-    def write(self, fingerprint: str, dist_infos: list[str]) -> None:
+    def write(self, fingerprint: str, dist_infos: list[str], *, trees: Mapping[str, str] | None = None) -> None:
         """Record a finished sync (the last write of a sync)."""
         self._file.parent.mkdir(exist_ok=True)
         tmp = self._file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": fingerprint, "dists": dist_infos}), encoding="utf-8")
+        document = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
+        tmp.write_text(json.dumps(document), encoding="utf-8")
         tmp.replace(self._file)
+
+
+#: directories that hold build output or tool state, not sources
+_NOT_SOURCES = frozenset({"__pycache__", "build", "dist", ".git", ".hg", ".tox", ".venv", ".nox", ".mypy_cache"})
+
+
+def tree_signature(root: Path) -> str:
+    """A digest of every source file's path, size and mtime under ``root``: changes when the tree is edited."""
+    digest = hashlib.sha256()
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCES and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            try:
+                stat = os.stat(os.path.join(directory, name))  # noqa: PTH116, PTH118  # the cheap calls, on purpose
+            except OSError:
+                continue
+            digest.update(f"{os.path.relpath(directory, root)}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from tox_venvsync._errors import BadInputError, SelectionError
+from tox_venvsync._errors import BadInputError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._model import Artifact, Pick, Request
-from tox_venvsync._state import Inputs, State
+from tox_venvsync._state import Inputs, State, tree_signature
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
 # fetching and installing import their modules when a sync has work to do, so a tox run of an env that
@@ -90,19 +91,19 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415
 
     journal = Journal(spec.venv)
-    project = [_project_wanted(wheel, contents[wheel.path]) for wheel in spec.project]
-    plan = make_sync_plan(spec, target, project=project, suspect=journal.pending())
-    if dry_run:
-        return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
-    if plan.changes:
-        to_fetch = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.content is None]
-        fetcher = fetcher or CacheFetcher(cache, offline=spec.offline)
-        wheels = fetcher.fetch(to_fetch)  # every file verified before any change
-        wheels.update({w.pick.name: _local_path(w) for w in project})
-        state.clear()
-        journal.start(step.name for step in plan.changes)
-        apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
-    state.write(fingerprint, dist_info_names(site_packages))
+    with tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="sync-") as scratch:
+        sources = Sources(cache, target, Path(scratch))
+        project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
+        plan = make_sync_plan(spec, target, project=project, suspect=journal.pending(), sources=sources)
+        if dry_run:
+            return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
+        if plan.changes:
+            fetcher = fetcher or CacheFetcher(cache, offline=spec.offline)
+            wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
+            state.clear()
+            journal.start(step.name for step in plan.changes)
+            apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
+        state.write(fingerprint, dist_info_names(site_packages), trees=sources.trees)
     journal.finish()
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
 
@@ -118,15 +119,20 @@ def make_sync_plan(
     *,
     project: Sequence[Wanted] = (),
     suspect: frozenset[str] = frozenset(),
+    sources: Sources,
 ) -> Plan:
-    """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply."""
+    """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply.
+
+    Source trees in the lock are built here (their contents decide whether they changed).
+    """
     from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
     from tox_venvsync._lock import read_lock  # noqa: PLC0415
     from tox_venvsync._plan import make_plan  # noqa: PLC0415
 
     lock = read_lock(spec.lock_path, spec.lock_format)
     picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
-    wanted = _wanted(picks, project, spec.lock_path)
+    built = {w.pick.name for w in project}
+    wanted = [*project, *(sources.wanted(pick) for pick in picks if pick.name not in built)]
     return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact)
 
 
@@ -150,24 +156,68 @@ def _site_packages(target: Target) -> list[Path]:
     return [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
 
 
-def _wanted(picks: Sequence[Pick], project: Sequence[Wanted], lock_path: Path) -> list[Wanted]:
-    """The lock's picks as installs; the project's own wheel replaces the lock's entry for it."""
-    from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
+class Sources:
+    """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
 
-    built = {w.pick.name for w in project}
-    wanted = list(project)
-    for pick in picks:
-        if pick.name in built:
-            continue
-        if pick.kind != "wheel" or pick.artifact is None:
-            reason = (
-                f"{pick.name} at {pick.context} is locked as a {pick.kind}, and this version of tox-venvsync "
-                "installs only wheels; lock a version of it that has a wheel for this interpreter"
-            )
-            raise SelectionError(lock_path, reason)
-        direct = pick.artifact.path.as_uri() if pick.artifact.path is not None else None
-        wanted.append(Wanted(pick=pick, direct_url=direct))
-    return wanted
+    def __init__(self, cache: Cache, target: Target, scratch: Path) -> None:
+        from tox_venvsync._build import Builder  # noqa: PLC0415  # see the imports
+
+        self._builder = Builder(cache, target)
+        self._scratch = scratch
+        self._local: dict[str, Path] = {}
+        #: non-editable source trees and their signatures, so the no-op check notices an edit
+        self.trees: dict[str, str] = {}
+
+    def wanted(self, pick: Pick) -> Wanted:
+        """What installing ``pick`` records; source trees are built now, to compare their contents."""
+        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
+
+        if pick.directory is not None:
+            return self._tree(pick, pick.directory.path, editable=pick.directory.editable)
+        if pick.vcs is not None:
+            return Wanted(pick=pick, direct_url=pick.vcs.url)
+        artifact = pick.artifact
+        assert artifact is not None  # noqa: S101  # wheel, sdist and archive picks carry their file
+        local = artifact.path.as_uri() if artifact.path is not None else None
+        return Wanted(pick=pick, direct_url=artifact.url or local if pick.kind == "archive" else local)
+
+    def project(self, wheel: LocalWheel, content: str) -> Wanted:
+        """The project's own wheel, built by tox."""
+        wanted = _project_wanted(wheel, content)
+        self._local[wanted.pick.name] = wheel.path
+        return wanted
+
+    def _tree(self, pick: Pick, path: Path, *, editable: bool) -> Wanted:
+        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
+
+        built = self._builder.from_tree(pick, path, self._scratch / pick.name, editable=editable)
+        self._local[pick.name] = built
+        if not editable:
+            self.trees[str(path)] = tree_signature(path)
+        return Wanted(
+            pick=pick,
+            direct_url=path.as_uri(),
+            content=_content_key(built),
+            editable=editable,
+            from_directory=True,
+        )
+
+    def wheels(self, plan: Plan, fetcher: Fetcher) -> dict[str, Path]:
+        """A wheel for every install of ``plan``: fetched and verified, then built where it is not a wheel."""
+        installs = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
+        fetched = fetcher.fetch([p for p in installs if p.artifact is not None and p.name not in self._local])
+        wheels: dict[str, Path] = {}
+        for pick in installs:
+            if pick.name in self._local:
+                wheels[pick.name] = self._local[pick.name]
+            elif pick.vcs is not None:
+                wheels[pick.name] = self._builder.from_vcs(pick)
+            elif pick.kind == "wheel" or fetched[pick.name].name.endswith(".whl"):
+                wheels[pick.name] = fetched[pick.name]
+            else:
+                digest = (pick.artifact.strongest_hash if pick.artifact else None) or ("", "")
+                wheels[pick.name] = self._builder.from_archive(pick, fetched[pick.name], digest[1])
+        return wheels
 
 
 def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
@@ -178,12 +228,11 @@ def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
     except InvalidWheelFilename as exc:
         msg = f"the project was built as {wheel.path}, which is not a wheel; use package = wheel or editable"
         raise BadInputError(msg) from exc
-    digest = hashlib.sha256(wheel.path.read_bytes()).hexdigest()
     pick = Pick(
         name=name,
         version=version,
         kind="wheel",
-        artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": digest}),
+        artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": content}),
         context="the project",
     )
     # the project's directory, not the wheel's path: tox builds each wheel in a new folder
@@ -201,9 +250,3 @@ def _content_key(wheel: Path) -> str:
         msg = f"the project wheel {wheel} cannot be read ({exc}); rebuild it"
         raise BadInputError(msg) from exc
     return hashlib.sha256(data).hexdigest()
-
-
-def _local_path(wanted: Wanted) -> Path:
-    assert wanted.pick.artifact is not None  # noqa: S101  # project picks always carry their wheel
-    assert wanted.pick.artifact.path is not None  # noqa: S101
-    return wanted.pick.artifact.path

@@ -1,0 +1,173 @@
+"""Build: make a wheel for the target interpreter from a locked sdist, archive, VCS commit or source tree (PEP 517).
+
+Builds run in an isolated environment created with the target's interpreter, so a compiled extension
+matches it. A wheel built from an sdist (keyed by the sdist's verified hash) or from a VCS commit is
+kept in the cache; a source tree is built on every sync that has work to do, and its wheel's RECORD
+digest tells whether its contents changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from tox_venvsync._errors import VenvSyncError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from tox_venvsync._cache import Cache
+    from tox_venvsync._lock import Pick
+    from tox_venvsync._target import Target
+
+Distribution = Literal["wheel", "editable"]
+
+
+class BuildError(VenvSyncError):
+    """A source could not be turned into a wheel."""
+
+    def __init__(self, name: str, source: str, reason: str) -> None:
+        super().__init__(f"cannot build {name} from {source}: {reason}")
+
+
+class Builder:
+    """Builds wheels for one target interpreter."""
+
+    def __init__(self, cache: Cache, target: Target) -> None:
+        self._cache = cache
+        self._target = target
+
+    def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
+        """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
+        out = self._cache.built("sha256", self._key(digest))
+        if wheel := _cached_wheel(out):
+            return wheel
+        with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
+            tree = _unpack_archive(pick, archive, Path(tmp))
+            return self._build_into(pick, tree, out, "wheel", str(archive.name))
+
+    def from_vcs(self, pick: Pick) -> Path:
+        """The wheel of the locked commit (never the requested revision), cached by commit."""
+        vcs = pick.vcs
+        assert vcs is not None  # noqa: S101  # only vcs picks come here
+        if vcs.type != "git":
+            raise BuildError(pick.name, vcs.url, f"{vcs.type} checkouts are not supported; only git is")
+        out = self._cache.built("git", self._key(f"{vcs.url}@{vcs.commit}#{vcs.subdirectory or ''}"))
+        if wheel := _cached_wheel(out):
+            return wheel
+        with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
+            checkout = Path(tmp) / "checkout"
+            _git(pick, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)])
+            _git(pick, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit])
+            tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
+            return self._build_into(pick, tree, out, "wheel", f"{vcs.url}@{vcs.commit}")
+
+    def _key(self, source: str) -> str:
+        """A built wheel depends on the source and on the interpreter it was built for."""
+        return hashlib.sha256(f"{source}|{self._target.tag_strings[0]}".encode()).hexdigest()
+
+    def from_tree(self, pick: Pick, tree: Path, into: Path, *, editable: bool) -> Path:
+        """A fresh wheel (or PEP 660 editable wheel) of a local source tree, written into ``into``."""
+        if not tree.is_dir():
+            raise BuildError(pick.name, str(tree), "the directory does not exist; check the path in the lock")
+        return self._build(pick, tree, into, "editable" if editable else "wheel", str(tree))
+
+    def _build_into(self, pick: Pick, tree: Path, out: Path, distribution: Distribution, source: str) -> Path:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
+        try:
+            wheel = self._build(pick, tree, staging, distribution, source)
+            staging.rename(out)  # atomic: the cache holds a finished wheel or nothing
+        except OSError:
+            if (done := _cached_wheel(out)) is None:
+                raise
+            return done  # another run built the same thing first
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return out / wheel.name
+
+    def _build(self, pick: Pick, tree: Path, into: Path, distribution: Distribution, source: str) -> Path:
+        from build import BuildBackendException, BuildException, ProjectBuilder  # noqa: PLC0415  # only when building
+
+        with tempfile.TemporaryDirectory(prefix="venvsync-build-env-") as env_dir:
+            python = _isolated_env(pick, Path(env_dir), self._target, source)
+            try:
+                builder = ProjectBuilder(tree, python_executable=str(python), runner=_quiet_runner)
+                _pip_install(pick, python, builder.build_system_requires, source)
+                _pip_install(pick, python, builder.get_requires_for_build(distribution), source)
+                return Path(builder.build(distribution, into))
+            except (BuildException, BuildBackendException) as exc:
+                raise BuildError(pick.name, source, _last_line(str(exc))) from exc
+
+
+def _isolated_env(pick: Pick, path: Path, target: Target, source: str) -> Path:
+    from virtualenv import cli_run  # noqa: PLC0415  # only when building
+
+    try:
+        cli_run([str(path), "--python", target.executable, "--no-periodic-update", "--quiet"], setup_logging=False)
+    except (SystemExit, RuntimeError, OSError) as exc:
+        raise BuildError(pick.name, source, f"cannot create the build environment ({exc})") from exc
+    return path / "bin" / "python"
+
+
+def _pip_install(pick: Pick, python: Path, requirements: Sequence[str] | set[str], source: str) -> None:
+    if not requirements:
+        return
+    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *sorted(requirements)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        reason = f"installing its build requirements failed ({_last_line(result.stderr or result.stdout)})"
+        raise BuildError(pick.name, source, reason)
+
+
+def _quiet_runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+    env = {**os.environ, **(extra_environ or {})}
+    result = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
+
+
+def _git(pick: Pick, args: list[str]) -> None:
+    git = shutil.which("git")
+    if git is None:
+        raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
+    result = subprocess.run([git, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BuildError(pick.name, args[-2] if len(args) > 1 else "git", _last_line(result.stderr))
+
+
+def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
+    """The source tree inside an sdist or archive; ``tarfile``'s data filter refuses hostile members."""
+    try:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as handle:
+                for member in handle.namelist():
+                    if member.startswith("/") or ".." in member.split("/"):
+                        raise BuildError(pick.name, archive.name, f"the entry {member!r} would escape the build")
+                handle.extractall(into)  # noqa: S202  # every member checked above
+        else:
+            with tarfile.open(archive) as handle:
+                handle.extractall(into, filter="data")
+    except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        raise BuildError(pick.name, archive.name, f"the archive cannot be unpacked ({exc})") from exc
+    entries = list(into.iterdir())
+    root = entries[0] if len(entries) == 1 and entries[0].is_dir() else into
+    subdirectory = pick.vcs.subdirectory if pick.vcs else None
+    return root / subdirectory if subdirectory else root
+
+
+def _cached_wheel(out: Path) -> Path | None:
+    wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
+    return wheels[0] if wheels else None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

@@ -1,0 +1,525 @@
+"""The hashed ``requirements.txt`` reader (pip-compile --generate-hashes, uv export): a flat, marker-filtered lock.
+
+An index requirement (``name==version --hash=sha256:... --hash=...``) names no file: the fetcher has to find on the
+index a file of that name and version whose digest is one of the listed ones, as pip's hash-checking mode does. The
+common model has no place for such a set yet (``Artifact.hashes`` holds one digest per algorithm), so for now:
+
+- an index requirement selects as ``Pick(kind="wheel", artifact=None, version=..., index=<--index-url or None>)``;
+- :meth:`RequirementsFile.allowed_hashes` gives every digest, per algorithm, that the pick's file may have;
+- ``--extra-index-url``, ``--find-links`` and ``--no-index`` are kept on :attr:`RequirementsFile.options`.
+
+A direct reference (``name @ https://.../x.whl``, a local wheel or archive) selects with a full :class:`Artifact`;
+``-e`` and local directories as ``directory`` picks; VCS URLs pinned to a commit as ``vcs`` picks. Written by hand:
+``packaging`` parses the requirement and its marker, but nothing public parses the file (pip's parser is internal);
+the line joining and comment rules below are pip's (``pip/_internal/req/req_file.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidName,
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._lock._model import HASH_ALGORITHMS, Artifact, DirectorySource, Pick, VcsSource, not_in_lock
+
+if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
+    import tomllib
+else:  # pragma: no cover - depends on the interpreter
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from packaging.utils import NormalizedName
+
+    from tox_venvsync._lock._model import Request
+    from tox_venvsync._target import Target
+
+#: pip's comment: ``#`` at the start of a line or after whitespace (``url#egg=name`` is no comment)
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+#: a bare location instead of a named requirement: a path (``./libs/x``, ``/abs``) or a URL (``https:``, ``file:``)
+_LOCATION = re.compile(r"[./]|[A-Za-z][A-Za-z0-9+.-]*:")
+_VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
+_COMMIT = re.compile(r"[0-9a-fA-F]{40}")
+_HEX = re.compile(r"[0-9a-f]+")
+_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
+
+#: option spellings that take a value -> the option's name
+_TAKES_VALUE = {
+    "-i": "index-url",
+    "--index-url": "index-url",
+    "--extra-index-url": "extra-index-url",
+    "-f": "find-links",
+    "--find-links": "find-links",
+    "-e": "editable",
+    "--editable": "editable",
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
+    "--hash": "hash",
+}
+#: option spellings without a value; ``--require-hashes`` is what this reader always does
+_FLAGS = {"--no-index": "no-index", "--require-hashes": "require-hashes"}
+_KNOWN = (
+    "a lock's requirements file holds requirements with --hash and the options -i/--index-url, --extra-index-url, "
+    "-f/--find-links, --no-index and -e"
+)
+_NOT_A_LOCK = "so this file is not a lock; generate it with pip-compile --generate-hashes or uv export"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IndexOptions:
+    """Where the file says index requirements come from (pip's global options)."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Pin:
+    """One requirement line: the pick it makes, when (its marker), and every digest its file may have."""
+
+    pick: Pick
+    marker: Marker | None
+    hashes: Mapping[str, frozenset[str]]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Ref:
+    """A requirement that names a place (``name @ url``, a bare path or URL, ``-e``) rather than an index version."""
+
+    name: str | None
+    location: str
+    marker: Marker | None = None
+    hashes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    editable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A logical line, comments stripped, numbered by its first physical line."""
+
+    number: int
+    text: str
+
+    @property
+    def context(self) -> str:
+        return f"line {self.number}"
+
+
+def read_requirements(path: Path) -> RequirementsFile:
+    """Read a hashed requirements file; every problem names the file and the line."""
+    options = IndexOptions()
+    pins: list[_Pin] = []
+    for line in _logical_lines(_read_text(path)):
+        if not line.text.startswith("-"):
+            pins.append(_requirement_pin(path, line))
+            continue
+        parsed = _parse_options(path, line, line.text)
+        if parsed[0][0] == "editable":
+            pins.append(_editable_pin(path, line, parsed))
+        else:
+            options = _apply_options(path, line, options, parsed)
+    return RequirementsFile(path=path, options=options, pins=_with_index(pins, options.index_url))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequirementsFile:
+    """A validated hashed requirements file: pins, each with an optional marker, and the index options."""
+
+    path: Path
+    options: IndexOptions
+    pins: tuple[_Pin, ...]
+    format: str = "requirements"
+
+    def select(self, target: Target, request: Request) -> list[Pick]:
+        """The pins whose marker is true for ``target``, in file order: one set, without extras or groups."""
+        self._check_request(request)
+        chosen: dict[NormalizedName, Pick] = {}
+        for pin in self.pins:
+            if not self._applies(pin, target):
+                continue
+            if (earlier := chosen.get(pin.pick.name)) is not None:
+                msg = (
+                    f"{pin.pick.name} is selected twice, at {earlier.context} and {pin.pick.context}, for the "
+                    f"interpreter {target.executable} (Python {target.python_full_version}); keep one line per "
+                    "package or make their markers exclusive"
+                )
+                raise SelectionError(self.path, msg)
+            chosen[pin.pick.name] = pin.pick
+        return list(chosen.values())
+
+    def allowed_hashes(self, pick: Pick) -> Mapping[str, frozenset[str]]:
+        """Every digest, per algorithm, the file of ``pick`` may have (any one of them is the file the lock means)."""
+        for pin in self.pins:
+            if (pin.pick.context, pin.pick.name) == (pick.context, pick.name):
+                return pin.hashes
+        msg = f"{pick.name} at {pick.context} is not a pick of {self.path}"
+        raise KeyError(msg)
+
+    def _check_request(self, request: Request) -> None:
+        for what, asked in (("extra", request.extras), ("dependency group", request.groups)):
+            if asked:
+                msg = (
+                    "requirements files have no extras or groups, so generate one file for each combination and "
+                    f"set lock_file to it; {not_in_lock(what, asked, [])}"
+                )
+                raise SelectionError(self.path, msg)
+
+    def _applies(self, pin: _Pin, target: Target) -> bool:
+        if pin.marker is None:
+            return True
+        try:  # the "metadata" context, as pip: a marker on ``extra`` compares with ""
+            return pin.marker.evaluate(dict(target.markers))
+        except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+            msg = f"the marker {str(pin.marker)!r} cannot be evaluated ({exc}); fix the marker"
+            raise LockFileError(self.path, msg, context=pin.pick.context) from exc
+
+
+# --- the file's text and lines -----------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise LockFileError(path, "the lockfile does not exist; create it or set lock_file to the right path") from exc
+    except IsADirectoryError as exc:
+        raise LockFileError(path, "is a directory, not a lockfile; set lock_file to a file") from exc
+    except OSError as exc:
+        raise LockFileError(path, f"cannot be read ({exc.strerror}); check its permissions") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LockFileError(path, f"is not UTF-8 text (byte {exc.start}); is this the right file?") from exc
+
+
+def _logical_lines(text: str) -> Iterator[_Line]:
+    """Pip's rules: a line ending in a backslash goes on (unless it is a comment), then comments and blanks go."""
+    pending: list[str] = []
+    first = 0
+    for number, physical in enumerate(text.splitlines(), 1):
+        if physical.endswith("\\") and not _COMMENT.match(physical):
+            first = first if pending else number
+            pending.append(physical[:-1])
+            continue
+        joined = "".join([*pending, f" {physical}" if _COMMENT.match(physical) else physical])
+        line = _Line(first if pending else number, _COMMENT.sub("", joined).strip())
+        pending = []
+        if line.text:
+            yield line
+    if pending and (rest := _COMMENT.sub("", "".join(pending)).strip()):
+        yield _Line(first, rest)
+
+
+def _parse_options(path: Path, line: _Line, text: str) -> list[tuple[str, str]]:
+    """``(name, value)`` for each option in ``text``; an unknown option is an error, never skipped."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        msg = f"cannot split the options {text!r} ({exc}); fix the quotes"
+        raise LockFileError(path, msg, context=line.context) from exc
+    options: list[tuple[str, str]] = []
+    while tokens:
+        options.append(_next_option(path, line, tokens))
+    return options
+
+
+def _next_option(path: Path, line: _Line, tokens: list[str]) -> tuple[str, str]:
+    token = tokens.pop(0)
+    if token in _FLAGS:
+        return _FLAGS[token], ""
+    if token.startswith("--"):
+        spelled, equals, attached = token.partition("=")
+    else:  # a short option takes its value attached (-ihttps://...) or as the next token
+        spelled, equals, attached = token[:2], "", token[2:]
+    name = _TAKES_VALUE.get(spelled) if token.startswith("-") else None
+    if name is None:
+        raise LockFileError(path, f"unknown option {token!r}; {_KNOWN}", context=line.context)
+    value = attached if equals or attached else (tokens.pop(0) if tokens else "")
+    if not value:
+        raise LockFileError(path, f"the option {spelled} needs a value", context=line.context)
+    return name, value
+
+
+def _apply_options(path: Path, line: _Line, options: IndexOptions, parsed: list[tuple[str, str]]) -> IndexOptions:
+    for name, value in parsed:
+        match name:
+            case "index-url":
+                options = replace(options, index_url=value)
+            case "extra-index-url":
+                options = replace(options, extra_index_urls=(*options.extra_index_urls, value))
+            case "find-links":
+                options = replace(options, find_links=(*options.find_links, value))
+            case "no-index":
+                options = replace(options, no_index=True)
+            case "require-hashes":
+                pass
+            case "hash":
+                msg = (
+                    f"--hash={value} stands on a line without a requirement; put it on its requirement's line "
+                    "(is the backslash at the end of the line before missing?)"
+                )
+                raise LockFileError(path, msg, context=line.context)
+            case "editable":
+                raise LockFileError(path, f"-e {value} must start its own line", context=line.context)
+            case _:
+                _refuse_include(path, line, name)
+    return options
+
+
+def _refuse_include(path: Path, line: _Line, name: str) -> None:
+    if name in {"requirement", "constraint"}:
+        msg = "includes are not supported in a lock; flatten it (pip-compile does)"
+        raise LockFileError(path, msg, context=line.context)
+
+
+# --- requirement lines -------------------------------------------------------------------------------------------
+
+
+def _requirement_pin(path: Path, line: _Line) -> _Pin:
+    """``name==version``, ``name @ url`` or a bare path or URL, each followed by its ``--hash`` options."""
+    head, rest = _split_head(line.text)
+    hashes = _hashes(path, line, _parse_options(path, line, rest))
+    if _LOCATION.match(head):
+        location, marker = _split_marker(path, line, head)
+        return _location_pin(path, line, _Ref(name=None, location=location, marker=marker, hashes=hashes))
+    try:
+        requirement = Requirement(head)
+    except InvalidRequirement as exc:
+        msg = f"{head!r} is not a valid requirement ({_first_line(exc)})"
+        raise LockFileError(path, msg, context=line.context) from exc
+    if requirement.url:
+        ref = _Ref(name=requirement.name, location=requirement.url, marker=requirement.marker, hashes=hashes)
+        return _location_pin(path, line, ref)
+    return _index_pin(path, line, requirement, hashes)
+
+
+def _split_head(text: str) -> tuple[str, str]:
+    """The requirement, then its options: pip's split at the first word that starts with ``-``."""
+    found = re.search(r"\s-", text)
+    if found is None:
+        return text, ""
+    return text[: found.start()].strip(), text[found.start() :]
+
+
+def _split_marker(path: Path, line: _Line, head: str) -> tuple[str, Marker | None]:
+    location, *marker = re.split(r"\s+;\s*|;\s+", head, maxsplit=1)
+    if not marker:
+        return location, None
+    try:
+        return location, Marker(marker[0])
+    except InvalidMarker as exc:
+        msg = f"{marker[0]!r} is not a valid marker ({_first_line(exc)})"
+        raise LockFileError(path, msg, context=line.context) from exc
+
+
+def _first_line(exc: Exception) -> str:
+    """``packaging``'s parse error without the lines that draw a caret under the problem: a message is one line."""
+    return str(exc).splitlines()[0]
+
+
+def _hashes(path: Path, line: _Line, options: list[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for name, value in options:
+        if name != "hash":
+            _refuse_include(path, line, name)
+            msg = f"--{name} cannot follow a requirement; only --hash can: {_KNOWN}"
+            raise LockFileError(path, msg, context=line.context)
+        algorithm, _, digest = value.lower().partition(":")
+        # hash before install: only digests we verify make a pin (pip refuses md5 and sha1 in --hash too)
+        if algorithm not in HASH_ALGORITHMS or len(digest) != _HEX_LENGTH[algorithm] or not _HEX.fullmatch(digest):
+            msg = f"--hash={value} is not a sha256, sha384 or sha512 digest written algorithm:hex; re-generate the file"
+            raise LockFileError(path, msg, context=line.context)
+        found.setdefault(algorithm, set()).add(digest)
+    return {algorithm: frozenset(digests) for algorithm, digests in found.items()}
+
+
+def _index_pin(path: Path, line: _Line, requirement: Requirement, hashes: Mapping[str, frozenset[str]]) -> _Pin:
+    """``name==version`` with hashes: pip's hash-checking mode wants exactly one version, ``==`` or ``===``."""
+    specifiers = list(requirement.specifier)
+    pinned = len(specifiers) == 1 and specifiers[0].operator in {"==", "==="} and "*" not in specifiers[0].version
+    if not pinned or not hashes:
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        spelled = f"{requirement.name}{extras}{requirement.specifier}"
+        msg = f"requirement {spelled!r} is not pinned with == and --hash, {_NOT_A_LOCK}"
+        raise LockFileError(path, msg, context=line.context)
+    try:
+        version = Version(specifiers[0].version)
+    except InvalidVersion as exc:
+        msg = f"{requirement.name} is pinned to {specifiers[0].version!r}, which is not a version; pin a real version"
+        raise LockFileError(path, msg, context=line.context) from exc
+    pick = Pick(
+        name=canonicalize_name(requirement.name), version=version, kind="wheel", artifact=None, context=line.context
+    )
+    return _Pin(pick=pick, marker=requirement.marker, hashes=hashes)
+
+
+def _with_index(pins: list[_Pin], index: str | None) -> tuple[_Pin, ...]:
+    """The index requirements get the ``--index-url``: pip's global options apply to every line, wherever they stand."""
+    return tuple(replace(pin, pick=replace(pin.pick, index=index)) if _from_index(pin) else pin for pin in pins)
+
+
+def _from_index(pin: _Pin) -> bool:
+    return pin.pick.kind == "wheel" and pin.pick.artifact is None
+
+
+# --- direct references: URLs, local files and directories, VCS, editables ----------------------------------------
+
+
+def _editable_pin(path: Path, line: _Line, parsed: list[tuple[str, str]]) -> _Pin:
+    """``-e <local directory>`` or ``-e <vcs url pinned to a commit>``; nothing may follow it."""
+    (_, location), *rest = parsed
+    if rest:
+        msg = f"-e {location} is followed by --{rest[0][0]}; an editable requirement takes no options and no hash"
+        raise LockFileError(path, msg, context=line.context)
+    return _location_pin(path, line, _Ref(name=None, location=location, editable=True))
+
+
+def _location_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
+    if _VCS.match(ref.location):
+        return _vcs_pin(path, line, ref)
+    local = _local_path(path, line, ref.location)
+    filename = local.name if local is not None else unquote(PurePosixPath(urlsplit(ref.location).path).name)
+    if ref.editable and (local is None or filename.endswith((".whl", *_ARCHIVE_SUFFIXES))):
+        msg = f"-e {ref.location} is not a local directory or a VCS URL; only those can be installed editable"
+        raise LockFileError(path, msg, context=line.context)
+    if filename.endswith(".whl"):
+        return _wheel_pin(path, line, ref, filename, local)
+    if filename.endswith(_ARCHIVE_SUFFIXES):
+        return _archive_pin(path, line, ref, filename, local)
+    if local is None:
+        msg = f"{ref.location} is neither a wheel nor an archive ({', '.join(_ARCHIVE_SUFFIXES)}); point at a file"
+        raise LockFileError(path, msg, context=line.context)
+    return _directory_pin(path, line, ref, local)
+
+
+def _local_path(path: Path, line: _Line, location: str) -> Path | None:
+    """The local file or directory a location names, relative to the requirements file; ``None`` for http(s)."""
+    parts = urlsplit(location)
+    if parts.scheme in {"http", "https"}:
+        return None
+    if parts.scheme not in {"", "file"} or parts.netloc not in {"", "localhost"}:
+        msg = f"{location} is not a path, a file: URL, an http(s) URL or a VCS URL (git+, hg+, svn+, bzr+)"
+        raise LockFileError(path, msg, context=line.context)
+    local = url2pathname(parts.path) if parts.scheme == "file" else parts.path
+    try:
+        return (path.parent / local).resolve()
+    except (OSError, ValueError) as exc:
+        raise LockFileError(path, f"{location} is not a usable path ({exc})", context=line.context) from exc
+
+
+def _wheel_pin(path: Path, line: _Line, ref: _Ref, filename: str, local: Path | None) -> _Pin:
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise LockFileError(path, f"{ref.location}: {exc}", context=line.context) from exc
+    if ref.name is not None and canonicalize_name(ref.name) != name:
+        msg = f"the requirement {ref.name} @ {ref.location} points at a wheel of {name}; fix the name or the URL"
+        raise LockFileError(path, msg, context=line.context)
+    artifact = _artifact(path, line, ref, filename, local)
+    pick = Pick(name=name, version=version, kind="wheel", artifact=artifact, context=line.context)
+    return _Pin(pick=pick, marker=ref.marker, hashes=ref.hashes)
+
+
+def _archive_pin(path: Path, line: _Line, ref: _Ref, filename: str, local: Path | None) -> _Pin:
+    try:
+        sdist_name, version = parse_sdist_filename(filename)
+    except InvalidSdistFilename:
+        sdist_name, version = None, None  # an archive need not be named like an sdist: its version is unknown
+    name = _named(path, line, ref, sdist_name)
+    artifact = _artifact(path, line, ref, filename, local)
+    pick = Pick(name=name, version=version, kind="archive", artifact=artifact, context=line.context)
+    return _Pin(pick=pick, marker=ref.marker, hashes=ref.hashes)
+
+
+def _artifact(path: Path, line: _Line, ref: _Ref, filename: str, local: Path | None) -> Artifact:
+    # hash before install: a file this reader passes on always carries the digest it must have
+    if not ref.hashes:
+        msg = f"{ref.location} has no --hash, so its bytes cannot be checked and {_NOT_A_LOCK}"
+        raise LockFileError(path, msg, context=line.context)
+    if any(len(digests) > 1 for digests in ref.hashes.values()):
+        msg = f"{ref.location} is one file but has several --hash digests of one algorithm; keep the right one"
+        raise LockFileError(path, msg, context=line.context)
+    url = None if local is not None else urlunsplit(urlsplit(ref.location)._replace(fragment=""))
+    hashes = {algorithm: next(iter(digests)) for algorithm, digests in ref.hashes.items()}
+    return Artifact(filename=filename, url=url, path=local, size=None, hashes=hashes)
+
+
+def _directory_pin(path: Path, line: _Line, ref: _Ref, local: Path) -> _Pin:
+    if ref.hashes:
+        msg = f"--hash cannot check the directory {ref.location}; remove the --hash options from this line"
+        raise LockFileError(path, msg, context=line.context)
+    fragment = dict(parse_qsl(urlsplit(ref.location).fragment))
+    name = _named(path, line, ref, _project_name(local))
+    directory = DirectorySource(path=local, editable=ref.editable, subdirectory=fragment.get("subdirectory"))
+    pick = Pick(name=name, version=None, kind="directory", artifact=None, directory=directory, context=line.context)
+    return _Pin(pick=pick, marker=ref.marker, hashes={})
+
+
+def _vcs_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
+    """``git+https://host/repo@<40-hex commit>#egg=name``: a lock pins the commit, never a branch or a tag."""
+    vcs_type, _, url = ref.location.partition("+")
+    parts = urlsplit(url)
+    repository, at, revision = parts.path.rpartition("@")
+    if not at or not _COMMIT.fullmatch(revision):
+        msg = f"{ref.location} is not pinned to a commit; pin it to a full 40-hex commit (pip-compile and uv export do)"
+        raise LockFileError(path, msg, context=line.context)
+    if ref.hashes:
+        msg = f"--hash cannot check the VCS checkout {ref.location}; remove the --hash options from this line"
+        raise LockFileError(path, msg, context=line.context)
+    vcs = VcsSource(
+        type=vcs_type.lower(),
+        url=urlunsplit(parts._replace(path=repository, fragment="")),
+        commit=revision.lower(),
+        requested=revision,
+        subdirectory=dict(parse_qsl(parts.fragment)).get("subdirectory"),
+    )
+    name = _named(path, line, ref, None)
+    pick = Pick(name=name, version=None, kind="vcs", artifact=None, vcs=vcs, context=line.context)
+    return _Pin(pick=pick, marker=ref.marker, hashes={})
+
+
+def _named(path: Path, line: _Line, ref: _Ref, fallback: str | None) -> NormalizedName:
+    """The name the line gives (``name @``, then ``#egg=name``), else ``fallback`` (the sdist's, the project's)."""
+    name = ref.name or dict(parse_qsl(urlsplit(ref.location).fragment)).get("egg") or fallback
+    try:
+        if name is not None:
+            return canonicalize_name(name, validate=True)
+    except InvalidName:
+        pass
+    msg = f"cannot tell the package name of {ref.location}; write the line as 'name @ {ref.location}' or add #egg=name"
+    raise LockFileError(path, msg, context=line.context)
+
+
+def _project_name(directory: Path) -> str | None:
+    """``[project] name`` of a source tree's ``pyproject.toml``, as uv export leaves ``-e .`` without a name."""
+    try:
+        document = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8 (a ValueError), not TOML (a ValueError)
+        return None
+    project = document.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return name if isinstance(name, str) else None

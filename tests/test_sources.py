@@ -1,0 +1,158 @@
+"""Every source kind a lock can name installs, re-syncs to a no-op, and is replaced when its source changes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from _support.project import make_sdist, write_project
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._cache import Cache
+from tox_venvsync._installed import dist_info_names, scan
+from tox_venvsync._sync import Outcome, SyncSpec, sync
+from tox_venvsync._target import Target, TargetMemo
+
+if TYPE_CHECKING:
+    from _support.index import LocalIndex
+
+pytestmark = pytest.mark.slow
+
+
+class Env:
+    def __init__(self, tmp_path: Path, python: Path) -> None:
+        self.root = tmp_path
+        self.venv = tmp_path / "venv"
+        subprocess.run([str(python), "-m", "venv", "--without-pip", str(self.venv)], check=True)
+        self.target: Target = TargetMemo(self.venv, self.venv / "bin" / "python").load()
+        self.lock = tmp_path / "lock" / "pylock.toml"
+        self.cache = Cache(tmp_path / "cache")
+
+    def write(self, *packages: dict[str, Any]) -> None:
+        write_pylock(self.lock, list(packages))
+
+    def sync(self) -> Outcome:
+        return sync(SyncSpec(venv=self.venv, lock_path=self.lock), self.target, cache=self.cache)
+
+    def run(self, code: str) -> str:
+        python = str(self.venv / "bin" / "python")
+        return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+    @property
+    def site(self) -> Path:
+        return Path(self.target.scheme["purelib"])
+
+    def source(self, name: str) -> str | None:
+        return scan([self.site])[name][0].direct_url  # type: ignore[index]
+
+
+@pytest.fixture
+def env(tmp_path: Path, python312: Path) -> Env:
+    return Env(tmp_path, python312)
+
+
+def actions(outcome: Outcome) -> list[tuple[str, str]]:
+    assert outcome.plan is not None
+    return [(str(step.name), step.action.value) for step in outcome.plan.changes]
+
+
+def git(repo: Path, *args: str) -> str:
+    command = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_sdist_is_built_cached_and_installed(env: Env, local_index: LocalIndex) -> None:
+    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": "WHO = 'from sdist'\n"})
+    sdist = make_sdist(local_index.directory, tree, "sdpkg", "1.0")
+    entry = {"name": sdist.name, "url": local_index.file_url(sdist.name), "hashes": {"sha256": sha256_file(sdist)}}
+    env.write({"name": "sdpkg", "version": "1.0", "sdist": entry})
+    assert actions(env.sync()) == [("sdpkg", "install")]
+    assert env.run("import sdpkg; print(sdpkg.WHO)") == "from sdist"
+    assert env.sync().plan is None
+    built = list((env.cache.root / "built").rglob("*.whl"))
+    assert [w.name for w in built] == ["sdpkg-1.0-py3-none-any.whl"]
+    # a second venv with the same interpreter installs the cached build: the sdist is not downloaded again
+    other = Env(env.root / "second", Path(env.target.executable).resolve())
+    other.cache, other.lock = env.cache, env.lock
+    downloads = local_index.requests.count(f"/files/{sdist.name}")
+    assert actions(other.sync()) == [("sdpkg", "install")]
+    assert local_index.requests.count(f"/files/{sdist.name}") == downloads
+
+
+def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": "REV = 'first'\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "src" / "gitpkg" / "__init__.py").write_text("REV = 'second'\n")
+    git(repo, "commit", "-q", "-am", "second")
+    second = git(repo, "rev-parse", "HEAD")
+    vcs = {"type": "git", "url": repo.as_uri(), "requested-revision": "main", "commit-id": first}
+    env.write({"name": "gitpkg", "vcs": vcs})
+    assert actions(env.sync()) == [("gitpkg", "install")]
+    assert env.run("import gitpkg; print(gitpkg.REV)") == "first"
+    assert env.source("gitpkg") == f"git+{repo.as_uri()}@{first}"
+    assert env.sync().plan is None
+    env.write({"name": "gitpkg", "vcs": {**vcs, "commit-id": second}})
+    assert actions(env.sync()) == [("gitpkg", "reinstall")]
+    assert env.run("import gitpkg; print(gitpkg.REV)") == "second"
+
+
+def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
+    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    assert actions(env.sync()) == [("dirpkg", "install")]
+    assert env.run("import dirpkg; print(dirpkg.V)") == "1"
+    assert env.sync().plan is None
+    (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # edited\n")
+    assert actions(env.sync()) == [("dirpkg", "reinstall")]
+    assert env.run("import dirpkg; print(dirpkg.V)") == "2"
+
+
+def test_editable_directory_follows_the_tree_without_reinstalling(env: Env) -> None:
+    tree = write_project(env.root / "lock" / "local", "edpkg", "0.1", {"edpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "edpkg", "directory": {"path": "local", "editable": True}})
+    assert actions(env.sync()) == [("edpkg", "install")]
+    (tree / "src" / "edpkg" / "__init__.py").write_text("V = 2\n")
+    assert env.run("import edpkg; print(edpkg.V)") == "2"
+    assert env.sync().plan is None
+    assert env.source("edpkg") == f"editable+{tree.as_uri()}"
+
+
+def test_archive_is_verified_and_built(env: Env, local_index: LocalIndex) -> None:
+    tree = write_project(env.root / "arch-tree", "archpkg", "2.0", {"archpkg/__init__.py": "OK = True\n"})
+    archive = make_sdist(local_index.directory, tree, "archpkg", "2.0")
+    url = local_index.file_url(archive.name)
+    env.write({"name": "archpkg", "archive": {"url": url, "hashes": {"sha256": sha256_file(archive)}}})
+    assert actions(env.sync()) == [("archpkg", "install")]
+    assert env.run("import archpkg; print(archpkg.OK)") == "True"
+    assert env.source("archpkg") == url
+
+
+def test_switching_between_source_kinds_reinstalls_each_time(env: Env, local_index: LocalIndex) -> None:
+    wheel = make_wheel(local_index.directory, "flip", "1.0", modules={"flip/__init__.py": "KIND = 'wheel'\n"})
+    from_index = package_entry("flip", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    repo = write_project(env.root / "repo", "flip", "1.0", {"flip/__init__.py": "KIND = 'git'\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "c")
+    from_git = {
+        "name": "flip",
+        "vcs": {"type": "git", "url": repo.as_uri(), "commit-id": git(repo, "rev-parse", "HEAD")},
+    }
+    write_project(env.root / "lock" / "flip", "flip", "1.0", {"flip/__init__.py": "KIND = 'directory'\n"})
+    from_directory = {"name": "flip", "directory": {"path": "flip"}}
+    for entry, kind, action in (
+        (from_index, "wheel", "install"),
+        (from_git, "git", "reinstall"),
+        (from_directory, "directory", "reinstall"),
+        (from_index, "wheel", "reinstall"),
+    ):
+        env.write(entry)
+        assert actions(env.sync()) == [("flip", action)]
+        assert env.run("import flip; print(flip.KIND)") == kind
+    assert dist_info_names([env.site]) == ["flip-1.0.dist-info"]
