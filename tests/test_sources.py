@@ -12,6 +12,7 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
+from tox_venvsync._errors import FetchError
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
@@ -156,3 +157,32 @@ def test_switching_between_source_kinds_reinstalls_each_time(env: Env, local_ind
         assert actions(env.sync()) == [("flip", action)]
         assert env.run("import flip; print(flip.KIND)") == kind
     assert dist_info_names([env.site]) == ["flip-1.0.dist-info"]
+
+
+def test_requirements_pins_are_found_on_the_index_by_hash(env: Env, local_index: LocalIndex) -> None:
+    wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 1\n"})
+    other = make_wheel(local_index.directory, "pinned", "1.0", tag="cp27-cp27m-win32")
+    env.lock = env.root / "lock" / "requirements.txt"
+    env.lock.parent.mkdir(parents=True, exist_ok=True)
+    env.lock.write_text(
+        f"--index-url {local_index.simple_url}\n"
+        f"pinned==1.0 --hash=sha256:{sha256_file(other)} \\\n    --hash=sha256:{sha256_file(wheel)}\n"
+    )
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "1"
+    assert f"/files/{wheel.name}" in local_index.requests
+    assert f"/files/{other.name}" not in local_index.requests
+
+
+def test_a_requirements_pin_with_a_foreign_hash_is_not_installed(env: Env, local_index: LocalIndex) -> None:
+    make_wheel(local_index.directory, "pinned", "1.0")
+    env.lock = env.root / "lock" / "requirements.txt"
+    env.lock.parent.mkdir(parents=True, exist_ok=True)
+    env.lock.write_text(f"--index-url {local_index.simple_url}\npinned==1.0 --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(FetchError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot fetch pinned from {local_index.simple_url}: "
+        "no file of pinned==1.0 with an allowed hash fits this interpreter"
+    )
+    assert dist_info_names([env.site]) == []

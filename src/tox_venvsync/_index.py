@@ -8,18 +8,31 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlparse
 
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import FetchError
+from tox_venvsync._lock._model import Artifact, best_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
+
+    from packaging.tags import Tag
+
+    from tox_venvsync._lock._model import IndexPin
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
@@ -54,11 +67,19 @@ def _pip_config_index(environ: Mapping[str, str]) -> str | None:
     return found
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IndexFile:
+    """One file on a project page: its URL and the hashes the page gives in the link's fragment."""
+
+    url: str
+    hashes: Mapping[str, str]
+
+
 class IndexClient:
     """Reads project pages of simple indexes, once per project per run, from any thread."""
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str, str], dict[str, str]] = {}
+        self._pages: dict[tuple[str, str], dict[str, IndexFile]] = {}
         self._lock = threading.Lock()
 
     def locate(self, index: str, name: str, filename: str) -> str:
@@ -67,10 +88,10 @@ class IndexClient:
         if filename not in files:
             reason = f"{filename} is not on the index page {_page_url(index, name)}; check the index the lock names"
             raise FetchError(name, index, reason)
-        return files[filename]
+        return files[filename].url
 
-    def files(self, index: str, name: str) -> dict[str, str]:
-        """Every file on the project's page: file name -> absolute URL (fragment dropped)."""
+    def files(self, index: str, name: str) -> dict[str, IndexFile]:
+        """Every file on the project's page by file name."""
         key = (index, str(canonicalize_name(name)))
         with self._lock:
             if key in self._pages:
@@ -85,7 +106,7 @@ def _page_url(index: str, name: str) -> str:
     return urljoin(index.rstrip("/") + "/", f"{canonicalize_name(name)}/")
 
 
-def _read_page(index: str, name: str) -> dict[str, str]:
+def _read_page(index: str, name: str) -> dict[str, IndexFile]:
     url = _page_url(index, name)
     request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
@@ -103,22 +124,80 @@ def _read_page(index: str, name: str) -> dict[str, str]:
     return _from_html(body.decode("utf-8", "replace"), base)
 
 
-def _from_json(body: bytes, base: str, name: str, url: str) -> dict[str, str]:
+def _from_json(body: bytes, base: str, name: str, url: str) -> dict[str, IndexFile]:
     try:
         files = json.loads(body)["files"]
-        return {str(f["filename"]): urljoin(base, str(f["url"])).split("#", 1)[0] for f in files}
-    except (ValueError, KeyError, TypeError) as exc:
+        return {
+            str(f["filename"]): IndexFile(
+                url=urljoin(base, str(f["url"])).split("#", 1)[0],
+                hashes={str(k): str(v).lower() for k, v in dict(f.get("hashes") or {}).items()},
+            )
+            for f in files
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FetchError(name, url, "the index page is not valid PEP 691 JSON") from exc
 
 
-def _from_html(text: str, base: str) -> dict[str, str]:
+def _from_html(text: str, base: str) -> dict[str, IndexFile]:
     links = _Links()
     links.feed(text)
-    found: dict[str, str] = {}
+    found: dict[str, IndexFile] = {}
     for href in links.hrefs:
-        absolute = urljoin(base, href).split("#", 1)[0]
-        found[unquote(urlparse(absolute).path.rsplit("/", 1)[-1])] = absolute
+        absolute, _, fragment = urljoin(base, href).partition("#")
+        algorithm, _, digest = fragment.partition("=")
+        hashes = {algorithm.lower(): digest.lower()} if digest else {}
+        found[unquote(urlparse(absolute).path.rsplit("/", 1)[-1])] = IndexFile(url=absolute, hashes=hashes)
     return found
+
+
+def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
+    client: IndexClient,
+    *,
+    name: str,
+    version: str,
+    pin: IndexPin,
+    tags: Sequence[Tag],
+    default_index: str,
+) -> Artifact:
+    """The file a requirements pin means: the best-fitting wheel (else the sdist) whose page hash is allowed.
+
+    Only files whose page gives an allowed hash are candidates (PyPI and every PEP 503 index worth the
+    name give them); the bytes are checked against that hash again when the file is fetched.
+    """
+    if pin.no_index and not pin.indexes:
+        raise FetchError(name, "--no-index", "the requirements file allows no index and --find-links is not supported")
+    candidates: list[Artifact] = []
+    for index in pin.indexes or (default_index,):
+        for filename, file in client.files(index, name).items():
+            if _is_release(filename, name, version) and _allowed(file.hashes, pin):
+                candidates.append(_artifact(filename, file, pin))
+    chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], tags) or next(
+        (c for c in candidates if not c.filename.endswith(".whl")), None
+    )
+    if chosen is None:
+        where = ", ".join(pin.indexes or (default_index,))
+        raise FetchError(name, where, f"no file of {name}=={version} with an allowed hash fits this interpreter")
+    return chosen
+
+
+def _is_release(filename: str, name: str, version: str) -> bool:
+    try:
+        if filename.endswith(".whl"):
+            found_name, found_version, *_ = parse_wheel_filename(filename)
+        else:
+            found_name, found_version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return False
+    return found_name == canonicalize_name(name) and found_version == Version(version)
+
+
+def _allowed(hashes: Mapping[str, str], pin: IndexPin) -> bool:
+    return any(digest in pin.hashes.get(alg, ()) for alg, digest in hashes.items())
+
+
+def _artifact(filename: str, file: IndexFile, pin: IndexPin) -> Artifact:
+    hashes = {alg: d for alg, d in file.hashes.items() if d in pin.hashes.get(alg, ())}
+    return Artifact(filename=filename, url=file.url, path=None, size=None, hashes=hashes)
 
 
 class _Links(HTMLParser):

@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._installed import dist_info_names
-from tox_venvsync._lock._model import Artifact, Pick, Request
+from tox_venvsync._lock._model import Artifact, Pick, Request, best_wheel
 from tox_venvsync._state import Inputs, State, tree_signature
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
@@ -161,8 +161,12 @@ class Sources:
 
     def __init__(self, cache: Cache, target: Target, scratch: Path) -> None:
         from tox_venvsync._build import Builder  # noqa: PLC0415  # see the imports
+        from tox_venvsync._index import IndexClient  # noqa: PLC0415  # see the imports
 
         self._builder = Builder(cache, target)
+        self._cache = cache
+        self._target = target
+        self._index = IndexClient()
         self._scratch = scratch
         self._local: dict[str, Path] = {}
         #: non-editable source trees and their signatures, so the no-op check notices an edit
@@ -177,7 +181,8 @@ class Sources:
         if pick.vcs is not None:
             return Wanted(pick=pick, direct_url=pick.vcs.url)
         artifact = pick.artifact
-        assert artifact is not None  # noqa: S101  # wheel, sdist and archive picks carry their file
+        if artifact is None:
+            return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
         local = artifact.path.as_uri() if artifact.path is not None else None
         return Wanted(pick=pick, direct_url=artifact.url or local if pick.kind == "archive" else local)
 
@@ -186,6 +191,35 @@ class Sources:
         wanted = _project_wanted(wheel, content)
         self._local[wanted.pick.name] = wheel.path
         return wanted
+
+    def _resolve(self, pick: Pick) -> Pick:
+        """A pick whose file the lock does not name (a requirements pin) with the file found: cache, then index."""
+        if pick.artifact is not None or pick.lookup is None:
+            return pick
+        from tox_venvsync._index import configured_index, find_pinned  # noqa: PLC0415  # see the imports
+
+        found = self._from_cache(pick) or find_pinned(
+            self._index,
+            name=pick.name,
+            version=str(pick.version),
+            pin=pick.lookup,
+            tags=self._target.tags,
+            default_index=configured_index(),
+        )
+        return replace(pick, artifact=found, kind="wheel" if found.filename.endswith(".whl") else "sdist")
+
+    def _from_cache(self, pick: Pick) -> Artifact | None:
+        """An allowed file already in the cache (so a warm or offline sync needs no index)."""
+        assert pick.lookup is not None  # noqa: S101  # only pins come here
+        cached = [
+            Artifact(filename=file.name, url=None, path=None, size=None, hashes={algorithm: digest})
+            for algorithm, digests in pick.lookup.hashes.items()
+            for digest in digests
+            for file in _files_in(self._cache.artifact(algorithm, digest, "x").parent)
+        ]
+        return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tags) or next(
+            (a for a in cached if not a.filename.endswith(".whl")), None
+        )
 
     def _tree(self, pick: Pick, path: Path, *, editable: bool) -> Wanted:
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
@@ -204,7 +238,7 @@ class Sources:
 
     def wheels(self, plan: Plan, fetcher: Fetcher) -> dict[str, Path]:
         """A wheel for every install of ``plan``: fetched and verified, then built where it is not a wheel."""
-        installs = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
+        installs = [self._resolve(step.wanted.pick) for step in plan.to_install if step.wanted is not None]
         fetched = fetcher.fetch([p for p in installs if p.artifact is not None and p.name not in self._local])
         wheels: dict[str, Path] = {}
         for pick in installs:
@@ -218,6 +252,13 @@ class Sources:
                 digest = (pick.artifact.strongest_hash if pick.artifact else None) or ("", "")
                 wheels[pick.name] = self._builder.from_archive(pick, fetched[pick.name], digest[1])
         return wheels
+
+
+def _files_in(directory: Path) -> list[Path]:
+    try:
+        return [entry for entry in directory.iterdir() if entry.is_file()]
+    except OSError:
+        return []
 
 
 def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:

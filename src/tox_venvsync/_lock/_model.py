@@ -70,6 +70,21 @@ class DirectorySource:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class IndexPin:
+    """A file to find on an index, for lockfiles that name none (requirements files).
+
+    Any file of the pick's name and version whose digest is one of ``hashes``: the best wheel for the
+    interpreter first, else the sdist.
+    """
+
+    hashes: Mapping[str, frozenset[str]]
+    #: ``--index-url`` then ``--extra-index-url``; empty means the configured index
+    indexes: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Pick:
     """A package the selection wants installed, with the artifact chosen for the target."""
 
@@ -81,6 +96,8 @@ class Pick:
     index: str | None = None
     vcs: VcsSource | None = None
     directory: DirectorySource | None = None
+    #: set when ``artifact`` is ``None`` because the file must be found on an index by its hashes
+    lookup: IndexPin | None = None
     #: where in the lockfile the package is, for messages (``packages[3]``)
     context: str = ""
 

@@ -38,7 +38,15 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock._model import HASH_ALGORITHMS, Artifact, DirectorySource, Pick, VcsSource, not_in_lock
+from tox_venvsync._lock._model import (
+    HASH_ALGORITHMS,
+    Artifact,
+    DirectorySource,
+    IndexPin,
+    Pick,
+    VcsSource,
+    not_in_lock,
+)
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -142,7 +150,7 @@ def read_requirements(path: Path) -> RequirementsFile:
             pins.append(_editable_pin(path, line, parsed))
         else:
             options = _apply_options(path, line, options, parsed)
-    return RequirementsFile(path=path, options=options, pins=_with_index(pins, options.index_url))
+    return RequirementsFile(path=path, options=options, pins=_with_index(pins, options))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -377,9 +385,27 @@ def _index_pin(path: Path, line: _Line, requirement: Requirement, hashes: Mappin
     return _Pin(pick=pick, marker=requirement.marker, hashes=hashes)
 
 
-def _with_index(pins: list[_Pin], index: str | None) -> tuple[_Pin, ...]:
-    """The index requirements get the ``--index-url``: pip's global options apply to every line, wherever they stand."""
-    return tuple(replace(pin, pick=replace(pin.pick, index=index)) if _from_index(pin) else pin for pin in pins)
+def _with_index(pins: list[_Pin], options: IndexOptions) -> tuple[_Pin, ...]:
+    """Index requirements get the index options: pip's global options apply to every line, wherever they stand."""
+    indexes = (*((options.index_url,) if options.index_url else ()), *options.extra_index_urls)
+    return tuple(
+        replace(
+            pin,
+            pick=replace(
+                pin.pick,
+                index=options.index_url,
+                lookup=IndexPin(
+                    hashes=pin.hashes,
+                    indexes=indexes,
+                    find_links=options.find_links,
+                    no_index=options.no_index,
+                ),
+            ),
+        )
+        if _from_index(pin)
+        else pin
+        for pin in pins
+    )
 
 
 def _from_index(pin: _Pin) -> bool:
