@@ -9,7 +9,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import DEFAULT_INDEX, IndexClient, configured_index
+from tox_venvsync._index import DEFAULT_INDEX, IndexClient, check_transport, configured_index
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
@@ -58,3 +58,30 @@ def test_fetcher_finds_a_url_less_artifact_on_the_index(
     fetched = CacheFetcher(Cache(tmp_path / "cache")).fetch([pick])
     assert fetched["thing"].read_bytes() == wheel.read_bytes()
     assert f"/files/{wheel.name}" in local_index.requests
+
+
+@pytest.mark.parametrize(
+    ("url", "trusted", "refused"),
+    [
+        ("http://127.0.0.1:8080/simple/", "", False),
+        ("http://127.0.0.5/x.whl", "", False),
+        ("http://[::1]/x.whl", "", False),
+        ("http://localhost/x.whl", "", False),
+        ("https://files.example/x.whl", "", False),
+        ("http://files.example/x.whl", "", True),
+        ("http://10.0.0.1/x.whl", "", True),
+        ("http://files.example/x.whl", "other.example, files.example", False),
+    ],
+)
+def test_plain_http_only_to_this_machine_or_trusted_hosts(url: str, trusted: str, *, refused: bool) -> None:
+    environ = {"TOX_VENVSYNC_TRUSTED_HOSTS": trusted}
+    if not refused:
+        check_transport("pkg", url, environ)
+        return
+    with pytest.raises(FetchError) as caught:
+        check_transport("pkg", url, environ)
+    host = url.split("/")[2]
+    assert str(caught.value) == (
+        f"cannot fetch pkg from {url}: plain http to {host} is refused, since anyone on the way can read or change "
+        f"it; use https, or trust the host with TOX_VENVSYNC_TRUSTED_HOSTS={host}"
+    )

@@ -456,3 +456,30 @@ def test_project_is_not_reinstalled_when_another_package_changes(demo: Demo) -> 
     assert code == 0, out
     assert "synced 3 packages: 1 upgraded" in out
     assert demo.snapshot()["demo_pkg-0.1.dist-info"] == project
+
+
+def test_sync_dry_run_prints_the_plan_and_changes_nothing(demo: Demo) -> None:
+    _, out = demo.run("--sync-dry-run")
+    assert "py312: SKIP" in out  # tox reports the env as skipped: it was neither set up nor run
+    assert "install: alpha 1.0" in out
+    assert "install: beta 2.0" in out
+    assert "sync dry run: nothing was changed" in out
+    assert not demo.venv.exists()
+    assert "versions" not in out  # the commands did not run
+    assert demo.run()[0] == 0
+    snapshot = demo.snapshot()
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    _, out = demo.run("--sync-dry-run")
+    assert "upgrade: beta 2.0 -> 2.1" in out
+    assert "keep 1 packages" in out
+    assert demo.snapshot() == snapshot
+
+
+def test_verbose_output_names_each_package(demo: Demo) -> None:
+    code, out = demo.run("-v")
+    assert code == 0, out
+    assert "install: alpha 1.0" in out
+    assert "install: beta 2.0" in out
+    _, out = demo.run()
+    assert "install: alpha" not in out

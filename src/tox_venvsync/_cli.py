@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -17,9 +16,9 @@ from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
-from tox_venvsync._plan import Action, Plan, Step
+from tox_venvsync._plan import Action, Plan
 from tox_venvsync._sync import SyncSpec, sync
-from tox_venvsync._target import Target, TargetMemo, query_interpreter
+from tox_venvsync._target import Target, TargetMemo, future_target, query_interpreter
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -113,9 +112,9 @@ def _sync(args: argparse.Namespace) -> int:
         offline=args.offline,
     )
     if args.dry_run:
-        target = _existing_target(venv) or _future_target(base, venv)
+        target = _existing_target(venv) or future_target(base, venv)
         plan = _preview(spec, target)
-        _emit(args, _plan_json(plan), _plan_lines(plan))
+        _emit(args, _plan_json(plan), plan.lines())
         return 0
     cache = Cache(default_cache_dir())
     with env_lock(cache, venv):
@@ -144,17 +143,9 @@ def _verify(args: argparse.Namespace) -> int:
     changes = plan.changes if plan else []
     report = {"modified": files.modified, "missing": files.missing, "differs": _plan_json(plan) if plan else None}
     lines = [f"modified: {p}" for p in files.modified] + [f"missing: {p}" for p in files.missing]
-    lines += [_describe(step) for step in changes]
+    lines += [step.describe() for step in changes]
     _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
     return 1 if files or changes else 0
-
-
-def _describe(step: Step) -> str:
-    """``install: gamma 0.3``, ``upgrade: beta 2.0 -> 2.1``, ``remove: beta 2.0``."""
-    old, new = step.old_version, step.version
-    if step.action in {Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL}:
-        return f"{step.action.value}: {step.name} {old} -> {new}"
-    return f"{step.action.value}: {step.name} {new if new is not None else old}"
 
 
 def _preview(spec: SyncSpec, target: Target) -> Plan:
@@ -169,14 +160,6 @@ def _existing_target(venv: Path) -> Target | None:
     if not (venv / "pyvenv.cfg").is_file() or not python.exists():
         return None
     return TargetMemo(venv, python).load(remember=False)  # dry-run and verify change nothing
-
-
-def _future_target(base: Target, venv: Path) -> Target:
-    """The facts of a venv not created yet: the base interpreter's, with site-packages inside ``venv``."""
-    major_minor = ".".join(base.python_full_version.split(".")[:2])
-    site = str(venv / "lib" / f"python{major_minor}" / "site-packages")
-    scheme = {**base.scheme, "purelib": site, "platlib": site}
-    return dataclasses.replace(base, executable=str(venv / "bin" / "python"), scheme=scheme)
 
 
 def _plan_json(plan: Plan) -> dict[str, list[dict[str, Any]]]:
@@ -194,11 +177,6 @@ def _plan_json(plan: Plan) -> dict[str, list[dict[str, Any]]]:
         "remove": [row(s) for s in plan.of(Action.REMOVE)],
         "keep": [row(s) for s in plan.of(Action.KEEP)],
     }
-
-
-def _plan_lines(plan: Plan) -> list[str]:
-    lines = [_describe(step) for step in plan.changes]
-    return [*lines, f"keep {len(plan.of(Action.KEEP))} packages"]
 
 
 def _emit(args: argparse.Namespace, document: object, lines: list[str]) -> None:

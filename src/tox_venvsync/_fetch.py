@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import FetchError, HashMismatchError, OfflineError
-from tox_venvsync._index import IndexClient, configured_index
+from tox_venvsync._index import IndexClient, check_transport, configured_index
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -137,6 +137,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         return _open_local(pick, artifact, Path(unquote(parsed.path)))
     if parsed.scheme not in {"http", "https"}:
         raise FetchError(pick.name, url, f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file")
+    check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
         return urllib.request.urlopen(request, timeout=_TIMEOUT)  # type: ignore[no-any-return]  # noqa: S310

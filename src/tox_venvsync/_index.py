@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import json
 import os
 import threading
@@ -38,6 +39,35 @@ DEFAULT_INDEX = "https://pypi.org/simple/"
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 #: where pip keeps its configuration (site-wide first; later files win), as pip documents it
 _PIP_CONFIG_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.pip/pip.conf", "~/.config/pip/pip.conf")
+
+
+#: hosts a user trusts over plain http, comma-separated (as pip's --trusted-host)
+TRUSTED_HOSTS_ENV = "TOX_VENVSYNC_TRUSTED_HOSTS"
+
+
+def check_transport(name: str, url: str, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse plain ``http://`` to a host that is not this machine, unless the user trusts it by name."""
+    parsed = urlparse(url)
+    if parsed.scheme != "http":
+        return
+    host = (parsed.hostname or "").lower()
+    trusted = {h.strip().lower() for h in (environ or os.environ).get(TRUSTED_HOSTS_ENV, "").split(",") if h.strip()}
+    if host in trusted or _is_loopback(host):
+        return
+    reason = (
+        f"plain http to {host} is refused, since anyone on the way can read or change it; "
+        f"use https, or trust the host with {TRUSTED_HOSTS_ENV}={host}"
+    )
+    raise FetchError(name, url, reason)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def configured_index(environ: Mapping[str, str] | None = None) -> str:
@@ -108,6 +138,7 @@ def _page_url(index: str, name: str) -> str:
 
 def _read_page(index: str, name: str) -> dict[str, IndexFile]:
     url = _page_url(index, name)
+    check_transport(name, url)
     request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310

@@ -81,6 +81,13 @@ class Step:
         """The version installed now, if any."""
         return self.old[0].version if self.old else None
 
+    def describe(self) -> str:
+        """``install: gamma 0.3``, ``upgrade: beta 2.0 -> 2.1``, ``remove: beta 2.0``."""
+        old, new = self.old_version, self.version
+        if self.action in {Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL}:
+            return f"{self.action.value}: {self.name} {old} -> {new}"
+        return f"{self.action.value}: {self.name} {new if new is not None else old}"
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Plan:
@@ -91,6 +98,10 @@ class Plan:
     def of(self, *actions: Action) -> list[Step]:
         """The steps with one of these actions."""
         return [step for step in self.steps if step.action in actions]
+
+    def lines(self) -> list[str]:
+        """One line per change, then how many are kept."""
+        return [*(step.describe() for step in self.changes), f"keep {len(self.of(Action.KEEP))} packages"]
 
     def summary(self) -> str:
         """``synced 54 packages: 3 installed, 1 upgraded, 2 removed`` (what the venv holds after the plan)."""

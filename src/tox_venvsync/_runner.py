@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from tox.report import HandledError
-from tox.tox_env.errors import Fail
+from tox.tox_env.errors import Fail, Skip
 from tox.tox_env.package import PathPackage
 from tox.tox_env.python.api import Python
 from tox.tox_env.python.package import EditablePackage
@@ -129,6 +129,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def setup(self) -> None:
         """Set the environment up while holding its lock, so two runs on one location take turns."""
+        if getattr(self.options, "sync_dry_run", False):
+            self._dry_run()
         try:
             with env_lock(self._cache, self.env_dir):
                 super().setup()
@@ -223,6 +225,26 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         outcome = sync(self._spec(project), target, cache=self._cache)
         self._report(outcome)
 
+    def _dry_run(self) -> None:
+        """Print what a sync would do and skip the environment: nothing is created, changed or run."""
+        from tox_venvsync._sync import sync  # noqa: PLC0415  # see _sync_env
+        from tox_venvsync._target import TargetMemo, future_target, query_interpreter  # noqa: PLC0415
+
+        try:
+            inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
+            if (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
+                target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
+            else:
+                target = future_target(query_interpreter(self.base_python.extra["executable"]), self.env_dir)
+            outcome = sync(self._spec([]), target, cache=self._cache, dry_run=True)
+        except VenvSyncError as exc:
+            raise Fail(str(exc)) from exc
+        assert outcome.plan is not None  # noqa: S101  # a dry run always plans
+        for line in outcome.plan.lines():
+            _LOGGER.warning("%s", line)
+        msg = "sync dry run: nothing was changed (the project itself is left out)"
+        raise Skip(msg)
+
     def _local_wheel(self, package: PathPackage) -> LocalWheel:
         from tox_venvsync._sync import LocalWheel  # noqa: PLC0415  # see _sync_env
 
@@ -258,8 +280,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _report(outcome: Outcome) -> None:
         if outcome.plan is None or not outcome.applied:
             _LOGGER.info("in sync with the lock, nothing to do (%.3f s)", outcome.seconds)
-        else:
-            _LOGGER.warning("%s, %.2f s", outcome.plan.summary(), outcome.seconds)
+            return
+        for step in outcome.plan.changes:
+            _LOGGER.info("%s", step.describe())  # one line per package at -v
+        _LOGGER.warning("%s, %.2f s", outcome.plan.summary(), outcome.seconds)
 
 
 def _project_names(root: Path) -> frozenset[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import tempfile
@@ -167,3 +168,11 @@ class TargetMemo:
         tmp.write_text(json.dumps({"key": self._key, "target": target.to_json()}), encoding="utf-8")
         tmp.replace(self._file)
         return target
+
+
+def future_target(base: Target, venv: Path) -> Target:
+    """The facts of a venv not created yet: the base interpreter's, with its scheme inside ``venv``."""
+    major_minor = ".".join(base.python_full_version.split(".")[:2])
+    site = str(venv / "lib" / f"python{major_minor}" / "site-packages")
+    scheme = {**base.scheme, "purelib": site, "platlib": site, "scripts": str(venv / "bin")}
+    return dataclasses.replace(base, executable=str(venv / "bin" / "python"), prefix=str(venv), scheme=scheme)

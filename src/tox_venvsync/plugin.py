@@ -38,3 +38,10 @@ def tox_add_option(parser: ToxParser) -> None:
         help="venvsync environments install only from the artifact cache (also TOX_VENVSYNC_OFFLINE=1); "
         "a missing file fails the run listing every missing file",
     )
+    parser.add_argument(
+        "--sync-dry-run",
+        dest="sync_dry_run",
+        action="store_true",
+        help="venvsync environments print what a sync would install, upgrade, remove and keep, change nothing, "
+        "and are skipped",
+    )
