@@ -483,3 +483,51 @@ def test_verbose_output_names_each_package(demo: Demo) -> None:
     assert "install: beta 2.0" in out
     _, out = demo.run()
     assert "install: alpha" not in out
+
+
+def test_deps_install_on_top_of_the_lock_stay_while_listed_and_leave_when_removed(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", demo.index.simple_url)
+    make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "gamma-0.5.dist-info" in dist_info_names([demo.site])
+    gamma = demo.snapshot()["gamma-0.5.dist-info"]
+
+    code, out = demo.run()
+    assert (code, "synced" in out) == (0, False), out
+
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced 3 packages: 1 upgraded" in out
+    assert demo.snapshot()["gamma-0.5.dist-info"] == gamma  # kept, not reinstalled
+
+    (demo.project.path / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "1 removed" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
+
+
+def test_deps_that_conflict_with_the_lock_fail_naming_both(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", demo.index.simple_url)
+    make_wheel(demo.index.directory, "delta", "1.0", requires_dist=["beta==9.9"])
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = delta"))
+    code, out = demo.run()
+    assert code != 0
+    assert "deps (delta) cannot be installed on top of the lock:" in out
+    assert "beta" in out.split("cannot be installed on top of the lock:")[1]
+    assert "Traceback" not in out
+
+
+def test_list_dependencies_reads_the_venv_as_on_ci(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")  # tox lists what is installed on CI by default; the venv has no pip
+    code, out = demo.run()
+    assert code == 0, out
+    assert "alpha==1.0,beta==2.0" in out

@@ -131,11 +131,13 @@ def make_plan(
     *,
     suspect: Collection[str] = (),
     exact: bool = True,
+    keep: Collection[str] = (),
 ) -> Plan:
     """Compare what is wanted with what is installed.
 
     ``suspect`` names distributions an interrupted sync was changing: they are reinstalled.
-    With ``exact`` off, distributions the selection does not name are kept.
+    With ``exact`` off, distributions the selection does not name are kept; ``keep`` names
+    more that stay (what tox's ``deps`` installed on top of the lock).
     """
     steps: list[Step] = []
     by_name = {item.pick.name: item for item in wanted}
@@ -144,8 +146,8 @@ def make_plan(
     for name, dists in installed.items():
         if name in by_name:
             continue
-        keep = name in SEED_PACKAGES or not exact
-        action = Action.KEEP if keep and name not in suspect else Action.REMOVE
+        kept = name in SEED_PACKAGES or name in keep or not exact
+        action = Action.KEEP if kept and name not in suspect else Action.REMOVE
         steps.append(Step(action=action, name=name, version=dists[0].version, old=tuple(dists)))
     return Plan(steps=tuple(sorted(steps, key=lambda step: step.name)))
 

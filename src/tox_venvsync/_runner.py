@@ -14,6 +14,7 @@ from tox.tox_env.errors import Fail, Skip
 from tox.tox_env.package import PathPackage
 from tox.tox_env.python.api import Python
 from tox.tox_env.python.package import EditablePackage
+from tox.tox_env.python.pip.pip_install import Pip
 from tox.tox_env.python.pip.req_file import PythonDeps
 from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
@@ -172,6 +173,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         wanted = tuple(self.base_python.version_info[:3])
         return venv_python_version(self.env_dir) == wanted and self.env_python().exists()
 
+    @property
+    def installer(self) -> Pip:
+        """The pip installer tox knows, except that listing what is installed reads the venv, not pip."""
+        if self._installer is None:
+            self._installer = _Listing(self)
+        return self._installer
+
     def python_cache(self) -> dict[str, JsonValue]:
         """The interpreter's version and path; not virtualenv's version, so upgrading it never recreates."""
         base = Python.python_cache(self)
@@ -189,9 +197,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     # --- what goes into it: the lock, the project, through our engine instead of pip
 
     def _install_deps(self) -> None:
-        if self.conf.get("deps", PythonDeps).unroll()[1]:
-            msg = "deps is not supported by runner venvsync yet; add the packages to the lockfile instead"
-            raise Fail(msg)
+        """Tox's deps are installed by the sync, after the lock and pinned to it."""
 
     def _install_dependency_groups(self) -> None:
         """Groups are chosen from the lock by the sync, not installed from pyproject.toml."""
@@ -268,6 +274,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             project=project,
             project_names=_project_names(self.core["package_root"]),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
+            deps=self.conf.get("deps", PythonDeps).as_root_args,
         )
 
     def _lock_path(self) -> Path:
@@ -284,6 +291,20 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         for step in outcome.plan.changes:
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         _LOGGER.warning("%s, %.2f s", outcome.plan.summary(), outcome.seconds)
+
+
+class _Listing(Pip):
+    """What tox shows for ``--list-dependencies`` (the default on CI) and its journal.
+
+    Read from the dist-info directories: the venv has no pip unless ``venv_seed`` is set.
+    """
+
+    def installed(self) -> list[str]:
+        from tox_venvsync._installed import scan  # noqa: PLC0415  # see _sync_env
+
+        env = self._env
+        found = scan([env.env_site_package_dir(), env.env_site_package_dir_plat()])
+        return sorted(f"{name}=={dists[0].version}" for name, dists in found.items())
 
 
 def _project_names(root: Path) -> frozenset[str]:

@@ -68,11 +68,29 @@ class State:
         """Forget the state before changing the venv: an interrupted sync is never taken as in sync."""
         self._file.unlink(missing_ok=True)
 
-    def write(self, fingerprint: str, dist_infos: list[str], *, trees: Mapping[str, str] | None = None) -> None:
+    def deps_names(self, deps_key: str) -> frozenset[str]:
+        """What tox's deps installed at the last finished sync, if the deps are still the same."""
+        try:
+            data = json.loads(self._file.read_text(encoding="utf-8"))
+            key, names = data["deps"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return frozenset()
+        return frozenset(str(n) for n in names) if key == deps_key else frozenset()
+
+    def write(
+        self,
+        fingerprint: str,
+        dist_infos: list[str],
+        *,
+        trees: Mapping[str, str] | None = None,
+        deps: tuple[str, list[str]] | None = None,
+    ) -> None:
         """Record a finished sync (the last write of a sync)."""
         self._file.parent.mkdir(exist_ok=True)
         tmp = self._file.with_suffix(".tmp")
-        document = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
+        document: dict[str, object] = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
+        if deps is not None and deps[1]:
+            document["deps"] = [deps[0], deps[1]]
         tmp.write_text(json.dumps(document), encoding="utf-8")
         tmp.replace(self._file)
 

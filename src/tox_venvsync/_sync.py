@@ -59,6 +59,8 @@ class SyncSpec:
     project_names: frozenset[str] = frozenset()
     exact: bool = True
     offline: bool = False
+    #: tox's ``deps``: installed by pip after the lock, pinned to it, kept while listed
+    deps: Sequence[str] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,18 +96,43 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     with tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="sync-") as scratch:
         sources = Sources(cache, target, Path(scratch))
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
-        plan = make_sync_plan(spec, target, project=project, suspect=journal.pending(), sources=sources)
+        kept_deps = state.deps_names(_deps_key(spec.deps))
+        plan = make_sync_plan(spec, target, project=project, suspect=journal.pending(), sources=sources, keep=kept_deps)
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
-        if plan.changes:
+        if plan.changes or (spec.deps and not kept_deps):
             fetcher = fetcher or CacheFetcher(cache, offline=spec.offline)
             wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
             state.clear()
             journal.start(step.name for step in plan.changes)
             apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
-        state.write(fingerprint, dist_info_names(site_packages), trees=sources.trees)
+        deps_names = _install_deps(spec, target, plan, site_packages)
+        state.write(
+            fingerprint,
+            dist_info_names(site_packages),
+            trees=sources.trees,
+            deps=(_deps_key(spec.deps), sorted(deps_names)),
+        )
     journal.finish()
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
+
+
+def _deps_key(deps: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(deps).encode()).hexdigest()
+
+
+def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: list[Path]) -> set[str]:
+    """Install tox's deps on top of the lock; the names of what they added (kept while the deps stay)."""
+    if not spec.deps:
+        return set()
+    from tox_venvsync._deps import install_deps  # noqa: PLC0415  # see the imports
+    from tox_venvsync._installed import scan  # noqa: PLC0415
+    from tox_venvsync._plan import SEED_PACKAGES  # noqa: PLC0415
+
+    locked = {str(step.name): str(step.version) for step in plan.steps if step.wanted is not None and step.version}
+    install_deps(Path(target.executable), spec.deps, locked, cwd=spec.lock_path.parent)
+    wanted = {step.name for step in plan.steps if step.wanted is not None}
+    return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
 
 
 def _link_mode() -> bool:
@@ -113,13 +140,14 @@ def _link_mode() -> bool:
     return os.environ.get(LINK_MODE_ENV, "hardlink").strip().lower() != "copy"
 
 
-def make_sync_plan(
+def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     spec: SyncSpec,
     target: Target,
     *,
     project: Sequence[Wanted] = (),
     suspect: frozenset[str] = frozenset(),
     sources: Sources,
+    keep: frozenset[str] = frozenset(),
 ) -> Plan:
     """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply.
 
@@ -133,7 +161,7 @@ def make_sync_plan(
     picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
     built = {w.pick.name for w in project}
     wanted = [*project, *(sources.wanted(pick) for pick in picks if pick.name not in built)]
-    return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact)
+    return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact, keep=keep)
 
 
 def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs:
@@ -147,7 +175,11 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
         lock_format=spec.lock_format or "",
         request=spec.request,
         target=target,
-        extra=[f"{w.path.name}={contents[w.path]}:{w.editable}" for w in spec.project] + sorted(spec.project_names),
+        extra=[
+            *(f"{w.path.name}={contents[w.path]}:{w.editable}" for w in spec.project),
+            *sorted(spec.project_names),
+            *(f"deps:{dep}" for dep in spec.deps),
+        ],
         exact=spec.exact,
     )
 
