@@ -531,3 +531,24 @@ def test_list_dependencies_reads_the_venv_as_on_ci(demo: Demo, monkeypatch: pyte
     code, out = demo.run()
     assert code == 0, out
     assert "alpha==1.0,beta==2.0" in out
+
+
+@pytest.mark.parametrize("package", ["skip", "wheel"])
+def test_read_only_project_gets_no_files(demo: Demo, package: str) -> None:
+    if package == "wheel":
+        _packaged(demo, "wheel")
+    before = tree(demo.project.path)
+    modes = {p: p.stat().st_mode for p in [demo.project.path, *demo.project.path.rglob("*")]}
+    for path in modes:
+        path.chmod(path.stat().st_mode & ~0o222)  # chmod -R a-w (root could still write: the snapshot is the test)
+    try:
+        code, out = demo.run()
+        assert code == 0, out
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+    # the test runs as root, for whom a-w stops nothing: Python itself caches the in-tree build backend's
+    # bytecode next to it (on a really read-only tree it skips that); nothing else may appear or change
+    after = {k: v for k, v in tree(demo.project.path).items() if "__pycache__" not in k}
+    assert {k: v for k, v in after.items() if k != "_build"} == {k: v for k, v in before.items() if k != "_build"}
+    assert after.keys() == before.keys()
