@@ -81,7 +81,7 @@ class Builder:
 
     def _build_into(self, pick: Pick, tree: Path, out: Path, distribution: Distribution, source: str) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
+        staging = Path(tempfile.mkdtemp(dir=self._cache.tmp_dir(), prefix="built-"))
         try:
             wheel = self._build(pick, tree, staging, distribution, source)
             staging.rename(out)  # atomic: the cache holds a finished wheel or nothing

@@ -6,7 +6,7 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
     unpacked/<algorithm>/<digest[:2]>/<digest>/              a wheel's verified, unpacked tree, to link from
     built/<sha256|git>/<key[:2]>/<key>/<wheel>               wheels built from an sdist hash or a VCS commit
     locks/<key>.lock                                         one file lock per venv path
-    tmp/                                                      downloads in progress (same filesystem)
+    tmp/p<pid>/                                               each process's work in progress (same filesystem)
 
 A file only ever appears at its address by an atomic rename after its size and hash were checked,
 so a reader never sees a partial or unverified file.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,15 @@ class Cache:
         return self.root / "locks" / f"{key}.lock"
 
     def tmp_dir(self) -> Path:
-        """A directory for downloads in progress, on the cache's filesystem so a rename is atomic."""
-        path = self.root / "tmp"
-        path.mkdir(parents=True, exist_ok=True)
+        """The directory of this process for work in progress, on the cache filesystem so a rename is atomic.
+
+        A process killed mid-download leaves its directory behind; the next process to ask removes
+        the directories of processes that no longer run.
+        """
+        path = self.root / "tmp" / f"p{os.getpid()}"
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
+            _remove_dead(path.parent)
         return path
 
 
@@ -68,3 +75,20 @@ def env_lock(cache: Cache, venv: Path) -> FileLock:
     path = cache.venv_lock(venv)
     path.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(path)
+
+
+def _remove_dead(tmp: Path) -> None:
+    for entry in tmp.iterdir():
+        pid = entry.name[1:]
+        if entry.name.startswith("p") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

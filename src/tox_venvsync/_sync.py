@@ -107,13 +107,13 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             journal.start(step.name for step in plan.changes)
             apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
         deps_names = _install_deps(spec, target, plan, site_packages)
+        journal.finish()  # the apply is complete; the state, written last, says so
         state.write(
             fingerprint,
             dist_info_names(site_packages),
             trees=sources.trees,
             deps=(_deps_key(spec.deps), sorted(deps_names)),
         )
-    journal.finish()
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
 
 

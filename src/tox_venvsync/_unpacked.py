@@ -64,7 +64,7 @@ def unpacked(cache: Cache, wheel: Path, algorithm: str, digest: str, name: str) 
     if (loaded := _load(final)) is not None:
         return loaded
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
+    tmp = Path(tempfile.mkdtemp(dir=cache.tmp_dir(), prefix="unpack-"))
     try:
         manifest = _extract(wheel, tmp, name)
         (tmp / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")

@@ -1,0 +1,157 @@
+"""A sync killed with SIGKILL at any of many points is finished by the next run: the exact lock state, no litter."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from typing import TYPE_CHECKING
+
+import pytest
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.slow
+
+#: the child process: wrap one function so that its n-th call kills the process, then run ``venvsync``
+CHILD = textwrap.dedent("""
+    import importlib, os, signal, sys
+    module, attribute, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    owner = importlib.import_module(module)
+    *path, name = attribute.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original, calls = getattr(owner, name), [0]
+    def killer(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+    setattr(owner, name, killer)
+    from tox_venvsync._cli import main
+    sys.exit(main(sys.argv[4:]))
+""")
+
+#: (module, attribute, n-th call): downloads, unpacking, removal, linking, per-venv files, journal, state
+KILL_POINTS = [
+    ("tox_venvsync._fetch", "_copy_hashing", 1),
+    ("tox_venvsync._fetch", "_copy_hashing", 2),
+    ("tox_venvsync._fetch", "_verify", 2),
+    ("tox_venvsync._apply", "unpacked", 1),
+    ("tox_venvsync._apply", "unpacked", 2),
+    ("tox_venvsync._apply", "Journal.start", 1),
+    ("tox_venvsync._state", "State.clear", 1),
+    ("tox_venvsync._apply", "uninstall", 1),
+    ("tox_venvsync._apply", "uninstall", 2),
+    ("shutil", "rmtree", 1),
+    ("os", "link", 1),
+    ("os", "link", 3),
+    ("os", "link", 8),
+    ("os", "link", 20),
+    ("os", "link", 45),
+    ("tox_venvsync._apply", "_Placement._write", 1),
+    ("tox_venvsync._apply", "_Placement._write", 2),
+    ("tox_venvsync._apply", "_Placement._write", 4),
+    ("tox_venvsync._apply", "_Placement._write_record", 1),
+    ("tox_venvsync._apply", "_Placement._write_record", 2),
+    ("tox_venvsync._state", "State.write", 1),
+    ("tox_venvsync._apply", "Journal.finish", 1),
+]
+
+
+def big_modules(name: str, count: int) -> dict[str, str]:
+    return {f"{name}/m{i:02d}.py": f"VALUE = {i}\n" for i in range(count)} | {f"{name}/__init__.py": "OK = True\n"}
+
+
+@pytest.fixture(scope="module")
+def locks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """Two locks (v1 -> v2: an upgrade, a removal, an addition, a keep) and the wheelhouse they use."""
+    root = tmp_path_factory.mktemp("interrupt")
+    wheels = root / "wheels"
+    wheels.mkdir()
+
+    def entry(name: str, version: str, files: int) -> dict[str, object]:
+        wheel = make_wheel(
+            wheels, name, version, modules=big_modules(name, files), console_scripts={f"{name}-cli": f"{name}:x"}
+        )
+        return package_entry(name, version, [wheel_entry(wheel)])
+
+    v1 = write_pylock(
+        root / "v1" / "pylock.toml", [entry("alpha", "1.0", 20), entry("beta", "2.0", 15), entry("keep", "1.0", 5)]
+    )
+    v2 = write_pylock(
+        root / "v2" / "pylock.toml", [entry("alpha", "1.1", 25), entry("delta", "0.1", 20), entry("keep", "1.0", 5)]
+    )
+    return v1, v2, wheels
+
+
+def venvsync(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "tox_venvsync", *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def site_tree(venv: Path) -> dict[str, int]:
+    site = venv / "lib" / "python3.12" / "site-packages"
+    return {
+        str(p.relative_to(venv)): p.stat().st_size
+        for p in sorted(site.rglob("*"))
+        if "__pycache__" not in p.parts and p.name not in {"_virtualenv.py", "_virtualenv.pth"}
+    } | {f"bin/{p.name}": 0 for p in (venv / "bin").iterdir() if p.name.endswith("-cli")}
+
+
+@pytest.fixture(scope="module")
+def reference(
+    locks: tuple[Path, Path, Path], python312: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, int]:
+    root = tmp_path_factory.mktemp("reference")
+    result = venvsync(
+        "sync", "--lock", str(locks[1]), "--venv", str(root / "venv"), "--python", str(python312), cache=root / "cache"
+    )
+    assert result.returncode == 0, result.stderr
+    return site_tree(root / "venv")
+
+
+@pytest.mark.parametrize(("module", "attribute", "nth"), KILL_POINTS, ids=[f"{a}-{n}" for _, a, n in KILL_POINTS])
+def test_killed_sync_is_finished_by_the_next_run(  # noqa: PLR0913, PLR0917  # the kill point and the fixtures
+    module: str,
+    attribute: str,
+    nth: int,
+    locks: tuple[Path, Path, Path],
+    reference: dict[str, int],
+    python312: Path,
+    tmp_path: Path,
+) -> None:
+    v1, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python312)]
+    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
+    if "_fetch" in module:  # a download must happen to be interrupted: start v2 from a cold cache
+        cache = tmp_path / "cold-cache"
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
+
+    repaired = venvsync("sync", "--lock", str(v2), *common, cache=cache)
+    assert repaired.returncode == 0, repaired.stderr
+    assert site_tree(venv) == reference
+    verify = venvsync("verify", "--venv", str(venv), "--lock", str(v2), cache=cache)
+    assert (verify.returncode, verify.stdout) == (0, f"{venv}: every file matches its RECORD and the lock\n")
+    assert venvsync("sync", "--lock", str(v2), *common, cache=cache).stdout.endswith("in sync, nothing to do\n")
+    assert [p for p in (cache / "tmp").rglob("*") if not p.is_dir()] == []  # the killed run's work is gone
+    assert sorted(p.name for p in (cache / "unpacked").glob("*/*/*")) == sorted(
+        p.name for p in (cache / "unpacked").glob("*/*/*") if (p / ".venvsync-wheel.json").is_file()
+    )
