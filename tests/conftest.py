@@ -15,7 +15,7 @@ import pytest
 from _support.index import LocalIndex
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 pytest_plugins = ["tox.pytest"]
 
@@ -83,3 +83,64 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def interpreter() -> Path:
     """The interpreter running the tests."""
     return Path(sys.executable)
+
+
+# --- the figures of the Reliability docs page, written by a full passing run of the suite --------------------------
+
+FIGURES = Path(__file__).parent.parent / "docs" / "explanation" / "reliability-figures.inc"
+_HOSTILE_WORDS = (
+    "hostile",
+    "mismatch",
+    "size",
+    "http_",
+    "truncated",
+    "strong_hash",
+    "refuses",
+    "outside",
+    "plain_http",
+)
+
+
+def _figures(session: pytest.Session, passed: set[str]) -> list[tuple[str, int]]:
+    items = [item for item in session.items if item.nodeid in passed]
+
+    def count(predicate: Callable[[pytest.Item], bool]) -> int:
+        return sum(1 for item in items if predicate(item))
+
+    def mutations(item: pytest.Item) -> int:
+        settings = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+        fuzzing = "mutat" in item.name or "fuzz" in item.name
+        return int(settings.max_examples) if settings is not None and fuzzing else 0
+
+    return [
+        (
+            "location cases, each through tox and through venvsync sync",
+            count(lambda i: i.nodeid.startswith("tests/test_location_matrix.py::")) // 2,
+        ),
+        (
+            "SIGKILL points after which the next run restored the exact lock state",
+            count(lambda i: i.nodeid.startswith("tests/test_interrupt.py::")),
+        ),
+        ("tox runs started together on one env_location", 3 * count(lambda i: "test_concurrent_runs" in i.name)),
+        ("hostile wheels, downloads and transports refused", count(lambda i: any(w in i.name for w in _HOSTILE_WORDS))),
+        ("mutated lockfiles read, raising only our errors", sum(mutations(i) for i in items)),
+    ]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a full run that passed, rewrite the figures the docs quote (so they stay true)."""
+    options = session.config.option
+    if (
+        exitstatus != 0
+        or options.keyword
+        or options.markexpr
+        or (session.config.args != ["tests"] and session.config.args)
+    ):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    passed = {report.nodeid for report in (reporter.stats.get("passed", []) if reporter else [])}
+    figures = _figures(session, passed)
+    if not all(value for _, value in figures):
+        return  # a partial run: keep the figures of the last full one
+    rows = "\n".join(f"   * - {label}\n     - {value}" for label, value in figures)
+    FIGURES.write_text(f".. list-table::\n   :header-rows: 0\n\n{rows}\n")

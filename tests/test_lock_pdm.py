@@ -759,7 +759,7 @@ REQUESTS = st.sampled_from(
 
 
 @pytest.mark.parametrize("name", ["pdm-project__pdm", "static-urls"])
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(draw=st.data())
 def test_mutated_lock_raises_only_our_errors(
     documents: dict[str, tuple[dict[str, Any], dict[str, Any]]], target: Target, name: str, draw: st.DataObject

@@ -707,7 +707,7 @@ def _mutated_lock(document: dict[str, Any], data: st.DataObject) -> dict[str, An
     return mutated
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_real_lock_fails_only_with_our_errors(data: st.DataObject) -> None:
     document = REAL

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import pytest
 import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
@@ -17,7 +20,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError
 from tox_venvsync._lock import Artifact, Pick, Request, SourceKind, detect_format, read_lock
 from tox_venvsync._lock._model import DirectorySource, VcsSource
-from tox_venvsync._lock._pylock import PylockFile, read_pylock
+from tox_venvsync._lock._pylock import PylockFile, parse_pylock, read_pylock
 from tox_venvsync._target import Target, query_interpreter
 
 if sys.version_info >= (3, 11):
@@ -524,3 +527,51 @@ def test_real_lock_details(target: Target) -> None:
     with pytest.raises(SelectionError) as info:
         read_pylock(DATA / ldlite).select(target, Request(groups=frozenset({"docs"})))
     assert info.value.reason == "the lock has no dependency group docs; it has: default, lint, test, types"
+
+
+# --- hostile input: mutated real locks give only our errors --------------------------------------------------------
+
+_REAL = sorted((Path(__file__).parent / "data" / "lockfiles").glob("*pylock.toml"))
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["1.0", "2.0", ">=3", "x"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _mutate(value: Any, data: st.DataObject, depth: int = 0) -> Any:  # noqa: ANN401  # any TOML value
+    """Delete a key, replace a value with another type, or change something deeper."""
+    if isinstance(value, dict) and value and depth < 4:
+        key = data.draw(st.sampled_from(sorted(value)))
+        choice = data.draw(st.integers(0, 2))
+        if choice == 0:
+            return {k: v for k, v in value.items() if k != key}
+        if choice == 1:
+            return {**value, key: data.draw(_VALUES)}
+        return {**value, key: _mutate(value[key], data, depth + 1)}
+    if isinstance(value, list) and value and depth < 4:
+        index = data.draw(st.integers(0, len(value) - 1))
+        return [*value[:index], _mutate(value[index], data, depth + 1), *value[index + 1 :]]
+    return data.draw(_VALUES)
+
+
+@pytest.fixture(scope="module")
+def real_documents() -> dict[str, dict[str, Any]]:
+    return {path.name: tomllib.loads(path.read_text()) for path in _REAL}
+
+
+@pytest.mark.parametrize("name", [path.name for path in _REAL])
+@settings(max_examples=350, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_real_lock_raises_only_our_errors(
+    real_documents: dict[str, dict[str, Any]], target: Target, name: str, data: st.DataObject
+) -> None:
+    document = real_documents[name]
+    packages = document["packages"]
+    if data.draw(st.booleans()):
+        index = data.draw(st.integers(0, len(packages) - 1))
+        document = {**document, "packages": [*packages[:index], _mutate(packages[index], data), *packages[index + 1 :]]}
+    else:
+        document = _mutate(document, data)
+    with contextlib.suppress(LockFileError, SelectionError):
+        parse_pylock(Path("/x/pylock.toml"), document).select(target, Request())

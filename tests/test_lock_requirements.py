@@ -743,7 +743,7 @@ def mutated(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     text=mutated(),
     minor=st.sampled_from(MINORS),

@@ -485,10 +485,28 @@ def test_verbose_output_names_each_package(demo: Demo) -> None:
     assert "install: alpha" not in out
 
 
+def _pip_from(index: LocalIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip (which installs deps) asks only the test index: no machine config, no cache, no other index.
+
+    tox.pytest sets PIP_TIMEOUT=0.001 and PIP_RETRIES=0 to keep pip off PyPI; give pip a real timeout.
+    """
+    for name, value in {
+        "PIP_TIMEOUT": "60",
+        "PIP_RETRIES": "1",
+        "PIP_INDEX_URL": index.simple_url,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_FIND_LINKS": "",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_CONSTRAINT": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_deps_install_on_top_of_the_lock_stay_while_listed_and_leave_when_removed(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PIP_INDEX_URL", demo.index.simple_url)
+    _pip_from(demo.index, monkeypatch)
     make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
     ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
     (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
@@ -515,7 +533,7 @@ def test_deps_install_on_top_of_the_lock_stay_while_listed_and_leave_when_remove
 
 
 def test_deps_that_conflict_with_the_lock_fail_naming_both(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIP_INDEX_URL", demo.index.simple_url)
+    _pip_from(demo.index, monkeypatch)
     make_wheel(demo.index.directory, "delta", "1.0", requires_dist=["beta==9.9"])
     ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
     (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = delta"))
@@ -552,3 +570,11 @@ def test_read_only_project_gets_no_files(demo: Demo, package: str) -> None:
     after = {k: v for k, v in tree(demo.project.path).items() if "__pycache__" not in k}
     assert {k: v for k, v in after.items() if k != "_build"} == {k: v for k, v in before.items() if k != "_build"}
     assert after.keys() == before.keys()
+
+
+def test_sync_dry_run_keeps_the_installed_project(demo: Demo) -> None:
+    _packaged(demo, "wheel")
+    assert demo.run()[0] == 0
+    _, out = demo.run("--sync-dry-run")
+    assert "demo_pkg" not in out  # tox builds the project only in a real run; the dry run leaves it alone
+    assert "keep 3 packages" in out

@@ -12,7 +12,7 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError
+from tox_venvsync._errors import FetchError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
@@ -172,6 +172,19 @@ def test_requirements_pins_are_found_on_the_index_by_hash(env: Env, local_index:
     assert env.run("import pinned; print(pinned.OK)") == "1"
     assert f"/files/{wheel.name}" in local_index.requests
     assert f"/files/{other.name}" not in local_index.requests
+    assert (env.site / "pinned" / "__init__.py").stat().st_nlink == 2  # linked from the unpacked cache
+
+    offline = Env(env.root / "offline", Path(env.target.executable).resolve())
+    offline.lock, offline.cache = env.lock, env.cache
+    requests = len(local_index.requests)
+    outcome = sync(SyncSpec(venv=offline.venv, lock_path=env.lock, offline=True), offline.target, cache=env.cache)
+    assert actions(outcome) == [("pinned", "install")]
+    assert len(local_index.requests) == requests  # found in the cache by its hash: no index asked
+
+    cold = Env(env.root / "cold", Path(env.target.executable).resolve())
+    with pytest.raises(OfflineError) as info:
+        sync(SyncSpec(venv=cold.venv, lock_path=env.lock, offline=True), cold.target, cache=cold.cache)
+    assert "offline and 1 file(s) are not in the cache: pinned==1.0" in str(info.value)
 
 
 def test_a_requirements_pin_with_a_foreign_hash_is_not_installed(env: Env, local_index: LocalIndex) -> None:

@@ -285,12 +285,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     @staticmethod
     def _report(outcome: Outcome) -> None:
-        if outcome.plan is None or not outcome.applied:
+        if outcome.plan is None or not (outcome.applied or outcome.deps):
             _LOGGER.info("in sync with the lock, nothing to do (%.3f s)", outcome.seconds)
             return
         for step in outcome.plan.changes:
             _LOGGER.info("%s", step.describe())  # one line per package at -v
-        _LOGGER.warning("%s, %.2f s", outcome.plan.summary(), outcome.seconds)
+        deps = " (deps installed by pip on top)" if outcome.deps else ""
+        _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
 
 
 class _Listing(Pip):

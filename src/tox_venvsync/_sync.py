@@ -70,6 +70,8 @@ class Outcome:
     plan: Plan | None
     seconds: float
     applied: bool
+    #: whether tox's deps are installed on top of the lock
+    deps: bool = False
 
 
 def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
@@ -102,6 +104,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
             fetcher = fetcher or CacheFetcher(cache, offline=spec.offline)
+            plan = sources.resolve(plan, offline=spec.offline)
             wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
             state.clear()
             journal.start(step.name for step in plan.changes)
@@ -114,7 +117,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             trees=sources.trees,
             deps=(_deps_key(spec.deps), sorted(deps_names)),
         )
-    return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes))
+    return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(deps_names))
 
 
 def _deps_key(deps: Sequence[str]) -> str:
@@ -161,6 +164,8 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
     built = {w.pick.name for w in project}
     wanted = [*project, *(sources.wanted(pick) for pick in picks if pick.name not in built)]
+    # the project is tox's to install: when it is not built (package = skip, a dry run), what is there stays
+    keep = keep | (frozenset() if project else spec.project_names)
     return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact, keep=keep)
 
 
@@ -268,9 +273,24 @@ class Sources:
             from_directory=True,
         )
 
+    def resolve(self, plan: Plan, *, offline: bool) -> Plan:
+        """The plan with every requirements pin's file found (cache first; offline, the cache only)."""
+        from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # see the imports
+
+        pins = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.pick.lookup is not None]
+        if offline and (missing := [f"{p.name}=={p.version}" for p in pins if self._from_cache(p) is None]):
+            raise OfflineError(missing)
+        steps = [
+            replace(step, wanted=replace(step.wanted, pick=self._resolve(step.wanted.pick)))
+            if step.wanted is not None and step in plan.to_install
+            else step
+            for step in plan.steps
+        ]
+        return replace(plan, steps=tuple(steps))
+
     def wheels(self, plan: Plan, fetcher: Fetcher) -> dict[str, Path]:
         """A wheel for every install of ``plan``: fetched and verified, then built where it is not a wheel."""
-        installs = [self._resolve(step.wanted.pick) for step in plan.to_install if step.wanted is not None]
+        installs = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
         fetched = fetcher.fetch([p for p in installs if p.artifact is not None and p.name not in self._local])
         wheels: dict[str, Path] = {}
         for pick in installs:

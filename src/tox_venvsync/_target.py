@@ -175,4 +175,5 @@ def future_target(base: Target, venv: Path) -> Target:
     major_minor = ".".join(base.python_full_version.split(".")[:2])
     site = str(venv / "lib" / f"python{major_minor}" / "site-packages")
     scheme = {**base.scheme, "purelib": site, "platlib": site, "scripts": str(venv / "bin")}
-    return dataclasses.replace(base, executable=str(venv / "bin" / "python"), prefix=str(venv), scheme=scheme)
+    # the base interpreter stays the executable: a dry run builds source trees with it
+    return dataclasses.replace(base, prefix=str(venv), scheme=scheme)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
 
 from packaging.pylock import (
@@ -25,6 +25,8 @@ from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 from tox_venvsync._lock._toml import read_toml
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from packaging.pylock import Package
     from packaging.tags import Tag
 
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
 def read_pylock(path: Path) -> PylockFile:
     """Read and validate a ``pylock.toml``; every problem names the file and the key."""
     _, data = read_toml(path)
+    return parse_pylock(path, data)
+
+
+def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
+    """Validate parsed ``pylock.toml`` content (``path`` is for messages and relative paths)."""
     try:
         pylock = Pylock.from_dict(data)
     except PylockUnsupportedVersionError as exc:
