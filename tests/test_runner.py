@@ -360,9 +360,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     return _wheel(wheel_directory, {"demo_pkg.pth": (os.path.abspath("src") + "\\n").encode()})
-
-def build_sdist(sdist_directory, config_settings=None):
-    raise NotImplementedError
 '''
 
 

@@ -47,6 +47,7 @@ from tox_venvsync._lock._model import (
     VcsSource,
     not_in_lock,
 )
+from tox_venvsync._lock._toml import read_text
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -141,7 +142,7 @@ def read_requirements(path: Path) -> RequirementsFile:
     """Read a hashed requirements file; every problem names the file and the line."""
     options = IndexOptions()
     pins: list[_Pin] = []
-    for line in _logical_lines(_read_text(path)):
+    for line in _logical_lines(read_text(path)):
         if not line.text.startswith("-"):
             pins.append(_requirement_pin(path, line))
             continue
@@ -207,21 +208,6 @@ class RequirementsFile:
 
 
 # --- the file's text and lines -----------------------------------------------------------------------------------
-
-
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise LockFileError(path, "the lockfile does not exist; create it or set lock_file to the right path") from exc
-    except IsADirectoryError as exc:
-        raise LockFileError(path, "is a directory, not a lockfile; set lock_file to a file") from exc
-    except OSError as exc:
-        raise LockFileError(path, f"cannot be read ({exc.strerror}); check its permissions") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LockFileError(path, f"is not UTF-8 text (byte {exc.start}); is this the right file?") from exc
 
 
 def _logical_lines(text: str) -> Iterator[_Line]:

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
-    """The file's bytes and its parsed content."""
+def read_text(path: Path) -> str:
+    """A lockfile's text; every problem names the file and what to do."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -27,8 +27,15 @@ def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
     except OSError as exc:
         raise LockFileError(path, f"cannot be read ({exc.strerror}); check its permissions") from exc
     try:
-        return raw, tomllib.loads(raw.decode("utf-8"))
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LockFileError(path, f"is not UTF-8 text (byte {exc.start}); is this the right file?") from exc
+
+
+def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes and its parsed content."""
+    text = read_text(path)
+    try:
+        return text.encode(), tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LockFileError(path, f"is not valid TOML ({exc}); fix the file or re-create it with its tool") from exc
