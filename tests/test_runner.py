@@ -575,3 +575,37 @@ def test_sync_dry_run_keeps_the_installed_project(demo: Demo) -> None:
     _, out = demo.run("--sync-dry-run")
     assert "demo_pkg" not in out  # tox builds the project only in a real run; the dry run leaves it alone
     assert "keep 3 packages" in out
+
+
+def test_exact_false_keeps_packages_the_lock_does_not_name(demo: Demo) -> None:
+    assert demo.run()[0] == 0
+    demo.versions.pop("beta")
+    demo.lock()
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    ini = ini.split("commands =")[0] + "commands = python -c 'import alpha'\n"
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\nexact = false"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    (demo.project.path / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info"]
+
+
+def test_parallel_envs_share_the_cache(demo: Demo) -> None:
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("env_list = py312", "env_list = a, b, c")
+    ini += "".join(f"[testenv:{name}]\nbase_python = python3.12\n" for name in "abc")
+    (demo.project.path / "tox.ini").write_text(ini)
+    result = demo.project.run("p", "-p", "3", "--workdir", str(demo.work))
+    result.assert_success()
+    for name in "abc":
+        site = demo.venvs / name / SITE
+        assert dist_info_names([site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    downloads = [r for r in demo.index.requests if r.startswith("/files/")]
+    assert len(downloads) <= 2 * 3  # each wheel at most once per env, usually once in all
+    cache = Path(os.environ["TOX_VENVSYNC_CACHE_DIR"])
+    assert sorted(p.name for p in (cache / "artifacts").rglob("*.whl")) == [
+        "alpha-1.0-py3-none-any.whl",
+        "beta-2.0-py3-none-any.whl",
+    ]

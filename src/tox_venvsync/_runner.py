@@ -101,6 +101,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             desc="leave out the lock's default dependency groups (default: true when dependency_groups names any)",
         )
         self.conf.add_config(
+            keys=["exact"],
+            of_type=bool,
+            default=True,
+            desc="remove packages the lock (and deps) do not name; false keeps them, as uv sync --inexact",
+        )
+        self.conf.add_config(
             keys=["venv_seed"],
             of_type=bool,
             default=False,
@@ -275,6 +281,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             project_names=_project_names(self.core["package_root"]),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
+            exact=self.conf["exact"],
         )
 
     def _lock_path(self) -> Path:
