@@ -336,7 +336,10 @@ def _record_line(path, data):
 def _wheel(directory, files):
     dist = f"{NAME}-{VERSION}.dist-info"
     files = dict(files)
-    files[f"{dist}/METADATA"] = f"Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: {VERSION}\\n".encode()
+    requires = open("requires.txt").read().split() if os.path.exists("requires.txt") else []
+    metadata = f"Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: {VERSION}\\n"
+    metadata += "".join(f"Requires-Dist: {line}\\n" for line in requires)
+    files[f"{dist}/METADATA"] = metadata.encode()
     files[f"{dist}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
     lines = [_record_line(p, d) for p, d in files.items()] + [f"{dist}/RECORD,,"]
     files[f"{dist}/RECORD"] = ("\\n".join(lines) + "\\n").encode()
@@ -609,3 +612,20 @@ def test_parallel_envs_share_the_cache(demo: Demo) -> None:
         "alpha-1.0-py3-none-any.whl",
         "beta-2.0-py3-none-any.whl",
     ]
+
+
+def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
+    _packaged(demo, "wheel")
+    (demo.project.path / "requires.txt").write_text("alpha>=1.0\nbeta>=2\n")
+    code, out = demo.run()
+    assert code == 0, out
+    (demo.project.path / "requires.txt").write_text("alpha>=1.5\n")
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        "the lock is stale: the project needs alpha>=1.5 but the lock has alpha 1.0; refresh it "
+        "(export the lock again (uv export --format pylock.toml, pdm export -f pylock, pip lock))"
+    ) in out
+    (demo.project.path / "requires.txt").write_text("gamma\n")
+    code, out = demo.run()
+    assert "the lock is stale: the project needs gamma but the lock does not have it" in out

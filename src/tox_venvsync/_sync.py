@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from tox_venvsync._errors import BadInputError
+from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._model import Artifact, Pick, Request, best_wheel
 from tox_venvsync._state import Inputs, State, tree_signature
@@ -24,6 +24,8 @@ from tox_venvsync._state import Inputs, State, tree_signature
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from packaging.requirements import Requirement
 
     from tox_venvsync._apply import Installer
     from tox_venvsync._cache import Cache
@@ -162,11 +164,71 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
 
     lock = read_lock(spec.lock_path, spec.lock_format)
     picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
+    _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
     wanted = [*project, *(sources.wanted(pick) for pick in picks if pick.name not in built)]
     # the project is tox's to install: when it is not built (package = skip, a dry run), what is there stays
     keep = keep | (frozenset() if project else spec.project_names)
     return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact, keep=keep)
+
+
+#: how to refresh each lock format, for the stale-lock message
+_RELOCK = {
+    "uv": "uv lock",
+    "pdm": "pdm lock",
+    "poetry": "poetry lock",
+    "pylock": "export the lock again (uv export --format pylock.toml, pdm export -f pylock, pip lock)",
+    "requirements": "compile it again (pip-compile --generate-hashes, uv export)",
+}
+
+
+def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
+    """The project's own requirements must be met by the lock; else the lock is stale (it never is silently)."""
+    versions = {pick.name: pick.version for pick in picks}
+    for requirement in (r for wheel in spec.project for r in _requires_dist(wheel.path)):
+        if not _applies(requirement, target, spec.request.extras):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in versions:
+            have = versions[name]
+            if have is None or requirement.specifier.contains(have, prereleases=True):
+                continue
+            found = f"has {name} {have}"
+        else:
+            found = "does not have it"
+        relock = _RELOCK.get(spec.lock_format or _format_of(spec.lock_path), "lock again")
+        msg = f"the lock is stale: the project needs {requirement} but the lock {found}; refresh it ({relock})"
+        raise SelectionError(spec.lock_path, msg)
+
+
+def _requires_dist(wheel: Path) -> list[Requirement]:
+    """The ``Requires-Dist`` of a built wheel: what the project declares it needs."""
+    from email.parser import HeaderParser  # noqa: PLC0415  # see the imports
+
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+            text = archive.read(name).decode() if name else ""
+        return [Requirement(line) for line in HeaderParser().parsestr(text).get_all("Requires-Dist") or []]
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, InvalidRequirement) as exc:
+        msg = f"the project wheel {wheel} has unreadable metadata ({exc}); rebuild it"
+        raise BadInputError(msg) from exc
+
+
+def _applies(requirement: Requirement, target: Target, extras: frozenset[str]) -> bool:
+    marker = requirement.marker
+    return marker is None or any(marker.evaluate({**target.markers, "extra": e}) for e in ("", *extras))
+
+
+def _format_of(path: Path) -> str:
+    from tox_venvsync._lock import detect_format  # noqa: PLC0415  # see the imports
+
+    try:
+        return detect_format(path)
+    except BadInputError:
+        return ""
 
 
 def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs:
