@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import pytest
@@ -85,3 +86,18 @@ def test_plain_http_only_to_this_machine_or_trusted_hosts(url: str, trusted: str
         f"cannot fetch pkg from {url}: plain http to {host} is refused, since anyone on the way can read or change "
         f"it; use https, or trust the host with TOX_VENVSYNC_TRUSTED_HOSTS={host}"
     )
+
+
+def test_progress_is_one_line_rewritten_per_file(local_index: LocalIndex, wheelhouse: Path, tmp_path: Path) -> None:
+    picks = []
+    for name in ("one", "two"):
+        wheel = make_wheel(wheelhouse, name, "1.0")
+        url = local_index.file_url(wheel.name)
+        artifact = Artifact(filename=wheel.name, url=url, path=None, size=None, hashes={"sha256": sha256_file(wheel)})
+        picks.append(Pick(name=canonicalize_name(name), version=None, kind="wheel", artifact=artifact))
+    stream = io.StringIO()
+    CacheFetcher(Cache(tmp_path / "cache"), progress=stream).fetch(picks)
+    shown = stream.getvalue()
+    assert shown.count("\r") == 3  # two updates, then the line is cleared
+    assert "fetched 2/2 files" in shown
+    assert shown.endswith("\r\033[K")

@@ -597,7 +597,9 @@ def test_exact_false_keeps_packages_the_lock_does_not_name(demo: Demo) -> None:
 
 
 def test_parallel_envs_share_the_cache(demo: Demo) -> None:
-    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("env_list = py312", "env_list = a, b, c")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace(
+        "env_list = py312", "env_list = a, b, c"
+    )
     ini += "".join(f"[testenv:{name}]\nbase_python = python3.12\n" for name in "abc")
     (demo.project.path / "tox.ini").write_text(ini)
     result = demo.project.run("p", "-p", "3", "--workdir", str(demo.work))

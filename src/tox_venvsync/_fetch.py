@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
@@ -39,13 +41,20 @@ class CacheFetcher:
     """The real fetcher: ``path``, ``file://`` and ``http(s)://`` into the content-addressed cache."""
 
     def __init__(
-        self, cache: Cache, *, workers: int = 8, default_index: str | None = None, offline: bool = False
+        self,
+        cache: Cache,
+        *,
+        workers: int = 8,
+        default_index: str | None = None,
+        offline: bool = False,
+        progress: TextIO | None = None,
     ) -> None:
         self._cache = cache
         self._offline = offline
         self._workers = workers
         self._index = IndexClient()
         self._default_index = default_index
+        self._progress = _Progress(progress) if progress is not None else None
 
     def fetch(self, picks: Sequence[Pick]) -> dict[str, Path]:
         """Fetch all picks in parallel; every file is verified before any is used."""
@@ -53,8 +62,12 @@ class CacheFetcher:
             return {}
         if self._offline:
             return self._from_cache_only(picks)
+        if self._progress is not None:
+            self._progress.start(len(picks))
         with ThreadPoolExecutor(max_workers=min(self._workers, len(picks))) as pool:
             paths = list(pool.map(self._fetch_one, picks))
+        if self._progress is not None:
+            self._progress.finish()
         return {pick.name: path for pick, path in zip(picks, paths, strict=True)}
 
     def _from_cache_only(self, picks: Sequence[Pick]) -> dict[str, Path]:
@@ -84,6 +97,8 @@ class CacheFetcher:
 
     def _fetch_one(self, pick: Pick) -> Path:
         if (cached := self._cached(pick)) is not None:
+            if self._progress is not None:
+                self._progress.done(0)
             return cached
         target, algorithm, digest = self._address(pick)
         artifact = pick.artifact
@@ -97,6 +112,8 @@ class CacheFetcher:
             _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=actual)
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(target)  # atomic: the address only ever holds a verified file
+            if self._progress is not None:
+                self._progress.done(size)
         finally:
             tmp.unlink(missing_ok=True)  # a failed or refused download leaves no partial file behind
         return target
@@ -107,6 +124,34 @@ class CacheFetcher:
             return artifact
         index = pick.index or self._default_index or configured_index()
         return replace(artifact, url=self._index.locate(index, pick.name, artifact.filename))
+
+
+class _Progress:
+    """One line on a terminal, rewritten as files arrive: ``fetched 12/54 files, 3.4 MiB``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._total = self._count = self._bytes = 0
+
+    def start(self, total: int) -> None:
+        self._total, self._count, self._bytes = total, 0, 0
+
+    def done(self, size: int) -> None:
+        with self._lock:
+            self._count += 1
+            self._bytes += size
+            self._stream.write(f"\rfetched {self._count}/{self._total} files, {self._bytes / 2**20:.1f} MiB")
+            self._stream.flush()
+
+    def finish(self) -> None:
+        self._stream.write("\r\033[K")
+        self._stream.flush()
+
+
+def terminal() -> TextIO | None:
+    """Standard error when it is a terminal (progress is shown there), else ``None``."""
+    return sys.stderr if sys.stderr.isatty() else None
 
 
 def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: str) -> tuple[int, str]:
