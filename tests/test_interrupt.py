@@ -155,3 +155,34 @@ def test_killed_sync_is_finished_by_the_next_run(  # noqa: PLR0913, PLR0917  # t
     assert sorted(p.name for p in (cache / "unpacked").glob("*/*/*")) == sorted(
         p.name for p in (cache / "unpacked").glob("*/*/*") if (p / ".venvsync-wheel.json").is_file()
     )
+
+
+def test_ctrl_c_is_one_line_and_the_next_run_finishes(
+    locks: tuple[Path, Path, Path], reference: dict[str, int], python312: Path, tmp_path: Path
+) -> None:
+    _, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python312)]
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    interrupted = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD.replace("signal.SIGKILL", "signal.SIGINT"),
+            "os",
+            "link",
+            "5",
+            "sync",
+            "--lock",
+            str(v2),
+            *common,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert interrupted.returncode == 130
+    assert interrupted.stderr == "venvsync: interrupted; the next sync finishes or redoes what was started\n"
+    assert venvsync("sync", "--lock", str(v2), *common, cache=cache).returncode == 0
+    assert site_tree(venv) == reference

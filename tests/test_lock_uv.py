@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from _support.project import write_project
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, not_in_lock, read_lock
@@ -754,3 +755,29 @@ def test_tox_syncs_from_a_uv_lock(
     again.assert_success()
     assert "synced" not in again.out
     assert "from uv.lock 1.0 2.5" in again.out
+
+
+@pytest.mark.slow
+def test_package_editable_on_a_uv_lock_project_is_a_working_editable_install(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    tox_project: ToxProjectCreator,
+    cache_dir: Path,  # noqa: ARG001  # a private artifact cache
+) -> None:
+    wheels = [make_wheel(local_index.directory, "alpha", "1.0"), make_wheel(local_index.directory, "beta", "2.5")]
+    venvs = tmp_path / "venvs"
+    ini = INI.replace("{env_location}", str(venvs / "{env_name}")).replace("package = skip", "package = editable")
+    ini = ini.replace("import alpha, beta;", "import alpha, beta, demo; print(demo.WHO);")
+    project = tox_project({"tox.ini": ini})
+    write_project(project.path, "demo", "0.1.0", {"demo/__init__.py": "WHO = 'first'\n"})
+    lock = _uv_lock(local_index, wheels).replace('source = { virtual = "." }', 'source = { editable = "." }')
+    (project.path / "uv.lock").write_text(lock, encoding="utf-8")
+    result = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    result.assert_success()
+    assert "synced 3 packages: 3 installed" in result.out
+    assert "first" in result.out
+    (project.path / "src" / "demo" / "__init__.py").write_text("WHO = 'edited in place'\n")
+    again = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    again.assert_success()
+    assert "edited in place" in again.out
+    assert "synced" not in again.out  # the editable install follows the tree: nothing to reinstall

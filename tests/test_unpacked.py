@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,3 +143,24 @@ def test_linked_install_runs_and_its_record_verifies(
     assert json.loads((site / "tool-1.0.dist-info" / "venvsync.json").read_text())["content"] is None
     assert not check_records(scan([site]), path)
     assert os.access(path / "bin" / "tool-cli", os.X_OK)
+
+
+def test_a_symlink_entry_becomes_a_plain_file_never_a_link(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    wheel = make_wheel(wheelhouse, "linky", "1.0", extra_entries={"linky/passwd": b"/etc/passwd"})
+    with zipfile.ZipFile(wheel) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(wheel, "w") as target_zip:  # mark the entry as a symbolic link (mode 0o120777)
+        for info, data in entries:
+            if info.filename == "linky/passwd":
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            target_zip.writestr(info, data)
+    _, target = venv
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    wanted = wanted_for(wheel, "linky")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    installed = Path(target.scheme["purelib"]) / "linky" / "passwd"
+    assert not installed.is_symlink()
+    assert installed.read_bytes() == b"/etc/passwd"
