@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import io
@@ -249,32 +250,31 @@ class LinkInstaller:
 
 
 class _Placement:
-    """One unpacked wheel being placed into a venv."""
+    """One unpacked wheel being placed into a venv (paths as strings: this is the hot loop of an install)."""
 
     def __init__(self, tree: UnpackedWheel, target: Target, *, link: bool) -> None:
         self._tree = tree
-        self._scheme = {k: Path(v) for k, v in target.scheme.items()}
+        self._source = str(tree.root)
+        self._scheme = {k: os.path.normpath(v) for k, v in target.scheme.items()}
         self._root = self._scheme["purelib" if tree.purelib else "platlib"]
         self._interpreter = target.executable
         self._link = link
+        self._made: set[str] = set()
         self._records: list[tuple[str, str, str]] = []
 
     def place(self, metadata: dict[str, bytes]) -> None:
         for entry in self._tree.entries:
             scheme, relative = self._destination(entry.path)
             if scheme == "scripts":
-                self._write(
-                    self._inside("scripts", relative),
-                    _shebang(self._tree.root / entry.path, self._interpreter),
-                    executable=True,
-                )
+                data = _shebang(Path(self._source, entry.path), self._interpreter)
+                self._write(self._inside("scripts", relative), data, executable=True)
             else:
                 self._place_file(entry, self._inside(scheme, relative))
         for name, module, attr, section in self._tree.scripts:
             filename, data = Script(name, module, attr, section).generate(self._interpreter, "posix")  # type: ignore[arg-type]
             self._write(self._inside("scripts", filename), data, executable=True)
         for filename, data in metadata.items():
-            self._write(self._root / self._tree.dist_info / filename, data, executable=False)
+            self._write(os.path.join(self._root, self._tree.dist_info, filename), data, executable=False)
         self._write_record()
 
     def _destination(self, path: str) -> tuple[str, str]:
@@ -284,45 +284,62 @@ class _Placement:
             return scheme, rest
         return "purelib" if self._tree.purelib else "platlib", path
 
-    def _inside(self, scheme: str, relative: str) -> Path:
+    def _inside(self, scheme: str, relative: str) -> str:
         # path traversal, checked again at the destination: the file stays inside its scheme directory
         base = self._scheme[scheme]
-        path = Path(os.path.normpath(base / relative))
-        if not path.is_relative_to(base):
+        path = os.path.normpath(os.path.join(base, relative))
+        if not path.startswith(base + os.sep):
             msg = f"{relative!r} would be written outside {base}"
-            raise InstallError(self._tree.dist_info, str(self._tree.root), msg)
+            raise InstallError(self._tree.dist_info, self._source, msg)
         return path
 
-    def _place_file(self, entry: Entry, destination: Path) -> None:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.unlink(missing_ok=True)  # a file an interrupted apply left behind
-        source = self._tree.root / entry.path
+    def _parent(self, path: str) -> None:
+        parent = os.path.dirname(path)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+
+    def _place_file(self, entry: Entry, destination: str) -> None:
+        self._parent(destination)
+        source = os.path.join(self._source, entry.path)
         if not (self._link and _hardlink(source, destination)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(destination)  # a file an interrupted apply left behind
             shutil.copyfile(source, destination)
             if entry.executable:
-                destination.chmod(0o755)
-        self._records.append((relative_record_path(destination, self._root), entry.hash, str(entry.size)))
+                os.chmod(destination, 0o755)
+        self._records.append((self._record_path(destination), entry.hash, str(entry.size)))
 
-    def _write(self, destination: Path, data: bytes, *, executable: bool) -> None:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.unlink(missing_ok=True)
-        destination.write_bytes(data)
+    def _write(self, destination: str, data: bytes, *, executable: bool) -> None:
+        self._parent(destination)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(destination)
+        Path(destination).write_bytes(data)
         if executable:
-            destination.chmod(0o755)
+            os.chmod(destination, 0o755)
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        self._records.append((relative_record_path(destination, self._root), f"sha256={digest}", str(len(data))))
+        self._records.append((self._record_path(destination), f"sha256={digest}", str(len(data))))
+
+    def _record_path(self, path: str) -> str:
+        """RECORD paths are relative to the root scheme (``../../../bin/tool`` for scripts)."""
+        if path.startswith(self._root + os.sep):
+            return path[len(self._root) + 1 :].replace(os.sep, "/")
+        return relative_record_path(Path(path), Path(self._root))
 
     def _write_record(self) -> None:
-        record = self._root / self._tree.dist_info / "RECORD"
-        rows = [*self._records, (relative_record_path(record, self._root), "", "")]
+        record = os.path.join(self._root, self._tree.dist_info, "RECORD")
+        rows = [*self._records, (self._record_path(record), "", "")]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
-        record.write_text(buffer.getvalue(), encoding="utf-8")
+        Path(record).write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def _hardlink(source: Path, destination: Path) -> bool:
+def _hardlink(source: str, destination: str) -> bool:
     try:
         os.link(source, destination)
+    except FileExistsError:
+        os.unlink(destination)  # a file an interrupted apply left behind
+        return _hardlink(source, destination)
     except OSError:
         return False  # another filesystem, or links not allowed: copy instead
     return True
