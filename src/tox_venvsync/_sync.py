@@ -20,7 +20,7 @@ from tox_venvsync._state import Inputs, State, tree_signature
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
 # fetching and installing import their modules when a sync has work to do, so a tox run of an env that
-# is in sync does not pay for them: see _slow_path().
+# is in sync does not pay for them (see sync()).
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
