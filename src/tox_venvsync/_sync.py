@@ -7,16 +7,16 @@ import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._installed import dist_info_names
-from tox_venvsync._lock._model import Artifact, Pick, Request, best_wheel
-from tox_venvsync._state import Inputs, State, tree_signature
+from tox_venvsync._lock._model import Pick, Request
+from tox_venvsync._state import Inputs, State
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
 # fetching and installing import their modules when a sync has work to do, so a tox run of an env that
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
     from tox_venvsync._plan import Plan, Wanted
+    from tox_venvsync._sources import Sources
     from tox_venvsync._target import Target
 
 
@@ -87,7 +88,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
 ) -> Outcome:
     """Make the venv equal what the lock selects for ``target`` (the caller holds :func:`env_lock`)."""
     start = time.perf_counter()
-    contents = {wheel.path: _content_key(wheel.path) for wheel in spec.project}
+    contents = {wheel.path: content_key(wheel.path) for wheel in spec.project}
     site_packages = _site_packages(target)
     state = State(spec.venv)
     fingerprint = _inputs(spec, target, contents).fingerprint()
@@ -95,6 +96,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     from tox_venvsync._apply import Journal, LinkInstaller, apply  # noqa: PLC0415  # see the imports
     from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415
+    from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
     with tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="sync-") as scratch:
@@ -255,147 +257,7 @@ def _site_packages(target: Target) -> list[Path]:
     return [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
 
 
-class Sources:
-    """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
-
-    def __init__(self, cache: Cache, target: Target, scratch: Path) -> None:
-        from tox_venvsync._build import Builder  # noqa: PLC0415  # see the imports
-        from tox_venvsync._index import IndexClient  # noqa: PLC0415  # see the imports
-
-        self._builder = Builder(cache, target)
-        self._cache = cache
-        self._target = target
-        self._index = IndexClient()
-        self._scratch = scratch
-        self._local: dict[str, Path] = {}
-        #: non-editable source trees and their signatures, so the no-op check notices an edit
-        self.trees: dict[str, str] = {}
-
-    def wanted(self, pick: Pick) -> Wanted:
-        """What installing ``pick`` records; source trees are built now, to compare their contents."""
-        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
-
-        if pick.directory is not None:
-            return self._tree(pick, pick.directory.path, editable=pick.directory.editable)
-        if pick.vcs is not None:
-            return Wanted(pick=pick, direct_url=pick.vcs.url)
-        artifact = pick.artifact
-        if artifact is None:
-            return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
-        local = artifact.path.as_uri() if artifact.path is not None else None
-        return Wanted(pick=pick, direct_url=artifact.url or local if pick.kind == "archive" else local)
-
-    def project(self, wheel: LocalWheel, content: str) -> Wanted:
-        """The project's own wheel, built by tox."""
-        wanted = _project_wanted(wheel, content)
-        self._local[wanted.pick.name] = wheel.path
-        return wanted
-
-    def _resolve(self, pick: Pick) -> Pick:
-        """A pick whose file the lock does not name (a requirements pin) with the file found: cache, then index."""
-        if pick.artifact is not None or pick.lookup is None:
-            return pick
-        from tox_venvsync._index import configured_index, find_pinned  # noqa: PLC0415  # see the imports
-
-        found = self._from_cache(pick) or find_pinned(
-            self._index,
-            name=pick.name,
-            version=str(pick.version),
-            pin=pick.lookup,
-            tags=self._target.tags,
-            default_index=configured_index(),
-        )
-        return replace(pick, artifact=found, kind="wheel" if found.filename.endswith(".whl") else "sdist")
-
-    def _from_cache(self, pick: Pick) -> Artifact | None:
-        """An allowed file already in the cache (so a warm or offline sync needs no index)."""
-        assert pick.lookup is not None  # noqa: S101  # only pins come here
-        cached = [
-            Artifact(filename=file.name, url=None, path=None, size=None, hashes={algorithm: digest})
-            for algorithm, digests in pick.lookup.hashes.items()
-            for digest in digests
-            for file in _files_in(self._cache.artifact(algorithm, digest, "x").parent)
-        ]
-        return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tags) or next(
-            (a for a in cached if not a.filename.endswith(".whl")), None
-        )
-
-    def _tree(self, pick: Pick, path: Path, *, editable: bool) -> Wanted:
-        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
-
-        built = self._builder.from_tree(pick, path, self._scratch / pick.name, editable=editable)
-        self._local[pick.name] = built
-        if not editable:
-            self.trees[str(path)] = tree_signature(path)
-        return Wanted(
-            pick=pick,
-            direct_url=path.as_uri(),
-            content=_content_key(built),
-            editable=editable,
-            from_directory=True,
-        )
-
-    def resolve(self, plan: Plan, *, offline: bool) -> Plan:
-        """The plan with every requirements pin's file found (cache first; offline, the cache only)."""
-        from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # see the imports
-
-        pins = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.pick.lookup is not None]
-        if offline and (missing := [f"{p.name}=={p.version}" for p in pins if self._from_cache(p) is None]):
-            raise OfflineError(missing)
-        steps = [
-            replace(step, wanted=replace(step.wanted, pick=self._resolve(step.wanted.pick)))
-            if step.wanted is not None and step in plan.to_install
-            else step
-            for step in plan.steps
-        ]
-        return replace(plan, steps=tuple(steps))
-
-    def wheels(self, plan: Plan, fetcher: Fetcher) -> dict[str, Path]:
-        """A wheel for every install of ``plan``: fetched and verified, then built where it is not a wheel."""
-        installs = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
-        fetched = fetcher.fetch([p for p in installs if p.artifact is not None and p.name not in self._local])
-        wheels: dict[str, Path] = {}
-        for pick in installs:
-            if pick.name in self._local:
-                wheels[pick.name] = self._local[pick.name]
-            elif pick.vcs is not None:
-                wheels[pick.name] = self._builder.from_vcs(pick)
-            elif pick.kind == "wheel" or fetched[pick.name].name.endswith(".whl"):
-                wheels[pick.name] = fetched[pick.name]
-            else:
-                digest = (pick.artifact.strongest_hash if pick.artifact else None) or ("", "")
-                wheels[pick.name] = self._builder.from_archive(pick, fetched[pick.name], digest[1])
-        return wheels
-
-
-def _files_in(directory: Path) -> list[Path]:
-    try:
-        return [entry for entry in directory.iterdir() if entry.is_file()]
-    except OSError:
-        return []
-
-
-def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
-    from tox_venvsync._plan import Wanted  # noqa: PLC0415  # see the imports
-
-    try:
-        name, version, _, _ = parse_wheel_filename(wheel.path.name)
-    except InvalidWheelFilename as exc:
-        msg = f"the project was built as {wheel.path}, which is not a wheel; use package = wheel or editable"
-        raise BadInputError(msg) from exc
-    pick = Pick(
-        name=name,
-        version=version,
-        kind="wheel",
-        artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": content}),
-        context="the project",
-    )
-    # the project's directory, not the wheel's path: tox builds each wheel in a new folder
-    source = wheel.source if wheel.source is not None else wheel.path
-    return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable, from_directory=True)
-
-
-def _content_key(wheel: Path) -> str:
+def content_key(wheel: Path) -> str:
     """A digest of the wheel's RECORD: the same for a rebuild with the same files, whatever the timestamps."""
     try:
         with zipfile.ZipFile(wheel) as archive:

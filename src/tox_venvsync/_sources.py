@@ -1,0 +1,167 @@
+"""Sources: turn the picks a plan installs into wheels: fetched and verified, found by hash, or built."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from tox_venvsync._errors import BadInputError
+from tox_venvsync._lock._model import Artifact, Pick, best_wheel
+from tox_venvsync._state import tree_signature
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tox_venvsync._cache import Cache
+    from tox_venvsync._fetch import Fetcher
+    from tox_venvsync._plan import Plan, Wanted
+    from tox_venvsync._sync import LocalWheel
+    from tox_venvsync._target import Target
+
+
+class Sources:
+    """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
+
+    def __init__(self, cache: Cache, target: Target, scratch: Path) -> None:
+        from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync with work to do builds
+        from tox_venvsync._index import IndexClient  # noqa: PLC0415  # loaded when a sync has work to do
+
+        self._builder = Builder(cache, target)
+        self._cache = cache
+        self._target = target
+        self._index = IndexClient()
+        self._scratch = scratch
+        self._local: dict[str, Path] = {}
+        #: non-editable source trees and their signatures, so the no-op check notices an edit
+        self.trees: dict[str, str] = {}
+
+    def wanted(self, pick: Pick) -> Wanted:
+        """What installing ``pick`` records; source trees are built now, to compare their contents."""
+        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
+
+        if pick.directory is not None:
+            return self._tree(pick, pick.directory.path, editable=pick.directory.editable)
+        if pick.vcs is not None:
+            return Wanted(pick=pick, direct_url=pick.vcs.url)
+        artifact = pick.artifact
+        if artifact is None:
+            return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
+        local = artifact.path.as_uri() if artifact.path is not None else None
+        return Wanted(pick=pick, direct_url=artifact.url or local if pick.kind == "archive" else local)
+
+    def project(self, wheel: LocalWheel, content: str) -> Wanted:
+        """The project's own wheel, built by tox."""
+        wanted = _project_wanted(wheel, content)
+        self._local[wanted.pick.name] = wheel.path
+        return wanted
+
+    def _resolve(self, pick: Pick) -> Pick:
+        """A pick whose file the lock does not name (a requirements pin) with the file found: cache, then index."""
+        if pick.artifact is not None or pick.lookup is None:
+            return pick
+        from tox_venvsync._index import configured_index, find_pinned  # noqa: PLC0415  # loaded when a sync has work to do
+
+        found = self._from_cache(pick) or find_pinned(
+            self._index,
+            name=pick.name,
+            version=str(pick.version),
+            pin=pick.lookup,
+            tags=self._target.tags,
+            default_index=configured_index(),
+        )
+        return replace(pick, artifact=found, kind="wheel" if found.filename.endswith(".whl") else "sdist")
+
+    def _from_cache(self, pick: Pick) -> Artifact | None:
+        """An allowed file already in the cache (so a warm or offline sync needs no index)."""
+        assert pick.lookup is not None  # noqa: S101  # only pins come here
+        cached = [
+            Artifact(filename=file.name, url=None, path=None, size=None, hashes={algorithm: digest})
+            for algorithm, digests in pick.lookup.hashes.items()
+            for digest in digests
+            for file in _files_in(self._cache.artifact(algorithm, digest, "x").parent)
+        ]
+        return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tags) or next(
+            (a for a in cached if not a.filename.endswith(".whl")), None
+        )
+
+    def _tree(self, pick: Pick, path: Path, *, editable: bool) -> Wanted:
+        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
+
+        built = self._builder.from_tree(pick, path, self._scratch / pick.name, editable=editable)
+        self._local[pick.name] = built
+        if not editable:
+            self.trees[str(path)] = tree_signature(path)
+        return Wanted(
+            pick=pick,
+            direct_url=path.as_uri(),
+            content=_content_key(built),
+            editable=editable,
+            from_directory=True,
+        )
+
+    def resolve(self, plan: Plan, *, offline: bool) -> Plan:
+        """The plan with every requirements pin's file found (cache first; offline, the cache only)."""
+        from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # loaded when a sync has work to do
+
+        pins = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.pick.lookup is not None]
+        if offline and (missing := [f"{p.name}=={p.version}" for p in pins if self._from_cache(p) is None]):
+            raise OfflineError(missing)
+        steps = [
+            replace(step, wanted=replace(step.wanted, pick=self._resolve(step.wanted.pick)))
+            if step.wanted is not None and step in plan.to_install
+            else step
+            for step in plan.steps
+        ]
+        return replace(plan, steps=tuple(steps))
+
+    def wheels(self, plan: Plan, fetcher: Fetcher) -> dict[str, Path]:
+        """A wheel for every install of ``plan``: fetched and verified, then built where it is not a wheel."""
+        installs = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
+        fetched = fetcher.fetch([p for p in installs if p.artifact is not None and p.name not in self._local])
+        wheels: dict[str, Path] = {}
+        for pick in installs:
+            if pick.name in self._local:
+                wheels[pick.name] = self._local[pick.name]
+            elif pick.vcs is not None:
+                wheels[pick.name] = self._builder.from_vcs(pick)
+            elif pick.kind == "wheel" or fetched[pick.name].name.endswith(".whl"):
+                wheels[pick.name] = fetched[pick.name]
+            else:
+                digest = (pick.artifact.strongest_hash if pick.artifact else None) or ("", "")
+                wheels[pick.name] = self._builder.from_archive(pick, fetched[pick.name], digest[1])
+        return wheels
+
+
+def _content_key(wheel: Path) -> str:
+    from tox_venvsync._sync import content_key  # noqa: PLC0415  # _sync imports this module lazily
+
+    return content_key(wheel)
+
+
+def _files_in(directory: Path) -> list[Path]:
+    try:
+        return [entry for entry in directory.iterdir() if entry.is_file()]
+    except OSError:
+        return []
+
+
+def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
+    from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
+
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel.path.name)
+    except InvalidWheelFilename as exc:
+        msg = f"the project was built as {wheel.path}, which is not a wheel; use package = wheel or editable"
+        raise BadInputError(msg) from exc
+    pick = Pick(
+        name=name,
+        version=version,
+        kind="wheel",
+        artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": content}),
+        context="the project",
+    )
+    # the project's directory, not the wheel's path: tox builds each wheel in a new folder
+    source = wheel.source if wheel.source is not None else wheel.path
+    return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable, from_directory=True)
