@@ -1,0 +1,853 @@
+"""tox-venvsync's benchmark: tox-venvsync against tox-uv's lock runner, tox + pip, tox's pylock and plain uv sync.
+
+One command, ``python bench/run.py [--quick] [--runs N] [--scaling]``: it sets up three tool venvs under
+``bench/.work/venvs`` (tox + tox-venvsync editable, tox + tox-uv, plain tox), fetches the project's wheels once,
+serves them on 127.0.0.1, runs every scenario interleaved across the tools and writes ``bench/RESULTS.md``.
+See ``bench/README.md`` for what is measured and how to read the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PROJECT = BENCH / "project"
+WORK = BENCH / ".work"
+VENVS = WORK / "venvs"
+RESULTS = BENCH / "RESULTS.md"
+PYENV_VERSION = "3.12.1:3.11.7:3.13.0:3.10.13"
+PYTHON = "3.12"
+#: the plain tox venv also runs the benchmark itself (it has packaging, which wheelhouse.py needs)
+DRIVER = VENVS / "tox"
+IMPORT = 'python -c "import requests"'
+SCENARIOS = ("no-op", "bump", "remove-extra", "warm-create", "recreate", "cold")
+INSTALL_SCENARIOS = ("bump", "warm-create", "recreate", "cold")
+LAYERS = ("sync", "e2e")
+SCALING_SIZES = (50, 200, 500)
+SCALING_SCENARIOS = ("no-op", "warm-create")
+BASELINE = "tox-uv"
+DASH = "\N{EN DASH}"
+SPREAD = f"min{DASH}max"
+TIMES = "\N{MULTIPLICATION SIGN}"
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").is_file() else None
+#: the locked versions of the bumped package before and after the bump, and the hand-installed extra
+BUMPED = ("rich", "14.3.4", "15.0.0")
+EXTRA = "six"
+
+
+# --- bootstrap: plain stdlib, runs under whatever python started us
+
+
+def _python312() -> str:
+    """The real path of python3.12 (through pyenv's shim when that is what PATH has)."""
+    os.environ["PYENV_VERSION"] = PYENV_VERSION  # a pyenv shim that started us set its own version here
+    found = shutil.which(f"python{PYTHON}")
+    if found is None:
+        sys.exit(f"bench: python{PYTHON} is not on PATH (with PYENV_VERSION={os.environ.get('PYENV_VERSION')})")
+    code = "import sys; print(sys.executable)"
+    return subprocess.run([found, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _venv_python(name: str) -> Path:
+    return VENVS / name / "bin" / "python"
+
+
+def _make_venv(name: str, python: str, requirements: list[str], watch: Path | None = None) -> None:
+    """A venv with ``requirements``, made again when they, the interpreter or the ``watch`` file change."""
+    venv = VENVS / name
+    stamp = venv / ".bench-stamp"
+    watched = hashlib.sha256(watch.read_bytes()).hexdigest() if watch else ""
+    want = json.dumps([python, requirements, watched], sort_keys=True)
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == want and _venv_python(name).exists():
+        return
+    print(f"bench: setting up {venv}: {' '.join(requirements)}", file=sys.stderr)
+    subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
+    pip = [str(_venv_python(name)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, *requirements], check=True)
+    stamp.write_text(want, encoding="utf-8")
+
+
+def _version_in(venv: str, distribution: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({distribution!r}))"
+    return subprocess.run([_venv_python(venv), "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def bootstrap() -> None:
+    """Create the tool venvs (once; again when the plugin's pyproject.toml changes) and re-run inside the driver."""
+    python = _python312()
+    _make_venv("tox-venvsync", python, ["-e", str(REPO)], watch=REPO / "pyproject.toml")
+    tox = f"tox=={_version_in('tox-venvsync', 'tox')}"  # one tox version for every tool
+    _make_venv("tox-uv", python, [tox, "tox-uv"])
+    _make_venv("tox", python, [tox])
+    if Path(sys.prefix).resolve() != DRIVER.resolve():
+        driver = str(_venv_python("tox"))
+        os.execv(driver, [driver, str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+# --- the tools
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """One way to get the env: a tox runner in one of the tool venvs, or plain uv."""
+
+    key: str
+    label: str
+    venv: str
+    #: the lockfile this tool reads, in its project directory
+    lock: str
+    #: the [testenv:bench] body of its tox.ini; None for plain uv
+    testenv: str | None
+    #: the runner of its floor env: the runner this one builds on, with nothing to install
+    floor_runner: str = "virtualenv"
+
+    @property
+    def project(self) -> Path:
+        return WORK / "projects" / self.key
+
+    @property
+    def env(self) -> Path:
+        return WORK / "envs" / self.key / "bench"
+
+    @property
+    def cache(self) -> Path:
+        return WORK / "cache" / self.key
+
+    @property
+    def floor_key(self) -> str:
+        return f"{self.venv}: {self.floor_runner}"
+
+    @property
+    def floor_env(self) -> Path:
+        return WORK / "envs" / f"floor-{self.venv}-{self.floor_runner}"
+
+    @property
+    def site_packages(self) -> Path:
+        return self.env / "lib" / f"python{PYTHON}" / "site-packages"
+
+
+def _tools(venvsync_lock: str) -> list[Tool]:
+    return [
+        Tool(
+            "venvsync",
+            f"tox-venvsync ({venvsync_lock})",
+            "tox-venvsync",
+            venvsync_lock,
+            f"runner = venvsync\nenv_location = {{env_dir_base}}\nlock_file = {venvsync_lock}\n",
+        ),
+        Tool(
+            "tox-uv",
+            "tox-uv uv-venv-lock-runner",
+            "tox-uv",
+            "uv.lock",
+            "runner = uv-venv-lock-runner\n",
+            "uv-venv-runner",
+        ),
+        Tool("tox-pip", "tox + pip (-r requirements.txt)", "tox", "requirements.txt", "deps = -r requirements.txt\n"),
+        Tool("tox-pylock", "tox pylock = pylock.toml (pip)", "tox", "pylock.toml", "pylock = pylock.toml\n"),
+        Tool("uv-sync", "uv sync (no tox)", "tox-uv", "uv.lock", None),
+    ]
+
+
+def tox_ini(tool: Tool) -> str:
+    """The tool's tox.ini: env ``bench`` (the measured one) and ``floor`` (an existing env with nothing to install).
+
+    Every env names its runner: tox-uv, where installed, would otherwise make ``uv-venv-runner`` the default.
+    """
+    if tool.testenv is None:
+        msg = f"{tool.key} is not run through tox"
+        raise ValueError(msg)
+    body = tool.testenv
+    if "runner = venvsync" in body:
+        body = body.replace("{env_dir_base}", str(tool.env))
+    else:
+        body = ("" if "runner =" in body else "runner = virtualenv\n") + body + f"env_dir = {tool.env}\n"
+    return (
+        "[tox]\nenv_list = bench\n\n"
+        f"[testenv:bench]\nbase_python = python{PYTHON}\npackage = skip\n{body}commands = {IMPORT}\n\n"
+        f"[testenv:floor]\nrunner = {tool.floor_runner}\nbase_python = python{PYTHON}\npackage = skip\n"
+        f"env_dir = {tool.floor_env}\ncommands = python -c pass\n"
+    )
+
+
+# --- running and measuring
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    seconds: float
+    #: the largest resident set of any process in the tree (ru_maxrss of wait4), in KiB
+    max_rss_kib: int
+
+
+class RunFailedError(RuntimeError):
+    pass
+
+
+def measure(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str], log: Path) -> Sample:
+    """Run ``cmd``; its wall time and the peak RSS of its process tree (its largest process).
+
+    The peak comes from ``/usr/bin/time -f %M``: a process forked from this (large) driver would carry the
+    driver's high-water mark across exec, while one forked from ``time`` starts small.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    rss_file = log.with_suffix(".rss")
+    argv = [str(part) for part in cmd]
+    if GNU_TIME:
+        argv = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *argv]
+    with log.open("wb") as sink:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=sink, stderr=sink)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        msg = f"{' '.join(map(str, cmd))} (in {cwd}) exited {process.returncode}:\n{tail}"
+        raise RunFailedError(msg)
+    rss = int(rss_file.read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return Sample(seconds, rss)
+
+
+def _rmtree(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+
+
+@dataclass
+class Bench:
+    """The set-up world: tools, the index, environments; runs scenarios and keeps the samples."""
+
+    tools: list[Tool]
+    index: str
+    uv: Path
+    base_env: dict[str, str]
+    locks: dict[str, dict[str, str]]  # "base"/"bump" -> lock file name -> rewritten text
+    samples: dict[tuple[str, str, str], list[Sample]] = field(default_factory=dict)
+    floors: dict[str, list[Sample]] = field(default_factory=dict)
+    notes: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
+    #: what tox-venvsync's engine logs for its no-op check (``nothing to do (0.001 s)``), in seconds
+    engine_noop: list[float] = field(default_factory=list)
+    state: dict[str, str] = field(default_factory=dict)
+
+    # environment and commands
+
+    def env_for(self, tool: Tool) -> dict[str, str]:
+        env = dict(self.base_env)
+        env["TOX_VENVSYNC_CACHE_DIR"] = str(tool.cache / "venvsync")
+        env["UV_CACHE_DIR"] = str(tool.cache / "uv")
+        env["PIP_CACHE_DIR"] = str(tool.cache / "pip")
+        if tool.testenv is None:
+            env["UV_PROJECT_ENVIRONMENT"] = str(tool.env)
+        return env
+
+    def command(self, tool: Tool, layer: str, scenario: str, env_name: str = "bench") -> list[str | Path]:
+        if tool.testenv is None:
+            uv: list[str | Path] = [self.uv, "sync", "--locked", "-p", PYTHON]
+            if layer == "e2e":  # uv run syncs exactly (--exact), as uv sync does, then runs the command
+                uv = [self.uv, "run", "--locked", "--exact", "-p", PYTHON, "python", "-c", "import requests"]
+            if scenario == "recreate":  # plain uv has no -r: remove the env and sync
+                return ["/bin/sh", "-c", 'rm -rf "$0" && exec "$@"', tool.env, *uv]
+            return uv
+        cmd: list[str | Path] = [VENVS / tool.venv / "bin" / "tox", "-c", tool.project / "tox.ini"]
+        cmd += ["--workdir", WORK / "toxwork" / tool.key, "-e", env_name]
+        if layer == "sync":
+            cmd.append("--notest")
+        if scenario == "recreate":
+            cmd.append("-r")
+        return cmd
+
+    def run(self, tool: Tool, layer: str, scenario: str) -> Sample:
+        log = WORK / "logs" / f"{tool.key}.log"
+        return measure(self.command(tool, layer, scenario), tool.project, self.env_for(tool), log)
+
+    def floor(self, tool: Tool) -> Sample:
+        cmd = self.command(tool, "sync", "no-op", env_name="floor")
+        log = WORK / "logs" / f"floor-{tool.venv}-{tool.floor_runner}.log"
+        return measure(cmd, tool.project, self.env_for(tool), log)
+
+    # state of each tool's env
+
+    def set_lock(self, tool: Tool, which: str) -> None:
+        path = tool.project / tool.lock
+        text = self.locks[which][tool.lock]
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:  # untouched when equal: no new mtime
+            path.write_text(text, encoding="utf-8")
+
+    def has(self, tool: Tool, name: str, version: str = "") -> bool:
+        return any(tool.site_packages.glob(f"{name}-{version or '*'}.dist-info"))
+
+    def ensure_base(self, tool: Tool) -> None:
+        """The env exists and is synced to the base lock, without the extra: set up untimed."""
+        self.set_lock(tool, "base")
+        if self.state.get(tool.key) != "base":
+            self.run(tool, "sync", "no-op")
+        if self.has(tool, EXTRA):
+            self.hand(tool, "uninstall", EXTRA)
+        self.state[tool.key] = "base"
+
+    def hand(self, tool: Tool, action: str, name: str) -> None:
+        """``uv pip install|uninstall`` into the tool's env by hand, untimed, with a cache of its own."""
+        cmd = [str(self.uv), "pip", action, "--python", str(self.env_python(tool))]
+        if action == "install":
+            cmd += ["--no-deps", "--index-url", f"{self.index}/simple"]
+        cmd.append(name)
+        env = {**self.base_env, "UV_CACHE_DIR": str(WORK / "cache" / "by-hand")}
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+
+    @staticmethod
+    def env_python(tool: Tool) -> Path:
+        return tool.env / "bin" / "python"
+
+    def prepare(self, tool: Tool, scenario: str) -> None:
+        self.ensure_base(tool)
+        if scenario == "bump":
+            self.set_lock(tool, "bump")
+        elif scenario == "remove-extra":
+            self.hand(tool, "install", EXTRA)
+        elif scenario == "warm-create":
+            _rmtree(tool.env)
+        elif scenario == "cold":
+            _rmtree(tool.env)
+            _rmtree(tool.cache)
+        self.state[tool.key] = "changed"
+
+    def check(self, tool: Tool, scenario: str) -> set[str]:
+        """What the run left that a sync should not have (an empty set when the env matches the lock)."""
+        name, old, new = BUMPED
+        version = new if scenario == "bump" else old
+        notes = set()
+        if not self.has(tool, name, version):
+            notes.add(f"{name} {version} not installed")
+        if self.has(tool, EXTRA):
+            notes.add(f"leaves the hand-installed {EXTRA} in place")
+        if not notes:
+            self.state[tool.key] = "bump" if scenario == "bump" else "base"
+        return notes
+
+    def timed(self, tool: Tool, layer: str, scenario: str, key: tuple[str, str, str] | None = None) -> Sample:
+        self.prepare(tool, scenario)
+        sample = self.run(tool, layer, scenario)
+        key = key or (layer, scenario, tool.key)
+        self.samples.setdefault(key, []).append(sample)
+        if notes := self.check(tool, scenario):
+            self.notes.setdefault(key, set()).update(notes)
+        return sample
+
+
+def rotate(items: Sequence[Tool], by: int) -> list[Tool]:
+    """``items`` started at ``by`` (mod its length): each tool goes first in turn."""
+    by %= len(items)
+    return [*items[by:], *items[:by]]
+
+
+# --- set-up of the world
+
+
+def base_environment(python: str) -> dict[str, str]:
+    """The environment every measured command gets: this machine's, cleaned of tool settings, plus ours."""
+    dropped = ("TOX_", "VIRTUALENV_", "UV_", "PIP_", "PYTHON")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+    bin_dir = WORK / "bin"  # python3.12 straight to the interpreter: no pyenv shim start-up in any timing
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    link = bin_dir / f"python{PYTHON}"
+    if not link.is_symlink() or str(link.readlink()) != python:
+        link.unlink(missing_ok=True)
+        link.symlink_to(python)
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        PYENV_VERSION=PYENV_VERSION,
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_PROGRESS="1",
+        VIRTUALENV_OVERRIDE_APP_DATA=str(WORK / "virtualenv-app-data"),
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_CONSTRAINT="",
+        PIP_FIND_LINKS="",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_NO_INPUT="1",
+    )
+    return env
+
+
+def choose_venvsync_lock(python: str) -> str:
+    """uv.lock (the lock tox-uv reads) when our uv.lock reader exists and selects what pylock.toml does."""
+    if not (REPO / "src" / "tox_venvsync" / "_lock" / "_uv.py").is_file():
+        return "pylock.toml"
+    venvsync = VENVS / "tox-venvsync" / "bin" / "venvsync"
+    selected: list[str | None] = []
+    for lock in ("uv.lock", "pylock.toml"):
+        cmd = [str(venvsync), "select", "--lock", str(PROJECT / lock), "--python", python]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        selected.append(done.stdout if done.returncode == 0 else None)
+    return "uv.lock" if selected[0] is not None and selected[0] == selected[1] else "pylock.toml"
+
+
+def rewritten_locks(index: str) -> dict[str, dict[str, str]]:
+    from wheelhouse import rewrite_pylock, rewrite_uv_lock  # noqa: PLC0415  # imported after the bootstrap
+
+    locks = {}
+    for which, folder in (("base", PROJECT), ("bump", PROJECT / "bump")):
+        locks[which] = {
+            "uv.lock": rewrite_uv_lock((folder / "uv.lock").read_text(encoding="utf-8"), index),
+            "pylock.toml": rewrite_pylock((folder / "pylock.toml").read_text(encoding="utf-8"), index),
+            "requirements.txt": (folder / "requirements.txt").read_text(encoding="utf-8"),
+        }
+    return locks
+
+
+def uv_pyproject(text: str, index: str) -> str:
+    """The project's pyproject.toml with the local index as uv's default index (the rewritten lock names it)."""
+    return f'{text.rstrip()}\n\n[[tool.uv.index]]\nname = "local"\nurl = "{index}/simple"\ndefault = true\n'
+
+
+def lay_out(tool: Tool, pyproject: str) -> None:
+    """The tool's project directory: pyproject.toml and tox.ini; its lock is written by ``set_lock``."""
+    tool.project.mkdir(parents=True, exist_ok=True)
+    (tool.project / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    if tool.testenv is not None:
+        (tool.project / "tox.ini").write_text(tox_ini(tool), encoding="utf-8")
+
+
+# --- statistics and the report
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    median: float
+    low: float
+    high: float
+    rss_mib: float
+    count: int
+
+
+def stat(samples: Sequence[Sample], minus: float = 0.0) -> Stat:
+    times = [s.seconds - minus for s in samples]
+    return Stat(
+        statistics.median(times), min(times), max(times), max(s.max_rss_kib for s in samples) / 1024, len(samples)
+    )
+
+
+def ms(seconds: float) -> str:
+    value = seconds * 1000
+    return f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"  # noqa: PLR2004
+
+
+def ratio(value: float, baseline: float | None) -> str:
+    if baseline is None or baseline <= 0:
+        return DASH
+    return f"{value / baseline:.2f}{TIMES}"
+
+
+def machine(load_at_start: tuple[float, float, float]) -> list[str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return [
+        f"- CPUs (`nproc`): {nproc}; CPU model: {model}",
+        f"- memory: {mem_kib / 1024 / 1024:.1f} GiB; kernel: {platform.system()} {platform.release()}",
+        (
+            "- load average (1/5/15 min) at the start: {:.2f} / {:.2f} / {:.2f}; at the end: {:.2f} / {:.2f} / {:.2f} "
+            "(anything else running on the machine shows here, and widens the spreads)"
+        ).format(*load_at_start, *os.getloadavg()),
+    ]
+
+
+def _out(cmd: Sequence[str | Path]) -> str:
+    done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False)
+    return (done.stdout or done.stderr).strip()
+
+
+def versions(bench: Bench, python: str, tools: Sequence[Tool]) -> list[str]:
+    commit = _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = " + uncommitted changes" if _out(["git", "-C", REPO, "status", "--porcelain", "--", "src"]) else ""
+    pip_tool = next((t for t in tools if t.key in {"tox-pip", "tox-pylock"}), None)
+    pip = _out([bench.env_python(pip_tool), "-m", "pip", "--version"]).split(" from ")[0] if pip_tool else DASH
+    return [
+        f"- Python: {_out([python, '-VV'])} at `{python}`",
+        (
+            f"- tox {_version_in('tox', 'tox')}; tox-venvsync {_version_in('tox-venvsync', 'tox-venvsync')} "
+            f"(git {commit}{dirty}); tox-uv {_version_in('tox-uv', 'tox-uv')}; {_out([bench.uv, '--version'])}; "
+            f"virtualenv {_version_in('tox', 'virtualenv')}; {pip} (seeded into the tox + pip envs)"
+        ),
+    ]
+
+
+def _notes(bench: Bench, key: tuple[str, str, str]) -> str:
+    return "; ".join(sorted(bench.notes.get(key, ())))
+
+
+def layer_table(bench: Bench, layer: str, tools: Sequence[Tool], floors: Mapping[str, float]) -> list[str]:
+    sync = layer == "sync"
+    head = f"| scenario | tool | sync step, ms (median) | {SPREAD} | vs tox-uv | tox run, ms | peak RSS, MiB | note |"
+    if not sync:
+        head = f"| scenario | tool | end to end, ms (median) | {SPREAD} | vs tox-uv | peak RSS, MiB | note |"
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for scenario in SCENARIOS:
+        base_tool = next((t for t in tools if t.key == BASELINE), None)
+        base_key = (layer, scenario, BASELINE)
+        baseline = None
+        if base_tool and base_key in bench.samples:
+            baseline = stat(bench.samples[base_key], floors[BASELINE] if sync else 0.0).median
+        for tool in tools:
+            key = (layer, scenario, tool.key)
+            if key not in bench.samples:
+                continue
+            minus = floors[tool.key] if sync else 0.0
+            st = stat(bench.samples[key], minus)
+            raw = stat(bench.samples[key])
+            cells = [
+                scenario,
+                tool.label,
+                ms(st.median),
+                f"{ms(st.low)}{DASH}{ms(st.high)}",
+                ratio(st.median, baseline),
+            ]
+            if sync:
+                cells.append(ms(raw.median))
+            cells += [f"{st.rss_mib:.0f}", _notes(bench, key)]
+            rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def engine_line(bench: Bench) -> list[str]:
+    if not bench.engine_noop:
+        return []
+    values = [value * 1000 for value in bench.engine_noop]
+    return [
+        (
+            f"tox-venvsync's engine reports {statistics.median(values):.0f} ms for its no-op check (median of "
+            f"{len(values)} `tox --notest -v` runs, {SPREAD} {min(values):.0f}{DASH}{max(values):.0f} ms; the log "
+            "has 1 ms resolution): the time from the sync's start to its answer, inside the tox process."
+        ),
+        "",
+    ]
+
+
+def _median(bench: Bench, key: tuple[str, str, str], minus: float = 0.0) -> float | None:
+    return stat(bench.samples[key], minus).median if key in bench.samples else None
+
+
+def targets(bench: Bench, floors: Mapping[str, float], *, scaling: bool) -> list[str]:
+    """The issue's targets against what was measured (reported, never asserted)."""
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(target: str, value: float | None, limit: float, shown: Callable[[float], str]) -> None:
+        if value is None:
+            rows.append(f"| {target} | not measured | {DASH} |")
+        else:
+            rows.append(f"| {target} | {shown(value)} | {'yes' if value <= limit else '**no**'} |")
+
+    ours_floor = floors.get("venvsync", 0.0)
+    noop = _median(bench, ("sync", "no-op", "venvsync"), ours_floor)
+    row("sync step, no-op ≤ 5 ms", noop, 0.005, lambda v: f"{v * 1000:.1f} ms")
+    limits = {"no-op": 0.95, "bump": 1.0, "remove-extra": 1.0, "warm-create": 0.85, "recreate": 0.85, "cold": 1.1}
+    for scenario, limit in limits.items():
+        ours, theirs = _median(bench, ("e2e", scenario, "venvsync")), _median(bench, ("e2e", scenario, BASELINE))
+        value = ours / theirs if ours is not None and theirs else None
+        row(f"end to end, {scenario} ≤ {limit:.2f}{TIMES} tox-uv", value, limit, lambda v: f"{v:.2f}{TIMES}")
+    for layer in LAYERS:
+        for scenario in INSTALL_SCENARIOS:
+            minus_ours = ours_floor if layer == "sync" else 0.0
+            minus_pip = floors.get("tox-pip", 0.0) if layer == "sync" else 0.0
+            ours = _median(bench, (layer, scenario, "venvsync"), minus_ours)
+            pip = _median(bench, (layer, scenario, "tox-pip"), minus_pip)
+            speedup = pip / ours if ours and pip else None
+            label = "sync step" if layer == "sync" else "end to end"
+            # a speed-up target: met when at least 15, so compare its inverse
+            value = 1 / speedup if speedup else None
+            row(
+                f"{label}, {scenario}: ≥ 15{TIMES} faster than tox + pip",
+                value,
+                1 / 15,
+                lambda v: f"{1 / v:.1f}{TIMES}",
+            )
+    if scaling:
+        noop500 = _median(bench, ("scale-500", "no-op", "venvsync"), ours_floor)
+        row("sync step, no-op at 500 packages ≤ 15 ms", noop500, 0.015, lambda v: f"{v * 1000:.1f} ms")
+        peaks = [
+            max(s.max_rss_kib for s in bench.samples[("scale-500", scenario, "venvsync")]) / 1024
+            for scenario in SCALING_SCENARIOS
+            if ("scale-500", scenario, "venvsync") in bench.samples
+        ]
+        row("peak memory at 500 packages < 150 MiB", max(peaks) if peaks else None, 150, lambda v: f"{v:.0f} MiB")
+    return rows
+
+
+def scaling_table(bench: Bench, tools: Sequence[Tool], floors: Mapping[str, float]) -> list[str]:
+    head = (
+        f"| packages | scenario | tool | sync step, ms (median) | {SPREAD} | vs tox-uv | tox run, ms | peak RSS, MiB |"
+    )
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
+    for size in SCALING_SIZES:
+        layer = f"scale-{size}"
+        for scenario in SCALING_SCENARIOS:
+            base_key = (layer, scenario, BASELINE)
+            baseline = _median(bench, base_key, floors.get(BASELINE, 0.0))
+            for tool in tools:
+                key = (layer, scenario, tool.key)
+                if key not in bench.samples:
+                    continue
+                minus = floors[tool.key]
+                st, raw = stat(bench.samples[key], minus), stat(bench.samples[key])
+                cells = [str(size), scenario, tool.label, ms(st.median), f"{ms(st.low)}{DASH}{ms(st.high)}"]
+                cells += [ratio(st.median, baseline), ms(raw.median), f"{st.rss_mib:.0f}"]
+                rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def report(  # noqa: PLR0913  # the report's parts, keyword-only
+    bench: Bench,
+    *,
+    python: str,
+    tools: Sequence[Tool],
+    scaling_tools: Sequence[Tool],
+    runs: int,
+    pip_runs: int,
+    argv: Sequence[str],
+    wheels: Sequence[Path],
+    seconds: float,
+    load_at_start: tuple[float, float, float],
+) -> str:
+    by_floor = {key: stat(samples).median for key, samples in bench.floors.items()}
+    #: each tool's floor: its tox install running the runner it builds on with nothing to install; plain uv: 0
+    floors = {tool.key: by_floor.get(tool.floor_key, 0.0) if tool.testenv else 0.0 for tool in tools}
+    floor_stats = {key: stat(samples) for key, samples in sorted(bench.floors.items())}
+    floor_text = ", ".join(
+        f"{key}: {ms(st.median)} ms ({ms(st.low)}{DASH}{ms(st.high)}, n={st.count})" for key, st in floor_stats.items()
+    )
+    packages = len(re.findall(r"^\S+==", bench.locks["base"]["requirements.txt"], flags=re.MULTILINE))
+    size = sum(path.stat().st_size for path in wheels) / 1024 / 1024
+    lines = [
+        "# tox-venvsync benchmark results",
+        "",
+        (
+            f"Written by `python bench/run.py {' '.join(argv)}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+            f"in {seconds / 60:.0f} min. What each number means: `bench/README.md`."
+        ),
+        "",
+        "## Machine and tools",
+        "",
+        *machine(load_at_start),
+        *versions(bench, python, tools),
+        (
+            f"- project: `bench/project`, {packages} locked packages for CPython {PYTHON} linux x86_64 "
+            f"({len(wheels)} wheels, {size:.0f} MiB in the wheelhouse), served from 127.0.0.1; "
+            f"tox-venvsync reads `{tools[0].lock}`"
+        ),
+        (
+            f"- {runs} runs per cell ({pip_runs} for tox + pip and tox's pylock), interleaved (each round runs every "
+            f"tool in turn, the first tool rotating); times are medians with the {SPREAD} spread; `vs tox-uv` is the "
+            "median over tox-uv's lock runner's median"
+        ),
+        (
+            "- tox's floor (`tox --notest` of an existing env with nothing to install, per tox install and the "
+            f"runner the measured one builds on): {floor_text}"
+        ),
+        "",
+        "## Layer 1: the sync step (`tox --notest` minus tox's floor; plain uv: `uv sync --locked`)",
+        "",
+        *layer_table(bench, "sync", tools, floors),
+        "",
+        *engine_line(bench),
+        '## Layer 2: end to end (`tox -e bench` running `python -c "import requests"`; plain uv: `uv run`)',
+        "",
+        *layer_table(bench, "e2e", tools, floors),
+    ]
+    if any(key[0].startswith("scale-") for key in bench.samples):
+        lines += [
+            "",
+            "## Scaling (synthetic pure wheels of 10 modules each; sync step = `tox --notest` minus the floor)",
+            "",
+            *scaling_table(bench, scaling_tools, floors),
+        ]
+    lines += [
+        "",
+        "## Targets (from the speed issue; reported, not asserted)",
+        "",
+        *targets(bench, floors, scaling=any(key[0] == "scale-500" for key in bench.samples)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- the runs
+
+
+def main_runs(  # noqa: PLR0913  # the run's settings, keyword-only
+    bench: Bench,
+    tools: Sequence[Tool],
+    *,
+    runs: int,
+    pip_runs: int,
+    scenarios: Sequence[str],
+    log: Callable[[str], None],
+) -> None:
+    """``runs`` rounds of every layer, scenario and tool; the pip-based tools take part in the first ``pip_runs``."""
+    floor_tools = {tool.floor_key: tool for tool in tools if tool.testenv is not None}
+    for tool in floor_tools.values():
+        bench.floor(tool)  # creates the floor env, untimed
+    turn = 0
+    for iteration in range(runs):
+        active = [tool for tool in tools if iteration < pip_runs or tool.venv != "tox"]
+        for layer in LAYERS:
+            for scenario in scenarios:
+                for tool in rotate(active, turn):
+                    sample = bench.timed(tool, layer, scenario)
+                    where = f"{iteration + 1}/{runs} {layer:<4} {scenario:<12} {tool.key:<11}"
+                    log(f"run {where} {ms(sample.seconds):>8} ms")
+                if layer == "sync":
+                    for key, tool in floor_tools.items():
+                        bench.floors.setdefault(key, []).append(bench.floor(tool))
+                turn += 1
+
+
+def engine_runs(bench: Bench, tool: Tool, runs: int) -> None:
+    """``tox --notest -v`` of an env in sync: the time tox-venvsync's engine itself reports for its no-op check."""
+    bench.ensure_base(tool)
+    log = WORK / "logs" / f"{tool.key}-engine.log"
+    cmd = [*bench.command(tool, "sync", "no-op"), "-v"]
+    for _ in range(runs):
+        measure(cmd, tool.project, bench.env_for(tool), log)
+        found = re.search(r"nothing to do \((\d+\.\d+) s\)", log.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            bench.engine_noop.append(float(found[1]))
+
+
+def scaling_runs(bench: Bench, tools: Sequence[Tool], runs: int, log: Callable[[str], None]) -> None:
+    from synth import make_wheelhouse, pyproject  # noqa: PLC0415  # imported after the bootstrap
+    from wheelhouse import WheelIndex  # noqa: PLC0415
+
+    wheels = WORK / "synth-wheelhouse"
+    make_wheelhouse(wheels, max(SCALING_SIZES))
+    floor_tools = {tool.floor_key: tool for tool in tools if tool.testenv is not None}
+    for tool in floor_tools.values():
+        bench.floor(tool)  # creates the floor env, untimed
+    with WheelIndex(wheels) as index:
+        worlds: dict[int, list[Tool]] = {}
+        for size in SCALING_SIZES:
+            template = WORK / "scaling" / str(size) / "_lock"
+            template.mkdir(parents=True, exist_ok=True)
+            (template / "pyproject.toml").write_text(pyproject(size, index.url), encoding="utf-8")
+            env = {**bench.base_env, "UV_CACHE_DIR": str(WORK / "cache" / "synth-lock")}
+            subprocess.run([bench.uv, "lock", "-q", "-p", PYTHON], cwd=template, env=env, check=True)
+            lock = (template / "uv.lock").read_text(encoding="utf-8")
+            scaled = []
+            for tool in tools:  # tools that read uv.lock: a copy of each with its own project, env and cache
+                copy = replace(tool, key=f"{tool.key}-{size}")
+                lay_out(copy, pyproject(size, index.url))
+                (copy.project / "uv.lock").write_text(lock, encoding="utf-8")
+                bench.run(copy, "sync", "no-op")  # fills the cache and the env, untimed
+                scaled.append(copy)
+            worlds[size] = scaled
+        turn = 0
+        for iteration in range(runs):
+            for size, scaled in worlds.items():
+                for scenario in SCALING_SCENARIOS:
+                    for copy, tool in zip(rotate(scaled, turn), rotate(tools, turn), strict=True):
+                        if scenario == "warm-create":
+                            _rmtree(copy.env)
+                        sample = bench.run(copy, "sync", scenario)
+                        bench.samples.setdefault((f"scale-{size}", scenario, tool.key), []).append(sample)
+                        log(f"scale {iteration + 1}/{runs} {size} {scenario} {tool.key} {ms(sample.seconds)} ms")
+                    for key, tool in floor_tools.items():
+                        bench.floors.setdefault(key, []).append(bench.floor(tool))
+                    turn += 1
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs per cell (default 5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="the pip-based tools (about 15 s per install) take part in 2 runs only"
+    )
+    parser.add_argument("--pip-runs", type=int, help="runs of the pip-based tools (default: --runs; 2 with --quick)")
+    parser.add_argument("--scaling", action="store_true", help="also run the 50 / 200 / 500 package scaling run")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling run")
+    parser.add_argument("--tools", help="comma-separated subset of: venvsync,tox-uv,tox-pip,tox-pylock,uv-sync")
+    parser.add_argument("--scenarios", help=f"comma-separated subset of: {','.join(SCENARIOS)}")
+    parser.add_argument("--venvsync-lock", choices=["auto", "uv.lock", "pylock.toml"], default="auto")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the report goes (default bench/RESULTS.md)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse(argv)
+    bootstrap()
+    sys.path.insert(0, str(BENCH))
+    from wheelhouse import WheelIndex, download  # noqa: PLC0415  # imported after the bootstrap
+
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()
+    runs = args.runs
+    pip_runs = min(runs, args.pip_runs or (2 if args.quick else runs))
+    python = _python312()
+    tags = set(_out([_venv_python("tox"), "-c", "from packaging.tags import sys_tags; print(*sys_tags())"]).split())
+    wheels = download(tags)
+    chosen = choose_venvsync_lock(python) if args.venvsync_lock == "auto" else args.venvsync_lock
+    tools = _tools(chosen)
+    if args.tools:
+        wanted = set(args.tools.split(","))
+        tools = [tool for tool in tools if tool.key in wanted]
+    scenarios = tuple(args.scenarios.split(",")) if args.scenarios else SCENARIOS
+    uv = VENVS / "tox-uv" / "bin" / "uv"
+
+    def log(line: str) -> None:
+        print(f"[{time.perf_counter() - started:7.1f}s] {line}", file=sys.stderr, flush=True)
+
+    log(f"tox-venvsync reads {chosen}; {runs} runs ({pip_runs} of pip); tools: {', '.join(t.key for t in tools)}")
+    with WheelIndex(WORK / "wheelhouse") as index:
+        bench = Bench(tools, index.url, uv, base_environment(python), rewritten_locks(index.url))
+        bench.base_env["PIP_INDEX_URL"] = f"{index.url}/simple"
+        pyproject = uv_pyproject((PROJECT / "pyproject.toml").read_text(encoding="utf-8"), index.url)
+        for tool in tools:
+            _rmtree(tool.env)  # a fresh start: envs and caches from an earlier run name another port
+            _rmtree(tool.cache)
+            lay_out(tool, pyproject)
+        if not args.scaling_only:
+            main_runs(bench, tools, runs=runs, pip_runs=pip_runs, scenarios=scenarios, log=log)
+            if ours := next((tool for tool in tools if tool.key == "venvsync"), None):
+                engine_runs(bench, ours, 2 * runs)
+        scaling_tools = [tool for tool in tools if tool.key in {"venvsync", "tox-uv", "uv-sync"}]
+        if args.scaling or args.scaling_only:
+            scaling_runs(bench, scaling_tools, runs, log)
+        text = report(
+            bench,
+            python=python,
+            tools=tools,
+            scaling_tools=scaling_tools,
+            runs=runs,
+            pip_runs=pip_runs,
+            argv=argv,
+            wheels=wheels,
+            seconds=time.perf_counter() - started,
+            load_at_start=load_at_start,
+        )
+    args.output.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
