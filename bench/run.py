@@ -32,6 +32,9 @@ REPO = BENCH.parent
 PROJECT = BENCH / "project"
 WORK = BENCH / ".work"
 VENVS = WORK / "venvs"
+#: the plugin as the run found it: its working tree copied here, installed editable from here
+SNAPSHOT = WORK / "snapshot"
+_REEXEC = "VENVSYNC_BENCH_IN_DRIVER"
 RESULTS = BENCH / "RESULTS.md"
 PYENV_VERSION = "3.12.1:3.11.7:3.13.0:3.10.13"
 PYTHON = "3.12"
@@ -91,16 +94,42 @@ def _version_in(venv: str, distribution: str) -> str:
     return subprocess.run([_venv_python(venv), "-c", code], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def bootstrap() -> None:
-    """Create the tool venvs (once; again when the plugin's pyproject.toml changes) and re-run inside the driver."""
+def take_snapshot() -> str:
+    """Copy the plugin's working tree (uncommitted changes included) to SNAPSHOT; describe what was copied.
+
+    The tox-venvsync venv has SNAPSHOT installed editable, so an edit to the repository while the benchmark
+    runs (by a person or another session) cannot change the code between two measurements.
+    """
+    commit = _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = _out(["git", "-C", REPO, "status", "--porcelain", "--", "src", "pyproject.toml"])
+    SNAPSHOT.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, SNAPSHOT / name)
+    fresh = SNAPSHOT / "src.new"
+    _rmtree(fresh)
+    shutil.copytree(REPO / "src", fresh, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    _rmtree(SNAPSHOT / "src")
+    fresh.rename(SNAPSHOT / "src")
+    digest = hashlib.sha256()
+    for path in sorted((SNAPSHOT / "src").rglob("*.py")):
+        digest.update(path.relative_to(SNAPSHOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"git {commit}" + (" + uncommitted changes" if dirty else "") + f", src sha256 {digest.hexdigest()[:12]}"
+
+
+def bootstrap() -> str:
+    """Snapshot the plugin, create the tool venvs (once; again when pyproject.toml changes), re-run in the driver."""
     python = _python312()
-    _make_venv("tox-venvsync", python, ["-e", str(REPO)], watch=REPO / "pyproject.toml")
+    if os.environ.pop(_REEXEC, "") == "1":  # the re-run inside the driver: the snapshot is there already
+        return (SNAPSHOT / ".described").read_text(encoding="utf-8")
+    described = take_snapshot()
+    (SNAPSHOT / ".described").write_text(described, encoding="utf-8")
+    _make_venv("tox-venvsync", python, ["-e", str(SNAPSHOT)], watch=SNAPSHOT / "pyproject.toml")
     tox = f"tox=={_version_in('tox-venvsync', 'tox')}"  # one tox version for every tool
     _make_venv("tox-uv", python, [tox, "tox-uv"])
     _make_venv("tox", python, [tox])
-    if Path(sys.prefix).resolve() != DRIVER.resolve():
-        driver = str(_venv_python("tox"))
-        os.execv(driver, [driver, str(Path(__file__).resolve()), *sys.argv[1:]])
+    driver = str(_venv_python("tox"))
+    os.environ[_REEXEC] = "1"
+    raise SystemExit(subprocess.call([driver, str(Path(__file__).resolve()), *sys.argv[1:]]))
 
 
 # --- the tools
@@ -390,7 +419,7 @@ def base_environment(python: str) -> dict[str, str]:
 
 def choose_venvsync_lock(python: str) -> str:
     """uv.lock (the lock tox-uv reads) when our uv.lock reader exists and selects what pylock.toml does."""
-    if not (REPO / "src" / "tox_venvsync" / "_lock" / "_uv.py").is_file():
+    if not (SNAPSHOT / "src" / "tox_venvsync" / "_lock" / "_uv.py").is_file():
         return "pylock.toml"
     venvsync = VENVS / "tox-venvsync" / "bin" / "venvsync"
     selected: list[str | None] = []
@@ -479,16 +508,14 @@ def _out(cmd: Sequence[str | Path]) -> str:
     return (done.stdout or done.stderr).strip()
 
 
-def versions(bench: Bench, python: str, tools: Sequence[Tool]) -> list[str]:
-    commit = _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    dirty = " + uncommitted changes" if _out(["git", "-C", REPO, "status", "--porcelain", "--", "src"]) else ""
+def versions(bench: Bench, python: str, tools: Sequence[Tool], plugin: str) -> list[str]:
     pip_tool = next((t for t in tools if t.key in {"tox-pip", "tox-pylock"}), None)
     pip = _out([bench.env_python(pip_tool), "-m", "pip", "--version"]).split(" from ")[0] if pip_tool else DASH
     return [
         f"- Python: {_out([python, '-VV'])} at `{python}`",
         (
             f"- tox {_version_in('tox', 'tox')}; tox-venvsync {_version_in('tox-venvsync', 'tox-venvsync')} "
-            f"(git {commit}{dirty}); tox-uv {_version_in('tox-uv', 'tox-uv')}; {_out([bench.uv, '--version'])}; "
+            f"({plugin}); tox-uv {_version_in('tox-uv', 'tox-uv')}; {_out([bench.uv, '--version'])}; "
             f"virtualenv {_version_in('tox', 'virtualenv')}; {pip} (seeded into the tox + pip envs)"
         ),
     ]
@@ -629,6 +656,7 @@ def report(  # noqa: PLR0913  # the report's parts, keyword-only
     wheels: Sequence[Path],
     seconds: float,
     load_at_start: tuple[float, float, float],
+    plugin: str,
 ) -> str:
     by_floor = {key: stat(samples).median for key, samples in bench.floors.items()}
     #: each tool's floor: its tox install running the runner it builds on with nothing to install; plain uv: 0
@@ -650,7 +678,7 @@ def report(  # noqa: PLR0913  # the report's parts, keyword-only
         "## Machine and tools",
         "",
         *machine(load_at_start),
-        *versions(bench, python, tools),
+        *versions(bench, python, tools, plugin),
         (
             f"- project: `bench/project`, {packages} locked packages for CPython {PYTHON} linux x86_64 "
             f"({len(wheels)} wheels, {size:.0f} MiB in the wheelhouse), served from 127.0.0.1; "
@@ -794,7 +822,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse(argv)
-    bootstrap()
+    plugin = bootstrap()
     sys.path.insert(0, str(BENCH))
     from wheelhouse import WheelIndex, download  # noqa: PLC0415  # imported after the bootstrap
 
@@ -843,6 +871,7 @@ def main(argv: Sequence[str]) -> int:
             wheels=wheels,
             seconds=time.perf_counter() - started,
             load_at_start=load_at_start,
+            plugin=plugin,
         )
     args.output.write_text(text, encoding="utf-8")
     print(text)
