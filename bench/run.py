@@ -47,6 +47,8 @@ LAYERS = ("sync", "e2e")
 SCALING_SIZES = (50, 200, 500)
 SCALING_SCENARIOS = ("no-op", "warm-create")
 BASELINE = "tox-uv"
+#: layer 1's no-op runs per round: the smallest step, so the most samples (they are cheap)
+NOOP_REPEAT = 3
 DASH = "\N{EN DASH}"
 SPREAD = f"min{DASH}max"
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -224,8 +226,10 @@ def tox_ini(tool: Tool) -> str:
 @dataclass(frozen=True, slots=True)
 class Sample:
     seconds: float
-    #: the largest resident set of any process in the tree (ru_maxrss of wait4), in KiB
+    #: the largest resident set of any process in the tree, in KiB
     max_rss_kib: int
+    #: the paired floor run's seconds, taken right before this run (layer 1 of the tox tools; else 0)
+    floor: float = 0.0
 
 
 class RunFailedError(RuntimeError):
@@ -373,10 +377,18 @@ class Bench:
             self.state[tool.key] = "bump" if scenario == "bump" else "base"
         return notes
 
-    def timed(self, tool: Tool, layer: str, scenario: str, key: tuple[str, str, str] | None = None) -> Sample:
+    def paired(self, tool: Tool, layer: str, scenario: str) -> Sample:
+        """The timed run; in layer 1 of a tox tool, with its floor run right before it (after the set-up)."""
+        if layer != "sync" or tool.testenv is None:
+            return self.run(tool, layer, scenario)
+        floor = self.floor(tool)
+        self.floors.setdefault(tool.floor_key, []).append(floor)
+        return replace(self.run(tool, layer, scenario), floor=floor.seconds)
+
+    def timed(self, tool: Tool, layer: str, scenario: str) -> Sample:
         self.prepare(tool, scenario)
-        sample = self.run(tool, layer, scenario)
-        key = key or (layer, scenario, tool.key)
+        sample = self.paired(tool, layer, scenario)
+        key = (layer, scenario, tool.key)
         self.samples.setdefault(key, []).append(sample)
         if notes := self.check(tool, scenario):
             self.notes.setdefault(key, set()).update(notes)
@@ -468,8 +480,9 @@ class Stat:
     count: int
 
 
-def stat(samples: Sequence[Sample], minus: float = 0.0) -> Stat:
-    times = [s.seconds - minus for s in samples]
+def stat(samples: Sequence[Sample], *, step: bool = False) -> Stat:
+    """Median, min and max of the runs' seconds; with ``step``, of each run minus its paired floor run."""
+    times = [s.seconds - (s.floor if step else 0.0) for s in samples]
     return Stat(
         statistics.median(times), min(times), max(times), max(s.max_rss_kib for s in samples) / 1024, len(samples)
     )
@@ -525,24 +538,19 @@ def _notes(bench: Bench, key: tuple[str, str, str]) -> str:
     return "; ".join(sorted(bench.notes.get(key, ())))
 
 
-def layer_table(bench: Bench, layer: str, tools: Sequence[Tool], floors: Mapping[str, float]) -> list[str]:
+def layer_table(bench: Bench, layer: str, tools: Sequence[Tool]) -> list[str]:
     sync = layer == "sync"
     head = f"| scenario | tool | sync step, ms (median) | {SPREAD} | vs tox-uv | tox run, ms | peak RSS, MiB | note |"
     if not sync:
         head = f"| scenario | tool | end to end, ms (median) | {SPREAD} | vs tox-uv | peak RSS, MiB | note |"
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for scenario in SCENARIOS:
-        base_tool = next((t for t in tools if t.key == BASELINE), None)
-        base_key = (layer, scenario, BASELINE)
-        baseline = None
-        if base_tool and base_key in bench.samples:
-            baseline = stat(bench.samples[base_key], floors[BASELINE] if sync else 0.0).median
+        baseline = _median(bench, (layer, scenario, BASELINE), step=sync)
         for tool in tools:
             key = (layer, scenario, tool.key)
             if key not in bench.samples:
                 continue
-            minus = floors[tool.key] if sync else 0.0
-            st = stat(bench.samples[key], minus)
+            st = stat(bench.samples[key], step=sync)
             raw = stat(bench.samples[key])
             cells = [
                 scenario,
@@ -572,11 +580,11 @@ def engine_line(bench: Bench) -> list[str]:
     ]
 
 
-def _median(bench: Bench, key: tuple[str, str, str], minus: float = 0.0) -> float | None:
-    return stat(bench.samples[key], minus).median if key in bench.samples else None
+def _median(bench: Bench, key: tuple[str, str, str], *, step: bool = False) -> float | None:
+    return stat(bench.samples[key], step=step).median if key in bench.samples else None
 
 
-def targets(bench: Bench, floors: Mapping[str, float], *, scaling: bool) -> list[str]:
+def targets(bench: Bench, *, scaling: bool) -> list[str]:
     """The issue's targets against what was measured (reported, never asserted)."""
     rows = ["| target | measured | met |", "|---|---|---|"]
 
@@ -586,8 +594,7 @@ def targets(bench: Bench, floors: Mapping[str, float], *, scaling: bool) -> list
         else:
             rows.append(f"| {target} | {shown(value)} | {'yes' if value <= limit else '**no**'} |")
 
-    ours_floor = floors.get("venvsync", 0.0)
-    noop = _median(bench, ("sync", "no-op", "venvsync"), ours_floor)
+    noop = _median(bench, ("sync", "no-op", "venvsync"), step=True)
     row("sync step, no-op ≤ 5 ms", noop, 0.005, lambda v: f"{v * 1000:.1f} ms")
     limits = {"no-op": 0.95, "bump": 1.0, "remove-extra": 1.0, "warm-create": 0.85, "recreate": 0.85, "cold": 1.1}
     for scenario, limit in limits.items():
@@ -596,10 +603,8 @@ def targets(bench: Bench, floors: Mapping[str, float], *, scaling: bool) -> list
         row(f"end to end, {scenario} ≤ {limit:.2f}{TIMES} tox-uv", value, limit, lambda v: f"{v:.2f}{TIMES}")
     for layer in LAYERS:
         for scenario in INSTALL_SCENARIOS:
-            minus_ours = ours_floor if layer == "sync" else 0.0
-            minus_pip = floors.get("tox-pip", 0.0) if layer == "sync" else 0.0
-            ours = _median(bench, (layer, scenario, "venvsync"), minus_ours)
-            pip = _median(bench, (layer, scenario, "tox-pip"), minus_pip)
+            ours = _median(bench, (layer, scenario, "venvsync"), step=layer == "sync")
+            pip = _median(bench, (layer, scenario, "tox-pip"), step=layer == "sync")
             speedup = pip / ours if ours and pip else None
             label = "sync step" if layer == "sync" else "end to end"
             # a speed-up target: met when at least 15, so compare its inverse
@@ -611,7 +616,7 @@ def targets(bench: Bench, floors: Mapping[str, float], *, scaling: bool) -> list
                 lambda v: f"{1 / v:.1f}{TIMES}",
             )
     if scaling:
-        noop500 = _median(bench, ("scale-500", "no-op", "venvsync"), ours_floor)
+        noop500 = _median(bench, ("scale-500", "no-op", "venvsync"), step=True)
         row("sync step, no-op at 500 packages ≤ 15 ms", noop500, 0.015, lambda v: f"{v * 1000:.1f} ms")
         peaks = [
             max(s.max_rss_kib for s in bench.samples[("scale-500", scenario, "venvsync")]) / 1024
@@ -622,7 +627,7 @@ def targets(bench: Bench, floors: Mapping[str, float], *, scaling: bool) -> list
     return rows
 
 
-def scaling_table(bench: Bench, tools: Sequence[Tool], floors: Mapping[str, float]) -> list[str]:
+def scaling_table(bench: Bench, tools: Sequence[Tool]) -> list[str]:
     head = (
         f"| packages | scenario | tool | sync step, ms (median) | {SPREAD} | vs tox-uv | tox run, ms | peak RSS, MiB |"
     )
@@ -631,13 +636,12 @@ def scaling_table(bench: Bench, tools: Sequence[Tool], floors: Mapping[str, floa
         layer = f"scale-{size}"
         for scenario in SCALING_SCENARIOS:
             base_key = (layer, scenario, BASELINE)
-            baseline = _median(bench, base_key, floors.get(BASELINE, 0.0))
+            baseline = _median(bench, base_key, step=True)
             for tool in tools:
                 key = (layer, scenario, tool.key)
                 if key not in bench.samples:
                     continue
-                minus = floors[tool.key]
-                st, raw = stat(bench.samples[key], minus), stat(bench.samples[key])
+                st, raw = stat(bench.samples[key], step=True), stat(bench.samples[key])
                 cells = [str(size), scenario, tool.label, ms(st.median), f"{ms(st.low)}{DASH}{ms(st.high)}"]
                 cells += [ratio(st.median, baseline), ms(raw.median), f"{st.rss_mib:.0f}"]
                 rows.append("| " + " | ".join(cells) + " |")
@@ -658,9 +662,6 @@ def report(  # noqa: PLR0913  # the report's parts, keyword-only
     load_at_start: tuple[float, float, float],
     plugin: str,
 ) -> str:
-    by_floor = {key: stat(samples).median for key, samples in bench.floors.items()}
-    #: each tool's floor: its tox install running the runner it builds on with nothing to install; plain uv: 0
-    floors = {tool.key: by_floor.get(tool.floor_key, 0.0) if tool.testenv else 0.0 for tool in tools}
     floor_stats = {key: stat(samples) for key, samples in sorted(bench.floors.items())}
     floor_text = ", ".join(
         f"{key}: {ms(st.median)} ms ({ms(st.low)}{DASH}{ms(st.high)}, n={st.count})" for key, st in floor_stats.items()
@@ -690,31 +691,35 @@ def report(  # noqa: PLR0913  # the report's parts, keyword-only
             "median over tox-uv's lock runner's median"
         ),
         (
-            "- tox's floor (`tox --notest` of an existing env with nothing to install, per tox install and the "
-            f"runner the measured one builds on): {floor_text}"
+            "- tox's floor (`tox --notest` of an existing env with nothing to install, in the same tox install, with "
+            "the runner the measured one builds on; one floor run right before every layer-1 run, which subtracts "
+            f"its own floor): {floor_text}"
         ),
         "",
-        "## Layer 1: the sync step (`tox --notest` minus tox's floor; plain uv: `uv sync --locked`)",
+        (
+            "## Layer 1: the sync step (`tox --notest` minus its paired floor run; plain uv: `uv sync --locked`; "
+            f"no-op: {NOOP_REPEAT} runs per round)"
+        ),
         "",
-        *layer_table(bench, "sync", tools, floors),
+        *layer_table(bench, "sync", tools),
         "",
         *engine_line(bench),
         '## Layer 2: end to end (`tox -e bench` running `python -c "import requests"`; plain uv: `uv run`)',
         "",
-        *layer_table(bench, "e2e", tools, floors),
+        *layer_table(bench, "e2e", tools),
     ]
     if any(key[0].startswith("scale-") for key in bench.samples):
         lines += [
             "",
-            "## Scaling (synthetic pure wheels of 10 modules each; sync step = `tox --notest` minus the floor)",
+            "## Scaling (synthetic pure wheels of 10 modules each; sync step as in layer 1)",
             "",
-            *scaling_table(bench, scaling_tools, floors),
+            *scaling_table(bench, scaling_tools),
         ]
     lines += [
         "",
         "## Targets (from the speed issue; reported, not asserted)",
         "",
-        *targets(bench, floors, scaling=any(key[0] == "scale-500" for key in bench.samples)),
+        *targets(bench, scaling=any(key[0] == "scale-500" for key in bench.samples)),
         "",
     ]
     return "\n".join(lines)
@@ -741,13 +746,11 @@ def main_runs(  # noqa: PLR0913  # the run's settings, keyword-only
         active = [tool for tool in tools if iteration < pip_runs or tool.venv != "tox"]
         for layer in LAYERS:
             for scenario in scenarios:
-                for tool in rotate(active, turn):
+                repeat = NOOP_REPEAT if (layer, scenario) == ("sync", "no-op") else 1
+                for tool in rotate(active, turn) * repeat:
                     sample = bench.timed(tool, layer, scenario)
                     where = f"{iteration + 1}/{runs} {layer:<4} {scenario:<12} {tool.key:<11}"
                     log(f"run {where} {ms(sample.seconds):>8} ms")
-                if layer == "sync":
-                    for key, tool in floor_tools.items():
-                        bench.floors.setdefault(key, []).append(bench.floor(tool))
                 turn += 1
 
 
@@ -796,11 +799,9 @@ def scaling_runs(bench: Bench, tools: Sequence[Tool], runs: int, log: Callable[[
                     for copy, tool in zip(rotate(scaled, turn), rotate(tools, turn), strict=True):
                         if scenario == "warm-create":
                             _rmtree(copy.env)
-                        sample = bench.run(copy, "sync", scenario)
+                        sample = bench.paired(copy, "sync", scenario)
                         bench.samples.setdefault((f"scale-{size}", scenario, tool.key), []).append(sample)
                         log(f"scale {iteration + 1}/{runs} {size} {scenario} {tool.key} {ms(sample.seconds)} ms")
-                    for key, tool in floor_tools.items():
-                        bench.floors.setdefault(key, []).append(bench.floor(tool))
                     turn += 1
 
 
