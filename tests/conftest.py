@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from _support.index import LocalIndex
+from tox_venvsync._target import query_interpreter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from tox_venvsync._target import Target
 
 pytest_plugins = ["tox.pytest"]
 
@@ -54,6 +57,22 @@ def python312() -> Path:
     if found is None:
         pytest.fail("python3.12 is not on PATH; install it (pyenv install 3.12) to run the suite")
     return Path(found)
+
+
+@pytest.fixture(scope="session")
+def target_of() -> Callable[[str], Target]:
+    """The facts of python3.X, asked once per version for the session."""
+    known: dict[str, Target] = {}
+
+    def target(version: str) -> Target:
+        if version not in known:
+            found = shutil.which(f"python{version}")
+            if found is None:
+                pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
+            known[version] = query_interpreter(Path(found))
+        return known[version]
+
+    return target
 
 
 @pytest.fixture

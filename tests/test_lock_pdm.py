@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, detect_format, read_lock
 from tox_venvsync._lock._pdm import PdmLockFile, parse_pdm_lock, read_pdm_lock
-from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._target import Target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,22 +39,6 @@ EXPECTED = DATA / "expected" / "pdm"
 SHARED = Path("/work/shared/lockfiles")
 PDM = LOCKS / "pdm-project__pdm"
 HASH = "ab" * 32
-
-
-@pytest.fixture(scope="module")
-def target_of() -> Callable[[str], Target]:
-    """The facts of python3.X, asked once per version for the module."""
-    known: dict[str, Target] = {}
-
-    def target(version: str) -> Target:
-        if version not in known:
-            found = shutil.which(f"python{version}")
-            if found is None:
-                pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
-            known[version] = query_interpreter(Path(found))
-        return known[version]
-
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ How uv's flags map onto :class:`Request` (uv 0.13, ``uv pip install`` of a ``pyl
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +28,11 @@ from packaging.utils import canonicalize_name
 from tox_venvsync._errors import SelectionError
 from tox_venvsync._lock import Request
 from tox_venvsync._lock._pylock import PylockFile, read_pylock
-from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from tox_venvsync._target import Target
 
 DATA = Path(__file__).parent / "data"
 LOCKS = DATA / "lockfiles"
@@ -69,22 +69,6 @@ def _param(case: str) -> Any:  # noqa: ANN401  # pytest's ParameterSet is not pu
         if case.endswith(f"-{suffix}"):
             return pytest.param(case, marks=pytest.mark.xfail(strict=True, raises=SelectionError, reason=reason))
     return case
-
-
-@pytest.fixture(scope="module")
-def target_of() -> Callable[[str], Target]:
-    """The facts of python3.X, asked once per version for the module."""
-    known: dict[str, Target] = {}
-
-    def target(version: str) -> Target:
-        if version not in known:
-            found = shutil.which(f"python{version}")
-            if found is None:
-                pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
-            known[version] = query_interpreter(Path(found))
-        return known[version]
-
-    return target
 
 
 _LOCKS: dict[str, PylockFile] = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -21,7 +20,6 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, not_in_lock, read_lock
 from tox_venvsync._lock._uv import UvLockFile, parse_uv_lock, read_uv_lock
-from tox_venvsync._target import Target, query_interpreter
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
     from tox.pytest import ToxProjectCreator
 
     from _support.index import LocalIndex
+    from tox_venvsync._target import Target
 
 DATA = Path(__file__).parent / "data"
 LOCKS = DATA / "lockfiles" / "uv"
@@ -42,22 +41,6 @@ SHARED = Path("/work/shared/lockfiles")
 REAL = ["Buried-In-Code__Perdoo", "Comfy-Org__comfy-cli", "modelcontextprotocol__python-sdk", "pallets__flask"]
 HEADER = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n'
 HASH = "sha256:" + "ab" * 32
-
-
-@pytest.fixture(scope="module")
-def target_of() -> Callable[[str], Target]:
-    """The facts of python3.X, asked once per version for the module."""
-    known: dict[str, Target] = {}
-
-    def target(version: str) -> Target:
-        if version not in known:
-            found = shutil.which(f"python{version}")
-            if found is None:
-                pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
-            known[version] = query_interpreter(Path(found))
-        return known[version]
-
-    return target
 
 
 @pytest.fixture(scope="module")
