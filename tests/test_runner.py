@@ -233,6 +233,19 @@ def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixtur
     assert (demo.venv / "pyvenv.cfg").stat().st_ino == cfg
 
 
+def test_virtualenv_session_is_built_only_to_create_the_venv(demo: Demo, mocker: MockerFixture) -> None:
+    from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
+
+    built = mocker.spy(VirtualEnv, "_create_imported_session")
+    assert demo.run()[0] == 0
+    assert built.call_count == 1  # the venv was created by virtualenv
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out  # PATH had the venv's scripts: alpha-cli ran too
+    assert "alpha-cli ran" in out
+    assert built.call_count == 1  # the venv exists: its interpreter and paths were found without a session
+
+
 BAD_INPUTS: dict[str, tuple[Callable[[Demo], object], str]] = {
     "no lock": (
         lambda d: (d.project.path / "pylock.toml").unlink(),

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
+import json
+import os
+from typing import TYPE_CHECKING, Any
 
 from tox.config.of_type import ConfigDynamicDefinition
 from tox.tox_env.api import ToxEnv
 from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.runner import RunToxEnv
+from virtualenv import session_via_cli
+
+from _support.pylock import write_pylock
+from tox_venvsync._discovery import VenvLayout, discover
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tox.pytest import ToxProjectCreator
 
 
@@ -46,3 +54,40 @@ def test_private_members_we_use_exist() -> None:
     for name in ("_install_deps", "_install_dependency_groups", "_install_pylock", "_run_extra_setup_commands"):
         assert callable(getattr(PythonRun, name))
     assert callable(RunToxEnv._handle_journal_package)
+
+
+def test_our_interpreter_facts_match_the_virtualenv_runners(tox_project: ToxProjectCreator, cache_dir: Path) -> None:  # noqa: ARG001
+    # _tox_compat.python_info rebuilds what VirtualEnv._get_python gives tox: the same base_python must
+    # give the same cached facts (tox recreates an env whose facts change) under both runners
+    ini = "[testenv]\npackage = skip\nbase_python = python3.12\n[testenv:ours]\nrunner = venvsync\n"
+    ini += "[testenv:theirs]\nrunner = virtualenv\n"
+    project = tox_project({"tox.ini": ini})
+    write_pylock(project.path / "pylock.toml", [])
+    project.run("r", "-e", "ours,theirs", "--notest").assert_success()
+
+    def facts(env: str) -> dict[str, Any]:
+        info = json.loads((project.path / ".tox" / env / ".tox-info.json").read_text())
+        python = dict(info["Python"])
+        python.pop("virtualenv version", None)  # ours leaves it out on purpose (see python_cache)
+        return python
+
+    assert facts("ours") == facts("theirs")
+    assert facts("ours")["version_info"][:2] == [3, 12]
+
+
+def test_predicted_layout_is_the_one_virtualenv_creates(tmp_path: Path, python312: Path) -> None:
+    # _discovery finds the interpreter and the venv's paths as virtualenv's session does, without the session
+    env = {**os.environ, "VIRTUALENV_NO_PERIODIC_UPDATE": "True", "VIRTUALENV_NO_SEED": "True"}
+    venv = tmp_path / "venv"
+    session = session_via_cli([str(venv), f"--python={python312}"], setup_logging=False, env=env)
+    found = discover([str(python312)], try_first_with=[], env=env)
+    assert found is not None
+    assert found.system_executable == session.creator.interpreter.system_executable
+    layout = VenvLayout.of(venv, found)
+    assert not layout.exists(venv)
+    session.run()
+    creator: Any = session.creator
+    assert layout == VenvLayout(
+        python=creator.exe, scripts=creator.script_dir, purelib=creator.purelib, platlib=creator.platlib
+    )
+    assert layout.exists(venv)

@@ -18,7 +18,7 @@ from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._plan import Action, Plan
 from tox_venvsync._sync import SyncSpec, sync
-from tox_venvsync._target import Target, TargetMemo, future_target, query_interpreter
+from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _interpreter(python: Path) -> Target:
     if not python.exists():
         msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
-    return query_interpreter(python)
+    return base_facts(default_cache_dir(), python)
 
 
 def _select(args: argparse.Namespace) -> int:
@@ -122,7 +122,7 @@ def _sync(args: argparse.Namespace) -> int:
         made = prepare(
             venv, Path(base.executable), version, protected_paths(args.lock.absolute().parent), seed=args.seed
         )
-        outcome = sync(spec, TargetMemo(venv, venv / "bin" / "python").load(), cache=cache)
+        outcome = sync(spec, TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load(), cache=cache)
     done = outcome.plan
     text = [
         f"{venv}: {made}, " + (done.summary() if done is not None and outcome.applied else "in sync, nothing to do")

@@ -20,14 +20,17 @@ from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
+from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import VenvSyncError
 from tox_venvsync._location import Kind, create_dir, inspect, protected_paths, remove_venv, venv_python_version
 from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
-from tox_venvsync._tox_compat import follow_env_dir
+from tox_venvsync._tox_compat import follow_env_dir, python_info
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from tox.tox_env.api import ToxEnvCreateArgs
+    from tox.tox_env.python.api import PythonInfo
     from tox.util.json_types import JsonValue
 
     from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
@@ -44,6 +47,11 @@ OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 
 class VenvSyncRunner(VirtualEnv, PythonRun):
     """A virtualenv at ``env_location``, synced exactly from the project's lockfile by our own engine."""
+
+    def __init__(self, create_args: ToxEnvCreateArgs) -> None:
+        #: the base interpreter as virtualenv's discovery describes it (see :meth:`_get_python`)
+        self._interpreter: Any = None
+        super().__init__(create_args)
 
     @staticmethod
     def id() -> str:
@@ -194,6 +202,56 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             base["system_site_packages"] = True
         return base
 
+    # --- the interpreter and the venv's paths, without virtualenv's session unless a venv is created
+
+    def _get_python(self, base_python: list[str]) -> PythonInfo | None:
+        """The interpreter virtualenv's session would pick, found without building the session."""
+        # newer tox only; its ConfigSet.get takes a type, not a default
+        subprocess_spec = self.conf["virtualenv_spec"] if "virtualenv_spec" in self.conf else ""  # noqa: SIM401
+        if self._virtualenv_session is not None or subprocess_spec:
+            return super()._get_python(base_python)  # a session exists, or virtualenv runs in a subprocess
+        try_first = getattr(self.options, "discover", None) or []
+        self._interpreter = discover(base_python, try_first_with=try_first, env=self.virtualenv_env_vars())
+        return None if self._interpreter is None else python_info(self._interpreter)
+
+    def _layout(self) -> VenvLayout | None:
+        """The existing venv's paths, predicted from the interpreter; ``None`` when the session must answer."""
+        if self._virtualenv_session is not None:
+            return None
+        try:
+            self.base_python  # noqa: B018  # discovers the interpreter
+        except (HandledError, Skip, Fail):
+            return None
+        if self._interpreter is None:
+            return None
+        layout = VenvLayout.of(self.env_dir, self._interpreter)
+        return layout if layout.exists(self.env_dir) else None
+
+    def env_python(self) -> Path:
+        """The venv's interpreter."""
+        layout = self._layout()
+        return layout.python if layout is not None else super().env_python()
+
+    def env_bin_dir(self) -> Path:
+        """The venv's scripts directory."""
+        layout = self._layout()
+        return layout.scripts if layout is not None else super().env_bin_dir()
+
+    def env_site_package_dir(self) -> Path:
+        """The venv's pure-Python site-packages."""
+        layout = self._layout()
+        return layout.purelib if layout is not None else super().env_site_package_dir()
+
+    def env_site_package_dir_plat(self) -> Path:
+        """The venv's platform site-packages."""
+        layout = self._layout()
+        return layout.platlib if layout is not None else super().env_site_package_dir_plat()
+
+    def prepend_env_var_path(self) -> list[Path]:
+        """The directories put first on ``PATH`` for the commands."""
+        layout = self._layout()
+        return [layout.scripts] if layout is not None else super().prepend_env_var_path()
+
     def virtualenv_env_vars(self) -> dict[str, str]:
         """Virtualenv's settings: no pip unless ``venv_seed``."""
         env = super().virtualenv_env_vars()
@@ -224,7 +282,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _sync_env(self) -> None:
         # the engine loads only when an environment is set up, not for every tox command
         from tox_venvsync._sync import sync  # noqa: PLC0415
-        from tox_venvsync._target import TargetMemo  # noqa: PLC0415
+        from tox_venvsync._target import TargetMemo, base_facts  # noqa: PLC0415
 
         project: list[LocalWheel] = []
         if self.package_env is not None and not getattr(self.options, "skip_pkg_install", False):
@@ -233,21 +291,23 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             project = [self._local_wheel(package) for package in self._packages if isinstance(package, PathPackage)]
         if self.options.package_only:
             return
-        target = TargetMemo(self.env_dir, self.env_python()).load()
-        outcome = sync(self._spec(project), target, cache=self._cache)
+        cache = self._cache
+        base = self.base_python.extra["executable"]
+        target = TargetMemo(self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base)).load()
+        outcome = sync(self._spec(project), target, cache=cache)
         self._report(outcome)
 
     def _dry_run(self) -> None:
         """Print what a sync would do and skip the environment: nothing is created, changed or run."""
         from tox_venvsync._sync import sync  # noqa: PLC0415  # see _sync_env
-        from tox_venvsync._target import TargetMemo, future_target, query_interpreter  # noqa: PLC0415
+        from tox_venvsync._target import TargetMemo, base_facts, future_target  # noqa: PLC0415
 
         try:
             inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
             if (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
                 target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
             else:
-                target = future_target(query_interpreter(self.base_python.extra["executable"]), self.env_dir)
+                target = future_target(base_facts(self._cache.root, self.base_python.extra["executable"]), self.env_dir)
             outcome = sync(self._spec([]), target, cache=self._cache, dry_run=True)
         except VenvSyncError as exc:
             raise Fail(str(exc)) from exc

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -17,9 +19,10 @@ from packaging.tags import Tag, parse_tag
 from tox_venvsync._errors import InterpreterError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 #: The script the target interpreter runs; ``packaging`` is made importable from a private directory.
+#: ``venv_scheme`` is where a venv made from it keeps its files, with ``_VENV`` standing for the venv.
 _QUERY = r"""
 import json, os, sys, sysconfig
 sys.path.insert(0, sys.argv[1])
@@ -28,6 +31,9 @@ from packaging.tags import sys_tags
 scheme = "venv" if "venv" in sysconfig.get_scheme_names() else None
 paths = sysconfig.get_paths(scheme) if scheme else sysconfig.get_paths()
 version = "%d.%d" % sys.version_info[:2]
+venv = sys.argv[2]
+in_venv = {key: venv for key in ("base", "platbase", "installed_base", "installed_platbase")}
+venv_paths = sysconfig.get_paths(scheme or ("nt" if os.name == "nt" else "posix_prefix"), vars=in_venv)
 json.dump({
     "executable": sys.executable,
     "prefix": sys.prefix,
@@ -41,10 +47,19 @@ json.dump({
         "data": paths["data"],
         "headers": os.path.join(sys.prefix, "include", "site", "python" + version),
     },
+    "venv_scheme": {
+        "purelib": venv_paths["purelib"],
+        "platlib": venv_paths["platlib"],
+        "scripts": venv_paths["scripts"],
+        "data": venv_paths["data"],
+        "headers": os.path.join(venv, "include", "site", "python" + version),
+    },
 }, sys.stdout)
 """
 
-_FORMAT = 1
+_FORMAT = 2
+#: stands for the venv's directory in ``Target.venv_scheme``
+_VENV = os.path.join(os.sep, "@venvsync-venv@")  # noqa: PTH118  # a string, replaced in strings
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,6 +72,8 @@ class Target:
     markers: Mapping[str, str]
     tag_strings: tuple[str, ...]
     scheme: Mapping[str, str]
+    #: the scheme of a venv made from this interpreter, with ``_VENV`` for the venv's directory
+    venv_scheme: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def python_full_version(self) -> str:
@@ -83,6 +100,7 @@ class Target:
             "markers": dict(self.markers),
             "tags": list(self.tag_strings),
             "scheme": dict(self.scheme),
+            "venv_scheme": dict(self.venv_scheme),
         }
 
     @classmethod
@@ -98,7 +116,13 @@ class Target:
             markers={str(k): str(v) for k, v in data["markers"].items()},
             tag_strings=tuple(str(t) for t in data["tags"]),
             scheme={str(k): str(v) for k, v in data["scheme"].items()},
+            venv_scheme={str(k): str(v) for k, v in data["venv_scheme"].items()},
         )
+
+    def in_venv(self, venv: Path, python: Path) -> Target:
+        """The facts of a venv made from this (base) interpreter: the same interpreter, the venv's scheme."""
+        scheme = {key: value.replace(_VENV, str(venv)) for key, value in self.venv_scheme.items()}
+        return dataclasses.replace(self, executable=str(python), prefix=str(venv), scheme=scheme, venv_scheme={})
 
 
 def _parse_tags(tag_strings: tuple[str, ...]) -> list[Tag]:
@@ -120,7 +144,7 @@ def query_interpreter(python: Path) -> Target:
         (Path(private) / "packaging").symlink_to(Path(packaging.__file__).parent)
         try:
             result = subprocess.run(
-                [str(python), "-I", "-c", _QUERY, private],
+                [str(python), "-I", "-c", _QUERY, private, _VENV],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -142,9 +166,11 @@ def query_interpreter(python: Path) -> Target:
 class TargetMemo:
     """The target's facts remembered in a venv, valid while its ``pyvenv.cfg`` is unchanged."""
 
-    def __init__(self, venv: Path, python: Path) -> None:
+    def __init__(self, venv: Path, python: Path, *, base: Callable[[], Target] | None = None) -> None:
+        """``base`` gives the facts of the interpreter the venv was made from (see :func:`base_facts`)."""
         self._venv = venv
         self._python = python
+        self._base = base
         self._file = venv / ".venvsync" / "target.json"
 
     @cached_property
@@ -153,14 +179,14 @@ class TargetMemo:
         return [stat.st_mtime_ns, stat.st_size, stat.st_ino, str(self._python)]
 
     def load(self, *, remember: bool = True) -> Target:
-        """The remembered facts, asking the interpreter only when none fit (and remembering the answer)."""
+        """The remembered facts; else the base's, in the venv; else asked of the venv's interpreter."""
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
             if data.get("key") == self._key:
                 return Target.from_json(data["target"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
-        target = query_interpreter(self._python)
+        target = self._from_base() or query_interpreter(self._python)
         if not remember:
             return target
         self._file.parent.mkdir(exist_ok=True)
@@ -169,11 +195,46 @@ class TargetMemo:
         tmp.replace(self._file)
         return target
 
+    def _from_base(self) -> Target | None:
+        """The base interpreter's facts in this venv, when the venv has the predicted layout (no subprocess)."""
+        if self._base is None:
+            return None
+        target = self._base().in_venv(self._venv, self._python)
+        if target.scheme and Path(target.scheme["purelib"]).is_dir() and self._python.exists():
+            return target
+        return None  # laid out otherwise: ask the venv's own interpreter
+
+
+def base_facts(cache_root: Path, python: Path) -> Target:
+    """The facts of a base interpreter, remembered in the cache while its executable file is unchanged.
+
+    A script (a pyenv shim, a wrapper) may run another interpreter each time: it is asked every time.
+    """
+    real = Path(os.path.realpath(python))
+    try:
+        stat = real.stat()
+        with real.open("rb") as handle:
+            script = handle.read(2) == b"#!"
+    except OSError:
+        return query_interpreter(python)  # reports the problem
+    if script:
+        return query_interpreter(python)
+    key = [str(real), stat.st_mtime_ns, stat.st_size, stat.st_ino]
+    memo = cache_root / "interpreters" / f"{hashlib.sha256(os.fsencode(real)).hexdigest()[:32]}.json"
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            return Target.from_json(data["target"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    target = query_interpreter(python)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"key": key, "target": target.to_json()}), encoding="utf-8")
+    tmp.replace(memo)
+    return target
+
 
 def future_target(base: Target, venv: Path) -> Target:
     """The facts of a venv not created yet: the base interpreter's, with its scheme inside ``venv``."""
-    major_minor = ".".join(base.python_full_version.split(".")[:2])
-    site = str(venv / "lib" / f"python{major_minor}" / "site-packages")
-    scheme = {**base.scheme, "purelib": site, "platlib": site, "scripts": str(venv / "bin")}
-    # the base interpreter stays the executable: a dry run builds source trees with it
-    return dataclasses.replace(base, prefix=str(venv), scheme=scheme)
+    return base.in_venv(venv, Path(base.executable))  # the base stays the executable: a dry run builds with it

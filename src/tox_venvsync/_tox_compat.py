@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from tox.config.main import Config
     from tox.config.sets import EnvConfigSet
+    from tox.tox_env.python.api import PythonInfo
 
 
 def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path]) -> None:
@@ -25,3 +27,30 @@ def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path]) -> None:
         return location()
 
     definition.default = default
+
+
+def python_info(interpreter: Any) -> PythonInfo | None:  # noqa: ANN401  # virtualenv's PythonInfo
+    """The ``PythonInfo`` tox keeps for a discovered interpreter, built as ``VirtualEnv._get_python`` builds it.
+
+    Our runner finds the interpreter without virtualenv's session (see ``_discovery``), so it builds
+    tox's ``PythonInfo`` itself; fields a given tox version does not have are left out.
+    """
+    from tox.tox_env.python.api import PythonInfo, VersionInfo  # noqa: PLC0415  # loaded by tox already
+
+    if (executable := interpreter.system_executable) is None:
+        return None
+    vi = interpreter.version_info
+    values: dict[str, Any] = {
+        "implementation": interpreter.implementation,
+        "version_info": VersionInfo(vi.major, vi.minor, vi.micro, vi.releaselevel, vi.serial),
+        "version": interpreter.version,
+        "is_64": interpreter.architecture == 64,  # noqa: PLR2004  # bits
+        "platform": interpreter.platform,
+        "extra": {"executable": Path(executable).resolve()},
+        "free_threaded": getattr(interpreter, "free_threaded", False),
+        "debug": getattr(interpreter, "debug_build", False),
+        "machine": getattr(interpreter, "machine", None),
+        "marker_environment": getattr(interpreter, "marker_environment", None),
+    }
+    known = {field.name for field in dataclasses.fields(PythonInfo)}
+    return PythonInfo(**{key: value for key, value in values.items() if key in known})

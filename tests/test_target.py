@@ -1,0 +1,98 @@
+"""Target facts: asked of an interpreter once, remembered, and derived for a new venv without asking again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tox_venvsync import _target
+from tox_venvsync._target import Target, TargetMemo, base_facts, query_interpreter
+
+if TYPE_CHECKING:
+    from pytest_mock import MockerFixture
+
+
+def _real(version: str) -> Path:
+    """The interpreter binary behind ``python3.X`` (pyenv's shim is a script that runs it)."""
+    shim = shutil.which(f"python{version}")
+    if shim is None:
+        pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
+    out = subprocess.run([shim, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip()).resolve()
+
+
+def _make_venv(tool: str, base: Path, venv: Path) -> Path:
+    if tool == "venv":
+        subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True)
+    else:
+        cmd = [sys.executable, "-m", "virtualenv", "--no-seed", "--no-periodic-update", "-p", str(base), str(venv)]
+        subprocess.run(cmd, check=True, capture_output=True)
+    return venv / "bin" / "python"
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
+@pytest.mark.parametrize("tool", ["venv", "virtualenv"])
+def test_facts_derived_from_the_base_equal_the_venvs_own(tmp_path: Path, version: str, tool: str) -> None:
+    base = _real(version)
+    python = _make_venv(tool, base, tmp_path / "venv")
+    derived = base_facts(tmp_path / "cache", base).in_venv(tmp_path / "venv", python)
+    asked = query_interpreter(python)
+    assert derived.to_json() == {**asked.to_json(), "venv_scheme": {}}
+    assert derived.is_venv
+    assert Path(derived.scheme["purelib"]).is_dir()
+
+
+def test_base_facts_are_asked_once_while_the_executable_is_unchanged(tmp_path: Path, mocker: MockerFixture) -> None:
+    base = _real("3.12")
+    first = base_facts(tmp_path, base)
+    asked = mocker.patch.object(_target, "query_interpreter", side_effect=AssertionError("asked again"))
+    assert base_facts(tmp_path, base) == first
+    asked.assert_not_called()
+    (memo,) = (tmp_path / "interpreters").iterdir()
+    data = json.loads(memo.read_text())
+    data["key"][1] += 1  # as if the file had been replaced by another build
+    memo.write_text(json.dumps(data))
+    asked.side_effect = None
+    asked.return_value = first
+    base_facts(tmp_path, base)
+    asked.assert_called_once_with(base)
+
+
+def test_a_script_in_front_of_the_interpreter_is_asked_every_time(tmp_path: Path, mocker: MockerFixture) -> None:
+    # a pyenv shim may run another Python the next time: nothing about it can be remembered
+    shim = tmp_path / "python3"
+    shim.write_text(f'#!/bin/sh\nexec "{_real("3.12")}" "$@"\n')
+    shim.chmod(0o755)
+    spy = mocker.spy(_target, "query_interpreter")
+    assert base_facts(tmp_path / "cache", shim) == base_facts(tmp_path / "cache", shim)
+    assert spy.call_count == 2
+    assert not (tmp_path / "cache" / "interpreters").exists()
+
+
+def test_memo_derives_from_the_base_without_a_subprocess(tmp_path: Path, mocker: MockerFixture) -> None:
+    base = _real("3.12")
+    python = _make_venv("virtualenv", base, tmp_path / "venv")
+    facts = base_facts(tmp_path / "cache", base)
+    run = mocker.spy(subprocess, "run")
+    target = TargetMemo(tmp_path / "venv", python, base=lambda: facts).load()
+    assert run.call_count == 0
+    assert target.executable == str(python)
+    mocker.stopall()
+    # remembered in the venv: the next load reads it back
+    assert TargetMemo(tmp_path / "venv", python).load() == target
+
+
+def test_memo_asks_the_venv_when_its_layout_is_not_the_predicted_one(tmp_path: Path) -> None:
+    base = _real("3.12")
+    python = _make_venv("venv", base, tmp_path / "venv")
+    facts = base_facts(tmp_path / "cache", base)
+    elsewhere = {key: value.replace("site-packages", "nowhere") for key, value in facts.venv_scheme.items()}
+    odd = Target.from_json({**facts.to_json(), "venv_scheme": elsewhere})
+    target = TargetMemo(tmp_path / "venv", python, base=lambda: odd).load()
+    assert target.scheme["purelib"].endswith("site-packages")  # the venv's own answer, not the prediction
