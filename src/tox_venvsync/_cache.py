@@ -6,6 +6,8 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
     unpacked/<algorithm>/<digest[:2]>/<digest>/              a wheel's verified, unpacked tree, to link from
     built/<sha256|git>/<key[:2]>/<key>/<wheel>               wheels built from an sdist hash or a VCS commit
     locks/<key>.lock                                         one file lock per venv path
+    interpreters/<key>.json                                  an interpreter's facts, while its binary is unchanged
+    toml/<key>.json                                          a lockfile's parsed tables, by the digest of their text
     tmp/p<pid>/                                               each process's work in progress (same filesystem)
 
 A file only ever appears at its address by an atomic rename after its size and hash were checked,

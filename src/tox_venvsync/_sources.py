@@ -29,7 +29,7 @@ class Sources:
         from tox_venvsync._index import IndexClient  # noqa: PLC0415  # loaded when a sync has work to do
 
         self._builder = Builder(cache, target)
-        self._cache = cache
+        self.cache = cache
         self._target = target
         self._index = IndexClient()
         self._scratch = scratch
@@ -80,7 +80,7 @@ class Sources:
             Artifact(filename=file.name, url=None, path=None, size=None, hashes={algorithm: digest})
             for algorithm, digests in pick.lookup.hashes.items()
             for digest in digests
-            for file in _files_in(self._cache.artifact(algorithm, digest, "x").parent)
+            for file in _files_in(self.cache.artifact(algorithm, digest, "x").parent)
         ]
         return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tags) or next(
             (a for a in cached if not a.filename.endswith(".whl")), None

@@ -103,7 +103,9 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         sources = Sources(cache, target, Path(scratch))
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec.deps))
-        plan = make_sync_plan(spec, target, project=project, suspect=journal.pending(), sources=sources, keep=kept_deps)
+        plan = make_sync_plan(
+            spec, target, project=project, suspect=journal.pending(), sources=sources, keep=kept_deps, write=not dry_run
+        )
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
@@ -155,16 +157,20 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     suspect: frozenset[str] = frozenset(),
     sources: Sources,
     keep: frozenset[str] = frozenset(),
+    write: bool = True,
 ) -> Plan:
     """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply.
 
-    Source trees in the lock are built here (their contents decide whether they changed).
+    Source trees in the lock are built here (their contents decide whether they changed). ``write``
+    false leaves the cache's memo of parsed lockfiles as it is (a dry run writes nothing).
     """
     from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
     from tox_venvsync._lock import read_lock  # noqa: PLC0415
+    from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
     from tox_venvsync._plan import make_plan  # noqa: PLC0415
 
-    lock = read_lock(spec.lock_path, spec.lock_format)
+    with memo_dir(sources.cache.root / "toml", write=write):
+        lock = read_lock(spec.lock_path, spec.lock_format)
     picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
     _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}

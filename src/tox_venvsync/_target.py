@@ -106,7 +106,7 @@ class Target:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Target:
         """Rebuild the facts from :meth:`to_json`; ``KeyError``/``TypeError`` when they do not fit."""
-        if data.get("format") != _FORMAT:
+        if data.get("format") not in {1, _FORMAT}:  # format 1 had no venv_scheme
             msg = "unknown target format"
             raise KeyError(msg)
         return cls(
@@ -116,7 +116,7 @@ class Target:
             markers={str(k): str(v) for k, v in data["markers"].items()},
             tag_strings=tuple(str(t) for t in data["tags"]),
             scheme={str(k): str(v) for k, v in data["scheme"].items()},
-            venv_scheme={str(k): str(v) for k, v in data["venv_scheme"].items()},
+            venv_scheme={str(k): str(v) for k, v in data.get("venv_scheme", {}).items()},
         )
 
     def in_venv(self, venv: Path, python: Path) -> Target:

@@ -1,8 +1,22 @@
-"""Reading a TOML lockfile into a dict, with errors that name the file."""
+"""Reading a TOML lockfile into a dict, with errors that name the file.
+
+Parsing TOML in Python costs about 1 ms per 12 KB, and a lockfile is mostly one ``[[package]]``
+table after another. With a memo directory set (:func:`memo_dir`), a lockfile is parsed table by
+table and each table's parsed value is kept, keyed by the digest of its text: the next read parses
+only the tables that changed (a bumped package) and takes the rest from the memo. The result is the
+one ``tomllib`` gives for the whole text; any doubt (multi-line strings, a key two tables define, a
+table that does not parse) parses the whole text instead, so errors are always ``tomllib``'s.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
 import sys
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._errors import LockFileError
@@ -13,7 +27,26 @@ else:  # pragma: no cover - depends on the interpreter
     import tomli as tomllib
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
+
+#: the array-of-tables headers a lockfile is split at: uv, pdm and poetry, and pylock
+_SPLITS = ("\n[[package]]\n", "\n[[packages]]\n")
+_MEMO_FORMAT = 1
+#: a TOML date or time in the memo's JSON: ``{_TIME: [kind, iso text]}``
+_TIME = "\x00toml-time"
+_TIMES: dict[str, Any] = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}
+_memo_dir: ContextVar[tuple[Path, bool] | None] = ContextVar("toml_memo_dir", default=None)
+
+
+@contextlib.contextmanager
+def memo_dir(directory: Path, *, write: bool = True) -> Iterator[None]:
+    """Use (and with ``write``, keep) parsed lockfile tables in ``directory`` while the block reads lockfiles."""
+    token = _memo_dir.set((directory, write))
+    try:
+        yield
+    finally:
+        _memo_dir.reset(token)
 
 
 def read_text(path: Path) -> str:
@@ -36,6 +69,122 @@ def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
     """The file's bytes and its parsed content."""
     text = read_text(path)
     try:
-        return text.encode(), tomllib.loads(text)
+        return text.encode(), _parse(path, text)
     except tomllib.TOMLDecodeError as exc:
         raise LockFileError(path, f"is not valid TOML ({exc}); fix the file or re-create it with its tool") from exc
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    memo_at = _memo_dir.get()
+    if memo_at is None or '"""' in text or "'''" in text:  # a multi-line string could hold a header line
+        return tomllib.loads(text)
+    split = next((header for header in _SPLITS if header in text), None)
+    if split is None:
+        return tomllib.loads(text)
+    directory, write = memo_at
+    memo = _Memo(directory, path)
+    document = _join(split, text.split(split), memo)
+    if write:
+        memo.save()
+    return document if document is not None else tomllib.loads(text)
+
+
+def _join(split: str, pieces: list[str], memo: _Memo) -> dict[str, Any] | None:
+    """The document from its head and tables parsed one by one; ``None`` when only a whole parse can tell."""
+    head, *tables = pieces
+    key = split.strip()[2:-2]
+    try:
+        document = tomllib.loads(head)
+        if key in document:
+            return None
+        items: list[Any] = []
+        for table in tables:
+            parsed = memo.get(table)
+            if parsed is None:
+                parsed = tomllib.loads(split.lstrip("\n") + table)
+                memo.put(table, parsed)
+            item = parsed.get(key)
+            others = {name: value for name, value in parsed.items() if name != key}  # a table after the last
+            if not isinstance(item, list) or len(item) != 1 or others.keys() & document.keys():
+                return None
+            items.append(item[0])
+            document.update(others)
+    except tomllib.TOMLDecodeError:
+        return None  # the whole parse says where and why
+    document[key] = items
+    return document
+
+
+class _Memo:
+    """Parsed tables of one lockfile by the digest of their text, in one JSON file of the memo directory."""
+
+    def __init__(self, directory: Path, path: Path) -> None:
+        name = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:32]
+        self._file = directory / f"{name}.json"
+        self._old: dict[str, Any] = {}
+        self._new: dict[str, Any] = {}
+        self._changed = False
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(self._file.read_text(encoding="utf-8"))
+            if data.get("format") == _MEMO_FORMAT and isinstance(data.get("tables"), dict):
+                self._old = data["tables"]
+
+    @staticmethod
+    def _digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def get(self, text: str) -> dict[str, Any] | None:
+        digest = self._digest(text)
+        stored = self._old.get(digest)
+        if not isinstance(stored, list) or len(stored) != 2:  # noqa: PLR2004  # [has times, value]
+            return None
+        self._new[digest] = stored
+        has_times, value = stored
+        return _revive(value) if has_times else value  # type: ignore[no-any-return]
+
+    def put(self, text: str, parsed: dict[str, Any]) -> None:
+        with contextlib.suppress(ValueError):  # a key that looks like our time marker: not kept
+            self._new[self._digest(text)] = _storable(parsed)
+            self._changed = True
+
+    def save(self) -> None:
+        if not self._changed and self._new.keys() == self._old.keys():
+            return
+        with contextlib.suppress(OSError):
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._file.with_name(f"{self._file.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"format": _MEMO_FORMAT, "tables": self._new}), encoding="utf-8")
+            tmp.replace(self._file)
+
+
+def _storable(parsed: dict[str, Any]) -> list[Any]:
+    """``[has times, JSON value]``: TOML dates and times become ``{_TIME: [kind, text]}``."""
+    found = False
+
+    def encode(value: Any) -> Any:  # noqa: ANN401  # any TOML value
+        nonlocal found
+        if isinstance(value, dict):
+            if _TIME in value:
+                raise ValueError(_TIME)
+            return {key: encode(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [encode(item) for item in value]
+        for kind, cls in _TIMES.items():  # datetime before date: a datetime is a date
+            if isinstance(value, cls):
+                found = True
+                return {_TIME: [kind, value.isoformat()]}
+        return value
+
+    encoded = encode(parsed)
+    return [found, encoded]
+
+
+def _revive(value: Any) -> Any:  # noqa: ANN401  # any JSON value
+    if isinstance(value, dict):
+        if _TIME in value:
+            kind, text = value[_TIME]
+            return _TIMES[kind].fromisoformat(text)
+        return {key: _revive(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revive(item) for item in value]
+    return value

@@ -1,0 +1,149 @@
+"""Reading TOML lockfiles table by table with a memo: always what tomllib gives for the whole text."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tox_venvsync._errors import LockFileError
+from tox_venvsync._lock._toml import memo_dir, read_toml
+
+if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
+    import tomllib
+else:  # pragma: no cover - depends on the interpreter
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from pytest_mock import MockerFixture
+
+DATA = Path(__file__).parent / "data" / "lockfiles"
+LOCKS = sorted(p for p in DATA.rglob("*") if p.name.endswith((".lock", "pylock.toml")))
+
+
+def _read(path: Path, memo: Path) -> dict[str, Any]:
+    with memo_dir(memo):
+        return read_toml(path)[1]
+
+
+@pytest.fixture
+def parses(mocker: MockerFixture) -> list[str]:
+    """The texts tomllib is asked to parse."""
+    seen: list[str] = []
+    real = tomllib.loads
+
+    def loads(text: str) -> dict[str, Any]:
+        seen.append(text)
+        return real(text)
+
+    mocker.patch.object(tomllib, "loads", loads)  # the module _toml parses with
+    return seen
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda p: str(p.relative_to(DATA)))
+def test_real_lockfiles_read_the_same_cold_warm_and_after_a_change(tmp_path: Path, lock: Path) -> None:
+    text = lock.read_text(encoding="utf-8")
+    expected = tomllib.loads(text)
+    copy = tmp_path / lock.name
+    copy.write_text(text, encoding="utf-8")
+    assert _read(copy, tmp_path / "memo") == expected  # cold
+    assert _read(copy, tmp_path / "memo") == expected  # from the memo
+    key = "packages" if "packages" in expected else "package"
+    first = expected[key][0]
+    changed = text.replace(f'version = "{first["version"]}"', 'version = "999.0"', 1)
+    copy.write_text(changed, encoding="utf-8")
+    assert _read(copy, tmp_path / "memo") == tomllib.loads(changed)
+
+
+def test_only_the_changed_table_is_parsed_again(tmp_path: Path, parses: list[str]) -> None:
+    lock = tmp_path / "uv.lock"
+    text = (DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8")
+    bumped = text.replace('name = "blinker"\nversion = "', 'name = "blinker"\nversion = "9', 1)
+    assert bumped != text
+    expected, expected_bumped = tomllib.loads(text), tomllib.loads(bumped)
+    parses.clear()
+    lock.write_text(text, encoding="utf-8")
+    _read(lock, tmp_path / "memo")
+    tables = text.count("\n[[package]]\n")
+    assert len(parses) == 1 + tables  # the head, then each table
+    parses.clear()
+    assert _read(lock, tmp_path / "memo") == expected
+    assert len(parses) == 1  # only the head: every table came from the memo
+    parses.clear()
+    lock.write_text(bumped, encoding="utf-8")
+    assert _read(lock, tmp_path / "memo") == expected_bumped
+    assert len(parses) == 2  # the head and blinker's table
+
+
+def test_dates_and_times_survive_the_memo(tmp_path: Path) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "a"\n'
+        "when = 2025-01-02T03:04:05.678+01:00\nday = 2025-01-02\nat = 03:04:05\nlocal = 2025-01-02T03:04:05\n"
+        '\n[[packages]]\nname = "b"\nkeys = { "\\u0000toml-time" = 1 }\n',
+        encoding="utf-8",
+    )
+    expected = tomllib.loads(lock.read_text(encoding="utf-8"))
+    assert _read(lock, tmp_path / "memo") == expected
+    assert _read(lock, tmp_path / "memo") == expected  # a key that looks like the marker is not kept, just parsed
+
+
+DOUBTFUL = {
+    "a multi-line string could hold a header": 'a = """\n[[package]]\n"""\n[[package]]\nname = "x"\n',
+    "a header we do not split at": '[[package]]\nname = "x"\n[[ package ]]\nname = "y"\n[[package]]\nname = "z"\n',
+    "a table defined twice": '[meta]\nx = 1\n[[package]]\nname = "x"\n[meta]\ny = 2\n',
+    "a key the tables would replace": 'package = 1\n[[package]]\nname = "x"\n',
+}
+
+
+@pytest.mark.parametrize("case", list(DOUBTFUL))
+def test_doubtful_documents_get_tomllibs_answer(tmp_path: Path, case: str) -> None:
+    lock = tmp_path / "uv.lock"
+    text = DOUBTFUL[case]
+    lock.write_text(text, encoding="utf-8")
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        with pytest.raises(LockFileError, match=re.escape(f"is not valid TOML ({exc})")):
+            _read(lock, tmp_path / "memo")
+    else:
+        assert _read(lock, tmp_path / "memo") == expected
+
+
+def test_a_table_that_does_not_parse_gets_tomllibs_message_for_the_whole_file(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    text = 'version = 1\n\n[[package]]\nname = "a"\n\n[[package]]\nname = "b"\nversion = \n'
+    lock.write_text(text, encoding="utf-8")
+    with pytest.raises(tomllib.TOMLDecodeError) as whole:
+        tomllib.loads(text)
+    with pytest.raises(LockFileError) as ours:
+        _read(lock, tmp_path / "memo")
+    assert f"({whole.value})" in str(ours.value)  # line 8 of the file, not line 3 of a table
+
+
+def test_a_broken_memo_is_ignored_and_replaced(tmp_path: Path) -> None:
+    lock = tmp_path / "poetry.lock"
+    text = (DATA / "poetry" / "webapp" / "poetry.lock").read_text(encoding="utf-8")
+    lock.write_text(text, encoding="utf-8")
+    _read(lock, tmp_path / "memo")
+    (memo,) = (tmp_path / "memo").iterdir()
+    data = json.loads(memo.read_text())
+    digest = next(iter(data["tables"]))
+    data["tables"][digest] = "garbage"
+    memo.write_text(json.dumps(data))
+    assert _read(lock, tmp_path / "memo") == tomllib.loads(text)
+    memo.write_text("{not json")
+    assert _read(lock, tmp_path / "memo") == tomllib.loads(text)
+    assert json.loads(memo.read_text())["format"] == 1  # written again
+
+
+def test_without_a_memo_directory_nothing_is_kept(tmp_path: Path, parses: list[str]) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_text((DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8"), encoding="utf-8")
+    read_toml(lock)
+    assert len(parses) == 1
+    assert list(tmp_path.iterdir()) == [lock]
