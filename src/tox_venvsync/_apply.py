@@ -121,30 +121,62 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
 
     Path guard: a RECORD is data from a wheel, so an entry that points outside the venv
     (``..``, an absolute path elsewhere, a path through a directory link that leads out) is
-    skipped, never deleted.
+    skipped, never deleted. (Paths as strings, each directory resolved once: this is a hot loop.)
     """
-    root = Path(os.path.abspath(venv))
-    real_root = Path(os.path.realpath(venv))
-    base = dist.dist_info.parent
-    parents: set[Path] = set()
+    root = os.path.abspath(venv)
+    real_root = os.path.realpath(venv)
+    base = str(dist.dist_info.parent)
+    dist_info = str(dist.dist_info)
+    leads_inside: dict[str, bool] = {}  # directory -> whether its real path is inside the real venv
+    compiled = _CompiledFiles()
+    parents: set[str] = set()
     for relative in _record_paths(dist.dist_info):
-        path = Path(os.path.normpath(base / relative))
-        if not path.is_relative_to(root) or path == root:
+        path = os.path.normpath(os.path.join(base, relative))
+        directory, name = os.path.split(path)
+        if not _under(path, root) or _under(path, dist_info) or path == dist_info:
+            continue  # outside the venv; or the dist-info, which goes as a whole below
+        inside = leads_inside.get(directory)
+        if inside is None:
+            real = os.path.realpath(directory)
+            inside = leads_inside[directory] = real == real_root or _under(real, real_root)
+        if not inside:
             continue
-        if not (Path(os.path.realpath(path.parent)) / path.name).is_relative_to(real_root):
-            continue
-        if path.is_relative_to(dist.dist_info):
-            continue  # the directory goes as a whole below
         try:
-            path.unlink()
+            os.unlink(path)
         except FileNotFoundError:
             pass
         except IsADirectoryError:
             continue
-        _drop_pyc(path)
-        parents.add(path.parent)
+        if name.endswith(".py"):
+            compiled.drop(directory, name[:-3])
+        parents.add(directory)
     shutil.rmtree(dist.dist_info, ignore_errors=True)
-    _prune_empty(parents, stop=base)
+    _prune_empty((Path(p) for p in parents), stop=dist.dist_info.parent)
+
+
+def _under(path: str, directory: str) -> bool:
+    return path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+class _CompiledFiles:
+    """The ``__pycache__/<module>.*.pyc`` files of removed modules (each ``__pycache__`` listed once)."""
+
+    def __init__(self) -> None:
+        self._listed: dict[str, list[str]] = {}
+
+    def drop(self, directory: str, module: str) -> None:
+        cache = os.path.join(directory, "__pycache__")
+        names = self._listed.get(cache)
+        if names is None:
+            try:
+                names = self._listed[cache] = os.listdir(cache)
+            except OSError:
+                names = self._listed[cache] = []
+        prefix = module + "."
+        for name in names:
+            if name.startswith(prefix) and name.endswith(".pyc"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(cache, name))
 
 
 def _record_paths(dist_info: Path) -> list[str]:
@@ -153,14 +185,6 @@ def _record_paths(dist_info: Path) -> list[str]:
             return [row[0] for row in csv.reader(handle) if row]
     except FileNotFoundError:
         return []  # an interrupted install: only its dist-info can be removed; reinstall overwrites the rest
-
-
-def _drop_pyc(path: Path) -> None:
-    if path.suffix == ".py":
-        cache = path.parent / "__pycache__"
-        if cache.is_dir():
-            for pyc in cache.glob(f"{path.stem}.*.pyc"):
-                pyc.unlink(missing_ok=True)
 
 
 def _prune_empty(directories: Iterable[Path], *, stop: Path) -> None:

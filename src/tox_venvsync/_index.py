@@ -29,9 +29,7 @@ from tox_venvsync._errors import FetchError
 from tox_venvsync._lock._model import Artifact, best_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from packaging.tags import Tag
+    from collections.abc import Mapping
 
     from tox_venvsync._lock._model import IndexPin
 
@@ -187,7 +185,7 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     name: str,
     version: str,
     pin: IndexPin,
-    tags: Sequence[Tag],
+    ranks: Mapping[str, int],
     default_index: str,
 ) -> Artifact:
     """The file a requirements pin means: the best-fitting wheel (else the sdist) whose page hash is allowed.
@@ -202,7 +200,7 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
         for filename, file in client.files(index, name).items():
             if _is_release(filename, name, version) and _allowed(file.hashes, pin):
                 candidates.append(_artifact(filename, file, pin))
-    chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], tags) or next(
+    chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
         (c for c in candidates if not c.filename.endswith(".whl")), None
     )
     if chosen is None:

@@ -68,7 +68,7 @@ class Sources:
             name=pick.name,
             version=str(pick.version),
             pin=pick.lookup,
-            tags=self._target.tags,
+            ranks=self._target.tag_ranks,
             default_index=configured_index(),
         )
         return replace(pick, artifact=found, kind="wheel" if found.filename.endswith(".whl") else "sdist")
@@ -82,7 +82,7 @@ class Sources:
             for digest in digests
             for file in _files_in(self.cache.artifact(algorithm, digest, "x").parent)
         ]
-        return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tags) or next(
+        return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tag_ranks) or next(
             (a for a in cached if not a.filename.endswith(".whl")), None
         )
 

@@ -90,6 +90,14 @@ class Target:
         """The supported wheel tags, most preferred first."""
         return _parse_tags(self.tag_strings)
 
+    @property
+    def tag_ranks(self) -> Mapping[str, int]:
+        """Each supported tag as a string (``cp312-cp312-manylinux_2_17_x86_64``) and its rank, 0 the best."""
+        ranks = _RANKS.get(self.tag_strings)
+        if ranks is None:
+            ranks = _RANKS[self.tag_strings] = {tag: rank for rank, tag in enumerate(self.tag_strings)}
+        return ranks
+
     def to_json(self) -> dict[str, Any]:
         """The facts as a JSON object, to remember them in the environment."""
         return {
@@ -132,6 +140,7 @@ def _parse_tags(tag_strings: tuple[str, ...]) -> list[Tag]:
 
 
 _TAGS: dict[tuple[str, ...], list[Tag]] = {}
+_RANKS: dict[tuple[str, ...], dict[str, int]] = {}
 
 
 def query_interpreter(python: Path) -> Target:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -130,31 +131,36 @@ class Lock(Protocol):
         """The packages this lock installs for ``target`` and ``request``, in lock order."""
 
 
-def best_wheel(wheels: Iterable[Artifact], tags: Sequence[Tag]) -> Artifact | None:
-    """The wheel whose tags the interpreter prefers most, or ``None`` when none fits (wheel spec tag priority)."""
-    priority = _priority(tags)
+def best_wheel(wheels: Iterable[Artifact], ranks: Mapping[str, int]) -> Artifact | None:
+    """The wheel whose tags the interpreter prefers most (the first of equals), or ``None`` when none fits.
+
+    ``ranks`` is :attr:`Target.tag_ranks`: tags as strings, so that no ``Tag`` is built for the
+    thousand wheels of a large lock.
+    """
     best: tuple[int, Artifact] | None = None
     for wheel in wheels:
-        try:
-            wheel_tags = parse_wheel_filename(wheel.filename)[3]
-        except InvalidWheelFilename:
-            continue
-        rank = min((priority[tag] for tag in wheel_tags if tag in priority), default=None)
-        if rank is not None and (best is None or rank < best[0]):
+        rank = min((ranks[tag] for tag in wheel_tags(wheel.filename) if tag in ranks), default=None)
+        if rank is not None and (best is None or rank < best[0]) and _valid_wheel_name(wheel.filename):
             best = (rank, wheel)
     return best[1] if best else None
 
 
-_PRIORITY: list[tuple[Sequence[Tag], dict[Tag, int]]] = []
+@functools.cache
+def wheel_tags(filename: str) -> frozenset[str]:
+    """The tags of a wheel file name as strings (``py3-none-any``), expanded and lower-cased as ``parse_tag`` does."""
+    head, *parts = filename.removesuffix(".whl").rsplit("-", 3)
+    if not head or len(parts) != 3 or not filename.endswith(".whl"):  # noqa: PLR2004  # python, abi, platform
+        return frozenset()
+    interpreters, abis, platforms = (part.lower().split(".") for part in parts)
+    return frozenset(f"{i}-{a}-{p}" for i in interpreters for a in abis for p in platforms)
 
 
-def _priority(tags: Sequence[Tag]) -> dict[Tag, int]:
-    """Tag -> rank, remembered for the last tag list (a selection asks for the same list per package)."""
-    if _PRIORITY and _PRIORITY[0][0] is tags:
-        return _PRIORITY[0][1]
-    priority = {tag: index for index, tag in enumerate(tags)}
-    _PRIORITY[:] = [(tags, priority)]
-    return priority
+def _valid_wheel_name(filename: str) -> bool:
+    try:
+        parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    return True
 
 
 def tag_summary(tags: Sequence[Tag]) -> str:

@@ -526,7 +526,7 @@ class PdmLockFile:
             return "directory", None
         if package.shape == "archive":
             return "archive", package.files[0]
-        if wheel := best_wheel((f for f in package.files if f.filename.endswith(".whl")), target.tags):
+        if wheel := best_wheel((f for f in package.files if f.filename.endswith(".whl")), target.tag_ranks):
             return "wheel", wheel
         if sdist := next((f for f in package.files if not f.filename.endswith(".whl")), None):
             return "sdist", sdist

@@ -282,7 +282,7 @@ class PoetryLockFile:
 
     def _file_pick(self, package: PoetryPackage, target: Target, index: str | None) -> Pick:
         """The wheel the interpreter prefers, else the sdist; the fetcher finds the file on ``index``."""
-        if wheel := best_wheel(package.files, target.tags):
+        if wheel := best_wheel(package.files, target.tag_ranks):
             return replace(_pick(package, kind="wheel", artifact=wheel, at=package.files.index(wheel)), index=index)
         if sdist := next((f for f in package.files if f.filename.lower().endswith(_SDIST_SUFFIXES)), None):
             return replace(_pick(package, kind="sdist", artifact=sdist, at=package.files.index(sdist)), index=index)

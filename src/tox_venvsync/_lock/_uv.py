@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections import deque
@@ -13,7 +12,6 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -24,7 +22,6 @@ from tox_venvsync._lock._toml import read_toml
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from packaging.tags import Tag
     from packaging.utils import NormalizedName
 
     from tox_venvsync._lock._model import Request
@@ -44,7 +41,6 @@ _TYPE_NAMES = {str: "a string", int: "an integer", list: "an array", dict: "a ta
 #: uv writes conflict markers as ``extra == 'extra-3-foo-x1'`` with set semantics (see :func:`_marker_text`)
 _EXTRA_COMPARISON = re.compile(r"""\bextra\s*(==|!=)\s*(['"])(.*?)\2""")
 _HEX = re.compile(r"[0-9a-fA-F]+")
-_TAG_PARTS = ("python", "abi", "platform")
 
 
 def read_uv_lock(path: Path) -> UvLockFile:
@@ -139,7 +135,7 @@ class UvLockFile:
         extras, groups = self._request(request)
         reached = _Walk(self, target).run(extras, groups)
         self._check_unique(reached, target)
-        ranks = {tag: rank for rank, tag in enumerate(target.tags)}
+        ranks = target.tag_ranks
         picks = (self._pick(index, target, ranks) for index in sorted(reached))
         return [pick for pick in picks if pick is not None]
 
@@ -188,7 +184,7 @@ class UvLockFile:
                 )
                 raise SelectionError(self.path, reason)
 
-    def _pick(self, index: int, target: Target, ranks: Mapping[Tag, int]) -> Pick | None:
+    def _pick(self, index: int, target: Target, ranks: Mapping[str, int]) -> Pick | None:
         package = self.packages[index]
         kind = package.source.kind
         if kind == "virtual":  # uv never installs a virtual package; its dependencies were walked
@@ -206,10 +202,10 @@ class UvLockFile:
             )  # fmt: skip
         return self._file_pick(package, target, ranks)
 
-    def _file_pick(self, package: UvPackage, target: Target, ranks: Mapping[Tag, int]) -> Pick:
+    def _file_pick(self, package: UvPackage, target: Target, ranks: Mapping[str, int]) -> Pick:
         index = _index_url(self.path.parent, package.source)
         if package.wheels:
-            wheel = _best_wheel(package.wheels, ranks)
+            wheel = best_wheel(package.wheels, ranks)
             if wheel is not None:
                 context = f"{package.context}.wheels[{package.wheels.index(wheel)}]"
                 return Pick(
@@ -746,27 +742,3 @@ def _file_name(location: str) -> str:
     """The file name at the end of a URL or path (without its query or fragment)."""
     path = location.partition("#")[0].partition("?")[0] if "://" in location else location
     return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or location
-
-
-def _best_wheel(wheels: Sequence[Artifact], ranks: Mapping[Tag, int]) -> Artifact | None:
-    """:func:`best_wheel`, given only the wheels that fit and only the tags they carry: the same choice.
-
-    Ranking the interpreter's thousand tags for every package would cost more than reading the lock.
-    """
-    fitting = [(wheel, tags) for wheel in wheels if (tags := _wheel_tags(wheel.filename) & ranks.keys())]
-    if not fitting:
-        return None
-    carried: set[Tag] = set()
-    carried.update(*(tags for _, tags in fitting))
-    return best_wheel([wheel for wheel, _ in fitting], sorted(carried, key=ranks.__getitem__))
-
-
-@functools.cache
-def _wheel_tags(filename: str) -> frozenset[Tag]:
-    """The tags of a wheel file name: its last three dash-separated parts (names and versions are not checked here)."""
-    head, *tags = filename.removesuffix(".whl").rsplit("-", 3)
-    return (
-        parse_tag("-".join(tags))
-        if head and len(tags) == len(_TAG_PARTS) and filename.endswith(".whl")
-        else frozenset()
-    )

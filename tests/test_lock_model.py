@@ -1,0 +1,61 @@
+"""The model's wheel choice on tag strings agrees with packaging's tags."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import parse_wheel_filename
+
+from tox_venvsync._lock._model import Artifact, best_wheel, wheel_tags
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tox_venvsync._target import Target
+
+NAMES = [
+    "numpy-2.3.5-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+    "six-1.17.0-py2.py3-none-any.whl",
+    "cryptography-46.0.3-cp311-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+    "pydantic_core-2.41.5-cp312-cp312-MUSLLINUX_1_1_X86_64.whl",
+    "orjson-3.11.4-cp312-cp312-macosx_10_15_x86_64.macosx_11_0_arm64.macosx_10_15_universal2.whl",
+    "pkg-1.0-1-py3-none-any.whl",  # a build tag
+    "weird-1.0-py3.py2-none.abi3-any.whl",
+    "not-a-wheel-1.0.tar.gz",
+    "missing-parts-py3-any.whl",
+]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.endswith(".whl") and n != "missing-parts-py3-any.whl"])
+def test_wheel_tags_are_packagings_as_strings(name: str) -> None:
+    assert wheel_tags(name) == {str(tag) for tag in parse_wheel_filename(name)[3]}
+
+
+def test_a_name_that_is_no_wheel_has_no_tags() -> None:
+    assert wheel_tags("not-a-wheel-1.0.tar.gz") == frozenset()
+    assert wheel_tags("py3-none-any.whl") == frozenset()
+
+
+def _wheel(name: str) -> Artifact:
+    return Artifact(filename=name, url=None, path=None, size=None, hashes={})
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
+def test_best_wheel_is_the_one_packagings_priority_gives(version: str, target_of: Callable[[str], Target]) -> None:
+    target = target_of(version)
+    wheels = [_wheel(name) for name in NAMES if name.endswith(".whl")]
+    wheels += [_wheel(f"lib-1.0-{tag}.whl") for tag in (str(t) for t in target.tags[::37])]
+    priority = {tag: rank for rank, tag in enumerate(target.tags)}
+
+    def rank(artifact: Artifact) -> int | None:
+        try:
+            tags = parse_wheel_filename(artifact.filename)[3]
+        except ValueError:
+            return None
+        return min((priority[t] for t in tags if t in priority), default=None)
+
+    ranked = [(r, i) for i, w in enumerate(wheels) if (r := rank(w)) is not None]
+    expected = wheels[min(ranked)[1]] if ranked else None
+    assert best_wheel(wheels, target.tag_ranks) == expected
+    assert best_wheel(reversed(wheels), target.tag_ranks) == expected  # one best: no tie to break here
