@@ -164,3 +164,11 @@ def test_a_symlink_entry_becomes_a_plain_file_never_a_link(
     installed = Path(target.scheme["purelib"]) / "linky" / "passwd"
     assert not installed.is_symlink()
     assert installed.read_bytes() == b"/etc/passwd"
+
+
+def test_data_schemes_are_installers() -> None:
+    from installer.utils import SCHEME_NAMES  # noqa: PLC0415
+
+    from tox_venvsync import _unpacked  # noqa: PLC0415
+
+    assert frozenset(SCHEME_NAMES) == _unpacked._SCHEMES

@@ -15,20 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InstallerError
-from installer.scripts import Script
-from installer.sources import WheelFile
-from installer.utils import SCHEME_NAMES
-
 from tox_venvsync import __version__
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
 from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, unpacked
 
+# pypa/installer is imported where it is used: a sync that only removes packages, or links them
+# from the cache without console scripts, does not load it.
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from installer.sources import WheelFile
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._installed import InstalledDist
@@ -56,6 +54,9 @@ class WheelInstaller:
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Every entry stays inside its scheme and RECORD matches every file."""
+        from installer.exceptions import InstallerError  # noqa: PLC0415  # see the imports
+        from installer.sources import WheelFile  # noqa: PLC0415
+
         name = str(wanted.pick.name)
         try:
             with WheelFile.open(wheel) as source:
@@ -65,6 +66,11 @@ class WheelInstaller:
 
     def install(self, wheel: Path, wanted: Wanted) -> None:
         """Install a wheel that passed :meth:`check`."""
+        from installer import install  # noqa: PLC0415  # see the imports
+        from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415
+        from installer.exceptions import InstallerError  # noqa: PLC0415
+        from installer.sources import WheelFile  # noqa: PLC0415
+
         name = str(wanted.pick.name)
         try:
             with WheelFile.open(wheel) as source:
@@ -80,6 +86,9 @@ class WheelInstaller:
 
 
 def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
+    from installer.exceptions import InstallerError  # noqa: PLC0415  # see the imports
+    from installer.utils import SCHEME_NAMES  # noqa: PLC0415
+
     # refuse a hostile wheel before any file is written: every entry stays inside its scheme
     for entry in source._zipfile.namelist():  # noqa: SLF001  # installer exposes the zip only privately
         parts = entry.split("/")
@@ -294,6 +303,8 @@ class _Placement:
                 self._write(self._inside("scripts", relative), data, executable=True)
             else:
                 self._place_file(entry, self._inside(scheme, relative))
+        if self._tree.scripts:
+            from installer.scripts import Script  # noqa: PLC0415  # see the imports
         for name, module, attr, section in self._tree.scripts:
             filename, data = Script(name, module, attr, section).generate(self._interpreter, "posix")  # type: ignore[arg-type]
             self._write(self._inside("scripts", filename), data, executable=True)

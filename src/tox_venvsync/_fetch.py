@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import FetchError, HashMismatchError, OfflineError
-from tox_venvsync._index import IndexClient, check_transport, configured_index
+
+# The network modules (urllib, http.client, ssl: ~6 ms to import) and the index client load when a
+# file is downloaded: a sync whose files are all in the cache does not pay for them.
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tox_venvsync._cache import Cache
+    from tox_venvsync._index import IndexClient
     from tox_venvsync._lock import Artifact, Pick
 
 _CHUNK = 1 << 20
@@ -52,9 +53,14 @@ class CacheFetcher:
         self._cache = cache
         self._offline = offline
         self._workers = workers
-        self._index = IndexClient()
         self._default_index = default_index
         self._progress = _Progress(progress) if progress is not None else None
+
+    @cached_property
+    def _index(self) -> IndexClient:
+        from tox_venvsync._index import IndexClient  # noqa: PLC0415  # see the imports
+
+        return IndexClient()
 
     def fetch(self, picks: Sequence[Pick]) -> dict[str, Path]:
         """Fetch all picks in parallel; every file is verified before any is used."""
@@ -122,6 +128,8 @@ class CacheFetcher:
         """The artifact with a URL: a lock without one (poetry, pdm) names only the file, found on the index."""
         if artifact.url is not None or artifact.path is not None:
             return artifact
+        from tox_venvsync._index import configured_index  # noqa: PLC0415  # see the imports
+
         index = pick.index or self._default_index or configured_index()
         return replace(artifact, url=self._index.locate(index, pick.name, artifact.filename))
 
@@ -155,6 +163,9 @@ def terminal() -> TextIO | None:
 
 
 def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: str) -> tuple[int, str]:
+    import http.client  # noqa: PLC0415  # see the imports
+    import urllib.error  # noqa: PLC0415
+
     hasher = hashlib.new(algorithm)
     size = 0
     with _open_source(pick, artifact) as source:
@@ -182,6 +193,11 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         return _open_local(pick, artifact, Path(unquote(parsed.path)))
     if parsed.scheme not in {"http", "https"}:
         raise FetchError(pick.name, url, f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file")
+    import urllib.error  # noqa: PLC0415  # see the imports
+    import urllib.request  # noqa: PLC0415
+
+    from tox_venvsync._index import check_transport  # noqa: PLC0415
+
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -14,8 +15,10 @@ from tox_venvsync._state import tree_signature
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tox_venvsync._build import Builder
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
+    from tox_venvsync._index import IndexClient
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sync import LocalWheel
     from tox_venvsync._target import Target
@@ -25,17 +28,24 @@ class Sources:
     """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
 
     def __init__(self, cache: Cache, target: Target, scratch: Path) -> None:
-        from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync with work to do builds
-        from tox_venvsync._index import IndexClient  # noqa: PLC0415  # loaded when a sync has work to do
-
-        self._builder = Builder(cache, target)
         self.cache = cache
         self._target = target
-        self._index = IndexClient()
         self._scratch = scratch
         self._local: dict[str, Path] = {}
         #: non-editable source trees and their signatures, so the no-op check notices an edit
         self.trees: dict[str, str] = {}
+
+    @cached_property
+    def _builder(self) -> Builder:
+        from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync that builds loads it
+
+        return Builder(self.cache, self._target)
+
+    @cached_property
+    def _index(self) -> IndexClient:
+        from tox_venvsync._index import IndexClient  # noqa: PLC0415  # only a sync that asks an index loads it
+
+        return IndexClient()
 
     def wanted(self, pick: Pick) -> Wanted:
         """What installing ``pick`` records; source trees are built now, to compare their contents."""

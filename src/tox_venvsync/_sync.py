@@ -95,7 +95,6 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     from tox_venvsync._apply import Journal, LinkInstaller, apply  # noqa: PLC0415  # see the imports
-    from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
@@ -109,7 +108,10 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
-            fetcher = fetcher or CacheFetcher(cache, offline=spec.offline, progress=terminal())
+            if fetcher is None:
+                from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
+
+                fetcher = CacheFetcher(cache, offline=spec.offline, progress=terminal())
             plan = sources.resolve(plan, offline=spec.offline)
             wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
             state.clear()

@@ -24,7 +24,6 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from installer.utils import SCHEME_NAMES, parse_entrypoints
 from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import InstallError
@@ -33,6 +32,8 @@ if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
 
 _MANIFEST = ".venvsync-wheel.json"
+#: the ``.data`` schemes of the wheel spec (installer.utils.SCHEME_NAMES; a test checks they agree)
+_SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 _FORMAT = 1
 
 
@@ -99,6 +100,8 @@ def _load(root: Path) -> UnpackedWheel | None:
 
 
 def _extract(wheel: Path, into: Path, name: str) -> dict[str, object]:
+    from installer.utils import parse_entrypoints  # noqa: PLC0415  # only extracting a wheel needs installer
+
     try:
         with zipfile.ZipFile(wheel) as archive:
             extractor = _Extractor(archive, into, wheel, name)
@@ -189,7 +192,7 @@ def _check_path(path: str, wheel: Path, name: str) -> None:
     parts = path.split("/")
     if path.startswith("/") or "\\" in path or ".." in parts or ":" in parts[0] or "" in parts:
         raise InstallError(name, wheel.name, f"the entry {path!r} would be written outside the venv")
-    if parts[0].endswith(".data") and (len(parts) < 3 or parts[1] not in SCHEME_NAMES):  # noqa: PLR2004
+    if parts[0].endswith(".data") and (len(parts) < 3 or parts[1] not in _SCHEMES):  # noqa: PLR2004
         raise InstallError(name, wheel.name, f"the entry {path!r} is not in a known .data scheme")
 
 
