@@ -168,12 +168,25 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     """
     from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
     from tox_venvsync._lock import read_lock  # noqa: PLC0415
+    from tox_venvsync._lock._memo import remembered_selection  # noqa: PLC0415
     from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
     from tox_venvsync._plan import make_plan  # noqa: PLC0415
 
-    with memo_dir(sources.cache.root / "toml", write=write):
-        lock = read_lock(spec.lock_path, spec.lock_format)
-    picks = [pick for pick in lock.select(target, spec.request) if pick.name not in spec.project_names]
+    def select() -> Sequence[Pick]:
+        with memo_dir(sources.cache.root / "toml", write=write):
+            lock = read_lock(spec.lock_path, spec.lock_format)
+        return lock.select(target, spec.request)
+
+    selected = remembered_selection(
+        sources.cache.root / "selections",
+        lock=spec.lock_path,
+        lock_format=spec.lock_format or _format_of(spec.lock_path),
+        request=spec.request,
+        target=target,
+        select=select,
+        write=write,
+    )
+    picks = [pick for pick in selected if pick.name not in spec.project_names]
     _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
     wanted = [*project, *(sources.wanted(pick) for pick in picks if pick.name not in built)]

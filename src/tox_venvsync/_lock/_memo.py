@@ -1,0 +1,163 @@
+"""Remembered selections: what a lock selected for one request and interpreter, kept in the cache.
+
+Reading and selecting a lock of a few hundred packages costs 10 to 30 ms even with its tables
+memoized (building the model validates every entry). The answer depends only on the lock's bytes,
+the ``pyproject.toml`` beside it (the formats that read one), the request, the interpreter's
+markers and tags, and this package's reader code; when none of those changed (an env is created
+again, a stray package is removed), the picks are read back from a small JSON file instead.
+Only successful selections are kept: an error is always the reader's, raised again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from tox_venvsync import __version__
+from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from tox_venvsync._lock._model import Request
+    from tox_venvsync._target import Target
+
+#: formats whose selection reads nothing but the lock and the ``pyproject.toml`` beside it
+#: (a requirements file can include others, so its selections are not kept)
+REMEMBERED_FORMATS = frozenset({"pylock", "uv", "pdm", "poetry"})
+_FORMAT = 1
+
+
+def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-only
+    directory: Path,
+    *,
+    lock: Path,
+    lock_format: str,
+    request: Request,
+    target: Target,
+    select: Callable[[], Sequence[Pick]],
+    write: bool = True,
+) -> Sequence[Pick]:
+    """``select()``'s picks, read back from ``directory`` when every input is as it was."""
+    if lock_format not in REMEMBERED_FORMATS:
+        return select()
+    try:
+        key = _key(lock, lock_format, request, target)
+    except OSError:
+        return select()  # the reader reports the unreadable file
+    memo = directory / f"{key}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        if data["format"] == _FORMAT:
+            return [_pick(item) for item in data["picks"]]
+    picks = select()
+    if write and all(pick.lookup is None for pick in picks):  # a pin to look up on an index is not kept
+        with contextlib.suppress(OSError):
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"format": _FORMAT, "picks": [_json(p) for p in picks]}), encoding="utf-8")
+            tmp.replace(memo)
+    return picks
+
+
+def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
+    project = lock.parent / "pyproject.toml"
+    try:
+        project_bytes: bytes | None = project.read_bytes()
+    except FileNotFoundError:
+        project_bytes = None
+    described = {
+        "engine": __version__,
+        "code": _code_identity(),
+        "format": lock_format,
+        "lock": str(lock),
+        "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest(),
+        "pyproject_sha256": None if project_bytes is None else hashlib.sha256(project_bytes).hexdigest(),
+        "extras": sorted(request.extras),
+        "groups": sorted(request.groups),
+        "default_groups": request.default_groups,
+        "markers": dict(sorted(target.markers.items())),
+        "tags": list(target.tag_strings),
+    }
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:40]
+
+
+def _code_identity() -> list[tuple[str, int, int]]:
+    """The readers' files (name, size, mtime): an edited reader never answers from an old selection."""
+    here = Path(__file__).parent
+    return sorted(
+        (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+        for entry in os.scandir(here)
+        if entry.name.endswith(".py")
+    )
+
+
+def _json(pick: Pick) -> dict[str, Any]:
+    artifact = pick.artifact
+    return {
+        "name": pick.name,
+        "version": None if pick.version is None else str(pick.version),
+        "kind": pick.kind,
+        "artifact": None
+        if artifact is None
+        else {
+            "filename": artifact.filename,
+            "url": artifact.url,
+            "path": None if artifact.path is None else str(artifact.path),
+            "size": artifact.size,
+            "hashes": dict(artifact.hashes),
+        },
+        "index": pick.index,
+        "vcs": None
+        if pick.vcs is None
+        else {
+            "type": pick.vcs.type,
+            "url": pick.vcs.url,
+            "commit": pick.vcs.commit,
+            "requested": pick.vcs.requested,
+            "subdirectory": pick.vcs.subdirectory,
+        },
+        "directory": None
+        if pick.directory is None
+        else {
+            "path": str(pick.directory.path),
+            "editable": pick.directory.editable,
+            "subdirectory": pick.directory.subdirectory,
+        },
+        "context": pick.context,
+    }
+
+
+def _pick(item: dict[str, Any]) -> Pick:
+    artifact = item["artifact"]
+    vcs = item["vcs"]
+    directory = item["directory"]
+    return Pick(
+        name=canonicalize_name(item["name"]),
+        version=None if item["version"] is None else Version(item["version"]),
+        kind=item["kind"],
+        artifact=None
+        if artifact is None
+        else Artifact(
+            filename=artifact["filename"],
+            url=artifact["url"],
+            path=None if artifact["path"] is None else Path(artifact["path"]),
+            size=artifact["size"],
+            hashes=artifact["hashes"],
+        ),
+        index=item["index"],
+        vcs=None if vcs is None else VcsSource(**vcs),
+        directory=None
+        if directory is None
+        else DirectorySource(
+            path=Path(directory["path"]), editable=directory["editable"], subdirectory=directory["subdirectory"]
+        ),
+        context=item["context"],
+    )
