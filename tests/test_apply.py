@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import threading
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,16 +18,17 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.wheels import make_wheel
-from tox_venvsync import __version__
-from tox_venvsync._apply import INSTALLER_NAME, Journal, WheelInstaller, apply, uninstall
+from tox_venvsync import __version__, _apply
+from tox_venvsync._apply import INSTALLER_NAME, Journal, LinkInstaller, WheelInstaller, apply, uninstall
+from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
-from tox_venvsync._lock import Pick
+from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 _DEMO = 'def main():\n    print("hello from demo")\n'
 
@@ -432,3 +436,63 @@ def test_journal_unreadable_is_empty(tmp_path: Path, content: str) -> None:
     assert Journal(tmp_path).pending() == frozenset()
     Journal(tmp_path).start(["x"])
     assert Journal(tmp_path).pending() == frozenset({"x"})
+
+
+# --- linking several unpacked wheels at once -------------------------------------------------------------------------
+
+
+def _from_cache(wheel: Path) -> Wanted:
+    name, version = wheel.name.split("-")[:2]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    artifact = Artifact(filename=wheel.name, url=None, path=wheel, size=None, hashes={"sha256": digest})
+    pick = Pick(name=canonicalize_name(name), version=Version(version), kind="wheel", artifact=artifact)
+    return Wanted(pick=pick, direct_url=None)
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["disjoint", "two-wheels-ship-one-file"])
+def test_linking_at_once_gives_what_linking_one_by_one_gives(
+    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, *, overlap: bool
+) -> None:
+    monkeypatch.setattr(_apply, "_LINK_WORKERS", 2)
+    wheels = [
+        make_wheel(
+            tmp_path / "w",
+            f"pkg{n}",
+            "1.0",
+            modules={f"pkg{n}/__init__.py": f"N = {n}\n", f"pkg{n}/sub/mod.py": ""}
+            | ({"shared/clash.py": f"WHO = {n}\n"} if overlap and n in {1, 4} else {}),
+            console_scripts={f"tool{n}": f"pkg{n}:main"},
+            data={f"data/share/pkg{n}.txt": b"x"},
+        )
+        for n in range(6)
+    ]
+    cache = Cache(tmp_path / "cache")
+    trees: dict[str, dict[str, bytes]] = {}
+    threads: dict[str, set[str]] = {}
+    path = tmp_path / "venv"  # one path for both, so shebangs and RECORD hashes can be compared
+    for how in ("one-by-one", "at-once"):
+        shutil.rmtree(path, ignore_errors=True)
+        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+        installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache)
+        items = [(wheel, _from_cache(wheel)) for wheel in wheels]
+        for item in items:
+            installer.check(*item)
+        real = installer.install
+        seen = threads[how] = set()
+
+        def install(wheel: Path, wanted: Wanted, real: Callable[..., None] = real, seen: set[str] = seen) -> None:
+            seen.add(threading.current_thread().name)
+            real(wheel, wanted)
+
+        monkeypatch.setattr(installer, "install", install)
+        if how == "at-once":
+            installer.install_all(items)
+        else:
+            for item in items:
+                installer.install(*item)
+        trees[how] = _snapshot(path)
+    assert trees["at-once"] == trees["one-by-one"]
+    clash = "lib/python3.12/site-packages/shared/clash.py"
+    assert trees["at-once"].get(clash) == (b"WHO = 4\n" if overlap else None)  # the later wheel's file, as in order
+    assert len(threads["one-by-one"]) == 1
+    assert len(threads["at-once"]) == (1 if overlap else 2)  # the same file from two wheels: in the lock's order

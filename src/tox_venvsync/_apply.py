@@ -24,7 +24,7 @@ from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, u
 # from the cache without console scripts, does not load it.
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from installer.sources import WheelFile
 
@@ -245,9 +245,18 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
     for step in plan.to_remove:
         for dist in step.old:
             uninstall(dist, venv)
-    for step in plan.to_install:
-        assert step.wanted is not None  # noqa: S101  # to_install holds only steps with a wanted pick
-        installer.install(wheels[step.name], step.wanted)
+    installs = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
+    install_all = getattr(installer, "install_all", None)  # an installer that can do several at once
+    if install_all is not None:
+        install_all(installs)
+        return
+    for wheel, wanted in installs:
+        installer.install(wheel, wanted)
+
+
+#: threads linking unpacked trees at once: a link or mkdir releases the GIL, so two overlap well; more
+#: contend for it (measured on 2 cores: 1 thread 111 ms, 2 threads 70-78 ms, 3 threads 83-105 ms)
+_LINK_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 class LinkInstaller:
@@ -280,6 +289,49 @@ class LinkInstaller:
             self._wheels.install(wheel, wanted)
             return
         _Placement(tree, self._target, link=self._link).place(_metadata(wanted))
+
+    def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
+        """Install every wheel: unpacked trees in parallel when no two write the same path, then the rest.
+
+        Two wheels that ship the same file keep the lock's order (the later one's file wins, as when
+        installing one by one); a wheel not from the cache (the project, a build) comes after the trees.
+        """
+        trees = [item for item in installs if item[1].pick.name in self._trees]
+        rest = [item for item in installs if item[1].pick.name not in self._trees]
+        if _LINK_WORKERS > 1 and len(trees) > 1 and self._disjoint(trees):
+            # biggest first, so the workers finish at about the same time
+            trees.sort(key=lambda item: -len(self._trees[item[1].pick.name].entries))
+            pool = ThreadPoolExecutor(max_workers=_LINK_WORKERS, thread_name_prefix="venvsync-link")
+            try:
+                for _ in pool.map(lambda item: self.install(*item), trees):
+                    pass
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)  # on an error or Ctrl-C, start no other wheel
+        else:
+            rest = list(installs)
+        for wheel, wanted in rest:
+            self.install(wheel, wanted)
+
+    def _disjoint(self, installs: Sequence[tuple[Path, Wanted]]) -> bool:
+        """Whether no two of these trees write the same file (or console script)."""
+        claimed: set[str] = set()
+        for _, wanted in installs:
+            tree = self._trees[wanted.pick.name]
+            paths = {_claim(tree, entry.path) for entry in tree.entries}
+            paths.update(f"scripts/{name}" for name, *_ in tree.scripts)
+            if not claimed.isdisjoint(paths):
+                return False
+            claimed |= paths
+        return True
+
+
+def _claim(tree: UnpackedWheel, path: str) -> str:
+    """Where an entry lands, as ``<scheme>/<path>`` (the two library schemes are one place in a venv)."""
+    prefix = tree.data_dir + "/"
+    if path.startswith(prefix):
+        scheme, _, rest = path[len(prefix) :].partition("/")
+        return f"{'lib' if scheme in {'purelib', 'platlib'} else scheme}/{rest}"
+    return f"lib/{path}"
 
 
 class _Placement:
