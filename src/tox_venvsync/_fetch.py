@@ -21,7 +21,7 @@ from tox_venvsync._errors import FetchError, HashMismatchError, OfflineError
 # file is downloaded: a sync whose files are all in the cache does not pay for them.
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._index import IndexClient
@@ -41,7 +41,7 @@ class Fetcher(Protocol):
 class CacheFetcher:
     """The real fetcher: ``path``, ``file://`` and ``http(s)://`` into the content-addressed cache."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # the options are keyword-only
         self,
         cache: Cache,
         *,
@@ -49,8 +49,11 @@ class CacheFetcher:
         default_index: str | None = None,
         offline: bool = False,
         progress: TextIO | None = None,
+        on_fetched: Callable[[Pick, Path], object] | None = None,
     ) -> None:
+        """``on_fetched`` is called with each verified file as it arrives (on a download thread)."""
         self._cache = cache
+        self._on_fetched = on_fetched
         self._offline = offline
         self._workers = workers
         self._default_index = default_index
@@ -102,6 +105,12 @@ class CacheFetcher:
         return None
 
     def _fetch_one(self, pick: Pick) -> Path:
+        path = self._fetch_verified(pick)
+        if self._on_fetched is not None:
+            self._on_fetched(pick, path)
+        return path
+
+    def _fetch_verified(self, pick: Pick) -> Path:
         if (cached := self._cached(pick)) is not None:
             if self._progress is not None:
                 self._progress.done(0)

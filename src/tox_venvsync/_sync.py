@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 import time
 import zipfile
@@ -108,12 +110,16 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
-            if fetcher is None:
-                from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
-
-                fetcher = CacheFetcher(cache, offline=spec.offline, progress=terminal())
             plan = sources.resolve(plan, offline=spec.offline)
-            wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
+            ahead = _UnpackAhead(cache)
+            try:
+                if fetcher is None:
+                    from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
+
+                    fetcher = CacheFetcher(cache, offline=spec.offline, progress=terminal(), on_fetched=ahead.submit)
+                wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
+            finally:
+                ahead.close()
             state.clear()
             journal.start(step.name for step in plan.changes)
             apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
@@ -126,6 +132,36 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             deps=(_deps_key(spec.deps), sorted(deps_names)),
         )
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(deps_names))
+
+
+class _UnpackAhead:
+    """Unpack each downloaded wheel into the cache while the others download (the check later finds it there).
+
+    Only a head start: a wheel that fails to unpack here fails again, with its error, when it is checked.
+    """
+
+    def __init__(self, cache: Cache) -> None:
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  # see the imports
+
+        from tox_venvsync._apply import UNPACK_WORKERS  # noqa: PLC0415
+
+        self._cache = cache
+        self._pool = ThreadPoolExecutor(max_workers=UNPACK_WORKERS, thread_name_prefix="venvsync-unpack")
+
+    def close(self) -> None:
+        """Wait for the unpacking started (an error or Ctrl-C in the fetch cancels what has not started)."""
+        self._pool.shutdown(wait=True, cancel_futures=sys.exc_info()[0] is not None)
+
+    def submit(self, pick: Pick, path: Path) -> None:
+        hashed = pick.artifact.strongest_hash if pick.artifact is not None else None
+        if pick.kind == "wheel" and hashed is not None and path.name.endswith(".whl"):
+            self._pool.submit(self._unpack, pick, path, hashed)
+
+    def _unpack(self, pick: Pick, path: Path, hashed: tuple[str, str]) -> None:
+        from tox_venvsync._unpacked import unpacked  # noqa: PLC0415  # see the imports
+
+        with contextlib.suppress(Exception):  # the check reports it
+            unpacked(self._cache, path, *hashed, pick.name)
 
 
 def _deps_key(deps: Sequence[str]) -> str:

@@ -128,7 +128,8 @@ class _Extractor:
 
     def __init__(self, archive: zipfile.ZipFile, into: Path, wheel: Path, name: str) -> None:
         self._archive = archive
-        self._into = into
+        self._root = str(into)
+        self._made: set[str] = set()
         self._wheel = wheel
         self._name = name
         self.dist_info = _dist_info(archive, wheel, name)
@@ -152,12 +153,16 @@ class _Extractor:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")
         if len(data) != size:
             raise InstallError(self._name, self._wheel.name, f"its RECORD gives another size for {path!r}")
-        target = self._into / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        target = os.path.join(self._root, path)  # strings and one mkdir per directory: a hot loop
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        with open(target, "wb") as sink:
+            sink.write(data)
         executable = bool((info.external_attr >> 16) & stat.S_IXUSR)
         if executable:
-            target.chmod(0o755)
+            os.chmod(target, 0o755)
         return Entry(path=path, hash=expected, size=size, executable=executable)
 
 
