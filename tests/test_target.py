@@ -96,3 +96,11 @@ def test_memo_asks_the_venv_when_its_layout_is_not_the_predicted_one(tmp_path: P
     odd = Target.from_json({**facts.to_json(), "venv_scheme": elsewhere})
     target = TargetMemo(tmp_path / "venv", python, base=lambda: odd).load()
     assert target.scheme["purelib"].endswith("site-packages")  # the venv's own answer, not the prediction
+
+
+def test_a_dry_run_keeps_new_facts_to_itself(tmp_path: Path) -> None:
+    base = _real("3.12")
+    facts = base_facts(tmp_path, base, remember=False)
+    assert not (tmp_path / "interpreters").exists()
+    assert base_facts(tmp_path, base) == facts  # asked again, and now remembered
+    assert len(list((tmp_path / "interpreters").iterdir())) == 1

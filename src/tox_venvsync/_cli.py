@@ -85,11 +85,11 @@ def _request(args: argparse.Namespace) -> Request:
     )
 
 
-def _interpreter(python: Path) -> Target:
+def _interpreter(python: Path, *, remember: bool = True) -> Target:
     if not python.exists():
         msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
-    return base_facts(default_cache_dir(), python)
+    return base_facts(default_cache_dir(), python, remember=remember)
 
 
 def _select(args: argparse.Namespace) -> int:
@@ -102,7 +102,7 @@ def _select(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     venv = args.venv.absolute()
-    base = _interpreter(args.python)
+    base = _interpreter(args.python, remember=not args.dry_run)  # a dry run writes nothing, not even to the cache
     spec = SyncSpec(
         venv=venv,
         lock_path=args.lock.absolute(),

@@ -307,7 +307,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             if (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
                 target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
             else:
-                target = future_target(base_facts(self._cache.root, self.base_python.extra["executable"]), self.env_dir)
+                base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
+                target = future_target(base, self.env_dir)
             outcome = sync(self._spec([]), target, cache=self._cache, dry_run=True)
         except VenvSyncError as exc:
             raise Fail(str(exc)) from exc

@@ -214,10 +214,11 @@ class TargetMemo:
         return None  # laid out otherwise: ask the venv's own interpreter
 
 
-def base_facts(cache_root: Path, python: Path) -> Target:
+def base_facts(cache_root: Path, python: Path, *, remember: bool = True) -> Target:
     """The facts of a base interpreter, remembered in the cache while its executable file is unchanged.
 
     A script (a pyenv shim, a wrapper) may run another interpreter each time: it is asked every time.
+    ``remember`` false uses a remembered answer but keeps a new one to itself (a dry run writes nothing).
     """
     real = Path(os.path.realpath(python))
     try:
@@ -237,6 +238,8 @@ def base_facts(cache_root: Path, python: Path) -> Target:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     target = query_interpreter(python)
+    if not remember:
+        return target
     memo.parent.mkdir(parents=True, exist_ok=True)
     tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"key": key, "target": target.to_json()}), encoding="utf-8")
