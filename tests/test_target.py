@@ -6,6 +6,8 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,3 +106,20 @@ def test_a_dry_run_keeps_new_facts_to_itself(tmp_path: Path) -> None:
     assert not (tmp_path / "interpreters").exists()
     assert base_facts(tmp_path, base) == facts  # asked again, and now remembered
     assert len(list((tmp_path / "interpreters").iterdir())) == 1
+
+
+def test_threads_asking_at_once_all_get_the_facts(tmp_path: Path, mocker: MockerFixture) -> None:
+    # tox -p sets environments up in threads of one process: their writes of the memo must not collide
+    base = _real("3.12")
+    facts = query_interpreter(base)
+    together = threading.Barrier(8)
+
+    def slow_query(python: Path) -> Target:  # noqa: ARG001
+        together.wait(timeout=30)  # every thread asks before any writes
+        return facts
+
+    mocker.patch.object(_target, "query_interpreter", slow_query)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: base_facts(tmp_path, base), range(8)))
+    assert answers == [facts] * 8
+    assert [p.name.endswith(".json") for p in (tmp_path / "interpreters").iterdir()] == [True]

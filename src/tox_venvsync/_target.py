@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import packaging
 from packaging.tags import Tag, parse_tag
 
+from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import InterpreterError
 
 if TYPE_CHECKING:
@@ -238,12 +239,8 @@ def base_facts(cache_root: Path, python: Path, *, remember: bool = True) -> Targ
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     target = query_interpreter(python)
-    if not remember:
-        return target
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"key": key, "target": target.to_json()}), encoding="utf-8")
-    tmp.replace(memo)
+    if remember:
+        write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
     return target
 
 

@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tox_venvsync import __version__
+from tox_venvsync._atomic import write_atomic
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 
 if TYPE_CHECKING:
@@ -60,10 +61,7 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
     picks = select()
     if write and all(pick.lookup is None for pick in picks):  # a pin to look up on an index is not kept
         with contextlib.suppress(OSError):
-            directory.mkdir(parents=True, exist_ok=True)
-            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"format": _FORMAT, "picks": [_json(p) for p in picks]}), encoding="utf-8")
-            tmp.replace(memo)
+            write_atomic(memo, json.dumps({"format": _FORMAT, "picks": [_json(p) for p in picks]}))
     return picks
 
 

@@ -19,6 +19,7 @@ import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import LockFileError
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
@@ -151,10 +152,7 @@ class _Memo:
         if not self._changed and self._new.keys() == self._old.keys():
             return
         with contextlib.suppress(OSError):
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._file.with_name(f"{self._file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"format": _MEMO_FORMAT, "tables": self._new}), encoding="utf-8")
-            tmp.replace(self._file)
+            write_atomic(self._file, json.dumps({"format": _MEMO_FORMAT, "tables": self._new}))
 
 
 def _storable(parsed: dict[str, Any]) -> list[Any]:
