@@ -496,3 +496,51 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
     assert trees["at-once"].get(clash) == (b"WHO = 4\n" if overlap else None)  # the later wheel's file, as in order
     assert len(threads["one-by-one"]) == 1
     assert len(threads["at-once"]) == (1 if overlap else 2)  # the same file from two wheels: in the lock's order
+
+
+def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python312: Path) -> None:
+    wheels = [
+        make_wheel(tmp_path / "w", "tool", "1.0", console_scripts={"tool": "tool:main"}),
+        make_wheel(tmp_path / "w", "lib", "1.0"),
+    ]
+    cache = Cache(tmp_path / "cache")
+
+    def venv_with_both(name: str) -> Path:
+        path = tmp_path / name
+        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+        installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache)
+        for wheel in wheels:
+            installer.check(wheel, _from_cache(wheel))
+            installer.install(wheel, _from_cache(wheel))
+        return path / "lib" / "python3.12" / "site-packages"
+
+    one, two = venv_with_both("one"), venv_with_both("two")
+
+    def same_file(relative: str) -> bool:
+        return (one / relative).stat().st_ino == (two / relative).stat().st_ino
+
+    # the same bytes in both venvs: one file, linked from the cache's copy
+    for name in ("tool-1.0.dist-info/INSTALLER", "tool-1.0.dist-info/venvsync.json", "lib-1.0.dist-info/RECORD"):
+        assert same_file(name), name
+    assert (one / "tool-1.0.dist-info" / "INSTALLER").read_bytes() == INSTALLER_NAME
+    # a console script names its venv's interpreter, and the RECORD that lists it differs too
+    assert not same_file("tool-1.0.dist-info/RECORD")
+    assert (tmp_path / "one/bin/tool").stat().st_ino != (tmp_path / "two/bin/tool").stat().st_ino
+    assert os.access(tmp_path / "one/bin/tool", os.X_OK)
+
+    # someone edits an installed copy in place: the next install does not spread the edit
+    (one / "lib-1.0.dist-info" / "INSTALLER").write_bytes(b"edited by hand\n")
+    three = venv_with_both("three")
+    assert (three / "lib-1.0.dist-info" / "INSTALLER").read_bytes() == INSTALLER_NAME
+
+
+def test_copy_mode_writes_every_generated_file(tmp_path: Path, python312: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0")
+    path = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    installer = LinkInstaller(query_interpreter(path / "bin" / "python"), Cache(tmp_path / "cache"), link=False)
+    installer.check(wheel, _from_cache(wheel))
+    installer.install(wheel, _from_cache(wheel))
+    dist_info = path / "lib" / "python3.12" / "site-packages" / "tool-1.0.dist-info"
+    assert all(p.stat().st_nlink == 1 for p in dist_info.iterdir())
+    assert not (tmp_path / "cache" / "files").exists()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tox_venvsync import __version__
+from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
 from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, unpacked
@@ -267,9 +268,10 @@ _LINK_WORKERS = max(1, min(2, os.cpu_count() or 1))
 class LinkInstaller:
     """Installs from the cache's unpacked trees by hard-linking each file (copying across filesystems).
 
-    Only the files that differ per venv are written: scripts (their shebang names the venv's
-    interpreter), RECORD, INSTALLER, ``direct_url.json`` and ``venvsync.json``. A wheel built on every
-    run (the project) goes through :class:`WheelInstaller` instead, so it does not fill the cache.
+    The files generated per install (scripts, whose shebang names the venv's interpreter, RECORD,
+    INSTALLER, ``direct_url.json`` and ``venvsync.json``) are linked from one copy per content in the
+    cache (:class:`_SharedFiles`). A wheel built on every run (the project) goes through
+    :class:`WheelInstaller` instead, so it does not fill the cache.
     """
 
     def __init__(self, target: Target, cache: Cache, *, link: bool = True) -> None:
@@ -293,7 +295,8 @@ class LinkInstaller:
         if tree is None:
             self._wheels.install(wheel, wanted)
             return
-        _Placement(tree, self._target, link=self._link).place(_metadata(wanted))
+        shared = _SharedFiles(self._cache) if self._link else None
+        _Placement(tree, self._target, link=self._link, shared=shared).place(_metadata(wanted))
 
     def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
         """Install every wheel: unpacked trees in parallel when no two write the same path, then the rest.
@@ -339,10 +342,41 @@ def _claim(tree: UnpackedWheel, path: str) -> str:
     return f"lib/{path}"
 
 
+class _SharedFiles:
+    """Generated files (``RECORD``, ``INSTALLER``, console scripts...) kept once in the cache by content.
+
+    The same package installed again at the same place generates the same bytes: linking them from
+    the cache (``files/``) instead of creating a file each time saves most of a venv's file creations
+    for packages with many small dist-info files. A shared file whose size changed (someone edited an
+    installed copy) is replaced before it is used again.
+    """
+
+    def __init__(self, cache: Cache) -> None:
+        self._root = cache.root / "files"
+
+    def path(self, data: bytes, *, executable: bool) -> str | None:
+        """The cache's copy of ``data`` (made now if missing); ``None`` when it cannot be made."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._root / digest[:2] / (digest + ("-x" if executable else ""))
+        try:
+            if os.stat(path).st_size == len(data):
+                return str(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        try:
+            write_atomic(path, data, mode=0o755 if executable else 0o644)
+        except OSError:
+            return None
+        return str(path)
+
+
 class _Placement:
     """One unpacked wheel being placed into a venv (paths as strings: this is the hot loop of an install)."""
 
-    def __init__(self, tree: UnpackedWheel, target: Target, *, link: bool) -> None:
+    def __init__(self, tree: UnpackedWheel, target: Target, *, link: bool, shared: _SharedFiles | None = None) -> None:
+        self._shared = shared
         self._tree = tree
         self._source = str(tree.root)
         self._scheme = {k: os.path.normpath(v) for k, v in target.scheme.items()}
@@ -404,11 +438,7 @@ class _Placement:
 
     def _write(self, destination: str, data: bytes, *, executable: bool) -> None:
         self._parent(destination)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(destination)
-        Path(destination).write_bytes(data)
-        if executable:
-            os.chmod(destination, 0o755)
+        self._emit(destination, data, executable=executable)
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         self._records.append((self._record_path(destination), f"sha256={digest}", str(len(data))))
 
@@ -423,7 +453,18 @@ class _Placement:
         rows = [*self._records, (self._record_path(record), "", "")]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
-        Path(record).write_text(buffer.getvalue(), encoding="utf-8")
+        self._emit(record, buffer.getvalue().encode("utf-8"), executable=False)
+
+    def _emit(self, destination: str, data: bytes, *, executable: bool) -> None:
+        """A file of this venv: linked from the cache's shared copy, else written."""
+        shared = self._shared.path(data, executable=executable) if self._shared is not None else None
+        if shared is not None and _hardlink(shared, destination):
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(destination)  # a file an interrupted apply left behind
+        Path(destination).write_bytes(data)
+        if executable:
+            os.chmod(destination, 0o755)
 
 
 def _hardlink(source: str, destination: str) -> bool:

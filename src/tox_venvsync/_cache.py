@@ -4,6 +4,7 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
 
     artifacts/<algorithm>/<digest[:2]>/<digest>/<filename>   verified files, named by their hash
     unpacked/<algorithm>/<digest[:2]>/<digest>/              a wheel's verified, unpacked tree, to link from
+    files/<digest[:2]>/<digest>[-x]                          generated files (RECORD, scripts...) by content
     built/<sha256|git>/<key[:2]>/<key>/<wheel>               wheels built from an sdist hash or a VCS commit
     locks/<key>.lock                                         one file lock per venv path
     interpreters/<key>.json                                  an interpreter's facts, while its binary is unchanged

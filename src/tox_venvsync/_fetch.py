@@ -51,7 +51,7 @@ class CacheFetcher:
         progress: TextIO | None = None,
         on_fetched: Callable[[Pick, Path], object] | None = None,
     ) -> None:
-        """``on_fetched`` is called with each verified file as it arrives (on a download thread)."""
+        """``on_fetched`` is called with each file downloaded and verified, as it arrives (on a download thread)."""
         self._cache = cache
         self._on_fetched = on_fetched
         self._offline = offline
@@ -105,16 +105,16 @@ class CacheFetcher:
         return None
 
     def _fetch_one(self, pick: Pick) -> Path:
-        path = self._fetch_verified(pick)
-        if self._on_fetched is not None:
-            self._on_fetched(pick, path)
-        return path
-
-    def _fetch_verified(self, pick: Pick) -> Path:
         if (cached := self._cached(pick)) is not None:
             if self._progress is not None:
                 self._progress.done(0)
             return cached
+        path = self._download(pick)
+        if self._on_fetched is not None:
+            self._on_fetched(pick, path)
+        return path
+
+    def _download(self, pick: Pick) -> Path:
         target, algorithm, digest = self._address(pick)
         artifact = pick.artifact
         assert artifact is not None  # noqa: S101  # checked by _address
