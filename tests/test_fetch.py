@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from pytest_mock import MockerFixture
+
     from _support.index import LocalIndex
     from tox_venvsync._target import Target
 
@@ -324,3 +326,20 @@ def test_unsupported_scheme(wheelhouse: Path, cache: Cache) -> None:
         f"cannot fetch pkg from {url}: the URL scheme 'ftp' is not supported; use https, http or file"
     )
     assert _files(cache.root) == []
+
+
+def test_plain_http_sets_up_no_tls(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, mocker: MockerFixture
+) -> None:
+    # urlopen() makes a new opener, and a TLS context loading the system's certificates, per request
+    import ssl  # noqa: PLC0415
+
+    from tox_venvsync import _index  # noqa: PLC0415
+
+    _index._tls_context.cache_clear()
+    made = mocker.spy(ssl.SSLContext, "load_default_certs")  # what makes a context costly
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(3)]
+    got = CacheFetcher(cache).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
+    assert len(got) == 3
+    assert made.call_count == 0
+    assert _index._opener() is _index._opener()  # one opener for the process

@@ -205,18 +205,19 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     import urllib.error  # noqa: PLC0415  # see the imports
     import urllib.request  # noqa: PLC0415
 
-    from tox_venvsync._index import check_transport  # noqa: PLC0415
+    from tox_venvsync._index import check_transport, open_url  # noqa: PLC0415
 
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
-        return urllib.request.urlopen(request, timeout=_TIMEOUT)  # type: ignore[no-any-return]  # noqa: S310
+        response: IO[bytes] = open_url(request, timeout=_TIMEOUT)
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
             raise FetchError(pick.name, url, f"the server answered HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(pick.name, url, f"{reason}; check the network or the index") from exc
+    return response
 
 
 def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
