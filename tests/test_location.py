@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,8 @@ from tox_venvsync._errors import LocationError
 from tox_venvsync._location import (
     Found,
     Kind,
+    can_create_in_process,
+    create_in_process,
     inspect,
     protected_paths,
     read_pyvenv_cfg,
@@ -385,3 +389,42 @@ def test_project_reached_through_its_real_path_is_protected(tmp_path: Path) -> N
     protected = protected_paths(tmp_path / "link" / "proj", home=tmp_path / "home")
     with pytest.raises(LocationError):
         inspect(project, protected)
+
+
+def test_create_in_process_makes_a_venv_of_the_running_python(tmp_path: Path) -> None:
+    running = Path(getattr(sys, "_base_executable", sys.executable))
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / ".gitignore").write_text("mine\n")  # a file already there is kept as it is
+    assert can_create_in_process(running)
+    assert create_in_process(venv, running)
+    assert (venv / ".gitignore").read_text() == "mine\n"
+    assert venv_python_version(venv) == sys.version_info[:3]
+    answer = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sys; print(sys.prefix != sys.base_prefix, sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert answer.stdout.split() == ["True", str(venv)]
+    assert (venv / "bin" / "activate").is_file()
+
+
+def test_create_in_process_leaves_another_python_to_virtualenv(tmp_path: Path) -> None:
+    other = shutil.which("python3.11") if sys.version_info[:2] != (3, 11) else shutil.which("python3.12")
+    assert other is not None, "tests/conftest.py puts several Pythons on PATH"
+    code = "import sys; print(sys.executable)"
+    asked = subprocess.run([other, "-c", code], capture_output=True, text=True, check=True)
+    real = Path(asked.stdout.strip())
+    assert not can_create_in_process(real)
+    assert not create_in_process(tmp_path / "venv", real)
+    assert not (tmp_path / "venv").exists()
+
+
+def test_create_in_process_failing_is_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")  # the venv would go under a file: mkdir fails, also for root
+    expected = r"file/venv as a virtual environment: the venv could not be created with .*python.* "
+    expected += r"\(Not a directory: .*/file/venv\); make it writable or choose another env_location$"
+    with pytest.raises(LocationError, match=expected):
+        create_in_process(tmp_path / "file" / "venv", Path(getattr(sys, "_base_executable", sys.executable)))
+    assert (tmp_path / "file").read_text() == "x"

@@ -233,17 +233,53 @@ def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixtur
     assert (demo.venv / "pyvenv.cfg").stat().st_ino == cfg
 
 
-def test_virtualenv_session_is_built_only_to_create_the_venv(demo: Demo, mocker: MockerFixture) -> None:
+def test_venv_of_the_running_python_is_made_in_process_without_virtualenv(demo: Demo, mocker: MockerFixture) -> None:
     from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
 
     built = mocker.spy(VirtualEnv, "_create_imported_session")
-    assert demo.run()[0] == 0
-    assert built.call_count == 1  # the venv was created by virtualenv
+    code, out = demo.run()  # the tests run tox on Python 3.12, the env's Python: the stdlib's venv makes it
+    assert code == 0, out
+    assert built.call_count == 0
+    cfg = (demo.venv / "pyvenv.cfg").read_text()
+    assert "version = 3.12" in cfg
+    assert "virtualenv" not in cfg
+    assert (demo.venv / ".gitignore").read_text().splitlines()[-1] == "*"
+    activated = subprocess.run(
+        [shutil.which("bash") or "bash", "-c", f"source {demo.venv}/bin/activate && command -v python && alpha-cli"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")},
+    )
+    assert activated.stdout.splitlines() == [str(demo.venv / "bin" / "python"), "alpha-cli ran"]
     code, out = demo.run()
     assert code == 0, out
     assert "versions 1.0 2.0" in out  # PATH had the venv's scripts: alpha-cli ran too
     assert "alpha-cli ran" in out
-    assert built.call_count == 1  # the venv exists: its interpreter and paths were found without a session
+    assert built.call_count == 0  # the venv exists: its interpreter and paths were found without a session
+
+
+@pytest.mark.parametrize(
+    ("setting", "where", "shows"),
+    [
+        pytest.param("venv_seed = true", "lib/python3.12/site-packages/pip", "__init__.py", id="venv_seed"),
+        pytest.param("set_env = VIRTUALENV_PROMPT = custom-prompt", "bin", "custom-prompt", id="virtualenv-setting"),
+    ],
+)
+def test_virtualenv_makes_the_venv_when_asked_for_what_only_it_does(
+    demo: Demo, mocker: MockerFixture, setting: str, where: str, shows: str
+) -> None:
+    from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
+
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("runner = venvsync", f"runner = venvsync\n{setting}"))
+    built = mocker.spy(VirtualEnv, "_create_imported_session")
+    code, out = demo.run()
+    assert code == 0, out
+    assert built.call_count == 1
+    assert "virtualenv = " in (demo.venv / "pyvenv.cfg").read_text()
+    files = [path for path in (demo.venv / where).iterdir() if path.is_file()]
+    assert any(shows == path.name or shows in path.read_text(errors="replace") for path in files)
 
 
 BAD_INPUTS: dict[str, tuple[Callable[[Demo], object], str]] = {

@@ -6,6 +6,7 @@ import contextlib
 import enum
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,7 +162,8 @@ def prepare(
 ) -> str:
     """Make ``path`` a venv of ``python`` (of ``version``): create, adopt or recreate; returns which it did.
 
-    Used by the command line; the tox runner does the same through tox's own virtualenv session.
+    Used by the command line; the tox runner does the same through :func:`create_in_process` or tox's own
+    virtualenv session.
     """
     found = inspect(path, protected)
     if found.kind is Kind.VENV:
@@ -172,8 +174,46 @@ def prepare(
     else:
         create_dir(found.path)
         made = "created"
-    _virtualenv(found.path, python, seed=seed)
+    if seed or not create_in_process(found.path, python):
+        _virtualenv(found.path, python, seed=seed)
     return made
+
+
+#: written into a venv made in-process, as virtualenv (and Python 3.13's venv) write it: git ignores the venv
+_GITIGNORE = "# created by tox-venvsync automatically\n*\n"
+
+
+def can_create_in_process(python: Path) -> bool:
+    """Whether :func:`create_in_process` can make a venv of ``python``: the running CPython, on POSIX."""
+    running = getattr(sys, "_base_executable", None) or sys.executable  # the base interpreter, also from a venv
+    if os.name != "posix" or sys.implementation.name != "cpython" or not running:
+        return False
+    return os.path.realpath(running) == os.path.realpath(python)
+
+
+def create_in_process(path: Path, python: Path, *, system_site_packages: bool = False, copies: bool = False) -> bool:
+    """Create a venv of ``python`` at ``path`` with the standard library's ``venv``, in this process.
+
+    Only when ``python`` is the interpreter running this process (the usual case: tox and its env on one
+    Python) and on CPython for POSIX; returns ``False`` otherwise, and the caller uses virtualenv. The
+    result is what ``python -m venv --without-pip`` makes (the activation scripts are that Python's own),
+    in a few milliseconds instead of virtualenv's ~100 ms of plugin loading. Nothing in ``path`` is removed.
+    """
+    if not can_create_in_process(python):
+        return False
+    import venv  # noqa: PLC0415  # only creating a venv needs it
+
+    builder = venv.EnvBuilder(system_site_packages=system_site_packages, symlinks=not copies, with_pip=False)
+    try:
+        builder.create(str(path))
+        ignore = path / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(_GITIGNORE, encoding="utf-8")
+    except OSError as exc:
+        where = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
+        msg = f"the venv could not be created with {python} ({where}); make it writable or choose another env_location"
+        raise LocationError(path, msg) from exc
+    return True
 
 
 def _virtualenv(path: Path, python: Path, *, seed: bool) -> None:

@@ -22,7 +22,16 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import VenvSyncError
-from tox_venvsync._location import Kind, create_dir, inspect, protected_paths, remove_venv, venv_python_version
+from tox_venvsync._location import (
+    Kind,
+    can_create_in_process,
+    create_dir,
+    create_in_process,
+    inspect,
+    protected_paths,
+    remove_venv,
+    venv_python_version,
+)
 from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
 from tox_venvsync._tox_compat import follow_env_dir, python_info
 
@@ -181,7 +190,25 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 return
             _LOGGER.warning("recreate %s: it was made for another Python", self.env_dir)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
-        super().create_python_env()
+        if not self._created_in_process() or not create_in_process(
+            self.env_dir,
+            self.base_python.extra["executable"],
+            system_site_packages=self.conf["system_site_packages"],
+            copies=self.conf["always_copy"],
+        ):
+            super().create_python_env()
+
+    def _virtualenv_needed(self) -> bool:
+        """Whether only virtualenv's session can make the venv asked for: pip seeded, or virtualenv settings."""
+        if self.conf["venv_seed"] or self._virtualenv_session is not None:
+            return True
+        if "virtualenv_spec" in self.conf and self.conf["virtualenv_spec"]:  # noqa: RUF019  # newer tox only; see _get_python
+            return True
+        env = self.virtualenv_env_vars()
+        settings = {key for key in env if key.startswith("VIRTUALENV_")} - _VIRTUALENV_DEFAULTS
+        if _truthy(env.get("VIRTUALENV_SYMLINKS", "")):
+            settings.discard("VIRTUALENV_SYMLINKS")  # what the standard library's venv does here too
+        return bool(settings)
 
     def _adoptable(self) -> bool:
         wanted = tuple(self.base_python.version_info[:3])
@@ -215,7 +242,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         return None if self._interpreter is None else python_info(self._interpreter)
 
     def _layout(self) -> VenvLayout | None:
-        """The existing venv's paths, predicted from the interpreter; ``None`` when the session must answer."""
+        """The venv's paths, predicted from the interpreter; ``None`` when virtualenv's session must answer."""
         if self._virtualenv_session is not None:
             return None
         try:
@@ -225,7 +252,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self._interpreter is None:
             return None
         layout = VenvLayout.of(self.env_dir, self._interpreter)
-        return layout if layout.exists(self.env_dir) else None
+        return layout if layout.exists(self.env_dir) or self._created_in_process() else None
+
+    def _created_in_process(self) -> bool:
+        """Whether a missing venv will be made by the standard library's ``venv`` here (its layout is predicted)."""
+        return not self._virtualenv_needed() and can_create_in_process(self.base_python.extra["executable"])
 
     def env_python(self) -> Path:
         """The venv's interpreter."""
@@ -360,6 +391,37 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         deps = " (deps installed by pip on top)" if outcome.deps else ""
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
+
+
+#: virtualenv settings that change nothing in a venv made without pip: the ones tox and this runner always
+#: pass (see ``virtualenv_env_vars``; the copies and system site-packages ones are honoured in-process),
+#: virtualenv's own data and the seed packages' versions; any other ``VIRTUALENV_*`` a user sets
+#: (a prompt, activators, a creator...) makes the venv virtualenv's
+_VIRTUALENV_DEFAULTS = frozenset(
+    f"VIRTUALENV_{name}"
+    for name in (
+        "NO_PERIODIC_UPDATE",
+        "CLEAR",
+        "SYSTEM_SITE_PACKAGES",
+        "COPIES",
+        "DOWNLOAD",
+        "NO_DOWNLOAD",
+        "NO_VENV_REDIRECT",
+        "PYTHON",
+        "TRY_FIRST_WITH",
+        "NO_SEED",
+        "OVERRIDE_APP_DATA",
+        "APP_DATA",
+        "READ_ONLY_APP_DATA",
+        "SYMLINK_APP_DATA",
+        "PIP",
+        "SETUPTOOLS",
+        "WHEEL",
+        "NO_PIP",
+        "NO_SETUPTOOLS",
+        "NO_WHEEL",
+    )
+)
 
 
 class _Listing(Pip):
