@@ -190,13 +190,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 return
             _LOGGER.warning("recreate %s: it was made for another Python", self.env_dir)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
-        if not self._created_in_process() or not create_in_process(
+        if not self._created_in_process():
+            super().create_python_env()
+            return
+        create_in_process(
             self.env_dir,
             self.base_python.extra["executable"],
             system_site_packages=self.conf["system_site_packages"],
             copies=self.conf["always_copy"],
-        ):
-            super().create_python_env()
+        )
 
     def _virtualenv_needed(self) -> bool:
         """Whether only virtualenv's session can make the venv asked for: pip seeded, or virtualenv settings."""
