@@ -23,7 +23,7 @@ from tox_venvsync._installed import scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Wanted
 from tox_venvsync._target import Target, TargetMemo
-from tox_venvsync._unpacked import unpacked
+from tox_venvsync._unpacked import _scripts, unpacked
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -74,6 +74,18 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
             d, "evil", "1.0", record=b"evil/__init__.py,sha256=AAAA,3\nevil-1.0.dist-info/METADATA,sha256=AAAA,1\n"
         ),
         "its RECORD does not match the content of",
+    ),
+    "entry point without attribute": (
+        lambda d: make_wheel(
+            d, "evil", "1.0", extra_entries={"evil-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool = evil\n"}
+        ),
+        "its entry_points.txt has tool = 'evil', not <module>:<attribute>",
+    ),
+    "entry points that do not parse": (
+        lambda d: make_wheel(
+            d, "evil", "1.0", extra_entries={"evil-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool\n"}
+        ),
+        "its entry_points.txt does not parse",
     ),
     "other dist-info": (
         lambda d: make_wheel(d, "notevil", "1.0"),
@@ -172,3 +184,21 @@ def test_data_schemes_are_installers() -> None:
     from tox_venvsync import _unpacked  # noqa: PLC0415
 
     assert frozenset(SCHEME_NAMES) == _unpacked._SCHEMES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[console_scripts]\nTool = pkg.cli:main\nother=pkg:run [extra]\n[gui_scripts]\nwin = pkg.gui:App.start\n",
+        "[pytest11]\nplugin = pkg.plugin\n[gui_scripts]\nfirst = a:b\n[console_scripts]\nsecond = c.d:e\n",
+        "[DEFAULT]\nshared = pkg:shared\n[console_scripts]\nalone = b:c\n",
+    ],
+    ids=["none", "both-kinds", "file-order", "default-section"],
+)
+def test_scripts_are_read_as_installer_reads_them(text: str) -> None:
+    from installer.utils import parse_entrypoints  # noqa: PLC0415
+
+    expected = [list(script) for script in parse_entrypoints(text)]
+    assert _scripts(text, Path("pkg-1.0-py3-none-any.whl"), "pkg") == expected
+    assert expected or not text  # each case but the empty file has scripts to agree on
