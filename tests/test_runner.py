@@ -183,6 +183,25 @@ def test_recreate_empties_our_venv_and_builds_it_again(demo: Demo) -> None:
     assert (demo.site / "alpha-1.0.dist-info").stat().st_ino != inode or "2 installed" in out
 
 
+def test_a_recreated_venv_starts_with_the_bytecode_the_last_commands_compiled(demo: Demo) -> None:
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    ini = ini.replace("package = skip", "package = skip\nset_env = PYTHONDONTWRITEBYTECODE=")  # empty: Python writes
+    (demo.project.path / "tox.ini").write_text(ini)
+    assert demo.run()[0] == 0  # the commands import alpha and beta: tox-venvsync keeps their bytecode
+    assert not (demo.venv / ".venvsync" / "bytecode.json").exists()  # kept once, after the commands
+    compiled = [
+        demo.site / "alpha" / "__pycache__" / "__init__.cpython-312.pyc",
+        demo.site / "beta" / "__pycache__" / "__init__.cpython-312.pyc",
+    ]
+    first = [path.stat() for path in compiled]
+    assert all(stat.st_nlink == 2 for stat in first)  # the venv's file and the cache's
+    code, out = demo.run("-r")
+    assert code == 0, out
+    assert "2 installed" in out
+    # the new venv linked the cache's copies, and its commands found them valid: Python rewrote none
+    assert [path.stat().st_ino for path in compiled] == [stat.st_ino for stat in first]
+
+
 def test_env_location_option_needs_env_name_for_several_envs(demo: Demo, tmp_path: Path) -> None:
     result = demo.project.run(
         "r", "-e", "py312,py311", "--workdir", str(demo.work), "--env-location", str(tmp_path / "one")

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import shutil
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
 from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, unpacked
@@ -270,8 +272,9 @@ class LinkInstaller:
 
     The files generated per install (scripts, whose shebang names the venv's interpreter, RECORD,
     INSTALLER, ``direct_url.json`` and ``venvsync.json``) are linked from one copy per content in the
-    cache (:class:`_SharedFiles`). A wheel built on every run (the project) goes through
-    :class:`WheelInstaller` instead, so it does not fill the cache.
+    cache (:class:`_SharedFiles`), and so are the ``.pyc`` files earlier venvs compiled for the same
+    interpreter version (:mod:`tox_venvsync._bytecode`). A wheel built on every run (the project) goes
+    through :class:`WheelInstaller` instead, so it does not fill the cache.
     """
 
     def __init__(self, target: Target, cache: Cache, *, link: bool = True) -> None:
@@ -280,6 +283,8 @@ class LinkInstaller:
         self._link = link
         self._wheels = WheelInstaller(target)
         self._trees: dict[str, UnpackedWheel] = {}
+        self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
+        self._sources: set[tuple[str, str, str]] = set()
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Unpack and verify the wheel into the cache (once per wheel, ever)."""
@@ -296,7 +301,14 @@ class LinkInstaller:
             self._wheels.install(wheel, wanted)
             return
         shared = _SharedFiles(self._cache) if self._link else None
-        _Placement(tree, self._target, link=self._link, shared=shared).place(_metadata(wanted))
+        placement = _Placement(tree, self._target, link=self._link, shared=shared, tag=self._tag)
+        placement.place(_metadata(wanted))
+        self._sources.update(placement.sources)  # one call: safe from several linking threads
+
+    def remember_sources(self, venv: Path) -> None:
+        """Note in ``venv`` where modules were linked from, so the next command's bytecode reaches the cache."""
+        if self._tag is not None and self._sources:
+            remember_sources(venv, self._tag, self._sources)
 
     def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
         """Install every wheel: unpacked trees in parallel when no two write the same path, then the rest.
@@ -372,11 +384,25 @@ class _SharedFiles:
         return str(path)
 
 
+_LIBRARIES = frozenset({"purelib", "platlib"})
+
+
 class _Placement:
     """One unpacked wheel being placed into a venv (paths as strings: this is the hot loop of an install)."""
 
-    def __init__(self, tree: UnpackedWheel, target: Target, *, link: bool, shared: _SharedFiles | None = None) -> None:
+    def __init__(
+        self,
+        tree: UnpackedWheel,
+        target: Target,
+        *,
+        link: bool,
+        shared: _SharedFiles | None = None,
+        tag: str | None = None,
+    ) -> None:
         self._shared = shared
+        self._tag = tag
+        #: ``(venv directory, tree, tree-relative directory)`` of every linked module, for the bytecode harvest
+        self.sources: set[tuple[str, str, str]] = set()
         self._tree = tree
         self._source = str(tree.root)
         self._scheme = {k: os.path.normpath(v) for k, v in target.scheme.items()}
@@ -393,7 +419,12 @@ class _Placement:
                 data = _shebang(Path(self._source, entry.path), self._interpreter)
                 self._write(self._inside("scripts", relative), data, executable=True)
             else:
-                self._place_file(entry, self._inside(scheme, relative))
+                destination = self._inside(scheme, relative)
+                self._place_file(entry, destination)
+                if self._tag is not None and relative.endswith(".py") and scheme in _LIBRARIES:
+                    self.sources.add((os.path.dirname(destination), self._source, posixpath.dirname(entry.path)))
+        if self._tag is not None:
+            self._place_compiled(self._tag)
         if self._tree.scripts:
             from installer.scripts import Script  # noqa: PLC0415  # see the imports
         for name, module, attr, section in self._tree.scripts:
@@ -402,6 +433,15 @@ class _Placement:
         for filename, data in metadata.items():
             self._write(os.path.join(self._root, self._tree.dist_info, filename), data, executable=False)
         self._write_record()
+
+    def _place_compiled(self, tag: str) -> None:
+        """Link the ``.pyc`` files earlier venvs compiled for this tree's modules (see ``_bytecode``)."""
+        for path in compiled(self._tree.root, tag):
+            scheme, relative = self._destination(path)
+            if scheme in _LIBRARIES:
+                destination = self._inside(scheme, relative)
+                self._parent(destination)
+                _hardlink(os.path.join(self._source, path), destination)
 
     def _destination(self, path: str) -> tuple[str, str]:
         prefix = self._tree.data_dir + "/"

@@ -384,6 +384,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             return Path(os.path.normpath(root / name))
         return find_lock(root)
 
+    def harvest_bytecode(self) -> None:
+        """After the commands: the bytecode they compiled for modules the sync linked goes to the cache."""
+        from tox_venvsync._bytecode import PENDING, harvest  # noqa: PLC0415  # see _sync_env
+
+        if (self.env_dir / PENDING).is_file():  # once per sync: other runs only ask this
+            _LOGGER.debug("kept %d compiled modules in the cache for the next venvs", harvest(self.env_dir))
+
     @staticmethod
     def _report(outcome: Outcome) -> None:
         if outcome.plan is None or not (outcome.applied or outcome.deps):

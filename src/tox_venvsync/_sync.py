@@ -122,7 +122,10 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                 ahead.close()
             state.clear()
             journal.start(step.name for step in plan.changes)
-            apply(plan, wheels, venv=spec.venv, installer=installer or LinkInstaller(target, cache, link=_link_mode()))
+            chosen = installer if installer is not None else LinkInstaller(target, cache, link=_link_mode())
+            apply(plan, wheels, venv=spec.venv, installer=chosen)
+            if isinstance(chosen, LinkInstaller):
+                chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
         deps_names = _install_deps(spec, target, plan, site_packages)
         journal.finish()  # the apply is complete; the state, written last, says so
         state.write(

@@ -1,4 +1,4 @@
-"""tox hooks: register the ``venvsync`` run environment and its command line option."""
+"""tox hooks: the ``venvsync`` run environment, its command line options, the bytecode kept after commands."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from tox_venvsync._runner import VenvSyncRunner
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
+    from tox.execute import Outcome
+    from tox.tox_env.api import ToxEnv
     from tox.tox_env.register import ToxEnvRegister
 
 
@@ -17,6 +19,13 @@ if TYPE_CHECKING:
 def tox_register_tox_env(register: ToxEnvRegister) -> None:
     """Make ``runner = venvsync`` available; the default runner stays tox's (or another plugin's)."""
     register.add_run_env(VenvSyncRunner)
+
+
+@impl
+def tox_after_run_commands(tox_env: ToxEnv, exit_code: int, outcomes: list[Outcome]) -> None:  # noqa: ARG001
+    """After a venvsync environment's commands: keep the bytecode they compiled for the next venvs."""
+    if isinstance(tox_env, VenvSyncRunner):
+        tox_env.harvest_bytecode()
 
 
 @impl

@@ -1,0 +1,159 @@
+"""Bytecode: the modules earlier venvs compiled, shared through the cache with every venv placed later.
+
+pip compiles every module it installs (slow installs, fast first imports); uv and this engine
+install sources only, so the first command after a sync compiles what it imports (``import
+requests``: 61 modules, 0.3 s on a slow machine). A venv placed by hard links shares each source
+file's inode with the cache's unpacked tree, and Python's default ``.pyc`` records the source's
+mtime and size in its header, so a ``.pyc`` compiled for one link is valid for every other:
+
+- :func:`remember_sources` notes, in the venv, where a sync linked modules from which tree;
+- after a command ran (tox: after the env's commands), :func:`harvest` hard-links the ``.pyc``
+  files Python wrote next to those modules into the tree, once per sync, and lists them in the
+  tree (``.venvsync-bytecode-<cache tag>.json``);
+- placing a tree links the ``.pyc`` files it lists for the interpreter's cache tag
+  (:func:`compiled`) next to the sources.
+
+Safe by construction: Python never writes into an existing ``.pyc`` (it writes a new file and
+renames it over), so no venv can change the cache's copy; only a timestamp ``.pyc`` whose header
+matches the shared source is kept; a ``.pyc`` that does not match its source is recompiled by
+Python as it always is. CPython only (its cache tag follows from the markers); hard-linked
+placements only. Every failure here is ignored: the cost of a missing ``.pyc`` is one compile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tox_venvsync._atomic import write_atomic
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tox_venvsync._target import Target
+
+#: in the venv: where the last sync linked modules from (removed by the harvest)
+PENDING = ".venvsync/bytecode.json"
+_LIST = ".venvsync-bytecode-{tag}.json"
+_PYCACHE = "__pycache__"
+#: a timestamp .pyc's header: magic (4 bytes), flags (4, zero), source mtime (4), source size (4)
+_HEADER = 16
+
+
+def cache_tag(target: Target) -> str | None:
+    """``sys.implementation.cache_tag`` of CPython (``cpython-312``); ``None`` for other interpreters."""
+    if target.markers.get("implementation_name") != "cpython":
+        return None
+    major, _, minor = target.markers.get("python_version", "").partition(".")
+    return f"cpython-{major}{minor}" if major.isdigit() and minor.isdigit() else None
+
+
+def compiled(tree: Path, tag: str) -> list[str]:
+    """The tree-relative paths of the ``.pyc`` files ``tree`` holds for ``tag`` (none when unreadable)."""
+    try:
+        listed = json.loads((tree / _LIST.format(tag=tag)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(listed, list):
+        return []
+    return [path for path in listed if isinstance(path, str) and _is_compiled_path(path, tag)]
+
+
+def _is_compiled_path(path: str, tag: str) -> bool:
+    parts = path.split("/")
+    return (
+        len(parts) >= 2  # noqa: PLR2004  # __pycache__/<module>.<tag>.pyc
+        and parts[-2] == _PYCACHE
+        and parts[-1].endswith(".pyc")
+        and f".{tag}." in parts[-1]
+        and not path.startswith("/")
+        and ".." not in parts
+        and "" not in parts
+    )
+
+
+def remember_sources(venv: Path, tag: str, directories: Iterable[tuple[str, str, str]]) -> None:
+    """Note ``(venv directory, tree, tree-relative directory)`` of linked modules, for the next :func:`harvest`.
+
+    Merged with what an earlier sync noted and no command has harvested yet.
+    """
+    pending = venv / PENDING
+    known: set[tuple[str, str, str]] = set()
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        data = json.loads(pending.read_text(encoding="utf-8"))
+        if data["tag"] == tag:
+            known = {(str(a), str(b), str(c)) for a, b, c in data["directories"]}
+    merged = known | set(directories)
+    if merged != known:
+        with contextlib.suppress(OSError):
+            write_atomic(pending, json.dumps({"tag": tag, "directories": sorted(merged)}))
+
+
+def harvest(venv: Path) -> int:
+    """Link the ``.pyc`` files Python wrote for modules a sync linked into their trees; how many were new."""
+    pending = venv / PENDING
+    try:
+        data = json.loads(pending.read_text(encoding="utf-8"))
+        tag, directories = str(data["tag"]), [(str(a), str(b), str(c)) for a, b, c in data["directories"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    with contextlib.suppress(OSError):
+        pending.unlink()  # once per sync: later runs pay nothing
+    added: dict[str, set[str]] = {}
+    for directory, tree, relative in directories:
+        for name in _new_compiled(directory, tree, relative, tag):
+            added.setdefault(tree, set()).add(f"{relative}/{_PYCACHE}/{name}" if relative else f"{_PYCACHE}/{name}")
+    for tree, paths in added.items():
+        listed = _LIST.format(tag=tag)
+        with contextlib.suppress(OSError):
+            write_atomic(Path(tree, listed), json.dumps(sorted(set(compiled(Path(tree), tag)) | paths)))
+    return sum(len(paths) for paths in added.values())
+
+
+def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[str]:
+    """The ``.pyc`` names of ``directory`` for ``tag`` that are valid for the tree's source and now in the tree."""
+    try:
+        names = os.listdir(os.path.join(directory, _PYCACHE))
+    except OSError:
+        return []
+    source_dir = os.path.join(tree, relative)
+    target_dir = os.path.join(source_dir, _PYCACHE)
+    new = []
+    for name in names:
+        module, dot, rest = name.partition(".")
+        if not dot or not rest.startswith(f"{tag}.") or not name.endswith(".pyc"):
+            continue
+        pyc = os.path.join(directory, _PYCACHE, name)
+        try:
+            source = os.stat(os.path.join(directory, module + ".py"))
+            shared = os.stat(os.path.join(source_dir, module + ".py"))
+            if (source.st_dev, source.st_ino) != (shared.st_dev, shared.st_ino) or not _matches(pyc, source):
+                continue  # not the tree's own file (copied, replaced), or not Python's timestamp .pyc for it
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(os.path.join(target_dir, name)).st_ino == os.stat(pyc).st_ino:
+                    continue  # linked from the tree already
+            os.makedirs(target_dir, exist_ok=True)
+            tmp = os.path.join(target_dir, f".{name}.{os.getpid()}.tmp")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            os.link(pyc, tmp)
+            os.replace(tmp, os.path.join(target_dir, name))  # a reader sees the old file or the new one
+        except OSError:
+            continue
+        new.append(name)
+    return new
+
+
+def _matches(pyc: str, source: os.stat_result) -> bool:
+    """Whether ``pyc`` is a timestamp ``.pyc`` of a source with this mtime and size (what Python checks)."""
+    with open(pyc, "rb") as handle:
+        header = handle.read(_HEADER)
+    if len(header) != _HEADER:
+        return False
+    flags = int.from_bytes(header[4:8], "little")
+    mtime = int.from_bytes(header[8:12], "little")
+    size = int.from_bytes(header[12:16], "little")
+    return flags == 0 and mtime == int(source.st_mtime) & 0xFFFFFFFF and size == source.st_size & 0xFFFFFFFF

@@ -1,0 +1,176 @@
+"""Bytecode shared through the cache: what one venv compiled, the next venv linked from the cache gets."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.wheels import make_wheel
+from tox_venvsync._apply import LinkInstaller, uninstall
+from tox_venvsync._bytecode import PENDING, cache_tag, compiled, harvest
+from tox_venvsync._cache import Cache
+from tox_venvsync._installed import scan
+from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._plan import Wanted
+from tox_venvsync._target import Target, query_interpreter
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+MODULES = {
+    "pkg/__init__.py": "VALUE = 1\n",
+    "pkg/sub/mod.py": "NAME = 'mod'\n",
+    "single.py": "ONE = 1\n",
+    "pkg/unused.py": "NEVER = 'imported'\n",
+}
+IMPORT = "import pkg.sub.mod, single"
+COMPILED = {
+    "pkg/__pycache__/__init__.cpython-312.pyc",
+    "pkg/sub/__pycache__/mod.cpython-312.pyc",
+    "__pycache__/single.cpython-312.pyc",
+}
+
+
+def _wanted(wheel: Path) -> Wanted:
+    name, version = wheel.name.split("-")[:2]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    artifact = Artifact(filename=wheel.name, url=None, path=wheel, size=None, hashes={"sha256": digest})
+    pick = Pick(name=canonicalize_name(name), version=Version(version), kind="wheel", artifact=artifact)
+    return Wanted(pick=pick, direct_url=None)
+
+
+class World:
+    """One wheel, one cache, and venvs made from the test's Python 3.12 that link the wheel from the cache."""
+
+    def __init__(self, tmp_path: Path, python: Path) -> None:
+        self.tmp_path = tmp_path
+        self.python = python
+        self.wheel = make_wheel(tmp_path / "wheels", "pkg", "1.0", modules=MODULES)
+        self.cache = Cache(tmp_path / "cache")
+
+    def venv(self, name: str, *, link: bool = True) -> Path:
+        path = self.tmp_path / name
+        subprocess.run([str(self.python), "-m", "venv", "--without-pip", str(path)], check=True)
+        installer = LinkInstaller(query_interpreter(path / "bin" / "python"), self.cache, link=link)
+        installer.check(self.wheel, _wanted(self.wheel))
+        installer.install(self.wheel, _wanted(self.wheel))
+        installer.remember_sources(path)
+        return path
+
+    @property
+    def tree(self) -> Path:
+        return self.cache.unpacked("sha256", hashlib.sha256(self.wheel.read_bytes()).hexdigest())
+
+
+def run_python(venv: Path, code: str) -> None:
+    """Run ``code`` in ``venv`` with bytecode writing on, as a user's command has it."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([str(venv / "bin" / "python"), "-c", code], check=True, env=env)
+
+
+def site(venv: Path) -> Path:
+    return venv / "lib" / "python3.12" / "site-packages"
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+@pytest.fixture
+def world(tmp_path: Path, python312: Path) -> World:
+    return World(tmp_path, python312)
+
+
+def test_cache_tag_is_cpythons_and_none_for_other_interpreters(python312: Path) -> None:
+    target = query_interpreter(python312)
+    assert cache_tag(target) == "cpython-312"
+    pypy = dataclasses.replace(target, markers={**target.markers, "implementation_name": "pypy"})
+    assert cache_tag(pypy) is None
+
+
+def test_a_new_venv_gets_the_bytecode_an_earlier_venv_compiled(world: World) -> None:
+    one = world.venv("one")
+    assert not list(site(one).rglob("*.pyc"))  # nothing compiled yet: the first venv has sources only
+    run_python(one, IMPORT)
+    assert harvest(one) == 3
+    assert not (one / PENDING).exists()  # once per sync
+    assert set(compiled(world.tree, "cpython-312")) == COMPILED
+    for path in COMPILED:
+        assert inode(world.tree / path) == inode(site(one) / path)  # one file, linked into the cache
+
+    two = world.venv("two")
+    linked = {path: inode(site(two) / path) for path in COMPILED}
+    assert linked == {path: inode(world.tree / path) for path in COMPILED}
+    assert not (site(two) / "pkg/__pycache__/unused.cpython-312.pyc").exists()  # never compiled, never linked
+    run_python(two, IMPORT)
+    # Python found every .pyc valid for its source: it rewrote none (a rewrite is a new file, a new inode)
+    assert {path: inode(site(two) / path) for path in COMPILED} == linked
+    assert harvest(two) == 0  # nothing new to keep
+
+
+def test_harvest_keeps_only_pythons_own_bytecode_of_the_trees_sources(world: World) -> None:
+    one = world.venv("one")
+    edited = site(one) / "single.py"
+    edited.unlink()
+    edited.write_text("ONE = 'edited here'\n")  # no longer the cache's file
+    foreign = site(one) / "pkg" / "__pycache__" / "__init__.cpython-311.pyc"
+    run_python(one, IMPORT)
+    foreign.write_bytes(b"another interpreter's bytecode")
+    garbage = site(one) / "pkg" / "sub" / "__pycache__" / "mod.cpython-312.pyc"
+    garbage.write_bytes(garbage.read_bytes()[:8] + b"\0" * 8 + garbage.read_bytes()[16:])  # header of no source
+    assert harvest(one) == 1
+    assert compiled(world.tree, "cpython-312") == ["pkg/__pycache__/__init__.cpython-312.pyc"]
+    assert not (world.tree / "__pycache__").exists()
+    assert not (world.tree / "pkg/__pycache__/__init__.cpython-311.pyc").exists()
+
+
+def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    harvest(one)
+    two = world.venv("two")
+    (dist,) = scan([site(two)])[canonicalize_name("pkg")]
+    uninstall(dist, two)
+    assert not list(site(two).rglob("*.pyc"))
+    assert not (site(two) / "pkg").exists()
+    for path in COMPILED:
+        assert (world.tree / path).is_file()
+        assert (site(one) / path).is_file()
+
+
+def test_a_broken_or_hostile_list_links_nothing(world: World) -> None:
+    world.venv("one")  # the tree exists once a venv was placed from it
+    (world.tree / ".venvsync-bytecode-cpython-312.json").write_text(
+        json.dumps(["../../escape/__pycache__/x.cpython-312.pyc", "/abs/__pycache__/y.cpython-312.pyc", 3])
+    )
+    assert compiled(world.tree, "cpython-312") == []
+    (world.tree / ".venvsync-bytecode-cpython-312.json").write_text("{not json")
+    assert compiled(world.tree, "cpython-312") == []
+    two = world.venv("two")
+    assert not list(site(two).rglob("*.pyc"))
+
+
+def test_copy_mode_shares_no_bytecode(world: World) -> None:
+    one = world.venv("one", link=False)
+    assert not (one / PENDING).exists()
+    run_python(one, IMPORT)
+    assert harvest(one) == 0
+    assert compiled(world.tree, "cpython-312") == []
+
+
+def test_another_interpreter_version_gets_none_of_it(world: World, python312: Path) -> None:
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    harvest(one)
+    target: Target = query_interpreter(python312)
+    older = dataclasses.replace(target, markers={**target.markers, "python_version": "3.11"})
+    assert cache_tag(older) == "cpython-311"
+    assert compiled(world.tree, "cpython-311") == []
