@@ -6,8 +6,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -21,9 +22,6 @@ from tox_venvsync._installed import scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Wanted
 from tox_venvsync._target import Target, query_interpreter
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 MODULES = {
     "pkg/__init__.py": "VALUE = 1\n",
@@ -100,7 +98,7 @@ def test_a_new_venv_gets_the_bytecode_an_earlier_venv_compiled(world: World) -> 
     one = world.venv("one")
     assert not list(site(one).rglob("*.pyc"))  # nothing compiled yet: the first venv has sources only
     run_python(one, IMPORT)
-    assert harvest(one) == 3
+    assert harvest(one, world.cache.unpacked_dir) == 3
     assert not (one / PENDING).exists()  # once per sync
     assert set(compiled(world.tree, "cpython-312")) == COMPILED
     for path in COMPILED:
@@ -113,7 +111,7 @@ def test_a_new_venv_gets_the_bytecode_an_earlier_venv_compiled(world: World) -> 
     run_python(two, IMPORT)
     # Python found every .pyc valid for its source: it rewrote none (a rewrite is a new file, a new inode)
     assert {path: inode(site(two) / path) for path in COMPILED} == linked
-    assert harvest(two) == 0  # nothing new to keep
+    assert harvest(two, world.cache.unpacked_dir) == 0  # nothing new to keep
 
 
 def test_harvest_keeps_only_pythons_own_bytecode_of_the_trees_sources(world: World) -> None:
@@ -126,7 +124,7 @@ def test_harvest_keeps_only_pythons_own_bytecode_of_the_trees_sources(world: Wor
     foreign.write_bytes(b"another interpreter's bytecode")
     garbage = site(one) / "pkg" / "sub" / "__pycache__" / "mod.cpython-312.pyc"
     garbage.write_bytes(garbage.read_bytes()[:8] + b"\0" * 8 + garbage.read_bytes()[16:])  # header of no source
-    assert harvest(one) == 1
+    assert harvest(one, world.cache.unpacked_dir) == 1
     assert compiled(world.tree, "cpython-312") == ["pkg/__pycache__/__init__.cpython-312.pyc"]
     assert not (world.tree / "__pycache__").exists()
     assert not (world.tree / "pkg/__pycache__/__init__.cpython-311.pyc").exists()
@@ -135,7 +133,7 @@ def test_harvest_keeps_only_pythons_own_bytecode_of_the_trees_sources(world: Wor
 def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:
     one = world.venv("one")
     run_python(one, IMPORT)
-    harvest(one)
+    harvest(one, world.cache.unpacked_dir)
     two = world.venv("two")
     (dist,) = scan([site(two)])[canonicalize_name("pkg")]
     uninstall(dist, two)
@@ -162,15 +160,34 @@ def test_copy_mode_shares_no_bytecode(world: World) -> None:
     one = world.venv("one", link=False)
     assert not (one / PENDING).exists()
     run_python(one, IMPORT)
-    assert harvest(one) == 0
+    assert harvest(one, world.cache.unpacked_dir) == 0
     assert compiled(world.tree, "cpython-312") == []
 
 
 def test_another_interpreter_version_gets_none_of_it(world: World, python312: Path) -> None:
     one = world.venv("one")
     run_python(one, IMPORT)
-    harvest(one)
+    harvest(one, world.cache.unpacked_dir)
     target: Target = query_interpreter(python312)
     older = dataclasses.replace(target, markers={**target.markers, "python_version": "3.11"})
     assert cache_tag(older) == "cpython-311"
     assert compiled(world.tree, "cpython-311") == []
+
+
+def test_a_note_pointing_outside_the_venv_or_the_cache_is_not_followed(world: World, tmp_path: Path) -> None:
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    # the same files elsewhere (hard links, so every other check would pass): a tree outside the cache, and the
+    # venv's modules with their bytecode outside the venv
+    fake_tree = tmp_path / "fake-tree"
+    shutil.copytree(world.tree, fake_tree, copy_function=os.link)
+    fake_site = tmp_path / "fake-site"
+    shutil.copytree(site(one), fake_site, copy_function=os.link)
+    note = json.loads((one / PENDING).read_text())["directories"]
+    edited = [[d, str(fake_tree), r] for d, _, r in note]
+    edited += [[d.replace(str(site(one)), str(fake_site)), t, r] for d, t, r in note]
+    edited += [[d, t, f"../{Path(t).name}/{r}".rstrip("/")] for d, t, r in note]  # back into the tree, by ..
+    (one / PENDING).write_text(json.dumps({"tag": "cpython-312", "directories": edited}))
+    assert harvest(one, world.cache.unpacked_dir) == 0
+    assert not list(fake_tree.rglob("*.pyc"))
+    assert not list(world.tree.rglob("*.pyc"))

@@ -25,13 +25,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import write_atomic
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from tox_venvsync._target import Target
 
@@ -92,8 +93,13 @@ def remember_sources(venv: Path, tag: str, directories: Iterable[tuple[str, str,
             write_atomic(pending, json.dumps({"tag": tag, "directories": sorted(merged)}))
 
 
-def harvest(venv: Path) -> int:
-    """Link the ``.pyc`` files Python wrote for modules a sync linked into their trees; how many were new."""
+def harvest(venv: Path, unpacked: Path) -> int:
+    """Link the ``.pyc`` files Python wrote for modules a sync linked into their trees; how many were new.
+
+    ``unpacked`` is the cache's directory of unpacked trees: the note in the venv is a file anyone
+    who can write the venv can edit, so only directories inside the venv are read and only trees
+    inside ``unpacked`` are written.
+    """
     pending = venv / PENDING
     try:
         data = json.loads(pending.read_text(encoding="utf-8"))
@@ -102,8 +108,12 @@ def harvest(venv: Path) -> int:
         return 0
     with contextlib.suppress(OSError):
         pending.unlink()  # once per sync: later runs pay nothing
+    inside_venv, inside_cache = _inside(venv), _inside(unpacked)
     added: dict[str, set[str]] = {}
     for directory, tree, relative in directories:
+        parts = relative.split("/")
+        if not (inside_venv(directory) and inside_cache(tree)) or ".." in parts or relative.startswith("/"):
+            continue
         for name in _new_compiled(directory, tree, relative, tag):
             added.setdefault(tree, set()).add(f"{relative}/{_PYCACHE}/{name}" if relative else f"{_PYCACHE}/{name}")
     for tree, paths in added.items():
@@ -111,6 +121,11 @@ def harvest(venv: Path) -> int:
         with contextlib.suppress(OSError):
             write_atomic(Path(tree, listed), json.dumps(sorted(set(compiled(Path(tree), tag)) | paths)))
     return sum(len(paths) for paths in added.values())
+
+
+def _inside(root: Path) -> Callable[[str], bool]:
+    prefix = os.path.join(os.path.abspath(root), "")
+    return lambda path: os.path.abspath(path).startswith(prefix)
 
 
 def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[str]:
@@ -136,7 +151,7 @@ def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[st
                 if os.stat(os.path.join(target_dir, name)).st_ino == os.stat(pyc).st_ino:
                     continue  # linked from the tree already
             os.makedirs(target_dir, exist_ok=True)
-            tmp = os.path.join(target_dir, f".{name}.{os.getpid()}.tmp")
+            tmp = os.path.join(target_dir, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")  # tox -p: threads
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             os.link(pyc, tmp)

@@ -48,9 +48,14 @@ class Cache:
         """Where the verified file with this hash lives (whether or not it is there yet)."""
         return self.root / "artifacts" / algorithm / digest[:2] / digest / filename
 
+    @property
+    def unpacked_dir(self) -> Path:
+        """The directory of every unpacked tree."""
+        return self.root / "unpacked"
+
     def unpacked(self, algorithm: str, digest: str) -> Path:
         """Where the unpacked tree of the wheel with this hash lives."""
-        return self.root / "unpacked" / algorithm / digest[:2] / digest
+        return self.unpacked_dir / algorithm / digest[:2] / digest
 
     def built(self, kind: str, key: str) -> Path:
         """Where the wheel built from an sdist (by its hash) or a VCS commit is kept."""

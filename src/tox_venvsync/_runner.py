@@ -389,7 +389,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         from tox_venvsync._bytecode import PENDING, harvest  # noqa: PLC0415  # see _sync_env
 
         if (self.env_dir / PENDING).is_file():  # once per sync: other runs only ask this
-            _LOGGER.debug("kept %d compiled modules in the cache for the next venvs", harvest(self.env_dir))
+            count = harvest(self.env_dir, self._cache.unpacked_dir)
+            _LOGGER.debug("kept %d compiled modules in the cache for the next venvs", count)
 
     @staticmethod
     def _report(outcome: Outcome) -> None:
