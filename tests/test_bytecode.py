@@ -48,10 +48,10 @@ def _wanted(wheel: Path) -> Wanted:
 class World:
     """One wheel, one cache, and venvs made from the test's Python 3.12 that link the wheel from the cache."""
 
-    def __init__(self, tmp_path: Path, python: Path) -> None:
+    def __init__(self, tmp_path: Path, python: Path, modules: dict[str, str] = MODULES) -> None:
         self.tmp_path = tmp_path
         self.python = python
-        self.wheel = make_wheel(tmp_path / "wheels", "pkg", "1.0", modules=MODULES)
+        self.wheel = make_wheel(tmp_path / "wheels", "pkg", "1.0", modules=modules)
         self.cache = Cache(tmp_path / "cache")
 
     def venv(self, name: str, *, link: bool = True) -> Path:
@@ -128,6 +128,19 @@ def test_harvest_keeps_only_pythons_own_bytecode_of_the_trees_sources(world: Wor
     assert compiled(world.tree, "cpython-312") == ["pkg/__pycache__/__init__.cpython-312.pyc"]
     assert not (world.tree / "__pycache__").exists()
     assert not (world.tree / "pkg/__pycache__/__init__.cpython-311.pyc").exists()
+
+
+def test_a_wheels_own_bytecode_in_the_cache_is_never_replaced(tmp_path: Path, python312: Path) -> None:
+    shipped = "pkg/__pycache__/__init__.cpython-312.pyc"
+    world = World(tmp_path, python312, modules={**MODULES, shipped: "shipped by the wheel, not bytecode"})
+    one = world.venv("one")
+    before = (world.tree / shipped).stat()
+    run_python(one, IMPORT)  # Python rejects the shipped file and writes its own in the venv
+    assert (site(one) / shipped).stat().st_ino != before.st_ino
+    assert harvest(one, world.cache.unpacked_dir) == 2  # the other two modules
+    assert (world.tree / shipped).read_text() == "shipped by the wheel, not bytecode"
+    assert (world.tree / shipped).stat().st_ino == before.st_ino
+    assert shipped not in compiled(world.tree, "cpython-312")
 
 
 def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:

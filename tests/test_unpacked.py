@@ -87,6 +87,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
         ),
         "its entry_points.txt does not parse",
     ),
+    "reserved name": (
+        lambda d: make_wheel(d, "evil", "1.0", extra_entries={".venvsync-wheel.json": b'{"format": 1}'}),
+        "the entry '.venvsync-wheel.json' has a name tox-venvsync keeps for itself",
+    ),
     "other dist-info": (
         lambda d: make_wheel(d, "notevil", "1.0"),
         "its metadata directory notevil-1.0.dist-info is not for evil",

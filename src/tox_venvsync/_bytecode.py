@@ -14,7 +14,8 @@ mtime and size in its header, so a ``.pyc`` compiled for one link is valid for e
   (:func:`compiled`) next to the sources.
 
 Safe by construction: Python never writes into an existing ``.pyc`` (it writes a new file and
-renames it over), so no venv can change the cache's copy; only a timestamp ``.pyc`` whose header
+renames it over), so no venv can change the cache's copy; the harvest only adds names to a tree,
+never replaces a file of it (a wheel may ship its own ``.pyc``); only a timestamp ``.pyc`` whose header
 matches the shared source is kept; a ``.pyc`` that does not match its source is recompiled by
 Python as it always is. CPython only (its cache tag follows from the markers); hard-linked
 placements only. Every failure here is ignored: the cost of a missing ``.pyc`` is one compile.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,16 +147,11 @@ def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[st
             shared = os.stat(os.path.join(source_dir, module + ".py"))
             if (source.st_dev, source.st_ino) != (shared.st_dev, shared.st_ino) or not _matches(pyc, source):
                 continue  # not the tree's own file (copied, replaced), or not Python's timestamp .pyc for it
-            with contextlib.suppress(FileNotFoundError):
-                if os.stat(os.path.join(target_dir, name)).st_ino == os.stat(pyc).st_ino:
-                    continue  # linked from the tree already
             os.makedirs(target_dir, exist_ok=True)
-            tmp = os.path.join(target_dir, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")  # tox -p: threads
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            os.link(pyc, tmp)
-            os.replace(tmp, os.path.join(target_dir, name))  # a reader sees the old file or the new one
-        except OSError:
+            # a new name only, never over a file the tree has: the wheel's own .pyc, or one linked before (the
+            # venv's copy, or another venv's); one link makes the whole file appear at once
+            os.link(pyc, os.path.join(target_dir, name))
+        except OSError:  # FileExistsError included
             continue
         new.append(name)
     return new

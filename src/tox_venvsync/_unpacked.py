@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
 
 _MANIFEST = ".venvsync-wheel.json"
+#: top-level names of an unpacked tree that are tox-venvsync's, never a wheel's (the manifest, the bytecode lists)
+_RESERVED = ".venvsync-"
 #: the ``.data`` schemes of the wheel spec (installer.utils.SCHEME_NAMES; a test checks they agree)
 _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 _FORMAT = 1
@@ -227,6 +229,8 @@ def _check_path(path: str, wheel: Path, name: str) -> None:
         raise InstallError(name, wheel.name, f"the entry {path!r} would be written outside the venv")
     if parts[0].endswith(".data") and (len(parts) < 3 or parts[1] not in _SCHEMES):  # noqa: PLR2004
         raise InstallError(name, wheel.name, f"the entry {path!r} is not in a known .data scheme")
+    if len(parts) == 1 and path.startswith(_RESERVED):  # the tree's own files: the manifest, the bytecode lists
+        raise InstallError(name, wheel.name, f"the entry {path!r} has a name tox-venvsync keeps for itself")
 
 
 def relative_record_path(path: Path, root: Path) -> str:
