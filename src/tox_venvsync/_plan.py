@@ -101,13 +101,14 @@ class Plan:
 
     def lines(self) -> list[str]:
         """One line per change, then how many are kept."""
-        return [*(step.describe() for step in self.changes), f"keep {len(self.of(Action.KEEP))} packages"]
+        kept = len(self.of(Action.KEEP))
+        return [*(step.describe() for step in self.changes), f"keep {kept} package{'' if kept == 1 else 's'}"]
 
     def summary(self) -> str:
         """``synced 54 packages: 3 installed, 1 upgraded, 2 removed`` (what the venv holds after the plan)."""
         counts = [f"{len(steps)} {word}" for action, word in _WORDS if (steps := self.of(action))]
         held = len(self.steps) - len(self.of(Action.REMOVE))
-        return f"synced {held} packages: {', '.join(counts) or 'nothing changed'}"
+        return f"synced {held} package{'' if held == 1 else 's'}: {', '.join(counts) or 'nothing changed'}"
 
     @property
     def changes(self) -> list[Step]:
