@@ -181,3 +181,50 @@ def test_a_venv_made_by_venvsync_sync_is_adopted_by_tox_without_install_work(
     assert "adopt the existing virtual environment" in result.out
     assert "synced" not in result.out
     assert {n: (site / n).stat().st_ino for n in dist_info_names([site])} == before
+
+
+def test_compile_bytecode_compiles_every_module_and_the_next_venv_links_it(
+    tmp_path: Path, local_index: LocalIndex, cache_dir: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    modules = {
+        "gamma/__init__.py": "from gamma import sub\n",
+        "gamma/sub.py": "VALUE = 1\n",
+        "gamma/py2.py": "print 'code for another Python'\n",  # some wheels ship it: left without bytecode
+    }
+    wheel = make_wheel(local_index.directory, "gamma", "1.0", modules=modules)
+    entry = package_entry("gamma", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [entry])
+    compiled = ["gamma/__pycache__/__init__.cpython-312.pyc", "gamma/__pycache__/sub.cpython-312.pyc"]
+
+    one = tmp_path / "one"
+    code, out, err = run(capsys, *sync_args(lock, one, python312, "--compile-bytecode"))
+    assert (code, err) == (0, "")
+    assert out == f"{one}: created, synced 1 package: 1 installed, bytecode compiled\n"
+    site_one = one / "lib" / "python3.12" / "site-packages"
+    assert sorted(str(p.relative_to(site_one)) for p in site_one.rglob("*.pyc")) == compiled
+    kept = {p.name: p.stat().st_ino for p in cache_dir.rglob("gamma/__pycache__/*.pyc")}
+    assert kept == {p.split("/")[-1]: (site_one / p).stat().st_ino for p in compiled}  # linked into the cache
+
+    two = tmp_path / "two"
+    assert run(capsys, *sync_args(lock, two, python312, "--compile-bytecode"))[0] == 0
+    site_two = two / "lib" / "python3.12" / "site-packages"
+    # the cache's copies, which compileall found current: it rewrote none
+    assert {p.split("/")[-1]: (site_two / p).stat().st_ino for p in compiled} == kept
+    assert run(capsys, *sync_args(lock, two, python312))[0] == 0  # without the option: nothing removed
+    assert sorted(str(p.relative_to(site_two)) for p in site_two.rglob("*.pyc")) == compiled
+
+
+def test_compile_bytecode_when_the_venvs_interpreter_does_not_run_is_one_sentence(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    python = venv / "bin" / "python"
+    python.unlink()
+    python.write_text("not an interpreter")  # not executable
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: cannot compile the bytecode of {venv}: {python} does not run (Permission denied); "
+        "recreate it\n"
+    )

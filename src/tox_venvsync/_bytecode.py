@@ -26,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._errors import BadInputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 PENDING = ".venvsync/bytecode.json"
 _LIST = ".venvsync-bytecode-{tag}.json"
 _PYCACHE = "__pycache__"
+#: modules per compiling process, at least (a process costs about what compiling 50 modules does)
+_PER_WORKER = 50
 #: a timestamp .pyc's header: magic (4 bytes), flags (4, zero), source mtime (4), source size (4)
 _HEADER = 16
 
@@ -121,6 +125,54 @@ def harvest(venv: Path, unpacked: Path) -> int:
         with contextlib.suppress(OSError):
             write_atomic(Path(tree, listed), json.dumps(sorted(set(compiled(Path(tree), tag)) | paths)))
     return sum(len(paths) for paths in added.values())
+
+
+def compile_all(target: Target) -> None:
+    """Compile every module of the venv's site-packages with its interpreter, as pip does after an install.
+
+    Only modules without a ``.pyc`` for the interpreter's cache tag are handed to ``compileall``
+    (those linked from the cache have one), so a venv whose bytecode all came from the cache
+    starts no process. A file that does not compile (code for another Python version, which some
+    wheels ship) is left without bytecode, as pip and uv leave it (and is tried again next time).
+    """
+    tag = cache_tag(target)
+    directories = sorted({target.scheme["purelib"], target.scheme["platlib"]})
+    missing = directories if tag is None else [path for root in directories for path in _uncompiled(root, tag)]
+    if not missing:
+        return
+    # compileall compiles a list of files in one process: one process per core, each with its share
+    workers = max(1, min(os.cpu_count() or 1, len(missing) // _PER_WORKER))
+    command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", "timestamp", "-i", "-"]
+    try:
+        processes = [
+            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)  # the venv's interpreter
+            for _ in range(workers)
+        ]
+    except OSError as exc:
+        python = target.executable
+        msg = f"cannot compile the bytecode of {target.prefix}: {python} does not run ({exc.strerror}); recreate it"
+        raise BadInputError(msg) from exc
+    for number, process in enumerate(processes):  # every process gets its list (read whole at start), then all run
+        with contextlib.suppress(BrokenPipeError), process.stdin as stdin:  # type: ignore[union-attr]  # a PIPE
+            stdin.write("\n".join(missing[number::workers]).encode())
+    for process in processes:
+        process.wait()
+
+
+def _uncompiled(root: str, tag: str) -> list[str]:
+    """The modules under ``root`` without a ``__pycache__/<module>.<tag>.pyc``."""
+    missing = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = [name for name in subdirectories if name != _PYCACHE]
+        modules = [name for name in files if name.endswith(".py")]
+        if not modules:
+            continue
+        try:
+            present = set(os.listdir(os.path.join(directory, _PYCACHE)))
+        except OSError:
+            present = set()
+        missing += [os.path.join(directory, name) for name in modules if f"{name[:-3]}.{tag}.pyc" not in present]
+    return missing
 
 
 def _inside(root: Path) -> Callable[[str], bool]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from tox_venvsync import __version__
+from tox_venvsync._bytecode import compile_all, harvest
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._installed import scan
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
     sync_.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     sync_.add_argument("--seed", action="store_true", help="give a venv it creates pip (and setuptools/wheel)")
+    sync_.add_argument(
+        "--compile-bytecode",
+        action="store_true",
+        help="compile every installed module after the sync, as pip does (bytecode kept in the cache is linked)",
+    )
     verify = commands.add_parser("verify", help="check installed files against RECORD and the venv against the lock")
     _lock_args(verify, lock_required=False)
     verify.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
@@ -122,12 +128,19 @@ def _sync(args: argparse.Namespace) -> int:
         made = prepare(
             venv, Path(base.executable), version, protected_paths(args.lock.absolute().parent), seed=args.seed
         )
-        outcome = sync(spec, TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load(), cache=cache)
+        target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
+        outcome = sync(spec, target, cache=cache)
+        if args.compile_bytecode:
+            compile_all(target)
+            harvest(venv, cache.unpacked_dir)  # the next venv of this cache links what was just compiled
     done = outcome.plan
     text = [
-        f"{venv}: {made}, " + (done.summary() if done is not None and outcome.applied else "in sync, nothing to do")
+        f"{venv}: {made}, "
+        + (done.summary() if done is not None and outcome.applied else "in sync, nothing to do")
+        + (", bytecode compiled" if args.compile_bytecode else "")
     ]
-    _emit(args, {"venv": str(venv), "made": made, **(_plan_json(done) if done is not None else {})}, text)
+    document = {"venv": str(venv), "made": made, **(_plan_json(done) if done is not None else {})}
+    _emit(args, document | ({"bytecode": "compiled"} if args.compile_bytecode else {}), text)
     return 0
 
 
