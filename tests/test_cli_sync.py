@@ -211,6 +211,8 @@ def test_compile_bytecode_compiles_every_module_and_the_next_venv_links_it(
     # the cache's copies, which compileall found current: it rewrote none
     assert {p.split("/")[-1]: (site_two / p).stat().st_ino for p in compiled} == kept
     assert run(capsys, *sync_args(lock, two, python312))[0] == 0  # without the option: nothing removed
+    code, out, _ = run(capsys, *sync_args(lock, two, python312, "--compile-bytecode", "--json"))
+    assert (code, json.loads(out)["bytecode"], json.loads(out)["made"]) == (0, "compiled", "adopted")
     assert sorted(str(p.relative_to(site_two)) for p in site_two.rglob("*.pyc")) == compiled
 
 
