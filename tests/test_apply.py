@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -17,13 +16,14 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from _support.installs import from_cache
 from _support.wheels import make_wheel
 from tox_venvsync import __version__, _apply
 from tox_venvsync._apply import INSTALLER_NAME, Journal, LinkInstaller, WheelInstaller, apply, uninstall
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
-from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._lock import Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
 
@@ -441,14 +441,6 @@ def test_journal_unreadable_is_empty(tmp_path: Path, content: str) -> None:
 # --- linking several unpacked wheels at once -------------------------------------------------------------------------
 
 
-def _from_cache(wheel: Path) -> Wanted:
-    name, version = wheel.name.split("-")[:2]
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    artifact = Artifact(filename=wheel.name, url=None, path=wheel, size=None, hashes={"sha256": digest})
-    pick = Pick(name=canonicalize_name(name), version=Version(version), kind="wheel", artifact=artifact)
-    return Wanted(pick=pick, direct_url=None)
-
-
 @pytest.mark.parametrize("overlap", [False, True], ids=["disjoint", "two-wheels-ship-one-file"])
 def test_linking_at_once_gives_what_linking_one_by_one_gives(
     tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, *, overlap: bool
@@ -474,7 +466,7 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
         shutil.rmtree(path, ignore_errors=True)
         subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
         installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache)
-        items = [(wheel, _from_cache(wheel)) for wheel in wheels]
+        items = [(wheel, from_cache(wheel)) for wheel in wheels]
         for item in items:
             installer.check(*item)
         real = installer.install
@@ -510,8 +502,8 @@ def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python3
         subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
         installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache)
         for wheel in wheels:
-            installer.check(wheel, _from_cache(wheel))
-            installer.install(wheel, _from_cache(wheel))
+            installer.check(wheel, from_cache(wheel))
+            installer.install(wheel, from_cache(wheel))
         return path / "lib" / "python3.12" / "site-packages"
 
     one, two = venv_with_both("one"), venv_with_both("two")
@@ -539,8 +531,8 @@ def test_copy_mode_writes_every_generated_file(tmp_path: Path, python312: Path) 
     path = tmp_path / "venv"
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
     installer = LinkInstaller(query_interpreter(path / "bin" / "python"), Cache(tmp_path / "cache"), link=False)
-    installer.check(wheel, _from_cache(wheel))
-    installer.install(wheel, _from_cache(wheel))
+    installer.check(wheel, from_cache(wheel))
+    installer.install(wheel, from_cache(wheel))
     dist_info = path / "lib" / "python3.12" / "site-packages" / "tool-1.0.dist-info"
     assert all(p.stat().st_nlink == 1 for p in dist_info.iterdir())
     assert not (tmp_path / "cache" / "files").exists()
