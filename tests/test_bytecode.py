@@ -47,11 +47,14 @@ class World:
     def venv(self, name: str, *, link: bool = True) -> Path:
         path = self.tmp_path / name
         subprocess.run([str(self.python), "-m", "venv", "--without-pip", str(path)], check=True)
+        self.install(path, link=link)
+        return path
+
+    def install(self, path: Path, *, link: bool = True) -> None:
         installer = LinkInstaller(query_interpreter(path / "bin" / "python"), self.cache, link=link)
         installer.check(self.wheel, from_cache(self.wheel))
         installer.install(self.wheel, from_cache(self.wheel))
         installer.remember_sources(path)
-        return path
 
     @property
     def tree(self) -> Path:
@@ -196,3 +199,13 @@ def test_a_note_pointing_outside_the_venv_or_the_cache_is_not_followed(world: Wo
     assert harvest(one, world.cache.unpacked_dir) == 0
     assert not list(fake_tree.rglob("*.pyc"))
     assert not list(world.tree.rglob("*.pyc"))
+
+
+@pytest.mark.parametrize("note", ["{}", "[1, 2]", '{"tag": "cpython-312", "directories": [[1]]}', "not json"])
+def test_a_broken_note_is_replaced_by_the_next_sync(world: World, note: str) -> None:
+    one = world.venv("one")
+    (one / PENDING).write_text(note)
+    world.install(one)  # the next sync notes again instead of failing on the note
+    assert json.loads((one / PENDING).read_text())["tag"] == "cpython-312"
+    run_python(one, IMPORT)
+    assert harvest(one, world.cache.unpacked_dir) == 3

@@ -87,7 +87,7 @@ def remember_sources(venv: Path, tag: str, directories: Iterable[tuple[str, str,
     """
     pending = venv / PENDING
     known: set[tuple[str, str, str]] = set()
-    with contextlib.suppress(OSError, ValueError, TypeError):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # a note edited by hand is replaced
         data = json.loads(pending.read_text(encoding="utf-8"))
         if data["tag"] == tag:
             known = {(str(a), str(b), str(c)) for a, b, c in data["directories"]}
