@@ -351,8 +351,13 @@ class Bench:
     def env_python(tool: Tool) -> Path:
         return tool.env / "bin" / "python"
 
-    def prepare(self, tool: Tool, scenario: str) -> None:
+    def prepare(self, tool: Tool, layer: str, scenario: str) -> None:
         self.ensure_base(tool)
+        if (layer, scenario) == ("e2e", "no-op"):
+            # what a user's next run finds: in sync, and the command has run once since the sync (that run
+            # compiles the imports, for every tool, and tox-venvsync keeps the bytecode in its cache): untimed
+            self.run(tool, "e2e", "no-op")
+            return
         if scenario == "bump":
             self.set_lock(tool, "bump")
         elif scenario == "remove-extra":
@@ -386,7 +391,7 @@ class Bench:
         return replace(self.run(tool, layer, scenario), floor=floor.seconds)
 
     def timed(self, tool: Tool, layer: str, scenario: str) -> Sample:
-        self.prepare(tool, scenario)
+        self.prepare(tool, layer, scenario)
         sample = self.paired(tool, layer, scenario)
         key = (layer, scenario, tool.key)
         self.samples.setdefault(key, []).append(sample)
