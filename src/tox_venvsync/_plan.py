@@ -101,14 +101,13 @@ class Plan:
 
     def lines(self) -> list[str]:
         """One line per change, then how many are kept."""
-        kept = len(self.of(Action.KEEP))
-        return [*(step.describe() for step in self.changes), f"keep {kept} package{'' if kept == 1 else 's'}"]
+        return [*(step.describe() for step in self.changes), f"keep {_packages(len(self.of(Action.KEEP)))}"]
 
     def summary(self) -> str:
         """``synced 54 packages: 3 installed, 1 upgraded, 2 removed`` (what the venv holds after the plan)."""
         counts = [f"{len(steps)} {word}" for action, word in _WORDS if (steps := self.of(action))]
         held = len(self.steps) - len(self.of(Action.REMOVE))
-        return f"synced {held} package{'' if held == 1 else 's'}: {', '.join(counts) or 'nothing changed'}"
+        return f"synced {_packages(held)}: {', '.join(counts) or 'nothing changed'}"
 
     @property
     def changes(self) -> list[Step]:
@@ -175,3 +174,8 @@ def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> A
     if item.content is not None and current.content != item.content:
         return Action.REINSTALL  # a source tree or the project was rebuilt with other contents
     return Action.KEEP
+
+
+def _packages(count: int) -> str:
+    """``1 package``, ``3 packages``."""
+    return f"{count} package{'' if count == 1 else 's'}"
