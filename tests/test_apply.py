@@ -6,7 +6,10 @@ import csv
 import json
 import os
 import shutil
+import struct
 import subprocess
+import sys
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -524,6 +527,105 @@ def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python3
     (one / "lib-1.0.dist-info" / "INSTALLER").write_bytes(b"edited by hand\n")
     three = venv_with_both("three")
     assert (three / "lib-1.0.dist-info" / "INSTALLER").read_bytes() == INSTALLER_NAME
+
+
+def _opened(fd: int) -> Path:
+    return Path(f"/proc/self/fd/{fd}").readlink()
+
+
+class _FakeFcntl:
+    """Stands in for ``fcntl`` in ``_apply``: records each ioctl and clones by copying, or refuses with ``errno``."""
+
+    def __init__(self, errno: int | None = None) -> None:
+        self.errno = errno
+        self.calls: list[tuple[int, Path, Path]] = []
+
+    def ioctl(self, fd: int, request: int, arg: int) -> int:
+        self.calls.append((request, _opened(fd), _opened(arg)))
+        if self.errno is not None:
+            raise OSError(self.errno, os.strerror(self.errno))
+        os.write(fd, os.read(arg, 1 << 20))  # the test's files are small
+        return 0
+
+
+def _copy_mode_install(tmp_path: Path, python312: Path, name: str) -> tuple[Path, Path]:
+    """A wheel installed with copies (a module, a data file and a script); its site-packages and cache tree."""
+    wheel = make_wheel(
+        tmp_path / "w",
+        "tool",
+        "1.0",
+        modules={"tool/__init__.py": "X = 1\n", "tool/sub/mod.py": "Y = 2\n"},
+        data={"scripts/run-tool": b"#!/bin/sh\necho hi\n"},
+    )
+    path = tmp_path / name
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    cache = Cache(tmp_path / "cache")
+    installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache, link=False)
+    installer.check(wheel, from_cache(wheel))
+    installer.install(wheel, from_cache(wheel))
+    (tree,) = (cache.root / "unpacked").glob("*/*/*")
+    return path / "lib" / "python3.12" / "site-packages", tree
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="copy-on-write clones are Linux's FICLONE")
+def test_copy_mode_clones_each_file_where_the_filesystem_can(
+    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _FakeFcntl()
+    monkeypatch.setattr(_apply, "fcntl", fake)
+    site, tree = _copy_mode_install(tmp_path, python312, "venv")
+    cloned = {(dst.relative_to(site).as_posix(), src.relative_to(tree).as_posix()) for _, dst, src in fake.calls}
+    assert {request for request, _, _ in fake.calls} == {0x40049409}  # FICLONE, destination fd first
+    assert cloned == {("tool/__init__.py", "tool/__init__.py"), ("tool/sub/mod.py", "tool/sub/mod.py")} | {
+        (f"tool-1.0.dist-info/{n}", f"tool-1.0.dist-info/{n}") for n in ("METADATA", "WHEEL")
+    }
+    assert (site / "tool" / "sub" / "mod.py").read_text() == "Y = 2\n"
+    assert (site / "tool" / "sub" / "mod.py").stat().st_nlink == 1
+
+
+@pytest.mark.parametrize("errno", [95, 18], ids=["EOPNOTSUPP", "EXDEV"])
+def test_copy_mode_copies_bytes_where_the_filesystem_cannot_clone(
+    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, errno: int
+) -> None:
+    fake = _FakeFcntl(errno)
+    monkeypatch.setattr(_apply, "fcntl", fake)
+    site, tree = _copy_mode_install(tmp_path, python312, "venv")
+    assert len(fake.calls) == (1 if sys.platform.startswith("linux") else 0)  # refused once: the rest are copied
+    for relative in ("tool/__init__.py", "tool/sub/mod.py", "tool-1.0.dist-info/METADATA"):
+        installed, cached = site / relative, tree / relative
+        assert installed.read_bytes() == cached.read_bytes()
+        assert installed.stat().st_ino != cached.stat().st_ino
+    assert os.access(site.parents[2] / "bin" / "run-tool", os.X_OK)
+
+
+def _shared_extent(path: Path) -> tuple[int, bool]:
+    """The physical address of the file's first extent and whether the filesystem says it is shared (FIEMAP)."""
+    import fcntl  # noqa: PLC0415  # Linux only
+
+    request = struct.pack("=QQIIII", 0, 2**64 - 1, 1, 0, 1, 0) + bytes(56)  # FIEMAP_FLAG_SYNC, one extent
+    with path.open("rb") as handle:
+        reply = fcntl.ioctl(handle.fileno(), 0xC020660B, request)  # FS_IOC_FIEMAP
+    _, physical, _ = struct.unpack_from("=QQQ", reply, 32)
+    (flags,) = struct.unpack_from("=I", reply, 32 + 40)
+    return physical, bool(flags & 0x2000)  # FIEMAP_EXTENT_SHARED
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TOX_VENVSYNC_TEST_COW_DIR"),
+    reason="set TOX_VENVSYNC_TEST_COW_DIR to a directory on btrfs or XFS (reflink=1) to run it",
+)
+def test_copy_mode_shares_blocks_on_a_copy_on_write_filesystem(python312: Path) -> None:
+    root = Path(tempfile.mkdtemp(dir=os.environ["TOX_VENVSYNC_TEST_COW_DIR"]))
+    try:
+        site, tree = _copy_mode_install(root, python312, "venv")
+        installed, cached = site / "tool" / "sub" / "mod.py", tree / "tool" / "sub" / "mod.py"
+        assert installed.stat().st_ino != cached.stat().st_ino
+        assert _shared_extent(installed) == _shared_extent(cached)
+        assert _shared_extent(installed)[1]
+        installed.write_text("Y = 3\n")  # copy on write: the cache's copy stays
+        assert cached.read_text() == "Y = 2\n"
+    finally:
+        shutil.rmtree(root)
 
 
 def test_copy_mode_writes_every_generated_file(tmp_path: Path, python312: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,6 +109,27 @@ def test_first_sync_installs(synced: Env, local_index: LocalIndex, wheelhouse: P
     assert Journal(synced.venv).pending() == frozenset()
     assert len(_files(synced.cache.root / "artifacts")) == 2
     assert {p.name for p in (synced.cache.root / "artifacts").rglob("*.whl")} == {p.name for p in wheelhouse.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("mode", "linked"),
+    [(None, True), ("hardlink", True), ("copy", False), (" Clone ", False), ("reflink", False), ("symlink", True)],
+)
+def test_link_mode_from_the_environment(
+    synced: Env, monkeypatch: pytest.MonkeyPatch, mode: str | None, *, linked: bool
+) -> None:
+    if mode is None:
+        monkeypatch.delenv("TOX_VENVSYNC_LINK_MODE", raising=False)
+    else:
+        monkeypatch.setenv("TOX_VENVSYNC_LINK_MODE", mode)
+    env = synced
+    shutil.rmtree(env.site / "alpha")  # the next sync puts alpha's files back
+    shutil.rmtree(env.site / "alpha-1.0.dist-info")
+    assert env.sync().applied
+    module = env.site / "alpha" / "__init__.py"
+    (cached,) = (env.cache.root / "unpacked").rglob("alpha/__init__.py")
+    assert module.read_bytes() == cached.read_bytes()
+    assert (module.stat().st_ino == cached.stat().st_ino) is linked  # unknown values keep the default
 
 
 def test_second_sync_is_a_no_op(synced: Env, local_index: LocalIndex) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import fcntl
 import hashlib
 import io
 import json
 import os
 import posixpath
 import shutil
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -268,7 +270,10 @@ _LINK_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 class LinkInstaller:
-    """Installs from the cache's unpacked trees by hard-linking each file (copying across filesystems).
+    """Installs from the cache's unpacked trees by hard-linking each file, or copying it.
+
+    Files are copied across filesystems, or all of them with ``link`` false; a copy is a
+    copy-on-write clone where the filesystem makes them.
 
     The files generated per install (scripts, whose shebang names the venv's interpreter, RECORD,
     INSTALLER, ``direct_url.json`` and ``venvsync.json``) are linked from one copy per content in the
@@ -411,6 +416,7 @@ class _Placement:
         self._link = link
         self._made: set[str] = set()
         self._records: list[tuple[str, str, str]] = []
+        self._clone = _CAN_CLONE  # until the filesystem refuses one
 
     def place(self, metadata: dict[str, bytes]) -> None:
         for entry in self._tree.entries:
@@ -471,10 +477,18 @@ class _Placement:
         if not (self._link and _hardlink(source, destination)):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(destination)  # a file an interrupted apply left behind
-            shutil.copyfile(source, destination)
+            self._copy(source, destination)
             if entry.executable:
                 os.chmod(destination, 0o755)
         self._records.append((self._record_path(destination), entry.hash, str(entry.size)))
+
+    def _copy(self, source: str, destination: str) -> None:
+        """A file of the venv's own: a copy-on-write clone while the filesystem makes them, else a byte copy."""
+        if self._clone:
+            self._clone = _clone(source, destination)
+            if self._clone:
+                return
+        shutil.copyfile(source, destination)
 
     def _write(self, destination: str, data: bytes, *, executable: bool) -> None:
         self._parent(destination)
@@ -505,6 +519,22 @@ class _Placement:
         Path(destination).write_bytes(data)
         if executable:
             os.chmod(destination, 0o755)
+
+
+#: Linux's ``FICLONE`` ioctl (``_IOW(0x94, 9, int)`` in linux/fs.h): a new file sharing another's blocks until
+#: either is written (btrfs, XFS, bcachefs; other filesystems refuse it, and other systems do not have it)
+_FICLONE = 0x40049409
+_CAN_CLONE = sys.platform.startswith("linux")
+
+
+def _clone(source: str, destination: str) -> bool:
+    """Make ``destination`` a copy-on-write clone of ``source``; ``False`` (and an empty file) where it cannot be."""
+    with open(source, "rb") as original, open(destination, "wb") as clone:
+        try:
+            fcntl.ioctl(clone.fileno(), _FICLONE, original.fileno())
+        except OSError:
+            return False  # ext4, tmpfs, another filesystem: the caller copies the bytes over the empty file
+    return True
 
 
 def _hardlink(source: str, destination: str) -> bool:

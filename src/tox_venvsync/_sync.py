@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 
-#: ``hardlink`` (default) or ``copy``: how installed files come out of the cache
+#: ``hardlink`` (default) or ``copy`` (also ``clone``, ``reflink``): how installed files come out of the cache
 LINK_MODE_ENV = "TOX_VENVSYNC_LINK_MODE"
+#: the values of LINK_MODE_ENV that give each venv files of its own (copy-on-write clones where the filesystem can)
+COPY_MODES = frozenset({"copy", "clone", "reflink"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -186,8 +188,8 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
 
 
 def _link_mode() -> bool:
-    """Hard-link from the cache unless ``TOX_VENVSYNC_LINK_MODE=copy``."""
-    return os.environ.get(LINK_MODE_ENV, "hardlink").strip().lower() != "copy"
+    """Hard-link from the cache unless ``TOX_VENVSYNC_LINK_MODE`` is one of :data:`COPY_MODES`."""
+    return os.environ.get(LINK_MODE_ENV, "hardlink").strip().lower() not in COPY_MODES
 
 
 def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
