@@ -11,7 +11,7 @@ import pytest
 from tox_venvsync._errors import SelectionError
 from tox_venvsync._lock import read_lock
 from tox_venvsync._lock._memo import remembered_selection
-from tox_venvsync._lock._model import Request
+from tox_venvsync._lock._request import Request
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,6 +141,32 @@ def test_second_sync_is_a_no_op(synced: Env, local_index: LocalIndex) -> None:
     assert not outcome.applied
     assert synced.stats() == before
     assert local_index.requests == requests
+
+
+#: what a tox run of an env in sync loads of tox-venvsync: the no-op needs the fingerprint and one listing only
+_NO_OP = """
+import sys
+from pathlib import Path
+import tox_venvsync.plugin
+from tox_venvsync._cache import Cache
+from tox_venvsync._sync import SyncSpec, sync
+from tox_venvsync._target import TargetMemo
+
+venv, lock, cache = (Path(arg) for arg in sys.argv[1:])
+target = TargetMemo(venv, venv / "bin" / "python").load()
+assert sync(SyncSpec(venv=venv, lock_path=lock), target, cache=Cache(cache)).plan is None
+print(" ".join(sorted(name for name in sys.modules if name.startswith("tox_venvsync"))))
+"""
+
+
+def test_a_no_op_loads_no_lock_reader_planner_or_installer(synced: Env) -> None:
+    # each of these costs milliseconds to import on every tox run; a no-op has no use for them
+    args = [str(synced.venv), str(synced.lock), str(synced.cache.root)]
+    out = subprocess.run([sys.executable, "-c", _NO_OP, *args], capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert "tox_venvsync._sync" in loaded
+    for name in ("_lock._model", "_lock._pylock", "_lock._toml", "_plan", "_apply", "_unpacked", "_fetch", "_sources"):
+        assert f"tox_venvsync.{name}" not in loaded
 
 
 def test_hand_installed_wheel_is_removed(synced: Env, wheelhouse: Path) -> None:

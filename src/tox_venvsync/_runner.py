@@ -32,7 +32,8 @@ from tox_venvsync._location import (
     remove_venv,
     venv_python_version,
 )
-from tox_venvsync._lock import DETECTED, READERS, Request, find_lock
+from tox_venvsync._lock import DETECTED, READERS, find_lock
+from tox_venvsync._lock._request import Request
 from tox_venvsync._tox_compat import follow_env_dir, python_info
 
 if TYPE_CHECKING:

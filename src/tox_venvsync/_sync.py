@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._installed import dist_info_names
-from tox_venvsync._lock._model import Pick, Request
+from tox_venvsync._lock._request import Request
 from tox_venvsync._state import Inputs, State
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tox_venvsync._apply import Installer
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
+    from tox_venvsync._lock._model import Pick
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sources import Sources
     from tox_venvsync._target import Target

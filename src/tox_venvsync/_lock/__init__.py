@@ -6,21 +6,38 @@ import importlib
 from typing import TYPE_CHECKING, cast
 
 from tox_venvsync._errors import BadInputError, LockFileError
-from tox_venvsync._lock._model import (
-    Artifact,
-    DirectorySource,
-    Lock,
-    Pick,
-    Request,
-    SourceKind,
-    VcsSource,
-    best_wheel,
-    not_in_lock,
-)
+from tox_venvsync._lock._request import Request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    from tox_venvsync._lock._model import (
+        Artifact,
+        DirectorySource,
+        Lock,
+        Pick,
+        SourceKind,
+        VcsSource,
+        best_wheel,
+        not_in_lock,
+    )
+
+#: the model's names this package offers, defined when first used: a tox run of an environment in sync
+#: needs only :class:`Request` (defining the model's classes costs about 10 ms on a slow machine)
+_MODEL = frozenset(
+    {"Artifact", "DirectorySource", "Lock", "Pick", "SourceKind", "VcsSource", "best_wheel", "not_in_lock"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _MODEL:
+        from tox_venvsync._lock import _model  # noqa: PLC0415  # see _MODEL
+
+        return getattr(_model, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 #: lock_format value -> the reader, imported when first used (only the format in use is loaded)
 READERS: dict[str, str] = {

@@ -27,7 +27,7 @@ from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from tox_venvsync._lock._model import Request
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 #: formats whose selection reads nothing but the lock and the ``pyproject.toml`` beside it

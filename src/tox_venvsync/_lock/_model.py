@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 SourceKind = Literal["wheel", "sdist", "vcs", "directory", "archive"]
@@ -101,19 +102,6 @@ class Pick:
     lookup: IndexPin | None = None
     #: where in the lockfile the package is, for messages (``packages[3]``)
     context: str = ""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Request:
-    """What the user asks of a lock: extras, dependency groups, and whether the lock's default groups apply.
-
-    Names are normalized (PEP 503). The selected groups are ``groups`` plus, when ``default_groups``,
-    the format's defaults (pylock ``default-groups``; uv ``tool.uv.default-groups`` else ``dev``; ...).
-    """
-
-    extras: frozenset[str] = frozenset()
-    groups: frozenset[str] = frozenset()
-    default_groups: bool = True
 
 
 class Lock(Protocol):

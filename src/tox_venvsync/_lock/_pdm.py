@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
-    from tox_venvsync._lock._model import Request
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 #: the lock_version major this reader understands (pdm 2.x writes 4.x; minors only add keys)

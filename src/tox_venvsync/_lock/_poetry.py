@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
-    from tox_venvsync._lock._model import Request, SourceKind
+    from tox_venvsync._lock._model import SourceKind
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 T = TypeVar("T")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Package
     from packaging.tags import Tag
 
-    from tox_venvsync._lock._model import Request
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 

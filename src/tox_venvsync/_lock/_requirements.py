@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
-    from tox_venvsync._lock._model import Request
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 #: pip's comment: ``#`` at the start of a line or after whitespace (``url#egg=name`` is no comment)

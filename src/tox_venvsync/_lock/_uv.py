@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
-    from tox_venvsync._lock._model import Request
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
 
 _T = TypeVar("_T")

@@ -1,0 +1,22 @@
+"""Request: what the user asks of a lock, the one part of the lock model that every run needs.
+
+It lives apart from :mod:`tox_venvsync._lock._model` so that a tox run of an environment that is
+already in sync (which only fingerprints the request) does not define the rest of the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Request:
+    """What the user asks of a lock: extras, dependency groups, and whether the lock's default groups apply.
+
+    Names are normalized (PEP 503). The selected groups are ``groups`` plus, when ``default_groups``,
+    the format's defaults (pylock ``default-groups``; uv ``tool.uv.default-groups`` else ``dev``; ...).
+    """
+
+    extras: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    default_groups: bool = True
