@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,13 +16,14 @@ from packaging.version import Version
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
+from tox_venvsync import _apply, _unpacked
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._errors import FetchError, HashMismatchError
 from tox_venvsync._installed import dist_info_names
-from tox_venvsync._lock import Pick
+from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
-from tox_venvsync._sync import Outcome, SyncSpec, sync
+from tox_venvsync._sync import Outcome, SyncSpec, _UnpackAhead, sync
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
@@ -361,3 +363,33 @@ def test_plan_actions_cover_the_outcome(synced: Env) -> None:
     assert outcome.plan is not None
     assert outcome.plan.of(Action.KEEP) == list(outcome.plan.steps)
     assert outcome.seconds >= 0
+
+
+def test_unpacking_ahead_takes_the_biggest_waiting_wheel_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_apply, "UNPACK_WORKERS", 1)
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def unpacked(_cache: Cache, _wheel: Path, _algorithm: str, _digest: str, name: str) -> None:
+        started.set()
+        release.wait(timeout=30)  # the first wheel holds the thread while the others queue up
+        order.append(name)
+        if name == "broken":
+            raise OSError(name)  # ahead of the check, a failure is only skipped
+
+    monkeypatch.setattr(_unpacked, "unpacked", unpacked)
+    ahead = _UnpackAhead(Cache(tmp_path / "cache"))
+
+    def submit(name: str, size: int) -> None:
+        wheel = tmp_path / f"{name}-1.0-py3-none-any.whl"
+        wheel.write_bytes(b"x" * size)
+        artifact = Artifact(filename=wheel.name, url=None, path=wheel, size=size, hashes={"sha256": "0" * 64})
+        ahead.submit(Pick(name=canonicalize_name(name), version=Version("1.0"), kind="wheel", artifact=artifact), wheel)
+
+    submit("first", 10)
+    assert started.wait(timeout=30)
+    for name, size in {"small": 100, "broken": 5_000, "big": 50_000, "middle": 1_000, "tiny": 1}.items():
+        submit(name, size)
+    release.set()
+    ahead.close()
+    assert order == ["first", "big", "broken", "middle", "small", "tiny"]
