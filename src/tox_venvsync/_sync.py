@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
+import itertools
 import os
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -150,9 +153,7 @@ class _UnpackAhead:
     """
 
     def __init__(self, cache: Cache) -> None:
-        import itertools  # noqa: PLC0415  # see the imports
-        import threading  # noqa: PLC0415
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  # see the imports
 
         from tox_venvsync._apply import UNPACK_WORKERS  # noqa: PLC0415
 
@@ -169,16 +170,12 @@ class _UnpackAhead:
     def submit(self, pick: Pick, path: Path) -> None:
         hashed = pick.artifact.strongest_hash if pick.artifact is not None else None
         if pick.kind == "wheel" and hashed is not None and path.name.endswith(".whl"):
-            import heapq  # noqa: PLC0415  # see the imports
-
             with self._lock:
                 heapq.heappush(self._waiting, (-_size(path), next(self._order), pick, path, hashed))
             self._pool.submit(self._unpack_biggest)  # one task per wheel; each takes the biggest one waiting
 
     def _unpack_biggest(self) -> None:
-        import heapq  # noqa: PLC0415  # see the imports
-
-        from tox_venvsync._unpacked import unpacked  # noqa: PLC0415
+        from tox_venvsync._unpacked import unpacked  # noqa: PLC0415  # see the imports
 
         with self._lock:
             _, _, pick, path, hashed = heapq.heappop(self._waiting)
