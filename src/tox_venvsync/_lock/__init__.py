@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     )
 
 #: the model's names this package offers, defined when first used: a tox run of an environment in sync
-#: needs only :class:`Request` (defining the model's classes costs about 10 ms on a slow machine)
+#: needs only :class:`Request` (defining the rest of the model took 5 ms of every such run on a slow machine)
 _MODEL = frozenset(
     {"Artifact", "DirectorySource", "Lock", "Pick", "SourceKind", "VcsSource", "best_wheel", "not_in_lock"}
 )
