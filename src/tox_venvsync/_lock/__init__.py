@@ -23,16 +23,15 @@ if TYPE_CHECKING:
         not_in_lock,
     )
 
-#: the model's names this package offers, defined when first used: a tox run of an environment in sync
-#: needs only :class:`Request` (defining the rest of the model took 5 ms of every such run on a slow machine)
-_MODEL = frozenset(
-    {"Artifact", "DirectorySource", "Lock", "Pick", "SourceKind", "VcsSource", "best_wheel", "not_in_lock"}
-)
-
 
 def __getattr__(name: str) -> object:
-    if name in _MODEL:
-        from tox_venvsync._lock import _model  # noqa: PLC0415  # see _MODEL
+    """The model's names in :data:`__all__`, defined when first used.
+
+    A tox run of an environment in sync needs only :class:`Request` (defining the rest of the model
+    took 5 ms of every such run on a slow machine).
+    """
+    if name in __all__:  # the names this module defines never reach here
+        from tox_venvsync._lock import _model  # noqa: PLC0415  # see the docstring
 
         return getattr(_model, name)
     msg = f"module {__name__!r} has no attribute {name!r}"
