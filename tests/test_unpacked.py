@@ -56,6 +56,53 @@ def test_unpack_once_then_reuse(tmp_path: Path, wheelhouse: Path) -> None:
     assert not list((tmp_path / "cache" / "unpacked").rglob(".tmp-*"))
 
 
+def _manifest(tree: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((tree / ".venvsync-wheel.json").read_text(encoding="utf-8"))
+    return data
+
+
+def test_a_tree_of_the_first_manifest_format_is_used_as_it_is(tmp_path: Path, wheelhouse: Path) -> None:
+    wheel = make_wheel(
+        wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n"}, data={"scripts/tool": b"#!python\n"}
+    )
+    cache = Cache(tmp_path / "cache")
+    first = unpacked(cache, wheel, "sha256", sha256_file(wheel), "pkg")
+    data = _manifest(first.root)
+    assert data["format"] == 2
+    assert ["pkg/__init__.py", first.entries[0].hash, 6, False] in data["entries"]  # type: ignore[operator]
+    fields = ("path", "hash", "size", "executable")
+    entries = [dict(zip(fields, entry, strict=True)) for entry in data["entries"]]  # type: ignore[attr-defined]
+    (first.root / ".venvsync-wheel.json").write_text(json.dumps({**data, "format": 1, "entries": entries}))
+    inode = (first.root / "pkg" / "__init__.py").stat().st_ino
+    wheel.unlink()  # read, not unpacked again
+    again = unpacked(cache, wheel, "sha256", first.root.name, "pkg")
+    assert again == first
+    assert (again.root / "pkg" / "__init__.py").stat().st_ino == inode
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda m: m.write_text('{"format": 99}'), id="a-later-format"),
+        pytest.param(lambda m: m.write_text('{"format": 2, "entr'), id="cut-short"),
+        pytest.param(lambda m: m.unlink(), id="deleted"),
+    ],
+)
+def test_a_tree_whose_manifest_does_not_load_is_unpacked_again(
+    tmp_path: Path, wheelhouse: Path, damage: Callable[[Path], None]
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n"})
+    cache = Cache(tmp_path / "cache")
+    first = unpacked(cache, wheel, "sha256", sha256_file(wheel), "pkg")
+    damage(first.root / ".venvsync-wheel.json")
+    (first.root / "pkg" / "__init__.py").write_text("edited in the cache\n")
+    again = unpacked(cache, wheel, "sha256", sha256_file(wheel), "pkg")
+    assert again == first
+    assert (again.root / "pkg" / "__init__.py").read_text() == "X = 1\n"  # the whole tree is the wheel's again
+    assert _manifest(again.root)["format"] == 2
+    assert not [p.name for p in cache.tmp_dir().iterdir()]  # the old tree and the scratch are gone
+
+
 HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
     "dot-dot": (
         lambda d: make_wheel(d, "evil", "1.0", extra_entries={"../escape.py": b"x"}),
