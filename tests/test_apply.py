@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -210,6 +213,53 @@ def test_check_refuses_hostile_entries(venv: Venv, tmp_path: Path, entries: Mapp
     assert str(info.value) == f"cannot install pkg from {wheel.name}: {reason}"
     assert _snapshot(venv.path) == before
     assert not (tmp_path / "evil.py").exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../evil.py",
+        "pkg/../../evil.py",
+        "pkg/..",
+        "pkg/.",
+        "pkg-1.0.data/scripts/../../../evil",
+        "pkg-1.0.data/bogus/x",
+    ],
+)
+def test_a_tampered_cache_tree_cannot_place_a_file_outside_its_scheme(venv: Venv, tmp_path: Path, path: str) -> None:
+    """The paths are checked when the wheel is unpacked, and again where each file lands: the cache is a directory
+    anyone with the user's rights can edit, and its manifest says where each file goes."""
+    wheel = make_wheel(tmp_path / "w", "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n", "pkg/mod.py": ""})
+    installer = LinkInstaller(venv.target, Cache(tmp_path / "cache"))
+    installer.check(wheel, from_cache(wheel))
+    (manifest,) = (tmp_path / "cache" / "unpacked").glob("*/*/*/.venvsync-wheel.json")
+    data = json.loads(manifest.read_text())
+    data["entries"] = [[path, *entry[1:]] if entry[0] == "pkg/mod.py" else entry for entry in data["entries"]]
+    manifest.write_text(json.dumps(data))
+    installer = LinkInstaller(venv.target, Cache(tmp_path / "cache"))
+    installer.check(wheel, from_cache(wheel))
+    before = _snapshot(venv.path)
+    with pytest.raises(InstallError):
+        installer.install(wheel, from_cache(wheel))
+    assert {p for p in _snapshot(venv.path) if p not in before} <= {
+        "lib/python3.12/site-packages/pkg",
+        "lib/python3.12/site-packages/pkg/__init__.py",
+    }
+    assert not list(tmp_path.rglob("evil*"))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1), st.text(st.sampled_from('sha256=,"ab\r\n')), st.from_regex(r"\d*", fullmatch=True)
+        ),
+        max_size=5,
+    )
+)
+def test_record_text_is_what_csv_writes(rows: list[tuple[str, str, str]]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    assert _apply.record_text(rows) == buffer.getvalue()
 
 
 def test_check_refuses_record_mismatch(venv: Venv, tmp_path: Path) -> None:
