@@ -149,6 +149,19 @@ def test_offline_with_a_warm_cache_works_and_a_cold_one_lists_every_missing_file
     assert dist_info_names([tmp_path / "cold" / "lib" / "python3.12" / "site-packages"]) == []
 
 
+def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOX_VENVSYNC_LINK_MODE", "symlink")
+    code, out, err = run(capsys, *sync_args(lock, tmp_path / "venv", python312))
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: TOX_VENVSYNC_LINK_MODE='symlink' is not a link mode: "
+        "set it to hardlink (the default) or copy (clone and reflink mean copy)\n"
+    )
+    assert not (tmp_path / "venv").exists()
+
+
 def test_refuses_a_directory_that_is_not_a_venv(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -381,6 +381,15 @@ def test_missing_interpreter_is_reported(demo: Demo) -> None:
     assert "Traceback" not in result.out
 
 
+def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOX_VENVSYNC_LINK_MODE", "cpoy")
+    code, out = demo.run()
+    assert code != 0
+    assert "py312: failed with TOX_VENVSYNC_LINK_MODE='cpoy' is not a link mode: set it to hardlink" in out
+    assert "Traceback" not in out
+    assert not demo.venv.exists()
+
+
 def test_unwritable_location_is_refused(demo: Demo, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

@@ -19,7 +19,7 @@ from _support.wheels import make_wheel
 from tox_venvsync import _apply, _unpacked
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
-from tox_venvsync._errors import FetchError, HashMismatchError
+from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
@@ -116,7 +116,7 @@ def test_first_sync_installs(synced: Env, local_index: LocalIndex, wheelhouse: P
 
 @pytest.mark.parametrize(
     ("mode", "linked"),
-    [(None, True), ("hardlink", True), ("copy", False), (" Clone ", False), ("reflink", False), ("symlink", True)],
+    [(None, True), ("", True), ("hardlink", True), ("copy", False), (" Clone ", False), ("reflink", False)],
 )
 def test_link_mode_from_the_environment(
     synced: Env, monkeypatch: pytest.MonkeyPatch, mode: str | None, *, linked: bool
@@ -132,7 +132,30 @@ def test_link_mode_from_the_environment(
     module = env.site / "alpha" / "__init__.py"
     (cached,) = (env.cache.root / "unpacked").rglob("alpha/__init__.py")
     assert module.read_bytes() == cached.read_bytes()
-    assert (module.stat().st_ino == cached.stat().st_ino) is linked  # unknown values keep the default
+    assert (module.stat().st_ino == cached.stat().st_ino) is linked
+
+
+@pytest.mark.parametrize("mode", ["symlink", "cpoy", "hard link"])
+def test_an_unknown_link_mode_is_refused_before_anything_changes(
+    synced: Env, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    env = synced
+    for change in (True, False):  # with something to install, and in sync
+        if change:
+            shutil.rmtree(env.site / "alpha")
+        else:
+            monkeypatch.delenv("TOX_VENVSYNC_LINK_MODE")
+            env.sync()
+        monkeypatch.setenv("TOX_VENVSYNC_LINK_MODE", mode)
+        before = env.stats()
+        with pytest.raises(BadInputError) as info:
+            env.sync()
+        assert str(info.value) == (
+            f"TOX_VENVSYNC_LINK_MODE={mode!r} is not a link mode: "
+            "set it to hardlink (the default) or copy (clone and reflink mean copy)"
+        )
+        assert info.value.exit_code == 2
+        assert env.stats() == before
 
 
 def test_second_sync_is_a_no_op(synced: Env, local_index: LocalIndex) -> None:

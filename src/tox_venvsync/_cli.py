@@ -18,7 +18,7 @@ from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._plan import Action, Plan
-from tox_venvsync._sync import SyncSpec, sync
+from tox_venvsync._sync import SyncSpec, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 from tox_venvsync._verify import check_records
 
@@ -107,6 +107,7 @@ def _select(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    link_mode()  # refused before the venv is made
     venv = args.venv.absolute()
     base = _interpreter(args.python, remember=not args.dry_run)  # a dry run writes nothing, not even to the cache
     spec = SyncSpec(

@@ -156,7 +156,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """Set the environment up while holding its lock, so two runs on one location take turns."""
         if getattr(self.options, "sync_dry_run", False):
             self._dry_run()
+        from tox_venvsync._sync import link_mode  # noqa: PLC0415  # see _sync_env
+
         try:
+            link_mode()  # refused before the venv is made
             with env_lock(self._cache, self.env_dir):
                 super().setup()
         except VenvSyncError as exc:

@@ -96,6 +96,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
 ) -> Outcome:
     """Make the venv equal what the lock selects for ``target`` (the caller holds :func:`env_lock`)."""
     start = time.perf_counter()
+    link = link_mode()  # a bad value is refused before anything else, also when nothing is to do
     contents = {wheel.path: content_key(wheel.path) for wheel in spec.project}
     site_packages = _site_packages(target)
     state = State(spec.venv)
@@ -128,7 +129,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                 ahead.close()
             state.clear()
             journal.start(step.name for step in plan.changes)
-            chosen = installer if installer is not None else LinkInstaller(target, cache, link=_link_mode())
+            chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
             apply(plan, wheels, venv=spec.venv, installer=chosen)
             if isinstance(chosen, LinkInstaller):
                 chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
@@ -208,9 +209,21 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
     return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
 
 
-def _link_mode() -> bool:
-    """Hard-link from the cache unless ``TOX_VENVSYNC_LINK_MODE`` is one of :data:`COPY_MODES`."""
-    return os.environ.get(LINK_MODE_ENV, "hardlink").strip().lower() not in COPY_MODES
+def link_mode() -> bool:
+    """Whether to hard-link from the cache, as ``TOX_VENVSYNC_LINK_MODE`` says (unset: yes).
+
+    A value that is neither ``hardlink`` nor one of :data:`COPY_MODES` is refused: a typo for ``copy``
+    that quietly hard-linked would let an edit of an installed file change the cache's copy.
+    """
+    value = os.environ.get(LINK_MODE_ENV, "").strip().lower()
+    if value in {"", "hardlink"}:
+        return True
+    if value in COPY_MODES:
+        return False
+    raw = os.environ[LINK_MODE_ENV]
+    reason = f"{LINK_MODE_ENV}={raw!r} is not a link mode: "
+    reason += "set it to hardlink (the default) or copy (clone and reflink mean copy)"
+    raise BadInputError(reason)
 
 
 def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
