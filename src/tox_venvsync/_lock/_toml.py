@@ -1,11 +1,13 @@
 """Reading a TOML lockfile into a dict, with errors that name the file.
 
-Parsing TOML in Python costs about 1 ms per 12 KB, and a lockfile is mostly one ``[[package]]``
-table after another. With a memo directory set (:func:`memo_dir`), a lockfile is parsed table by
-table and each table's parsed value is kept, keyed by the digest of its text: the next read parses
-only the tables that changed (a bumped package) and takes the rest from the memo. The result is the
-one ``tomllib`` gives for the whole text; any doubt (multi-line strings, a key two tables define, a
-table that does not parse) parses the whole text instead, so errors are always ``tomllib``'s.
+Parsing TOML costs about 1 ms per 4 KB with the standard library's ``tomllib`` and per 15 KB with
+tomli's compiled wheel (the benchmark's 275 KB ``uv.lock``: 72 vs 18 ms here), and a lockfile is
+mostly one ``[[package]]`` table after another. With a memo directory set (:func:`memo_dir`), a
+lockfile is parsed table by table and each table's parsed value is kept, keyed by the digest of its
+text: the next read parses only the tables that changed (a bumped package) and takes the rest from
+the memo. The result is the one ``tomllib`` gives for the whole text; any doubt (multi-line strings,
+a key two tables define, a table that does not parse) parses the whole text instead, so errors are
+always ``tomllib``'s.
 """
 
 from __future__ import annotations
@@ -15,17 +17,15 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+# tomli, not the standard library's tomllib (on 3.11+): the same parser, compiled with mypyc in tomli's
+# wheels, 3-4x faster on a lockfile
+import tomli as tomllib
+
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import LockFileError
-
-if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
-    import tomllib
-else:  # pragma: no cover - depends on the interpreter
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
