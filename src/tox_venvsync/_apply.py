@@ -424,7 +424,8 @@ class _Placement:
         self._tree = tree
         self._source = str(tree.root)
         self._scheme = {k: os.path.normpath(v) for k, v in target.scheme.items()}
-        self._root = self._scheme["purelib" if tree.purelib else "platlib"]
+        self._library = "purelib" if tree.purelib else "platlib"  # the scheme of the wheel's root
+        self._root = self._scheme[self._library]
         self._interpreter = target.executable
         self._link = link
         self._made: set[str] = set()
@@ -486,10 +487,6 @@ class _Placement:
                 destination = self._inside(scheme, relative)
                 self._parent(destination)
                 _hardlink(os.path.join(self._source, path), destination)
-
-    @property
-    def _library(self) -> str:
-        return "purelib" if self._tree.purelib else "platlib"
 
     def _destination(self, path: str) -> tuple[str, str]:
         prefix = self._tree.data_dir + "/"
