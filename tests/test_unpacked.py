@@ -103,7 +103,18 @@ def test_a_tree_whose_manifest_does_not_load_is_unpacked_again(
     assert not [p.name for p in cache.tmp_dir().iterdir()]  # the old tree and the scratch are gone
 
 
+def _two_names_for_one_member(directory: Path) -> Path:
+    wheel = make_wheel(directory, "evil", "1.0", extra_entries={"evil/real.py": b"X = 1\n"})
+    data = wheel.read_bytes()
+    wheel.write_bytes(data.replace(b"evil/real.py", b"evil/fake.py", 1))  # the first is the local header's
+    return wheel
+
+
 HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "two names for one member": (
+        _two_names_for_one_member,
+        "it is not a readable wheel (File name in directory 'evil/real.py' and header 'evil/fake.py' differ.)",
+    ),
     "dot-dot": (
         lambda d: make_wheel(d, "evil", "1.0", extra_entries={"../escape.py": b"x"}),
         "the entry '../escape.py' would be written outside the venv",

@@ -22,6 +22,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import InstallError
+from tox_venvsync._zip import Members
 
 if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
@@ -134,12 +136,12 @@ def _load(root: Path) -> UnpackedWheel | None:
 
 def _extract(wheel: Path, into: Path, name: str) -> dict[str, object]:
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            extractor = _Extractor(archive, into, wheel, name)
+        with wheel.open("rb", buffering=0) as file, zipfile.ZipFile(file) as archive:
+            extractor = _Extractor(archive, Members(archive, file), into, wheel, name)
             entries = [extractor.extract(info) for info in archive.infolist() if not info.is_dir()]
             wheel_text = extractor.read_meta("WHEEL")
             points = extractor.read_meta("entry_points.txt")
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError) as exc:
+    except (OSError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError, KeyError) as exc:
         raise InstallError(name, wheel.name, f"it is not a readable wheel ({exc})") from exc
     purelib = HeaderParser().parsestr(wheel_text).get("Root-Is-Purelib") or ""
     return {
@@ -181,8 +183,9 @@ def _scripts(text: str, wheel: Path, name: str) -> list[list[str]]:
 class _Extractor:
     """Extracts one wheel, checking each entry against RECORD as it goes."""
 
-    def __init__(self, archive: zipfile.ZipFile, into: Path, wheel: Path, name: str) -> None:
+    def __init__(self, archive: zipfile.ZipFile, members: Members, into: Path, wheel: Path, name: str) -> None:
         self._archive = archive
+        self._members = members
         self._root = str(into)
         self._made: set[str] = set()
         self._wheel = wheel
@@ -192,7 +195,7 @@ class _Extractor:
 
     def read_meta(self, filename: str) -> str:
         path = f"{self.dist_info}/{filename}"
-        return self._archive.read(path).decode("utf-8") if path in self._records else ""
+        return self._members.read(self._archive.getinfo(path)).decode("utf-8") if path in self._records else ""
 
     def extract(self, info: zipfile.ZipInfo) -> Entry:
         path = info.filename
@@ -202,7 +205,7 @@ class _Extractor:
         if path not in self._records:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not list {path!r}")
         expected, size = self._records[path]
-        data = self._archive.read(info)
+        data = self._members.read(info)
         algorithm, _, digest = expected.partition("=")
         if algorithm not in hashlib.algorithms_guaranteed or _b64(hashlib.new(algorithm, data)) != digest:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")

@@ -1,0 +1,79 @@
+"""Members: a wheel's files read from the archive directly, with the checks zipfile makes, in one inflate each.
+
+``zipfile.ZipFile.read`` opens a ``ZipExtFile`` per member (a shared-file wrapper, a seek, the header
+parsed, a decompressor object, CRC bookkeeping on every read): about 60 µs of Python a member, 40% of
+unpacking a wheel of small files (``rich``'s 105 files: 27 -> 16 ms of CPU on tmpfs). The central
+directory is still read by zipfile; for each member this reads its local header and its bytes with one
+seek and read each, and checks what zipfile checks before trusting them (APPNOTE.TXT 4.3.7): the
+header's signature, that its name is the directory's (two names for one member is how a zip shows one
+tool a different file than another), that the member does not run into the next one (overlapping
+members are the zip-bomb shape), and the size and CRC-32 the directory records. A member zipfile would
+refuse (encrypted, patched) or that uses another compression method is read by zipfile itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import zipfile
+import zlib
+from typing import BinaryIO
+
+#: a member's local file header (APPNOTE.TXT 4.3.7; zipfile's ``structFileHeader``)
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_MAGIC = b"PK\x03\x04"
+#: general purpose flag bits: the name is UTF-8 (else code page 437, as zipfile reads it)
+_UTF8 = 0x800
+#: encrypted, compressed patched data, strong encryption: zipfile reads (or refuses) these itself
+_NOT_PLAIN = 0x1 | 0x20 | 0x40
+_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+
+
+class Members:
+    """Reads the members of ``archive``, opened on ``file`` (a binary file the caller keeps open)."""
+
+    def __init__(self, archive: zipfile.ZipFile, file: BinaryIO) -> None:
+        self._archive = archive
+        self._file = file
+        starts = sorted(info.header_offset for info in archive.infolist())
+        if len(set(starts)) != len(starts):
+            msg = "Overlapped entries: two members share one header (possible zip bomb)"
+            raise zipfile.BadZipFile(msg)
+        #: where each member's space ends: the next member's header, or the central directory
+        self._ends = dict(itertools.pairwise([*starts, archive.start_dir]))
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's content; :class:`zipfile.BadZipFile` (or ``zlib.error``) when the archive lies about it."""
+        if info.flag_bits & _NOT_PLAIN or info.compress_type not in _METHODS:
+            return self._archive.read(info)
+        name = info.orig_filename
+        header = self._at(info.header_offset, _LOCAL.size, name)
+        magic, _, _, flags, *_, name_length, extra_length = _LOCAL.unpack(header)
+        if magic != _MAGIC:
+            msg = f"Bad magic number for file header of {name!r}"
+            raise zipfile.BadZipFile(msg)
+        start = info.header_offset + _LOCAL.size
+        local = self._at(start, name_length, name).decode("utf-8" if flags & _UTF8 else "cp437")
+        if local != name:
+            msg = f"File name in directory {name!r} and header {local!r} differ."
+            raise zipfile.BadZipFile(msg)
+        start += name_length + extra_length
+        if start + info.compress_size > self._ends[info.header_offset]:
+            msg = f"Overlapped entries: {name!r} (possible zip bomb)"
+            raise zipfile.BadZipFile(msg)
+        body = self._at(start, info.compress_size, name)
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            # at most one byte more than the directory says: a member that inflates past it is refused, not held
+            body = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, info.file_size + 1)
+        if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+            msg = f"Bad CRC-32 or size for file {name!r}"
+            raise zipfile.BadZipFile(msg)
+        return body
+
+    def _at(self, offset: int, size: int, name: str) -> bytes:
+        self._file.seek(offset)
+        data = self._file.read(size)
+        if len(data) != size:
+            msg = f"Truncated member {name!r}"
+            raise zipfile.BadZipFile(msg)
+        return data

@@ -1,0 +1,152 @@
+"""Members are read as zipfile reads them, and an archive that lies about a member is refused as zipfile refuses it."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+import zlib
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tox_venvsync._zip import Members
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+
+def build(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return sink.getvalue()
+
+
+def read_all(data: bytes) -> dict[str, bytes]:
+    file = io.BytesIO(data)
+    with zipfile.ZipFile(file) as archive:
+        members = Members(archive, file)
+        return {info.filename: members.read(info) for info in archive.infolist()}
+
+
+def zipfile_reads(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def central(data: bytes) -> Iterator[int]:
+    """The offsets of the central directory's file headers."""
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        yield at
+        at = data.find(b"PK\x01\x02", at + 4)
+
+
+def patch(data: bytes, offset: int, fmt: str, value: int | bytes) -> bytes:
+    changed = bytearray(data)
+    struct.pack_into(fmt, changed, offset, value)
+    return bytes(changed)
+
+
+SMALL = {"pkg/__init__.py": b"X = 1\n" * 40, "pkg/data.bin": bytes(range(256)) * 8, "pkg/empty.txt": b""}
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=str
+)
+def test_every_method_reads_as_zipfile_reads_it(compression: int) -> None:
+    data = build(SMALL, compression)
+    assert read_all(data) == zipfile_reads(data) == SMALL
+
+
+def test_names_in_code_page_437_and_utf8_and_a_data_descriptor() -> None:
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("pkg/naïve.py", b"A = 1\n")  # UTF-8 flag set
+        info = zipfile.ZipInfo("pkg/plain.py")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as stream:  # written in pieces: sizes in a data descriptor after the data
+            stream.write(b"B = 2\n" * 100)
+    data = sink.getvalue()
+    assert read_all(data) == zipfile_reads(data) == {"pkg/naïve.py": b"A = 1\n", "pkg/plain.py": b"B = 2\n" * 100}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(
+            st.characters(min_codepoint=48, max_codepoint=0x2FF, exclude_characters="/\\"), min_size=1, max_size=12
+        ),
+        st.binary(max_size=3000),
+        max_size=6,
+    ),
+    st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
+)
+def test_arbitrary_archives_read_as_zipfile_reads_them(members: dict[str, bytes], compression: int) -> None:
+    data = build({f"pkg/{name}": content for name, content in members.items()}, compression)
+    assert read_all(data) == zipfile_reads(data)
+
+
+def _second_name_differs(data: bytes) -> bytes:
+    at = data.find(b"pkg/data.bin")  # the first occurrence is the local header's
+    return data[:at] + b"pkg/DATA.bin" + data[at + len(b"pkg/data.bin") :]
+
+
+def _first_overruns(data: bytes) -> bytes:
+    first = next(central(data))  # its compressed size reaches into the second member
+    return patch(data, first + 20, "<L", struct.unpack_from("<L", data, first + 20)[0] + 40)
+
+
+def _shares_a_header(data: bytes) -> bytes:
+    second = list(central(data))[1]
+    return patch(data, second + 42, "<L", 0)
+
+
+def _cut_short(data: bytes) -> bytes:
+    first = next(central(data))
+    return patch(data, first + 20, "<L", struct.unpack_from("<L", data, first + 20)[0] - 4)
+
+
+def _inflates_past_its_size(data: bytes) -> bytes:
+    first = next(central(data))
+    return patch(data, first + 24, "<L", struct.unpack_from("<L", data, first + 24)[0] - 1)
+
+
+def _content_changed(data: bytes) -> bytes:
+    at = data.find(b"X = 1")
+    return data[:at] + b"Y" + data[at + 1 :]
+
+
+LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
+    "header name differs": (_second_name_differs, zipfile.ZIP_DEFLATED, "File name in directory 'pkg/data.bin' and"),
+    "bad magic": (lambda d: b"XX" + d[2:], zipfile.ZIP_DEFLATED, "Bad magic number for file header of 'pkg/__init__"),
+    "member overruns the next": (_first_overruns, zipfile.ZIP_DEFLATED, "Overlapped entries: 'pkg/__init__.py'"),
+    "two members share a header": (_shares_a_header, zipfile.ZIP_DEFLATED, "two members share one header"),
+    "stream cut short": (_cut_short, zipfile.ZIP_DEFLATED, "Bad CRC-32 or size for file 'pkg/__init__.py'"),
+    "inflates past its size": (_inflates_past_its_size, zipfile.ZIP_DEFLATED, "Bad CRC-32 or size for file 'pkg/__"),
+    "stored content changed": (_content_changed, zipfile.ZIP_STORED, "Bad CRC-32 or size for file 'pkg/__init__.py'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIES))
+def test_an_archive_that_lies_about_a_member_is_refused(case: str) -> None:
+    damage, compression, message = LIES[case]
+    data = damage(build(SMALL, compression))
+    with pytest.raises((zipfile.BadZipFile, zlib.error), match=re.escape(message)):
+        read_all(data)
+
+
+def test_a_member_past_the_end_of_the_file_is_refused() -> None:
+    data = build(SMALL)
+    cut = data.rfind(b"pkg/empty.txt", 0, next(central(data)))  # the last member's local name
+    file = io.BytesIO(data)
+    with zipfile.ZipFile(file) as archive:
+        infos = archive.infolist()
+        members = Members(archive, io.BytesIO(data[:cut]))  # the directory read, then the file shrank
+        with pytest.raises(zipfile.BadZipFile, match=re.escape("Truncated member 'pkg/empty.txt'")):
+            members.read(infos[-1])
