@@ -393,7 +393,8 @@ def test_unpacking_ahead_takes_the_biggest_waiting_wheel_first(tmp_path: Path, m
     started, release = threading.Event(), threading.Event()
     order: list[str] = []
 
-    def unpacked(_cache: Cache, _wheel: Path, _algorithm: str, _digest: str, name: str) -> None:
+    def unpacked(_cache: Cache, _wheel: Path, _algorithm: str, _digest: str, name: str, *, threads: int) -> None:
+        assert threads == 1
         started.set()
         release.wait(timeout=30)  # the first wheel holds the thread while the others queue up
         order.append(name)
@@ -416,3 +417,26 @@ def test_unpacking_ahead_takes_the_biggest_waiting_wheel_first(tmp_path: Path, m
     release.set()
     ahead.close()
     assert order == ["first", "big", "broken", "middle", "small", "tiny"]
+
+
+def test_a_wheel_unpacked_while_no_other_is_gets_every_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_apply, "UNPACK_WORKERS", 2)
+    started, release = threading.Semaphore(0), threading.Event()
+    threads_of: dict[str, int] = {}
+
+    def unpacked(_cache: Cache, _wheel: Path, _algorithm: str, _digest: str, name: str, *, threads: int) -> None:
+        threads_of[name] = threads
+        started.release()
+        release.wait(timeout=30)
+
+    monkeypatch.setattr(_unpacked, "unpacked", unpacked)
+    ahead = _UnpackAhead(Cache(tmp_path / "cache"))
+    for name in ("alone", "beside"):
+        wheel = tmp_path / f"{name}-1.0-py3-none-any.whl"
+        wheel.write_bytes(b"x")
+        artifact = Artifact(filename=wheel.name, url=None, path=wheel, size=1, hashes={"sha256": "0" * 64})
+        ahead.submit(Pick(name=canonicalize_name(name), version=Version("1.0"), kind="wheel", artifact=artifact), wheel)
+        assert started.acquire(timeout=30)  # each starts before the next is submitted
+    release.set()
+    ahead.close()
+    assert threads_of == {"alone": 2, "beside": 1}  # the second came while the first was being unpacked

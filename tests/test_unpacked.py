@@ -23,7 +23,7 @@ from tox_venvsync._installed import scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Wanted
 from tox_venvsync._target import Target, TargetMemo
-from tox_venvsync._unpacked import _scripts, unpacked
+from tox_venvsync._unpacked import SPLIT_AT, _scripts, unpacked
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -54,6 +54,17 @@ def test_unpack_once_then_reuse(tmp_path: Path, wheelhouse: Path) -> None:
     again = unpacked(cache, wheel, "sha256", digest, "pkg")
     assert again.entries == first.entries
     assert not list((tmp_path / "cache" / "unpacked").rglob(".tmp-*"))
+
+
+def test_a_wheel_split_between_threads_unpacks_as_on_one(tmp_path: Path, wheelhouse: Path) -> None:
+    modules = {f"pkg/sub{i % 3}/m{i}.py": f"X = {i}\n" * i for i in range(SPLIT_AT + 9)}
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules=modules)
+    one = unpacked(Cache(tmp_path / "one"), wheel, "sha256", sha256_file(wheel), "pkg")
+    split = unpacked(Cache(tmp_path / "split"), wheel, "sha256", sha256_file(wheel), "pkg", threads=3)
+    assert split.entries == one.entries  # the same entries in the archive's order
+    assert len(split.entries) > SPLIT_AT
+    for entry in split.entries:
+        assert (split.root / entry.path).read_bytes() == (one.root / entry.path).read_bytes()
 
 
 def _manifest(tree: Path) -> dict[str, object]:

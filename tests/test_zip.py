@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import re
 import struct
+import tempfile
 import zipfile
 import zlib
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -27,10 +28,16 @@ def build(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) ->
     return sink.getvalue()
 
 
+def on_disk(data: bytes) -> IO[bytes]:
+    file = tempfile.TemporaryFile()  # noqa: SIM115  # the caller closes it
+    file.write(data)
+    file.flush()
+    return file
+
+
 def read_all(data: bytes) -> dict[str, bytes]:
-    file = io.BytesIO(data)
-    with zipfile.ZipFile(file) as archive:
-        members = Members(archive, file)
+    with on_disk(data) as file, zipfile.ZipFile(file) as archive:
+        members = Members(archive, file.fileno())
         return {info.filename: members.read(info) for info in archive.infolist()}
 
 
@@ -144,9 +151,8 @@ def test_an_archive_that_lies_about_a_member_is_refused(case: str) -> None:
 def test_a_member_past_the_end_of_the_file_is_refused() -> None:
     data = build(SMALL)
     cut = data.rfind(b"pkg/empty.txt", 0, next(central(data)))  # the last member's local name
-    file = io.BytesIO(data)
-    with zipfile.ZipFile(file) as archive:
+    with on_disk(data) as file, zipfile.ZipFile(file) as archive, on_disk(data[:cut]) as shrunk:
         infos = archive.infolist()
-        members = Members(archive, io.BytesIO(data[:cut]))  # the directory read, then the file shrank
+        members = Members(archive, shrunk.fileno())  # the directory read, then the file shrank
         with pytest.raises(zipfile.BadZipFile, match=re.escape("Truncated member 'pkg/empty.txt'")):
             members.read(infos[-1])

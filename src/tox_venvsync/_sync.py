@@ -149,8 +149,9 @@ class _UnpackAhead:
 
     The biggest waiting wheel goes first, so the threads finish together: downloads end long before the
     unpacking does, and a large wheel taken last (numpy: a quarter of the benchmark's files) kept one
-    thread busy alone for up to a second. Only a head start: a wheel that fails to unpack here fails
-    again, with its error, when it is checked.
+    thread busy alone for up to a second. A wheel unpacked while no other is waiting or being unpacked
+    (a bump's one wheel) is split between the threads. Only a head start: a wheel that fails to unpack
+    here fails again, with its error, when it is checked.
     """
 
     def __init__(self, cache: Cache) -> None:
@@ -159,7 +160,9 @@ class _UnpackAhead:
         from tox_venvsync._apply import UNPACK_WORKERS  # noqa: PLC0415
 
         self._cache = cache
+        self._threads = UNPACK_WORKERS
         self._pool = ThreadPoolExecutor(max_workers=UNPACK_WORKERS, thread_name_prefix="venvsync-unpack")
+        self._busy = 0  # wheels being unpacked
         self._waiting: list[tuple[int, int, Pick, Path, tuple[str, str]]] = []  # a heap, the biggest first
         self._lock = threading.Lock()
         self._order = itertools.count()  # equal sizes: the first downloaded first
@@ -180,8 +183,14 @@ class _UnpackAhead:
 
         with self._lock:
             _, _, pick, path, hashed = heapq.heappop(self._waiting)
-        with contextlib.suppress(Exception):  # the check reports it
-            unpacked(self._cache, path, *hashed, pick.name)
+            alone = not self._waiting and not self._busy  # the other threads idle: they share this wheel
+            self._busy += 1
+        try:
+            with contextlib.suppress(Exception):  # the check reports it
+                unpacked(self._cache, path, *hashed, pick.name, threads=self._threads if alone else 1)
+        finally:
+            with self._lock:
+                self._busy -= 1
 
 
 def _size(path: Path) -> int:
