@@ -251,12 +251,13 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     false leaves the cache's memo of parsed lockfiles as it is (a dry run writes nothing).
     """
     from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
-    from tox_venvsync._lock import read_lock  # noqa: PLC0415
     from tox_venvsync._lock._memo import remembered_selection  # noqa: PLC0415
-    from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
     from tox_venvsync._plan import make_plan  # noqa: PLC0415
 
-    def select() -> Sequence[Pick]:
+    def select() -> Sequence[Pick]:  # only when the selection is not remembered: no TOML parser loaded before
+        from tox_venvsync._lock import read_lock  # noqa: PLC0415
+        from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
+
         with memo_dir(sources.cache.root / "toml", write=write):
             lock = read_lock(spec.lock_path, spec.lock_format)
         return lock.select(target, spec.request)
