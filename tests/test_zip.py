@@ -141,14 +141,14 @@ LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(LIES))
-def test_an_archive_that_lies_about_a_member_is_refused(case: str) -> None:
+def test_hostile_archive_lying_about_a_member_is_refused(case: str) -> None:
     damage, compression, message = LIES[case]
     data = damage(build(SMALL, compression))
     with pytest.raises((zipfile.BadZipFile, zlib.error), match=re.escape(message)):
         read_all(data)
 
 
-def test_a_member_past_the_end_of_the_file_is_refused() -> None:
+def test_hostile_member_past_the_end_of_the_file_is_refused() -> None:
     data = build(SMALL)
     cut = data.rfind(b"pkg/empty.txt", 0, next(central(data)))  # the last member's local name
     with on_disk(data) as file, zipfile.ZipFile(file) as archive, on_disk(data[:cut]) as shrunk:
