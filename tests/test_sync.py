@@ -194,6 +194,20 @@ def test_a_no_op_loads_no_lock_reader_planner_or_installer(synced: Env) -> None:
         assert f"tox_venvsync.{name}" not in loaded
 
 
+_PLANNED = _NO_OP.replace(".plan is None", ".plan is not None")
+
+
+def test_a_plan_from_a_remembered_selection_loads_no_lock_reader(synced: Env) -> None:
+    # the lock is unchanged, so its selection is remembered: reading TOML would be wasted milliseconds
+    (synced.venv / ".venvsync" / "state.json").unlink()  # the venv must be compared with the lock again
+    args = [str(synced.venv), str(synced.lock), str(synced.cache.root)]
+    out = subprocess.run([sys.executable, "-c", _PLANNED, *args], capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert "tox_venvsync._plan" in loaded
+    for name in ("_lock._toml", "_lock._pylock", "_lock._uv"):
+        assert f"tox_venvsync.{name}" not in loaded
+
+
 def test_hand_installed_wheel_is_removed(synced: Env, wheelhouse: Path) -> None:
     extra = make_wheel(wheelhouse / "by-hand", "stray", "0.1", console_scripts={"stray": "stray:main"})
     pick = Pick(name=canonicalize_name("stray"), version=Version("0.1"), kind="wheel", artifact=None)
