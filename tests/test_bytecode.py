@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -15,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 from _support.installs import from_cache
 from _support.wheels import make_wheel
+from tox_venvsync import _values
 from tox_venvsync._apply import LinkInstaller, uninstall
 from tox_venvsync._bytecode import PENDING, cache_tag, compiled, harvest
 from tox_venvsync._cache import Cache
@@ -83,7 +83,7 @@ def world(tmp_path: Path, python312: Path) -> World:
 def test_cache_tag_is_cpythons_and_none_for_other_interpreters(python312: Path) -> None:
     target = query_interpreter(python312)
     assert cache_tag(target) == "cpython-312"
-    pypy = dataclasses.replace(target, markers={**target.markers, "implementation_name": "pypy"})
+    pypy = _values.replace(target, markers={**target.markers, "implementation_name": "pypy"})
     assert cache_tag(pypy) is None
 
 

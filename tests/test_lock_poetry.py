@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, detect_format, read_lock
 from tox_venvsync._lock._poetry import PoetryLockFile, _pep440, read_poetry_lock, read_project
 from tox_venvsync._target import Target
+from tox_venvsync._values import replace
 
 if sys.version_info >= (3, 11):
     import tomllib

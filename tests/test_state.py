@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tox_venvsync import _values
 from tox_venvsync._lock import Request
 from tox_venvsync._state import Inputs, State, tree_signature
 from tox_venvsync._target import Target
@@ -37,18 +37,18 @@ BASE = Inputs(
 )
 
 
-def _with_target(**changes: Any) -> Inputs:  # noqa: ANN401  # dataclasses.replace keywords
-    return dataclasses.replace(BASE, target=dataclasses.replace(TARGET, **changes))
+def _with_target(**changes: Any) -> Inputs:  # noqa: ANN401  # replace() keywords
+    return _values.replace(BASE, target=_values.replace(TARGET, **changes))
 
 
-def _with_request(**changes: Any) -> Inputs:  # noqa: ANN401  # dataclasses.replace keywords
-    return dataclasses.replace(BASE, request=dataclasses.replace(BASE.request, **changes))
+def _with_request(**changes: Any) -> Inputs:  # noqa: ANN401  # replace() keywords
+    return _values.replace(BASE, request=_values.replace(BASE.request, **changes))
 
 
 CHANGES: dict[str, Callable[[], Inputs]] = {
-    "lock-bytes": lambda: dataclasses.replace(BASE, lock_bytes=b'lock-version = "1.0"\n# changed\n'),
-    "lock-path": lambda: dataclasses.replace(BASE, lock_path="/p/pylock.dev.toml"),
-    "lock-format": lambda: dataclasses.replace(BASE, lock_format="pylock"),
+    "lock-bytes": lambda: _values.replace(BASE, lock_bytes=b'lock-version = "1.0"\n# changed\n'),
+    "lock-path": lambda: _values.replace(BASE, lock_path="/p/pylock.dev.toml"),
+    "lock-format": lambda: _values.replace(BASE, lock_format="pylock"),
     "extras-added": lambda: _with_request(extras=frozenset({"cli", "gui"})),
     "extras-none": lambda: _with_request(extras=frozenset()),
     "groups-other": lambda: _with_request(groups=frozenset({"docs"})),
@@ -57,10 +57,10 @@ CHANGES: dict[str, Callable[[], Inputs]] = {
     "executable": lambda: _with_target(executable="/envs/other/bin/python"),
     "python-version": lambda: _with_target(markers={**TARGET.markers, "python_full_version": "3.12.2"}),
     "first-tag": lambda: _with_target(tag_strings=("cp312-cp312-manylinux_2_39_x86_64", *TARGET.tag_strings[1:])),
-    "extra-content": lambda: dataclasses.replace(BASE, extra=("proj=def:False",)),
-    "extra-editable": lambda: dataclasses.replace(BASE, extra=("proj=abc:True",)),
-    "extra-none": lambda: dataclasses.replace(BASE, extra=()),
-    "not-exact": lambda: dataclasses.replace(BASE, exact=False),
+    "extra-content": lambda: _values.replace(BASE, extra=("proj=def:False",)),
+    "extra-editable": lambda: _values.replace(BASE, extra=("proj=abc:True",)),
+    "extra-none": lambda: _values.replace(BASE, extra=()),
+    "not-exact": lambda: _values.replace(BASE, exact=False),
 }
 
 
@@ -87,8 +87,8 @@ def test_fingerprint_changes_with_the_engine(monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize(
     "same",
     [
-        pytest.param(lambda: dataclasses.replace(BASE), id="copy"),
-        pytest.param(lambda: dataclasses.replace(BASE, extra=["proj=abc:False"]), id="list-or-tuple"),
+        pytest.param(lambda: _values.replace(BASE), id="copy"),
+        pytest.param(lambda: _values.replace(BASE, extra=["proj=abc:False"]), id="list-or-tuple"),
         pytest.param(lambda: _with_request(extras=frozenset(["cli"])), id="equal-extras"),
         pytest.param(lambda: _with_target(prefix="/elsewhere", base_prefix="/opt"), id="prefix"),
         pytest.param(lambda: _with_target(scheme={"purelib": "/x"}), id="scheme"),

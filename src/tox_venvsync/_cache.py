@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 from filelock import FileLock
+
+from tox_venvsync._values import frozen
 
 CACHE_DIR_ENV = "TOX_VENVSYNC_CACHE_DIR"
 
@@ -38,7 +39,7 @@ def default_cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) 
     return Path(platformdirs.user_cache_dir("tox-venvsync", appauthor=False))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Cache:
     """The cache rooted at ``root``."""
 

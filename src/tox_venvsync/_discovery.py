@@ -11,8 +11,9 @@ install scheme under the venv). The session is built only to create a venv.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -35,7 +36,7 @@ def discover(specs: Sequence[str], *, try_first_with: Iterable[str], env: Mappin
     return None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class VenvLayout:
     """Where a venv made from an interpreter keeps its interpreter, scripts and packages."""
 

@@ -8,7 +8,6 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
@@ -16,6 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import FetchError, HashMismatchError, OfflineError
+from tox_venvsync._values import replace
 
 # The network modules (urllib, http.client, ssl: ~6 ms to import) and the index client load when a
 # file is downloaded: a sync whose files are all in the cache does not pay for them.

@@ -11,7 +11,6 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from packaging.version import Version
 from tox_venvsync import __version__
 from tox_venvsync._errors import FetchError
 from tox_venvsync._lock._model import Artifact, best_wheel
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     import ssl
@@ -130,7 +130,7 @@ def _pip_config_index(environ: Mapping[str, str]) -> str | None:
     return found
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class IndexFile:
     """One file on a project page: its URL and the hashes the page gives in the link's fragment."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 OUR_METADATA = "venvsync.json"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class InstalledDist:
     """One ``.dist-info`` directory in the venv."""
 

@@ -7,11 +7,11 @@ import enum
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync._errors import LocationError
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -28,7 +28,7 @@ class Kind(enum.Enum):
     VENV = "venv"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Found:
     """The outcome of inspecting a location that we may use."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tox_venvsync._installed import source_id
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
@@ -42,7 +42,7 @@ _WORDS = (
 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Wanted:
     """A pick plus what the venv should record about it once installed."""
 
@@ -66,7 +66,7 @@ class Wanted:
         return source_id(self.direct_url, editable=self.editable)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Step:
     """One line of the plan."""
 
@@ -89,7 +89,7 @@ class Step:
         return f"{self.action.value}: {self.name} {new if new is not None else old}"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Plan:
     """Every step, sorted by name; applying it makes the venv equal the selection."""
 

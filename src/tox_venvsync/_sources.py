@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._lock._model import Artifact, Pick, best_wheel
 from tox_venvsync._state import tree_signature
+from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
     from pathlib import Path

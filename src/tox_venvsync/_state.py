@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync import __version__
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Inputs:
     """Everything a sync's outcome depends on besides the venv's contents."""
 

@@ -12,7 +12,6 @@ import tempfile
 import threading
 import time
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._request import Request
 from tox_venvsync._state import Inputs, State
+from tox_venvsync._values import frozen
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
 # fetching and installing import their modules when a sync has work to do, so a tox run of an env that
@@ -47,7 +47,7 @@ LINK_MODE_ENV = "TOX_VENVSYNC_LINK_MODE"
 COPY_MODES = frozenset({"copy", "clone", "reflink"})
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class LocalWheel:
     """A wheel built outside the lock (the project itself), installed without its dependencies."""
 
@@ -57,14 +57,14 @@ class LocalWheel:
     source: Path | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class SyncSpec:
     """What to sync: the venv, the lock, the request and the project's wheels."""
 
     venv: Path
     lock_path: Path
     lock_format: str | None = None
-    request: Request = field(default_factory=Request)
+    request: Request = Request()
     project: Sequence[LocalWheel] = ()
     #: names the lock may hold for the project itself; tox's ``package`` decides how (and whether) it is installed
     project_names: frozenset[str] = frozenset()
@@ -74,7 +74,7 @@ class SyncSpec:
     deps: Sequence[str] = ()
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Outcome:
     """What a sync did; ``plan`` is ``None`` when the state said the venv was already in sync."""
 

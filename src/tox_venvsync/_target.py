@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import packaging
@@ -18,6 +17,7 @@ from packaging.tags import Tag, parse_tag
 
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import InterpreterError
+from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -63,7 +63,7 @@ _FORMAT = 2
 _VENV = os.path.join(os.sep, "@venvsync-venv@")  # noqa: PTH118  # a string, replaced in strings
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Target:
     """What an interpreter installs for: its marker environment, its wheel tags, its install scheme."""
 
@@ -74,7 +74,7 @@ class Target:
     tag_strings: tuple[str, ...]
     scheme: Mapping[str, str]
     #: the scheme of a venv made from this interpreter, with ``_VENV`` for the venv's directory
-    venv_scheme: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    venv_scheme: Mapping[str, str] = MappingProxyType({})
 
     @property
     def python_full_version(self) -> str:
@@ -131,7 +131,7 @@ class Target:
     def in_venv(self, venv: Path, python: Path) -> Target:
         """The facts of a venv made from this (base) interpreter: the same interpreter, the venv's scheme."""
         scheme = {key: value.replace(_VENV, str(venv)) for key, value in self.venv_scheme.items()}
-        return dataclasses.replace(self, executable=str(python), prefix=str(venv), scheme=scheme, venv_scheme={})
+        return replace(self, executable=str(python), prefix=str(venv), scheme=scheme, venv_scheme={})
 
 
 def _parse_tags(tag_strings: tuple[str, ...]) -> list[Tag]:

@@ -25,7 +25,6 @@ import tempfile
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import InstallError
+from tox_venvsync._values import frozen
 from tox_venvsync._zip import Members
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ _ENTRY_POINT = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attrs>[\w.]+))\s*(?P<e
 class Entry(NamedTuple):
     """One file of the wheel: its path in the archive, RECORD hash (``alg=digest``) and size.
 
-    A named tuple, not a dataclass like the other values: every install loads one per file of every
+    A named tuple, not a frozen value class like the others: every install loads one per file of every
     wheel (3,675 for the benchmark's project), and a tuple is made from the manifest's list at a
     quarter of the cost (loading the project's 53 manifests: 23 -> 9 ms).
     """
@@ -70,7 +70,7 @@ class Entry(NamedTuple):
     executable: bool
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class UnpackedWheel:
     """A wheel's files under ``root``, with what an install needs to place them."""
 

@@ -6,8 +6,9 @@ import base64
 import csv
 import hashlib
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -18,12 +19,12 @@ if TYPE_CHECKING:
     from tox_venvsync._installed import InstalledDist
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class FileDrift:
     """Files that differ from what their distributions' RECORDs say."""
 
-    modified: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    modified: list[str]
+    missing: list[str]
 
     def __bool__(self) -> bool:
         return bool(self.modified or self.missing)
@@ -31,7 +32,8 @@ class FileDrift:
 
 def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], venv: Path) -> FileDrift:
     """Every file a RECORD lists with a hash, hashed again (files outside the venv are not looked at)."""
-    drift = FileDrift()
+    modified: list[str] = []
+    missing: list[str] = []
     root = os.path.abspath(venv)
     for dists in installed.values():
         for dist in dists:
@@ -43,13 +45,11 @@ def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], v
                 try:
                     actual = _digest(path, algorithm)
                 except FileNotFoundError:
-                    drift.missing.append(shown)
+                    missing.append(shown)
                     continue
                 if actual != digest:
-                    drift.modified.append(shown)
-    drift.modified.sort()
-    drift.missing.sort()
-    return drift
+                    modified.append(shown)
+    return FileDrift(modified=sorted(modified), missing=sorted(missing))
 
 
 def _hashed_rows(record: Path) -> Iterable[tuple[str, str, str]]:

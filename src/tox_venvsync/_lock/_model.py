@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +26,7 @@ SourceKind = Literal["wheel", "sdist", "vcs", "directory", "archive"]
 HASH_ALGORITHMS = ("sha512", "sha384", "sha256")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Artifact:
     """One file a lock names: where it lives and what its bytes must be."""
 
@@ -51,7 +52,7 @@ class Artifact:
         return None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class VcsSource:
     """A VCS checkout the lock pins to one commit (never the requested revision)."""
 
@@ -62,7 +63,7 @@ class VcsSource:
     subdirectory: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class DirectorySource:
     """A local source tree, installed editable or not as the lock says."""
 
@@ -71,7 +72,7 @@ class DirectorySource:
     subdirectory: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class IndexPin:
     """A file to find on an index, for lockfiles that name none (requirements files).
 
@@ -86,7 +87,7 @@ class IndexPin:
     no_index: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Pick:
     """A package the selection wants installed, with the artifact chosen for the target."""
 

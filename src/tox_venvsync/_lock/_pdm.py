@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -24,6 +23,7 @@ from tox_venvsync._lock._model import (
     not_in_lock,
 )
 from tox_venvsync._lock._toml import read_toml
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -54,7 +54,7 @@ SourceShape = Literal["files", "vcs", "directory", "archive"]
 # --- the model ---------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PdmTarget:
     """One ``[[metadata.targets]]`` entry: the environments the lock was resolved for."""
 
@@ -70,7 +70,7 @@ class PdmTarget:
         return f"({', '.join(p for p in parts if p)})"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PdmPackage:
     """One ``[[package]]`` entry; ``name[extra]`` entries (``extras = [...]``) carry the base name."""
 
@@ -85,7 +85,7 @@ class PdmPackage:
     context: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class ProjectGroups:
     """What pdm reads from ``pyproject.toml`` beside the lock to translate a group selection."""
 
@@ -413,7 +413,7 @@ def _free_threaded(target: Target) -> bool:
 # --- selection -----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PdmLockFile:
     """A checked ``pdm.lock``; ``project`` is what ``pyproject.toml`` beside it says about its groups."""
 

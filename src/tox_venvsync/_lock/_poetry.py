@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -25,6 +24,7 @@ from tox_venvsync._lock._model import (
     tag_summary,
 )
 from tox_venvsync._lock._toml import read_toml
+from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -111,7 +111,7 @@ class _Toml:
         return [self.check(item, str, f"{context}[{i}]") for i, item in enumerate(self.need(table, key, list, context))]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PoetryProject:
     """What ``poetry sync`` reads from ``pyproject.toml``: the dependency groups, which are optional, the extras."""
 
@@ -147,7 +147,7 @@ def _is_optional(toml: _Toml, name: str, spec: object) -> bool:
     return toml.get(toml.check(spec, dict, context), "optional", bool, f"{context}.optional", False)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PoetrySource:
     """A ``[package.source]``: where a package comes from when not from the default index."""
 
@@ -158,7 +158,7 @@ class PoetrySource:
     subdirectory: str | None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PoetryPackage:
     """One ``[[package]]`` of the lock."""
 
@@ -182,7 +182,7 @@ class PoetryPackage:
         return False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PoetryLockFile:
     """A validated ``poetry.lock`` (lock-version 2.1) and the project facts it needs."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -23,6 +22,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from tox_venvsync._errors import LockFileError, SelectionError
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock, one_line, tag_summary
 from tox_venvsync._lock._toml import read_toml
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,7 +52,7 @@ def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
     return PylockFile(path=path, pylock=pylock)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class PylockFile:
     """A validated ``pylock.toml``."""
 

@@ -6,10 +6,10 @@ already in sync (which only fingerprints the request) does not define the rest o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tox_venvsync._values import frozen
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class Request:
     """What the user asks of a lock: extras, dependency groups, and whether the lock's default groups apply.
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
@@ -48,6 +48,7 @@ from tox_venvsync._lock._model import (
     not_in_lock,
 )
 from tox_venvsync._lock._toml import read_text
+from tox_venvsync._values import frozen, replace
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -96,7 +97,7 @@ _KNOWN = (
 _NOT_A_LOCK = "so this file is not a lock; generate it with pip-compile --generate-hashes or uv export"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class IndexOptions:
     """Where the file says index requirements come from (pip's global options)."""
 
@@ -106,7 +107,7 @@ class IndexOptions:
     no_index: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class _Pin:
     """One requirement line: the pick it makes, when (its marker), and every digest its file may have."""
 
@@ -115,18 +116,18 @@ class _Pin:
     hashes: Mapping[str, frozenset[str]]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class _Ref:
     """A requirement that names a place (``name @ url``, a bare path or URL, ``-e``) rather than an index version."""
 
     name: str | None
     location: str
     marker: Marker | None = None
-    hashes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    hashes: Mapping[str, frozenset[str]] = MappingProxyType({})
     editable: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class _Line:
     """A logical line, comments stripped, numbered by its first physical line."""
 
@@ -154,7 +155,7 @@ def read_requirements(path: Path) -> RequirementsFile:
     return RequirementsFile(path=path, options=options, pins=_with_index(pins, options))
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class RequirementsFile:
     """A validated hashed requirements file: pins, each with an optional marker, and the index options."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
@@ -18,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from tox_venvsync._errors import LockFileError, SelectionError
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, best_wheel, not_in_lock
 from tox_venvsync._lock._toml import read_toml
+from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -57,7 +57,7 @@ def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any
     return _LockReader(path).lock(data, defaults, declared)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class UvSource:
     """Where a locked package comes from: one of uv's seven source kinds and its URL or path."""
 
@@ -66,7 +66,7 @@ class UvSource:
     subdirectory: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class UvDependency:
     """An edge of the graph: the package it leads to (an index into the lock), its extras and marker."""
 
@@ -76,7 +76,7 @@ class UvDependency:
     context: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class UvRequirement:
     """A requirement of the workspace root itself (``[manifest]``), matched to a package by name and markers."""
 
@@ -86,7 +86,7 @@ class UvRequirement:
     context: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class UvPackage:
     """One ``[[package]]`` of the lock."""
 
@@ -104,7 +104,7 @@ class UvPackage:
     vcs: VcsSource | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@frozen
 class UvLockFile:
     """A validated ``uv.lock``, with the default groups of the project beside it."""
 
