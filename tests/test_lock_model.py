@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from packaging.utils import parse_wheel_filename
 
 from tox_venvsync._lock._model import Artifact, best_wheel, wheel_tags
@@ -59,3 +61,40 @@ def test_best_wheel_is_the_one_packagings_priority_gives(version: str, target_of
     expected = wheels[min(ranked)[1]] if ranked else None
     assert best_wheel(wheels, target.tag_ranks) == expected
     assert best_wheel(reversed(wheels), target.tag_ranks) == expected  # one best: no tie to break here
+
+
+_PYTHONS = st.sampled_from(["py3", "py2.py3", "cp312", "CP312", "cp39", "pp310", "py310"])
+_ABIS = st.sampled_from(["none", "abi3", "cp312", "cp313", "none.abi3"])
+_PLATFORMS = st.sampled_from(
+    [
+        "any",
+        "ANY",
+        "manylinux_2_17_x86_64",
+        "manylinux2014_x86_64.manylinux_2_17_x86_64",
+        "MANYLINUX_2_28_X86_64",
+        "musllinux_1_2_x86_64",
+        "macosx_11_0_arm64.any",
+        "win_amd64",
+        "linux_x86_64",
+        "manylinux_2_17_aarch64",
+    ]
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@given(parts=st.lists(st.tuples(_PYTHONS, _ABIS, _PLATFORMS, st.booleans()), min_size=1, max_size=8))
+def test_best_wheel_is_packagings_choice_for_any_wheel_names(
+    parts: list[tuple[str, str, str, bool]], target_of: Callable[[str], Target]
+) -> None:
+    """Wheels for other platforms are ruled out by their platform tag first: never a wheel that fits (any case)."""
+    target = target_of("3.12")
+    wheels = [
+        _wheel(f"pkg-1.0{'-1' if build else ''}-{python}-{abi}-{platform}.whl")
+        for python, abi, platform, build in parts
+    ]
+    priority = {tag: rank for rank, tag in enumerate(target.tags)}
+    ranks = [
+        min((priority[t] for t in parse_wheel_filename(w.filename)[3] if t in priority), default=None) for w in wheels
+    ]
+    ranked = [(rank, index) for index, rank in enumerate(ranks) if rank is not None]
+    assert best_wheel(wheels, target.tag_ranks) == (wheels[min(ranked)[1]] if ranked else None)

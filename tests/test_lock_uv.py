@@ -19,7 +19,8 @@ from _support.project import write_project
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, not_in_lock, read_lock
-from tox_venvsync._lock._uv import UvLockFile, parse_uv_lock, read_uv_lock
+from tox_venvsync._lock import _uv as uv_reader
+from tox_venvsync._lock._uv import UvLockFile, UvSource, _LockReader, _plain_wheel, parse_uv_lock, read_uv_lock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -687,6 +688,66 @@ def test_mutated_pyproject_raises_only_our_errors(
     data, project = documents["pallets__flask"]
     with contextlib.suppress(VenvSyncError):
         parse_uv_lock(LOCKS / "pallets__flask" / "uv.lock", data, _mutate(draw, project)).select(target, Request())
+
+
+_REMOTE = UvSource(kind="registry", value="https://pypi.org/simple")
+_URLS = st.sampled_from(
+    [
+        "https://files.example/p/pkg-1.0-py3-none-any.whl",
+        "https://files.example/p/pkg-1.0-py3-none-any.whl?x=1#frag",
+        "https://files.example/p/pkg-1.0-py3-none-any.whl#sha256=00",
+        "https://files.example/p/pkg%2B1-1.0-py3-none-any.whl",
+        "https://files.example/p/",
+        "pkg-1.0-py3-none-any.whl",
+        "",
+    ]
+)
+_HASHES = st.sampled_from(
+    ["sha256:" + "ab" * 32, "SHA256:" + "AB" * 32, "sha256:xyz", ":" + "ab" * 32, "sha256:", "ab"]
+)
+_OTHER = st.one_of(st.none(), st.booleans(), st.integers(-2, 10**6), st.text(max_size=4), st.lists(st.integers()))
+_KEYS = ["url", "hash", "size", "filename", "path", "upload-time"]
+
+
+@st.composite
+def wheel_tables(draw: st.DrawFn) -> dict[str, Any]:
+    """uv's usual wheel entry, then some of its keys changed, dropped or added."""
+    table: dict[str, Any] = {"url": draw(_URLS), "hash": draw(_HASHES), "size": draw(st.integers(-1, 10**6))}
+    if draw(st.booleans()):
+        table["filename"] = draw(st.sampled_from(["pkg-1.0-py3-none-any.whl", ""]))
+    for key in draw(st.sets(st.sampled_from(_KEYS), max_size=2)):
+        table.pop(key, None)
+    table.update(draw(st.dictionaries(st.sampled_from(_KEYS), _OTHER | _URLS | _HASHES, max_size=2)))
+    return table
+
+
+@settings(max_examples=500, database=None)
+@given(table=wheel_tables())
+def test_a_wheel_read_at_once_is_the_checked_reading(table: dict[str, Any]) -> None:
+    """The shortcut for uv's usual wheel entries gives what the key-by-key reading gives, or leaves it to it."""
+    reader = _LockReader(Path("/p/uv.lock"))
+    try:
+        checked: Artifact | None = reader._wheel(table, "packages[0].wheels[0]", _REMOTE)
+    except LockFileError:
+        checked = None
+    at_once = _plain_wheel(table)
+    assert at_once is None or at_once == checked
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LOCKS.iterdir()))
+def test_a_lock_reads_the_same_without_the_wheel_shortcut(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = LOCKS / name / "uv.lock"
+    with_shortcut = read_uv_lock(path)
+    monkeypatch.setattr(uv_reader, "_plain_wheel", lambda _: None)
+    assert read_uv_lock(path) == with_shortcut
+
+
+def test_the_wheel_shortcut_reads_a_real_lock() -> None:
+    """What the comparison above is worth: the real locks' registry wheels do take the shortcut."""
+    data = tomllib.loads((LOCKS / "Comfy-Org__comfy-cli" / "uv.lock").read_text(encoding="utf-8"))
+    wheels = [wheel for package in data["package"] for wheel in package.get("wheels", ())]
+    assert len(wheels) > 100
+    assert all(_plain_wheel(wheel) is not None for wheel in wheels)
 
 
 # --- through tox -------------------------------------------------------------------------------------------------

@@ -126,12 +126,28 @@ def best_wheel(wheels: Iterable[Artifact], ranks: Mapping[str, int]) -> Artifact
     ``ranks`` is :attr:`Target.tag_ranks`: tags as strings, so that no ``Tag`` is built for the
     thousand wheels of a large lock.
     """
+    platforms = _platforms(ranks)
     best: tuple[int, Artifact] | None = None
     for wheel in wheels:
+        # most wheels of a lock are for other platforms: their platform tag alone rules them out
+        if platforms.isdisjoint(wheel.filename.removesuffix(".whl").rpartition("-")[2].lower().split(".")):
+            continue
         rank = min((ranks[tag] for tag in wheel_tags(wheel.filename) if tag in ranks), default=None)
         if rank is not None and (best is None or rank < best[0]) and _valid_wheel_name(wheel.filename):
             best = (rank, wheel)
     return best[1] if best else None
+
+
+def _platforms(ranks: Mapping[str, int]) -> frozenset[str]:
+    """The platform parts of the interpreter's tags (``manylinux_2_17_x86_64``, ``any``), once per ``ranks``."""
+    known = _PLATFORMS.get(id(ranks))
+    if known is None or known[0] is not ranks:
+        known = _PLATFORMS[id(ranks)] = (ranks, frozenset(tag.rpartition("-")[2] for tag in ranks))
+    return known[1]
+
+
+#: :func:`_platforms` by the identity of the ranks (kept with them, so an identity is never reused)
+_PLATFORMS: dict[int, tuple[Mapping[str, int], frozenset[str]]] = {}
 
 
 @functools.cache

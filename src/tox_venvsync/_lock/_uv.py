@@ -547,9 +547,7 @@ class _LockReader(_Reader):
             provides_extras=self.names(metadata, "provides-extras", _at(context, "metadata")),
             resolution_markers=self._marker_list(table, "resolution-markers", context),
             sdist=self._sdist(table, context, source),
-            wheels=tuple(
-                self._wheel(wheel, where, source) for where, wheel in self.items(table, "wheels", dict, context)
-            ),
+            wheels=self._wheels(table, context, source),
             vcs=self._vcs(source, _at(context, "source")) if source.kind == "git" else None,
         )
 
@@ -658,6 +656,19 @@ class _LockReader(_Reader):
             return _join(self.directory, source.value)
         return self.directory
 
+    def _wheels(self, table: Mapping[str, Any], context: str, source: UvSource) -> tuple[Artifact, ...]:
+        """The package's wheels: as uv writes them for a remote index read at once, anything else key by key.
+
+        A lock of a few dozen packages names about a thousand wheels (every platform's); checking each
+        key with its context was most of the time it took to read one.
+        """
+        wheels = table.get("wheels")
+        if type(wheels) is list and source.kind == "registry" and "://" in source.value:
+            plain = [_plain_wheel(wheel) for wheel in wheels]
+            if None not in plain:
+                return tuple(plain)  # type: ignore[arg-type]  # no None in it
+        return tuple(self._wheel(wheel, where, source) for where, wheel in self.items(table, "wheels", dict, context))
+
     def _wheel(self, table: Mapping[str, Any], context: str, source: UvSource) -> Artifact:
         return self._artifact(table, context, source, self.get(table, "filename", str, context))
 
@@ -731,6 +742,30 @@ class _LockReader(_Reader):
             if (name := self.get(item, kind, str, context)) is not None:
                 return _encode(kind, package, canonicalize_name(name))
         return _encode_project(package)
+
+
+def _plain_wheel(table: object) -> Artifact | None:
+    """A wheel of a remote index as uv writes it (a URL, a hash, a size), else ``None``: the checked reading decides.
+
+    Gives what :meth:`_LockReader._wheel` gives for the same table, or ``None`` for anything it would
+    read differently or refuse (the message then comes from there).
+    """
+    if type(table) is not dict or "path" in table:
+        return None
+    url, text, size, filename = table.get("url"), table.get("hash"), table.get("size"), table.get("filename")
+    if type(url) is not str or type(text) is not str or (filename is not None and type(filename) is not str):
+        return None
+    if size is not None and (type(size) is not int or size < 0):
+        return None
+    algorithm, _, digest = text.partition(":")
+    if not algorithm or not _HEX.fullmatch(digest):
+        return None
+    if not filename:  # as the checked reading: an empty name is no name
+        filename = url.rpartition("/")[2]
+        if not filename or "?" in url or "#" in url or "%" in filename:  # what _file_name is for
+            filename = _file_name(url)
+    hashes = {algorithm.lower(): digest.lower()}
+    return Artifact(filename=filename, url=url, path=None, size=size, hashes=hashes)
 
 
 def _marker_text(text: str) -> str:
