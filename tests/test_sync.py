@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
-from tox_venvsync._sync import Outcome, SyncSpec, _UnpackAhead, sync
+from tox_venvsync._sync import Outcome, SyncSpec, _UnpackAhead, collector_paused, sync
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
@@ -206,6 +207,48 @@ def test_a_plan_from_a_remembered_selection_loads_no_lock_reader(synced: Env) ->
     assert "tox_venvsync._plan" in loaded
     for name in ("_lock._toml", "_lock._pylock", "_lock._uv"):
         assert f"tox_venvsync.{name}" not in loaded
+
+
+class _Watching(WheelInstaller):
+    """The real installer, noting whether the garbage collector ran its passes while it installed."""
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self.collector: list[bool] = []
+
+    def install(self, wheel: Path, wanted: Wanted) -> None:
+        self.collector.append(gc.isenabled())
+        super().install(wheel, wanted)
+
+
+def test_the_collector_is_paused_while_a_sync_works_and_restored_after(
+    env: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0")])
+    watching = _Watching(env.target)
+    assert gc.isenabled()
+    assert env.sync(installer=watching).applied
+    assert watching.collector == [False]
+    assert gc.isenabled()
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "2.0")])
+    gc.disable()  # a process that turned it off keeps it off
+    try:
+        assert env.sync(installer=watching).applied
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert watching.collector == [False, False]
+
+
+def test_overlapping_syncs_restore_the_collector_when_the_last_ends() -> None:
+    first, second = collector_paused(), collector_paused()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)  # the other sync still works
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
 
 
 def test_hand_installed_wheel_is_removed(synced: Env, wheelhouse: Path) -> None:
