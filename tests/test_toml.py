@@ -85,8 +85,30 @@ def test_only_the_changed_table_is_parsed_again(tmp_path: Path, parses: list[str
     assert len(parses) == 1  # only the head: every table came from the memo
     parses.clear()
     lock.write_text(bumped, encoding="utf-8")
+    memo = next((tmp_path / "memo").iterdir())
+    before = memo.read_bytes()
     assert _read(lock, tmp_path / "memo") == expected_bumped
     assert len(parses) == 2  # the head and blinker's table
+    assert memo.read_bytes() == before  # one new table of many: the memo is not written again
+    parses.clear()
+    assert _read(lock, tmp_path / "memo") == expected_bumped
+    assert len(parses) == 2  # so blinker's new table is parsed again, the rest still comes from the memo
+
+
+def test_the_memo_is_written_again_when_many_tables_changed(tmp_path: Path, parses: list[str]) -> None:
+    lock = tmp_path / "uv.lock"
+    text = (DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8")
+    lock.write_text(text, encoding="utf-8")
+    _read(lock, tmp_path / "memo")
+    tables = text.count("\n[[package]]\n")
+    changed = text.replace('\nversion = "', '\nversion = "9', tables // 2)  # half the tables
+    lock.write_text(changed, encoding="utf-8")
+    parses.clear()
+    assert _read(lock, tmp_path / "memo") == tomllib.loads(changed)
+    assert len(parses) > tables // 4
+    parses.clear()
+    assert _read(lock, tmp_path / "memo") == tomllib.loads(changed)
+    assert len(parses) == 1  # only the head: the memo was written with the changed tables
 
 
 def test_dates_and_times_survive_the_memo(tmp_path: Path) -> None:

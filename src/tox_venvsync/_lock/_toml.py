@@ -116,6 +116,10 @@ def _join(split: str, pieces: list[str], memo: _Memo) -> dict[str, Any] | None:
     return document
 
 
+#: the memo is written again when at least one table in this many was parsed anew
+_REWRITE_SHARE = 4
+
+
 class _Memo:
     """Parsed tables of one lockfile by the digest of their text, in one JSON file of the memo directory."""
 
@@ -124,7 +128,7 @@ class _Memo:
         self._file = directory / f"{name}.json"
         self._old: dict[str, Any] = {}
         self._new: dict[str, Any] = {}
-        self._changed = False
+        self._parsed = 0
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
             data = json.loads(self._file.read_text(encoding="utf-8"))
             if data.get("format") == _MEMO_FORMAT and isinstance(data.get("tables"), dict):
@@ -146,10 +150,15 @@ class _Memo:
     def put(self, text: str, parsed: dict[str, Any]) -> None:
         with contextlib.suppress(ValueError):  # a key that looks like our time marker: not kept
             self._new[self._digest(text)] = _storable(parsed)
-            self._changed = True
+            self._parsed += 1
 
     def save(self) -> None:
-        if not self._changed and self._new.keys() == self._old.keys():
+        """Write the memo of this read, unless the one there already held most of its tables.
+
+        A re-lock that changes a few tables (a bump) finds the others in the memo; parsing those few
+        again next time costs well under a millisecond each, writing the whole memo again several.
+        """
+        if self._old and self._parsed * _REWRITE_SHARE < len(self._new):
             return
         with contextlib.suppress(OSError):
             write_atomic(self._file, json.dumps({"format": _MEMO_FORMAT, "tables": self._new}))
