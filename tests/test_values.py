@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import copy
 import dataclasses
 import importlib
+import pickle
 import pkgutil
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,6 +64,24 @@ OURS_POSITIONAL = _positional(frozen(kw_only=False))
 THEIRS_POSITIONAL = _positional(dataclasses.dataclass(frozen=True, slots=True))
 
 
+@frozen
+class Stored:
+    """A value class pickle can find by name."""
+
+    path: str
+    depth: int = 0
+    names: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class StoredDataclass:
+    """The same as a dataclass."""
+
+    path: str
+    depth: int = 0
+    names: tuple[str, ...] = ()
+
+
 def _outcome(build: Callable[[Any], Any], cls: type) -> object:
     """``build(cls)``, or the kind of error it raised (``TypeError``, ``AttributeError``)."""
     try:
@@ -96,6 +116,18 @@ def _outcome(build: Callable[[Any], Any], cls: type) -> object:
 )
 def test_a_value_class_behaves_as_the_frozen_keyword_only_slotted_dataclass(build: Callable[[Any], Any]) -> None:
     assert _outcome(build, OURS) == _outcome(build, THEIRS)
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [copy.copy, copy.deepcopy, lambda item: pickle.loads(pickle.dumps(item))],  # noqa: S301  # our own bytes
+)
+def test_a_value_copies_and_pickles_as_a_dataclass(duplicate: Callable[[Any], Any]) -> None:
+    ours, theirs = Stored(path="/p", depth=2, names=("a",)), StoredDataclass(path="/p", depth=2, names=("a",))
+    copied = duplicate(ours)
+    assert copied == ours
+    assert type(copied) is Stored
+    assert repr(copied).replace("Stored", "") == repr(duplicate(theirs)).replace("StoredDataclass", "")
 
 
 def test_assigning_raises_frozen_instance_error_an_attribute_error() -> None:

@@ -12,9 +12,10 @@ building an instance (3.3 to 3.7 µs for five fields) costs about what a datacla
 What it keeps from the dataclass: fields from the class annotations in order, defaults,
 keyword-only construction (positional with ``kw_only=False``), ``TypeError`` for a missing or
 unknown field, equality and hashing by the fields' values within one class, the dataclass's
-``repr``, ``__slots__`` (no instance ``__dict__``), and :class:`FrozenInstanceError` on
-assignment or deletion. Type checkers see a dataclass (:pep:`681`). Not supported, and not used
-here: ``field()``, ``ClassVar`` fields, inheritance between value classes, ``order``.
+``repr``, ``__slots__`` (no instance ``__dict__``), :class:`FrozenInstanceError` on
+assignment or deletion, and :mod:`copy` and :mod:`pickle`. Type checkers see a dataclass
+(:pep:`681`). Not supported, and not used here: ``field()``, ``ClassVar`` fields, inheritance
+between value classes, ``order``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def frozen(cls: _C | None = None, /, *, kw_only: bool = True) -> _C | Callable[[
                 "__repr__": _repr,
                 "__setattr__": _refuse,
                 "__delattr__": _refuse,
+                "__reduce__": _reduce,
             }
         )
         made: _C = type(cls)(cls.__name__, cls.__bases__, namespace)
@@ -135,6 +137,18 @@ def _hash(self: object) -> int:
 def _repr(self: object) -> str:
     shown = ", ".join(f"{name}={getattr(self, name)!r}" for name, _, _ in getattr(type(self), _SPEC))
     return f"{type(self).__qualname__}({shown})"
+
+
+def _reduce(self: object) -> tuple[Callable[[type, tuple[object, ...]], object], tuple[type, tuple[object, ...]]]:
+    """For :mod:`copy` and :mod:`pickle`: the default would restore the fields by assigning them."""
+    return _restore, (type(self), _fields(self))
+
+
+def _restore(cls: type, values: tuple[object, ...]) -> object:
+    made: object = object.__new__(cls)
+    for (_, _, setter), item in zip(getattr(cls, _SPEC), values, strict=True):
+        setter(made, item)
+    return made
 
 
 def _refuse(_self: object, name: str, *_: object) -> None:
