@@ -217,6 +217,20 @@ def test_what_a_value_class_does_not_support_is_refused() -> None:
             count: ClassVar[int] = 0
 
 
+@pytest.mark.parametrize("default", [[], {}, set()], ids=["list", "dict", "set"])
+def test_a_mutable_default_is_refused_as_by_the_dataclass(default: object) -> None:
+    def define(decorate: Callable[[type], type]) -> type:
+        class Shared:
+            items: object = default
+
+        return decorate(Shared)
+
+    with pytest.raises(ValueError, match="mutable default"):
+        define(dataclasses.dataclass(frozen=True, kw_only=True, slots=True))
+    with pytest.raises(ValueError, match="mutable default"):
+        define(frozen)
+
+
 def test_the_engine_defines_no_dataclass() -> None:
     """Every value class of the engine is a :func:`frozen` one: a dataclass costs a tox run about 1.5 ms to define."""
     found = []

@@ -61,6 +61,10 @@ def frozen(cls: _C | None = None, /, *, kw_only: bool = True) -> _C | Callable[[
         if any(name in vars(base) for base in cls.__mro__[1:-1] for name in (_SPEC, "__slots__")):
             msg = f"{cls.__qualname__}: a value class cannot inherit from another class with fields or slots"
             raise TypeError(msg)
+        for name in names:  # as the dataclass: a default every instance would share and could change is refused
+            if name in vars(cls) and type(vars(cls)[name]).__hash__ is None:
+                msg = f"{cls.__qualname__}.{name}: mutable default {type(vars(cls)[name]).__name__} is not allowed"
+                raise ValueError(msg)
         namespace = {key: item for key, item in vars(cls).items() if key not in {*names, "__dict__", "__weakref__"}}
         namespace.update(
             {
