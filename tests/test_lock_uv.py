@@ -20,7 +20,15 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, not_in_lock, read_lock
 from tox_venvsync._lock import _uv as uv_reader
-from tox_venvsync._lock._uv import UvLockFile, UvSource, _LockReader, _plain_wheel, parse_uv_lock, read_uv_lock
+from tox_venvsync._lock._uv import (
+    UvLockFile,
+    UvSource,
+    _file_name,
+    _LockReader,
+    _plain_wheel,
+    parse_uv_lock,
+    read_uv_lock,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -732,6 +740,22 @@ def test_a_wheel_read_at_once_is_the_checked_reading(table: dict[str, Any]) -> N
         checked = None
     at_once = _plain_wheel(table)
     assert at_once is None or at_once == checked
+
+
+@pytest.mark.parametrize(
+    ("location", "name"),
+    [
+        ("https://files.example/p/pkg-1.0-py3-none-any.whl", "pkg-1.0-py3-none-any.whl"),
+        ("https://files.example/p/pkg-1.0-py3-none-any.whl#sha256=00", "pkg-1.0-py3-none-any.whl"),
+        ("https://files.example/p/pkg-1.0-py3-none-any.whl?x=1", "pkg-1.0-py3-none-any.whl"),
+        ("https://files.example/p/pkg%2B1-1.0.tar.gz", "pkg+1-1.0.tar.gz"),
+        ("https://files.example/p/dir/", "dir"),
+        ("../wheels/pkg-1.0-py3-none-any.whl", "pkg-1.0-py3-none-any.whl"),
+        ("pkg-1.0.tar.gz", "pkg-1.0.tar.gz"),
+    ],
+)
+def test_a_file_name_is_the_last_part_of_its_url_or_path(location: str, name: str) -> None:
+    assert _file_name(location) == name
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in LOCKS.iterdir()))

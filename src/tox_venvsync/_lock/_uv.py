@@ -620,10 +620,10 @@ class _LockReader(_Reader):
         text = self.get(table, "hash", str, context)
         if text is None:
             return {}
-        algorithm, _, digest = text.partition(":")
-        if not algorithm or not _HEX.fullmatch(digest):
+        hashes = _hash_of(text)
+        if hashes is None:
             raise self.fail(_at(context, "hash"), f"{text!r} is not <algorithm>:<hex digest>; re-lock with uv")
-        return {algorithm.lower(): digest.lower()}
+        return hashes
 
     def _size(self, table: Mapping[str, Any], context: str) -> int | None:
         size = self.get(table, "size", int, context)
@@ -757,15 +757,18 @@ def _plain_wheel(table: object) -> Artifact | None:
         return None
     if size is not None and (type(size) is not int or size < 0):
         return None
+    hashes = _hash_of(text)
+    if hashes is None:
+        return None
+    return Artifact(filename=filename or _file_name(url), url=url, path=None, size=size, hashes=hashes)
+
+
+def _hash_of(text: str) -> dict[str, str] | None:
+    """A hash as uv writes it, ``<algorithm>:<hex digest>``, as ``{algorithm: digest}`` lower-cased; else ``None``."""
     algorithm, _, digest = text.partition(":")
     if not algorithm or not _HEX.fullmatch(digest):
         return None
-    if not filename:  # as the checked reading: an empty name is no name
-        filename = url.rpartition("/")[2]
-        if not filename or "?" in url or "#" in url or "%" in filename:  # what _file_name is for
-            filename = _file_name(url)
-    hashes = {algorithm.lower(): digest.lower()}
-    return Artifact(filename=filename, url=url, path=None, size=size, hashes=hashes)
+    return {algorithm.lower(): digest.lower()}
 
 
 def _marker_text(text: str) -> str:
@@ -775,5 +778,8 @@ def _marker_text(text: str) -> str:
 
 def _file_name(location: str) -> str:
     """The file name at the end of a URL or path (without its query or fragment)."""
+    name = location.rpartition("/")[2]
+    if name and "?" not in location and "#" not in location and "%" not in name:
+        return name  # the usual case, without the splitting and unquoting below (a lock names a thousand files)
     path = location.partition("#")[0].partition("?")[0] if "://" in location else location
     return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or location
