@@ -1,0 +1,151 @@
+"""The cache's work directory: placed by ext4 away from recently deleted files (see ``spread_out``)."""
+
+from __future__ import annotations
+
+import array
+import errno
+import os
+import sys
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tox_venvsync import _cache
+from tox_venvsync._cache import Cache, spread_out
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: ``FS_TOPDIR_FL`` and ``FS_NODUMP_FL`` (``chattr +T``, ``chattr +d``) from linux/fs.h, and the ioctl numbers
+#: chattr uses on 64-bit Linux with the common layout (e2fsprogs: ``EXT2_IOC_GETFLAGS``/``SETFLAGS``)
+TOPDIR = 0x00020000
+NODUMP = 0x00000040
+GETFLAGS = 0x80086601
+SETFLAGS = 0x40086602
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="inode flags are a Linux ioctl")
+
+
+def _flags(path: Path) -> int:
+    import fcntl  # noqa: PLC0415  # Unix only
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        flags = array.array("i", [0])
+        fcntl.ioctl(fd, GETFLAGS, flags, True)  # noqa: FBT003
+        return flags[0]
+    finally:
+        os.close(fd)
+
+
+def _set_flags(path: Path, value: int) -> None:
+    import fcntl  # noqa: PLC0415
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.ioctl(fd, SETFLAGS, array.array("i", [value]), True)  # noqa: FBT003
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def flaggable(tmp_path: Path) -> Path:
+    """A directory on a filesystem that keeps ext4's "top directory" flag (the test is skipped elsewhere)."""
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
+        pytest.skip("the flag's ioctl numbers are checked for 64-bit x86 Linux")
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    try:
+        _set_flags(probe, _flags(probe) | TOPDIR)
+    except OSError:
+        pytest.skip(f"the filesystem of {tmp_path} has no top-directory flag")
+    if not _flags(probe) & TOPDIR:
+        pytest.skip(f"the filesystem of {tmp_path} ignores the top-directory flag")
+    return tmp_path
+
+
+def test_the_work_directory_s_parent_is_flagged(flaggable: Path) -> None:
+    cache = Cache(flaggable / "cache")
+    work = cache.tmp_dir()
+    assert work.is_dir()
+    assert work.parent == cache.root / "tmp"
+    assert _flags(work.parent) & TOPDIR
+
+
+def test_spreading_keeps_the_directory_s_other_flags(flaggable: Path) -> None:
+    directory = flaggable / "d"
+    directory.mkdir()
+    _set_flags(directory, _flags(directory) | NODUMP)
+    assert spread_out(directory)
+    assert _flags(directory) & (TOPDIR | NODUMP) == TOPDIR | NODUMP
+
+
+def test_a_flag_already_set_is_only_read(flaggable: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl  # noqa: PLC0415
+
+    directory = flaggable / "d"
+    directory.mkdir()
+    assert spread_out(directory)
+    asked: list[int] = []
+    real = fcntl.ioctl
+
+    def recording(fd: int, request: int, *args: object) -> object:
+        asked.append(request)
+        return real(fd, request, *args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(fcntl, "ioctl", recording)
+    assert spread_out(directory)
+    assert asked == [GETFLAGS]
+
+
+def test_the_work_directory_s_parent_is_spread_before_the_work_directory_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    work = cache.root / "tmp" / f"p{os.getpid()}"
+    asked: list[tuple[Path, bool]] = []
+
+    def recording(directory: Path) -> bool:
+        asked.append((directory, work.exists()))
+        return True
+
+    monkeypatch.setattr(_cache, "spread_out", recording)
+    assert cache.tmp_dir() == work
+    assert asked == [(cache.root / "tmp", False)]
+    assert cache.tmp_dir() == work
+    assert len(asked) == 1  # once per process
+
+
+@linux_only
+def test_a_filesystem_that_refuses_the_flag_still_gets_its_work_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl  # noqa: PLC0415
+
+    def refused(*_: object) -> None:
+        raise OSError(errno.ENOTTY, os.strerror(errno.ENOTTY))
+
+    monkeypatch.setattr(fcntl, "ioctl", refused)
+    assert not spread_out(tmp_path)
+    work = Cache(tmp_path / "cache").tmp_dir()
+    assert work.is_dir()
+
+
+@linux_only
+def test_no_flag_is_asked_for_where_ioctl_numbers_are_laid_out_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl  # noqa: PLC0415
+
+    def unexpected(*_: object) -> None:
+        pytest.fail("an ioctl was sent with numbers of another layout")
+
+    monkeypatch.setattr(fcntl, "ioctl", unexpected)
+    monkeypatch.setattr(os, "uname", lambda: SimpleNamespace(machine="ppc64le"))
+    assert not spread_out(tmp_path)
+    assert Cache(tmp_path / "cache").tmp_dir().is_dir()
+
+
+def test_a_directory_that_cannot_be_opened_is_not_spread(tmp_path: Path) -> None:
+    assert not spread_out(tmp_path / "missing")
