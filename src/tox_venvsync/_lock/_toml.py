@@ -1,7 +1,10 @@
 """Reading a TOML lockfile into a dict, with errors that name the file.
 
 Parsing TOML costs about 1 ms per 4 KB with the standard library's ``tomllib`` and per 15 KB with
-tomli's compiled wheel (the benchmark's 275 KB ``uv.lock``: 72-80 vs 18-28 ms here), and a lockfile is
+tomli's compiled wheel (the benchmark's 275 KB ``uv.lock``: 72-80 vs 18-28 ms here), but loading
+tomli's compiled modules costs 5-7 ms, while tox has loaded ``tomllib`` already: up to
+:data:`_SMALL` characters of text to parse go to ``tomllib`` (Python 3.11+), more to tomli (the same
+parser; the tests compare both with ``tomllib``). A lockfile is
 mostly one ``[[package]]`` table after another. With a memo directory set (:func:`memo_dir`), a
 lockfile is parsed table by table and each table's parsed value is kept, keyed by the digest of its
 text: the next read parses only the tables that changed (a bumped package) and takes the rest from
@@ -17,18 +20,15 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
-
-# tomli, not the standard library's tomllib (on 3.11+): the same parser, compiled with mypyc in tomli's
-# wheels, 3-4x faster on a lockfile
-import tomli as tomllib
 
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import LockFileError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 #: the array-of-tables headers a lockfile is split at: uv, pdm and poetry, and pylock
@@ -38,6 +38,33 @@ _MEMO_FORMAT = 1
 _TIME = "\x00toml-time"
 _TIMES: dict[str, Any] = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}
 _memo_dir: ContextVar[tuple[Path, bool] | None] = ContextVar("toml_memo_dir", default=None)
+#: the most text (characters) parsed by the standard library's ``tomllib`` rather than tomli's compiled wheel:
+#: where the 5-7 ms of loading tomli and its faster parse (15 vs 4 KB per ms) break even
+_SMALL = 32 * 1024
+
+
+class _InvalidError(ValueError):
+    """A text the parser refused, with the parser's message."""
+
+
+def _parser(size: int) -> Callable[[str], dict[str, Any]]:
+    """The parser for ``size`` characters of TOML; either one raises :class:`_InvalidError` for bad TOML."""
+    if size <= _SMALL and sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415  # loaded by tox already; see the module's docstring
+
+        loads, error = tomllib.loads, tomllib.TOMLDecodeError
+    else:
+        import tomli  # noqa: PLC0415
+
+        loads, error = tomli.loads, tomli.TOMLDecodeError
+
+    def parse(text: str) -> dict[str, Any]:
+        try:
+            return loads(text)
+        except error as exc:
+            raise _InvalidError(str(exc)) from exc
+
+    return parse
 
 
 @contextlib.contextmanager
@@ -71,38 +98,40 @@ def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
     text = read_text(path)
     try:
         return text.encode(), _parse(path, text)
-    except tomllib.TOMLDecodeError as exc:
+    except _InvalidError as exc:
         raise LockFileError(path, f"is not valid TOML ({exc}); fix the file or re-create it with its tool") from exc
 
 
 def _parse(path: Path, text: str) -> dict[str, Any]:
     memo_at = _memo_dir.get()
     if memo_at is None or '"""' in text or "'''" in text:  # a multi-line string could hold a header line
-        return tomllib.loads(text)
+        return _parser(len(text))(text)
     split = next((header for header in _SPLITS if header in text), None)
     if split is None:
-        return tomllib.loads(text)
+        return _parser(len(text))(text)
     directory, write = memo_at
     memo = _Memo(directory, path)
     document = _join(split, text.split(split), memo)
     if write:
         memo.save()
-    return document if document is not None else tomllib.loads(text)
+    return document if document is not None else _parser(len(text))(text)
 
 
 def _join(split: str, pieces: list[str], memo: _Memo) -> dict[str, Any] | None:
     """The document from its head and tables parsed one by one; ``None`` when only a whole parse can tell."""
     head, *tables = pieces
     key = split.strip()[2:-2]
+    known = [memo.get(table) for table in tables]
+    parse = _parser(len(head) + sum(len(table) for table, parsed in zip(tables, known, strict=True) if parsed is None))
     try:
-        document = tomllib.loads(head)
+        document = parse(head)
         if key in document:
             return None
         items: list[Any] = []
-        for table in tables:
-            parsed = memo.get(table)
+        for table, remembered in zip(tables, known, strict=True):
+            parsed = remembered
             if parsed is None:
-                parsed = tomllib.loads(split.lstrip("\n") + table)
+                parsed = parse(split.lstrip("\n") + table)
                 memo.put(table, parsed)
             item = parsed.get(key)
             others = {name: value for name, value in parsed.items() if name != key}  # a table after the last
@@ -110,7 +139,7 @@ def _join(split: str, pieces: list[str], memo: _Memo) -> dict[str, Any] | None:
                 return None
             items.append(item[0])
             document.update(others)
-    except tomllib.TOMLDecodeError:
+    except _InvalidError:
         return None  # the whole parse says where and why
     document[key] = items
     return document
