@@ -206,6 +206,29 @@ def test_a_broken_memo_is_ignored_and_replaced(tmp_path: Path) -> None:
     assert json.loads(memo.read_text())["format"] == 1  # written again
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        [True, {"\x00toml-time": ["century", "x"]}],
+        [True, {"\x00toml-time": 5}],
+        [True, {"package": [{"when": {"\x00toml-time": ["date", "not a date"]}}]}],
+        [False, ["package"]],
+        [False, "package"],
+    ],
+    ids=["unknown-kind", "not-a-pair", "bad-date", "a-list", "a-string"],
+)
+def test_a_damaged_memo_entry_is_parsed_again(tmp_path: Path, entry: list[Any]) -> None:
+    lock = tmp_path / "poetry.lock"
+    text = (DATA / "poetry" / "webapp" / "poetry.lock").read_text(encoding="utf-8")
+    lock.write_text(text, encoding="utf-8")
+    _read(lock, tmp_path / "memo")
+    (memo,) = (tmp_path / "memo").iterdir()
+    data = json.loads(memo.read_text())
+    data["tables"] = dict.fromkeys(data["tables"], entry)
+    memo.write_text(json.dumps(data))
+    assert _read(lock, tmp_path / "memo") == reference(text)
+
+
 def test_without_a_memo_directory_nothing_is_kept(tmp_path: Path, parses: list[tuple[str, str]]) -> None:
     lock = tmp_path / "uv.lock"
     lock.write_text((DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8"), encoding="utf-8")

@@ -172,9 +172,15 @@ class _Memo:
         stored = self._old.get(digest)
         if not isinstance(stored, list) or len(stored) != 2:  # noqa: PLR2004  # [has times, value]
             return None
-        self._new[digest] = stored
         has_times, value = stored
-        return _revive(value) if has_times else value  # type: ignore[no-any-return]
+        try:
+            parsed = _revive(value) if has_times else value
+        except (ValueError, KeyError, TypeError):  # an entry edited by hand or damaged: the table is parsed again
+            return None
+        if not isinstance(parsed, dict):
+            return None
+        self._new[digest] = stored
+        return parsed
 
     def put(self, text: str, parsed: dict[str, Any]) -> None:
         with contextlib.suppress(ValueError):  # a key that looks like our time marker: not kept
