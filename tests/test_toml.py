@@ -48,12 +48,6 @@ def seen(mocker: MockerFixture) -> list[tuple[str, str]]:
     return calls
 
 
-@pytest.fixture
-def parses(seen: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """What the parsers are asked to parse, by either parser (the tests below count them)."""
-    return seen
-
-
 def test_little_text_is_parsed_by_the_loaded_standard_parser_and_much_by_tomli(
     tmp_path: Path, seen: list[tuple[str, str]]
 ) -> None:
@@ -102,33 +96,33 @@ def test_real_lockfiles_read_the_same_cold_warm_and_after_a_change(tmp_path: Pat
     assert _read(copy, tmp_path / "memo") == reference(changed)
 
 
-def test_only_the_changed_table_is_parsed_again(tmp_path: Path, parses: list[tuple[str, str]]) -> None:
+def test_only_the_changed_table_is_parsed_again(tmp_path: Path, seen: list[tuple[str, str]]) -> None:
     lock = tmp_path / "uv.lock"
     text = (DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8")
     bumped = text.replace('name = "blinker"\nversion = "', 'name = "blinker"\nversion = "9', 1)
     assert bumped != text
     expected, expected_bumped = reference(text), reference(bumped)
-    parses.clear()
+    seen.clear()
     lock.write_text(text, encoding="utf-8")
     _read(lock, tmp_path / "memo")
     tables = text.count("\n[[package]]\n")
-    assert len(parses) == 1 + tables  # the head, then each table
-    parses.clear()
+    assert len(seen) == 1 + tables  # the head, then each table
+    seen.clear()
     assert _read(lock, tmp_path / "memo") == expected
-    assert len(parses) == 1  # only the head: every table came from the memo
-    parses.clear()
+    assert len(seen) == 1  # only the head: every table came from the memo
+    seen.clear()
     lock.write_text(bumped, encoding="utf-8")
     memo = next((tmp_path / "memo").iterdir())
     before = memo.read_bytes()
     assert _read(lock, tmp_path / "memo") == expected_bumped
-    assert len(parses) == 2  # the head and blinker's table
+    assert len(seen) == 2  # the head and blinker's table
     assert memo.read_bytes() == before  # one new table of many: the memo is not written again
-    parses.clear()
+    seen.clear()
     assert _read(lock, tmp_path / "memo") == expected_bumped
-    assert len(parses) == 2  # so blinker's new table is parsed again, the rest still comes from the memo
+    assert len(seen) == 2  # so blinker's new table is parsed again, the rest still comes from the memo
 
 
-def test_the_memo_is_written_again_when_many_tables_changed(tmp_path: Path, parses: list[tuple[str, str]]) -> None:
+def test_the_memo_is_written_again_when_many_tables_changed(tmp_path: Path, seen: list[tuple[str, str]]) -> None:
     lock = tmp_path / "uv.lock"
     text = (DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8")
     lock.write_text(text, encoding="utf-8")
@@ -136,12 +130,12 @@ def test_the_memo_is_written_again_when_many_tables_changed(tmp_path: Path, pars
     tables = text.count("\n[[package]]\n")
     changed = text.replace('\nversion = "', '\nversion = "9', tables // 2)  # half the tables
     lock.write_text(changed, encoding="utf-8")
-    parses.clear()
+    seen.clear()
     assert _read(lock, tmp_path / "memo") == reference(changed)
-    assert len(parses) > tables // 4
-    parses.clear()
+    assert len(seen) > tables // 4
+    seen.clear()
     assert _read(lock, tmp_path / "memo") == reference(changed)
-    assert len(parses) == 1  # only the head: the memo was written with the changed tables
+    assert len(seen) == 1  # only the head: the memo was written with the changed tables
 
 
 def test_dates_and_times_survive_the_memo(tmp_path: Path) -> None:
@@ -229,9 +223,9 @@ def test_a_damaged_memo_entry_is_parsed_again(tmp_path: Path, entry: list[Any]) 
     assert _read(lock, tmp_path / "memo") == reference(text)
 
 
-def test_without_a_memo_directory_nothing_is_kept(tmp_path: Path, parses: list[tuple[str, str]]) -> None:
+def test_without_a_memo_directory_nothing_is_kept(tmp_path: Path, seen: list[tuple[str, str]]) -> None:
     lock = tmp_path / "uv.lock"
     lock.write_text((DATA / "uv" / "pallets__flask" / "uv.lock").read_text(encoding="utf-8"), encoding="utf-8")
     read_toml(lock)
-    assert len(parses) == 1
+    assert len(seen) == 1
     assert list(tmp_path.iterdir()) == [lock]
