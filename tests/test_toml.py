@@ -184,12 +184,18 @@ def test_a_table_that_does_not_parse_gets_tomllibs_message_for_the_whole_file(tm
     assert f"({whole.value})" in str(ours.value)  # line 8 of the file, not line 3 of a table
 
 
-def test_a_broken_memo_is_ignored_and_replaced(tmp_path: Path) -> None:
+def _memoized_poetry_lock(tmp_path: Path) -> tuple[Path, str, Path]:
+    """A poetry.lock read once with a memo: the lock, its text and the memo file."""
     lock = tmp_path / "poetry.lock"
     text = (DATA / "poetry" / "webapp" / "poetry.lock").read_text(encoding="utf-8")
     lock.write_text(text, encoding="utf-8")
     _read(lock, tmp_path / "memo")
     (memo,) = (tmp_path / "memo").iterdir()
+    return lock, text, memo
+
+
+def test_a_broken_memo_is_ignored_and_replaced(tmp_path: Path) -> None:
+    lock, text, memo = _memoized_poetry_lock(tmp_path)
     data = json.loads(memo.read_text())
     digest = next(iter(data["tables"]))
     data["tables"][digest] = "garbage"
@@ -212,11 +218,7 @@ def test_a_broken_memo_is_ignored_and_replaced(tmp_path: Path) -> None:
     ids=["unknown-kind", "not-a-pair", "bad-date", "a-list", "a-string"],
 )
 def test_a_damaged_memo_entry_is_parsed_again(tmp_path: Path, entry: list[Any]) -> None:
-    lock = tmp_path / "poetry.lock"
-    text = (DATA / "poetry" / "webapp" / "poetry.lock").read_text(encoding="utf-8")
-    lock.write_text(text, encoding="utf-8")
-    _read(lock, tmp_path / "memo")
-    (memo,) = (tmp_path / "memo").iterdir()
+    lock, text, memo = _memoized_poetry_lock(tmp_path)
     data = json.loads(memo.read_text())
     data["tables"] = dict.fromkeys(data["tables"], entry)
     memo.write_text(json.dumps(data))
