@@ -105,16 +105,20 @@ def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
 def _parse(path: Path, text: str) -> dict[str, Any]:
     memo_at = _memo_dir.get()
     if memo_at is None or '"""' in text or "'''" in text:  # a multi-line string could hold a header line
-        return _parser(len(text))(text)
+        return _parse_whole(text)
     split = next((header for header in _SPLITS if header in text), None)
     if split is None:
-        return _parser(len(text))(text)
+        return _parse_whole(text)
     directory, write = memo_at
     memo = _Memo(directory, path)
     document = _join(split, text.split(split), memo)
     if write:
         memo.save()
-    return document if document is not None else _parser(len(text))(text)
+    return document if document is not None else _parse_whole(text)
+
+
+def _parse_whole(text: str) -> dict[str, Any]:
+    return _parser(len(text))(text)
 
 
 def _join(split: str, pieces: list[str], memo: _Memo) -> dict[str, Any] | None:
