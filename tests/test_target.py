@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import packaging
 import pytest
 
 from tox_venvsync import _target
@@ -48,6 +49,16 @@ def test_facts_derived_from_the_base_equal_the_venvs_own(tmp_path: Path, version
     assert derived.to_json() == {**asked.to_json(), "venv_scheme": {}}
     assert derived.is_venv
     assert Path(derived.scheme["purelib"]).is_dir()
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+def test_the_marker_environment_is_the_one_packaging_gives_that_interpreter(tmp_path: Path, version: str) -> None:
+    python = _real(version)
+    (tmp_path / "packaging").symlink_to(Path(packaging.__file__).parent)
+    script = "import json, sys; sys.path.insert(0, sys.argv[1]); from packaging.markers import default_environment as d"
+    script += "; json.dump(d(), sys.stdout)"
+    run = subprocess.run([str(python), "-I", "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert dict(query_interpreter(python).markers) == json.loads(run.stdout)
 
 
 def test_base_facts_are_asked_once_while_the_executable_is_unchanged(tmp_path: Path, mocker: MockerFixture) -> None:
