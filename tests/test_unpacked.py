@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import stat
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -112,6 +113,17 @@ def test_a_tree_whose_manifest_does_not_load_is_unpacked_again(
     assert (again.root / "pkg" / "__init__.py").read_text() == "X = 1\n"  # the whole tree is the wheel's again
     assert _manifest(again.root)["format"] == 2
     assert not [p.name for p in cache.tmp_dir().iterdir()]  # the old tree and the scratch are gone
+
+
+def test_a_file_is_checked_by_its_record_hash_not_its_crc(tmp_path: Path, wheelhouse: Path) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n"})
+    data = bytearray(wheel.read_bytes())
+    directory = data.find(b"PK\x01\x02")  # the first member's entry in the central directory: pkg/__init__.py
+    assert data[directory + 46 : directory + 46 + 15] == b"pkg/__init__.py"
+    struct.pack_into("<L", data, directory + 16, 0)  # its CRC-32 made wrong; the content still matches RECORD
+    wheel.write_bytes(data)
+    tree = unpacked(Cache(tmp_path / "cache"), wheel, "sha256", sha256_file(wheel), "pkg")
+    assert (tree.root / "pkg" / "__init__.py").read_text() == "X = 1\n"
 
 
 def _two_names_for_one_member(directory: Path) -> Path:
