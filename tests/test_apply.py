@@ -25,7 +25,7 @@ from packaging.version import Version
 from _support.installs import from_cache
 from _support.wheels import make_wheel
 from tox_venvsync import __version__, _apply
-from tox_venvsync._apply import INSTALLER_NAME, Journal, LinkInstaller, WheelInstaller, apply, uninstall
+from tox_venvsync._apply import INSTALLER_NAME, Journal, LinkInstaller, WheelInstaller, _script, apply, uninstall
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
@@ -541,6 +541,54 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
     assert trees["at-once"].get(clash) == (b"WHO = 4\n" if overlap else None)  # the later wheel's file, as in order
     assert len(threads["one-by-one"]) == 1
     assert len(threads["at-once"]) == (1 if overlap else 2)  # the same file from two wheels: in the lock's order
+
+
+@pytest.mark.parametrize(
+    "interpreter",
+    [
+        pytest.param("/venv/bin/python", id="plain"),
+        pytest.param("/home/a user/venv/bin/python", id="space"),
+        pytest.param("/" + "d" * 116 + "/bin/py", id="longest-plain"),  # 124 characters: with #! and newline, 127
+        pytest.param("/" + "d" * 117 + "/bin/py", id="one-too-long"),
+        pytest.param("/srv/it's/bin/python", id="quote"),
+    ],
+)
+@pytest.mark.parametrize(("attr", "section"), [("main", "console"), ("cli.run", "console"), ("gui", "gui")])
+def test_a_script_is_what_pypa_installer_writes(interpreter: str, attr: str, section: str) -> None:
+    from installer.scripts import Script  # noqa: PLC0415  # the reference
+
+    name, expected = Script("tool", "pkg.sub", attr, section).generate(interpreter, "posix")  # type: ignore[arg-type]
+    assert name == "tool"
+    assert _script("pkg.sub", attr, interpreter) == expected
+
+
+_LINK_WITH_SCRIPT = """
+import sys
+from pathlib import Path
+from _support.installs import from_cache
+from tox_venvsync._apply import LinkInstaller
+from tox_venvsync._cache import Cache
+from tox_venvsync._target import TargetMemo
+
+venv, wheel, cache = (Path(arg) for arg in sys.argv[1:])
+installer = LinkInstaller(TargetMemo(venv, venv / "bin" / "python").load(), Cache(cache))
+installer.check(wheel, from_cache(wheel))
+installer.install(wheel, from_cache(wheel))
+print(sorted(name for name in sys.modules if name == "installer" or name.startswith("installer.")))
+"""
+
+
+def test_a_linked_install_with_a_console_script_loads_no_pypa_installer(tmp_path: Path, python312: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0", console_scripts={"tool": "tool:main"})
+    venv = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
+    args = [str(venv), str(wheel), str(tmp_path / "cache")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    out = subprocess.run(
+        [sys.executable, "-c", _LINK_WITH_SCRIPT, *args], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    assert (venv / "bin" / "tool").read_bytes().startswith(b"#!" + str(venv / "bin" / "python").encode() + b"\n")
 
 
 def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python312: Path) -> None:

@@ -25,7 +25,7 @@ from tox_venvsync._installed import OUR_METADATA
 from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, unpacked
 
 # pypa/installer is imported where it is used: a sync that only removes packages, or links them
-# from the cache without console scripts, does not load it.
+# from the cache, does not load it.
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -436,11 +436,8 @@ class _Placement:
         self._place_entries()
         if self._tag is not None:
             self._place_compiled(self._tag)
-        if self._tree.scripts:
-            from installer.scripts import Script  # noqa: PLC0415  # see the imports
-        for name, module, attr, section in self._tree.scripts:
-            filename, data = Script(name, module, attr, section).generate(self._interpreter, "posix")  # type: ignore[arg-type]
-            self._write(self._inside("scripts", filename), data, executable=True)
+        for name, module, attr, _ in self._tree.scripts:  # console and GUI scripts alike on POSIX
+            self._write(self._inside("scripts", name), _script(module, attr, self._interpreter), executable=True)
         for filename, data in metadata.items():
             self._write(os.path.join(self._root, self._tree.dist_info, filename), data, executable=False)
         self._write_record()
@@ -592,6 +589,37 @@ def _hardlink(source: str, destination: str) -> bool:
     except OSError:
         return False  # another filesystem, or links not allowed: copy instead
     return True
+
+
+#: a console or GUI script's code: ``installer.scripts._SCRIPT_TEMPLATE`` (a test checks that the scripts agree)
+_SCRIPT = """\
+# -*- coding: utf-8 -*-
+import re
+import sys
+from {module} import {import_name}
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit({func_path}())
+"""
+#: the longest ``#!`` line (with its newline) written as it is; longer ones go through ``/bin/sh``
+_SHEBANG_MAX = 127
+
+
+def _script(module: str, attr: str, interpreter: str) -> bytes:
+    """The POSIX script for an entry point: what ``installer.scripts.Script.generate(interpreter, "posix")`` writes.
+
+    Written here because importing pypa/installer (its package loads ``email.policy`` and its writers) took
+    11-20 ms of every sync that installs a console script, for a template and a shebang line.
+    """
+    executable = interpreter.encode("utf-8")
+    if b" " not in executable and len(executable) + 3 <= _SHEBANG_MAX:
+        shebang = b"#!" + executable
+    else:  # a space or a long path: /bin/sh runs the interpreter (installer's and distlib's way)
+        import shlex  # noqa: PLC0415  # only for such paths
+
+        shebang = b"#!/bin/sh\n'''exec' " + shlex.quote(interpreter).encode("utf-8") + b' "$0" "$@"\n' + b"' '''"
+    code = _SCRIPT.format(module=module, import_name=attr.partition(".")[0], func_path=attr)
+    return shebang + b"\n" + code.encode("utf-8")
 
 
 def _shebang(path: Path, interpreter: str) -> bytes:
