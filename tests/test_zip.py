@@ -150,17 +150,18 @@ def test_hostile_archive_lying_about_a_member_is_refused(case: str) -> None:
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=str)
 def test_a_hashed_read_skips_only_the_crc(compression: int) -> None:
-    first = next(central(build(SMALL, compression)))
-    wrong_crc = patch(build(SMALL, compression), first + 16, "<L", 0)  # pkg/__init__.py's CRC-32 in the directory
+    data = build(SMALL, compression)
+    first = next(central(data))
+    wrong_crc = patch(data, first + 16, "<L", 0)  # pkg/__init__.py's CRC-32 in the directory
     with on_disk(wrong_crc) as file, zipfile.ZipFile(file) as archive:
         members, info = Members(archive, file.fileno()), archive.getinfo("pkg/__init__.py")
         with pytest.raises(zipfile.BadZipFile, match=re.escape("Bad CRC-32 or size for file 'pkg/__init__.py'")):
             members.read(info)
         assert members.read(info, hashed=True) == SMALL["pkg/__init__.py"]  # the caller's hash decides
-    cut = _cut_short(build(SMALL, compression)) if compression == zipfile.ZIP_DEFLATED else None
-    wrong_size = patch(build(SMALL, compression), first + 24, "<L", len(SMALL["pkg/__init__.py"]) + 1)
-    for data in filter(None, [cut, wrong_size]):
-        with on_disk(data) as file, zipfile.ZipFile(file) as archive, pytest.raises(zipfile.BadZipFile):
+    wrong_size = patch(data, first + 24, "<L", len(SMALL["pkg/__init__.py"]) + 1)
+    cut = [_cut_short(data)] if compression == zipfile.ZIP_DEFLATED else []
+    for damaged in [wrong_size, *cut]:
+        with on_disk(damaged) as file, zipfile.ZipFile(file) as archive, pytest.raises(zipfile.BadZipFile):
             Members(archive, file.fileno()).read(archive.getinfo("pkg/__init__.py"), hashed=True)
 
 
