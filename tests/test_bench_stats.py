@@ -54,7 +54,7 @@ def test_the_interval_holds_the_ratio_of_medians_and_shows_the_spread(run: Modul
     assert run.paired_interval(ours, _ROUNDS) == (low, high)  # a fixed seed: the report is reproducible
 
 
-def test_a_clear_difference_leaves_the_target_outside(run: ModuleType) -> None:
+def test_a_clear_difference_puts_the_interval_beyond_the_target(run: ModuleType) -> None:
     ours = [2.0 * value + 0.1 * (-1) ** number for number, value in enumerate(_ROUNDS)]
     low, _ = run.paired_interval(ours, _ROUNDS)
     assert low > 1.5

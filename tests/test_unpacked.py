@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _unpacked
 from tox_venvsync._apply import LinkInstaller
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
@@ -113,6 +114,39 @@ def test_a_tree_whose_manifest_does_not_load_is_unpacked_again(
     assert (again.root / "pkg" / "__init__.py").read_text() == "X = 1\n"  # the whole tree is the wheel's again
     assert _manifest(again.root)["format"] == 2
     assert not [p.name for p in cache.tmp_dir().iterdir()]  # the old tree and the scratch are gone
+
+
+def test_a_broken_tree_another_process_replaced_meanwhile_is_kept(
+    tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes find the same broken tree: the second must not move aside the tree the first put there.
+
+    The first may be linking from it already; the replacement is checked again under a lock.
+    """
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n"})
+    digest = sha256_file(wheel)
+    cache = Cache(tmp_path / "cache")
+    final = unpacked(cache, wheel, "sha256", digest, "pkg").root
+    (final / ".venvsync-wheel.json").unlink()  # broken: its manifest lost
+    theirs = unpacked(Cache(tmp_path / "other"), wheel, "sha256", digest, "pkg").root  # the other process's tree
+    inode = (theirs / "pkg" / "__init__.py").stat().st_ino
+    real_load = _unpacked._load
+    calls = []
+
+    def load(root: Path) -> object:
+        calls.append(root)
+        found = real_load(root)
+        if len(calls) == 2:  # ours found it broken after our rename failed; then the other
+            # process, which found it broken too, replaces it before we do
+            final.rename(tmp_path / "broken")
+            theirs.rename(final)
+        return found
+
+    monkeypatch.setattr(_unpacked, "_load", load)
+    result = unpacked(cache, wheel, "sha256", digest, "pkg")
+    assert result.root == final
+    assert (final / "pkg" / "__init__.py").stat().st_ino == inode  # the other process's tree, left in place
+    assert not [p.name for p in cache.tmp_dir().iterdir()]  # our scratch tree is gone
 
 
 def test_a_file_is_checked_by_its_record_hash_not_its_crc(tmp_path: Path, wheelhouse: Path) -> None:

@@ -7,6 +7,7 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
     files/<digest[:2]>/<digest>[-x]                          generated files (RECORD, scripts...) by content
     built/<sha256|git>/<key[:2]>/<key>/<wheel>               wheels built from an sdist hash or a VCS commit
     locks/<key>.lock                                         one file lock per venv path
+    locks/unpacked-<algorithm>-<digest>.lock                 taken while a broken unpacked tree is replaced
     interpreters/<key>.json                                  an interpreter's facts, while its binary is unchanged
     toml/<key>.json                                          a lockfile's parsed tables, by the digest of their text
     selections/<key>.json                                    what a lock selected for one request and interpreter
