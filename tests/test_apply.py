@@ -172,6 +172,7 @@ def test_install_not_a_zip(venv: Venv, tmp_path: Path) -> None:
 # --- hostile wheels ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.reliability("hostile")
 @pytest.mark.parametrize(
     ("entries", "reason"),
     [
@@ -215,6 +216,7 @@ def test_check_refuses_hostile_entries(venv: Venv, tmp_path: Path, entries: Mapp
     assert not (tmp_path / "evil.py").exists()
 
 
+@pytest.mark.reliability("hostile")
 @pytest.mark.parametrize(
     "path",
     [
@@ -262,6 +264,7 @@ def test_record_text_is_what_csv_writes(rows: list[tuple[str, str, str]]) -> Non
     assert _apply.record_text(rows) == buffer.getvalue()
 
 
+@pytest.mark.reliability("hostile")
 def test_check_refuses_record_mismatch(venv: Venv, tmp_path: Path) -> None:
     honest = make_wheel(tmp_path / "honest", "pkg", "1.0")
     with zipfile.ZipFile(honest) as archive:
@@ -279,6 +282,7 @@ def test_check_refuses_record_mismatch(venv: Venv, tmp_path: Path) -> None:
     assert _snapshot(venv.path) == before
 
 
+@pytest.mark.reliability("hostile")
 def test_check_refuses_file_missing_from_record(venv: Venv, tmp_path: Path) -> None:
     honest = make_wheel(tmp_path / "honest", "pkg", "1.0")
     with zipfile.ZipFile(honest) as archive:
@@ -396,6 +400,7 @@ def test_uninstall_leaves_the_venv_as_it_was(venv: Venv, tmp_path: Path) -> None
     assert _snapshot(venv.path) == before
 
 
+@pytest.mark.reliability("hostile")
 def test_uninstall_skips_entries_outside_the_venv(venv: Venv, tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"  # the venv is tmp_path / "venv"
     outside.write_text("precious")

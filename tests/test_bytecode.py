@@ -150,6 +150,7 @@ def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:
         assert (site(one) / path).is_file()
 
 
+@pytest.mark.reliability("hostile")
 def test_a_broken_or_hostile_list_links_nothing(world: World) -> None:
     world.venv("one")  # the tree exists once a venv was placed from it
     (world.tree / ".venvsync-bytecode-cpython-312.json").write_text(
@@ -182,6 +183,7 @@ def test_another_interpreter_version_gets_none_of_it(world: World) -> None:
     assert not list(site311.rglob("*.pyc"))  # 3.12's bytecode stays out of a 3.11 venv
 
 
+@pytest.mark.reliability("hostile")
 def test_a_note_pointing_outside_the_venv_or_the_cache_is_not_followed(world: World, tmp_path: Path) -> None:
     one = world.venv("one")
     run_python(one, IMPORT)

@@ -140,6 +140,7 @@ def test_strongest_hash_names_the_address(wheelhouse: Path, cache: Cache) -> Non
     assert got == {"pkg": cache.root / "artifacts" / "sha512" / sha512[:2] / sha512 / wheel.name}
 
 
+@pytest.mark.reliability("hostile")
 def test_sha256_mismatch(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     url = local_index.file_url(wheel.name)
@@ -156,6 +157,7 @@ def test_sha256_mismatch(wheelhouse: Path, cache: Cache, local_index: LocalIndex
     assert (cache.root / "tmp").is_dir()
 
 
+@pytest.mark.reliability("hostile")
 def test_size_mismatch(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     real = wheel.stat().st_size
@@ -173,6 +175,7 @@ def test_size_unknown_is_fine(wheelhouse: Path, cache: Cache) -> None:
     assert got["pkg"].read_bytes() == wheel.read_bytes()
 
 
+@pytest.mark.reliability("hostile")
 def test_cached_file_of_another_size_is_not_trusted(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     address = cache.artifact("sha256", sha256_file(wheel), wheel.name)
@@ -182,6 +185,7 @@ def test_cached_file_of_another_size_is_not_trusted(wheelhouse: Path, cache: Cac
     assert got["pkg"].read_bytes() == wheel.read_bytes()
 
 
+@pytest.mark.reliability("hostile")
 def test_http_500(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     url = local_index.file_url(wheel.name)
@@ -193,6 +197,7 @@ def test_http_500(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> No
     assert _files(cache.root) == []
 
 
+@pytest.mark.reliability("hostile")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # the leak has its own test below
 def test_http_404(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
@@ -227,6 +232,7 @@ def test_connection_refused(wheelhouse: Path, cache: Cache) -> None:
     assert _files(cache.root) == []
 
 
+@pytest.mark.reliability("hostile")
 def test_truncated_download_leaves_no_partial_file(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     local_index.truncate_paths.add(f"/files/{wheel.name}")
@@ -235,6 +241,7 @@ def test_truncated_download_leaves_no_partial_file(wheelhouse: Path, cache: Cach
     assert _files(cache.root) == []
 
 
+@pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("size", [True, False], ids=["with-size", "without-size"])
 def test_truncated_download_is_a_fetch_error(
     wheelhouse: Path,
@@ -250,6 +257,7 @@ def test_truncated_download_is_a_fetch_error(
     assert str(info.value).startswith(f"cannot fetch pkg from {url}: the download broke off")
 
 
+@pytest.mark.reliability("hostile")
 def test_no_strong_hash(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     url = local_index.file_url(wheel.name)
@@ -260,6 +268,7 @@ def test_no_strong_hash(wheelhouse: Path, cache: Cache, local_index: LocalIndex)
     assert not cache.root.exists()
 
 
+@pytest.mark.reliability("hostile")
 def test_no_strong_hash_from_a_lock(
     wheelhouse: Path, cache: Cache, local_index: LocalIndex, tmp_path: Path, python312: Path
 ) -> None:

@@ -69,8 +69,8 @@ def test_fetcher_finds_a_url_less_artifact_on_the_index(
         ("http://[::1]/x.whl", "", False),
         ("http://localhost/x.whl", "", False),
         ("https://files.example/x.whl", "", False),
-        ("http://files.example/x.whl", "", True),
-        ("http://10.0.0.1/x.whl", "", True),
+        pytest.param("http://files.example/x.whl", "", True, marks=pytest.mark.reliability("hostile")),
+        pytest.param("http://10.0.0.1/x.whl", "", True, marks=pytest.mark.reliability("hostile")),
         ("http://files.example/x.whl", "other.example, files.example", False),
     ],
 )

@@ -213,6 +213,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
 }
 
 
+@pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_wheel_is_refused_before_any_file_is_written(
     case: str, tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
@@ -276,6 +277,7 @@ def test_linked_install_runs_and_its_record_verifies(
     assert os.access(path / "bin" / "tool-cli", os.X_OK)
 
 
+@pytest.mark.reliability("hostile")
 def test_a_symlink_entry_becomes_a_plain_file_never_a_link(
     tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
 ) -> None:

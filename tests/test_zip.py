@@ -140,6 +140,7 @@ LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
 }
 
 
+@pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("case", sorted(LIES))
 def test_hostile_archive_lying_about_a_member_is_refused(case: str) -> None:
     damage, compression, message = LIES[case]
@@ -165,6 +166,7 @@ def test_a_hashed_read_skips_only_the_crc(compression: int) -> None:
             Members(archive, file.fileno()).read(archive.getinfo("pkg/__init__.py"), hashed=True)
 
 
+@pytest.mark.reliability("hostile")
 def test_hostile_member_past_the_end_of_the_file_is_refused() -> None:
     data = build(SMALL)
     cut = data.rfind(b"pkg/empty.txt", 0, next(central(data)))  # the last member's local name
