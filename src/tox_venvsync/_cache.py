@@ -70,6 +70,10 @@ class Cache:
         key = hashlib.sha256(os.fsencode(os.path.abspath(venv))).hexdigest()[:32]
         return self.root / "locks" / f"{key}.lock"
 
+    def tree_lock(self, algorithm: str, digest: str) -> Path:
+        """The lock file that serialises replacing the broken unpacked tree of the wheel with this hash."""
+        return self.root / "locks" / f"unpacked-{algorithm}-{digest}.lock"
+
     def tmp_dir(self) -> Path:
         """The directory of this process for work in progress, on the cache filesystem so a rename is atomic.
 
@@ -87,7 +91,18 @@ class Cache:
 
 def env_lock(cache: Cache, venv: Path) -> FileLock:
     """The lock that makes two syncs of one venv take turns (kept in the cache, not in the venv)."""
-    path = cache.venv_lock(venv)
+    return _lock_at(cache.venv_lock(venv))
+
+
+def tree_lock(cache: Cache, algorithm: str, digest: str) -> FileLock:
+    """The lock two processes replacing the same broken unpacked tree take turns with (only taken on that path).
+
+    Without it, the second could move the first one's fresh tree aside while the first links from it.
+    """
+    return _lock_at(cache.tree_lock(algorithm, digest))
+
+
+def _lock_at(path: Path) -> FileLock:
     path.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(path)
 

@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.utils import canonicalize_name
 
+from tox_venvsync._cache import tree_lock
 from tox_venvsync._errors import InstallError
 from tox_venvsync._values import frozen
 from tox_venvsync._zip import Members
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from filelock import FileLock
 
     from tox_venvsync._cache import Cache
 
@@ -107,7 +106,7 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
         except OSError:
             if (loaded := _load(final)) is not None:  # another process won the race with the same content
                 return loaded
-            with contextlib.suppress(OSError), _replacing(cache, algorithm, digest):
+            with contextlib.suppress(OSError), tree_lock(cache, algorithm, digest):
                 if _load(final) is None:  # still the broken tree: no other process replaced it while we waited
                     _replace(final, tmp, cache)
     finally:
@@ -116,18 +115,6 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
         reason = f"the cache's copy of it in {final} cannot be read or replaced; delete that directory and retry"
         raise InstallError(name, wheel.name, reason)
     return result
-
-
-def _replacing(cache: Cache, algorithm: str, digest: str) -> FileLock:
-    """The lock two processes replacing the same broken tree take turns with (only ever taken on that path).
-
-    Without it, the second could move the first one's fresh tree aside, while the first links from it.
-    """
-    from filelock import FileLock  # noqa: PLC0415  # a broken tree is rare
-
-    path = cache.root / "locks" / f"unpacked-{algorithm}-{digest}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(path)
 
 
 def _replace(final: Path, fresh: Path, cache: Cache) -> None:
