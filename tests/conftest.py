@@ -115,6 +115,12 @@ def _category(item: pytest.Item) -> object:
     return marker.args[0] if marker is not None and marker.args else None
 
 
+def _weight(item: pytest.Item) -> int:
+    """How many cases one test counts for (``@pytest.mark.reliability("concurrent", cases=4)``; else 1)."""
+    marker = item.get_closest_marker("reliability")
+    return int(marker.kwargs.get("cases", 1)) if marker is not None else 1
+
+
 def _figures(session: pytest.Session, passed: set[str]) -> list[tuple[str, int]]:
     items = [item for item in session.items if item.nodeid in passed]
 
@@ -135,7 +141,10 @@ def _figures(session: pytest.Session, passed: set[str]) -> list[tuple[str, int]]
             "SIGKILL points after which the next run restored the exact lock state",
             count(lambda i: i.name.startswith("test_killed_sync")),
         ),
-        ("tox runs started together on one env_location", 4 * count(lambda i: "test_concurrent_runs" in i.name)),
+        (
+            "tox runs started together on one env_location",
+            sum(_weight(i) for i in items if _category(i) == "concurrent"),
+        ),
         ("hostile wheels, downloads and transports refused", count(lambda i: _category(i) == "hostile")),
         ("mutated lockfiles read, raising only our errors", sum(mutations(i) for i in items)),
     ]

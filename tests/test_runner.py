@@ -495,6 +495,7 @@ def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(
 CONCURRENT_RUNS = 4
 
 
+@pytest.mark.reliability("concurrent", cases=CONCURRENT_RUNS)
 def test_concurrent_runs_on_one_location_take_turns(demo: Demo) -> None:
     runs = [
         subprocess.Popen(  # tox of this test environment
