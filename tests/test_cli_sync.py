@@ -10,6 +10,7 @@ import pytest
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
+from tox_venvsync import _bytecode, _cli
 from tox_venvsync._cli import main
 from tox_venvsync._installed import dist_info_names
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from tox.pytest import ToxProjectCreator
 
     from _support.index import LocalIndex
+    from tox_venvsync._target import Target
 
 pytestmark = pytest.mark.slow
 
@@ -227,6 +229,53 @@ def test_compile_bytecode_compiles_every_module_and_the_next_venv_links_it(
     code, out, _ = run(capsys, *sync_args(lock, two, python312, "--compile-bytecode", "--json"))
     assert (code, json.loads(out)["bytecode"], json.loads(out)["made"]) == (0, "compiled", "adopted")
     assert sorted(str(p.relative_to(site_two)) for p in site_two.rglob("*.pyc")) == compiled
+
+
+@pytest.mark.usefixtures("cache_dir")
+def test_compile_bytecode_compiles_again_only_after_a_sync_changed_the_venv(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def locked(version: str) -> Path:
+        modules = {"gamma/__init__.py": f"VERSION = {version!r}\n", "gamma/py2.py": "print 'never compiles'\n"}
+        wheel = make_wheel(local_index.directory, "gamma", version, modules=modules)
+        entry = package_entry("gamma", version, [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+        return write_pylock(tmp_path / "project" / "pylock.toml", [entry])
+
+    compiles: list[str] = []
+
+    def compile_all(target: Target) -> None:
+        compiles.append(target.prefix)
+        _bytecode.compile_all(target)
+
+    monkeypatch.setattr(_cli, "compile_all", compile_all)
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "python3.12" / "site-packages"
+    pyc = site / "gamma" / "__pycache__" / "__init__.cpython-312.pyc"
+    lock = locked("1.0")
+    assert run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))[0] == 0
+    assert (compiles, pyc.is_file()) == ([str(venv)], True)
+
+    # in sync and compiled since: nothing runs, although py2.py still has no bytecode
+    code, out, _ = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
+    assert (code, out) == (0, f"{venv}: adopted, in sync, nothing to do, bytecode compiled\n")
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0  # a no-op without the option keeps that
+    assert run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))[0] == 0
+    assert compiles == [str(venv)]
+
+    lock = locked("2.0")  # a sync that changes the venv compiles again
+    assert run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))[0] == 0
+    assert (compiles, pyc.is_file()) == ([str(venv)] * 2, True)
+
+    lock = locked("3.0")  # changed by a sync without the option: the next one with it compiles, then rests
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    assert not pyc.exists()  # a version never compiled (1.0 would bring the bytecode the cache kept)
+    for _ in range(2):
+        assert run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))[0] == 0
+    assert (compiles, pyc.is_file()) == ([str(venv)] * 3, True)
 
 
 def test_compile_bytecode_when_the_venvs_interpreter_does_not_run_is_one_sentence(

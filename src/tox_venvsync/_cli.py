@@ -18,6 +18,7 @@ from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._plan import Action, Plan
+from tox_venvsync._state import State
 from tox_venvsync._sync import SyncSpec, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 from tox_venvsync._verify import check_records
@@ -131,9 +132,11 @@ def _sync(args: argparse.Namespace) -> int:
         )
         target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
         outcome = sync(spec, target, cache=cache)
-        if args.compile_bytecode:
+        state = State(venv)
+        if args.compile_bytecode and (outcome.plan is not None or not state.bytecode_compiled()):
             compile_all(target)
             harvest(venv, cache.unpacked_dir)  # the next venv of this cache links what was just compiled
+            state.mark_bytecode_compiled()  # in sync and compiled: the next run with this option does nothing
     done = outcome.plan
     text = [
         f"{venv}: {made}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync import __version__
+from tox_venvsync._atomic import write_atomic
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
@@ -76,6 +78,21 @@ class State:
         except (OSError, ValueError, KeyError, TypeError):
             return frozenset()
         return frozenset(str(n) for n in names) if key == deps_key else frozenset()
+
+    def bytecode_compiled(self) -> bool:
+        """Whether the bytecode was compiled after the last finished sync (:meth:`mark_bytecode_compiled`)."""
+        try:
+            data = json.loads(self._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and data.get("bytecode") is True
+
+    def mark_bytecode_compiled(self) -> None:
+        """Record that the venv's bytecode was compiled; the next sync that changes the venv forgets it."""
+        with contextlib.suppress(OSError, ValueError):  # not recorded: the next run compiles again, nothing worse
+            data = json.loads(self._file.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                write_atomic(self._file, json.dumps(data | {"bytecode": True}))
 
     def write(
         self,
