@@ -36,6 +36,8 @@ from tox_venvsync._target import Target, query_interpreter
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from pytest_mock import MockerFixture
+
 _DEMO = 'def main():\n    print("hello from demo")\n'
 
 
@@ -315,6 +317,26 @@ def test_apply_checks_every_wheel_before_changing_anything(venv: Venv, tmp_path:
     with pytest.raises(InstallError):
         apply(plan, {"good": good, "evil": evil}, venv=venv.path, installer=installer)
     assert _snapshot(venv.path) == before
+
+
+def test_apply_takes_a_tree_the_cache_holds_without_checking_it_again(
+    tmp_path: Path, python312: Path, mocker: MockerFixture
+) -> None:
+    modules = [{f"pkg{n}/__init__.py": f"N = {n}\n"} for n in range(2)]
+    wheels = [make_wheel(tmp_path / "w", f"pkg{n}", "1.0", modules=modules[n]) for n in range(2)]
+    cache = Cache(tmp_path / "cache")
+    wanted = [from_cache(wheel) for wheel in wheels]
+    check = mocker.spy(LinkInstaller, "check")
+    trees = []
+    for venv in (tmp_path / "one", tmp_path / "two"):
+        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
+        target = query_interpreter(venv / "bin" / "python")
+        site = Path(target.scheme["purelib"])
+        plan = make_plan(wanted, scan([site]))
+        apply(plan, {"pkg0": wheels[0], "pkg1": wheels[1]}, venv=venv, installer=LinkInstaller(target, cache))
+        trees.append({name: data for name, data in _snapshot(site).items() if name.endswith("__init__.py")})
+    assert check.call_count == 2  # the first venv's two wheels, unpacked then; the second venv's came ready
+    assert trees[0] == trees[1] == {"pkg0/__init__.py": b"N = 0\n", "pkg1/__init__.py": b"N = 1\n"}
 
 
 def test_apply_order(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import socket
 import urllib.error
 from typing import TYPE_CHECKING
@@ -125,6 +126,22 @@ def test_each_downloaded_file_is_handed_on_as_it_arrives(
     with pytest.raises(HashMismatchError):
         CacheFetcher(cache, on_fetched=lambda p, _: arrived.append((p.name, b""))).fetch([bad])
     assert arrived == []  # only verified files are handed on
+
+
+def test_progress_counts_the_downloads_and_a_cached_file_starts_no_thread(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, mocker: MockerFixture
+) -> None:
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(3)]
+    picks = [_pick(w, url=local_index.file_url(w.name)) for w in wheels]
+    CacheFetcher(cache).fetch(picks[:1])
+    shown = io.StringIO()
+    got = CacheFetcher(cache, progress=shown).fetch(picks)
+    assert list(got) == ["pkg0", "pkg1", "pkg2"]  # in the picks' order, the cached one included
+    assert shown.getvalue() == "\rfetched 1/2 files, 0.0 MiB\rfetched 2/2 files, 0.0 MiB\r\033[K"
+    pool = mocker.patch("tox_venvsync._fetch.ThreadPoolExecutor")
+    shown = io.StringIO()
+    assert CacheFetcher(cache, progress=shown).fetch(picks) == got  # every file cached: no thread, no progress
+    assert (pool.call_count, shown.getvalue()) == (0, "")
 
 
 def test_fetch_nothing(cache: Cache) -> None:

@@ -45,7 +45,7 @@ KILL_POINTS = [
     ("tox_venvsync._fetch", "_verify", 2),
     ("tox_venvsync._unpacked", "_extract", 1),  # unpacking while the other files download
     ("tox_venvsync._unpacked", "_extract", 2),
-    ("tox_venvsync._apply", "unpacked", 1),  # the check before any change
+    ("tox_venvsync._apply", "cached_tree", 1),  # the check before any change (the trees unpacked ahead)
     ("tox_venvsync._apply", "Journal.start", 1),
     ("tox_venvsync._state", "State.clear", 1),
     ("tox_venvsync._apply", "uninstall", 1),

@@ -22,7 +22,7 @@ from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
-from tox_venvsync._unpacked import Entry, UnpackedWheel, relative_record_path, unpacked
+from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_record_path, unpacked
 
 # pypa/installer is imported where it is used: a sync that only removes packages, or links them
 # from the cache, does not load it.
@@ -243,6 +243,9 @@ class Journal:
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:
     """Check every wheel (in parallel), then uninstall what goes or changes, then install what comes."""
     checks = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
+    ready = getattr(installer, "ready", None)  # an installer that knows what needs no work (the cache's trees)
+    if ready is not None:
+        checks = [item for item in checks if not ready(*item)]
     if checks:
         with ThreadPoolExecutor(max_workers=min(UNPACK_WORKERS, len(checks))) as pool:
             list(pool.map(lambda item: installer.check(*item), checks))
@@ -290,13 +293,35 @@ class LinkInstaller:
         self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
         self._sources: set[tuple[str, str, str]] = set()
 
+    def ready(self, wheel: Path, wanted: Wanted) -> bool:  # noqa: ARG002  # the signature of check
+        """Whether the wheel's verified tree is in the cache already (then it is taken, and needs no :meth:`check`).
+
+        Taking a tree is reading one small JSON file: pure Python, which threads would only take turns
+        at, so it is done on the caller's thread (the benchmark's 53 trees: 14-16 ms of checks on two
+        threads before, 7-8 ms now).
+        """
+        hashed = self._hashed(wanted)
+        tree = None if hashed is None else cached_tree(self._cache, *hashed)
+        if tree is None:
+            return False
+        self._trees[wanted.pick.name] = tree
+        return True
+
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Unpack and verify the wheel into the cache (once per wheel, ever)."""
-        hashed = wanted.pick.artifact.strongest_hash if wanted.pick.artifact else None
-        if wanted.content is not None or hashed is None or wanted.pick.kind != "wheel":  # built here: not cached
+        hashed = self._hashed(wanted)
+        if hashed is None:  # built here: not cached
             self._wheels.check(wheel, wanted)
             return
         self._trees[wanted.pick.name] = unpacked(self._cache, wheel, *hashed, wanted.pick.name)
+
+    @staticmethod
+    def _hashed(wanted: Wanted) -> tuple[str, str] | None:
+        """The hash the wheel's tree is cached under; ``None`` for a wheel that is not cached (one built here)."""
+        hashed = wanted.pick.artifact.strongest_hash if wanted.pick.artifact else None
+        if wanted.content is not None or hashed is None or wanted.pick.kind != "wheel":
+            return None
+        return hashed
 
     def install(self, wheel: Path, wanted: Wanted) -> None:
         """Link the unpacked files into the target's scheme and write the per-venv files."""

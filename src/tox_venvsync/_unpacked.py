@@ -117,6 +117,11 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
     return result
 
 
+def cached_tree(cache: Cache, algorithm: str, digest: str) -> UnpackedWheel | None:
+    """The verified tree of the wheel with this hash if the cache holds it, else ``None`` (nothing is extracted)."""
+    return _load(cache.unpacked(algorithm, digest))
+
+
 def _replace(final: Path, fresh: Path, cache: Cache) -> None:
     """Put ``fresh`` at ``final``, where a tree stands that does not load (its manifest lost, broken or unknown).
 
