@@ -266,8 +266,11 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
 #: in memory: 1 thread 580 ms, 2 threads 383 ms, 8 threads 530-575 ms)
 UNPACK_WORKERS = max(1, min(8, os.cpu_count() or 1))
 
-#: threads linking unpacked trees at once: a link or mkdir releases the GIL, so two overlap well; more
-#: contend for it (measured on 2 cores: 1 thread 111 ms, 2 threads 70-78 ms, 3 threads 83-105 ms)
+#: threads linking unpacked trees at once: a link or mkdir releases the GIL, so two overlap where the kernel's
+#: calls are slow; more contend for it (measured on 2 cores: 1 thread 111 ms, 2 threads 70-78 ms, 3 threads
+#: 83-105 ms). Where they are quick (a new directory tree, 6-9 us a link) the GIL's hand-overs cost more than the
+#: overlap gains (1 thread 64-96 ms, 2 threads 93-108); right after ext4 deleted a venv (a mkdir 0.1-0.3 ms) two
+#: win (230-252 vs 181-200 ms). Timing the first trees alone to choose cost that overlap back (~30 ms), so two it is
 _LINK_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
