@@ -300,8 +300,8 @@ class LinkInstaller:
         """Whether the wheel's verified tree is in the cache already (then it is taken, and needs no :meth:`check`).
 
         Taking a tree is reading one small JSON file: pure Python, which threads would only take turns
-        at, so it is done on the caller's thread (the benchmark's 53 trees: 14-16 ms of checks on two
-        threads before, 7-8 ms now).
+        at, so it is done on the caller's thread (the benchmark's 53 trees: 12-16 ms of checks on two
+        threads before, 6-9 ms now).
         """
         hashed = self._hashed(wanted)
         tree = None if hashed is None else cached_tree(self._cache, *hashed)
