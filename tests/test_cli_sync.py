@@ -10,7 +10,7 @@ import pytest
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
-from tox_venvsync import _bytecode, _cli
+from tox_venvsync import _bytecode
 from tox_venvsync._cli import main
 from tox_venvsync._installed import dist_info_names
 
@@ -246,12 +246,13 @@ def test_compile_bytecode_compiles_again_only_after_a_sync_changed_the_venv(
         return write_pylock(tmp_path / "project" / "pylock.toml", [entry])
 
     compiles: list[str] = []
+    real = _bytecode.compile_all
 
     def compile_all(target: Target) -> None:
         compiles.append(target.prefix)
-        _bytecode.compile_all(target)
+        real(target)
 
-    monkeypatch.setattr(_cli, "compile_all", compile_all)
+    monkeypatch.setattr(_bytecode, "compile_all", compile_all)
     venv = tmp_path / "venv"
     site = venv / "lib" / "python3.12" / "site-packages"
     pyc = site / "gamma" / "__pycache__" / "__init__.cpython-312.pyc"

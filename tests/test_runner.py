@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -276,6 +277,49 @@ def test_venv_of_the_running_python_is_made_in_process_without_virtualenv(demo: 
     assert "versions 1.0 2.0" in out  # PATH had the venv's scripts: alpha-cli ran too
     assert "alpha-cli ran" in out
     assert built.call_count == 0  # the venv exists: its interpreter and paths were found without a session
+
+
+def test_every_key_the_runner_adds_is_documented(tox_project: ToxProjectCreator) -> None:
+    ini = "[tox]\nenv_list = ours, plain\n[testenv]\npackage = skip\n[testenv:ours]\nrunner = venvsync\n"
+    result = tox_project({"tox.ini": ini}).run("c", "-e", "ours,plain")
+    assert result.code == 0, result.out
+    keys: dict[str, set[str]] = {}
+    section = ""
+    for line in result.out.splitlines():
+        if line.startswith("[testenv:"):
+            section = line.strip("[]").partition(":")[2]
+        elif section and (match := re.match(r"(\w+) = ", line)):
+            keys.setdefault(section, set()).add(match[1])
+    added = keys["ours"] - keys["plain"]
+    config = Path(__file__).parent.parent / "docs" / "reference" / "config.rst"
+    documented = set(re.findall(r"^\.\. confval:: (\w+)$", config.read_text(), flags=re.MULTILINE))
+    assert {"env_location", "lock_file", "exact", "compile_bytecode"} <= added  # the parse found the keys
+    assert sorted(added - documented) == []
+
+
+def test_compile_bytecode_compiles_the_venv_after_a_sync_that_changed_it(demo: Demo, mocker: MockerFixture) -> None:
+    from tox_venvsync import _bytecode  # noqa: PLC0415
+
+    compiled = mocker.spy(_bytecode, "compile_all")
+    pyc = {name: demo.site / name / "__pycache__" / "__init__.cpython-312.pyc" for name in ("alpha", "beta")}
+    code, out = demo.run("--notest")  # no command runs: any bytecode comes from the sync
+    assert code == 0, out
+    assert (compiled.call_count, [p.exists() for p in pyc.values()]) == (0, [False, False])
+
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("runner = venvsync", "runner = venvsync\ncompile_bytecode = true"))
+    code, out = demo.run("--notest")  # in sync, but never compiled
+    assert code == 0, out
+    assert (compiled.call_count, [p.is_file() for p in pyc.values()]) == (1, [True, True])
+    code, out = demo.run("--notest")  # in sync and compiled since
+    assert code == 0, out
+    assert compiled.call_count == 1
+    demo.versions["alpha"] = "1.1"
+    demo.lock()
+    code, out = demo.run("-v", "--notest")
+    assert code == 0, out
+    assert "compiled the bytecode of every module" in out
+    assert (compiled.call_count, pyc["alpha"].is_file()) == (2, True)
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import BadInputError
+from tox_venvsync._state import State
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -125,6 +126,21 @@ def harvest(venv: Path, unpacked: Path) -> int:
         with contextlib.suppress(OSError):
             write_atomic(Path(tree, listed), json.dumps(sorted(set(compiled(Path(tree), tag)) | paths)))
     return sum(len(paths) for paths in added.values())
+
+
+def compile_venv(venv: Path, target: Target, unpacked_dir: Path, *, synced: bool) -> bool:
+    """Compile the venv's modules (:func:`compile_all`) and keep the result in the cache; whether it did.
+
+    Nothing is done when the venv is in sync (``synced`` false: the sync found its state current)
+    and its bytecode was compiled after the sync that last changed it: no walk, no process.
+    """
+    state = State(venv)
+    if not synced and state.bytecode_compiled():
+        return False
+    compile_all(target)
+    harvest(venv, unpacked_dir)  # the next venv of this cache links what was just compiled
+    state.mark_bytecode_compiled()
+    return True
 
 
 def compile_all(target: Target) -> None:

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from tox_venvsync import __version__
-from tox_venvsync._bytecode import compile_all, harvest
+from tox_venvsync._bytecode import compile_venv
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._installed import scan
 from tox_venvsync._location import prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._plan import Action, Plan
-from tox_venvsync._state import State
 from tox_venvsync._sync import SyncSpec, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 from tox_venvsync._verify import check_records
@@ -132,11 +131,8 @@ def _sync(args: argparse.Namespace) -> int:
         )
         target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
         outcome = sync(spec, target, cache=cache)
-        state = State(venv)
-        if args.compile_bytecode and (outcome.plan is not None or not state.bytecode_compiled()):
-            compile_all(target)
-            harvest(venv, cache.unpacked_dir)  # the next venv of this cache links what was just compiled
-            state.mark_bytecode_compiled()  # in sync and compiled: the next run with this option does nothing
+        if args.compile_bytecode:
+            compile_venv(venv, target, cache.unpacked_dir, synced=outcome.plan is not None)
     done = outcome.plan
     text = [
         f"{venv}: {made}, "

@@ -89,7 +89,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         return "wheel"
 
     def register_config(self) -> None:
-        """Tox's keys plus ``env_location``, ``lock_file``, ``lock_format`` and ``venv_seed``."""
+        """Tox's keys plus this runner's (see docs/reference/config.rst)."""
         super().register_config()
         self.conf.add_config(
             keys=["env_location"],
@@ -129,6 +129,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             of_type=bool,
             default=False,
             desc="install pip (and setuptools/wheel where virtualenv does) when creating the virtualenv",
+        )
+        self.conf.add_config(
+            keys=["compile_bytecode"],
+            of_type=bool,
+            default=False,
+            desc="compile every module of the environment after a sync that changed it, as pip does",
         )
         follow_env_dir(self.conf, lambda: self.conf["env_location"])
 
@@ -333,6 +339,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         target = TargetMemo(self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base)).load()
         outcome = sync(self._spec(project), target, cache=cache)
         self._report(outcome)
+        if self.conf["compile_bytecode"]:
+            from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
+
+            if compile_venv(self.env_dir, target, cache.unpacked_dir, synced=outcome.plan is not None):
+                _LOGGER.info("compiled the bytecode of every module")
 
     def _dry_run(self) -> None:
         """Print what a sync would do and skip the environment: nothing is created, changed or run."""
