@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
@@ -55,13 +55,18 @@ class State:
     def __init__(self, venv: Path) -> None:
         self._file = venv / ".venvsync" / "state.json"
 
-    def is_current(self, fingerprint: str, dist_infos: list[str]) -> bool:
-        """Whether the last finished sync had these inputs and left what the venv holds, trees unchanged."""
+    def _read(self) -> dict[str, Any]:
+        """The state file's content; empty when it is missing, unreadable or not an object."""
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return False
-        if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or data.get("dists") != dist_infos:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def is_current(self, fingerprint: str, dist_infos: list[str]) -> bool:
+        """Whether the last finished sync had these inputs and left what the venv holds, trees unchanged."""
+        data = self._read()
+        if data.get("fingerprint") != fingerprint or data.get("dists") != dist_infos:
             return False
         trees = data.get("trees") or {}
         return isinstance(trees, dict) and all(tree_signature(Path(p)) == s for p, s in trees.items())
@@ -73,25 +78,19 @@ class State:
     def deps_names(self, deps_key: str) -> frozenset[str]:
         """What tox's deps installed at the last finished sync, if the deps are still the same."""
         try:
-            data = json.loads(self._file.read_text(encoding="utf-8"))
-            key, names = data["deps"]
-        except (OSError, ValueError, KeyError, TypeError):
+            key, names = self._read()["deps"]
+        except (KeyError, TypeError, ValueError):
             return frozenset()
         return frozenset(str(n) for n in names) if key == deps_key else frozenset()
 
     def bytecode_compiled(self) -> bool:
         """Whether the bytecode was compiled after the last finished sync (:meth:`mark_bytecode_compiled`)."""
-        try:
-            data = json.loads(self._file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return isinstance(data, dict) and data.get("bytecode") is True
+        return self._read().get("bytecode") is True
 
     def mark_bytecode_compiled(self) -> None:
         """Record that the venv's bytecode was compiled; the next sync that changes the venv forgets it."""
-        with contextlib.suppress(OSError, ValueError):  # not recorded: the next run compiles again, nothing worse
-            data = json.loads(self._file.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
+        if data := self._read():
+            with contextlib.suppress(OSError):  # not recorded: the next run compiles again, nothing worse
                 write_atomic(self._file, json.dumps(data | {"bytecode": True}))
 
     def write(
