@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,8 +13,10 @@ import pytest
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode
+from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
 from tox_venvsync._installed import dist_info_names
+from tox_venvsync._state import State
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,6 +65,66 @@ def test_sync_creates_then_does_nothing(
     code, out, _ = run(capsys, *sync_args(lock, venv, python312))
     assert (code, out) == (0, f"{venv}: adopted, in sync, nothing to do\n")
     assert tree(site) == before
+
+
+#: the command line in a process of its own, printing its exit code and every module it loaded
+_LOADED = """
+import sys
+from tox_venvsync._cli import main
+code = main(sys.argv[1:])
+print(code, " ".join(sorted(sys.modules)))
+"""
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-c", _LOADED, *args]
+
+
+def test_a_sync_that_finds_the_venv_in_sync_loads_no_lock_packaging_or_compiler(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # each of these is milliseconds of every run's start-up (filelock alone ~25 ms); an env in sync needs none
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    done = subprocess.run(_cli(*sync_args(lock, venv, python312)), capture_output=True, text=True, check=True)
+    code, _, loaded = done.stdout.splitlines()[-1].partition(" ")
+    assert done.stdout.startswith(f"{venv}: adopted, in sync, nothing to do\n")
+    assert code == "0"
+    modules = set(loaded.split())
+    assert "tox_venvsync._sync" in modules
+    for name in ("filelock", "packaging.utils", "packaging.tags", "tempfile", "tox_venvsync._bytecode"):
+        assert name not in modules
+    for name in ("_plan", "_apply", "_fetch", "_sources", "_lock._model", "_verify"):
+        assert f"tox_venvsync.{name}" not in modules
+
+
+def test_a_venv_in_sync_is_reported_while_another_sync_holds_its_lock(
+    lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the in-sync check reads only, so a build step is not held up by a sync of the same venv that changes
+    # nothing yet (its state is cleared before its first change: the next test)
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    with env_lock(Cache(cache_dir), venv):
+        done = subprocess.run(
+            _cli(*sync_args(lock, venv, python312)), capture_output=True, text=True, check=True, timeout=120
+        )
+    assert done.stdout.startswith(f"{venv}: adopted, in sync, nothing to do\n")
+
+
+def test_a_venv_whose_sync_is_under_way_waits_for_the_lock_then_is_checked_again(
+    lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    with env_lock(Cache(cache_dir), venv):
+        State(venv).clear()  # what a sync does before it changes the first file
+        waiting = subprocess.Popen(_cli(*sync_args(lock, venv, python312)), stdout=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=2)  # held by the lock, not answered from a venv that may be half changed
+    out, _ = waiting.communicate(timeout=120)
+    assert out.startswith(f"{venv}: adopted, in sync, nothing to do\n")
+    assert (venv / ".venvsync" / "state.json").is_file()  # written again by the sync that waited
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(

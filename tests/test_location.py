@@ -258,6 +258,26 @@ def test_remove_venv_removes_everything(
     assert sorted(p.name for p in tmp_path.iterdir()) == (["env"] if keep_dir else [])
 
 
+def test_remove_venv_forgets_the_sync_state_before_anything_else(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a removal interrupted at its first directory leaves no state that calls the venv in sync: venvsync sync
+    # reads the state without the lock, and must never take a venv being emptied for one in sync
+    path = _make_venv(tmp_path / "env")
+    (path / ".venvsync").mkdir()
+    (path / ".venvsync" / "state.json").write_text("{}")
+    (path / ".venvsync" / "target.json").write_text("{}")
+
+    def interrupted(entry: str) -> None:
+        raise KeyboardInterrupt(entry)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        remove_venv(path, nothing_protected, keep_dir=True)
+    assert not (path / ".venvsync" / "state.json").exists()
+    assert (path / "pyvenv.cfg").is_file()  # still recognisably a venv, for the next removal to finish
+
+
 def test_remove_venv_does_not_follow_symlinks(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

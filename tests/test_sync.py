@@ -17,14 +17,14 @@ from packaging.version import Version
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
-from tox_venvsync import _apply, _unpacked
+from tox_venvsync import _apply, _deps, _unpacked
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
-from tox_venvsync._sync import Outcome, SyncSpec, _UnpackAhead, collector_paused, sync
+from tox_venvsync._sync import Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
@@ -167,6 +167,39 @@ def test_second_sync_is_a_no_op(synced: Env, local_index: LocalIndex) -> None:
     assert not outcome.applied
     assert synced.stats() == before
     assert local_index.requests == requests
+
+
+def test_in_sync_answers_as_a_sync_would_and_changes_nothing(synced: Env) -> None:
+    spec = SyncSpec(venv=synced.venv, lock_path=synced.lock)
+    before = synced.stats()
+    assert in_sync(spec, synced.target)
+    assert not in_sync(SyncSpec(venv=synced.venv, lock_path=synced.lock, exact=False), synced.target)  # other inputs
+    shutil.rmtree(synced.site / "beta-1.0.dist-info")  # removed by hand
+    assert synced.stats() == {k: v for k, v in before.items() if not k.startswith("beta-1.0.dist-info")}
+    assert not in_sync(spec, synced.target)
+    assert synced.sync().applied  # and a sync agrees: beta is installed again
+    assert in_sync(spec, synced.target)
+
+
+def test_the_state_is_forgotten_before_pip_installs_tox_deps(synced: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip may change the venv: from then on no reader (venvsync sync checks without the lock) finds it in sync
+    state = synced.venv / ".venvsync" / "state.json"
+    found: list[bool] = []
+
+    def install_deps(*_: object, **__: object) -> None:
+        found.append(state.exists())
+        (synced.site / "gamma-1.0.dist-info").mkdir(exist_ok=True)  # what pip would leave
+
+    monkeypatch.setattr(_deps, "install_deps", install_deps)
+    spec = SyncSpec(venv=synced.venv, lock_path=synced.lock, deps=("gamma",))
+    assert sync(spec, synced.target, cache=synced.cache).deps  # the lock was in sync: only pip ran
+    with synced.lock.open("a", encoding="utf-8") as lock:
+        lock.write("# a comment: another fingerprint, the same selection\n")
+    outcome = sync(spec, synced.target, cache=synced.cache)  # nothing to change; the deps are run again
+    assert outcome.plan is not None
+    assert not outcome.plan.changes
+    assert found == [False, False]
+    assert state.is_file()
 
 
 #: what a tox run of an env in sync loads of tox-venvsync: the no-op needs the fingerprint and one listing only

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -15,6 +14,8 @@ def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> N
     threads of one process) never share a temporary file, and the last rename wins. ``mode`` sets
     the file's permissions before it appears.
     """
+    import tempfile  # noqa: PLC0415  # ~5 ms to import; runs that write nothing (a no-op) skip it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(name)

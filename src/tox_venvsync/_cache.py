@@ -22,14 +22,17 @@ from __future__ import annotations
 import array
 import hashlib
 import os
-import shutil
 import sys
 from pathlib import Path
-
-import platformdirs
-from filelock import FileLock
+from typing import TYPE_CHECKING
 
 from tox_venvsync._values import frozen
+
+if TYPE_CHECKING:
+    from filelock import FileLock
+
+# filelock, platformdirs and shutil are imported where they are used: together ~25 ms of the command line's
+# start-up, and a ``venvsync sync`` that finds the venv in sync (see _cli) uses none of them.
 
 CACHE_DIR_ENV = "TOX_VENVSYNC_CACHE_DIR"
 
@@ -39,6 +42,8 @@ def default_cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) 
     environ = os.environ if environ is None else environ
     if value := environ.get(CACHE_DIR_ENV):
         return Path(value).expanduser().absolute()
+    import platformdirs  # noqa: PLC0415  # see the imports
+
     return Path(platformdirs.user_cache_dir("tox-venvsync", appauthor=False))
 
 
@@ -103,6 +108,8 @@ def tree_lock(cache: Cache, algorithm: str, digest: str) -> FileLock:
 
 
 def _lock_at(path: Path) -> FileLock:
+    from filelock import FileLock  # noqa: PLC0415  # see the imports
+
     path.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(path)
 
@@ -152,6 +159,8 @@ def spread_out(directory: Path) -> bool:
 
 
 def _remove_dead(tmp: Path) -> None:
+    import shutil  # noqa: PLC0415  # see the imports
+
     for entry in tmp.iterdir():
         pid = entry.name[1:]
         if entry.name.startswith("p") and pid.isdigit() and not _alive(int(pid)):

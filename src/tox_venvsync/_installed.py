@@ -7,14 +7,16 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
+
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+# packaging is imported where dist-info names are parsed: the no-op's one listing (dist_info_names) needs none of it
 
 #: the file in a dist-info directory where we note what was installed (as uv does with uv_cache.json)
 OUR_METADATA = "venvsync.json"
@@ -72,6 +74,9 @@ def scan(site_packages: Iterable[Path]) -> dict[NormalizedName, list[InstalledDi
 
 
 def _read(dist_info: Path) -> InstalledDist | None:
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415
+
     stem = dist_info.name[: -len(".dist-info")]
     name, sep, version = stem.rpartition("-")
     if sep and name:
@@ -84,6 +89,9 @@ def _read(dist_info: Path) -> InstalledDist | None:
 
 def _read_metadata(dist_info: Path) -> InstalledDist | None:
     from email.parser import HeaderParser  # noqa: PLC0415  # rarely needed: only for oddly named dist-info
+
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415
 
     try:
         headers = HeaderParser().parsestr((dist_info / "METADATA").read_text(encoding="utf-8"))

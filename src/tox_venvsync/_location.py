@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync._errors import LocationError
+from tox_venvsync._state import State
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
@@ -139,18 +139,24 @@ def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, to
 
     The delete guard (DESIGN.md safety rules): only a directory with ``pyvenv.cfg``, or an empty one,
     is ever emptied; never a protected path; symbolic links are unlinked, never followed; and
-    ``pyvenv.cfg`` goes last so a half-emptied directory is still recognisably a venv.
+    ``pyvenv.cfg`` goes last so a half-emptied directory is still recognisably a venv. The sync state
+    goes first, so nothing takes a venv being emptied for one in sync (``venvsync sync`` checks that
+    without the lock).
     """
+    import shutil  # noqa: PLC0415  # ~3 ms to import; only a removal needs it
+
     found = inspect(path, protected, tox_dirs=tox_dirs)
     if found.kind is Kind.MISSING:
         return
-    for entry in os.scandir(found.path):
-        if entry.name == "pyvenv.cfg":
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)  # rmtree unlinks symlinks inside, never follows them
-        else:
-            Path(entry.path).unlink()
+    State(found.path).clear()
+    with os.scandir(found.path) as entries:  # closed also when a removal is interrupted
+        for entry in entries:
+            if entry.name == "pyvenv.cfg":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)  # rmtree unlinks symlinks inside, never follows them
+            else:
+                Path(entry.path).unlink()
     (found.path / "pyvenv.cfg").unlink(missing_ok=True)
     if not keep_dir:
         with contextlib.suppress(OSError):  # a mount point or a directory we may not remove: it stays, empty
@@ -167,7 +173,7 @@ def prepare(
     """
     found = inspect(path, protected)
     if found.kind is Kind.VENV:
-        if venv_python_version(found.path) == version[:3] and (found.path / "bin" / "python").exists():
+        if _adopts(found.path, version):
             return "adopted"
         remove_venv(found.path, protected, keep_dir=True)  # a venv of another Python: recreate it
         made = "recreated"
@@ -177,6 +183,16 @@ def prepare(
     if seed or not create_in_process(found.path, python):
         _virtualenv(found.path, python, seed=seed)
     return made
+
+
+def adoptable(path: Path, version: tuple[int, ...], protected: Mapping[Path, str]) -> bool:
+    """Whether :func:`prepare` would adopt ``path`` as it is, found by reading only (a refusal raises the same)."""
+    found = inspect(path, protected)
+    return found.kind is Kind.VENV and _adopts(found.path, version)
+
+
+def _adopts(venv: Path, version: tuple[int, ...]) -> bool:
+    return venv_python_version(venv) == version[:3] and (venv / "bin" / "python").exists()
 
 
 #: written into a venv made in-process, as virtualenv (and Python 3.13's venv) write it: git ignores the venv

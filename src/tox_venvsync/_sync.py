@@ -9,14 +9,10 @@ import heapq
 import itertools
 import os
 import sys
-import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._installed import dist_info_names
@@ -25,8 +21,8 @@ from tox_venvsync._state import Inputs, State
 from tox_venvsync._values import frozen
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
-# fetching and installing import their modules when a sync has work to do, so a tox run of an env that
-# is in sync does not pay for them (see sync()).
+# fetching and installing import their modules (and packaging, tempfile, zipfile) when a sync has work
+# to do, so a tox run or a ``venvsync sync`` of an env that is in sync does not pay for them (see sync()).
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -86,6 +82,17 @@ class Outcome:
     deps: bool = False
 
 
+def in_sync(spec: SyncSpec, target: Target) -> bool:
+    """Whether :func:`sync` would find nothing to do, by reading only: no lock needed.
+
+    A current state read without the lock was true when it was read: every change to a venv clears
+    the state before its first file changes (:func:`sync`, ``_location.remove_venv``).
+    """
+    contents = {wheel.path: content_key(wheel.path) for wheel in spec.project}
+    fingerprint = _inputs(spec, target, contents).fingerprint()
+    return State(spec.venv).is_current(fingerprint, dist_info_names(_site_packages(target)))
+
+
 def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     spec: SyncSpec,
     target: Target,
@@ -104,7 +111,9 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     fingerprint = _inputs(spec, target, contents).fingerprint()
     if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
-    from tox_venvsync._apply import Journal, LinkInstaller, apply  # noqa: PLC0415  # see the imports
+    import tempfile  # noqa: PLC0415  # see the imports
+
+    from tox_venvsync._apply import Journal, LinkInstaller, apply  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
@@ -134,6 +143,8 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             apply(plan, wheels, venv=spec.venv, installer=chosen)
             if isinstance(chosen, LinkInstaller):
                 chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
+        if spec.deps:
+            state.clear()  # pip runs next and may change the venv (see in_sync)
         deps_names = _install_deps(spec, target, plan, site_packages)
         journal.finish()  # the apply is complete; the state, written last, says so
         state.write(
@@ -325,6 +336,8 @@ _RELOCK = {
 
 def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
     """The project's own requirements must be met by the lock; else the lock is stale (it never is silently)."""
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
+
     versions = {pick.name: pick.version for pick in picks}
     for requirement in (r for wheel in spec.project for r in _requires_dist(wheel.path)):
         if not _applies(requirement, target, spec.request.extras):
@@ -344,7 +357,8 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
 
 def _requires_dist(wheel: Path) -> list[Requirement]:
     """The ``Requires-Dist`` of a built wheel: what the project declares it needs."""
-    from email.parser import HeaderParser  # noqa: PLC0415  # see the imports
+    import zipfile  # noqa: PLC0415  # see the imports
+    from email.parser import HeaderParser  # noqa: PLC0415
 
     from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
 
@@ -398,6 +412,8 @@ def _site_packages(target: Target) -> list[Path]:
 
 def content_key(wheel: Path) -> str:
     """A digest of the wheel's RECORD: the same for a rebuild with the same files, whatever the timestamps."""
+    import zipfile  # noqa: PLC0415  # see the imports
+
     try:
         with zipfile.ZipFile(wheel) as archive:
             record = next((n for n in archive.namelist() if n.endswith(".dist-info/RECORD")), None)

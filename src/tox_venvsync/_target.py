@@ -5,15 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import tempfile
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
-
-import packaging
-from packaging.tags import Tag, parse_tag
 
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import InterpreterError
@@ -21,6 +16,11 @@ from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from packaging.tags import Tag
+
+# packaging, subprocess and tempfile are imported where a query runs or tags are parsed: a sync that finds
+# the venv in sync needs neither (the command line's no-op would pay ~20 ms for them).
 
 #: The script the target interpreter runs; ``packaging`` is made importable from a private directory.
 #: ``venv_scheme`` is where a venv made from it keeps its files, with ``_VENV`` standing for the venv.
@@ -154,6 +154,8 @@ class Target:
 
 
 def _parse_tags(tag_strings: tuple[str, ...]) -> list[Tag]:
+    from packaging.tags import parse_tag  # noqa: PLC0415  # see the imports
+
     return _TAGS.get(tag_strings) or _TAGS.setdefault(
         tag_strings, [tag for text in tag_strings for tag in parse_tag(text)]
     )
@@ -169,6 +171,11 @@ def query_interpreter(python: Path) -> Target:
     ``packaging`` is put on the target's path from a private directory holding only a link to
     the copy this process uses, so the query works in an empty venv and imports nothing else.
     """
+    import subprocess  # noqa: PLC0415  # see the imports
+    import tempfile  # noqa: PLC0415
+
+    import packaging  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(prefix="venvsync-query-") as private:
         (Path(private) / "packaging").symlink_to(Path(packaging.__file__).parent)
         try:
