@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from _support.installs import from_cache
 from _support.wheels import make_wheel
-from tox_venvsync import _values
+from tox_venvsync import _bytecode, _values
 from tox_venvsync._apply import LinkInstaller, uninstall
 from tox_venvsync._bytecode import PENDING, cache_tag, compiled, harvest
 from tox_venvsync._cache import Cache
@@ -105,6 +105,42 @@ def test_a_new_venv_gets_the_bytecode_an_earlier_venv_compiled(world: World) -> 
     # Python found every .pyc valid for its source: it rewrote none (a rewrite is a new file, a new inode)
     assert {path: inode(site(two) / path) for path in COMPILED} == linked
     assert harvest(two, world.cache.unpacked_dir) == 0  # nothing new to keep
+
+
+def test_a_venv_that_gets_all_its_bytecode_from_the_cache_leaves_nothing_to_harvest(
+    tmp_path: Path, python312: Path
+) -> None:
+    # the common warm-cache case: the first command after the sync ran a harvest that only found, with a
+    # few syscalls per module (2,192 of them: ~0.1 s), that every .pyc came from the cache
+    world = World(tmp_path, python312, {path: text for path, text in MODULES.items() if path != "pkg/unused.py"})
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    assert harvest(one, world.cache.unpacked_dir) == 3
+    two = world.venv("two")
+    assert not (two / PENDING).exists()
+
+
+def test_the_harvest_looks_only_where_bytecode_is_missing_and_reads_no_pyc_the_cache_has(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    assert harvest(one, world.cache.unpacked_dir) == 3
+    two = world.venv("two")  # pkg/unused.py came without bytecode: only its directory is noted
+    note = json.loads((two / PENDING).read_text(encoding="utf-8"))
+    assert [relative for _, _, relative in note["directories"]] == ["pkg"]
+    run_python(two, "import pkg.unused")
+    read: list[str] = []
+    real = _bytecode._matches
+
+    def matches(pyc: str, source: os.stat_result) -> bool:
+        read.append(Path(pyc).name)
+        return real(pyc, source)
+
+    monkeypatch.setattr(_bytecode, "_matches", matches)
+    assert harvest(two, world.cache.unpacked_dir) == 1
+    assert read == ["unused.cpython-312.pyc"]  # pkg/__init__'s .pyc is the cache's own file: skipped unread
+    assert "pkg/__pycache__/unused.cpython-312.pyc" in compiled(world.tree, "cpython-312")
 
 
 def test_harvest_keeps_only_pythons_own_bytecode_of_the_trees_sources(world: World) -> None:

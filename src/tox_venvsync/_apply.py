@@ -447,8 +447,11 @@ class _Placement:
     ) -> None:
         self._shared = shared
         self._tag = tag
-        #: ``(venv directory, tree, tree-relative directory)`` of every linked module, for the bytecode harvest
+        #: ``(venv directory, tree, tree-relative directory)`` of linked modules the cache has no bytecode for yet,
+        #: for the bytecode harvest (filled in by :meth:`place`)
         self.sources: set[tuple[str, str, str]] = set()
+        #: the module names (no ``.py``) linked into each such directory
+        self._modules: dict[tuple[str, str, str], set[str]] = {}
         self._tree = tree
         self._source = str(tree.root)
         self._scheme = {k: os.path.normpath(v) for k, v in target.scheme.items()}
@@ -463,7 +466,10 @@ class _Placement:
     def place(self, metadata: dict[str, bytes]) -> None:
         self._place_entries()
         if self._tag is not None:
-            self._place_compiled(self._tag)
+            linked = self._place_compiled(self._tag)
+            # a directory whose every module came with its bytecode has nothing for the harvest to keep: a venv
+            # placed from a cache that holds all of it then leaves no note, and its first command no harvest
+            self.sources = {where for where, names in self._modules.items() if not names <= linked.get(where[2], set())}
         for name, module, attr, _ in self._tree.scripts:  # console and GUI scripts alike on POSIX
             self._write(self._inside("scripts", name), _script(module, attr, self._interpreter), executable=True)
         for filename, data in metadata.items():
@@ -491,7 +497,7 @@ class _Placement:
                 self._copy_file(entry, destination)
             self._records.append((where.record + name, entry.hash, str(entry.size)))
             if where.modules is not None and name.endswith(".py"):
-                self.sources.add(where.modules)
+                self._modules.setdefault(where.modules, set()).add(name[:-3])
 
     def _directory(self, directory: str) -> _Directory:
         """Where the files of the tree's ``directory`` go (made now), checked to stay inside their scheme."""
@@ -504,14 +510,22 @@ class _Placement:
             modules = (path.rstrip(os.sep), self._source, directory)
         return _Directory(scheme=scheme, path=path, record=self._record_path(path + "_")[:-1], modules=modules)
 
-    def _place_compiled(self, tag: str) -> None:
-        """Link the ``.pyc`` files earlier venvs compiled for this tree's modules (see ``_bytecode``)."""
+    def _place_compiled(self, tag: str) -> dict[str, set[str]]:
+        """Link the ``.pyc`` files earlier venvs compiled for this tree's modules (see ``_bytecode``).
+
+        Returns the modules linked with their bytecode, by tree-relative directory.
+        """
+        linked: dict[str, set[str]] = {}
+        plain = f".{tag}.pyc"  # what an import without -O reads
         for path in compiled(self._tree.root, tag):
             scheme, relative = self._destination(path)
             if scheme in _LIBRARIES:
                 destination = self._inside(scheme, relative)
                 self._parent(destination)
-                _hardlink(os.path.join(self._source, path), destination)
+                if _hardlink(os.path.join(self._source, path), destination) and path.endswith(plain):
+                    directory, _, name = path.rpartition("/")
+                    linked.setdefault(directory.rpartition("/")[0], set()).add(name[: -len(plain)])
+        return linked
 
     def _destination(self, path: str) -> tuple[str, str]:
         prefix = self._tree.data_dir + "/"

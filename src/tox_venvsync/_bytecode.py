@@ -6,7 +6,8 @@ requests``: 61 modules, 0.3 s on a slow machine). A venv placed by hard links sh
 file's inode with the cache's unpacked tree, and Python's default ``.pyc`` records the source's
 mtime and size in its header, so a ``.pyc`` compiled for one link is valid for every other:
 
-- :func:`remember_sources` notes, in the venv, where a sync linked modules from which tree;
+- :func:`remember_sources` notes, in the venv, where a sync linked modules from which tree (only
+  directories with a module the tree has no ``.pyc`` for: the others have nothing to harvest);
 - after a command ran (tox: after the env's commands), :func:`harvest` hard-links the ``.pyc``
   files Python wrote next to those modules into the tree, once per sync, and lists them in the
   tree (``.venvsync-bytecode-<cache tag>.json``);
@@ -204,10 +205,14 @@ def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[st
         return []
     source_dir = os.path.join(tree, relative)
     target_dir = os.path.join(source_dir, _PYCACHE)
+    try:
+        kept = set(os.listdir(target_dir))  # linked into the venv from here, or kept by another venv: no new name
+    except OSError:
+        kept = set()
     new = []
     for name in names:
         module, dot, rest = name.partition(".")
-        if not dot or not rest.startswith(f"{tag}.") or not name.endswith(".pyc"):
+        if not dot or not rest.startswith(f"{tag}.") or not name.endswith(".pyc") or name in kept:
             continue
         pyc = os.path.join(directory, _PYCACHE, name)
         try:
