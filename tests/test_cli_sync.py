@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -96,6 +97,20 @@ def test_a_sync_that_finds_the_venv_in_sync_loads_no_lock_packaging_or_compiler(
         assert name not in modules
     for name in ("_plan", "_apply", "_fetch", "_sources", "_lock._model", "_verify"):
         assert f"tox_venvsync.{name}" not in modules
+
+
+def test_installing_from_the_caches_unpacked_trees_loads_no_wheel_metadata_parser(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the trees were unpacked by the first sync: linking them again reads no WHEEL file (email.parser: ~14 ms)
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    shutil.rmtree(venv / "lib" / "python3.12" / "site-packages" / "beta-2.0.dist-info")  # beta goes in again
+    done = subprocess.run(_cli(*sync_args(lock, venv, python312)), capture_output=True, text=True, check=True)
+    assert done.stdout.startswith(f"{venv}: adopted, synced 2 packages: 1 installed\n")
+    modules = set(done.stdout.splitlines()[-1].split())
+    assert "tox_venvsync._apply" in modules
+    assert "email.parser" not in modules
 
 
 def test_a_venv_in_sync_is_reported_while_another_sync_holds_its_lock(
