@@ -143,17 +143,19 @@ def bootstrap() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """One way to get the env: a tox runner in one of the tool venvs, or plain uv."""
+    """One way to get the env: a tox runner in one of the tool venvs, or a command without tox (uv, venvsync)."""
 
     key: str
     label: str
     venv: str
     #: the lockfile this tool reads, in its project directory
     lock: str
-    #: the [testenv:bench] body of its tox.ini; None for plain uv
+    #: the [testenv:bench] body of its tox.ini; None for a command without tox
     testenv: str | None
     #: the runner of its floor env: the runner this one builds on, with nothing to install
     floor_runner: str = "virtualenv"
+    #: without tox: ``uv`` (``uv sync``) or ``venvsync`` (``venvsync sync``, the engine's own command line)
+    plain: str = "uv"
 
     @property
     def project(self) -> Path:
@@ -200,6 +202,7 @@ def _tools(venvsync_lock: str) -> list[Tool]:
         Tool("tox-pip", "tox + pip (-r requirements.txt)", "tox", "requirements.txt", "deps = -r requirements.txt\n"),
         Tool("tox-pylock", "tox pylock = pylock.toml (pip)", "tox", "pylock.toml", "pylock = pylock.toml\n"),
         Tool("uv-sync", "uv sync (no tox)", "tox-uv", "uv.lock", None),
+        Tool("venvsync-cli", "venvsync sync (no tox)", "tox-venvsync", venvsync_lock, None, plain="venvsync"),
     ]
 
 
@@ -299,12 +302,10 @@ class Bench:
 
     def command(self, tool: Tool, layer: str, scenario: str, env_name: str = "bench") -> list[str | Path]:
         if tool.testenv is None:
-            uv: list[str | Path] = [self.uv, "sync", "--locked", "-p", PYTHON]
-            if layer == "e2e":  # uv run syncs exactly (--exact), as uv sync does, then runs the command
-                uv = [self.uv, "run", "--locked", "--exact", "-p", PYTHON, "python", "-c", "import requests"]
-            if scenario == "recreate":  # plain uv has no -r: remove the env and sync
-                return ["/bin/sh", "-c", 'rm -rf "$0" && exec "$@"', tool.env, *uv]
-            return uv
+            plain = self._plain(tool, layer)
+            if scenario == "recreate":  # no -r without tox: remove the env and sync
+                return ["/bin/sh", "-c", 'rm -rf "$0" && exec "$@"', tool.env, *plain]
+            return plain
         cmd: list[str | Path] = [VENVS / tool.venv / "bin" / "tox", "-c", tool.project / "tox.ini"]
         cmd += ["--workdir", WORK / "toxwork" / tool.key, "-e", env_name]
         if layer == "sync":
@@ -312,6 +313,18 @@ class Bench:
         if scenario == "recreate":
             cmd.append("-r")
         return cmd
+
+    def _plain(self, tool: Tool, layer: str) -> list[str | Path]:
+        if tool.plain == "venvsync":  # as a build step or script runs it: sync, then the command in the venv
+            cli = VENVS / tool.venv / "bin" / "venvsync"
+            sync: list[str | Path] = [cli, "sync", "--lock", tool.project / tool.lock, "--venv", tool.env]
+            sync += ["--python", WORK / "bin" / f"python{PYTHON}"]
+            if layer == "e2e":
+                return ["/bin/sh", "-c", '"$@" && exec "$0" -c "import requests"', self.env_python(tool), *sync]
+            return sync
+        if layer == "e2e":  # uv run syncs exactly (--exact), as uv sync does, then runs the command
+            return [self.uv, "run", "--locked", "--exact", "-p", PYTHON, "python", "-c", "import requests"]
+        return [self.uv, "sync", "--locked", "-p", PYTHON]
 
     def run(self, tool: Tool, layer: str, scenario: str) -> Sample:
         log = WORK / "logs" / f"{tool.key}.log"
@@ -908,7 +921,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--pip-runs", type=int, help="runs of the pip-based tools (default: --runs; 2 with --quick)")
     parser.add_argument("--scaling", action="store_true", help="also run the 50 / 200 / 500 package scaling run")
     parser.add_argument("--scaling-only", action="store_true", help="only the scaling run")
-    parser.add_argument("--tools", help="comma-separated subset of: venvsync,tox-uv,tox-pip,tox-pylock,uv-sync")
+    parser.add_argument(
+        "--tools", help="comma-separated subset of: venvsync,tox-uv,tox-pip,tox-pylock,uv-sync,venvsync-cli"
+    )
     parser.add_argument("--scenarios", help=f"comma-separated subset of: {','.join(SCENARIOS)}")
     parser.add_argument("--venvsync-lock", choices=["auto", "uv.lock", "pylock.toml"], default="auto")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the report goes (default bench/RESULTS.md)")
