@@ -278,6 +278,16 @@ def test_remove_venv_forgets_the_sync_state_before_anything_else(
     assert (path / "pyvenv.cfg").is_file()  # still recognisably a venv, for the next removal to finish
 
 
+def test_remove_venv_with_a_file_where_our_directory_goes(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    # the state is forgotten first: a venv whose .venvsync is a file has none, and is removed like any other
+    path = _make_venv(tmp_path / "env")
+    (path / ".venvsync").write_text("not a directory\n")
+    remove_venv(path, nothing_protected, keep_dir=True)
+    assert list(path.iterdir()) == []
+
+
 def test_remove_venv_does_not_follow_symlinks(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -73,7 +73,8 @@ class State:
 
     def clear(self) -> None:
         """Forget the state before changing the venv: an interrupted sync is never taken as in sync."""
-        self._file.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # none there (``.venvsync`` may be a file)
+            self._file.unlink()
 
     def deps_names(self, deps_key: str) -> frozenset[str]:
         """What tox's deps installed at the last finished sync, if the deps are still the same."""
