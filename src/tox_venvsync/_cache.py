@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from filelock import FileLock
 
 # filelock, platformdirs and shutil are imported where they are used: together ~25 ms of the command line's
-# start-up, and a ``venvsync sync`` that finds the venv in sync (see _cli) uses none of them.
+# start-up. A ``venvsync sync`` that finds the venv in sync (see _cli) takes no lock and removes nothing, and
+# needs platformdirs only without TOX_VENVSYNC_CACHE_DIR.
 
 CACHE_DIR_ENV = "TOX_VENVSYNC_CACHE_DIR"
 
