@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from _support.order import watch_query_and_lock
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode
@@ -22,6 +23,7 @@ from tox_venvsync._state import State
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from pytest_mock import MockerFixture
     from tox.pytest import ToxProjectCreator
 
     from _support.index import LocalIndex
@@ -66,6 +68,16 @@ def test_sync_creates_then_does_nothing(
     code, out, _ = run(capsys, *sync_args(lock, venv, python312))
     assert (code, out) == (0, f"{venv}: adopted, in sync, nothing to do\n")
     assert tree(site) == before
+
+
+def test_a_first_sync_reads_the_lock_once_while_the_interpreter_is_asked(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], mocker: MockerFixture
+) -> None:
+    # an empty cache: the interpreter's facts come from a child process, and the lock is read meanwhile
+    events = watch_query_and_lock(mocker)
+    code, out, _ = run(capsys, *sync_args(lock, tmp_path / "venv", python312))
+    assert (code, out) == (0, f"{tmp_path / 'venv'}: created, synced 2 packages: 2 installed\n")
+    assert events == ["ask", "read", "answered"]
 
 
 #: the command line in a process of its own, printing its exit code and every module it loaded

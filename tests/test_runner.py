@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from _support.order import watch_query_and_lock
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync._installed import dist_info_names
@@ -107,6 +108,15 @@ def test_first_run_creates_the_venv_outside_and_runs_commands(demo: Demo) -> Non
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
     assert (demo.site / "alpha-1.0.dist-info" / "INSTALLER").read_text() == "venvsync\n"
     assert tree(demo.project.path) == before  # the project gains no files
+
+
+def test_a_first_run_reads_the_lock_once_while_the_interpreter_is_asked(demo: Demo, mocker: MockerFixture) -> None:
+    # an empty cache: the interpreter's facts come from a child process, and the lock is read meanwhile
+    events = watch_query_and_lock(mocker)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced 2 packages: 2 installed" in out
+    assert events == ["ask", "read", "answered"]
 
 
 def test_second_run_changes_nothing(demo: Demo) -> None:

@@ -18,13 +18,14 @@ from packaging.version import Version
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _apply, _deps, _unpacked
+from tox_venvsync import _lock as lock_package
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
-from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError
+from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
-from tox_venvsync._sync import Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
+from tox_venvsync._sync import LockAhead, Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
@@ -240,6 +241,50 @@ def test_a_plan_from_a_remembered_selection_loads_no_lock_reader(synced: Env) ->
     assert "tox_venvsync._plan" in loaded
     for name in ("_lock._toml", "_lock._pylock", "_lock._uv"):
         assert f"tox_venvsync.{name}" not in loaded
+
+
+def _refuse_to_read(path: Path, lock_format: str | None = None) -> None:  # noqa: ARG001  # read_lock's signature
+    msg = f"read {path} again"
+    raise AssertionError(msg)
+
+
+def test_a_lock_read_ahead_is_the_one_the_plan_uses(
+    env: Env, wheelhouse: Path, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0")])
+    spec = SyncSpec(venv=env.venv, lock_path=env.lock)
+    ahead = LockAhead(spec, env.cache.root)
+    ahead.read()
+    monkeypatch.setattr(lock_package, "read_lock", _refuse_to_read)
+    outcome = sync(spec, env.target, cache=env.cache, ahead=ahead)
+    assert _steps(outcome.plan) == [("alpha", "install", "1.0", None)]
+    assert env.dist_infos() == ["alpha-1.0.dist-info"]
+
+
+def test_a_lock_whose_bytes_changed_after_it_was_read_ahead_is_read_again(
+    env: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    # 1.0 -> 2.0: the same size, and likely the same timestamp; only the bytes tell
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0")])
+    spec = SyncSpec(venv=env.venv, lock_path=env.lock)
+    ahead = LockAhead(spec, env.cache.root)
+    ahead.read()
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "2.0")])
+    outcome = sync(spec, env.target, cache=env.cache, ahead=ahead)
+    assert _steps(outcome.plan) == [("alpha", "install", "2.0", None)]
+
+
+def test_a_broken_lock_read_ahead_fails_where_the_plan_reads_it(env: Env) -> None:
+    env.lock.parent.mkdir()
+    env.lock.write_text("lock-version = \n")
+    spec = SyncSpec(venv=env.venv, lock_path=env.lock)
+    ahead = LockAhead(spec, env.cache.root)
+    ahead.read()  # no error here: the query it runs beside must not fail for it
+    assert ahead.lock() is None
+    with pytest.raises(LockFileError, match="is not valid TOML") as raised:
+        sync(spec, env.target, cache=env.cache, ahead=ahead)
+    assert str(env.lock) in str(raised.value)
+    assert env.dist_infos() == []
 
 
 class _Watching(WheelInstaller):

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,7 +75,7 @@ def test_base_facts_are_asked_once_while_the_executable_is_unchanged(tmp_path: P
     asked.side_effect = None
     asked.return_value = first
     base_facts(tmp_path, base)
-    asked.assert_called_once_with(base)
+    asked.assert_called_once_with(base, meanwhile=None)
 
 
 def test_a_script_in_front_of_the_interpreter_is_asked_every_time(tmp_path: Path, mocker: MockerFixture) -> None:
@@ -119,13 +120,58 @@ def test_a_dry_run_keeps_new_facts_to_itself(tmp_path: Path) -> None:
     assert len(list((tmp_path / "interpreters").iterdir())) == 1
 
 
+def _script(tmp_path: Path, body: str) -> Path:
+    """An executable shell script standing in for an interpreter."""
+    script = tmp_path / "python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_what_is_done_meanwhile_runs_while_the_interpreter_works(tmp_path: Path) -> None:
+    # the interpreter waits for a file that only `meanwhile` makes: had it run after the answer was
+    # awaited, the query would wait in vain (10 s) and fail
+    real, go = _real("3.12"), tmp_path / "go"
+    wait = f'i=0; while [ ! -e {go} ]; do i=$((i+1)); [ "$i" -gt 200 ] && exit 3; sleep 0.05; done'
+    python = _script(tmp_path, f'{wait}\nexec {real} "$@"')
+    called: list[bool] = []
+
+    def start() -> None:
+        go.touch()
+        called.append(True)
+
+    facts = query_interpreter(python, meanwhile=start)
+    assert called == [True]
+    assert facts == query_interpreter(real)
+
+
+def test_a_failure_meanwhile_stops_the_interpreter_and_is_raised(tmp_path: Path) -> None:
+    # the interpreter starts, then would leave a mark after 5 s unless it is killed at once
+    real, started, mark = _real("3.12"), tmp_path / "started", tmp_path / "mark"
+    later = f"import pathlib, time; time.sleep(5); pathlib.Path({str(mark)!r}).touch()"
+    python = _script(tmp_path, f'touch {started}\nexec {real} -c "{later}"')
+
+    def fail() -> None:
+        for _ in range(200):
+            if started.exists():
+                break
+            time.sleep(0.05)
+        msg = "meanwhile failed"
+        raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="meanwhile failed"):
+        query_interpreter(python, meanwhile=fail)
+    assert started.exists()
+    assert not mark.exists()  # killed (and waited for) when the error came, not left to run on
+
+
 def test_threads_asking_at_once_all_get_the_facts(tmp_path: Path, mocker: MockerFixture) -> None:
     # tox -p sets environments up in threads of one process: their writes of the memo must not collide
     base = _real("3.12")
     facts = query_interpreter(base)
     together = threading.Barrier(8)
 
-    def slow_query(python: Path) -> Target:  # noqa: ARG001
+    def slow_query(python: Path, meanwhile: object) -> Target:  # noqa: ARG001
         together.wait(timeout=30)  # every thread asks before any writes
         return facts
 

@@ -14,7 +14,7 @@ from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._location import adoptable, prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
-from tox_venvsync._sync import SyncSpec, in_sync, link_mode, sync
+from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 
 if TYPE_CHECKING:
@@ -96,11 +96,11 @@ def _names(values: list[str]) -> frozenset[str]:
     return frozenset(canonicalize_name(value) for value in values)
 
 
-def _interpreter(python: Path, *, remember: bool = True) -> Target:
+def _interpreter(python: Path, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:
     if not python.exists():
         msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
-    return base_facts(default_cache_dir(), python, remember=remember)
+    return base_facts(default_cache_dir(), python, remember=remember, meanwhile=ahead.read if ahead else None)
 
 
 def _select(args: argparse.Namespace) -> int:
@@ -114,7 +114,6 @@ def _select(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace) -> int:
     link_mode()  # refused before the venv is made
     venv = args.venv.absolute()
-    base = _interpreter(args.python, remember=not args.dry_run)  # a dry run writes nothing, not even to the cache
     spec = SyncSpec(
         venv=venv,
         lock_path=args.lock.absolute(),
@@ -123,9 +122,12 @@ def _sync(args: argparse.Namespace) -> int:
         exact=not args.inexact,
         offline=args.offline,
     )
+    # a dry run writes nothing, not even to the cache; the lock is read while the interpreter is asked, if it is
+    ahead = LockAhead(spec, default_cache_dir(), write=not args.dry_run)
+    base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
     if args.dry_run:
         target = _existing_target(venv) or future_target(base, venv)
-        plan = _preview(spec, target)
+        plan = _preview(spec, target, ahead)
         _emit(args, _plan_json(plan), plan.lines())
         return 0
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
@@ -137,7 +139,7 @@ def _sync(args: argparse.Namespace) -> int:
     with env_lock(cache, venv):
         made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
         target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
-        outcome = sync(spec, target, cache=cache)
+        outcome = sync(spec, target, cache=cache, ahead=ahead)
         if args.compile_bytecode:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the imports
 
@@ -192,9 +194,9 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if files or changes else 0
 
 
-def _preview(spec: SyncSpec, target: Target) -> Plan:
+def _preview(spec: SyncSpec, target: Target, ahead: LockAhead | None = None) -> Plan:
     """The plan a sync would apply; nothing in the venv changes."""
-    outcome = sync(spec, target, cache=Cache(default_cache_dir()), dry_run=True)
+    outcome = sync(spec, target, cache=Cache(default_cache_dir()), dry_run=True, ahead=ahead)
     assert outcome.plan is not None  # noqa: S101  # a dry run always plans
     return outcome.plan
 

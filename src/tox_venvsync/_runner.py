@@ -324,7 +324,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _sync_env(self) -> None:
         # the engine loads only when an environment is set up, not for every tox command
-        from tox_venvsync._sync import sync  # noqa: PLC0415
+        from tox_venvsync._sync import LockAhead, sync  # noqa: PLC0415
         from tox_venvsync._target import TargetMemo, base_facts  # noqa: PLC0415
 
         project: list[LocalWheel] = []
@@ -335,9 +335,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self.options.package_only:
             return
         cache = self._cache
+        spec = self._spec(project)
+        ahead = LockAhead(spec, cache.root)  # read while the interpreter is asked, if it is
         base = self.base_python.extra["executable"]
-        target = TargetMemo(self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base)).load()
-        outcome = sync(self._spec(project), target, cache=cache)
+        target = TargetMemo(
+            self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base, meanwhile=ahead.read)
+        ).load()
+        outcome = sync(spec, target, cache=cache, ahead=ahead)
         self._report(outcome)
         if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method

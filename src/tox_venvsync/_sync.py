@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tox_venvsync._errors import BadInputError, SelectionError
+from tox_venvsync._errors import BadInputError, SelectionError, VenvSyncError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._request import Request
 from tox_venvsync._state import Inputs, State
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tox_venvsync._apply import Installer
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
-    from tox_venvsync._lock._model import Pick
+    from tox_venvsync._lock._model import Lock, Pick
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sources import Sources
     from tox_venvsync._target import Target
@@ -82,6 +82,48 @@ class Outcome:
     deps: bool = False
 
 
+class LockAhead:
+    """The lockfile read while the interpreter is asked for its facts, for the plan to use.
+
+    The first sync with an interpreter (an empty cache: a CI runner's first run) asks it in a child
+    process (~60 ms), then reads the lock (40-80 ms, its reader's modules included): passed to the
+    query as what to do ``meanwhile``, the reading runs while the child works, on the other core.
+    Only a head start: a lock that does not read here is read again where the plan needs it and
+    fails there with its error, and so is one whose bytes changed since.
+    """
+
+    def __init__(self, spec: SyncSpec, cache_root: Path, *, write: bool = True) -> None:
+        """``write`` false leaves the cache's memo of parsed lockfiles as it is (a dry run)."""
+        self._path = spec.lock_path
+        self._format = spec.lock_format
+        self._memo = cache_root / "toml"
+        self._write = write
+        self._read: tuple[bytes, Lock] | None = None
+
+    def read(self) -> None:
+        """Read the lock now; an error is left for the plan's own reading to report."""
+        from tox_venvsync._lock import read_lock  # noqa: PLC0415  # see the imports
+        from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
+
+        try:
+            content = self._path.read_bytes()  # before the reader's own read: a change between is seen later
+            with memo_dir(self._memo, write=self._write):
+                lock = read_lock(self._path, self._format)
+        except (OSError, VenvSyncError):
+            return
+        self._read = (content, lock)
+
+    def lock(self) -> Lock | None:
+        """The lock read ahead, if it was and the file holds the same bytes now (a timestamp may not tell)."""
+        if self._read is None:
+            return None
+        content, lock = self._read
+        try:
+            return lock if self._path.read_bytes() == content else None
+        except OSError:
+            return None
+
+
 def in_sync(spec: SyncSpec, target: Target) -> bool:
     """Whether :func:`sync` would find nothing to do, by reading only: no lock needed.
 
@@ -101,8 +143,12 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     fetcher: Fetcher | None = None,
     installer: Installer | None = None,
     dry_run: bool = False,
+    ahead: LockAhead | None = None,
 ) -> Outcome:
-    """Make the venv equal what the lock selects for ``target`` (the caller holds :func:`env_lock`)."""
+    """Make the venv equal what the lock selects for ``target`` (the caller holds :func:`env_lock`).
+
+    ``ahead``: the lock if it was read while ``target`` was asked for (see :class:`LockAhead`).
+    """
     start = time.perf_counter()
     link = link_mode()  # a bad value is refused before anything else, also when nothing is to do
     contents = {wheel.path: content_key(wheel.path) for wheel in spec.project}
@@ -122,21 +168,29 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec.deps))
         plan = make_sync_plan(
-            spec, target, project=project, suspect=journal.pending(), sources=sources, keep=kept_deps, write=not dry_run
+            spec,
+            target,
+            project=project,
+            suspect=journal.pending(),
+            sources=sources,
+            keep=kept_deps,
+            write=not dry_run,
+            ahead=ahead,
         )
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
             plan = sources.resolve(plan, offline=spec.offline)
-            ahead = _UnpackAhead(cache)
+            unpacking = _UnpackAhead(cache)
             try:
                 if fetcher is None:
                     from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
 
-                    fetcher = CacheFetcher(cache, offline=spec.offline, progress=terminal(), on_fetched=ahead.submit)
+                    progress = terminal()
+                    fetcher = CacheFetcher(cache, offline=spec.offline, progress=progress, on_fetched=unpacking.submit)
                 wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
             finally:
-                ahead.close()
+                unpacking.close()
             state.clear()
             journal.start(step.name for step in plan.changes)
             chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
@@ -288,11 +342,13 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     sources: Sources,
     keep: frozenset[str] = frozenset(),
     write: bool = True,
+    ahead: LockAhead | None = None,
 ) -> Plan:
     """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply.
 
     Source trees in the lock are built here (their contents decide whether they changed). ``write``
-    false leaves the cache's memo of parsed lockfiles as it is (a dry run writes nothing).
+    false leaves the cache's memo of parsed lockfiles as it is (a dry run writes nothing). ``ahead``
+    holds the lock if it was read already (see :class:`LockAhead`).
     """
     from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
     from tox_venvsync._lock._memo import remembered_selection  # noqa: PLC0415
@@ -302,8 +358,10 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
         from tox_venvsync._lock import read_lock  # noqa: PLC0415
         from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
 
-        with memo_dir(sources.cache.root / "toml", write=write):
-            lock = read_lock(spec.lock_path, spec.lock_format)
+        lock = ahead.lock() if ahead is not None else None
+        if lock is None:
+            with memo_dir(sources.cache.root / "toml", write=write):
+                lock = read_lock(spec.lock_path, spec.lock_format)
         return lock.select(target, spec.request)
 
     selected = remembered_selection(

@@ -165,11 +165,13 @@ _TAGS: dict[tuple[str, ...], list[Tag]] = {}
 _RANKS: dict[tuple[str, ...], dict[str, int]] = {}
 
 
-def query_interpreter(python: Path) -> Target:
+def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = None) -> Target:
     """Ask ``python`` for its facts by running it once (about 50 ms).
 
     ``packaging`` is put on the target's path from a private directory holding only a link to
     the copy this process uses, so the query works in an empty venv and imports nothing else.
+    ``meanwhile`` is called while the interpreter works on its answer (in its own process, on
+    another core where there is one): see :class:`tox_venvsync._sync.LockAhead`.
     """
     import subprocess  # noqa: PLC0415  # see the imports
     import tempfile  # noqa: PLC0415
@@ -179,24 +181,32 @@ def query_interpreter(python: Path) -> Target:
     with tempfile.TemporaryDirectory(prefix="venvsync-query-") as private:
         (Path(private) / "packaging").symlink_to(Path(packaging.__file__).parent)
         try:
-            result = subprocess.run(
+            process = subprocess.Popen(
                 [str(python), "-I", "-c", _QUERY, private, _VENV],
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                check=False,
-                timeout=120,
             )
         except OSError as exc:
             msg = f"cannot run the interpreter {python}: {exc.strerror}; check that it exists and is executable"
             raise InterpreterError(msg) from exc
-        except subprocess.TimeoutExpired as exc:
-            msg = f"the interpreter {python} did not answer within {exc.timeout} s"
-            raise InterpreterError(msg) from exc
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        with process:  # an error or Ctrl-C below kills it: no query outlives its caller
+            try:
+                if meanwhile is not None:
+                    meanwhile()
+                stdout, stderr = process.communicate(timeout=120)
+            except subprocess.TimeoutExpired as exc:
+                process.kill()
+                msg = f"the interpreter {python} did not answer within {exc.timeout} s"
+                raise InterpreterError(msg) from exc
+            except BaseException:
+                process.kill()
+                raise
+    if process.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
         msg = f"the interpreter {python} failed to report its facts ({last}); is it Python 3.9 or newer?"
         raise InterpreterError(msg)
-    return Target.from_json({"format": _FORMAT, **json.loads(result.stdout)})
+    return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
 
 
 class TargetMemo:
@@ -241,11 +251,14 @@ class TargetMemo:
         return None  # laid out otherwise: ask the venv's own interpreter
 
 
-def base_facts(cache_root: Path, python: Path, *, remember: bool = True) -> Target:
+def base_facts(
+    cache_root: Path, python: Path, *, remember: bool = True, meanwhile: Callable[[], object] | None = None
+) -> Target:
     """The facts of a base interpreter, remembered in the cache while its executable file is unchanged.
 
     A script (a pyenv shim, a wrapper) may run another interpreter each time: it is asked every time.
     ``remember`` false uses a remembered answer but keeps a new one to itself (a dry run writes nothing).
+    ``meanwhile`` is called while the interpreter is asked, if it is (see :func:`query_interpreter`).
     """
     real = Path(os.path.realpath(python))
     try:
@@ -253,9 +266,9 @@ def base_facts(cache_root: Path, python: Path, *, remember: bool = True) -> Targ
         with real.open("rb") as handle:
             script = handle.read(2) == b"#!"
     except OSError:
-        return query_interpreter(python)  # reports the problem
+        return query_interpreter(python, meanwhile=meanwhile)  # reports the problem
     if script:
-        return query_interpreter(python)
+        return query_interpreter(python, meanwhile=meanwhile)
     key = [str(real), stat.st_mtime_ns, stat.st_size, stat.st_ino]
     memo = cache_root / "interpreters" / f"{hashlib.sha256(os.fsencode(real)).hexdigest()[:32]}.json"
     try:
@@ -264,7 +277,7 @@ def base_facts(cache_root: Path, python: Path, *, remember: bool = True) -> Targ
             return Target.from_json(data["target"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    target = query_interpreter(python)
+    target = query_interpreter(python, meanwhile=meanwhile)
     if remember:
         write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
     return target
