@@ -110,6 +110,35 @@ def test_fetch_many_in_parallel(wheelhouse: Path, cache: Cache, local_index: Loc
     assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in wheels)
 
 
+def test_each_thread_fetches_its_files_on_one_connection(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # a TCP (and TLS) handshake per thread, not per file
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(8)]
+    got = CacheFetcher(cache, workers=2).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
+    assert [got[f"pkg{i}"].read_bytes() for i in range(8)] == [w.read_bytes() for w in wheels]
+    assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in wheels)
+    assert 1 <= local_index.connections <= 2
+
+
+def test_a_kept_connection_the_server_closed_is_replaced(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    local_index.drop_idle = True  # every kept connection is gone when the next request is sent on it
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(4)]
+    got = CacheFetcher(cache, workers=1).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
+    assert [got[f"pkg{i}"].read_bytes() for i in range(4)] == [w.read_bytes() for w in wheels]
+    assert local_index.connections == 4
+
+
+def test_after_a_failure_no_thread_starts_another_file(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(5)]
+    local_index.fail_paths[f"/files/{wheels[0].name}"] = 500
+    with pytest.raises(FetchError, match="HTTP 500"):
+        CacheFetcher(cache, workers=1).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
+    assert local_index.requests == [f"/files/{wheels[0].name}"]
+
+
 def test_each_downloaded_file_is_handed_on_as_it_arrives(
     wheelhouse: Path, cache: Cache, local_index: LocalIndex
 ) -> None:

@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+import functools
 import io
+import os
+import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
 from packaging.utils import canonicalize_name
 
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import DEFAULT_INDEX, IndexClient, check_transport, configured_index
+from tox_venvsync._index import (
+    DEFAULT_INDEX,
+    IndexClient,
+    check_transport,
+    configured_index,
+    kept_connections,
+    open_url,
+)
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
@@ -101,3 +112,46 @@ def test_progress_is_one_line_rewritten_per_file(local_index: LocalIndex, wheelh
     assert shown.count("\r") == 3  # two updates, then the line is cleared
     assert "fetched 2/2 files" in shown
     assert shown.endswith("\r\033[K")
+
+
+def _get(url: str) -> bytes:
+    request = urllib.request.Request(url)  # the local index
+    with open_url(request, timeout=10) as response:
+        body: bytes = response.read()
+    return body
+
+
+def test_within_kept_connections_a_thread_asks_a_host_on_one_connection(local_index: LocalIndex) -> None:
+    url = local_index.simple_url
+    with kept_connections():
+        assert [_get(url) for _ in range(3)] == [_get(url)] * 3
+    assert local_index.connections == 1
+    _get(url)  # outside: a connection of its own, closed after the response
+    _get(url)
+    assert local_index.connections == 3
+
+
+def test_a_response_not_read_to_its_end_leaves_no_connection_to_reuse(
+    local_index: LocalIndex, wheelhouse: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/data.py": f"X = {os.urandom(100_000).hex()!r}\n"})
+    with kept_connections():
+        with open_url(urllib.request.Request(local_index.file_url(wheel.name)), timeout=10) as response:
+            assert response.read(100)  # and no more: the rest of the body is still on the connection
+        assert _get(local_index.file_url(wheel.name)) == wheel.read_bytes()
+    assert local_index.connections == 2
+
+
+def test_through_a_proxy_every_request_has_its_own_connection(
+    local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the local index answers a proxy's request line (an absolute URL) as its own
+    monkeypatch.setenv("http_proxy", local_index.url)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    # the opener reads the proxy settings when it is made: a new one, for this test
+    monkeypatch.setattr(_index, "_opener", functools.cache(_index._opener.__wrapped__))
+    with kept_connections():
+        assert _get("http://127.0.0.2:9/simple/") == _get(local_index.simple_url)
+    assert local_index.connections == 2
+    assert local_index.requests == ["/simple/", "/simple/"]

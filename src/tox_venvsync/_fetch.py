@@ -23,6 +23,8 @@ from tox_venvsync._values import replace
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from packaging.utils import NormalizedName
+
     from tox_venvsync._cache import Cache
     from tox_venvsync._index import IndexClient
     from tox_venvsync._lock import Artifact, Pick
@@ -78,11 +80,49 @@ class CacheFetcher:
         if missing:
             if self._progress is not None:
                 self._progress.start(len(missing))
-            with ThreadPoolExecutor(max_workers=min(self._workers, len(missing))) as pool:
-                found.update(zip((pick.name for pick in missing), pool.map(self._fetch_one, missing), strict=True))
+            found.update(self._fetch_all(missing))
             if self._progress is not None:
                 self._progress.finish()
         return {pick.name: path for pick in picks if (path := found[pick.name]) is not None}
+
+    def _fetch_all(self, missing: Sequence[Pick]) -> dict[NormalizedName, Path]:
+        """Up to ``workers`` threads, each fetching the next pick waiting until none is, on the connections it keeps.
+
+        A thread sends its requests to a host on one connection (see ``_index.kept_connections``): a lock
+        of 50 files from PyPI takes a TCP and TLS handshake per thread, not per file. After a failure (or
+        Ctrl-C) no thread starts another file; the first failure is raised.
+        """
+        from tox_venvsync._index import kept_connections  # noqa: PLC0415  # see the imports
+
+        waiting = iter(missing)
+        taking = threading.Lock()
+        stop = threading.Event()
+
+        def work() -> dict[NormalizedName, Path]:
+            done: dict[NormalizedName, Path] = {}
+            with kept_connections():
+                while not stop.is_set():
+                    with taking:
+                        pick = next(waiting, None)
+                    if pick is None:
+                        break
+                    try:
+                        done[pick.name] = self._fetch_one(pick)
+                    except BaseException:
+                        stop.set()
+                        raise
+            return done
+
+        fetched: dict[NormalizedName, Path] = {}
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(missing))) as pool:
+            workers = [pool.submit(work) for _ in range(min(self._workers, len(missing)))]
+            try:
+                for worker in workers:
+                    fetched.update(worker.result())
+            except BaseException:
+                stop.set()  # the others finish the file they are at and start no other
+                raise
+        return fetched
 
     def _address(self, pick: Pick) -> tuple[Path, str, str]:
         artifact = pick.artifact

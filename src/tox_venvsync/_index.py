@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import functools
 import http.client
 import ipaddress
@@ -32,7 +33,7 @@ from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from tox_venvsync._lock._model import IndexPin
 
@@ -51,23 +52,154 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
 
     ``urlopen`` without an opener builds a new one for every request, and with it a TLS context that
     loads the system's certificates (about 20 ms), also for plain http: for a lock of 50 files, a
-    second of work repeated for nothing.
+    second of work repeated for nothing. The opener also keeps each thread's connection to a host open
+    for its next request (see :class:`_Reusing`).
     """
     return _opener().open(request, timeout=timeout)
 
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_HTTPSHandler())
+    return urllib.request.build_opener(_HTTPHandler(), _HTTPSHandler())
 
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
+#: the connections each thread keeps open while it is inside :func:`kept_connections`
+_connections = threading.local()
+_Pool = dict[tuple[type, str], tuple[http.client.HTTPConnection, http.client.HTTPResponse]]
+
+
+@contextlib.contextmanager
+def kept_connections() -> Iterator[None]:
+    """Within the block, this thread's requests to a host reuse its connection (see :class:`_Reusing`).
+
+    The connections are closed when the block ends; outside one, every request has its own.
+    """
+    outer: _Pool | None = getattr(_connections, "pool", None)
+    pool: _Pool = {}
+    _connections.pool = pool
+    try:
+        yield
+    finally:
+        _connections.pool = outer
+        for connection, _ in pool.values():
+            connection.close()
+
+
+class _Reusing(urllib.request.AbstractHTTPHandler):
+    """Sends a request on the connection the thread used last for the host, once its response was read to the end.
+
+    urllib opens a new connection for every request and asks the server to close it; a fetch of 50
+    files from PyPI then pays 50 TCP and TLS handshakes, each a few round trips. Inside
+    :func:`kept_connections`, a thread sends its next request to the same host on the connection it
+    used last (HTTP/1.1 keep-alive), if the previous response was read to the end of its length (a
+    response closed early, chunked or without a length, or one the server closes, leaves nothing to
+    reuse); a reused connection the server closed meanwhile is replaced and the request sent again
+    (only GET and HEAD requests without a body are sent on one). Through a proxy, urllib opens a
+    connection per request, as before.
+    """
+
+    def _new(self, host: str, timeout: float | None) -> http.client.HTTPConnection:
+        """A new connection to ``host``."""
+        raise NotImplementedError
+
+    def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        """A connection for this request only, as urllib makes it."""
+        raise NotImplementedError
+
+    def _open_reusing(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        pool: _Pool | None = getattr(_connections, "pool", None)
+        direct = req.host == urlparse(req.full_url).netloc  # a proxy handler has changed the host to the proxy's
+        if pool is None or not direct or req.get_method() not in {"GET", "HEAD"} or req.data is not None:
+            return self._open_one(req)
+        key = (type(self), req.host)
+        kept = pool.pop(key, None)
+        if kept is not None and not _finished(kept[1]):
+            kept[0].close()
+            kept = None
+        headers = dict(req.unredirected_hdrs)
+        headers.update({k: v for k, v in req.headers.items() if k not in headers})
+        headers = {name.title(): value for name, value in headers.items()}
+        if kept is not None:
+            connection = kept[0]
+            connection.timeout = req.timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(req.timeout)
+            response = _ask(connection, req, headers, stale=True)
+            if response is not None:
+                return _keep(pool, key, connection, response, req)
+        connection = self._new(req.host, req.timeout)
+        response = _ask(connection, req, headers, stale=False)
+        assert response is not None  # noqa: S101  # only a reused connection can be stale
+        return _keep(pool, key, connection, response, req)
+
+
+#: what sending on a kept connection raises when the server closed it while it was idle
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+def _ask(
+    connection: http.client.HTTPConnection, req: urllib.request.Request, headers: dict[str, str], *, stale: bool
+) -> http.client.HTTPResponse | None:
+    """The response to ``req`` on ``connection``; ``None`` when a kept one was closed by the server (``stale``)."""
+    try:
+        connection.request(req.get_method(), req.selector, headers=headers)
+        return connection.getresponse()
+    except _STALE as exc:
+        connection.close()
+        if stale:
+            return None  # ask again on a new connection
+        raise urllib.error.URLError(exc) from exc
+    except (OSError, http.client.HTTPException) as exc:  # a timeout, a refused connection, an answer that is no HTTP
+        connection.close()
+        raise urllib.error.URLError(exc) from exc
+    except BaseException:
+        connection.close()
+        raise
+
+
+def _keep(
+    pool: _Pool,
+    key: tuple[type, str],
+    connection: http.client.HTTPConnection,
+    response: http.client.HTTPResponse,
+    req: urllib.request.Request,
+) -> http.client.HTTPResponse:
+    if not response.will_close:  # else http.client has let go of the socket: the response closes it
+        pool[key] = (connection, response)
+    response.url = req.get_full_url()  # as urllib's do_open sets them
+    response.msg = response.reason  # type: ignore[assignment]
+    return response
+
+
+def _finished(response: http.client.HTTPResponse) -> bool:
+    """Whether the response was read to the end of its declared length, so its connection is free again."""
+    return response.isclosed() and response.length == 0 and not response.will_close
+
+
+class _HTTPHandler(_Reusing, urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self._open_reusing(req)
+
+    def _new(self, host: str, timeout: float | None) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(host, timeout=timeout)
+
+    def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(http.client.HTTPConnection, req)
+
+
+class _HTTPSHandler(_Reusing, urllib.request.HTTPSHandler):
     """urllib's https handler with the process's one TLS context, made when the first https URL is opened."""
 
     def __init__(self) -> None:
         urllib.request.AbstractHTTPHandler.__init__(self)  # not HTTPSHandler's: it makes a context right away
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self._open_reusing(req)
+
+    def _new(self, host: str, timeout: float | None) -> http.client.HTTPConnection:
+        return http.client.HTTPSConnection(host, timeout=timeout, context=_tls_context())
+
+    def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(http.client.HTTPSConnection, req, context=_tls_context())
 
 

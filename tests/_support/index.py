@@ -7,12 +7,13 @@ import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from _support.wheels import sha256_file
 
 if TYPE_CHECKING:
+    import socket
     from pathlib import Path
     from types import TracebackType
 
@@ -42,6 +43,8 @@ class LocalIndex:
 
     ``requests`` records every requested path, ``fail_paths`` maps a path to an HTTP status to answer instead,
     and ``truncate_paths`` holds file paths whose body is cut to half while announcing the full Content-Length.
+    ``connections`` counts the connections accepted; with ``drop_idle`` the server closes each connection
+    after one response without saying so (as a server closes a kept connection that sat idle too long).
     Files are read from disk on every request, so tests may add files while the server runs.
     """
 
@@ -51,6 +54,8 @@ class LocalIndex:
         self.requests: list[str] = []
         self.fail_paths: dict[str, int] = {}
         self.truncate_paths: set[str] = set()
+        self.connections = 0
+        self.drop_idle = False
         self._lock = threading.Lock()
         self._server: _IndexServer | None = None
         self._thread: threading.Thread | None = None
@@ -127,6 +132,12 @@ class _IndexServer(ThreadingHTTPServer):
         self.index = index
         super().__init__(("127.0.0.1", 0), _Handler)
 
+    def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:  # noqa: ANN401  # the stdlib's
+        """Count the connection, then serve it on a thread of its own."""
+        with self.index._lock:  # the index's own lock, from its server
+            self.index.connections += 1
+        super().process_request(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -138,6 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Answer a simple-index page or a file download, unless the path is set to fail."""
         index = self.server.index
+        self.close_connection = self.close_connection or index.drop_idle
         path = urlsplit(self.path).path
         index.record(path)
         status = index.fail_paths.get(path)
