@@ -167,7 +167,7 @@ def test_progress_counts_the_downloads_and_a_cached_file_starts_no_thread(
     got = CacheFetcher(cache, progress=shown).fetch(picks)
     assert list(got) == ["pkg0", "pkg1", "pkg2"]  # in the picks' order, the cached one included
     assert shown.getvalue() == "\rfetched 1/2 files, 0.0 MiB\rfetched 2/2 files, 0.0 MiB\r\033[K"
-    pool = mocker.patch("tox_venvsync._fetch.ThreadPoolExecutor")
+    pool = mocker.patch("concurrent.futures.ThreadPoolExecutor")
     shown = io.StringIO()
     assert CacheFetcher(cache, progress=shown).fetch(picks) == got  # every file cached: no thread, no progress
     assert (pool.call_count, shown.getvalue()) == (0, "")

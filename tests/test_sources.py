@@ -187,6 +187,22 @@ def test_requirements_pins_are_found_on_the_index_by_hash(env: Env, local_index:
     assert "offline and 1 file(s) are not in the cache: pinned==1.0" in str(info.value)
 
 
+def test_many_requirements_pins_are_looked_up_on_threads_that_keep_their_connections(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # 20 pages and 20 files: one connection per request before, at most one per thread (8 + 8) now
+    wheels = [make_wheel(local_index.directory, f"pin{i}", "1.0") for i in range(20)]
+    env.lock = env.root / "lock" / "requirements.txt"
+    env.lock.parent.mkdir(parents=True, exist_ok=True)
+    pins = "".join(f"pin{i}==1.0 --hash=sha256:{sha256_file(wheel)}\n" for i, wheel in enumerate(wheels))
+    env.lock.write_text(f"--index-url {local_index.simple_url}\n{pins}")
+    assert sorted(actions(env.sync())) == sorted((f"pin{i}", "install") for i in range(20))
+    assert dist_info_names([env.site]) == sorted(f"pin{i}-1.0.dist-info" for i in range(20))
+    pages, files = [f"/simple/pin{i}/" for i in range(20)], [f"/files/{w.name}" for w in wheels]
+    assert sorted(local_index.requests) == sorted(pages + files)
+    assert local_index.connections <= 16
+
+
 def test_a_requirements_pin_with_a_foreign_hash_is_not_installed(env: Env, local_index: LocalIndex) -> None:
     make_wheel(local_index.directory, "pinned", "1.0")
     env.lock = env.root / "lock" / "requirements.txt"

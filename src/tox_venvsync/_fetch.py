@@ -7,7 +7,6 @@ import os
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
@@ -86,43 +85,11 @@ class CacheFetcher:
         return {pick.name: path for pick in picks if (path := found[pick.name]) is not None}
 
     def _fetch_all(self, missing: Sequence[Pick]) -> dict[NormalizedName, Path]:
-        """Up to ``workers`` threads, each fetching the next pick waiting until none is, on the connections it keeps.
+        """Each file on one of up to ``workers`` threads, each keeping its connection to a host for its next file."""
+        from tox_venvsync._index import each_on_kept_connections  # noqa: PLC0415  # see the imports
 
-        A thread sends its requests to a host on one connection (see ``_index.kept_connections``): a lock
-        of 50 files from PyPI takes a TCP and TLS handshake per thread, not per file. After a failure (or
-        Ctrl-C) no thread starts another file; the first failure is raised.
-        """
-        from tox_venvsync._index import kept_connections  # noqa: PLC0415  # see the imports
-
-        waiting = iter(missing)
-        taking = threading.Lock()
-        stop = threading.Event()
-
-        def work() -> dict[NormalizedName, Path]:
-            done: dict[NormalizedName, Path] = {}
-            with kept_connections():
-                while not stop.is_set():
-                    with taking:
-                        pick = next(waiting, None)
-                    if pick is None:
-                        break
-                    try:
-                        done[pick.name] = self._fetch_one(pick)
-                    except BaseException:
-                        stop.set()
-                        raise
-            return done
-
-        fetched: dict[NormalizedName, Path] = {}
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(missing))) as pool:
-            workers = [pool.submit(work) for _ in range(min(self._workers, len(missing)))]
-            try:
-                for worker in workers:
-                    fetched.update(worker.result())
-            except BaseException:
-                stop.set()  # the others finish the file they are at and start no other
-                raise
-        return fetched
+        paths = each_on_kept_connections(self._fetch_one, missing, workers=self._workers)
+        return {pick.name: path for pick, path in zip(missing, paths, strict=True)}
 
     def _address(self, pick: Pick) -> tuple[Path, str, str]:
         artifact = pick.artifact

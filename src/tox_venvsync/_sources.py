@@ -67,13 +67,12 @@ class Sources:
         self._local[wanted.pick.name] = wheel.path
         return wanted
 
-    def _resolve(self, pick: Pick) -> Pick:
-        """A pick whose file the lock does not name (a requirements pin) with the file found: cache, then index."""
-        if pick.artifact is not None or pick.lookup is None:
-            return pick
+    def _look_up(self, pick: Pick) -> Pick:
+        """A requirements pin (a pick whose file the lock does not name) with its file found on the index."""
         from tox_venvsync._index import configured_index, find_pinned  # noqa: PLC0415  # loaded when a sync has work to do
 
-        found = self._from_cache(pick) or find_pinned(
+        assert pick.lookup is not None  # noqa: S101  # only pins come here
+        found = find_pinned(
             self._index,
             name=pick.name,
             version=str(pick.version),
@@ -81,7 +80,7 @@ class Sources:
             ranks=self._target.tag_ranks,
             default_index=configured_index(),
         )
-        return replace(pick, artifact=found, kind="wheel" if found.filename.endswith(".whl") else "sdist")
+        return _with_file(pick, found)
 
     def _from_cache(self, pick: Pick) -> Artifact | None:
         """An allowed file already in the cache (so a warm or offline sync needs no index)."""
@@ -118,13 +117,27 @@ class Sources:
         pins = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.pick.lookup is not None]
         if offline and (missing := [f"{p.name}=={p.version}" for p in pins if self._from_cache(p) is None]):
             raise OfflineError(missing)
+        found = self._resolve_all([s.wanted.pick for s in plan.to_install if s.wanted is not None])
         steps = [
-            replace(step, wanted=replace(step.wanted, pick=self._resolve(step.wanted.pick)))
+            replace(step, wanted=replace(step.wanted, pick=found[step.wanted.pick.name]))
             if step.wanted is not None and step in plan.to_install
             else step
             for step in plan.steps
         ]
         return replace(plan, steps=tuple(steps))
+
+    def _resolve_all(self, picks: list[Pick]) -> dict[str, Pick]:
+        """Every pick with its file found; the pins the cache does not hold are looked up on eight threads at once."""
+        found: dict[str, Pick] = {p.name: p for p in picks if p.artifact is not None or p.lookup is None}
+        for pick in picks:
+            if pick.name not in found and (cached := self._from_cache(pick)) is not None:
+                found[pick.name] = _with_file(pick, cached)
+        if lookups := [pick for pick in picks if pick.name not in found]:
+            from tox_venvsync._index import each_on_kept_connections  # noqa: PLC0415  # loaded when a sync has work to do
+
+            looked_up = each_on_kept_connections(self._look_up, lookups, workers=8)
+            found.update({pick.name: pick for pick in looked_up})
+        return found
 
     def wheels(self, plan: Plan, fetcher: Fetcher) -> dict[str, Path]:
         """A wheel for every install of ``plan``: fetched and verified, then built where it is not a wheel."""
@@ -142,6 +155,10 @@ class Sources:
                 digest = (pick.artifact.strongest_hash if pick.artifact else None) or ("", "")
                 wheels[pick.name] = self._builder.from_archive(pick, fetched[pick.name], digest[1])
         return wheels
+
+
+def _with_file(pick: Pick, artifact: Artifact) -> Pick:
+    return replace(pick, artifact=artifact, kind="wheel" if artifact.filename.endswith(".whl") else "sdist")
 
 
 def _content_key(wheel: Path) -> str:
