@@ -155,3 +155,23 @@ def test_through_a_proxy_every_request_has_its_own_connection(
         assert _get("http://127.0.0.2:9/simple/") == _get(local_index.simple_url)
     assert local_index.connections == 2
     assert local_index.requests == ["/simple/", "/simple/"]
+
+
+@pytest.mark.parametrize(
+    "index", ["https://user:s3cret@pypi.example/simple/", "http://s3cret@127.0.0.1:9/simple/"], ids=["https", "token"]
+)
+def test_an_index_url_with_credentials_is_one_sentence_that_hides_them(index: str) -> None:
+    with pytest.raises(FetchError) as info:
+        IndexClient().locate(index, "rich", "rich-1.0-py3-none-any.whl")
+    message = str(info.value)
+    assert "s3cret" not in message
+    assert message.startswith("cannot fetch rich from http")
+    assert "://****@" in message
+    assert "credentials (user info) are not supported yet" in message
+
+
+def test_a_fetch_error_never_shows_a_urls_user_info() -> None:
+    error = FetchError("pkg", "https://me:pw@host.example/files/pkg.whl", "see https://tok@other.example/x")
+    assert (
+        str(error) == "cannot fetch pkg from https://****@host.example/files/pkg.whl: see https://****@other.example/x"
+    )

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+#: the user info of a URL (``user:password@``, a token), which an index URL may carry and a message never shows
+_USER_INFO = re.compile(r"(?<=://)[^/?#@\s]+@")
+
+
+def redacted(text: str) -> str:
+    """``text`` with the user info of every URL in it shown as ``****@``."""
+    return _USER_INFO.sub("****@", text)
 
 
 class VenvSyncError(Exception):
     """The root of every error tox-venvsync reports to a user instead of a traceback.
 
     ``exit_code`` is what the command line exits with: 2 for bad input, 1 for a sync that failed.
+    The message never shows a URL's user info (a password or token in an index URL would end up in a
+    CI log): it reads ``https://****@host/...``.
     """
 
     exit_code = 1
 
     def __init__(self, message: str) -> None:
+        message = redacted(message)
         super().__init__(message)
         self.message = message
 

@@ -255,8 +255,18 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def check_transport(name: str, url: str, environ: Mapping[str, str] | None = None) -> None:
-    """Refuse plain ``http://`` to a host that is not this machine, unless the user trusts it by name."""
+    """Refuse plain ``http://`` to a host that is not this machine, unless the user trusts it by name.
+
+    A URL with user info (``user:password@``, a token) is refused too: no credentials are sent yet, and
+    without this check urllib took them for part of the host (a traceback for ``https://user:pw@host``).
+    """
     parsed = urlparse(url)
+    if "@" in parsed.netloc:
+        reason = (
+            "URLs with credentials (user info) are not supported yet; "
+            "use an index that needs no login, or a lock whose files this machine can read"
+        )
+        raise FetchError(name, url, reason)  # the message shows the URL as https://****@host
     if parsed.scheme != "http":
         return
     host = (parsed.hostname or "").lower()
