@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import http.client
 import io
 import os
 import urllib.request
@@ -175,3 +176,15 @@ def test_a_fetch_error_never_shows_a_urls_user_info() -> None:
     assert (
         str(error) == "cannot fetch pkg from https://****@host.example/files/pkg.whl: see https://****@other.example/x"
     )
+
+
+def test_the_handler_makes_a_tls_connection_for_https_only() -> None:
+    # nothing is connected: the connection objects are only made
+    handler = _index._Handler()
+    requests = [urllib.request.Request(url) for url in ("https://pypi.example/simple/", "http://127.0.0.1:9/simple/")]
+    for request in requests:
+        request.timeout = 5  # as the opener sets it
+    secure, plain = (handler._new(request) for request in requests)
+    assert isinstance(secure, http.client.HTTPSConnection)
+    assert secure._context is _index._tls_context()  # type: ignore[attr-defined]  # the process's one context
+    assert (type(plain), plain.host, plain.port) == (http.client.HTTPConnection, "127.0.0.1", 9)

@@ -53,14 +53,14 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
     ``urlopen`` without an opener builds a new one for every request, and with it a TLS context that
     loads the system's certificates (about 20 ms), also for plain http: for a lock of 50 files, a
     second of work repeated for nothing. The opener also keeps each thread's connection to a host open
-    for its next request (see :class:`_Reusing`).
+    for its next request (see :class:`_Handler`).
     """
     return _opener().open(request, timeout=timeout)
 
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_HTTPHandler(), _HTTPSHandler())
+    return urllib.request.build_opener(_Handler())
 
 
 _T = TypeVar("_T")
@@ -68,12 +68,12 @@ _R = TypeVar("_R")
 
 #: the connections each thread keeps open while it is inside :func:`kept_connections`
 _connections = threading.local()
-_Pool = dict[tuple[type, str], tuple[http.client.HTTPConnection, http.client.HTTPResponse]]
+_Pool = dict[tuple[str, str], tuple[http.client.HTTPConnection, http.client.HTTPResponse]]
 
 
 @contextlib.contextmanager
 def kept_connections() -> Iterator[None]:
-    """Within the block, this thread's requests to a host reuse its connection (see :class:`_Reusing`).
+    """Within the block, this thread's requests to a host reuse its connection (see :class:`_Handler`).
 
     The connections are closed when the block ends; outside one, every request has its own.
     """
@@ -129,33 +129,47 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
     return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
 
-class _Reusing(urllib.request.AbstractHTTPHandler):
-    """Sends a request on the connection the thread used last for the host, once its response was read to the end.
+class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """urllib's http and https handler: one TLS context for the process, and connections kept for the next request.
 
-    urllib opens a new connection for every request and asks the server to close it; a fetch of 50
-    files from PyPI then pays 50 TCP and TLS handshakes, each a few round trips. Inside
-    :func:`kept_connections`, a thread sends its next request to the same host on the connection it
-    used last (HTTP/1.1 keep-alive), if the previous response was read to the end of its length (a
-    response closed early, chunked or without a length, or one the server closes, leaves nothing to
-    reuse); a reused connection the server closed meanwhile is replaced and the request sent again
-    (only GET and HEAD requests without a body are sent on one). Through a proxy, urllib opens a
-    connection per request, as before.
+    The TLS context is made when the first https URL is opened. urllib opens a new connection for
+    every request and asks the server to close it; a fetch of 50 files from PyPI then pays 50 TCP and
+    TLS handshakes, each a few round trips. Inside :func:`kept_connections`, a thread sends its next
+    request to the same host on the connection it used last (HTTP/1.1 keep-alive), if the previous
+    response was read to the end of its length (a response closed early, chunked or without a length,
+    or one the server closes, leaves nothing to reuse); a reused connection the server closed
+    meanwhile is replaced and the request sent again (only GET and HEAD requests without a body are
+    sent on one). Through a proxy, and outside :func:`kept_connections`, urllib's own ``do_open``
+    opens a connection per request, as before.
     """
 
-    def _new(self, host: str, timeout: float | None) -> http.client.HTTPConnection:
-        """A new connection to ``host``."""
-        raise NotImplementedError
+    def __init__(self) -> None:
+        urllib.request.AbstractHTTPHandler.__init__(self)  # not HTTPSHandler's: it makes a context right away
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self._open_reusing(req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self._open_reusing(req)
+
+    def _new(self, req: urllib.request.Request) -> http.client.HTTPConnection:
+        """A new connection to the request's host."""
+        if req.type == "https":
+            return http.client.HTTPSConnection(req.host, timeout=req.timeout, context=_tls_context())
+        return http.client.HTTPConnection(req.host, timeout=req.timeout)
 
     def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         """A connection for this request only, as urllib makes it."""
-        raise NotImplementedError
+        if req.type == "https":
+            return self.do_open(http.client.HTTPSConnection, req, context=_tls_context())
+        return self.do_open(http.client.HTTPConnection, req)
 
     def _open_reusing(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         pool: _Pool | None = getattr(_connections, "pool", None)
         direct = req.host == urlparse(req.full_url).netloc  # a proxy handler has changed the host to the proxy's
         if pool is None or not direct or req.get_method() not in {"GET", "HEAD"} or req.data is not None:
             return self._open_one(req)
-        key = (type(self), req.host)
+        key = (req.type, req.host)
         kept = pool.pop(key, None)
         if kept is not None and not _finished(kept[1]):
             kept[0].close()
@@ -171,7 +185,7 @@ class _Reusing(urllib.request.AbstractHTTPHandler):
             response = _ask(connection, req, headers, stale=True)
             if response is not None:
                 return _keep(pool, key, connection, response, req)
-        connection = self._new(req.host, req.timeout)
+        connection = self._new(req)
         response = _ask(connection, req, headers, stale=False)
         assert response is not None  # noqa: S101  # only a reused connection can be stale
         return _keep(pool, key, connection, response, req)
@@ -203,7 +217,7 @@ def _ask(
 
 def _keep(
     pool: _Pool,
-    key: tuple[type, str],
+    key: tuple[str, str],
     connection: http.client.HTTPConnection,
     response: http.client.HTTPResponse,
     req: urllib.request.Request,
@@ -218,33 +232,6 @@ def _keep(
 def _finished(response: http.client.HTTPResponse) -> bool:
     """Whether the response was read to the end of its declared length, so its connection is free again."""
     return response.isclosed() and response.length == 0 and not response.will_close
-
-
-class _HTTPHandler(_Reusing, urllib.request.HTTPHandler):
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self._open_reusing(req)
-
-    def _new(self, host: str, timeout: float | None) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(host, timeout=timeout)
-
-    def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(http.client.HTTPConnection, req)
-
-
-class _HTTPSHandler(_Reusing, urllib.request.HTTPSHandler):
-    """urllib's https handler with the process's one TLS context, made when the first https URL is opened."""
-
-    def __init__(self) -> None:
-        urllib.request.AbstractHTTPHandler.__init__(self)  # not HTTPSHandler's: it makes a context right away
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self._open_reusing(req)
-
-    def _new(self, host: str, timeout: float | None) -> http.client.HTTPConnection:
-        return http.client.HTTPSConnection(host, timeout=timeout, context=_tls_context())
-
-    def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(http.client.HTTPSConnection, req, context=_tls_context())
 
 
 @functools.cache
