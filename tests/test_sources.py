@@ -14,10 +14,13 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
+from tox_venvsync._sources import Sources
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
 
 if TYPE_CHECKING:
+    from pytest_mock import MockerFixture
+
     from _support.index import LocalIndex
 
 pytestmark = pytest.mark.slow
@@ -159,7 +162,9 @@ def test_switching_between_source_kinds_reinstalls_each_time(env: Env, local_ind
     assert dist_info_names([env.site]) == ["flip-1.0.dist-info"]
 
 
-def test_requirements_pins_are_found_on_the_index_by_hash(env: Env, local_index: LocalIndex) -> None:
+def test_requirements_pins_are_found_on_the_index_by_hash(
+    env: Env, local_index: LocalIndex, mocker: MockerFixture
+) -> None:
     wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 1\n"})
     other = make_wheel(local_index.directory, "pinned", "1.0", tag="cp27-cp27m-win32")
     env.lock = env.root / "lock" / "requirements.txt"
@@ -177,8 +182,10 @@ def test_requirements_pins_are_found_on_the_index_by_hash(env: Env, local_index:
     offline = Env(env.root / "offline", Path(env.target.executable).resolve())
     offline.lock, offline.cache = env.lock, env.cache
     requests = len(local_index.requests)
+    searched = mocker.spy(Sources, "_from_cache")
     outcome = sync(SyncSpec(venv=offline.venv, lock_path=env.lock, offline=True), offline.target, cache=env.cache)
     assert actions(outcome) == [("pinned", "install")]
+    assert searched.call_count == 1  # the cache is searched once for the pin: not again after the offline check
     assert len(local_index.requests) == requests  # found in the cache by its hash: no index asked
 
     cold = Env(env.root / "cold", Path(env.target.executable).resolve())

@@ -13,6 +13,7 @@ from tox_venvsync._state import tree_signature
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from tox_venvsync._build import Builder
@@ -114,10 +115,14 @@ class Sources:
         """The plan with every requirements pin's file found (cache first; offline, the cache only)."""
         from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # loaded when a sync has work to do
 
-        pins = [s.wanted.pick for s in plan.to_install if s.wanted is not None and s.wanted.pick.lookup is not None]
-        if offline and (missing := [f"{p.name}=={p.version}" for p in pins if self._from_cache(p) is None]):
+        picks = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
+        cached: dict[str, Artifact | None] = {p.name: self._from_cache(p) for p in picks if p.lookup is not None}
+        missing = [
+            f"{pick.name}=={pick.version}" for pick in picks if pick.name in cached and cached[pick.name] is None
+        ]
+        if offline and missing:
             raise OfflineError(missing)
-        found = self._resolve_all([s.wanted.pick for s in plan.to_install if s.wanted is not None])
+        found = self._resolve_all(picks, cached)
         steps = [
             replace(step, wanted=replace(step.wanted, pick=found[step.wanted.pick.name]))
             if step.wanted is not None and step in plan.to_install
@@ -126,12 +131,16 @@ class Sources:
         ]
         return replace(plan, steps=tuple(steps))
 
-    def _resolve_all(self, picks: list[Pick]) -> dict[str, Pick]:
-        """Every pick with its file found; the pins the cache does not hold are looked up on eight threads at once."""
+    def _resolve_all(self, picks: list[Pick], cached: Mapping[str, Artifact | None]) -> dict[str, Pick]:
+        """Every pick with its file found: its own, else the cache's, else looked up on the index.
+
+        ``cached`` holds the cache's file for each pin (``None``: not there), found once per sync. The pins
+        the cache does not hold are looked up on eight threads at once.
+        """
         found: dict[str, Pick] = {p.name: p for p in picks if p.artifact is not None or p.lookup is None}
         for pick in picks:
-            if pick.name not in found and (cached := self._from_cache(pick)) is not None:
-                found[pick.name] = _with_file(pick, cached)
+            if pick.name not in found and (artifact := cached.get(pick.name)) is not None:
+                found[pick.name] = _with_file(pick, artifact)
         if lookups := [pick for pick in picks if pick.name not in found]:
             from tox_venvsync._index import each_on_kept_connections  # noqa: PLC0415  # loaded when a sync has work to do
 
