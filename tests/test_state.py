@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,7 +16,6 @@ from tox_venvsync._target import Target
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
 TARGET = Target(
     executable="/envs/py/bin/python",
@@ -118,7 +118,7 @@ def test_state_round_trip(tmp_path: Path) -> None:
     state.write(fingerprint, DISTS)
     file = tmp_path / ".venvsync" / "state.json"
     assert json.loads(file.read_text(encoding="utf-8")) == {"fingerprint": fingerprint, "dists": DISTS, "trees": {}}
-    assert not file.with_suffix(".tmp").exists()
+    assert [path.name for path in file.parent.iterdir()] == ["state.json"]  # no temporary file left
     assert state.is_current(fingerprint, DISTS)
     assert State(tmp_path).is_current(fingerprint, list(DISTS))
 
@@ -154,6 +154,23 @@ def test_state_write_replaces(tmp_path: Path) -> None:
     state.write("second", [])
     assert not state.is_current("first", DISTS)
     assert state.is_current("second", [])
+
+
+def test_a_state_write_that_fails_leaves_the_old_state_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = State(tmp_path)
+    state.write("first", DISTS)
+
+    def refuse(self: Path, target: Path) -> Path:  # noqa: ARG001  # Path.replace's signature
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", refuse)
+    with pytest.raises(OSError, match="No space left"):
+        state.write("second", [])
+    monkeypatch.undo()
+    assert state.is_current("first", DISTS)
+    assert [path.name for path in (tmp_path / ".venvsync").iterdir()] == ["state.json"]
 
 
 @pytest.mark.parametrize("content", ["{broken", "[]", '"f"', '{"fingerprint": "f"}', '{"dists": []}'])

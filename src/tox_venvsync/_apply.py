@@ -230,10 +230,7 @@ class Journal:
 
     def start(self, names: Iterable[str]) -> None:
         """Record the names before the first change (merged with a previous unfinished apply)."""
-        self._file.parent.mkdir(exist_ok=True)
-        tmp = self._file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sorted(self.pending() | set(names))), encoding="utf-8")
-        tmp.replace(self._file)
+        write_atomic(self._file, json.dumps(sorted(self.pending() | set(names))))
 
     def finish(self) -> None:
         """Forget the names: the apply finished."""

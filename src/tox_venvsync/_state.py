@@ -103,13 +103,10 @@ class State:
         deps: tuple[str, list[str]] | None = None,
     ) -> None:
         """Record a finished sync (the last write of a sync)."""
-        self._file.parent.mkdir(exist_ok=True)
-        tmp = self._file.with_suffix(".tmp")
         document: dict[str, object] = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
         if deps is not None and deps[1]:
             document["deps"] = [deps[0], deps[1]]
-        tmp.write_text(json.dumps(document), encoding="utf-8")
-        tmp.replace(self._file)
+        write_atomic(self._file, json.dumps(document))
 
 
 #: directories that hold build output or tool state, not sources
