@@ -34,7 +34,7 @@ from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from pytest_mock import MockerFixture
 
@@ -343,12 +343,16 @@ def test_apply_order(tmp_path: Path) -> None:
     calls: list[str] = []
 
     class Recorder:
+        def ready(self, wheel: Path, wanted: Wanted) -> bool:
+            calls.append(f"ready? {wanted.pick.name} {wheel.name}")
+            return wanted.pick.name == "a"  # a needs no check
+
         def check(self, wheel: Path, wanted: Wanted) -> None:
             calls.append(f"check {wanted.pick.name} {wheel.name}")
 
-        def install(self, wheel: Path, wanted: Wanted) -> None:
+        def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
             assert not (tmp_path / "old-1.0.dist-info").exists()  # removals go first
-            calls.append(f"install {wanted.pick.name} {wheel.name}")
+            calls.extend(f"install {wanted.pick.name} {wheel.name}" for wheel, wanted in installs)
 
     dist_info = tmp_path / "old-1.0.dist-info"
     dist_info.mkdir()
@@ -363,7 +367,13 @@ def test_apply_order(tmp_path: Path) -> None:
         )
     )  # fmt: skip
     apply(plan, {"a": tmp_path / "a.whl", "old": tmp_path / "old.whl"}, venv=tmp_path, installer=Recorder())
-    assert calls == ["check a a.whl", "check old old.whl", "install a a.whl", "install old old.whl"]
+    assert calls == [
+        "ready? a a.whl",
+        "ready? old old.whl",
+        "check old old.whl",
+        "install a a.whl",
+        "install old old.whl",
+    ]
 
 
 # --- uninstall ---------------------------------------------------------------------------------------------------

@@ -41,13 +41,16 @@ INSTALLER_NAME = b"venvsync\n"
 
 
 class Installer(Protocol):
-    """Puts one verified wheel into the venv."""
+    """Puts verified wheels into the venv."""
+
+    def ready(self, wheel: Path, wanted: Wanted) -> bool:
+        """Whether ``wheel`` is known to be safe already, so it needs no :meth:`check`."""
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Refuse a wheel that cannot be installed safely, before anything is written."""
 
-    def install(self, wheel: Path, wanted: Wanted) -> None:
-        """Install ``wheel`` for ``wanted``."""
+    def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
+        """Install every ``(wheel, wanted)`` of ``installs``, each of which passed :meth:`check` or was ready."""
 
 
 class WheelInstaller:
@@ -55,6 +58,10 @@ class WheelInstaller:
 
     def __init__(self, target: Target) -> None:
         self._target = target
+
+    def ready(self, wheel: Path, wanted: Wanted) -> bool:  # noqa: ARG002  # the protocol's signature
+        """Never: every wheel is checked."""
+        return False
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Every entry stays inside its scheme and RECORD matches every file."""
@@ -87,6 +94,11 @@ class WheelInstaller:
                 install(source, destination, additional_metadata=_metadata(wanted))
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
+
+    def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
+        """Install the wheels one after another, in the plan's order."""
+        for wheel, wanted in installs:
+            self.install(wheel, wanted)
 
 
 def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
@@ -239,23 +251,15 @@ class Journal:
 
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:
     """Check every wheel (in parallel), then uninstall what goes or changes, then install what comes."""
-    checks = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
-    ready = getattr(installer, "ready", None)  # an installer that knows what needs no work (the cache's trees)
-    if ready is not None:
-        checks = [item for item in checks if not ready(*item)]
+    installs = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
+    checks = [item for item in installs if not installer.ready(*item)]  # the cache's trees need no check
     if checks:
         with ThreadPoolExecutor(max_workers=min(UNPACK_WORKERS, len(checks))) as pool:
             list(pool.map(lambda item: installer.check(*item), checks))
     for step in plan.to_remove:
         for dist in step.old:
             uninstall(dist, venv)
-    installs = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
-    install_all = getattr(installer, "install_all", None)  # an installer that can do several at once
-    if install_all is not None:
-        install_all(installs)
-        return
-    for wheel, wanted in installs:
-        installer.install(wheel, wanted)
+    installer.install_all(installs)
 
 
 #: threads unpacking (and checking) wheels at once: unzipping and hashing are CPU work that releases the
@@ -293,7 +297,7 @@ class LinkInstaller:
         self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
         self._sources: set[tuple[str, str, str]] = set()
 
-    def ready(self, wheel: Path, wanted: Wanted) -> bool:  # noqa: ARG002  # the signature of check
+    def ready(self, wheel: Path, wanted: Wanted) -> bool:  # noqa: ARG002  # the protocol's signature
         """Whether the wheel's verified tree is in the cache already (then it is taken, and needs no :meth:`check`).
 
         Taking a tree is reading one small JSON file: pure Python, which threads would only take turns
