@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from _support import mutate
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, detect_format, read_lock
@@ -653,7 +652,17 @@ TRICKY = [
     "url",
     "svn",
 ]
-VALUES = mutate.values(TRICKY, keys=["main", "dev", "file", "hash", "type", "url"])
+VALUES = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(max_size=12),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.lists(st.sampled_from(TRICKY), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["main", "dev", "file", "hash", "type", "url"]), st.sampled_from(TRICKY), max_size=3
+    ),
+)
 REQUESTS = st.builds(
     Request,
     extras=st.sampled_from([frozenset(), frozenset(), frozenset(), frozenset({"cli"})]),
@@ -664,12 +673,46 @@ REQUESTS = st.builds(
 )
 
 
+def _mutated(node: Any, data: st.DataObject, *, root: bool = False) -> Any:  # noqa: ANN401  # any TOML value
+    """A copy of ``node`` with one key deleted or one value replaced somewhere inside; only the path is copied.
+
+    The document itself stays a table, as every TOML document is.
+    """
+    if isinstance(node, dict):
+        copy: dict[str, Any] | list[Any] = dict(node)
+        keys: list[Any] = list(node)
+    elif isinstance(node, list):
+        copy, keys = list(node), list(range(len(node)))
+    else:
+        return data.draw(VALUES)
+    if not keys:
+        return node if root else data.draw(VALUES)
+    key = data.draw(st.sampled_from(keys))
+    action = data.draw(st.sampled_from(["descend", "descend", "delete", "replace"]))
+    if action == "delete":
+        del copy[key]
+    else:
+        copy[key] = _mutated(copy[key], data) if action == "descend" else data.draw(VALUES)
+    return copy
+
+
+def _mutated_lock(document: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """Mostly a change inside one ``[[package]]`` (where nearly all of a lock is), else anywhere."""
+    packages = document.get("package")
+    if isinstance(packages, list) and packages and data.draw(st.integers(0, 3)):
+        index = data.draw(st.integers(0, len(packages) - 1))
+        changed = [*packages[:index], _mutated(packages[index], data), *packages[index + 1 :]]
+        return {**document, "package": changed}
+    mutated: dict[str, Any] = _mutated(document, data, root=True)
+    return mutated
+
+
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_real_lock_fails_only_with_our_errors(data: st.DataObject) -> None:
     document = REAL
     for _ in range(data.draw(st.integers(1, 3))):
-        document = mutate.mutated(document, data, VALUES, favour="package")
+        document = _mutated_lock(document, data)
     try:
         PoetryLockFile.from_data(REAL_PATH, document, REAL_PROJECT).select(FEW_TAGS, data.draw(REQUESTS))
     except VenvSyncError as exc:  # anything else escapes and fails the test

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from _support import mutate
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError
@@ -533,9 +532,27 @@ def test_real_lock_details(target: Target) -> None:
 # --- hostile input: mutated real locks give only our errors --------------------------------------------------------
 
 _REAL = sorted((Path(__file__).parent / "data" / "lockfiles").glob("*pylock.toml"))
-_VALUES = mutate.values(
-    ["", "1.0", "2.0", ">=3", "x", "sha256", "((", "extra == 'x'", "https://x/y-1.0-py3-none-any.whl", "../up", "git"]
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["1.0", "2.0", ">=3", "x"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
 )
+
+
+def _mutate(value: Any, data: st.DataObject, depth: int = 0) -> Any:  # noqa: ANN401  # any TOML value
+    """Delete a key, replace a value with another type, or change something deeper."""
+    if isinstance(value, dict) and value and depth < 4:
+        key = data.draw(st.sampled_from(sorted(value)))
+        choice = data.draw(st.integers(0, 2))
+        if choice == 0:
+            return {k: v for k, v in value.items() if k != key}
+        if choice == 1:
+            return {**value, key: data.draw(_VALUES)}
+        return {**value, key: _mutate(value[key], data, depth + 1)}
+    if isinstance(value, list) and value and depth < 4:
+        index = data.draw(st.integers(0, len(value) - 1))
+        return [*value[:index], _mutate(value[index], data, depth + 1), *value[index + 1 :]]
+    return data.draw(_VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -550,6 +567,11 @@ def test_mutated_real_lock_raises_only_our_errors(
     real_documents: dict[str, dict[str, Any]], target: Target, name: str, data: st.DataObject
 ) -> None:
     document = real_documents[name]
-    document = mutate.mutated(document, data, _VALUES, favour="packages")
+    packages = document["packages"]
+    if data.draw(st.booleans()):
+        index = data.draw(st.integers(0, len(packages) - 1))
+        document = {**document, "packages": [*packages[:index], _mutate(packages[index], data), *packages[index + 1 :]]}
+    else:
+        document = _mutate(document, data)
     with contextlib.suppress(LockFileError, SelectionError):
         parse_pylock(Path("/x/pylock.toml"), document).select(target, Request())

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from _support import mutate
 from _support.project import write_project
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
@@ -632,7 +631,42 @@ TRICKY = [
     "", ".", "all", "dev", "sha256:zz", "sha256:", "2", ">=3.99", "((", "extra == 'x'", "python_version < '3'",
     "https://x/y-1.0-py3-none-any.whl", "https://x/g#", "../up", "anyio", "name",
 ]  # fmt: skip
-VALUES = mutate.values(TRICKY)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats() | st.text(max_size=12) | st.sampled_from(TRICKY),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=6,
+)
+
+
+def _retype(value: object) -> object:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return {str(index): item for index, item in enumerate(value)}
+    return str(value)
+
+
+def _mutate(draw: st.DataObject, document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with one value deleted, retyped or replaced; only the containers on the way are copied."""
+    root = dict(document)
+    node: dict[Any, Any] | list[Any] = root
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if node is root and "package" in root:  # most of a lock is its packages: go there most of the time
+            keys += ["package"] * 3 * len(keys)
+        key = draw.draw(st.sampled_from(keys))
+        child = node[key]
+        if isinstance(child, dict | list) and child and draw.draw(st.integers(0, 9)) < 8:
+            node[key] = node = dict(child) if isinstance(child, dict) else list(child)
+            continue
+        action = draw.draw(st.sampled_from(["delete", "retype", "replace"]))
+        if action == "delete":
+            del node[key]
+        else:
+            node[key] = _retype(child) if action == "retype" else draw.draw(JSONISH)
+        return root
 
 
 REQUESTS = st.sampled_from(
@@ -647,9 +681,9 @@ def test_mutated_lock_raises_only_our_errors(
     documents: dict[str, tuple[dict[str, Any], dict[str, Any]]], target: Target, name: str, draw: st.DataObject
 ) -> None:
     data, project = documents[name]
-    mutated = mutate.mutated(data, draw, VALUES, favour="package")
+    mutated = _mutate(draw, data)
     for _ in range(draw.draw(st.integers(0, 2))):
-        mutated = mutate.mutated(mutated, draw, VALUES, favour="package")
+        mutated = _mutate(draw, mutated)
     with contextlib.suppress(VenvSyncError):
         parse_uv_lock(LOCKS / name / "uv.lock", mutated, project).select(target, draw.draw(REQUESTS))
 
@@ -661,9 +695,7 @@ def test_mutated_pyproject_raises_only_our_errors(
 ) -> None:
     data, project = documents["pallets__flask"]
     with contextlib.suppress(VenvSyncError):
-        parse_uv_lock(LOCKS / "pallets__flask" / "uv.lock", data, mutate.mutated(project, draw, VALUES)).select(
-            target, Request()
-        )
+        parse_uv_lock(LOCKS / "pallets__flask" / "uv.lock", data, _mutate(draw, project)).select(target, Request())
 
 
 _REMOTE = UvSource(kind="registry", value="https://pypi.org/simple")
