@@ -57,6 +57,8 @@ GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").is_file() else None
 #: the locked versions of the bumped package before and after the bump, and the hand-installed extra
 BUMPED = ("rich", "14.3.4", "15.0.0")
 EXTRA = "six"
+#: how far a cell's last rounds may move from its first before the report lists it (see ``drift``)
+DRIFT = 0.3
 #: the end-to-end ratios' intervals: bootstrap resamples of the rounds, and how much of the distribution
 RESAMPLES = 4000
 INTERVAL = 0.95
@@ -639,6 +641,43 @@ def engine_line(bench: Bench) -> list[str]:
     ]
 
 
+def drift(samples: Sequence[Sample]) -> float | None:
+    """The median run of the last third of the rounds over that of the first third; ``None`` under 6 rounds.
+
+    The tools run interleaved, so a machine slower for a while slows every tool in the same rounds. A tool
+    whose runs grow slower (or faster) alone over the run moves its median, and every ratio to it, in a way
+    the intervals cannot show: they resample whole rounds (uv's cold runs, 2026-11-30 07:44: 1.5 s in the
+    first rounds, 2.5-3.2 s in the last four, while tox-venvsync's stayed).
+    """
+    third = len(samples) // 3
+    if third < 2:  # noqa: PLR2004  # a third of fewer than 6 rounds says nothing
+        return None
+    first = statistics.median(s.seconds for s in samples[:third])
+    last = statistics.median(s.seconds for s in samples[-third:])
+    return last / first if first > 0 else None
+
+
+def drift_line(bench: Bench) -> list[str]:
+    """The end-to-end cells whose runs drifted by more than :data:`DRIFT` over the run (see :func:`drift`)."""
+    labels = {tool.key: tool.label for tool in bench.tools}
+    drifted = []
+    for (layer, scenario, tool), samples in bench.samples.items():
+        value = drift(samples) if layer == "e2e" else None
+        if value is not None and abs(value - 1) > DRIFT:
+            drifted.append(f"{scenario}, {labels.get(tool, tool)}: {value:.2f}{TIMES}")
+    if not drifted:
+        return []
+    text = "; ".join(drifted)
+    return [
+        "",
+        (
+            f"Drift: the median of the last third of the rounds over that of the first third, where it is beyond "
+            f"{1 - DRIFT:.1f}{DASH}{1 + DRIFT:.1f}{TIMES}: {text}. A tool that drifted alone moves the ratios to it "
+            "in a way the intervals do not show; compare the rounds in RESULTS.json."
+        ),
+    ]
+
+
 def _median(bench: Bench, key: tuple[str, str, str], *, step: bool = False) -> float | None:
     return stat(bench.samples[key], step=step).median if key in bench.samples else None
 
@@ -789,6 +828,7 @@ def report(  # noqa: PLR0913  # the report's parts, keyword-only
         '## Layer 2: end to end (`tox -e bench` running `python -c "import requests"`; plain uv: `uv run`)',
         "",
         *layer_table(bench, "e2e", tools),
+        *drift_line(bench),
     ]
     if any(key[0].startswith("scale-") for key in bench.samples):
         lines += [

@@ -106,3 +106,24 @@ def test_the_raw_samples_are_kept_in_round_order(run: ModuleType) -> None:
             ],
         }
     ]
+
+
+def test_drift_is_the_last_third_of_the_rounds_over_the_first(run: ModuleType) -> None:
+    samples = [run.Sample(value, 1024) for value in [1.0, 1.2, 5.0, 1.1, 2.0, 2.4, 2.2]]  # thirds of two rounds
+    assert run.drift(samples) == pytest.approx(2.3 / 1.1)
+    assert run.drift(samples[:5]) is None  # a third of five rounds is one run
+
+
+def test_the_report_names_an_end_to_end_cell_that_drifted(run: ModuleType) -> None:
+    steady = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95]
+    slower = [1.0, 1.0, 1.5, 1.8, 2.0, 2.1]  # 2.05x in its last two rounds
+    bench = _bench(run, {("e2e", "cold", "venvsync"): steady, ("e2e", "no-op", "venvsync"): steady})
+    assert run.drift_line(bench) == []
+    bench = _bench(
+        run,
+        {("e2e", "cold", "venvsync"): steady, ("e2e", "cold", "tox-uv"): slower, ("sync", "bump", "tox-uv"): slower},
+    )
+    line = "\n".join(run.drift_line(bench))
+    assert f"cold, tox-uv: 2.05{X}" in line
+    assert "venvsync" not in line  # steady
+    assert "bump" not in line  # a sync step cell: only end-to-end cells are listed
