@@ -154,15 +154,13 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
 
     def _new(self, req: urllib.request.Request) -> http.client.HTTPConnection:
         """A new connection to the request's host."""
-        if req.type == "https":
-            return http.client.HTTPSConnection(req.host, timeout=req.timeout, context=_tls_context())
-        return http.client.HTTPConnection(req.host, timeout=req.timeout)
+        kind, arguments = _connection_kind(req)
+        return kind(req.host, timeout=req.timeout, **arguments)
 
     def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         """A connection for this request only, as urllib makes it."""
-        if req.type == "https":
-            return self.do_open(http.client.HTTPSConnection, req, context=_tls_context())
-        return self.do_open(http.client.HTTPConnection, req)
+        kind, arguments = _connection_kind(req)
+        return self.do_open(kind, req, **arguments)
 
     def _open_reusing(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         pool: _Pool | None = getattr(_connections, "pool", None)
@@ -189,6 +187,13 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         response = _ask(connection, req, headers, stale=False)
         assert response is not None  # noqa: S101  # only a reused connection can be stale
         return _keep(pool, key, connection, response, req)
+
+
+def _connection_kind(req: urllib.request.Request) -> tuple[type[http.client.HTTPConnection], dict[str, Any]]:
+    """The connection class for the request's scheme, and its arguments: TLS with the process's one context."""
+    if req.type == "https":
+        return http.client.HTTPSConnection, {"context": _tls_context()}
+    return http.client.HTTPConnection, {}
 
 
 #: what sending on a kept connection raises when the server closed it while it was idle
