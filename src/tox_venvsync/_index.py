@@ -241,9 +241,30 @@ def _finished(response: http.client.HTTPResponse) -> bool:
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
+    """The system's certificate authorities, or those of ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (OpenSSL reads them)."""
     import ssl  # noqa: PLC0415  # loaded for the first https URL only
 
     return ssl.create_default_context()
+
+
+#: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH: a valid certificate, for another name
+_HOSTNAME_MISMATCH = 62
+
+
+def network_reason(exc: urllib.error.URLError | OSError) -> str:
+    """Why a request failed, and what to do: one clause for a :class:`FetchError`."""
+    reason = getattr(exc, "reason", exc)
+    import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
+
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        if reason.verify_code == _HOSTNAME_MISMATCH:
+            return f"the server's certificate is for another host ({reason.verify_message}); check the URL's host"
+        # a network that inspects https (a company proxy) signs with its own authority, which Python does not know
+        return (
+            f"the server's certificate could not be verified ({reason.verify_message}); if your network uses a "
+            "certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates that includes it"
+        )
+    return f"{reason}; check the network or the index"
 
 
 def check_transport(name: str, url: str, environ: Mapping[str, str] | None = None) -> None:
@@ -360,7 +381,7 @@ def _read_page(index: str, name: str) -> dict[str, IndexFile]:
         with exc:  # close the error's connection
             raise FetchError(name, url, f"the index answered HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise FetchError(name, url, f"{getattr(exc, 'reason', exc)}; check the network or the index") from exc
+        raise FetchError(name, url, network_reason(exc)) from exc
     if kind.endswith("json"):
         return _from_json(body, base, name, url)
     return _from_html(body.decode("utf-8", "replace"), base)

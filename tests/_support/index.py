@@ -14,6 +14,7 @@ from _support.wheels import sha256_file
 
 if TYPE_CHECKING:
     import socket
+    import ssl
     from pathlib import Path
     from types import TracebackType
 
@@ -45,12 +46,14 @@ class LocalIndex:
     and ``truncate_paths`` holds file paths whose body is cut to half while announcing the full Content-Length.
     ``connections`` counts the connections accepted; with ``drop_idle`` the server closes each connection
     after one response without saying so (as a server closes a kept connection that sat idle too long).
-    Files are read from disk on every request, so tests may add files while the server runs.
+    Files are read from disk on every request, so tests may add files while the server runs. With ``tls``
+    (a server-side context) it serves https instead.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, tls: ssl.SSLContext | None = None) -> None:
         """Prepare (without starting) an index over the files in *directory*."""
         self.directory = directory
+        self.tls = tls
         self.requests: list[str] = []
         self.fail_paths: dict[str, int] = {}
         self.truncate_paths: set[str] = set()
@@ -67,7 +70,7 @@ class LocalIndex:
             msg = "the index is not running"
             raise RuntimeError(msg)
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     @property
     def simple_url(self) -> str:
@@ -131,6 +134,8 @@ class _IndexServer(ThreadingHTTPServer):
     def __init__(self, index: LocalIndex) -> None:
         self.index = index
         super().__init__(("127.0.0.1", 0), _Handler)
+        if index.tls is not None:  # the handshake happens as a connection is accepted (a failed one is dropped)
+            self.socket = index.tls.wrap_socket(self.socket, server_side=True)
 
     def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:  # noqa: ANN401  # the stdlib's
         """Count the connection, then serve it on a thread of its own."""

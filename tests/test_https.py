@@ -1,0 +1,129 @@
+"""Downloads and index pages over https: certificates checked, a custom authority trusted, proxies tunnelled."""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING
+
+import pytest
+import trustme
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.index import LocalIndex
+from _support.proxy import TunnelProxy
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
+from tox_venvsync._cache import Cache
+from tox_venvsync._errors import FetchError
+from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._lock import Artifact, Pick
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+#: what follows OpenSSL's words for the failed check (``unable to get local issuer certificate`` here)
+_UNTRUSTED = (
+    "); if your network uses a certificate authority of its own, "
+    "point SSL_CERT_FILE at a bundle of certificates that includes it"
+)
+
+
+@pytest.fixture
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def https_index(wheelhouse: Path, authority: trustme.CA) -> Iterator[LocalIndex]:
+    """The wheelhouse served over https by 127.0.0.1, with a certificate from ``authority``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    with LocalIndex(wheelhouse, tls=context) as index:
+        yield index
+
+
+@pytest.fixture(autouse=True)
+def _fresh_opener(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The opener (its proxies) and the TLS context (its authorities) are made once per process: here per test."""
+    for variable in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    _index._opener.cache_clear()
+    _index._tls_context.cache_clear()
+    yield
+    _index._opener.cache_clear()
+    _index._tls_context.cache_clear()
+
+
+@pytest.fixture
+def trusted(authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The authority trusted as a user trusts their network's: ``SSL_CERT_FILE`` names a bundle with it."""
+    bundle = tmp_path / "company-ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+
+def _pick(wheel: Path, url: str) -> Pick:
+    name, version = wheel.name.split("-")[:2]
+    artifact = Artifact(
+        filename=wheel.name, url=url, path=None, size=wheel.stat().st_size, hashes={"sha256": sha256_file(wheel)}
+    )
+    return Pick(name=canonicalize_name(name), version=Version(version), kind="wheel", artifact=artifact)
+
+
+@pytest.mark.usefixtures("trusted")
+def test_https_downloads_trust_the_authority_in_ssl_cert_file(
+    wheelhouse: Path, cache_dir: Path, https_index: LocalIndex
+) -> None:
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(6)]
+    assert https_index.url.startswith("https://")
+    got = CacheFetcher(Cache(cache_dir), workers=2).fetch([_pick(w, https_index.file_url(w.name)) for w in wheels])
+    assert [got[f"pkg{i}"].read_bytes() for i in range(6)] == [w.read_bytes() for w in wheels]
+    # a TLS handshake per thread, not per file: the kept connections work over TLS too
+    assert 1 <= https_index.connections <= 2
+
+
+def test_an_untrusted_certificate_is_one_sentence_and_leaves_nothing(
+    wheelhouse: Path, cache_dir: Path, https_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other-ca.pem"  # a bundle without the index's authority, so the system's do not count either
+    trustme.CA().cert_pem.write_to_path(str(other))
+    monkeypatch.setenv("SSL_CERT_FILE", str(other))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = https_index.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert str(info.value).startswith(f"cannot fetch pkg from {url}: the server's certificate could not be verified (")
+    assert str(info.value).endswith(_UNTRUSTED)
+    assert https_index.requests == []  # nothing was asked over a connection that is not trusted
+    assert not (cache_dir / "artifacts").exists() or not any((cache_dir / "artifacts").rglob("*.whl"))
+
+
+@pytest.mark.usefixtures("trusted")
+def test_a_certificate_for_another_host_is_refused(wheelhouse: Path, cache_dir: Path, https_index: LocalIndex) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    # the same server, by a name its certificate does not have
+    url = https_index.file_url(wheel.name).replace("127.0.0.1", "localhost")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert str(info.value).startswith(f"cannot fetch pkg from {url}: the server's certificate is for another host (")
+    assert str(info.value).endswith("); check the URL's host")
+
+
+@pytest.mark.usefixtures("trusted")
+def test_https_through_a_proxy_tunnels_every_request(
+    wheelhouse: Path, cache_dir: Path, https_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(3)]
+    with TunnelProxy() as proxy:
+        monkeypatch.setenv("https_proxy", proxy.url)
+        page = _index.IndexClient().files(https_index.simple_url, "pkg0")
+        assert list(page) == [wheels[0].name]
+        got = CacheFetcher(Cache(cache_dir), workers=2).fetch([_pick(w, https_index.file_url(w.name)) for w in wheels])
+    assert [got[f"pkg{i}"].read_bytes() for i in range(3)] == [w.read_bytes() for w in wheels]
+    server = https_index.url.removeprefix("https://")
+    assert proxy.tunnels == [server] * 4  # the page and each file, each on a tunnel of its own
+    assert proxy.refused == []
+    assert https_index.connections == 4
