@@ -456,7 +456,7 @@ def test_unwritable_location_is_refused(demo: Demo, tmp_path: Path) -> None:
 
 BACKEND = '''
 """A PEP 517 backend that needs nothing from an index: builds demo_pkg by hand."""
-import base64, hashlib, os, zipfile
+import base64, hashlib, io, os, tarfile, zipfile
 
 NAME, VERSION = "demo_pkg", os.environ.get("DEMO_PKG_VERSION", "0.1")
 
@@ -494,6 +494,17 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     return _wheel(wheel_directory, {"demo_pkg.pth": (os.path.abspath("src") + "\\n").encode()})
+
+def build_sdist(sdist_directory, config_settings=None):
+    base = f"{NAME}-{VERSION}"
+    files = {p: open(p, "rb").read() for p in ("pyproject.toml", "_build/backend.py", "src/demo_pkg.py")}
+    files["PKG-INFO"] = f"Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: {VERSION}\\n".encode()
+    with tarfile.open(os.path.join(sdist_directory, base + ".tar.gz"), "w:gz") as archive:
+        for path, data in files.items():
+            info = tarfile.TarInfo(f"{base}/{path}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return base + ".tar.gz"
 '''
 
 
@@ -522,7 +533,12 @@ def _packaged(demo: Demo, package: str) -> None:
     (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'first'\n")
 
 
-@pytest.mark.parametrize("package", ["wheel", "editable"])
+#: tox's sdist-wheel leaves its two build backends' processes to the garbage collector (with its own virtualenv
+#: runner too), which an in-process tox run in pytest reports as unraisable ResourceWarnings
+_TOX_LEAVES_BACKENDS = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.mark.parametrize("package", ["wheel", pytest.param("sdist-wheel", marks=_TOX_LEAVES_BACKENDS), "editable"])
 def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(demo: Demo, package: str) -> None:
     _packaged(demo, package)
     code, out = demo.run()
@@ -540,10 +556,88 @@ def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(
     code, out = demo.run()
     assert code == 0, out
     assert "demo_pkg says second" in out
-    if package == "wheel":
-        assert "1 reinstalled" in out  # the wheel's contents changed
-    else:
+    if package == "editable":
         assert "synced" not in out  # an editable install follows the source tree by itself
+    else:
+        assert "1 reinstalled" in out  # the wheel's contents changed
+
+
+def _project_wheel(demo: Demo, into: Path, word: str) -> Path:
+    """A wheel of the packaged demo project saying ``word``, built by its backend outside tox (as a CI job would)."""
+    (demo.project.path / "src" / "demo_pkg.py").write_text(f"WORD = {word!r}\n")
+    into.mkdir(parents=True, exist_ok=True)
+    build = "import sys; sys.path.insert(0, '_build'); import backend; print(backend.build_wheel(sys.argv[1]))"
+    done = subprocess.run(
+        [sys.executable, "-c", build, str(into)], cwd=demo.project.path, capture_output=True, text=True, check=True
+    )
+    return into / done.stdout.strip()
+
+
+def test_installpkg_installs_the_given_wheel_as_an_archive(demo: Demo, tmp_path: Path) -> None:
+    _packaged(demo, "wheel")
+    wheel = _project_wheel(demo, tmp_path / "dist-1", "given")
+    (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'not built'\n")  # tox must not build the project
+    code, out = demo.run("--installpkg", str(wheel))
+    assert code == 0, out
+    assert "demo_pkg says given" in out
+    assert "3 installed" in out
+    direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
+    assert direct == {"url": wheel.as_uri(), "archive_info": {}}  # PEP 610: a wheel file, not the project directory
+
+    code, out = demo.run("--installpkg", str(wheel))
+    assert code == 0, out
+    assert "synced" not in out
+
+    other = _project_wheel(demo, tmp_path / "dist-2", "given again")
+    code, out = demo.run("--installpkg", str(other))
+    assert code == 0, out
+    assert "demo_pkg says given again" in out
+    assert "synced 3 packages: 1 reinstalled" in out
+
+
+def test_package_external_installs_the_wheel_the_build_commands_made(demo: Demo) -> None:
+    _packaged(demo, "external")
+    build = "import os, sys; os.makedirs(sys.argv[1]); sys.path.insert(0, '_build'); import backend; "
+    build += "backend.build_wheel(sys.argv[1])"
+    ini = (demo.project.path / "tox.ini").read_text()
+    ini += f'[testenv:.pkg_external]\ncommands = python -c "{build}" {{env_tmp_dir}}{{/}}dist\n'
+    (demo.project.path / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "demo_pkg says first" in out
+    assert "synced 3 packages: 3 installed" in out
+    direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
+    assert direct["url"].endswith("/demo_pkg-0.1-py3-none-any.whl")
+    assert "archive_info" in direct
+
+
+@pytest.mark.parametrize("package", ["sdist", "deps-only", "editable-legacy"])
+def test_package_types_that_do_not_make_a_wheel_are_refused_by_tox(demo: Demo, package: str) -> None:
+    _packaged(demo, package)
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        f"invalid package config type {package} requested, must be one of wheel, sdist-wheel, editable, skip, external"
+    ) in out
+    assert "Traceback" not in out
+    assert not demo.venv.exists()
+
+
+def test_installpkg_of_an_sdist_is_refused_in_one_sentence(demo: Demo, tmp_path: Path) -> None:
+    _packaged(demo, "wheel")
+    build = "import sys; sys.path.insert(0, '_build'); import backend; print(backend.build_sdist(sys.argv[1]))"
+    done = subprocess.run(
+        [sys.executable, "-c", build, str(tmp_path)], cwd=demo.project.path, capture_output=True, text=True, check=True
+    )
+    sdist = tmp_path / done.stdout.strip()
+    code, out = demo.run("--installpkg", str(sdist))
+    assert code != 0
+    assert (
+        f"py312: failed with the project's package {sdist} is not a wheel, and tox-venvsync installs the project "
+        "from a wheel; use package = wheel, sdist-wheel or editable, or give --installpkg a wheel"
+    ) in out
+    assert "Traceback" not in out
+    assert not (demo.site / "demo_pkg-0.1.dist-info").exists()
 
 
 CONCURRENT_RUNS = 4

@@ -21,7 +21,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import VenvSyncError
+from tox_venvsync._errors import BadInputError, VenvSyncError
 from tox_venvsync._location import (
     Kind,
     can_create_in_process,
@@ -78,7 +78,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     @property
     def _package_types(self) -> tuple[str, ...]:
-        return ("wheel", "editable", "skip")
+        return ("wheel", "sdist-wheel", "editable", "skip", "external")
 
     @property
     def default_pkg_type(self) -> str:
@@ -373,8 +373,16 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _local_wheel(self, package: PathPackage) -> LocalWheel:
         from tox_venvsync._sync import LocalWheel  # noqa: PLC0415  # see _sync_env
 
+        if package.path.suffix != ".whl":  # an sdist given to tox (--installpkg, external): no build here
+            msg = (
+                f"the project's package {package.path} is not a wheel, and tox-venvsync installs the project from a "
+                "wheel; use package = wheel, sdist-wheel or editable, or give --installpkg a wheel"
+            )
+            raise BadInputError(msg)
         editable = isinstance(package, EditablePackage)
-        return LocalWheel(path=package.path, editable=editable, source=self.core["package_root"])
+        # a package built here comes from the project's directory; one given (--installpkg, external) is its own source
+        source = None if self.pkg_type == "external" else self.core["package_root"]
+        return LocalWheel(path=package.path, editable=editable, source=source)
 
     def _spec(self, project: list[LocalWheel]) -> SyncSpec:
         from tox_venvsync._sync import SyncSpec  # noqa: PLC0415  # see _sync_env

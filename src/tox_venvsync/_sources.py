@@ -198,6 +198,13 @@ def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
         artifact=Artifact(filename=wheel.path.name, url=None, path=wheel.path, size=None, hashes={"sha256": content}),
         context="the project",
     )
-    # the project's directory, not the wheel's path: tox builds each wheel in a new folder
+    # built here: the project's directory, not the wheel's path (tox builds each wheel in a new folder); a wheel
+    # given to tox (--installpkg) is recorded as the archive it is
     source = wheel.source if wheel.source is not None else wheel.path
-    return Wanted(pick=pick, direct_url=source.as_uri(), content=content, editable=wheel.editable, from_directory=True)
+    return Wanted(
+        pick=pick,
+        direct_url=source.as_uri(),
+        content=content,
+        editable=wheel.editable,
+        from_directory=wheel.source is not None,
+    )
