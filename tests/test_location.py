@@ -155,6 +155,29 @@ def test_inspect_refuses_the_root() -> None:
     assert str(info.value) == _refusal(Path("/"), "it is the filesystem root")
 
 
+@pytest.mark.parametrize("through_link", [False, True])
+def test_inspect_refuses_the_environment_this_process_runs_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, through_link: bool
+) -> None:
+    # env_location = .venv where tox itself is installed: a sync would remove tox and the plugin
+    running = tmp_path / "tools-venv"
+    (running / "bin").mkdir(parents=True)
+    (running / "pyvenv.cfg").write_text("version = 3.12.1\n")
+    monkeypatch.setattr(sys, "prefix", str(running))
+    protected = protected_paths(None, home=tmp_path / "home")
+    path = running
+    if through_link:
+        path = tmp_path / "link"
+        path.symlink_to(running)
+    with pytest.raises(LocationError) as info:
+        inspect(path, protected)
+    assert info.value.reason == (
+        "it is the Python environment tox-venvsync itself runs from (syncing it would remove tox and this plugin); "
+        "choose a directory of its own for the environment"
+    )
+    assert sorted(p.name for p in running.iterdir()) == ["bin", "pyvenv.cfg"]
+
+
 def test_inspect_refuses_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -218,13 +241,20 @@ def test_protected_paths_content(tmp_path: Path) -> None:
     project = tmp_path / "p"
     home = tmp_path / "h"
     project_reason = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
+    running_reason = (
+        "it is the Python environment tox-venvsync itself runs from (syncing it would remove tox and this plugin); "
+        "choose a directory of its own for the environment"
+    )
+    running = dict.fromkeys({Path(os.path.abspath(sys.prefix)), Path(os.path.realpath(sys.prefix))}, running_reason)
     assert protected_paths(project, home=home) == {
         **dict.fromkeys((project, *project.parents), project_reason),
         home: "it is your home directory; choose a directory below it",
+        **running,
         Path("/"): "it is the filesystem root",
     }
     assert protected_paths(None, home=home) == {
         home: "it is your home directory; choose a directory below it",
+        **running,
         Path("/"): "it is the filesystem root",
     }
 

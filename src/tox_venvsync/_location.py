@@ -40,10 +40,17 @@ class Found:
 _ROOT = "it is the filesystem root"
 _HOME = "it is your home directory; choose a directory below it"
 _PROJECT = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
+_RUNNING = (
+    "it is the Python environment tox-venvsync itself runs from (syncing it would remove tox and this plugin); "
+    "choose a directory of its own for the environment"
+)
 
 
 def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapping[Path, str]:
-    """Paths never used as a venv nor emptied, each with the reason: ``/``, home, the project and its ancestors.
+    """Paths never used as a venv nor emptied, each with the reason.
+
+    ``/``, home, the project and its ancestors, and the environment this process runs from (``sys.prefix``:
+    ``env_location = .venv`` where tox itself is installed would sync tox away).
 
     Each path is kept as spelled and as resolved, so reaching one through a symbolic link does not unprotect it.
     """
@@ -57,6 +64,7 @@ def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapp
         home = None
     if home is not None:
         reasons.update(dict.fromkeys(_spellings(home), _HOME))
+    reasons.update(dict.fromkeys(_spellings(Path(sys.prefix)), _RUNNING))
     reasons.update(dict.fromkeys(_spellings(Path(os.sep)), _ROOT))
     return reasons
 
