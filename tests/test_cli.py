@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,28 @@ def test_select_missing_python(capsys: pytest.CaptureFixture[str], lock: Path, t
     assert err == (
         f"venvsync: error: the interpreter {python} does not exist; pass --python with the path of a Python\n"
     )
+
+
+@pytest.mark.usefixtures("cache_dir")
+def test_a_relative_python_is_the_file_here_not_one_on_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ./python3.12 is a link to Python 3.11 here; the python3.12 on PATH must not be the one asked
+    python311 = shutil.which("python3.11")
+    assert python311 is not None, "python3.11 is needed on PATH"
+    ask = [python311, "-c", "import sys; print(sys.executable)"]  # the binary itself (PATH may hold a pyenv shim)
+    binary = subprocess.run(ask, capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "python3.12").symlink_to(binary)
+    packages = [
+        _package(tmp_path, "before-312", marker="python_version < '3.12'"),
+        _package(tmp_path, "from-312", marker="python_version >= '3.12'"),
+    ]
+    lock = write_pylock(tmp_path / "pylock.toml", packages)
+    monkeypatch.chdir(tmp_path / "here")
+    for _ in range(2):  # the second answer comes from the cache: it must be 3.11's too
+        code, out, _ = _select(capsys, lock, Path("./python3.12"))
+        assert (code, out) == (0, "before-312==1.0 (wheel)\n")
 
 
 def test_select_requires_lock(capsys: pytest.CaptureFixture[str]) -> None:

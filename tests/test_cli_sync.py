@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -390,3 +391,98 @@ def test_compile_bytecode_when_the_venvs_interpreter_does_not_run_is_one_sentenc
         f"venvsync: error: cannot compile the bytecode of {venv}: {python} does not run (Permission denied); "
         "recreate it\n"
     )
+
+
+def test_the_environment_venvsync_runs_from_is_refused(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a Docker stage with venvsync installed in /opt/venv, told to sync /opt/venv: it would remove itself
+    running = tmp_path / "tools"
+    assert run(capsys, *sync_args(lock, running, python312))[0] == 0
+    before = sorted(dist_info_names([running / "lib" / "python3.12" / "site-packages"]))
+    monkeypatch.setattr(sys, "prefix", str(running))
+    other = tmp_path / "other-lock" / "pylock.toml"
+    write_pylock(other, [])  # a lock that would remove everything
+    for extra in ((), ("--dry-run",)):
+        code, out, err = run(capsys, *sync_args(other, running, python312), *extra)
+        assert (code, out) == (2, "")
+        assert err.startswith(f"venvsync: error: refusing to use {running} as a virtual environment: it is the Python ")
+    assert sorted(dist_info_names([running / "lib" / "python3.12" / "site-packages"])) == before
+
+
+@pytest.mark.parametrize("kind", ["files", "file", "link"])
+def test_a_dry_run_refuses_what_a_sync_refuses(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    place = tmp_path / "place"
+    if kind == "files":
+        place.mkdir()
+        (place / "notes.txt").write_text("mine\n")
+    elif kind == "file":
+        place.write_text("mine\n")
+    else:
+        (tmp_path / "real").mkdir()
+        place.symlink_to(tmp_path / "real")
+    before = sorted(tmp_path.rglob("*"))
+    for extra in (("--dry-run",), ("--dry-run", "--json"), ()):
+        code, out, err = run(capsys, *sync_args(lock, place, python312), *extra)
+        assert (code, out) == (2, "")
+        assert err.startswith(f"venvsync: error: refusing to use {place} as a virtual environment: ")
+        assert err.count("\n") == 1
+    assert sorted(tmp_path.rglob("*")) == before  # nothing made, not even in the cache
+
+
+@pytest.mark.parametrize(
+    ("error", "remedy"),
+    [
+        (errno.ENOSPC, "free some space and run again (the next sync finishes what this one started)"),
+        (errno.EROFS, "the file system is read-only: make it writable, or put the venv and the cache on one that is"),
+        (errno.EACCES, "check the permissions of that path (or run as the user who owns it)"),
+    ],
+)
+def test_a_file_system_that_refuses_a_write_is_one_sentence(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    mocker: MockerFixture,
+    error: int,
+    remedy: str,
+) -> None:
+    venv = tmp_path / "venv"
+    state = venv / ".venvsync" / "state.json"
+    mocker.patch("tox_venvsync._state.write_atomic", side_effect=OSError(error, os.strerror(error), str(state)))
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (1, "")
+    assert err == f"venvsync: error: {os.strerror(error)} at {state}; {remedy}\n"
+
+
+def test_another_os_error_is_not_dressed_up(lock: Path, tmp_path: Path, python312: Path, mocker: MockerFixture) -> None:
+    # only what a full, read-only or foreign file system raises gets a sentence: anything else is a bug to see
+    mocker.patch("tox_venvsync._state.write_atomic", side_effect=OSError(errno.EIO, "Input/output error"))
+    with pytest.raises(OSError, match="Input/output error"):
+        main(sync_args(lock, tmp_path / "venv", python312))
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(lock: Path, python312: Path) -> None:
+    # venvsync select ... | head -1
+    command = [sys.executable, "-m", "tox_venvsync", "select", "--lock", str(lock), "--python", str(python312)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        process.stdout.close()  # the reader is gone before the command writes
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err == b""
+
+
+def test_a_cache_directory_that_cannot_be_used_is_named(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "not-a-directory"
+    cache.write_text("a file where the cache should be\n")
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(cache))
+    code, out, err = run(capsys, *sync_args(lock, tmp_path / "venv", python312))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"venvsync: error: the cache {cache} cannot be used (Not a directory at {cache}/")
+    assert err.endswith("); set TOX_VENVSYNC_CACHE_DIR to a directory you can write\n")
+    assert cache.read_text() == "a file where the cache should be\n"

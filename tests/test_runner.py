@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -860,3 +861,29 @@ def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
     (demo.project.path / "requires.txt").write_text("gamma\n")
     code, out = demo.run()
     assert "the lock is stale: the project needs gamma but the lock does not have it" in out
+
+
+def test_a_read_only_file_system_fails_the_env_in_one_sentence(demo: Demo, mocker: MockerFixture) -> None:
+    # a venv in a read-only layer (a container image) whose lock changed: tox's failure, no traceback
+    state = demo.venv / ".venvsync" / "state.json"
+    mocker.patch("tox_venvsync._state.write_atomic", side_effect=OSError(errno.EROFS, "Read-only file system", state))
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        f"py312: failed with Read-only file system at {state}; the file system is read-only: make it writable, "
+        "or put the venv and the cache on one that is"
+    ) in out
+    assert "Traceback" not in out
+
+
+def test_a_cache_directory_that_cannot_be_used_fails_naming_it(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "not-a-directory"
+    cache.write_text("a file where the cache should be\n")
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(cache))
+    code, out = demo.run()
+    assert code != 0
+    assert f"py312: failed with the cache {cache} cannot be used (Not a directory at {cache}/" in out
+    assert "); set TOX_VENVSYNC_CACHE_DIR to a directory you can write" in out
+    assert "Traceback" not in out

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
-from tox_venvsync._errors import BadInputError, VenvSyncError
-from tox_venvsync._location import adoptable, prepare, protected_paths
+from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
+from tox_venvsync._location import adoptable, inspect, prepare, protected_paths
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, sync
@@ -75,13 +76,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     run = {"select": _select, "sync": _sync, "verify": _verify}[args.command]
     try:
-        return run(args)
+        try:
+            return run(args)
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError) or (error := file_system_error(exc, default_cache_dir())) is None:
+                raise
+            raise error from exc
     except VenvSyncError as exc:
         print(f"venvsync: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("venvsync: interrupted; the next sync finishes or redoes what was started", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output's reader is gone (| head): stop quietly, as other commands do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 1
 
 
 def _request(args: argparse.Namespace) -> Request:
@@ -97,6 +106,9 @@ def _names(values: list[str]) -> frozenset[str]:
 
 
 def _interpreter(python: Path, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:
+    # a path, relative to here: Path("./python3.12") prints as "python3.12", which a child process would look up on
+    # PATH (another interpreter than the one whose facts are remembered under this file's real path)
+    python = python.absolute()
     if not python.exists():
         msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
@@ -123,6 +135,8 @@ def _sync(args: argparse.Namespace) -> int:
         offline=args.offline,
     )
     # a dry run writes nothing, not even to the cache; the lock is read while the interpreter is asked, if it is
+    protected = protected_paths(args.lock.absolute().parent)
+    inspect(venv, protected)  # a location the sync would refuse is refused by a dry run too, before anything is read
     ahead = LockAhead(spec, default_cache_dir(), write=not args.dry_run)
     base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
     if args.dry_run:
@@ -131,7 +145,6 @@ def _sync(args: argparse.Namespace) -> int:
         _emit(args, _plan_json(plan), plan.lines())
         return 0
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
-    protected = protected_paths(args.lock.absolute().parent)
     if _found_in_sync(spec, base, version, protected, compiled=args.compile_bytecode):
         _report(args, venv, "adopted", None, applied=False)
         return 0

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from pathlib import Path
 
 #: the user info of a URL (``user:password@``, a token), which an index URL may carry and a message never shows
 _USER_INFO = re.compile(r"(?<=://)[^/?#@\s]+@")
@@ -118,3 +117,40 @@ class InstallError(VenvSyncError):
         self.name = name
         self.wheel = wheel
         self.reason = reason
+
+
+class FileSystemError(VenvSyncError):
+    """The disk refused a write or a read: full, read-only, or not ours to change; says which file and what to do."""
+
+
+#: what to do when the file system refuses, by errno
+_REMEDIES = {
+    errno.ENOSPC: "free some space and run again (the next sync finishes what this one started)",
+    errno.EDQUOT: "free some space within your quota and run again (the next sync finishes what this one started)",
+    errno.EROFS: "the file system is read-only: make it writable, or put the venv and the cache on one that is",
+    errno.EACCES: "check the permissions of that path (or run as the user who owns it)",
+    errno.EPERM: "check the permissions of that path (or run as the user who owns it)",
+}
+
+
+def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemError | None:
+    """One sentence for an ``OSError`` a full, read-only or foreign file system raises; ``None`` for any other.
+
+    Inside ``cache`` (the cache's root), any refusal of the file system gets one: a cache directory that is a
+    file, or was taken away, is the user's setting to fix.
+    """
+    named = isinstance(exc.filename, str | bytes | os.PathLike)  # not a file descriptor
+    where = f" at {exc.filename}" if named else ""
+    if cache is not None and named and _inside(Path(os.fsdecode(exc.filename)), cache):
+        return FileSystemError(
+            f"the cache {cache} cannot be used ({exc.strerror or exc}{where}); "
+            "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
+        )
+    remedy = _REMEDIES.get(exc.errno or 0)
+    if remedy is None:
+        return None
+    return FileSystemError(f"{exc.strerror or exc}{where}; {remedy}")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -21,7 +22,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import BadInputError, VenvSyncError
+from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
     can_create_in_process,
@@ -37,7 +38,7 @@ from tox_venvsync._lock._request import Request
 from tox_venvsync._tox_compat import follow_env_dir, python_info
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from tox.tox_env.api import ToxEnvCreateArgs
     from tox.tox_env.python.api import PythonInfo
@@ -164,12 +165,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             self._dry_run()
         from tox_venvsync._sync import link_mode  # noqa: PLC0415  # see _sync_env
 
-        try:
+        with _one_sentence():
             link_mode()  # refused before the venv is made
             with env_lock(self._cache, self.env_dir):
                 super().setup()
-        except VenvSyncError as exc:
-            raise Fail(str(exc)) from exc
 
     @property
     def _cache(self) -> Cache:
@@ -188,7 +187,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if found.kind is not Kind.MISSING:
             _LOGGER.warning("remove virtual environment %s", self.env_dir)
             self._run_recreate_commands()
-            remove_venv(self.env_dir, self._protected, keep_dir=False, tox_dirs=self._tox_dirs)
+            with _one_sentence():
+                remove_venv(self.env_dir, self._protected, keep_dir=False, tox_dirs=self._tox_dirs)
         super()._clean(transitive)  # the directory is gone: tox only resets its caches and package envs
 
     def create_python_env(self) -> None:
@@ -316,10 +316,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if getattr(self.options, "skip_env_install", False):
             _LOGGER.warning("skip installing dependencies and package")
         else:
-            try:
+            with _one_sentence():
                 self._sync_env()
-            except VenvSyncError as exc:
-                raise Fail(str(exc)) from exc
         self._run_extra_setup_commands()
 
     def _sync_env(self) -> None:
@@ -354,7 +352,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         from tox_venvsync._sync import sync  # noqa: PLC0415  # see _sync_env
         from tox_venvsync._target import TargetMemo, base_facts, future_target  # noqa: PLC0415
 
-        try:
+        with _one_sentence():
             inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
             if (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
                 target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
@@ -362,8 +360,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
                 target = future_target(base, self.env_dir)
             outcome = sync(self._spec([]), target, cache=self._cache, dry_run=True)
-        except VenvSyncError as exc:
-            raise Fail(str(exc)) from exc
         assert outcome.plan is not None  # noqa: S101  # a dry run always plans
         for line in outcome.plan.lines():
             _LOGGER.warning("%s", line)
@@ -494,3 +490,16 @@ def _several_envs(options: Any) -> bool:  # noqa: ANN401  # tox's parsed options
     if envs is None:
         return True
     return bool(getattr(envs, "is_all", False)) or len(list(envs)) != 1
+
+
+@contextlib.contextmanager
+def _one_sentence() -> Iterator[None]:
+    """Our errors, and a full, read-only or foreign file system's, as tox's failure of the env: one sentence."""
+    try:
+        yield
+    except VenvSyncError as exc:
+        raise Fail(str(exc)) from exc
+    except OSError as exc:
+        if (error := file_system_error(exc, default_cache_dir())) is None:
+            raise
+        raise Fail(str(error)) from exc
