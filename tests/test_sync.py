@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import shutil
@@ -29,6 +30,8 @@ from tox_venvsync._sync import LockAhead, Outcome, SyncSpec, _UnpackAhead, colle
 from tox_venvsync._target import Target, query_interpreter
 
 if TYPE_CHECKING:
+    from pytest_mock import MockerFixture
+
     from _support.index import LocalIndex
 
 
@@ -575,3 +578,28 @@ def test_a_wheel_unpacked_while_no_other_is_gets_every_thread(tmp_path: Path, mo
     release.set()
     ahead.close()
     assert threads_of == {"alone": 2, "beside": 1}  # the second came while the first was being unpacked
+
+
+def test_a_read_only_venv_whose_lock_changed_but_not_its_selection_syncs_without_writing(
+    synced: Env, mocker: MockerFixture
+) -> None:
+    # a venv in a read-only image layer; its lock gained a comment: nothing to change, and nothing may be written
+    synced.lock.write_text(synced.lock.read_text() + "# a comment\n")
+    before = synced.stats()
+    refused = OSError(errno.EROFS, "Read-only file system")
+    mocker.patch("tox_venvsync._state.write_atomic", side_effect=refused)
+    mocker.patch("pathlib.Path.unlink", side_effect=refused)  # Linux refuses even a missing file's unlink there
+    outcome = synced.sync()
+    assert outcome.plan is not None
+    assert not outcome.applied
+    assert outcome.plan.changes == []
+    assert synced.stats() == before
+
+
+def test_a_read_only_venv_with_changes_to_make_fails(
+    synced: Env, wheelhouse: Path, local_index: LocalIndex, mocker: MockerFixture
+) -> None:
+    _lock(synced, local_index, [make_wheel(wheelhouse, "alpha", "1.0"), make_wheel(wheelhouse, "beta", "2.0")])
+    mocker.patch("tox_venvsync._state.write_atomic", side_effect=OSError(errno.EROFS, "Read-only file system"))
+    with pytest.raises(OSError, match="Read-only file system"):
+        synced.sync()

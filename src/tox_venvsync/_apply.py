@@ -246,7 +246,8 @@ class Journal:
 
     def finish(self) -> None:
         """Forget the names: the apply finished."""
-        self._file.unlink(missing_ok=True)
+        if self._file.exists():  # Linux refuses even a missing file's unlink on a read-only file system
+            self._file.unlink(missing_ok=True)
 
 
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import hashlib
 import heapq
@@ -201,13 +202,23 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             state.clear()  # pip runs next and may change the venv (see in_sync)
         deps_names = _install_deps(spec, target, plan, site_packages)
         journal.finish()  # the apply is complete; the state, written last, says so
-        state.write(
-            fingerprint,
-            dist_info_names(site_packages),
-            trees=sources.trees,
-            deps=(_deps_key(spec.deps), sorted(deps_names)),
-        )
+        try:
+            state.write(
+                fingerprint,
+                dist_info_names(site_packages),
+                trees=sources.trees,
+                deps=(_deps_key(spec.deps), sorted(deps_names)),
+            )
+        except OSError as exc:
+            # nothing changed in a venv this process may not write (a read-only image layer whose lock gained a
+            # comment): it is in sync, only not recorded as such, so the next run plans again
+            if plan.changes or deps_names or exc.errno not in _NOT_WRITABLE:
+                raise
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(deps_names))
+
+
+#: what writing into a venv raises where it may be read only
+_NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 class _CollectorPause:
