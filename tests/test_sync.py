@@ -22,7 +22,7 @@ from tox_venvsync import _apply, _deps, _unpacked
 from tox_venvsync import _lock as lock_package
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
-from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, LockFileError
+from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, InstallError, LockFileError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
@@ -603,3 +603,43 @@ def test_a_read_only_venv_with_changes_to_make_fails(
     mocker.patch("tox_venvsync._state.write_atomic", side_effect=OSError(errno.EROFS, "Read-only file system"))
     with pytest.raises(OSError, match="Read-only file system"):
         synced.sync()
+
+
+def _renamed(wheel: Path, directory: Path, filename: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(wheel, directory / filename))
+
+
+def test_cached_bytes_locked_under_another_name_are_refused(env: Env, wheelhouse: Path, tmp_path: Path) -> None:
+    # the cache holds beta 1.0's tree (by its hash); another lock names the same bytes alpha 1.0
+    beta = make_wheel(wheelhouse, "beta", "1.0")
+    write_pylock(env.lock, [package_entry("beta", "1.0", [wheel_entry(beta)])])
+    env.sync()
+    before = env.stats()
+    liar = _renamed(beta, tmp_path / "other", "alpha-1.0-py3-none-any.whl")
+    write_pylock(env.lock, [package_entry("alpha", "1.0", [wheel_entry(liar)])])
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot install alpha from {liar.name}: its metadata directory beta-1.0.dist-info is not for alpha"
+    )
+    assert env.stats() == before
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_wheel_whose_metadata_has_another_version_is_refused(
+    env: Env, wheelhouse: Path, tmp_path: Path, *, cached: bool
+) -> None:
+    two = make_wheel(wheelhouse, "alpha", "2.0")
+    if cached:  # its tree is in the cache from a lock that names it right
+        write_pylock(env.lock, [package_entry("alpha", "2.0", [wheel_entry(two)])])
+        env.sync()
+    liar = _renamed(two, tmp_path / "other", "alpha-1.0-py3-none-any.whl")
+    write_pylock(env.lock, [package_entry("alpha", "1.0", [wheel_entry(liar)])])
+    before = env.dist_infos()
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot install alpha from {liar.name}: its metadata directory alpha-2.0.dist-info is not for version 1.0"
+    )
+    assert env.dist_infos() == before

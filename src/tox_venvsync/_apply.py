@@ -17,6 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
@@ -298,7 +301,7 @@ class LinkInstaller:
         self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
         self._sources: set[tuple[str, str, str]] = set()
 
-    def ready(self, wheel: Path, wanted: Wanted) -> bool:  # noqa: ARG002  # the protocol's signature
+    def ready(self, wheel: Path, wanted: Wanted) -> bool:
         """Whether the wheel's verified tree is in the cache already (then it is taken, and needs no :meth:`check`).
 
         Taking a tree is reading one small JSON file: pure Python, which threads would only take turns
@@ -309,7 +312,7 @@ class LinkInstaller:
         tree = None if hashed is None else cached_tree(self._cache, *hashed)
         if tree is None:
             return False
-        self._trees[wanted.pick.name] = tree
+        self._trees[wanted.pick.name] = _named_as_locked(tree, wanted, wheel)
         return True
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
@@ -318,7 +321,9 @@ class LinkInstaller:
         if hashed is None:  # built here: not cached
             self._wheels.check(wheel, wanted)
             return
-        self._trees[wanted.pick.name] = unpacked(self._cache, wheel, *hashed, wanted.pick.name)
+        self._trees[wanted.pick.name] = _named_as_locked(
+            unpacked(self._cache, wheel, *hashed, wanted.pick.name), wanted, wheel
+        )
 
     @staticmethod
     def _hashed(wanted: Wanted) -> tuple[str, str] | None:
@@ -377,6 +382,27 @@ class LinkInstaller:
                 return False
             claimed |= paths
         return True
+
+
+def _named_as_locked(tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> UnpackedWheel:
+    """``tree``, once its ``.dist-info`` is found to be the locked name and version.
+
+    The cache keeps trees by the wheel's hash, so another lock can name the same bytes another
+    package (or version): checked on every install, not only when the wheel is first unpacked.
+    """
+    pick = wanted.pick
+    dist_name, _, dist_version = tree.dist_info.removesuffix(".dist-info").rpartition("-")
+    if canonicalize_name(dist_name) != pick.name:
+        raise InstallError(pick.name, wheel.name, f"its metadata directory {tree.dist_info} is not for {pick.name}")
+    if pick.version is not None:
+        try:
+            same = Version(dist_version) == pick.version
+        except InvalidVersion:
+            same = False
+        if not same:
+            reason = f"its metadata directory {tree.dist_info} is not for version {pick.version}"
+            raise InstallError(pick.name, wheel.name, reason)
+    return tree
 
 
 def _claim(tree: UnpackedWheel, path: str) -> str:
