@@ -643,3 +643,28 @@ def test_a_wheel_whose_metadata_has_another_version_is_refused(
         f"cannot install alpha from {liar.name}: its metadata directory alpha-2.0.dist-info is not for version 1.0"
     )
     assert env.dist_infos() == before
+
+
+def test_the_same_version_from_another_file_is_reinstalled(env: Env, tmp_path: Path) -> None:
+    # a wheel rebuilt and uploaded again under the same version: the lock's hash changed, so must the venv
+    one = make_wheel(tmp_path / "one", "delta", "1.0", modules={"delta/__init__.py": "X = 1\n"})
+    two = make_wheel(tmp_path / "two", "delta", "1.0", modules={"delta/__init__.py": "X = 2\n"})
+    write_pylock(env.lock, [package_entry("delta", "1.0", [wheel_entry(one)])])
+    env.sync()
+    write_pylock(env.lock, [package_entry("delta", "1.0", [wheel_entry(two)])])
+    outcome = env.sync()
+    assert _steps(outcome.plan) == [("delta", "reinstall", "1.0", "1.0")]
+    assert env.run("import delta; print(delta.X)") == "2\n"
+    assert env.sync().plan is None  # and then it is in sync
+
+
+def test_a_package_another_tool_installed_is_trusted_by_its_version(env: Env, tmp_path: Path) -> None:
+    # nothing says which file pip or uv installed it from: the same version stays, as uv sync keeps it
+    one = make_wheel(tmp_path / "one", "delta", "1.0", modules={"delta/__init__.py": "X = 1\n"})
+    two = make_wheel(tmp_path / "two", "delta", "1.0", modules={"delta/__init__.py": "X = 2\n"})
+    write_pylock(env.lock, [package_entry("delta", "1.0", [wheel_entry(one)])])
+    env.sync()
+    (env.site / "delta-1.0.dist-info" / "venvsync.json").unlink()  # as another installer leaves it
+    write_pylock(env.lock, [package_entry("delta", "1.0", [wheel_entry(two)])])
+    assert _steps(env.sync().plan) == [("delta", "keep", "1.0", "1.0")]
+    assert env.run("import delta; print(delta.X)") == "1\n"

@@ -122,10 +122,10 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
 
 
 def _metadata(wanted: Wanted) -> dict[str, bytes]:
-    metadata = {
-        "INSTALLER": INSTALLER_NAME,
-        OUR_METADATA: json.dumps({"by": __version__, "content": wanted.content}).encode(),
-    }
+    ours = {"by": __version__, "content": wanted.content}
+    if (artifact := wanted.artifact_hash) is not None:
+        ours["artifact"] = artifact
+    metadata = {"INSTALLER": INSTALLER_NAME, OUR_METADATA: json.dumps(ours).encode()}
     if wanted.direct_url is not None:
         metadata["direct_url.json"] = json.dumps({"url": wanted.direct_url, **_direct_info(wanted)}).encode()
     return metadata

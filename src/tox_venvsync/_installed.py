@@ -42,12 +42,20 @@ class InstalledDist:
     @property
     def content(self) -> str | None:
         """The content key we noted when we installed it (project wheels), else ``None``."""
+        return self._ours("content")
+
+    @property
+    def artifact_hash(self) -> str | None:
+        """``algorithm:digest`` of the file we installed it from, as we noted it; ``None`` if not installed by us."""
+        return self._ours("artifact")
+
+    def _ours(self, key: str) -> str | None:
         try:
             data = json.loads((self.dist_info / OUR_METADATA).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        content = data.get("content") if isinstance(data, dict) else None
-        return content if isinstance(content, str) else None
+        value = data.get(key) if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
 
 
 def dist_info_names(site_packages: Iterable[Path]) -> list[str]:

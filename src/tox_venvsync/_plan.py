@@ -56,6 +56,17 @@ class Wanted:
     from_directory: bool = False
 
     @property
+    def artifact_hash(self) -> str | None:
+        """``algorithm:digest`` of the file the lock names for it (``None`` for a build or a pin not looked up yet).
+
+        Noted in the installed ``.dist-info`` (see :data:`tox_venvsync._installed.OUR_METADATA`): the same
+        version from another file (a wheel rebuilt and uploaded again, a lock edited by hand) is reinstalled.
+        """
+        artifact = self.pick.artifact
+        hashed = artifact.strongest_hash if artifact is not None and self.content is None else None
+        return f"{hashed[0]}:{hashed[1]}" if hashed else None
+
+    @property
     def source_id(self) -> str | None:
         """Where it comes from, compared with :attr:`InstalledDist.direct_url`."""
         if self.direct_url is None:
@@ -173,6 +184,8 @@ def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> A
         return Action.REINSTALL  # the same version from another source, commit or editable-ness, as uv sync decides
     if item.content is not None and current.content != item.content:
         return Action.REINSTALL  # a source tree or the project was rebuilt with other contents
+    if (wanted := item.artifact_hash) is not None and (found := current.artifact_hash) is not None and found != wanted:
+        return Action.REINSTALL  # the same version from another file (one installed by another tool is trusted)
     return Action.KEEP
 
 
