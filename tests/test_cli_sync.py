@@ -486,3 +486,53 @@ def test_a_cache_directory_that_cannot_be_used_is_named(
     assert err.startswith(f"venvsync: error: the cache {cache} cannot be used (Not a directory at {cache}/")
     assert err.endswith("); set TOX_VENVSYNC_CACHE_DIR to a directory you can write\n")
     assert cache.read_text() == "a file where the cache should be\n"
+
+
+@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "offline", "wrong hash"])
+@pytest.mark.parametrize("existed", [False, True])
+def test_a_venv_a_failed_sync_made_is_not_left_behind(  # noqa: PLR0913  # fixtures and parameters
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    problem: str,
+    *,
+    existed: bool,
+) -> None:
+    venv = tmp_path / "venv"
+    if existed:
+        venv.mkdir()  # an empty directory (a mount point, say) stays, empty
+    args = sync_args(lock, venv, python312)
+    if problem == "missing lock":
+        args = sync_args(tmp_path / "nowhere" / "pylock.toml", venv, python312)
+    elif problem == "unknown extra":
+        args += ["--extra", "typo"]
+    elif problem == "offline":
+        args += ["--offline"]
+    else:
+        text = lock.read_text()
+        start = text.index('sha256 = "') + len('sha256 = "')
+        lock.write_text(text[:start] + "0" * 64 + text[start + 64 :])
+    code, _, err = run(capsys, *args)
+    assert code in {1, 2}
+    assert err.startswith("venvsync: error: ")
+    assert err.count("\n") == 1
+    assert (sorted(venv.iterdir()) == []) if existed else not venv.exists()
+
+
+def test_a_lock_that_is_a_pipe_is_refused_not_read_for_ever(tmp_path: Path, python312: Path) -> None:
+    pipe = tmp_path / "pylock.toml"
+    os.mkfifo(pipe)
+    for command in (["select"], ["sync", "--venv", str(tmp_path / "venv")]):
+        done = subprocess.run(
+            [*_cli(*command, "--lock", str(pipe), "--python", str(python312))],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.stdout.splitlines()[-1].startswith("2 ")  # the exit code
+        assert done.stderr == (
+            f"venvsync: error: {pipe}: is not a regular file (a device or a pipe); set lock_file to a lockfile\n"
+        )
+    assert not (tmp_path / "venv").exists()

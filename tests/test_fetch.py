@@ -380,6 +380,23 @@ def test_unsupported_scheme(wheelhouse: Path, cache: Cache) -> None:
     assert str(info.value) == (
         f"cannot fetch pkg from {url}: the URL scheme 'ftp' is not supported; use https, http or file"
     )
+    assert info.value.exit_code == 2  # the lock is to fix, not the network
+    assert _files(cache.root) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://[::1/pkg-1.0-py3-none-any.whl", "Invalid IPv6 URL"),
+        ("https://host.example:port/pkg-1.0-py3-none-any.whl", "Port could not be cast to integer value as 'port'"),
+    ],
+)
+def test_a_url_that_does_not_parse_is_one_sentence(wheelhouse: Path, cache: Cache, url: str, reason: str) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == f"cannot fetch pkg from {url}: the URL is not valid ({reason}); correct it in the lock"
+    assert info.value.exit_code == 2
     assert _files(cache.root) == []
 
 

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError
+from tox_venvsync._errors import BadUrlError, FetchError
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._index import (
     DEFAULT_INDEX,
@@ -188,3 +188,13 @@ def test_the_handler_makes_a_tls_connection_for_https_only() -> None:
     assert isinstance(secure, http.client.HTTPSConnection)
     assert secure._context is _index._tls_context()  # type: ignore[attr-defined]  # the process's one context
     assert (type(plain), plain.host, plain.port) == (http.client.HTTPConnection, "127.0.0.1", 9)
+
+
+def test_an_index_url_that_does_not_parse_is_one_sentence() -> None:
+    url = "https://[::1/simple/pkg/"
+    with pytest.raises(BadUrlError) as info:
+        check_transport("pkg", url)
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the URL is not valid (Invalid IPv6 URL); correct it in the lock or the index "
+        "setting"
+    )

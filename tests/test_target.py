@@ -16,6 +16,7 @@ import packaging
 import pytest
 
 from tox_venvsync import _target
+from tox_venvsync._errors import InterpreterError
 from tox_venvsync._target import Target, TargetMemo, base_facts, query_interpreter
 
 if TYPE_CHECKING:
@@ -180,3 +181,16 @@ def test_threads_asking_at_once_all_get_the_facts(tmp_path: Path, mocker: Mocker
         answers = list(pool.map(lambda _: base_facts(tmp_path, base), range(8)))
     assert answers == [facts] * 8
     assert [p.name.endswith(".json") for p in (tmp_path / "interpreters").iterdir()] == [True]
+
+
+@pytest.mark.parametrize(("output", "what"), [("", "no output"), ("hello\n", "an answer that is not its facts")])
+def test_a_program_that_is_no_python_is_one_sentence(tmp_path: Path, output: str, what: str) -> None:
+    # --python /bin/true: it runs, exits 0 and says nothing a Python would
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\nprintf '{output}'\n")
+    fake.chmod(0o755)
+    with pytest.raises(InterpreterError) as info:
+        query_interpreter(fake)
+    assert str(info.value) == (
+        f"the interpreter {fake} gave {what} when asked for its facts; is it Python 3.9 or newer?"
+    )

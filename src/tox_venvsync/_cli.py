@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
-from tox_venvsync._location import adoptable, inspect, prepare, protected_paths
+from tox_venvsync._location import adoptable, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, sync
@@ -150,13 +151,20 @@ def _sync(args: argparse.Namespace) -> int:
         return 0
     cache = Cache(default_cache_dir())
     with env_lock(cache, venv):
+        existed = venv.exists()
         made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
-        target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
-        outcome = sync(spec, target, cache=cache, ahead=ahead)
-        if args.compile_bytecode:
-            from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the imports
+        try:
+            target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
+            outcome = sync(spec, target, cache=cache, ahead=ahead)
+            if args.compile_bytecode:
+                from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the imports
 
-            compile_venv(venv, target, cache.unpacked_dir, synced=outcome.plan is not None)
+                compile_venv(venv, target, cache.unpacked_dir, synced=outcome.plan is not None)
+        except BaseException:
+            if made == "created":  # a venv this run made and could not fill (a broken lock, offline...): not left
+                with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
+                    remove_venv(venv, protected, keep_dir=existed)
+            raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
     return 0
 

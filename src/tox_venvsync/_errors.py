@@ -84,6 +84,12 @@ class FetchError(VenvSyncError):
         self.reason = reason
 
 
+class BadUrlError(FetchError):
+    """A URL in the lock that cannot be fetched from whatever the network does: the lock is to fix (exit code 2)."""
+
+    exit_code = 2
+
+
 class OfflineError(VenvSyncError):
     """Offline, and the cache lacks files the sync needs; lists every one."""
 

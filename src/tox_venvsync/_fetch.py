@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import FetchError, HashMismatchError, OfflineError
+from tox_venvsync._errors import BadUrlError, FetchError, HashMismatchError, OfflineError
 from tox_venvsync._values import replace
 
 # The network modules (urllib, http.client, ssl: ~6 ms to import) and the index client load when a
@@ -201,11 +201,16 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     if artifact.path is not None:
         return _open_local(pick, artifact, artifact.path)
     url = artifact.url or ""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018  # a port that is no number raises here, not in the middle of a download
+    except ValueError as exc:
+        raise BadUrlError(pick.name, url, f"the URL is not valid ({exc}); correct it in the lock") from exc
     if parsed.scheme == "file":
         return _open_local(pick, artifact, Path(unquote(parsed.path)))
     if parsed.scheme not in {"http", "https"}:
-        raise FetchError(pick.name, url, f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file")
+        reason = f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file"
+        raise BadUrlError(pick.name, url, reason)
     import urllib.error  # noqa: PLC0415  # see the imports
     import urllib.request  # noqa: PLC0415
 

@@ -27,7 +27,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import FetchError
+from tox_venvsync._errors import BadUrlError, FetchError
 from tox_venvsync._lock._model import Artifact, best_wheel
 from tox_venvsync._values import frozen
 
@@ -273,7 +273,12 @@ def check_transport(name: str, url: str, environ: Mapping[str, str] | None = Non
     A URL with user info (``user:password@``, a token) is refused too: no credentials are sent yet, and
     without this check urllib took them for part of the host (a traceback for ``https://user:pw@host``).
     """
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018  # a port that is no number raises here
+    except ValueError as exc:
+        reason = f"the URL is not valid ({exc}); correct it in the lock or the index setting"
+        raise BadUrlError(name, url, reason) from exc
     if "@" in parsed.netloc:
         reason = (
             "URLs with credentials (user info) are not supported yet; "

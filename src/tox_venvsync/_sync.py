@@ -104,10 +104,11 @@ class LockAhead:
     def read(self) -> None:
         """Read the lock now; an error is left for the plan's own reading to report."""
         from tox_venvsync._lock import read_lock  # noqa: PLC0415  # see the imports
+        from tox_venvsync._lock._file import lock_bytes  # noqa: PLC0415
         from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
 
         try:
-            content = self._path.read_bytes()  # before the reader's own read: a change between is seen later
+            content = lock_bytes(self._path)  # before the reader's own read: a change between is seen later
             with memo_dir(self._memo, write=self._write):
                 lock = read_lock(self._path, self._format)
         except (OSError, VenvSyncError):
@@ -121,7 +122,7 @@ class LockAhead:
         content, lock = self._read
         try:
             return lock if self._path.read_bytes() == content else None
-        except OSError:
+        except OSError:  # the file changed into something else since: the plan reads it again, and says so
             return None
 
 
@@ -457,9 +458,10 @@ def _format_of(path: Path) -> str:
 
 def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs:
     try:
-        lock_bytes = spec.lock_path.read_bytes()
+        # a device or a pipe would be read for ever: read_lock reports it, and every other problem, by the file's name
+        lock_bytes = spec.lock_path.read_bytes() if spec.lock_path.is_file() else b""
     except OSError:
-        lock_bytes = b""  # read_lock reports the problem with the file's name
+        lock_bytes = b""
     return Inputs(
         lock_bytes=lock_bytes,
         lock_path=str(spec.lock_path),

@@ -206,7 +206,12 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
         last = (stderr.strip().splitlines() or ["no output"])[-1]
         msg = f"the interpreter {python} failed to report its facts ({last}); is it Python 3.9 or newer?"
         raise InterpreterError(msg)
-    return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
+    try:
+        return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a program that is no Python (/bin/true)
+        what = "no output" if not stdout.strip() else "an answer that is not its facts"
+        msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python 3.9 or newer?"
+        raise InterpreterError(msg) from exc
 
 
 class TargetMemo:

@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._lock._file import lock_bytes
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
         "code": _code_identity(),
         "format": lock_format,
         "lock": str(lock),
-        "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest(),
+        "lock_sha256": hashlib.sha256(lock_bytes(lock)).hexdigest(),
         "pyproject_sha256": None if project_bytes is None else hashlib.sha256(project_bytes).hexdigest(),
         "extras": sorted(request.extras),
         "groups": sorted(request.groups),

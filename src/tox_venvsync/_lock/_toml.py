@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import LockFileError
+from tox_venvsync._lock._file import lock_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -79,14 +80,7 @@ def memo_dir(directory: Path, *, write: bool = True) -> Iterator[None]:
 
 def read_text(path: Path) -> str:
     """A lockfile's text; every problem names the file and what to do."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise LockFileError(path, "the lockfile does not exist; create it or set lock_file to the right path") from exc
-    except IsADirectoryError as exc:
-        raise LockFileError(path, "is a directory, not a lockfile; set lock_file to a file") from exc
-    except OSError as exc:
-        raise LockFileError(path, f"cannot be read ({exc.strerror}); check its permissions") from exc
+    raw = lock_bytes(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
