@@ -208,3 +208,16 @@ def test_console_script(capsys: pytest.CaptureFixture[str]) -> None:
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == (0, f"venvsync {__version__}\n")
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_lock_whose_name_tells_no_format_says_how_to_name_one(
+    capsys: pytest.CaptureFixture[str], lock: Path, python312: Path
+) -> None:
+    odd = lock.rename(lock.with_name("deps.lock"))
+    code, out, err = _select(capsys, odd, python312)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: cannot tell the format of the lockfile {odd} from its name; set lock_format in tox.ini "
+        "(venvsync: --lock-format) to one of pdm, poetry, pylock, requirements, uv\n"
+    )
+    assert _select(capsys, odd, python312, "--lock-format", "pylock")[0] == 0

@@ -887,3 +887,37 @@ def test_a_cache_directory_that_cannot_be_used_fails_naming_it(
     assert f"py312: failed with the cache {cache} cannot be used (Not a directory at {cache}/" in out
     assert "); set TOX_VENVSYNC_CACHE_DIR to a directory you can write" in out
     assert "Traceback" not in out
+
+
+def test_a_project_installed_earlier_stays_with_package_skip_or_skip_pkg_install(demo: Demo) -> None:
+    _packaged(demo, "wheel")
+    assert demo.run()[0] == 0
+    installed = demo.snapshot()["demo_pkg-0.1.dist-info"]
+    code, out = demo.run("--skip-pkg-install")  # "use what is installed"
+    assert code == 0, out
+    assert "demo_pkg says first" in out
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = wheel", "package = skip"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "demo_pkg says first" in out  # not removed: recreate (tox -r) to drop it
+    assert demo.snapshot()["demo_pkg-0.1.dist-info"] == installed
+    _, out = demo.run("--sync-dry-run")
+    assert "remove:" not in out
+
+
+def test_deps_files_are_found_from_tox_ini_as_with_tox_s_own_runner(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the lock in a directory of its own; deps = -r names a file beside tox.ini
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5")
+    (demo.project.path / "locks").mkdir()
+    (demo.project.path / "pylock.toml").rename(demo.project.path / "locks" / "pylock.toml")
+    (demo.project.path / "requirements-dev.txt").write_text("gamma\n")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    extra = "package = skip\nlock_file = locks/pylock.toml\ndeps = -r requirements-dev.txt"
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", extra))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "gamma-0.5.dist-info" in dist_info_names([demo.site])

@@ -398,6 +398,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             project_names=_project_names(self.core["package_root"]),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
+            deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             exact=self.conf["exact"],
         )
 

@@ -70,6 +70,8 @@ class SyncSpec:
     offline: bool = False
     #: tox's ``deps``: installed by pip after the lock, pinned to it, kept while listed
     deps: Sequence[str] = ()
+    #: where pip runs for ``deps`` (their ``-r`` and relative paths start there): tox's ini directory; else the lock's
+    deps_dir: Path | None = None
 
 
 @frozen
@@ -323,7 +325,7 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
     from tox_venvsync._plan import SEED_PACKAGES  # noqa: PLC0415
 
     locked = {str(step.name): str(step.version) for step in plan.steps if step.wanted is not None and step.version}
-    install_deps(Path(target.executable), spec.deps, locked, cwd=spec.lock_path.parent)
+    install_deps(Path(target.executable), spec.deps, locked, cwd=spec.deps_dir or spec.lock_path.parent)
     wanted = {step.name for step in plan.steps if step.wanted is not None}
     return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
 
