@@ -229,6 +229,37 @@ def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> 
     assert not demo.venv.exists()
 
 
+def test_env_location_option_moves_only_the_envs_of_the_run(demo: Demo, tmp_path: Path) -> None:
+    # tox works out every env's directory (its .venv redirect names the dev env): a dev env not run stays put
+    ini = (demo.project.path / "tox.ini").read_text().replace("[tox]\n", "[tox]\nvenv_redirect_env = dev\n")
+    (demo.project.path / "tox.ini").write_text(ini + "[testenv:dev]\nbase_python = python3.12\n")
+    code, out = demo.run("--env-location", str(tmp_path / "ci-venv"))  # one env runs: no {env_name} needed
+    assert code == 0, out
+    assert (tmp_path / "ci-venv" / "pyvenv.cfg").is_file()
+    redirect = demo.project.path / ".venv"  # it names dev's venv, wherever dev's env_location puts it
+    assert "ci-venv" not in (redirect.read_text() if redirect.exists() else "")
+    assert demo.project.run("r", "-e", "dev", "--workdir", str(demo.work)).code == 0
+    assert redirect.read_text().strip() == str(demo.venvs / "dev")
+
+
+@pytest.mark.parametrize("how", [("-e", "py311,py312"), ()])
+def test_two_envs_of_one_run_cannot_share_a_location(demo: Demo, tmp_path: Path, how: tuple[str, ...]) -> None:
+    shared = tmp_path / "shared"
+    ini = INI.replace("{env_location}", str(shared)).replace("env_list = py312", "env_list = py311, py312")
+    (demo.project.path / "tox.ini").write_text(ini)
+    result = demo.project.run("r", *how, "--workdir", str(demo.work))
+    assert result.code != 0
+    assert (
+        f"py311 and py312 both have env_location {shared} and both run now, so they would share one venv "
+        "(tox p would change it under the other's commands); put {env_name} in env_location"
+    ) in result.out
+    assert "Traceback" not in result.out
+    assert not shared.exists()
+    code, out = demo.run()  # one at a time they may take turns with it
+    assert code == 0, out
+    assert (shared / "pyvenv.cfg").is_file()
+
+
 def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     (demo.venv / "kept-by-adoption.txt").write_text("x")

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,13 +141,31 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         follow_env_dir(self.conf, lambda: self.conf["env_location"])
 
     def _env_location(self, value: Path) -> Path:
-        if template := getattr(self.options, "env_location", None):
+        selected = _selected(self.options, self.name, self.core)
+        # --env-location moves the envs of this run only: tox works out the others' directories too (its .venv
+        # pointer to the dev env), and they stay where their env_location says
+        if (template := getattr(self.options, "env_location", None)) and selected is not False:
             if "{env_name}" not in template and _several_envs(self.options):
                 msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
                 raise HandledError(msg)
             value = Path(template.replace("{env_name}", self.name)).expanduser()
         root: Path = self.core["tox_root"]
-        return Path(os.path.normpath(root / value))
+        location = Path(os.path.normpath(root / value))
+        if selected and getattr(self.options, "command", None) in _RUNNING_COMMANDS:
+            self._claim(location)
+        return location
+
+    def _claim(self, location: Path) -> None:
+        """Refuse a location another environment of this run has: one would empty or change the other's venv."""
+        with _CLAIMING:  # kept on tox's parsed options of this run: one run, one table, gone with it
+            claimed: dict[Path, str] = vars(self.options).setdefault("_venvsync_claimed", {})
+            other = claimed.setdefault(location, self.name)
+        if other != self.name:
+            msg = (
+                f"{other} and {self.name} both have env_location {location} and both run now, so they would share "
+                "one venv (tox p would change it under the other's commands); put {env_name} in env_location"
+            )
+            raise HandledError(msg)
 
     # --- where the venv lives: every path through tox that creates or deletes it passes the guard
 
@@ -484,6 +503,26 @@ def _project_names(root: Path) -> frozenset[str]:
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+#: tox's commands that set environments up and run them (with their aliases)
+_RUNNING_COMMANDS = frozenset({"run", "r", "run-parallel", "p", "legacy", "le", "exec", "e"})
+#: held while an environment claims its location (tox p works out the environments' settings in threads)
+_CLAIMING = threading.Lock()
+
+
+def _selected(options: Any, name: str, core: Any) -> bool | None:  # noqa: ANN401  # tox's parsed options and core
+    """Whether the environment ``name`` runs in this tox invocation; ``None`` when labels or factors decide."""
+    if getattr(options, "labels", None) or getattr(options, "factors", None):
+        return None
+    envs = getattr(options, "env", None)
+    if envs is None:
+        return None
+    if getattr(envs, "is_all", False):
+        return True
+    if getattr(envs, "is_default_list", False):
+        return name in getattr(core["env_list"], "envs", ())
+    return name in list(envs)
 
 
 def _several_envs(options: Any) -> bool:  # noqa: ANN401  # tox's parsed options
