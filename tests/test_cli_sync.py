@@ -162,7 +162,7 @@ def test_a_venv_whose_sync_is_under_way_waits_for_the_lock_then_is_checked_again
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(
-    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], cache_dir: Path
 ) -> None:
     venv = tmp_path / "venv"
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
@@ -175,6 +175,8 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
         ],
     )
     before = tree(venv)
+    shutil.rmtree(cache_dir / "tmp")  # what the first sync left there (its own process's directory)
+    cache_before = tree(cache_dir)
     code, out, _ = run(capsys, *sync_args(lock, venv, python312, "--dry-run", "--json"))
     assert code == 0
     assert json.loads(out) == {
@@ -183,6 +185,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
         "keep": [{"name": "alpha", "version": "1.0", "action": "keep", "from": "1.0"}],
     }
     assert tree(venv) == before
+    assert tree(cache_dir) == cache_before  # not even the cache's work directory
 
 
 def test_inexact_keeps_what_the_lock_does_not_name(

@@ -488,3 +488,14 @@ def test_create_in_process_failing_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(LocationError, match=expected):
         create_in_process(tmp_path / "file" / "venv", Path(getattr(sys, "_base_executable", sys.executable)))
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_name_that_is_not_utf8_is_refused_before_anything_is_made(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    # venv writes the path into its activation scripts as text: it failed half-way with a UnicodeEncodeError
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/venv-\xff"))
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert info.value.reason == "its name is not valid UTF-8 text; choose a path in UTF-8"
+    assert list(tmp_path.iterdir()) == []

@@ -117,9 +117,12 @@ def test_validation_error_names_the_key(tmp_path: Path) -> None:
     path.write_text(tomli_w.dumps(document), encoding="utf-8")
     with pytest.raises(LockFileError) as info:
         read_pylock(path)
-    assert str(info.value) == f"{path} at packages[0].wheels[0].hashes: Missing required value"
+    assert str(info.value) == (
+        f"{path} at packages[0].wheels[0].hashes: Missing required value; correct that value, or lock again with the "
+        "tool that wrote the file"
+    )
     assert info.value.context == "packages[0].wheels[0].hashes"
-    assert info.value.reason == "Missing required value"
+    assert info.value.reason.startswith("Missing required value; ")
 
 
 def test_validation_error_of_a_wrong_type(tmp_path: Path) -> None:
@@ -405,7 +408,8 @@ def test_wheel_version_must_match_the_package_version(tmp_path: Path) -> None:
     with pytest.raises(LockFileError) as info:
         read_pylock(path)
     assert str(info.value) == (
-        f"{path} at packages[0].wheels[0]: Version in '{wheel.name}' is not consistent with package version '3.1.5'"
+        f"{path} at packages[0].wheels[0]: Version in '{wheel.name}' is not consistent with package version '3.1.5'; "
+        "correct that value, or lock again with the tool that wrote the file"
     )
 
 

@@ -82,6 +82,10 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
     Nothing is created or changed here: a refusal leaves every file as it was.
     """
     path = Path(os.path.abspath(path))  # the link itself, never its target
+    try:
+        os.fsdecode(path).encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 in the name: venv writes the path into its scripts as text
+        raise LocationError(path, "its name is not valid UTF-8 text; choose a path in UTF-8") from None
     for spelling in (path, Path(os.path.realpath(path))):
         if spelling in protected:
             raise LocationError(path, protected[spelling])

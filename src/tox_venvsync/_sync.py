@@ -167,7 +167,9 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
-    with collector_paused(), tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="sync-") as scratch:
+    # a dry run writes nothing to the cache, not even its work directory: its builds go to the system's temp
+    scratch_in = None if dry_run else cache.tmp_dir()
+    with collector_paused(), tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch:
         sources = Sources(cache, target, Path(scratch))
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec.deps))

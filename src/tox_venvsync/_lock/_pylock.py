@@ -48,7 +48,8 @@ def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
         msg = f"{exc.message}; this tool reads lock-version 1.x, re-create the lock with a PEP 751 version 1 writer"
         raise LockFileError(path, msg, context="lock-version") from exc
     except PylockValidationError as exc:
-        raise LockFileError(path, one_line(exc.message), context=exc.context) from exc
+        reason = f"{one_line(exc.message)}; correct that value, or lock again with the tool that wrote the file"
+        raise LockFileError(path, reason, context=exc.context) from exc
     return PylockFile(path=path, pylock=pylock)
 
 
