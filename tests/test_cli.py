@@ -172,6 +172,15 @@ def test_a_relative_python_is_the_file_here_not_one_on_path(
         assert (code, out) == (0, "before-312==1.0 (wheel)\n")
 
 
+def test_select_python_that_is_a_directory(capsys: pytest.CaptureFixture[str], lock: Path, tmp_path: Path) -> None:
+    code, out, err = _select(capsys, lock, tmp_path)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: the interpreter {tmp_path} is a directory; pass --python with the path of a Python "
+        "(its bin/python)\n"
+    )
+
+
 def test_select_requires_lock(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["select"])

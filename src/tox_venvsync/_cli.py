@@ -113,6 +113,9 @@ def _interpreter(python: Path, *, remember: bool = True, ahead: LockAhead | None
     if not python.exists():
         msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
+    if python.is_dir():
+        msg = f"the interpreter {python} is a directory; pass --python with the path of a Python (its bin/python)"
+        raise BadInputError(msg)
     return base_facts(default_cache_dir(), python, remember=remember, meanwhile=ahead.read if ahead else None)
 
 
