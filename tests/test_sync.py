@@ -668,3 +668,42 @@ def test_a_package_another_tool_installed_is_trusted_by_its_version(env: Env, tm
     write_pylock(env.lock, [package_entry("delta", "1.0", [wheel_entry(two)])])
     assert _steps(env.sync().plan) == [("delta", "keep", "1.0", "1.0")]
     assert env.run("import delta; print(delta.X)") == "1\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("data", "scripts/python"),
+        ("data", "scripts/python3.12"),
+        ("data", "scripts/activate"),
+        ("data", "data/pyvenv.cfg"),
+        ("console script", "python3"),
+    ],
+)
+def test_a_wheel_cannot_replace_the_venvs_own_files(env: Env, tmp_path: Path, kind: str, name: str) -> None:
+    # pip would let it: the venv's interpreter (a link), its activation or its pyvenv.cfg replaced by a wheel's file
+    if kind == "data":
+        wheel = make_wheel(tmp_path / "w", "sneaky", "1.0", data={name: b"#!/bin/sh\necho replaced\n"})
+    else:
+        wheel = make_wheel(tmp_path / "w", "sneaky", "1.0", console_scripts={name: "sneaky:main"})
+    write_pylock(env.lock, [package_entry("sneaky", "1.0", [wheel_entry(wheel)])])
+    paths = [env.venv / "pyvenv.cfg", *(env.venv / "bin").iterdir()]
+    own = {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in paths}
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    leaf = name.rsplit("/", 1)[-1]
+    assert str(info.value) == (
+        f"cannot install sneaky from {wheel.name}: it ships {leaf!r}, which would replace the virtual environment's "
+        "own file of that name"
+    )
+    assert {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in own} == own
+    assert env.dist_infos() == []
+
+
+def test_a_wheel_may_ship_a_script_whose_name_only_starts_like_the_venvs(env: Env, tmp_path: Path) -> None:
+    scripts = {"python-tool": "tool:main", "activator": "tool:x"}
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0", console_scripts=scripts)
+    write_pylock(env.lock, [package_entry("tool", "1.0", [wheel_entry(wheel)])])
+    env.sync()
+    assert (env.venv / "bin" / "python-tool").is_file()
+    assert (env.venv / "bin" / "activator").is_file()

@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import zipfile
@@ -402,7 +403,25 @@ def _named_as_locked(tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> Unpack
         if not same:
             reason = f"its metadata directory {tree.dist_info} is not for version {pick.version}"
             raise InstallError(pick.name, wheel.name, reason)
+    _leaves_the_venv_its_own(tree, pick.name, wheel)
     return tree
+
+
+def _leaves_the_venv_its_own(tree: UnpackedWheel, name: str, wheel: Path) -> None:
+    """Refuse a wheel whose files or scripts would replace the venv's interpreter, activation or ``pyvenv.cfg``.
+
+    pip would let them; checked with the tree's names, before anything of any wheel is placed.
+    """
+    scripts, data = f"{tree.data_dir}/scripts/", f"{tree.data_dir}/data/"
+    found = [n for n, *_ in tree.scripts if _VENV_SCRIPTS.fullmatch(n)]
+    for entry in tree.entries:
+        if entry.path.startswith(scripts) and _VENV_SCRIPTS.fullmatch(entry.path[len(scripts) :]):
+            found.append(entry.path[len(scripts) :])
+        elif entry.path == f"{data}pyvenv.cfg":
+            found.append("pyvenv.cfg")
+    if found:
+        reason = f"it ships {found[0]!r}, which would replace the virtual environment's own file of that name"
+        raise InstallError(name, wheel.name, reason)
 
 
 def _claim(tree: UnpackedWheel, path: str) -> str:
@@ -445,6 +464,8 @@ class _SharedFiles:
 
 
 _LIBRARIES = frozenset({"purelib", "platlib"})
+#: what the venv itself keeps in its scripts directory (bin/): its interpreter links and activation scripts
+_VENV_SCRIPTS = re.compile(r"python(\d+(\.\d+)?)?w?|activate(\.\w+|_this\.py)?|Activate\.ps1|deactivate")
 #: last parts of an entry's path that do not name a file in its directory
 _NOT_FILE_NAMES = frozenset({"", ".", ".."})
 
