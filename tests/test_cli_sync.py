@@ -18,6 +18,7 @@ from _support.wheels import make_wheel
 from tox_venvsync import _bytecode
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
+from tox_venvsync._errors import file_system_error
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._state import State
 
@@ -85,6 +86,7 @@ def test_a_first_sync_reads_the_lock_once_while_the_interpreter_is_asked(
 _LOADED = """
 import sys
 from tox_venvsync._cli import main
+from tox_venvsync._errors import file_system_error
 code = main(sys.argv[1:])
 print(code, " ".join(sorted(sys.modules)))
 """
@@ -539,3 +541,49 @@ def test_a_lock_that_is_a_pipe_is_refused_not_read_for_ever(tmp_path: Path, pyth
             f"venvsync: error: {pipe}: is not a regular file (a device or a pipe); set lock_file to a lockfile\n"
         )
     assert not (tmp_path / "venv").exists()
+
+
+@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "wrong hash", "offline"])
+def test_bad_input_does_not_empty_a_venv_of_another_python(  # noqa: PLR0913, PLR0917  # fixtures and the parameter
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    cache_dir: Path,
+    problem: str,
+) -> None:
+    # --python names another version: the venv is recreated, but only once the input turned out good
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    before = tree(venv)
+    found = shutil.which("python3.11")
+    assert found is not None, "python3.11 is needed on PATH"
+    python311 = tmp_path.joinpath(found)  # an absolute path joined is that path
+    args = sync_args(lock, venv, python311)
+    if problem == "missing lock":
+        args = sync_args(tmp_path / "nowhere" / "pylock.toml", venv, python311)
+    elif problem == "unknown extra":
+        args += ["--extra", "typo"]
+    elif problem == "offline":
+        shutil.rmtree(cache_dir / "artifacts")
+        args += ["--offline"]
+    else:
+        text = lock.read_text()
+        start = text.index('sha256 = "') + len('sha256 = "')
+        lock.write_text(text[:start] + "0" * 64 + text[start + 64 :])
+    code, _, err = run(capsys, *args)
+    assert code in {1, 2}
+    assert err.startswith("venvsync: error: ")
+    assert tree(venv) == before
+
+
+def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: Path) -> None:
+    # shutil's copy and os.link name the source first: the cache's file; the destination is the one that failed
+    venv_file = tmp_path / "venv" / "lib" / "x.py"
+    exc = OSError(errno.ENOSPC, "No space left on device", str(cache_dir / "unpacked" / "x.py"), None, str(venv_file))
+    error = file_system_error(exc, cache_dir)
+    assert error is not None
+    assert str(error) == (
+        f"No space left on device at {venv_file}; free some space and run again (the next sync finishes what this "
+        "one started)"
+    )

@@ -499,3 +499,22 @@ def test_a_name_that_is_not_utf8_is_refused_before_anything_is_made(
         inspect(path, nothing_protected)
     assert info.value.reason == "its name is not valid UTF-8 text; choose a path in UTF-8"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_protected_directory_under_another_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a bind mount shows a protected directory (the running venv, home) at another path no link resolves
+    protected_dir = tmp_path / "tools-venv"
+    protected_dir.mkdir()
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    (mounted / "pyvenv.cfg").write_text("version = 3.12.1\n")
+    real_stat = Path.stat
+
+    def stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        return real_stat(protected_dir if self == mounted else self, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    with pytest.raises(LocationError) as info:
+        inspect(mounted, {protected_dir: "it is the protected one"})
+    assert info.value.reason == "it is the protected one"
+    assert inspect(tmp_path / "elsewhere", {protected_dir: "it is the protected one"}).kind is Kind.MISSING

@@ -952,3 +952,15 @@ def test_deps_files_are_found_from_tox_ini_as_with_tox_s_own_runner(
     code, out = demo.run()
     assert code == 0, out
     assert "gamma-0.5.dist-info" in dist_info_names([demo.site])
+
+
+def test_the_default_location_works_after_a_run_moved_elsewhere(demo: Demo, tmp_path: Path) -> None:
+    # the moved run leaves tox's log and tmp in {work_dir}/py312, and its .tox-info.json in the venv it moved
+    (demo.project.path / "tox.ini").write_text(INI.replace("env_location = {env_location}\n", ""))
+    code, out = demo.run("--env-location", str(tmp_path / "moved" / "{env_name}"))
+    assert code == 0, out
+    assert (demo.work / "py312").is_dir()
+    assert not (demo.work / "py312" / ".tox-info.json").exists()
+    code, out = demo.run()
+    assert code == 0, out
+    assert (demo.work / "py312" / "pyvenv.cfg").is_file()

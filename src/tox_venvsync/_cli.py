@@ -155,6 +155,8 @@ def _sync(args: argparse.Namespace) -> int:
     cache = Cache(default_cache_dir())
     with env_lock(cache, venv):
         existed = venv.exists()
+        if existed and not adoptable(venv, version, protected) and (venv / "pyvenv.cfg").is_file():
+            _before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
         try:
             target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
@@ -170,6 +172,20 @@ def _sync(args: argparse.Namespace) -> int:
             raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
     return 0
+
+
+def _before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
+    """Read and select the lock and fetch its files, so that bad input fails before a venv is emptied.
+
+    Recreating a venv for another Python empties it first; a missing lock, an unknown extra, a wrong
+    hash or an empty cache offline found afterwards would leave an empty venv where a working one was.
+    Builds (directories, git, requirements pins) are left to the sync: they need the new venv.
+    """
+    from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415  # see the imports
+
+    picks = read_lock(spec.lock_path, spec.lock_format).select(future_target(base, spec.venv), spec.request)
+    files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
+    CacheFetcher(cache, offline=spec.offline).fetch(files)
 
 
 def _found_in_sync(

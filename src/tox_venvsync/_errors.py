@@ -145,9 +145,11 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     Inside ``cache`` (the cache's root), any refusal of the file system gets one: a cache directory that is a
     file, or was taken away, is the user's setting to fix.
     """
-    named = isinstance(exc.filename, str | bytes | os.PathLike)  # not a file descriptor
-    where = f" at {exc.filename}" if named else ""
-    if cache is not None and named and _inside(Path(os.fsdecode(exc.filename)), cache):
+    # a link or a rename names its destination second: that is where the space or the permission lacked
+    filename = exc.filename2 if exc.filename2 is not None else exc.filename
+    named = isinstance(filename, str | bytes | os.PathLike)  # not a file descriptor
+    where = f" at {filename}" if named else ""
+    if cache is not None and named and _inside(Path(os.fsdecode(filename)), cache):
         return FileSystemError(
             f"the cache {cache} cannot be used ({exc.strerror or exc}{where}); "
             "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"

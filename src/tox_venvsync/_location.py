@@ -77,8 +77,8 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
     """Classify ``path``; raise :class:`LocationError` for anything we must not touch.
 
     ``tox_dirs`` names directories tox keeps inside the env directory (its ``tmp`` and ``log``
-    when ``env_location`` is tox's default); they count as tox's only beside tox's own
-    ``.tox-info.json``, so a user's ``log`` directory never makes a location look empty.
+    when ``env_location`` is tox's default, ``{work_dir}/{env_name}``): there they are tox's, also
+    without its ``.tox-info.json`` (a run with ``--env-location`` put that in the venv it moved).
     Nothing is created or changed here: a refusal leaves every file as it was.
     """
     path = Path(os.path.abspath(path))  # the link itself, never its target
@@ -96,9 +96,10 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
         return Found(path=path, kind=Kind.MISSING)
     if not path.is_dir():
         raise LocationError(path, "it is a file, not a directory; remove it or choose another env_location")
+    _not_another_name_of(path, protected)
     if (path / "pyvenv.cfg").is_file():
         return Found(path=path, kind=Kind.VENV)
-    ours = _OURS | set(tox_dirs) if (path / ".tox-info.json").is_file() else _OURS
+    ours = _OURS | set(tox_dirs)
     try:
         others = sorted(entry for entry in os.listdir(path) if entry not in ours)
     except OSError as exc:
@@ -111,6 +112,21 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
             "choose an empty or missing directory for env_location",
         )
     return Found(path=path, kind=Kind.EMPTY)
+
+
+def _not_another_name_of(path: Path, protected: Mapping[Path, str]) -> None:
+    """Refuse ``path`` when it is a protected directory under another name: a bind mount has no link to resolve."""
+    try:
+        here = path.stat()
+    except OSError:
+        return
+    for other, reason in protected.items():
+        try:
+            there = other.stat()
+        except OSError:
+            continue
+        if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+            raise LocationError(path, reason)
 
 
 def create_dir(path: Path) -> None:
