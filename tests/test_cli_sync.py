@@ -523,6 +523,9 @@ def test_a_venv_a_failed_sync_made_is_not_left_behind(  # noqa: PLR0913  # fixtu
     assert err.startswith("venvsync: error: ")
     assert err.count("\n") == 1
     assert (sorted(venv.iterdir()) == []) if existed else not venv.exists()
+    deep = tmp_path / "new" / "parents" / "venv"  # the parents this run made go too
+    assert run(capsys, *[a if a != str(venv) else str(deep) for a in args])[0] in {1, 2}
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_lock_that_is_a_pipe_is_refused_not_read_for_ever(tmp_path: Path, python312: Path) -> None:

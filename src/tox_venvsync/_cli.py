@@ -155,6 +155,9 @@ def _sync(args: argparse.Namespace) -> int:
     cache = Cache(default_cache_dir())
     with env_lock(cache, venv):
         existed = venv.exists()
+        made_from = venv  # the highest directory a new venv's creation makes (its missing parents too)
+        while not made_from.parent.exists() and made_from.parent != made_from:
+            made_from = made_from.parent
         if existed and not adoptable(venv, version, protected) and (venv / "pyvenv.cfg").is_file():
             _before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
@@ -169,6 +172,10 @@ def _sync(args: argparse.Namespace) -> int:
             if made == "created":  # a venv this run made and could not fill (a broken lock, offline...): not left
                 with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
                     remove_venv(venv, protected, keep_dir=existed)
+                    for parent in venv.parents if not existed and made_from != venv else ():
+                        parent.rmdir()  # made by this run and empty again; an OSError stops at one that is not
+                        if parent == made_from:
+                            break
             raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
     return 0
