@@ -10,15 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
+from _support.served import Served
 from _support.wheels import sha256_file
 
 if TYPE_CHECKING:
     import socket
     import ssl
     from pathlib import Path
-    from types import TracebackType
 
-    from typing_extensions import Self
 
 _SUFFIXES = (".whl", ".tar.gz", ".zip")
 _SDIST_NAME = re.compile(r"^(?P<name>.+)-[^-]+$")
@@ -39,7 +38,7 @@ def _project_of(filename: str) -> str | None:
     return None
 
 
-class LocalIndex:
+class LocalIndex(Served):
     """Serve the wheels and sdists of a directory as a PEP 503 simple index over HTTP on 127.0.0.1.
 
     ``requests`` records every requested path, ``fail_paths`` maps a path to an HTTP status to answer instead,
@@ -50,8 +49,11 @@ class LocalIndex:
     (a server-side context) it serves https instead.
     """
 
+    what = "local index"
+
     def __init__(self, directory: Path, *, tls: ssl.SSLContext | None = None) -> None:
         """Prepare (without starting) an index over the files in *directory*."""
+        super().__init__()
         self.directory = directory
         self.tls = tls
         self.requests: list[str] = []
@@ -60,17 +62,14 @@ class LocalIndex:
         self.connections = 0
         self.drop_idle = False
         self._lock = threading.Lock()
-        self._server: _IndexServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _make(self) -> _IndexServer:
+        return _IndexServer(self)
 
     @property
     def url(self) -> str:
         """Return the base URL, such as ``http://127.0.0.1:PORT``."""
-        if self._server is None:
-            msg = "the index is not running"
-            raise RuntimeError(msg)
-        host, port = self._server.server_address[:2]
-        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{self.address}"
 
     @property
     def simple_url(self) -> str:
@@ -80,28 +79,6 @@ class LocalIndex:
     def file_url(self, filename: str) -> str:
         """Return the download URL of *filename*."""
         return f"{self.url}/files/{quote(filename)}"
-
-    def __enter__(self) -> Self:
-        """Start serving on a random free port in a daemon thread."""
-        self._server = _IndexServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-index", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop the server and wait for its thread."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
 
     def record(self, path: str) -> None:
         """Append *path* to ``requests`` (thread-safe)."""

@@ -6,57 +6,33 @@ import select
 import socket
 import socketserver
 import threading
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from types import TracebackType
-
-    from typing_extensions import Self
+from _support.served import Served
 
 
-class TunnelProxy:
+class TunnelProxy(Served):
     """Answer ``CONNECT host:port`` by relaying bytes both ways; ``tunnels`` records each tunnel's target.
 
     Only tunnels: a plain-http request through it (``GET http://...``) is answered 405, so a test sees
     which requests went through the proxy and how.
     """
 
+    what = "tunnel proxy"
+
     def __init__(self) -> None:
         """Prepare (without starting) the proxy."""
+        super().__init__()
         self.tunnels: list[str] = []
         self.refused: list[str] = []
         self._lock = threading.Lock()
-        self._server: _ProxyServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _make(self) -> _ProxyServer:
+        return _ProxyServer(self)
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT``, as ``https_proxy`` names it."""
-        if self._server is None:
-            msg = "the proxy is not running"
-            raise RuntimeError(msg)
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> Self:
-        """Start serving on a free port in a daemon thread."""
-        self._server = _ProxyServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tunnel-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop the proxy and wait for its thread."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        return f"http://{self.address}"
 
     def record(self, into: list[str], what: str) -> None:
         """Append ``what`` to one of the records (thread-safe)."""

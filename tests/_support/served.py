@@ -1,0 +1,59 @@
+"""A server of the tests' own on 127.0.0.1, run in a daemon thread while a ``with`` block runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socketserver
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+
+class Served:
+    """The life of one server: :meth:`_make` builds it, ``with`` starts it on a free port and stops it."""
+
+    #: what the server is, for its thread's name and the error when it is asked for its address unstarted
+    what = "server"
+
+    def __init__(self) -> None:
+        """Prepare, without starting."""
+        self._server: socketserver.BaseServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _make(self) -> socketserver.BaseServer:
+        raise NotImplementedError
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:PORT`` while it runs."""
+        if self._server is None:
+            msg = f"the {self.what} is not running"
+            raise RuntimeError(msg)
+        address = self._server.server_address
+        assert isinstance(address, tuple)  # a TCP server's (host, port)
+        return f"{address[0]!s}:{address[1]}"
+
+    def __enter__(self) -> Self:
+        """Start serving on a free port in a daemon thread."""
+        self._server = self._make()
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.what, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop the server and wait for its thread."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = None
+        self._thread = None
