@@ -493,6 +493,21 @@ def test_a_cache_directory_that_cannot_be_used_is_named(
     assert cache.read_text() == "a file where the cache should be\n"
 
 
+def _bad_input(problem: str, lock: Path, venv: Path, python: Path) -> list[str]:
+    """``venvsync sync`` arguments with one bad input: a missing lock, an unknown extra, offline, a wrong hash."""
+    if problem == "missing lock":
+        return sync_args(lock.parent / "nowhere" / "pylock.toml", venv, python)
+    args = sync_args(lock, venv, python)
+    if problem == "unknown extra":
+        return [*args, "--extra", "typo"]
+    if problem == "offline":  # with a cache that lacks the files
+        return [*args, "--offline"]
+    text = lock.read_text()
+    start = text.index('sha256 = "') + len('sha256 = "')
+    lock.write_text(text[:start] + "0" * 64 + text[start + 64 :])
+    return args
+
+
 @pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "offline", "wrong hash"])
 @pytest.mark.parametrize("existed", [False, True])
 def test_a_venv_a_failed_sync_made_is_not_left_behind(  # noqa: PLR0913  # fixtures and parameters
@@ -507,17 +522,7 @@ def test_a_venv_a_failed_sync_made_is_not_left_behind(  # noqa: PLR0913  # fixtu
     venv = tmp_path / "venv"
     if existed:
         venv.mkdir()  # an empty directory (a mount point, say) stays, empty
-    args = sync_args(lock, venv, python312)
-    if problem == "missing lock":
-        args = sync_args(tmp_path / "nowhere" / "pylock.toml", venv, python312)
-    elif problem == "unknown extra":
-        args += ["--extra", "typo"]
-    elif problem == "offline":
-        args += ["--offline"]
-    else:
-        text = lock.read_text()
-        start = text.index('sha256 = "') + len('sha256 = "')
-        lock.write_text(text[:start] + "0" * 64 + text[start + 64 :])
+    args = _bad_input(problem, lock, venv, python312)
     code, _, err = run(capsys, *args)
     assert code in {1, 2}
     assert err.startswith("venvsync: error: ")
@@ -562,18 +567,8 @@ def test_bad_input_does_not_empty_a_venv_of_another_python(  # noqa: PLR0913, PL
     found = shutil.which("python3.11")
     assert found is not None, "python3.11 is needed on PATH"
     python311 = tmp_path.joinpath(found)  # an absolute path joined is that path
-    args = sync_args(lock, venv, python311)
-    if problem == "missing lock":
-        args = sync_args(tmp_path / "nowhere" / "pylock.toml", venv, python311)
-    elif problem == "unknown extra":
-        args += ["--extra", "typo"]
-    elif problem == "offline":
-        shutil.rmtree(cache_dir / "artifacts")
-        args += ["--offline"]
-    else:
-        text = lock.read_text()
-        start = text.index('sha256 = "') + len('sha256 = "')
-        lock.write_text(text[:start] + "0" * 64 + text[start + 64 :])
+    shutil.rmtree(cache_dir / "artifacts")  # offline, the files must come from the cache: it has none
+    args = _bad_input(problem, lock, venv, python311)
     code, _, err = run(capsys, *args)
     assert code in {1, 2}
     assert err.startswith("venvsync: error: ")
