@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
-from tox_venvsync._location import adoptable, inspect, prepare, protected_paths, remove_venv
+from tox_venvsync._location import Kind, adoptable, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from tox_venvsync._plan import Plan
 
@@ -140,7 +140,7 @@ def _sync(args: argparse.Namespace) -> int:
     )
     # a dry run writes nothing, not even to the cache; the lock is read while the interpreter is asked, if it is
     protected = protected_paths(args.lock.absolute().parent)
-    inspect(venv, protected)  # a location the sync would refuse is refused by a dry run too, before anything is read
+    found = inspect(venv, protected)  # what the sync refuses, a dry run refuses too, before anything is read
     ahead = LockAhead(spec, default_cache_dir(), write=not args.dry_run)
     base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
     if args.dry_run:
@@ -149,7 +149,7 @@ def _sync(args: argparse.Namespace) -> int:
         _emit(args, _plan_json(plan), plan.lines())
         return 0
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
-    if _found_in_sync(spec, base, version, protected, compiled=args.compile_bytecode):
+    if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
         _report(args, venv, "adopted", None, applied=False)
         return 0
     cache = Cache(default_cache_dir())
@@ -158,7 +158,8 @@ def _sync(args: argparse.Namespace) -> int:
         made_from = venv  # the highest directory a new venv's creation makes (its missing parents too)
         while not made_from.parent.exists() and made_from.parent != made_from:
             made_from = made_from.parent
-        if existed and not adoptable(venv, version, protected) and (venv / "pyvenv.cfg").is_file():
+        now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
+        if now.kind is Kind.VENV and not adoptable(now, version):
             _before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
         try:
@@ -195,17 +196,13 @@ def _before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
     CacheFetcher(cache, offline=spec.offline).fetch(files)
 
 
-def _found_in_sync(
-    spec: SyncSpec, base: Target, version: tuple[int, ...], protected: Mapping[Path, str], *, compiled: bool
-) -> bool:
-    """Whether the venv is in sync (and compiled, when asked), found by reading only, without the lock.
+def _found_in_sync(spec: SyncSpec, base: Target, *, compiled: bool) -> bool:
+    """Whether the adoptable venv is in sync (and compiled, when asked), found by reading only, without the lock.
 
     The common case of a build or a script that syncs every time: no lock is taken or imported (filelock
     alone is ~25 ms of the command's start-up). :func:`in_sync` says why this is sound; anything else
     (a venv to create, adopt for another Python, or change) takes the lock and checks again.
     """
-    if not adoptable(spec.venv, version, protected):
-        return False
     target = TargetMemo(spec.venv, spec.venv / "bin" / "python", base=lambda: base).load(remember=False)
     return in_sync(spec, target) and (not compiled or State(spec.venv).bytecode_compiled())
 

@@ -213,9 +213,8 @@ def prepare(
     return made
 
 
-def adoptable(path: Path, version: tuple[int, ...], protected: Mapping[Path, str]) -> bool:
-    """Whether :func:`prepare` would adopt ``path`` as it is, found by reading only (a refusal raises the same)."""
-    found = inspect(path, protected)
+def adoptable(found: Found, version: tuple[int, ...]) -> bool:
+    """Whether :func:`prepare` would adopt what :func:`inspect` found, as it is (read only)."""
     return found.kind is Kind.VENV and _adopts(found.path, version)
 
 
