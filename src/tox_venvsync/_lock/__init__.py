@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, cast
 
 from tox_venvsync._errors import BadInputError, LockFileError
+from tox_venvsync._lock._file import MISSING
 from tox_venvsync._lock._request import Request
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def find_lock(root: Path) -> Path:
 def read_lock(path: Path, lock_format: str | None = None) -> Lock:
     """Read ``path`` with the reader for ``lock_format`` (detected from the name when ``None``)."""
     if not path.exists():
-        raise LockFileError(path, "the lockfile does not exist; create it or set lock_file to the right path")
+        raise LockFileError(path, MISSING)
     chosen = lock_format or detect_format(path)
     if chosen not in READERS:
         msg = f"unknown lock_format {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"

@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+#: what a missing lockfile is told with, wherever it is found missing
+MISSING = "the lockfile does not exist; create it or set lock_file to the right path"
+
+
 def lock_bytes(path: Path) -> bytes:
     """A lockfile's bytes; every problem names the file and what to do."""
     try:
@@ -17,7 +21,7 @@ def lock_bytes(path: Path) -> bytes:
             raise LockFileError(path, "is not a regular file (a device or a pipe); set lock_file to a lockfile")
         return path.read_bytes()
     except FileNotFoundError as exc:
-        raise LockFileError(path, "the lockfile does not exist; create it or set lock_file to the right path") from exc
+        raise LockFileError(path, MISSING) from exc
     except IsADirectoryError as exc:
         raise LockFileError(path, "is a directory, not a lockfile; set lock_file to a file") from exc
     except OSError as exc:
