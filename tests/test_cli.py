@@ -102,7 +102,7 @@ def test_select_missing_lock(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     code, out, err = _select(capsys, missing, python312, "--json")
     assert (code, out) == (2, "")
     assert err == (
-        f"venvsync: error: {missing}: the lockfile does not exist; create it or set lock_file to the right path\n"
+        f"venvsync: error: {missing}: the lockfile does not exist; create it or set --lock to the right path\n"
     )
 
 
@@ -206,7 +206,7 @@ def test_python_m_bad_lock(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"venvsync: error: {missing}: the lockfile does not exist; create it or set lock_file to the right path\n"
+        f"venvsync: error: {missing}: the lockfile does not exist; create it or set --lock to the right path\n"
     )
 
 
@@ -219,6 +219,16 @@ def test_console_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr() == ("", "")
 
 
+def test_the_options_are_named_in_place_of_tox_settings_but_never_inside_a_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, python312: Path
+) -> None:
+    missing = tmp_path / "lock_file" / "env_location lock_format" / "pylock.toml"
+    code, out, err = _select(capsys, missing, python312)
+    assert (code, out) == (2, "")
+    sentence = "the lockfile does not exist; create it or set --lock to the right path"
+    assert err == f"venvsync: error: {missing}: {sentence}\n"
+
+
 def test_a_lock_whose_name_tells_no_format_says_how_to_name_one(
     capsys: pytest.CaptureFixture[str], lock: Path, python312: Path
 ) -> None:
@@ -226,7 +236,7 @@ def test_a_lock_whose_name_tells_no_format_says_how_to_name_one(
     code, out, err = _select(capsys, odd, python312)
     assert (code, out) == (2, "")
     assert err == (
-        f"venvsync: error: cannot tell the format of the lockfile {odd} from its name; set lock_format in tox.ini "
-        "(venvsync: --lock-format) to one of pdm, poetry, pylock, requirements, uv\n"
+        f"venvsync: error: cannot tell the format of the lockfile {odd} from its name; set --lock-format to one "
+        "of pdm, poetry, pylock, requirements, uv\n"
     )
     assert _select(capsys, odd, python312, "--lock-format", "pylock")[0] == 0

@@ -277,7 +277,7 @@ def test_refuses_a_directory_that_is_not_a_venv(
     assert (code, out) == (2, "")
     assert err == (
         f"venvsync: error: refusing to use {target} as a virtual environment: it holds files and no pyvenv.cfg "
-        "(important.db), so it is not a virtual environment; choose an empty or missing directory for env_location\n"
+        "(important.db), so it is not a virtual environment; choose an empty or missing directory for --venv\n"
     )
     assert sorted(os.listdir(target)) == ["important.db"]
 
@@ -546,7 +546,7 @@ def test_a_lock_that_is_a_pipe_is_refused_not_read_for_ever(tmp_path: Path, pyth
         )
         assert done.stdout.splitlines()[-1].startswith("2 ")  # the exit code
         assert done.stderr == (
-            f"venvsync: error: {pipe}: is not a regular file (a device or a pipe); set lock_file to a lockfile\n"
+            f"venvsync: error: {pipe}: is not a regular file (a device or a pipe); set --lock to a lockfile\n"
         )
     assert not (tmp_path / "venv").exists()
 

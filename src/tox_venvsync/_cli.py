@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             raise error from exc
     except VenvSyncError as exc:
-        print(f"venvsync: error: {exc}", file=sys.stderr)
+        print(f"venvsync: error: {_as_flags(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("venvsync: interrupted; the next sync finishes or redoes what was started", file=sys.stderr)
@@ -92,6 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the output's reader is gone (| head): stop quietly, as other commands do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 1
+
+
+#: The engine's sentences name tox's settings (one engine, two front ends); this command line names its options.
+_FLAGS = {"env_location": "--venv", "lock_file": "--lock", "lock_format": "--lock-format"}
+#: as a word of the sentence only, never inside a path (``/srv/lock_file/uv.lock`` stays as it is)
+_SETTING = re.compile(r"(?<= )(env_location|lock_file|lock_format)(?: in tox\.ini)?(?=[ ,;]|$)")
+
+
+def _as_flags(message: str) -> str:
+    """``message`` with each tox setting it names spelled as this command line's option."""
+    return _SETTING.sub(lambda match: _FLAGS[match[1]], message)
 
 
 def _request(args: argparse.Namespace) -> Request:

@@ -64,7 +64,7 @@ def detect_format(path: Path) -> str:
         return "requirements"
     msg = (
         f"cannot tell the format of the lockfile {path} from its name; "
-        f"set lock_format in tox.ini (venvsync: --lock-format) to one of {', '.join(sorted(READERS))}"
+        f"set lock_format in tox.ini to one of {', '.join(sorted(READERS))}"
     )
     raise BadInputError(msg)
 
