@@ -157,6 +157,8 @@ def compile_all(target: Target) -> None:
     missing = directories if tag is None else [path for root in directories for path in _uncompiled(root, tag)]
     if not missing:
         return
+    for directory in directories:
+        _can_write(directory)
     # compileall compiles a list of files in one process: one process per core, each with its share
     workers = max(1, min(os.cpu_count() or 1, len(missing) // _PER_WORKER))
     command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", "timestamp", "-i", "-"]
@@ -174,6 +176,23 @@ def compile_all(target: Target) -> None:
             stdin.write("\n".join(missing[number::workers]).encode())
     for process in processes:
         process.wait()
+
+
+def _can_write(directory: str) -> None:
+    """Raise the file system's refusal, naming ``directory``, when it cannot take a new file.
+
+    ``compileall`` (as Python) lets a ``__pycache__`` it cannot write go: a venv in a read-only layer
+    would be reported compiled. A probe file, made and removed, asks the file system itself.
+    """
+    import tempfile  # noqa: PLC0415  # only when there is something to compile
+
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".venvsync-probe-", dir=directory)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, directory) from exc
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def _uncompiled(root: str, tag: str) -> list[str]:
