@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -29,7 +30,7 @@ from tox_venvsync._apply import INSTALLER_NAME, Journal, LinkInstaller, WheelIns
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
-from tox_venvsync._lock import Pick
+from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
 
@@ -150,6 +151,33 @@ def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:
     [proj] = venv.dists()["proj"]
     assert proj.content == "abc"
     assert proj.direct_url == f"editable+{tmp_path.as_uri()}"
+
+
+def test_an_archive_records_its_files_hash_as_pip_does(venv: Venv, tmp_path: Path) -> None:
+    # PEP 610's archive_info.hashes: the lock's strongest hash of a URL it names; for a wheel given to tox
+    # (--installpkg, whose content key is no file hash), the file's own sha256
+    locked = make_wheel(tmp_path / "w", "locked", "1.0")
+    given = make_wheel(tmp_path / "w", "given", "2.0")
+    digests = {"sha256": "ab" * 32, "sha512": "CD" * 64}
+    url = "https://files.example/locked-1.0-py3-none-any.whl"
+    artifact = Artifact(filename=locked.name, url=url, path=None, size=None, hashes=digests)
+    pick = Pick(name=canonicalize_name("locked"), version=Version("1.0"), kind="archive", artifact=artifact)
+    installer = WheelInstaller(venv.target)
+    installer.install(locked, Wanted(pick=pick, direct_url=url))
+    artifact = Artifact(filename=given.name, url=None, path=given, size=None, hashes={"sha256": "content-key"})
+    pick = Pick(name=canonicalize_name("given"), version=Version("2.0"), kind="wheel", artifact=artifact)
+    installer.install(given, Wanted(pick=pick, direct_url=given.as_uri(), content="content-key"))
+
+    assert json.loads((venv.site / "locked-1.0.dist-info" / "direct_url.json").read_text()) == {
+        "url": url,
+        "archive_info": {"hash": f"sha512={'cd' * 64}", "hashes": {"sha512": "cd" * 64}},
+    }
+    sha256 = hashlib.sha256(given.read_bytes()).hexdigest()
+    assert json.loads((venv.site / "given-2.0.dist-info" / "direct_url.json").read_text()) == {
+        "url": given.as_uri(),
+        "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}},
+    }
+    assert [venv.dists()[name][0].direct_url for name in ("locked", "given")] == [url, given.as_uri()]
 
 
 def test_install_overwrites_leftovers(venv: Venv, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -614,7 +615,9 @@ def test_installpkg_installs_the_given_wheel_as_an_archive(demo: Demo, tmp_path:
     assert "demo_pkg says given" in out
     assert "3 installed" in out
     direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
-    assert direct == {"url": wheel.as_uri(), "archive_info": {}}  # PEP 610: a wheel file, not the project directory
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    # PEP 610: a wheel file, not the project directory, with the file's hash as pip records it
+    assert direct == {"url": wheel.as_uri(), "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
 
     code, out = demo.run("--installpkg", str(wheel))
     assert code == 0, out
@@ -625,6 +628,25 @@ def test_installpkg_installs_the_given_wheel_as_an_archive(demo: Demo, tmp_path:
     assert code == 0, out
     assert "demo_pkg says given again" in out
     assert "synced 3 packages: 1 reinstalled" in out
+
+
+def test_installpkg_of_the_same_contents_as_the_tree_records_its_source_each_time(demo: Demo, tmp_path: Path) -> None:
+    # a wheel built outside tox from the same source has the contents tox's own build has: the source still
+    # changes (the tree, then the file, then the tree), and the venv records each, as a sync that plans does
+    _packaged(demo, "wheel")
+    code, out = demo.run()
+    assert code == 0, out
+    wheel = _project_wheel(demo, tmp_path / "dist", "first")  # what the tree says now
+    direct_url = demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json"
+    assert json.loads(direct_url.read_text())["url"] == demo.project.path.as_uri()
+    code, out = demo.run("--installpkg", str(wheel))
+    assert code == 0, out
+    assert "synced 3 packages: 1 reinstalled" in out
+    assert json.loads(direct_url.read_text())["url"] == wheel.as_uri()
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced 3 packages: 1 reinstalled" in out
+    assert json.loads(direct_url.read_text()) == {"url": demo.project.path.as_uri(), "dir_info": {"editable": False}}
 
 
 def test_package_external_installs_the_wheel_the_build_commands_made(demo: Demo) -> None:

@@ -142,7 +142,29 @@ def _direct_info(wanted: Wanted) -> dict[str, object]:
         return {"vcs_info": vcs_info, **({"subdirectory": pick.vcs.subdirectory} if pick.vcs.subdirectory else {})}
     if wanted.editable or wanted.from_directory:
         return {"dir_info": {"editable": wanted.editable}}
-    return {"archive_info": {}}
+    hashes = _file_hashes(wanted)
+    if not hashes:
+        return {"archive_info": {}}
+    algorithm = next(iter(hashes))
+    # "hash" is PEP 610's older key, which pip still writes for readers that know no other
+    return {"archive_info": {"hash": f"{algorithm}={hashes[algorithm]}", "hashes": hashes}}
+
+
+def _file_hashes(wanted: Wanted) -> dict[str, str]:
+    """The archive's hex digest: the lock's (verified when fetched), or that of a wheel given to ``--installpkg``."""
+    artifact = wanted.pick.artifact
+    if artifact is None:
+        return {}
+    if wanted.content is None:  # a file the lock names
+        strongest = artifact.strongest_hash
+        return {strongest[0]: strongest[1]} if strongest is not None else {}
+    if artifact.path is None:
+        return {}
+    digest = hashlib.sha256()  # the project's wheel: its content key is no file hash
+    with artifact.path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return {"sha256": digest.hexdigest()}
 
 
 def uninstall(dist: InstalledDist, venv: Path) -> None:

@@ -473,7 +473,8 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
         request=spec.request,
         target=target,
         extra=[
-            *(f"{w.path.name}={contents[w.path]}:{w.editable}" for w in spec.project),
+            # where the project comes from too: a wheel given to --installpkg is recorded as that file, not the tree
+            *(f"{w.path.name}={contents[w.path]}:{w.editable}:{w.source or w.path}" for w in spec.project),
             *sorted(spec.project_names),
             *(f"deps:{dep}" for dep in spec.deps),
         ],
