@@ -83,6 +83,19 @@ def test_select_text(capsys: pytest.CaptureFixture[str], lock: Path, python312: 
     assert out == "alpha==1.0 (wheel)\ndev-dep==1.0 (wheel)\nmid-pkg==2.0.1 (wheel)\nzeta==3.0 (wheel)\n"
 
 
+def test_select_text_names_a_source_tree_without_a_version(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, python312: Path
+) -> None:
+    # a directory the lock gives no version (pip lock writes its project so) is built when installed
+    packages: list[dict[str, object]] = [_package(tmp_path, "alpha", "1.0")]
+    packages.append({"name": "helper", "directory": {"path": "helper"}})
+    lock = write_pylock(tmp_path / "pylock.toml", packages)
+    code, out, _ = _select(capsys, lock, python312)
+    assert (code, out) == (0, "alpha==1.0 (wheel)\nhelper (directory)\n")
+    code, out, _ = _select(capsys, lock, python312, "--json")
+    assert json.loads(out)[1] == {"name": "helper", "version": None, "source": "directory"}
+
+
 def test_select_extras_and_groups(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
     code, out, _ = _select(
         capsys, lock, python312, "--json", "--extra", "CLI", "--group", "docs", "--no-default-groups"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from _support.order import watch_query_and_lock
+from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode
@@ -189,6 +190,20 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     }
     assert tree(venv) == before
     assert tree(cache_dir) == cache_before  # not even the cache's work directory
+
+
+@pytest.mark.slow
+def test_a_dry_run_for_a_missing_venv_builds_a_source_tree_with_the_given_python(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
+    write_project(tmp_path / "project" / "helper", "helper", "0.1", {"helper/__init__.py": "X = 1\n"})
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [{"name": "helper", "directory": {"path": "helper"}}])
+    venv = tmp_path / "opt" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
+    assert (code, out, err) == (0, "install: helper 0.1\nkeep 0 packages\n", "")
+    assert not venv.exists()
+    assert not (tmp_path / "opt").exists()
+    assert not cache_dir.exists() or not list(cache_dir.rglob("*.whl"))  # built in the system's temp, not kept
 
 
 def test_inexact_keeps_what_the_lock_does_not_name(

@@ -97,24 +97,39 @@ def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:
     second = git(repo, "rev-parse", "HEAD")
     vcs = {"type": "git", "url": repo.as_uri(), "requested-revision": "main", "commit-id": first}
     env.write({"name": "gitpkg", "vcs": vcs})
-    assert actions(env.sync()) == [("gitpkg", "install")]
+    outcome = env.sync()
+    assert actions(outcome) == [("gitpkg", "install")]
+    assert outcome.plan is not None
+    assert outcome.plan.lines() == ["install: gitpkg (vcs)", "keep 0 packages"]  # built when installed: no version yet
     assert env.run("import gitpkg; print(gitpkg.REV)") == "first"
     assert env.source("gitpkg") == f"git+{repo.as_uri()}@{first}"
     assert env.sync().plan is None
     env.write({"name": "gitpkg", "vcs": {**vcs, "commit-id": second}})
-    assert actions(env.sync()) == [("gitpkg", "reinstall")]
+    outcome = env.sync()
+    assert actions(outcome) == [("gitpkg", "reinstall")]
+    assert outcome.plan is not None
+    assert outcome.plan.lines() == ["reinstall: gitpkg 1.0 -> (vcs)", "keep 0 packages"]
     assert env.run("import gitpkg; print(gitpkg.REV)") == "second"
 
 
 def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
-    env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    assert actions(env.sync()) == [("dirpkg", "install")]
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})  # no version: the build tells the plan's lines
+    outcome = env.sync()
+    assert outcome.plan is not None
+    assert outcome.plan.lines() == ["install: dirpkg 0.1", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "1"
     assert env.sync().plan is None
     (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # edited\n")
-    assert actions(env.sync()) == [("dirpkg", "reinstall")]
+    outcome = env.sync()
+    assert outcome.plan is not None
+    assert outcome.plan.lines() == ["reinstall: dirpkg 0.1 -> 0.1", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "2"
+    write_project(env.root / "lock" / "local", "dirpkg", "0.2", {"dirpkg/__init__.py": "V = 3\n"})
+    outcome = env.sync()
+    assert outcome.plan is not None
+    assert outcome.plan.lines() == ["upgrade: dirpkg 0.1 -> 0.2", "keep 0 packages"]
+    assert env.run("import dirpkg; print(dirpkg.V)") == "3"
 
 
 def test_editable_directory_follows_the_tree_without_reinstalling(env: Env) -> None:

@@ -135,7 +135,8 @@ def _select(args: argparse.Namespace) -> int:
     picks = read_lock(args.lock, args.lock_format).select(_interpreter(args.python), _request(args))
     rows = [{"name": p.name, "version": str(p.version) if p.version else None, "source": p.kind} for p in picks]
     rows.sort(key=lambda row: str(row["name"]))
-    _emit(args, rows, [f"{r['name']}=={r['version']} ({r['source']})" for r in rows])
+    # a source tree or checkout the lock gives no version is built when installed: no version to print
+    _emit(args, rows, [f"{r['name']}{'==' + str(r['version']) if r['version'] else ''} ({r['source']})" for r in rows])
     return 0
 
 

@@ -94,10 +94,16 @@ class Step:
 
     def describe(self) -> str:
         """``install: gamma 0.3``, ``upgrade: beta 2.0 -> 2.1``, ``remove: beta 2.0``."""
-        old, new = self.old_version, self.version
+        old, new = self.old_version, self._shown_version()
         if self.action in {Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL}:
             return f"{self.action.value}: {self.name} {old} -> {new}"
-        return f"{self.action.value}: {self.name} {new if new is not None else old}"
+        return f"{self.action.value}: {self.name} {new}"
+
+    def _shown_version(self) -> str:
+        """The version it gets; a source not built yet (a VCS checkout) has none: its kind, ``(vcs)``."""
+        if self.version is not None:
+            return str(self.version)
+        return f"({self.wanted.pick.kind})" if self.wanted is not None else "(unknown)"
 
 
 @frozen

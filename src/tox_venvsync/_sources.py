@@ -101,6 +101,8 @@ class Sources:
 
         built = self._builder.from_tree(pick, path, self._scratch / pick.name, editable=editable)
         self._local[pick.name] = built
+        if pick.version is None:  # most locks give a source tree no version: its build tells (for the plan's lines)
+            pick = replace(pick, version=parse_wheel_filename(built.name)[1])
         if not editable:
             self.trees[str(path)] = tree_signature(path)
         return Wanted(
