@@ -101,8 +101,13 @@ _FLAGS = {"env_location": "--venv", "lock_file": "--lock", "lock_format": "--loc
 _SETTING = re.compile(r"(?<= )(env_location|lock_file|lock_format)(?: in tox\.ini)?(?=[ ,;]|$)")
 
 
+#: the project root is what tox knows; this command line protects the lockfile's directory in its place
+_PROJECT_ROOT = "it is the project root or one of its ancestors;"
+
+
 def _as_flags(message: str) -> str:
     """``message`` with each tox setting it names spelled as this command line's option."""
+    message = message.replace(_PROJECT_ROOT, "it is the lockfile's directory or one of its ancestors;")
     return _SETTING.sub(lambda match: _FLAGS[match[1]], message)
 
 
