@@ -26,7 +26,16 @@ from packaging.version import Version
 from _support.installs import from_cache
 from _support.wheels import make_wheel
 from tox_venvsync import __version__, _apply
-from tox_venvsync._apply import INSTALLER_NAME, Journal, LinkInstaller, WheelInstaller, _script, apply, uninstall
+from tox_venvsync._apply import (
+    INSTALLER_NAME,
+    Journal,
+    LinkInstaller,
+    WheelInstaller,
+    _script,
+    apply,
+    clear_half_placed,
+    uninstall,
+)
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
@@ -534,26 +543,84 @@ def test_journal(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     file = tmp_path / ".venvsync" / "journal.json"
     assert journal.pending() == frozenset()
-    journal.start(["b", "a"])
-    assert json.loads(file.read_text()) == ["a", "b"]
+    journal.start(["b", "a"], {"a": "/cache/unpacked/a"})
+    assert json.loads(file.read_text()) == {"names": ["a", "b"], "trees": {"a": "/cache/unpacked/a"}}
     assert journal.pending() == frozenset({"a", "b"})
-    journal.start(iter(["c", "a"]))  # an unfinished apply's names are kept
-    assert json.loads(file.read_text()) == ["a", "b", "c"]
+    journal.start(iter(["c", "a"]), {"c": "/cache/unpacked/c"})  # an unfinished apply's names and trees are kept
+    assert json.loads(file.read_text()) == {
+        "names": ["a", "b", "c"],
+        "trees": {"a": "/cache/unpacked/a", "c": "/cache/unpacked/c"},
+    }
     assert Journal(tmp_path).pending() == frozenset({"a", "b", "c"})
+    assert Journal(tmp_path).placing() == {"a": "/cache/unpacked/a", "c": "/cache/unpacked/c"}
     assert [path.name for path in file.parent.iterdir()] == ["journal.json"]  # no temporary file left
     journal.finish()
     assert not file.exists()
-    assert journal.pending() == frozenset()
+    assert (journal.pending(), journal.placing()) == (frozenset(), {})
     journal.finish()  # finishing twice is fine
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"a": 1}', '"a"'])
-def test_journal_unreadable_is_empty(tmp_path: Path, content: str) -> None:
+def test_a_journal_an_earlier_version_wrote_names_its_names(tmp_path: Path) -> None:
+    (tmp_path / ".venvsync").mkdir()
+    (tmp_path / ".venvsync" / "journal.json").write_text('["a", "b"]')
+    assert (Journal(tmp_path).pending(), Journal(tmp_path).placing()) == (frozenset({"a", "b"}), {})
+
+
+def test_clear_half_placed_removes_a_cut_off_wheels_files_and_nothing_another_record_lists(
+    venv: Venv, tmp_path: Path
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    shared = make_wheel(tmp_path / "w", "shared", "1.0", modules={"common/file.py": "X = 1\n"})
+    modules = {"half/__init__.py": "", "half/deep/mod.py": "Y = 2\n", "common/file.py": "X = 1\n"}
+    half = make_wheel(tmp_path / "w", "half", "1.0", modules=modules, console_scripts={"half-cli": "half:main"})
+    installer = LinkInstaller(venv.target, cache)
+    for wheel in (shared, half):
+        installer.check(wheel, from_cache(wheel))
+        installer.install(wheel, from_cache(wheel))
+    before = _snapshot(venv.path)
+    step = Step(action=Action.INSTALL, name=canonicalize_name("half"), version=None, wanted=from_cache(half))
+    root = installer.tree_roots(Plan(steps=(step,)))["half"]
+    (venv.site / "half-1.0.dist-info" / "RECORD").unlink()  # cut off before its RECORD: no record of what it placed
+    elsewhere = shutil.copytree(root, tmp_path / "elsewhere")  # the journal is the venv's: a tree outside the cache
+    Journal(venv.path).start(["half", "shared"], {"half": str(elsewhere)})
+    clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
+    assert (venv.site / "half" / "deep" / "mod.py").exists()  # not read from outside the cache
+
+    Journal(venv.path).start(["half"], {"half": root})
+    clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
+    left = _snapshot(venv.path)
+    gone = {p for p in before if p not in left}
+    assert gone == {
+        "bin/half-cli",
+        "lib/python3.12/site-packages/half",
+        "lib/python3.12/site-packages/half/__init__.py",
+        "lib/python3.12/site-packages/half/deep",
+        "lib/python3.12/site-packages/half/deep/mod.py",
+        *(p for p in before if p.startswith("lib/python3.12/site-packages/half-1.0.dist-info")),
+    }
+    assert left["lib/python3.12/site-packages/common/file.py"] == b"X = 1\n"  # shared's RECORD lists it
+    assert list(venv.dists()) == ["shared"]
+
+    clear_half_placed(venv.path, venv.target, cache.unpacked_dir)  # a finished install (its RECORD) is left alone
+    assert _snapshot(venv.path) == left
+
+
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        ("{not json", set()),
+        ('{"a": 1}', set()),
+        ('"a"', set()),
+        ('{"names": "ab"}', set()),
+        ('{"names": ["a"], "trees": 1}', {"a"}),  # the names still count; no tree is read
+    ],
+)
+def test_journal_unreadable_is_empty(tmp_path: Path, content: str, names: set[str]) -> None:
     (tmp_path / ".venvsync").mkdir()
     (tmp_path / ".venvsync" / "journal.json").write_text(content)
-    assert Journal(tmp_path).pending() == frozenset()
+    assert (set(Journal(tmp_path).pending()), Journal(tmp_path).placing()) == (names, {})
     Journal(tmp_path).start(["x"])
-    assert Journal(tmp_path).pending() == frozenset({"x"})
+    assert Journal(tmp_path).pending() == names | {"x"}
 
 
 # --- linking several unpacked wheels at once -------------------------------------------------------------------------

@@ -158,6 +158,55 @@ def test_killed_sync_is_finished_by_the_next_run(  # noqa: PLR0913, PLR0917  # t
     )
 
 
+@pytest.fixture(scope="module")
+def reference_v1(
+    locks: tuple[Path, Path, Path], python312: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, int]:
+    root = tmp_path_factory.mktemp("reference-v1")
+    result = venvsync(
+        "sync", "--lock", str(locks[0]), "--venv", str(root / "venv"), "--python", str(python312), cache=root / "cache"
+    )
+    assert result.returncode == 0, result.stderr
+    return site_tree(root / "venv")
+
+
+#: kill points inside the placing of a wheel's files, before its RECORD says what it placed
+PLACING = [("os", "link", 8), ("os", "link", 30), ("os", "link", 45), ("tox_venvsync._apply", "_Placement._write", 2)]
+
+
+@pytest.mark.parametrize(("module", "attribute", "nth"), PLACING, ids=[f"{a}-{n}" for _, a, n in PLACING])
+def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_lock(  # noqa: PLR0913, PLR0917
+    module: str,
+    attribute: str,
+    nth: int,
+    locks: tuple[Path, Path, Path],
+    reference_v1: dict[str, int],
+    python312: Path,
+    tmp_path: Path,
+) -> None:
+    # v1 -> v2 killed while alpha 1.1 (25 modules, 1.0 has 20) or delta (not in v1) is half placed, then the
+    # lock goes back to v1 (a git checkout): their files are no RECORD's, and must not stay behind
+    v1, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python312)]
+    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
+
+    repaired = venvsync("sync", "--lock", str(v1), *common, cache=cache)
+    assert repaired.returncode == 0, repaired.stderr
+    assert site_tree(venv) == reference_v1
+    verify = venvsync("verify", "--venv", str(venv), "--lock", str(v1), cache=cache)
+    assert (verify.returncode, verify.stdout) == (0, f"{venv}: every file matches its RECORD and the lock\n")
+
+
 def test_ctrl_c_is_one_line_and_the_next_run_finishes(
     locks: tuple[Path, Path, Path], reference: dict[str, int], python312: Path, tmp_path: Path
 ) -> None:

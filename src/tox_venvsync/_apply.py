@@ -26,7 +26,7 @@ from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
-from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_record_path, unpacked
+from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_record_path, tree_at, unpacked
 
 # pypa/installer is imported where it is used: a sync that only removes packages, or links them
 # from the cache, does not load it.
@@ -253,27 +253,94 @@ def _prune_empty(directories: Iterable[Path], *, stop: Path) -> None:
 
 
 class Journal:
-    """The names an apply is changing, written before it starts and removed after the state is written."""
+    """What an apply is changing, written before it starts and removed after the state is written.
+
+    The names it changes (an interrupted apply's are reinstalled), and for each install from the cache
+    the tree it places: a wheel cut off half placed has no RECORD yet, and its tree tells what it placed.
+    """
 
     def __init__(self, venv: Path) -> None:
         self._file = venv / ".venvsync" / "journal.json"
 
-    def pending(self) -> frozenset[str]:
-        """Names an interrupted apply was changing (empty when the last apply finished)."""
+    def _read(self) -> tuple[frozenset[str], dict[str, str]]:
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return frozenset()
-        return frozenset(str(n) for n in data) if isinstance(data, list) else frozenset()
+            return frozenset(), {}
+        if isinstance(data, list):  # what earlier versions wrote: the names only
+            return frozenset(str(n) for n in data), {}
+        if not isinstance(data, dict) or not isinstance(data.get("names"), list):
+            return frozenset(), {}
+        trees = data.get("trees")
+        placing = {str(k): str(v) for k, v in trees.items()} if isinstance(trees, dict) else {}
+        return frozenset(str(n) for n in data["names"]), placing
 
-    def start(self, names: Iterable[str]) -> None:
-        """Record the names before the first change (merged with a previous unfinished apply)."""
-        write_atomic(self._file, json.dumps(sorted(self.pending() | set(names))))
+    def pending(self) -> frozenset[str]:
+        """Names an interrupted apply was changing (empty when the last apply finished)."""
+        return self._read()[0]
+
+    def placing(self) -> dict[str, str]:
+        """The cache's tree each install of an interrupted apply placed from, by name."""
+        return self._read()[1]
+
+    def start(self, names: Iterable[str], trees: Mapping[str, str] | None = None) -> None:
+        """Record the names (and trees) before the first change (merged with a previous unfinished apply)."""
+        before, placing = self._read()
+        document = {"names": sorted(before | set(names)), "trees": placing | dict(trees or {})}
+        write_atomic(self._file, json.dumps(document))
 
     def finish(self) -> None:
         """Forget the names: the apply finished."""
         if self._file.exists():  # Linux refuses even a missing file's unlink on a read-only file system
             self._file.unlink(missing_ok=True)
+
+
+def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
+    """Remove the files of each wheel an interrupted apply left half placed, whatever the lock wants next.
+
+    A finished install writes its RECORD last, so a tree (named by the journal) whose ``.dist-info`` has no
+    RECORD in the venv was cut off: where its files went follows from the tree's names, and each that
+    exists is removed unless another distribution's RECORD lists it. The journal is a file anyone who can
+    write the venv can edit: only trees inside the cache's ``unpacked_dir`` are read, and only paths inside
+    the venv's schemes are removed (as any placement is checked).
+    """
+    placing = Journal(venv).placing()
+    prefix = os.path.join(os.path.abspath(unpacked_dir), "")
+    cut: list[tuple[_Placement, str]] = []
+    for root in placing.values():
+        tree = tree_at(Path(root)) if os.path.abspath(root).startswith(prefix) else None
+        if tree is None:
+            continue  # the cache lost it: the reinstall overwrites what the same version placed
+        placement = _Placement(tree, target, link=False)
+        dist_info = os.path.join(placement.root, tree.dist_info)
+        if not os.path.exists(os.path.join(dist_info, "RECORD")):
+            cut.append((placement, dist_info))
+    if not cut:
+        return
+    from tox_venvsync._installed import scan  # noqa: PLC0415  # an interrupted apply only
+
+    site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
+    claimed = {
+        os.path.normpath(os.path.join(dist.dist_info.parent, relative))
+        for dists in scan(site_packages).values()
+        for dist in dists
+        for relative in _record_paths(dist.dist_info)
+    }
+    for placement, dist_info in cut:
+        compiled, parents = _CompiledFiles(), set()
+        for path in placement.destinations():
+            directory, name = os.path.split(path)
+            parents.add(directory)
+            if path in claimed:
+                continue
+            try:
+                os.unlink(path)
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+            if name.endswith(".py"):
+                compiled.drop(directory, name[:-3])
+        shutil.rmtree(dist_info, ignore_errors=True)
+        _prune_empty((Path(p) for p in parents), stop=Path(placement.root))
 
 
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:
@@ -347,6 +414,11 @@ class LinkInstaller:
         self._trees[wanted.pick.name] = _named_as_locked(
             unpacked(self._cache, wheel, *hashed, wanted.pick.name), wanted, wheel
         )
+
+    def tree_roots(self, plan: Plan) -> dict[str, str]:
+        """Where the cache keeps the tree each install of ``plan`` is placed from (those from the cache), by name."""
+        hashed = {step.name: self._hashed(step.wanted) for step in plan.to_install if step.wanted is not None}
+        return {name: str(self._cache.unpacked(*pair)) for name, pair in hashed.items() if pair is not None}
 
     @staticmethod
     def _hashed(wanted: Wanted) -> tuple[str, str] | None:
@@ -533,6 +605,20 @@ class _Placement:
         self._made: set[str] = set()
         self._records: list[tuple[str, str, str]] = []
         self._clone = _CAN_CLONE  # until the filesystem refuses one
+
+    @property
+    def root(self) -> str:
+        """The scheme directory the wheel's root goes to (its ``.dist-info`` lands there)."""
+        return self._root
+
+    def destinations(self) -> list[str]:
+        """Every file :meth:`place` writes but the ``.dist-info``'s own (worked out from names, nothing made)."""
+        paths = []
+        wheres = [self._destination(entry.path) for entry in self._tree.entries]
+        for scheme, relative in [*wheres, *(("scripts", name) for name, *_ in self._tree.scripts)]:
+            with contextlib.suppress(InstallError):  # a path no placement would write (a tampered manifest)
+                paths.append(self._inside(scheme, relative))
+        return paths
 
     def place(self, metadata: dict[str, bytes]) -> None:
         self._place_entries()

@@ -163,10 +163,12 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     import tempfile  # noqa: PLC0415  # see the imports
 
-    from tox_venvsync._apply import Journal, LinkInstaller, apply  # noqa: PLC0415
+    from tox_venvsync._apply import Journal, LinkInstaller, apply, clear_half_placed  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
+    if not dry_run:
+        clear_half_placed(spec.venv, target, cache.unpacked_dir)  # an interrupted apply's, before the venv is read
     # a dry run writes nothing to the cache, not even its work directory: its builds go to the system's temp
     scratch_in = None if dry_run else cache.tmp_dir()
     with collector_paused(), tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch:
@@ -198,8 +200,10 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             finally:
                 unpacking.close()
             state.clear()
-            journal.start(step.name for step in plan.changes)
             chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
+            # what each install places from, should it be cut off half way (see clear_half_placed)
+            placing = chosen.tree_roots(plan) if isinstance(chosen, LinkInstaller) else {}
+            journal.start((step.name for step in plan.changes), placing)
             apply(plan, wheels, venv=spec.venv, installer=chosen)
             if isinstance(chosen, LinkInstaller):
                 chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache

@@ -121,6 +121,11 @@ def cached_tree(cache: Cache, algorithm: str, digest: str) -> UnpackedWheel | No
     return _load(cache.unpacked(algorithm, digest))
 
 
+def tree_at(root: Path) -> UnpackedWheel | None:
+    """The unpacked tree at ``root`` (a path :meth:`Cache.unpacked` gave), or ``None`` when none loads there."""
+    return _load(root)
+
+
 def _replace(final: Path, fresh: Path, cache: Cache) -> None:
     """Put ``fresh`` at ``final``, where a tree stands that does not load (its manifest lost, broken or unknown).
 
