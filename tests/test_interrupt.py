@@ -207,6 +207,47 @@ def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_loc
     assert (verify.returncode, verify.stdout) == (0, f"{venv}: every file matches its RECORD and the lock\n")
 
 
+#: kill points inside the making of a new venv: before its pyvenv.cfg, and after it but before its scripts
+CREATING = [("venv", "EnvBuilder.create_configuration", 1), ("venv", "EnvBuilder.setup_scripts", 1)]
+
+
+@pytest.mark.parametrize(("module", "attribute", "nth"), CREATING, ids=[a for _, a, _ in CREATING])
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])
+def test_a_venv_whose_making_was_cut_off_is_made_again(  # noqa: PLR0913, PLR0917
+    module: str,
+    attribute: str,
+    nth: int,
+    signal_name: str,
+    locks: tuple[Path, Path, Path],
+    reference: dict[str, int],
+    python312: Path,
+    tmp_path: Path,
+) -> None:
+    _, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python312)]
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    child = CHILD.replace("signal.SIGKILL", f"signal.{signal_name}")
+    killed = subprocess.run(
+        [sys.executable, "-c", child, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert killed.returncode in {-signal.SIGKILL, 130}, f"the kill point was not reached: {killed.stderr}"
+    assert venv.is_dir()  # left half made
+
+    repaired = venvsync("sync", "--lock", str(v2), *common, cache=cache)
+    assert repaired.returncode == 0, repaired.stderr
+    assert repaired.stdout.startswith(f"{venv}: recreated, synced 3 packages")
+    assert site_tree(venv) == reference
+    assert (venv / "bin" / "activate").is_file()
+    assert venvsync("sync", "--lock", str(v2), *common, cache=cache).stdout.endswith(
+        "adopted, in sync, nothing to do\n"
+    )
+
+
 def test_ctrl_c_is_one_line_and_the_next_run_finishes(
     locks: tuple[Path, Path, Path], reference: dict[str, int], python312: Path, tmp_path: Path
 ) -> None:

@@ -13,11 +13,15 @@ import pytest
 
 from tox_venvsync._errors import LocationError
 from tox_venvsync._location import (
+    CREATING,
     Found,
     Kind,
+    adoptable,
     can_create_in_process,
     create_in_process,
+    creating,
     inspect,
+    prepare,
     protected_paths,
     read_pyvenv_cfg,
     remove_venv,
@@ -115,6 +119,77 @@ def test_inspect_refuses_dir_with_unrelated_files(tmp_path: Path, nothing_protec
     assert info.value.exit_code == 2
     assert info.value.path == path
     assert _snapshot(path) == before
+
+
+def _cut_off(path: Path, *extra: str) -> Path:
+    """What a venv creation killed before its pyvenv.cfg leaves (and ``extra`` files of somebody's)."""
+    (path / "bin").mkdir(parents=True)
+    (path / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
+    (path / "include").mkdir()
+    (path / "lib64").symlink_to("lib")
+    (path / ".tox-info.json").write_text("{}")
+    (path / CREATING).parent.mkdir()
+    (path / CREATING).touch()
+    for name in extra:
+        (path / name).write_text("keep me")
+    return path
+
+
+def test_a_cut_off_creation_is_a_venv_to_make_again_never_adopted(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    path = _cut_off(tmp_path / "env")
+    found = inspect(path, nothing_protected)
+    assert found == Found(path=path, kind=Kind.VENV)
+    assert not adoptable(found, (3, 12, 1))
+    remove_venv(path, nothing_protected, keep_dir=True)  # what a recreate does first
+    assert list(path.iterdir()) == []
+    # with pyvenv.cfg written but the creation still cut off (no scripts yet): not adopted either
+    venv = _make_venv(tmp_path / "half")
+    assert adoptable(inspect(venv, nothing_protected), (3, 12, 1)) is False  # no bin/python
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    assert adoptable(inspect(venv, nothing_protected), (3, 12, 1)) is True
+    (venv / CREATING).parent.mkdir()
+    (venv / CREATING).touch()
+    assert adoptable(inspect(venv, nothing_protected), (3, 12, 1)) is False
+
+
+def test_a_cut_off_creation_holding_anything_else_is_refused_untouched(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    path = _cut_off(tmp_path / "env", "data.db")
+    before = _snapshot(path)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == _refusal(
+        path, f"it holds files and no pyvenv.cfg (bin, data.db, include, ...), {_NOT_A_VENV}"
+    )
+    with pytest.raises(LocationError):
+        remove_venv(path, nothing_protected, keep_dir=True)
+    assert _snapshot(path) == before
+
+
+def test_creating_marks_the_venv_only_while_it_is_made(tmp_path: Path) -> None:
+    path = tmp_path / "env"
+    path.mkdir()
+    with creating(path):
+        assert (path / CREATING).is_file()
+    assert not (path / CREATING).exists()
+    with pytest.raises(KeyboardInterrupt), creating(path):
+        raise KeyboardInterrupt  # cut off: the mark stays for the next run
+    assert (path / CREATING).is_file()
+
+
+def test_prepare_makes_a_cut_off_venv_again(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
+    path = _cut_off(tmp_path / "env")
+    python = Path(getattr(sys, "_base_executable", sys.executable))
+    version = tuple(sys.version_info[:3])
+    assert prepare(path, python, version, nothing_protected) == "recreated"
+    assert (path / "pyvenv.cfg").is_file()
+    assert (path / "bin" / "activate").is_file()
+    assert not (path / CREATING).exists()
+    assert adoptable(inspect(path, nothing_protected), version)
+    assert prepare(path, python, version, nothing_protected) == "adopted"
 
 
 def test_inspect_refusal_shows_three_names_sorted(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:

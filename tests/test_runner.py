@@ -284,6 +284,31 @@ def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
     )
 
 
+@pytest.mark.parametrize("again", [(), ("-r",)], ids=["tox", "tox -r"])
+def test_a_venv_whose_making_tox_cut_off_is_made_again(
+    demo: Demo, mocker: MockerFixture, again: tuple[str, ...]
+) -> None:
+    # tox cut off (Ctrl-C; a kill leaves the same files) while the venv was being made, before its pyvenv.cfg:
+    # the next run, and tox -r, make it again instead of refusing the directory for ever
+    import venv  # noqa: PLC0415
+
+    def cut(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    mocker.patch.object(venv.EnvBuilder, "create_configuration", cut)
+    code, _ = demo.run()
+    assert code != 0
+    assert {p.name for p in demo.venv.iterdir()} >= {"bin", "include", "lib"}
+    assert not (demo.venv / "pyvenv.cfg").exists()
+    mocker.stopall()
+    code, out = demo.run(*again)
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out
+    assert (demo.venv / "bin" / "activate").is_file()
+    if not again:
+        assert f"recreate {demo.venv}: its creation was cut off" in out
+
+
 def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixture) -> None:
     assert demo.run()[0] == 0
     snapshot = demo.snapshot()

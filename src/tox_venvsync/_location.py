@@ -14,10 +14,17 @@ from tox_venvsync._state import State
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
 #: Files tox or we put in an env directory that do not make it "somebody else's".
 _OURS = frozenset({".tox-info.json", ".venvsync"})
+
+#: in a venv being made: written before the first of its files, removed once it is whole (see :func:`creating`)
+CREATING = ".venvsync/creating"
+#: what making a venv puts at its top (the standard library's venv, virtualenv): all a cut-off creation may leave
+_MADE_BY_CREATION = frozenset(
+    {"bin", "include", "lib", "lib64", "Include", "Lib", "Scripts", "pyvenv.cfg", ".gitignore", "CACHEDIR.TAG"}
+)
 
 
 class Kind(enum.Enum):
@@ -99,11 +106,17 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
     _not_another_name_of(path, protected)
     if (path / "pyvenv.cfg").is_file():
         return Found(path=path, kind=Kind.VENV)
-    ours = _OURS | set(tox_dirs)
+    return Found(path=path, kind=_without_pyvenv_cfg(path, _OURS | set(tox_dirs)))
+
+
+def _without_pyvenv_cfg(path: Path, ours: set[str] | frozenset[str]) -> Kind:
+    """An empty directory (but for ``ours``), or a venv whose creation was cut off; else refused."""
     try:
         others = sorted(entry for entry in os.listdir(path) if entry not in ours)
     except OSError as exc:
         raise LocationError(path, f"it cannot be listed ({exc.strerror}); check its permissions") from exc
+    if others and (path / CREATING).is_file() and _MADE_BY_CREATION.issuperset(others):
+        return Kind.VENV  # a creation cut off before pyvenv.cfg: never adopted, made again
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")  # noqa: PLR2004
         raise LocationError(
@@ -111,7 +124,7 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
             f"it holds files and no pyvenv.cfg ({shown}), so it is not a virtual environment; "
             "choose an empty or missing directory for env_location",
         )
-    return Found(path=path, kind=Kind.EMPTY)
+    return Kind.EMPTY
 
 
 def _not_another_name_of(path: Path, protected: Mapping[Path, str]) -> None:
@@ -208,9 +221,30 @@ def prepare(
     else:
         create_dir(found.path)
         made = "created"
-    if seed or not create_in_process(found.path, python):
-        _virtualenv(found.path, python, seed=seed)
+    with creating(found.path):
+        if seed or not create_in_process(found.path, python):
+            _virtualenv(found.path, python, seed=seed)
     return made
+
+
+@contextlib.contextmanager
+def creating(path: Path) -> Iterator[None]:
+    """Mark ``path`` as a venv being made while the block makes it; the mark goes once it is made.
+
+    A creation cut off (a kill, Ctrl-C, a full disk) leaves the mark: :func:`inspect` then takes the
+    directory, holding only what a creation makes, for a venv to make again instead of refusing it
+    for ever, and :func:`adoptable` never adopts it (it may lack its interpreter or scripts).
+    """
+    marker = path / CREATING
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    yield
+    marker.unlink()
+
+
+def cut_off(venv: Path) -> bool:
+    """Whether making ``venv`` was cut off (it holds the mark of :func:`creating`)."""
+    return (venv / CREATING).exists()
 
 
 def adoptable(found: Found, version: tuple[int, ...]) -> bool:
@@ -219,7 +253,7 @@ def adoptable(found: Found, version: tuple[int, ...]) -> bool:
 
 
 def _adopts(venv: Path, version: tuple[int, ...]) -> bool:
-    return venv_python_version(venv) == version[:3] and (venv / "bin" / "python").exists()
+    return venv_python_version(venv) == version[:3] and (venv / "bin" / "python").exists() and not cut_off(venv)
 
 
 #: written into a venv made in-process, as virtualenv (and Python 3.13's venv) write it: git ignores the venv

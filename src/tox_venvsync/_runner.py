@@ -29,6 +29,8 @@ from tox_venvsync._location import (
     can_create_in_process,
     create_dir,
     create_in_process,
+    creating,
+    cut_off,
     inspect,
     protected_paths,
     remove_venv,
@@ -217,17 +219,19 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             if self._adoptable():
                 _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
                 return
-            _LOGGER.warning("recreate %s: it was made for another Python", self.env_dir)
+            why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
+            _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
-        if not self._created_in_process():
-            super().create_python_env()
-            return
-        create_in_process(
-            self.env_dir,
-            self.base_python.extra["executable"],
-            system_site_packages=self.conf["system_site_packages"],
-            copies=self.conf["always_copy"],
-        )
+        with creating(self.env_dir):
+            if not self._created_in_process():
+                super().create_python_env()
+                return
+            create_in_process(
+                self.env_dir,
+                self.base_python.extra["executable"],
+                system_site_packages=self.conf["system_site_packages"],
+                copies=self.conf["always_copy"],
+            )
 
     def _virtualenv_needed(self) -> bool:
         """Whether only virtualenv's session can make the venv asked for: pip seeded, or virtualenv settings."""
@@ -243,7 +247,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _adoptable(self) -> bool:
         wanted = tuple(self.base_python.version_info[:3])
-        return venv_python_version(self.env_dir) == wanted and self.env_python().exists()
+        return venv_python_version(self.env_dir) == wanted and self.env_python().exists() and not cut_off(self.env_dir)
 
     @property
     def installer(self) -> Pip:
