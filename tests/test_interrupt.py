@@ -248,6 +248,29 @@ def test_a_venv_whose_making_was_cut_off_is_made_again(  # noqa: PLR0913, PLR091
     )
 
 
+@pytest.mark.parametrize("module", ["argparse", "tox_venvsync._cli", "tox_venvsync._errors"])
+def test_ctrl_c_while_the_command_line_loads_is_one_line(module: str, tmp_path: Path) -> None:
+    # the script's first tens of milliseconds import the command line: Ctrl-C there is the same one line
+    child = textwrap.dedent(f"""
+        import builtins, os, signal, sys
+        real = builtins.__import__
+        def interrupting(name, *args, **kwargs):
+            if name == {module!r}:
+                os.kill(os.getpid(), signal.SIGINT)
+            return real(name, *args, **kwargs)
+        builtins.__import__ = interrupting
+        from tox_venvsync._entry import run
+        sys.exit(run())
+    """)
+    args = ["sync", "--lock", str(tmp_path / "pylock.toml"), "--venv", str(tmp_path / "venv")]
+    done = subprocess.run([sys.executable, "-c", child, *args], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (
+        130,
+        "venvsync: interrupted; the next sync finishes or redoes what was started\n",
+    )
+    assert not (tmp_path / "venv").exists()
+
+
 def test_ctrl_c_is_one_line_and_the_next_run_finishes(
     locks: tuple[Path, Path, Path], reference: dict[str, int], python312: Path, tmp_path: Path
 ) -> None:

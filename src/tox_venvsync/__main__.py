@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tox_venvsync._cli import main
+from tox_venvsync._entry import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
+from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
 from tox_venvsync._location import Kind, adoptable, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, read_lock
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"venvsync: error: {_as_flags(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("venvsync: interrupted; the next sync finishes or redoes what was started", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:  # the output's reader is gone (| head): stop quietly, as other commands do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
