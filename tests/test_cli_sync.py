@@ -18,6 +18,7 @@ from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode
+from tox_venvsync._apply import Journal
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
 from tox_venvsync._errors import file_system_error
@@ -238,8 +239,30 @@ def test_verify_finds_edited_and_deleted_files(
     assert json.loads(out) == {
         "modified": ["lib/python3.12/site-packages/alpha/__init__.py"],
         "missing": ["lib/python3.12/site-packages/beta/__init__.py"],
+        "interrupted": [],
         "differs": None,
     }
+
+
+def test_verify_reports_what_an_interrupted_sync_left(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a sync killed mid-apply: its journal names what it was changing, and a wheel cut off before its RECORD
+    # cannot be checked file by file; verify without --lock must not call that venv sound
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    State(venv).clear()  # what a sync does before its first change
+    (site / "beta-2.0.dist-info" / "RECORD").unlink()
+    Journal(venv).start(["beta"])
+    code, out, _ = run(capsys, "verify", "--venv", str(venv))
+    assert code == 1
+    assert out == (
+        "missing: lib/python3.12/site-packages/beta-2.0.dist-info/RECORD\n"
+        "interrupted: beta (a sync did not finish; run it again)\n"
+    )
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    assert run(capsys, "verify", "--venv", str(venv))[:2] == (0, f"{venv}: every file matches its RECORD\n")
 
 
 def test_verify_reports_a_package_the_lock_does_not_name(
@@ -634,4 +657,16 @@ def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: 
     assert str(error) == (
         f"No space left on device at {venv_file}; free some space and run again (the next sync finishes what this "
         "one started)"
+    )
+
+
+def test_a_cache_emptied_under_a_run_says_to_run_again(cache_dir: Path) -> None:
+    # the cache deleted (rm -rf, a cleaning job) while a sync linked from it: not a setting to change
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    gone = cache_dir / "unpacked" / "sha256" / "ab" / "x.py"
+    error = file_system_error(OSError(errno.ENOENT, "No such file or directory", str(gone)), cache_dir)
+    assert error is not None
+    assert str(error) == (
+        f"the cache {cache_dir} changed under this run (No such file or directory at {gone}): something removed "
+        "part of it while it was in use; run again"
     )

@@ -238,7 +238,8 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
+    from tox_venvsync._apply import Journal  # noqa: PLC0415  # see the imports
+    from tox_venvsync._installed import scan  # noqa: PLC0415
     from tox_venvsync._verify import check_records  # noqa: PLC0415
 
     venv = args.venv.absolute()
@@ -250,11 +251,18 @@ def _verify(args: argparse.Namespace) -> int:
     spec = SyncSpec(venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args))
     plan = _preview(spec, target) if args.lock else None
     changes = plan.changes if plan else []
-    report = {"modified": files.modified, "missing": files.missing, "differs": _plan_json(plan) if plan else None}
+    interrupted = sorted(Journal(venv).pending())  # a sync that did not finish was changing these
+    report = {
+        "modified": files.modified,
+        "missing": files.missing,
+        "interrupted": interrupted,
+        "differs": _plan_json(plan) if plan else None,
+    }
     lines = [f"modified: {p}" for p in files.modified] + [f"missing: {p}" for p in files.missing]
+    lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in interrupted]
     lines += [step.describe() for step in changes]
     _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
-    return 1 if files or changes else 0
+    return 1 if files or changes or interrupted else 0
 
 
 def _preview(spec: SyncSpec, target: Target, ahead: LockAhead | None = None) -> Plan:

@@ -150,6 +150,11 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     named = isinstance(filename, str | bytes | os.PathLike)  # not a file descriptor
     where = f" at {filename}" if named else ""
     if cache is not None and named and _inside(Path(os.fsdecode(filename)), cache):
+        if exc.errno == errno.ENOENT and cache.is_dir():  # it was there a moment ago: removed by someone meanwhile
+            return FileSystemError(
+                f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "
+                "part of it while it was in use; run again"
+            )
         return FileSystemError(
             f"the cache {cache} cannot be used ({exc.strerror or exc}{where}); "
             "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"

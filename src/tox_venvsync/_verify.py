@@ -37,6 +37,9 @@ def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], v
     root = os.path.abspath(venv)
     for dists in installed.values():
         for dist in dists:
+            if not (dist.dist_info / "RECORD").is_file():  # an install cut off before its RECORD wrote it
+                missing.append(os.path.relpath(dist.dist_info / "RECORD", root))
+                continue
             for relative, algorithm, digest in _hashed_rows(dist.dist_info / "RECORD"):
                 path = os.path.normpath(dist.dist_info.parent / relative)
                 if os.path.commonpath([root, path]) != root:
