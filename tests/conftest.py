@@ -45,6 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001  # pytest's
     if "PYENV_VERSION" not in os.environ and (versions := _pyenv_versions()):
         os.environ["PYENV_VERSION"] = versions
     os.environ.setdefault("TOX_VENVSYNC_CACHE_DIR", tempfile.mkdtemp(prefix="venvsync-test-cache-"))
+    # a login of the developer's own (~/.netrc) is never sent to a test's server
+    os.environ["NETRC"] = str(Path(tempfile.gettempdir()) / "venvsync-test-no-netrc")
     os.environ["VIRTUALENV_OVERRIDE_APP_DATA"] = os.environ.get(
         "VIRTUALENV_OVERRIDE_APP_DATA", str(Path(tempfile.gettempdir()) / "venvsync-test-virtualenv-data")
     )

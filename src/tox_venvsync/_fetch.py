@@ -214,7 +214,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     import urllib.error  # noqa: PLC0415  # see the imports
     import urllib.request  # noqa: PLC0415
 
-    from tox_venvsync._index import check_transport, network_reason, open_url  # noqa: PLC0415
+    from tox_venvsync._index import answered, check_transport, network_reason, open_url  # noqa: PLC0415
 
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
@@ -222,7 +222,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         response: IO[bytes] = open_url(request, timeout=_TIMEOUT)
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
-            raise FetchError(pick.name, url, f"the server answered HTTP {exc.code} {exc.reason}") from exc
+            raise FetchError(pick.name, url, answered(exc, "server")) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(pick.name, url, network_reason(exc)) from exc
     return response

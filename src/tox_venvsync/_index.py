@@ -15,7 +15,7 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import unquote, urljoin, urlparse, urlsplit, urlunsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -55,12 +55,113 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
     second of work repeated for nothing. The opener also keeps each thread's connection to a host open
     for its next request (see :class:`_Handler`).
     """
+    if "@" in urlsplit(request.full_url).netloc:
+        request.full_url = without_login(request.full_url)
     return _opener().open(request, timeout=timeout)
 
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_Handler())
+    return urllib.request.build_opener(_Handler(), _Login())
+
+
+# --- logins ----------------------------------------------------------------------------------------------------------
+
+#: the logins URLs carried (``https://user:token@host/``), by host: every later request to that host sends it, as
+#: pip sends an index URL's login with the files its pages link to on the same host
+_url_logins: dict[str, tuple[str, str]] = {}
+_url_logins_lock = threading.Lock()
+#: names the login file to read instead of ``~/.netrc`` (as pip, uv, curl and requests read it)
+NETRC_ENV = "NETRC"
+
+
+def without_login(url: str) -> str:
+    """``url`` without its user info, which becomes the login for requests to its host."""
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    if not userinfo:
+        return url
+    user, _, password = userinfo.partition(":")
+    with _url_logins_lock:
+        _url_logins[host.lower()] = (unquote(user), unquote(password))
+    return urlunsplit(parts._replace(netloc=host))
+
+
+class _Login(urllib.request.BaseHandler):
+    """Sends the request's host its login, from a URL that carried one or else from the netrc file.
+
+    As HTTP Basic authorization, only on the request itself: urllib does not copy an "unredirected" header to a
+    redirect, so a redirect to another host (a file store's signed URL, say) never sees it; a redirect within the
+    host gets it again here. Plain http is refused before this (see :func:`check_transport`) but to this machine
+    or a host the user trusts.
+    """
+
+    def http_request(self, req: urllib.request.Request) -> urllib.request.Request:
+        host = urlsplit(req.full_url).netloc.lower()
+        login = _url_logins.get(host) or _netrc_login(urlsplit(req.full_url).hostname or "")
+        if login is not None and not req.has_header("Authorization"):
+            import base64  # noqa: PLC0415  # a request with a login only
+
+            token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
+            req.add_unredirected_header("Authorization", f"Basic {token}")
+        return req
+
+    https_request = http_request
+
+
+def answered(exc: urllib.error.HTTPError, server: str) -> str:
+    """What an HTTP error status says, and for a refused login what to do."""
+    reason = f"the {server} answered HTTP {exc.code} {exc.reason}"
+    if exc.code not in {401, 403}:
+        return reason
+    # no login was sent, or one the server does not take
+    _, problem = _netrc_entries(_netrc_file())
+    if problem is not None:
+        return f"{reason}; {problem}"
+    return (
+        f"{reason}; if it needs a login, put the host's in ~/.netrc (or the file {NETRC_ENV} names) "
+        "or in the URL, before the host (user:token@)"
+    )
+
+
+def _netrc_file() -> str:
+    return os.environ.get(NETRC_ENV) or "~/.netrc"
+
+
+def _netrc_login(hostname: str) -> tuple[str, str] | None:
+    """The login the netrc file gives ``hostname`` (its ``default`` entry otherwise), or ``None``."""
+    entries, _ = _netrc_entries(_netrc_file())
+    return entries.get(hostname.lower(), entries.get(""))
+
+
+@functools.cache
+def _netrc_entries(file: str) -> tuple[dict[str, tuple[str, str]], str | None]:
+    """The logins of a netrc file by host (``""`` for its ``default``), and why it could not be read.
+
+    A file that does not parse gives no login and no failure, as pip and requests treat it: an index that
+    needs none (PyPI) still works; one that refuses says why no login went (see :func:`answered`).
+    """
+    import netrc  # noqa: PLC0415  # only a request to an http(s) index reads it
+
+    path = Path(file).expanduser()
+    try:
+        parsed = netrc.netrc(str(path))
+    except FileNotFoundError:
+        return {}, None
+    except (netrc.NetrcParseError, OSError, UnicodeDecodeError) as exc:
+        # not the parser's own words: they quote the token it stumbled on, which may be a password
+        why = f"line {exc.lineno} does not parse" if isinstance(exc, netrc.NetrcParseError) else type(exc).__name__
+        if isinstance(exc, OSError):
+            why = exc.strerror or why
+        return {}, f"the login file {path} cannot be read ({why}); correct it, or set {NETRC_ENV} to another file"
+    found = {
+        host.lower(): (login, password or "")
+        for host, (login, _, password) in parsed.hosts.items()
+        if login or password  # an entry with neither gives no login
+    }
+    if (default := found.pop("default", None)) is not None:
+        found[""] = default
+    return found, None
 
 
 _T = TypeVar("_T")
@@ -270,8 +371,7 @@ def network_reason(exc: urllib.error.URLError | OSError) -> str:
 def check_transport(name: str, url: str, environ: Mapping[str, str] | None = None) -> None:
     """Refuse plain ``http://`` to a host that is not this machine, unless the user trusts it by name.
 
-    A URL with user info (``user:password@``, a token) is refused too: no credentials are sent yet, and
-    without this check urllib took them for part of the host (a traceback for ``https://user:pw@host``).
+    A URL's user info (``user:password@``, a token) is its host's login (see :func:`without_login`).
     """
     try:
         parsed = urlparse(url)
@@ -279,12 +379,6 @@ def check_transport(name: str, url: str, environ: Mapping[str, str] | None = Non
     except ValueError as exc:
         reason = f"the URL is not valid ({exc}); correct it in the lock or the index setting"
         raise BadUrlError(name, url, reason) from exc
-    if "@" in parsed.netloc:
-        reason = (
-            "URLs with credentials (user info) are not supported yet; "
-            "use an index that needs no login, or a lock whose files this machine can read"
-        )
-        raise FetchError(name, url, reason)  # the message shows the URL as https://****@host
     if parsed.scheme != "http":
         return
     host = (parsed.hostname or "").lower()
@@ -384,7 +478,7 @@ def _read_page(index: str, name: str) -> dict[str, IndexFile]:
             base = response.geturl()
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
-            raise FetchError(name, url, f"the index answered HTTP {exc.code} {exc.reason}") from exc
+            raise FetchError(name, url, answered(exc, "index")) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(name, url, network_reason(exc)) from exc
     if kind.endswith("json"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import threading
@@ -46,7 +47,9 @@ class LocalIndex(Served):
     ``connections`` counts the connections accepted; with ``drop_idle`` the server closes each connection
     after one response without saying so (as a server closes a kept connection that sat idle too long).
     Files are read from disk on every request, so tests may add files while the server runs. With ``tls``
-    (a server-side context) it serves https instead.
+    (a server-side context) it serves https instead. With ``login`` (user, password) every request without
+    that HTTP Basic login is answered 401; ``authorizations`` records each request's Authorization header.
+    ``redirect_paths`` maps a path to a URL to redirect to (302).
     """
 
     what = "local index"
@@ -61,6 +64,9 @@ class LocalIndex(Served):
         self.truncate_paths: set[str] = set()
         self.connections = 0
         self.drop_idle = False
+        self.login: tuple[str, str] | None = None
+        self.authorizations: list[str | None] = []
+        self.redirect_paths: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def _make(self) -> _IndexServer:
@@ -93,6 +99,10 @@ class LocalIndex(Served):
             if project is not None:
                 projects.setdefault(project, []).append(entry)
         return projects
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def _page(title: str, links: list[tuple[str, str]]) -> bytes:
@@ -134,8 +144,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = self.close_connection or index.drop_idle
         path = urlsplit(self.path).path
         index.record(path)
+        with index._lock:  # the index's own lock, from its handler
+            index.authorizations.append(self.headers.get("Authorization"))
         status = index.fail_paths.get(path)
-        if status is not None:
+        if index.login is not None and self.headers.get("Authorization") != _basic(*index.login):
+            self.send_response(HTTPStatus.UNAUTHORIZED)
+            self.send_header("WWW-Authenticate", 'Basic realm="index"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path in index.redirect_paths:
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", index.redirect_paths[path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif status is not None:
             self._send(status, b"", "text/plain")
         elif path == "/simple/":
             links = [(f"{project}/", project) for project in index.files()]

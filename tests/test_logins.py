@@ -1,0 +1,153 @@
+"""Indexes that need a login: a URL's user info, or the netrc file, sent as HTTP Basic to that host only."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from _support.index import LocalIndex
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
+from tox_venvsync._cache import Cache
+from tox_venvsync._errors import FetchError
+from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._index import IndexClient
+from tox_venvsync._lock import Artifact, Pick
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+BASIC = "Basic " + base64.b64encode(b"ci:s3cret").decode()
+HINT = (
+    "; if it needs a login, put the host's in ~/.netrc (or the file NETRC names) or in the URL, before the host "
+    "(user:token@)"
+)
+
+
+@pytest.fixture(autouse=True)
+def no_logins_yet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test starts with no login learnt from a URL and no netrc file (both are kept for the process)."""
+    monkeypatch.setattr(_index, "_url_logins", {})
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    _index._netrc_entries.cache_clear()
+    yield
+    _index._netrc_entries.cache_clear()
+
+
+@pytest.fixture
+def guarded(local_index: LocalIndex) -> LocalIndex:
+    local_index.login = ("ci", "s3cret")
+    return local_index
+
+
+def _pick(wheel: Path, url: str) -> Pick:
+    name, version = wheel.name.split("-")[:2]
+    artifact = Artifact(filename=wheel.name, url=url, path=None, size=None, hashes={"sha256": sha256_file(wheel)})
+    return Pick(name=canonicalize_name(name), version=Version(version), kind="wheel", artifact=artifact)
+
+
+def _with_login(url: str, login: str = "ci:s3cret") -> str:
+    return url.replace("://", f"://{login}@", 1)
+
+
+def test_a_urls_login_is_sent_to_its_host_for_that_and_later_requests(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    one, two = make_wheel(wheelhouse, "one", "1.0"), make_wheel(wheelhouse, "two", "1.0")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(one, _with_login(guarded.file_url(one.name)))])
+    assert fetched["one"].read_bytes() == one.read_bytes()
+    # a file the index links to, on the same host, without the login in its URL (as pip sends it there too)
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
+    assert fetched["two"].read_bytes() == two.read_bytes()
+    assert guarded.authorizations == [BASIC, BASIC]
+
+
+def test_a_login_in_the_index_url_finds_and_fetches_a_pin(guarded: LocalIndex, wheelhouse: Path) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = IndexClient().locate(_with_login(guarded.simple_url), "pkg", wheel.name)
+    assert url == guarded.file_url(wheel.name)  # the page's link, without the login
+    assert guarded.authorizations == [BASIC]
+
+
+def test_the_netrc_file_gives_the_login(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1\n  login ci\n  password s3cret\nmachine other.example login x password y\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    assert guarded.authorizations == [BASIC]
+
+
+def test_without_a_login_the_refusal_says_where_one_goes(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    assert str(info.value).startswith(
+        f"cannot fetch pkg from {guarded.file_url(wheel.name)}: the server answered HTTP 401 Unauthorized{HINT}"
+    )
+    with pytest.raises(FetchError) as info:
+        IndexClient().locate(guarded.simple_url, "pkg", wheel.name)
+    assert f"the index answered HTTP 401 Unauthorized{HINT}" in str(info.value)
+    assert guarded.authorizations == [None, None]
+
+
+def test_a_wrong_login_is_refused_and_never_shown(guarded: LocalIndex, wheelhouse: Path, cache_dir: Path) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = _with_login(guarded.file_url(wheel.name), "ci:wr0ng")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    message = str(info.value)
+    assert "wr0ng" not in message
+    assert message.startswith(f"cannot fetch pkg from {guarded.url.replace('://', '://****@')}/files/")
+    assert "HTTP 401 Unauthorized" in message
+    assert guarded.authorizations == ["Basic " + base64.b64encode(b"ci:wr0ng").decode()]
+
+
+def test_a_redirect_to_another_host_is_not_sent_the_login(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    # an index that sends downloads to a file store (a signed URL on another host) must not hand it the login
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with LocalIndex(wheelhouse) as store:
+        elsewhere = store.file_url(wheel.name).replace("127.0.0.1", "localhost")
+        guarded.redirect_paths[f"/files/{wheel.name}"] = elsewhere
+        url = _with_login(guarded.file_url(wheel.name))
+        fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+        assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+        assert guarded.authorizations == [BASIC]
+        assert store.authorizations == [None]
+
+
+def test_a_login_file_that_cannot_be_read_is_named_when_a_server_asks_for_a_login(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1\nlogin ci password my s3cret\n")  # a password with a space, not quoted
+    monkeypatch.setenv("NETRC", str(netrc))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    message = str(info.value)
+    # the line as Python's netrc counts it; never the parser's words, which quote the token (here: a password's end)
+    assert re.fullmatch(
+        re.escape(f"cannot fetch pkg from {guarded.file_url(wheel.name)}: the server answered HTTP 401 Unauthorized; ")
+        + re.escape(f"the login file {netrc} cannot be read (line ")
+        + r"\d+"
+        + re.escape(" does not parse); correct it, or set NETRC to another file")
+        + ".*",
+        message,
+    )
+    assert "s3cret" not in message
+    guarded.login = None  # a server that needs no login (PyPI) is not kept from by a broken login file
+    assert CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])["pkg"].is_file()
