@@ -169,6 +169,32 @@ def test_a_cut_off_creation_holding_anything_else_is_refused_untouched(
     assert _snapshot(path) == before
 
 
+def test_removing_a_cut_off_venv_keeps_its_mark_to_the_end(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the recreate of a cut-off venv cut off in turn, just before pyvenv.cfg goes: still never adopted
+    path = _cut_off(tmp_path / "env")
+    (path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.12.1\n")
+    (path / "bin" / "python").symlink_to(sys.executable)
+    (path / ".venvsync" / "state.json").write_text("{}")
+    real = Path.unlink
+
+    def interrupted(self: Path, *, missing_ok: bool = False) -> None:
+        if self.name == "pyvenv.cfg":
+            raise KeyboardInterrupt
+        real(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        remove_venv(path, nothing_protected, keep_dir=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in path.iterdir()) == [".venvsync", "pyvenv.cfg"]
+    assert [p.name for p in (path / ".venvsync").iterdir()] == ["creating"]
+    assert not adoptable(inspect(path, nothing_protected), (3, 12, 1))
+    remove_venv(path, nothing_protected, keep_dir=True)
+    assert list(path.iterdir()) == []
+
+
 def test_creating_marks_the_venv_only_while_it_is_made(tmp_path: Path) -> None:
     path = tmp_path / "env"
     path.mkdir()

@@ -184,24 +184,34 @@ def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, to
     goes first, so nothing takes a venv being emptied for one in sync (``venvsync sync`` checks that
     without the lock).
     """
-    import shutil  # noqa: PLC0415  # ~3 ms to import; only a removal needs it
-
     found = inspect(path, protected, tox_dirs=tox_dirs)
     if found.kind is Kind.MISSING:
         return
     State(found.path).clear()
-    with os.scandir(found.path) as entries:  # closed also when a removal is interrupted
+    marker = found.path / CREATING
+    last = {"pyvenv.cfg", marker.parent.name}  # what keeps a half-removed directory recognisable, kept for the end
+    _empty(found.path, keep=last)
+    if marker.parent.is_dir() and not marker.parent.is_symlink():
+        _empty(marker.parent, keep={marker.name})  # a cut-off creation's mark goes after pyvenv.cfg (below)
+    (found.path / "pyvenv.cfg").unlink(missing_ok=True)
+    _empty(found.path, keep=set())
+    if not keep_dir:
+        with contextlib.suppress(OSError):  # a mount point or a directory we may not remove: it stays, empty
+            found.path.rmdir()
+
+
+def _empty(directory: Path, *, keep: set[str]) -> None:
+    """Remove every entry of ``directory`` but those named in ``keep``; links are removed, never followed."""
+    import shutil  # noqa: PLC0415  # ~3 ms to import; only a removal needs it
+
+    with os.scandir(directory) as entries:  # closed also when a removal is interrupted
         for entry in entries:
-            if entry.name == "pyvenv.cfg":
+            if entry.name in keep:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)  # rmtree unlinks symlinks inside, never follows them
             else:
                 Path(entry.path).unlink()
-    (found.path / "pyvenv.cfg").unlink(missing_ok=True)
-    if not keep_dir:
-        with contextlib.suppress(OSError):  # a mount point or a directory we may not remove: it stays, empty
-            found.path.rmdir()
 
 
 def prepare(
