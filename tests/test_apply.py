@@ -566,27 +566,35 @@ def test_a_journal_an_earlier_version_wrote_names_its_names(tmp_path: Path) -> N
     assert (Journal(tmp_path).pending(), Journal(tmp_path).placing()) == (frozenset({"a", "b"}), {})
 
 
+@pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
 def test_clear_half_placed_removes_a_cut_off_wheels_files_and_nothing_another_record_lists(
-    venv: Venv, tmp_path: Path
+    venv: Venv, tmp_path: Path, *, link: bool
 ) -> None:
     cache = Cache(tmp_path / "cache")
     shared = make_wheel(tmp_path / "w", "shared", "1.0", modules={"common/file.py": "X = 1\n"})
     modules = {"half/__init__.py": "", "half/deep/mod.py": "Y = 2\n", "common/file.py": "X = 1\n"}
     half = make_wheel(tmp_path / "w", "half", "1.0", modules=modules, console_scripts={"half-cli": "half:main"})
-    installer = LinkInstaller(venv.target, cache)
+    # a wheel the cut-off apply never got to, one of whose paths holds a file of the user's
+    never = make_wheel(tmp_path / "w", "never", "1.0", modules={"sitecustomize.py": "print('the wheel')\n"})
+    installer = LinkInstaller(venv.target, cache, link=link)
     for wheel in (shared, half):
         installer.check(wheel, from_cache(wheel))
         installer.install(wheel, from_cache(wheel))
+    installer.check(never, from_cache(never))
+    (venv.site / "sitecustomize.py").write_text("print('mine')\n")
     before = _snapshot(venv.path)
-    step = Step(action=Action.INSTALL, name=canonicalize_name("half"), version=None, wanted=from_cache(half))
-    root = installer.tree_roots(Plan(steps=(step,)))["half"]
+    steps = tuple(
+        Step(action=Action.INSTALL, name=canonicalize_name(name), version=None, wanted=from_cache(wheel))
+        for name, wheel in (("half", half), ("never", never))
+    )
+    roots = installer.tree_roots(Plan(steps=steps))
     (venv.site / "half-1.0.dist-info" / "RECORD").unlink()  # cut off before its RECORD: no record of what it placed
-    elsewhere = shutil.copytree(root, tmp_path / "elsewhere")  # the journal is the venv's: a tree outside the cache
+    elsewhere = shutil.copytree(roots["half"], tmp_path / "elsewhere")  # the journal is the venv's: a tree outside
     Journal(venv.path).start(["half", "shared"], {"half": str(elsewhere)})
     clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
     assert (venv.site / "half" / "deep" / "mod.py").exists()  # not read from outside the cache
 
-    Journal(venv.path).start(["half"], {"half": root})
+    Journal(venv.path).start(["half", "never"], roots)
     clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
     left = _snapshot(venv.path)
     gone = {p for p in before if p not in left}
@@ -599,6 +607,7 @@ def test_clear_half_placed_removes_a_cut_off_wheels_files_and_nothing_another_re
         *(p for p in before if p.startswith("lib/python3.12/site-packages/half-1.0.dist-info")),
     }
     assert left["lib/python3.12/site-packages/common/file.py"] == b"X = 1\n"  # shared's RECORD lists it
+    assert left["lib/python3.12/site-packages/sitecustomize.py"] == b"print('mine')\n"  # not the wheel's file
     assert list(venv.dists()) == ["shared"]
 
     clear_half_placed(venv.path, venv.target, cache.unpacked_dir)  # a finished install (its RECORD) is left alone

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -327,20 +328,54 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
         for relative in _record_paths(dist.dist_info)
     }
     for placement, dist_info in cut:
-        compiled, parents = _CompiledFiles(), set()
-        for path in placement.destinations():
-            directory, name = os.path.split(path)
-            parents.add(directory)
+        compiled = _CompiledFiles()
+        files, directories = placement.placed()
+        for path in files:
             if path in claimed:
                 continue
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-            except (FileNotFoundError, IsADirectoryError):
-                continue
+            directory, name = os.path.split(path)
             if name.endswith(".py"):
                 compiled.drop(directory, name[:-3])
         shutil.rmtree(dist_info, ignore_errors=True)
-        _prune_empty((Path(p) for p in parents), stop=Path(placement.root))
+        _prune_empty((Path(p) for p in directories), stop=Path(placement.root))  # the empty ones it made
+
+
+def _is_copy_of(path: str, source: str, entry: Entry) -> bool:
+    """Whether the regular file at ``path`` is the tree's file ``source``: a hard link to it, or a copy."""
+    try:
+        found = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    if not stat.S_ISREG(found.st_mode):
+        return False
+    with contextlib.suppress(OSError):
+        ours = os.stat(source)
+        if (ours.st_dev, ours.st_ino) == (found.st_dev, found.st_ino):
+            return True
+    algorithm, _, digest = entry.hash.partition("=")
+    if found.st_size != entry.size or algorithm not in hashlib.algorithms_available:
+        return False
+    hasher = hashlib.new(algorithm)
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                hasher.update(chunk)
+    except OSError:
+        return False
+    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode() == digest
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """Whether ``path`` is a regular file whose bytes are ``data``."""
+    try:
+        if not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
+            return False
+        with open(path, "rb") as file:
+            return file.read(len(data) + 1) == data
+    except OSError:
+        return False
 
 
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:
@@ -611,14 +646,35 @@ class _Placement:
         """The scheme directory the wheel's root goes to (its ``.dist-info`` lands there)."""
         return self._root
 
-    def destinations(self) -> list[str]:
-        """Every file :meth:`place` writes but the ``.dist-info``'s own (worked out from names, nothing made)."""
-        paths = []
-        wheres = [self._destination(entry.path) for entry in self._tree.entries]
-        for scheme, relative in [*wheres, *(("scripts", name) for name, *_ in self._tree.scripts)]:
-            with contextlib.suppress(InstallError):  # a path no placement would write (a tampered manifest)
-                paths.append(self._inside(scheme, relative))
-        return paths
+    def placed(self) -> tuple[list[str], set[str]]:
+        """The files of this tree found in the venv as :meth:`place` writes them, and every directory they go to.
+
+        For a placement cut off before its RECORD: a file counts only when it is the tree's own (a hard link
+        to it, or a copy with its size and hash) or, for a script, holds what the placement writes, so a file
+        of somebody else's at one of the paths stays, also when the placement never got to it. The
+        ``.dist-info``'s own files are not included.
+        """
+        found: list[str] = []
+        directories: set[str] = set()
+        for entry in self._tree.entries:
+            scheme, relative = self._destination(entry.path)
+            try:
+                path = self._inside(scheme, relative)
+            except InstallError:  # a path no placement would write (a tampered manifest)
+                continue
+            directories.add(os.path.dirname(path))
+            source = os.path.join(self._source, entry.path)
+            if scheme == "scripts":
+                with contextlib.suppress(OSError):
+                    if _holds(path, _shebang(Path(source), self._interpreter)):
+                        found.append(path)
+            elif _is_copy_of(path, source, entry):
+                found.append(path)
+        for name, module, attr, _ in self._tree.scripts:
+            path = self._inside("scripts", name)
+            if _holds(path, _script(module, attr, self._interpreter)):
+                found.append(path)
+        return found, directories
 
     def place(self, metadata: dict[str, bytes]) -> None:
         self._place_entries()
