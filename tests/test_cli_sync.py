@@ -422,37 +422,48 @@ def test_compile_bytecode_compiles_again_only_after_a_sync_changed_the_venv(
 
 
 @pytest.mark.usefixtures("cache_dir")
-def test_compile_bytecode_in_a_read_only_venv_says_so_and_claims_nothing(
+@pytest.mark.parametrize("read_only", ["site-packages", "one package"])
+def test_compile_bytecode_in_a_read_only_venv_says_so_and_claims_nothing(  # noqa: PLR0913, PLR0917  # fixtures
     tmp_path: Path,
     local_index: LocalIndex,
     python312: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    read_only: str,
 ) -> None:
-    # a venv in a read-only image layer, synced without bytecode: compileall would skip every module silently
-    wheel = make_wheel(local_index.directory, "gamma", "1.0", modules={"gamma/__init__.py": "VALUE = 1\n"})
+    # a venv in a read-only image layer (or one package's directory a read-only mount), synced without bytecode:
+    # compileall would skip those modules silently, and the venv be marked compiled for good
+    modules = {"gamma/__init__.py": "VALUE = 1\n", "top.py": "TOP = 1\n"}
+    wheel = make_wheel(local_index.directory, "gamma", "1.0", modules=modules)
     entry = package_entry("gamma", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
     lock = write_pylock(tmp_path / "project" / "pylock.toml", [entry])
     venv = tmp_path / "venv"
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     site = venv / "lib" / "python3.12" / "site-packages"
+    refused = site if read_only == "site-packages" else site / "gamma"
+    access = os.access
 
-    def read_only(prefix: str, dir: str) -> tuple[int, str]:  # noqa: A002  # mkstemp's keyword
+    def no_write_below(path: str, mode: int) -> bool:  # what access(2) answers on a read-only mount
+        inside = path == str(refused) or path.startswith(f"{refused}/")
+        return not (inside and mode & os.W_OK) and access(path, mode)
+
+    def erofs(prefix: str, dir: str) -> tuple[int, str]:  # noqa: A002  # mkstemp's keyword
         raise OSError(errno.EROFS, "Read-only file system", f"{dir}/{prefix}xyz")
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(os, "access", no_write_below)
+    monkeypatch.setattr(tempfile, "mkstemp", erofs)
     code, out, err = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
     assert (code, out) == (1, "")
     assert err == (
-        f"venvsync: error: Read-only file system at {site}; the file system is read-only: make it writable, "
+        f"venvsync: error: Read-only file system at {refused}; the file system is read-only: make it writable, "
         "or put the venv and the cache on one that is\n"
     )
-    assert not list(site.rglob("*.pyc"))
+    assert not list(site.rglob("*.pyc"))  # refused before any module was compiled
     monkeypatch.undo()  # writable again: the bytecode was never claimed, so this run compiles it
     code, out, _ = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
     assert (code, out) == (0, f"{venv}: adopted, in sync, nothing to do, bytecode compiled\n")
-    assert [p.name for p in site.rglob("*.pyc")] == ["__init__.cpython-312.pyc"]
-    assert not list(site.glob(".venvsync-probe-*"))
+    assert sorted(p.name for p in site.rglob("*.pyc")) == ["__init__.cpython-312.pyc", "top.cpython-312.pyc"]
+    assert not list(site.rglob(".venvsync-probe-*"))
 
 
 def test_compile_bytecode_when_the_venvs_interpreter_does_not_run_is_one_sentence(

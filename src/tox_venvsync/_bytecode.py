@@ -157,8 +157,7 @@ def compile_all(target: Target) -> None:
     missing = directories if tag is None else [path for root in directories for path in _uncompiled(root, tag)]
     if not missing:
         return
-    for directory in directories:
-        _can_write(directory)
+    _writable_for_bytecode(missing if tag is not None else [os.path.join(d, "_") for d in directories])
     # compileall compiles a list of files in one process: one process per core, each with its share
     workers = max(1, min(os.cpu_count() or 1, len(missing) // _PER_WORKER))
     command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", "timestamp", "-i", "-"]
@@ -176,6 +175,24 @@ def compile_all(target: Target) -> None:
             stdin.write("\n".join(missing[number::workers]).encode())
     for process in processes:
         process.wait()
+
+
+def _writable_for_bytecode(modules: Iterable[str]) -> None:
+    """Raise the file system's refusal for the first place where a module's ``.pyc`` cannot be written.
+
+    Each module's ``__pycache__`` (or its directory, where that is still to be made) is asked with
+    ``access`` (which knows read-only mounts); a refusal is confirmed by writing there (:func:`_can_write`).
+    """
+    seen: set[str] = set()
+    for module in modules:
+        directory = os.path.dirname(module)
+        if directory in seen:
+            continue
+        seen.add(directory)
+        pycache = os.path.join(directory, _PYCACHE)
+        place = pycache if os.path.isdir(pycache) else directory
+        if not os.access(place, os.W_OK):
+            _can_write(place)
 
 
 def _can_write(directory: str) -> None:
