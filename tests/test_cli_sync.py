@@ -23,6 +23,7 @@ from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
 from tox_venvsync._errors import file_system_error
 from tox_venvsync._installed import dist_info_names
+from tox_venvsync._location import CREATING
 from tox_venvsync._state import State
 
 if TYPE_CHECKING:
@@ -240,6 +241,7 @@ def test_verify_finds_edited_and_deleted_files(
         "modified": ["lib/python3.12/site-packages/alpha/__init__.py"],
         "missing": ["lib/python3.12/site-packages/beta/__init__.py"],
         "interrupted": [],
+        "created": True,
         "differs": None,
     }
 
@@ -263,6 +265,11 @@ def test_verify_reports_what_an_interrupted_sync_left(
     )
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     assert run(capsys, "verify", "--venv", str(venv))[:2] == (0, f"{venv}: every file matches its RECORD\n")
+    (venv / CREATING).touch()  # its making cut off (by hand here: the files are all in place)
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
+    assert (code, json.loads(out)["created"]) == (1, False)
+    code, out, _ = run(capsys, "verify", "--venv", str(venv))
+    assert (code, out) == (1, "interrupted: the venv's creation did not finish; run sync again\n")
 
 
 def test_verify_reports_a_package_the_lock_does_not_name(

@@ -15,7 +15,7 @@ from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
-from tox_venvsync._location import Kind, adoptable, inspect, prepare, protected_paths, remove_venv
+from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, sync
@@ -252,17 +252,19 @@ def _verify(args: argparse.Namespace) -> int:
     plan = _preview(spec, target) if args.lock else None
     changes = plan.changes if plan else []
     interrupted = sorted(Journal(venv).pending())  # a sync that did not finish was changing these
+    made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     report = {
         "modified": files.modified,
         "missing": files.missing,
         "interrupted": interrupted,
+        "created": not made,
         "differs": _plan_json(plan) if plan else None,
     }
-    lines = [f"modified: {p}" for p in files.modified] + [f"missing: {p}" for p in files.missing]
+    lines = [*made, *(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
     lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in interrupted]
     lines += [step.describe() for step in changes]
     _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
-    return 1 if files or changes or interrupted else 0
+    return 1 if files or changes or interrupted or made else 0
 
 
 def _preview(spec: SyncSpec, target: Target, ahead: LockAhead | None = None) -> Plan:
