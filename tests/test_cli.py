@@ -242,6 +242,29 @@ def test_the_options_are_named_in_place_of_tox_settings_but_never_inside_a_path(
     assert err == f"venvsync: error: {missing}: {sentence}\n"
 
 
+def test_a_path_or_a_file_named_like_a_setting_is_shown_as_it_is(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, python312: Path, lock: Path
+) -> None:
+    venv = tmp_path / "my env_location"  # a space, then a word the sentences use for the setting
+    venv.mkdir()
+    (venv / "env_location").write_text("mine\n")
+    code = main(["sync", "--lock", str(lock), "--venv", str(venv), "--python", str(python312)])
+    expected = (
+        f"venvsync: error: refusing to use {venv} as a virtual environment: it holds files and no pyvenv.cfg "
+        "(env_location), so it is not a virtual environment; choose an empty or missing directory for --venv\n"
+    )
+    assert (code, capsys.readouterr().err) == (2, expected)
+    weird = tmp_path / "a lock_file b" / "weird.lock"
+    weird.parent.mkdir()
+    weird.write_text(lock.read_text())
+    code = main(["select", "--lock", str(weird), "--python", str(python312)])
+    expected = (
+        f"venvsync: error: cannot tell the format of the lockfile {weird} from its "
+        "name; pass --lock-format with one of pdm, poetry, pylock, requirements, uv\n"
+    )
+    assert (code, capsys.readouterr().err) == (2, expected)
+
+
 def test_a_lock_whose_name_tells_no_format_says_how_to_name_one(
     capsys: pytest.CaptureFixture[str], lock: Path, python312: Path
 ) -> None:
@@ -249,7 +272,7 @@ def test_a_lock_whose_name_tells_no_format_says_how_to_name_one(
     code, out, err = _select(capsys, odd, python312)
     assert (code, out) == (2, "")
     assert err == (
-        f"venvsync: error: cannot tell the format of the lockfile {odd} from its name; set --lock-format to one "
+        f"venvsync: error: cannot tell the format of the lockfile {odd} from its name; pass --lock-format with one "
         "of pdm, poetry, pylock, requirements, uv\n"
     )
     assert _select(capsys, odd, python312, "--lock-format", "pylock")[0] == 0

@@ -502,7 +502,11 @@ def test_the_environment_venvsync_runs_from_is_refused(
     for extra in ((), ("--dry-run",)):
         code, out, err = run(capsys, *sync_args(other, running, python312), *extra)
         assert (code, out) == (2, "")
-        assert err.startswith(f"venvsync: error: refusing to use {running} as a virtual environment: it is the Python ")
+        assert err == (
+            f"venvsync: error: refusing to use {running} as a virtual environment: it is the Python environment "
+            "tox-venvsync itself runs from (syncing it would remove venvsync itself); choose a directory of its own "
+            "for the environment\n"
+        )
     assert sorted(dist_info_names([running / "lib" / "python3.12" / "site-packages"])) == before
 
 

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._entry import INTERRUPTED
-from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
+from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_names, file_system_error
 from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
@@ -80,13 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = {"select": _select, "sync": _sync, "verify": _verify}[args.command]
     try:
         try:
-            return run(args)
+            with command_line_names():  # the engine's sentences name this command's options (--venv), not tox's keys
+                return run(args)
         except OSError as exc:
             if isinstance(exc, BrokenPipeError) or (error := file_system_error(exc, default_cache_dir())) is None:
                 raise
             raise error from exc
     except VenvSyncError as exc:
-        print(f"venvsync: error: {_as_flags(str(exc))}", file=sys.stderr)
+        print(f"venvsync: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
@@ -94,22 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the output's reader is gone (| head): stop quietly, as other commands do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 1
-
-
-#: The engine's sentences name tox's settings (one engine, two front ends); this command line names its options.
-_FLAGS = {"env_location": "--venv", "lock_file": "--lock", "lock_format": "--lock-format"}
-#: as a word of the sentence only, never inside a path (``/srv/lock_file/uv.lock`` stays as it is)
-_SETTING = re.compile(r"(?<= )(env_location|lock_file|lock_format)(?: in tox\.ini)?(?=[ ,;]|$)")
-
-
-#: the project root is what tox knows; this command line protects the lockfile's directory in its place
-_PROJECT_ROOT = "it is the project root or one of its ancestors;"
-
-
-def _as_flags(message: str) -> str:
-    """``message`` with each tox setting it names spelled as this command line's option."""
-    message = message.replace(_PROJECT_ROOT, "it is the lockfile's directory or one of its ancestors;")
-    return _SETTING.sub(lambda match: _FLAGS[match[1]], message)
 
 
 def _request(args: argparse.Namespace) -> Request:

@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: the user info of a URL (``user:password@``, a token), which an index URL may carry and a message never shows
 _USER_INFO = re.compile(r"(?<=://)[^/?#@\s]+@")
+
+
+#: How the engine's sentences name what a user sets, for each front end: tox's keys (the default) or, while
+#: ``venvsync`` runs (:func:`command_line_names`), its options. One engine, two front ends.
+_TOX_NAMES = {
+    "env_location": "env_location",
+    "lock_file": "lock_file",
+    "lock_format": "lock_format",
+    "set lock_format to": "set lock_format in tox.ini to",
+    "project root": "the project root",
+    "what runs here": "tox and this plugin",
+}
+_COMMAND_LINE_NAMES = {
+    "env_location": "--venv",
+    "lock_file": "--lock",
+    "lock_format": "--lock-format",
+    "set lock_format to": "pass --lock-format with",
+    "project root": "the lockfile's directory",
+    "what runs here": "venvsync itself",
+}
+_names = _TOX_NAMES
+
+
+def named(what: str) -> str:
+    """How the front end running now spells ``what`` (a key of the tables above) in a sentence."""
+    return _names[what]
+
+
+@contextlib.contextmanager
+def command_line_names() -> Iterator[None]:
+    """Within the block, sentences name the command line's options (``--venv``), not tox's keys."""
+    global _names  # noqa: PLW0603  # one front end runs a process's sentences at a time
+    before, _names = _names, _COMMAND_LINE_NAMES
+    try:
+        yield
+    finally:
+        _names = before
 
 
 def redacted(text: str) -> str:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tox_venvsync._errors import LocationError
+from tox_venvsync._errors import LocationError, named
 from tox_venvsync._state import State
 from tox_venvsync._values import frozen
 
@@ -46,11 +46,18 @@ class Found:
 #: why each kind of protected path is refused
 _ROOT = "it is the filesystem root"
 _HOME = "it is your home directory; choose a directory below it"
-_PROJECT = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
-_RUNNING = (
-    "it is the Python environment tox-venvsync itself runs from (syncing it would remove tox and this plugin); "
-    "choose a directory of its own for the environment"
-)
+
+
+def _project() -> str:
+    own = f"choose a directory of its own for {named('env_location')}"
+    return f"it is {named('project root')} or one of its ancestors; {own}"
+
+
+def _running() -> str:
+    return (
+        "it is the Python environment tox-venvsync itself runs from "
+        f"(syncing it would remove {named('what runs here')}); choose a directory of its own for the environment"
+    )
 
 
 def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapping[Path, str]:
@@ -64,14 +71,14 @@ def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapp
     reasons: dict[Path, str] = {}
     if project_root is not None:
         for root in _spellings(project_root):
-            reasons.update(dict.fromkeys((root, *root.parents), _PROJECT))
+            reasons.update(dict.fromkeys((root, *root.parents), _project()))
     try:
         home = home or Path.home()
     except RuntimeError:  # pragma: no cover - no HOME and no passwd entry
         home = None
     if home is not None:
         reasons.update(dict.fromkeys(_spellings(home), _HOME))
-    reasons.update(dict.fromkeys(_spellings(Path(sys.prefix)), _RUNNING))
+    reasons.update(dict.fromkeys(_spellings(Path(sys.prefix)), _running()))
     reasons.update(dict.fromkeys(_spellings(Path(os.sep)), _ROOT))
     return reasons
 
@@ -98,11 +105,11 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
             raise LocationError(path, protected[spelling])
     if path.is_symlink():
         # tox refuses links too; following one could put or delete files where the user did not say
-        raise LocationError(path, "it is a symbolic link; point env_location at the real directory instead")
+        raise LocationError(path, f"it is a symbolic link; point {named('env_location')} at the real directory instead")
     if not path.exists():
         return Found(path=path, kind=Kind.MISSING)
     if not path.is_dir():
-        raise LocationError(path, "it is a file, not a directory; remove it or choose another env_location")
+        raise LocationError(path, f"it is a file, not a directory; remove it or choose another {named('env_location')}")
     _not_another_name_of(path, protected)
     if (path / "pyvenv.cfg").is_file():
         return Found(path=path, kind=Kind.VENV)
@@ -122,7 +129,7 @@ def _without_pyvenv_cfg(path: Path, ours: set[str] | frozenset[str]) -> Kind:
         raise LocationError(
             path,
             f"it holds files and no pyvenv.cfg ({shown}), so it is not a virtual environment; "
-            "choose an empty or missing directory for env_location",
+            f"choose an empty or missing directory for {named('env_location')}",
         )
     return Kind.EMPTY
 
@@ -147,7 +154,7 @@ def create_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable env_location"
+        reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable {named('env_location')}"
         raise LocationError(path, reason) from exc
 
 
@@ -298,7 +305,10 @@ def create_in_process(path: Path, python: Path, *, system_site_packages: bool = 
             ignore.write_text(_GITIGNORE, encoding="utf-8")
     except OSError as exc:
         where = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
-        msg = f"the venv could not be created with {python} ({where}); make it writable or choose another env_location"
+        msg = (
+            f"the venv could not be created with {python} ({where}); "
+            f"make it writable or choose another {named('env_location')}"
+        )
         raise LocationError(path, msg) from exc
     return True
 

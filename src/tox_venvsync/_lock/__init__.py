@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, cast
 
-from tox_venvsync._errors import BadInputError, LockFileError
-from tox_venvsync._lock._file import MISSING
+from tox_venvsync._errors import BadInputError, LockFileError, named
+from tox_venvsync._lock._file import missing
 from tox_venvsync._lock._request import Request
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def detect_format(path: Path) -> str:
         return "requirements"
     msg = (
         f"cannot tell the format of the lockfile {path} from its name; "
-        f"set lock_format in tox.ini to one of {', '.join(sorted(READERS))}"
+        f"{named('set lock_format to')} one of {', '.join(sorted(READERS))}"
     )
     raise BadInputError(msg)
 
@@ -74,17 +74,17 @@ def find_lock(root: Path) -> Path:
     for name in DETECTED:
         if (root / name).is_file():
             return root / name
-    msg = f"no lockfile in {root}: looked for {', '.join(DETECTED)}; create one or set lock_file"
+    msg = f"no lockfile in {root}: looked for {', '.join(DETECTED)}; create one or set {named('lock_file')}"
     raise BadInputError(msg)
 
 
 def read_lock(path: Path, lock_format: str | None = None) -> Lock:
     """Read ``path`` with the reader for ``lock_format`` (detected from the name when ``None``)."""
     if not path.exists():
-        raise LockFileError(path, MISSING)
+        raise LockFileError(path, missing())
     chosen = lock_format or detect_format(path)
     if chosen not in READERS:
-        msg = f"unknown lock_format {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"
+        msg = f"unknown {named('lock_format')} {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"
         raise BadInputError(msg)
     module, _, function = READERS[chosen].partition(":")
     reader = cast("Callable[[Path], Lock]", getattr(importlib.import_module(module), function))

@@ -37,7 +37,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import (
     HASH_ALGORITHMS,
     Artifact,
@@ -194,7 +194,7 @@ class RequirementsFile:
             if asked:
                 msg = (
                     "requirements files have no extras or groups, so generate one file for each combination and "
-                    f"set lock_file to it; {not_in_lock(what, asked, [])}"
+                    f"set {named('lock_file')} to it; {not_in_lock(what, asked, [])}"
                 )
                 raise SelectionError(self.path, msg)
 
