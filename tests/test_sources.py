@@ -11,6 +11,7 @@ import pytest
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._build import BuildError
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
@@ -130,6 +131,19 @@ def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     assert outcome.plan is not None
     assert outcome.plan.lines() == ["upgrade: dirpkg 0.1 -> 0.2", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "3"
+
+
+def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:
+    # the lock says proj; the tree's build says projz: installing it would put a package the lock does not name
+    write_project(env.root / "lock" / "local", "projz", "0.1", {"projz/__init__.py": "V = 1\n"})
+    env.write({"name": "proj", "directory": {"path": "local"}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot build proj from {env.root / 'lock' / 'local'}: the build made projz-0.1-py3-none-any.whl, "
+        "a wheel of projz; correct the name in the lock, or lock again"
+    )
+    assert dist_info_names([env.site]) == []
 
 
 def test_editable_directory_follows_the_tree_without_reinstalling(env: Env) -> None:

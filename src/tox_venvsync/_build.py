@@ -48,10 +48,10 @@ class Builder:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
         out = self._cache.built("sha256", self._key(digest))
         if wheel := _cached_wheel(out):
-            return wheel
+            return _as_locked(pick, wheel, str(archive.name))  # another lock may name the same sdist otherwise
         with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
             tree = _unpack_archive(pick, archive, Path(tmp))
-            return self._build_into(pick, tree, out, "wheel", str(archive.name))
+            return _as_locked(pick, self._build_into(pick, tree, out, "wheel", str(archive.name)), str(archive.name))
 
     def from_vcs(self, pick: Pick) -> Path:
         """The wheel of the locked commit (never the requested revision), cached by commit."""
@@ -59,15 +59,16 @@ class Builder:
         assert vcs is not None  # noqa: S101  # only vcs picks come here
         if vcs.type != "git":
             raise BuildError(pick.name, vcs.url, f"{vcs.type} checkouts are not supported; only git is")
-        out = self._cache.built("git", self._key(f"{vcs.url}@{vcs.commit}#{vcs.subdirectory or ''}"))
+        source = f"{vcs.url}@{vcs.commit}"
+        out = self._cache.built("git", self._key(f"{source}#{vcs.subdirectory or ''}"))
         if wheel := _cached_wheel(out):
-            return wheel
+            return _as_locked(pick, wheel, source)
         with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
             checkout = Path(tmp) / "checkout"
             _git(pick, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)])
             _git(pick, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit])
             tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
-            return self._build_into(pick, tree, out, "wheel", f"{vcs.url}@{vcs.commit}")
+            return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
 
     def _key(self, source: str) -> str:
         """A built wheel depends on the source and on the interpreter it was built for."""
@@ -77,7 +78,9 @@ class Builder:
         """A fresh wheel (or PEP 660 editable wheel) of a local source tree, written into ``into``."""
         if not tree.is_dir():
             raise BuildError(pick.name, str(tree), "the directory does not exist; check the path in the lock")
-        return self._build(pick, tree, into, "editable" if editable else "wheel", str(tree))
+        return _as_locked(
+            pick, self._build(pick, tree, into, "editable" if editable else "wheel", str(tree)), str(tree)
+        )
 
     def _build_into(self, pick: Pick, tree: Path, out: Path, distribution: Distribution, source: str) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,28 @@ class Builder:
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
                 raise BuildError(pick.name, source, _last_line(str(exc))) from exc
+
+
+def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
+    """``wheel``, once its name is found to be the one the lock gives the source (and its version, for an sdist).
+
+    A wheel from the lock is checked when it is placed (its ``.dist-info``); a build names itself, and a lock
+    whose entry ``proj`` builds ``projz`` would install a package the lock does not name. A source tree's
+    version is not held to the lock's: a version computed from the tree (setuptools-scm) moves with it.
+    """
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415  # only when building
+
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+    except InvalidWheelFilename as exc:
+        raise BuildError(pick.name, source, f"the build made {wheel.name}, which is not a wheel's name") from exc
+    if name != pick.name:
+        reason = f"the build made {wheel.name}, a wheel of {name}; correct the name in the lock, or lock again"
+        raise BuildError(pick.name, source, reason)
+    if pick.kind == "sdist" and pick.version is not None and version != pick.version:
+        reason = f"the build made version {version} where the lock says {pick.version}; lock again"
+        raise BuildError(pick.name, source, reason)
+    return wheel
 
 
 def _isolated_env(pick: Pick, path: Path, target: Target, source: str) -> Path:
