@@ -240,10 +240,24 @@ def test_verify_finds_edited_and_deleted_files(
     assert json.loads(out) == {
         "modified": ["lib/python3.12/site-packages/alpha/__init__.py"],
         "missing": ["lib/python3.12/site-packages/beta/__init__.py"],
+        "unowned": [],
         "interrupted": [],
         "created": True,
         "differs": None,
     }
+
+
+def test_verify_lists_files_no_distribution_owns(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    (site / "alpha" / "leftover.py").write_text("X = 1\n")
+    (site / "alpha" / "__pycache__").mkdir(exist_ok=True)
+    (site / "alpha" / "__pycache__" / "leftover.cpython-312.pyc").write_bytes(b"bytecode is not counted")
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))
+    assert (code, out) == (1, "unowned: lib/python3.12/site-packages/alpha/leftover.py\n")
 
 
 def test_verify_reports_what_an_interrupted_sync_left(
@@ -261,6 +275,7 @@ def test_verify_reports_what_an_interrupted_sync_left(
     assert code == 1
     assert out == (
         "missing: lib/python3.12/site-packages/beta-2.0.dist-info/RECORD\n"
+        "unowned: lib/python3.12/site-packages/beta/__init__.py\n"  # no RECORD lists what it placed
         "interrupted: beta (a sync did not finish; run it again)\n"
     )
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0

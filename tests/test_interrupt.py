@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,6 +206,32 @@ def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_loc
     assert site_tree(venv) == reference_v1
     verify = venvsync("verify", "--venv", str(venv), "--lock", str(v1), cache=cache)
     assert (verify.returncode, verify.stdout) == (0, f"{venv}: every file matches its RECORD and the lock\n")
+
+
+def test_what_a_cut_off_placement_left_is_listed_by_verify_when_the_cache_lost_its_tree(
+    locks: tuple[Path, Path, Path], python312: Path, tmp_path: Path
+) -> None:
+    # the cache deleted between the kill and the next sync: the journal's tree is gone, nothing can be matched
+    # and removed; verify must not call the venv sound
+    v1, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python312)]
+    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, "os", "link", "45", "sync", "--lock", str(v2), *common],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    shutil.rmtree(cache)
+    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
+    verify = venvsync("verify", "--venv", str(venv), "--lock", str(v1), cache=cache)
+    assert verify.returncode == 1
+    assert verify.stdout.startswith("unowned: lib/python3.12/site-packages/")
+    assert all(line.startswith("unowned: ") for line in verify.stdout.splitlines())
 
 
 #: kill points inside the making of a new venv: before its pyvenv.cfg, and after it but before its scripts

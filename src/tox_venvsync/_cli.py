@@ -224,14 +224,17 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
 def _verify(args: argparse.Namespace) -> int:
     from tox_venvsync._apply import Journal  # noqa: PLC0415  # see the imports
     from tox_venvsync._installed import scan  # noqa: PLC0415
-    from tox_venvsync._verify import check_records  # noqa: PLC0415
+    from tox_venvsync._verify import check_records, unowned_files  # noqa: PLC0415
 
     venv = args.venv.absolute()
     target = _existing_target(venv)
     if target is None:
         msg = f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
         raise BadInputError(msg)
-    files = check_records(scan([Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]), venv)
+    site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
+    installed = scan(site_packages)
+    files = check_records(installed, venv)
+    unowned = unowned_files(installed, site_packages, venv)
     spec = SyncSpec(venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args))
     plan = _preview(spec, target) if args.lock else None
     changes = plan.changes if plan else []
@@ -240,15 +243,17 @@ def _verify(args: argparse.Namespace) -> int:
     report = {
         "modified": files.modified,
         "missing": files.missing,
+        "unowned": unowned,
         "interrupted": interrupted,
         "created": not made,
         "differs": _plan_json(plan) if plan else None,
     }
     lines = [*made, *(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
+    lines += [f"unowned: {p}" for p in unowned]
     lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in interrupted]
     lines += [step.describe() for step in changes]
     _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
-    return 1 if files or changes or interrupted or made else 0
+    return 1 if files or unowned or changes or interrupted or made else 0
 
 
 def _preview(spec: SyncSpec, target: Target, ahead: LockAhead | None = None) -> Plan:

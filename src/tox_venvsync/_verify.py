@@ -55,6 +55,43 @@ def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], v
     return FileDrift(modified=sorted(modified), missing=sorted(missing))
 
 
+#: what making a venv (virtualenv) puts into ``site-packages``, which no distribution's RECORD lists
+_MADE_WITH_THE_VENV = frozenset({"_virtualenv.pth", "_virtualenv.py"})
+
+
+def unowned_files(
+    installed: Mapping[NormalizedName, Sequence[InstalledDist]], site_packages: Iterable[Path], venv: Path
+) -> list[str]:
+    """Files in ``site-packages`` that no distribution's RECORD lists: what an install cut off, or a hand, left.
+
+    Bytecode (``__pycache__``), ``.dist-info`` directories (one without its RECORD is reported as such) and the
+    files a venv is made with are not counted.
+    """
+    owned: set[str] = set()
+    for dists in installed.values():
+        for dist in dists:
+            owned.add(os.path.normpath(dist.dist_info / "RECORD"))
+            owned.update(os.path.normpath(dist.dist_info.parent / row[0]) for row in _rows(dist.dist_info / "RECORD"))
+    found: list[str] = []
+    for site in dict.fromkeys(os.path.normpath(p) for p in site_packages):
+        for directory, subdirectories, files in os.walk(site):
+            skip = ("__pycache__",) if directory != site else ("__pycache__", ".dist-info")
+            subdirectories[:] = [name for name in subdirectories if not name.endswith(skip)]
+            for name in files:
+                path = os.path.join(directory, name)  # noqa: PTH118  # strings: a walk of thousands of files
+                if path not in owned and not (directory == site and name in _MADE_WITH_THE_VENV):
+                    found.append(os.path.relpath(path, venv))
+    return sorted(found)
+
+
+def _rows(record: Path) -> list[list[str]]:
+    try:
+        with record.open(encoding="utf-8", newline="") as handle:
+            return [row for row in csv.reader(handle) if row]
+    except OSError:
+        return []
+
+
 def _hashed_rows(record: Path) -> Iterable[tuple[str, str, str]]:
     try:
         with record.open(encoding="utf-8", newline="") as handle:
