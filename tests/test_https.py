@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
@@ -127,3 +128,49 @@ def test_https_through_a_proxy_tunnels_every_request(
     assert proxy.tunnels == [server] * 4  # the page and each file, each on a tunnel of its own
     assert proxy.refused == []
     assert https_index.connections == 4
+
+
+@pytest.mark.usefixtures("trusted")
+def test_a_redirect_from_https_to_plain_http_is_refused_and_gets_no_login(
+    wheelhouse: Path, cache_dir: Path, https_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # localhost stands for a host on the network here: only 127.0.0.1 counts as this machine
+    monkeypatch.setattr(_index, "_is_loopback", lambda host: host == "127.0.0.1")
+    monkeypatch.setattr(_index, "_url_logins", {})
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    https_index.login = ("ci", "s3cret")
+    with LocalIndex(wheelhouse) as plain:
+        onward = plain.file_url(wheel.name).replace("127.0.0.1", "localhost")
+        https_index.redirect_paths[f"/files/{wheel.name}"] = onward
+        url = https_index.file_url(wheel.name).replace("://", "://ci:s3cret@")
+        with pytest.raises(FetchError) as info:
+            CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+        assert plain.requests == []  # nothing went out over plain http, the login least of all
+    message = str(info.value)
+    assert "s3cret" not in message
+    assert (
+        f": the server sent the request on to {onward}, and plain http to localhost is refused, since anyone on the "
+        "way can read or change it; use https, or trust the host with TOX_VENVSYNC_TRUSTED_HOSTS=localhost"
+    ) in message
+
+
+def test_a_login_goes_with_its_own_scheme_and_never_over_refused_plain_http(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(_index, "_url_logins", {})
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine pkgs.example login n password pw\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    _index._netrc_entries.cache_clear()
+    _index.without_login("https://ci:s3cret@pkgs.example:8443/simple/")
+    login = _index._Login()
+
+    def sent(url: str) -> str | None:
+        return login.http_request(urllib.request.Request(url)).unredirected_hdrs.get("Authorization")
+
+    assert sent("https://pkgs.example:8443/files/x.whl") == "Basic Y2k6czNjcmV0"  # the URL's login, same scheme
+    assert sent("https://pkgs.example/files/x.whl") == "Basic bjpwdw=="  # another port: netrc's, by host name
+    assert sent("http://pkgs.example:8443/files/x.whl") is None  # plain http to the network: no login at all
+    monkeypatch.setenv("TOX_VENVSYNC_TRUSTED_HOSTS", "pkgs.example")
+    assert sent("http://pkgs.example:8443/files/x.whl") == "Basic bjpwdw=="  # trusted: netrc's (the URL's was https)
+    _index._netrc_entries.cache_clear()

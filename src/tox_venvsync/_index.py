@@ -62,14 +62,14 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_Handler(), _Login())
+    return urllib.request.build_opener(_Handler(), _Login(), _Redirects())
 
 
 # --- logins ----------------------------------------------------------------------------------------------------------
 
-#: the logins URLs carried (``https://user:token@host/``), by host: every later request to that host sends it, as
-#: pip sends an index URL's login with the files its pages link to on the same host
-_url_logins: dict[str, tuple[str, str]] = {}
+#: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there sends it,
+#: as pip sends an index URL's login with the files its pages link to on the same host
+_url_logins: dict[tuple[str, str], tuple[str, str]] = {}
 _url_logins_lock = threading.Lock()
 #: names the login file to read instead of ``~/.netrc`` (as pip, uv, curl and requests read it)
 NETRC_ENV = "NETRC"
@@ -83,7 +83,7 @@ def without_login(url: str) -> str:
         return url
     user, _, password = userinfo.partition(":")
     with _url_logins_lock:
-        _url_logins[host.lower()] = (unquote(user), unquote(password))
+        _url_logins[parts.scheme.lower(), host.lower()] = (unquote(user), unquote(password))
     return urlunsplit(parts._replace(netloc=host))
 
 
@@ -92,13 +92,16 @@ class _Login(urllib.request.BaseHandler):
 
     As HTTP Basic authorization, only on the request itself: urllib does not copy an "unredirected" header to a
     redirect, so a redirect to another host (a file store's signed URL, say) never sees it; a redirect within the
-    host gets it again here. Plain http is refused before this (see :func:`check_transport`) but to this machine
-    or a host the user trusts.
+    host gets it again here, if its scheme is the same (a URL's login) and never over plain http to a host that
+    is not this machine or trusted (such a request or redirect is refused: :func:`check_transport`,
+    :class:`_Redirects`).
     """
 
     def http_request(self, req: urllib.request.Request) -> urllib.request.Request:
-        host = urlsplit(req.full_url).netloc.lower()
-        login = _url_logins.get(host) or _netrc_login(urlsplit(req.full_url).hostname or "")
+        url = urlsplit(req.full_url)
+        if _plain_http_refusal(url.scheme, url.hostname) is not None:
+            return req
+        login = _url_logins.get((url.scheme.lower(), url.netloc.lower())) or _netrc_login(url.hostname or "")
         if login is not None and not req.has_header("Authorization"):
             import base64  # noqa: PLC0415  # a request with a login only
 
@@ -107,6 +110,30 @@ class _Login(urllib.request.BaseHandler):
         return req
 
     https_request = http_request
+
+
+class RefusedRedirect(urllib.error.URLError):
+    """A redirect to a URL this engine would not fetch (plain http to a host that is neither local nor trusted)."""
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, except one to plain http that a URL in a lock would be refused for (see check_transport)."""
+
+    def redirect_request(  # noqa: PLR0913, PLR0917  # urllib's signature
+        self,
+        req: urllib.request.Request,
+        fp: Any,  # noqa: ANN401  # urllib's response
+        code: int,
+        msg: str,
+        headers: Any,  # noqa: ANN401  # urllib's message
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        target = urlsplit(urljoin(req.full_url, newurl))
+        if (reason := _plain_http_refusal(target.scheme, target.hostname)) is not None:
+            fp.close()
+            msg = f"the server sent the request on to {urlunsplit(target)}, and {reason}"
+            raise RefusedRedirect(msg)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def answered(exc: urllib.error.HTTPError, server: str) -> str:
@@ -355,6 +382,8 @@ _HOSTNAME_MISMATCH = 62
 def network_reason(exc: urllib.error.URLError | OSError) -> str:
     """Why a request failed, and what to do: one clause for a :class:`FetchError`."""
     reason = getattr(exc, "reason", exc)
+    if isinstance(exc, RefusedRedirect):
+        return str(reason)
     import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
 
     if isinstance(reason, ssl.SSLCertVerificationError):
@@ -379,17 +408,22 @@ def check_transport(name: str, url: str, environ: Mapping[str, str] | None = Non
     except ValueError as exc:
         reason = f"the URL is not valid ({exc}); correct it in the lock or the index setting"
         raise BadUrlError(name, url, reason) from exc
-    if parsed.scheme != "http":
-        return
-    host = (parsed.hostname or "").lower()
+    if (refusal := _plain_http_refusal(parsed.scheme, parsed.hostname, environ)) is not None:
+        raise FetchError(name, url, refusal)
+
+
+def _plain_http_refusal(scheme: str, hostname: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a request of ``scheme`` to ``hostname`` is refused: plain http but to this machine or a trusted host."""
+    if scheme != "http":
+        return None
+    host = (hostname or "").lower()
     trusted = {h.strip().lower() for h in (environ or os.environ).get(TRUSTED_HOSTS_ENV, "").split(",") if h.strip()}
     if host in trusted or _is_loopback(host):
-        return
-    reason = (
+        return None
+    return (
         f"plain http to {host} is refused, since anyone on the way can read or change it; "
         f"use https, or trust the host with {TRUSTED_HOSTS_ENV}={host}"
     )
-    raise FetchError(name, url, reason)
 
 
 def _is_loopback(host: str) -> bool:
