@@ -180,6 +180,11 @@ def test_a_fetch_error_never_shows_a_urls_user_info() -> None:
     )
 
 
+def test_a_password_with_a_raw_at_sign_is_hidden_whole() -> None:
+    error = FetchError("pkg", "http://a%40b:p:w@y@127.0.0.1:8081/files/pkg.whl", "the server answered HTTP 401")
+    assert str(error) == "cannot fetch pkg from http://****@127.0.0.1:8081/files/pkg.whl: the server answered HTTP 401"
+
+
 def test_the_handler_makes_a_tls_connection_for_https_only() -> None:
     # nothing is connected: the connection objects are only made
     handler = _index._Handler()

@@ -11,11 +11,12 @@ import pytest
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
 from tox_venvsync._build import BuildError
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
-from tox_venvsync._sources import Sources
+from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
 
@@ -164,6 +165,40 @@ def test_archive_is_verified_and_built(env: Env, local_index: LocalIndex) -> Non
     assert actions(env.sync()) == [("archpkg", "install")]
     assert env.run("import archpkg; print(archpkg.OK)") == "True"
     assert env.source("archpkg") == url
+
+
+def test_an_archive_behind_a_login_is_recorded_without_it(
+    env: Env, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # direct_url.json is any reader's (pip freeze prints it): the login in the lock's URL stays out of it
+    monkeypatch.setattr(_index, "_url_logins", {})
+    local_index.login = ("ci", "s3cret")
+    tree = write_project(env.root / "arch-tree", "archpkg", "2.0", {"archpkg/__init__.py": "OK = True\n"})
+    archive = make_sdist(local_index.directory, tree, "archpkg", "2.0")
+    url = local_index.file_url(archive.name)
+    with_login = url.replace("://", "://ci:s3cret@")
+    env.write({"name": "archpkg", "archive": {"url": with_login, "hashes": {"sha256": sha256_file(archive)}}})
+    assert actions(env.sync()) == [("archpkg", "install")]
+    assert env.source("archpkg") == url
+    assert "s3cret" not in "".join(p.read_text() for p in env.site.glob("archpkg-*.dist-info/*") if p.is_file())
+    assert env.sync().plan is None  # the recorded source and the lock's agree
+    env.venv.joinpath(".venvsync", "state.json").unlink()  # compare package by package too
+    assert actions(env.sync()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "recorded"),
+    [
+        ("https://ci:s3cret@host.example/a.tar.gz", "https://host.example/a.tar.gz"),
+        ("https://token@host.example:8443/a.tar.gz#sha256=x", "https://host.example:8443/a.tar.gz#sha256=x"),
+        ("https://a%40b:p:w@y@host.example/a", "https://host.example/a"),
+        ("ssh://git@github.com/org/repo.git", "ssh://git@github.com/org/repo.git"),
+        ("https://${TOKEN}@host.example/repo.git", "https://${TOKEN}@host.example/repo.git"),
+        ("https://host.example/a.tar.gz", "https://host.example/a.tar.gz"),
+    ],
+)
+def test_recorded_urls_keep_no_login(url: str, recorded: str) -> None:
+    assert recorded_url(url) == recorded
 
 
 def test_switching_between_source_kinds_reinstalls_each_time(env: Env, local_index: LocalIndex) -> None:

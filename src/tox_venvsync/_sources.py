@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -55,12 +57,13 @@ class Sources:
         if pick.directory is not None:
             return self._tree(pick, pick.directory.path, editable=pick.directory.editable)
         if pick.vcs is not None:
-            return Wanted(pick=pick, direct_url=pick.vcs.url)
+            return Wanted(pick=pick, direct_url=recorded_url(pick.vcs.url))
         artifact = pick.artifact
         if artifact is None:
             return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
         local = artifact.path.as_uri() if artifact.path is not None else None
-        return Wanted(pick=pick, direct_url=artifact.url or local if pick.kind == "archive" else local)
+        url = recorded_url(artifact.url) if artifact.url else None
+        return Wanted(pick=pick, direct_url=url or local if pick.kind == "archive" else local)
 
     def project(self, wheel: LocalWheel, content: str) -> Wanted:
         """The project's own wheel, built by tox."""
@@ -183,6 +186,19 @@ def _files_in(directory: Path) -> list[Path]:
         return [entry for entry in directory.iterdir() if entry.is_file()]
     except OSError:
         return []
+
+
+def recorded_url(url: str) -> str:
+    """``url`` as a venv records it (``direct_url.json``, which ``pip freeze`` prints): without a login in it.
+
+    As pip's ``DirectUrl.redacted_url``: user info goes, but for ``git@`` (ssh's user, no secret) and an
+    environment variable's name (``${TOKEN}``, which a file may hold).
+    """
+    scheme, netloc, *rest = urlsplit(url)
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or userinfo == "git" or re.fullmatch(r"\$\{[A-Za-z0-9_-]+\}(:\$\{[A-Za-z0-9_-]+\})?", userinfo):
+        return url
+    return urlunsplit((scheme, host, *rest))
 
 
 def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
