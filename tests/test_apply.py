@@ -614,6 +614,25 @@ def test_clear_half_placed_removes_a_cut_off_wheels_files_and_nothing_another_re
     assert _snapshot(venv.path) == left
 
 
+def test_clear_half_placed_never_reaches_through_a_linked_directory(venv: Venv, tmp_path: Path) -> None:
+    # site-packages/linked is the user's link to a source tree of theirs, whose files hold the wheel's very bytes
+    cache = Cache(tmp_path / "cache")
+    modules = {"linked/__init__.py": "X = 1\n", "linked/sub/mod.py": "Y = 2\n"}
+    wheel = make_wheel(tmp_path / "w", "linked", "1.0", modules=modules)
+    installer = LinkInstaller(venv.target, cache)
+    installer.check(wheel, from_cache(wheel))
+    theirs = tmp_path / "usersrc" / "linked"
+    (theirs / "sub").mkdir(parents=True)
+    (theirs / "__init__.py").write_text("X = 1\n")
+    (theirs / "sub" / "mod.py").write_text("Y = 2\n")
+    (venv.site / "linked").symlink_to(theirs)
+    step = Step(action=Action.INSTALL, name=canonicalize_name("linked"), version=None, wanted=from_cache(wheel))
+    Journal(venv.path).start(["linked"], installer.tree_roots(Plan(steps=(step,))))  # killed before it placed
+    clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
+    assert sorted(str(p.relative_to(theirs)) for p in theirs.rglob("*")) == ["__init__.py", "sub", "sub/mod.py"]
+    assert (venv.site / "linked").is_symlink()
+
+
 @pytest.mark.parametrize(
     ("content", "names"),
     [

@@ -33,7 +33,7 @@ from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_r
 # from the cache, does not load it.
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from installer.sources import WheelFile
 
@@ -300,38 +300,22 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
     """Remove the files of each wheel an interrupted apply left half placed, whatever the lock wants next.
 
     A finished install writes its RECORD last, so a tree (named by the journal) whose ``.dist-info`` has no
-    RECORD in the venv was cut off: where its files went follows from the tree's names, and each that
-    exists is removed unless another distribution's RECORD lists it. The journal is a file anyone who can
-    write the venv can edit: only trees inside the cache's ``unpacked_dir`` are read, and only paths inside
-    the venv's schemes are removed (as any placement is checked).
+    RECORD in the venv was cut off: the files found where it places them that are its own
+    (:meth:`_Placement.placed`) are removed, unless another distribution's RECORD lists them. The journal
+    is a file anyone who can write the venv can edit: only trees inside the cache's ``unpacked_dir`` are
+    read, only paths inside the venv's schemes are looked at (as any placement is checked), and nothing is
+    removed through a linked directory that leads out of the venv.
     """
-    placing = Journal(venv).placing()
-    prefix = os.path.join(os.path.abspath(unpacked_dir), "")
-    cut: list[tuple[_Placement, str]] = []
-    for root in placing.values():
-        tree = tree_at(Path(root)) if os.path.abspath(root).startswith(prefix) else None
-        if tree is None:
-            continue  # the cache lost it: the reinstall overwrites what the same version placed
-        placement = _Placement(tree, target, link=False)
-        dist_info = os.path.join(placement.root, tree.dist_info)
-        if not os.path.exists(os.path.join(dist_info, "RECORD")):
-            cut.append((placement, dist_info))
+    cut = _cut_off(venv, target, unpacked_dir)
     if not cut:
         return
-    from tox_venvsync._installed import scan  # noqa: PLC0415  # an interrupted apply only
-
-    site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
-    claimed = {
-        os.path.normpath(os.path.join(dist.dist_info.parent, relative))
-        for dists in scan(site_packages).values()
-        for dist in dists
-        for relative in _record_paths(dist.dist_info)
-    }
+    claimed = _claimed(target)
+    inside = _inside_the_venv(venv)
     for placement, dist_info in cut:
         compiled = _CompiledFiles()
         files, directories = placement.placed()
         for path in files:
-            if path in claimed:
+            if path in claimed or not inside(os.path.dirname(path)):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -339,7 +323,50 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
             if name.endswith(".py"):
                 compiled.drop(directory, name[:-3])
         shutil.rmtree(dist_info, ignore_errors=True)
-        _prune_empty((Path(p) for p in directories), stop=Path(placement.root))  # the empty ones it made
+        made = (Path(d) for d in directories if inside(d))
+        _prune_empty(made, stop=Path(placement.root))  # the empty ones it made
+
+
+def _cut_off(venv: Path, target: Target, unpacked_dir: Path) -> list[tuple[_Placement, str]]:
+    """Each placement the journal names whose tree the cache holds and whose ``.dist-info`` has no RECORD."""
+    prefix = os.path.join(os.path.abspath(unpacked_dir), "")
+    cut: list[tuple[_Placement, str]] = []
+    for root in Journal(venv).placing().values():
+        tree = tree_at(Path(root)) if os.path.abspath(root).startswith(prefix) else None
+        if tree is None:
+            continue  # the cache lost it: nothing to match files against (verify lists them as unowned)
+        placement = _Placement(tree, target, link=False)
+        dist_info = os.path.join(placement.root, tree.dist_info)
+        if not os.path.exists(os.path.join(dist_info, "RECORD")):
+            cut.append((placement, dist_info))
+    return cut
+
+
+def _claimed(target: Target) -> set[str]:
+    """Every path a RECORD of an installed distribution lists."""
+    from tox_venvsync._installed import scan  # noqa: PLC0415  # an interrupted apply only
+
+    site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
+    return {
+        os.path.normpath(os.path.join(dist.dist_info.parent, relative))
+        for dists in scan(site_packages).values()
+        for dist in dists
+        for relative in _record_paths(dist.dist_info)
+    }
+
+
+def _inside_the_venv(venv: Path) -> Callable[[str], bool]:
+    """Whether a directory's real path is inside the venv's (each directory resolved once)."""
+    real_venv = os.path.realpath(venv)
+    known: dict[str, bool] = {}
+
+    def inside(directory: str) -> bool:
+        if (found := known.get(directory)) is None:
+            real = os.path.realpath(directory)
+            found = known[directory] = real == real_venv or _under(real, real_venv)
+        return found
+
+    return inside
 
 
 def _is_copy_of(path: str, source: str, entry: Entry) -> bool:
