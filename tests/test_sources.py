@@ -147,6 +147,22 @@ def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:
     assert dist_info_names([env.site]) == []
 
 
+def test_an_archive_that_builds_another_version_than_the_lock_says_is_refused(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # installed, it would be taken for in sync by the next sync (its .dist-info name) and for a downgrade by verify
+    tree = write_project(env.root / "eps-tree", "eps", "2.0", {"eps/__init__.py": "V = 2\n"})
+    archive = make_sdist(local_index.directory, tree, "eps", "2.0").rename(local_index.directory / "eps-1.0.tar.gz")
+    url = local_index.file_url(archive.name)
+    env.write({"name": "eps", "version": "1.0", "archive": {"url": url, "hashes": {"sha256": sha256_file(archive)}}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value) == (
+        "cannot build eps from eps-1.0.tar.gz: the build made version 2.0 where the lock says 1.0; lock again"
+    )
+    assert dist_info_names([env.site]) == []
+
+
 def test_editable_directory_follows_the_tree_without_reinstalling(env: Env) -> None:
     tree = write_project(env.root / "lock" / "local", "edpkg", "0.1", {"edpkg/__init__.py": "V = 1\n"})
     env.write({"name": "edpkg", "directory": {"path": "local", "editable": True}})

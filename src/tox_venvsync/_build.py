@@ -111,11 +111,13 @@ class Builder:
 
 
 def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
-    """``wheel``, once its name is found to be the one the lock gives the source (and its version, for an sdist).
+    """``wheel``, once its name, and a version the lock gives, are found to be the lock's.
 
     A wheel from the lock is checked when it is placed (its ``.dist-info``); a build names itself, and a lock
-    whose entry ``proj`` builds ``projz`` would install a package the lock does not name. A source tree's
-    version is not held to the lock's: a version computed from the tree (setuptools-scm) moves with it.
+    whose entry ``proj`` builds ``projz`` would install a package the lock does not name (or ``eps-1.0.tar.gz``
+    that builds 2.0 a version it does not, which the next sync then takes for in sync and ``verify`` not).
+    A local directory's version is not held to the lock's: one computed from the tree (setuptools-scm)
+    moves with it; an sdist, an archive and a commit are fixed.
     """
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415  # only when building
 
@@ -126,7 +128,7 @@ def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
     if name != pick.name:
         reason = f"the build made {wheel.name}, a wheel of {name}; correct the name in the lock, or lock again"
         raise BuildError(pick.name, source, reason)
-    if pick.kind == "sdist" and pick.version is not None and version != pick.version:
+    if pick.kind != "directory" and pick.version is not None and version != pick.version:
         reason = f"the build made version {version} where the lock says {pick.version}; lock again"
         raise BuildError(pick.name, source, reason)
     return wheel
