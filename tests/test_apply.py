@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -633,6 +634,26 @@ def test_clear_half_placed_never_reaches_through_a_linked_directory(venv: Venv, 
     assert (venv.site / "linked").is_symlink()
 
 
+def test_a_file_another_wheel_placed_is_replaced_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # two wheels ship common/x.txt: the later one's file takes its place by a rename, never after an unlink, so a
+    # kill in between leaves the earlier one's file, not a missing file the next sync would take for in sync
+    source, destination = tmp_path / "tree-file", tmp_path / "x.txt"
+    source.write_text("the later wheel's\n")
+    destination.write_text("the earlier wheel's\n")
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _apply._hardlink(str(source), str(destination))
+    monkeypatch.undo()
+    assert destination.read_text() == "the earlier wheel's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tree-file", "x.txt"]  # no temporary name left
+    assert _apply._hardlink(str(source), str(destination))
+    assert destination.stat().st_ino == source.stat().st_ino
+
+
 @pytest.mark.parametrize(
     ("content", "names"),
     [
@@ -832,7 +853,14 @@ def test_copy_mode_clones_each_file_where_the_filesystem_can(
     fake = _FakeFcntl()
     monkeypatch.setattr(_apply, "fcntl", fake)
     site, tree = _copy_mode_install(tmp_path, python312, "venv")
-    cloned = {(dst.relative_to(site).as_posix(), src.relative_to(tree).as_posix()) for _, dst, src in fake.calls}
+    # each clone is made under a temporary name beside its destination, then renamed over it
+    temporary = re.compile(rf"\.\d+\.\d+{re.escape(_apply.TEMPORARY_SUFFIX)}$")
+    cloned = {
+        (temporary.sub("", dst.relative_to(site).as_posix()), src.relative_to(tree).as_posix())
+        for _, dst, src in fake.calls
+    }
+    assert all(temporary.search(dst.name) for _, dst, _ in fake.calls)
+    assert not list(site.rglob(f"*{_apply.TEMPORARY_SUFFIX}"))
     assert {request for request, _, _ in fake.calls} == {0x40049409}  # FICLONE, destination fd first
     assert cloned == {("tool/__init__.py", "tool/__init__.py"), ("tool/sub/mod.py", "tool/sub/mod.py")} | {
         (f"tool-1.0.dist-info/{n}", f"tool-1.0.dist-info/{n}") for n in ("METADATA", "WHEEL")

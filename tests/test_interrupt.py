@@ -172,14 +172,25 @@ def reference_v1(
 
 
 #: kill points inside the placing of a wheel's files, before its RECORD says what it placed
-PLACING = [("os", "link", 8), ("os", "link", 30), ("os", "link", 45), ("tox_venvsync._apply", "_Placement._write", 2)]
+#: (module, attribute, n-th call, link mode): in copy mode a file is copied under a temporary name, then renamed
+PLACING = [
+    ("os", "link", 8, "hardlink"),
+    ("os", "link", 30, "hardlink"),
+    ("os", "link", 45, "hardlink"),
+    ("tox_venvsync._apply", "_Placement._write", 2, "hardlink"),
+    ("shutil", "copyfile", 8, "copy"),
+    ("os", "replace", 30, "copy"),
+]
 
 
-@pytest.mark.parametrize(("module", "attribute", "nth"), PLACING, ids=[f"{a}-{n}" for _, a, n in PLACING])
+@pytest.mark.parametrize(
+    ("module", "attribute", "nth", "mode"), PLACING, ids=[f"{m}-{a}-{n}" for _, a, n, m in PLACING]
+)
 def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_lock(  # noqa: PLR0913, PLR0917
     module: str,
     attribute: str,
     nth: int,
+    mode: str,
     locks: tuple[Path, Path, Path],
     reference_v1: dict[str, int],
     python312: Path,
@@ -191,7 +202,7 @@ def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_loc
     venv, cache = tmp_path / "venv", tmp_path / "cache"
     common = ["--venv", str(venv), "--python", str(python312)]
     assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache), "TOX_VENVSYNC_LINK_MODE": mode}
     killed = subprocess.run(
         [sys.executable, "-c", CHILD, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
         capture_output=True,
@@ -203,7 +214,7 @@ def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_loc
 
     repaired = venvsync("sync", "--lock", str(v1), *common, cache=cache)
     assert repaired.returncode == 0, repaired.stderr
-    assert site_tree(venv) == reference_v1
+    assert site_tree(venv) == reference_v1  # no partial copy, no temporary name left
     verify = venvsync("verify", "--venv", str(venv), "--lock", str(v1), cache=cache)
     assert (verify.returncode, verify.stdout) == (0, f"{venv}: every file matches its RECORD and the lock\n")
 

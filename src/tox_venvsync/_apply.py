@@ -14,6 +14,7 @@ import re
 import shutil
 import stat
 import sys
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +34,7 @@ from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_r
 # from the cache, does not load it.
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from installer.sources import WheelFile
 
@@ -323,8 +324,13 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
             if name.endswith(".py"):
                 compiled.drop(directory, name[:-3])
         shutil.rmtree(dist_info, ignore_errors=True)
-        made = (Path(d) for d in directories if inside(d))
-        _prune_empty(made, stop=Path(placement.root))  # the empty ones it made
+        made = [d for d in directories if inside(d)]
+        for directory in made:  # a file it was renaming into place when it was cut off
+            with contextlib.suppress(OSError):
+                for name in os.listdir(directory):
+                    if name.endswith(TEMPORARY_SUFFIX):
+                        os.unlink(os.path.join(directory, name))
+        _prune_empty((Path(d) for d in made), stop=Path(placement.root))  # the empty ones it made
 
 
 def _cut_off(venv: Path, target: Target, unpacked_dir: Path) -> list[tuple[_Placement, str]]:
@@ -793,11 +799,11 @@ class _Placement:
             self._made.add(parent)
 
     def _copy_file(self, entry: Entry, destination: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(destination)  # a file an interrupted apply left behind
-        self._copy(self._source + "/" + entry.path, destination)
-        if entry.executable:
-            os.chmod(destination, 0o755)
+        # copied under a temporary name and renamed: a kill mid-copy leaves no partial file at the destination
+        with _replacing(destination) as temporary:
+            self._copy(self._source + "/" + entry.path, temporary)
+            if entry.executable:
+                os.chmod(temporary, 0o755)
 
     def _copy(self, source: str, destination: str) -> None:
         """A file of the venv's own: a copy-on-write clone while the filesystem makes them, else a byte copy."""
@@ -829,11 +835,10 @@ class _Placement:
         shared = self._shared.path(data, executable=executable) if self._shared is not None else None
         if shared is not None and _hardlink(shared, destination):
             return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(destination)  # a file an interrupted apply left behind
-        Path(destination).write_bytes(data)
-        if executable:
-            os.chmod(destination, 0o755)
+        with _replacing(destination) as temporary:  # a RECORD cut off half written would pass for a whole one
+            Path(temporary).write_bytes(data)
+            if executable:
+                os.chmod(temporary, 0o755)
 
 
 def record_text(rows: Sequence[tuple[str, str, str]]) -> str:
@@ -865,12 +870,39 @@ def _clone(source: str, destination: str) -> bool:
 def _hardlink(source: str, destination: str) -> bool:
     try:
         os.link(source, destination)
-    except FileExistsError:
-        os.unlink(destination)  # a file an interrupted apply left behind
-        return _hardlink(source, destination)
+    except FileExistsError:  # a file another wheel placed, or an interrupted apply left: replaced in one step
+        try:
+            with _replacing(destination) as temporary:
+                os.link(source, temporary)
+        except OSError:
+            return False
     except OSError:
         return False  # another filesystem, or links not allowed: copy instead
     return True
+
+
+#: the end of the temporary name a file gets before it is renamed over the one it replaces
+TEMPORARY_SUFFIX = ".venvsync-tmp"
+
+
+@contextlib.contextmanager
+def _replacing(destination: str) -> Iterator[str]:
+    """A temporary name beside ``destination`` for the block to make its new file at; renamed over it after.
+
+    A file that is replaced is never missing: a kill between an unlink and a new link left a file another
+    distribution owns missing while the next sync found the venv in sync. A temporary left by a kill
+    carries :data:`TEMPORARY_SUFFIX` (removed by :func:`clear_half_placed`).
+    """
+    temporary = f"{destination}.{os.getpid()}.{threading.get_ident()}{TEMPORARY_SUFFIX}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)  # this process and thread's, from a run that was killed
+    try:
+        yield temporary
+        os.replace(temporary, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 #: a console or GUI script's code: ``installer.scripts._SCRIPT_TEMPLATE`` (a test checks that the scripts agree)
