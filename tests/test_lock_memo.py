@@ -12,6 +12,7 @@ from tox_venvsync._errors import SelectionError
 from tox_venvsync._lock import read_lock
 from tox_venvsync._lock._memo import remembered_selection
 from tox_venvsync._lock._request import Request
+from tox_venvsync._lock._toml import memo_dir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -116,6 +117,27 @@ def test_requirements_and_dry_runs_keep_nothing(tmp_path: Path, target_of: Calla
     pins = Counting(requirements, "requirements", target_of("3.12"), Request())
     assert pins.remembered(tmp_path / "memo") == []
     assert not (tmp_path / "memo").exists()
+
+
+def test_a_lock_with_a_login_in_a_url_keeps_nothing_in_the_cache(
+    tmp_path: Path, target_of: Callable[[str], Target]
+) -> None:
+    # the lock's login stays in the lock: neither its parsed tables nor its selection are kept in the cache
+    lock = _copy(LOCKS["uv"], tmp_path / "project")
+    text = lock.read_text()
+    assert "https://files.example.org/" in text
+    lock.write_text(text.replace("https://files.example.org/", "https://ci:s3cret@files.example.org/"))
+    selection = Counting(lock, "uv", target_of("3.12"), Request())
+    with memo_dir(tmp_path / "toml"):
+        picks = selection.remembered(tmp_path / "memo")
+    assert any("s3cret" in (p.artifact.url or "") for p in picks if p.artifact is not None)  # the sync still has it
+    assert not (tmp_path / "memo").exists()
+    assert not (tmp_path / "toml").exists() or not any((tmp_path / "toml").iterdir())
+    lock.write_text(text)  # without the login both are kept, as always
+    with memo_dir(tmp_path / "toml"):
+        selection.remembered(tmp_path / "memo")
+    assert len(list((tmp_path / "memo").iterdir())) == 1
+    assert any((tmp_path / "toml").iterdir())
 
 
 def test_a_damaged_memo_is_asked_again(tmp_path: Path, target_of: Callable[[str], Target]) -> None:

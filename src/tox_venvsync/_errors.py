@@ -53,6 +53,15 @@ def command_line_names() -> Iterator[None]:
         _names = before
 
 
+#: a URL with a login in it, inside quoted text (TOML, JSON)
+_QUOTED_LOGIN = re.compile(r"://[^/?#\s\"']+@")
+
+
+def carries_login(text: str) -> bool:
+    """Whether ``text`` (a lockfile's, or JSON) holds a URL with a login: such text is not kept in the cache."""
+    return "@" in text and _QUOTED_LOGIN.search(text) is not None
+
+
 def redacted(text: str) -> str:
     """``text`` with the user info of every URL in it shown as ``****@``."""
     return _USER_INFO.sub("****@", text)

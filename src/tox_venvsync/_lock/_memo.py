@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._errors import carries_login
 from tox_venvsync._lock._file import lock_bytes
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 
@@ -61,8 +62,10 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
             return [_pick(item) for item in data["picks"]]
     picks = select()
     if write and all(pick.lookup is None for pick in picks):  # a pin to look up on an index is not kept
-        with contextlib.suppress(OSError):
-            write_atomic(memo, json.dumps({"format": _FORMAT, "picks": [_json(p) for p in picks]}))
+        text = json.dumps({"format": _FORMAT, "picks": [_json(p) for p in picks]})
+        if not carries_login(text):  # a lock's login stays in the lock, not in the cache too
+            with contextlib.suppress(OSError):
+                write_atomic(memo, text)
     return picks
 
 

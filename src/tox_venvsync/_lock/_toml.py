@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
-from tox_venvsync._errors import LockFileError
+from tox_venvsync._errors import LockFileError, carries_login
 from tox_venvsync._lock._file import lock_bytes
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
     directory, write = memo_at
     memo = _Memo(directory, path)
     document = _join(split, text.split(split), memo)
-    if write:
+    if write and not carries_login(text):  # a lock's login stays in the lock, not in the cache too
         memo.save()
     return document if document is not None else _parse_whole(text)
 
