@@ -652,6 +652,9 @@ def test_a_file_another_wheel_placed_is_replaced_in_one_step(tmp_path: Path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tree-file", "x.txt"]  # no temporary name left
     assert _apply._hardlink(str(source), str(destination))
     assert destination.stat().st_ino == source.stat().st_ino
+    # placed again over a link to the very same file: rename(2) would keep both names, the temporary too
+    assert _apply._hardlink(str(source), str(destination))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tree-file", "x.txt"]
 
 
 @pytest.mark.parametrize(

@@ -872,6 +872,8 @@ def _hardlink(source: str, destination: str) -> bool:
         os.link(source, destination)
     except FileExistsError:  # a file another wheel placed, or an interrupted apply left: replaced in one step
         try:
+            if os.path.samefile(source, destination):
+                return True  # that very file already (rename(2) of one link over another of it does nothing)
             with _replacing(destination) as temporary:
                 os.link(source, temporary)
         except OSError:
