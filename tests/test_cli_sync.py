@@ -280,6 +280,15 @@ def test_verify_reports_what_an_interrupted_sync_left(
     )
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     assert run(capsys, "verify", "--venv", str(venv))[:2] == (0, f"{venv}: every file matches its RECORD\n")
+    cut = tmp_path / "cut"  # cut off before its interpreter was in place
+    (cut / "bin").mkdir(parents=True)
+    (cut / CREATING).parent.mkdir()
+    (cut / CREATING).touch()
+    assert run(capsys, "verify", "--venv", str(cut)) == (
+        1,
+        "interrupted: the venv's creation did not finish; run sync again\n",
+        "",
+    )
     (venv / CREATING).touch()  # its making cut off (by hand here: the files are all in place)
     code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
     assert (code, json.loads(out)["created"]) == (1, False)

@@ -227,7 +227,12 @@ def _verify(args: argparse.Namespace) -> int:
     from tox_venvsync._verify import check_records, unowned_files  # noqa: PLC0415
 
     venv = args.venv.absolute()
+    made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     target = _existing_target(venv)
+    if target is None and made:  # cut off before its interpreter was in place: nothing more to look at
+        empty: dict[str, Any] = {"modified": [], "missing": [], "unowned": [], "interrupted": []}
+        _emit(args, empty | {"created": False, "differs": None}, made)
+        return 1
     if target is None:
         msg = f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
         raise BadInputError(msg)
@@ -239,7 +244,6 @@ def _verify(args: argparse.Namespace) -> int:
     plan = _preview(spec, target) if args.lock else None
     changes = plan.changes if plan else []
     interrupted = sorted(Journal(venv).pending())  # a sync that did not finish was changing these
-    made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     report = {
         "modified": files.modified,
         "missing": files.missing,
