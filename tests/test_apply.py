@@ -655,6 +655,10 @@ def test_a_file_another_wheel_placed_is_replaced_in_one_step(tmp_path: Path, mon
     # placed again over a link to the very same file: rename(2) would keep both names, the temporary too
     assert _apply._hardlink(str(source), str(destination))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tree-file", "x.txt"]
+    longest = tmp_path / ("n" * 255)  # the longest name a file system takes: the temporary's must not grow from it
+    longest.write_text("old\n")
+    assert _apply._hardlink(str(source), str(longest))
+    assert longest.read_text() == "the later wheel's\n"
 
 
 @pytest.mark.parametrize(
@@ -857,12 +861,12 @@ def test_copy_mode_clones_each_file_where_the_filesystem_can(
     monkeypatch.setattr(_apply, "fcntl", fake)
     site, tree = _copy_mode_install(tmp_path, python312, "venv")
     # each clone is made under a temporary name beside its destination, then renamed over it
-    temporary = re.compile(rf"\.\d+\.\d+{re.escape(_apply.TEMPORARY_SUFFIX)}$")
+    temporary = re.compile(rf"^\.\d+\.\d+{re.escape(_apply.TEMPORARY_SUFFIX)}$")
     cloned = {
-        (temporary.sub("", dst.relative_to(site).as_posix()), src.relative_to(tree).as_posix())
+        ((dst.parent / Path(src).name).relative_to(site).as_posix(), src.relative_to(tree).as_posix())
         for _, dst, src in fake.calls
     }
-    assert all(temporary.search(dst.name) for _, dst, _ in fake.calls)
+    assert all(temporary.match(dst.name) for _, dst, _ in fake.calls)
     assert not list(site.rglob(f"*{_apply.TEMPORARY_SUFFIX}"))
     assert {request for request, _, _ in fake.calls} == {0x40049409}  # FICLONE, destination fd first
     assert cloned == {("tool/__init__.py", "tool/__init__.py"), ("tool/sub/mod.py", "tool/sub/mod.py")} | {

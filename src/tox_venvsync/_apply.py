@@ -895,7 +895,10 @@ def _replacing(destination: str) -> Iterator[str]:
     distribution owns missing while the next sync found the venv in sync. A temporary left by a kill
     carries :data:`TEMPORARY_SUFFIX` (removed by :func:`clear_half_placed`).
     """
-    temporary = f"{destination}.{os.getpid()}.{threading.get_ident()}{TEMPORARY_SUFFIX}"
+    # a short name of its own, not the destination's plus a suffix: that could pass the file system's limit (255)
+    temporary = os.path.join(
+        os.path.dirname(destination), f".{os.getpid()}.{threading.get_native_id()}{TEMPORARY_SUFFIX}"
+    )
     with contextlib.suppress(FileNotFoundError):
         os.unlink(temporary)  # this process and thread's, from a run that was killed
     try:
