@@ -596,7 +596,10 @@ def test_clear_half_placed_removes_a_cut_off_wheels_files_and_nothing_another_re
     assert (venv.site / "half" / "deep" / "mod.py").exists()  # not read from outside the cache
 
     Journal(venv.path).start(["half", "never"], roots)
+    leftover = venv.bin / f".1.2{_apply.TEMPORARY_SUFFIX}"  # a console script it was renaming into place
+    leftover.write_text("#!/bin/sh\n")
     clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
+    assert not leftover.exists()
     left = _snapshot(venv.path)
     gone = {p for p in before if p not in left}
     assert gone == {

@@ -18,7 +18,7 @@ from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode
-from tox_venvsync._apply import Journal
+from tox_venvsync._apply import TEMPORARY_SUFFIX, Journal
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
 from tox_venvsync._errors import file_system_error
@@ -692,6 +692,25 @@ def test_bad_input_does_not_empty_a_venv_of_another_python(  # noqa: PLR0913, PL
     assert code in {1, 2}
     assert err.startswith("venvsync: error: ")
     assert tree(venv) == before
+
+
+def test_a_directory_where_a_file_goes_is_one_sentence(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    (site / "alpha" / "__init__.py").unlink()
+    (site / "alpha" / "__init__.py").mkdir()  # somebody's directory where the package's file goes
+    State(venv).clear()
+    Journal(venv).start(["alpha"])  # so that alpha is installed again
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"venvsync: error: Is a directory at {site / 'alpha' / '__init__.py'}; a directory stands where a file goes: "
+        "remove it, or make the environment again\n"
+    )
+    assert not list(site.rglob(f"*{TEMPORARY_SUFFIX}"))
 
 
 def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from _support.index import LocalIndex
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError
+from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._index import IndexClient
 from tox_venvsync._lock import Artifact, Pick
@@ -151,3 +151,41 @@ def test_a_login_file_that_cannot_be_read_is_named_when_a_server_asks_for_a_logi
     assert "s3cret" not in message
     guarded.login = None  # a server that needs no login (PyPI) is not kept from by a broken login file
     assert CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])["pkg"].is_file()
+
+
+def test_a_redirect_to_another_scheme_than_http_is_refused(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    guarded.redirect_paths[f"/files/{wheel.name}"] = "ftp://127.0.0.1:9/pkg-1.0-py3-none-any.whl"
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(guarded.file_url(wheel.name)))])
+    assert str(info.value).startswith(
+        f"cannot fetch pkg from {guarded.url.replace('://', '://****@')}/files/{wheel.name}: the server sent the "
+        "request on to ftp://127.0.0.1:9/pkg-1.0-py3-none-any.whl, and only https and http are fetched, not ftp"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ('url = "https://ci:s3cret@host/x.whl"', True),
+        ('url = "https://ci:it\'s3cret@host/x.whl"', True),  # a ' in a "..." string
+        ("url = 'https://ci:s3\"cret@host/x.whl'", True),  # a " in a TOML literal string
+        ('{"url": "https://host/x.whl"}, "mail": "a@b"', False),
+        ('url = "https://host"\nmail = "a@b"', False),
+    ],
+)
+def test_a_lock_with_a_login_is_told_from_one_without(text: str, *, found: bool) -> None:
+    assert carries_login(text) is found
+
+
+def test_a_redirect_loop_is_one_line(local_index: LocalIndex, wheelhouse: Path, cache_dir: Path) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.redirect_paths[f"/files/{wheel.name}"] = local_index.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])
+    assert "\n" not in str(info.value)
+    assert "the server answered HTTP 302 The HTTP server returned a redirect error that would lead to an infinite" in (
+        str(info.value)
+    )

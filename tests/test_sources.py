@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
-from tox_venvsync._build import BuildError
+from tox_venvsync._build import BuildError, _as_locked
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
+from tox_venvsync._lock import Pick
 from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
@@ -161,6 +165,35 @@ def test_an_archive_that_builds_another_version_than_the_lock_says_is_refused(
         "cannot build eps from eps-1.0.tar.gz: the build made version 2.0 where the lock says 1.0; lock again"
     )
     assert dist_info_names([env.site]) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "refused"), [("sdist", True), ("archive", True), ("vcs", False), ("directory", False)]
+)
+def test_a_builds_version_is_held_to_the_lock_for_fixed_bytes_only(tmp_path: Path, kind: str, *, refused: bool) -> None:
+    # a commit's version may move with a tag added later (setuptools-scm), a directory's with its tree
+    wheel = tmp_path / "scmpkg-1.1.0-py3-none-any.whl"
+    pick = Pick(name=canonicalize_name("scmpkg"), version=Version("1.0.1.dev1+g3fb5b14"), kind=kind, artifact=None)  # type: ignore[arg-type]
+    if refused:
+        with pytest.raises(BuildError, match=re.escape("the build made version 1.1.0 where the lock says 1.0.1.dev1")):
+            _as_locked(pick, wheel, "the source")
+    else:
+        assert _as_locked(pick, wheel, "the source") == wheel
+
+
+def test_a_built_wheel_never_writes_through_a_link_where_its_file_goes(env: Env) -> None:
+    # builds go through pypa/installer, which opens each destination for writing: through a link, it wrote the
+    # file the link points at, outside the venv
+    outside = env.root / "outside.txt"
+    outside.write_text("the user's\n")
+    write_project(env.root / "lock" / "local", "linkpkg", "0.1", {"linkpkg/__init__.py": "V = 1\n"})
+    (env.site / "linkpkg").mkdir()
+    (env.site / "linkpkg" / "__init__.py").symlink_to(outside)
+    env.write({"name": "linkpkg", "directory": {"path": "local"}})
+    assert actions(env.sync()) == [("linkpkg", "install")]
+    assert outside.read_text() == "the user's\n"
+    assert not (env.site / "linkpkg" / "__init__.py").is_symlink()
+    assert env.run("import linkpkg; print(linkpkg.V)") == "1"
 
 
 def test_editable_directory_follows_the_tree_without_reinstalling(env: Env) -> None:

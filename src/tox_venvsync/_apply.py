@@ -18,7 +18,7 @@ import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -36,7 +36,9 @@ from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_r
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from installer.records import RecordEntry
     from installer.sources import WheelFile
+    from installer.utils import Scheme
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._installed import InstalledDist
@@ -88,10 +90,19 @@ class WheelInstaller:
         from installer.exceptions import InstallerError  # noqa: PLC0415
         from installer.sources import WheelFile  # noqa: PLC0415
 
+        class Destination(SchemeDictionaryDestination):
+            """Never writes through a symbolic link where a file goes: it is removed first, as pip does."""
+
+            def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:  # noqa: FBT001  # installer's signature
+                target = os.path.join(self.scheme_dict[scheme], path)
+                if os.path.islink(target):  # pointing outside the venv, perhaps: the link goes, its target stays
+                    os.unlink(target)
+                return super().write_to_fs(scheme, path, stream, is_executable)
+
         name = str(wanted.pick.name)
         try:
             with WheelFile.open(wheel) as source:
-                destination = SchemeDictionaryDestination(
+                destination = Destination(
                     scheme_dict=dict(self._target.scheme),
                     interpreter=self._target.executable,
                     script_kind="posix",
@@ -323,7 +334,8 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
             directory, name = os.path.split(path)
             if name.endswith(".py"):
                 compiled.drop(directory, name[:-3])
-        shutil.rmtree(dist_info, ignore_errors=True)
+        if inside(dist_info):
+            shutil.rmtree(dist_info, ignore_errors=True)
         made = [d for d in directories if inside(d)]
         for directory in made:  # a file it was renaming into place when it was cut off
             with contextlib.suppress(OSError):
@@ -705,6 +717,7 @@ class _Placement:
                 found.append(path)
         for name, module, attr, _ in self._tree.scripts:
             path = self._inside("scripts", name)
+            directories.add(os.path.dirname(path))
             if _holds(path, _script(module, attr, self._interpreter)):
                 found.append(path)
         return found, directories
@@ -904,9 +917,11 @@ def _replacing(destination: str) -> Iterator[str]:
     try:
         yield temporary
         os.replace(temporary, destination)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(exc, OSError) and temporary in (exc.filename, exc.filename2):  # the file is what to name
+            raise OSError(exc.errno, exc.strerror, destination) from exc
         raise
 
 

@@ -116,8 +116,9 @@ def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
     A wheel from the lock is checked when it is placed (its ``.dist-info``); a build names itself, and a lock
     whose entry ``proj`` builds ``projz`` would install a package the lock does not name (or ``eps-1.0.tar.gz``
     that builds 2.0 a version it does not, which the next sync then takes for in sync and ``verify`` not).
-    A local directory's version is not held to the lock's: one computed from the tree (setuptools-scm)
-    moves with it; an sdist, an archive and a commit are fixed.
+    A local directory's or a commit's version is not held to the lock's: one computed from the tree or its
+    tags (setuptools-scm) moves with them (a tag added to the locked commit later changes it, and uv installs
+    what the build says); an sdist's and an archive's are fixed by their hashed bytes.
     """
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415  # only when building
 
@@ -128,7 +129,7 @@ def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
     if name != pick.name:
         reason = f"the build made {wheel.name}, a wheel of {name}; correct the name in the lock, or lock again"
         raise BuildError(pick.name, source, reason)
-    if pick.kind != "directory" and pick.version is not None and version != pick.version:
+    if pick.kind in {"sdist", "archive"} and pick.version is not None and version != pick.version:
         reason = f"the build made version {version} where the lock says {pick.version}; lock again"
         raise BuildError(pick.name, source, reason)
     return wheel

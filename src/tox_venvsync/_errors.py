@@ -53,8 +53,9 @@ def command_line_names() -> Iterator[None]:
         _names = before
 
 
-#: a URL with a login in it, inside quoted text (TOML, JSON)
-_QUOTED_LOGIN = re.compile(r"://[^/?#\s\"']+@")
+#: a URL with a login in it, inside quoted text (TOML, JSON): in a "..." string a login may hold a ', in a '...' one
+#: (TOML's literal strings) a "
+_QUOTED_LOGIN = re.compile(r"://[^/?#\s\"]+@|://[^/?#\s']+@")
 
 
 def carries_login(text: str) -> bool:
@@ -187,6 +188,9 @@ _REMEDIES = {
     errno.EROFS: "the file system is read-only: make it writable, or put the venv and the cache on one that is",
     errno.EACCES: "check the permissions of that path (or run as the user who owns it)",
     errno.EPERM: "check the permissions of that path (or run as the user who owns it)",
+    errno.EISDIR: "a directory stands where a file goes: remove it, or make the environment again",
+    errno.ENOTDIR: "a file stands where a directory goes: remove it, or make the environment again",
+    errno.ENAMETOOLONG: "the path is longer than the file system takes: choose a shorter location",
 }
 
 

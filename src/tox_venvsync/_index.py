@@ -117,7 +117,7 @@ class RefusedRedirect(urllib.error.URLError):
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    """urllib's redirects, except one to plain http that a URL in a lock would be refused for (see check_transport)."""
+    """urllib's redirects, but to a scheme other than https and http, or to plain http a lock's URL is refused for."""
 
     def redirect_request(  # noqa: PLR0913, PLR0917  # urllib's signature
         self,
@@ -129,7 +129,10 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         newurl: str,
     ) -> urllib.request.Request | None:
         target = urlsplit(urljoin(req.full_url, newurl))
-        if (reason := _plain_http_refusal(target.scheme, target.hostname)) is not None:
+        reason = _plain_http_refusal(target.scheme, target.hostname)
+        if target.scheme not in {"http", "https"}:
+            reason = f"only https and http are fetched, not {target.scheme}"
+        if reason is not None:
             fp.close()
             msg = f"the server sent the request on to {urlunsplit(target)}, and {reason}"
             raise RefusedRedirect(msg)
@@ -138,7 +141,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
 def answered(exc: urllib.error.HTTPError, server: str) -> str:
     """What an HTTP error status says, and for a refused login what to do."""
-    reason = f"the {server} answered HTTP {exc.code} {exc.reason}"
+    reason = f"the {server} answered HTTP {exc.code} {' '.join(str(exc.reason).split())}"  # one line (a redirect loop)
     if exc.code not in {401, 403}:
         return reason
     # no login was sent, or one the server does not take
