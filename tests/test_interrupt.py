@@ -100,6 +100,16 @@ def venvsync(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def killed_at(  # noqa: PLR0913  # where to stop, how, and the command
+    module: str, attribute: str, nth: int, *args: str, cache: Path, how: str = "SIGKILL", mode: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``venvsync *args``, stopped with the signal ``how`` at the ``nth`` call of ``module.attribute``."""
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)} | ({"TOX_VENVSYNC_LINK_MODE": mode} if mode else {})
+    child = CHILD.replace("signal.SIGKILL", f"signal.{how}")
+    command = [sys.executable, "-c", child, module, attribute, str(nth), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
 def site_tree(venv: Path) -> dict[str, int]:
     site = venv / "lib" / "python3.12" / "site-packages"
     return {
@@ -137,14 +147,7 @@ def test_killed_sync_is_finished_by_the_next_run(  # noqa: PLR0913, PLR0917  # t
     assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
     if "_fetch" in module:  # a download must happen to be interrupted: start v2 from a cold cache
         cache = tmp_path / "cold-cache"
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
-    killed = subprocess.run(
-        [sys.executable, "-c", CHILD, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    killed = killed_at(module, attribute, nth, "sync", "--lock", str(v2), *common, cache=cache)
     assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
 
     repaired = venvsync("sync", "--lock", str(v2), *common, cache=cache)
@@ -202,14 +205,7 @@ def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_loc
     venv, cache = tmp_path / "venv", tmp_path / "cache"
     common = ["--venv", str(venv), "--python", str(python312)]
     assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache), "TOX_VENVSYNC_LINK_MODE": mode}
-    killed = subprocess.run(
-        [sys.executable, "-c", CHILD, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    killed = killed_at(module, attribute, nth, "sync", "--lock", str(v2), *common, cache=cache, mode=mode)
     assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
 
     repaired = venvsync("sync", "--lock", str(v1), *common, cache=cache)
@@ -228,14 +224,7 @@ def test_what_a_cut_off_placement_left_is_listed_by_verify_when_the_cache_lost_i
     venv, cache = tmp_path / "venv", tmp_path / "cache"
     common = ["--venv", str(venv), "--python", str(python312)]
     assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
-    killed = subprocess.run(
-        [sys.executable, "-c", CHILD, "os", "link", "45", "sync", "--lock", str(v2), *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    killed = killed_at("os", "link", 45, "sync", "--lock", str(v2), *common, cache=cache)
     assert killed.returncode == -signal.SIGKILL
     shutil.rmtree(cache)
     assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
@@ -264,15 +253,7 @@ def test_a_venv_whose_making_was_cut_off_is_made_again(  # noqa: PLR0913, PLR091
     _, v2, _ = locks
     venv, cache = tmp_path / "venv", tmp_path / "cache"
     common = ["--venv", str(venv), "--python", str(python312)]
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
-    child = CHILD.replace("signal.SIGKILL", f"signal.{signal_name}")
-    killed = subprocess.run(
-        [sys.executable, "-c", child, module, attribute, str(nth), "sync", "--lock", str(v2), *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    killed = killed_at(module, attribute, nth, "sync", "--lock", str(v2), *common, cache=cache, how=signal_name)
     assert killed.returncode in {-signal.SIGKILL, 130}, f"the kill point was not reached: {killed.stderr}"
     assert venv.is_dir()  # left half made
 
@@ -315,25 +296,7 @@ def test_ctrl_c_is_one_line_and_the_next_run_finishes(
     _, v2, _ = locks
     venv, cache = tmp_path / "venv", tmp_path / "cache"
     common = ["--venv", str(venv), "--python", str(python312)]
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
-    interrupted = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD.replace("signal.SIGKILL", "signal.SIGINT"),
-            "os",
-            "link",
-            "5",
-            "sync",
-            "--lock",
-            str(v2),
-            *common,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    interrupted = killed_at("os", "link", 5, "sync", "--lock", str(v2), *common, cache=cache, how="SIGINT")
     assert interrupted.returncode == 130
     assert interrupted.stderr == "venvsync: interrupted; the next sync finishes or redoes what was started\n"
     assert venvsync("sync", "--lock", str(v2), *common, cache=cache).returncode == 0
