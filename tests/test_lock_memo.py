@@ -119,14 +119,15 @@ def test_requirements_and_dry_runs_keep_nothing(tmp_path: Path, target_of: Calla
     assert not (tmp_path / "memo").exists()
 
 
+@pytest.mark.parametrize("at", ["@", "\\u0040"], ids=["plain", "toml-escape"])
 def test_a_lock_with_a_login_in_a_url_keeps_nothing_in_the_cache(
-    tmp_path: Path, target_of: Callable[[str], Target]
+    tmp_path: Path, target_of: Callable[[str], Target], at: str
 ) -> None:
     # the lock's login stays in the lock: neither its parsed tables nor its selection are kept in the cache
     lock = _copy(LOCKS["uv"], tmp_path / "project")
     text = lock.read_text()
     assert "https://files.example.org/" in text
-    lock.write_text(text.replace("https://files.example.org/", "https://ci:s3cret@files.example.org/"))
+    lock.write_text(text.replace("https://files.example.org/", f"https://ci:s3cret{at}files.example.org/"))
     selection = Counting(lock, "uv", target_of("3.12"), Request())
     with memo_dir(tmp_path / "toml"):
         picks = selection.remembered(tmp_path / "memo")

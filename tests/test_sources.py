@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
 from tox_venvsync._build import BuildError, _as_locked
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError, OfflineError
+from tox_venvsync._errors import FetchError, InstallError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Pick
 from tox_venvsync._sources import Sources, recorded_url
@@ -194,6 +195,38 @@ def test_a_built_wheel_never_writes_through_a_link_where_its_file_goes(env: Env)
     assert outside.read_text() == "the user's\n"
     assert not (env.site / "linkpkg" / "__init__.py").is_symlink()
     assert env.run("import linkpkg; print(linkpkg.V)") == "1"
+
+
+@pytest.mark.parametrize("source", ["cache", "build"])
+def test_nothing_is_written_through_a_linked_directory_out_of_the_venv(
+    env: Env, local_index: LocalIndex, source: str
+) -> None:
+    # the user replaced the package's directory by a link to a checkout of theirs: installing the package (a new
+    # version, a lost .dist-info) would overwrite their files with the wheel's
+    theirs = env.root / "checkout"
+    theirs.mkdir()
+    (theirs / "__init__.py").write_text("MY WORK = 'unsaved'\n")
+    (env.site / "linkpkg").symlink_to(theirs)
+    if source == "cache":
+        wheel = make_wheel(local_index.directory, "linkpkg", "1.0", modules={"linkpkg/__init__.py": "V = 1\n"})
+        env.write(package_entry("linkpkg", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))]))
+    else:
+        write_project(env.root / "lock" / "local", "linkpkg", "0.1", {"linkpkg/__init__.py": "V = 1\n"})
+        env.write({"name": "linkpkg", "directory": {"path": "local"}})
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert f"{env.site / 'linkpkg'} is a link to {theirs}, outside the virtual environment; remove " in str(info.value)
+    assert [p.name for p in theirs.iterdir()] == ["__init__.py"]
+    assert (theirs / "__init__.py").read_text() == "MY WORK = 'unsaved'\n"
+
+
+def test_a_fifo_where_a_built_wheels_file_goes_is_replaced(env: Env) -> None:
+    write_project(env.root / "lock" / "local", "fifopkg", "0.1", {"fifopkg/__init__.py": "V = 1\n"})
+    (env.site / "fifopkg").mkdir()
+    os.mkfifo(env.site / "fifopkg" / "__init__.py")  # opened for writing, it would wait for a reader for ever
+    env.write({"name": "fifopkg", "directory": {"path": "local"}})
+    assert actions(env.sync()) == [("fifopkg", "install")]
+    assert env.run("import fifopkg; print(fifopkg.V)") == "1"
 
 
 def test_editable_directory_follows_the_tree_without_reinstalling(env: Env) -> None:

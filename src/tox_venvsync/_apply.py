@@ -90,16 +90,23 @@ class WheelInstaller:
         from installer.exceptions import InstallerError  # noqa: PLC0415
         from installer.sources import WheelFile  # noqa: PLC0415
 
+        name = str(wanted.pick.name)
+        real_venv, checked = os.path.realpath(self._target.prefix), set[str]()
+
         class Destination(SchemeDictionaryDestination):
-            """Never writes through a symbolic link where a file goes: it is removed first, as pip does."""
+            """Never writes through a link (to a file, or a directory leading out of the venv), nor into a fifo."""
 
             def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:  # noqa: FBT001  # installer's signature
-                target = os.path.join(self.scheme_dict[scheme], path)
-                if os.path.islink(target):  # pointing outside the venv, perhaps: the link goes, its target stays
-                    os.unlink(target)
+                base = self.scheme_dict[scheme]
+                if (link := link_out_of(base, os.path.dirname(path), real_venv, checked)) is not None:
+                    reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove it"
+                    raise InstallError(name, wheel.name, reason)
+                target = os.path.join(base, path)
+                with contextlib.suppress(FileNotFoundError):
+                    if not stat.S_ISREG((found := os.lstat(target)).st_mode) and not stat.S_ISDIR(found.st_mode):
+                        os.unlink(target)  # a link (its target stays), a fifo (opening it would wait for ever)...
                 return super().write_to_fs(scheme, path, stream, is_executable)
 
-        name = str(wanted.pick.name)
         try:
             with WheelFile.open(wheel) as source:
                 destination = Destination(
@@ -373,6 +380,34 @@ def _claimed(target: Target) -> set[str]:
     }
 
 
+def link_out_of(base: str, relative: str, real_venv: str, checked: set[str]) -> str | None:
+    """The first directory on the way from ``base`` to ``base/relative`` that is a link out of the venv, if any.
+
+    Asked before anything is made there: a package directory the user replaced by a link to a checkout of
+    theirs would have that checkout's files overwritten (hard-linked to the cache's, at that). One ``lstat``
+    per directory the venv already has (``checked`` remembers them); below a missing one all is made new.
+    """
+    current = base
+    for part in (p for p in relative.split("/") if p):
+        current = os.path.join(current, part)
+        if current in checked:
+            continue
+        checked.add(current)
+        try:
+            found = os.lstat(current)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(found.st_mode) and not _leads_inside(current, real_venv):
+            return current
+    return None
+
+
+def _leads_inside(path: str, real_venv: str) -> bool:
+    """Whether ``path``, its links followed, is inside the venv whose real path is ``real_venv``."""
+    real = os.path.realpath(path)
+    return real == real_venv or _under(real, real_venv)
+
+
 def _inside_the_venv(venv: Path) -> Callable[[str], bool]:
     """Whether a directory's real path is inside the venv's (each directory resolved once)."""
     real_venv = os.path.realpath(venv)
@@ -470,6 +505,7 @@ class LinkInstaller:
         self._trees: dict[str, UnpackedWheel] = {}
         self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
         self._sources: set[tuple[str, str, str]] = set()
+        self._real_venv = os.path.realpath(target.prefix)  # resolved once for every placement
 
     def ready(self, wheel: Path, wanted: Wanted) -> bool:
         """Whether the wheel's verified tree is in the cache already (then it is taken, and needs no :meth:`check`).
@@ -515,7 +551,9 @@ class LinkInstaller:
             self._wheels.install(wheel, wanted)
             return
         shared = _SharedFiles(self._cache) if self._link else None
-        placement = _Placement(tree, self._target, link=self._link, shared=shared, tag=self._tag)
+        placement = _Placement(
+            tree, self._target, link=self._link, shared=shared, tag=self._tag, real_venv=self._real_venv
+        )
         placement.place(_metadata(wanted))
         self._sources.update(placement.sources)  # one call: safe from several linking threads
 
@@ -659,7 +697,7 @@ class _Directory(NamedTuple):
 class _Placement:
     """One unpacked wheel being placed into a venv (paths as strings: this is the hot loop of an install)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # the tree and the venv, then how (keyword-only)
         self,
         tree: UnpackedWheel,
         target: Target,
@@ -667,6 +705,7 @@ class _Placement:
         link: bool,
         shared: _SharedFiles | None = None,
         tag: str | None = None,
+        real_venv: str | None = None,
     ) -> None:
         self._shared = shared
         self._tag = tag
@@ -683,6 +722,8 @@ class _Placement:
         self._interpreter = target.executable
         self._link = link
         self._made: set[str] = set()
+        self._checked: set[str] = set()  # directories found not to be links out of the venv
+        self._real_venv = real_venv or os.path.realpath(target.prefix)
         self._records: list[tuple[str, str, str]] = []
         self._clone = _CAN_CLONE  # until the filesystem refuses one
 
@@ -762,12 +803,18 @@ class _Placement:
         """Where the files of the tree's ``directory`` go (made now), checked to stay inside their scheme."""
         scheme, relative = self._destination(directory + "/") if directory else (self._library, "")
         path = self._inside(scheme, relative + "_")[:-1]  # the directory, with a separator at its end
+        if (link := self._links_out(scheme, relative)) is not None:
+            reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
+            raise InstallError(self._tree.dist_info, self._source, reason)
         if scheme != "scripts":
             self._parent(path + "_")
         modules = None
         if self._tag is not None and scheme in _LIBRARIES:
             modules = (path.rstrip(os.sep), self._source, directory)
         return _Directory(scheme=scheme, path=path, record=self._record_path(path + "_")[:-1], modules=modules)
+
+    def _links_out(self, scheme: str, relative: str) -> str | None:
+        return link_out_of(self._scheme[scheme], relative, self._real_venv, self._checked)
 
     def _place_compiled(self, tag: str) -> dict[str, set[str]]:
         """Link the ``.pyc`` files earlier venvs compiled for this tree's modules (see ``_bytecode``).
@@ -912,9 +959,9 @@ def _replacing(destination: str) -> Iterator[str]:
     temporary = os.path.join(
         os.path.dirname(destination), f".{os.getpid()}.{threading.get_native_id()}{TEMPORARY_SUFFIX}"
     )
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temporary)  # this process and thread's, from a run that was killed
     try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)  # this process and thread's, from a run that was killed
         yield temporary
         os.replace(temporary, destination)
     except BaseException as exc:

@@ -106,8 +106,8 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
     directory, write = memo_at
     memo = _Memo(directory, path)
     document = _join(split, text.split(split), memo)
-    if write and not carries_login(text):  # a lock's login stays in the lock, not in the cache too
-        memo.save()
+    if write and not carries_login(text) and "\\u" not in text and "\\U" not in text:
+        memo.save()  # a lock's login stays in the lock, not in the cache too (also one spelled with \u0040)
     return document if document is not None else _parse_whole(text)
 
 
