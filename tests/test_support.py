@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import socket
 import sys
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ from packaging.pylock import Pylock
 
 from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.served import Served
 from _support.wheels import make_wheel, sha256_file
 
 if sys.version_info >= (3, 11):
@@ -109,6 +111,22 @@ def test_index_serves_simple_pages_and_files(tmp_path: Path) -> None:
 
         status, _ = _fetch(f"{index.simple_url}missing/")
         assert status == 404
+
+
+def test_a_served_server_runs_only_inside_its_with_block(tmp_path: Path) -> None:
+    index = LocalIndex(tmp_path)
+    with pytest.raises(RuntimeError, match="the local index is not running"):
+        _ = index.address
+    with index:
+        host, port = index.address.split(":")
+        with urllib.request.urlopen(f"http://{index.address}/simple/", timeout=10) as response:
+            assert response.status == 200
+    with pytest.raises(RuntimeError, match="the local index is not running"):
+        _ = index.url
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((host, int(port)), timeout=2):
+        pass  # stopped, and its socket closed
+    with pytest.raises(TypeError, match="abstract"):
+        Served()  # type: ignore[abstract]
 
 
 def test_index_fail_and_truncate_paths(tmp_path: Path) -> None:

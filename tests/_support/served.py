@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import threading
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-class Served:
+class Served(abc.ABC):
     """The life of one server: :meth:`_make` builds it, ``with`` starts it on a free port and stops it."""
 
     #: what the server is, for its thread's name and the error when it is asked for its address unstarted
@@ -23,8 +24,9 @@ class Served:
         self._server: socketserver.BaseServer | None = None
         self._thread: threading.Thread | None = None
 
+    @abc.abstractmethod
     def _make(self) -> socketserver.BaseServer:
-        raise NotImplementedError
+        """The server, bound to a free port on 127.0.0.1 (each kind of server makes its own)."""
 
     @property
     def address(self) -> str:
