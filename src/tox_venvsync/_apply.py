@@ -195,10 +195,9 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
     skipped, never deleted. (Paths as strings, each directory resolved once: this is a hot loop.)
     """
     root = os.path.abspath(venv)
-    real_root = os.path.realpath(venv)
+    inside = _inside_the_venv(venv)
     base = str(dist.dist_info.parent)
     dist_info = str(dist.dist_info)
-    leads_inside: dict[str, bool] = {}  # directory -> whether its real path is inside the real venv
     compiled = _CompiledFiles()
     parents: set[str] = set()
     for relative in _record_paths(dist.dist_info):
@@ -206,11 +205,7 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
         directory, name = os.path.split(path)
         if not _under(path, root) or _under(path, dist_info) or path == dist_info:
             continue  # outside the venv; or the dist-info, which goes as a whole below
-        inside = leads_inside.get(directory)
-        if inside is None:
-            real = os.path.realpath(directory)
-            inside = leads_inside[directory] = real == real_root or _under(real, real_root)
-        if not inside:
+        if not inside(directory):
             continue
         try:
             os.unlink(path)
@@ -415,8 +410,7 @@ def _inside_the_venv(venv: Path) -> Callable[[str], bool]:
 
     def inside(directory: str) -> bool:
         if (found := known.get(directory)) is None:
-            real = os.path.realpath(directory)
-            found = known[directory] = real == real_venv or _under(real, real_venv)
+            found = known[directory] = _leads_inside(directory, real_venv)
         return found
 
     return inside
