@@ -431,14 +431,12 @@ def _is_copy_of(path: str, source: str, entry: Entry) -> bool:
     algorithm, _, digest = entry.hash.partition("=")
     if found.st_size != entry.size or algorithm not in hashlib.algorithms_available:
         return False
-    hasher = hashlib.new(algorithm)
+    from tox_venvsync._verify import record_digest  # noqa: PLC0415  # an interrupted apply only
+
     try:
-        with open(path, "rb") as file:
-            while chunk := file.read(1 << 20):
-                hasher.update(chunk)
+        return record_digest(path, algorithm) == digest
     except OSError:
         return False
-    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode() == digest
 
 
 def _holds(path: str, data: bytes) -> bool:

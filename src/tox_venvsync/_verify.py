@@ -46,7 +46,7 @@ def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], v
                     continue
                 shown = os.path.relpath(path, root)
                 try:
-                    actual = _digest(path, algorithm)
+                    actual = record_digest(path, algorithm)
                 except FileNotFoundError:
                     missing.append(shown)
                     continue
@@ -93,20 +93,16 @@ def _rows(record: Path) -> list[list[str]]:
 
 
 def _hashed_rows(record: Path) -> Iterable[tuple[str, str, str]]:
-    try:
-        with record.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except OSError:
-        return []
     found: list[tuple[str, str, str]] = []
-    for row in rows:
+    for row in _rows(record):
         if len(row) >= 2 and "=" in row[1]:  # noqa: PLR2004  # path, algorithm=digest, size
             algorithm, _, digest = row[1].partition("=")
             found.append((row[0], algorithm, digest))
     return found
 
 
-def _digest(path: str, algorithm: str) -> str:
+def record_digest(path: str, algorithm: str) -> str:
+    """The file's digest as a RECORD writes it (urlsafe base64, no padding)."""
     hasher = hashlib.new(algorithm)
     with open(path, "rb") as handle:  # noqa: PTH123
         while chunk := handle.read(1 << 20):
