@@ -26,6 +26,7 @@ from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
+    adoptable,
     can_create_in_process,
     create_dir,
     create_in_process,
@@ -34,7 +35,6 @@ from tox_venvsync._location import (
     inspect,
     protected_paths,
     remove_venv,
-    venv_python_version,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock
 from tox_venvsync._lock._request import Request
@@ -216,7 +216,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """Create the venv, or adopt the one found there when its Python matches."""
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
         if found.kind is Kind.VENV:
-            if self._adoptable():
+            if adoptable(found, tuple(self.base_python.version_info[:3])):
                 _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
                 return
             why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
@@ -244,10 +244,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if _truthy(env.get("VIRTUALENV_SYMLINKS", "")):
             settings.discard("VIRTUALENV_SYMLINKS")  # what the standard library's venv does here too
         return bool(settings)
-
-    def _adoptable(self) -> bool:
-        wanted = tuple(self.base_python.version_info[:3])
-        return venv_python_version(self.env_dir) == wanted and self.env_python().exists() and not cut_off(self.env_dir)
 
     @property
     def installer(self) -> Pip:
