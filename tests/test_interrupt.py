@@ -110,6 +110,30 @@ def killed_at(  # noqa: PLR0913  # where to stop, how, and the command
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
 
 
+def bump_killed_at(  # noqa: PLR0913  # the locks and where to stop, then how
+    locks: tuple[Path, Path, Path],
+    python: Path,
+    tmp_path: Path,
+    kill: tuple[str, str, int],
+    *,
+    mode: str | None = None,
+    cold: bool = False,
+) -> tuple[Path, Path, list[str]]:
+    """A venv synced to v1, then its sync to v2 killed at ``kill`` (module, attribute, n-th call).
+
+    Returns the venv, the cache the killed sync used (a cold one with ``cold``) and the venv's options.
+    """
+    v1, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python)]
+    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
+    if cold:  # a download must happen to be interrupted: start v2 from a cold cache
+        cache = tmp_path / "cold-cache"
+    killed = killed_at(*kill, "sync", "--lock", str(v2), *common, cache=cache, mode=mode)
+    assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
+    return venv, cache, common
+
+
 def site_tree(venv: Path) -> dict[str, int]:
     site = venv / "lib" / "python3.12" / "site-packages"
     return {
@@ -141,14 +165,8 @@ def test_killed_sync_is_finished_by_the_next_run(  # noqa: PLR0913, PLR0917  # t
     python312: Path,
     tmp_path: Path,
 ) -> None:
-    v1, v2, _ = locks
-    venv, cache = tmp_path / "venv", tmp_path / "cache"
-    common = ["--venv", str(venv), "--python", str(python312)]
-    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
-    if "_fetch" in module:  # a download must happen to be interrupted: start v2 from a cold cache
-        cache = tmp_path / "cold-cache"
-    killed = killed_at(module, attribute, nth, "sync", "--lock", str(v2), *common, cache=cache)
-    assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
+    _, v2, _ = locks
+    venv, cache, common = bump_killed_at(locks, python312, tmp_path, (module, attribute, nth), cold="_fetch" in module)
 
     repaired = venvsync("sync", "--lock", str(v2), *common, cache=cache)
     assert repaired.returncode == 0, repaired.stderr
@@ -201,12 +219,8 @@ def test_a_half_placed_wheel_leaves_nothing_when_the_next_sync_wants_another_loc
 ) -> None:
     # v1 -> v2 killed while alpha 1.1 (25 modules, 1.0 has 20) or delta (not in v1) is half placed, then the
     # lock goes back to v1 (a git checkout): their files are no RECORD's, and must not stay behind
-    v1, v2, _ = locks
-    venv, cache = tmp_path / "venv", tmp_path / "cache"
-    common = ["--venv", str(venv), "--python", str(python312)]
-    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
-    killed = killed_at(module, attribute, nth, "sync", "--lock", str(v2), *common, cache=cache, mode=mode)
-    assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached: {killed.stdout}{killed.stderr}"
+    v1, _, _ = locks
+    venv, cache, common = bump_killed_at(locks, python312, tmp_path, (module, attribute, nth), mode=mode)
 
     repaired = venvsync("sync", "--lock", str(v1), *common, cache=cache)
     assert repaired.returncode == 0, repaired.stderr
@@ -220,12 +234,8 @@ def test_what_a_cut_off_placement_left_is_listed_by_verify_when_the_cache_lost_i
 ) -> None:
     # the cache deleted between the kill and the next sync: the journal's tree is gone, nothing can be matched
     # and removed; verify must not call the venv sound
-    v1, v2, _ = locks
-    venv, cache = tmp_path / "venv", tmp_path / "cache"
-    common = ["--venv", str(venv), "--python", str(python312)]
-    assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
-    killed = killed_at("os", "link", 45, "sync", "--lock", str(v2), *common, cache=cache)
-    assert killed.returncode == -signal.SIGKILL
+    v1, _, _ = locks
+    venv, cache, common = bump_killed_at(locks, python312, tmp_path, ("os", "link", 45))
     shutil.rmtree(cache)
     assert venvsync("sync", "--lock", str(v1), *common, cache=cache).returncode == 0
     verify = venvsync("verify", "--venv", str(venv), "--lock", str(v1), cache=cache)
