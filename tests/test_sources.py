@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,9 +225,20 @@ def test_nothing_is_written_through_a_linked_directory_out_of_the_venv(
 def test_a_fifo_where_a_built_wheels_file_goes_is_replaced(env: Env) -> None:
     write_project(env.root / "lock" / "local", "fifopkg", "0.1", {"fifopkg/__init__.py": "V = 1\n"})
     (env.site / "fifopkg").mkdir()
-    os.mkfifo(env.site / "fifopkg" / "__init__.py")  # opened for writing, it would wait for a reader for ever
-    env.write({"name": "fifopkg", "directory": {"path": "local"}})
-    assert actions(env.sync()) == [("fifopkg", "install")]
+    fifo = env.site / "fifopkg" / "__init__.py"
+    os.mkfifo(fifo)  # opened for writing, it would wait for a reader for ever
+
+    def unblock() -> None:  # should the fifo be written again, the test fails (a broken pipe), it does not hang
+        if stat.S_ISFIFO(fifo.lstat().st_mode):
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Timer(60, unblock)
+    watchdog.start()
+    try:
+        env.write({"name": "fifopkg", "directory": {"path": "local"}})
+        assert actions(env.sync()) == [("fifopkg", "install")]
+    finally:
+        watchdog.cancel()
     assert env.run("import fifopkg; print(fifopkg.V)") == "1"
 
 
