@@ -613,7 +613,7 @@ def test_a_cache_directory_that_cannot_be_used_is_named(
 
 
 def _bad_input(problem: str, lock: Path, venv: Path, python: Path) -> list[str]:
-    """``venvsync sync`` arguments with one bad input: a missing lock, an unknown extra, offline, a wrong hash."""
+    """``venvsync sync`` arguments with one bad input: no lock, an unknown extra, offline, a wrong hash or URL."""
     if problem == "missing lock":
         return sync_args(lock.parent / "nowhere" / "pylock.toml", venv, python)
     args = sync_args(lock, venv, python)
@@ -622,12 +622,16 @@ def _bad_input(problem: str, lock: Path, venv: Path, python: Path) -> list[str]:
     if problem == "offline":  # with a cache that lacks the files
         return [*args, "--offline"]
     text = lock.read_text()
+    if problem == "bad url":  # one that does not parse (an IPv6 host without its "]")
+        assert "http://127.0.0.1:" in text
+        lock.write_text(text.replace("http://127.0.0.1:", "https://[::1:", 1))
+        return args
     start = text.index('sha256 = "') + len('sha256 = "')
     lock.write_text(text[:start] + "0" * 64 + text[start + 64 :])
     return args
 
 
-@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "offline", "wrong hash"])
+@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "offline", "wrong hash", "bad url"])
 @pytest.mark.parametrize("existed", [False, True])
 def test_a_venv_a_failed_sync_made_is_not_left_behind(  # noqa: PLR0913  # fixtures and parameters
     lock: Path,
@@ -670,7 +674,7 @@ def test_a_lock_that_is_a_pipe_is_refused_not_read_for_ever(tmp_path: Path, pyth
     assert not (tmp_path / "venv").exists()
 
 
-@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "wrong hash", "offline"])
+@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "wrong hash", "offline", "bad url"])
 def test_bad_input_does_not_empty_a_venv_of_another_python(  # noqa: PLR0913, PLR0917  # fixtures and the parameter
     lock: Path,
     tmp_path: Path,

@@ -62,8 +62,9 @@ class Sources:
         if artifact is None:
             return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
         local = artifact.path.as_uri() if artifact.path is not None else None
-        url = recorded_url(artifact.url) if artifact.url else None
-        return Wanted(pick=pick, direct_url=url or local if pick.kind == "archive" else local)
+        if pick.kind == "archive" and artifact.url:
+            return Wanted(pick=pick, direct_url=recorded_url(artifact.url))
+        return Wanted(pick=pick, direct_url=local)
 
     def project(self, wheel: LocalWheel, content: str) -> Wanted:
         """The project's own wheel, built by tox."""
@@ -194,7 +195,10 @@ def recorded_url(url: str) -> str:
     As pip's ``DirectUrl.redacted_url``: user info goes, but for ``git@`` (ssh's user, no secret) and an
     environment variable's name (``${TOKEN}``, which a file may hold).
     """
-    scheme, netloc, *rest = urlsplit(url)
+    try:
+        scheme, netloc, *rest = urlsplit(url)
+    except ValueError:  # a URL that does not parse: the download refuses it in one sentence, before any record
+        return url
     userinfo, at, host = netloc.rpartition("@")
     if not at or userinfo == "git" or re.fullmatch(r"\$\{[A-Za-z0-9_-]+\}(:\$\{[A-Za-z0-9_-]+\})?", userinfo):
         return url
