@@ -189,3 +189,16 @@ def test_a_redirect_loop_is_one_line(local_index: LocalIndex, wheelhouse: Path, 
     assert "the server answered HTTP 302 The HTTP server returned a redirect error that would lead to an infinite" in (
         str(info.value)
     )
+
+
+def test_a_redirect_to_something_that_is_not_a_url_is_one_sentence(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.redirect_paths[f"/files/{wheel.name}"] = "https://[::1/pkg.whl"
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])
+    assert str(info.value).startswith(
+        f"cannot fetch pkg from {local_index.file_url(wheel.name)}: the server sent the request on to "
+        "'https://[::1/pkg.whl', which is not a URL (Invalid IPv6 URL)"
+    )

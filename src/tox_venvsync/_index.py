@@ -129,6 +129,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         newurl: str,
     ) -> urllib.request.Request | None:
         target = urlsplit(urljoin(req.full_url, newurl))
+        target.port  # noqa: B018  # a port that is no number raises here (see http_error_302)
         reason = _plain_http_refusal(target.scheme, target.hostname)
         if target.scheme not in {"http", "https"}:
             reason = f"only https and http are fetched, not {target.scheme}"
@@ -137,6 +138,25 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
             msg = f"the server sent the request on to {urlunsplit(target)}, and {reason}"
             raise RefusedRedirect(msg)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    def http_error_302(  # urllib's signature
+        self,
+        req: urllib.request.Request,
+        fp: Any,  # noqa: ANN401  # urllib's response
+        code: int,
+        msg: str,
+        headers: Any,  # noqa: ANN401  # urllib's message
+    ) -> Any:  # noqa: ANN401  # urllib's response
+        """urllib's, but a Location that is no URL (urllib parses it first) is refused in one sentence."""
+        try:
+            return super().http_error_302(req, fp, code, msg, headers)
+        except ValueError as exc:
+            fp.close()
+            where = headers.get("location") or headers.get("uri")
+            reason = f"the server sent the request on to {where!r}, which is not a URL ({exc})"
+            raise RefusedRedirect(reason) from exc
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 def answered(exc: urllib.error.HTTPError, server: str) -> str:
