@@ -596,7 +596,15 @@ def _packaged(demo: Demo, package: str) -> None:
 _TOX_LEAVES_BACKENDS = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
-@pytest.mark.parametrize("package", ["wheel", pytest.param("sdist-wheel", marks=_TOX_LEAVES_BACKENDS), "editable"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "wheel",
+        pytest.param("sdist-wheel", marks=_TOX_LEAVES_BACKENDS),
+        pytest.param("sdist", marks=_TOX_LEAVES_BACKENDS),
+        "editable",
+    ],
+)
 def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(demo: Demo, package: str) -> None:
     _packaged(demo, package)
     code, out = demo.run()
@@ -690,33 +698,110 @@ def test_package_external_installs_the_wheel_the_build_commands_made(demo: Demo)
     assert "archive_info" in direct
 
 
-@pytest.mark.parametrize("package", ["sdist", "deps-only", "editable-legacy"])
-def test_package_types_that_do_not_make_a_wheel_are_refused_by_tox(demo: Demo, package: str) -> None:
-    _packaged(demo, package)
+def test_package_editable_legacy_is_refused_by_tox(demo: Demo) -> None:
+    _packaged(demo, "editable-legacy")
     code, out = demo.run()
     assert code != 0
     assert (
-        f"invalid package config type {package} requested, must be one of wheel, sdist-wheel, editable, skip, external"
+        "invalid package config type editable-legacy requested, must be one of wheel, sdist, sdist-wheel, editable, "
+        "deps-only, skip, external"
     ) in out
     assert "Traceback" not in out
     assert not demo.venv.exists()
 
 
-def test_installpkg_of_an_sdist_is_refused_in_one_sentence(demo: Demo, tmp_path: Path) -> None:
-    _packaged(demo, "wheel")
+def test_package_deps_only_syncs_the_lock_without_building_the_project(demo: Demo) -> None:
+    _packaged(demo, "deps-only")
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini.replace("import demo_pkg;", "import importlib.util, demo_pkg;"))
+    (demo.project.path / "_build" / "backend.py").write_text("raise SystemExit('the project must not be built')\n")
+    code, out = demo.run()
+    assert code != 0  # the command imports the project, which deps-only does not install
+    assert "synced 2 packages: 2 installed" in out
+    assert "ModuleNotFoundError: No module named 'demo_pkg'" in out
+    assert "must not be built" not in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+
+
+def _project_sdist(demo: Demo, into: Path) -> Path:
     build = "import sys; sys.path.insert(0, '_build'); import backend; print(backend.build_sdist(sys.argv[1]))"
+    into.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [sys.executable, "-c", build, str(tmp_path)], cwd=demo.project.path, capture_output=True, text=True, check=True
+        [sys.executable, "-c", build, str(into)], cwd=demo.project.path, capture_output=True, text=True, check=True
     )
-    sdist = tmp_path / done.stdout.strip()
+    return into / done.stdout.strip()
+
+
+def test_installpkg_of_an_sdist_installs_the_wheel_built_from_it(demo: Demo, tmp_path: Path, cache_dir: Path) -> None:
+    cache = cache_dir
+    _packaged(demo, "wheel")
+    sdist = _project_sdist(demo, tmp_path / "dist-1")
+    (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'not built'\n")  # tox must not build the tree
+    code, out = demo.run("--installpkg", str(sdist))
+    assert code == 0, out
+    assert "demo_pkg says first" in out
+    assert "synced 3 packages: 3 installed" in out
+    direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
+    sha256 = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    # recorded as pip records an sdist it installed: the archive given, with its hash (not the wheel built from it)
+    assert direct == {"url": sdist.as_uri(), "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
+    assert not list(cache.glob("tmp/*/project-*"))  # the wheel built from it is not kept
+
+    code, out = demo.run("--installpkg", str(sdist))
+    assert code == 0, out
+    assert "synced" not in out
+
+    (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'second'\n")
+    other = _project_sdist(demo, tmp_path / "dist-2")
+    code, out = demo.run("--installpkg", str(other))
+    assert code == 0, out
+    assert "demo_pkg says second" in out
+    assert "synced 3 packages: 1 reinstalled" in out
+
+
+def test_installpkg_of_an_sdist_without_a_version_in_its_name_is_one_sentence(demo: Demo, tmp_path: Path) -> None:
+    _packaged(demo, "wheel")
+    sdist = _project_sdist(demo, tmp_path / "dist")
+    renamed = sdist.rename(tmp_path / "demo.tar.gz")
+    code, out = demo.run("--installpkg", str(renamed))
+    assert code != 0
+    assert (
+        f"py312: failed with cannot build the project from {renamed}: its file name is not an sdist's "
+        "(name-version.tar.gz)"
+    ) in out
+    assert "Traceback" not in out
+
+
+_METADATA_ONLY_BACKEND = """
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    dist = f"{NAME}-{VERSION}.dist-info"
+    os.makedirs(os.path.join(metadata_directory, dist))
+    with open(os.path.join(metadata_directory, dist, "METADATA"), "w") as handle:
+        handle.write(f"Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: {VERSION}\\n")
+    return dist
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    raise RuntimeError("this backend builds no wheel today")
+"""
+
+
+def test_an_sdist_whose_build_fails_is_one_sentence_and_changes_nothing(demo: Demo, tmp_path: Path) -> None:
+    _packaged(demo, "wheel")
+    code, out = demo.run()
+    assert code == 0, out
+    before = tree(demo.venv)
+    backend = demo.project.path / "_build" / "backend.py"
+    # tox reads the sdist's metadata without building a wheel; the wheel's build then fails
+    backend.write_text(backend.read_text() + _METADATA_ONLY_BACKEND)
+    sdist = _project_sdist(demo, tmp_path / "dist")
     code, out = demo.run("--installpkg", str(sdist))
     assert code != 0
     assert (
-        f"py312: failed with the project's package {sdist} is not a wheel, and tox-venvsync installs the project "
-        "from a wheel; use package = wheel, sdist-wheel or editable, or give --installpkg a wheel"
-    ) in out
+        f"py312: failed with cannot build demo-pkg from {sdist}: RuntimeError: this backend builds no wheel today"
+        in out
+    ), out
     assert "Traceback" not in out
-    assert not (demo.site / "demo_pkg-0.1.dist-info").exists()
+    assert tree(demo.venv) == before
 
 
 CONCURRENT_RUNS = 4

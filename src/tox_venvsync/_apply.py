@@ -171,17 +171,20 @@ def _direct_info(wanted: Wanted) -> dict[str, object]:
 
 
 def _file_hashes(wanted: Wanted) -> dict[str, str]:
-    """The archive's hex digest: the lock's (verified when fetched), or that of a wheel given to ``--installpkg``."""
+    """The archive's hex digest: the lock's (verified when fetched), or that of a file given to ``--installpkg``."""
     artifact = wanted.pick.artifact
     if artifact is None:
         return {}
     if wanted.content is None:  # a file the lock names
         strongest = artifact.strongest_hash
         return {strongest[0]: strongest[1]} if strongest is not None else {}
-    if artifact.path is None:
+    if wanted.direct_url is None or not wanted.direct_url.startswith("file:"):
         return {}
-    digest = hashlib.sha256()  # the project's wheel: its content key is no file hash
-    with artifact.path.open("rb") as file:
+    from urllib.parse import unquote, urlsplit  # noqa: PLC0415  # only for a file given to tox
+
+    # the project's wheel, or the sdist it was built from: the file recorded (its content key is no file hash)
+    digest = hashlib.sha256()
+    with Path(unquote(urlsplit(wanted.direct_url).path)).open("rb") as file:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return {"sha256": digest.hexdigest()}

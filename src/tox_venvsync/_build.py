@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 Distribution = Literal["wheel", "editable"]
+_PROJECT = "the project"
 
 
 class BuildError(VenvSyncError):
@@ -82,6 +83,26 @@ class Builder:
             pick, self._build(pick, tree, into, "editable" if editable else "wheel", str(tree)), str(tree)
         )
 
+    def from_project_sdist(self, sdist: Path, into: Path) -> Path:
+        """The wheel of the project's sdist (tox's ``package = sdist``, or one given to ``--installpkg``).
+
+        Built as pip builds an sdist it installs, written into ``into`` and not cached: tox makes a new
+        sdist on every run, and the wheel's contents tell the sync whether anything changed.
+        """
+        from packaging.utils import InvalidSdistFilename, parse_sdist_filename  # noqa: PLC0415  # only when building
+
+        from tox_venvsync._lock._model import Pick  # noqa: PLC0415  # only when building
+
+        try:
+            name, version = parse_sdist_filename(sdist.name)
+        except InvalidSdistFilename as exc:
+            reason = "its file name is not an sdist's (name-version.tar.gz)"
+            raise BuildError(_PROJECT, str(sdist), reason) from exc
+        pick = Pick(name=name, version=version, kind="sdist", artifact=None, context=_PROJECT)
+        with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
+            tree = _unpack_archive(pick, sdist, Path(tmp))
+            return self._build(pick, tree, into, "wheel", str(sdist))
+
     def _build_into(self, pick: Pick, tree: Path, out: Path, distribution: Distribution, source: str) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self._cache.tmp_dir(), prefix="built-"))
@@ -107,7 +128,7 @@ class Builder:
                 _pip_install(pick, python, builder.get_requires_for_build(distribution), source)
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
-                raise BuildError(pick.name, source, _last_line(str(exc))) from exc
+                raise BuildError(pick.name, source, _backend_said(exc)) from exc
 
 
 def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
@@ -194,6 +215,13 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
 def _cached_wheel(out: Path) -> Path | None:
     wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
     return wheels[0] if wheels else None
+
+
+def _backend_said(exc: Exception) -> str:
+    """The last line the backend wrote to stderr (its error), else what ``build`` says of the failure."""
+    failed = getattr(exc, "exception", None)
+    said = _last_line(failed.stderr) if isinstance(failed, subprocess.CalledProcessError) and failed.stderr else ""
+    return said or _last_line(str(exc))
 
 
 def _last_line(text: str) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import BadInputError, VenvSyncError, file_system_error
+from tox_venvsync._errors import VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
     adoptable,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from tox.util.json_types import JsonValue
 
     from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
+    from tox_venvsync._target import Target
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -82,7 +84,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     @property
     def _package_types(self) -> tuple[str, ...]:
-        return ("wheel", "sdist-wheel", "editable", "skip", "external")
+        return ("wheel", "sdist", "sdist-wheel", "editable", "deps-only", "skip", "external")
 
     @property
     def default_pkg_type(self) -> str:
@@ -344,21 +346,26 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         from tox_venvsync._sync import LockAhead, sync  # noqa: PLC0415
         from tox_venvsync._target import TargetMemo, base_facts  # noqa: PLC0415
 
-        project: list[LocalWheel] = []
-        if self.package_env is not None and not getattr(self.options, "skip_pkg_install", False):
+        packages: list[PathPackage] = []
+        # deps-only: the lock holds the project's dependencies; the project itself is not built
+        if (
+            self.package_env is not None
+            and self.pkg_type != "deps-only"
+            and not getattr(self.options, "skip_pkg_install", False)
+        ):
             self._packages = self._build_packages()
             self._handle_journal_package(self.journal, self._packages)
-            project = [self._local_wheel(package) for package in self._packages if isinstance(package, PathPackage)]
+            packages = [package for package in self._packages if isinstance(package, PathPackage)]
         if self.options.package_only:
             return
         cache = self._cache
-        spec = self._spec(project)
-        ahead = LockAhead(spec, cache.root)  # read while the interpreter is asked, if it is
+        ahead = LockAhead(self._spec([]), cache.root)  # read while the interpreter is asked, if it is
         base = self.base_python.extra["executable"]
         target = TargetMemo(
             self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base, meanwhile=ahead.read)
         ).load()
-        outcome = sync(spec, target, cache=cache, ahead=ahead)
+        with self._project_wheels(packages, cache, target) as project:
+            outcome = sync(self._spec(project), target, cache=cache, ahead=ahead)
         self._report(outcome)
         if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
@@ -385,19 +392,31 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         msg = "sync dry run: nothing was changed (the project itself is left out)"
         raise Skip(msg)
 
-    def _local_wheel(self, package: PathPackage) -> LocalWheel:
+    @contextlib.contextmanager
+    def _project_wheels(self, packages: list[PathPackage], cache: Cache, target: Target) -> Iterator[list[LocalWheel]]:
+        """The project's wheels as the sync installs them; an sdist is built into one (removed afterwards)."""
         from tox_venvsync._sync import LocalWheel  # noqa: PLC0415  # see _sync_env
 
-        if package.path.suffix != ".whl":  # an sdist given to tox (--installpkg, external): no build here
-            msg = (
-                f"the project's package {package.path} is not a wheel, and tox-venvsync installs the project from a "
-                "wheel; use package = wheel, sdist-wheel or editable, or give --installpkg a wheel"
-            )
-            raise BadInputError(msg)
-        editable = isinstance(package, EditablePackage)
         # a package built here comes from the project's directory; one given (--installpkg, external) is its own source
         source = None if self.pkg_type == "external" else self.core["package_root"]
-        return LocalWheel(path=package.path, editable=editable, source=source)
+        sdists = [package for package in packages if package.path.suffix != ".whl"]  # tox gives wheels and sdists
+        with contextlib.ExitStack() as stack:
+            built: dict[Path, Path] = {}
+            if sdists:
+                from tox_venvsync._build import Builder  # noqa: PLC0415  # only when building
+
+                into = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="project-")))
+                builder = Builder(cache, target)
+                built = {sdist.path: builder.from_project_sdist(sdist.path, into) for sdist in sdists}
+            yield [
+                LocalWheel(
+                    path=built.get(package.path, package.path),
+                    editable=isinstance(package, EditablePackage),
+                    source=source,
+                    sdist=package.path if package.path in built else None,
+                )
+                for package in packages
+            ]
 
     def _spec(self, project: list[LocalWheel]) -> SyncSpec:
         from tox_venvsync._sync import SyncSpec  # noqa: PLC0415  # see _sync_env

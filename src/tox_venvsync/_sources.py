@@ -221,8 +221,8 @@ def _project_wanted(wheel: LocalWheel, content: str) -> Wanted:
         context="the project",
     )
     # built here: the project's directory, not the wheel's path (tox builds each wheel in a new folder); a wheel
-    # given to tox (--installpkg) is recorded as the archive it is
-    source = wheel.source if wheel.source is not None else wheel.path
+    # given to tox (--installpkg) is recorded as the archive it is, and so is an sdist given to it
+    source = wheel.source or wheel.sdist or wheel.path
     return Wanted(
         pick=pick,
         direct_url=source.as_uri(),

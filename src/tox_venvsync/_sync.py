@@ -53,6 +53,9 @@ class LocalWheel:
     editable: bool = False
     #: the project directory, recorded as the source of an editable install
     source: Path | None = None
+    #: the sdist tox gave, when the wheel was built from it here (recorded as the archive installed unless built
+    #: from the project's directory)
+    sdist: Path | None = None
 
 
 @frozen
@@ -478,7 +481,7 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
         target=target,
         extra=[
             # where the project comes from too: a wheel given to --installpkg is recorded as that file, not the tree
-            *(f"{w.path.name}={contents[w.path]}:{w.editable}:{w.source or w.path}" for w in spec.project),
+            *(f"{w.path.name}={contents[w.path]}:{w.editable}:{w.source or w.sdist or w.path}" for w in spec.project),
             *sorted(spec.project_names),
             *(f"deps:{dep}" for dep in spec.deps),
         ],
