@@ -281,6 +281,13 @@ def test_index_options_are_recorded(tmp_path: Path, target: Target) -> None:
     )
 
 
+def test_a_relative_find_links_path_is_taken_beside_the_file_when_it_is_there(tmp_path: Path) -> None:
+    # pip's rule: relative to the requirements file if such a path exists there, else as given
+    (tmp_path / "wheels").mkdir()
+    lock = _read(tmp_path, f"-f wheels\n--find-links ./absent\n-f file:///srv/wheels\npkg==1.0 --hash=sha256:{H1}\n")
+    assert lock.options.find_links == (str(tmp_path / "wheels"), "./absent", "file:///srv/wheels")
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [

@@ -369,6 +369,75 @@ def test_many_requirements_pins_are_looked_up_on_threads_that_keep_their_connect
     assert local_index.connections <= 16
 
 
+def _requirements(env: Env, text: str) -> None:
+    env.lock = env.root / "lock" / "requirements.txt"
+    env.lock.parent.mkdir(parents=True, exist_ok=True)
+    env.lock.write_text(text)
+
+
+def test_no_index_pins_are_found_in_a_find_links_directory_beside_the_file(
+    env: Env, local_index: LocalIndex, tmp_path: Path
+) -> None:
+    wheels = env.root / "lock" / "wheels"
+    wheels.mkdir(parents=True)
+    wheel = make_wheel(wheels, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'linked'\n"})
+    other = make_wheel(wheels, "pinned", "1.0", tag="cp27-cp27m-win32")  # allowed, but not for this interpreter
+    stranger = make_wheel(tmp_path / "elsewhere", "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'no'\n"})
+    (wheels / "pinned-1.0-py2.py3-none-any.whl").write_bytes(stranger.read_bytes())  # fits, hash not allowed
+    make_wheel(wheels, "pinned", "2.0")  # another version
+    allowed = f"--hash=sha256:{sha256_file(other)} --hash=sha256:{sha256_file(wheel)}"
+    _requirements(
+        env, f"--no-index\n--find-links wheels\n--index-url {local_index.simple_url}\npinned==1.0 {allowed}\n"
+    )
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "linked"
+    assert local_index.requests == []  # --no-index: the index is not asked, as pip does not ask it
+    assert env.source("pinned") is None  # found by name and version, as pip records it: no direct URL
+
+    other_env = Env(env.root / "by-url", Path(env.target.executable).resolve())
+    other_env.cache = Cache(env.root / "cache-2")
+    _requirements(other_env, f"--no-index\n-f {wheels.as_uri()}\npinned==1.0 {allowed}\n")
+    assert actions(other_env.sync()) == [("pinned", "install")]
+    assert other_env.run("import pinned; print(pinned.OK)") == "linked"
+
+
+def test_pins_are_found_on_a_find_links_page_by_its_hashes(env: Env, local_index: LocalIndex) -> None:
+    wheel = make_wheel(local_index.directory, "paged", "1.0", modules={"paged/__init__.py": "OK = 'paged'\n"})
+    page = local_index.simple_url + "paged/"  # any page of links with hashes will do
+    _requirements(env, f"--no-index\n--find-links {page}\npaged==1.0 --hash=sha256:{sha256_file(wheel)}\n")
+    assert actions(env.sync()) == [("paged", "install")]
+    assert env.run("import paged; print(paged.OK)") == "paged"
+    assert local_index.requests == ["/simple/paged/", f"/files/{wheel.name}"]
+
+
+@pytest.mark.parametrize(
+    ("options", "where", "reason"),
+    [
+        pytest.param("--no-index\n", "--no-index", "the requirements file allows no index and gives no --find-links"),
+        pytest.param(
+            "--no-index\n--find-links {missing}\n",
+            "{missing}",
+            "No such file or directory; --find-links takes a directory of wheels and sdists, or an http(s) page of "
+            "links",
+        ),
+        pytest.param(
+            "--no-index\n--find-links {empty}\n",
+            "{empty}",
+            "no file of pinned==1.0 with an allowed hash fits this interpreter",
+        ),
+    ],
+)
+def test_a_pin_with_nowhere_to_look_is_one_sentence(env: Env, options: str, where: str, reason: str) -> None:
+    empty = env.root / "empty"
+    empty.mkdir()
+    paths = {"missing": str(env.root / "missing"), "empty": str(empty)}
+    _requirements(env, options.format(**paths) + f"pinned==1.0 --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(FetchError) as info:
+        env.sync()
+    assert str(info.value) == f"cannot fetch pinned from {where.format(**paths)}: {reason}"
+    assert dist_info_names([env.site]) == []
+
+
 def test_a_requirements_pin_with_a_foreign_hash_is_not_installed(env: Env, local_index: LocalIndex) -> None:
     make_wheel(local_index.directory, "pinned", "1.0")
     env.lock = env.root / "lock" / "requirements.txt"

@@ -33,7 +33,7 @@ from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from tox_venvsync._lock._model import IndexPin
 
@@ -497,7 +497,7 @@ class IndexClient:
     """Reads project pages of simple indexes, once per project per run, from any thread."""
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str, str], dict[str, IndexFile]] = {}
+        self._pages: dict[str, dict[str, IndexFile]] = {}
         self._lock = threading.Lock()
 
     def locate(self, index: str, name: str, filename: str) -> str:
@@ -510,13 +510,19 @@ class IndexClient:
 
     def files(self, index: str, name: str) -> dict[str, IndexFile]:
         """Every file on the project's page by file name."""
-        key = (index, str(canonicalize_name(name)))
+        return self._read(_page_url(index, name), name)
+
+    def links(self, page: str, name: str) -> dict[str, IndexFile]:
+        """Every file a ``--find-links`` page links to, by file name (read for ``name``, named in errors)."""
+        return self._read(page, name)
+
+    def _read(self, url: str, name: str) -> dict[str, IndexFile]:
         with self._lock:
-            if key in self._pages:
-                return self._pages[key]
-        page = _read_page(index, name)
+            if url in self._pages:
+                return self._pages[url]
+        page = _read_page(url, name)
         with self._lock:
-            self._pages[key] = page
+            self._pages[url] = page
         return page
 
 
@@ -524,8 +530,7 @@ def _page_url(index: str, name: str) -> str:
     return urljoin(index.rstrip("/") + "/", f"{canonicalize_name(name)}/")
 
 
-def _read_page(index: str, name: str) -> dict[str, IndexFile]:
-    url = _page_url(index, name)
+def _read_page(url: str, name: str) -> dict[str, IndexFile]:
     check_transport(name, url)
     request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
@@ -578,25 +583,68 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     ranks: Mapping[str, int],
     default_index: str,
 ) -> Artifact:
-    """The file a requirements pin means: the best-fitting wheel (else the sdist) whose page hash is allowed.
+    """The file a requirements pin means: the best-fitting wheel (else the sdist) whose hash is allowed.
 
-    Only files whose page gives an allowed hash are candidates (PyPI and every PEP 503 index worth the
-    name give them); the bytes are checked against that hash again when the file is fetched.
+    Looked for on the indexes (none with ``--no-index``) and in every ``--find-links`` location, as pip
+    looks. Only files whose hash is known to be allowed are candidates: an index page's hash (PyPI and
+    every PEP 503 index worth the name give them), a find-links page's, or a local file's own; the
+    bytes are checked against that hash again when the file is fetched.
     """
-    if pin.no_index and not pin.indexes:
-        raise FetchError(name, "--no-index", "the requirements file allows no index and --find-links is not supported")
+    indexes = () if pin.no_index else (pin.indexes or (default_index,))
+    if not indexes and not pin.find_links:
+        raise FetchError(name, "--no-index", "the requirements file allows no index and gives no --find-links")
     candidates: list[Artifact] = []
-    for index in pin.indexes or (default_index,):
+    for index in indexes:
         for filename, file in client.files(index, name).items():
             if _is_release(filename, name, version) and _allowed(file.hashes, pin):
                 candidates.append(_artifact(filename, file, pin))
+    for location in pin.find_links:
+        candidates.extend(_linked(client, location, name, version, pin))
     chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
         (c for c in candidates if not c.filename.endswith(".whl")), None
     )
     if chosen is None:
-        where = ", ".join(pin.indexes or (default_index,))
+        where = ", ".join((*indexes, *pin.find_links))
         raise FetchError(name, where, f"no file of {name}=={version} with an allowed hash fits this interpreter")
     return chosen
+
+
+def _linked(client: IndexClient, location: str, name: str, version: str, pin: IndexPin) -> list[Artifact]:
+    """The allowed files of ``name==version`` a ``--find-links`` location offers: a directory, or a page of links."""
+    parsed = urlparse(location)
+    if parsed.scheme in {"http", "https"}:
+        files = client.links(location, name)
+        return [
+            _artifact(filename, file, pin)
+            for filename, file in files.items()
+            if _is_release(filename, name, version) and _allowed(file.hashes, pin)
+        ]
+    directory = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(location)
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError as exc:
+        reason = f"{exc.strerror}; --find-links takes a directory of wheels and sdists, or an http(s) page of links"
+        raise FetchError(name, location, reason) from exc
+    found = []
+    for entry in entries:
+        path = directory / entry
+        if _is_release(entry, name, version) and path.is_file():
+            digests = _digests(path, pin.hashes)
+            if allowed := {alg: digest for alg, digest in digests.items() if digest in pin.hashes[alg]}:
+                found.append(Artifact(filename=entry, url=None, path=path, size=None, hashes=allowed))
+    return found
+
+
+def _digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
+    """The file's hex digests in each algorithm hashlib has (``--hash`` may name others, which pip refuses)."""
+    import hashlib  # noqa: PLC0415  # only for files found through --find-links
+
+    hashers = {alg: hashlib.new(alg) for alg in algorithms if alg in hashlib.algorithms_available}
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
 
 
 def _is_release(filename: str, name: str, version: str) -> bool:

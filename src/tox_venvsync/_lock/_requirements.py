@@ -267,7 +267,7 @@ def _apply_options(path: Path, line: _Line, options: IndexOptions, parsed: list[
             case "extra-index-url":
                 options = replace(options, extra_index_urls=(*options.extra_index_urls, value))
             case "find-links":
-                options = replace(options, find_links=(*options.find_links, value))
+                options = replace(options, find_links=(*options.find_links, _find_links(path, value)))
             case "no-index":
                 options = replace(options, no_index=True)
             case "require-hashes":
@@ -370,6 +370,14 @@ def _index_pin(path: Path, line: _Line, requirement: Requirement, hashes: Mappin
         name=canonicalize_name(requirement.name), version=version, kind="wheel", artifact=None, context=line.context
     )
     return _Pin(pick=pick, marker=requirement.marker, hashes=hashes)
+
+
+def _find_links(path: Path, value: str) -> str:
+    """A ``--find-links`` location as pip takes it: a relative path that exists beside the file is taken from there."""
+    if "://" in value or value.startswith("file:"):
+        return value
+    beside = path.parent / value
+    return str(beside.absolute()) if beside.exists() else value
 
 
 def _with_index(pins: list[_Pin], options: IndexOptions) -> tuple[_Pin, ...]:
