@@ -26,6 +26,7 @@ from tox_venvsync._lock import Pick
 from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
+from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
     from pytest_mock import MockerFixture
@@ -294,6 +295,31 @@ def test_an_archive_behind_a_login_is_recorded_without_it(
 )
 def test_recorded_urls_keep_no_login(url: str, recorded: str) -> None:
     assert recorded_url(url) == recorded
+
+
+def test_a_build_over_a_file_linked_from_the_cache_leaves_the_cache_and_other_venvs_alone(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # two distributions shipping one path (namespace __init__.py files, psycopg2 beside psycopg2-binary): the
+    # wheel's file is a hard link into the cache, and the build's file must take its place, not write into it
+    shared = {"qans/shared.txt": "from the wheel\n", "qans/a.py": "A = 1\n"}
+    wheel = make_wheel(local_index.directory, "qans-a", "1.0", modules=shared)
+    entry = package_entry("qans-a", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    env.write(entry)
+    env.sync()
+    first = env.site / "qans" / "shared.txt"
+    assert first.stat().st_nlink == 2  # the venv's and the cache's
+
+    other = Env(env.root / "second", Path(env.target.executable).resolve())
+    other.cache, other.lock = env.cache, env.root / "second-lock" / "pylock.toml"
+    write_project(other.lock.parent / "qans-c", "qans-c", "1.0", {"qans/shared.txt": "from the build\n"})
+    other.write(entry, {"name": "qans-c", "directory": {"path": "qans-c"}})
+    assert sorted(actions(other.sync())) == [("qans-a", "install"), ("qans-c", "install")]
+    assert (other.site / "qans" / "shared.txt").read_text() == "from the build\n"
+    assert first.read_text() == "from the wheel\n"
+    assert [p.read_text() for p in env.cache.unpacked_dir.rglob("shared.txt")] == ["from the wheel\n"]
+    assert not list(other.site.rglob("*.venvsync-tmp"))
+    assert not check_records(scan([env.site]), env.venv)  # the first venv's files are as its RECORD says
 
 
 def test_switching_between_source_kinds_reinstalls_each_time(env: Env, local_index: LocalIndex) -> None:

@@ -88,6 +88,7 @@ class WheelInstaller:
         from installer import install  # noqa: PLC0415  # see the imports
         from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415
         from installer.exceptions import InstallerError  # noqa: PLC0415
+        from installer.records import RecordEntry  # noqa: PLC0415
         from installer.sources import WheelFile  # noqa: PLC0415
 
         name = str(wanted.pick.name)
@@ -102,10 +103,20 @@ class WheelInstaller:
                     reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove it"
                     raise InstallError(name, wheel.name, reason)
                 target = os.path.join(base, path)
-                with contextlib.suppress(FileNotFoundError):
-                    if not stat.S_ISREG((found := os.lstat(target)).st_mode) and not stat.S_ISDIR(found.st_mode):
+                try:
+                    found = os.lstat(target)
+                except FileNotFoundError:
+                    return super().write_to_fs(scheme, path, stream, is_executable)
+                if not stat.S_ISREG(found.st_mode):
+                    if not stat.S_ISDIR(found.st_mode):
                         os.unlink(target)  # a link (its target stays), a fifo (opening it would wait for ever)...
-                return super().write_to_fs(scheme, path, stream, is_executable)
+                    return super().write_to_fs(scheme, path, stream, is_executable)
+                # a file there may be a hard link into the cache (another wheel's, or one a killed run left):
+                # writing into it would change the cache and every venv linked to it; a new file replaces it
+                with _replacing(target) as temporary:
+                    aside = os.path.join(os.path.dirname(path), os.path.basename(temporary))
+                    entry = super().write_to_fs(scheme, aside, stream, is_executable)
+                return RecordEntry(path, entry.hash_, entry.size)
 
         try:
             with WheelFile.open(wheel) as source:
