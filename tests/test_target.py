@@ -192,5 +192,28 @@ def test_a_program_that_is_no_python_is_one_sentence(tmp_path: Path, output: str
     with pytest.raises(InterpreterError) as info:
         query_interpreter(fake)
     assert str(info.value) == (
-        f"the interpreter {fake} gave {what} when asked for its facts; is it Python 3.9 or newer?"
+        f"the interpreter {fake} gave {what} when asked for its facts; is it Python 3.10 or newer?"
+    )
+
+
+def _installed_python(minor: str) -> Path | None:
+    """A pyenv-installed ``python<minor>`` even when the active versions leave it out, else ``None``."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return None
+    root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+    found = sorted(Path(root, "versions").glob(f"{minor}.*/bin/python{minor}")) if root else []
+    return found[-1] if found else None
+
+
+def test_a_python_older_than_packaging_supports_is_one_sentence_naming_its_version() -> None:
+    # packaging (which computes the tags) supports Python 3.10 and newer: an older one is told, not a SyntaxError
+    old = _installed_python("3.9")
+    if old is None:
+        pytest.skip("no Python 3.9 installed through pyenv")
+    with pytest.raises(InterpreterError) as info:
+        query_interpreter(old)
+    assert str(info.value) == (
+        f"the interpreter {old} is Python 3.9; tox-venvsync makes environments of Python 3.10 or newer (the oldest "
+        "its packaging library supports): use a newer Python for this environment"
     )

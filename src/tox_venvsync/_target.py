@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 #: machine; ``packaging.tags`` is still used.
 _QUERY = r"""
 import json, os, platform, sys, sysconfig
+if sys.version_info < (3, 10):
+    sys.stderr.write("Python %d.%d\n" % sys.version_info[:2])
+    sys.exit(3)
 sys.path.insert(0, sys.argv[1])
 from packaging.tags import sys_tags
 scheme = "venv" if "venv" in sysconfig.get_scheme_names() else None
@@ -77,6 +80,8 @@ json.dump({
 }, sys.stdout)
 """
 
+#: the query's exit code for an interpreter older than the oldest ``packaging`` supports (3.10)
+_TOO_OLD = 3
 _FORMAT = 2
 #: stands for the venv's directory in ``Target.venv_scheme``
 _VENV = os.path.join(os.sep, "@venvsync-venv@")  # noqa: PTH118  # a string, replaced in strings
@@ -202,15 +207,21 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
             except BaseException:
                 process.kill()
                 raise
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    if process.returncode == _TOO_OLD and last.startswith("Python "):
+        msg = (
+            f"the interpreter {python} is {last}; tox-venvsync makes environments of Python 3.10 or newer "
+            "(the oldest its packaging library supports): use a newer Python for this environment"
+        )
+        raise InterpreterError(msg)
     if process.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        msg = f"the interpreter {python} failed to report its facts ({last}); is it Python 3.9 or newer?"
+        msg = f"the interpreter {python} failed to report its facts ({last}); is it Python 3.10 or newer?"
         raise InterpreterError(msg)
     try:
         return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a program that is no Python (/bin/true)
         what = "no output" if not stdout.strip() else "an answer that is not its facts"
-        msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python 3.9 or newer?"
+        msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python 3.10 or newer?"
         raise InterpreterError(msg) from exc
 
 
