@@ -43,6 +43,7 @@ from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -144,6 +145,26 @@ def test_install_real_wheel(venv: Venv, tmp_path: Path) -> None:
         "demo": [InstalledDist(name=canonicalize_name("demo"), version=Version("1.0"), dist_info=dist_info)]
     }
     assert venv.dists()["demo"][0].direct_url == wheel.as_uri()
+
+
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_headers_go_to_a_directory_of_their_distribution_as_pip_and_uv_put_them(
+    venv: Venv, tmp_path: Path, how: str
+) -> None:
+    # include/site/pythonX.Y/<name>/: two distributions shipping pybind11/attr.h do not share one directory
+    headers = {"headers/pybind11/attr.h": b"// attr\n"}
+    wheel = make_wheel(tmp_path / "w", "Pybind11_Global", "2.13", data=headers)
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("pybind11-global", "2.13")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    header = venv.path / "include" / "site" / "python3.12" / "pybind11-global" / "pybind11" / "attr.h"
+    assert header.read_bytes() == b"// attr\n"
+    [dist_info] = venv.site.glob("*.dist-info")
+    assert "../../../include/site/python3.12/pybind11-global/pybind11/attr.h" in _record(dist_info)
+    assert not check_records(scan([venv.site]), venv.path)
 
 
 def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:

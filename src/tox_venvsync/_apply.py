@@ -121,7 +121,7 @@ class WheelInstaller:
         try:
             with WheelFile.open(wheel) as source:
                 destination = Destination(
-                    scheme_dict=dict(self._target.scheme),
+                    scheme_dict=with_headers_of(self._target.scheme, name),
                     interpreter=self._target.executable,
                     script_kind="posix",
                     overwrite_existing=True,  # files an interrupted apply left behind are replaced
@@ -134,6 +134,15 @@ class WheelInstaller:
         """Install the wheels one after another, in the plan's order."""
         for wheel, wanted in installs:
             self.install(wheel, wanted)
+
+
+def with_headers_of(scheme: Mapping[str, str], name: str) -> dict[str, str]:
+    """``scheme`` with the headers of distribution ``name`` in a directory of their own, as pip and uv place them.
+
+    (``include/site/pythonX.Y/<name>``: distutils' ``install_headers`` and pip's ``get_scheme(dist_name)``;
+    without it two distributions' headers would share one directory.)
+    """
+    return {**scheme, "headers": os.path.join(scheme["headers"], canonicalize_name(name))}
 
 
 def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
@@ -722,7 +731,10 @@ class _Placement:
         self._modules: dict[tuple[str, str, str], set[str]] = {}
         self._tree = tree
         self._source = str(tree.root)
-        self._scheme = {k: os.path.normpath(v) for k, v in target.scheme.items()}
+        self._scheme = with_headers_of(
+            {k: os.path.normpath(v) for k, v in target.scheme.items()},
+            tree.dist_info.removesuffix(".dist-info").rsplit("-", 1)[0],
+        )
         self._library = "purelib" if tree.purelib else "platlib"  # the scheme of the wheel's root
         self._root = self._scheme[self._library]
         self._interpreter = target.executable
