@@ -774,6 +774,29 @@ def test_a_script_is_what_pypa_installer_writes(interpreter: str, attr: str, sec
     assert _script("pkg.sub", attr, interpreter) == expected
 
 
+@pytest.mark.parametrize("where", ["venv", "a venv"], ids=["plain", "space"])
+def test_data_scripts_get_their_whole_python_line_made_the_venvs(tmp_path: Path, python312: Path, where: str) -> None:
+    # pip and pypa/installer replace the whole first line: #!python3.11 and a CRLF line name no interpreter here
+    scripts = {
+        "scripts/plain": b"#!python\nprint('plain ran')\n",
+        "scripts/versioned": b"#!python3.11\nprint('versioned ran')\n",
+        "scripts/crlf": b"#!python\r\nprint('crlf ran')\r\n",
+        "scripts/shell": b"#!/bin/sh\necho shell ran\n",
+    }
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0", data=scripts)
+    path = tmp_path / where
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    target = query_interpreter(path / "bin" / "python")
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    installer.check(wheel, from_cache(wheel))
+    installer.install(wheel, from_cache(wheel))
+    for name in ("plain", "versioned", "crlf", "shell"):
+        done = subprocess.run([str(path / "bin" / name)], capture_output=True, text=True, check=False)
+        assert (done.returncode, done.stdout.strip()) == (0, f"{name} ran"), done.stderr
+    assert (path / "bin" / "shell").read_bytes() == scripts["scripts/shell"]  # only #!python lines are made
+    assert not check_records(scan([Path(target.scheme["purelib"])]), path)
+
+
 _LINK_WITH_SCRIPT = """
 import sys
 from pathlib import Path

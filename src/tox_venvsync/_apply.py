@@ -1010,22 +1010,29 @@ def _script(module: str, attr: str, interpreter: str) -> bytes:
     Written here because importing pypa/installer (its package loads ``email.policy`` and its writers) took
     11-20 ms of every sync that installs a console script, for a template and a shebang line.
     """
+    code = _SCRIPT.format(module=module, import_name=attr.partition(".")[0], func_path=attr)
+    return _shebang_line(interpreter) + b"\n" + code.encode("utf-8")
+
+
+def _shebang_line(interpreter: str) -> bytes:
+    """``#!<interpreter>``; for a path with a space or too long for the kernel, lines that make /bin/sh run it."""
     executable = interpreter.encode("utf-8")
     if b" " not in executable and len(executable) + 3 <= _SHEBANG_MAX:
-        shebang = b"#!" + executable
-    else:  # a space or a long path: /bin/sh runs the interpreter (installer's and distlib's way)
-        import shlex  # noqa: PLC0415  # only for such paths
+        return b"#!" + executable
+    import shlex  # noqa: PLC0415  # only for such paths
 
-        shebang = b"#!/bin/sh\n'''exec' " + shlex.quote(interpreter).encode("utf-8") + b' "$0" "$@"\n' + b"' '''"
-    code = _SCRIPT.format(module=module, import_name=attr.partition(".")[0], func_path=attr)
-    return shebang + b"\n" + code.encode("utf-8")
+    # installer's and distlib's way: lines /bin/sh runs and Python reads as a string
+    return b"#!/bin/sh\n'''exec' " + shlex.quote(interpreter).encode("utf-8") + b' "$0" "$@"\n' + b"' '''"
 
 
 def _shebang(path: Path, interpreter: str) -> bytes:
-    """A ``.data/scripts`` file with its ``#!python`` line pointing at the venv's interpreter (as pip does)."""
+    """A ``.data/scripts`` file whose first line starts ``#!python``, with that whole line made the venv's.
+
+    The whole line, as pip and pypa/installer replace it (``#!python3.11``, or a carriage return at its end, names
+    no interpreter of the venv); through /bin/sh where the path needs it, as for console scripts (and uv).
+    """
     data = path.read_bytes()
-    first, newline, rest = data.partition(b"\n")
-    for marker in (b"#!pythonw", b"#!python"):
-        if first.startswith(marker):
-            return b"#!" + interpreter.encode() + first[len(marker) :] + newline + rest
-    return data
+    if not data.startswith(b"#!python"):
+        return data
+    _, _, rest = data.partition(b"\n")
+    return _shebang_line(interpreter) + b"\n" + rest
