@@ -44,7 +44,7 @@ def lock(tmp_path: Path) -> Path:
     )
 
 
-def _select(capsys: pytest.CaptureFixture[str], lock: Path, python: Path, *args: str) -> tuple[int, str, str]:
+def _select(capsys: pytest.CaptureFixture[str], lock: Path, python: Path | str, *args: str) -> tuple[int, str, str]:
     code = main(["select", "--lock", str(lock), "--python", str(python), *args])
     out, err = capsys.readouterr()
     return code, out, err
@@ -164,7 +164,7 @@ def test_select_missing_python(capsys: pytest.CaptureFixture[str], lock: Path, t
 
 
 @pytest.mark.usefixtures("cache_dir")
-def test_a_relative_python_is_the_file_here_not_one_on_path(
+def test_a_relative_python_is_the_file_here_and_a_bare_name_the_one_on_path(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # ./python3.12 is a link to Python 3.11 here; the python3.12 on PATH must not be the one asked
@@ -181,8 +181,19 @@ def test_a_relative_python_is_the_file_here_not_one_on_path(
     lock = write_pylock(tmp_path / "pylock.toml", packages)
     monkeypatch.chdir(tmp_path / "here")
     for _ in range(2):  # the second answer comes from the cache: it must be 3.11's too
-        code, out, _ = _select(capsys, lock, Path("./python3.12"))
+        code, out, _ = _select(capsys, lock, "./python3.12")
         assert (code, out) == (0, "before-312==1.0 (wheel)\n")
+    code, out, _ = _select(capsys, lock, "python3.12")  # a bare name is looked up on PATH, as a shell does
+    assert (code, out) == (0, "from-312==1.0 (wheel)\n")
+
+
+def test_a_python_name_not_on_path_is_one_sentence(capsys: pytest.CaptureFixture[str], lock: Path) -> None:
+    code, out, err = _select(capsys, lock, "python2.1")
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: the interpreter python2.1 is not on PATH; pass --python with the path of a Python, or a "
+        "name on PATH\n"
+    )
 
 
 def test_select_python_that_is_a_directory(capsys: pytest.CaptureFixture[str], lock: Path, tmp_path: Path) -> None:

@@ -40,11 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     select = commands.add_parser("select", help="print what the lock installs for an interpreter, extras and groups")
     _lock_args(select, lock_required=True)
-    select.add_argument("--python", type=Path, default=Path(sys.executable), help="the target interpreter")
+    select.add_argument("--python", default=sys.executable, help="the target interpreter (a path, or a name on PATH)")
     sync_ = commands.add_parser("sync", help="make a venv match the lock exactly (create, adopt or update it)")
     _lock_args(sync_, lock_required=True)
     sync_.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
-    sync_.add_argument("--python", type=Path, default=Path(sys.executable), help="the interpreter to create it with")
+    sync_.add_argument(
+        "--python", default=sys.executable, help="the interpreter to create it with (a path, or a name on PATH)"
+    )
     sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
     sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
     sync_.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
@@ -108,10 +110,19 @@ def _names(values: list[str]) -> frozenset[str]:
     return frozenset(canonicalize_name(value) for value in values)
 
 
-def _interpreter(python: Path, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:
-    # a path, relative to here: Path("./python3.12") prints as "python3.12", which a child process would look up on
-    # PATH (another interpreter than the one whose facts are remembered under this file's real path)
-    python = python.absolute()
+def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:
+    """The facts of ``--python``: a path (relative to here), or a bare name looked up on PATH as a shell would."""
+    if os.sep not in given:
+        import shutil  # noqa: PLC0415  # only for a name
+
+        found = shutil.which(given)
+        if found is None:
+            msg = f"the interpreter {given} is not on PATH; pass --python with the path of a Python, or a name on PATH"
+            raise BadInputError(msg)
+        given = found
+    # absolute: Path("./python3.12") prints as "python3.12", which a child process would look up on PATH (another
+    # interpreter than the one whose facts are remembered under this file's real path)
+    python = Path(given).absolute()
     if not python.exists():
         msg = f"the interpreter {python} does not exist; pass --python with the path of a Python"
         raise BadInputError(msg)
