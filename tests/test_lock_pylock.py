@@ -12,6 +12,7 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packaging.markers import Marker
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
@@ -245,6 +246,46 @@ def _extras_and_groups_lock(tmp_path: Path) -> PylockFile:
 )
 def test_extras_and_groups(tmp_path: Path, target: Target, request_: Request, expected: list[str]) -> None:
     assert _names(_extras_and_groups_lock(tmp_path).select(target, request_)) == expected
+
+
+_PEP_751_SETS = "a lock tests extras and dependency groups as \"'name' in extras\" and \"'name' in dependency_groups\""
+
+
+@pytest.mark.parametrize(
+    ("marker", "where", "reason"),
+    [
+        pytest.param("extra == 'x'", "packages[1].marker", "'extra' is no marker variable of a lock", id="extra"),
+        pytest.param(
+            "extras == 'x'",
+            "packages[1].marker",
+            "Set-valued marker 'extras' can only be used with the membership form (e.g. \"<name>\" in extras); it "
+            "cannot appear on the left-hand side of '=='",
+            id="extras-equals",
+        ),
+        pytest.param(
+            "dependency_groups == 'dev'",
+            "packages[1].marker",
+            "Set-valued marker 'dependency_groups' can only be used with the membership form (e.g. \"<name>\" in "
+            "dependency_groups); it cannot appear on the left-hand side of '=='",
+            id="groups-equals",
+        ),
+        pytest.param("extra == 'x'", "environments[0]", "'extra' is no marker variable of a lock", id="environments"),
+    ],
+)
+def test_a_marker_packaging_cannot_evaluate_is_one_sentence_naming_it(
+    tmp_path: Path, target: Target, marker: str, where: str, reason: str
+) -> None:
+    # packaging raises its own errors for these, not PylockSelectError: they were tracebacks
+    packages = [_pkg(tmp_path, "fine"), _pkg(tmp_path, "odd", marker=None if where == "environments[0]" else marker)]
+    top = {"environments": [marker]} if where == "environments[0]" else {}
+    lock = _lock(tmp_path / "pylock.toml", packages, **top)
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request())
+    shown = str(Marker(marker))
+    assert str(info.value) == (
+        f"{lock.path}: the marker {shown!r} at {where} cannot be evaluated ({reason}); {_PEP_751_SETS} (PEP 751)"
+    )
+    assert info.value.exit_code == 2
 
 
 def test_missing_extra(tmp_path: Path, target: Target) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
 
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.pylock import (
     PackageArchive,
     PackageDirectory,
@@ -27,6 +28,7 @@ from tox_venvsync._values import frozen
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from packaging.markers import Marker
     from packaging.pylock import Package
     from packaging.tags import Tag
 
@@ -78,7 +80,35 @@ class PylockFile:
             )
         except PylockSelectError as exc:
             raise SelectionError(self.path, self._select_failure(str(exc), target, request)) from exc
+        except (UndefinedEnvironmentName, UndefinedComparison) as exc:
+            raise SelectionError(self.path, self._unusable_marker(exc, target, request, groups)) from exc
         return [self._pick(package, artifact, f"packages[{index_of[id(package)]}]") for package, artifact in chosen]
+
+    def _unusable_marker(
+        self, exc: Exception, target: Target, request: Request, groups: frozenset[str] | set[str]
+    ) -> str:
+        """Which marker cannot be evaluated (``extra == 'x'``: a lock has ``extras``, a set), and how to write it."""
+        reason = f"{exc} is no marker variable of a lock" if isinstance(exc, UndefinedEnvironmentName) else str(exc)
+        reason = reason.rstrip(".")
+        lock_env: dict[str, object] = {
+            **target.markers,
+            "extras": set(request.extras),
+            "dependency_groups": set(groups),
+        }
+        plain: dict[str, object] = dict(target.markers)
+        candidates = [
+            *((f"environments[{i}]", m, plain, "requirement") for i, m in enumerate(self.pylock.environments or ())),
+            *(
+                (f"packages[{i}].marker", p.marker, lock_env, "lock_file")
+                for i, p in enumerate(self.pylock.packages)
+                if p.marker
+            ),
+        ]
+        found = next((f" {str(m)!r} at {where}" for where, m, env, ctx in candidates if _fails(m, env, ctx)), "")
+        return (
+            f"the marker{found} cannot be evaluated ({reason}); a lock tests extras and dependency groups as "
+            "\"'name' in extras\" and \"'name' in dependency_groups\" (PEP 751)"
+        )
 
     def _check_request(self, request: Request) -> None:
         have_extras: set[str] = set(self.pylock.extras or ())
@@ -192,3 +222,11 @@ def _wheel_tags(wheel: PackageWheel) -> frozenset[Tag]:
         return parse_wheel_filename(wheel.filename)[3]
     except InvalidWheelFilename:
         return frozenset()
+
+
+def _fails(marker: Marker, environment: Mapping[str, object], context: str) -> bool:
+    try:
+        marker.evaluate(environment, context)  # type: ignore[arg-type]  # sets for extras and groups
+    except (UndefinedEnvironmentName, UndefinedComparison):
+        return True
+    return False
