@@ -621,6 +621,39 @@ def test_duplicate_selection(tmp_path: Path, target: Target) -> None:
     )
 
 
+def test_the_same_pin_twice_is_one_install_as_pip_makes(tmp_path: Path, target: Target) -> None:
+    # both markers hold here: pip installs it once; a different hash is still two pins
+    text = f"pkg==1.0 ; python_version >= '3' --hash=sha256:{H1}\npkg==1.0 ; os_name == 'posix' --hash=sha256:{H1}\n"
+    [pick] = _read(tmp_path, text).select(target, Request())
+    assert (pick.name, pick.context) == ("pkg", "line 1")
+    with pytest.raises(SelectionError):
+        _read(tmp_path, text.replace(f"'posix' --hash=sha256:{H1}", f"'posix' --hash=sha256:{H2}")).select(
+            target, Request()
+        )
+
+
+def test_environment_variables_are_expanded_as_pip_expands_them(
+    tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_HOST", "index.example")
+    monkeypatch.setenv("QA_TOKEN", "s3cret")
+    monkeypatch.delenv("QA_UNSET", raising=False)
+    text = (
+        "--index-url https://ci:${QA_TOKEN}@${QA_HOST}/simple\n"
+        "--extra-index-url https://${QA_UNSET}/simple\n"  # unset: left as it is, as pip leaves it
+        "--find-links https://${qa_host}/links\n"  # pip's names are capitals, digits and underscores only
+        f"direct @ https://${{QA_HOST}}/direct-1.0-py3-none-any.whl --hash=sha256:{H1}\n"
+        f"pkg==1.0 --hash=sha256:{H2}\n"
+    )
+    lock = _read(tmp_path, text)
+    assert lock.options.index_url == "https://ci:s3cret@index.example/simple"
+    assert lock.options.extra_index_urls == ("https://${QA_UNSET}/simple",)
+    assert lock.options.find_links == ("https://${qa_host}/links",)
+    direct = next(p for p in lock.select(target, Request()) if p.name == "direct")
+    assert direct.artifact is not None
+    assert direct.artifact.url == "https://index.example/direct-1.0-py3-none-any.whl"
+
+
 @pytest.mark.parametrize(
     ("request_", "what"),
     [

@@ -16,6 +16,7 @@ the line joining and comment rules below are pip's (``pip/_internal/req/req_file
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -65,6 +66,8 @@ if TYPE_CHECKING:
 
 #: pip's comment: ``#`` at the start of a line or after whitespace (``url#egg=name`` is no comment)
 _COMMENT = re.compile(r"(^|\s+)#.*$")
+#: pip's environment variables in a requirements file: ``${NAME}`` of capitals, digits and underscores
+_ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
 #: a bare location instead of a named requirement: a path (``./libs/x``, ``/abs``) or a URL (``https:``, ``file:``)
 _LOCATION = re.compile(r"[./]|[A-Za-z][A-Za-z0-9+.-]*:")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
@@ -143,7 +146,7 @@ def read_requirements(path: Path) -> RequirementsFile:
     """Read a hashed requirements file; every problem names the file and the line."""
     options = IndexOptions()
     pins: list[_Pin] = []
-    for line in _logical_lines(read_text(path)):
+    for line in map(_expanded, _logical_lines(read_text(path))):
         if not line.text.startswith("-"):
             pins.append(_requirement_pin(path, line))
             continue
@@ -172,6 +175,8 @@ class RequirementsFile:
             if not self._applies(pin, target):
                 continue
             if (earlier := chosen.get(pin.pick.name)) is not None:
+                if replace(earlier, context="") == replace(pin.pick, context=""):
+                    continue  # the same pin twice (two markers that both hold): one install, as pip makes
                 msg = (
                     f"{pin.pick.name} is selected twice, at {earlier.context} and {pin.pick.context}, for the "
                     f"interpreter {target.executable} (Python {target.python_full_version}); keep one line per "
@@ -227,6 +232,13 @@ def _logical_lines(text: str) -> Iterator[_Line]:
             yield line
     if pending and (rest := _COMMENT.sub("", "".join(pending)).strip()):
         yield _Line(first, rest)
+
+
+def _expanded(line: _Line) -> _Line:
+    """``${NAME}`` replaced by that environment variable where it is set, as pip does (a token in an index URL)."""
+    if "${" not in line.text:
+        return line
+    return _Line(line.number, _ENV_VAR.sub(lambda m: os.environ.get(m["name"], m[0]), line.text))
 
 
 def _parse_options(path: Path, line: _Line, text: str) -> list[tuple[str, str]]:
