@@ -511,6 +511,7 @@ def test_local_files_and_bare_references(tmp_path: Path, target: Target) -> None
         f"./wheels/other-2.0-py3-none-any.whl ; python_version >= '3' --hash=sha256:{H1}\n"
         f"./sdists/third-3.0.tar.gz --hash=sha256:{H1}\n"
         f"https://example.invalid/fourth-4.0-py3-none-any.whl ; python_version < '3' --hash=sha256:{H1}\n"
+        f"./wheels/fifth-5.0-py3-none-any.whl;python_version<'3' --hash=sha256:{H1}\n"  # a path: split at its ;
     )
     picks = _read(tmp_path, text).select(target, Request())
     assert [(p.name, p.kind, p.version, p.artifact.path if p.artifact else None) for p in picks] == [

@@ -333,7 +333,10 @@ def _split_head(text: str) -> tuple[str, str]:
 
 
 def _split_marker(path: Path, line: _Line, head: str) -> tuple[str, Marker | None]:
-    location, *marker = re.split(r"\s+;\s*|;\s+", head, maxsplit=1)
+    """A location and its marker: a URL's after ``;`` with a space beside it, a path's after its first ``;`` (pip)."""
+    is_path = head.startswith((".", "/"))  # else a URL (see _LOCATION), where ; may stand in the URL itself
+    location, *marker = re.split(r";" if is_path else r"\s+;\s*|;\s+", head, maxsplit=1)
+    location, marker = location.strip(), [text.strip() for text in marker]
     if not marker:
         return location, None
     try:
