@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import stat
 import struct
 import subprocess
@@ -297,6 +298,81 @@ def test_a_symlink_entry_becomes_a_plain_file_never_a_link(
     installed = Path(target.scheme["purelib"]) / "linky" / "passwd"
     assert not installed.is_symlink()
     assert installed.read_bytes() == b"/etc/passwd"
+
+
+def _record_of(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))).decode()
+
+
+def _with_record(wheel: Path, edit: Callable[[str], str], extra: dict[str, bytes] | None = None) -> Path:
+    """``wheel`` rewritten with its RECORD edited (and ``extra`` members added, unlisted)."""
+    with zipfile.ZipFile(wheel) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(wheel, "w") as target_zip:
+        for info, data in entries:
+            target_zip.writestr(info, edit(data.decode()).encode() if info.filename.endswith("/RECORD") else data)
+        for name, data in (extra or {}).items():
+            target_zip.writestr(name, data)
+    return wheel
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty size", "signature files", "a row for a file the wheel does not hold"],
+)
+def test_records_the_spec_allows_are_installed_as_pip_and_uv_install_them(
+    case: str, tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    wheel = make_wheel(wheelhouse, "lenient", "1.0", modules={"lenient/__init__.py": "OK = 1\n"})
+    if case == "empty size":  # the size column "is either empty or the file's size"
+        sized = re.compile(r"^(lenient/__init__\.py,sha256=[^,]+),\d+$", re.MULTILINE)
+        _with_record(wheel, lambda text: sized.sub(r"\1,", text))
+        assert re.search(r"^lenient/__init__\.py,sha256=[^,]+,$", _record_of(wheel), re.MULTILINE)
+    elif case == "signature files":  # RECORD.jws and RECORD.p7s are never listed in RECORD (the wheel spec)
+        signatures = {"lenient-1.0.dist-info/RECORD.jws": b"{}", "lenient-1.0.dist-info/RECORD.p7s": b"sig"}
+        _with_record(wheel, lambda text: text, signatures)
+    else:
+        _with_record(wheel, lambda text: text + "lenient/__pycache__/__init__.cpython-312.pyc,,\n")
+    path, target = venv
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    installer.check(wheel, wanted_for(wheel, "lenient"))
+    installer.install(wheel, wanted_for(wheel, "lenient"))
+    site = Path(target.scheme["purelib"])
+    assert (site / "lenient" / "__init__.py").read_text() == "OK = 1\n"
+    assert not (site / "lenient-1.0.dist-info" / "RECORD.jws").exists()  # it signs a RECORD rewritten here
+    assert not check_records(scan([site]), path)
+
+
+def test_a_file_whose_record_row_has_no_hash_is_refused(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    wheel = make_wheel(wheelhouse, "nohash", "1.0")
+    row = re.compile(r"^nohash/__init__\.py,[^\n]*$", re.MULTILINE)
+    _with_record(wheel, lambda text: row.sub("nohash/__init__.py,,", text))
+    _, target = venv
+    with pytest.raises(InstallError, match=r"its RECORD has no hash for 'nohash/__init__.py'"):
+        LinkInstaller(target, Cache(tmp_path / "cache")).check(wheel, wanted_for(wheel, "nohash"))
+
+
+def test_any_execute_bit_makes_a_file_executable_as_pip_uv_and_installer_make_it(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    wheel = make_wheel(wheelhouse, "modes", "1.0", extra_entries={"modes/group.sh": b"#!/bin/sh\n"})
+    with zipfile.ZipFile(wheel) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(wheel, "w") as target_zip:
+        for info, data in entries:
+            if info.filename == "modes/group.sh":
+                info.external_attr = 0o100654 << 16  # group may run it, its owner may not
+            target_zip.writestr(info, data)
+    _, target = venv
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    installer.check(wheel, wanted_for(wheel, "modes"))
+    installer.install(wheel, wanted_for(wheel, "modes"))
+    site = Path(target.scheme["purelib"])
+    assert stat.S_IMODE((site / "modes" / "group.sh").stat().st_mode) == 0o755
+    assert stat.S_IMODE((site / "modes" / "__init__.py").stat().st_mode) == 0o644
 
 
 def test_data_schemes_are_installers() -> None:

@@ -20,7 +20,6 @@ import os
 import posixpath
 import re
 import shutil
-import stat
 import tempfile
 import zipfile
 import zlib
@@ -232,6 +231,8 @@ class _Extractor:
         self._name = name
         self.dist_info = _dist_info(archive, wheel, name)
         self._records = _records(archive, self.dist_info, wheel, name)
+        #: the wheel spec's files RECORD does not list: itself, and its signatures
+        self._unlisted = frozenset(f"{self.dist_info}/{file}" for file in ("RECORD", "RECORD.jws", "RECORD.p7s"))
 
     def read_meta(self, filename: str) -> str:
         path = f"{self.dist_info}/{filename}"
@@ -240,16 +241,20 @@ class _Extractor:
     def extract(self, info: zipfile.ZipInfo) -> Entry:
         path = info.filename
         _check_path(path, self._wheel, self._name)
-        if path == f"{self.dist_info}/RECORD":
-            return Entry(path, "", 0, executable=False)  # rewritten at each install
+        if path in self._unlisted:  # RECORD (rewritten at each install) and its signatures (not installed)
+            return Entry(path, "", 0, executable=False)
         if path not in self._records:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not list {path!r}")
         expected, size = self._records[path]
+        if not expected:
+            raise InstallError(self._name, self._wheel.name, f"its RECORD has no hash for {path!r}")
         data = self._members.read(info, hashed=True)  # checked against RECORD's hash next
         algorithm, _, digest = expected.partition("=")
         if algorithm not in hashlib.algorithms_guaranteed or _b64(hashlib.new(algorithm, data)) != digest:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")
-        if len(data) != size:
+        if size is None:  # the size column may be empty (the spec); the hash alone checks the file
+            size = len(data)
+        elif len(data) != size:
             raise InstallError(self._name, self._wheel.name, f"its RECORD gives another size for {path!r}")
         target = os.path.join(self._root, path)  # strings and one mkdir per directory: a hot loop
         parent = os.path.dirname(target)
@@ -257,7 +262,7 @@ class _Extractor:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
         _write(target, data)
-        executable = bool((info.external_attr >> 16) & stat.S_IXUSR)
+        executable = bool((info.external_attr >> 16) & 0o111)  # any execute bit, as pip, uv and installer read it
         if executable:
             os.chmod(target, 0o755)
         return Entry(path, expected, size, executable)
@@ -289,14 +294,20 @@ def _dist_info(archive: zipfile.ZipFile, wheel: Path, name: str) -> str:
     return found[0]
 
 
-def _records(archive: zipfile.ZipFile, dist_info: str, wheel: Path, name: str) -> dict[str, tuple[str, int]]:
+def _records(archive: zipfile.ZipFile, dist_info: str, wheel: Path, name: str) -> dict[str, tuple[str, int | None]]:
+    """RECORD's ``hash`` (empty when it has none) and size (``None`` when the column is empty) of each path.
+
+    A row without a hash is refused only for a file the wheel holds (a row for a ``.pyc`` it does not hold
+    is no error, as for pip and uv); a size, where given, must be a number.
+    """
     text = archive.read(f"{dist_info}/RECORD").decode("utf-8")
-    records: dict[str, tuple[str, int]] = {}
+    records: dict[str, tuple[str, int | None]] = {}
     for row in csv.reader(io.StringIO(text)):
         if row and row[0] != f"{dist_info}/RECORD":
-            if len(row) < 3 or "=" not in row[1] or not row[2].isdigit():  # noqa: PLR2004  # path, hash, size
-                raise InstallError(name, wheel.name, f"its RECORD has no hash and size for {row[0]!r}")
-            records[row[0]] = (row[1], int(row[2]))
+            digest, size = [*row[1:3], "", ""][:2]
+            if (digest and "=" not in digest) or (size and not size.isdigit()):
+                raise InstallError(name, wheel.name, f"its RECORD row for {row[0]!r} is not a hash and a size")
+            records[row[0]] = (digest, int(size) if size else None)
     return records
 
 
