@@ -445,7 +445,11 @@ def test_uninstall_removes_exactly_the_record(venv: Venv, tmp_path: Path) -> Non
         "1.0",
         modules={"demo/__init__.py": _DEMO, "demo/sub/mod.py": "X = 1\n", "demo/deep/er/leaf.py": ""},
         console_scripts={"demo-tool": "demo:main"},
-        data={"data/share/demo/readme.txt": b"shared\n"},
+        data={
+            "data/share/demo/deep/readme.txt": b"shared\n",
+            "data/share/kept/readme.txt": b"kept\n",
+            "headers/demo.h": b"// demo\n",
+        },
     )
     pristine = _snapshot(venv.path)
     installer = WheelInstaller(venv.target)
@@ -455,6 +459,7 @@ def test_uninstall_removes_exactly_the_record(venv: Venv, tmp_path: Path) -> Non
     subprocess.run([str(venv.bin / "python"), "-m", "compileall", "-q", str(venv.site / "demo")], check=True)
     assert list((venv.site / "demo" / "sub" / "__pycache__").iterdir())
     (venv.site / "demo" / "sub" / "notes.txt").write_text("mine")  # a file the user put there
+    (venv.path / "share" / "kept" / "mine.txt").write_text("mine")  # and one in a data directory
     with_other = {k: v for k, v in _snapshot(venv.path).items() if "other" in k}
 
     [dist] = venv.dists()["demo"]
@@ -468,17 +473,20 @@ def test_uninstall_removes_exactly_the_record(venv: Venv, tmp_path: Path) -> Non
     assert not (venv.site / "demo" / "sub" / "__pycache__").exists()
     assert not (venv.site / "demo" / "deep").exists()  # emptied directories are pruned
     assert not (venv.site / "demo" / "__pycache__").exists()
-    # directories are pruned below site-packages only; an emptied data directory may stay, empty
-    leftover_data = {"share", "share/demo"} & set(_snapshot(venv.path))
-    assert all(not any((venv.path / d).rglob("*.*")) for d in leftover_data)
+    # emptied data and headers directories go too, as pip removes them; the venv's top directories stay
+    assert not (venv.path / "share" / "demo").exists()
+    assert not (venv.path / "include" / "site").exists()
     assert venv.bin.is_dir()
     assert venv.site.is_dir()
     after = _snapshot(venv.path)
     assert {k: v for k, v in after.items() if "other" in k} == with_other
-    assert set(after) == set(pristine) | set(with_other) | leftover_data | {
+    assert set(after) == set(pristine) | set(with_other) | {
         "lib/python3.12/site-packages/demo",
         "lib/python3.12/site-packages/demo/sub",
         "lib/python3.12/site-packages/demo/sub/notes.txt",
+        "share",
+        "share/kept",
+        "share/kept/mine.txt",
     }
 
 

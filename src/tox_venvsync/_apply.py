@@ -240,7 +240,11 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
             compiled.drop(directory, name[:-3])
         parents.add(directory)
     shutil.rmtree(dist.dist_info, ignore_errors=True)
-    _prune_empty((Path(p) for p in parents), stop=dist.dist_info.parent)
+    library = dist.dist_info.parent
+    _prune_empty((Path(p) for p in parents if _under(p, str(library))), stop=library)
+    # data, headers, scripts: directories it emptied go too (the recording spec's "complete uninstall"), up to
+    # but never the venv's own top directories (bin, include, share, etc)
+    _prune_empty((Path(p) for p in parents if not _under(p, str(library))), stop=Path(root), keep_top=True)
 
 
 def _under(path: str, directory: str) -> bool:
@@ -276,10 +280,14 @@ def _record_paths(dist_info: Path) -> list[str]:
         return []  # an interrupted install: only its dist-info can be removed; reinstall overwrites the rest
 
 
-def _prune_empty(directories: Iterable[Path], *, stop: Path) -> None:
+def _prune_empty(directories: Iterable[Path], *, stop: Path, keep_top: bool = False) -> None:
+    """Remove each of ``directories`` that is empty, then its parents that become empty, below ``stop``.
+
+    ``keep_top``: never the directories right below ``stop`` either.
+    """
     for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
         current = directory
-        while current != stop and current.is_relative_to(stop):
+        while current != stop and current.is_relative_to(stop) and not (keep_top and current.parent == stop):
             cache = current / "__pycache__"
             if cache.is_dir() and not any(cache.iterdir()):
                 cache.rmdir()
