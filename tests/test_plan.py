@@ -14,7 +14,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tox_venvsync._installed import OUR_METADATA, InstalledDist
-from tox_venvsync._lock import Pick
+from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import SEED_PACKAGES, Action, Plan, Step, Wanted, make_plan
 
 
@@ -26,6 +26,8 @@ class W:
     version: str | None
     direct_url: str | None = None
     content: str | None = None
+    #: the URL the lock gives its file
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ def _wanted(item: W) -> Wanted:
         name=canonicalize_name(item.name),
         version=None if item.version is None else Version(item.version),
         kind="wheel",
-        artifact=None,
+        artifact=None
+        if item.url is None
+        else Artifact(filename="a-1.0-py3-none-any.whl", url=item.url, path=None, size=None, hashes={}),
     )
     return Wanted(pick=pick, direct_url=item.direct_url, content=item.content)
 
@@ -88,6 +92,14 @@ TABLE = [
     pytest.param(
         [W("a", "1.0", direct_url="file:///w/a.whl")], [I("a", "1.0", direct_url="file:///w/a.whl")],
         (), True, [("a", "keep", "1.0", "1.0")], id="keep-same-direct-url",
+    ),
+    pytest.param(  # pip install <the lock's URL> records it as a direct URL: the same file, as uv keeps it
+        [W("a", "1.0", url="file:///w/a.whl#sha256=00")], [I("a", "1.0", direct_url="file:///w/a.whl")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-installed-from-the-locked-url",
+    ),
+    pytest.param(
+        [W("a", "1.0", url="https://files.example/a.whl")], [I("a", "1.0", direct_url="file:///w/a.whl")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-installed-from-another-url",
     ),
     pytest.param(
         [W("a", "1.0", content="new")], [I("a", "1.0", content="old")],

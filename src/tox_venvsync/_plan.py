@@ -186,13 +186,21 @@ def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> A
         return Action.UPGRADE
     if version is not None and current.version > version:
         return Action.DOWNGRADE
-    if current.direct_url != item.source_id:
+    if current.direct_url != item.source_id and not _from_the_locked_url(item, current):
         return Action.REINSTALL  # the same version from another source, commit or editable-ness, as uv sync decides
     if item.content is not None and current.content != item.content:
         return Action.REINSTALL  # a source tree or the project was rebuilt with other contents
     if (wanted := item.artifact_hash) is not None and (found := current.artifact_hash) is not None and found != wanted:
         return Action.REINSTALL  # the same version from another file (one installed by another tool is trusted)
     return Action.KEEP
+
+
+def _from_the_locked_url(item: Wanted, current: InstalledDist) -> bool:
+    """Installed by another tool from the very URL the lock names (``pip install <url>``): the same file, kept."""
+    artifact = item.pick.artifact
+    if item.source_id is not None or artifact is None or artifact.url is None or current.direct_url is None:
+        return False
+    return current.direct_url == artifact.url.partition("#")[0]
 
 
 def _packages(count: int) -> str:
