@@ -782,8 +782,11 @@ def test_a_script_is_what_pypa_installer_writes(interpreter: str, attr: str, sec
     assert _script("pkg.sub", attr, interpreter) == expected
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 @pytest.mark.parametrize("where", ["venv", "a venv"], ids=["plain", "space"])
-def test_data_scripts_get_their_whole_python_line_made_the_venvs(tmp_path: Path, python312: Path, where: str) -> None:
+def test_data_scripts_get_their_whole_python_line_made_the_venvs(
+    tmp_path: Path, python312: Path, where: str, how: str
+) -> None:
     # pip and pypa/installer replace the whole first line: #!python3.11 and a CRLF line name no interpreter here
     scripts = {
         "scripts/plain": b"#!python\nprint('plain ran')\n",
@@ -795,9 +798,10 @@ def test_data_scripts_get_their_whole_python_line_made_the_venvs(tmp_path: Path,
     path = tmp_path / where
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
     target = query_interpreter(path / "bin" / "python")
-    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    installer.check(wheel, from_cache(wheel))
-    installer.install(wheel, from_cache(wheel))
+    installer = LinkInstaller(target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(target)
+    wanted = from_cache(wheel) if how == "linked" else _wanted("tool", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
     for name in ("plain", "versioned", "crlf", "shell"):
         done = subprocess.run([str(path / "bin" / name)], capture_output=True, text=True, check=False)
         assert (done.returncode, done.stdout.strip()) == (0, f"{name} ran"), done.stderr

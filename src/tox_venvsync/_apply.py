@@ -118,6 +118,21 @@ class WheelInstaller:
                     entry = super().write_to_fs(scheme, aside, stream, is_executable)
                 return RecordEntry(path, entry.hash_, entry.size)
 
+            def write_file(
+                self,
+                scheme: Scheme,
+                path: str | os.PathLike[str],
+                stream: BinaryIO,
+                is_executable: bool,  # noqa: FBT001  # installer's signature
+            ) -> RecordEntry:
+                if scheme != "scripts":
+                    return super().write_file(scheme, path, stream, is_executable)
+                # a .data/scripts file: its #!python line made as for a file from the cache (see _shebang)
+                data = stream.read()
+                if data.startswith(b"#!python"):
+                    data = _shebang_line(self.interpreter) + b"\n" + data.partition(b"\n")[2]
+                return self.write_to_fs(scheme, os.fspath(path), io.BytesIO(data), is_executable)
+
         try:
             with WheelFile.open(wheel) as source:
                 destination = Destination(
