@@ -639,6 +639,12 @@ def _project_wheel(demo: Demo, into: Path, word: str) -> Path:
     return into / done.stdout.strip()
 
 
+def _archive(path: Path) -> dict[str, object]:
+    """The ``direct_url.json`` pip writes for an archive it installed from ``path``."""
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"url": path.as_uri(), "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
+
+
 def test_installpkg_installs_the_given_wheel_as_an_archive(demo: Demo, tmp_path: Path) -> None:
     _packaged(demo, "wheel")
     wheel = _project_wheel(demo, tmp_path / "dist-1", "given")
@@ -648,9 +654,8 @@ def test_installpkg_installs_the_given_wheel_as_an_archive(demo: Demo, tmp_path:
     assert "demo_pkg says given" in out
     assert "3 installed" in out
     direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
-    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
     # PEP 610: a wheel file, not the project directory, with the file's hash as pip records it
-    assert direct == {"url": wheel.as_uri(), "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
+    assert direct == _archive(wheel)
 
     code, out = demo.run("--installpkg", str(wheel))
     assert code == 0, out
@@ -742,9 +747,8 @@ def test_installpkg_of_an_sdist_installs_the_wheel_built_from_it(demo: Demo, tmp
     assert "demo_pkg says first" in out
     assert "synced 3 packages: 3 installed" in out
     direct = json.loads((demo.site / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
-    sha256 = hashlib.sha256(sdist.read_bytes()).hexdigest()
     # recorded as pip records an sdist it installed: the archive given, with its hash (not the wheel built from it)
-    assert direct == {"url": sdist.as_uri(), "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
+    assert direct == _archive(sdist)
     assert not list(cache.glob("tmp/*/project-*"))  # the wheel built from it is not kept
 
     code, out = demo.run("--installpkg", str(sdist))

@@ -278,18 +278,23 @@ def test_linked_install_runs_and_its_record_verifies(
     assert os.access(path / "bin" / "tool-cli", os.X_OK)
 
 
+def _with_mode(wheel: Path, member: str, mode: int) -> None:
+    """Rewrite ``wheel`` with the file mode (and type) of ``member`` set to ``mode``."""
+    with zipfile.ZipFile(wheel) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(wheel, "w") as target_zip:
+        for info, data in entries:
+            if info.filename == member:
+                info.external_attr = mode << 16
+            target_zip.writestr(info, data)
+
+
 @pytest.mark.reliability("hostile")
 def test_a_symlink_entry_becomes_a_plain_file_never_a_link(
     tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
 ) -> None:
     wheel = make_wheel(wheelhouse, "linky", "1.0", extra_entries={"linky/passwd": b"/etc/passwd"})
-    with zipfile.ZipFile(wheel) as source:
-        entries = [(info, source.read(info)) for info in source.infolist()]
-    with zipfile.ZipFile(wheel, "w") as target_zip:  # mark the entry as a symbolic link (mode 0o120777)
-        for info, data in entries:
-            if info.filename == "linky/passwd":
-                info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            target_zip.writestr(info, data)
+    _with_mode(wheel, "linky/passwd", stat.S_IFLNK | 0o777)  # the entry marked as a symbolic link
     _, target = venv
     installer = LinkInstaller(target, Cache(tmp_path / "cache"))
     wanted = wanted_for(wheel, "linky")
@@ -359,13 +364,7 @@ def test_any_execute_bit_makes_a_file_executable_as_pip_uv_and_installer_make_it
     tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
 ) -> None:
     wheel = make_wheel(wheelhouse, "modes", "1.0", extra_entries={"modes/group.sh": b"#!/bin/sh\n"})
-    with zipfile.ZipFile(wheel) as source:
-        entries = [(info, source.read(info)) for info in source.infolist()]
-    with zipfile.ZipFile(wheel, "w") as target_zip:
-        for info, data in entries:
-            if info.filename == "modes/group.sh":
-                info.external_attr = 0o100654 << 16  # group may run it, its owner may not
-            target_zip.writestr(info, data)
+    _with_mode(wheel, "modes/group.sh", 0o100654)  # group may run it, its owner may not
     _, target = venv
     installer = LinkInstaller(target, Cache(tmp_path / "cache"))
     installer.check(wheel, wanted_for(wheel, "modes"))
