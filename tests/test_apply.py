@@ -490,6 +490,21 @@ def test_uninstall_removes_exactly_the_record(venv: Venv, tmp_path: Path) -> Non
     }
 
 
+def test_uninstall_keeps_a_separate_site_packages_it_emptied(venv: Venv, tmp_path: Path) -> None:
+    # a platlib directory of its own (some interpreters' schemes): emptied, it stays, as the venv made it
+    platlib = venv.path / "platlib" / "site-packages"
+    (platlib / "ext").mkdir(parents=True)
+    (platlib / "ext" / "core.so").write_bytes(b"\x7fELF")
+    wheel = make_wheel(tmp_path / "w", "ext", "1.0")
+    WheelInstaller(venv.target).install(wheel, _wanted("ext", "1.0"))
+    [dist] = venv.dists()["ext"]
+    with (dist.dist_info / "RECORD").open("a") as record:
+        record.write("../../../platlib/site-packages/ext/core.so,,\n")
+    uninstall(dist, venv.path)
+    assert not (platlib / "ext").exists()  # emptied by the removal
+    assert platlib.is_dir()
+
+
 def test_uninstall_leaves_the_venv_as_it_was(venv: Venv, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "pkg", "1.0", modules={"pkg/__init__.py": "", "pkg/a/b/c.py": ""})
     before = _snapshot(venv.path)

@@ -298,11 +298,16 @@ def _record_paths(dist_info: Path) -> list[str]:
 def _prune_empty(directories: Iterable[Path], *, stop: Path, keep_top: bool = False) -> None:
     """Remove each of ``directories`` that is empty, then its parents that become empty, below ``stop``.
 
-    ``keep_top``: never the directories right below ``stop`` either.
+    ``keep_top``: never the directories right below ``stop`` either, nor a ``site-packages`` on the way (a
+    separate platlib directory, which a venv keeps even when empty).
     """
     for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
         current = directory
-        while current != stop and current.is_relative_to(stop) and not (keep_top and current.parent == stop):
+        while (
+            current != stop
+            and current.is_relative_to(stop)
+            and not (keep_top and (current.parent == stop or current.name == "site-packages"))
+        ):
             cache = current / "__pycache__"
             if cache.is_dir() and not any(cache.iterdir()):
                 cache.rmdir()
