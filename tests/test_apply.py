@@ -505,6 +505,33 @@ def test_uninstall_keeps_a_separate_site_packages_it_emptied(venv: Venv, tmp_pat
     assert platlib.is_dir()
 
 
+@pytest.mark.parametrize("through", ["lib64", "share/venv-root"])
+def test_uninstall_prunes_by_real_paths_not_through_links(venv: Venv, tmp_path: Path, through: str) -> None:
+    # a RECORD row through the venv's own lib64 -> lib link, or through a link to the venv's root: the written
+    # path's parents are not the directories above the real one
+    data = {"data/etc/zeta/zeta.conf": b"c\n"}
+    wheel = make_wheel(tmp_path / "w", "zeta", "1.0", modules={"zeta_ext/mod.py": "X = 1\n"}, data=data)
+    WheelInstaller(venv.target).install(wheel, _wanted("zeta", "1.0"))
+    if through == "lib64" and not (venv.path / "lib64").is_symlink():
+        (venv.path / "lib64").symlink_to("lib")
+    if through != "lib64":
+        (venv.path / "share").mkdir()
+        (venv.path / "share" / "venv-root").symlink_to("..")
+    [dist] = venv.dists()["zeta"]
+    record = dist.dist_info / "RECORD"
+    text = record.read_text()
+    if through == "lib64":
+        text = text.replace("zeta_ext/mod.py", "../../../lib64/python3.12/site-packages/zeta_ext/mod.py")
+    else:
+        text = text.replace("../../../etc/zeta/", "../../../share/venv-root/etc/zeta/")
+    record.write_text(text)
+    uninstall(dist, venv.path)
+    assert not (venv.site / "zeta_ext").exists()
+    assert not (venv.path / "etc" / "zeta").exists()
+    assert venv.site.is_dir()  # not pruned through lib64
+    assert (venv.path / "etc").is_dir()  # a top directory, not pruned through the link to the root
+
+
 def test_uninstall_leaves_the_venv_as_it_was(venv: Venv, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "pkg", "1.0", modules={"pkg/__init__.py": "", "pkg/a/b/c.py": ""})
     before = _snapshot(venv.path)

@@ -255,11 +255,15 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
             compiled.drop(directory, name[:-3])
         parents.add(directory)
     shutil.rmtree(dist.dist_info, ignore_errors=True)
-    library = dist.dist_info.parent
-    _prune_empty((Path(p) for p in parents if _under(p, str(library))), stop=library)
+    # emptied directories are pruned by their real paths: climbing a written path through a link (lib64 -> lib,
+    # a link to the venv's root) would reach directories that are not the ones above it
+    real_root, library = os.path.realpath(root), os.path.realpath(dist.dist_info.parent)
+    real_parents = {os.path.realpath(directory) for directory in parents} - {library}
+    _prune_empty((Path(p) for p in real_parents if _under(p, library)), stop=Path(library))
     # data, headers, scripts: directories it emptied go too (the recording spec's "complete uninstall"), up to
     # but never the venv's own top directories (bin, include, share, etc)
-    _prune_empty((Path(p) for p in parents if not _under(p, str(library))), stop=Path(root), keep_top=True)
+    outside = (Path(p) for p in real_parents if not _under(p, library) and _under(p, real_root))
+    _prune_empty(outside, stop=Path(real_root), keep_top=True)
 
 
 def _under(path: str, directory: str) -> bool:
