@@ -108,6 +108,24 @@ def test_direct_url(tmp_path: Path) -> None:
         assert _direct_url(dist) is None, broken
 
 
+def test_archive_hashes_read_pep_610_hashes_and_the_older_hash(tmp_path: Path) -> None:
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    assert dist.archive_hashes == {}
+    both = {"hashes": {"sha256": "AB", "sha512": "cd"}, "hash": "md5=EF"}
+    for info, expected in (
+        (both, {"sha256": "ab", "sha512": "cd", "md5": "ef"}),
+        ({"hash": "sha256=AB"}, {"sha256": "ab"}),
+        ({"hash": "no-equals"}, {}),
+        ([], {}),
+    ):
+        (dist_info / "direct_url.json").write_text(json.dumps({"url": "file:///w/pkg.whl", "archive_info": info}))
+        assert dist.archive_hashes == expected, info
+    for broken in ("not json", json.dumps(["url"]), json.dumps({"dir_info": {}})):
+        (dist_info / "direct_url.json").write_text(broken)
+        assert dist.archive_hashes == {}, broken
+
+
 def test_content(tmp_path: Path) -> None:
     dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
     dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)

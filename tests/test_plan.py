@@ -26,8 +26,9 @@ class W:
     version: str | None
     direct_url: str | None = None
     content: str | None = None
-    #: the URL the lock gives its file
+    #: the URL the lock gives its file, and the file's sha256
     url: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class I:  # noqa: E742  # short on purpose: the table reads better
     version: str
     direct_url: str | None = None
     content: str | None = None
+    #: the archive's sha256 its direct_url.json records
+    sha256: str | None = None
 
 
 def _wanted(item: W) -> Wanted:
@@ -47,7 +50,13 @@ def _wanted(item: W) -> Wanted:
         kind="wheel",
         artifact=None
         if item.url is None
-        else Artifact(filename="a-1.0-py3-none-any.whl", url=item.url, path=None, size=None, hashes={}),
+        else Artifact(
+            filename="a-1.0-py3-none-any.whl",
+            url=item.url,
+            path=None,
+            size=None,
+            hashes={"sha256": item.sha256} if item.sha256 else {},
+        ),
     )
     return Wanted(pick=pick, direct_url=item.direct_url, content=item.content)
 
@@ -56,7 +65,8 @@ def _installed(site: Path, item: I) -> InstalledDist:
     dist_info = site / f"{item.name}-{item.version}.dist-info"
     dist_info.mkdir(parents=True)
     if item.direct_url is not None:
-        (dist_info / "direct_url.json").write_text(json.dumps({"url": item.direct_url, "archive_info": {}}))
+        info = {"hashes": {"sha256": item.sha256}} if item.sha256 else {}
+        (dist_info / "direct_url.json").write_text(json.dumps({"url": item.direct_url, "archive_info": info}))
     if item.content is not None:
         (dist_info / OUR_METADATA).write_text(json.dumps({"by": "test", "content": item.content}))
     try:
@@ -100,6 +110,16 @@ TABLE = [
     pytest.param(
         [W("a", "1.0", url="https://files.example/a.whl")], [I("a", "1.0", direct_url="file:///w/a.whl")],
         (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-installed-from-another-url",
+    ),
+    pytest.param(
+        [W("a", "1.0", url="file:///w/a.whl", sha256="AA")],
+        [I("a", "1.0", direct_url="file:///w/a.whl", sha256="aa")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-installed-from-the-locked-url-and-file",
+    ),
+    pytest.param(  # the URL served another file when it was installed: the hash it recorded tells
+        [W("a", "1.0", url="file:///w/a.whl", sha256="bb")],
+        [I("a", "1.0", direct_url="file:///w/a.whl", sha256="aa")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-installed-from-the-locked-url-another-file",
     ),
     pytest.param(
         [W("a", "1.0", content="new")], [I("a", "1.0", content="old")],

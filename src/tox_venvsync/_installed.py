@@ -40,6 +40,23 @@ class InstalledDist:
         return source_id_of(data) if isinstance(data, dict) else None
 
     @property
+    def archive_hashes(self) -> dict[str, str]:
+        """The archive's hex digests its ``direct_url.json`` records (PEP 610 ``hashes``, or the older ``hash``)."""
+        try:
+            data = json.loads((self.dist_info / "direct_url.json").read_text(encoding="utf-8"))
+            info = data["archive_info"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return {}
+        if not isinstance(info, dict):
+            return {}
+        hashes = info.get("hashes")
+        found = {str(k): str(v).lower() for k, v in hashes.items()} if isinstance(hashes, dict) else {}
+        if isinstance(old := info.get("hash"), str) and "=" in old:
+            algorithm, _, digest = old.partition("=")
+            found.setdefault(algorithm, digest.lower())
+        return found
+
+    @property
     def content(self) -> str | None:
         """The content key we noted when we installed it (project wheels), else ``None``."""
         return self._ours("content")

@@ -196,11 +196,17 @@ def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> A
 
 
 def _from_the_locked_url(item: Wanted, current: InstalledDist) -> bool:
-    """Installed by another tool from the very URL the lock names (``pip install <url>``): the same file, kept."""
+    """Installed by another tool from the very URL the lock names (``pip install <url>``): the same file, kept.
+
+    Unless the install recorded the file's hash and the lock's differs: the URL served another file then.
+    """
     artifact = item.pick.artifact
     if item.source_id is not None or artifact is None or artifact.url is None or current.direct_url is None:
         return False
-    return current.direct_url == artifact.url.partition("#")[0]
+    if current.direct_url != artifact.url.partition("#")[0]:
+        return False
+    recorded = current.archive_hashes
+    return all(recorded[alg] == digest.lower() for alg, digest in artifact.hashes.items() if alg in recorded)
 
 
 def _packages(count: int) -> str:
