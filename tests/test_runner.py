@@ -18,6 +18,7 @@ import pytest
 
 from _support.order import watch_query_and_lock
 from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.pythons import installed_python
 from _support.wheels import make_wheel
 from tox_venvsync._installed import dist_info_names
 
@@ -491,6 +492,20 @@ def test_missing_interpreter_is_reported(demo: Demo) -> None:
     assert result.code != 0
     assert "could not find python interpreter" in result.out
     assert "Traceback" not in result.out
+
+
+def test_a_python_older_than_the_engine_supports_is_refused_before_a_venv_is_made(demo: Demo) -> None:
+    old = installed_python("3.9")
+    if old is None:
+        pytest.skip("no Python 3.9 installed through pyenv")
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini + f"[testenv:py39]\nbase_python = {old}\n")
+    result = demo.project.run("r", "-e", "py39", "--workdir", str(demo.work))
+    out = result.out + result.err
+    assert result.code != 0
+    assert "is Python 3.9; tox-venvsync makes environments of Python 3.10 or newer" in out
+    assert "Traceback" not in out
+    assert not (demo.venvs / "py39").exists()
 
 
 def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import packaging
 import pytest
 
+from _support.pythons import installed_python
 from tox_venvsync import _target
 from tox_venvsync._errors import InterpreterError
 from tox_venvsync._target import Target, TargetMemo, base_facts, query_interpreter
@@ -196,19 +197,9 @@ def test_a_program_that_is_no_python_is_one_sentence(tmp_path: Path, output: str
     )
 
 
-def _installed_python(minor: str) -> Path | None:
-    """A pyenv-installed ``python<minor>`` even when the active versions leave it out, else ``None``."""
-    pyenv = shutil.which("pyenv")
-    if pyenv is None:
-        return None
-    root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
-    found = sorted(Path(root, "versions").glob(f"{minor}.*/bin/python{minor}")) if root else []
-    return found[-1] if found else None
-
-
 def test_a_python_older_than_packaging_supports_is_one_sentence_naming_its_version() -> None:
     # packaging (which computes the tags) supports Python 3.10 and newer: an older one is told, not a SyntaxError
-    old = _installed_python("3.9")
+    old = installed_python("3.9")
     if old is None:
         pytest.skip("no Python 3.9 installed through pyenv")
     with pytest.raises(InterpreterError) as info:
@@ -217,3 +208,36 @@ def test_a_python_older_than_packaging_supports_is_one_sentence_naming_its_versi
         f"the interpreter {old} is Python 3.9; tox-venvsync makes environments of Python 3.10 or newer (the oldest "
         "its packaging library supports): use a newer Python for this environment"
     )
+
+
+@pytest.mark.parametrize(
+    ("stderr", "code", "message"),
+    [
+        pytest.param(
+            "Unknown option: -I\nusage: python2.7 [option] ...\nTry `python -h' for more information.\n",
+            2,
+            "is Python 2 or 3 before 3.4; tox-venvsync makes environments of Python 3.10 or newer (the oldest its "
+            "packaging library supports): use a newer Python for this environment",
+            id="python-2",
+        ),
+        pytest.param(
+            "pyenv: python3.9: command not found\n\nThe `python3.9' command exists in these Python versions:\n"
+            "  3.9.18\n\nNote: See 'pyenv help global' for tips on allowing both\n"
+            "      python2 and python3 to be found.\n",
+            127,
+            "failed to report its facts (pyenv: python3.9: command not found); is it Python 3.10 or newer?",
+            id="pyenv-shim",
+        ),
+    ],
+)
+def test_an_interpreter_that_cannot_answer_says_why_in_one_sentence(
+    tmp_path: Path, stderr: str, code: int, message: str
+) -> None:
+    # what Python 2.7 (which knows no -I) and a pyenv shim of an inactive version print
+    fake = tmp_path / "python"
+    (tmp_path / "stderr.txt").write_text(stderr)
+    fake.write_text(f"#!/bin/sh\ncat '{tmp_path / 'stderr.txt'}' >&2\nexit {code}\n")
+    fake.chmod(0o755)
+    with pytest.raises(InterpreterError) as info:
+        query_interpreter(fake)
+    assert str(info.value) == f"the interpreter {fake} {message}"

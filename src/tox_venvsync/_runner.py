@@ -24,7 +24,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import VenvSyncError, file_system_error
+from tox_venvsync._errors import InterpreterError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
     adoptable,
@@ -198,6 +198,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         return Cache(default_cache_dir())
 
     def _setup_env(self) -> None:
+        from tox_venvsync._target import OLDEST, too_old  # noqa: PLC0415  # see _sync_env
+
+        if tuple(self.base_python.version_info[:2]) < OLDEST:  # before a venv is made that could not be synced
+            version = ".".join(map(str, self.base_python.version_info[:2]))
+            raise InterpreterError(too_old(self.base_python.extra["executable"], version))
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # before tox writes into it
         if found.kind is Kind.MISSING:
             create_dir(found.path)

@@ -170,6 +170,18 @@ _TAGS: dict[tuple[str, ...], list[Tag]] = {}
 _RANKS: dict[tuple[str, ...], dict[str, int]] = {}
 
 
+#: the oldest Python whose environments this engine makes: the oldest its ``packaging`` supports
+OLDEST = (3, 10)
+
+
+def too_old(python: Path | str, version: str) -> str:
+    """The sentence for an interpreter older than :data:`OLDEST`."""
+    return (
+        f"the interpreter {python} is Python {version}; tox-venvsync makes environments of Python 3.10 or newer "
+        "(the oldest its packaging library supports): use a newer Python for this environment"
+    )
+
+
 def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = None) -> Target:
     """Ask ``python`` for its facts by running it once (about 50 ms).
 
@@ -207,13 +219,14 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
             except BaseException:
                 process.kill()
                 raise
-    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    lines = stderr.strip().splitlines() or ["no output"]
+    last = lines[-1]
     if process.returncode == _TOO_OLD and last.startswith("Python "):
-        msg = (
-            f"the interpreter {python} is {last}; tox-venvsync makes environments of Python 3.10 or newer "
-            "(the oldest its packaging library supports): use a newer Python for this environment"
-        )
-        raise InterpreterError(msg)
+        raise InterpreterError(too_old(python, last.removeprefix("Python ")))
+    if lines[0] == "Unknown option: -I":  # Python 2, or 3 before 3.4
+        raise InterpreterError(too_old(python, "2 or 3 before 3.4"))
+    # a pyenv shim whose version is not active says so first, then lists versions and tips
+    last = next((line for line in lines if line.startswith("pyenv: ")), last)
     if process.returncode != 0:
         msg = f"the interpreter {python} failed to report its facts ({last}); is it Python 3.10 or newer?"
         raise InterpreterError(msg)
