@@ -288,6 +288,24 @@ def test_a_marker_packaging_cannot_evaluate_is_one_sentence_naming_it(
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize(("created_by", "kept"), [("pdm", True), ("tests", False)])
+def test_pdms_default_group_is_the_projects_own_and_always_selected(
+    tmp_path: Path, target: Target, created_by: str, *, kept: bool
+) -> None:
+    # PDM writes the project's dependencies as the group "default" (its default-groups); naming other groups
+    # keeps it, as `pdm sync -G tests` and our pdm.lock reader do; another writer's default group is left out
+    packages = [_pkg(tmp_path, "main-dep", marker="'default' in dependency_groups"), _pkg(tmp_path, "test-dep")]
+    packages[1]["marker"] = "'tests' in dependency_groups"
+    path = write_pylock(
+        tmp_path / "pylock.toml", packages, dependency_groups=["default", "tests"], default_groups=["default"]
+    )
+    path.write_text(path.read_text().replace('created-by = "tests"', f'created-by = "{created_by}"'))
+    lock = read_pylock(path)
+    named = Request(groups=frozenset({"tests"}), default_groups=False)
+    assert _names(lock.select(target, named)) == (["main-dep", "test-dep"] if kept else ["test-dep"])
+    assert _names(lock.select(target, Request())) == ["main-dep"]
+
+
 def test_missing_extra(tmp_path: Path, target: Target) -> None:
     lock = _extras_and_groups_lock(tmp_path)
     with pytest.raises(SelectionError) as info:

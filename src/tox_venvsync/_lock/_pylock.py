@@ -121,8 +121,18 @@ class PylockFile:
             raise SelectionError(self.path, not_in_lock("dependency group", missing, have_groups))
 
     def _groups(self, request: Request) -> frozenset[str]:
-        defaults = {canonicalize_name(g) for g in self.pylock.default_groups or ()} if request.default_groups else set()
+        all_defaults = {canonicalize_name(g) for g in self.pylock.default_groups or ()}
+        defaults = all_defaults if request.default_groups else all_defaults & self._project_own
         return frozenset(defaults | request.groups)
+
+    @property
+    def _project_own(self) -> set[str]:
+        """PDM's ``default`` group: the project's own dependencies, always selected (as in a ``pdm.lock``).
+
+        PDM writes the project's dependencies as a group of that name and lists it in ``default-groups``;
+        leaving it out when a tox environment names its groups would leave out what the project needs.
+        """
+        return {"default"} if self.pylock.created_by.strip().lower() == "pdm" else set()
 
     def _select_failure(self, message: str, target: Target, request: Request) -> str:
         if message.startswith("No wheel found"):
