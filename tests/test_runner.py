@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from _support.order import watch_query_and_lock
+from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.pythons import installed_python
 from _support.wheels import make_wheel
@@ -69,8 +70,9 @@ class Demo:
             )
         return make_wheel(self.index.directory, name, version)
 
-    def lock(self, **overrides: Mapping[str, object]) -> Path:
-        packages = []
+    def lock(self, *more: dict[str, object], **overrides: Mapping[str, object]) -> Path:
+        """The pylock of the two wheels (with ``overrides`` of their wheel entries), and ``more`` packages."""
+        packages = list(more)
         for name, version in sorted(self.versions.items()):
             wheel = self.wheel(name, version)
             entry = wheel_entry(wheel, url=self.index.file_url(wheel.name), **overrides.get(name, {}))  # type: ignore[arg-type]
@@ -492,6 +494,26 @@ def test_missing_interpreter_is_reported(demo: Demo) -> None:
     assert result.code != 0
     assert "could not find python interpreter" in result.out
     assert "Traceback" not in result.out
+
+
+def test_set_env_reaches_the_builds_of_the_lock(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a local directory in the lock whose build needs a setting tox's set_env gives (as tox-uv passes it to uv)
+    monkeypatch.delenv("NEED_FOR_BUILD", raising=False)
+    tree = write_project(demo.project.path / "dep", "dep", "1.0", {"dep/__init__.py": "OK = 'built'\n"})
+    backend = tree / "_build" / "backend.py"
+    check = (
+        "import os\nif os.environ.get('NEED_FOR_BUILD') != '1':\n    raise RuntimeError('NEED_FOR_BUILD is not set')\n"
+    )
+    backend.write_text(check + backend.read_text())
+    demo.lock({"name": "dep", "directory": {"path": "dep"}})
+    ini = (demo.project.path / "tox.ini").read_text()
+    ini = ini.replace("package = skip\n", "package = skip\nset_env = NEED_FOR_BUILD=1\n")
+    ini = ini.replace("    alpha-cli\n", "    alpha-cli\n    python -c \"import dep; print('dep', dep.OK)\"\n")
+    (demo.project.path / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "dep built" in out
+    assert "NEED_FOR_BUILD" not in os.environ  # laid over the builds' environment, not this process's
 
 
 def test_a_python_older_than_the_engine_supports_is_refused_before_a_venv_is_made(demo: Demo) -> None:

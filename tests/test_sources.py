@@ -401,6 +401,20 @@ def _requirements(env: Env, text: str) -> None:
     env.lock.write_text(text)
 
 
+def test_the_index_setting_comes_from_the_specs_environment(
+    env: Env, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tox's set_env = PIP_INDEX_URL=... (laid over the process's environment by the runner) names the index
+    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    wheel = make_wheel(local_index.directory, "pinned", "1.0")
+    _requirements(env, f"pinned==1.0 --hash=sha256:{sha256_file(wheel)}\n")
+    spec = SyncSpec(venv=env.venv, lock_path=env.lock, environ={**os.environ, "PIP_INDEX_URL": local_index.simple_url})
+    assert actions(sync(spec, env.target, cache=env.cache)) == [("pinned", "install")]
+    assert "/simple/pinned/" in local_index.requests
+
+
 def test_no_index_pins_are_found_in_a_find_links_directory_beside_the_file(
     env: Env, local_index: LocalIndex, tmp_path: Path
 ) -> None:

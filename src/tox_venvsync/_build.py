@@ -41,9 +41,11 @@ class BuildError(VenvSyncError):
 class Builder:
     """Builds wheels for one target interpreter."""
 
-    def __init__(self, cache: Cache, target: Target) -> None:
+    def __init__(self, cache: Cache, target: Target, *, environ: Mapping[str, str] | None = None) -> None:
+        """``environ``: the environment builds run in (``None``: this process's)."""
         self._cache = cache
         self._target = target
+        self._environ = dict(os.environ if environ is None else environ)
 
     def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
@@ -66,8 +68,8 @@ class Builder:
             return _as_locked(pick, wheel, source)
         with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
             checkout = Path(tmp) / "checkout"
-            _git(pick, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)])
-            _git(pick, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit])
+            _git(pick, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
+            _git(pick, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
             tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
             return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
 
@@ -120,12 +122,17 @@ class Builder:
     def _build(self, pick: Pick, tree: Path, into: Path, distribution: Distribution, source: str) -> Path:
         from build import BuildBackendException, BuildException, ProjectBuilder  # noqa: PLC0415  # only when building
 
+        environ = self._environ
+
+        def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+            _quiet_runner(cmd, cwd, {**environ, **(extra_environ or {})})
+
         with tempfile.TemporaryDirectory(prefix="venvsync-build-env-") as env_dir:
-            python = _isolated_env(pick, Path(env_dir), self._target, source)
+            python = _isolated_env(pick, Path(env_dir), self._target, source, environ)
             try:
-                builder = ProjectBuilder(tree, python_executable=str(python), runner=_quiet_runner)
-                _pip_install(pick, python, builder.build_system_requires, source)
-                _pip_install(pick, python, builder.get_requires_for_build(distribution), source)
+                builder = ProjectBuilder(tree, python_executable=str(python), runner=runner)
+                _pip_install(pick, python, builder.build_system_requires, source, environ)
+                _pip_install(pick, python, builder.get_requires_for_build(distribution), source, environ)
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
                 raise BuildError(pick.name, source, _backend_said(exc)) from exc
@@ -156,38 +163,40 @@ def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
     return wheel
 
 
-def _isolated_env(pick: Pick, path: Path, target: Target, source: str) -> Path:
+def _isolated_env(pick: Pick, path: Path, target: Target, source: str, environ: Mapping[str, str]) -> Path:
     from virtualenv import cli_run  # noqa: PLC0415  # only when building
 
+    args = [str(path), "--python", target.executable, "--no-periodic-update", "--quiet"]
     try:
-        cli_run([str(path), "--python", target.executable, "--no-periodic-update", "--quiet"], setup_logging=False)
+        cli_run(args, setup_logging=False, env=dict(environ))
     except (SystemExit, RuntimeError, OSError) as exc:
         raise BuildError(pick.name, source, f"cannot create the build environment ({exc})") from exc
     return path / "bin" / "python"
 
 
-def _pip_install(pick: Pick, python: Path, requirements: Sequence[str] | set[str], source: str) -> None:
+def _pip_install(
+    pick: Pick, python: Path, requirements: Sequence[str] | set[str], source: str, environ: Mapping[str, str]
+) -> None:
     if not requirements:
         return
     command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *sorted(requirements)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode != 0:
         reason = f"installing its build requirements failed ({_last_line(result.stderr or result.stdout)})"
         raise BuildError(pick.name, source, reason)
 
 
-def _quiet_runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-    env = {**os.environ, **(extra_environ or {})}
-    result = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False)
+def _quiet_runner(cmd: Sequence[str], cwd: str | None, environ: Mapping[str, str]) -> None:
+    result = subprocess.run(list(cmd), cwd=cwd, env=dict(environ), capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
 
 
-def _git(pick: Pick, args: list[str]) -> None:
+def _git(pick: Pick, args: list[str], environ: Mapping[str, str]) -> None:
     git = shutil.which("git")
     if git is None:
         raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
-    result = subprocess.run([git, *args], capture_output=True, text=True, check=False)
+    result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode != 0:
         raise BuildError(pick.name, args[-2] if len(args) > 1 else "git", _last_line(result.stderr))
 

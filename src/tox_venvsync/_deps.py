@@ -24,8 +24,10 @@ class DepsError(VenvSyncError):
     """tox's deps could not be installed on top of the lock."""
 
 
-def install_deps(python: Path, deps: Sequence[str], pins: Mapping[str, str], *, cwd: Path) -> None:
-    """Run pip for ``deps`` in the venv of ``python``, every locked package pinned to its version."""
+def install_deps(
+    python: Path, deps: Sequence[str], pins: Mapping[str, str], *, cwd: Path, environ: Mapping[str, str] | None = None
+) -> None:
+    """Run pip for ``deps`` in the venv of ``python``, every locked package pinned to its version (in ``environ``)."""
     if importlib.util.find_spec("pip") is None:
         msg = "deps needs pip in the environment tox runs in; install pip there or move the deps into the lock"
         raise DepsError(msg)
@@ -34,7 +36,8 @@ def install_deps(python: Path, deps: Sequence[str], pins: Mapping[str, str], *, 
         constraints.write_text("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
         command = [sys.executable, "-m", "pip", "--python", str(python), "install"]  # not quiet: conflicts are info
         command += ["--disable-pip-version-check", "--constraint", str(constraints), *deps]
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+        env = dict(environ) if environ is not None else None
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise DepsError(_explain(f"{result.stdout}\n{result.stderr}", deps))
 

@@ -20,7 +20,7 @@ from tox_venvsync._values import replace
 # file is downloaded: a sync whose files are all in the cache does not pay for them.
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from packaging.utils import NormalizedName
 
@@ -51,8 +51,14 @@ class CacheFetcher:
         offline: bool = False,
         progress: TextIO | None = None,
         on_fetched: Callable[[Pick, Path], object] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        """``on_fetched`` is called with each file downloaded and verified, as it arrives (on a download thread)."""
+        """``on_fetched`` is called with each file downloaded and verified, as it arrives (on a download thread).
+
+        ``environ``: where the index settings are read (when ``default_index`` is not given); ``None``: this
+        process's environment.
+        """
+        self._environ = environ
         self._cache = cache
         self._on_fetched = on_fetched
         self._offline = offline
@@ -143,7 +149,7 @@ class CacheFetcher:
             return artifact
         from tox_venvsync._index import configured_index  # noqa: PLC0415  # see the imports
 
-        index = pick.index or self._default_index or configured_index()
+        index = pick.index or self._default_index or configured_index(self._environ)
         return replace(artifact, url=self._index.locate(index, pick.name, artifact.filename))
 
 

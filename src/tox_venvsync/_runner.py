@@ -411,7 +411,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 from tox_venvsync._build import Builder  # noqa: PLC0415  # only when building
 
                 into = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="project-")))
-                builder = Builder(cache, target)
+                builder = Builder(cache, target, environ=self._tool_environ())
                 built = {sdist.path: builder.from_project_sdist(sdist.path, into) for sdist in sdists}
             yield [
                 LocalWheel(
@@ -443,7 +443,17 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             exact=self.conf["exact"],
+            environ=self._tool_environ(),
         )
+
+    def _tool_environ(self) -> dict[str, str]:
+        """What builds, pip (``deps``) and the index settings see: this process's environment and ``set_env``.
+
+        tox-uv runs uv with the environment's variables, so a ``set_env`` (a build's setting, ``PIP_INDEX_URL``)
+        reaches its builds; here they are laid over tox's own environment, which builds always saw.
+        """
+        values = self.environment_variables
+        return {**os.environ, **{key: values[key] for key in self.conf["set_env"] if key in values}}
 
     def _lock_path(self) -> Path:
         root: Path = self.core["tox_root"]

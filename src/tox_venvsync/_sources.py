@@ -30,10 +30,13 @@ if TYPE_CHECKING:
 class Sources:
     """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
 
-    def __init__(self, cache: Cache, target: Target, scratch: Path) -> None:
+    def __init__(
+        self, cache: Cache, target: Target, scratch: Path, *, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.cache = cache
         self._target = target
         self._scratch = scratch
+        self._environ = environ
         self._local: dict[str, Path] = {}
         #: non-editable source trees and their signatures, so the no-op check notices an edit
         self.trees: dict[str, str] = {}
@@ -42,7 +45,14 @@ class Sources:
     def _builder(self) -> Builder:
         from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync that builds loads it
 
-        return Builder(self.cache, self._target)
+        return Builder(self.cache, self._target, environ=self._environ)
+
+    @cached_property
+    def default_index(self) -> str:
+        """The index configured where the lock names none (``UV_INDEX_URL``, ``PIP_INDEX_URL``, pip's files, PyPI)."""
+        from tox_venvsync._index import configured_index  # noqa: PLC0415  # loaded when a sync has work to do
+
+        return configured_index(self._environ)
 
     @cached_property
     def _index(self) -> IndexClient:
@@ -74,7 +84,7 @@ class Sources:
 
     def _look_up(self, pick: Pick) -> Pick:
         """A requirements pin (a pick whose file the lock does not name) with its file found on the index."""
-        from tox_venvsync._index import configured_index, find_pinned  # noqa: PLC0415  # loaded when a sync has work to do
+        from tox_venvsync._index import find_pinned  # noqa: PLC0415  # loaded when a sync has work to do
 
         assert pick.lookup is not None  # noqa: S101  # only pins come here
         found = find_pinned(
@@ -83,7 +93,7 @@ class Sources:
             version=str(pick.version),
             pin=pick.lookup,
             ranks=self._target.tag_ranks,
-            default_index=configured_index(),
+            default_index=self.default_index,
         )
         return _with_file(pick, found)
 

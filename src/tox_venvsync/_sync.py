@@ -26,7 +26,7 @@ from tox_venvsync._values import frozen
 # to do, so a tox run or a ``venvsync sync`` of an env that is in sync does not pay for them (see sync()).
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from packaging.requirements import Requirement
 
@@ -75,6 +75,9 @@ class SyncSpec:
     deps: Sequence[str] = ()
     #: where pip runs for ``deps`` (their ``-r`` and relative paths start there): tox's ini directory; else the lock's
     deps_dir: Path | None = None
+    #: the environment builds, pip (``deps``) and the index settings are read from; ``None``: this process's
+    #: (tox passes its ``set_env`` on top of it, as tox-uv passes it to uv)
+    environ: Mapping[str, str] | None = None
 
 
 @frozen
@@ -175,7 +178,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     # a dry run writes nothing to the cache, not even its work directory: its builds go to the system's temp
     scratch_in = None if dry_run else cache.tmp_dir()
     with collector_paused(), tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch:
-        sources = Sources(cache, target, Path(scratch))
+        sources = Sources(cache, target, Path(scratch), environ=spec.environ)
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec.deps))
         plan = make_sync_plan(
@@ -198,7 +201,13 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                     from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
 
                     progress = terminal()
-                    fetcher = CacheFetcher(cache, offline=spec.offline, progress=progress, on_fetched=unpacking.submit)
+                    fetcher = CacheFetcher(
+                        cache,
+                        offline=spec.offline,
+                        progress=progress,
+                        on_fetched=unpacking.submit,
+                        environ=spec.environ,
+                    )
                 wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
             finally:
                 unpacking.close()
@@ -334,7 +343,8 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
     from tox_venvsync._plan import SEED_PACKAGES  # noqa: PLC0415
 
     locked = {str(step.name): str(step.version) for step in plan.steps if step.wanted is not None and step.version}
-    install_deps(Path(target.executable), spec.deps, locked, cwd=spec.deps_dir or spec.lock_path.parent)
+    cwd = spec.deps_dir or spec.lock_path.parent
+    install_deps(Path(target.executable), spec.deps, locked, cwd=cwd, environ=spec.environ)
     wanted = {step.name for step in plan.steps if step.wanted is not None}
     return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
 
