@@ -18,12 +18,14 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
-from tox_venvsync._build import BuildError, _as_locked
+from tox_venvsync._apply import Journal
+from tox_venvsync._build import Builder, BuildError, _as_locked
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, InstallError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Pick
 from tox_venvsync._sources import Sources, recorded_url
+from tox_venvsync._state import State
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
 from tox_venvsync._verify import check_records
@@ -140,6 +142,56 @@ def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     assert outcome.plan is not None
     assert outcome.plan.lines() == ["upgrade: dirpkg 0.1 -> 0.2", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "3"
+
+
+@pytest.mark.parametrize("editable", [False, True], ids=["directory", "editable"])
+def test_an_unchanged_source_tree_is_not_built_again_when_other_packages_change(
+    env: Env, local_index: LocalIndex, mocker: MockerFixture, *, editable: bool
+) -> None:
+    # a build takes seconds (an isolated environment, its backend from pip): uv keeps an unchanged tree's too
+    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    directory = {"name": "dirpkg", "directory": {"path": "local", "editable": editable}}
+    wheels = {v: make_wheel(local_index.directory, "other", v) for v in ("1.0", "2.0")}
+
+    def lock(version: str) -> None:
+        wheel = wheels[version]
+        env.write(
+            directory, package_entry("other", version, [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+        )
+
+    lock("1.0")
+    builds = mocker.spy(Builder, "from_tree")
+    assert sorted(actions(env.sync())) == [("dirpkg", "install"), ("other", "install")]
+    assert builds.call_count == 1
+    lock("2.0")
+    outcome = env.sync()
+    assert outcome.plan is not None
+    assert outcome.plan.lines() == ["upgrade: other 1.0 -> 2.0", "keep 1 package"]
+    assert builds.call_count == 1  # not built again: the tree is as it was built
+    assert env.run("import dirpkg; print(dirpkg.V)") == "1"
+
+    (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # edited\n")
+    (tree / "pyproject.toml").write_text((tree / "pyproject.toml").read_text() + "\n")  # metadata may change
+    lock("1.0")
+    outcome = env.sync()
+    assert outcome.plan is not None
+    assert builds.call_count == 2  # edited: built again
+    assert env.run("import dirpkg; print(dirpkg.V)") == "2"
+    assert [line for line in outcome.plan.lines() if "other" in line] == ["downgrade: other 2.0 -> 1.0"]
+
+
+def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_and_reinstalled(
+    env: Env, mocker: MockerFixture
+) -> None:
+    write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    assert actions(env.sync()) == [("dirpkg", "install")]
+    State(env.venv).clear()  # a sync cut off while it was (re)installing it: the state goes first, as in sync
+    Journal(env.venv).start(["dirpkg"])
+    builds = mocker.spy(Builder, "from_tree")
+    assert actions(env.sync()) == [("dirpkg", "reinstall")]
+    assert builds.call_count == 1
+    assert env.run("import dirpkg; print(dirpkg.V)") == "1"
 
 
 def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:

@@ -181,6 +181,8 @@ def _metadata(wanted: Wanted) -> dict[str, bytes]:
     ours = {"by": __version__, "content": wanted.content}
     if (artifact := wanted.artifact_hash) is not None:
         ours["artifact"] = artifact
+    if wanted.tree is not None:
+        ours["tree"] = wanted.tree
     metadata = {"INSTALLER": INSTALLER_NAME, OUR_METADATA: json.dumps(ours).encode()}
     if wanted.direct_url is not None:
         metadata["direct_url.json"] = json.dumps({"url": wanted.direct_url, **_direct_info(wanted)}).encode()

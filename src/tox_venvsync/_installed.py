@@ -62,6 +62,11 @@ class InstalledDist:
         return self._ours("content")
 
     @property
+    def tree(self) -> str | None:
+        """The signature of the source tree we built it from, as we noted it; else ``None``."""
+        return self._ours("tree")
+
+    @property
     def artifact_hash(self) -> str | None:
         """``algorithm:digest`` of the file we installed it from, as we noted it; ``None`` if not installed by us."""
         return self._ours("artifact")

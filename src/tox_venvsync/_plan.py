@@ -54,6 +54,8 @@ class Wanted:
     editable: bool = False
     #: built from a source tree (the project, a directory source): recorded as ``dir_info``
     from_directory: bool = False
+    #: a lock's source tree: its signature when it was built (noted, so that an unchanged tree is not built again)
+    tree: str | None = None
 
     @property
     def artifact_hash(self) -> str | None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
     from tox_venvsync._index import IndexClient
+    from tox_venvsync._installed import InstalledDist
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sync import LocalWheel
     from tox_venvsync._target import Target
@@ -38,6 +39,8 @@ class Sources:
         self._scratch = scratch
         self._environ = environ
         self._local: dict[str, Path] = {}
+        #: source trees found unchanged, so not built while planning: built if an install needs them
+        self._deferred: dict[str, tuple[Pick, Path, bool]] = {}
         #: non-editable source trees and their signatures, so the no-op check notices an edit
         self.trees: dict[str, str] = {}
 
@@ -60,12 +63,16 @@ class Sources:
 
         return IndexClient()
 
-    def wanted(self, pick: Pick) -> Wanted:
-        """What installing ``pick`` records; source trees are built now, to compare their contents."""
+    def wanted(self, pick: Pick, installed: InstalledDist | None = None) -> Wanted:
+        """What installing ``pick`` records; source trees are built now, to compare their contents.
+
+        ``installed``: what the venv holds under the pick's name; a source tree it was built from, unchanged
+        since, is not built again.
+        """
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
 
         if pick.directory is not None:
-            return self._tree(pick, pick.directory.path, editable=pick.directory.editable)
+            return self._tree(pick, pick.directory.path, editable=pick.directory.editable, installed=installed)
         if pick.vcs is not None:
             return Wanted(pick=pick, direct_url=recorded_url(pick.vcs.url))
         artifact = pick.artifact
@@ -110,22 +117,62 @@ class Sources:
             (a for a in cached if not a.filename.endswith(".whl")), None
         )
 
-    def _tree(self, pick: Pick, path: Path, *, editable: bool) -> Wanted:
+    def _tree(self, pick: Pick, path: Path, *, editable: bool, installed: InstalledDist | None) -> Wanted:
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
 
-        built = self._builder.from_tree(pick, path, self._scratch / pick.name, editable=editable)
-        self._local[pick.name] = built
+        signature = tree_signature(path) if path.is_dir() else None
+        if (kept := self._unchanged(pick, path, signature, editable=editable, installed=installed)) is not None:
+            return kept
+        built = self._build_tree(pick, path, editable=editable)
         if pick.version is None:  # most locks give a source tree no version: its build tells (for the plan's lines)
             pick = replace(pick, version=parse_wheel_filename(built.name)[1])
+        signature = tree_signature(path)  # after the build, which may write into it (a version file)
         if not editable:
-            self.trees[str(path)] = tree_signature(path)
+            self.trees[str(path)] = signature
         return Wanted(
             pick=pick,
             direct_url=path.as_uri(),
             content=_content_key(built),
             editable=editable,
             from_directory=True,
+            tree=signature,
         )
+
+    def _unchanged(
+        self, pick: Pick, path: Path, signature: str | None, *, editable: bool, installed: InstalledDist | None
+    ) -> Wanted | None:
+        """What ``installed`` records, when it was built here from ``path`` as it is now (so it is kept as it is).
+
+        uv keeps a local directory's build while the directory is unchanged too; a build takes seconds (an
+        isolated environment, its backend installed by pip), and every sync with other work did one.
+        """
+        from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
+
+        if signature is None or installed is None or installed.tree != signature or installed.version is None:
+            return None
+        wanted = Wanted(
+            pick=replace(pick, version=pick.version or installed.version),
+            direct_url=path.as_uri(),
+            content=installed.content,
+            editable=editable,
+            from_directory=True,
+            tree=signature,
+        )
+        if (
+            wanted.content is None
+            or installed.direct_url != wanted.source_id
+            or installed.version != wanted.pick.version
+        ):
+            return None
+        self._deferred[pick.name] = (pick, path, editable)  # built only if the plan reinstalls it after all
+        if not editable:
+            self.trees[str(path)] = signature
+        return wanted
+
+    def _build_tree(self, pick: Pick, path: Path, *, editable: bool) -> Path:
+        built = self._builder.from_tree(pick, path, self._scratch / pick.name, editable=editable)
+        self._local[pick.name] = built
+        return built
 
     def resolve(self, plan: Plan, *, offline: bool) -> Plan:
         """The plan with every requirements pin's file found (cache first; offline, the cache only)."""
@@ -170,6 +217,9 @@ class Sources:
         fetched = fetcher.fetch([p for p in installs if p.artifact is not None and p.name not in self._local])
         wheels: dict[str, Path] = {}
         for pick in installs:
+            if pick.name not in self._local and pick.name in self._deferred:
+                tree_pick, path, editable = self._deferred[pick.name]
+                self._build_tree(tree_pick, path, editable=editable)
             if pick.name in self._local:
                 wheels[pick.name] = self._local[pick.name]
             elif pick.vcs is not None:

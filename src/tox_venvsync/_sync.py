@@ -409,10 +409,13 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     picks = [pick for pick in selected if pick.name not in spec.project_names]
     _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
-    wanted = [*project, *(sources.wanted(pick) for pick in picks if pick.name not in built)]
+    installed = scan(_site_packages(target))
+    # a source tree unchanged since it was built and installed here is not built again (unless it must be reinstalled)
+    reuse = {name: dists[0] for name, dists in installed.items() if len(dists) == 1 and name not in suspect}
+    wanted = [*project, *(sources.wanted(pick, reuse.get(pick.name)) for pick in picks if pick.name not in built)]
     # the project is tox's to install: when it is not built (package = skip, a dry run), what is there stays
     keep = keep | (frozenset() if project else spec.project_names)
-    return make_plan(wanted, scan(_site_packages(target)), suspect=suspect, exact=spec.exact, keep=keep)
+    return make_plan(wanted, installed, suspect=suspect, exact=spec.exact, keep=keep)
 
 
 #: how to refresh each lock format, for the stale-lock message
