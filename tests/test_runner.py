@@ -496,6 +496,22 @@ def test_missing_interpreter_is_reported(demo: Demo) -> None:
     assert "Traceback" not in result.out
 
 
+def test_a_python_2_base_python_is_not_found_as_with_toxs_own_runner(demo: Demo) -> None:
+    # python-discovery refuses to query Python 2 (a RuntimeError): tox's own runner says it is not found (an
+    # environment named py27 trips over tox's own check of its name against the path, with either runner)
+    old = installed_python("2.7")
+    if old is None:
+        pytest.skip("no Python 2.7 installed through pyenv")
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini + f"[testenv:legacy27]\nbase_python = {old}\n")
+    result = demo.project.run("r", "-e", "legacy27", "--workdir", str(demo.work))
+    out = result.out + result.err
+    assert result.code != 0
+    assert f"legacy27: failed with could not find python interpreter matching any of the specs {old}" in out, out
+    assert "Traceback" not in out
+    assert "internal error" not in out
+
+
 def test_set_env_reaches_the_builds_of_the_lock(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     # a local directory in the lock whose build needs a setting tox's set_env gives (as tox-uv passes it to uv)
     monkeypatch.delenv("NEED_FOR_BUILD", raising=False)

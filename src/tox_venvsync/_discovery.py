@@ -31,7 +31,11 @@ def discover(specs: Sequence[str], *, try_first_with: Iterable[str], env: Mappin
     app_data = make_app_data(None, read_only=False, env=env)
     first = list(try_first_with)
     for spec in specs:
-        if (found := get_interpreter(spec, first, app_data=app_data, env=env)) is not None:
+        try:
+            found = get_interpreter(spec, first, app_data=app_data, env=env)
+        except RuntimeError:  # python-discovery refuses an interpreter it cannot query (Python 2): not found, as tox
+            continue  # says of it with its own runner
+        if found is not None:
             return found
     return None
 
