@@ -21,6 +21,7 @@ from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.pythons import installed_python
 from _support.wheels import make_wheel
+from tox_venvsync._build import Builder
 from tox_venvsync._installed import dist_info_names
 
 if TYPE_CHECKING:
@@ -530,6 +531,30 @@ def test_set_env_reaches_the_builds_of_the_lock(demo: Demo, monkeypatch: pytest.
     assert code == 0, out
     assert "dep built" in out
     assert "NEED_FOR_BUILD" not in os.environ  # laid over the builds' environment, not this process's
+
+
+def test_an_unchanged_tree_of_the_lock_is_not_built_again_in_tox(demo: Demo, mocker: MockerFixture) -> None:
+    # tox's own settings (PYTHONHASHSEED, new each run) must not count as a change of what a build reads
+    write_project(demo.project.path / "dep", "dep", "1.0", {"dep/__init__.py": "OK = 'built'\n"})
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip\n", "package = skip\nset_env = MINE=1\n"))
+    demo.lock({"name": "dep", "directory": {"path": "dep"}})
+    builds = mocker.spy(Builder, "from_tree")
+    code, out = demo.run()
+    assert code == 0, out
+    assert builds.call_count == 1
+    demo.versions["beta"] = "2.1"
+    demo.lock({"name": "dep", "directory": {"path": "dep"}})
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced 3 packages: 1 upgraded" in out
+    assert builds.call_count == 1  # the tree and set_env are as they were
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip\n", "package = skip\nset_env = MINE=2\n"))
+    demo.versions["beta"] = "2.0"
+    demo.lock({"name": "dep", "directory": {"path": "dep"}})
+    code, out = demo.run()
+    assert code == 0, out
+    assert builds.call_count == 2  # a setting its build may read changed
 
 
 def test_a_python_older_than_the_engine_supports_is_refused_before_a_venv_is_made(demo: Demo) -> None:

@@ -194,3 +194,29 @@ def test_an_edited_source_tree_makes_the_state_stale(tmp_path: Path) -> None:
     assert state.is_current(fingerprint, DISTS)
     (tree / "pkg" / "__init__.py").write_text("A = 22\n")
     assert not state.is_current(fingerprint, DISTS)
+
+
+def test_a_tree_signature_sees_sources_in_nested_build_dirs_and_linked_dirs(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "src" / "lib" / "build").mkdir(parents=True)  # a subpackage named build is a source
+    (tree / "src" / "lib" / "build" / "__init__.py").write_text("X = 1\n")
+    (tree / "build" / "lib").mkdir(parents=True)  # the top-level build output is not
+    (tree / "dist").mkdir()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "mod.py").write_text("Y = 1\n")
+    (tree / "src" / "lib" / "linked").symlink_to(shared)  # a package linked into the tree is part of it
+    (tree / "src" / "lib" / "loop").symlink_to(tree / "src")  # a link back up the tree is walked once
+    first = tree_signature(tree)
+
+    (tree / "build" / "lib" / "out.py").write_text("built\n")
+    (tree / "dist" / "x-1.0.tar.gz").write_bytes(b"x")
+    (tree / "src" / "lib" / "build" / "__pycache__").mkdir()
+    (tree / "src" / "lib" / "build" / "__pycache__" / "x.pyc").write_bytes(b"pyc")
+    assert tree_signature(tree) == first
+
+    (tree / "src" / "lib" / "build" / "__init__.py").write_text("X = 22\n")
+    second = tree_signature(tree)
+    assert second != first
+    (shared / "mod.py").write_text("Y = 22\n")
+    assert tree_signature(tree) != second

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 
+#: settings tox makes anew for each run (a random hash seed), which no build depends on
+_PER_RUN = frozenset({"PYTHONHASHSEED"})
+
+
 class Sources:
     """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
 
@@ -135,8 +139,20 @@ class Sources:
             content=_content_key(built),
             editable=editable,
             from_directory=True,
-            tree=signature,
+            tree=self._build_key(signature),
         )
+
+    def _build_key(self, signature: str) -> str:
+        """What a build of a tree depends on: its files, and the settings tox lays over the environment (set_env)."""
+        if self._environ is None:
+            return signature
+        import hashlib  # noqa: PLC0415  # only for a build environment of tox's
+        import os  # noqa: PLC0415
+
+        settings = sorted((k, v) for k, v in self._environ.items() if os.environ.get(k) != v and k not in _PER_RUN)
+        if not settings:
+            return signature
+        return f"{signature}+{hashlib.sha256(repr(settings).encode()).hexdigest()[:16]}"
 
     def _unchanged(
         self, pick: Pick, path: Path, signature: str | None, *, editable: bool, installed: InstalledDist | None
@@ -148,7 +164,9 @@ class Sources:
         """
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
 
-        if signature is None or installed is None or installed.tree != signature or installed.version is None:
+        if signature is None or installed is None or installed.version is None:
+            return None
+        if installed.tree != self._build_key(signature):  # the tree, or a setting its build reads, changed
             return None
         wanted = Wanted(
             pick=replace(pick, version=pick.version or installed.version),
@@ -156,7 +174,7 @@ class Sources:
             content=installed.content,
             editable=editable,
             from_directory=True,
-            tree=signature,
+            tree=installed.tree,
         )
         if (
             wanted.content is None

@@ -109,15 +109,31 @@ class State:
         write_atomic(self._file, json.dumps(document))
 
 
-#: directories that hold build output or tool state, not sources
-_NOT_SOURCES = frozenset({"__pycache__", "build", "dist", ".git", ".hg", ".tox", ".venv", ".nox", ".mypy_cache"})
+#: directories that hold tool state or bytecode, not sources, wherever they are
+_NOT_SOURCES = frozenset({"__pycache__", ".git", ".hg", ".tox", ".venv", ".nox", ".mypy_cache"})
+#: directories of build output at the top of a tree (a package of that name deeper down is a source)
+_BUILD_OUTPUT = frozenset({"build", "dist"})
 
 
 def tree_signature(root: Path) -> str:
-    """A digest of every source file's path, size and mtime under ``root``: changes when the tree is edited."""
+    """A digest of every source file's path, size and mtime under ``root``: changes when the tree is edited.
+
+    Directory links are followed (a package linked into the tree is part of it), each real directory once.
+    """
     digest = hashlib.sha256()
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCES and not d.endswith(".egg-info"))
+    seen: set[str] = set()
+    for directory, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:  # a link back up the tree, or a second link to one directory
+            dirs[:] = []
+            continue
+        seen.add(real)
+        top = directory == str(root)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in _NOT_SOURCES and not d.endswith(".egg-info") and not (top and d in _BUILD_OUTPUT)
+        )
         for name in sorted(files):
             try:
                 stat = os.stat(os.path.join(directory, name))  # noqa: PTH116, PTH118  # the cheap calls, on purpose
