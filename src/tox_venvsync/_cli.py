@@ -67,7 +67,11 @@ def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
     parser.add_argument("--lock-format", default=None, help="the lockfile's format (default: from its name)")
     parser.add_argument("--extra", action="append", default=[], help="an extra to select (repeatable)")
     parser.add_argument("--group", action="append", default=[], help="a dependency group to select (repeatable)")
-    parser.add_argument("--no-default-groups", action="store_true", help="leave out the lock's default groups")
+    parser.add_argument(
+        "--no-default-groups",
+        action="store_true",
+        help="leave out the lock's default groups (not the project's own dependencies: poetry's main, pdm's default)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
