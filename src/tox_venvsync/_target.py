@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 # packaging, subprocess and tempfile are imported where a query runs or tags are parsed: a sync that finds
 # the venv in sync needs neither (the command line's no-op would pay ~20 ms for them).
 
+#: the oldest Python whose environments this engine makes: the oldest its ``packaging`` supports
+OLDEST = (3, 10)
+#: the query's exit code for an interpreter older than :data:`OLDEST`
+_TOO_OLD = 3
+
 #: The script the target interpreter runs; ``packaging`` is made importable from a private directory.
 #: ``venv_scheme`` is where a venv made from it keeps its files, with ``_VENV`` standing for the venv.
 #: The marker environment is built as ``packaging.markers.default_environment`` builds it (a test checks
@@ -30,9 +35,9 @@ if TYPE_CHECKING:
 #: machine; ``packaging.tags`` is still used.
 _QUERY = r"""
 import json, os, platform, sys, sysconfig
-if sys.version_info < (3, 10):
+if sys.version_info < @OLDEST@:
     sys.stderr.write("Python %d.%d\n" % sys.version_info[:2])
-    sys.exit(3)
+    sys.exit(@TOO_OLD@)
 sys.path.insert(0, sys.argv[1])
 from packaging.tags import sys_tags
 scheme = "venv" if "venv" in sysconfig.get_scheme_names() else None
@@ -78,10 +83,8 @@ json.dump({
         "headers": os.path.join(venv, "include", "site", "python" + version),
     },
 }, sys.stdout)
-"""
+""".replace("@OLDEST@", repr(OLDEST)).replace("@TOO_OLD@", str(_TOO_OLD))
 
-#: the query's exit code for an interpreter older than the oldest ``packaging`` supports (3.10)
-_TOO_OLD = 3
 _FORMAT = 2
 #: stands for the venv's directory in ``Target.venv_scheme``
 _VENV = os.path.join(os.sep, "@venvsync-venv@")  # noqa: PTH118  # a string, replaced in strings
@@ -170,14 +173,11 @@ _TAGS: dict[tuple[str, ...], list[Tag]] = {}
 _RANKS: dict[tuple[str, ...], dict[str, int]] = {}
 
 
-#: the oldest Python whose environments this engine makes: the oldest its ``packaging`` supports
-OLDEST = (3, 10)
-
-
 def too_old(python: Path | str, version: str) -> str:
     """The sentence for an interpreter older than :data:`OLDEST`."""
     return (
-        f"the interpreter {python} is Python {version}; tox-venvsync makes environments of Python 3.10 or newer "
+        f"the interpreter {python} is Python {version}; tox-venvsync makes environments of Python "
+        f"{'.'.join(map(str, OLDEST))} or newer "
         "(the oldest its packaging library supports): use a newer Python for this environment"
     )
 
