@@ -219,12 +219,10 @@ def _file_hashes(wanted: Wanted) -> dict[str, str]:
         return {}
     from urllib.parse import unquote, urlsplit  # noqa: PLC0415  # only for a file given to tox
 
+    from tox_venvsync._verify import file_digests  # noqa: PLC0415
+
     # the project's wheel, or the sdist it was built from: the file recorded (its content key is no file hash)
-    digest = hashlib.sha256()
-    with Path(unquote(urlsplit(wanted.direct_url).path)).open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return {"sha256": digest.hexdigest()}
+    return file_digests(unquote(urlsplit(wanted.direct_url).path), ["sha256"])
 
 
 def uninstall(dist: InstalledDist, venv: Path) -> None:

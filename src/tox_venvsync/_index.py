@@ -30,10 +30,11 @@ from tox_venvsync import __version__
 from tox_venvsync._errors import BadUrlError, FetchError
 from tox_venvsync._lock._model import Artifact, best_wheel
 from tox_venvsync._values import frozen
+from tox_venvsync._verify import file_digests
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from tox_venvsync._lock._model import IndexPin
 
@@ -629,22 +630,10 @@ def _linked(client: IndexClient, location: str, name: str, version: str, pin: In
     for entry in entries:
         path = directory / entry
         if _is_release(entry, name, version) and path.is_file():
-            digests = _digests(path, pin.hashes)
+            digests = file_digests(path, pin.hashes)  # --hash may name one hashlib lacks, which pip refuses
             if allowed := {alg: digest for alg, digest in digests.items() if digest in pin.hashes[alg]}:
                 found.append(Artifact(filename=entry, url=None, path=path, size=None, hashes=allowed))
     return found
-
-
-def _digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
-    """The file's hex digests in each algorithm hashlib has (``--hash`` may name others, which pip refuses)."""
-    import hashlib  # noqa: PLC0415  # only for files found through --find-links
-
-    hashers = {alg: hashlib.new(alg) for alg in algorithms if alg in hashlib.algorithms_available}
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            for hasher in hashers.values():
-                hasher.update(chunk)
-    return {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
 
 
 def _is_release(filename: str, name: str, version: str) -> bool:

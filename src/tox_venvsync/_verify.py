@@ -103,8 +103,22 @@ def _hashed_rows(record: Path) -> Iterable[tuple[str, str, str]]:
 
 def record_digest(path: str, algorithm: str) -> str:
     """The file's digest as a RECORD writes it (urlsafe base64, no padding)."""
-    hasher = hashlib.new(algorithm)
+    [hasher] = file_hashers(path, [algorithm]).values()
+    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+
+
+def file_digests(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dict[str, str]:
+    """The file's hex digests in each of ``algorithms`` that hashlib has, read once."""
+    return {algorithm: hasher.hexdigest() for algorithm, hasher in file_hashers(path, algorithms).items()}
+
+
+def file_hashers(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dict[str, hashlib._Hash]:
+    """Each of ``algorithms`` that hashlib has, fed the whole file (read once, in 1 MiB chunks)."""
+    hashers = {
+        algorithm: hashlib.new(algorithm) for algorithm in algorithms if algorithm in hashlib.algorithms_available
+    }
     with open(path, "rb") as handle:  # noqa: PTH123
         while chunk := handle.read(1 << 20):
-            hasher.update(chunk)
-    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return hashers
