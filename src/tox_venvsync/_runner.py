@@ -40,6 +40,7 @@ from tox_venvsync._location import (
 from tox_venvsync._lock import DETECTED, READERS, find_lock
 from tox_venvsync._lock._request import Request
 from tox_venvsync._tox_compat import follow_env_dir, python_info
+from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -364,13 +365,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self.options.package_only:
             return
         cache = self._cache
-        ahead = LockAhead(self._spec([]), cache.root)  # read while the interpreter is asked, if it is
+        spec = self._spec()  # the project's wheels join it once the target is known (an sdist is built for it)
+        ahead = LockAhead(spec, cache.root)  # read while the interpreter is asked, if it is
         base = self.base_python.extra["executable"]
         target = TargetMemo(
             self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base, meanwhile=ahead.read)
         ).load()
         with self._project_wheels(packages, cache, target) as project:
-            outcome = sync(self._spec(project), target, cache=cache, ahead=ahead)
+            outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)
         if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
@@ -390,7 +392,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             else:
                 base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
                 target = future_target(base, self.env_dir)
-            outcome = sync(self._spec([]), target, cache=self._cache, dry_run=True)
+            outcome = sync(self._spec(), target, cache=self._cache, dry_run=True)
         assert outcome.plan is not None  # noqa: S101  # a dry run always plans
         for line in outcome.plan.lines():
             _LOGGER.warning("%s", line)
@@ -423,7 +425,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 for package in packages
             ]
 
-    def _spec(self, project: list[LocalWheel]) -> SyncSpec:
+    def _spec(self) -> SyncSpec:
+        """What to sync, without the project's wheels (they are added once built)."""
         from tox_venvsync._sync import SyncSpec  # noqa: PLC0415  # see _sync_env
 
         groups: set[str] = self.conf["dependency_groups"]
@@ -437,7 +440,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 groups=frozenset(groups),
                 default_groups=not no_defaults,
             ),
-            project=project,
             project_names=_project_names(self.core["package_root"]),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
