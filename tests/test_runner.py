@@ -497,17 +497,22 @@ def test_missing_interpreter_is_reported(demo: Demo) -> None:
     assert "Traceback" not in result.out
 
 
+def _run_with_installed_python(demo: Demo, minor: str, env: str) -> tuple[Path, int, str]:
+    """``tox r -e <env>`` with ``base_python`` the pyenv-installed ``python<minor>`` (skipped without one)."""
+    python = installed_python(minor)
+    if python is None:
+        pytest.skip(f"no Python {minor} installed through pyenv")
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini + f"[testenv:{env}]\nbase_python = {python}\n")
+    result = demo.project.run("r", "-e", env, "--workdir", str(demo.work))
+    return python, result.code, result.out + result.err
+
+
 def test_a_python_2_base_python_is_not_found_as_with_toxs_own_runner(demo: Demo) -> None:
     # python-discovery refuses to query Python 2 (a RuntimeError): tox's own runner says it is not found (an
     # environment named py27 trips over tox's own check of its name against the path, with either runner)
-    old = installed_python("2.7")
-    if old is None:
-        pytest.skip("no Python 2.7 installed through pyenv")
-    ini = (demo.project.path / "tox.ini").read_text()
-    (demo.project.path / "tox.ini").write_text(ini + f"[testenv:legacy27]\nbase_python = {old}\n")
-    result = demo.project.run("r", "-e", "legacy27", "--workdir", str(demo.work))
-    out = result.out + result.err
-    assert result.code != 0
+    old, code, out = _run_with_installed_python(demo, "2.7", "legacy27")
+    assert code != 0
     assert f"legacy27: failed with could not find python interpreter matching any of the specs {old}" in out, out
     assert "Traceback" not in out
     assert "internal error" not in out
@@ -558,14 +563,8 @@ def test_an_unchanged_tree_of_the_lock_is_not_built_again_in_tox(demo: Demo, moc
 
 
 def test_a_python_older_than_the_engine_supports_is_refused_before_a_venv_is_made(demo: Demo) -> None:
-    old = installed_python("3.9")
-    if old is None:
-        pytest.skip("no Python 3.9 installed through pyenv")
-    ini = (demo.project.path / "tox.ini").read_text()
-    (demo.project.path / "tox.ini").write_text(ini + f"[testenv:py39]\nbase_python = {old}\n")
-    result = demo.project.run("r", "-e", "py39", "--workdir", str(demo.work))
-    out = result.out + result.err
-    assert result.code != 0
+    _, code, out = _run_with_installed_python(demo, "3.9", "py39")
+    assert code != 0
     assert "is Python 3.9; tox-venvsync makes environments of Python 3.10 or newer" in out
     assert "Traceback" not in out
     assert not (demo.venvs / "py39").exists()
