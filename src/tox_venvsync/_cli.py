@@ -17,7 +17,7 @@ from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_name
 from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, read_lock
 from tox_venvsync._state import State
-from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, sync
+from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, project_indexes, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def _before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
 
     picks = read_lock(spec.lock_path, spec.lock_format).select(future_target(base, spec.venv), spec.request)
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
-    CacheFetcher(cache, offline=spec.offline).fetch(files)
+    CacheFetcher(cache, offline=spec.offline, indexes=project_indexes(spec)).fetch(files)
 
 
 def _found_in_sync(spec: SyncSpec, base: Target, *, compiled: bool) -> bool:

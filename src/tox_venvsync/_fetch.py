@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._index import IndexClient
+    from tox_venvsync._indexes import ProjectIndexes
     from tox_venvsync._lock import Artifact, Pick
 
 _CHUNK = 1 << 20
@@ -52,13 +53,16 @@ class CacheFetcher:
         progress: TextIO | None = None,
         on_fetched: Callable[[Pick, Path], object] | None = None,
         environ: Mapping[str, str] | None = None,
+        indexes: ProjectIndexes | None = None,
     ) -> None:
         """``on_fetched`` is called with each file downloaded and verified, as it arrives (on a download thread).
 
         ``environ``: where the index settings are read (when ``default_index`` is not given); ``None``: this
-        process's environment.
+        process's environment. ``indexes``: the project's, where a file the lock names without a URL or an
+        index is looked up (a ``pdm.lock``'s).
         """
         self._environ = environ
+        self._indexes = indexes
         self._cache = cache
         self._on_fetched = on_fetched
         self._offline = offline
@@ -149,8 +153,10 @@ class CacheFetcher:
             return artifact
         from tox_venvsync._index import configured_index  # noqa: PLC0415  # see the imports
 
-        index = pick.index or self._default_index or configured_index(self._environ)
-        return replace(artifact, url=self._index.locate(index, pick.name, artifact.filename))
+        indexes = self._indexes.for_package(pick.name) if self._indexes is not None else ()
+        if pick.index or not indexes:
+            indexes = (pick.index or self._default_index or configured_index(self._environ),)
+        return replace(artifact, url=self._index.locate(indexes, pick.name, artifact.filename, artifact.hashes))
 
 
 class _Progress:

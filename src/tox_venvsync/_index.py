@@ -28,13 +28,14 @@ from packaging.version import Version
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import BadUrlError, FetchError
+from tox_venvsync._indexes import index_url
 from tox_venvsync._lock._model import Artifact, best_wheel
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import file_digests
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from tox_venvsync._lock._model import IndexPin
 
@@ -86,6 +87,19 @@ def without_login(url: str) -> str:
     with _url_logins_lock:
         _url_logins[parts.scheme.lower(), host.lower()] = (unquote(user), unquote(password))
     return urlunsplit(parts._replace(netloc=host))
+
+
+def remember_logins(logins: Iterable[tuple[str, tuple[str, str]]]) -> None:
+    """Send each index URL's host the login the environment gives the index (see :mod:`tox_venvsync._indexes`).
+
+    A login a URL carries itself wins (as uv's does), and either wins over the netrc file's.
+    """
+    with _url_logins_lock:
+        for url, login in logins:
+            parts = urlsplit(url)
+            host = parts.netloc.rpartition("@")[2].lower()
+            if parts.scheme and host:
+                _url_logins.setdefault((parts.scheme.lower(), host), login)
 
 
 class _Login(urllib.request.BaseHandler):
@@ -464,7 +478,7 @@ def configured_index(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
     for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
         if value := environ.get(variable):
-            return value
+            return index_url(value) if variable.startswith("UV_") else value
     return _pip_config_index(environ) or DEFAULT_INDEX
 
 
@@ -501,13 +515,24 @@ class IndexClient:
         self._pages: dict[str, dict[str, IndexFile]] = {}
         self._lock = threading.Lock()
 
-    def locate(self, index: str, name: str, filename: str) -> str:
-        """The URL of ``filename`` on ``index``'s page for ``name``; FetchError when it is not there."""
-        files = self.files(index, name)
-        if filename not in files:
-            reason = f"{filename} is not on the index page {_page_url(index, name)}; check the index the lock names"
-            raise FetchError(name, index, reason)
-        return files[filename].url
+    def locate(
+        self, indexes: str | Sequence[str], name: str, filename: str, hashes: Mapping[str, str] | None = None
+    ) -> str:
+        """The URL of ``filename`` on the first of ``indexes`` whose page for ``name`` lists it, else FetchError.
+
+        Of several indexes (a PDM project's sources), the first whose page gives the file with the lock's
+        ``hashes`` (or no digest to compare) is taken: a file of the same name on a public index, published to
+        stand in for a private one's, is passed over. Found only with other digests, the first is taken, and
+        the download reports the mismatch.
+        """
+        tried = (indexes,) if isinstance(indexes, str) else tuple(indexes)
+        found = [file for index in tried if (file := self.files(index, name).get(filename)) is not None]
+        agreeing = [file for file in found if _agrees(file.hashes, hashes or {})]
+        if not found:
+            pages = " or ".join(_page_url(index, name) for index in tried)
+            reason = f"{filename} is not on the index page {pages}; check the index the lock names"
+            raise FetchError(name, ", ".join(tried), reason)
+        return (agreeing or found)[0].url
 
     def files(self, index: str, name: str) -> dict[str, IndexFile]:
         """Every file on the project's page by file name."""
@@ -527,6 +552,15 @@ class IndexClient:
         return page
 
 
+#: what an index answers for a project it does not have
+_NO_SUCH_PROJECT = frozenset({404, 410})
+
+
+def _agrees(listed: Mapping[str, str], locked: Mapping[str, str]) -> bool:
+    """Whether an index page's digests of a file agree with the lock's, for every algorithm both give."""
+    return all(locked[algorithm].lower() == digest for algorithm, digest in listed.items() if algorithm in locked)
+
+
 def _page_url(index: str, name: str) -> str:
     return urljoin(index.rstrip("/") + "/", f"{canonicalize_name(name)}/")
 
@@ -541,6 +575,8 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
             base = response.geturl()
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
+            if exc.code in _NO_SUCH_PROJECT:
+                return {}  # the index has no such project: pip and uv go on to the next index, so does find_pinned
             raise FetchError(name, url, answered(exc, "index")) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(name, url, network_reason(exc)) from exc

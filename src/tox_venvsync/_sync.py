@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tox_venvsync._apply import Installer
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
+    from tox_venvsync._indexes import ProjectIndexes
     from tox_venvsync._lock._model import Lock, Pick
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sources import Sources
@@ -194,6 +195,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
+            indexes = project_indexes(spec)  # their logins before an index is asked
             plan = sources.resolve(plan, offline=spec.offline)
             unpacking = _UnpackAhead(cache)
             try:
@@ -207,6 +209,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                         progress=progress,
                         on_fetched=unpacking.submit,
                         environ=spec.environ,
+                        indexes=indexes,
                     )
                 wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
             finally:
@@ -236,6 +239,18 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             if plan.changes or deps_names or exc.errno not in _NOT_WRITABLE:
                 raise
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(deps_names))
+
+
+def project_indexes(spec: SyncSpec) -> ProjectIndexes:
+    """The indexes the project's tool names (a ``pdm.lock``'s sources), their logins remembered for the fetch."""
+    from tox_venvsync._index import configured_index, remember_logins  # noqa: PLC0415  # a sync that fetches
+    from tox_venvsync._indexes import read_project_indexes  # noqa: PLC0415
+
+    environ = os.environ if spec.environ is None else spec.environ
+    lock_format = spec.lock_format or _format_of(spec.lock_path)
+    found = read_project_indexes(spec.lock_path, lock_format, environ, configured_index(environ))
+    remember_logins(found.logins)
+    return found
 
 
 #: what writing into a venv raises where it may be read only

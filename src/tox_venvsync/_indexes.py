@@ -1,0 +1,208 @@
+"""Indexes: the package indexes a project's tool names (uv, Poetry, PDM), and the logins the environment gives them.
+
+Each tool keeps its indexes in ``pyproject.toml`` and takes their logins from variables named after
+them, so that no secret is written into the project:
+
+- uv: ``[[tool.uv.index]]`` (and ``uv.toml``'s ``[[index]]``, ``name=url`` entries of ``UV_INDEX`` and
+  ``UV_DEFAULT_INDEX``); the login of the index ``name`` comes from ``UV_INDEX_<NAME>_USERNAME`` and
+  ``UV_INDEX_<NAME>_PASSWORD``, ``<NAME>`` being the name upper-cased with every other character than a
+  letter or digit made ``_`` (uv's ``IndexName::to_env_var``).
+- Poetry: ``[[tool.poetry.source]]``; ``POETRY_HTTP_BASIC_<NAME>_USERNAME`` and ``..._PASSWORD``, ``<NAME>``
+  upper-cased with ``-`` and ``.`` made ``_`` (Poetry's variables for its ``http-basic.<name>`` setting).
+- PDM: ``[[tool.pdm.source]]`` with ``username`` and ``password`` keys, ``${VAR}`` in any of them taken from
+  the environment; its ``pypi`` source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``). A
+  ``pdm.lock`` names its files without URLs: PDM looks them up on these sources, and so does the fetcher.
+
+Read only when a sync downloads something, and only the lock's directory's files: never the user's
+global configuration of those tools.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+from tox_venvsync._errors import LockFileError
+from tox_venvsync._values import frozen
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+    from packaging.utils import NormalizedName
+
+#: a user name and a password (or token), sent as HTTP Basic authorization
+Login = tuple[str, str]
+#: ``${NAME}`` in a PDM source's settings, as PDM expands it
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: ``name=url`` in uv's index variables (a name is letters, digits, ``-``, ``_`` and ``.``)
+_NAMED = re.compile(r"([A-Za-z0-9._-]+)=(\S+://\S+)")
+
+
+@frozen
+class IndexSource:
+    """One index a file named without a URL may be on (a PDM source), and the packages it serves."""
+
+    name: str
+    url: str
+    #: ``include_packages``: when set, the source serves only these (``fnmatch`` patterns), and they only it
+    include: tuple[str, ...] = ()
+    #: ``exclude_packages``: never looked up here
+    exclude: tuple[str, ...] = ()
+
+    def _matches(self, patterns: tuple[str, ...], name: NormalizedName) -> bool:
+        return any(fnmatch.fnmatchcase(name, canonicalize_name(pattern, validate=False)) for pattern in patterns)
+
+
+@frozen
+class ProjectIndexes:
+    """The indexes the project's tool names for the lock, and their logins by index URL."""
+
+    #: where a ``pdm.lock`` file without a URL is looked up, in order; empty: the configured index
+    sources: tuple[IndexSource, ...] = ()
+    logins: tuple[tuple[str, Login], ...] = ()
+
+    def for_package(self, name: NormalizedName) -> tuple[str, ...]:
+        """The index URLs to look ``name``'s files up on, in order, as PDM chooses them."""
+        allowed = [source for source in self.sources if not source._matches(source.exclude, name)]  # noqa: SLF001
+        only = [source.url for source in allowed if source._matches(source.include, name)]  # noqa: SLF001
+        return tuple(only) or tuple(source.url for source in allowed if not source.include)
+
+
+def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str], default: str) -> ProjectIndexes:
+    """The indexes and logins of the project whose lock is ``lock``; ``default``: the index otherwise configured.
+
+    ``environ`` is where the logins and ``${VAR}`` are read from (a tox run's ``set_env`` included).
+    """
+    pyproject = lock.parent / "pyproject.toml"
+    document = _toml(pyproject)
+    tool = _table(document.get("tool"))
+    logins = [
+        *_uv_logins(_table(tool.get("uv")), _toml(lock.parent / "uv.toml"), environ),
+        *_poetry_logins(_table(tool.get("poetry")), environ),
+    ]
+    sources: tuple[IndexSource, ...] = ()
+    if lock_format == "pdm" or "pdm" in tool:
+        pdm = _pdm_sources(pyproject, _table(tool.get("pdm")), environ, default)
+        logins += [(source.url, login) for source, login in pdm if login is not None]
+        if lock_format == "pdm":
+            sources = tuple(source for source, _ in pdm)
+    return ProjectIndexes(sources=sources, logins=tuple(logins))
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    """The file's TOML, or nothing when there is no such file; a file that does not parse is refused by its tool."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415  # loaded by tox already
+    else:  # pragma: no cover  # Python 3.10
+        import tomli as tomllib  # noqa: PLC0415
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LockFileError(path, f"it cannot be read for the project's package indexes ({exc})") from exc
+
+
+def _table(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _tables(value: object) -> Iterator[dict[str, Any]]:
+    yield from (item for item in value if isinstance(item, dict)) if isinstance(value, list) else ()
+
+
+def _login(environ: Mapping[str, str], user_variable: str, password_variable: str) -> Login | None:
+    user, password = environ.get(user_variable), environ.get(password_variable)
+    return None if user is None and password is None else (user or "", password or "")
+
+
+# --- uv -----------------------------------------------------------------------------------------------------------
+
+
+def _uv_logins(uv: dict[str, Any], uv_toml: dict[str, Any], environ: Mapping[str, str]) -> Iterator[tuple[str, Login]]:
+    named = [
+        (str(index["name"]), str(index["url"]))
+        for index in (*_tables(uv.get("index")), *_tables(uv_toml.get("index")))
+        if isinstance(index.get("name"), str) and isinstance(index.get("url"), str)
+    ]
+    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):
+        matches = (_NAMED.fullmatch(entry) for entry in environ.get(variable, "").split())
+        named += [(match[1], match[2]) for match in matches if match]
+    for name, url in named:
+        key = "".join(c.upper() if c.isascii() and c.isalnum() else "_" for c in name)
+        if (login := _login(environ, f"UV_INDEX_{key}_USERNAME", f"UV_INDEX_{key}_PASSWORD")) is not None:
+            yield url, login
+
+
+def index_url(value: str) -> str:
+    """An index variable's URL: uv's ``name=url`` form names the index too."""
+    match = _NAMED.fullmatch(value.strip())
+    return match.group(2) if match else value
+
+
+# --- Poetry -------------------------------------------------------------------------------------------------------
+
+
+def _poetry_logins(poetry: dict[str, Any], environ: Mapping[str, str]) -> Iterator[tuple[str, Login]]:
+    for source in _tables(poetry.get("source")):
+        name, url = source.get("name"), source.get("url")
+        if isinstance(name, str) and isinstance(url, str):
+            key = name.upper().replace("-", "_").replace(".", "_")
+            login = _login(environ, f"POETRY_HTTP_BASIC_{key}_USERNAME", f"POETRY_HTTP_BASIC_{key}_PASSWORD")
+            if login is not None:
+                yield url, login
+
+
+# --- PDM ----------------------------------------------------------------------------------------------------------
+
+
+def _pdm_sources(
+    pyproject: Path, pdm: dict[str, Any], environ: Mapping[str, str], default: str
+) -> list[tuple[IndexSource, Login | None]]:
+    """PDM's index sources and their logins, in order: its ``pypi`` source first unless the project names its own."""
+    raw = pdm.get("source", [])
+    if not isinstance(raw, list):
+        raise LockFileError(pyproject, "it must be an array of tables ([[tool.pdm.source]])", context="tool.pdm.source")
+    found: dict[str, tuple[IndexSource, Login | None]] = {}
+    pypi_login = _login(environ, "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD")
+    pypi = IndexSource(name="pypi", url=environ.get("PDM_PYPI_URL") or default)
+    if not any(isinstance(entry, dict) and entry.get("name") == "pypi" for entry in raw):
+        found["pypi"] = (pypi, pypi_login)
+    for at, entry in enumerate(raw):
+        context = f"tool.pdm.source[{at}]"
+        if not isinstance(entry, dict):
+            raise LockFileError(pyproject, "it must be a table with name and url", context=context)
+        source, login = _pdm_source(pyproject, entry, context, environ)
+        if source.name == "pypi" and login is None:
+            login = pypi_login
+        if entry.get("type", "index") == "index":
+            found[source.name] = (source, login)
+    return list(found.values())
+
+
+def _pdm_source(
+    pyproject: Path, entry: dict[str, Any], context: str, environ: Mapping[str, str]
+) -> tuple[IndexSource, Login | None]:
+    def text(key: str) -> str:
+        value = entry.get(key)
+        if not isinstance(value, str) or not value:
+            raise LockFileError(pyproject, f"{key} must be a non-empty string", context=f"{context}.{key}")
+        return _VARIABLE.sub(lambda match: environ.get(match.group(1), ""), value)
+
+    def patterns(key: str) -> tuple[str, ...]:
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise LockFileError(pyproject, f"{key} must be an array of strings", context=f"{context}.{key}")
+        return tuple(value)
+
+    user, password = (text(key) if key in entry else None for key in ("username", "password"))
+    login = None if user is None and password is None else (user or "", password or "")
+    include, exclude = patterns("include_packages"), patterns("exclude_packages")
+    return IndexSource(name=text("name"), url=text("url"), include=include, exclude=exclude), login

@@ -1,0 +1,305 @@
+"""The project's named indexes: uv's, Poetry's and PDM's logins from their variables, and PDM's sources."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import tomli_w
+from packaging.utils import canonicalize_name
+
+from _support.index import LocalIndex
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
+from tox_venvsync._cache import Cache
+from tox_venvsync._errors import FetchError, LockFileError
+from tox_venvsync._index import IndexClient, configured_index, find_pinned
+from tox_venvsync._indexes import IndexSource, ProjectIndexes, read_project_indexes
+from tox_venvsync._lock._model import IndexPin
+from tox_venvsync._sync import SyncSpec, sync
+from tox_venvsync._target import Target, query_interpreter
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+DEFAULT = "https://mirror.example/simple/"
+BASIC = "Basic " + base64.b64encode(b"ci:s3cret").decode()
+
+
+@pytest.fixture(autouse=True)
+def no_logins_yet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test starts with no login learnt (they are kept for the process) and no netrc file."""
+    monkeypatch.setattr(_index, "_url_logins", {})
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    _index._netrc_entries.cache_clear()
+    yield
+    _index._netrc_entries.cache_clear()
+
+
+def _project(
+    tmp_path: Path, pyproject: Mapping[str, Any], lock: str = "uv.lock", uv_toml: Mapping[str, Any] | None = None
+) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pyproject.toml").write_text(tomli_w.dumps(dict(pyproject)), encoding="utf-8")
+    if uv_toml is not None:
+        (tmp_path / "uv.toml").write_text(tomli_w.dumps(dict(uv_toml)), encoding="utf-8")
+    return tmp_path / lock
+
+
+# --- logins -------------------------------------------------------------------------------------------------------
+
+
+def test_uv_indexes_take_their_logins_from_uv_index_name_variables(tmp_path: Path) -> None:
+    indexes = {
+        "index": [
+            {"name": "internal-proxy", "url": "https://a.example/simple"},
+            {"name": "no-login", "url": "https://n.example/simple"},
+        ]
+    }
+    lock = _project(
+        tmp_path,
+        {"tool": {"uv": indexes}},
+        uv_toml={"index": [{"name": "Team.Mirror", "url": "https://b.example/simple"}]},
+    )
+    environ = {
+        "UV_INDEX_INTERNAL_PROXY_USERNAME": "ci",
+        "UV_INDEX_INTERNAL_PROXY_PASSWORD": "s3cret",
+        "UV_INDEX_TEAM_MIRROR_PASSWORD": "token",  # uv's rule: upper case, any other character than [A-Z0-9] is _
+        "UV_INDEX": "extra=https://c.example/simple https://d.example/simple",
+        "UV_INDEX_EXTRA_USERNAME": "x",
+        "UV_INDEX_NO_LOGIN": "not a login variable",
+    }
+    found = read_project_indexes(lock, "uv", environ, DEFAULT)
+    assert found.logins == (
+        ("https://a.example/simple", ("ci", "s3cret")),
+        ("https://b.example/simple", ("", "token")),
+        ("https://c.example/simple", ("x", "")),
+    )
+    assert found.sources == ()  # a uv.lock names its files' URLs: nothing to look up
+    assert read_project_indexes(lock, "uv", {}, DEFAULT).logins == ()
+
+
+def test_poetry_sources_take_their_logins_from_poetry_http_basic_variables(tmp_path: Path) -> None:
+    source = {"name": "my-repo.internal", "url": "https://p.example/simple/", "priority": "supplemental"}
+    lock = _project(tmp_path, {"tool": {"poetry": {"source": [source]}}}, "poetry.lock")
+    environ = {"POETRY_HTTP_BASIC_MY_REPO_INTERNAL_USERNAME": "ci", "POETRY_HTTP_BASIC_MY_REPO_INTERNAL_PASSWORD": "pw"}
+    assert read_project_indexes(lock, "poetry", environ, DEFAULT).logins == (
+        ("https://p.example/simple/", ("ci", "pw")),
+    )
+
+
+def test_a_remembered_login_goes_to_the_index_host_and_a_urls_own_login_wins(
+    guarded: LocalIndex, wheelhouse: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _index.remember_logins([(guarded.simple_url, ("ci", "s3cret"))])
+    assert IndexClient().locate(guarded.simple_url, "pkg", wheel.name) == guarded.file_url(wheel.name)
+    assert guarded.authorizations == [BASIC]
+    _index.remember_logins([(guarded.simple_url, ("other", "login"))])  # the first stays
+    _index.without_login(guarded.url.replace("://", "://ci:wr0ng@"))  # a URL's login replaces it
+    with pytest.raises(FetchError, match="HTTP 401"):
+        IndexClient().locate(guarded.simple_url, "other", wheel.name)
+
+
+@pytest.fixture
+def guarded(local_index: LocalIndex) -> LocalIndex:
+    local_index.login = ("ci", "s3cret")
+    return local_index
+
+
+def test_the_configured_index_of_a_named_uv_index_variable_is_its_url() -> None:
+    assert configured_index({"UV_DEFAULT_INDEX": "corp=https://corp.example/simple"}) == "https://corp.example/simple"
+    assert configured_index({"UV_INDEX_URL": " https://plain.example/simple "}) == " https://plain.example/simple "
+    assert configured_index({"PIP_INDEX_URL": "a=https://x.example/simple"}) == "a=https://x.example/simple"
+
+
+# --- PDM's sources ------------------------------------------------------------------------------------------------
+
+
+def test_pdm_looks_on_pypi_first_then_on_the_projects_sources(tmp_path: Path) -> None:
+    sources = [
+        {"name": "private", "url": "https://${USER}:${TOKEN}@p.example/simple", "verify_ssl": True},
+        {"name": "links", "url": "https://l.example/links", "type": "find_links"},
+    ]
+    lock = _project(tmp_path, {"tool": {"pdm": {"source": sources}}}, "pdm.lock")
+    found = read_project_indexes(lock, "pdm", {"USER": "ci", "TOKEN": "t0k"}, DEFAULT)
+    assert found.sources == (
+        IndexSource(name="pypi", url=DEFAULT),
+        IndexSource(name="private", url="https://ci:t0k@p.example/simple"),
+    )
+    assert found.for_package(canonicalize_name("anything")) == (DEFAULT, "https://ci:t0k@p.example/simple")
+    pypi = read_project_indexes(lock, "pdm", {"PDM_PYPI_URL": "https://q.example/simple"}, DEFAULT).sources[0]
+    assert pypi.url == "https://q.example/simple"
+    assert read_project_indexes(lock, "uv", {}, DEFAULT).sources == ()  # only a pdm.lock is looked up on them
+
+
+def test_a_pdm_source_named_pypi_replaces_pypi_and_logins_come_from_its_keys(tmp_path: Path) -> None:
+    sources = [
+        {"name": "internal", "url": "https://i.example/simple", "username": "${USER}", "password": "pw"},
+        {"name": "pypi", "url": "https://mirror.internal/simple"},
+    ]
+    lock = _project(tmp_path, {"tool": {"pdm": {"source": sources}}}, "pdm.lock")
+    environ = {"USER": "ci", "PDM_PYPI_USERNAME": "m", "PDM_PYPI_PASSWORD": "n"}
+    found = read_project_indexes(lock, "pdm", environ, DEFAULT)
+    assert [source.url for source in found.sources] == ["https://i.example/simple", "https://mirror.internal/simple"]
+    assert found.logins == (("https://i.example/simple", ("ci", "pw")), ("https://mirror.internal/simple", ("m", "n")))
+
+
+def test_pdm_include_and_exclude_packages_choose_the_sources_of_a_package() -> None:
+    indexes = ProjectIndexes(
+        sources=(
+            IndexSource(name="pypi", url="P", exclude=("corp-*",)),
+            IndexSource(name="corp", url="C", include=("corp-*", "Secret_Thing")),
+            IndexSource(name="other", url="O"),
+        )
+    )
+    assert indexes.for_package(canonicalize_name("corp-tools")) == ("C",)
+    assert indexes.for_package(canonicalize_name("secret-thing")) == ("C",)  # patterns match normalized names
+    assert indexes.for_package(canonicalize_name("requests")) == ("P", "O")  # a source with include serves only those
+
+
+@pytest.mark.parametrize(
+    ("source", "context", "reason"),
+    [
+        ({"url": "https://x.example"}, "tool.pdm.source[0].name", "name must be a non-empty string"),
+        ({"name": "x", "url": 3}, "tool.pdm.source[0].url", "url must be a non-empty string"),
+        (
+            {"name": "x", "url": "u", "include_packages": "a"},
+            "tool.pdm.source[0].include_packages",
+            "include_packages must be an array of strings",
+        ),
+        ("text", "tool.pdm.source[0]", "it must be a table with name and url"),
+    ],
+)
+def test_a_broken_pdm_source_names_its_key(tmp_path: Path, source: object, context: str, reason: str) -> None:
+    lock = _project(tmp_path, {"tool": {"pdm": {"source": [source]}}}, "pdm.lock")
+    with pytest.raises(LockFileError) as info:
+        read_project_indexes(lock, "pdm", {}, DEFAULT)
+    assert str(info.value) == f"{tmp_path / 'pyproject.toml'} at {context}: {reason}"
+
+
+def test_a_pyproject_that_does_not_parse_is_named(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pdm\n", encoding="utf-8")
+    with pytest.raises(LockFileError, match=r"pyproject.toml: it cannot be read for the project's package indexes"):
+        read_project_indexes(tmp_path / "pdm.lock", "pdm", {}, DEFAULT)
+
+
+# --- several indexes: a project's page missing on one, a file of the same name with another hash ------------------
+
+
+@pytest.fixture
+def second_index(tmp_path: Path) -> Iterator[LocalIndex]:
+    directory = tmp_path / "second"
+    directory.mkdir()
+    with LocalIndex(directory) as index:
+        yield index
+
+
+def test_a_pin_is_found_on_the_extra_index_when_the_first_has_no_such_project(
+    local_index: LocalIndex,
+    second_index: LocalIndex,
+    target_of: Any,  # noqa: ANN401  # conftest's factory
+) -> None:
+    wheel = make_wheel(second_index.directory, "private-pkg", "1.0")
+    pin = IndexPin(
+        hashes={"sha256": frozenset({sha256_file(wheel)})}, indexes=(local_index.simple_url, second_index.simple_url)
+    )
+    target: Target = target_of("3.12")
+    found = find_pinned(
+        IndexClient(), name="private-pkg", version="1.0", pin=pin, ranks=target.tag_ranks, default_index=DEFAULT
+    )
+    assert found.url == second_index.file_url(wheel.name)  # the first index's 404 is "not here", as pip takes it
+
+
+def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
+    local_index: LocalIndex, second_index: LocalIndex, wheelhouse: Path
+) -> None:
+    impostor = make_wheel(wheelhouse, "secret", "1.0", modules={"secret/__init__.py": "IMPOSTOR = True\n"})
+    real = make_wheel(second_index.directory, "secret", "1.0")
+    client = IndexClient()
+    indexes = (local_index.simple_url, second_index.simple_url)
+    url = client.locate(indexes, "secret", real.name, {"sha256": sha256_file(real)})
+    assert url == second_index.file_url(real.name)
+    # without a digest to compare, or with none agreeing, the first is taken (the download then checks the hash)
+    assert client.locate(indexes, "secret", impostor.name, {}) == local_index.file_url(impostor.name)
+    with pytest.raises(FetchError) as info:
+        client.locate(indexes, "secret", "secret-2.0-py3-none-any.whl")
+    pages = f"{local_index.simple_url}secret/ or {second_index.simple_url}secret/"
+    assert str(info.value) == (
+        f"cannot fetch secret from {', '.join(indexes)}: secret-2.0-py3-none-any.whl is not on the index page "
+        f"{pages}; check the index the lock names"
+    )
+
+
+# --- end to end: a sync ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def venv(tmp_path: Path, python312: Path) -> tuple[Path, Target]:
+    path = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    return path, query_interpreter(path / "bin" / "python")
+
+
+def _pdm_lock(path: Path, wheels: list[Path]) -> None:
+    packages = [
+        {
+            "name": wheel.name.split("-")[0],
+            "version": wheel.name.split("-")[1],
+            "summary": "",
+            "groups": ["default"],
+            "files": [{"file": wheel.name, "hash": f"sha256:{sha256_file(wheel)}"}],
+        }
+        for wheel in wheels
+    ]
+    metadata = {"groups": ["default"], "strategy": ["inherit_metadata"], "lock_version": "4.5.0"}
+    document = {"metadata": {**metadata, "targets": [{"requires_python": ">=3.10"}]}, "package": packages}
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+
+
+def test_a_pdm_lock_syncs_from_the_projects_sources(  # noqa: PLR0913, PLR0917  # pytest's fixtures
+    tmp_path: Path,
+    venv: tuple[Path, Target],
+    cache_dir: Path,
+    local_index: LocalIndex,
+    second_index: LocalIndex,
+    wheelhouse: Path,
+) -> None:
+    public = make_wheel(wheelhouse, "alpha", "1.0")
+    make_wheel(wheelhouse, "secret", "1.0", modules={"secret/__init__.py": "IMPOSTOR = True\n"})
+    private = make_wheel(second_index.directory, "secret", "1.0", modules={"secret/__init__.py": "IMPOSTOR = False\n"})
+    second_index.login = ("ci", "s3cret")
+    project = tmp_path / "project"
+    source = {"name": "corp", "url": second_index.simple_url, "username": "ci", "password": "${CORP_TOKEN}"}
+    lock = _project(
+        project, {"project": {"name": "p", "version": "0"}, "tool": {"pdm": {"source": [source]}}}, "pdm.lock"
+    )
+    _pdm_lock(lock, [public, private])
+    path, target = venv
+    environ = {"PDM_PYPI_URL": local_index.simple_url, "CORP_TOKEN": "s3cret"}
+    spec = SyncSpec(venv=path, lock_path=lock, environ=environ)
+    outcome = sync(spec, target, cache=Cache(cache_dir))
+    assert outcome.applied
+    site = path / "lib" / "python3.12" / "site-packages"
+    assert (site / "secret" / "__init__.py").read_text() == "IMPOSTOR = False\n"  # the lock's, from the corp source
+    assert (site / "alpha").is_dir()
+    assert set(second_index.authorizations) == {BASIC}
+
+
+def test_a_uv_index_login_variable_reaches_the_sync(
+    tmp_path: Path, venv: tuple[Path, Target], cache_dir: Path, guarded: LocalIndex, wheelhouse: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "alpha", "1.0")
+    project = tmp_path / "project"
+    lock = _project(project, {"tool": {"uv": {"index": [{"name": "corp", "url": guarded.simple_url}]}}}, "pylock.toml")
+    write_pylock(lock, [package_entry("alpha", "1.0", [wheel_entry(wheel, url=guarded.file_url(wheel.name))])])
+    path, target = venv
+    with pytest.raises(FetchError, match="HTTP 401 Unauthorized"):
+        sync(SyncSpec(venv=path, lock_path=lock, environ={}), target, cache=Cache(cache_dir))
+    environ = {"UV_INDEX_CORP_USERNAME": "ci", "UV_INDEX_CORP_PASSWORD": "s3cret"}
+    assert sync(SyncSpec(venv=path, lock_path=lock, environ=environ), target, cache=Cache(cache_dir)).applied
+    assert guarded.authorizations == [None, BASIC]
