@@ -667,8 +667,8 @@ def test_extras_and_groups_are_refused(tmp_path: Path, target: Target, request_:
     with pytest.raises(SelectionError) as info:
         lock.select(target, request_)
     assert info.value.reason == (
-        "requirements files have no extras or groups, so generate one file for each combination and set lock_file "
-        f"to it; the lock has no {what}; it has: none"
+        f"the lock has no {what} (requirements files have no extras or groups), so generate one file for each "
+        "combination and set lock_file to it"
     )
     assert _names(lock.select(target, Request(default_groups=False))) == ["pkg"]
 

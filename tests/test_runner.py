@@ -1016,6 +1016,14 @@ def test_deps_that_conflict_with_the_lock_fail_naming_both(demo: Demo, monkeypat
     assert "deps (delta) cannot be installed on top of the lock:" in out
     assert "beta" in out.split("cannot be installed on top of the lock:")[1]
     assert "Traceback" not in out
+    # a pin of a locked package: pip names the user's side too
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = beta==1.0"))
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        "deps (beta==1.0) cannot be installed on top of the lock: The user requested beta==1.0; "
+        "The user requested (constraint) beta==2.0 (the constraint is the locked version)"
+    ) in out
 
 
 def test_list_dependencies_reads_the_venv_as_on_ci(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -206,6 +206,15 @@ def test_the_state_is_forgotten_before_pip_installs_tox_deps(synced: Env, monkey
     assert state.is_file()
 
 
+def test_the_outcome_says_pip_ran_also_when_it_added_nothing(synced: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(_deps, "install_deps", lambda _python, deps, *_, **__: ran.append(tuple(deps)))
+    spec = SyncSpec(venv=synced.venv, lock_path=synced.lock, deps=("alpha",))  # locked already: pip adds nothing
+    outcome = sync(spec, synced.target, cache=synced.cache)
+    assert (ran, outcome.applied, outcome.deps) == ([("alpha",)], False, True)
+    assert not sync(spec, synced.target, cache=synced.cache).deps  # the no-op: pip does not run
+
+
 #: what a tox run of an env in sync loads of tox-venvsync: the no-op needs the fingerprint and one listing only
 _NO_OP = """
 import sys

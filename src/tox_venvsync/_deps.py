@@ -44,8 +44,9 @@ def install_deps(
 
 def _explain(output: str, deps: Sequence[str]) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    # pip names both sides of a conflict: "x 1.0 depends on beta==9.9", "The user requested (constraint) beta==2.0"
-    causes = [line for line in lines if " depends on " in line or "requested (constraint)" in line]
+    # pip names both sides of a conflict: a dependency ("x 1.0 depends on beta==9.9") or a requirement of deps
+    # ("The user requested beta==1.0"), and the locked version ("The user requested (constraint) beta==2.0")
+    causes = [line for line in lines if " depends on " in line or line.startswith("The user requested")]
     detail = "; ".join(causes) or (lines[-1] if lines else "pip gave no output")
     if causes:
         detail = f"{detail} (the constraint is the locked version)"

@@ -88,7 +88,7 @@ class Outcome:
     plan: Plan | None
     seconds: float
     applied: bool
-    #: whether tox's deps are installed on top of the lock
+    #: whether pip ran to install tox's deps on top of the lock (also when it found nothing to add)
     deps: bool = False
 
 
@@ -238,7 +238,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             # comment): it is in sync, only not recorded as such, so the next run plans again
             if plan.changes or deps_names or exc.errno not in _NOT_WRITABLE:
                 raise
-    return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(deps_names))
+    return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(spec.deps))
 
 
 def project_indexes(spec: SyncSpec) -> ProjectIndexes:

@@ -46,7 +46,6 @@ from tox_venvsync._lock._model import (
     IndexPin,
     Pick,
     VcsSource,
-    not_in_lock,
 )
 from tox_venvsync._lock._toml import read_text
 from tox_venvsync._values import frozen, replace
@@ -198,8 +197,8 @@ class RequirementsFile:
         for what, asked in (("extra", request.extras), ("dependency group", request.groups)):
             if asked:
                 msg = (
-                    "requirements files have no extras or groups, so generate one file for each combination and "
-                    f"set {named('lock_file')} to it; {not_in_lock(what, asked, [])}"
+                    f"the lock has no {what} {', '.join(sorted(asked))} (requirements files have no extras or groups), "
+                    f"so generate one file for each combination and set {named('lock_file')} to it"
                 )
                 raise SelectionError(self.path, msg)
 
