@@ -5,6 +5,7 @@ import http.client
 import io
 import os
 import urllib.request
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,14 +16,8 @@ from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadUrlError, FetchError
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import (
-    DEFAULT_INDEX,
-    IndexClient,
-    check_transport,
-    configured_index,
-    kept_connections,
-    open_url,
-)
+from tox_venvsync._index import IndexClient, check_transport, kept_connections, open_url
+from tox_venvsync._indexes import DEFAULT_INDEX, configured_index
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
@@ -164,7 +159,7 @@ def test_through_a_proxy_every_request_has_its_own_connection(
 def test_an_index_url_with_credentials_that_cannot_be_reached_is_one_sentence_that_hides_them(
     index: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_index, "_url_logins", {})
+    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
     with pytest.raises(FetchError) as info:
         IndexClient().locate(index, "rich", "rich-1.0-py3-none-any.whl")
     message = str(info.value)
@@ -183,6 +178,20 @@ def test_a_fetch_error_never_shows_a_urls_user_info() -> None:
 def test_a_password_with_a_raw_at_sign_is_hidden_whole() -> None:
     error = FetchError("pkg", "http://a%40b:p:w@y@127.0.0.1:8081/files/pkg.whl", "the server answered HTTP 401")
     assert str(error) == "cannot fetch pkg from http://****@127.0.0.1:8081/files/pkg.whl: the server answered HTTP 401"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("http://dave:hunter2/xyz@127.0.0.1:8101/simple/", "http://****@127.0.0.1:8101/simple/"),
+        ("http://dave:pa?ss#x@host.example/simple/", "http://****@host.example/simple/"),
+        # a port and a path with "@" (a git revision) are no login
+        ("git+https://git.example:8443/org/repo@v1.0", "git+https://git.example:8443/org/repo@v1.0"),
+        ("git+https://git.example/org/repo@v1.0", "git+https://git.example/org/repo@v1.0"),
+    ],
+)
+def test_a_password_with_a_raw_slash_is_hidden_and_a_revision_is_not(text: str, shown: str) -> None:
+    assert str(FetchError("pkg", text, "x")) == f"cannot fetch pkg from {shown}: x"
 
 
 def test_the_handler_makes_a_tls_connection_for_https_only() -> None:

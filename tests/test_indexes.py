@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import base64
 import subprocess
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import tomli_w
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
+from tox_venvsync import _index, _indexes
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, LockFileError
-from tox_venvsync._index import IndexClient, configured_index, find_pinned
-from tox_venvsync._indexes import IndexSource, ProjectIndexes, read_project_indexes
+from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._index import IndexClient, IndexFile, find_pinned
+from tox_venvsync._indexes import (
+    IndexSource,
+    ProjectIndexes,
+    configured_index,
+    configured_indexes,
+    read_project_indexes,
+)
+from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._lock._model import IndexPin
 from tox_venvsync._sync import SyncSpec, sync
 from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
 DEFAULT = "https://mirror.example/simple/"
@@ -33,7 +44,7 @@ BASIC = "Basic " + base64.b64encode(b"ci:s3cret").decode()
 @pytest.fixture(autouse=True)
 def no_logins_yet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no login learnt (they are kept for the process) and no netrc file."""
-    monkeypatch.setattr(_index, "_url_logins", {})
+    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     _index._netrc_entries.cache_clear()
     yield
@@ -92,17 +103,39 @@ def test_poetry_sources_take_their_logins_from_poetry_http_basic_variables(tmp_p
     )
 
 
-def test_a_remembered_login_goes_to_the_index_host_and_a_urls_own_login_wins(
-    guarded: LocalIndex, wheelhouse: Path
-) -> None:
+def test_each_named_index_sends_its_own_login_under_its_root(guarded: LocalIndex, wheelhouse: Path) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    _index.remember_logins([(guarded.simple_url, ("ci", "s3cret"))])
+    # two indexes on one host (uv's rule: a request under /team-b/ is team-b's), and the longer root wins
+    logins = ((f"{guarded.url}/team-b/simple", ("carol", "x")), (guarded.simple_url, ("ci", "s3cret")))
+    _index.use_logins(ProjectIndexes(logins=logins))
     assert IndexClient().locate(guarded.simple_url, "pkg", wheel.name) == guarded.file_url(wheel.name)
-    assert guarded.authorizations == [BASIC]
-    _index.remember_logins([(guarded.simple_url, ("other", "login"))])  # the first stays
-    _index.without_login(guarded.url.replace("://", "://ci:wr0ng@"))  # a URL's login replaces it
-    with pytest.raises(FetchError, match="HTTP 401"):
+    with pytest.raises(FetchError, match="HTTP 401 Unauthorized to the login sent; check the one given for it"):
+        IndexClient().locate(f"{guarded.url}/team-b/simple/", "pkg", wheel.name)
+    carol = "Basic " + base64.b64encode(b"carol:x").decode()
+    assert guarded.authorizations == [BASIC, carol]
+    # the next sync starts over: an earlier environment's login is not sent
+    _index.use_logins(ProjectIndexes())
+    with pytest.raises(FetchError, match="HTTP 401 Unauthorized; if it needs a login"):
         IndexClient().locate(guarded.simple_url, "other", wheel.name)
+
+
+def test_the_download_threads_send_the_syncs_logins(guarded: LocalIndex, wheelhouse: Path, cache_dir: Path) -> None:
+    wheels = [make_wheel(wheelhouse, name, "1.0") for name in ("one", "two", "three")]
+    picks = [
+        Pick(
+            name=canonicalize_name(w.name.split("-")[0]),
+            version=Version("1.0"),
+            kind="wheel",
+            artifact=Artifact(
+                filename=w.name, url=guarded.file_url(w.name), path=None, size=None, hashes={"sha256": sha256_file(w)}
+            ),
+        )
+        for w in wheels
+    ]
+    _index.use_logins(ProjectIndexes(logins=((guarded.simple_url, ("ci", "s3cret")),)))  # files under its root, /
+    fetched = CacheFetcher(Cache(cache_dir), workers=3).fetch(picks)
+    assert sorted(fetched) == ["one", "three", "two"]
+    assert guarded.authorizations == [BASIC] * 3
 
 
 @pytest.fixture
@@ -117,21 +150,38 @@ def test_the_configured_index_of_a_named_uv_index_variable_is_its_url() -> None:
     assert configured_index({"PIP_INDEX_URL": "a=https://x.example/simple"}) == "a=https://x.example/simple"
 
 
+def test_the_configured_indexes_are_uvs_first_then_the_default_then_the_extra_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_indexes, "_PIP_CONFIG_FILES", ())  # this machine's own pip.conf may name extra indexes
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\nextra-index-url =\n    https://f.example/simple\n    https://g.example/simple\n")
+    environ = {
+        "UV_INDEX": "corp=https://a.example/simple https://b.example/simple",
+        "PIP_INDEX_URL": "https://c.example/simple",
+        "UV_EXTRA_INDEX_URL": "https://d.example/simple",
+        "PIP_EXTRA_INDEX_URL": "https://e.example/simple https://a.example/simple",
+        "PIP_CONFIG_FILE": str(config),
+    }
+    assert configured_indexes(environ) == tuple(f"https://{c}.example/simple" for c in "abcdefg")
+    assert configured_indexes({}) == ("https://pypi.org/simple/",)
+
+
 # --- PDM's sources ------------------------------------------------------------------------------------------------
 
 
 def test_pdm_looks_on_pypi_first_then_on_the_projects_sources(tmp_path: Path) -> None:
     sources = [
-        {"name": "private", "url": "https://${USER}:${TOKEN}@p.example/simple", "verify_ssl": True},
+        {"name": "private", "url": "https://${USER}:${TOKEN}@p.example/${TEAM}/simple", "verify_ssl": True},
         {"name": "links", "url": "https://l.example/links", "type": "find_links"},
     ]
     lock = _project(tmp_path, {"tool": {"pdm": {"source": sources}}}, "pdm.lock")
-    found = read_project_indexes(lock, "pdm", {"USER": "ci", "TOKEN": "t0k"}, DEFAULT)
-    assert found.sources == (
-        IndexSource(name="pypi", url=DEFAULT),
-        IndexSource(name="private", url="https://ci:t0k@p.example/simple"),
-    )
-    assert found.for_package(canonicalize_name("anything")) == (DEFAULT, "https://ci:t0k@p.example/simple")
+    # the user info's values percent-encoded, as PDM's expand_env_vars_in_auth does; the path's as they are
+    environ = {"USER": "dave", "TOKEN": "pa/ss?#%41@x", "TEAM": "a-team"}
+    found = read_project_indexes(lock, "pdm", environ, DEFAULT)
+    private = "https://dave:pa%2Fss%3F%23%2541%40x@p.example/a-team/simple"
+    assert found.sources == (IndexSource(name="pypi", url=DEFAULT), IndexSource(name="private", url=private))
+    assert found.for_package(canonicalize_name("anything")) == (DEFAULT, private)
     pypi = read_project_indexes(lock, "pdm", {"PDM_PYPI_URL": "https://q.example/simple"}, DEFAULT).sources[0]
     assert pypi.url == "https://q.example/simple"
     assert read_project_indexes(lock, "uv", {}, DEFAULT).sources == ()  # only a pdm.lock is looked up on them
@@ -146,7 +196,22 @@ def test_a_pdm_source_named_pypi_replaces_pypi_and_logins_come_from_its_keys(tmp
     environ = {"USER": "ci", "PDM_PYPI_USERNAME": "m", "PDM_PYPI_PASSWORD": "n"}
     found = read_project_indexes(lock, "pdm", environ, DEFAULT)
     assert [source.url for source in found.sources] == ["https://i.example/simple", "https://mirror.internal/simple"]
-    assert found.logins == (("https://i.example/simple", ("ci", "pw")), ("https://mirror.internal/simple", ("m", "n")))
+    # the keys as written: PDM expands no variable in them
+    assert found.logins == (
+        ("https://i.example/simple", ("${USER}", "pw")),
+        ("https://mirror.internal/simple", ("m", "n")),
+    )
+
+
+def test_pdms_pypi_login_goes_only_where_pdm_sends_it(tmp_path: Path) -> None:
+    lock = _project(tmp_path, {"tool": {"pdm": {}}}, "pdm.lock")
+    login = {"PDM_PYPI_USERNAME": "m", "PDM_PYPI_PASSWORD": "n"}
+    # the index of PIP_INDEX_URL (DEFAULT here) is not PDM's: its pypi login is not sent there
+    assert read_project_indexes(lock, "pdm", login, DEFAULT).logins == ()
+    pypi = "https://pypi.org/simple/"
+    assert read_project_indexes(lock, "pdm", login, pypi).logins == ((pypi, ("m", "n")),)
+    own = read_project_indexes(lock, "pdm", {**login, "PDM_PYPI_URL": "https://q.example/simple"}, DEFAULT)
+    assert own.logins == (("https://q.example/simple", ("m", "n")),)
 
 
 def test_pdm_include_and_exclude_packages_choose_the_sources_of_a_package() -> None:
@@ -159,7 +224,8 @@ def test_pdm_include_and_exclude_packages_choose_the_sources_of_a_package() -> N
     )
     assert indexes.for_package(canonicalize_name("corp-tools")) == ("C",)
     assert indexes.for_package(canonicalize_name("secret-thing")) == ("C",)  # patterns match normalized names
-    assert indexes.for_package(canonicalize_name("requests")) == ("P", "O")  # a source with include serves only those
+    # PDM's filtered_sources: a source with include_packages still serves the packages no source includes
+    assert indexes.for_package(canonicalize_name("requests")) == ("P", "C", "O")
 
 
 @pytest.mark.parametrize(
@@ -199,20 +265,34 @@ def second_index(tmp_path: Path) -> Iterator[LocalIndex]:
         yield index
 
 
+def _find(
+    pin: IndexPin, default: tuple[str, ...], target_of: Callable[[str], Target], name: str = "private-pkg"
+) -> str | None:
+    found = find_pinned(
+        IndexClient(), name=name, version="1.0", pin=pin, ranks=target_of("3.12").tag_ranks, default_indexes=default
+    )
+    return found.url
+
+
 def test_a_pin_is_found_on_the_extra_index_when_the_first_has_no_such_project(
-    local_index: LocalIndex,
-    second_index: LocalIndex,
-    target_of: Any,  # noqa: ANN401  # conftest's factory
+    local_index: LocalIndex, second_index: LocalIndex, target_of: Callable[[str], Target]
 ) -> None:
     wheel = make_wheel(second_index.directory, "private-pkg", "1.0")
-    pin = IndexPin(
-        hashes={"sha256": frozenset({sha256_file(wheel)})}, indexes=(local_index.simple_url, second_index.simple_url)
+    hashes = {"sha256": frozenset({sha256_file(wheel)})}
+    pin = IndexPin(hashes=hashes, index=local_index.simple_url, extra_indexes=(second_index.simple_url,))
+    # the first index's 404 is "not here", as pip takes it
+    assert _find(pin, (DEFAULT,), target_of) == second_index.file_url(wheel.name)
+    # --extra-index-url alone adds to the configured indexes (pip and uv search them too)
+    public = make_wheel(local_index.directory, "public", "1.0")
+    pin = IndexPin(hashes={"sha256": frozenset({sha256_file(public)})}, extra_indexes=(second_index.simple_url,))
+    assert _find(pin, (local_index.simple_url,), target_of, "public") == local_index.file_url(public.name)
+    # --index-url replaces them
+    with pytest.raises(FetchError) as info:
+        _find(replace(pin, index=second_index.simple_url), (local_index.simple_url,), target_of, "public")
+    assert str(info.value) == (
+        f"cannot fetch public from {second_index.simple_url}: no index lists public==1.0; check the file's "
+        "--index-url and --extra-index-url, or the configured index"
     )
-    target: Target = target_of("3.12")
-    found = find_pinned(
-        IndexClient(), name="private-pkg", version="1.0", pin=pin, ranks=target.tag_ranks, default_index=DEFAULT
-    )
-    assert found.url == second_index.file_url(wheel.name)  # the first index's 404 is "not here", as pip takes it
 
 
 def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
@@ -224,8 +304,11 @@ def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
     indexes = (local_index.simple_url, second_index.simple_url)
     url = client.locate(indexes, "secret", real.name, {"sha256": sha256_file(real)})
     assert url == second_index.file_url(real.name)
-    # without a digest to compare, or with none agreeing, the first is taken (the download then checks the hash)
-    assert client.locate(indexes, "secret", impostor.name, {}) == local_index.file_url(impostor.name)
+    # without a digest to compare, the order of the indexes
+    assert client.candidates(indexes, "secret", impostor.name, {}) == [
+        local_index.file_url(impostor.name),
+        second_index.file_url(real.name),
+    ]
     with pytest.raises(FetchError) as info:
         client.locate(indexes, "secret", "secret-2.0-py3-none-any.whl")
     pages = f"{local_index.simple_url}secret/ or {second_index.simple_url}secret/"
@@ -233,6 +316,29 @@ def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
         f"cannot fetch secret from {', '.join(indexes)}: secret-2.0-py3-none-any.whl is not on the index page "
         f"{pages}; check the index the lock names"
     )
+
+
+def test_a_same_named_file_without_a_digest_on_an_earlier_index_is_passed_over(
+    local_index: LocalIndex, second_index: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    impostor = make_wheel(wheelhouse, "secret", "1.0", modules={"secret/__init__.py": "IMPOSTOR = True\n"})
+    real = make_wheel(second_index.directory, "secret", "1.0")
+    client = IndexClient()  # pages without digests (as some give): the first index's file is tried first
+    for index in (local_index, second_index):
+        client._pages[f"{index.simple_url}secret/"] = {real.name: IndexFile(url=index.file_url(real.name), hashes={})}
+    fetcher = CacheFetcher(Cache(cache_dir), default_index=None)
+    fetcher._index = client
+    fetcher._indexes = ProjectIndexes(
+        sources=(
+            IndexSource(name="pypi", url=local_index.simple_url),
+            IndexSource(name="corp", url=second_index.simple_url),
+        )
+    )
+    artifact = Artifact(filename=real.name, url=None, path=None, size=None, hashes={"sha256": sha256_file(real)})
+    pick = Pick(name=canonicalize_name("secret"), version=Version("1.0"), kind="wheel", artifact=artifact)
+    fetched = fetcher.fetch([pick])
+    assert fetched["secret"].read_bytes() == real.read_bytes()
+    assert local_index.requests == [f"/files/{impostor.name}"]  # tried, refused by its hash, and the next taken
 
 
 # --- end to end: a sync ---------------------------------------------------------------------------------------
@@ -274,7 +380,8 @@ def test_a_pdm_lock_syncs_from_the_projects_sources(  # noqa: PLR0913, PLR0917  
     private = make_wheel(second_index.directory, "secret", "1.0", modules={"secret/__init__.py": "IMPOSTOR = False\n"})
     second_index.login = ("ci", "s3cret")
     project = tmp_path / "project"
-    source = {"name": "corp", "url": second_index.simple_url, "username": "ci", "password": "${CORP_TOKEN}"}
+    url = second_index.simple_url.replace("://", "://ci:${CORP_TOKEN}@")  # PDM expands variables in the URL
+    source = {"name": "corp", "url": url}
     lock = _project(
         project, {"project": {"name": "p", "version": "0"}, "tool": {"pdm": {"source": [source]}}}, "pdm.lock"
     )

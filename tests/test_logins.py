@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import pytest
@@ -33,7 +34,7 @@ HINT = (
 @pytest.fixture(autouse=True)
 def no_logins_yet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no login learnt from a URL and no netrc file (both are kept for the process)."""
-    monkeypatch.setattr(_index, "_url_logins", {})
+    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     _index._netrc_entries.cache_clear()
     yield

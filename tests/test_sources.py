@@ -7,6 +7,7 @@ import re
 import stat
 import subprocess
 import threading
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -319,7 +320,7 @@ def test_an_archive_behind_a_login_is_recorded_without_it(
     env: Env, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # direct_url.json is any reader's (pip freeze prints it): the login in the lock's URL stays out of it
-    monkeypatch.setattr(_index, "_url_logins", {})
+    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
     local_index.login = ("ci", "s3cret")
     tree = write_project(env.root / "arch-tree", "archpkg", "2.0", {"archpkg/__init__.py": "OK = True\n"})
     archive = make_sdist(local_index.directory, tree, "archpkg", "2.0")

@@ -13,7 +13,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 #: the user info of a URL (``user:password@``, a token), which an index URL may carry and a message never shows
-_USER_INFO = re.compile(r"(?<=://)[^/?#\s]+@")  # to the last "@": a password may hold a raw one
+_USER_INFO = re.compile(
+    r"(?<=://)[^/?#\s]+@"  # to the last "@": a password may hold a raw one
+    # or "user:" and a password holding a raw "/", "?" or "#" (not a port: digits and then a path)
+    r"|(?<=://)[^/?#\s@:]*:(?!\d+(?:[/?#\s]|$))[^\s@]*@"
+)
 
 
 #: How the engine's sentences name what a user sets, for each front end: tox's keys (the default) or, while

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -96,8 +97,10 @@ class CacheFetcher:
 
     def _fetch_all(self, missing: Sequence[Pick]) -> dict[NormalizedName, Path]:
         """Each file on one of up to ``workers`` threads, each keeping its connection to a host for its next file."""
-        from tox_venvsync._index import each_on_kept_connections  # noqa: PLC0415  # see the imports
+        from tox_venvsync._index import each_on_kept_connections, use_logins  # noqa: PLC0415  # see the imports
 
+        if self._indexes is not None:
+            use_logins(self._indexes)  # here, in the sync's thread: the download threads run in copies of its context
         paths = each_on_kept_connections(self._fetch_one, missing, workers=self._workers)
         return {pick.name: path for pick, path in zip(missing, paths, strict=True)}
 
@@ -132,7 +135,14 @@ class CacheFetcher:
         target, algorithm, digest = self._address(pick)
         artifact = pick.artifact
         assert artifact is not None  # noqa: S101  # checked by _address
-        artifact = self._locate(pick, artifact)
+        *others, last = self._locate(pick, artifact)
+        for source in others:
+            with contextlib.suppress(HashMismatchError):  # another index's file of that name: the next is tried
+                return self._store(pick, source, target, algorithm, digest)
+        return self._store(pick, last, target, algorithm, digest)
+
+    def _store(self, pick: Pick, artifact: Artifact, target: Path, algorithm: str, digest: str) -> Path:
+        """Download ``artifact`` to its address in the cache, verified against the lock's size and hash."""
         fd, name = tempfile.mkstemp(dir=self._cache.tmp_dir(), prefix="dl-")
         tmp = Path(name)
         try:
@@ -147,16 +157,23 @@ class CacheFetcher:
             tmp.unlink(missing_ok=True)  # a failed or refused download leaves no partial file behind
         return target
 
-    def _locate(self, pick: Pick, artifact: Artifact) -> Artifact:
-        """The artifact with a URL: a lock without one (poetry, pdm) names only the file, found on the index."""
-        if artifact.url is not None or artifact.path is not None:
-            return artifact
-        from tox_venvsync._index import configured_index  # noqa: PLC0415  # see the imports
+    def _locate(self, pick: Pick, artifact: Artifact) -> list[Artifact]:
+        """Where to download the artifact from, best first.
 
-        indexes = self._indexes.for_package(pick.name) if self._indexes is not None else ()
-        if pick.index or not indexes:
-            indexes = (pick.index or self._default_index or configured_index(self._environ),)
-        return replace(artifact, url=self._index.locate(indexes, pick.name, artifact.filename, artifact.hashes))
+        A lock without URLs (poetry, pdm) names only the file: it is found on the pick's index, else the
+        project's (a PDM source), else the configured ones, where every page that lists it is a place to try.
+        """
+        if artifact.url is not None or artifact.path is not None:
+            return [artifact]
+        from tox_venvsync._indexes import configured_indexes  # noqa: PLC0415  # see the imports
+
+        if pick.index or self._default_index:
+            indexes: Sequence[str] = (pick.index or self._default_index or "",)
+        else:
+            project = self._indexes.for_package(pick.name) if self._indexes is not None else ()
+            indexes = project or configured_indexes(self._environ)
+        urls = self._index.candidates(indexes, pick.name, artifact.filename, artifact.hashes)
+        return [replace(artifact, url=url) for url in urls]
 
 
 class _Progress:
@@ -234,7 +251,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         response: IO[bytes] = open_url(request, timeout=_TIMEOUT)
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
-            raise FetchError(pick.name, url, answered(exc, "server")) from exc
+            raise FetchError(pick.name, url, answered(exc, "server", request)) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(pick.name, url, network_reason(exc)) from exc
     return response

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import configparser
 import contextlib
+import contextvars
+import dataclasses
 import functools
 import http.client
 import ipaddress
@@ -15,7 +16,7 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urljoin, urlparse, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlparse, urlsplit, urlunsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -28,21 +29,18 @@ from packaging.version import Version
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import BadUrlError, FetchError
-from tox_venvsync._indexes import index_url
 from tox_venvsync._lock._model import Artifact, best_wheel
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import file_digests
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
+    from tox_venvsync._indexes import Login, ProjectIndexes
     from tox_venvsync._lock._model import IndexPin
 
-DEFAULT_INDEX = "https://pypi.org/simple/"
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
-#: where pip keeps its configuration (site-wide first; later files win), as pip documents it
-_PIP_CONFIG_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.pip/pip.conf", "~/.config/pip/pip.conf")
 
 
 #: hosts a user trusts over plain http, comma-separated (as pip's --trusted-host)
@@ -69,12 +67,62 @@ def _opener() -> urllib.request.OpenerDirector:
 
 # --- logins ----------------------------------------------------------------------------------------------------------
 
-#: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there sends it,
-#: as pip sends an index URL's login with the files its pages link to on the same host
-_url_logins: dict[tuple[str, str], tuple[str, str]] = {}
-_url_logins_lock = threading.Lock()
 #: names the login file to read instead of ``~/.netrc`` (as pip, uv, curl and requests read it)
 NETRC_ENV = "NETRC"
+
+
+@dataclasses.dataclass
+class _Logins:
+    """The logins a sync sends, besides the netrc file's.
+
+    Each sync starts its own (:func:`use_logins`), so two tox environments whose ``set_env`` give one index
+    different logins each send their own, also when tox runs them one after the other in one process.
+    """
+
+    #: the project's named indexes' (see :mod:`tox_venvsync._indexes`), by the index's root URL, longest first:
+    #: a request under it sends it (uv's rule: files under ``/team/`` for the index ``/team/simple``)
+    indexes: tuple[tuple[str, Login], ...] = ()
+    #: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there sends
+    #: it, as pip sends an index URL's login with the files its pages link to on the same host
+    hosts: dict[tuple[str, str], Login] = dataclasses.field(default_factory=dict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    #: the project indexes these are for (see use_logins)
+    owner: ProjectIndexes | None = None
+
+    def of(self, url: SplitResult) -> Login | None:
+        plain = urlunsplit(url._replace(scheme=url.scheme.lower(), netloc=url.netloc.lower()))
+        for root, login in self.indexes:
+            if plain.startswith(root) or f"{plain}/" == root:
+                return login
+        return self.hosts.get((url.scheme.lower(), url.netloc.lower()))
+
+
+#: a command that syncs without :func:`use_logins` (the tests, ``venvsync`` before recreating) shares this one
+_logins: contextvars.ContextVar[_Logins] = contextvars.ContextVar("venvsync_logins", default=_Logins())  # noqa: B039  # one table for the process, deliberately
+
+
+def use_logins(indexes: ProjectIndexes) -> None:
+    """Start a sync's logins: those of the project's named indexes, and none learnt from URLs yet.
+
+    Set in the calling thread's context, once per sync (again for the same ``indexes``, nothing changes: the
+    index pages' logins stay for the downloads); the threads of :func:`each_on_kept_connections` run in copies
+    of that context.
+    """
+    if _logins.get().owner is indexes:
+        return
+    roots = {_index_root(url): login for url, login in reversed(indexes.logins)}  # the first of an index's wins
+    _logins.set(_Logins(owner=indexes, indexes=tuple(sorted(roots.items(), key=lambda item: -len(item[0])))))
+
+
+def _index_root(url: str) -> str:
+    """The URL under which an index's pages and files lie: without user info and a last ``simple`` segment."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    head, _, last = path.rpartition("/")
+    if last.lower() in {"simple", "+simple"}:  # devpi's ``+simple`` too, as uv takes it
+        path = head
+    netloc = parts.netloc.rpartition("@")[2].lower()
+    return urlunsplit((parts.scheme.lower(), netloc, f"{path}/", "", ""))
 
 
 def without_login(url: str) -> str:
@@ -84,26 +132,14 @@ def without_login(url: str) -> str:
     if not userinfo:
         return url
     user, _, password = userinfo.partition(":")
-    with _url_logins_lock:
-        _url_logins[parts.scheme.lower(), host.lower()] = (unquote(user), unquote(password))
+    logins = _logins.get()
+    with logins.lock:
+        logins.hosts[parts.scheme.lower(), host.lower()] = (unquote(user), unquote(password))
     return urlunsplit(parts._replace(netloc=host))
 
 
-def remember_logins(logins: Iterable[tuple[str, tuple[str, str]]]) -> None:
-    """Send each index URL's host the login the environment gives the index (see :mod:`tox_venvsync._indexes`).
-
-    A login a URL carries itself wins (as uv's does), and either wins over the netrc file's.
-    """
-    with _url_logins_lock:
-        for url, login in logins:
-            parts = urlsplit(url)
-            host = parts.netloc.rpartition("@")[2].lower()
-            if parts.scheme and host:
-                _url_logins.setdefault((parts.scheme.lower(), host), login)
-
-
 class _Login(urllib.request.BaseHandler):
-    """Sends the request's host its login, from a URL that carried one or else from the netrc file.
+    """Sends the request its login: its named index's, its host's from a URL that carried one, or the netrc file's.
 
     As HTTP Basic authorization, only on the request itself: urllib does not copy an "unredirected" header to a
     redirect, so a redirect to another host (a file store's signed URL, say) never sees it; a redirect within the
@@ -116,7 +152,7 @@ class _Login(urllib.request.BaseHandler):
         url = urlsplit(req.full_url)
         if _plain_http_refusal(url.scheme, url.hostname) is not None:
             return req
-        login = _url_logins.get((url.scheme.lower(), url.netloc.lower())) or _netrc_login(url.hostname or "")
+        login = _logins.get().of(url) or _netrc_login(url.hostname or "")
         if login is not None and not req.has_header("Authorization"):
             import base64  # noqa: PLC0415  # a request with a login only
 
@@ -174,11 +210,16 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-def answered(exc: urllib.error.HTTPError, server: str) -> str:
-    """What an HTTP error status says, and for a refused login what to do."""
+def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.Request | None = None) -> str:
+    """What an HTTP error status says, and for a refused login what to do (``request``: the one refused)."""
     reason = f"the {server} answered HTTP {exc.code} {' '.join(str(exc.reason).split())}"  # one line (a redirect loop)
     if exc.code not in {401, 403}:
         return reason
+    if request is not None and request.get_header("Authorization") is not None and request.full_url == exc.url:
+        return (
+            f"{reason} to the login sent; check the one given for it (in the URL, in the variables the "
+            f"project's tool reads for a named index, or in ~/.netrc or the file {NETRC_ENV} names)"
+        )
     # no login was sent, or one the server does not take
     _, problem = _netrc_entries(_netrc_file())
     if problem is not None:
@@ -285,7 +326,8 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
     count = min(workers, len(items))
     results: list[tuple[int, _R]] = []
     with ThreadPoolExecutor(max_workers=max(count, 1)) as pool:
-        threads = [pool.submit(work) for _ in range(count)]
+        # each thread in a copy of this one's context: the sync's logins (see use_logins)
+        threads = [pool.submit(contextvars.copy_context().run, work) for _ in range(count)]
         try:
             for thread in threads:
                 results.extend(thread.result())
@@ -473,33 +515,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def configured_index(environ: Mapping[str, str] | None = None) -> str:
-    """The index the user configured: uv's or pip's variables, then pip's config files, then PyPI."""
-    environ = os.environ if environ is None else environ
-    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
-        if value := environ.get(variable):
-            return index_url(value) if variable.startswith("UV_") else value
-    return _pip_config_index(environ) or DEFAULT_INDEX
-
-
-def _pip_config_index(environ: Mapping[str, str]) -> str | None:
-    files = [Path(f).expanduser() for f in _PIP_CONFIG_FILES]
-    if extra := environ.get("PIP_CONFIG_FILE"):
-        files.append(Path(extra))
-    parser = configparser.ConfigParser(interpolation=None)
-    found = None
-    for file in files:
-        try:
-            parser.read(file, encoding="utf-8")
-        except (OSError, configparser.Error):
-            continue
-        for section in ("install", "global"):
-            if parser.has_option(section, "index-url"):
-                found = parser.get(section, "index-url")
-                break
-    return found
-
-
 @frozen
 class IndexFile:
     """One file on a project page: its URL and the hashes the page gives in the link's fragment."""
@@ -518,21 +533,31 @@ class IndexClient:
     def locate(
         self, indexes: str | Sequence[str], name: str, filename: str, hashes: Mapping[str, str] | None = None
     ) -> str:
-        """The URL of ``filename`` on the first of ``indexes`` whose page for ``name`` lists it, else FetchError.
+        """The URL of ``filename`` on the first of ``indexes`` whose page for ``name`` lists it (:meth:`candidates`)."""
+        return self.candidates((indexes,) if isinstance(indexes, str) else indexes, name, filename, hashes or {})[0]
 
-        Of several indexes (a PDM project's sources), the first whose page gives the file with the lock's
-        ``hashes`` (or no digest to compare) is taken: a file of the same name on a public index, published to
-        stand in for a private one's, is passed over. Found only with other digests, the first is taken, and
-        the download reports the mismatch.
+    def candidates(self, indexes: Sequence[str], name: str, filename: str, hashes: Mapping[str, str]) -> list[str]:
+        """Every URL of ``filename`` the pages of ``indexes`` for ``name`` give, best first; FetchError if none does.
+
+        First the links whose digest is the lock's ``hashes``, then those without a digest, then the others (to
+        fail with the mismatch), each in the order of ``indexes``: of several indexes (a PDM project's sources,
+        extra indexes), a file of the same name that another index publishes to stand in for a private one is
+        passed over when its page gives its digest, and tried only after the others when it does not (the
+        fetch then moves on when the bytes are not the lock's).
         """
-        tried = (indexes,) if isinstance(indexes, str) else tuple(indexes)
-        found = [file for index in tried if (file := self.files(index, name).get(filename)) is not None]
-        agreeing = [file for file in found if _agrees(file.hashes, hashes or {})]
+        found = [file for index in indexes if (file := self.files(index, name).get(filename)) is not None]
         if not found:
-            pages = " or ".join(_page_url(index, name) for index in tried)
+            pages = " or ".join(_page_url(index, name) for index in indexes)
             reason = f"{filename} is not on the index page {pages}; check the index the lock names"
-            raise FetchError(name, ", ".join(tried), reason)
-        return (agreeing or found)[0].url
+            raise FetchError(name, ", ".join(indexes), reason)
+
+        def rank(file: IndexFile) -> int:
+            common = [algorithm for algorithm in file.hashes if algorithm in hashes]
+            if not common:
+                return 1
+            return 0 if all(hashes[a].lower() == file.hashes[a] for a in common) else 2
+
+        return list(dict.fromkeys(file.url for file in sorted(found, key=rank)))
 
     def files(self, index: str, name: str) -> dict[str, IndexFile]:
         """Every file on the project's page by file name."""
@@ -556,16 +581,13 @@ class IndexClient:
 _NO_SUCH_PROJECT = frozenset({404, 410})
 
 
-def _agrees(listed: Mapping[str, str], locked: Mapping[str, str]) -> bool:
-    """Whether an index page's digests of a file agree with the lock's, for every algorithm both give."""
-    return all(locked[algorithm].lower() == digest for algorithm, digest in listed.items() if algorithm in locked)
-
-
 def _page_url(index: str, name: str) -> str:
     return urljoin(index.rstrip("/") + "/", f"{canonicalize_name(name)}/")
 
 
 def _read_page(url: str, name: str) -> dict[str, IndexFile]:
+    if url.startswith("file:"):
+        return _read_local_page(url, name)
     check_transport(name, url)
     request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
@@ -577,12 +599,25 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
         with exc:  # close the error's connection
             if exc.code in _NO_SUCH_PROJECT:
                 return {}  # the index has no such project: pip and uv go on to the next index, so does find_pinned
-            raise FetchError(name, url, answered(exc, "index")) from exc
+            raise FetchError(name, url, answered(exc, "index", request)) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(name, url, network_reason(exc)) from exc
     if kind.endswith("json"):
         return _from_json(body, base, name, url)
     return _from_html(body.decode("utf-8", "replace"), base)
+
+
+def _read_local_page(url: str, name: str) -> dict[str, IndexFile]:
+    """A ``file:`` index's project page: a directory's ``index.html``, as pip reads one; none there, no such project."""
+    path = Path(unquote(urlparse(url).path))
+    page = path / "index.html" if url.endswith("/") or path.is_dir() else path
+    try:
+        text = page.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as exc:
+        raise FetchError(name, url, f"the index page {page} cannot be read ({exc.strerror})") from exc
+    return _from_html(text, page.as_uri())
 
 
 def _from_json(body: bytes, base: str, name: str, url: str) -> dict[str, IndexFile]:
@@ -618,23 +653,28 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     version: str,
     pin: IndexPin,
     ranks: Mapping[str, int],
-    default_index: str,
+    default_indexes: Sequence[str],
 ) -> Artifact:
     """The file a requirements pin means: the best-fitting wheel (else the sdist) whose hash is allowed.
 
-    Looked for on the indexes (none with ``--no-index``) and in every ``--find-links`` location, as pip
-    looks. Only files whose hash is known to be allowed are candidates: an index page's hash (PyPI and
-    every PEP 503 index worth the name give them), a find-links page's, or a local file's own; the
-    bytes are checked against that hash again when the file is fetched.
+    Looked for on the indexes and in every ``--find-links`` location, as pip looks: the file's
+    ``--index-url`` in place of ``default_indexes`` (the configured ones), its ``--extra-index-url``
+    besides, none with ``--no-index``. Only files whose hash is known to be allowed are candidates: an
+    index page's hash (PyPI and every PEP 503 index worth the name give them), a find-links page's, or a
+    local file's own; the bytes are checked against that hash again when the file is fetched.
     """
-    indexes = () if pin.no_index else (pin.indexes or (default_index,))
+    indexes = () if pin.no_index else (*((pin.index,) if pin.index else default_indexes), *pin.extra_indexes)
+    indexes = tuple(dict.fromkeys(indexes))
     if not indexes and not pin.find_links:
         raise FetchError(name, "--no-index", "the requirements file allows no index and gives no --find-links")
     candidates: list[Artifact] = []
+    listed = False  # whether any index or page lists a file of this release at all
     for index in indexes:
         for filename, file in client.files(index, name).items():
-            if _is_release(filename, name, version) and _allowed(file.hashes, pin):
-                candidates.append(_artifact(filename, file, pin))
+            if _is_release(filename, name, version):
+                listed = True
+                if _allowed(file.hashes, pin):
+                    candidates.append(_artifact(filename, file, pin))
     for location in pin.find_links:
         candidates.extend(_linked(client, location, name, version, pin))
     chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
@@ -642,6 +682,9 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     )
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
+        if not listed and not candidates and not pin.find_links:
+            reason = f"no index lists {name}=={version}; check the file's --index-url and --extra-index-url"
+            raise FetchError(name, where, f"{reason}, or the configured index")
         raise FetchError(name, where, f"no file of {name}=={version} with an allowed hash fits this interpreter")
     return chosen
 

@@ -9,8 +9,8 @@ them, so that no secret is written into the project:
   letter or digit made ``_`` (uv's ``IndexName::to_env_var``).
 - Poetry: ``[[tool.poetry.source]]``; ``POETRY_HTTP_BASIC_<NAME>_USERNAME`` and ``..._PASSWORD``, ``<NAME>``
   upper-cased with ``-`` and ``.`` made ``_`` (Poetry's variables for its ``http-basic.<name>`` setting).
-- PDM: ``[[tool.pdm.source]]`` with ``username`` and ``password`` keys, ``${VAR}`` in any of them taken from
-  the environment; its ``pypi`` source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``). A
+- PDM: ``[[tool.pdm.source]]`` with ``username`` and ``password`` keys, ``${VAR}`` in its URL taken from the
+  environment; its ``pypi`` source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``). A
   ``pdm.lock`` names its files without URLs: PDM looks them up on these sources, and so does the fetcher.
 
 Read only when a sync downloads something, and only the lock's directory's files: never the user's
@@ -19,9 +19,12 @@ global configuration of those tools.
 
 from __future__ import annotations
 
+import configparser
 import fnmatch
+import os
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -31,7 +34,6 @@ from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
     from packaging.utils import NormalizedName
 
@@ -49,7 +51,7 @@ class IndexSource:
 
     name: str
     url: str
-    #: ``include_packages``: when set, the source serves only these (``fnmatch`` patterns), and they only it
+    #: ``include_packages``: the packages (``fnmatch`` patterns) found only on the sources that include them
     include: tuple[str, ...] = ()
     #: ``exclude_packages``: never looked up here
     exclude: tuple[str, ...] = ()
@@ -67,10 +69,13 @@ class ProjectIndexes:
     logins: tuple[tuple[str, Login], ...] = ()
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
-        """The index URLs to look ``name``'s files up on, in order, as PDM chooses them."""
-        allowed = [source for source in self.sources if not source._matches(source.exclude, name)]  # noqa: SLF001
-        only = [source.url for source in allowed if source._matches(source.include, name)]  # noqa: SLF001
-        return tuple(only) or tuple(source.url for source in allowed if not source.include)
+        """The index URLs to look ``name``'s files up on, in order, as PDM chooses them.
+
+        The sources whose ``include_packages`` match the name, if any do; else every source that does not
+        exclude it (PDM's ``filtered_sources``: a source with ``include_packages`` still serves other packages).
+        """
+        only = [source.url for source in self.sources if source._matches(source.include, name)]  # noqa: SLF001
+        return tuple(only) or tuple(s.url for s in self.sources if not s._matches(s.exclude, name))  # noqa: SLF001
 
 
 def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str], default: str) -> ProjectIndexes:
@@ -172,9 +177,12 @@ def _pdm_sources(
         raise LockFileError(pyproject, "it must be an array of tables ([[tool.pdm.source]])", context="tool.pdm.source")
     found: dict[str, tuple[IndexSource, Login | None]] = {}
     pypi_login = _login(environ, "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD")
-    pypi = IndexSource(name="pypi", url=environ.get("PDM_PYPI_URL") or default)
+    pypi_url = environ.get("PDM_PYPI_URL")
     if not any(isinstance(entry, dict) and entry.get("name") == "pypi" for entry in raw):
-        found["pypi"] = (pypi, pypi_login)
+        # without PDM_PYPI_URL, the index configured for every lock (PIP_INDEX_URL, ...; PyPI otherwise); PDM's
+        # login for its pypi source goes only where PDM would send it
+        own = pypi_url is not None or default.rstrip("/") == DEFAULT_INDEX.rstrip("/")
+        found["pypi"] = (IndexSource(name="pypi", url=pypi_url or default), pypi_login if own else None)
     for at, entry in enumerate(raw):
         context = f"tool.pdm.source[{at}]"
         if not isinstance(entry, dict):
@@ -194,7 +202,7 @@ def _pdm_source(
         value = entry.get(key)
         if not isinstance(value, str) or not value:
             raise LockFileError(pyproject, f"{key} must be a non-empty string", context=f"{context}.{key}")
-        return _VARIABLE.sub(lambda match: environ.get(match.group(1), ""), value)
+        return value
 
     def patterns(key: str) -> tuple[str, ...]:
         value = entry.get(key, [])
@@ -205,4 +213,73 @@ def _pdm_source(
     user, password = (text(key) if key in entry else None for key in ("username", "password"))
     login = None if user is None and password is None else (user or "", password or "")
     include, exclude = patterns("include_packages"), patterns("exclude_packages")
-    return IndexSource(name=text("name"), url=text("url"), include=include, exclude=exclude), login
+    url = _expanded_url(text("url"), environ)
+    return IndexSource(name=text("name"), url=url, include=include, exclude=exclude), login
+
+
+def _expanded_url(url: str, environ: Mapping[str, str]) -> str:
+    """A PDM source's URL with ``${VAR}`` read from the environment.
+
+    In its user info the values are percent-encoded (as PDM's ``expand_env_vars_in_auth`` does), so that a
+    password with ``/``, ``@`` or ``%`` stays the password. Its ``username`` and ``password`` keys are taken
+    as written: PDM expands no variable there.
+    """
+    from urllib.parse import quote  # noqa: PLC0415  # a pdm project's sync that fetches only
+
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return _VARIABLE.sub(lambda match: environ.get(match[1], ""), url)
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    userinfo = _VARIABLE.sub(lambda match: quote(environ.get(match[1], ""), safe=""), userinfo)
+    tail = _VARIABLE.sub(lambda match: environ.get(match[1], ""), f"{host}{slash}{tail}")
+    return f"{scheme}{separator}{userinfo}{at}{tail}"
+
+
+# --- the indexes configured for every project: uv's and pip's variables, pip's files ------------------------------
+
+#: where pip keeps its configuration (site-wide first; later files win), as pip documents it
+_PIP_CONFIG_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.pip/pip.conf", "~/.config/pip/pip.conf")
+DEFAULT_INDEX = "https://pypi.org/simple/"
+
+
+def configured_index(environ: Mapping[str, str] | None = None) -> str:
+    """The index the user configured: uv's or pip's variables, then pip's config files, then PyPI."""
+    environ = os.environ if environ is None else environ
+    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        if value := environ.get(variable):
+            return index_url(value) if variable.startswith("UV_") else value
+    return _pip_config(environ, "index-url") or DEFAULT_INDEX
+
+
+def configured_indexes(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Every index the user configured, in the order they are searched.
+
+    uv's ``UV_INDEX`` first (uv prefers them to its default index), :func:`configured_index`, then the extra
+    indexes of ``UV_EXTRA_INDEX_URL``, ``PIP_EXTRA_INDEX_URL`` and pip's files (``extra-index-url``); each
+    variable holds URLs separated by spaces, ``UV_INDEX`` also ``name=url``.
+    """
+    environ = os.environ if environ is None else environ
+    extras = [environ.get("UV_EXTRA_INDEX_URL", ""), environ.get("PIP_EXTRA_INDEX_URL", "")]
+    extras.append(_pip_config(environ, "extra-index-url") or "")
+    indexes = [*map(index_url, environ.get("UV_INDEX", "").split()), configured_index(environ)]
+    return tuple(dict.fromkeys([*indexes, *" ".join(extras).split()]))
+
+
+def _pip_config(environ: Mapping[str, str], key: str) -> str | None:
+    """``key`` of pip's configuration files: a later file wins, and in each ``[install]`` before ``[global]``."""
+    files = [Path(f).expanduser() for f in _PIP_CONFIG_FILES]
+    if extra := environ.get("PIP_CONFIG_FILE"):
+        files.append(Path(extra))
+    found = None
+    for file in files:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(file, encoding="utf-8")
+        except (OSError, configparser.Error):
+            continue
+        for section in ("install", "global"):
+            if parser.has_option(section, key):
+                found = parser.get(section, key)
+                break
+    return found

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
     from tox_venvsync._index import IndexClient
+    from tox_venvsync._indexes import ProjectIndexes
     from tox_venvsync._installed import InstalledDist
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sync import LocalWheel
@@ -42,6 +43,7 @@ class Sources:
         self._target = target
         self._scratch = scratch
         self._environ = environ
+        self._indexes: ProjectIndexes | None = None
         self._local: dict[str, Path] = {}
         #: source trees found unchanged, so not built while planning: built if an install needs them
         self._deferred: dict[str, tuple[Pick, Path, bool]] = {}
@@ -55,11 +57,11 @@ class Sources:
         return Builder(self.cache, self._target, environ=self._environ)
 
     @cached_property
-    def default_index(self) -> str:
-        """The index configured where the lock names none (``UV_INDEX_URL``, ``PIP_INDEX_URL``, pip's files, PyPI)."""
-        from tox_venvsync._index import configured_index  # noqa: PLC0415  # loaded when a sync has work to do
+    def default_indexes(self) -> tuple[str, ...]:
+        """The indexes configured where the lock names none (uv's and pip's variables and pip's files, else PyPI)."""
+        from tox_venvsync._indexes import configured_indexes  # noqa: PLC0415  # loaded when a sync has work to do
 
-        return configured_index(self._environ)
+        return configured_indexes(self._environ)
 
     @cached_property
     def _index(self) -> IndexClient:
@@ -104,7 +106,7 @@ class Sources:
             version=str(pick.version),
             pin=pick.lookup,
             ranks=self._target.tag_ranks,
-            default_index=self.default_index,
+            default_indexes=self.default_indexes,
         )
         return _with_file(pick, found)
 
@@ -192,8 +194,12 @@ class Sources:
         self._local[pick.name] = built
         return built
 
-    def resolve(self, plan: Plan, *, offline: bool) -> Plan:
-        """The plan with every requirements pin's file found (cache first; offline, the cache only)."""
+    def resolve(self, plan: Plan, *, offline: bool, indexes: ProjectIndexes | None = None) -> Plan:
+        """The plan with every requirements pin's file found (cache first; offline, the cache only).
+
+        ``indexes``: the project's, whose logins the index pages are read with.
+        """
+        self._indexes = indexes
         from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # loaded when a sync has work to do
 
         picks = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
@@ -223,8 +229,10 @@ class Sources:
             if pick.name not in found and (artifact := cached.get(pick.name)) is not None:
                 found[pick.name] = _with_file(pick, artifact)
         if lookups := [pick for pick in picks if pick.name not in found]:
-            from tox_venvsync._index import each_on_kept_connections  # noqa: PLC0415  # loaded when a sync has work to do
+            from tox_venvsync._index import each_on_kept_connections, use_logins  # noqa: PLC0415  # a sync with work
 
+            if self._indexes is not None:
+                use_logins(self._indexes)
             looked_up = each_on_kept_connections(self._look_up, lookups, workers=8)
             found.update({pick.name: pick for pick in looked_up})
         return found

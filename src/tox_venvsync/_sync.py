@@ -195,8 +195,8 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
-            indexes = project_indexes(spec)  # their logins before an index is asked
-            plan = sources.resolve(plan, offline=spec.offline)
+            indexes = project_indexes(spec)
+            plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
             unpacking = _UnpackAhead(cache)
             try:
                 if fetcher is None:
@@ -242,15 +242,12 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
 
 
 def project_indexes(spec: SyncSpec) -> ProjectIndexes:
-    """The indexes the project's tool names (a ``pdm.lock``'s sources), their logins remembered for the fetch."""
-    from tox_venvsync._index import configured_index, remember_logins  # noqa: PLC0415  # a sync that fetches
-    from tox_venvsync._indexes import read_project_indexes  # noqa: PLC0415
+    """The indexes the project's tool names (a ``pdm.lock``'s sources) and their logins, for the fetch."""
+    from tox_venvsync._indexes import configured_index, read_project_indexes  # noqa: PLC0415  # a sync with work
 
     environ = os.environ if spec.environ is None else spec.environ
     lock_format = spec.lock_format or _format_of(spec.lock_path)
-    found = read_project_indexes(spec.lock_path, lock_format, environ, configured_index(environ))
-    remember_logins(found.logins)
-    return found
+    return read_project_indexes(spec.lock_path, lock_format, environ, configured_index(environ))
 
 
 #: what writing into a venv raises where it may be read only

@@ -81,8 +81,10 @@ class IndexPin:
     """
 
     hashes: Mapping[str, frozenset[str]]
-    #: ``--index-url`` then ``--extra-index-url``; empty means the configured index
-    indexes: tuple[str, ...] = ()
+    #: ``--index-url``, in place of the configured indexes; ``None``: the configured ones
+    index: str | None = None
+    #: ``--extra-index-url``: searched as well
+    extra_indexes: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     no_index: bool = False
 

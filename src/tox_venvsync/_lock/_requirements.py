@@ -396,7 +396,6 @@ def _find_links(path: Path, value: str) -> str:
 
 def _with_index(pins: list[_Pin], options: IndexOptions) -> tuple[_Pin, ...]:
     """Index requirements get the index options: pip's global options apply to every line, wherever they stand."""
-    indexes = (*((options.index_url,) if options.index_url else ()), *options.extra_index_urls)
     return tuple(
         replace(
             pin,
@@ -405,7 +404,8 @@ def _with_index(pins: list[_Pin], options: IndexOptions) -> tuple[_Pin, ...]:
                 index=options.index_url,
                 lookup=IndexPin(
                     hashes=pin.hashes,
-                    indexes=indexes,
+                    index=options.index_url,
+                    extra_indexes=options.extra_index_urls,
                     find_links=options.find_links,
                     no_index=options.no_index,
                 ),
