@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 import functools
 import http.client
 import ipaddress
@@ -71,7 +70,6 @@ def _opener() -> urllib.request.OpenerDirector:
 NETRC_ENV = "NETRC"
 
 
-@dataclasses.dataclass
 class _Logins:
     """The logins a sync sends, besides the netrc file's.
 
@@ -79,15 +77,18 @@ class _Logins:
     different logins each send their own, also when tox runs them one after the other in one process.
     """
 
-    #: the project's named indexes' (see :mod:`tox_venvsync._indexes`), by the index's root URL, longest first:
-    #: a request under it sends it (uv's rule: files under ``/team/`` for the index ``/team/simple``)
-    indexes: tuple[tuple[str, Login], ...] = ()
-    #: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there sends
-    #: it, as pip sends an index URL's login with the files its pages link to on the same host
-    hosts: dict[tuple[str, str], Login] = dataclasses.field(default_factory=dict)
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-    #: the project indexes these are for (see use_logins)
-    owner: ProjectIndexes | None = None
+    __slots__ = ("hosts", "indexes", "lock", "owner")
+
+    def __init__(self, indexes: tuple[tuple[str, Login], ...] = (), owner: ProjectIndexes | None = None) -> None:
+        #: the project's named indexes' (see :mod:`tox_venvsync._indexes`), by the index's root URL, longest first:
+        #: a request under it sends it (uv's rule: files under ``/team/`` for the index ``/team/simple``)
+        self.indexes = indexes
+        #: the project indexes these are for (see :func:`use_logins`)
+        self.owner = owner
+        #: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there
+        #: sends it, as pip sends an index URL's login with the files its pages link to on the same host
+        self.hosts: dict[tuple[str, str], Login] = {}
+        self.lock = threading.Lock()
 
     def of(self, url: SplitResult) -> Login | None:
         plain = urlunsplit(url._replace(scheme=url.scheme.lower(), netloc=url.netloc.lower()))
@@ -539,11 +540,11 @@ class IndexClient:
     def candidates(self, indexes: Sequence[str], name: str, filename: str, hashes: Mapping[str, str]) -> list[str]:
         """Every URL of ``filename`` the pages of ``indexes`` for ``name`` give, best first; FetchError if none does.
 
-        First the links whose digest is the lock's ``hashes``, then those without a digest, then the others (to
-        fail with the mismatch), each in the order of ``indexes``: of several indexes (a PDM project's sources,
-        extra indexes), a file of the same name that another index publishes to stand in for a private one is
-        passed over when its page gives its digest, and tried only after the others when it does not (the
-        fetch then moves on when the bytes are not the lock's).
+        First the links whose digest is the lock's ``hashes``, then those whose page gives no digest, then those
+        with another (to fail with the mismatch), each group in the order of ``indexes``. Of several indexes (a
+        PDM project's sources, extra indexes), a file of the same name that another index publishes to stand in
+        for a private one is passed over when its page gives its digest; when it gives none, its download fails
+        the hash check and the fetch moves on to the next URL.
         """
         found = [file for index in indexes if (file := self.files(index, name).get(filename)) is not None]
         if not found:
