@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
-from _support.wheels import make_wheel
+from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _apply, _deps, _unpacked
 from tox_venvsync import _lock as lock_package
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
@@ -716,3 +716,53 @@ def test_a_wheel_may_ship_a_script_whose_name_only_starts_like_the_venvs(env: En
     env.sync()
     assert (env.venv / "bin" / "python-tool").is_file()
     assert (env.venv / "bin" / "activator").is_file()
+
+
+def _uv_groups_lock(env: Env, index: LocalIndex, wheels: list[Path]) -> None:
+    """A uv.lock of a virtual project whose groups dev and docs hold alpha and beta."""
+    root = '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { virtual = "." }\n'
+    root += '[package.dev-dependencies]\ndev = [{ name = "alpha" }]\ndocs = [{ name = "beta" }]\n'
+    packages = [
+        f'[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {{ registry = "{index.simple_url}" }}\n'
+        f'wheels = [{{ url = "{index.file_url(wheel.name)}", hash = "sha256:{sha256_file(wheel)}" }}]\n'
+        for wheel in wheels
+        for name, version, _, _ in [parse_wheel_filename(wheel.name)]
+    ]
+    env.lock = env.lock.parent / "uv.lock"
+    env.lock.parent.mkdir(parents=True, exist_ok=True)
+    header = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n'
+    env.lock.write_text("\n".join([header, root, *packages]), encoding="utf-8")
+
+
+def test_a_change_of_the_pyproject_beside_the_lock_is_not_a_no_op(
+    env: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    # uv takes its default groups from pyproject.toml, not from uv.lock: editing them changes what a sync installs
+    _uv_groups_lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0"), make_wheel(wheelhouse, "beta", "1.0")])
+    pyproject = env.lock.parent / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
+    assert _steps(env.sync().plan) == [("alpha", "install", "1.0", None)]
+    pyproject.write_text(
+        '[project]\nname = "demo"\nversion = "0.1.0"\n[tool.uv]\ndefault-groups = ["dev", "docs"]\n', encoding="utf-8"
+    )
+    outcome = env.sync()
+    assert _steps(outcome.plan) == [("alpha", "keep", "1.0", "1.0"), ("beta", "install", "1.0", None)]
+
+
+def test_a_lock_rewritten_while_it_is_read_is_read_as_the_fingerprint_saw_it(
+    env: Env, wheelhouse: Path, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "2.0")])
+    second = env.lock.read_bytes()
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0")])
+    real = lock_package.read_lock
+
+    def rewritten(path: Path, lock_format: str | None = None) -> lock_package.Lock:
+        path.write_bytes(second)  # a checkout rewrites the lock while this sync reads it
+        return real(path, lock_format)
+
+    monkeypatch.setattr(lock_package, "read_lock", rewritten)
+    # the fingerprint, the remembered selection and the reader all take the version the sync started with
+    assert _steps(env.sync().plan) == [("alpha", "install", "1.0", None)]
+    monkeypatch.undo()
+    assert _steps(env.sync().plan) == [("alpha", "upgrade", "2.0", "1.0")]  # the new version, seen next time

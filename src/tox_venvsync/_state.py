@@ -26,6 +26,8 @@ class Inputs:
 
     lock_bytes: bytes
     lock_path: str
+    #: the ``pyproject.toml`` beside the lock (uv's default groups and pdm's and Poetry's groups are read there)
+    project_bytes: bytes | None = None
     lock_format: str
     request: Request
     target: Target
@@ -38,6 +40,7 @@ class Inputs:
             "engine": __version__,
             "lock": hashlib.sha256(self.lock_bytes).hexdigest(),
             "lock_path": self.lock_path,
+            "pyproject": None if self.project_bytes is None else hashlib.sha256(self.project_bytes).hexdigest(),
             "lock_format": self.lock_format,
             "extras": sorted(self.request.extras),
             "groups": sorted(self.request.groups),

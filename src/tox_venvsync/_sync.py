@@ -108,30 +108,40 @@ class LockAhead:
         self._format = spec.lock_format
         self._memo = cache_root / "toml"
         self._write = write
-        self._read: tuple[bytes, Lock] | None = None
+        self._read: tuple[dict[Path, bytes], Lock] | None = None
+
+    def _files(self) -> dict[Path, bytes]:
+        """The lock's bytes and the pyproject.toml's beside it, as the sync pinned them (or as they are now)."""
+        from tox_venvsync._lock._file import file_bytes, lock_bytes  # noqa: PLC0415  # see the imports
+
+        project = self._path.parent / "pyproject.toml"
+        files = {self._path: lock_bytes(self._path)}
+        if (project_bytes := file_bytes(project)) is not None:
+            files[project] = project_bytes
+        return files
 
     def read(self) -> None:
         """Read the lock now; an error is left for the plan's own reading to report."""
         from tox_venvsync._lock import read_lock  # noqa: PLC0415  # see the imports
-        from tox_venvsync._lock._file import lock_bytes  # noqa: PLC0415
+        from tox_venvsync._lock._file import pinned  # noqa: PLC0415
         from tox_venvsync._lock._toml import memo_dir  # noqa: PLC0415
 
         try:
-            content = lock_bytes(self._path)  # before the reader's own read: a change between is seen later
-            with memo_dir(self._memo, write=self._write):
+            files = self._files()
+            with pinned(files), memo_dir(self._memo, write=self._write):  # the reader parses these very bytes
                 lock = read_lock(self._path, self._format)
         except (OSError, VenvSyncError):
             return
-        self._read = (content, lock)
+        self._read = (files, lock)
 
     def lock(self) -> Lock | None:
-        """The lock read ahead, if it was and the file holds the same bytes now (a timestamp may not tell)."""
+        """The lock read ahead, if it was and its files hold the same bytes as the sync's (a timestamp may not tell)."""
         if self._read is None:
             return None
-        content, lock = self._read
+        files, lock = self._read
         try:
-            return lock if self._path.read_bytes() == content else None
-        except OSError:  # the file changed into something else since: the plan reads it again, and says so
+            return lock if self._files() == files else None
+        except (OSError, VenvSyncError):  # the file changed into something else since: the plan reads it again
             return None
 
 
@@ -165,7 +175,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     contents = {wheel.path: content_key(wheel.path) for wheel in spec.project}
     site_packages = _site_packages(target)
     state = State(spec.venv)
-    fingerprint = _inputs(spec, target, contents).fingerprint()
+    fingerprint = (inputs := _inputs(spec, target, contents)).fingerprint()
     if not dry_run and state.is_current(fingerprint, dist_info_names(site_packages)):
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     import tempfile  # noqa: PLC0415  # see the imports
@@ -178,7 +188,12 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         clear_half_placed(spec.venv, target, cache.unpacked_dir)  # an interrupted apply's, before the venv is read
     # a dry run writes nothing to the cache, not even its work directory: its builds go to the system's temp
     scratch_in = None if dry_run else cache.tmp_dir()
-    with collector_paused(), tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch:
+    # every reader below sees the lock as the fingerprint read it, also if it is rewritten meanwhile
+    with (
+        _pinned(spec, inputs),
+        collector_paused(),
+        tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch,
+    ):
         sources = Sources(cache, target, Path(scratch), environ=spec.environ)
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec.deps))
@@ -492,14 +507,30 @@ def _format_of(path: Path) -> str:
         return ""
 
 
+def _pinned(spec: SyncSpec, inputs: Inputs) -> contextlib.AbstractContextManager[None]:
+    """The lock's files read as the fingerprint read them: the lock (if a file) and the pyproject.toml beside it."""
+    from tox_venvsync._lock._file import pinned  # noqa: PLC0415  # see the imports
+
+    files = {spec.lock_path: inputs.lock_bytes} if inputs.lock_bytes or spec.lock_path.is_file() else {}
+    if inputs.project_bytes is not None:
+        files[spec.lock_path.parent / "pyproject.toml"] = inputs.project_bytes
+    return pinned(files)
+
+
 def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs:
     try:
         # a device or a pipe would be read for ever: read_lock reports it, and every other problem, by the file's name
         lock_bytes = spec.lock_path.read_bytes() if spec.lock_path.is_file() else b""
     except OSError:
         lock_bytes = b""
+    project = spec.lock_path.parent / "pyproject.toml"
+    try:
+        project_bytes = project.read_bytes() if project.is_file() else None
+    except OSError:
+        project_bytes = None
     return Inputs(
         lock_bytes=lock_bytes,
+        project_bytes=project_bytes,
         lock_path=str(spec.lock_path),
         lock_format=spec.lock_format or "",
         request=spec.request,

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from tox_venvsync._errors import LockFileError, named
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
+
+#: the bytes the files of a lock read as for the rest of one sync (see :func:`pinned`)
+_pinned: ContextVar[Mapping[Path, bytes]] = ContextVar("pinned_lock_files", default=MappingProxyType({}))
+
+
+@contextlib.contextmanager
+def pinned(files: Mapping[Path, bytes]) -> Iterator[None]:
+    """Within the block, :func:`lock_bytes` gives these bytes for these files (in this thread).
+
+    One sync reads its lock and the ``pyproject.toml`` beside it several times: for the fingerprint, the
+    remembered selection's key and the reader. A file rewritten in between (a ``git checkout``, an editor)
+    would have the state and the memo record one version with another's selection; pinned, every reader of
+    the sync sees the bytes the fingerprint was taken of.
+    """
+    token = _pinned.set(MappingProxyType(dict(files)))
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def file_bytes(path: Path) -> bytes | None:
+    """A file's bytes as the sync pinned them, else as they are now; ``None`` when it is missing or unreadable."""
+    if (data := _pinned.get().get(path)) is not None:
+        return data
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
 
 
 def missing() -> str:
@@ -16,7 +49,9 @@ def missing() -> str:
 
 
 def lock_bytes(path: Path) -> bytes:
-    """A lockfile's bytes; every problem names the file and what to do."""
+    """A lockfile's bytes (as pinned for the sync, see :func:`pinned`); every problem names the file and what to do."""
+    if (data := _pinned.get().get(path)) is not None:
+        return data
     try:
         if path.exists() and not path.is_file() and not path.is_dir():  # a device or a pipe is read for ever
             reason = f"is not a regular file (a device or a pipe); set {named('lock_file')} to a lockfile"

@@ -23,7 +23,7 @@ from packaging.version import Version
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import carries_login
-from tox_venvsync._lock._file import lock_bytes
+from tox_venvsync._lock._file import file_bytes, lock_bytes
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 
 if TYPE_CHECKING:
@@ -70,11 +70,7 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
 
 
 def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
-    project = lock.parent / "pyproject.toml"
-    try:
-        project_bytes: bytes | None = project.read_bytes()
-    except FileNotFoundError:
-        project_bytes = None
+    project_bytes = file_bytes(lock.parent / "pyproject.toml")
     described = {
         "engine": __version__,
         "code": _code_identity(),
