@@ -181,6 +181,48 @@ def test_an_unchanged_source_tree_is_not_built_again_when_other_packages_change(
     assert [line for line in outcome.plan.lines() if "other" in line] == ["downgrade: other 2.0 -> 1.0"]
 
 
+def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: MockerFixture) -> None:
+    # the build read V = 1; the tree says V = 2 by the time it ends: noting that tree would keep V = 1 for good
+    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    real, builds = Builder.from_tree, []
+
+    def saved_meanwhile(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
+        built = real(self, *args, **kwargs)
+        if not builds:
+            (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # saved while it built\n")
+        builds.append(built)
+        return built
+
+    mocker.patch.object(Builder, "from_tree", saved_meanwhile)
+    assert actions(env.sync()) == [("dirpkg", "install")]
+    assert len(builds) == 2
+    assert env.run("import dirpkg; print(dirpkg.V)") == "2"
+    assert env.sync().plan is None
+
+
+def test_a_file_a_build_writes_into_its_tree_as_the_wheel_holds_it_is_built_once(
+    env: Env, mocker: MockerFixture
+) -> None:
+    # setuptools-scm writes _version.py on every build: the wheel holds it as the tree does, nothing was missed
+    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    real, builds = Builder.from_tree, []
+
+    def writes_a_version_file(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
+        built = real(self, *args, **kwargs)
+        written = tree / "src" / "dirpkg" / "__init__.py"
+        written.write_text(written.read_text())
+        os.utime(written, ns=(1, written.stat().st_mtime_ns + 1_000_000))
+        builds.append(built)
+        return built
+
+    mocker.patch.object(Builder, "from_tree", writes_a_version_file)
+    assert actions(env.sync()) == [("dirpkg", "install")]
+    assert len(builds) == 1
+    assert env.sync().plan is None
+
+
 def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_and_reinstalled(
     env: Env, mocker: MockerFixture
 ) -> None:

@@ -11,7 +11,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._lock._model import Artifact, Pick, best_wheel
-from tox_venvsync._state import tree_signature
+from tox_venvsync._state import signature_of, tree_listing
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
@@ -126,13 +126,18 @@ class Sources:
     def _tree(self, pick: Pick, path: Path, *, editable: bool, installed: InstalledDist | None) -> Wanted:
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
 
-        signature = tree_signature(path) if path.is_dir() else None
+        before = tree_listing(path) if path.is_dir() else None
+        signature = None if before is None else signature_of(before)
         if (kept := self._unchanged(pick, path, signature, editable=editable, installed=installed)) is not None:
             return kept
         built = self._build_tree(pick, path, editable=editable)
+        after = tree_listing(path)  # after the build, which may write into it (a version file)
+        if not editable and before is not None and not _seen_by_build(built, path, before, after):
+            built = self._build_tree(pick, path, editable=editable)  # edited while it built: once more, with the edit
+            after = tree_listing(path)
         if pick.version is None:  # most locks give a source tree no version: its build tells (for the plan's lines)
             pick = replace(pick, version=parse_wheel_filename(built.name)[1])
-        signature = tree_signature(path)  # after the build, which may write into it (a version file)
+        signature = signature_of(after)
         if not editable:
             self.trees[str(path)] = signature
         return Wanted(
@@ -260,6 +265,34 @@ class Sources:
 
 def _with_file(pick: Pick, artifact: Artifact) -> Pick:
     return replace(pick, artifact=artifact, kind="wheel" if artifact.filename.endswith(".whl") else "sdist")
+
+
+def _seen_by_build(
+    wheel: Path, root: Path, before: Mapping[str, tuple[int, int]], after: Mapping[str, tuple[int, int]]
+) -> bool:
+    """Whether the build that made ``wheel`` saw the tree as it is now, though files changed while it ran.
+
+    A build may write into its tree (setuptools-scm's ``_version.py``): such a file is in the wheel as it is
+    in the tree. A file changed, added or removed in the tree that the wheel does not hold as it is now was
+    edited while the build read the tree (a save in an editor), and the wheel may hold the old text: the tree
+    is built again, or the signature noted after this build would keep the stale wheel for good.
+    """
+    import zipfile  # noqa: PLC0415  # only when a tree changed during its build
+
+    changed = [path for path in before.keys() | after.keys() if before.get(path) != after.get(path)]
+    if not changed:
+        return True
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            members = archive.namelist()
+            for path in changed:
+                relative = path.removeprefix("./")
+                found = next((m for m in members if relative == m or relative.endswith(f"/{m}")), None)
+                if path not in after or found is None or archive.read(found) != (root / relative).read_bytes():
+                    return False
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return True
 
 
 def _content_key(wheel: Path) -> str:

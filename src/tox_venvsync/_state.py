@@ -119,11 +119,24 @@ _BUILD_OUTPUT = frozenset({"build", "dist"})
 
 
 def tree_signature(root: Path) -> str:
-    """A digest of every source file's path, size and mtime under ``root``: changes when the tree is edited.
+    """A digest of every source file's path, size and mtime under ``root``: changes when the tree is edited."""
+    return signature_of(tree_listing(root))
+
+
+def signature_of(listing: Mapping[str, tuple[int, int]]) -> str:
+    """The digest of a :func:`tree_listing`."""
+    digest = hashlib.sha256()
+    for path, (size, mtime) in listing.items():
+        digest.update(f"{path}:{size}:{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+def tree_listing(root: Path) -> dict[str, tuple[int, int]]:
+    """Every source file under ``root``: its path (``dir/name``, ``./name`` at the top) to its size and mtime.
 
     Directory links are followed (a package linked into the tree is part of it), each real directory once.
     """
-    digest = hashlib.sha256()
+    listing: dict[str, tuple[int, int]] = {}
     seen: set[str] = set()
     for directory, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(directory)
@@ -142,5 +155,5 @@ def tree_signature(root: Path) -> str:
                 stat = os.stat(os.path.join(directory, name))  # noqa: PTH116, PTH118  # the cheap calls, on purpose
             except OSError:
                 continue
-            digest.update(f"{os.path.relpath(directory, root)}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+            listing[f"{os.path.relpath(directory, root)}/{name}"] = (stat.st_size, stat.st_mtime_ns)
+    return listing
