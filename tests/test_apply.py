@@ -615,16 +615,22 @@ def test_journal(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     file = tmp_path / ".venvsync" / "journal.json"
     assert journal.pending() == frozenset()
-    journal.start(["b", "a"], {"a": "/cache/unpacked/a"})
-    assert json.loads(file.read_text()) == {"names": ["a", "b"], "trees": {"a": "/cache/unpacked/a"}}
+    journal.start(["b", "a"], {"a": "/cache/unpacked/a"}, {"b": ["/v/b.py", "/v/b-1.dist-info/RECORD"]})
+    assert json.loads(file.read_text()) == {
+        "names": ["a", "b"],
+        "trees": {"a": "/cache/unpacked/a"},
+        "files": {"b": ["/v/b.py", "/v/b-1.dist-info/RECORD"]},
+    }
     assert journal.pending() == frozenset({"a", "b"})
     journal.start(iter(["c", "a"]), {"c": "/cache/unpacked/c"})  # an unfinished apply's names and trees are kept
     assert json.loads(file.read_text()) == {
         "names": ["a", "b", "c"],
         "trees": {"a": "/cache/unpacked/a", "c": "/cache/unpacked/c"},
+        "files": {"b": ["/v/b.py", "/v/b-1.dist-info/RECORD"]},
     }
     assert Journal(tmp_path).pending() == frozenset({"a", "b", "c"})
     assert Journal(tmp_path).placing() == {"a": "/cache/unpacked/a", "c": "/cache/unpacked/c"}
+    assert Journal(tmp_path).writing() == {"b": ["/v/b.py", "/v/b-1.dist-info/RECORD"]}
     assert [path.name for path in file.parent.iterdir()] == ["journal.json"]  # no temporary file left
     journal.finish()
     assert not file.exists()

@@ -19,7 +19,7 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
-from tox_venvsync._apply import Journal
+from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import Builder, BuildError, _as_locked
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, InstallError, OfflineError
@@ -29,7 +29,7 @@ from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._state import State
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
-from tox_venvsync._verify import check_records
+from tox_venvsync._verify import check_records, unowned_files
 
 if TYPE_CHECKING:
     from pytest_mock import MockerFixture
@@ -185,7 +185,7 @@ def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: Moc
     # the build read V = 1; the tree says V = 2 by the time it ends: noting that tree would keep V = 1 for good
     tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
     env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    real, builds = Builder.from_tree, []
+    real, builds = Builder.from_tree, list[Path]()
 
     def saved_meanwhile(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
         built = real(self, *args, **kwargs)
@@ -207,7 +207,7 @@ def test_a_file_a_build_writes_into_its_tree_as_the_wheel_holds_it_is_built_once
     # setuptools-scm writes _version.py on every build: the wheel holds it as the tree does, nothing was missed
     tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
     env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    real, builds = Builder.from_tree, []
+    real, builds = Builder.from_tree, list[Path]()
 
     def writes_a_version_file(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
         built = real(self, *args, **kwargs)
@@ -221,6 +221,30 @@ def test_a_file_a_build_writes_into_its_tree_as_the_wheel_holds_it_is_built_once
     assert actions(env.sync()) == [("dirpkg", "install")]
     assert len(builds) == 1
     assert env.sync().plan is None
+
+
+def test_a_build_cut_off_while_it_was_placed_leaves_no_file_behind(env: Env, mocker: MockerFixture) -> None:
+    # pypa/installer writes a built wheel's RECORD last: a sync killed before it leaves files no RECORD owns
+    files = {"dirpkg/__init__.py": "V = 1\n", "dirpkg/extra.py": "X = 1\n"}
+    write_project(env.root / "lock" / "local", "dirpkg", "0.1", files)
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    real = WheelInstaller.install
+
+    def cut_off(self: WheelInstaller, wheel: Path, wanted: Any) -> None:  # noqa: ANN401  # install's own
+        real(self, wheel, wanted)
+        next(env.site.glob("dirpkg-*.dist-info")).joinpath("RECORD").unlink()  # killed before it was written
+        raise KeyboardInterrupt
+
+    mocker.patch.object(WheelInstaller, "install", cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        env.sync()
+    mocker.stopall()
+    assert (env.site / "dirpkg" / "extra.py").is_file()
+    env.write()  # the next lock does not name it: its files go all the same
+    env.sync()
+    assert not (env.site / "dirpkg").exists()
+    assert list(env.site.glob("dirpkg-*")) == []
+    assert unowned_files(scan([env.site]), [env.site], env.venv) == []
 
 
 def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_and_reinstalled(

@@ -145,6 +145,36 @@ class WheelInstaller:
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
 
+    def planned(self, wheel: Path, wanted: Wanted) -> list[str]:
+        """Every path :meth:`install` writes for ``wheel``, its RECORD last, found by an install that writes nothing.
+
+        For the journal: a build's wheel is gone after a sync is cut off, and with it what it placed.
+        """
+        from installer import install  # noqa: PLC0415  # see the imports
+        from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415
+        from installer.exceptions import InstallerError  # noqa: PLC0415
+        from installer.records import RecordEntry  # noqa: PLC0415
+        from installer.sources import WheelFile  # noqa: PLC0415
+
+        name, paths = str(wanted.pick.name), list[str]()
+
+        class Recorder(SchemeDictionaryDestination):
+            def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:  # noqa: ARG002, FBT001  # installer's signature
+                paths.append(os.path.normpath(os.path.join(self.scheme_dict[scheme], path)))
+                return RecordEntry(path, None, None)
+
+        try:
+            with WheelFile.open(wheel) as source:
+                recorder = Recorder(
+                    scheme_dict=with_headers_of(self._target.scheme, name),
+                    interpreter=self._target.executable,
+                    script_kind="posix",
+                )
+                install(source, recorder, additional_metadata=_metadata(wanted))
+        except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
+            raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
+        return paths
+
     def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
         """Install the wheels one after another, in the plan's order."""
         for wheel, wanted in installs:
@@ -332,18 +362,23 @@ class Journal:
     def __init__(self, venv: Path) -> None:
         self._file = venv / ".venvsync" / "journal.json"
 
-    def _read(self) -> tuple[frozenset[str], dict[str, str]]:
+    def _read(self) -> tuple[frozenset[str], dict[str, str], dict[str, list[str]]]:
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return frozenset(), {}
+            return frozenset(), {}, {}
         if isinstance(data, list):  # what earlier versions wrote: the names only
-            return frozenset(str(n) for n in data), {}
+            return frozenset(str(n) for n in data), {}, {}
         if not isinstance(data, dict) or not isinstance(data.get("names"), list):
-            return frozenset(), {}
-        trees = data.get("trees")
+            return frozenset(), {}, {}
+        trees, files = data.get("trees"), data.get("files")
         placing = {str(k): str(v) for k, v in trees.items()} if isinstance(trees, dict) else {}
-        return frozenset(str(n) for n in data["names"]), placing
+        writing = (
+            {str(k): [str(p) for p in v] for k, v in files.items() if isinstance(v, list)}
+            if isinstance(files, dict)
+            else {}
+        )
+        return frozenset(str(n) for n in data["names"]), placing, writing
 
     def pending(self) -> frozenset[str]:
         """Names an interrupted apply was changing (empty when the last apply finished)."""
@@ -353,10 +388,23 @@ class Journal:
         """The cache's tree each install of an interrupted apply placed from, by name."""
         return self._read()[1]
 
-    def start(self, names: Iterable[str], trees: Mapping[str, str] | None = None) -> None:
-        """Record the names (and trees) before the first change (merged with a previous unfinished apply)."""
-        before, placing = self._read()
-        document = {"names": sorted(before | set(names)), "trees": placing | dict(trees or {})}
+    def writing(self) -> dict[str, list[str]]:
+        """The paths each install of a built wheel (not from the cache) writes, its RECORD last, by name."""
+        return self._read()[2]
+
+    def start(
+        self,
+        names: Iterable[str],
+        trees: Mapping[str, str] | None = None,
+        files: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        """Record the names (trees, files) before the first change (merged with a previous unfinished apply)."""
+        before, placing, writing = self._read()
+        document = {
+            "names": sorted(before | set(names)),
+            "trees": placing | dict(trees or {}),
+            "files": writing | dict(files or {}),
+        }
         write_atomic(self._file, json.dumps(document))
 
     def finish(self) -> None:
@@ -376,10 +424,12 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
     removed through a linked directory that leads out of the venv.
     """
     cut = _cut_off(venv, target, unpacked_dir)
-    if not cut:
+    written = [paths for paths in Journal(venv).writing().values() if paths and not os.path.exists(paths[-1])]
+    if not cut and not written:
         return
     claimed = _claimed(target)
     inside = _inside_the_venv(venv)
+    _clear_written(written, claimed, inside, venv)
     for placement, dist_info in cut:
         compiled = _CompiledFiles()
         files, directories = placement.placed()
@@ -400,6 +450,33 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
                     if name.endswith(TEMPORARY_SUFFIX):
                         os.unlink(os.path.join(directory, name))
         _prune_empty((Path(d) for d in made), stop=Path(placement.root))  # the empty ones it made
+
+
+def _clear_written(written: list[list[str]], claimed: set[str], inside: Callable[[str], bool], venv: Path) -> None:
+    """Remove what each cut-off install of a built wheel wrote (the journal's paths, its RECORD not yet there).
+
+    Only paths in the venv and no other distribution's; its ``.dist-info`` goes whole, then the directories it
+    left empty (never the venv's own top ones).
+    """
+    own = (os.path.join(venv, "pyvenv.cfg"), os.path.join(venv, ".venvsync"))  # the journal is a file, and editable
+    for paths in written:
+        dist_info = os.path.dirname(paths[-1])
+        for path in paths[:-1]:
+            if os.path.normpath(path) in claimed or not inside(os.path.dirname(path)) or _under(path, dist_info):
+                continue
+            if path == own[0] or _under(path, own[1]):
+                continue
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                os.unlink(path)
+        if dist_info.endswith(".dist-info") and inside(dist_info):
+            shutil.rmtree(dist_info, ignore_errors=True)
+        made = {os.path.dirname(path) for path in paths if inside(os.path.dirname(path))}
+        for directory in made:  # a file it was renaming into place (see _replacing)
+            with contextlib.suppress(OSError):
+                for name in os.listdir(directory):
+                    if name.endswith(TEMPORARY_SUFFIX):
+                        os.unlink(os.path.join(directory, name))
+        _prune_empty((Path(d) for d in made), stop=venv, keep_top=True)
 
 
 def _cut_off(venv: Path, target: Target, unpacked_dir: Path) -> list[tuple[_Placement, str]]:
@@ -582,6 +659,19 @@ class LinkInstaller:
         """Where the cache keeps the tree each install of ``plan`` is placed from (those from the cache), by name."""
         hashed = {step.name: self._hashed(step.wanted) for step in plan.to_install if step.wanted is not None}
         return {name: str(self._cache.unpacked(*pair)) for name, pair in hashed.items() if pair is not None}
+
+    def placing(self, plan: Plan, wheels: Mapping[str, Path]) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """What the journal notes of each install of ``plan``, by name (see :func:`clear_half_placed`).
+
+        The cache's tree it is placed from, or for a wheel built here, the paths it writes.
+        """
+        trees = self.tree_roots(plan)
+        files = {
+            str(step.name): self._wheels.planned(wheels[step.name], step.wanted)
+            for step in plan.to_install
+            if step.wanted is not None and step.name not in trees and step.name in wheels
+        }
+        return trees, files
 
     @staticmethod
     def _hashed(wanted: Wanted) -> tuple[str, str] | None:

@@ -232,8 +232,8 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             state.clear()
             chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
             # what each install places from, should it be cut off half way (see clear_half_placed)
-            placing = chosen.tree_roots(plan) if isinstance(chosen, LinkInstaller) else {}
-            journal.start((step.name for step in plan.changes), placing)
+            placing, building = chosen.placing(plan, wheels) if isinstance(chosen, LinkInstaller) else ({}, {})
+            journal.start((step.name for step in plan.changes), placing, building)
             apply(plan, wheels, venv=spec.venv, installer=chosen)
             if isinstance(chosen, LinkInstaller):
                 chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
