@@ -5,7 +5,9 @@ from __future__ import annotations
 import array
 import errno
 import os
+import subprocess
 import sys
+import time
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -103,7 +105,7 @@ def test_the_work_directory_s_parent_is_spread_before_the_work_directory_is_made
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = Cache(tmp_path / "cache")
-    work = cache.root / "tmp" / f"p{os.getpid()}"
+    work = cache.root / "tmp" / f"p{os.getpid()}-{_cache._pid_namespace()}"
     asked: list[tuple[Path, bool]] = []
 
     def recording(directory: Path) -> bool:
@@ -149,3 +151,27 @@ def test_no_flag_is_asked_for_where_ioctl_numbers_are_laid_out_otherwise(
 
 def test_a_directory_that_cannot_be_opened_is_not_spread(tmp_path: Path) -> None:
     assert not spread_out(tmp_path / "missing")
+
+
+@linux_only
+def test_a_dead_process_s_work_directory_goes_and_another_namespace_s_only_once_old(tmp_path: Path) -> None:
+    ended = subprocess.Popen(["true"])  # noqa: S607  # a process that has ended: its number runs nothing now
+    ended.wait()
+    namespace = _cache._pid_namespace()
+    tmp = tmp_path / "tmp"
+    names = {
+        "dead": f"p{ended.pid}-{namespace}",
+        "alive": f"p{os.getpid()}-{namespace}",
+        # a container's process sharing the cache: its number says nothing in this namespace
+        "foreign": f"p{ended.pid}-1",
+        "foreign-old": f"p{ended.pid}-2",
+        "not-a-work-directory": "unpack-x",
+    }
+    for name in names.values():
+        (tmp / name).mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(tmp / names["foreign-old"], (two_days_ago, two_days_ago))
+    _cache._remove_dead(tmp)
+    assert sorted(p.name for p in tmp.iterdir()) == sorted(
+        [names["alive"], names["foreign"], names["not-a-work-directory"]]
+    )

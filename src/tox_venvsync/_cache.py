@@ -20,6 +20,7 @@ so a reader never sees a partial or unverified file.
 from __future__ import annotations
 
 import array
+import contextlib
 import hashlib
 import os
 import sys
@@ -84,9 +85,12 @@ class Cache:
         """The directory of this process for work in progress, on the cache filesystem so a rename is atomic.
 
         A process killed mid-download leaves its directory behind; the next process to ask removes
-        the directories of processes that no longer run.
+        the directories of processes that no longer run. The name holds the process's PID namespace too
+        (``p<pid>-<namespace>``): a cache shared by containers (a Docker build's cache mount) sees processes of
+        other namespaces, whose numbers say nothing here; their directories go only once a day old.
         """
-        path = self.root / "tmp" / f"p{os.getpid()}"
+        namespace = _pid_namespace()
+        path = self.root / "tmp" / (f"p{os.getpid()}-{namespace}" if namespace else f"p{os.getpid()}")
         if not path.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
             spread_out(path.parent)  # before this process's directory is made: see spread_out
@@ -159,12 +163,32 @@ def spread_out(directory: Path) -> bool:
     return True
 
 
-def _remove_dead(tmp: Path) -> None:
-    import shutil  # noqa: PLC0415  # see the imports
+#: how old a work directory of another PID namespace's process must be before it is taken for a dead one's
+_FOREIGN_AGE = 24 * 3600
 
+
+def _pid_namespace() -> str:
+    """The PID namespace of this process (its inode on Linux), or ``""`` where there is none to read."""
+    try:
+        return str(Path("/proc/self/ns/pid").stat().st_ino)
+    except OSError:
+        return ""
+
+
+def _remove_dead(tmp: Path) -> None:
+    import re  # noqa: PLC0415  # see the imports
+    import shutil  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    namespace = _pid_namespace()
     for entry in tmp.iterdir():
-        pid = entry.name[1:]
-        if entry.name.startswith("p") and pid.isdigit() and not _alive(int(pid)):
+        if (found := re.fullmatch(r"p(\d+)(?:-(\d+))?", entry.name)) is None:
+            continue
+        if (found[2] or "") != namespace:  # another container's process, or an older version's name
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat().st_mtime > _FOREIGN_AGE:
+                    shutil.rmtree(entry, ignore_errors=True)
+        elif not _alive(int(found[1])):
             shutil.rmtree(entry, ignore_errors=True)
 
 
