@@ -23,11 +23,12 @@ from tox_venvsync import _lock as lock_package
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, InstallError, LockFileError
-from tox_venvsync._installed import dist_info_names
+from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
 from tox_venvsync._sync import LockAhead, Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
 from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
     from pytest_mock import MockerFixture
@@ -766,3 +767,19 @@ def test_a_lock_rewritten_while_it_is_read_is_read_as_the_fingerprint_saw_it(
     assert _steps(env.sync().plan) == [("alpha", "install", "1.0", None)]
     monkeypatch.undo()
     assert _steps(env.sync().plan) == [("alpha", "upgrade", "2.0", "1.0")]  # the new version, seen next time
+
+
+def test_removing_one_of_two_distributions_that_ship_a_file_keeps_it_for_the_other(
+    env: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    # pip and uv delete it and leave the other broken (verify: missing); the file stays while a RECORD lists it
+    shared = {"ns/__init__.py": "SHARED = True\n"}
+    first = make_wheel(wheelhouse, "ns-a", "1.0", modules={**shared, "ns/a.py": "A = 1\n"})
+    second = make_wheel(wheelhouse, "ns-b", "1.0", modules={**shared, "ns/b.py": "B = 1\n"})
+    _lock(env, local_index, [first, second])
+    env.sync()
+    _lock(env, local_index, [first])
+    assert _steps(env.sync().plan) == [("ns-a", "keep", "1.0", "1.0"), ("ns-b", "remove", "1.0", "1.0")]
+    assert sorted(p.name for p in (env.site / "ns").glob("*.py")) == ["__init__.py", "a.py"]
+    assert check_records(scan([env.site]), env.venv).missing == []
+    assert env.run("import ns.a; print(ns.SHARED, ns.a.A)") == "True 1\n"

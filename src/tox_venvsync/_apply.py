@@ -35,6 +35,7 @@ from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_r
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Set as AbstractSet
 
     from installer.records import RecordEntry
     from installer.sources import WheelFile
@@ -255,12 +256,13 @@ def _file_hashes(wanted: Wanted) -> dict[str, str]:
     return file_digests(unquote(urlsplit(wanted.direct_url).path), ["sha256"])
 
 
-def uninstall(dist: InstalledDist, venv: Path) -> None:
+def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = frozenset()) -> None:
     """Remove a distribution's files as its RECORD lists them, then its ``.dist-info`` directory.
 
     Path guard: a RECORD is data from a wheel, so an entry that points outside the venv
     (``..``, an absolute path elsewhere, a path through a directory link that leads out) is
     skipped, never deleted. (Paths as strings, each directory resolved once: this is a hot loop.)
+    ``kept``: paths another distribution's RECORD lists, which stay.
     """
     root = os.path.abspath(venv)
     inside = _inside_the_venv(venv)
@@ -271,8 +273,8 @@ def uninstall(dist: InstalledDist, venv: Path) -> None:
     for relative in _record_paths(dist.dist_info):
         path = os.path.normpath(os.path.join(base, relative))
         directory, name = os.path.split(path)
-        if not _under(path, root) or _under(path, dist_info) or path == dist_info:
-            continue  # outside the venv; or the dist-info, which goes as a whole below
+        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept:
+            continue  # outside the venv; the dist-info, which goes as a whole below; another's file
         if not inside(directory):
             continue
         try:
@@ -589,10 +591,29 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
     if checks:
         with ThreadPoolExecutor(max_workers=min(UNPACK_WORKERS, len(checks))) as pool:
             list(pool.map(lambda item: installer.check(*item), checks))
-    for step in plan.to_remove:
-        for dist in step.old:
-            uninstall(dist, venv)
+    removing = [dist for step in plan.to_remove for dist in step.old]
+    kept = _claimed_by_others(removing) if removing else set()
+    for dist in removing:
+        uninstall(dist, venv, kept=kept)
     installer.install_all(installs)
+
+
+def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
+    """Every path a RECORD of a distribution that stays lists (in the site-packages of those ``removing``).
+
+    Two distributions may ship one file (a namespace's ``__init__.py``, psycopg2 beside psycopg2-binary):
+    removing one keeps the file the other still needs (pip and uv delete it, leaving the other broken).
+    """
+    from tox_venvsync._installed import scan  # noqa: PLC0415  # a sync that removes something
+
+    going = {dist.dist_info for dist in removing}
+    return {
+        os.path.normpath(os.path.join(dist.dist_info.parent, relative))
+        for dists in scan({dist.dist_info.parent for dist in removing}).values()
+        for dist in dists
+        if dist.dist_info not in going
+        for relative in _record_paths(dist.dist_info)
+    }
 
 
 #: threads unpacking (and checking) wheels at once: unzipping and hashing are CPU work that releases the
