@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 import urllib.request
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,6 +12,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.index import LocalIndex
+from _support.logins import forget_logins
 from _support.proxy import TunnelProxy
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
@@ -137,7 +137,7 @@ def test_a_redirect_from_https_to_plain_http_is_refused_and_gets_no_login(
 ) -> None:
     # localhost stands for a host on the network here: only 127.0.0.1 counts as this machine
     monkeypatch.setattr(_index, "_is_loopback", lambda host: host == "127.0.0.1")
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
+    forget_logins(monkeypatch)
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     https_index.login = ("ci", "s3cret")
     with LocalIndex(wheelhouse) as plain:
@@ -158,7 +158,7 @@ def test_a_redirect_from_https_to_plain_http_is_refused_and_gets_no_login(
 def test_a_login_goes_with_its_own_scheme_and_never_over_refused_plain_http(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
+    forget_logins(monkeypatch)
     netrc = tmp_path / "netrc"
     netrc.write_text("machine pkgs.example login n password pw\n")
     monkeypatch.setenv("NETRC", str(netrc))

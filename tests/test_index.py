@@ -5,12 +5,12 @@ import http.client
 import io
 import os
 import urllib.request
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import pytest
 from packaging.utils import canonicalize_name
 
+from _support.logins import forget_logins
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
 from tox_venvsync._cache import Cache
@@ -159,7 +159,7 @@ def test_through_a_proxy_every_request_has_its_own_connection(
 def test_an_index_url_with_credentials_that_cannot_be_reached_is_one_sentence_that_hides_them(
     index: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
+    forget_logins(monkeypatch)
     with pytest.raises(FetchError) as info:
         IndexClient().locate(index, "rich", "rich-1.0-py3-none-any.whl")
     message = str(info.value)

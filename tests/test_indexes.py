@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import subprocess
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,6 +12,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.index import LocalIndex
+from _support.logins import without_logins
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index, _indexes
@@ -44,11 +44,8 @@ BASIC = "Basic " + base64.b64encode(b"ci:s3cret").decode()
 @pytest.fixture(autouse=True)
 def no_logins_yet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no login learnt (they are kept for the process) and no netrc file."""
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-    _index._netrc_entries.cache_clear()
-    yield
-    _index._netrc_entries.cache_clear()
+    with without_logins(monkeypatch, tmp_path / "no-netrc"):
+        yield
 
 
 def _project(

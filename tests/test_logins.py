@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,8 +11,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.index import LocalIndex
+from _support.logins import without_logins
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
@@ -34,11 +33,8 @@ HINT = (
 @pytest.fixture(autouse=True)
 def no_logins_yet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no login learnt from a URL and no netrc file (both are kept for the process)."""
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-    _index._netrc_entries.cache_clear()
-    yield
-    _index._netrc_entries.cache_clear()
+    with without_logins(monkeypatch, tmp_path / "no-netrc"):
+        yield
 
 
 @pytest.fixture

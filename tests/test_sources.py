@@ -7,7 +7,6 @@ import re
 import stat
 import subprocess
 import threading
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +14,10 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from _support.logins import forget_logins
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
 from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import Builder, BuildError, _as_locked
 from tox_venvsync._cache import Cache
@@ -386,7 +385,7 @@ def test_an_archive_behind_a_login_is_recorded_without_it(
     env: Env, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # direct_url.json is any reader's (pip freeze prints it): the login in the lock's URL stays out of it
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
+    forget_logins(monkeypatch)
     local_index.login = ("ci", "s3cret")
     tree = write_project(env.root / "arch-tree", "archpkg", "2.0", {"archpkg/__init__.py": "OK = True\n"})
     archive = make_sdist(local_index.directory, tree, "archpkg", "2.0")

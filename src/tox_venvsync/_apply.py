@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from collections.abc import Set as AbstractSet
 
+    from installer.destinations import SchemeDictionaryDestination
     from installer.records import RecordEntry
     from installer.sources import WheelFile
     from installer.utils import Scheme
@@ -86,11 +87,8 @@ class WheelInstaller:
 
     def install(self, wheel: Path, wanted: Wanted) -> None:
         """Install a wheel that passed :meth:`check`."""
-        from installer import install  # noqa: PLC0415  # see the imports
-        from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415
-        from installer.exceptions import InstallerError  # noqa: PLC0415
+        from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415  # see the imports
         from installer.records import RecordEntry  # noqa: PLC0415
-        from installer.sources import WheelFile  # noqa: PLC0415
 
         name = str(wanted.pick.name)
         real_venv, checked = os.path.realpath(self._target.prefix), set[str]()
@@ -134,47 +132,47 @@ class WheelInstaller:
                     data = _shebang_line(self.interpreter) + b"\n" + data.partition(b"\n")[2]
                 return self.write_to_fs(scheme, os.fspath(path), io.BytesIO(data), is_executable)
 
-        try:
-            with WheelFile.open(wheel) as source:
-                destination = Destination(
-                    scheme_dict=with_headers_of(self._target.scheme, name),
-                    interpreter=self._target.executable,
-                    script_kind="posix",
-                    overwrite_existing=True,  # files an interrupted apply left behind are replaced
-                )
-                install(source, destination, additional_metadata=_metadata(wanted))
-        except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
-            raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
+        self._run(wheel, wanted, Destination, overwrite=True)  # files an interrupted apply left are replaced
 
     def planned(self, wheel: Path, wanted: Wanted) -> list[str]:
         """Every path :meth:`install` writes for ``wheel``, its RECORD last, found by an install that writes nothing.
 
         For the journal: a build's wheel is gone after a sync is cut off, and with it what it placed.
         """
-        from installer import install  # noqa: PLC0415  # see the imports
-        from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415
-        from installer.exceptions import InstallerError  # noqa: PLC0415
+        from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415  # see the imports
         from installer.records import RecordEntry  # noqa: PLC0415
-        from installer.sources import WheelFile  # noqa: PLC0415
 
-        name, paths = str(wanted.pick.name), list[str]()
+        paths: list[str] = []
 
         class Recorder(SchemeDictionaryDestination):
             def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:  # noqa: ARG002, FBT001  # installer's signature
                 paths.append(os.path.normpath(os.path.join(self.scheme_dict[scheme], path)))
                 return RecordEntry(path, None, None)
 
+        self._run(wheel, wanted, Recorder)
+        return paths
+
+    def _run(
+        self, wheel: Path, wanted: Wanted, destination: type[SchemeDictionaryDestination], *, overwrite: bool = False
+    ) -> None:
+        """pypa/installer's install of ``wheel`` into ``destination``, made for the target's scheme."""
+        from installer import install  # noqa: PLC0415  # see the imports
+        from installer.exceptions import InstallerError  # noqa: PLC0415
+        from installer.sources import WheelFile  # noqa: PLC0415
+
+        name = str(wanted.pick.name)
+        scheme = with_headers_of(self._target.scheme, name)
         try:
             with WheelFile.open(wheel) as source:
-                recorder = Recorder(
-                    scheme_dict=with_headers_of(self._target.scheme, name),
+                into = destination(
+                    scheme_dict=scheme,
                     interpreter=self._target.executable,
                     script_kind="posix",
+                    overwrite_existing=overwrite,
                 )
-                install(source, recorder, additional_metadata=_metadata(wanted))
+                install(source, into, additional_metadata=_metadata(wanted))
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
-        return paths
 
     def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
         """Install the wheels one after another, in the plan's order."""
