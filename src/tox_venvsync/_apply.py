@@ -597,21 +597,49 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
 
 
 def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
-    """Every path a RECORD of a distribution that stays lists (in the site-packages of those ``removing``).
+    """The paths of those ``removing`` that a RECORD of a distribution that stays lists too.
 
     Two distributions may ship one file (a namespace's ``__init__.py``, psycopg2 beside psycopg2-binary):
     removing one keeps the file the other still needs (pip and uv delete it, leaving the other broken).
+    Every other RECORD beside theirs is read, but searched as text for the first parts of their paths
+    before its rows are (a removal and an upgrade are on the benchmark's paths: 50 RECORDs, 4,000 rows).
     """
-    from tox_venvsync._installed import scan  # noqa: PLC0415  # a sync that removes something
-
-    going = {dist.dist_info for dist in removing}
-    return {
-        os.path.normpath(os.path.join(dist.dist_info.parent, relative))
-        for dists in scan({dist.dist_info.parent for dist in removing}).values()
-        for dist in dists
-        if dist.dist_info not in going
+    going = {str(dist.dist_info) for dist in removing}
+    rows = {  # their rows' paths but their .dist-info's own files, which no other distribution lists
+        relative
+        for dist in removing
         for relative in _record_paths(dist.dist_info)
+        if not relative.startswith(f"{dist.dist_info.name}/")
     }
+    theirs = {os.path.normpath(os.path.join(d.dist_info.parent, r)) for d in removing for r in rows}
+    # a row of another RECORD can only name one of theirs if it starts with one of their rows' first parts (or,
+    # for a row out of site-packages, a script say, is that row)
+    starts = {
+        f"\n{row}," if row.startswith("../") else f"\n{row.partition('/')[0]}{'/' if '/' in row else ','}"
+        for row in rows
+    }
+    claimed: set[str] = set()
+    for directory in {str(dist.dist_info.parent) for dist in removing}:
+        for entry in os.listdir(directory):
+            dist_info = os.path.join(directory, entry)
+            if not entry.endswith(".dist-info") or dist_info in going:
+                continue
+            try:
+                text = Path(dist_info, "RECORD").read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            probe = f"\n{text}".replace('\n"', "\n")  # a quoted row (a comma in its path) starts the same
+            if not any(start in probe for start in starts):
+                continue  # no row of it starts where theirs do (searched in C: most RECORDs are passed over)
+            for line in text.splitlines():
+                relative = line.rpartition(",")[0].rpartition(",")[0] if not line.startswith('"') else _row(line)
+                claimed.add(os.path.normpath(os.path.join(directory, relative)))
+    return claimed & theirs
+
+
+def _row(line: str) -> str:
+    """The path of a RECORD row whose path is quoted (it holds a comma or a quote)."""
+    return next(csv.reader([line]), [""])[0]
 
 
 #: threads unpacking (and checking) wheels at once: unzipping and hashing are CPU work that releases the
