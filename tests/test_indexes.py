@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index, _indexes
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError, LockFileError
+from tox_venvsync._errors import BadUrlError, FetchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._index import IndexClient, IndexFile, find_pinned
 from tox_venvsync._indexes import (
@@ -116,6 +117,23 @@ def test_each_named_index_sends_its_own_login_under_its_root(guarded: LocalIndex
         IndexClient().locate(guarded.simple_url, "other", wheel.name)
 
 
+def test_a_file_elsewhere_on_a_named_index_s_host_gets_the_index_login(guarded: LocalIndex, wheelhouse: Path) -> None:
+    # Azure Artifacts links an index's files under another path of its host: PDM sends the login there, uv too
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    logins = ((f"{guarded.url}/team-a/simple", ("ci", "s3cret")), (f"{guarded.url}/team-b/simple", ("b", "x")))
+    _index.use_logins(ProjectIndexes(logins=logins))
+    picks = [_wheel_pick(wheel, guarded.file_url(wheel.name))]  # under /files/: no index's root; the first's host
+    assert CacheFetcher(Cache(guarded.directory.parent / "cache")).fetch(picks)["pkg"].is_file()
+    assert guarded.authorizations == [BASIC]
+
+
+def _wheel_pick(wheel: Path, url: str | None) -> Pick:
+    artifact = Artifact(filename=wheel.name, url=url, path=None, size=None, hashes={"sha256": sha256_file(wheel)})
+    return Pick(
+        name=canonicalize_name(wheel.name.split("-")[0]), version=Version("1.0"), kind="wheel", artifact=artifact
+    )
+
+
 def test_the_download_threads_send_the_syncs_logins(guarded: LocalIndex, wheelhouse: Path, cache_dir: Path) -> None:
     wheels = [make_wheel(wheelhouse, name, "1.0") for name in ("one", "two", "three")]
     picks = [
@@ -150,18 +168,33 @@ def test_the_configured_index_of_a_named_uv_index_variable_is_its_url() -> None:
 def test_the_configured_indexes_are_uvs_first_then_the_default_then_the_extra_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_indexes, "_PIP_CONFIG_FILES", ())  # this machine's own pip.conf may name extra indexes
+    monkeypatch.setattr(_indexes, "_PIP_SITE_CONFIG", ())  # this machine's own pip.conf may name extra indexes
+    monkeypatch.setattr(_indexes, "_PIP_USER_CONFIG", ())
     config = tmp_path / "pip.conf"
     config.write_text("[global]\nextra-index-url =\n    https://f.example/simple\n    https://g.example/simple\n")
     environ = {
         "UV_INDEX": "corp=https://a.example/simple https://b.example/simple",
         "PIP_INDEX_URL": "https://c.example/simple",
-        "UV_EXTRA_INDEX_URL": "https://d.example/simple",
+        "UV_EXTRA_INDEX_URL": "https://d.example/simple /opt/a/path",  # no URL: passed over, as pip does
         "PIP_EXTRA_INDEX_URL": "https://e.example/simple https://a.example/simple",
         "PIP_CONFIG_FILE": str(config),
     }
     assert configured_indexes(environ) == tuple(f"https://{c}.example/simple" for c in "abcdefg")
     assert configured_indexes({}) == ("https://pypi.org/simple/",)
+
+
+def test_pips_files_are_read_as_pip_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, user, given = (tmp_path / name for name in ("site.conf", "user.conf", "given.conf"))
+    site.write_text("[global]\nindex-url = https://site.example/simple\n")
+    user.write_text("[install]\nindex-url = https://user.example/simple\n")
+    given.write_text("[global]\ntimeout = 3\n")
+    monkeypatch.setattr(_indexes, "_PIP_SITE_CONFIG", (str(site),))
+    monkeypatch.setattr(_indexes, "_PIP_USER_CONFIG", (str(user),))
+    assert configured_index({}) == "https://user.example/simple"  # a later file wins
+    # PIP_CONFIG_FILE naming a file that exists: the user's files are not read; os.devnull: none is
+    assert configured_index({"PIP_CONFIG_FILE": str(given)}) == "https://site.example/simple"
+    assert configured_index({"PIP_CONFIG_FILE": str(tmp_path / "none.conf")}) == "https://user.example/simple"
+    assert configured_index({"PIP_CONFIG_FILE": os.devnull}) == "https://pypi.org/simple/"
 
 
 # --- PDM's sources ------------------------------------------------------------------------------------------------
@@ -313,6 +346,28 @@ def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
         f"cannot fetch secret from {', '.join(indexes)}: secret-2.0-py3-none-any.whl is not on the index page "
         f"{pages}; check the index the lock names"
     )
+
+
+def test_an_index_that_refuses_is_passed_over_when_another_lists_the_file(
+    guarded: LocalIndex, second_index: LocalIndex
+) -> None:
+    wheel = make_wheel(second_index.directory, "pkg", "1.0")
+    indexes = (guarded.simple_url, second_index.simple_url)  # the first answers 401: no login was given
+    assert IndexClient().locate(indexes, "pkg", wheel.name) == second_index.file_url(wheel.name)
+    with pytest.raises(FetchError, match="HTTP 401"):  # and when none lists it, the refusal is what is said
+        IndexClient().locate(indexes, "pkg", "pkg-2.0-py3-none-any.whl")
+    with pytest.raises(BadUrlError, match="the index URL is not valid"):  # a path where a URL goes: one sentence
+        IndexClient().locate("/opt/a/path", "pkg", wheel.name)
+
+
+def test_a_lock_s_file_without_a_url_is_looked_up_on_the_configured_index_only(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    # Poetry and PDM read no extra index of pip's or uv's: one that refuses or is down does not stop them
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    environ = {"PIP_INDEX_URL": local_index.simple_url, "PIP_EXTRA_INDEX_URL": "http://127.0.0.1:9/simple"}
+    fetched = CacheFetcher(Cache(cache_dir), environ=environ).fetch([_wheel_pick(wheel, None)])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
 
 
 def test_a_same_named_file_without_a_digest_on_an_earlier_index_is_passed_over(

@@ -161,17 +161,16 @@ class CacheFetcher:
         """Where to download the artifact from, best first.
 
         A lock without URLs (poetry, pdm) names only the file: it is found on the pick's index, else the
-        project's (a PDM source), else the configured ones, where every page that lists it is a place to try.
+        project's (a PDM source), else the configured one (Poetry and PDM read no extra index of pip's or
+        uv's), where every page that lists it is a place to try.
         """
         if artifact.url is not None or artifact.path is not None:
             return [artifact]
-        from tox_venvsync._indexes import configured_indexes  # noqa: PLC0415  # see the imports
+        from tox_venvsync._indexes import configured_index  # noqa: PLC0415  # see the imports
 
-        if pick.index or self._default_index:
-            indexes: Sequence[str] = (pick.index or self._default_index or "",)
-        else:
-            project = self._indexes.for_package(pick.name) if self._indexes is not None else ()
-            indexes = project or configured_indexes(self._environ)
+        project = self._indexes.for_package(pick.name) if self._indexes is not None else ()
+        index = pick.index or self._default_index
+        indexes = (index,) if index else (project or (configured_index(self._environ),))
         urls = self._index.candidates(indexes, pick.name, artifact.filename, artifact.hashes)
         return [replace(artifact, url=url) for url in urls]
 

@@ -77,12 +77,19 @@ class _Logins:
     different logins each send their own, also when tox runs them one after the other in one process.
     """
 
-    __slots__ = ("hosts", "indexes", "lock", "owner")
+    __slots__ = ("hosts", "index_hosts", "indexes", "lock", "owner")
 
-    def __init__(self, indexes: tuple[tuple[str, Login], ...] = (), owner: ProjectIndexes | None = None) -> None:
+    def __init__(self, indexes: Sequence[tuple[str, Login]] = (), owner: ProjectIndexes | None = None) -> None:
+        roots = {_index_root(url): login for url, login in reversed(indexes)}  # the first of an index's wins
         #: the project's named indexes' (see :mod:`tox_venvsync._indexes`), by the index's root URL, longest first:
         #: a request under it sends it (uv's rule: files under ``/team/`` for the index ``/team/simple``)
-        self.indexes = indexes
+        self.indexes = tuple(sorted(roots.items(), key=lambda item: -len(item[0])))
+        #: and by host, the first named index's there: for files elsewhere on the index's host (Azure Artifacts
+        #: links its files under another path; PDM sends a source's login to its host, uv after a refusal)
+        self.index_hosts: dict[tuple[str, str], Login] = {}
+        for url, login in indexes:
+            parts = urlsplit(url)
+            self.index_hosts.setdefault((parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()), login)
         #: the project indexes these are for (see :func:`use_logins`)
         self.owner = owner
         #: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there
@@ -95,7 +102,8 @@ class _Logins:
         for root, login in self.indexes:
             if plain.startswith(root) or f"{plain}/" == root:
                 return login
-        return self.hosts.get((url.scheme.lower(), url.netloc.lower()))
+        host = (url.scheme.lower(), url.netloc.lower())
+        return self.hosts.get(host) or self.index_hosts.get(host)
 
 
 #: a command that syncs without :func:`use_logins` (the tests, ``venvsync`` before recreating) shares this one
@@ -109,10 +117,8 @@ def use_logins(indexes: ProjectIndexes) -> None:
     index pages' logins stay for the downloads); the threads of :func:`each_on_kept_connections` run in copies
     of that context.
     """
-    if _logins.get().owner is indexes:
-        return
-    roots = {_index_root(url): login for url, login in reversed(indexes.logins)}  # the first of an index's wins
-    _logins.set(_Logins(owner=indexes, indexes=tuple(sorted(roots.items(), key=lambda item: -len(item[0])))))
+    if _logins.get().owner is not indexes:
+        _logins.set(_Logins(indexes.logins, owner=indexes))
 
 
 def _index_root(url: str) -> str:
@@ -546,11 +552,6 @@ class IndexClient:
         for a private one is passed over when its page gives its digest; when it gives none, its download fails
         the hash check and the fetch moves on to the next URL.
         """
-        found = [file for index in indexes if (file := self.files(index, name).get(filename)) is not None]
-        if not found:
-            pages = " or ".join(_page_url(index, name) for index in indexes)
-            reason = f"{filename} is not on the index page {pages}; check the index the lock names"
-            raise FetchError(name, ", ".join(indexes), reason)
 
         def rank(file: IndexFile) -> int:
             common = [algorithm for algorithm in file.hashes if algorithm in hashes]
@@ -558,6 +559,24 @@ class IndexClient:
                 return 1
             return 0 if all(hashes[a].lower() == file.hashes[a] for a in common) else 2
 
+        found: list[IndexFile] = []
+        failed: list[FetchError] = []
+        for index in indexes:  # in order, until one lists the lock's file: a later one is not asked
+            try:
+                file = self.files(index, name).get(filename)
+            except FetchError as exc:  # one index refusing (a login, a network) is not the end, as with pip
+                failed.append(exc)
+                continue
+            if file is not None:
+                found.append(file)
+                if rank(file) == 0:
+                    break
+        if not found and failed:
+            raise failed[0]
+        if not found:
+            pages = " or ".join(_page_url(index, name) for index in indexes)
+            reason = f"{filename} is not on the index page {pages}; check the index the lock names"
+            raise FetchError(name, ", ".join(indexes), reason)
         return list(dict.fromkeys(file.url for file in sorted(found, key=rank)))
 
     def files(self, index: str, name: str) -> dict[str, IndexFile]:
@@ -590,7 +609,11 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
     if url.startswith("file:"):
         return _read_local_page(url, name)
     check_transport(name, url)
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
+    try:
+        request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
+    except ValueError as exc:  # a path, or no URL at all
+        reason = f"the index URL is not valid ({exc}); give an https, http or file URL"
+        raise BadUrlError(name, url, reason) from exc
     try:
         with open_url(request, timeout=60) as response:
             body = response.read()
@@ -668,19 +691,14 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     indexes = tuple(dict.fromkeys(indexes))
     if not indexes and not pin.find_links:
         raise FetchError(name, "--no-index", "the requirements file allows no index and gives no --find-links")
-    candidates: list[Artifact] = []
-    listed = False  # whether any index or page lists a file of this release at all
-    for index in indexes:
-        for filename, file in client.files(index, name).items():
-            if _is_release(filename, name, version):
-                listed = True
-                if _allowed(file.hashes, pin):
-                    candidates.append(_artifact(filename, file, pin))
+    candidates, listed, failed = _indexed(client, indexes, name, version, pin)
     for location in pin.find_links:
         candidates.extend(_linked(client, location, name, version, pin))
     chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
         (c for c in candidates if not c.filename.endswith(".whl")), None
     )
+    if chosen is None and failed:
+        raise failed[0]
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
         if not listed and not candidates and not pin.find_links:
@@ -688,6 +706,30 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
             raise FetchError(name, where, f"{reason}, or the configured index")
         raise FetchError(name, where, f"no file of {name}=={version} with an allowed hash fits this interpreter")
     return chosen
+
+
+def _indexed(
+    client: IndexClient, indexes: Sequence[str], name: str, version: str, pin: IndexPin
+) -> tuple[list[Artifact], bool, list[FetchError]]:
+    """The allowed files of ``name==version`` the indexes list, whether any lists the release, and who failed.
+
+    One index refusing (a login, the network) is not the end while another has the file, as with pip.
+    """
+    candidates: list[Artifact] = []
+    listed = False
+    failed: list[FetchError] = []
+    for index in indexes:
+        try:
+            files = client.files(index, name)
+        except FetchError as exc:
+            failed.append(exc)
+            continue
+        for filename, file in files.items():
+            if _is_release(filename, name, version):
+                listed = True
+                if _allowed(file.hashes, pin):
+                    candidates.append(_artifact(filename, file, pin))
+    return candidates, listed, failed
 
 
 def _linked(client: IndexClient, location: str, name: str, version: str, pin: IndexPin) -> list[Artifact]:

@@ -239,7 +239,8 @@ def _expanded_url(url: str, environ: Mapping[str, str]) -> str:
 # --- the indexes configured for every project: uv's and pip's variables, pip's files ------------------------------
 
 #: where pip keeps its configuration (site-wide first; later files win), as pip documents it
-_PIP_CONFIG_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.pip/pip.conf", "~/.config/pip/pip.conf")
+_PIP_SITE_CONFIG: tuple[str, ...] = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf")
+_PIP_USER_CONFIG: tuple[str, ...] = ("~/.pip/pip.conf", "~/.config/pip/pip.conf")
 DEFAULT_INDEX = "https://pypi.org/simple/"
 
 
@@ -262,15 +263,26 @@ def configured_indexes(environ: Mapping[str, str] | None = None) -> tuple[str, .
     environ = os.environ if environ is None else environ
     extras = [environ.get("UV_EXTRA_INDEX_URL", ""), environ.get("PIP_EXTRA_INDEX_URL", "")]
     extras.append(_pip_config(environ, "extra-index-url") or "")
-    indexes = [*map(index_url, environ.get("UV_INDEX", "").split()), configured_index(environ)]
-    return tuple(dict.fromkeys([*indexes, *" ".join(extras).split()]))
+    first = [url for url in map(index_url, environ.get("UV_INDEX", "").split()) if _is_url(url)]
+    # an extra index that is no URL (a bare path) is passed over, as pip ignores it
+    return tuple(dict.fromkeys([*first, configured_index(environ), *filter(_is_url, " ".join(extras).split())]))
+
+
+def _is_url(value: str) -> bool:
+    return "://" in value or value.startswith("file:")
 
 
 def _pip_config(environ: Mapping[str, str], key: str) -> str | None:
-    """``key`` of pip's configuration files: a later file wins, and in each ``[install]`` before ``[global]``."""
-    files = [Path(f).expanduser() for f in _PIP_CONFIG_FILES]
-    if extra := environ.get("PIP_CONFIG_FILE"):
-        files.append(Path(extra))
+    """``key`` of pip's configuration files: a later file wins, and in each ``[install]`` before ``[global]``.
+
+    As pip reads them: the site-wide files, the user's (unless ``PIP_CONFIG_FILE`` names a file that exists),
+    then ``PIP_CONFIG_FILE``'s; none at all when it is ``os.devnull``.
+    """
+    given = environ.get("PIP_CONFIG_FILE")
+    if given == os.devnull:
+        return None
+    user = () if given and Path(given).exists() else _PIP_USER_CONFIG
+    files = [Path(f).expanduser() for f in (*_PIP_SITE_CONFIG, *user, *((given,) if given else ()))]
     found = None
     for file in files:
         parser = configparser.ConfigParser(interpolation=None)
