@@ -222,10 +222,26 @@ def test_a_file_a_build_writes_into_its_tree_as_the_wheel_holds_it_is_built_once
     assert env.sync().plan is None
 
 
+#: a source tree whose wheel has a console script (the test backend ships every file under src/)
+SCRIPTED = {
+    "dirpkg/__init__.py": "V = 1\ndef main():\n    print('dirpkg', V)\n",
+    "dirpkg/extra.py": "X = 1\n",
+    "dirpkg-0.1.dist-info/entry_points.txt": "[console_scripts]\ndirpkg-cli = dirpkg:main\n",
+}
+
+
+def test_a_built_wheel_s_console_script_is_installed(env: Env) -> None:
+    write_project(env.root / "lock" / "local", "dirpkg", "0.1", SCRIPTED)
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    assert actions(env.sync()) == [("dirpkg", "install")]
+    script = env.venv / "bin" / "dirpkg-cli"
+    assert subprocess.run([script], capture_output=True, text=True, check=True).stdout == "dirpkg 1\n"
+    assert env.sync().plan is None
+
+
 def test_a_build_cut_off_while_it_was_placed_leaves_no_file_behind(env: Env, mocker: MockerFixture) -> None:
     # pypa/installer writes a built wheel's RECORD last: a sync killed before it leaves files no RECORD owns
-    files = {"dirpkg/__init__.py": "V = 1\n", "dirpkg/extra.py": "X = 1\n"}
-    write_project(env.root / "lock" / "local", "dirpkg", "0.1", files)
+    write_project(env.root / "lock" / "local", "dirpkg", "0.1", SCRIPTED)
     env.write({"name": "dirpkg", "directory": {"path": "local"}})
     real = WheelInstaller.install
 
@@ -239,9 +255,11 @@ def test_a_build_cut_off_while_it_was_placed_leaves_no_file_behind(env: Env, moc
         env.sync()
     mocker.stopall()
     assert (env.site / "dirpkg" / "extra.py").is_file()
+    assert (env.venv / "bin" / "dirpkg-cli").is_file()
     env.write()  # the next lock does not name it: its files go all the same
     env.sync()
     assert not (env.site / "dirpkg").exists()
+    assert not (env.venv / "bin" / "dirpkg-cli").exists()
     assert list(env.site.glob("dirpkg-*")) == []
     assert unowned_files(scan([env.site]), [env.site], env.venv) == []
 

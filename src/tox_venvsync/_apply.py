@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from installer.destinations import SchemeDictionaryDestination
     from installer.records import RecordEntry
+    from installer.scripts import ScriptSection
     from installer.sources import WheelFile
     from installer.utils import Scheme
 
@@ -141,6 +142,8 @@ class WheelInstaller:
         """
         from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415  # see the imports
         from installer.records import RecordEntry  # noqa: PLC0415
+        from installer.scripts import Script  # noqa: PLC0415
+        from installer.utils import Scheme  # noqa: PLC0415
 
         paths: list[str] = []
 
@@ -148,6 +151,11 @@ class WheelInstaller:
             def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:  # noqa: ARG002, FBT001  # installer's signature
                 paths.append(os.path.normpath(os.path.join(self.scheme_dict[scheme], path)))
                 return RecordEntry(path, None, None)
+
+            def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
+                # installer's own makes the file it wrote executable: there is none here
+                script_name, _ = Script(name, module, attr, section).generate(self.interpreter, self.script_kind)
+                return self.write_to_fs(Scheme("scripts"), script_name, io.BytesIO(), is_executable=True)
 
         self._run(wheel, wanted, Recorder)
         return paths
