@@ -200,6 +200,46 @@ def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: Moc
     assert env.sync().plan is None
 
 
+def test_a_file_saved_during_the_second_build_too_is_built_by_the_next_sync(env: Env, mocker: MockerFixture) -> None:
+    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    real, builds = Builder.from_tree, list[Path]()
+
+    def saved_during_two(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
+        built = real(self, *args, **kwargs)
+        builds.append(built)
+        if len(builds) <= 2:  # the first build and the one after it
+            (tree / "src" / "dirpkg" / "__init__.py").write_text(f"V = {len(builds) + 1}  # saved while it built\n")
+        return built
+
+    mocker.patch.object(Builder, "from_tree", saved_during_two)
+    env.sync()
+    assert (len(builds), env.run("import dirpkg; print(dirpkg.V)")) == (2, "2")
+    # the tree says V = 3 and was noted as it was before the second build: the next sync builds it
+    assert actions(env.sync()) == [("dirpkg", "reinstall")]
+    assert (len(builds), env.run("import dirpkg; print(dirpkg.V)")) == (3, "3")
+    assert env.sync().plan is None
+
+
+def test_a_build_writing_files_it_does_not_ship_into_its_tree_is_built_once(env: Env, mocker: MockerFixture) -> None:
+    # cargo's target/, scikit-build's _skbuild/, Cython's .c beside nothing shipped: the build's own output
+    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    real, builds = Builder.from_tree, list[Path]()
+
+    def writes_output(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
+        built = real(self, *args, **kwargs)
+        (tree / "target" / "release").mkdir(parents=True, exist_ok=True)
+        (tree / "target" / "release" / "lib.o").write_text(f"object {len(builds)}\n")
+        builds.append(built)
+        return built
+
+    mocker.patch.object(Builder, "from_tree", writes_output)
+    assert actions(env.sync()) == [("dirpkg", "install")]
+    assert len(builds) == 1
+    assert env.sync().plan is None
+
+
 def test_a_file_a_build_writes_into_its_tree_as_the_wheel_holds_it_is_built_once(
     env: Env, mocker: MockerFixture
 ) -> None:

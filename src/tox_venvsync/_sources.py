@@ -131,13 +131,15 @@ class Sources:
         if (kept := self._unchanged(pick, path, signature, editable=editable, installed=installed)) is not None:
             return kept
         built = self._build_tree(pick, path, editable=editable)
-        after = tree_listing(path)  # after the build, which may write into it (a version file)
+        noted = after = tree_listing(path)  # after the build, which may write into it (a version file)
         if not editable and before is not None and not _seen_by_build(built, path, before, after):
             built = self._build_tree(pick, path, editable=editable)  # edited while it built: once more, with the edit
-            after = tree_listing(path)
+            noted = tree_listing(path)
+            if not _seen_by_build(built, path, after, noted):
+                noted = after  # edited again meanwhile: noted as it was, so that the next sync builds it again
         if pick.version is None:  # most locks give a source tree no version: its build tells (for the plan's lines)
             pick = replace(pick, version=parse_wheel_filename(built.name)[1])
-        signature = signature_of(after)
+        signature = signature_of(noted)
         if not editable:
             self.trees[str(path)] = signature
         return Wanted(
@@ -272,10 +274,11 @@ def _seen_by_build(
 ) -> bool:
     """Whether the build that made ``wheel`` saw the tree as it is now, though files changed while it ran.
 
-    A build may write into its tree (setuptools-scm's ``_version.py``): such a file is in the wheel as it is
-    in the tree. A file changed, added or removed in the tree that the wheel does not hold as it is now was
-    edited while the build read the tree (a save in an editor), and the wheel may hold the old text: the tree
-    is built again, or the signature noted after this build would keep the stale wheel for good.
+    A build may write into its tree: setuptools-scm's ``_version.py`` is in the wheel as it is in the tree;
+    Cython's ``.c`` files, cargo's ``target/`` or scikit-build's ``_skbuild/`` are in a directory the wheel
+    ships nothing from. A file the wheel holds with other bytes than the tree now does, or one missing from
+    a directory the wheel ships files of, was edited while the build read the tree (a save in an editor):
+    the wheel may hold the old text, and the signature noted after this build would keep it for good.
     """
     import zipfile  # noqa: PLC0415  # only when a tree changed during its build
 
@@ -285,14 +288,23 @@ def _seen_by_build(
     try:
         with zipfile.ZipFile(wheel) as archive:
             members = archive.namelist()
+            shipped = {member.rpartition("/")[0] for member in members} - {""}
             for path in changed:
                 relative = path.removeprefix("./")
                 found = next((m for m in members if relative == m or relative.endswith(f"/{m}")), None)
-                if path not in after or found is None or archive.read(found) != (root / relative).read_bytes():
-                    return False
+                if found is not None:
+                    if path not in after or archive.read(found) != (root / relative).read_bytes():
+                        return False
+                elif any(_ends_with(relative.rpartition("/")[0], directory) for directory in shipped):
+                    return False  # beside the files the wheel ships, and not shipped: not in the wheel as it is
     except (OSError, zipfile.BadZipFile):
         return False
     return True
+
+
+def _ends_with(path: str, tail: str) -> bool:
+    """Whether the ``/``-separated ``path`` is ``tail`` or ends in it, part for part."""
+    return path == tail or path.endswith(f"/{tail}")
 
 
 def _content_key(wheel: Path) -> str:
