@@ -304,6 +304,44 @@ def test_a_build_cut_off_while_it_was_placed_leaves_no_file_behind(env: Env, moc
     assert unowned_files(scan([env.site]), [env.site], env.venv) == []
 
 
+def test_an_edited_journal_removes_no_file_but_the_cut_off_install_s_own(env: Env) -> None:
+    # the journal is a file in the venv: what it lists goes only if it is the cut-off install's to remove
+    write_project(env.root / "lock" / "local", "keep", "0.1", {"keep/__init__.py": "K = 1\n"})
+    env.write({"name": "keep", "directory": {"path": "local"}})
+    env.sync()
+    site, bin_dir = env.site, env.venv / "bin"
+    (site / "dirpkg").mkdir()
+    (site / "dirpkg" / "half.py").write_text("placed before the cut\n")
+    (site / "mine.py").write_text("a file of the user's\n")
+    keep_info = next(site.glob("keep-*.dist-info"))
+    lib64 = env.venv / "lib64"  # venv makes lib64 a link to lib: another package's file by another spelling
+    aliased = lib64 / site.relative_to(env.venv / "lib") / "keep" / "__init__.py" if lib64.is_symlink() else None
+    listed = [
+        str(site / "dirpkg" / "half.py"),
+        str(bin_dir / "python"),
+        str(bin_dir / ".." / "pyvenv.cfg"),
+        str(site / "keep" / "__init__.py"),
+        *([str(aliased)] if aliased else []),
+        str(keep_info / "METADATA"),
+        str(env.venv / ".venvsync" / "state.json"),
+        str(site / "dirpkg-0.1.dist-info" / "RECORD"),
+    ]
+    outside = env.root / "outside.txt"
+    outside.write_text("not the venv's\n")
+    elsewhere = [str(site / "mine.py"), str(outside), str(bin_dir / "RECORD")]  # a RECORD outside site-packages
+    State(env.venv).clear()  # as a sync does before its first change
+    Journal(env.venv).start(["dirpkg", "other"], files={"dirpkg": listed, "other": elsewhere})
+    env.sync()
+    assert not (site / "dirpkg").exists()  # the cut-off install's own file went
+    assert (bin_dir / "python").exists()
+    assert (env.venv / "pyvenv.cfg").is_file()
+    assert (site / "keep" / "__init__.py").is_file()
+    assert (keep_info / "METADATA").is_file()
+    assert (site / "mine.py").is_file()  # another entry's list, not one of a RECORD in site-packages
+    assert outside.is_file()
+    assert env.run("import keep; print(keep.K)") == "1"
+
+
 def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_and_reinstalled(
     env: Env, mocker: MockerFixture
 ) -> None:

@@ -432,12 +432,14 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
     removed through a linked directory that leads out of the venv.
     """
     cut = _cut_off(venv, target, unpacked_dir)
-    written = [paths for paths in Journal(venv).writing().values() if paths and not os.path.exists(paths[-1])]
+    written = {
+        name: paths for name, paths in Journal(venv).writing().items() if paths and not os.path.exists(paths[-1])
+    }
     if not cut and not written:
         return
     claimed = _claimed(target)
     inside = _inside_the_venv(venv)
-    _clear_written(written, claimed, inside, venv)
+    _clear_written(written, target, claimed, inside, venv)
     for placement, dist_info in cut:
         compiled = _CompiledFiles()
         files, directories = placement.placed()
@@ -452,39 +454,85 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
         if inside(dist_info):
             shutil.rmtree(dist_info, ignore_errors=True)
         made = [d for d in directories if inside(d)]
-        for directory in made:  # a file it was renaming into place when it was cut off
-            with contextlib.suppress(OSError):
-                for name in os.listdir(directory):
-                    if name.endswith(TEMPORARY_SUFFIX):
-                        os.unlink(os.path.join(directory, name))
+        _clear_temporaries(made)  # a file it was renaming into place when it was cut off
         _prune_empty((Path(d) for d in made), stop=Path(placement.root))  # the empty ones it made
 
 
-def _clear_written(written: list[list[str]], claimed: set[str], inside: Callable[[str], bool], venv: Path) -> None:
+def _clear_written(
+    written: Mapping[str, list[str]], target: Target, claimed: set[str], inside: Callable[[str], bool], venv: Path
+) -> None:
     """Remove what each cut-off install of a built wheel wrote (the journal's paths, its RECORD not yet there).
 
-    Only paths in the venv and no other distribution's; its ``.dist-info`` goes whole, then the directories it
-    left empty (never the venv's own top ones).
+    Its files (as :class:`_WrittenGuard` lets them go), its ``.dist-info`` whole, then the directories it left
+    empty (never the venv's top ones).
     """
-    own = (os.path.join(venv, "pyvenv.cfg"), os.path.join(venv, ".venvsync"))  # the journal is a file, and editable
-    for paths in written:
-        dist_info = os.path.dirname(paths[-1])
-        for path in paths[:-1]:
-            if os.path.normpath(path) in claimed or not inside(os.path.dirname(path)) or _under(path, dist_info):
-                continue
-            if path == own[0] or _under(path, own[1]):
-                continue
-            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                os.unlink(path)
-        if dist_info.endswith(".dist-info") and inside(dist_info):
-            shutil.rmtree(dist_info, ignore_errors=True)
-        made = {os.path.dirname(path) for path in paths if inside(os.path.dirname(path))}
-        for directory in made:  # a file it was renaming into place (see _replacing)
-            with contextlib.suppress(OSError):
-                for name in os.listdir(directory):
-                    if name.endswith(TEMPORARY_SUFFIX):
-                        os.unlink(os.path.join(directory, name))
-        _prune_empty((Path(d) for d in made), stop=venv, keep_top=True)
+    guard = _WrittenGuard(venv, target, claimed, inside)
+    for name, paths in written.items():
+        if (dist_info := guard.dist_info(name, paths[-1])) is None:
+            continue
+        made: set[str] = set()
+        for path in map(_real, paths[:-1]):
+            if guard.removable(path, dist_info):
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    os.unlink(path)
+                made.add(os.path.dirname(path))
+        shutil.rmtree(dist_info, ignore_errors=True)
+        _clear_temporaries(made)
+        _prune_empty((Path(d) for d in made), stop=Path(guard.real_venv), keep_top=True)
+
+
+class _WrittenGuard:
+    """What of the journal's paths of a cut-off install may go: the journal is a file, and anyone can edit it.
+
+    An entry counts only when its last path is the RECORD of its name's ``.dist-info`` in site-packages; of
+    its paths only files in the venv (by real path, ``lib64`` is ``lib``) go that no RECORD lists, outside any
+    other ``.dist-info``, and not ``pyvenv.cfg``, ``.venvsync`` or the interpreter.
+    """
+
+    def __init__(self, venv: Path, target: Target, claimed: set[str], inside: Callable[[str], bool]) -> None:
+        self.real_venv = os.path.realpath(venv)
+        self._libraries = {os.path.realpath(target.scheme[key]) for key in ("purelib", "platlib")}
+        self._scripts = os.path.realpath(target.scheme["scripts"])
+        self._claims = {_real(path) for path in claimed}
+        self._inside = inside
+
+    def dist_info(self, name: str, record: str) -> str | None:
+        """The real path of the ``.dist-info`` whose RECORD ``record`` is, if it is ``name``'s in site-packages."""
+        dist_info = _real(os.path.dirname(record))
+        folder, _, entry = dist_info.rpartition(os.sep)
+        if folder not in self._libraries or os.path.basename(record) != "RECORD" or not entry.endswith(".dist-info"):
+            return None
+        return dist_info if canonicalize_name(entry.partition("-")[0]) == canonicalize_name(name) else None
+
+    def removable(self, path: str, dist_info: str) -> bool:
+        """Whether the file ``path`` (a real path) may go."""
+        directory, base = os.path.split(path)
+        own = path[len(self.real_venv) :]
+        return (
+            _under(path, self.real_venv)
+            and self._inside(directory)
+            and path not in self._claims
+            and not _under(path, dist_info)
+            and own != f"{os.sep}pyvenv.cfg"
+            and not own.startswith(f"{os.sep}.venvsync{os.sep}")
+            and ".dist-info" not in own
+            and not (directory == self._scripts and base.startswith("python"))  # the interpreter and its links
+        )
+
+
+def _clear_temporaries(directories: Iterable[str]) -> None:
+    """Remove the files an install was renaming into place in ``directories`` (see :func:`_replacing`)."""
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            for item in os.listdir(directory):
+                if item.endswith(TEMPORARY_SUFFIX):
+                    os.unlink(os.path.join(directory, item))
+
+
+def _real(path: str) -> str:
+    """``path`` with the links of its directory resolved (``lib64`` is ``lib``), the last part as it is."""
+    directory, name = os.path.split(os.path.normpath(path))
+    return os.path.join(os.path.realpath(directory), name)
 
 
 def _cut_off(venv: Path, target: Target, unpacked_dir: Path) -> list[tuple[_Placement, str]]:
