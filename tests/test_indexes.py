@@ -378,14 +378,12 @@ def test_a_same_named_file_without_a_digest_on_an_earlier_index_is_passed_over(
     client = IndexClient()  # pages without digests (as some give): the first index's file is tried first
     for index in (local_index, second_index):
         client._pages[f"{index.simple_url}secret/"] = {real.name: IndexFile(url=index.file_url(real.name), hashes={})}
-    fetcher = CacheFetcher(Cache(cache_dir), default_index=None)
-    fetcher._index = client
-    fetcher._indexes = ProjectIndexes(
-        sources=(
-            IndexSource(name="pypi", url=local_index.simple_url),
-            IndexSource(name="corp", url=second_index.simple_url),
-        )
+    sources = (
+        IndexSource(name="pypi", url=local_index.simple_url),
+        IndexSource(name="corp", url=second_index.simple_url),
     )
+    fetcher = CacheFetcher(Cache(cache_dir), indexes=lambda: ProjectIndexes(sources=sources))
+    fetcher._index = client
     artifact = Artifact(filename=real.name, url=None, path=None, size=None, hashes={"sha256": sha256_file(real)})
     pick = Pick(name=canonicalize_name("secret"), version=Version("1.0"), kind="wheel", artifact=artifact)
     fetched = fetcher.fetch([pick])

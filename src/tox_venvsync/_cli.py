@@ -211,7 +211,7 @@ def _before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
 
     picks = read_lock(spec.lock_path, spec.lock_format).select(future_target(base, spec.venv), spec.request)
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
-    CacheFetcher(cache, offline=spec.offline, indexes=project_indexes(spec)).fetch(files)
+    CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
 
 
 def _found_in_sync(spec: SyncSpec, base: Target, *, compiled: bool) -> bool:

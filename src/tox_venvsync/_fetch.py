@@ -54,16 +54,17 @@ class CacheFetcher:
         progress: TextIO | None = None,
         on_fetched: Callable[[Pick, Path], object] | None = None,
         environ: Mapping[str, str] | None = None,
-        indexes: ProjectIndexes | None = None,
+        indexes: Callable[[], ProjectIndexes] | None = None,
     ) -> None:
         """``on_fetched`` is called with each file downloaded and verified, as it arrives (on a download thread).
 
         ``environ``: where the index settings are read (when ``default_index`` is not given); ``None``: this
-        process's environment. ``indexes``: the project's, where a file the lock names without a URL or an
-        index is looked up (a ``pdm.lock``'s).
+        process's environment. ``indexes``: gives the project's, where a file the lock names without a URL or
+        an index is looked up (a ``pdm.lock``'s), read once a file is to be downloaded.
         """
         self._environ = environ
         self._indexes = indexes
+        self._project: ProjectIndexes | None = None
         self._cache = cache
         self._on_fetched = on_fetched
         self._offline = offline
@@ -100,7 +101,8 @@ class CacheFetcher:
         from tox_venvsync._index import each_on_kept_connections, use_logins  # noqa: PLC0415  # see the imports
 
         if self._indexes is not None:
-            use_logins(self._indexes)  # here, in the sync's thread: the download threads run in copies of its context
+            self._project = self._indexes()
+            use_logins(self._project)  # here, in the sync's thread: the download threads run in copies of its context
         paths = each_on_kept_connections(self._fetch_one, missing, workers=self._workers)
         return {pick.name: path for pick, path in zip(missing, paths, strict=True)}
 
@@ -168,7 +170,7 @@ class CacheFetcher:
             return [artifact]
         from tox_venvsync._indexes import configured_index  # noqa: PLC0415  # see the imports
 
-        project = self._indexes.for_package(pick.name) if self._indexes is not None else ()
+        project = self._project.for_package(pick.name) if self._project is not None else ()
         index = pick.index or self._default_index
         indexes = (index,) if index else (project or (configured_index(self._environ),))
         urls = self._index.candidates(indexes, pick.name, artifact.filename, artifact.hashes)

@@ -15,7 +15,7 @@ from tox_venvsync._state import signature_of, tree_listing
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from tox_venvsync._build import Builder
@@ -43,7 +43,7 @@ class Sources:
         self._target = target
         self._scratch = scratch
         self._environ = environ
-        self._indexes: ProjectIndexes | None = None
+        self._indexes: Callable[[], ProjectIndexes] | None = None
         self._local: dict[str, Path] = {}
         #: source trees found unchanged, so not built while planning: built if an install needs them
         self._deferred: dict[str, tuple[Pick, Path, bool]] = {}
@@ -201,10 +201,10 @@ class Sources:
         self._local[pick.name] = built
         return built
 
-    def resolve(self, plan: Plan, *, offline: bool, indexes: ProjectIndexes | None = None) -> Plan:
+    def resolve(self, plan: Plan, *, offline: bool, indexes: Callable[[], ProjectIndexes] | None = None) -> Plan:
         """The plan with every requirements pin's file found (cache first; offline, the cache only).
 
-        ``indexes``: the project's, whose logins the index pages are read with.
+        ``indexes``: gives the project's, whose logins the index pages are read with.
         """
         self._indexes = indexes
         from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # loaded when a sync has work to do
@@ -239,7 +239,7 @@ class Sources:
             from tox_venvsync._index import each_on_kept_connections, use_logins  # noqa: PLC0415  # a sync with work
 
             if self._indexes is not None:
-                use_logins(self._indexes)
+                use_logins(self._indexes())
             looked_up = each_on_kept_connections(self._look_up, lookups, workers=8)
             found.update({pick.name: pick for pick in looked_up})
         return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import gc
 import hashlib
 import heapq
@@ -210,7 +211,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
-            indexes = project_indexes(spec)
+            indexes = functools.cache(lambda: project_indexes(spec))  # read when a request is to be made
             plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
             unpacking = _UnpackAhead(cache)
             try:
