@@ -313,11 +313,14 @@ def test_an_edited_journal_removes_no_file_but_the_cut_off_install_s_own(env: En
     (site / "dirpkg").mkdir()
     (site / "dirpkg" / "half.py").write_text("placed before the cut\n")
     (site / "mine.py").write_text("a file of the user's\n")
+    (site / "usercustomize.py").write_text("the user's, from long before\n")
+    os.utime(site / "usercustomize.py", (1_000_000_000, 1_000_000_000))
     keep_info = next(site.glob("keep-*.dist-info"))
     lib64 = env.venv / "lib64"  # venv makes lib64 a link to lib: another package's file by another spelling
     aliased = lib64 / site.relative_to(env.venv / "lib") / "keep" / "__init__.py" if lib64.is_symlink() else None
     listed = [
         str(site / "dirpkg" / "half.py"),
+        str(site / "usercustomize.py"),  # listed, but older than the journal: not the install's
         str(bin_dir / "python"),
         str(bin_dir / ".." / "pyvenv.cfg"),
         str(site / "keep" / "__init__.py"),
@@ -338,8 +341,38 @@ def test_an_edited_journal_removes_no_file_but_the_cut_off_install_s_own(env: En
     assert (site / "keep" / "__init__.py").is_file()
     assert (keep_info / "METADATA").is_file()
     assert (site / "mine.py").is_file()  # another entry's list, not one of a RECORD in site-packages
+    assert (site / "usercustomize.py").is_file()
     assert outside.is_file()
     assert env.run("import keep; print(keep.K)") == "1"
+
+
+def test_a_cut_off_build_install_that_replaced_another_s_file_has_that_one_reinstalled(
+    env: Env, local_index: LocalIndex, mocker: MockerFixture
+) -> None:
+    # ns-a (from the cache) and nsb (built here) ship one file: nsb's install replaced it and was cut off
+    shared = make_wheel(local_index.directory, "ns-a", "1.0", modules={"ns/__init__.py": "SHARED = 'a'\n"})
+    entry = package_entry("ns-a", "1.0", [wheel_entry(shared, url=local_index.file_url(shared.name))])
+    env.write(entry)
+    env.sync()
+    write_project(env.root / "lock" / "local", "nsb", "0.1", {"ns/__init__.py": "SHARED = 'b'\n", "ns/b.py": ""})
+    env.write(entry, {"name": "nsb", "directory": {"path": "local"}})
+    real = WheelInstaller.install
+
+    def cut_off(self: WheelInstaller, wheel: Path, wanted: Any) -> None:  # noqa: ANN401  # install's own
+        real(self, wheel, wanted)
+        next(env.site.glob("nsb-*.dist-info")).joinpath("RECORD").unlink()
+        raise KeyboardInterrupt
+
+    mocker.patch.object(WheelInstaller, "install", cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        env.sync()
+    mocker.stopall()
+    assert env.run("import ns; print(ns.SHARED)") == "b"
+    env.write(entry)
+    assert actions(env.sync()) == [("ns-a", "reinstall")]
+    assert env.run("import ns; print(ns.SHARED)") == "a"
+    assert not (env.site / "ns" / "b.py").exists()
+    assert check_records(scan([env.site]), env.venv).modified == []
 
 
 def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_and_reinstalled(

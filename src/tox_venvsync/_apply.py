@@ -396,6 +396,13 @@ class Journal:
         """The cache's tree each install of an interrupted apply placed from, by name."""
         return self._read()[1]
 
+    def started_ns(self) -> int | None:
+        """When the journal was last written (before the first change of the apply it names), if it is there."""
+        try:
+            return self._file.stat().st_mtime_ns
+        except OSError:
+            return None
+
     def writing(self) -> dict[str, list[str]]:
         """The paths each install of a built wheel (not from the cache) writes, its RECORD last, by name."""
         return self._read()[2]
@@ -431,20 +438,24 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
     read, only paths inside the venv's schemes are looked at (as any placement is checked), and nothing is
     removed through a linked directory that leads out of the venv.
     """
+    journal = Journal(venv)
     cut = _cut_off(venv, target, unpacked_dir)
-    written = {
-        name: paths for name, paths in Journal(venv).writing().items() if paths and not os.path.exists(paths[-1])
-    }
+    written = {name: paths for name, paths in journal.writing().items() if paths and not os.path.exists(paths[-1])}
     if not cut and not written:
         return
     claimed = _claimed(target)
     inside = _inside_the_venv(venv)
-    _clear_written(written, target, claimed, inside, venv)
+    # a file another distribution's RECORD lists stays, but the cut-off install may have replaced it: that one is
+    # reinstalled too (the journal's names are, see make_sync_plan)
+    touched = _clear_written(written, target, claimed, inside, venv, since=journal.started_ns())
     for placement, dist_info in cut:
         compiled = _CompiledFiles()
         files, directories = placement.placed()
         for path in files:
-            if path in claimed or not inside(os.path.dirname(path)):
+            if path in claimed:
+                touched.add(claimed[path])
+                continue
+            if not inside(os.path.dirname(path)):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -456,45 +467,72 @@ def clear_half_placed(venv: Path, target: Target, unpacked_dir: Path) -> None:
         made = [d for d in directories if inside(d)]
         _clear_temporaries(made)  # a file it was renaming into place when it was cut off
         _prune_empty((Path(d) for d in made), stop=Path(placement.root))  # the empty ones it made
+    if touched:
+        journal.start(touched)
 
 
-def _clear_written(
-    written: Mapping[str, list[str]], target: Target, claimed: set[str], inside: Callable[[str], bool], venv: Path
-) -> None:
+def _clear_written(  # noqa: PLR0913  # what it clears and what guards it
+    written: Mapping[str, list[str]],
+    target: Target,
+    claimed: Mapping[str, str],
+    inside: Callable[[str], bool],
+    venv: Path,
+    *,
+    since: int | None,
+) -> set[str]:
     """Remove what each cut-off install of a built wheel wrote (the journal's paths, its RECORD not yet there).
 
     Its files (as :class:`_WrittenGuard` lets them go), its ``.dist-info`` whole, then the directories it left
-    empty (never the venv's top ones).
+    empty (never the venv's top ones). Returns the distributions whose files it listed (and may have replaced).
     """
-    guard = _WrittenGuard(venv, target, claimed, inside)
+    guard = _WrittenGuard(venv, target, claimed, inside, since=since)
+    touched: set[str] = set()
     for name, paths in written.items():
         if (dist_info := guard.dist_info(name, paths[-1])) is None:
             continue
         made: set[str] = set()
         for path in map(_real, paths[:-1]):
-            if guard.removable(path, dist_info):
+            if (owner := guard.owner(path)) is not None:
+                touched.add(owner)
+            elif guard.removable(path, dist_info):
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     os.unlink(path)
                 made.add(os.path.dirname(path))
         shutil.rmtree(dist_info, ignore_errors=True)
         _clear_temporaries(made)
         _prune_empty((Path(d) for d in made), stop=Path(guard.real_venv), keep_top=True)
+    return touched
 
 
 class _WrittenGuard:
     """What of the journal's paths of a cut-off install may go: the journal is a file, and anyone can edit it.
 
     An entry counts only when its last path is the RECORD of its name's ``.dist-info`` in site-packages; of
-    its paths only files in the venv (by real path, ``lib64`` is ``lib``) go that no RECORD lists, outside any
-    other ``.dist-info``, and not ``pyvenv.cfg``, ``.venvsync`` or the interpreter.
+    its paths only files in the venv (by real path, ``lib64`` is ``lib``) go that no RECORD lists, written
+    since the journal was (a file of the user's is older), outside any other ``.dist-info``, and not
+    ``pyvenv.cfg``, ``.venvsync`` or the interpreter.
     """
 
-    def __init__(self, venv: Path, target: Target, claimed: set[str], inside: Callable[[str], bool]) -> None:
+    def __init__(  # the venv and what guards it
+        self,
+        venv: Path,
+        target: Target,
+        claimed: Mapping[str, str],
+        inside: Callable[[str], bool],
+        *,
+        since: int | None,
+    ) -> None:
         self.real_venv = os.path.realpath(venv)
         self._libraries = {os.path.realpath(target.scheme[key]) for key in ("purelib", "platlib")}
         self._scripts = os.path.realpath(target.scheme["scripts"])
-        self._claims = {_real(path) for path in claimed}
+        self._owners = {_real(path): name for path, name in claimed.items()}
         self._inside = inside
+        #: nothing older goes: the journal is written before the install's first file (a second's leeway)
+        self._since = None if since is None else since - 2_000_000_000
+
+    def owner(self, path: str) -> str | None:
+        """The distribution whose RECORD lists ``path`` (a real path), if one does."""
+        return self._owners.get(path)
 
     def dist_info(self, name: str, record: str) -> str | None:
         """The real path of the ``.dist-info`` whose RECORD ``record`` is, if it is ``name``'s in site-packages."""
@@ -511,13 +549,21 @@ class _WrittenGuard:
         return (
             _under(path, self.real_venv)
             and self._inside(directory)
-            and path not in self._claims
+            and path not in self._owners
+            and _new(path, self._since)
             and not _under(path, dist_info)
             and own != f"{os.sep}pyvenv.cfg"
             and not own.startswith(f"{os.sep}.venvsync{os.sep}")
             and ".dist-info" not in own
             and not (directory == self._scripts and base.startswith("python"))  # the interpreter and its links
         )
+
+
+def _new(path: str, since: int | None) -> bool:
+    try:
+        return since is None or os.lstat(path).st_mtime_ns >= since
+    except OSError:
+        return False
 
 
 def _clear_temporaries(directories: Iterable[str]) -> None:
@@ -550,14 +596,14 @@ def _cut_off(venv: Path, target: Target, unpacked_dir: Path) -> list[tuple[_Plac
     return cut
 
 
-def _claimed(target: Target) -> set[str]:
-    """Every path a RECORD of an installed distribution lists."""
+def _claimed(target: Target) -> dict[str, str]:
+    """Every path a RECORD of an installed distribution lists, and the distribution's name."""
     from tox_venvsync._installed import scan  # noqa: PLC0415  # an interrupted apply only
 
     site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
     return {
-        os.path.normpath(os.path.join(dist.dist_info.parent, relative))
-        for dists in scan(site_packages).values()
+        os.path.normpath(os.path.join(dist.dist_info.parent, relative)): str(name)
+        for name, dists in scan(site_packages).items()
         for dist in dists
         for relative in _record_paths(dist.dist_info)
     }
