@@ -124,7 +124,17 @@ def test_a_file_elsewhere_on_a_named_index_s_host_gets_the_index_login(guarded: 
     _index.use_logins(ProjectIndexes(logins=logins))
     picks = [_wheel_pick(wheel, guarded.file_url(wheel.name))]  # under /files/: no index's root; the first's host
     assert CacheFetcher(Cache(guarded.directory.parent / "cache")).fetch(picks)["pkg"].is_file()
-    assert guarded.authorizations == [BASIC]
+    assert guarded.authorizations == [None, BASIC]  # asked without, refused, asked again with it (as uv asks)
+
+
+def test_a_host_s_index_login_goes_nowhere_that_did_not_ask_for_one(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    # a public index or a redirect target on the private index's host gets no login it did not ask for
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _index.use_logins(ProjectIndexes(logins=((f"{local_index.url}/private/simple", ("ci", "s3cret")),)))
+    assert CacheFetcher(Cache(cache_dir)).fetch([_wheel_pick(wheel, local_index.file_url(wheel.name))])
+    assert local_index.authorizations == [None]
 
 
 def _wheel_pick(wheel: Path, url: str | None) -> Pick:
@@ -195,6 +205,13 @@ def test_pips_files_are_read_as_pip_reads_them(tmp_path: Path, monkeypatch: pyte
     assert configured_index({"PIP_CONFIG_FILE": str(given)}) == "https://site.example/simple"
     assert configured_index({"PIP_CONFIG_FILE": str(tmp_path / "none.conf")}) == "https://user.example/simple"
     assert configured_index({"PIP_CONFIG_FILE": os.devnull}) == "https://pypi.org/simple/"
+
+
+def test_the_user_s_pip_file_is_found_in_xdg_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_indexes, "_PIP_SITE_CONFIG", ())
+    (tmp_path / "pip").mkdir()
+    (tmp_path / "pip" / "pip.conf").write_text("[global]\nindex-url = https://xdg.example/simple\n")
+    assert configured_index({"XDG_CONFIG_HOME": str(tmp_path)}) == "https://xdg.example/simple"
 
 
 # --- PDM's sources ------------------------------------------------------------------------------------------------
@@ -325,6 +342,22 @@ def test_a_pin_is_found_on_the_extra_index_when_the_first_has_no_such_project(
     )
 
 
+def test_a_pin_whose_hash_no_listed_file_has_says_so_though_another_index_refused(
+    local_index: LocalIndex, guarded_second: LocalIndex, target_of: Callable[[str], Target]
+) -> None:
+    make_wheel(local_index.directory, "pkg", "1.0")
+    pin = IndexPin(hashes={"sha256": frozenset({"0" * 64})}, extra_indexes=(guarded_second.simple_url,))
+    with pytest.raises(FetchError) as info:  # pip: "THESE PACKAGES DO NOT MATCH THE HASHES", not the extra's 401
+        _find(pin, (local_index.simple_url,), target_of, "pkg")
+    assert "no file of pkg==1.0 with an allowed hash fits this interpreter" in str(info.value)
+
+
+@pytest.fixture
+def guarded_second(second_index: LocalIndex) -> LocalIndex:
+    second_index.login = ("ci", "s3cret")
+    return second_index
+
+
 def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
     local_index: LocalIndex, second_index: LocalIndex, wheelhouse: Path
 ) -> None:
@@ -353,9 +386,13 @@ def test_an_index_that_refuses_is_passed_over_when_another_lists_the_file(
 ) -> None:
     wheel = make_wheel(second_index.directory, "pkg", "1.0")
     indexes = (guarded.simple_url, second_index.simple_url)  # the first answers 401: no login was given
-    assert IndexClient().locate(indexes, "pkg", wheel.name) == second_index.file_url(wheel.name)
+    lock = {"sha256": sha256_file(wheel)}
+    assert IndexClient().locate(indexes, "pkg", wheel.name, lock) == second_index.file_url(wheel.name)
     with pytest.raises(FetchError, match="HTTP 401"):  # and when none lists it, the refusal is what is said
         IndexClient().locate(indexes, "pkg", "pkg-2.0-py3-none-any.whl")
+    # nor when another lists a file of that name with other bytes: the refusing index may hold the lock's
+    with pytest.raises(FetchError, match="HTTP 401"):
+        IndexClient().locate(indexes, "pkg", wheel.name, {"sha256": "0" * 64})
     with pytest.raises(BadUrlError, match="the index URL is not valid"):  # a path where a URL goes: one sentence
         IndexClient().locate("/opt/a/path", "pkg", wheel.name)
 

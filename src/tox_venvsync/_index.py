@@ -84,8 +84,8 @@ class _Logins:
         #: the project's named indexes' (see :mod:`tox_venvsync._indexes`), by the index's root URL, longest first:
         #: a request under it sends it (uv's rule: files under ``/team/`` for the index ``/team/simple``)
         self.indexes = tuple(sorted(roots.items(), key=lambda item: -len(item[0])))
-        #: and by host, the first named index's there: for files elsewhere on the index's host (Azure Artifacts
-        #: links its files under another path; PDM sends a source's login to its host, uv after a refusal)
+        #: and by host, the first named index's there: sent again to a request elsewhere on the index's host that
+        #: was refused without one (Azure Artifacts links its files under another path), as uv retries
         self.index_hosts: dict[tuple[str, str], Login] = {}
         for url, login in indexes:
             parts = urlsplit(url)
@@ -102,8 +102,11 @@ class _Logins:
         for root, login in self.indexes:
             if plain.startswith(root) or f"{plain}/" == root:
                 return login
-        host = (url.scheme.lower(), url.netloc.lower())
-        return self.hosts.get(host) or self.index_hosts.get(host)
+        return self.hosts.get((url.scheme.lower(), url.netloc.lower()))
+
+    def after_refusal(self, url: SplitResult) -> Login | None:
+        """The login to ask ``url`` again with when it refused a request without one: its host's named index's."""
+        return self.index_hosts.get((url.scheme.lower(), url.netloc.lower()))
 
 
 #: a command that syncs without :func:`use_logins` (the tests, ``venvsync`` before recreating) shares this one
@@ -161,13 +164,42 @@ class _Login(urllib.request.BaseHandler):
             return req
         login = _logins.get().of(url) or _netrc_login(url.hostname or "")
         if login is not None and not req.has_header("Authorization"):
-            import base64  # noqa: PLC0415  # a request with a login only
-
-            token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
-            req.add_unredirected_header("Authorization", f"Basic {token}")
+            req.add_unredirected_header("Authorization", _basic(login))
         return req
 
     https_request = http_request
+
+    def http_error_401(  # urllib's signature
+        self,
+        req: urllib.request.Request,
+        fp: Any,  # noqa: ANN401  # urllib's response
+        code: int,  # noqa: ARG002
+        msg: str,  # noqa: ARG002
+        headers: Any,  # noqa: ANN401, ARG002  # urllib's message
+    ) -> Any:  # noqa: ANN401  # urllib's response, or None: urllib raises the refusal
+        """A request refused without a login is asked once more with its host's named index's, as uv asks again.
+
+        Only then: a public index or a redirect target on the private index's host gets no login it did not ask
+        for (uv and Poetry send none there).
+        """
+        url = urlsplit(req.full_url)
+        login = _logins.get().after_refusal(url)
+        if login is None or req.get_header("Authorization") is not None:
+            return None
+        if _plain_http_refusal(url.scheme, url.hostname) is not None:
+            return None
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            fp.read()  # to the end, so its connection serves the next request
+        fp.close()
+        req.add_unredirected_header("Authorization", _basic(login))  # the one refused now carries it (answered)
+        again = urllib.request.Request(req.full_url, headers=dict(req.header_items()), method=req.get_method())  # noqa: S310
+        return self.parent.open(again, timeout=req.timeout)
+
+
+def _basic(login: Login) -> str:
+    import base64  # noqa: PLC0415  # a request with a login only
+
+    return "Basic " + base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
 
 
 class RefusedRedirect(urllib.error.URLError):
@@ -571,8 +603,8 @@ class IndexClient:
                 found.append(file)
                 if rank(file) == 0:
                     break
-        if not found and failed:
-            raise failed[0]
+        if failed and not any(rank(file) == 0 for file in found):
+            raise failed[0]  # the index that refused may be the one with the lock's file: say so, not a stand-in's hash
         if not found:
             pages = " or ".join(_page_url(index, name) for index in indexes)
             reason = f"{filename} is not on the index page {pages}; check the index the lock names"
@@ -697,8 +729,8 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
         (c for c in candidates if not c.filename.endswith(".whl")), None
     )
-    if chosen is None and failed:
-        raise failed[0]
+    if chosen is None and failed and not listed:
+        raise failed[0]  # an index that refused may hold it; when another listed the release, its hashes tell
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
         if not listed and not candidates and not pin.find_links:

@@ -240,7 +240,15 @@ def _expanded_url(url: str, environ: Mapping[str, str]) -> str:
 
 #: where pip keeps its configuration (site-wide first; later files win), as pip documents it
 _PIP_SITE_CONFIG: tuple[str, ...] = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf")
-_PIP_USER_CONFIG: tuple[str, ...] = ("~/.pip/pip.conf", "~/.config/pip/pip.conf")
+_PIP_USER_CONFIG: tuple[str, ...] = ("~/.pip/pip.conf", "{XDG_CONFIG_HOME}/pip/pip.conf")
+
+
+def _pip_user_config(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The user's pip files: the legacy one, then the one in ``$XDG_CONFIG_HOME`` (``~/.config``), as pip reads them."""
+    home = environ.get("XDG_CONFIG_HOME") or "~/.config"
+    return tuple(path.replace("{XDG_CONFIG_HOME}", home) for path in _PIP_USER_CONFIG)
+
+
 DEFAULT_INDEX = "https://pypi.org/simple/"
 
 
@@ -281,7 +289,7 @@ def _pip_config(environ: Mapping[str, str], key: str) -> str | None:
     given = environ.get("PIP_CONFIG_FILE")
     if given == os.devnull:
         return None
-    user = () if given and Path(given).exists() else _PIP_USER_CONFIG
+    user = () if given and Path(given).exists() else _pip_user_config(environ)
     files = [Path(f).expanduser() for f in (*_PIP_SITE_CONFIG, *user, *((given,) if given else ()))]
     found = None
     for file in files:
