@@ -12,7 +12,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._lock._model import Artifact, Pick, best_wheel
 from tox_venvsync._state import signature_of, tree_listing
-from tox_venvsync._values import replace
+from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -132,11 +132,15 @@ class Sources:
             return kept
         built = self._build_tree(pick, path, editable=editable)
         noted = after = tree_listing(path)  # after the build, which may write into it (a version file)
-        if not editable and before is not None and not _seen_by_build(built, path, before, after):
+        first = _unseen_by_build(built, path, before, after) if not editable and before is not None else None
+        if first is not None:
             built = self._build_tree(pick, path, editable=editable)  # edited while it built: once more, with the edit
             noted = tree_listing(path)
-            if not _seen_by_build(built, path, after, noted):
-                noted = after  # edited again meanwhile: noted as it was, so that the next sync builds it again
+            again = _unseen_by_build(built, path, after, noted)
+            # a file the build itself writes beside what it ships, rewritten by each build, is its habit; any
+            # other change is a second save: noted as it was, so that the next sync builds the tree again
+            if again is not None and (again.edited or not again.beside <= first.beside):
+                noted = after
         if pick.version is None:  # most locks give a source tree no version: its build tells (for the plan's lines)
             pick = replace(pick, version=parse_wheel_filename(built.name)[1])
         signature = signature_of(noted)
@@ -269,22 +273,34 @@ def _with_file(pick: Pick, artifact: Artifact) -> Pick:
     return replace(pick, artifact=artifact, kind="wheel" if artifact.filename.endswith(".whl") else "sdist")
 
 
-def _seen_by_build(
+@frozen
+class _Unseen:
+    """The changes to a tree while it built that its wheel may not hold (see :func:`_unseen_by_build`)."""
+
+    #: a file the wheel holds with other bytes than the tree now (or no longer there): an edit, surely
+    edited: bool
+    #: files beside those the wheel ships that it does not ship: an edit, or what the build writes there
+    beside: frozenset[str]
+
+
+def _unseen_by_build(
     wheel: Path, root: Path, before: Mapping[str, tuple[int, int]], after: Mapping[str, tuple[int, int]]
-) -> bool:
-    """Whether the build that made ``wheel`` saw the tree as it is now, though files changed while it ran.
+) -> _Unseen | None:
+    """What changed in the tree while the build that made ``wheel`` ran and the wheel may not hold; ``None``: nothing.
 
     A build may write into its tree: setuptools-scm's ``_version.py`` is in the wheel as it is in the tree;
-    Cython's ``.c`` files, cargo's ``target/`` or scikit-build's ``_skbuild/`` are in a directory the wheel
-    ships nothing from. A file the wheel holds with other bytes than the tree now does, or one missing from
-    a directory the wheel ships files of, was edited while the build read the tree (a save in an editor):
-    the wheel may hold the old text, and the signature noted after this build would keep it for good.
+    cargo's ``target/`` or scikit-build's ``_skbuild/`` are in directories the wheel ships nothing from. A
+    file the wheel holds with other bytes than the tree now does, or one missing from a directory the wheel
+    ships files of, was edited while the build read the tree (a save in an editor), or is the build's own
+    output beside its sources (a generated ``.c``): the wheel may hold the old text, and the signature noted
+    after this build would keep it for good.
     """
     import zipfile  # noqa: PLC0415  # only when a tree changed during its build
 
     changed = [path for path in before.keys() | after.keys() if before.get(path) != after.get(path)]
     if not changed:
-        return True
+        return None
+    beside: set[str] = set()
     try:
         with zipfile.ZipFile(wheel) as archive:
             members = archive.namelist()
@@ -294,12 +310,12 @@ def _seen_by_build(
                 found = next((m for m in members if relative == m or relative.endswith(f"/{m}")), None)
                 if found is not None:
                     if path not in after or archive.read(found) != (root / relative).read_bytes():
-                        return False
+                        return _Unseen(edited=True, beside=frozenset())
                 elif any(_ends_with(relative.rpartition("/")[0], directory) for directory in shipped):
-                    return False  # beside the files the wheel ships, and not shipped: not in the wheel as it is
+                    beside.add(path)
     except (OSError, zipfile.BadZipFile):
-        return False
-    return True
+        return _Unseen(edited=True, beside=frozenset())
+    return _Unseen(edited=False, beside=frozenset(beside)) if beside else None
 
 
 def _ends_with(path: str, tail: str) -> bool:
