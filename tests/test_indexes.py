@@ -127,6 +127,30 @@ def test_a_file_elsewhere_on_a_named_index_s_host_gets_the_index_login(guarded: 
     assert guarded.authorizations == [None, BASIC]  # asked without, refused, asked again with it (as uv asks)
 
 
+def test_a_login_sent_on_a_retry_does_not_follow_a_redirect_to_another_host(
+    guarded: LocalIndex, second_index: LocalIndex, cache_dir: Path
+) -> None:
+    wheel = make_wheel(second_index.directory, "pkg", "1.0")
+    guarded.redirect_paths[f"/files/{wheel.name}"] = second_index.file_url(wheel.name)  # given the login, a 302
+    _index.use_logins(ProjectIndexes(logins=((f"{guarded.url}/private/simple", ("ci", "s3cret")),)))
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_wheel_pick(wheel, guarded.file_url(wheel.name))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    assert guarded.authorizations == [None, BASIC]  # refused without it, then asked with it
+    assert second_index.authorizations == [None]  # the other host never sees it
+
+
+def test_a_login_refused_after_a_redirect_says_the_login_sent_was_refused(
+    local_index: LocalIndex, guarded_second: LocalIndex, cache_dir: Path
+) -> None:
+    wheel = make_wheel(guarded_second.directory, "pkg", "1.0")
+    local_index.redirect_paths[f"/files/{wheel.name}"] = guarded_second.file_url(wheel.name)
+    _index.use_logins(ProjectIndexes(logins=((f"{guarded_second.url}/private/simple", ("ci", "wrong")),)))
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_wheel_pick(wheel, local_index.file_url(wheel.name))])
+    assert "answered HTTP 401 Unauthorized to the login sent; check the one given for it" in str(info.value)
+    assert "wrong" not in str(info.value)
+
+
 def test_a_host_s_index_login_goes_nowhere_that_did_not_ask_for_one(
     local_index: LocalIndex, wheelhouse: Path, cache_dir: Path
 ) -> None:

@@ -527,7 +527,7 @@ class _WrittenGuard:
         self._scripts = os.path.realpath(target.scheme["scripts"])
         self._owners = {_real(path): name for path, name in claimed.items()}
         self._inside = inside
-        #: nothing older goes: the journal is written before the install's first file (a second's leeway)
+        #: nothing older goes: the journal is written before the install's first file (two seconds' leeway)
         self._since = None if since is None else since - 2_000_000_000
 
     def owner(self, path: str) -> str | None:

@@ -77,7 +77,7 @@ class _Logins:
     different logins each send their own, also when tox runs them one after the other in one process.
     """
 
-    __slots__ = ("hosts", "index_hosts", "indexes", "lock", "owner")
+    __slots__ = ("hosts", "index_hosts", "indexes", "lock", "owner", "sent")
 
     def __init__(self, indexes: Sequence[tuple[str, Login]] = (), owner: ProjectIndexes | None = None) -> None:
         roots = {_index_root(url): login for url, login in reversed(indexes)}  # the first of an index's wins
@@ -96,6 +96,8 @@ class _Logins:
         #: sends it, as pip sends an index URL's login with the files its pages link to on the same host
         self.hosts: dict[tuple[str, str], Login] = {}
         self.lock = threading.Lock()
+        #: the URLs a login was sent to (a redirect's too): a refusal of one says the login was refused
+        self.sent: set[str] = set()
 
     def of(self, url: SplitResult) -> Login | None:
         plain = urlunsplit(url._replace(scheme=url.scheme.lower(), netloc=url.netloc.lower()))
@@ -162,9 +164,11 @@ class _Login(urllib.request.BaseHandler):
         url = urlsplit(req.full_url)
         if _plain_http_refusal(url.scheme, url.hostname) is not None:
             return req
-        login = _logins.get().of(url) or _netrc_login(url.hostname or "")
+        logins = _logins.get()
+        login = logins.of(url) or _netrc_login(url.hostname or "")
         if login is not None and not req.has_header("Authorization"):
             req.add_unredirected_header("Authorization", _basic(login))
+            logins.sent.add(req.full_url)
         return req
 
     https_request = http_request
@@ -191,8 +195,10 @@ class _Login(urllib.request.BaseHandler):
         with contextlib.suppress(OSError, http.client.HTTPException):
             fp.read()  # to the end, so its connection serves the next request
         fp.close()
-        req.add_unredirected_header("Authorization", _basic(login))  # the one refused now carries it (answered)
-        again = urllib.request.Request(req.full_url, headers=dict(req.header_items()), method=req.get_method())  # noqa: S310
+        # the login as an "unredirected" header: urllib copies the others to a redirect, to another host too
+        again = urllib.request.Request(req.full_url, headers=dict(req.headers), method=req.get_method())  # noqa: S310
+        again.add_unredirected_header("Authorization", _basic(login))
+        _logins.get().sent.add(again.full_url)
         return self.parent.open(again, timeout=req.timeout)
 
 
@@ -254,7 +260,8 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
     reason = f"the {server} answered HTTP {exc.code} {' '.join(str(exc.reason).split())}"  # one line (a redirect loop)
     if exc.code not in {401, 403}:
         return reason
-    if request is not None and request.get_header("Authorization") is not None and request.full_url == exc.url:
+    sent = request is not None and request.get_header("Authorization") is not None and request.full_url == exc.url
+    if sent or exc.url in _logins.get().sent:
         return (
             f"{reason} to the login sent; check the one given for it (in the URL, in the variables the "
             f"project's tool reads for a named index, or in ~/.netrc or the file {NETRC_ENV} names)"
