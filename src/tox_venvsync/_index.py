@@ -153,6 +153,8 @@ def without_login(url: str) -> str:
 class _Login(urllib.request.BaseHandler):
     """Sends the request its login: its named index's, its host's from a URL that carried one, or the netrc file's.
 
+    A request refused without one is asked once more with its host's named index's (:meth:`http_error_401`).
+
     As HTTP Basic authorization, only on the request itself: urllib does not copy an "unredirected" header to a
     redirect, so a redirect to another host (a file store's signed URL, say) never sees it; a redirect within the
     host gets it again here, if its scheme is the same (a URL's login) and never over plain http to a host that
