@@ -73,6 +73,13 @@ class CacheFetcher:
         self._progress = _Progress(progress) if progress is not None else None
 
     @cached_property
+    def _configured_index(self) -> str:
+        """The index configured for every lock (pip's files read once, not for every file looked up)."""
+        from tox_venvsync._indexes import configured_index  # noqa: PLC0415  # see the imports
+
+        return configured_index(self._environ)
+
+    @cached_property
     def _index(self) -> IndexClient:
         from tox_venvsync._index import IndexClient  # noqa: PLC0415  # see the imports
 
@@ -168,11 +175,9 @@ class CacheFetcher:
         """
         if artifact.url is not None or artifact.path is not None:
             return [artifact]
-        from tox_venvsync._indexes import configured_index  # noqa: PLC0415  # see the imports
-
         project = self._project.for_package(pick.name) if self._project is not None else ()
         index = pick.index or self._default_index
-        indexes = (index,) if index else (project or (configured_index(self._environ),))
+        indexes = (index,) if index else (project or (self._configured_index,))
         urls = self._index.candidates(indexes, pick.name, artifact.filename, artifact.hashes)
         return [replace(artifact, url=url) for url in urls]
 
