@@ -708,7 +708,7 @@ def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
     Two distributions may ship one file (a namespace's ``__init__.py``, psycopg2 beside psycopg2-binary):
     removing one keeps the file the other still needs (pip and uv delete it, leaving the other broken).
     Every other RECORD beside theirs is read, but searched as text for the first parts of their paths
-    before its rows are (a removal and an upgrade are on the benchmark's paths: 50 RECORDs, 4,000 rows).
+    before its rows are (a removal is on the benchmark's paths: 50 RECORDs, 4,000 rows).
     """
     going = {str(dist.dist_info) for dist in removing}
     rows = {  # their rows' paths but their .dist-info's own files, which no other distribution lists

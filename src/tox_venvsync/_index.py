@@ -742,7 +742,7 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
         raise failed[0]  # an index that refused may hold it; when another listed the release, its hashes tell
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
-        if not listed and not candidates and not pin.find_links:
+        if not listed and not pin.find_links:
             reason = f"no index lists {name}=={version}; check the file's --index-url and --extra-index-url"
             raise FetchError(name, where, f"{reason}, or the configured index")
         raise FetchError(name, where, f"no file of {name}=={version} with an allowed hash fits this interpreter")
