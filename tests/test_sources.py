@@ -31,6 +31,8 @@ from tox_venvsync._target import Target, TargetMemo
 from tox_venvsync._verify import check_records, unowned_files
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_mock import MockerFixture
 
     from _support.index import LocalIndex
@@ -180,20 +182,34 @@ def test_an_unchanged_source_tree_is_not_built_again_when_other_packages_change(
     assert [line for line in outcome.plan.lines() if "other" in line] == ["downgrade: other 2.0 -> 1.0"]
 
 
-def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: MockerFixture) -> None:
-    # the build read V = 1; the tree says V = 2 by the time it ends: noting that tree would keep V = 1 for good
+def _local_dirpkg(env: Env) -> Path:
+    """A lock of one local directory, dirpkg 0.1 (``V = 1``); its tree."""
     tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
     env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    return tree
+
+
+def _around_builds(
+    mocker: MockerFixture, *, before: Callable[[], object] = lambda: None, after: Callable[[int], object]
+) -> list[Path]:
+    """Tree builds run with ``before()`` ahead of each and ``after(n)`` once the nth (from 0) is made; the builds."""
     real, builds = Builder.from_tree, list[Path]()
 
-    def saved_meanwhile(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
+    def around(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
+        before()
         built = real(self, *args, **kwargs)
-        if not builds:
-            (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # saved while it built\n")
+        after(len(builds))
         builds.append(built)
         return built
 
-    mocker.patch.object(Builder, "from_tree", saved_meanwhile)
+    mocker.patch.object(Builder, "from_tree", around)
+    return builds
+
+
+def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: MockerFixture) -> None:
+    # the build read V = 1; the tree says V = 2 by the time it ends: noting that tree would keep V = 1 for good
+    source = _local_dirpkg(env) / "src" / "dirpkg" / "__init__.py"
+    builds = _around_builds(mocker, after=lambda n: n or source.write_text("V = 2  # saved while it built\n"))
     assert actions(env.sync()) == [("dirpkg", "install")]
     assert len(builds) == 2
     assert env.run("import dirpkg; print(dirpkg.V)") == "2"
@@ -201,18 +217,9 @@ def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: Moc
 
 
 def test_a_file_saved_during_the_second_build_too_is_built_by_the_next_sync(env: Env, mocker: MockerFixture) -> None:
-    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
-    env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    real, builds = Builder.from_tree, list[Path]()
-
-    def saved_during_two(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
-        built = real(self, *args, **kwargs)
-        builds.append(built)
-        if len(builds) <= 2:  # the first build and the one after it
-            (tree / "src" / "dirpkg" / "__init__.py").write_text(f"V = {len(builds) + 1}  # saved while it built\n")
-        return built
-
-    mocker.patch.object(Builder, "from_tree", saved_during_two)
+    source = _local_dirpkg(env) / "src" / "dirpkg" / "__init__.py"
+    # a save during the first build and during the one after it
+    builds = _around_builds(mocker, after=lambda n: n < 2 and source.write_text(f"V = {n + 2}  # saved meanwhile\n"))
     env.sync()
     assert (len(builds), env.run("import dirpkg; print(dirpkg.V)")) == (2, "2")
     # the tree says V = 3 and was noted as it was before the second build: the next sync builds it
@@ -222,19 +229,14 @@ def test_a_file_saved_during_the_second_build_too_is_built_by_the_next_sync(env:
 
 
 def test_a_build_writing_files_it_does_not_ship_into_its_tree_is_built_once(env: Env, mocker: MockerFixture) -> None:
-    # cargo's target/, scikit-build's _skbuild/, Cython's .c beside nothing shipped: the build's own output
-    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
-    env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    real, builds = Builder.from_tree, list[Path]()
+    # cargo's target/, scikit-build's _skbuild/: the build's own output, in a directory it ships nothing from
+    output = _local_dirpkg(env) / "target" / "release" / "lib.o"
 
-    def writes_output(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
-        built = real(self, *args, **kwargs)
-        (tree / "target" / "release").mkdir(parents=True, exist_ok=True)
-        (tree / "target" / "release" / "lib.o").write_text(f"object {len(builds)}\n")
-        builds.append(built)
-        return built
+    def writes_output(n: int) -> None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(f"object {n}\n")
 
-    mocker.patch.object(Builder, "from_tree", writes_output)
+    builds = _around_builds(mocker, after=writes_output)
     assert actions(env.sync()) == [("dirpkg", "install")]
     assert len(builds) == 1
     assert env.sync().plan is None
@@ -242,19 +244,12 @@ def test_a_build_writing_files_it_does_not_ship_into_its_tree_is_built_once(env:
 
 def test_a_build_that_rewrites_an_unshipped_file_beside_its_sources_settles(env: Env, mocker: MockerFixture) -> None:
     # a generated .c beside the .pyx, rewritten by every build and not shipped: the build's habit, not an edit
-    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
-    env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    real, builds = Builder.from_tree, list[Path]()
-
-    def generates(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
-        generated = tree / "src" / "dirpkg" / "_speedups.c"
-        generated.unlink(missing_ok=True)  # the test backend ships all of src/: this file it must not see
-        built = real(self, *args, **kwargs)
-        generated.write_text(f"/* generated by build {len(builds)} */\n")
-        builds.append(built)
-        return built
-
-    mocker.patch.object(Builder, "from_tree", generates)
+    generated = _local_dirpkg(env) / "src" / "dirpkg" / "_speedups.c"
+    builds = _around_builds(
+        mocker,
+        before=lambda: generated.unlink(missing_ok=True),  # the test backend ships all of src/: not this file
+        after=lambda n: generated.write_text(f"/* generated by build {n} */\n"),
+    )
     assert actions(env.sync()) == [("dirpkg", "install")]
     assert len(builds) == 2  # once more, to tell the habit from a save
     assert env.sync().plan is None
@@ -266,19 +261,13 @@ def test_a_file_a_build_writes_into_its_tree_as_the_wheel_holds_it_is_built_once
     env: Env, mocker: MockerFixture
 ) -> None:
     # setuptools-scm writes _version.py on every build: the wheel holds it as the tree does, nothing was missed
-    tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
-    env.write({"name": "dirpkg", "directory": {"path": "local"}})
-    real, builds = Builder.from_tree, list[Path]()
+    written = _local_dirpkg(env) / "src" / "dirpkg" / "__init__.py"
 
-    def writes_a_version_file(self: Builder, *args: Any, **kwargs: Any) -> Path:  # noqa: ANN401  # from_tree's own
-        built = real(self, *args, **kwargs)
-        written = tree / "src" / "dirpkg" / "__init__.py"
+    def writes_a_version_file(_: int) -> None:
         written.write_text(written.read_text())
         os.utime(written, ns=(1, written.stat().st_mtime_ns + 1_000_000))
-        builds.append(built)
-        return built
 
-    mocker.patch.object(Builder, "from_tree", writes_a_version_file)
+    builds = _around_builds(mocker, after=writes_a_version_file)
     assert actions(env.sync()) == [("dirpkg", "install")]
     assert len(builds) == 1
     assert env.sync().plan is None
