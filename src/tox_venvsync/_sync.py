@@ -524,14 +524,11 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
         lock_bytes = spec.lock_path.read_bytes() if spec.lock_path.is_file() else b""
     except OSError:
         lock_bytes = b""
-    project = spec.lock_path.parent / "pyproject.toml"
-    try:
-        project_bytes = project.read_bytes() if project.is_file() else None
-    except OSError:
-        project_bytes = None
+    from tox_venvsync._lock._file import file_bytes  # noqa: PLC0415  # loaded with the lock request's package
+
     return Inputs(
         lock_bytes=lock_bytes,
-        project_bytes=project_bytes,
+        project_bytes=file_bytes(spec.lock_path.parent / "pyproject.toml"),
         lock_path=str(spec.lock_path),
         lock_format=spec.lock_format or "",
         request=spec.request,
