@@ -206,6 +206,33 @@ def _around_builds(
     return builds
 
 
+@pytest.mark.parametrize(
+    ("path", "text", "leaf"),
+    [
+        ("dirpkg-0.1.data/scripts/python3", "#!/bin/sh\necho replaced\n", "python3"),
+        ("dirpkg-0.1.data/data/pyvenv.cfg", "home = /elsewhere\n", "pyvenv.cfg"),
+        ("dirpkg-0.1.data/data/.venvsync/state.json", "{}\n", ".venvsync/state.json"),
+        ("dirpkg-0.1.dist-info/entry_points.txt", "[console_scripts]\nactivate = dirpkg:main\n", "activate"),
+    ],
+)
+def test_a_built_wheel_cannot_replace_the_venvs_own_files(env: Env, path: str, text: str, leaf: str) -> None:
+    # a wheel built here goes through pypa/installer, which would write over the interpreter's link or pyvenv.cfg
+    tree = _local_dirpkg(env)
+    (tree / "src" / path).parent.mkdir(parents=True, exist_ok=True)
+    (tree / "src" / path).write_text(text)
+    paths = [env.venv / "pyvenv.cfg", *(env.venv / "bin").iterdir()]
+    own = {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in paths}
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot install dirpkg from dirpkg-0.1-py3-none-any.whl: it ships {leaf!r}, which would replace the "
+        "virtual environment's own file of that name"
+    )
+    assert {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in own} == own
+    assert dist_info_names([env.site]) == []
+    assert not (env.venv / ".venvsync" / "state.json").exists()
+
+
 def test_a_file_saved_while_its_tree_builds_is_built_again(env: Env, mocker: MockerFixture) -> None:
     # the build read V = 1; the tree says V = 2 by the time it ends: noting that tree would keep V = 1 for good
     source = _local_dirpkg(env) / "src" / "dirpkg" / "__init__.py"

@@ -26,7 +26,7 @@ from tox_venvsync._installed import scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Wanted
 from tox_venvsync._target import Target, TargetMemo
-from tox_venvsync._unpacked import SPLIT_AT, _scripts, unpacked
+from tox_venvsync._unpacked import SPLIT_AT, entry_scripts, unpacked
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -396,5 +396,5 @@ def test_scripts_are_read_as_installer_reads_them(text: str) -> None:
     from installer.utils import parse_entrypoints  # noqa: PLC0415
 
     expected = [list(script) for script in parse_entrypoints(text)]
-    assert _scripts(text, Path("pkg-1.0-py3-none-any.whl"), "pkg") == expected
+    assert entry_scripts(text, Path("pkg-1.0-py3-none-any.whl"), "pkg") == expected
     assert expected or not text  # each case but the empty file has scripts to agree on

@@ -28,7 +28,15 @@ from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA
-from tox_venvsync._unpacked import Entry, UnpackedWheel, cached_tree, relative_record_path, tree_at, unpacked
+from tox_venvsync._unpacked import (
+    Entry,
+    UnpackedWheel,
+    cached_tree,
+    entry_scripts,
+    relative_record_path,
+    tree_at,
+    unpacked,
+)
 
 # pypa/installer is imported where it is used: a sync that only removes packages, or links them
 # from the cache, does not load it.
@@ -212,6 +220,10 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
         source.validate_record()  # every file's hash against RECORD
     except InstallerError as exc:
         raise InstallError(name, wheel.name, f"its RECORD does not match its content ({exc})") from exc
+    points = f"{source.dist_info_dir}/entry_points.txt"
+    names = source._zipfile.namelist()  # noqa: SLF001  # as above
+    scripts = entry_scripts(source.read_dist_info("entry_points.txt"), wheel, name) if points in names else []
+    _leaves_the_venv_its_own((script for script, *_ in scripts), names, source.data_dir, name, wheel)
 
 
 def _metadata(wanted: Wanted) -> dict[str, bytes]:
@@ -905,22 +917,27 @@ def _named_as_locked(tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> Unpack
         if not same:
             reason = f"its metadata directory {tree.dist_info} is not for version {pick.version}"
             raise InstallError(pick.name, wheel.name, reason)
-    _leaves_the_venv_its_own(tree, pick.name, wheel)
+    _leaves_the_venv_its_own(
+        (n for n, *_ in tree.scripts), (e.path for e in tree.entries), tree.data_dir, pick.name, wheel
+    )
     return tree
 
 
-def _leaves_the_venv_its_own(tree: UnpackedWheel, name: str, wheel: Path) -> None:
-    """Refuse a wheel whose files or scripts would replace the venv's interpreter, activation or ``pyvenv.cfg``.
+def _leaves_the_venv_its_own(
+    scripts: Iterable[str], paths: Iterable[str], data_dir: str, name: str, wheel: Path
+) -> None:
+    """Refuse a wheel whose files or scripts would replace the venv's interpreter, activation, ``pyvenv.cfg`` or state.
 
-    pip would let them; checked with the tree's names, before anything of any wheel is placed.
+    pip would let them; checked with the wheel's names (its console and GUI scripts, its entries' paths),
+    before anything of any wheel is placed: for trees from the cache and for wheels pypa/installer places.
     """
-    scripts, data = f"{tree.data_dir}/scripts/", f"{tree.data_dir}/data/"
-    found = [n for n, *_ in tree.scripts if _VENV_SCRIPTS.fullmatch(n)]
-    for entry in tree.entries:
-        if entry.path.startswith(scripts) and _VENV_SCRIPTS.fullmatch(entry.path[len(scripts) :]):
-            found.append(entry.path[len(scripts) :])
-        elif entry.path == f"{data}pyvenv.cfg":
-            found.append("pyvenv.cfg")
+    script_dir, data = f"{data_dir}/scripts/", f"{data_dir}/data/"
+    found = [script for script in scripts if _VENV_SCRIPTS.fullmatch(script)]
+    for path in paths:
+        if path.startswith(script_dir) and _VENV_SCRIPTS.fullmatch(path[len(script_dir) :]):
+            found.append(path[len(script_dir) :])
+        elif path == f"{data}pyvenv.cfg" or path.startswith(f"{data}.venvsync/"):
+            found.append(path[len(data) :])
     if found:
         reason = f"it ships {found[0]!r}, which would replace the virtual environment's own file of that name"
         raise InstallError(name, wheel.name, reason)

@@ -180,7 +180,7 @@ def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, obje
         "data_dir": extractor.dist_info.removesuffix(".dist-info") + ".data",
         "purelib": purelib.strip().lower() == "true",
         "entries": [list(entry) for entry in entries if entry.hash],
-        "scripts": _scripts(points, wheel, name),
+        "scripts": entry_scripts(points, wheel, name),
     }
 
 
@@ -193,7 +193,7 @@ def _each(extract: Callable[[zipfile.ZipInfo], Entry], files: list[zipfile.ZipIn
     return [entry for entries in itertools.zip_longest(*shares) for entry in entries if entry is not None]
 
 
-def _scripts(text: str, wheel: Path, name: str) -> list[list[str]]:
+def entry_scripts(text: str, wheel: Path, name: str) -> list[list[str]]:
     """The console and GUI scripts of ``entry_points.txt``: ``[name, module, attribute, "console"|"gui"]``.
 
     Read as ``installer.utils.parse_entrypoints`` reads them (a test checks they agree), without
