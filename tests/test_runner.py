@@ -562,12 +562,40 @@ def test_an_unchanged_tree_of_the_lock_is_not_built_again_in_tox(demo: Demo, moc
     assert builds.call_count == 2  # a setting its build may read changed
 
 
-def test_a_python_older_than_the_engine_supports_is_refused_before_a_venv_is_made(demo: Demo) -> None:
+def test_a_python_3_9_env_is_synced_with_deps_from_the_pip_virtualenv_bundles_for_it(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the packaging and pip tox runs with no longer run on 3.9: its tags and deps come from virtualenv's pip for it
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
+    make_wheel(demo.index.directory, "nat", "1.0", tag="cp39-cp39-manylinux_2_17_x86_64")
+    make_wheel(demo.index.directory, "nat", "1.0", tag="cp312-cp312-manylinux_2_17_x86_64")
+    ini = (demo.project.path / "tox.ini").read_text().replace("package = skip", "package = skip\ndeps = gamma")
+    (demo.project.path / "tox.ini").write_text(ini)
+    entries = [wheel_entry(w, url=demo.index.file_url(w.name)) for w in sorted(demo.index.directory.glob("nat-*"))]
+    demo.lock(package_entry("nat", "1.0", entries))
     _, code, out = _run_with_installed_python(demo, "3.9", "py39")
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out
+    assert "alpha-cli ran" in out
+    site = demo.venvs / "py39" / "lib" / "python3.9" / "site-packages"
+    assert dist_info_names([site]) == [
+        "alpha-1.0.dist-info",
+        "beta-2.0.dist-info",
+        "gamma-0.5.dist-info",
+        "nat-1.0.dist-info",
+    ]
+    assert "Tag: cp39-cp39-manylinux_2_17_x86_64" in (site / "nat-1.0.dist-info" / "WHEEL").read_text()
+    result = demo.project.run("r", "-e", "py39", "--workdir", str(demo.work))
+    assert (result.code, "synced" in result.out) == (0, False), result.out
+
+
+def test_a_python_older_than_the_engine_supports_is_refused_before_a_venv_is_made(demo: Demo) -> None:
+    old, code, out = _run_with_installed_python(demo, "3.8", "py38")
     assert code != 0
-    assert "is Python 3.9; tox-venvsync makes environments of Python 3.10 or newer" in out
+    assert f"the interpreter {old} is Python 3.8; tox-venvsync makes environments of Python 3.9 or newer" in out, out
     assert "Traceback" not in out
-    assert not (demo.venvs / "py39").exists()
+    assert not (demo.venvs / "py38").exists()
 
 
 def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:

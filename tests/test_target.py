@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 
 def _real(version: str) -> Path:
-    """The interpreter binary behind ``python3.X`` (pyenv's shim is a script that runs it)."""
+    """The interpreter binary behind ``python3.X`` (pyenv's shim is a script that runs it); 3.9 from pyenv."""
+    if version == "3.9":  # not among the suite's Pythons on PATH: the oldest the engine serves, if installed
+        old = installed_python(version)
+        if old is None:
+            pytest.skip("no Python 3.9 installed through pyenv")
+        return old.resolve()
     shim = shutil.which(f"python{version}")
     if shim is None:
         pytest.fail(f"python{version} is not on PATH; install it (pyenv install {version})")
@@ -42,7 +47,7 @@ def _make_venv(tool: str, base: Path, venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-@pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
+@pytest.mark.parametrize("version", ["3.9", "3.10", "3.12", "3.13"])
 @pytest.mark.parametrize("tool", ["venv", "virtualenv"])
 def test_facts_derived_from_the_base_equal_the_venvs_own(tmp_path: Path, version: str, tool: str) -> None:
     base = _real(version)
@@ -54,14 +59,43 @@ def test_facts_derived_from_the_base_equal_the_venvs_own(tmp_path: Path, version
     assert Path(derived.scheme["purelib"]).is_dir()
 
 
-@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("version", ["3.9", "3.10", "3.11", "3.12", "3.13"])
 def test_the_marker_environment_is_the_one_packaging_gives_that_interpreter(tmp_path: Path, version: str) -> None:
     python = _real(version)
     (tmp_path / "packaging").symlink_to(Path(packaging.__file__).parent)
-    script = "import json, sys; sys.path.insert(0, sys.argv[1]); from packaging.markers import default_environment as d"
+    path, module = str(tmp_path), "packaging"
+    if version == "3.9":  # the packaging here no longer runs on it: the one inside virtualenv's pip for it
+        path, module = str(_target.bundled_pip(python, version)), "pip._vendor.packaging"
+    script = f"import json, sys; sys.path.insert(0, sys.argv[1]); from {module}.markers import default_environment as d"
     script += "; json.dump(d(), sys.stdout)"
-    run = subprocess.run([str(python), "-I", "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    run = subprocess.run([str(python), "-I", "-c", script, path], capture_output=True, text=True, check=True)
     assert dict(query_interpreter(python).markers) == json.loads(run.stdout)
+
+
+def test_a_python_3_9_has_the_tags_its_own_pip_gives_it_and_more_of_them() -> None:
+    # its tags come from the packaging in the pip virtualenv bundles for 3.9 (pip's private pip._vendor): what the
+    # pip installed with that Python (an older packaging) computes must all be there, in the same order
+    python = _real("3.9")
+    script = "from pip._internal.utils.compatibility_tags import get_supported; print(*get_supported(), sep=chr(10))"
+    run = subprocess.run([str(python), "-I", "-c", script], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        pytest.skip(f"no pip in {python}")
+    own = run.stdout.split()
+    tags = list(query_interpreter(python).tag_strings)
+    assert own[0].startswith("cp39-cp39-manylinux")
+    assert [tag for tag in tags if tag in set(own)] == own
+    assert len(tags) - len(own) < 5  # a few tags newer packaging knows (cp39-none-any), not another interpreter's
+
+
+def test_a_python_3_9_without_a_pip_bundled_for_it_is_one_sentence(mocker: MockerFixture) -> None:
+    python = _real("3.9")
+    mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", return_value=None)
+    with pytest.raises(InterpreterError) as info:
+        query_interpreter(python)
+    assert str(info.value) == (
+        f"the interpreter {python} is Python 3.9, for which the virtualenv here bundles no pip; install a virtualenv "
+        "that does, or use Python 3.10 or newer for this environment"
+    )
 
 
 def test_base_facts_are_asked_once_while_the_executable_is_unchanged(tmp_path: Path, mocker: MockerFixture) -> None:
@@ -193,20 +227,20 @@ def test_a_program_that_is_no_python_is_one_sentence(tmp_path: Path, output: str
     with pytest.raises(InterpreterError) as info:
         query_interpreter(fake)
     assert str(info.value) == (
-        f"the interpreter {fake} gave {what} when asked for its facts; is it Python 3.10 or newer?"
+        f"the interpreter {fake} gave {what} when asked for its facts; is it Python 3.9 or newer?"
     )
 
 
-def test_a_python_older_than_packaging_supports_is_one_sentence_naming_its_version() -> None:
-    # packaging (which computes the tags) supports Python 3.10 and newer: an older one is told, not a SyntaxError
-    old = installed_python("3.9")
+def test_a_python_older_than_the_engine_serves_is_one_sentence_naming_its_version() -> None:
+    # virtualenv bundles no pip for 3.8 (nor makes its venvs): told, not a SyntaxError of a module it cannot import
+    old = installed_python("3.8")
     if old is None:
-        pytest.skip("no Python 3.9 installed through pyenv")
+        pytest.skip("no Python 3.8 installed through pyenv")
     with pytest.raises(InterpreterError) as info:
         query_interpreter(old)
     assert str(info.value) == (
-        f"the interpreter {old} is Python 3.9; tox-venvsync makes environments of Python 3.10 or newer (the oldest "
-        "its packaging library supports): use a newer Python for this environment"
+        f"the interpreter {old} is Python 3.8; tox-venvsync makes environments of Python 3.9 or newer (the oldest "
+        "virtualenv bundles pip for): use a newer Python for this environment"
     )
 
 
@@ -216,8 +250,8 @@ def test_a_python_older_than_packaging_supports_is_one_sentence_naming_its_versi
         pytest.param(
             "Unknown option: -I\nusage: python2.7 [option] ...\nTry `python -h' for more information.\n",
             2,
-            "is Python 2 or 3 before 3.4; tox-venvsync makes environments of Python 3.10 or newer (the oldest its "
-            "packaging library supports): use a newer Python for this environment",
+            "is Python 2 or 3 before 3.4; tox-venvsync makes environments of Python 3.9 or newer (the oldest "
+            "virtualenv bundles pip for): use a newer Python for this environment",
             id="python-2",
         ),
         pytest.param(
@@ -225,7 +259,7 @@ def test_a_python_older_than_packaging_supports_is_one_sentence_naming_its_versi
             "  3.9.18\n\nNote: See 'pyenv help global' for tips on allowing both\n"
             "      python2 and python3 to be found.\n",
             127,
-            "failed to report its facts (pyenv: python3.9: command not found); is it Python 3.10 or newer?",
+            "failed to report its facts (pyenv: python3.9: command not found); is it Python 3.9 or newer?",
             id="pyenv-shim",
         ),
     ],

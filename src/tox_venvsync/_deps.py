@@ -2,7 +2,8 @@
 
 tox-venvsync has no resolver of its own: a ``deps`` entry names a package the lock does not pin, so
 pip (from the environment tox runs in, aimed at the venv with ``--python``) resolves it, with every
-locked package pinned by a constraints file so the lock's versions never move.
+locked package pinned by a constraints file so the lock's versions never move. A Python older than
+that pip runs on (3.9) gets the pip virtualenv bundles for it, run from its wheel.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync._errors import VenvSyncError
+from tox_venvsync._target import bundled_pip, older_than_own_packaging
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -24,18 +26,31 @@ class DepsError(VenvSyncError):
     """tox's deps could not be installed on top of the lock."""
 
 
-def install_deps(
-    python: Path, deps: Sequence[str], pins: Mapping[str, str], *, cwd: Path, environ: Mapping[str, str] | None = None
+def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword-only)
+    python: Path,
+    deps: Sequence[str],
+    pins: Mapping[str, str],
+    *,
+    cwd: Path,
+    environ: Mapping[str, str] | None = None,
+    version: str,
 ) -> None:
-    """Run pip for ``deps`` in the venv of ``python``, every locked package pinned to its version (in ``environ``)."""
-    if importlib.util.find_spec("pip") is None:
+    """Run pip for ``deps`` in the venv of ``python`` (Python ``version``), every locked package pinned to its version.
+
+    pip runs in ``environ`` (tox's set_env laid over this process's environment), or this process's.
+    """
+    if older_than_own_packaging(version):
+        pip = [str(python), str(bundled_pip(python, version) / "pip")]  # pip runs from its wheel
+    elif importlib.util.find_spec("pip") is None:
         msg = "deps needs pip in the environment tox runs in; install pip there or move the deps into the lock"
         raise DepsError(msg)
+    else:
+        pip = [sys.executable, "-m", "pip", "--python", str(python)]
     with tempfile.TemporaryDirectory(prefix="venvsync-deps-") as tmp:
         constraints = Path(tmp) / "constraints.txt"
-        constraints.write_text("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
-        command = [sys.executable, "-m", "pip", "--python", str(python), "install"]  # not quiet: conflicts are info
-        command += ["--disable-pip-version-check", "--constraint", str(constraints), *deps]
+        constraints.write_text("".join(f"{name}=={pinned}\n" for name, pinned in sorted(pins.items())))
+        # not quiet: conflicts are info
+        command = [*pip, "install", "--disable-pip-version-check", "--constraint", str(constraints), *deps]
         env = dict(environ) if environ is not None else None
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:

@@ -22,10 +22,15 @@ if TYPE_CHECKING:
 # packaging, subprocess and tempfile are imported where a query runs or tags are parsed: a sync that finds
 # the venv in sync needs neither (the command line's no-op would pay ~20 ms for them).
 
-#: the oldest Python whose environments this engine makes: the oldest its ``packaging`` supports
-OLDEST = (3, 10)
+#: the oldest Python whose environments this engine makes: the oldest virtualenv bundles a pip for
+OLDEST = (3, 9)
+#: the oldest Python the ``packaging`` and pip here run on; an older one takes its wheel tags from the
+#: packaging inside the pip virtualenv bundles for it, and tox's deps are installed by that pip
+OWN_PACKAGING = (3, 10)
 #: the query's exit code for an interpreter older than :data:`OLDEST`
 _TOO_OLD = 3
+#: the query's exit code for one older than :data:`OWN_PACKAGING` asked without the bundled pip
+_NEEDS_PIP = 4
 
 #: The script the target interpreter runs; ``packaging`` is made importable from a private directory.
 #: ``venv_scheme`` is where a venv made from it keeps its files, with ``_VENV`` standing for the venv.
@@ -38,8 +43,15 @@ import json, os, platform, sys, sysconfig
 if sys.version_info < @OLDEST@:
     sys.stderr.write("Python %d.%d\n" % sys.version_info[:2])
     sys.exit(@TOO_OLD@)
-sys.path.insert(0, sys.argv[1])
-from packaging.tags import sys_tags
+if sys.version_info >= @OWN_PACKAGING@:
+    sys.path.insert(0, sys.argv[1])
+    from packaging.tags import sys_tags
+elif len(sys.argv) > 3:  # pip's vendored packaging, from the wheel virtualenv bundles for this Python
+    sys.path.insert(0, sys.argv[3])
+    from pip._vendor.packaging.tags import sys_tags
+else:
+    sys.stderr.write("Python %d.%d\n" % sys.version_info[:2])
+    sys.exit(@NEEDS_PIP@)
 scheme = "venv" if "venv" in sysconfig.get_scheme_names() else None
 paths = sysconfig.get_paths(scheme) if scheme else sysconfig.get_paths()
 version = "%d.%d" % sys.version_info[:2]
@@ -83,7 +95,13 @@ json.dump({
         "headers": os.path.join(venv, "include", "site", "python" + version),
     },
 }, sys.stdout)
-""".replace("@OLDEST@", repr(OLDEST)).replace("@TOO_OLD@", str(_TOO_OLD))
+"""
+_QUERY = (
+    _QUERY.replace("@OLDEST@", repr(OLDEST))
+    .replace("@OWN_PACKAGING@", repr(OWN_PACKAGING))
+    .replace("@TOO_OLD@", str(_TOO_OLD))
+    .replace("@NEEDS_PIP@", str(_NEEDS_PIP))
+)
 
 _FORMAT = 2
 #: stands for the venv's directory in ``Target.venv_scheme``
@@ -177,9 +195,41 @@ def too_old(python: Path | str, version: str) -> str:
     """The sentence for an interpreter older than :data:`OLDEST`."""
     return (
         f"the interpreter {python} is Python {version}; tox-venvsync makes environments of Python "
-        f"{'.'.join(map(str, OLDEST))} or newer "
-        "(the oldest its packaging library supports): use a newer Python for this environment"
+        f"{_dotted(OLDEST)} or newer (the oldest virtualenv bundles pip for): use a newer Python for this environment"
     )
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def older_than_own_packaging(python_version: str) -> bool:
+    """Whether a Python of ``python_version`` (``"3.9"``) needs the pip virtualenv bundles for it (tags, deps)."""
+    major, _, minor = python_version.partition(".")
+    return (int(major), int(minor)) < OWN_PACKAGING
+
+
+def bundled_pip(python: Path | str, version: str) -> Path:
+    """The pip wheel virtualenv bundles for Python ``version``, for a Python older than :data:`OWN_PACKAGING`.
+
+    The packaging and pip here no longer run on such a Python; the pip virtualenv seeds into its venvs
+    does: its vendored packaging (``pip._vendor.packaging``, pip's private module: the query imports it
+    and nothing else does) gives the interpreter's wheel tags, and pip runs from the wheel for tox's deps.
+    """
+    from virtualenv.seed.wheels.embed import get_embed_wheel  # noqa: PLC0415  # only for an old Python
+
+    try:
+        wheel = get_embed_wheel("pip", version)
+    except RuntimeError as exc:  # the bundled file failed its hash check
+        msg = f"the pip virtualenv bundles for Python {version} ({python}) is damaged ({exc}); reinstall virtualenv"
+        raise InterpreterError(msg) from exc
+    if wheel is None:
+        msg = (
+            f"the interpreter {python} is Python {version}, for which the virtualenv here bundles no pip; "
+            f"install a virtualenv that does, or use Python {_dotted(OWN_PACKAGING)} or newer for this environment"
+        )
+        raise InterpreterError(msg)
+    return Path(wheel.path)
 
 
 def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = None) -> Target:
@@ -187,55 +237,63 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
 
     ``packaging`` is put on the target's path from a private directory holding only a link to
     the copy this process uses, so the query works in an empty venv and imports nothing else.
-    ``meanwhile`` is called while the interpreter works on its answer (in its own process, on
-    another core where there is one): see :class:`tox_venvsync._sync.LockAhead`.
+    A Python older than :data:`OWN_PACKAGING` says so, and is asked again with the pip virtualenv
+    bundles for it (:func:`bundled_pip`). ``meanwhile`` is called while the interpreter works on its
+    answer (in its own process, on another core where there is one): see :class:`tox_venvsync._sync.LockAhead`.
     """
-    import subprocess  # noqa: PLC0415  # see the imports
-    import tempfile  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415  # see the imports
 
     import packaging  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="venvsync-query-") as private:
         (Path(private) / "packaging").symlink_to(Path(packaging.__file__).parent)
-        try:
-            process = subprocess.Popen(
-                [str(python), "-I", "-c", _QUERY, private, _VENV],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        except OSError as exc:
-            msg = f"cannot run the interpreter {python}: {exc.strerror}; check that it exists and is executable"
-            raise InterpreterError(msg) from exc
-        with process:  # an error or Ctrl-C below kills it: no query outlives its caller
-            try:
-                if meanwhile is not None:
-                    meanwhile()
-                stdout, stderr = process.communicate(timeout=120)
-            except subprocess.TimeoutExpired as exc:
-                process.kill()
-                msg = f"the interpreter {python} did not answer within {exc.timeout} s"
-                raise InterpreterError(msg) from exc
-            except BaseException:
-                process.kill()
-                raise
+        code, stdout, stderr = _ask(python, [private, _VENV], meanwhile)
+        if code == _NEEDS_PIP and stderr.startswith("Python "):
+            version = stderr.strip().removeprefix("Python ")
+            code, stdout, stderr = _ask(python, [private, _VENV, str(bundled_pip(python, version))], None)
     lines = stderr.strip().splitlines() or ["no output"]
     last = lines[-1]
-    if process.returncode == _TOO_OLD and last.startswith("Python "):
+    if code == _TOO_OLD and last.startswith("Python "):
         raise InterpreterError(too_old(python, last.removeprefix("Python ")))
     if lines[0] == "Unknown option: -I":  # Python 2, or 3 before 3.4
         raise InterpreterError(too_old(python, "2 or 3 before 3.4"))
     # a pyenv shim whose version is not active says so first, then lists versions and tips
     last = next((line for line in lines if line.startswith("pyenv: ")), last)
-    if process.returncode != 0:
-        msg = f"the interpreter {python} failed to report its facts ({last}); is it Python 3.10 or newer?"
+    if code != 0:
+        msg = f"the interpreter {python} failed to report its facts ({last}); is it Python {_dotted(OLDEST)} or newer?"
         raise InterpreterError(msg)
     try:
         return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a program that is no Python (/bin/true)
         what = "no output" if not stdout.strip() else "an answer that is not its facts"
-        msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python 3.10 or newer?"
+        msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python {_dotted(OLDEST)} or newer?"
         raise InterpreterError(msg) from exc
+
+
+def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) -> tuple[int, str, str]:
+    """Run the query with ``python``: its exit code, output and errors."""
+    import subprocess  # noqa: PLC0415  # see the imports
+
+    try:
+        process = subprocess.Popen(
+            [str(python), "-I", "-c", _QUERY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    except OSError as exc:
+        msg = f"cannot run the interpreter {python}: {exc.strerror}; check that it exists and is executable"
+        raise InterpreterError(msg) from exc
+    with process:  # an error or Ctrl-C below kills it: no query outlives its caller
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            stdout, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            msg = f"the interpreter {python} did not answer within {exc.timeout} s"
+            raise InterpreterError(msg) from exc
+        except BaseException:
+            process.kill()
+            raise
+    return process.returncode, stdout, stderr
 
 
 class TargetMemo:
