@@ -116,6 +116,33 @@ def test_first_run_creates_the_venv_outside_and_runs_commands(demo: Demo) -> Non
     assert tree(demo.project.path) == before  # the project gains no files
 
 
+@pytest.mark.parametrize("config", ["tox.toml", "pyproject.toml"])
+def test_the_keys_are_read_from_a_toml_configuration_too(demo: Demo, config: str) -> None:
+    # tox 4's TOML configuration: the runner, its keys and tox's substitutions as tox.ini has them
+    (demo.project.path / "tox.ini").unlink()
+    body = f"""
+env_list = ["py312"]
+[env_run_base]
+runner = "venvsync"
+env_location = "{demo.venvs}/{{env_name}}-toml"
+lock_file = "{{tox_root}}/pylock.toml"
+compile_bytecode = true
+package = "skip"
+commands = [["python", "-c", "import alpha, beta; print('versions', alpha.VERSION, beta.__version__)"]]
+"""
+    if config == "pyproject.toml":
+        body = body.replace("[env_run_base]", "[tool.tox.env_run_base]").replace("env_list", "[tool.tox]\nenv_list")
+    (demo.project.path / config).write_text(body)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out
+    venv = demo.venvs / "py312-toml"
+    assert dist_info_names([venv / SITE]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    assert not demo.venv.exists()
+    shown = demo.project.run("c", "-e", "py312", "-k", "lock_file", "compile_bytecode", "--workdir", str(demo.work))
+    assert f"lock_file = {demo.project.path / 'pylock.toml'}\ncompile_bytecode = True\n" in shown.out, shown.out
+
+
 def test_a_first_run_reads_the_lock_once_while_the_interpreter_is_asked(demo: Demo, mocker: MockerFixture) -> None:
     # an empty cache: the interpreter's facts come from a child process, and the lock is read meanwhile
     events = watch_query_and_lock(mocker)
