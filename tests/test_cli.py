@@ -104,6 +104,54 @@ def test_select_extras_and_groups(capsys: pytest.CaptureFixture[str], lock: Path
     assert [row["name"] for row in json.loads(out)] == ["alpha", "cli-dep", "docs-dep", "mid-pkg", "zeta"]
 
 
+MEMBERS = Path(__file__).parent / "data" / "lockfiles" / "uv" / "synthetic__members"
+
+
+def test_select_a_uv_workspace_member_by_its_directory(
+    capsys: pytest.CaptureFixture[str], python312: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as uv sync run in libs/one: that member, its dependencies and its own default group (test), not the root's
+    monkeypatch.chdir(MEMBERS / "libs" / "one")
+    code, out, err = _select(capsys, Path("../../uv.lock"), python312, "--project", ".")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "fancy-dep==1.0 (wheel)",
+        "helper==1.0 (wheel)",
+        "lib-one==0.2 (directory)",
+        "lintdep==3.0 (wheel)",
+    ]
+    code, out, _ = _select(capsys, Path("../../uv.lock"), python312)  # the lock's own project, app
+    assert (code, "dep==1.0 (wheel)" in out.splitlines()) == (0, True)
+
+
+@pytest.mark.parametrize(
+    ("project", "message"),
+    [
+        ("libs", ("{lock}: no workspace member of the lock is at {members}/libs; add that project to "
+         "tool.uv.workspace.members and run uv lock, or sync from the workspace root")),
+        ("..", "--project .. is not inside {members}, the lock's workspace; pass a member's directory"),
+    ],
+)  # fmt: skip
+def test_a_project_that_is_no_member_is_one_sentence(
+    capsys: pytest.CaptureFixture[str], python312: Path, project: str, message: str
+) -> None:
+    lock = MEMBERS / "uv.lock"
+    code, out, err = _select(capsys, lock, python312, "--project", str(MEMBERS / project) if project != ".." else "..")
+    assert (code, out) == (2, "")
+    assert err == f"venvsync: error: {message.format(lock=lock, members=MEMBERS)}\n"
+
+
+def test_project_is_refused_for_a_lock_without_workspaces(
+    capsys: pytest.CaptureFixture[str], lock: Path, python312: Path
+) -> None:
+    code, out, err = _select(capsys, lock, python312, "--project", str(lock.parent))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: --project {lock.parent} picks a uv workspace member; the pylock lock {lock} has none: "
+        "leave it out\n"
+    )
+
+
 def test_select_missing_extra(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
     code, out, err = _select(capsys, lock, python312, "--extra", "gui")
     assert (code, out) == (2, "")

@@ -98,6 +98,19 @@ def test_every_input_is_part_of_the_key(tmp_path: Path, target_of: Callable[[str
         assert selection.calls == number
 
 
+def test_the_workspace_member_is_part_of_the_key(tmp_path: Path, target_of: Callable[[str], Target]) -> None:
+    lock = DATA / "uv" / "synthetic__members" / "uv.lock"  # read in place: its members' paths are relative to it
+    selection = Counting(lock, "uv", target_of("3.12"), Request())
+    root = selection.remembered(tmp_path / "memo")
+    selection.request = Request(project="libs/one")
+    member = selection.remembered(tmp_path / "memo")
+    assert selection.calls == 2
+    assert {str(pick.name) for pick in member} == {"fancy-dep", "helper", "lib-one", "lintdep"}
+    assert member != root
+    assert selection.remembered(tmp_path / "memo") == member
+    assert selection.calls == 2
+
+
 def test_errors_are_not_remembered(tmp_path: Path, target_of: Callable[[str], Target]) -> None:
     lock = _copy(LOCKS["uv"], tmp_path / "project")
     selection = Counting(lock, "uv", target_of("3.12"), Request(extras=frozenset({"nope"})))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -17,8 +18,18 @@ from packaging.version import Version
 
 from _support.project import write_project
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
-from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, not_in_lock, read_lock
+from tox_venvsync._errors import BadInputError, LockFileError, SelectionError, VenvSyncError
+from tox_venvsync._lock import (
+    Artifact,
+    DirectorySource,
+    Pick,
+    Request,
+    VcsSource,
+    find_lock,
+    not_in_lock,
+    read_lock,
+    workspace_project,
+)
 from tox_venvsync._lock import _uv as uv_reader
 from tox_venvsync._lock._uv import (
     UvLockFile,
@@ -553,6 +564,7 @@ def _request(recorded: dict[str, Any]) -> Request:
         extras=frozenset(recorded.get("extras", ())),
         groups=frozenset(recorded.get("groups", ())),
         default_groups=recorded.get("default_groups", True),
+        project=recorded.get("project", "."),
     )
 
 
@@ -610,6 +622,39 @@ def test_workspace_member_extra_and_editable_members(target: Target) -> None:
     assert picks["mcp"].directory == DirectorySource(path=lock.path.parent.absolute(), editable=True)
     assert picks["mcp"].version is None  # a dynamic version
     assert "mcp-structured-output-lowlevel" not in picks  # a member, but not a dependency of the root
+
+
+def _workspace(tmp_path: Path) -> Path:
+    """A copy of the members workspace (its lock and pyproject files), with a directory that is no member."""
+    root = tmp_path / "ws"
+    shutil.copytree(LOCKS / "synthetic__members", root, ignore=shutil.ignore_patterns("wheels"))
+    (root / "docs" / "api").mkdir(parents=True)
+    return root
+
+
+def test_a_members_lock_is_found_at_its_workspace_root(tmp_path: Path) -> None:
+    # as uv finds it: the nearest uv.lock above that locks the directory as a workspace project
+    root = _workspace(tmp_path)
+    assert find_lock(root / "libs" / "one") == root / "uv.lock"
+    assert find_lock(root / "libs" / "three") == root / "uv.lock"  # a virtual member
+    for elsewhere in (root / "docs" / "api", root / "libs"):  # no member there: the lock is not theirs
+        with pytest.raises(BadInputError, match="no lockfile in"):
+            find_lock(elsewhere)
+    (root / "libs" / "one" / "pylock.toml").write_text("")
+    assert find_lock(root / "libs" / "one") == root / "libs" / "one" / "pylock.toml"  # its own lock first
+
+
+def test_uv_sync_in_a_directory_starts_at_the_nearest_project_when_it_is_a_member(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    lock = root / "uv.lock"
+    (root / "libs" / "one" / "src" / "one").mkdir(parents=True)
+    assert workspace_project(lock, root) == "."
+    assert workspace_project(lock, root / "libs" / "one") == "libs/one"
+    assert workspace_project(lock, root / "libs" / "one" / "src" / "one") == "libs/one"  # below a member
+    assert workspace_project(lock, root / "docs" / "api") == "."  # the nearest project is the root's
+    assert workspace_project(lock, tmp_path) == "."  # above the workspace
+    (root / "docs" / "pyproject.toml").write_text('[project]\nname = "docs"\n')
+    assert workspace_project(lock, root / "docs" / "api") == "."  # a project, but not the workspace's
 
 
 # --- no input makes the reader fail with anything but our errors -------------------------------------------------

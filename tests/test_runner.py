@@ -20,7 +20,7 @@ from _support.order import watch_query_and_lock
 from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.pythons import installed_python
-from _support.wheels import make_wheel
+from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._build import Builder
 from tox_venvsync._installed import dist_info_names
 
@@ -141,6 +141,46 @@ commands = [["python", "-c", "import alpha, beta; print('versions', alpha.VERSIO
     assert not demo.venv.exists()
     shown = demo.project.run("c", "-e", "py312", "-k", "lock_file", "compile_bytecode", "--workdir", str(demo.work))
     assert f"lock_file = {demo.project.path / 'pylock.toml'}\ncompile_bytecode = True\n" in shown.out, shown.out
+
+
+def _uv_wheel(demo: Demo, name: str, version: str) -> str:
+    wheel = demo.wheel(name, version)
+    url = demo.index.file_url(wheel.name)
+    return (
+        f'[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {{ registry = "{demo.index.simple_url}" }}\n'
+        f'wheels = [{{ url = "{url}", hash = "sha256:{sha256_file(wheel)}", size = {wheel.stat().st_size} }}]\n\n'
+    )
+
+
+def test_a_uv_workspace_member_syncs_its_own_dependencies_from_the_workspace_lock(demo: Demo) -> None:
+    # tox in a member's directory: uv (tox-uv) finds the lock at the workspace root and starts at that member
+    root = demo.project.path
+    (root / "tox.ini").unlink()
+    (root / "pylock.toml").unlink()
+    workspace = '[tool.uv.workspace]\nmembers = ["libs/*"]\n'
+    (root / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1"\n' + workspace)
+    member = root / "libs" / "one"
+    member.mkdir(parents=True)
+    (member / "pyproject.toml").write_text('[project]\nname = "lib-one"\nversion = "0.2"\ndependencies = ["alpha"]\n')
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("    alpha-cli\n", "")
+    (member / "tox.ini").write_text(
+        ini.replace("import alpha, beta;", "import alpha;").replace(", beta.__version__", "")
+    )
+    lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[manifest]\nmembers = ["app", "lib-one"]\n\n'
+    lock += _uv_wheel(demo, "alpha", "1.0")
+    lock += '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
+    lock += 'dependencies = [{ name = "beta" }, { name = "lib-one" }]\n\n'
+    lock += _uv_wheel(demo, "beta", "2.0")
+    lock += '[[package]]\nname = "lib-one"\nversion = "0.2"\nsource = { editable = "libs/one" }\n'
+    lock += 'dependencies = [{ name = "alpha" }]\n'
+    (root / "uv.lock").write_text(lock)
+    config = ("-c", str(member / "tox.ini"), "--workdir", str(demo.work))
+    result = demo.project.run("r", "-e", "py312", *config)
+    out = result.out + result.err
+    assert result.code == 0, out
+    assert "versions 1.0" in out
+    assert "synced 1 package: 1 installed" in out  # alpha: not beta (the root's), not lib-one (package = skip)
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info"]
 
 
 def test_a_first_run_reads_the_lock_once_while_the_interpreter_is_asked(demo: Demo, mocker: MockerFixture) -> None:

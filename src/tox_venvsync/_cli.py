@@ -15,7 +15,7 @@ from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_names, file_system_error
 from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
-from tox_venvsync._lock import Request, read_lock
+from tox_venvsync._lock import Request, detect_format, read_lock
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, project_indexes, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
@@ -72,6 +72,12 @@ def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
         action="store_true",
         help="leave out the lock's default groups (not the project's own dependencies: poetry's main, pdm's default)",
     )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=None,
+        help="the uv workspace member to start from, by its directory (as uv sync run there; default: the lock's)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
@@ -103,7 +109,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _request(args: argparse.Namespace) -> Request:
-    return Request(extras=_names(args.extra), groups=_names(args.group), default_groups=not args.no_default_groups)
+    return Request(
+        extras=_names(args.extra),
+        groups=_names(args.group),
+        default_groups=not args.no_default_groups,
+        project=_project(args),
+    )
+
+
+def _project(args: argparse.Namespace) -> str:
+    """``--project``: the workspace member's directory relative to the lock's (``.`` without it)."""
+    if args.project is None:
+        return "."
+    if args.lock is None:
+        msg = f"--project {args.project} picks a member of a lock's workspace; pass --lock too"
+        raise BadInputError(msg)
+    chosen = args.lock_format or detect_format(args.lock)
+    if chosen != "uv":
+        msg = f"--project {args.project} picks a uv workspace member; the {chosen} lock {args.lock} has none: "
+        msg += "leave it out"
+        raise BadInputError(msg)
+    workspace = Path(os.path.abspath(args.lock)).parent  # normalized: --lock ../../uv.lock
+    project = Path(os.path.abspath(args.project))
+    if project != workspace and workspace not in project.parents:
+        msg = f"--project {args.project} is not inside {workspace}, the lock's workspace; pass a member's directory"
+        raise BadInputError(msg)
+    return project.relative_to(workspace).as_posix()
 
 
 def _names(values: list[str]) -> frozenset[str]:

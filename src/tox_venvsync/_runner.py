@@ -37,7 +37,7 @@ from tox_venvsync._location import (
     protected_paths,
     remove_venv,
 )
-from tox_venvsync._lock import DETECTED, READERS, find_lock
+from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._request import Request
 from tox_venvsync._tox_compat import follow_env_dir, python_info
 from tox_venvsync._values import replace
@@ -431,14 +431,18 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
         groups: set[str] = self.conf["dependency_groups"]
         no_defaults: bool = self.conf["no_default_groups"]
+        lock_path, lock_format = self._lock_path(), self.conf["lock_format"] or None
+        uv = lock_format == "uv" or (lock_format is None and lock_path.name == "uv.lock")
         return SyncSpec(
             venv=self.env_dir,
-            lock_path=self._lock_path(),
-            lock_format=self.conf["lock_format"] or None,
+            lock_path=lock_path,
+            lock_format=lock_format,
             request=Request(
                 extras=frozenset(self.conf["extras"]),
                 groups=frozenset(groups),
                 default_groups=not no_defaults,
+                # uv sync in the project's directory: a workspace member's own dependencies, as tox-uv gets them
+                project=workspace_project(lock_path, self.core["package_root"]) if uv else ".",
             ),
             project_names=_project_names(self.core["package_root"]),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),

@@ -49,6 +49,8 @@ class Inputs:
             "extra": list(self.extra),
             "exact": self.exact,
         }
+        if self.request.project != ".":  # a workspace member (absent otherwise: earlier states stay valid)
+            described["project"] = self.request.project
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 

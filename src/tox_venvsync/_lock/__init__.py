@@ -70,12 +70,52 @@ def detect_format(path: Path) -> str:
 
 
 def find_lock(root: Path) -> Path:
-    """The first of :data:`DETECTED` present in ``root``."""
+    """The first of :data:`DETECTED` in ``root``; else the ``uv.lock`` of a uv workspace ``root`` is a member of.
+
+    uv finds a member's lock at its workspace root, above it: so does this, for the nearest ``uv.lock``
+    that locks ``root`` as a project of its workspace.
+    """
     for name in DETECTED:
         if (root / name).is_file():
             return root / name
+    for parent in root.parents:
+        if (lock := parent / "uv.lock").is_file() and workspace_member(lock, root) is not None:
+            return lock
     msg = f"no lockfile in {root}: looked for {', '.join(DETECTED)}; create one or set {named('lock_file')}"
     raise BadInputError(msg)
+
+
+def workspace_member(lock: Path, directory: Path) -> str | None:
+    """``directory`` relative to the ``uv.lock``'s (posix), when the lock has a workspace project there; else ``None``.
+
+    Read from the lock's text as uv writes it (``source = { editable = "libs/one" }``), without parsing the lock.
+    """
+    import os  # noqa: PLC0415  # only for a project below the lock's directory
+    import re  # noqa: PLC0415
+
+    from tox_venvsync._lock._file import file_bytes  # noqa: PLC0415
+
+    relative = os.path.relpath(directory, lock.parent)
+    if relative == "." or relative.startswith(".."):
+        return None
+    member = relative.replace(os.sep, "/")
+    data = file_bytes(lock) or b""
+    source = rb'^source = \{ (?:editable|virtual|directory) = "' + re.escape(member.encode()) + rb'" \}$'
+    return member if re.search(source, data, re.MULTILINE) else None
+
+
+def workspace_project(lock: Path, root: Path) -> str:
+    """Where ``uv sync`` run in ``root`` starts in ``lock``: the member at the nearest project at or above ``root``.
+
+    That is the nearest directory from ``root`` up to the lock's with a ``pyproject.toml``; ``.`` (the lock's
+    own project) when it is the lock's directory, is outside it, or is no member of its workspace.
+    """
+    for directory in (root, *root.parents):
+        if directory == lock.parent or lock.parent not in directory.parents:
+            return "."
+        if (directory / "pyproject.toml").is_file():
+            return workspace_member(lock, directory) or "."
+    return "."
 
 
 def read_lock(path: Path, lock_format: str | None = None) -> Lock:
@@ -105,4 +145,6 @@ __all__ = [
     "find_lock",
     "not_in_lock",
     "read_lock",
+    "workspace_member",
+    "workspace_project",
 ]

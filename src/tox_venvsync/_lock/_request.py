@@ -15,8 +15,11 @@ class Request:
 
     Names are normalized (PEP 503). The selected groups are ``groups`` plus, when ``default_groups``,
     the format's defaults (pylock ``default-groups``; uv ``tool.uv.default-groups`` else ``dev``; ...).
+    ``project`` is the directory of the uv workspace member to start from, relative to the lock's
+    directory (``uv sync`` run there); ``.`` is the lock's own project (or, for a virtual root, every member).
     """
 
     extras: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     default_groups: bool = True
+    project: str = "."

@@ -102,6 +102,21 @@ class UvPackage:
     sdist: Artifact | None = None
     wheels: tuple[Artifact, ...] = ()
     vcs: VcsSource | None = None
+    #: a workspace member's ``tool.uv.default-groups`` as uv records it (newer uv); ``None`` when not recorded
+    default_groups: frozenset[NormalizedName] | Literal["all"] | None = None
+    #: the groups a workspace member declares (``metadata.requires-dev``: an empty one has no edges)
+    declared_groups: frozenset[NormalizedName] = frozenset()
+
+
+@frozen
+class _Start:
+    """Where a walk starts: the roots, the groups that are theirs, and the root's own requirements."""
+
+    roots: tuple[int, ...]
+    default_groups: frozenset[NormalizedName] | Literal["all"]
+    declared_groups: frozenset[NormalizedName]
+    requirements: tuple[UvRequirement, ...] = ()
+    root_groups: Mapping[NormalizedName, tuple[UvRequirement, ...]]
 
 
 @frozen
@@ -132,8 +147,9 @@ class UvLockFile:
         walked but not installed.
         """
         self._check_environment(target)
-        extras, groups = self._request(request)
-        reached = _Walk(self, target).run(extras, groups)
+        start = self._start(request)
+        extras, groups = self._request(request, start)
+        reached = _Walk(self, target).run(start, extras, groups)
         self._check_unique(reached, target)
         ranks = target.tag_ranks
         picks = (self._pick(index, target, ranks) for index in sorted(reached))
@@ -156,20 +172,46 @@ class UvLockFile:
             )
             raise SelectionError(self.path, reason)
 
-    def _request(self, request: Request) -> tuple[frozenset[NormalizedName], frozenset[NormalizedName]]:
-        roots = [self.packages[index] for index in self.roots]
+    def _start(self, request: Request) -> _Start:
+        """The lock's own project (every member of a virtual root), or the workspace member ``request.project``."""
+        if request.project == ".":
+            return _Start(
+                roots=self.roots,
+                default_groups=self.default_groups,
+                declared_groups=self.declared_groups,
+                requirements=self.requirements,
+                root_groups=self.root_groups,
+            )
+        wanted = os.path.normpath(request.project)
+        for number, package in enumerate(self.packages):
+            if package.source.kind in _LOCAL_TREES and os.path.normpath(package.source.value) == wanted:
+                defaults = package.default_groups
+                return _Start(
+                    roots=(number,),
+                    default_groups=frozenset({canonicalize_name("dev")}) if defaults is None else defaults,
+                    declared_groups=package.declared_groups,
+                    root_groups={},
+                )
+        reason = (
+            f"no workspace member of the lock is at {self.path.parent / request.project}; add that project to "
+            "tool.uv.workspace.members and run uv lock, or sync from the workspace root"
+        )
+        raise SelectionError(self.path, reason)
+
+    def _request(self, request: Request, start: _Start) -> tuple[frozenset[NormalizedName], frozenset[NormalizedName]]:
+        roots = [self.packages[index] for index in start.roots]
         extras = frozenset(canonicalize_name(extra) for extra in request.extras)
         have_extras = {extra for root in roots for extra in (*root.optional_dependencies, *root.provides_extras)}
         if missing := extras - have_extras:
             raise SelectionError(self.path, not_in_lock("extra", missing, have_extras))
         groups = frozenset(canonicalize_name(group) for group in request.groups)
-        have_groups = {group for root in roots for group in root.dependency_groups} | set(self.root_groups)
-        if missing := groups - have_groups - self.declared_groups:
+        have_groups = {group for root in roots for group in root.dependency_groups} | set(start.root_groups)
+        if missing := groups - have_groups - start.declared_groups:
             raise SelectionError(
-                self.path, not_in_lock("dependency group", missing, have_groups | self.declared_groups)
+                self.path, not_in_lock("dependency group", missing, have_groups | start.declared_groups)
             )
         if request.default_groups:
-            defaults = have_groups if self.default_groups == "all" else self.default_groups
+            defaults = have_groups if start.default_groups == "all" else start.default_groups
             groups |= defaults
         return extras, groups
 
@@ -233,21 +275,21 @@ class _Walk:
         self.seen: set[tuple[int, NormalizedName | None]] = set()
         self.reached: set[int] = set()
 
-    def run(self, extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]) -> set[int]:
+    def run(self, start: _Start, extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]) -> set[int]:
         """The indices of the packages the roots reach with these extras and groups."""
         if self.lock.conflicts:
-            self._activate(self._root_activations(extras, groups))
-        for index in self.lock.roots:
+            self._activate(self._root_activations(start.roots, extras, groups))
+        for index in start.roots:
             self.reached.add(index)
             self.queue.append((index, None))
             self.queue.extend(
                 (index, extra) for extra in sorted(extras & set(self.lock.packages[index].optional_dependencies))
             )
-        for index in self.lock.roots:
+        for index in start.roots:
             for group, edges in sorted(self.lock.packages[index].dependency_groups.items()):
                 self._follow_all(edges if group in groups else (), self.queue, self.seen)
-        self._add_requirements(self.lock.requirements)
-        for group, requirements in sorted(self.lock.root_groups.items()):
+        self._add_requirements(start.requirements)
+        for group, requirements in sorted(start.root_groups.items()):
             self._add_requirements(requirements if group in groups else ())
         if self.lock.conflicts:
             self._activate_conflicting_extras()
@@ -304,9 +346,11 @@ class _Walk:
         self.environment["extras"] = self.active
         self.cache.clear()
 
-    def _root_activations(self, extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]) -> set[str]:
+    def _root_activations(
+        self, roots: tuple[int, ...], extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]
+    ) -> set[str]:
         names: set[str] = set()
-        for index in self.lock.roots:
+        for index in roots:
             root = self.lock.packages[index]
             names.add(_encode_project(root.name))
             names.update(_encode("extra", root.name, extra) for extra in extras & set(root.optional_dependencies))
@@ -549,7 +593,20 @@ class _LockReader(_Reader):
             sdist=self._sdist(table, context, source),
             wheels=self._wheels(table, context, source),
             vcs=self._vcs(source, _at(context, "source")) if source.kind == "git" else None,
+            default_groups=self._member_defaults(table, context) if source.kind in _LOCAL_TREES else None,
+            declared_groups=frozenset(
+                canonicalize_name(name)
+                for name in self.get(metadata, "requires-dev", dict, _at(context, "metadata")) or {}
+            ),
         )
+
+    def _member_defaults(
+        self, table: Mapping[str, Any], context: str
+    ) -> frozenset[NormalizedName] | Literal["all"] | None:
+        """A local project's ``default-groups`` as uv records it: ``"all"`` or the names; ``None`` when absent."""
+        if table.get("default-groups") == "all":
+            return "all"
+        return self.names(table, "default-groups", context) if "default-groups" in table else None
 
     def _version(self, table: Mapping[str, Any], context: str) -> Version | None:
         text = self.get(table, "version", str, context)

@@ -1,19 +1,22 @@
 """Record what the real uv installs from each test uv.lock: run by hand, once; the tests only read the JSON it writes.
 
-    PYENV_VERSION=3.12.1:3.11.7:3.13.0:3.10.13 python tests/data/expected/uv/regenerate.py /tmp/uvtool/bin/uv
+    PYENV_VERSION=3.12.1:3.11.7:3.13.0:3.10.13 python tests/data/expected/uv/regenerate.py /tmp/uvtool/bin/uv [LOCK...]
 
 1. Copies the real locks of ``/work/shared/lockfiles`` (``<owner>__<repo>__uv.lock`` and its ``pyproject.toml``)
    to ``tests/data/lockfiles/uv/<owner>__<repo>/``.
 2. Builds the synthetic projects (``synthetic__*``: wheels made on the spot, served as a flat local index) and
    locks them with ``uv lock --offline``.
 3. For every case below and Python 3.10, 3.12 and 3.13, runs ``uv sync --frozen --dry-run`` in a scratch copy
-   of the project directory and writes ``<lock>--py<X.Y>--<case>.json``: the ``name==version`` lines uv would
+   of the project directory (of a workspace member's, for the ``member-*`` cases: the request's ``project``)
+   and writes ``<lock>--py<X.Y>--<case>.json``: the ``name==version`` lines uv would
    install under ``packages``, the ``name @ url`` lines (the project, workspace members, git and path sources)
    under ``direct``, with the scratch directory written as ``{project}``; or uv's ``error``. The project and
    the members are included, as uv lists them.
 
 uv needs the directories of editable workspace members to exist; the real locks come without them, so empty
 directories are made in the scratch copy (nothing is written into them, and the lock is not changed).
+
+Given lock names (``synthetic__members``), only those are made again and recorded; the other files stay.
 """
 
 from __future__ import annotations
@@ -81,6 +84,18 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
     },
     "synthetic__package_conflicts": {
         "default": ([], {}),
+    },
+    "synthetic__members": {
+        "default": ([], {}),
+        "member-one": ([], {"project": "libs/one"}),
+        "member-one-no-default-groups": (["--no-default-groups"], {"project": "libs/one", "default_groups": False}),
+        "member-one-extra-x-group-dev": (
+            ["--extra", "x", "--group", "dev"],
+            {"project": "libs/one", "extras": ["x"], "groups": ["dev"]},
+        ),
+        "member-two": ([], {"project": "libs/two"}),
+        "member-two-no-default-groups": (["--no-default-groups"], {"project": "libs/two", "default_groups": False}),
+        "member-three": ([], {"project": "libs/three"}),
     },
     "synthetic__workspace": {
         "default": ([], {}),
@@ -185,6 +200,40 @@ def _workspace_project(root: Path) -> None:
     _write(root / "packages" / "gamma" / "pyproject.toml", gamma)
 
 
+def _members_project(root: Path) -> None:
+    """A workspace whose root is a project, with members of their own default groups, one of them virtual."""
+    _wheels(root / "wheels")
+    _write(
+        root / "pyproject.toml",
+        """
+        [project]
+        name = "app"
+        version = "0.1"
+        requires-python = ">=3.10"
+        dependencies = ["dep==1.0", "lib-one"]
+        [dependency-groups]
+        dev = ["devtool"]
+        [tool.uv.workspace]
+        members = ["libs/*"]
+        [tool.uv.sources]
+        lib-one = { workspace = true }
+        """
+        + _INDEX
+        + _BUILD,
+    )
+    member = '[project]\nname = "{name}"\nversion = "{version}"\nrequires-python = ">=3.10"\ndependencies = [{deps}]\n'
+    one = member.format(name="lib-one", version="0.2", deps='"helper[fancy]"')
+    one += '[project.optional-dependencies]\nx = ["native"]\n'
+    one += '[dependency-groups]\ntest = ["lintdep"]\ndev = ["oldonly"]\n[tool.uv]\ndefault-groups = ["test"]\n'
+    _write(root / "libs" / "one" / "pyproject.toml", one + _BUILD)
+    two = member.format(name="lib-two", version="0.3", deps='"winonly; sys_platform == \'win32\'", "fancy-dep"')
+    two += '[dependency-groups]\ndev = ["devtool"]\n'
+    _write(root / "libs" / "two" / "pyproject.toml", two + _BUILD)
+    three = member.format(name="lib-three", version="0.0.1", deps='"native"')
+    three += '[dependency-groups]\ng = ["lintdep"]\n[tool.uv]\npackage = false\ndefault-groups = "all"\n'
+    _write(root / "libs" / "three" / "pyproject.toml", three)
+
+
 def _package_conflicts_project(root: Path) -> None:
     """A project and a workspace member declared as conflicting packages: their markers name ``project-*``."""
     _wheels(root / "wheels")
@@ -210,6 +259,7 @@ def _package_conflicts_project(root: Path) -> None:
 
 SYNTHETIC = {
     "synthetic__conflicts": _conflicts_project,
+    "synthetic__members": _members_project,
     "synthetic__package_conflicts": _package_conflicts_project,
     "synthetic__workspace": _workspace_project,
 }
@@ -229,8 +279,10 @@ def _copy_real_locks() -> None:
             (target / file).chmod((target / file).stat().st_mode | stat.S_IWUSR)
 
 
-def _lock_synthetic(uv: str) -> None:
+def _lock_synthetic(uv: str, only: set[str]) -> None:
     for name, build in SYNTHETIC.items():
+        if only and name not in only:
+            continue
         target = LOCKS / name
         shutil.rmtree(target, ignore_errors=True)
         build(target)
@@ -250,7 +302,8 @@ def _record(uv: str, lock: str, python: str, case: str, scratch: Path) -> dict[s
     flags, request = CASES[lock][case]
     project = _scratch(lock, scratch / f"{python}-{case}")
     command = [uv, "sync", "--frozen", "--dry-run", "--python", f"python{python}", *flags]
-    result = subprocess.run(command, cwd=project, env=_environment(), capture_output=True, text=True, check=False)
+    cwd = project / str(request.get("project", "."))  # uv sync in a member's directory starts at that member
+    result = subprocess.run(command, cwd=cwd, env=_environment(), capture_output=True, text=True, check=False)
     output = (result.stdout + result.stderr).replace(project.as_uri(), "file://{project}")
     shown = ["uv", *command[1:]]
     record: dict[str, object] = {"lock": lock, "python": python, "case": case, "request": request}
@@ -274,14 +327,18 @@ def _version(uv: str) -> str:
     return subprocess.run([uv, "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def main(uv: str) -> None:
-    """Copy and make the locks, then record uv's install set for every case."""
-    _copy_real_locks()
-    _lock_synthetic(uv)
+def main(uv: str, only: set[str]) -> None:
+    """Copy and make the locks, then record uv's install set for every case (of the ``only`` locks, if given)."""
+    if not only:
+        _copy_real_locks()
+    _lock_synthetic(uv, only)
     for old in HERE.glob("*.json"):
-        old.unlink()
+        if not only or old.name.split("--")[0] in only:
+            old.unlink()
     with tempfile.TemporaryDirectory(prefix="uv-expected-") as scratch:
         for lock, cases in CASES.items():
+            if only and lock not in only:
+                continue
             for python in PYTHONS:
                 for case in cases:
                     record = _record(uv, lock, python, case, Path(scratch))
@@ -290,4 +347,4 @@ def main(uv: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "uv")
+    main(sys.argv[1] if len(sys.argv) > 1 else "uv", set(sys.argv[2:]))
