@@ -152,6 +152,23 @@ def test_project_is_refused_for_a_lock_without_workspaces(
     )
 
 
+def test_only_group_selects_the_group_alone(capsys: pytest.CaptureFixture[str], python312: Path, lock: Path) -> None:
+    # uv sync --only-group dev: the group's packages, not the project's dependencies
+    code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, "--only-group", "dev")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == ["dep==1.0 (wheel)", "devtool==1.0 (wheel)"]
+    code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, "--only-group", "dev", "--group", "dev")
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: --only-group selects those groups alone, not the project's dependencies: leave out --extra "
+        "and --group\n"
+    )
+    code, out, err = _select(capsys, lock, python312, "--only-group", "dev")  # a pylock cannot tell them apart
+    assert (code, out) == (2, "")
+    assert err.startswith(f"venvsync: error: {lock}: a pylock.toml does not tell the project's own dependencies ")
+    assert "so --only-group cannot leave them out" in err
+
+
 def test_select_missing_extra(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:
     code, out, err = _select(capsys, lock, python312, "--extra", "gui")
     assert (code, out) == (2, "")

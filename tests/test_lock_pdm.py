@@ -260,8 +260,10 @@ PYPROJECT = {
 }
 
 
-def _request(extras: Sequence[str] = (), groups: Sequence[str] = (), *, defaults: bool = True) -> Request:
-    return Request(extras=frozenset(extras), groups=frozenset(groups), default_groups=defaults)
+def _request(
+    extras: Sequence[str] = (), groups: Sequence[str] = (), *, defaults: bool = True, only: bool = False
+) -> Request:
+    return Request(extras=frozenset(extras), groups=frozenset(groups), default_groups=defaults, only_groups=only)
 
 
 @pytest.mark.parametrize(
@@ -279,6 +281,9 @@ def _request(extras: Sequence[str] = (), groups: Sequence[str] = (), *, defaults
         pytest.param(_request(groups=["fast"]), {"default", "fast", "lint", "test"}, {"default", "fast"},
                      id="G-extra-named-as-group"),
         pytest.param(_request(groups=["default"], defaults=False), {"default"}, {"default"}, id="default-by-name"),
+        pytest.param(_request(groups=["test"], only=True), {"test"}, {"test"}, id="no-default-G-test"),
+        pytest.param(_request(groups=["lint", "fast"], only=True), {"lint", "fast"}, {"lint", "fast"},
+                     id="no-default-G-two"),
     ],
 )  # fmt: skip
 def test_selected_groups(

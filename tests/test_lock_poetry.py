@@ -300,10 +300,13 @@ def _groups_lock(tmp_path: Path) -> PoetryLockFile:
         pytest.param(
             Request(groups=frozenset({"docs"}), default_groups=False),
             ["base", "docs-only", "per-group"],
-            id="only-docs",
+            id="docs-and-main",
         ),
         pytest.param(Request(groups=frozenset({"main"}), default_groups=False), ["base"], id="main-by-name"),
         pytest.param(Request(extras=frozenset({"cli"}), default_groups=False), ["base", "click"], id="extra"),
+        # poetry install --only docs: the group's packages, not main's
+        pytest.param(Request(groups=frozenset({"docs"}), only_groups=True), ["docs-only", "per-group"], id="only-docs"),
+        pytest.param(Request(groups=frozenset({"dev"}), only_groups=True), ["dev-only", "shared"], id="only-dev"),
     ],
 )
 def test_groups_and_extras(tmp_path: Path, request_: Request, expected: list[str]) -> None:

@@ -565,6 +565,7 @@ def _request(recorded: dict[str, Any]) -> Request:
         groups=frozenset(recorded.get("groups", ())),
         default_groups=recorded.get("default_groups", True),
         project=recorded.get("project", "."),
+        only_groups=recorded.get("only_groups", False),
     )
 
 

@@ -183,6 +183,33 @@ def test_a_uv_workspace_member_syncs_its_own_dependencies_from_the_workspace_loc
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info"]
 
 
+def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo) -> None:
+    # tox-uv's only_groups key: a lint environment gets its group, not the project or the project's dependencies
+    root = demo.project.path
+    (root / "pylock.toml").unlink()
+    (root / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1"\ndependencies = ["beta"]\n')
+    lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+    lock += _uv_wheel(demo, "alpha", "1.0")
+    lock += '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
+    lock += 'dependencies = [{ name = "beta" }]\n\n[package.dev-dependencies]\nlint = [{ name = "alpha" }]\n\n'
+    lock += _uv_wheel(demo, "beta", "2.0")
+    (root / "uv.lock").write_text(lock)
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip\n", "")
+    ini = ini.replace("import alpha, beta;", "import alpha;").replace(", beta.__version__", "")
+    (root / "tox.ini").write_text(ini.replace("runner = venvsync\n", "runner = venvsync\nonly_groups = lint\n"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info"]  # not beta, not app (no package is built)
+    (root / "tox.ini").write_text((root / "tox.ini").read_text() + "extras = fast\n")
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        "py312: failed with only_groups installs those groups alone, not the project's dependencies: leave extras "
+        "and dependency_groups empty in this environment (uv sync --only-group refuses --extra and --group too)"
+    ) in out, out
+
+
 def test_a_first_run_reads_the_lock_once_while_the_interpreter_is_asked(demo: Demo, mocker: MockerFixture) -> None:
     # an empty cache: the interpreter's facts come from a child process, and the lock is read meanwhile
     events = watch_query_and_lock(mocker)

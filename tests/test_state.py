@@ -55,6 +55,7 @@ CHANGES: dict[str, Callable[[], Inputs]] = {
     "groups-none": lambda: _with_request(groups=frozenset()),
     "no-default-groups": lambda: _with_request(default_groups=False),
     "workspace-member": lambda: _with_request(project="libs/one"),
+    "only-groups": lambda: _with_request(only_groups=True),
     "executable": lambda: _with_target(executable="/envs/other/bin/python"),
     "python-version": lambda: _with_target(markers={**TARGET.markers, "python_full_version": "3.12.2"}),
     "first-tag": lambda: _with_target(tag_strings=("cp312-cp312-manylinux_2_39_x86_64", *TARGET.tag_strings[1:])),

@@ -73,6 +73,12 @@ def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
         help="leave out the lock's default groups (not the project's own dependencies: poetry's main, pdm's default)",
     )
     parser.add_argument(
+        "--only-group",
+        action="append",
+        default=[],
+        help="select only this dependency group: not the project or its dependencies (repeatable; as uv sync)",
+    )
+    parser.add_argument(
         "--project",
         type=Path,
         default=None,
@@ -109,11 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _request(args: argparse.Namespace) -> Request:
+    if args.only_group and (args.extra or args.group):
+        msg = "--only-group selects those groups alone, not the project's dependencies: leave out --extra and --group"
+        raise BadInputError(msg)
     return Request(
         extras=_names(args.extra),
-        groups=_names(args.group),
-        default_groups=not args.no_default_groups,
+        groups=_names(args.only_group or args.group),
+        default_groups=not args.no_default_groups and not args.only_group,
         project=_project(args),
+        only_groups=bool(args.only_group),
     )
 
 

@@ -29,6 +29,7 @@ _TOX_NAMES = {
     "set lock_format to": "set lock_format in tox.ini to",
     "project root": "the project root",
     "what runs here": "tox and this plugin",
+    "only_groups": "only_groups",
 }
 _COMMAND_LINE_NAMES = {
     "env_location": "--venv",
@@ -37,6 +38,7 @@ _COMMAND_LINE_NAMES = {
     "set lock_format to": "pass --lock-format with",
     "project root": "the lockfile's directory",
     "what runs here": "venvsync itself",
+    "only_groups": "--only-group",
 }
 _names = _TOX_NAMES
 

@@ -24,7 +24,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import InterpreterError, VenvSyncError, file_system_error
+from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
     adoptable,
@@ -89,11 +89,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     @property
     def default_pkg_type(self) -> str:
-        """``wheel`` for a project that can be built, else ``skip``."""
+        """``wheel`` for a project that can be built, else ``skip``; ``skip`` too for only_groups (uv's rule)."""
         root = self.core["tox_root"]
         if not any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
             return "skip"
-        return "wheel"
+        return "skip" if self.conf["only_groups"] else "wheel"
 
     def register_config(self) -> None:
         """Tox's keys plus this runner's (see docs/reference/config.rst)."""
@@ -124,6 +124,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             of_type=bool,
             default=lambda conf, name: bool(self.conf["dependency_groups"]),  # noqa: ARG005
             desc="leave out the lock's default dependency groups (default: true when dependency_groups names any)",
+        )
+        self.conf.add_config(
+            keys=["only_groups"],
+            of_type=set[str],
+            default=set(),
+            post_process=lambda names: {canonicalize_name(name) for name in names},
+            desc="install only these dependency groups of the lock: not the project or its dependencies (as uv sync "
+            "--only-group)",
         )
         self.conf.add_config(
             keys=["exact"],
@@ -431,6 +439,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
         groups: set[str] = self.conf["dependency_groups"]
         no_defaults: bool = self.conf["no_default_groups"]
+        only: set[str] = self.conf["only_groups"]
+        if only and (groups or self.conf["extras"]):
+            msg = (
+                "only_groups installs those groups alone, not the project's dependencies: leave extras and "
+                "dependency_groups empty in this environment (uv sync --only-group refuses --extra and --group too)"
+            )
+            raise BadInputError(msg)
         lock_path, lock_format = self._lock_path(), self.conf["lock_format"] or None
         uv = lock_format == "uv" or (lock_format is None and lock_path.name == "uv.lock")
         return SyncSpec(
@@ -439,8 +454,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             lock_format=lock_format,
             request=Request(
                 extras=frozenset(self.conf["extras"]),
-                groups=frozenset(groups),
-                default_groups=not no_defaults,
+                groups=frozenset(only or groups),
+                default_groups=not no_defaults and not only,
+                only_groups=bool(only),
                 # uv sync in the project's directory: a workspace member's own dependencies, as tox-uv gets them
                 project=workspace_project(lock_path, self.core["package_root"]) if uv else ".",
             ),

@@ -51,6 +51,8 @@ class Inputs:
         }
         if self.request.project != ".":  # a workspace member (absent otherwise: earlier states stay valid)
             described["project"] = self.request.project
+        if self.request.only_groups:  # likewise
+            described["only_groups"] = True
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 

@@ -84,6 +84,7 @@ def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
         "markers": dict(sorted(target.markers.items())),
         "tags": list(target.tag_strings),
         "project": request.project,
+        "only_groups": request.only_groups,
     }
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:40]
 

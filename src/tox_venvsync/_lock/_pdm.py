@@ -453,6 +453,8 @@ class PdmLockFile:
         asked = request.extras | request.groups
         if missing := sorted(asked - set(self.groups)):
             raise SelectionError(self.path, not_in_lock("group", missing, self.groups))
+        if request.only_groups:  # pdm sync --no-default -G: those groups, not the project's own
+            return frozenset(asked)
         if request.default_groups and not asked:
             known = self._project_group_names()
             return frozenset(g for g in self.groups if known is None or g in known)

@@ -237,6 +237,8 @@ class PoetryLockFile:
             raise SelectionError(self.path, not_in_lock("extra", missing, self.extras))
         if missing := groups - self.project.groups:
             raise SelectionError(self.path, not_in_lock("dependency group", missing, self.project.groups))
+        if request.only_groups:  # poetry install --only: those groups, not main
+            return groups
         defaults = self.project.default_groups if request.default_groups else frozenset()
         return frozenset({MAIN, *defaults, *groups})
 

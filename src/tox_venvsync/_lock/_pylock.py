@@ -20,7 +20,7 @@ from packaging.pylock import (
 )
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock, one_line, tag_summary
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen
@@ -111,6 +111,13 @@ class PylockFile:
         )
 
     def _check_request(self, request: Request) -> None:
+        if request.only_groups:
+            reason = (
+                f"a pylock.toml does not tell the project's own dependencies from a group's, so {named('only_groups')} "
+                "cannot leave them out; export a lock of only those groups (uv export --only-group NAME --format "
+                "pylock.toml) or use the uv.lock, poetry.lock or pdm.lock"
+            )
+            raise SelectionError(self.path, reason)
         have_extras: set[str] = set(self.pylock.extras or ())
         if missing := sorted(request.extras - have_extras):
             raise SelectionError(self.path, not_in_lock("extra", missing, have_extras))

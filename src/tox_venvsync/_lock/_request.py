@@ -17,9 +17,12 @@ class Request:
     the format's defaults (pylock ``default-groups``; uv ``tool.uv.default-groups`` else ``dev``; ...).
     ``project`` is the directory of the uv workspace member to start from, relative to the lock's
     directory (``uv sync`` run there); ``.`` is the lock's own project (or, for a virtual root, every member).
+    With ``only_groups`` the ``groups`` are all that is selected: not the project, its dependencies or the
+    default groups (uv's ``--only-group``, Poetry's ``--only``, pdm's ``--no-default -G``).
     """
 
     extras: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     default_groups: bool = True
     project: str = "."
+    only_groups: bool = False

@@ -149,7 +149,7 @@ class UvLockFile:
         self._check_environment(target)
         start = self._start(request)
         extras, groups = self._request(request, start)
-        reached = _Walk(self, target).run(start, extras, groups)
+        reached = _Walk(self, target).run(start, extras, groups, only_groups=request.only_groups)
         self._check_unique(reached, target)
         ranks = target.tag_ranks
         picks = (self._pick(index, target, ranks) for index in sorted(reached))
@@ -210,7 +210,7 @@ class UvLockFile:
             raise SelectionError(
                 self.path, not_in_lock("dependency group", missing, have_groups | start.declared_groups)
             )
-        if request.default_groups:
+        if request.default_groups and not request.only_groups:
             defaults = have_groups if start.default_groups == "all" else start.default_groups
             groups |= defaults
         return extras, groups
@@ -275,11 +275,21 @@ class _Walk:
         self.seen: set[tuple[int, NormalizedName | None]] = set()
         self.reached: set[int] = set()
 
-    def run(self, start: _Start, extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]) -> set[int]:
-        """The indices of the packages the roots reach with these extras and groups."""
+    def run(
+        self,
+        start: _Start,
+        extras: frozenset[NormalizedName],
+        groups: frozenset[NormalizedName],
+        *,
+        only_groups: bool = False,
+    ) -> set[int]:
+        """The indices of the packages the roots reach with these extras and groups.
+
+        With ``only_groups`` (uv's ``--only-group``) the walk starts at the groups' edges, not at the roots.
+        """
         if self.lock.conflicts:
-            self._activate(self._root_activations(start.roots, extras, groups))
-        for index in start.roots:
+            self._activate(self._root_activations(start.roots, extras, groups, only_groups=only_groups))
+        for index in () if only_groups else start.roots:
             self.reached.add(index)
             self.queue.append((index, None))
             self.queue.extend(
@@ -288,7 +298,7 @@ class _Walk:
         for index in start.roots:
             for group, edges in sorted(self.lock.packages[index].dependency_groups.items()):
                 self._follow_all(edges if group in groups else (), self.queue, self.seen)
-        self._add_requirements(start.requirements)
+        self._add_requirements(() if only_groups else start.requirements)
         for group, requirements in sorted(start.root_groups.items()):
             self._add_requirements(requirements if group in groups else ())
         if self.lock.conflicts:
@@ -347,12 +357,18 @@ class _Walk:
         self.cache.clear()
 
     def _root_activations(
-        self, roots: tuple[int, ...], extras: frozenset[NormalizedName], groups: frozenset[NormalizedName]
+        self,
+        roots: tuple[int, ...],
+        extras: frozenset[NormalizedName],
+        groups: frozenset[NormalizedName],
+        *,
+        only_groups: bool,
     ) -> set[str]:
         names: set[str] = set()
         for index in roots:
             root = self.lock.packages[index]
-            names.add(_encode_project(root.name))
+            if not only_groups:  # the project itself is not installed with --only-group
+                names.add(_encode_project(root.name))
             names.update(_encode("extra", root.name, extra) for extra in extras & set(root.optional_dependencies))
             names.update(_encode("group", root.name, group) for group in groups & set(root.dependency_groups))
         return names

@@ -96,6 +96,15 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "member-two": ([], {"project": "libs/two"}),
         "member-two-no-default-groups": (["--no-default-groups"], {"project": "libs/two", "default_groups": False}),
         "member-three": ([], {"project": "libs/three"}),
+        "only-dev": (["--only-group", "dev"], {"groups": ["dev"], "default_groups": False, "only_groups": True}),
+        "member-one-only-test": (
+            ["--only-group", "test"],
+            {"project": "libs/one", "groups": ["test"], "default_groups": False, "only_groups": True},
+        ),
+        "member-three-only-g": (
+            ["--only-group", "g"],
+            {"project": "libs/three", "groups": ["g"], "default_groups": False, "only_groups": True},
+        ),
     },
     "synthetic__workspace": {
         "default": ([], {}),
