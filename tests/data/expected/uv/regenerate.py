@@ -111,6 +111,8 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "no-default-groups": (["--no-default-groups"], {"default_groups": False}),
         "group-lint": (["--group", "lint"], {"groups": ["lint"]}),
         "all-extras": (["--all-extras"], {"extras": ["fancy"]}),
+        "only-lint": (["--only-group", "lint"], {"groups": ["lint"], "default_groups": False, "only_groups": True}),
+        "only-dev": (["--only-group", "dev"], {"groups": ["dev"], "default_groups": False, "only_groups": True}),
     },
 }
 
