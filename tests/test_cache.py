@@ -175,3 +175,12 @@ def test_a_dead_process_s_work_directory_goes_and_another_namespace_s_only_once_
     assert sorted(p.name for p in tmp.iterdir()) == sorted(
         [names["alive"], names["foreign"], names["not-a-work-directory"]]
     )
+
+
+def test_one_venv_reached_two_ways_has_one_lock(tmp_path: Path) -> None:
+    # two syncs of one directory through a linked parent must take turns like any two syncs of it
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    cache = Cache(tmp_path / "cache")
+    assert cache.venv_lock(tmp_path / "link" / "venv") == cache.venv_lock(tmp_path / "real" / "venv")
+    assert cache.venv_lock(tmp_path / "real" / "other") != cache.venv_lock(tmp_path / "real" / "venv")

@@ -341,10 +341,21 @@ def test_env_location_option_moves_only_the_envs_of_the_run(demo: Demo, tmp_path
     assert redirect.read_text().strip() == str(demo.venvs / "dev")
 
 
-@pytest.mark.parametrize("how", [("-e", "py311,py312"), ()])
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param(("-e", "py311,py312"), id="e"),
+        pytest.param((), id="env-list"),
+        pytest.param(("-m", "both"), id="core-label"),  # tox's EnvSelector: the [tox] labels
+        pytest.param(("-m", "unit"), id="env-label"),  # ... or the environments' own labels
+        pytest.param(("-f", "py311", "-f", "py312"), id="factors"),
+    ],
+)
 def test_two_envs_of_one_run_cannot_share_a_location(demo: Demo, tmp_path: Path, how: tuple[str, ...]) -> None:
     shared = tmp_path / "shared"
     ini = INI.replace("{env_location}", str(shared)).replace("env_list = py312", "env_list = py311, py312")
+    ini = ini.replace("[tox]\n", "[tox]\nlabels =\n    both = py311, py312\n")
+    ini = ini.replace("[testenv]\n", "[testenv]\nlabels = unit\n")
     (demo.project.path / "tox.ini").write_text(ini)
     result = demo.project.run("r", *how, "--workdir", str(demo.work))
     assert result.code != 0
@@ -357,6 +368,24 @@ def test_two_envs_of_one_run_cannot_share_a_location(demo: Demo, tmp_path: Path,
     code, out = demo.run()  # one at a time they may take turns with it
     assert code == 0, out
     assert (shared / "pyvenv.cfg").is_file()
+
+
+def test_two_spellings_of_one_location_are_one_location(demo: Demo, tmp_path: Path) -> None:
+    # one directory reached through a linked parent: the envs would still share one venv
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    ini = INI.replace("{env_location}", str(tmp_path / "real" / "s")).replace(
+        "env_list = py312", "env_list = py311, py312"
+    )
+    ini += f"[testenv:py312]\nenv_location = {tmp_path / 'link' / 's'}\n"
+    (demo.project.path / "tox.ini").write_text(ini)
+    result = demo.project.run("r", "--workdir", str(demo.work))
+    assert result.code != 0
+    assert f"py311 and py312 both have env_location {tmp_path / 'link' / 's'} and both run now" in result.out, (
+        result.out
+    )
+    assert "Traceback" not in result.out
+    assert not (tmp_path / "real" / "s").exists()
 
 
 def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:

@@ -73,8 +73,8 @@ class Cache:
         return self.root / "built" / kind / key[:2] / key
 
     def venv_lock(self, venv: Path) -> Path:
-        """The lock file that serialises syncs of the venv at ``venv``."""
-        key = hashlib.sha256(os.fsencode(os.path.abspath(venv))).hexdigest()[:32]
+        """The lock file that serialises syncs of the venv at ``venv`` (by real path: one lock for every spelling)."""
+        key = hashlib.sha256(os.fsencode(os.path.realpath(venv))).hexdigest()[:32]
         return self.root / "locks" / f"{key}.lock"
 
     def tree_lock(self, algorithm: str, digest: str) -> Path:

@@ -43,7 +43,7 @@ from tox_venvsync._tox_compat import follow_env_dir, python_info
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from tox.tox_env.api import ToxEnvCreateArgs
     from tox.tox_env.python.api import PythonInfo
@@ -154,7 +154,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         follow_env_dir(self.conf, lambda: self.conf["env_location"])
 
     def _env_location(self, value: Path) -> Path:
-        selected = _selected(self.options, self.name, self.core)
+        selected = _selected(self.options, self.name, self.core, lambda: self.conf["labels"])
         # --env-location moves the envs of this run only: tox works out the others' directories too (its .venv
         # pointer to the dev env), and they stay where their env_location says
         if (template := getattr(self.options, "env_location", None)) and selected is not False:
@@ -171,8 +171,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _claim(self, location: Path) -> None:
         """Refuse a location another environment of this run has: one would empty or change the other's venv."""
         with _CLAIMING:  # kept on tox's parsed options of this run: one run, one table, gone with it
-            claimed: dict[Path, str] = vars(self.options).setdefault("_venvsync_claimed", {})
-            other = claimed.setdefault(location, self.name)
+            claimed: dict[str, str] = vars(self.options).setdefault("_venvsync_claimed", {})
+            # by real path: two spellings of one directory (a linked parent) are one venv
+            other = claimed.setdefault(os.path.realpath(location), self.name)
         if other != self.name:
             msg = (
                 f"{other} and {self.name} both have env_location {location} and both run now, so they would share "
@@ -567,10 +568,20 @@ _RUNNING_COMMANDS = frozenset({"run", "r", "run-parallel", "p", "legacy", "le", 
 _CLAIMING = threading.Lock()
 
 
-def _selected(options: Any, name: str, core: Any) -> bool | None:  # noqa: ANN401  # tox's parsed options and core
-    """Whether the environment ``name`` runs in this tox invocation; ``None`` when labels or factors decide."""
-    if getattr(options, "labels", None) or getattr(options, "factors", None):
-        return None
+def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[str]]) -> bool | None:  # noqa: ANN401  # tox's options and core
+    """Whether the environment ``name`` runs in this tox invocation; ``None`` when tox's options do not say.
+
+    ``-m`` and ``-f`` select as tox's ``EnvSelector`` does (they replace ``-e``): a label names the environment
+    in the core ``labels`` or in its own ``labels`` (``labels()``), or all factors of one ``-f`` are its name's.
+    """
+    asked_labels = set(getattr(options, "labels", None) or ())
+    asked_factors = getattr(options, "factors", None) or ()
+    if asked_labels or asked_factors:
+        core_labels = core["labels"]
+        if any(name in core_labels.get(label, ()) for label in asked_labels) or asked_labels & set(labels()):
+            return True
+        parts = set(name.split("-"))
+        return any({f for factor in group for f in factor.split("-")} <= parts for group in asked_factors)
     envs = getattr(options, "env", None)
     if envs is None:
         return None
