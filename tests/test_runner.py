@@ -398,6 +398,25 @@ def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
     assert "versions 1.0 2.0" in out
 
 
+@pytest.mark.parametrize("who", ["venv", "config"])
+def test_a_venv_whose_system_site_packages_differ_is_recreated(demo: Demo, python312: Path, who: str) -> None:
+    # as tox's own runner and tox-uv make it: the setting is the environment's, not the adopted venv's
+    command = [str(python312), "-m", "venv", "--without-pip", str(demo.venv)]
+    subprocess.run([*command, "--system-site-packages"] if who == "venv" else command, check=True)
+    if who == "config":
+        ini = (demo.project.path / "tox.ini").read_text()
+        ini = ini.replace("package = skip\n", "package = skip\nsystem_site_packages = true\n")
+        (demo.project.path / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    reason = "sees the system site-packages" if who == "venv" else "does not see the system site-packages"
+    assert f"recreate {demo.venv}: it {reason} (system_site_packages)" in out, out
+    cfg = (demo.venv / "pyvenv.cfg").read_text()
+    assert f"include-system-site-packages = {'false' if who == 'venv' else 'true'}" in cfg
+    code, out = demo.run()
+    assert (code, "recreate" in out) == (0, False), out
+
+
 def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
     python311 = shutil.which("python3.11")
     assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"

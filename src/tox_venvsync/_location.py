@@ -182,6 +182,11 @@ def venv_python_version(venv: Path) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
+def sees_system_site_packages(venv: Path) -> bool:
+    """Whether the venv's ``pyvenv.cfg`` says ``include-system-site-packages = true`` (venv, virtualenv and uv)."""
+    return read_pyvenv_cfg(venv).get("include-system-site-packages", "false").strip().lower() == "true"
+
+
 def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, tox_dirs: Iterable[str] = ()) -> None:
     """Empty the venv at ``path``; with ``keep_dir`` keep the directory (it may be a mount point or pre-owned).
 

@@ -36,6 +36,7 @@ from tox_venvsync._location import (
     inspect,
     protected_paths,
     remove_venv,
+    sees_system_site_packages,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._request import Request
@@ -233,10 +234,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """Create the venv, or adopt the one found there when its Python matches."""
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
         if found.kind is Kind.VENV:
-            if adoptable(found, tuple(self.base_python.version_info[:3])):
+            wanted: bool = self.conf["system_site_packages"]
+            same_site = sees_system_site_packages(self.env_dir) == wanted
+            if adoptable(found, tuple(self.base_python.version_info[:3])) and same_site:
                 _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
                 return
             why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
+            if not same_site and adoptable(found, tuple(self.base_python.version_info[:3])):
+                why = f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
         with creating(self.env_dir):
