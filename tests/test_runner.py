@@ -388,6 +388,22 @@ def test_two_spellings_of_one_location_are_one_location(demo: Demo, tmp_path: Pa
     assert not (tmp_path / "real" / "s").exists()
 
 
+def test_the_redirect_tox_wrote_at_dot_venv_gives_way_to_an_env_living_there(demo: Demo) -> None:
+    # tox writes {tox_root}/.venv naming its dev env's directory and removes it itself before an env lives there
+    ini = INI.replace("env_location = {env_location}\n", "").replace("[tox]\n", "[tox]\nvenv_redirect_env = py312\n")
+    (demo.project.path / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    redirect = demo.project.path / ".venv"
+    assert redirect.is_file(), out
+    moved = ini.replace("runner = venvsync\n", "runner = venvsync\nenv_location = {tox_root}/.venv\n")
+    (demo.project.path / "tox.ini").write_text(moved)
+    code, out = demo.run()
+    assert code == 0, out
+    assert (redirect / "pyvenv.cfg").is_file()
+    assert "versions 1.0 2.0" in out
+
+
 def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     (demo.venv / "kept-by-adoption.txt").write_text("x")

@@ -91,3 +91,19 @@ def test_predicted_layout_is_the_one_virtualenv_creates(tmp_path: Path, python31
         python=creator.exe, scripts=creator.script_dir, purelib=creator.purelib, platlib=creator.platlib
     )
     assert layout.exists(venv)
+
+
+def test_a_redirect_tox_wrote_is_released_and_any_other_file_kept(tmp_path: Path) -> None:
+    # tox's own test of its .venv redirect: a file naming a directory inside the work directory
+    from tox_venvsync._tox_compat import release_tox_redirect  # noqa: PLC0415
+
+    work = tmp_path / ".tox"
+    (work / "dev").mkdir(parents=True)
+    redirect = tmp_path / ".venv"
+    redirect.write_text(str(work / "dev") + "\n")
+    assert release_tox_redirect(redirect, work)
+    assert not redirect.exists()
+    for text in (str(tmp_path / "elsewhere") + "\n", "my notes\n"):  # not tox's: kept
+        redirect.write_text(text)
+        assert not release_tox_redirect(redirect, work)
+        assert redirect.read_text() == text

@@ -40,7 +40,7 @@ from tox_venvsync._location import (
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._request import Request
-from tox_venvsync._tox_compat import follow_env_dir, python_info
+from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
@@ -214,6 +214,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if tuple(self.base_python.version_info[:2]) < OLDEST:  # before a venv is made that could not be synced
             version = ".".join(map(str, self.base_python.version_info[:2]))
             raise InterpreterError(too_old(self.base_python.extra["executable"], version))
+        if self.env_dir.is_file() and not self.env_dir.is_symlink():  # tox's .venv redirect, which tox would remove
+            release_tox_redirect(self.env_dir, self.core["work_dir"])
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # before tox writes into it
         if found.kind is Kind.MISSING:
             create_dir(found.path)

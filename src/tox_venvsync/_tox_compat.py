@@ -54,3 +54,18 @@ def python_info(interpreter: Any) -> PythonInfo | None:  # noqa: ANN401  # virtu
     }
     known = {field.name for field in dataclasses.fields(PythonInfo)}
     return PythonInfo(**{key: value for key, value in values.items() if key in known})
+
+
+def release_tox_redirect(env_dir: Path, work_dir: Path) -> bool:
+    """Remove ``env_dir`` if it is the ``.venv`` redirect file tox wrote, as tox's ``ToxEnv._setup_env`` does.
+
+    tox (4.50 and later) writes a file at ``{tox_root}/.venv`` naming a dev environment's directory and
+    removes it itself before an environment lives there; our location guard looks first, so it asks tox's
+    own test (``tox.util.venv_redirect.release_venv_redirect``: a redirect pointing into the work
+    directory). A tox without redirects removes nothing.
+    """
+    try:
+        from tox.util.venv_redirect import release_venv_redirect  # noqa: PLC0415  # a tox that has it
+    except ImportError:  # pragma: no cover  # older tox
+        return False
+    return release_venv_redirect(env_dir, lambda target: target.is_relative_to(work_dir))
