@@ -404,6 +404,21 @@ def test_the_redirect_tox_wrote_at_dot_venv_gives_way_to_an_env_living_there(dem
     assert "versions 1.0 2.0" in out
 
 
+def test_a_lock_name_that_tells_no_format_names_the_key_not_a_file_format(demo: Demo) -> None:
+    # the same sentence for tox.ini, tox.toml and pyproject.toml users
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(
+        ini.replace("package = skip\n", "package = skip\nlock_file = my.lockfile\n")
+    )
+    (demo.project.path / "my.lockfile").write_text("")
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        f"cannot tell the format of the lockfile {demo.project.path / 'my.lockfile'} from its name; set lock_format "
+        "to one of pdm, poetry, pylock, requirements, uv"
+    ) in out, out
+
+
 def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     (demo.venv / "kept-by-adoption.txt").write_text("x")

@@ -26,7 +26,7 @@ _TOX_NAMES = {
     "env_location": "env_location",
     "lock_file": "lock_file",
     "lock_format": "lock_format",
-    "set lock_format to": "set lock_format in tox.ini to",
+    "set lock_format to": "set lock_format to",
     "project root": "the project root",
     "what runs here": "tox and this plugin",
     "only_groups": "only_groups",
