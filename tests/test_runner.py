@@ -210,6 +210,26 @@ def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo)
     ) in out, out
 
 
+def test_a_compile_bytecode_of_the_wrong_type_stops_before_the_sync(demo: Demo) -> None:
+    # read with the other keys, not after the venv was changed
+    (demo.project.path / "tox.ini").unlink()
+    body = f"""
+env_list = ["py312"]
+[env_run_base]
+runner = "venvsync"
+env_location = "{demo.venvs}/{{env_name}}"
+package = "skip"
+compile_bytecode = "true"
+commands = [["python", "-c", "pass"]]
+"""
+    (demo.project.path / "tox.toml").write_text(body)
+    code, out = demo.run()
+    assert code != 0
+    assert "compile_bytecode" in out, out
+    assert "Traceback" not in out
+    assert not demo.site.is_dir() or dist_info_names([demo.site]) == []
+
+
 def test_a_first_run_reads_the_lock_once_while_the_interpreter_is_asked(demo: Demo, mocker: MockerFixture) -> None:
     # an empty cache: the interpreter's facts come from a child process, and the lock is read meanwhile
     events = watch_query_and_lock(mocker)
