@@ -103,6 +103,36 @@ def test_venv_target(venv: Venv) -> None:
 # --- install -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        pytest.param(
+            {"tag": "cp27-cp27m-win32"},
+            "it is a wheel for cp27-cp27m-win32, which the interpreter {python} (Python {version}) cannot use; build "
+            "or pick the wheel for this interpreter",
+            id="another-platform",
+        ),
+        pytest.param(
+            {"requires_python": ">=3.99"},
+            "it requires Python >=3.99 and the interpreter {python} is Python {version}; pin a release that supports "
+            "it (the lock was made for another Python) or use a Python it supports",
+            id="requires-python",
+        ),
+    ],
+)
+def test_a_wheel_given_or_built_for_another_python_is_refused_before_anything_is_written(
+    venv: Venv, tmp_path: Path, options: dict[str, str], reason: str
+) -> None:
+    # tox --installpkg with another interpreter's wheel, or a project that does not support this Python: as pip
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", **options)  # type: ignore[arg-type]
+    wanted = _wanted("demo", "1.0", direct_url=wheel.as_uri())
+    with pytest.raises(InstallError) as info:
+        WheelInstaller(venv.target).check(wheel, wanted)
+    python, version = venv.target.executable, venv.target.python_full_version
+    assert str(info.value) == f"cannot install demo from {wheel.name}: {reason.format(python=python, version=version)}"
+    assert not (venv.site / "demo").exists()
+
+
 def test_install_real_wheel(venv: Venv, tmp_path: Path) -> None:
     wheel = make_wheel(
         tmp_path / "w",

@@ -664,6 +664,29 @@ def test_requirements_pins_are_found_on_the_index_by_hash(
     assert "offline and 1 file(s) are not in the cache: pinned==1.0" in str(info.value)
 
 
+def test_a_requirements_pin_whose_requires_python_excludes_the_interpreter_is_refused(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # a file compiled for another Python: pip and uv refuse it by its Requires-Python, so does the sync
+    fits = make_wheel(local_index.directory, "fits", "1.0")
+    newer = make_wheel(local_index.directory, "newer", "2.0", requires_python=">=3.99")
+    _requirements(
+        env,
+        f"--index-url {local_index.simple_url}\n"
+        f"fits==1.0 --hash=sha256:{sha256_file(fits)}\nnewer==2.0 --hash=sha256:{sha256_file(newer)}\n",
+    )
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot install newer from {newer.name}: it requires Python >=3.99 and the interpreter "
+        f"{env.target.executable} is Python {env.target.python_full_version}; pin a release that supports it (the "
+        "lock was made for another Python) or use a Python it supports"
+    )
+    assert dist_info_names([env.site]) == []
+    with pytest.raises(InstallError):  # from the cache too, where no index says what it requires
+        env.sync()
+
+
 def test_many_requirements_pins_are_looked_up_on_threads_that_keep_their_connections(
     env: Env, local_index: LocalIndex
 ) -> None:

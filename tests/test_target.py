@@ -87,6 +87,18 @@ def test_a_python_3_9_has_the_tags_its_own_pip_gives_it_and_more_of_them() -> No
     assert len(tags) - len(own) < 5  # a few tags newer packaging knows (cp39-none-any), not another interpreter's
 
 
+def test_a_python_3_9_whose_bundled_pip_is_gone_is_one_sentence(mocker: MockerFixture) -> None:
+    python = _real("3.9")
+    gone = FileNotFoundError(2, "No such file or directory")
+    mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", side_effect=gone)
+    with pytest.raises(InterpreterError) as info:
+        query_interpreter(python)
+    assert str(info.value) == (
+        f"the pip wheel virtualenv bundles for Python 3.9 (for {python}) is damaged or missing ({gone}); "
+        "reinstall virtualenv"
+    )
+
+
 def test_a_python_3_9_without_a_pip_bundled_for_it_is_one_sentence(mocker: MockerFixture) -> None:
     python = _real("3.9")
     mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", return_value=None)

@@ -107,3 +107,16 @@ def test_a_redirect_tox_wrote_is_released_and_any_other_file_kept(tmp_path: Path
         redirect.write_text(text)
         assert not release_tox_redirect(redirect, work)
         assert redirect.read_text() == text
+
+
+def test_the_package_root_falls_back_to_the_tox_root_on_a_tox_without_it(tmp_path: Path) -> None:
+    # tox 4.48 (which the metadata allows) has no package_root in its core configuration
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from tox_venvsync._runner import VenvSyncRunner  # noqa: PLC0415
+
+    package_root = VenvSyncRunner._package_root.fget  # type: ignore[attr-defined]
+    assert package_root(SimpleNamespace(core={"tox_root": tmp_path})) == tmp_path
+    assert (
+        package_root(SimpleNamespace(core={"tox_root": tmp_path, "package_root": tmp_path / "src"})) == tmp_path / "src"
+    )

@@ -88,9 +88,11 @@ class WheelInstaller:
         from installer.sources import WheelFile  # noqa: PLC0415
 
         name = str(wanted.pick.name)
+        _fits_tags(wheel, self._target, name)
         try:
             with WheelFile.open(wheel) as source:
                 _check_wheel(source, name, wheel)
+                _fits_python(source.read_dist_info("METADATA"), self._target, name, wheel.name)
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
 
@@ -203,6 +205,44 @@ def with_headers_of(scheme: Mapping[str, str], name: str) -> dict[str, str]:
     without it two distributions' headers would share one directory.)
     """
     return {**scheme, "headers": os.path.join(scheme["headers"], canonicalize_name(name))}
+
+
+def _fits_python(metadata: str, target: Target, name: str, wheel: str) -> None:
+    """Refuse a wheel whose ``Requires-Python`` excludes the interpreter, as pip and uv do (an invalid one goes)."""
+    from email.parser import HeaderParser  # noqa: PLC0415  # only for wheels built here and requirements pins
+
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
+    value = HeaderParser().parsestr(metadata, headersonly=True).get("Requires-Python")
+    if not value:
+        return
+    try:
+        specifier = SpecifierSet(value)
+    except InvalidSpecifier:  # pip warns and installs it
+        return
+    version = target.python_full_version
+    if not specifier.contains(version, prereleases=True):
+        reason = (
+            f"it requires Python {value} and the interpreter {target.executable} is Python {version}; pin a "
+            "release that supports it (the lock was made for another Python) or use a Python it supports"
+        )
+        raise InstallError(name, wheel, reason)
+
+
+def _fits_tags(wheel: Path, target: Target, name: str) -> None:
+    """Refuse a wheel for another interpreter or platform (one given to ``--installpkg``), as pip and uv do."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415  # see the imports
+
+    try:
+        tags = parse_wheel_filename(wheel.name)[3]
+    except InvalidWheelFilename:
+        return  # its name is checked where it is made
+    if not tags & set(target.tags):
+        reason = (
+            f"it is a wheel for {', '.join(sorted(map(str, tags)))}, which the interpreter {target.executable} "
+            f"(Python {target.python_full_version}) cannot use; build or pick the wheel for this interpreter"
+        )
+        raise InstallError(name, wheel.name, reason)
 
 
 def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
@@ -807,7 +847,7 @@ class LinkInstaller:
         tree = None if hashed is None else cached_tree(self._cache, *hashed)
         if tree is None:
             return False
-        self._trees[wanted.pick.name] = _named_as_locked(tree, wanted, wheel)
+        self._trees[wanted.pick.name] = self._fits(_named_as_locked(tree, wanted, wheel), wanted, wheel)
         return True
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
@@ -816,9 +856,19 @@ class LinkInstaller:
         if hashed is None:  # built here: not cached
             self._wheels.check(wheel, wanted)
             return
-        self._trees[wanted.pick.name] = _named_as_locked(
-            unpacked(self._cache, wheel, *hashed, wanted.pick.name), wanted, wheel
-        )
+        tree = _named_as_locked(unpacked(self._cache, wheel, *hashed, wanted.pick.name), wanted, wheel)
+        self._trees[wanted.pick.name] = self._fits(tree, wanted, wheel)
+
+    def _fits(self, tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> UnpackedWheel:
+        """``tree``, once a requirements pin's ``Requires-Python`` is found to hold (as pip checks it).
+
+        A lock's own selection has settled the Python versions; a requirements file pins whatever it was
+        made for, and its file may come from the cache without an index's ``data-requires-python``.
+        """
+        if wanted.pick.lookup is not None:
+            metadata = (tree.root / tree.dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
+            _fits_python(metadata, self._target, wanted.pick.name, wheel.name)
+        return tree
 
     def tree_roots(self, plan: Plan) -> dict[str, str]:
         """Where the cache keeps the tree each install of ``plan`` is placed from (those from the cache), by name."""

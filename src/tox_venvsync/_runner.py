@@ -205,6 +205,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 super().setup()
 
     @property
+    def _package_root(self) -> Path:
+        """The ``package_root`` of tox's core (not in tox 4.48, which the metadata allows): else the tox root."""
+        try:
+            root: Path = self.core["package_root"]
+        except KeyError:
+            root = self.core["tox_root"]
+        return root
+
+    @property
     def _cache(self) -> Cache:
         return Cache(default_cache_dir())
 
@@ -422,7 +431,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         from tox_venvsync._sync import LocalWheel  # noqa: PLC0415  # see _sync_env
 
         # a package built here comes from the project's directory; one given (--installpkg, external) is its own source
-        source = None if self.pkg_type == "external" else self.core["package_root"]
+        source = None if self.pkg_type == "external" else self._package_root
         sdists = [package for package in packages if package.path.suffix != ".whl"]  # tox gives wheels and sdists
         with contextlib.ExitStack() as stack:
             built: dict[Path, Path] = {}
@@ -467,9 +476,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 default_groups=not no_defaults and not only,
                 only_groups=bool(only),
                 # uv sync in the project's directory: a workspace member's own dependencies, as tox-uv gets them
-                project=workspace_project(lock_path, self.core["package_root"]) if uv else ".",
+                project=workspace_project(lock_path, self._package_root) if uv else ".",
             ),
-            project_names=_project_names(self.core["package_root"]),
+            project_names=_project_names(self._package_root),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini

@@ -220,8 +220,11 @@ def bundled_pip(python: Path | str, version: str) -> Path:
 
     try:
         wheel = get_embed_wheel("pip", version)
-    except RuntimeError as exc:  # the bundled file failed its hash check
-        msg = f"the pip virtualenv bundles for Python {version} ({python}) is damaged ({exc}); reinstall virtualenv"
+    except (RuntimeError, OSError) as exc:  # the bundled file failed its hash check, or is gone
+        msg = (
+            f"the pip wheel virtualenv bundles for Python {version} (for {python}) is damaged or missing ({exc}); "
+            "reinstall virtualenv"
+        )
         raise InterpreterError(msg) from exc
     if wheel is None:
         msg = (

@@ -35,8 +35,9 @@ def _record_hash(content: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _metadata(name: str, version: str, requires_dist: Sequence[str]) -> bytes:
+def _metadata(name: str, version: str, requires_dist: Sequence[str], requires_python: str | None) -> bytes:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines.extend([f"Requires-Python: {requires_python}"] if requires_python else [])
     lines.extend(f"Requires-Dist: {requirement}" for requirement in requires_dist)
     return ("\n".join(lines) + "\n\n").encode("utf-8")
 
@@ -72,6 +73,7 @@ def make_wheel(  # noqa: PLR0913  # the keyword options mirror what a wheel can 
     data: Mapping[str, bytes] | None = None,
     extra_entries: Mapping[str, bytes] | None = None,
     record: bytes | None = None,
+    requires_python: str | None = None,
 ) -> Path:
     """Write a real wheel to ``directory/{dist}-{version}-{tag}.whl`` and return its path.
 
@@ -89,7 +91,7 @@ def make_wheel(  # noqa: PLR0913  # the keyword options mirror what a wheel can 
     entries: dict[str, bytes] = {path: source.encode("utf-8") for path, source in modules.items()}
     entries.update({f"{data_dir}/{path}": content for path, content in (data or {}).items()})
     entries.update(extra_entries or {})
-    entries[f"{dist_info}/METADATA"] = _metadata(name, version, requires_dist)
+    entries[f"{dist_info}/METADATA"] = _metadata(name, version, requires_dist, requires_python)
     entries[f"{dist_info}/WHEEL"] = _wheel_file(tag)
     if console_scripts:
         entries[f"{dist_info}/entry_points.txt"] = _entry_points(console_scripts)
