@@ -120,6 +120,10 @@ def test_select_a_uv_workspace_member_by_its_directory(
         "lib-one==0.2 (directory)",
         "lintdep==3.0 (wheel)",
     ]
+    monkeypatch.chdir(MEMBERS)
+    code, out, _ = _select(capsys, Path("uv.lock"), python312, "--project", "libs/one/src")  # as uv: its project
+    assert (code, out.splitlines()[2]) == (0, "lib-one==0.2 (directory)")
+    monkeypatch.chdir(MEMBERS / "libs" / "one")
     code, out, _ = _select(capsys, Path("../../uv.lock"), python312)  # the lock's own project, app
     assert (code, "dep==1.0 (wheel)" in out.splitlines()) == (0, True)
 

@@ -658,6 +658,26 @@ def test_uv_sync_in_a_directory_starts_at_the_nearest_project_when_it_is_a_membe
     assert workspace_project(lock, root / "docs" / "api") == "."  # a project, but not the workspace's
 
 
+def test_a_path_dependency_is_no_workspace_member(tmp_path: Path, target: Target) -> None:
+    # uv sync in a path dependency's directory finds no lock (its project is not the workspace's)
+    root = _workspace(tmp_path)
+    lock = root / "uv.lock"
+    lock.write_text(lock.read_text().replace('    "lib-one",\n', "", 1))  # listed as a package, not a member
+    with pytest.raises(BadInputError, match="no lockfile in"):
+        find_lock(root / "libs" / "one")
+    assert workspace_project(lock, root / "libs" / "one") == "."
+    assert workspace_project(lock, root / "libs" / "two") == "libs/two"
+    with pytest.raises(SelectionError, match="no workspace member of the lock is at"):
+        read_uv_lock(lock).select(target, Request(project="libs/one"))
+
+
+def test_a_workspace_reached_through_a_link_is_the_same_workspace(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    (tmp_path / "link").symlink_to(root)
+    assert workspace_project(tmp_path / "link" / "uv.lock", root / "libs" / "one") == "libs/one"
+    assert workspace_project(root / "uv.lock", tmp_path / "link" / "libs" / "one") == "libs/one"
+
+
 # --- no input makes the reader fail with anything but our errors -------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_names, file_system_error
 from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
-from tox_venvsync._lock import Request, detect_format, read_lock
+from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, project_indexes, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
@@ -139,12 +139,14 @@ def _project(args: argparse.Namespace) -> str:
         msg = f"--project {args.project} picks a uv workspace member; the {chosen} lock {args.lock} has none: "
         msg += "leave it out"
         raise BadInputError(msg)
-    workspace = Path(os.path.abspath(args.lock)).parent  # normalized: --lock ../../uv.lock
-    project = Path(os.path.abspath(args.project))
+    lock = Path(os.path.realpath(args.lock))  # --lock ../../uv.lock, or through a linked directory
+    workspace, project = lock.parent, Path(os.path.realpath(args.project))
     if project != workspace and workspace not in project.parents:
         msg = f"--project {args.project} is not inside {workspace}, the lock's workspace; pass a member's directory"
         raise BadInputError(msg)
-    return project.relative_to(workspace).as_posix()
+    # as uv's --project: the nearest project at or above the directory (a member's src/ is that member)
+    found = workspace_project(lock, project)
+    return found if found != "." or project == workspace else project.relative_to(workspace).as_posix()
 
 
 def _names(values: list[str]) -> frozenset[str]:

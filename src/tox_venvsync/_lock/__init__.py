@@ -95,13 +95,22 @@ def workspace_member(lock: Path, directory: Path) -> str | None:
 
     from tox_venvsync._lock._file import file_bytes  # noqa: PLC0415
 
-    relative = os.path.relpath(directory, lock.parent)
+    relative = os.path.relpath(os.path.realpath(directory), os.path.realpath(lock.parent))
     if relative == "." or relative.startswith(".."):
         return None
     member = relative.replace(os.sep, "/")
     data = file_bytes(lock) or b""
-    source = rb'^source = \{ (?:editable|virtual|directory) = "' + re.escape(member.encode()) + rb'" \}$'
-    return member if re.search(source, data, re.MULTILINE) else None
+    # the package at that path, and its name among [manifest] members (a path dependency is no member)
+    package = (
+        rb'^name = "([^"]+)"\n(?:version = "[^"]*"\n)?source = \{ (?:editable|virtual|directory) = "'
+        + re.escape(member.encode())
+        + rb'" \}$'
+    )
+    found = re.search(package, data, re.MULTILINE)
+    manifest = re.search(rb"^\[manifest\]\nmembers = \[([^\]]*)\]", data, re.MULTILINE)
+    if found is None or manifest is None:
+        return None
+    return member if b'"' + found.group(1) + b'"' in manifest.group(1) else None
 
 
 def workspace_project(lock: Path, root: Path) -> str:
@@ -110,6 +119,10 @@ def workspace_project(lock: Path, root: Path) -> str:
     That is the nearest directory from ``root`` up to the lock's with a ``pyproject.toml``; ``.`` (the lock's
     own project) when it is the lock's directory, is outside it, or is no member of its workspace.
     """
+    import os  # noqa: PLC0415  # see workspace_member
+    from pathlib import Path  # noqa: PLC0415
+
+    lock, root = Path(os.path.realpath(lock)), Path(os.path.realpath(root))  # a linked directory on the way
     for directory in (root, *root.parents):
         if directory == lock.parent or lock.parent not in directory.parents:
             return "."

@@ -127,6 +127,8 @@ class UvLockFile:
     packages: tuple[UvPackage, ...]
     #: the packages ``uv sync`` starts from: the project at the lock's directory, else every workspace member
     roots: tuple[int, ...]
+    #: the names of the workspace's members (``[manifest] members``)
+    members: frozenset[NormalizedName] = frozenset()
     requires_python: SpecifierSet | None = None
     supported_markers: tuple[Marker, ...] = ()
     #: each ``conflicts`` set as uv's encoded names (``extra-3-foo-x1``, ``group-3-foo-dev``)
@@ -184,7 +186,11 @@ class UvLockFile:
             )
         wanted = os.path.normpath(request.project)
         for number, package in enumerate(self.packages):
-            if package.source.kind in _LOCAL_TREES and os.path.normpath(package.source.value) == wanted:
+            if (
+                package.source.kind in _LOCAL_TREES
+                and os.path.normpath(package.source.value) == wanted
+                and package.name in self.members  # a path dependency is no member
+            ):
                 defaults = package.default_groups
                 return _Start(
                     roots=(number,),
@@ -560,6 +566,7 @@ class _LockReader(_Reader):
             path=self.path,
             packages=packages,
             roots=self._roots(packages, manifest),
+            members=frozenset(canonicalize_name(name) for _, name in self.items(manifest, "members", str, "manifest")),
             requires_python=self._specifier(data, "requires-python"),
             supported_markers=self._marker_list(data, "supported-markers", ""),
             conflicts=self._conflicts(data),
