@@ -187,11 +187,12 @@ def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo)
     # tox-uv's only_groups key: a lint environment gets its group, not the project or the project's dependencies
     root = demo.project.path
     (root / "pylock.toml").unlink()
-    (root / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1"\ndependencies = ["beta"]\n')
+    write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})  # built by its own in-tree backend
     lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
     lock += _uv_wheel(demo, "alpha", "1.0")
     lock += '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
-    lock += 'dependencies = [{ name = "beta" }]\n\n[package.dev-dependencies]\nlint = [{ name = "alpha" }]\n\n'
+    lock += 'dependencies = [{ name = "beta" }]\n\n[package.dev-dependencies]\nlint = [{ name = "alpha" }]\n'
+    lock += 'selfref = [{ name = "alpha" }, { name = "app" }]\n\n'
     lock += _uv_wheel(demo, "beta", "2.0")
     (root / "uv.lock").write_text(lock)
     ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip\n", "")
@@ -201,6 +202,11 @@ def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo)
     assert code == 0, out
     assert "versions 1.0" in out
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info"]  # not beta, not app (no package is built)
+    # a group naming the project installs it from the lock (with its dependencies), as uv sync --only-group does
+    (root / "tox.ini").write_text((root / "tox.ini").read_text().replace("only_groups = lint", "only_groups = selfref"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "beta-2.0.dist-info"]
     (root / "tox.ini").write_text((root / "tox.ini").read_text() + "extras = fast\n")
     code, out = demo.run()
     assert code != 0
@@ -208,6 +214,18 @@ def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo)
         "py312: failed with only_groups installs those groups alone, not the project's dependencies: leave extras "
         "and dependency_groups empty in this environment (uv sync --only-group refuses --extra and --group too)"
     ) in out, out
+
+
+def test_a_virtual_uv_project_is_not_built_by_default(demo: Demo) -> None:
+    # [tool.uv] package = false: uv never builds or installs the project; nor does the runner unless package says
+    root = demo.project.path
+    write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + "[tool.uv]\npackage = false\n")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip\n", "")
+    (root / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]  # no app
 
 
 def test_a_compile_bytecode_of_the_wrong_type_stops_before_the_sync(demo: Demo) -> None:
@@ -223,9 +241,13 @@ compile_bytecode = "true"
 commands = [["python", "-c", "pass"]]
 """
     (demo.project.path / "tox.toml").write_text(body)
+    python311 = shutil.which("python3.11")
+    assert python311 is not None
+    subprocess.run([python311, "-m", "venv", "--without-pip", str(demo.venv)], check=True)  # to be recreated
     code, out = demo.run()
     assert code != 0
     assert "compile_bytecode" in out, out
+    assert "version = 3.11" in (demo.venv / "pyvenv.cfg").read_text()  # not recreated before the error
     assert "Traceback" not in out
     assert not demo.site.is_dir() or dist_info_names([demo.site]) == []
 

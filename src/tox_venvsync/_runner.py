@@ -94,7 +94,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         root = self.core["tox_root"]
         if not any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
             return "skip"
-        return "skip" if self.conf["only_groups"] else "wheel"
+        if self.conf["only_groups"] or _virtual_uv_project(root):  # what uv installs of the project: nothing
+            return "skip"
+        return "wheel"
 
     def register_config(self) -> None:
         """Tox's keys plus this runner's (see docs/reference/config.rst)."""
@@ -219,6 +221,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _setup_env(self) -> None:
         from tox_venvsync._target import OLDEST, too_old  # noqa: PLC0415  # see _sync_env
+
+        self.conf["compile_bytecode"]  # a value of the wrong type stops before the venv is recreated or changed
 
         if tuple(self.base_python.version_info[:2]) < OLDEST:  # before a venv is made that could not be synced
             version = ".".join(map(str, self.base_python.version_info[:2]))
@@ -478,7 +482,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 # uv sync in the project's directory: a workspace member's own dependencies, as tox-uv gets them
                 project=workspace_project(lock_path, self._package_root) if uv else ".",
             ),
-            project_names=_project_names(self._package_root),
+            # with only_groups and no package, a group that names the project installs it from the lock, as uv
+            project_names=frozenset() if only and self.pkg_type == "skip" else _project_names(self._package_root),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
@@ -573,6 +578,16 @@ def _project_names(root: Path) -> frozenset[str]:
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         return frozenset()
     return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
+
+
+def _virtual_uv_project(root: Path) -> bool:
+    """Whether ``pyproject.toml`` says ``[tool.uv] package = false``: uv never builds or installs the project."""
+    try:
+        with (root / "pyproject.toml").open("rb") as handle:
+            package = tomllib.load(handle).get("tool", {}).get("uv", {}).get("package")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return False
+    return package is False
 
 
 def _truthy(value: str) -> bool:
