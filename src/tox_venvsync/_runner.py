@@ -395,7 +395,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             return
         cache = self._cache
         spec = self._spec()  # the project's wheels join it once the target is known (an sdist is built for it)
-        compile_bytecode: bool = self.conf["compile_bytecode"]  # read now: a wrong value stops before the sync
         ahead = LockAhead(spec, cache.root)  # read while the interpreter is asked, if it is
         base = self.base_python.extra["executable"]
         target = TargetMemo(
@@ -404,7 +403,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)
-        if compile_bytecode:
+        if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
 
             if compile_venv(self.env_dir, target, cache.unpacked_dir, synced=outcome.plan is not None):
