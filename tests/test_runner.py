@@ -116,23 +116,21 @@ def test_first_run_creates_the_venv_outside_and_runs_commands(demo: Demo) -> Non
     assert tree(demo.project.path) == before  # the project gains no files
 
 
+def _toml_config(demo: Demo, config: str, keys: str, command: str) -> None:
+    """The demo configured in ``config`` (``tox.toml``, or ``pyproject.toml``'s ``[tool.tox]``) instead of tox.ini."""
+    (demo.project.path / "tox.ini").unlink()
+    tables = ("", "") if config == "tox.toml" else ("[tool.tox]\n", "tool.tox.")
+    body = f'{tables[0]}env_list = ["py312"]\n[{tables[1]}env_run_base]\nrunner = "venvsync"\npackage = "skip"\n'
+    body += f'{keys}commands = [["python", "-c", {json.dumps(command)}]]\n'
+    (demo.project.path / config).write_text(body)
+
+
 @pytest.mark.parametrize("config", ["tox.toml", "pyproject.toml"])
 def test_the_keys_are_read_from_a_toml_configuration_too(demo: Demo, config: str) -> None:
     # tox 4's TOML configuration: the runner, its keys and tox's substitutions as tox.ini has them
-    (demo.project.path / "tox.ini").unlink()
-    body = f"""
-env_list = ["py312"]
-[env_run_base]
-runner = "venvsync"
-env_location = "{demo.venvs}/{{env_name}}-toml"
-lock_file = "{{tox_root}}/pylock.toml"
-compile_bytecode = true
-package = "skip"
-commands = [["python", "-c", "import alpha, beta; print('versions', alpha.VERSION, beta.__version__)"]]
-"""
-    if config == "pyproject.toml":
-        body = body.replace("[env_run_base]", "[tool.tox.env_run_base]").replace("env_list", "[tool.tox]\nenv_list")
-    (demo.project.path / config).write_text(body)
+    command = "import alpha, beta; print('versions', alpha.VERSION, beta.__version__)"
+    keys = f'env_location = "{demo.venvs}/{{env_name}}-toml"\nlock_file = "{{tox_root}}/pylock.toml"\n'
+    _toml_config(demo, config, keys + "compile_bytecode = true\n", command)
     code, out = demo.run()
     assert code == 0, out
     assert "versions 1.0 2.0" in out
@@ -230,17 +228,7 @@ def test_a_virtual_uv_project_is_not_built_by_default(demo: Demo) -> None:
 
 def test_a_compile_bytecode_of_the_wrong_type_stops_before_the_sync(demo: Demo) -> None:
     # read with the other keys, not after the venv was changed
-    (demo.project.path / "tox.ini").unlink()
-    body = f"""
-env_list = ["py312"]
-[env_run_base]
-runner = "venvsync"
-env_location = "{demo.venvs}/{{env_name}}"
-package = "skip"
-compile_bytecode = "true"
-commands = [["python", "-c", "pass"]]
-"""
-    (demo.project.path / "tox.toml").write_text(body)
+    _toml_config(demo, "tox.toml", f'env_location = "{demo.venvs}/{{env_name}}"\ncompile_bytecode = "true"\n', "pass")
     python311 = shutil.which("python3.11")
     assert python311 is not None
     subprocess.run([python311, "-m", "venv", "--without-pip", str(demo.venv)], check=True)  # to be recreated

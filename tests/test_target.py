@@ -87,27 +87,34 @@ def test_a_python_3_9_has_the_tags_its_own_pip_gives_it_and_more_of_them() -> No
     assert len(tags) - len(own) < 5  # a few tags newer packaging knows (cp39-none-any), not another interpreter's
 
 
-def test_a_python_3_9_whose_bundled_pip_is_gone_is_one_sentence(mocker: MockerFixture) -> None:
-    python = _real("3.9")
-    gone = FileNotFoundError(2, "No such file or directory")
-    mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", side_effect=gone)
-    with pytest.raises(InterpreterError) as info:
-        query_interpreter(python)
-    assert str(info.value) == (
-        f"the pip wheel virtualenv bundles for Python 3.9 (for {python}) is damaged or missing ({gone}); "
-        "reinstall virtualenv"
-    )
+_GONE = FileNotFoundError(2, "No such file or directory")
 
 
-def test_a_python_3_9_without_a_pip_bundled_for_it_is_one_sentence(mocker: MockerFixture) -> None:
+@pytest.mark.parametrize(
+    ("found", "message"),
+    [
+        pytest.param(
+            {"return_value": None},
+            "the interpreter {python} is Python 3.9, for which the virtualenv here bundles no pip; install a "
+            "virtualenv that does, or use Python 3.10 or newer for this environment",
+            id="none-bundled",
+        ),
+        pytest.param(
+            {"side_effect": _GONE},
+            f"the pip wheel virtualenv bundles for Python 3.9 (for {{python}}) is damaged or missing ({_GONE}); "
+            "reinstall virtualenv",
+            id="wheel-gone",
+        ),
+    ],
+)
+def test_a_python_3_9_without_its_bundled_pip_is_one_sentence(
+    mocker: MockerFixture, found: dict[str, object], message: str
+) -> None:
     python = _real("3.9")
-    mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", return_value=None)
+    mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", **found)
     with pytest.raises(InterpreterError) as info:
         query_interpreter(python)
-    assert str(info.value) == (
-        f"the interpreter {python} is Python 3.9, for which the virtualenv here bundles no pip; install a virtualenv "
-        "that does, or use Python 3.10 or newer for this environment"
-    )
+    assert str(info.value) == message.format(python=python)
 
 
 def test_base_facts_are_asked_once_while_the_executable_is_unchanged(tmp_path: Path, mocker: MockerFixture) -> None:
