@@ -10,7 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import packaging
 import pytest
@@ -108,7 +108,7 @@ _GONE = FileNotFoundError(2, "No such file or directory")
     ],
 )
 def test_a_python_3_9_without_its_bundled_pip_is_one_sentence(
-    mocker: MockerFixture, found: dict[str, object], message: str
+    mocker: MockerFixture, found: dict[str, Any], message: str
 ) -> None:
     python = _real("3.9")
     mocker.patch("virtualenv.seed.wheels.embed.get_embed_wheel", **found)
