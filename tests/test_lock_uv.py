@@ -638,6 +638,8 @@ def test_a_members_lock_is_found_at_its_workspace_root(tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     assert find_lock(root / "libs" / "one") == root / "uv.lock"
     assert find_lock(root / "libs" / "three") == root / "uv.lock"  # a virtual member
+    (root / "libs" / "one" / "tests").mkdir()
+    assert find_lock(root / "libs" / "one" / "tests") == root / "uv.lock"  # below a member: its project's lock
     for elsewhere in (root / "docs" / "api", root / "libs"):  # no member there: the lock is not theirs
         with pytest.raises(BadInputError, match="no lockfile in"):
             find_lock(elsewhere)

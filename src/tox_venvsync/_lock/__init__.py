@@ -73,13 +73,14 @@ def find_lock(root: Path) -> Path:
     """The first of :data:`DETECTED` in ``root``; else the ``uv.lock`` of a uv workspace ``root`` is a member of.
 
     uv finds a member's lock at its workspace root, above it: so does this, for the nearest ``uv.lock``
-    that locks ``root`` as a project of its workspace.
+    that locks ``root``'s project (``root``, or the nearest directory above it with a ``pyproject.toml``: a
+    member's ``tests/``) as a member of its workspace.
     """
     for name in DETECTED:
         if (root / name).is_file():
             return root / name
     for parent in root.parents:
-        if (lock := parent / "uv.lock").is_file() and workspace_member(lock, root) is not None:
+        if (lock := parent / "uv.lock").is_file() and workspace_project(lock, root) != ".":
             return lock
     msg = f"no lockfile in {root}: looked for {', '.join(DETECTED)}; create one or set {named('lock_file')}"
     raise BadInputError(msg)
