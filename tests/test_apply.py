@@ -43,6 +43,7 @@ from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._values import replace
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -131,6 +132,17 @@ def test_a_wheel_given_or_built_for_another_python_is_refused_before_anything_is
     python, version = venv.target.executable, venv.target.python_full_version
     assert str(info.value) == f"cannot install demo from {wheel.name}: {reason.format(python=python, version=version)}"
     assert not (venv.site / "demo").exists()
+
+
+def test_a_source_built_pythons_plus_version_is_its_release_for_requires_python(venv: Venv, tmp_path: Path) -> None:
+    # a CPython built from a checkout reports python_full_version "3.12.1+": no version, so no specifier held it
+    markers = {**venv.target.markers, "python_full_version": "3.12.1+"}
+    plus = replace(venv.target, markers=markers)
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", requires_python=">=3.10")
+    WheelInstaller(plus).check(wheel, _wanted("demo", "1.0", direct_url=wheel.as_uri()))  # no InstallError
+    too_new = make_wheel(tmp_path / "n", "demo", "1.0", requires_python=">=3.13")
+    with pytest.raises(InstallError, match=r"it requires Python >=3\.13 and the interpreter"):
+        WheelInstaller(plus).check(too_new, _wanted("demo", "1.0", direct_url=too_new.as_uri()))
 
 
 def test_install_real_wheel(venv: Venv, tmp_path: Path) -> None:

@@ -220,7 +220,7 @@ def _fits_python(metadata: str, target: Target, name: str, wheel: str) -> None:
         specifier = SpecifierSet(value)
     except InvalidSpecifier:  # pip warns and installs it
         return
-    version = target.python_full_version
+    version = target.python_release
     if not specifier.contains(version, prereleases=True):
         reason = (
             f"it requires Python {value} and the interpreter {target.executable} is Python {version}; pin a "

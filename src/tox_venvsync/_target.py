@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from packaging.tags import Tag
+    from packaging.version import Version
 
 # packaging, subprocess and tempfile are imported where a query runs or tags are parsed: a sync that finds
 # the venv in sync needs neither (the command line's no-op would pay ~20 ms for them).
@@ -125,6 +126,16 @@ class Target:
     def python_full_version(self) -> str:
         """The interpreter's full version, as the ``python_full_version`` marker has it."""
         return self.markers["python_full_version"]
+
+    @property
+    def python_release(self) -> Version:
+        """The interpreter's version to compare with a ``Requires-Python`` (a source build's ``3.13.0+`` is 3.13)."""
+        from packaging.version import InvalidVersion, Version  # noqa: PLC0415  # see the imports
+
+        try:
+            return Version(self.python_full_version)
+        except InvalidVersion:  # a source build says "3.13.0+"
+            return Version(self.markers["python_version"])
 
     @property
     def is_venv(self) -> bool:

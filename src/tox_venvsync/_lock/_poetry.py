@@ -243,10 +243,7 @@ class PoetryLockFile:
         return frozenset({MAIN, *defaults, *groups})
 
     def _check_python(self, target: Target) -> None:
-        try:
-            version = Version(target.python_full_version)
-        except InvalidVersion:  # a source build says "3.13.0+"
-            version = Version(target.markers["python_version"])
+        version = target.python_release
         if not any(spec.contains(version, prereleases=True) for spec in self.python_specifiers):
             reason = (
                 f"the project supports Python {self.python} (metadata.python-versions) but the interpreter "

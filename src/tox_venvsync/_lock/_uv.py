@@ -158,7 +158,7 @@ class UvLockFile:
         return [pick for pick in picks if pick is not None]
 
     def _check_environment(self, target: Target) -> None:
-        version = target.python_full_version
+        version = target.python_release
         if self.requires_python is not None and not self.requires_python.contains(version, prereleases=True):
             reason = (
                 f"the lock requires Python {self.requires_python} but the interpreter {target.executable} is "
