@@ -250,7 +250,8 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
     from installer.utils import SCHEME_NAMES  # noqa: PLC0415
 
     # refuse a hostile wheel before any file is written: every entry stays inside its scheme
-    for entry in source._zipfile.namelist():  # noqa: SLF001  # installer exposes the zip only privately
+    names = source._zipfile.namelist()  # noqa: SLF001  # installer exposes the zip only privately
+    for entry in names:
         parts = entry.split("/")
         if entry.startswith("/") or "\\" in entry or ".." in parts or (parts and ":" in parts[0]):
             raise InstallError(name, wheel.name, f"the entry {entry!r} would be written outside the venv")
@@ -261,7 +262,6 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
     except InstallerError as exc:
         raise InstallError(name, wheel.name, f"its RECORD does not match its content ({exc})") from exc
     points = f"{source.dist_info_dir}/entry_points.txt"
-    names = source._zipfile.namelist()  # noqa: SLF001  # as above
     scripts = entry_scripts(source.read_dist_info("entry_points.txt"), wheel, name) if points in names else []
     _leaves_the_venv_its_own((script for script, *_ in scripts), names, source.data_dir, name, wheel)
 

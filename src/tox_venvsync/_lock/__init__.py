@@ -86,7 +86,7 @@ def find_lock(root: Path) -> Path:
     raise BadInputError(msg)
 
 
-def workspace_member(lock: Path, directory: Path) -> str | None:
+def _workspace_member(lock: Path, directory: Path) -> str | None:
     """``directory`` relative to the ``uv.lock``'s (posix), when the lock has a workspace project there; else ``None``.
 
     Read from the lock's text as uv writes it (``source = { editable = "libs/one" }``), without parsing the lock.
@@ -120,7 +120,7 @@ def workspace_project(lock: Path, root: Path) -> str:
     That is the nearest directory from ``root`` up to the lock's with a ``pyproject.toml``; ``.`` (the lock's
     own project) when it is the lock's directory, is outside it, or is no member of its workspace.
     """
-    import os  # noqa: PLC0415  # see workspace_member
+    import os  # noqa: PLC0415  # see _workspace_member
     from pathlib import Path  # noqa: PLC0415
 
     lock, root = Path(os.path.realpath(lock)), Path(os.path.realpath(root))  # a linked directory on the way
@@ -128,7 +128,7 @@ def workspace_project(lock: Path, root: Path) -> str:
         if directory == lock.parent or lock.parent not in directory.parents:
             return "."
         if (directory / "pyproject.toml").is_file():
-            return workspace_member(lock, directory) or "."
+            return _workspace_member(lock, directory) or "."
     return "."
 
 
@@ -159,6 +159,5 @@ __all__ = [
     "find_lock",
     "not_in_lock",
     "read_lock",
-    "workspace_member",
     "workspace_project",
 ]
