@@ -251,12 +251,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if found.kind is Kind.VENV:
             wanted: bool = self.conf["system_site_packages"]
             same_site = sees_system_site_packages(self.env_dir) == wanted
-            if adoptable(found, tuple(self.base_python.version_info[:3])) and same_site:
-                _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
-                return
-            why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
-            if not same_site and adoptable(found, tuple(self.base_python.version_info[:3])):
+            if adoptable(found, tuple(self.base_python.version_info[:3])):
+                if same_site:
+                    _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
+                    return
                 why = f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
+            else:
+                why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
         with creating(self.env_dir):
