@@ -107,6 +107,77 @@ def test_select_extras_and_groups(capsys: pytest.CaptureFixture[str], lock: Path
 MEMBERS = Path(__file__).parent / "data" / "lockfiles" / "uv" / "synthetic__members"
 
 
+@pytest.mark.parametrize(
+    ("flags", "names"),
+    [
+        pytest.param(["--package", "lib-one"], ["fancy-dep", "helper", "lib-one", "lintdep"], id="package"),
+        pytest.param(
+            ["--all-packages", "--no-default-groups"],
+            ["app", "dep", "fancy-dep", "helper", "lib-one", "lib-two", "native"],
+            id="all-packages",
+        ),
+        pytest.param(["--no-dev"], ["app", "dep", "fancy-dep", "helper", "lib-one"], id="no-dev"),
+        pytest.param(["--only-dev"], ["dep", "devtool"], id="only-dev"),
+        pytest.param(
+            ["--package", "lib-one", "--all-groups", "--no-group", "test", "--all-extras"],
+            ["fancy-dep", "helper", "lib-one", "native", "oldonly"],
+            id="all-but",
+        ),
+    ],
+)
+def test_uv_sync_selection_flags(
+    capsys: pytest.CaptureFixture[str], python312: Path, flags: list[str], names: list[str]
+) -> None:
+    code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, *flags)
+    assert (code, err) == (0, "")
+    assert [line.split("==")[0] for line in out.splitlines()] == names
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        pytest.param(
+            ["--all-extras", "--extra", "x"],
+            "--all-extras selects every extra: leave --extra out (uv sync refuses both together)",
+            id="all-extras-and-extra",
+        ),
+        pytest.param(
+            ["--all-packages", "--package", "lib-one"],
+            "--all-packages starts from every workspace member: leave out --package (uv sync refuses both together)",
+            id="all-packages-and-package",
+        ),
+        pytest.param(
+            ["--only-group", "dev", "--all-groups"],
+            "--only-group installs those groups alone: leave out --all-groups (uv sync refuses it too)",
+            id="only-and-all-groups",
+        ),
+        pytest.param(
+            ["--only-dev", "--extra", "x"],
+            "--only-group installs those groups alone, not the project's dependencies: leave out --extra and --group "
+            "(uv sync --only-group refuses --extra and --group too)",
+            id="only-dev-and-extra",
+        ),
+    ],
+)
+def test_selection_flags_uv_refuses_together(
+    capsys: pytest.CaptureFixture[str], python312: Path, flags: list[str], message: str
+) -> None:
+    code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, *flags)
+    assert (code, out) == (2, "")
+    assert err == f"venvsync: error: {message}\n"
+
+
+def test_workspace_flags_are_refused_for_other_locks(
+    capsys: pytest.CaptureFixture[str], python312: Path, lock: Path
+) -> None:
+    code, out, err = _select(capsys, lock, python312, "--all-packages")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {lock}: --all-packages picks members of a uv workspace, and this lock is no uv.lock; leave "
+        "it out\n"
+    )
+
+
 def test_select_a_uv_workspace_member_by_its_directory(
     capsys: pytest.CaptureFixture[str], python312: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,8 +235,8 @@ def test_only_group_selects_the_group_alone(capsys: pytest.CaptureFixture[str], 
     code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, "--only-group", "dev", "--group", "dev")
     assert (code, out) == (2, "")
     assert err == (
-        "venvsync: error: --only-group selects those groups alone, not the project's dependencies: leave out --extra "
-        "and --group\n"
+        "venvsync: error: --only-group installs those groups alone, not the project's dependencies: leave out --extra "
+        "and --group (uv sync --only-group refuses --extra and --group too)\n"
     )
     code, out, err = _select(capsys, lock, python312, "--only-group", "dev")  # a pylock cannot tell them apart
     assert (code, out) == (2, "")

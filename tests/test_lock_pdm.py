@@ -295,6 +295,37 @@ def test_selected_groups(
     assert bare.selected_groups(request_) == frozenset(without_pyproject)
 
 
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        pytest.param(Request(all_extras=True), {"default", "cli", "fast", "lint", "test"}, id="G-all-extras"),
+        pytest.param(Request(all_extras=True, default_groups=False), {"default", "cli", "fast"}, id="prod-all-extras"),
+        pytest.param(Request(all_groups=True), {"default", "lint", "test"}, id="G-all-dependency-groups"),
+        pytest.param(Request(all_extras=True, all_groups=True), set(GROUPS), id="G-all"),
+        pytest.param(Request(no_groups=frozenset({"lint"})), {"default", "cli", "fast", "test"}, id="without-lint"),
+        pytest.param(
+            Request(extras=frozenset({"cli"}), no_groups=frozenset({"test"})),
+            {"default", "cli", "lint"},
+            id="G-cli-without-test",
+        ),
+    ],
+)
+def test_every_extra_or_group_and_without(tmp_path: Path, request_: Request, expected: set[str]) -> None:
+    # pdm sync -G :all is every extra and every dependency group; --without leaves a group out
+    lock = read_pdm_lock(_write(tmp_path, _document([], groups=GROUPS), PYPROJECT))
+    assert lock.selected_groups(request_) == frozenset(expected)
+
+
+def test_every_extra_needs_the_pyproject_to_tell_extras_from_groups(tmp_path: Path) -> None:
+    bare = read_pdm_lock(_write(tmp_path, _document([], groups=GROUPS)))
+    with pytest.raises(SelectionError) as info:
+        bare.selected_groups(Request(all_extras=True))
+    assert info.value.reason == (
+        "without the pyproject.toml beside the lock its extras cannot be told from its dependency groups, so every "
+        "extra or group cannot be selected; name them instead"
+    )
+
+
 def test_pdm_sync_leaves_out_locked_groups_the_project_lost(tmp_path: Path) -> None:
     lock = read_pdm_lock(_write(tmp_path, _document([], groups=(*GROUPS, "gone")), PYPROJECT))
     assert lock.selected_groups(Request()) == frozenset(GROUPS)

@@ -307,6 +307,20 @@ def _groups_lock(tmp_path: Path) -> PoetryLockFile:
         # poetry install --only docs: the group's packages, not main's
         pytest.param(Request(groups=frozenset({"docs"}), only_groups=True), ["docs-only", "per-group"], id="only-docs"),
         pytest.param(Request(groups=frozenset({"dev"}), only_groups=True), ["dev-only", "shared"], id="only-dev"),
+        # poetry install --all-extras, --all-groups, --without lint
+        pytest.param(Request(all_extras=True, default_groups=False), ["base", "click"], id="all-extras"),
+        pytest.param(
+            Request(all_groups=True),
+            ["base", "dev-only", "docs-only", "lint-only", "shared", "per-group"],
+            id="all-groups",
+        ),
+        pytest.param(Request(no_groups=frozenset({"lint"})), ["base", "dev-only", "shared"], id="without-lint"),
+        pytest.param(Request(no_groups=frozenset({"dev", "lint"})), ["base"], id="without-the-defaults"),
+        pytest.param(
+            Request(all_groups=True, no_groups=frozenset({"docs"})),
+            ["base", "dev-only", "lint-only", "shared"],
+            id="all-groups-without-docs",
+        ),
     ],
 )
 def test_groups_and_extras(tmp_path: Path, request_: Request, expected: list[str]) -> None:
@@ -769,3 +783,34 @@ def test_tox_syncs_from_a_poetry_lock(
     assert {"/simple/alpha/", "/simple/beta/"} <= set(local_index.requests)  # found on the lock's legacy source
     assert (venvs / "py312" / "pyvenv.cfg").is_file()
     assert not (project.path / ".tox").exists()
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        pytest.param(
+            Request(packages=frozenset({"app"})),
+            "--package picks members of a uv workspace, and this lock is no uv.lock; leave it out",
+            id="package",
+        ),
+        pytest.param(
+            Request(all_packages=True),
+            "--all-packages picks members of a uv workspace, and this lock is no uv.lock; leave it out",
+            id="all-packages",
+        ),
+        pytest.param(
+            Request(no_groups=frozenset({"test"})),
+            "the lock has no dependency group test; it has: dev, docs, lint",
+            id="no-group-unknown",
+        ),
+        pytest.param(
+            Request(all_extras=True, no_extras=frozenset({"gui"})),
+            "the lock has no extra gui; it has: cli",
+            id="no-extra-unknown",
+        ),
+    ],
+)
+def test_what_poetry_has_no_such_thing_for(tmp_path: Path, request_: Request, reason: str) -> None:
+    with pytest.raises(SelectionError) as info:
+        _groups_lock(tmp_path).select(TARGET, request_)
+    assert info.value.reason == reason

@@ -242,6 +242,17 @@ def _extras_and_groups_lock(tmp_path: Path) -> PylockFile:
             ["base", "cli-dep", "dev-dep", "test-dep", "test-cli"],
             id="everything",
         ),
+        pytest.param(Request(all_extras=True), ["base", "cli-dep", "dev-dep"], id="all-extras"),
+        pytest.param(Request(all_groups=True), ["base", "dev-dep", "test-dep"], id="all-groups"),
+        pytest.param(
+            Request(all_extras=True, all_groups=True),
+            ["base", "cli-dep", "dev-dep", "test-dep", "test-cli"],
+            id="all-of-both",
+        ),
+        pytest.param(Request(no_groups=frozenset({"dev"})), ["base"], id="no-group-dev"),
+        pytest.param(
+            Request(all_groups=True, no_groups=frozenset({"dev"})), ["base", "test-dep"], id="all-groups-but-dev"
+        ),
     ],
 )
 def test_extras_and_groups(tmp_path: Path, target: Target, request_: Request, expected: list[str]) -> None:

@@ -566,6 +566,11 @@ def _request(recorded: dict[str, Any]) -> Request:
         default_groups=recorded.get("default_groups", True),
         project=recorded.get("project", "."),
         only_groups=recorded.get("only_groups", False),
+        all_extras=recorded.get("all_extras", False),
+        all_groups=recorded.get("all_groups", False),
+        no_groups=frozenset(recorded.get("no_groups", ())),
+        packages=frozenset(recorded.get("packages", ())),
+        all_packages=recorded.get("all_packages", False),
     )
 
 
@@ -671,6 +676,46 @@ def test_a_path_dependency_is_no_workspace_member(tmp_path: Path, target: Target
     assert workspace_project(lock, root / "libs" / "two") == "libs/two"
     with pytest.raises(SelectionError, match="no workspace member of the lock is at"):
         read_uv_lock(lock).select(target, Request(project="libs/one"))
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        pytest.param(
+            Request(packages=frozenset({"nope"})),
+            "the lock's workspace has no member nope; its members are: app, lib-one, lib-three, lib-two",
+            id="no-such-member",
+        ),
+        pytest.param(  # uv sync --package dep installs dep alone; a registry package is no workspace member
+            Request(packages=frozenset({"dep"})),
+            "the lock's workspace has no member dep; its members are: app, lib-one, lib-three, lib-two",
+            id="a-registry-package",
+        ),
+        pytest.param(
+            Request(no_groups=frozenset({"nope"})),
+            "the lock has no dependency group nope; it has: dev",
+            id="no-group-unknown",
+        ),
+        pytest.param(
+            Request(all_extras=True, no_extras=frozenset({"x"})),
+            "the lock has no extra x; it has: none",  # x is lib-one's, not app's (as uv says)
+            id="no-extra-of-another-member",
+        ),
+    ],
+)
+def test_workspace_selection_errors_are_one_sentence(target: Target, request_: Request, reason: str) -> None:
+    with pytest.raises(SelectionError) as info:
+        read_uv_lock(LOCKS / "synthetic__members" / "uv.lock").select(target, request_)
+    assert info.value.reason == reason
+
+
+def test_the_packages_of_a_lock_of_one_project_are_that_project(tmp_path: Path, target: Target) -> None:
+    # no [manifest] members: uv sync --all-packages (or --package proj) installs the project, as plain uv sync
+    lock = _lock(tmp_path, _root('{ name = "dep" }') + _package("dep"))
+    assert _names(lock.select(target, Request(all_packages=True))) == ["proj", "dep"]
+    assert _names(lock.select(target, Request(packages=frozenset({"proj"})))) == ["proj", "dep"]
+    with pytest.raises(SelectionError, match=r"has no member dep; its members are: proj$"):
+        lock.select(target, Request(packages=frozenset({"dep"})))
 
 
 def test_a_workspace_reached_through_a_link_is_the_same_workspace(tmp_path: Path) -> None:

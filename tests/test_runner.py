@@ -214,6 +214,75 @@ def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo)
     ) in out, out
 
 
+def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> None:
+    # tox-uv's uv_sync_flags (and sync_flags): --all-packages starts at every member, --package at the one named
+    root = demo.project.path
+    (root / "pylock.toml").unlink()
+    write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    pyproject = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(pyproject + '[tool.uv.workspace]\nmembers = ["libs/*"]\n')
+    write_project(root / "libs" / "one", "lib-one", "0.2", {"lib_one/__init__.py": "OK = 1\n"})
+    lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[manifest]\nmembers = ["app", "lib-one"]\n\n'
+    lock += _uv_wheel(demo, "alpha", "1.0")
+    lock += '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
+    lock += 'dependencies = [{ name = "beta" }]\n\n'
+    lock += _uv_wheel(demo, "beta", "2.0")
+    lock += '[[package]]\nname = "lib-one"\nversion = "0.2"\nsource = { editable = "libs/one" }\n'
+    lock += 'dependencies = [{ name = "alpha" }]\n'
+    (root / "uv.lock").write_text(lock)
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("    alpha-cli\n", "")
+    ini = ini.replace("import alpha, beta;", "import alpha, lib_one;").replace(", beta.__version__", "")
+    ini = ini.replace("runner = venvsync\n", "runner = venvsync\nFLAGS\n")
+    (root / "tox.ini").write_text(ini.replace("FLAGS", "uv_sync_flags = --all-packages"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0" in out
+    # the project is tox's to install (package = skip here); lib-one comes from the lock, as uv installs it
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "lib_one-0.2.dist-info"]
+    (root / "tox.ini").write_text(ini.replace("FLAGS", "sync_flags = --package lib-one"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "lib_one-0.2.dist-info"]  # not app's beta
+    (root / "tox.ini").write_text(ini.replace("FLAGS", "sync_flags = --package nope"))
+    code, out = demo.run()
+    assert code != 0
+    assert f"py312: failed with {root / 'uv.lock'}: the lock's workspace has no member nope; its members are: " in out
+    assert "Traceback" not in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "lib_one-0.2.dist-info"]  # untouched
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        pytest.param(
+            "uv_sync_flags = --no-editable",
+            "uv_sync_flags has --no-editable, which tox-venvsync takes from package = wheel; move it there",
+            id="has-a-key",
+        ),
+        pytest.param(
+            "uv_sync_flags = --reinstall",
+            "uv_sync_flags has --reinstall, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
+            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages (and ignores --frozen and "
+            "--exact): leave the rest out",
+            id="unknown",
+        ),
+        pytest.param(
+            "sync_flags = --all-extras\nextras = fast",
+            "--all-extras selects every extra: leave extras out (uv sync refuses both together)",
+            id="uv-refuses-too",
+        ),
+    ],
+)
+def test_sync_flags_it_does_not_read_fail_the_env_in_one_sentence(demo: Demo, flags: str, message: str) -> None:
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini.replace("runner = venvsync\n", f"runner = venvsync\n{flags}\n"))
+    code, out = demo.run()
+    assert code != 0
+    assert f"py312: failed with {message}" in out, out
+    assert "Traceback" not in out
+    assert not demo.venv.exists()  # refused before the venv is made
+
+
 def test_a_virtual_uv_project_is_not_built_by_default(demo: Demo) -> None:
     # [tool.uv] package = false: uv never builds or installs the project; nor does the runner unless package says
     root = demo.project.path

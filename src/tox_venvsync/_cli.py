@@ -16,6 +16,7 @@ from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_names, file_system_error
 from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
+from tox_venvsync._selection import add_selection_flags, make_request
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, project_indexes, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
@@ -78,6 +79,7 @@ def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
         default=[],
         help="select only this dependency group: not the project or its dependencies (repeatable; as uv sync)",
     )
+    add_selection_flags(parser)
     parser.add_argument(
         "--project",
         type=Path,
@@ -115,15 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _request(args: argparse.Namespace) -> Request:
-    if args.only_group and (args.extra or args.group):
-        msg = "--only-group selects those groups alone, not the project's dependencies: leave out --extra and --group"
-        raise BadInputError(msg)
-    return Request(
-        extras=_names(args.extra),
-        groups=_names(args.only_group or args.group),
-        default_groups=not args.no_default_groups and not args.only_group,
+    return make_request(
+        extras=args.extra,
+        groups=args.group,
+        only_groups=args.only_group,
+        no_default_groups=args.no_default_groups,
+        flags=args,
         project=_project(args),
-        only_groups=bool(args.only_group),
     )
 
 
@@ -147,14 +147,6 @@ def _project(args: argparse.Namespace) -> str:
     # as uv's --project: the nearest project at or above the directory (a member's src/ is that member)
     found = workspace_project(lock, project)
     return found if found != "." or project == workspace else project.relative_to(workspace).as_posix()
-
-
-def _names(values: list[str]) -> frozenset[str]:
-    if not values:
-        return frozenset()
-    from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
-
-    return frozenset(canonicalize_name(value) for value in values)
 
 
 def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:

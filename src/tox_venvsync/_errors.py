@@ -30,6 +30,8 @@ _TOX_NAMES = {
     "project root": "the project root",
     "what runs here": "tox and this plugin",
     "only_groups": "only_groups",
+    "extras": "extras",
+    "leave extras and groups out": "leave extras and dependency_groups empty in this environment",
 }
 _COMMAND_LINE_NAMES = {
     "env_location": "--venv",
@@ -39,6 +41,8 @@ _COMMAND_LINE_NAMES = {
     "project root": "the lockfile's directory",
     "what runs here": "venvsync itself",
     "only_groups": "--only-group",
+    "extras": "--extra",
+    "leave extras and groups out": "leave out --extra and --group",
 }
 _names = _TOX_NAMES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import sys
 import tempfile
 import threading
@@ -24,7 +25,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error
+from tox_venvsync._errors import InterpreterError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
     adoptable,
@@ -39,17 +40,19 @@ from tox_venvsync._location import (
     sees_system_site_packages,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
-from tox_venvsync._lock._request import Request
+from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from tox.tox_env.api import ToxEnvCreateArgs
     from tox.tox_env.python.api import PythonInfo
     from tox.util.json_types import JsonValue
 
+    from tox_venvsync._lock._request import Request
     from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
     from tox_venvsync._target import Target
 
@@ -94,7 +97,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         root = self.core["tox_root"]
         if not any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
             return "skip"
-        if self.conf["only_groups"] or _virtual_uv_project(root):  # what uv installs of the project: nothing
+        only_dev = "--only-dev" in (*self.conf["sync_flags"], *self.conf["uv_sync_flags"])
+        if self.conf["only_groups"] or only_dev or _virtual_uv_project(root):  # what uv installs of the project: none
             return "skip"
         return "wheel"
 
@@ -136,6 +140,23 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             desc="install only these dependency groups of the lock: not the project or its dependencies (as uv sync "
             "--only-group)",
         )
+        for key, desc in (
+            (
+                "sync_flags",
+                (
+                    "more of uv sync's selection flags: --all-extras, --no-extra, --all-groups, --no-group, "
+                    "--no-dev, --only-dev, --package, --all-packages"
+                ),
+            ),
+            ("uv_sync_flags", "tox-uv's key: read as sync_flags (both may be set)"),
+        ):
+            self.conf.add_config(
+                keys=[key],
+                of_type=list[str],
+                default=[],
+                post_process=lambda flags: [word for flag in flags for word in shlex.split(flag)],
+                desc=desc,
+            )
         self.conf.add_config(
             keys=["exact"],
             of_type=bool,
@@ -222,7 +243,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _setup_env(self) -> None:
         from tox_venvsync._target import OLDEST, too_old  # noqa: PLC0415  # see _sync_env
 
-        self.conf["compile_bytecode"]  # a value of the wrong type stops before the venv is recreated or changed
+        # a value of the wrong type, or selection flags that cannot be read, stop before the venv is made or changed
+        self.conf["compile_bytecode"]
+        self._request(project=".")
 
         if tuple(self.base_python.version_info[:2]) < OLDEST:  # before a venv is made that could not be synced
             version = ".".join(map(str, self.base_python.version_info[:2]))
@@ -459,37 +482,43 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """What to sync, without the project's wheels (they are added once built)."""
         from tox_venvsync._sync import SyncSpec  # noqa: PLC0415  # see _sync_env
 
-        groups: set[str] = self.conf["dependency_groups"]
-        no_defaults: bool = self.conf["no_default_groups"]
-        only: set[str] = self.conf["only_groups"]
-        if only and (groups or self.conf["extras"]):
-            msg = (
-                "only_groups installs those groups alone, not the project's dependencies: leave extras and "
-                "dependency_groups empty in this environment (uv sync --only-group refuses --extra and --group too)"
-            )
-            raise BadInputError(msg)
         lock_path, lock_format = self._lock_path(), self.conf["lock_format"] or None
         uv = lock_format == "uv" or (lock_format is None and lock_path.name == "uv.lock")
+        # uv sync in the project's directory: a workspace member's own dependencies, as tox-uv gets them
+        request = self._request(project=workspace_project(lock_path, self._package_root) if uv else ".")
         return SyncSpec(
             venv=self.env_dir,
             lock_path=lock_path,
             lock_format=lock_format,
-            request=Request(
-                extras=frozenset(self.conf["extras"]),
-                groups=frozenset(only or groups),
-                default_groups=not no_defaults and not only,
-                only_groups=bool(only),
-                # uv sync in the project's directory: a workspace member's own dependencies, as tox-uv gets them
-                project=workspace_project(lock_path, self._package_root) if uv else ".",
-            ),
+            request=request,
             # with only_groups and no package, a group that names the project installs it from the lock, as uv
-            project_names=frozenset() if only and self.pkg_type == "skip" else _project_names(self._package_root),
+            project_names=frozenset()
+            if request.only_groups and self.pkg_type == "skip"
+            else _project_names(self._package_root),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             exact=self.conf["exact"],
             environ=self._tool_environ(),
         )
+
+    def _request(self, project: str) -> Request:
+        return make_request(
+            extras=self.conf["extras"],
+            groups=self.conf["dependency_groups"],
+            only_groups=self.conf["only_groups"],
+            no_default_groups=self.conf["no_default_groups"],
+            flags=self._sync_flags,
+            project=project,
+        )
+
+    @property
+    def _sync_flags(self) -> argparse.Namespace:
+        """``uv_sync_flags`` (tox-uv's key) and ``sync_flags`` together, each checked under its own name."""
+        flags = [*self.conf["uv_sync_flags"], *self.conf["sync_flags"]]
+        if self.conf["uv_sync_flags"]:
+            parse_sync_flags(self.conf["uv_sync_flags"], "uv_sync_flags")
+        return parse_sync_flags(flags, "sync_flags")
 
     def _tool_environ(self) -> dict[str, str]:
         """What builds, pip (``deps``) and the index settings see: this process's environment and ``set_env``.

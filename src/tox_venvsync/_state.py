@@ -36,7 +36,7 @@ class Inputs:
 
     def fingerprint(self) -> str:
         """A digest of the inputs and this engine's version."""
-        described = {
+        described: dict[str, object] = {
             "engine": __version__,
             "lock": hashlib.sha256(self.lock_bytes).hexdigest(),
             "lock_path": self.lock_path,
@@ -49,10 +49,7 @@ class Inputs:
             "extra": list(self.extra),
             "exact": self.exact,
         }
-        if self.request.project != ".":  # a workspace member (absent otherwise: earlier states stay valid)
-            described["project"] = self.request.project
-        if self.request.only_groups:  # likewise
-            described["only_groups"] = True
+        described |= self.request.options()  # only the options set: earlier states stay valid
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 

@@ -83,8 +83,7 @@ def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
         "default_groups": request.default_groups,
         "markers": dict(sorted(target.markers.items())),
         "tags": list(target.tag_strings),
-        "project": request.project,
-        "only_groups": request.only_groups,
+        "options": request.options(),
     }
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:40]
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from tox_venvsync._values import frozen
+from tox_venvsync._errors import SelectionError
+from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -180,6 +181,31 @@ def not_in_lock(what: str, missing: Iterable[str], have: Iterable[str]) -> str:
     """The message for an extra or group the user asked for and the lock lacks."""
     names = ", ".join(sorted(have)) or "none"
     return f"the lock has no {what} {', '.join(sorted(missing))}; it has: {names}"
+
+
+def named_all(request: Request, path: Path, *, extras: Iterable[str], groups: Iterable[str]) -> Request:
+    """``request`` with ``all_extras`` and ``all_groups`` spelt out as the lock's ``extras`` and ``groups``.
+
+    For the readers without workspaces (pylock, Poetry, PDM): uv's ``--package`` and ``--all-packages`` are
+    refused, and ``no_extras`` / ``no_groups`` must name what the lock has (as uv checks them). The reader
+    still takes ``no_groups`` out of the groups it selects in the end (they win over its default groups too).
+    """
+    if request.packages or request.all_packages:
+        flag = "--all-packages" if request.all_packages else "--package"
+        reason = f"{flag} picks members of a uv workspace, and this lock is no uv.lock; leave it out"
+        raise SelectionError(path, reason)
+    have_extras, have_groups = frozenset(extras), frozenset(groups)
+    if missing := request.no_extras - have_extras:
+        raise SelectionError(path, not_in_lock("extra", missing, have_extras))
+    if missing := request.no_groups - have_groups:
+        raise SelectionError(path, not_in_lock("dependency group", missing, have_groups))
+    return replace(
+        request,
+        extras=(have_extras if request.all_extras else request.extras) - request.no_extras,
+        groups=request.groups | have_groups if request.all_groups else request.groups,
+        all_extras=False,
+        all_groups=False,
+    )
 
 
 def one_line(message: str) -> str:

@@ -20,6 +20,7 @@ from tox_venvsync._lock._model import (
     SourceKind,
     VcsSource,
     best_wheel,
+    named_all,
     not_in_lock,
 )
 from tox_venvsync._lock._toml import read_toml
@@ -450,6 +451,8 @@ class PdmLockFile:
         own dependencies) and, unless ``--prod`` (``default_groups=False``) or a named group is a dependency
         group, every dependency group. A dependency group the lock lacks is left out (pdm refuses instead).
         """
+        if request.all_extras or request.all_groups or request.no_extras or request.no_groups:
+            request = self._named_all(request)
         asked = request.extras | request.groups
         if missing := sorted(asked - set(self.groups)):
             raise SelectionError(self.path, not_in_lock("group", missing, self.groups))
@@ -457,12 +460,22 @@ class PdmLockFile:
             return frozenset(asked)
         if request.default_groups and not asked:
             known = self._project_group_names()
-            return frozenset(g for g in self.groups if known is None or g in known)
+            return frozenset(g for g in self.groups if (known is None or g in known) and g not in request.no_groups)
         selected = {DEFAULT_GROUP, *asked}
         dev = self._dev_groups(request)
         if request.default_groups and not asked & dev:
             selected.update(dev & set(self.groups))
-        return frozenset(selected)
+        return frozenset(selected) - request.no_groups  # pdm sync --without
+
+    def _named_all(self, request: Request) -> Request:
+        """``-G :all`` in two halves: every extra (optional group) and every dependency group of the project."""
+        if self.project is None:
+            reason = (
+                "without the pyproject.toml beside the lock its extras cannot be told from its dependency groups, "
+                "so every extra or group cannot be selected; name them instead"
+            )
+            raise SelectionError(self.path, reason)
+        return named_all(request, self.path, extras=self.project.optional, groups=self.project.dev)
 
     def _project_group_names(self) -> frozenset[str] | None:
         if self.project is None:

@@ -19,6 +19,7 @@ from tox_venvsync._lock._model import (
     Pick,
     VcsSource,
     best_wheel,
+    named_all,
     not_in_lock,
     one_line,
     tag_summary,
@@ -219,6 +220,7 @@ class PoetryLockFile:
         does not mark ``optional``. A package is in if one of its groups is selected and that group's marker
         holds for the target, with ``extra`` meaning the set of requested extras.
         """
+        request = named_all(request, self.path, extras=self.extras, groups=self.project.groups - {MAIN})
         groups = self._groups(request)
         self._check_python(target)
         environment: dict[str, str | AbstractSet[str]] = {
@@ -240,7 +242,7 @@ class PoetryLockFile:
         if request.only_groups:  # poetry install --only: those groups, not main
             return groups
         defaults = self.project.default_groups if request.default_groups else frozenset()
-        return frozenset({MAIN, *defaults, *groups})
+        return frozenset({MAIN, *defaults, *groups}) - request.no_groups  # poetry install --without
 
     def _check_python(self, target: Target) -> None:
         version = target.python_release

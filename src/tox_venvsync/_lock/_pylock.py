@@ -21,7 +21,16 @@ from packaging.pylock import (
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
-from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, not_in_lock, one_line, tag_summary
+from tox_venvsync._lock._model import (
+    Artifact,
+    DirectorySource,
+    Pick,
+    VcsSource,
+    named_all,
+    not_in_lock,
+    one_line,
+    tag_summary,
+)
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen
 
@@ -65,6 +74,14 @@ class PylockFile:
 
     def select(self, target: Target, request: Request) -> list[Pick]:
         """The spec's installation algorithm (a flat marker filter), done by ``packaging``."""
+        request = named_all(
+            request,
+            self.path,
+            extras=self.pylock.extras or (),
+            groups=map(
+                canonicalize_name, (*(self.pylock.dependency_groups or ()), *(self.pylock.default_groups or ()))
+            ),
+        )
         self._check_request(request)
         groups = self._groups(request)
         index_of = {id(package): index for index, package in enumerate(self.pylock.packages)}
@@ -130,7 +147,7 @@ class PylockFile:
     def _groups(self, request: Request) -> frozenset[str]:
         all_defaults = {canonicalize_name(g) for g in self.pylock.default_groups or ()}
         defaults = all_defaults if request.default_groups else all_defaults & self._project_own
-        return frozenset(defaults | request.groups)
+        return frozenset(defaults | request.groups) - request.no_groups
 
     @property
     def _project_own(self) -> set[str]:

@@ -19,6 +19,11 @@ class Request:
     directory (``uv sync`` run there); ``.`` is the lock's own project (or, for a virtual root, every member).
     With ``only_groups`` the ``groups`` are all that is selected: not the project, its dependencies or the
     default groups (uv's ``--only-group``, Poetry's ``--only``, pdm's ``--no-default -G``).
+
+    The rest are uv's other selection flags: ``all_extras`` and ``all_groups`` add every extra and group of
+    the projects selected, less ``no_extras`` (with ``all_extras``) and ``no_groups`` (which wins over every
+    other way a group is selected, as uv's ``--no-group``). ``packages`` names the workspace members to start
+    from (uv's ``--package``: one is ``uv sync`` in its directory), ``all_packages`` starts from every member.
     """
 
     extras: frozenset[str] = frozenset()
@@ -26,3 +31,33 @@ class Request:
     default_groups: bool = True
     project: str = "."
     only_groups: bool = False
+    all_extras: bool = False
+    no_extras: frozenset[str] = frozenset()
+    all_groups: bool = False
+    no_groups: frozenset[str] = frozenset()
+    packages: frozenset[str] = frozenset()
+    all_packages: bool = False
+
+    def options(self) -> dict[str, object]:
+        """The fields besides extras, groups and default_groups that differ from their defaults, for fingerprints.
+
+        A field at its default is left out, so that a fingerprint made before the field existed stays valid.
+        """
+        described: dict[str, object] = {}
+        for name, default in _OPTION_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default:
+                described[name] = sorted(value) if isinstance(value, frozenset) else value
+        return described
+
+
+_OPTION_DEFAULTS: dict[str, object] = {
+    "project": ".",
+    "only_groups": False,
+    "all_extras": False,
+    "no_extras": frozenset(),
+    "all_groups": False,
+    "no_groups": frozenset(),
+    "packages": frozenset(),
+    "all_packages": False,
+}

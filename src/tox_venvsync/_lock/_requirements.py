@@ -194,7 +194,16 @@ class RequirementsFile:
         raise KeyError(msg)
 
     def _check_request(self, request: Request) -> None:
-        for what, asked in (("extra", request.extras), ("dependency group", request.groups)):
+        if request.packages or request.all_packages or request.all_extras or request.all_groups:
+            msg = (
+                "a requirements file has no extras, dependency groups or workspace members to select; generate one "
+                f"file for each selection and set {named('lock_file')} to it"
+            )
+            raise SelectionError(self.path, msg)
+        for what, asked in (
+            ("extra", request.extras | request.no_extras),
+            ("dependency group", request.groups | request.no_groups),
+        ):
             if asked:
                 msg = (
                     f"the lock has no {what} {', '.join(sorted(asked))} (requirements files have no extras or groups), "

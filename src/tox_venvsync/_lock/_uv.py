@@ -175,8 +175,30 @@ class UvLockFile:
             raise SelectionError(self.path, reason)
 
     def _start(self, request: Request) -> _Start:
-        """The lock's own project (every member of a virtual root), or the workspace member ``request.project``."""
-        if request.project == ".":
+        """Where ``uv sync`` starts: the project at ``request.project``, or the members the packages options name.
+
+        One ``--package`` is ``uv sync`` in that member's directory; several, or ``--all-packages``, start at
+        each of them with the default groups of the project at ``request.project`` (as uv does).
+        """
+        here = self._project_start(request.project)
+        if not request.packages and not request.all_packages:
+            return here
+        if len(request.packages) == 1:  # uv sync --package X: as uv sync run in X's directory
+            [name] = request.packages
+            return self._project_start(self.packages[self._member(name)].source.value)
+        members = sorted(map(self._member, self._member_names() if request.all_packages else request.packages))
+        return _Start(
+            roots=tuple(members),
+            default_groups=here.default_groups,
+            declared_groups=here.declared_groups.union(*(self.packages[index].declared_groups for index in members)),
+            # the workspace root's own requirements and groups (a virtual root's) belong to the whole workspace
+            requirements=self.requirements if request.all_packages else (),
+            root_groups=self.root_groups if request.all_packages else {},
+        )
+
+    def _project_start(self, project: str) -> _Start:
+        """The lock's own project (every member of a virtual root) at ``.``, else the workspace member there."""
+        if os.path.normpath(project) == ".":
             return _Start(
                 roots=self.roots,
                 default_groups=self.default_groups,
@@ -184,7 +206,7 @@ class UvLockFile:
                 requirements=self.requirements,
                 root_groups=self.root_groups,
             )
-        wanted = os.path.normpath(request.project)
+        wanted = os.path.normpath(project)
         for number, package in enumerate(self.packages):
             if (
                 package.source.kind in _LOCAL_TREES
@@ -199,27 +221,45 @@ class UvLockFile:
                     root_groups={},
                 )
         reason = (
-            f"no workspace member of the lock is at {self.path.parent / request.project}; add that project to "
+            f"no workspace member of the lock is at {self.path.parent / project}; add that project to "
             "tool.uv.workspace.members and run uv lock, or sync from the workspace root"
         )
         raise SelectionError(self.path, reason)
 
+    def _member(self, name: str) -> int:
+        """The index of the workspace member ``name`` (uv's ``--package``)."""
+        wanted, members = canonicalize_name(name), self._member_names()
+        for number, package in enumerate(self.packages):
+            if package.name == wanted and wanted in members and package.source.kind in _LOCAL_TREES:
+                return number
+        reason = f"the lock's workspace has no member {name}; its members are: {', '.join(sorted(members)) or 'none'}"
+        raise SelectionError(self.path, reason)
+
+    def _member_names(self) -> frozenset[NormalizedName]:
+        """The workspace's members; a lock of one project (no ``[manifest] members``) has that project alone."""
+        return self.members or frozenset(self.packages[index].name for index in self.roots)
+
     def _request(self, request: Request, start: _Start) -> tuple[frozenset[NormalizedName], frozenset[NormalizedName]]:
         roots = [self.packages[index] for index in start.roots]
-        extras = frozenset(canonicalize_name(extra) for extra in request.extras)
+        asked = frozenset(canonicalize_name(extra) for extra in request.extras | request.no_extras)
         have_extras = {extra for root in roots for extra in (*root.optional_dependencies, *root.provides_extras)}
-        if missing := extras - have_extras:
+        if missing := asked - have_extras:
             raise SelectionError(self.path, not_in_lock("extra", missing, have_extras))
-        groups = frozenset(canonicalize_name(group) for group in request.groups)
+        extras = frozenset(have_extras) if request.all_extras else asked
+        extras -= {canonicalize_name(extra) for extra in request.no_extras}
+        asked = frozenset(canonicalize_name(group) for group in request.groups | request.no_groups)
         have_groups = {group for root in roots for group in root.dependency_groups} | set(start.root_groups)
-        if missing := groups - have_groups - start.declared_groups:
+        if missing := asked - have_groups - start.declared_groups:
             raise SelectionError(
                 self.path, not_in_lock("dependency group", missing, have_groups | start.declared_groups)
             )
+        groups = frozenset(canonicalize_name(group) for group in request.groups)
+        if request.all_groups:
+            groups |= have_groups
         if request.default_groups and not request.only_groups:
             defaults = have_groups if start.default_groups == "all" else start.default_groups
             groups |= defaults
-        return extras, groups
+        return extras, groups - {canonicalize_name(group) for group in request.no_groups}
 
     def _check_unique(self, reached: set[int], target: Target) -> None:
         by_name: dict[str, int] = {}

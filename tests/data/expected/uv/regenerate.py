@@ -52,7 +52,9 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "only-docs-auto": (
             ["--no-default-groups", "--group", "docs-auto"],
             {"groups": ["docs-auto"], "default_groups": False},
-        ),
+        ),        "all-groups": (["--all-groups"], {"all_groups": True}),
+        "all-extras-flag": (["--all-extras"], {"all_extras": True}),
+        "no-dev": (["--no-dev"], {"no_groups": ["dev"]}),
     },
     "Comfy-Org__comfy-cli": {
         "default": ([], {}),
@@ -66,7 +68,8 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "extra-rich-group-codegen": (
             ["--extra", "rich", "--group", "codegen"],
             {"extras": ["rich"], "groups": ["codegen"]},
-        ),
+        ),        "all-packages": (["--all-packages"], {"all_packages": True}),
+        "all-packages-all-groups": (["--all-packages", "--all-groups"], {"all_packages": True, "all_groups": True}),
     },
     "Buried-In-Code__Perdoo": {
         "default": ([], {}),
@@ -105,6 +108,52 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
             ["--only-group", "g"],
             {"project": "libs/three", "groups": ["g"], "default_groups": False, "only_groups": True},
         ),
+        "all-packages": (["--all-packages"], {"all_packages": True}),
+        "all-packages-no-default-groups": (
+            ["--all-packages", "--no-default-groups"],
+            {"all_packages": True, "default_groups": False},
+        ),
+        "all-packages-group-test": (["--all-packages", "--group", "test"], {"all_packages": True, "groups": ["test"]}),
+        "all-packages-all-groups": (["--all-packages", "--all-groups"], {"all_packages": True, "all_groups": True}),
+        "all-packages-all-extras": (["--all-packages", "--all-extras"], {"all_packages": True, "all_extras": True}),
+        "all-packages-only-test": (
+            ["--all-packages", "--only-group", "test"],
+            {"all_packages": True, "groups": ["test"], "default_groups": False, "only_groups": True},
+        ),
+        "package-lib-one": (["--package", "lib-one"], {"packages": ["lib-one"]}),
+        "package-lib-three": (["--package", "lib-three"], {"packages": ["lib-three"]}),
+        "package-app": (["--package", "app"], {"packages": ["app"]}),
+        "package-lib-one-lib-two": (
+            ["--package", "lib-one", "--package", "lib-two"],
+            {"packages": ["lib-one", "lib-two"]},
+        ),
+        "member-two-package-lib-one": (["--package", "lib-one"], {"project": "libs/two", "packages": ["lib-one"]}),
+        "member-one-package-lib-one-lib-two": (
+            ["--package", "lib-one", "--package", "lib-two"],
+            {"project": "libs/one", "packages": ["lib-one", "lib-two"]},
+        ),
+        "member-one-all-packages": (["--all-packages"], {"project": "libs/one", "all_packages": True}),
+        "package-lib-one-no-group-test": (
+            ["--package", "lib-one", "--no-group", "test"],
+            {"packages": ["lib-one"], "no_groups": ["test"]},
+        ),
+        "all-groups": (["--all-groups"], {"all_groups": True}),
+        "all-extras": (["--all-extras"], {"all_extras": True}),
+        "member-one-all-extras": (["--all-extras"], {"project": "libs/one", "all_extras": True}),
+        "member-one-all-groups": (["--all-groups"], {"project": "libs/one", "all_groups": True}),
+        "member-one-all-groups-no-group-dev": (
+            ["--all-groups", "--no-group", "dev"],
+            {"project": "libs/one", "all_groups": True, "no_groups": ["dev"]},
+        ),
+        "member-one-group-dev-no-group-dev": (
+            ["--group", "dev", "--no-group", "dev"],
+            {"project": "libs/one", "groups": ["dev"], "no_groups": ["dev"]},
+        ),
+        "no-dev": (["--no-dev"], {"no_groups": ["dev"]}),
+        "member-one-only-dev": (
+            ["--only-dev"],
+            {"project": "libs/one", "groups": ["dev"], "default_groups": False, "only_groups": True},
+        ),
     },
     "synthetic__workspace": {
         "default": ([], {}),
@@ -113,6 +162,14 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "all-extras": (["--all-extras"], {"extras": ["fancy"]}),
         "only-lint": (["--only-group", "lint"], {"groups": ["lint"], "default_groups": False, "only_groups": True}),
         "only-dev": (["--only-group", "dev"], {"groups": ["dev"], "default_groups": False, "only_groups": True}),
+        "all-packages": (["--all-packages"], {"all_packages": True}),
+        "all-packages-all-extras": (["--all-packages", "--all-extras"], {"all_packages": True, "all_extras": True}),
+        "package-beta": (["--package", "beta"], {"packages": ["beta"]}),
+        "package-gamma": (["--package", "gamma"], {"packages": ["gamma"]}),
+        "all-groups": (["--all-groups"], {"all_groups": True}),
+        "all-extras-flag": (["--all-extras"], {"all_extras": True}),
+        "no-group-dev": (["--no-group", "dev"], {"no_groups": ["dev"]}),
+        "all-groups-no-group-lint": (["--all-groups", "--no-group", "lint"], {"all_groups": True, "no_groups": ["lint"]}),
     },
 }
 

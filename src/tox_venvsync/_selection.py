@@ -1,0 +1,145 @@
+"""The selection flags: uv sync's way of saying what to take from a lock, for ``venvsync`` and tox's ``sync_flags``.
+
+``venvsync sync`` and ``venvsync select`` take them on their command line; a tox environment takes them from
+its ``sync_flags`` key (tox-uv's ``uv_sync_flags`` is read too, so a tox-uv configuration keeps working).
+Both make one :class:`Request` through :func:`make_request`, which refuses the combinations uv refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, NoReturn
+
+from tox_venvsync._errors import BadInputError, named
+from tox_venvsync._lock._request import Request
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+#: flags of uv sync that tox's sync_flags may hold and that change nothing here: the lock is read as it is
+#: (``--frozen``), and a sync is exact unless it is told otherwise
+_NO_EFFECT = frozenset({"--frozen", "--exact"})
+#: uv sync flags that have a key of their own in a tox environment: the message names it
+_KEY_FOR = {
+    "--inexact": "exact = false",
+    "--no-install-project": "package = skip",
+    "--no-editable": "package = wheel",
+    "--compile-bytecode": "compile_bytecode = true",
+    "--seed": "venv_seed = true",
+    "--offline": "the --sync-offline option",
+    "--dry-run": "the --sync-dry-run option",
+    "--extra": "extras",
+    "--group": "dependency_groups",
+    "--only-group": "only_groups",
+    "--no-default-groups": "no_default_groups = true",
+}
+
+
+def add_selection_flags(parser: argparse.ArgumentParser) -> None:
+    """The selection flags of uv sync beyond ``--extra``, ``--group``, ``--only-group`` and ``--no-default-groups``."""
+    parser.add_argument("--all-extras", action="store_true", help="select every extra of the project")
+    parser.add_argument(
+        "--no-extra", action="append", default=[], help="leave out this extra when --all-extras selects it (repeatable)"
+    )
+    parser.add_argument("--all-groups", action="store_true", help="select every dependency group of the project")
+    parser.add_argument(
+        "--no-group",
+        action="append",
+        default=[],
+        help="leave out this dependency group, however it was selected (repeatable)",
+    )
+    parser.add_argument("--no-dev", action="store_true", help="leave out the dev group (as --no-group dev)")
+    parser.add_argument("--only-dev", action="store_true", help="select only the dev group (as --only-group dev)")
+    parser.add_argument(
+        "--package",
+        action="append",
+        default=[],
+        help="start from this uv workspace member, by name (repeatable; as uv sync --package)",
+    )
+    parser.add_argument("--all-packages", action="store_true", help="start from every uv workspace member")
+
+
+class _FlagsParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _FlagsError(message)
+
+
+class _FlagsError(Exception):
+    pass
+
+
+def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
+    """A tox environment's ``sync_flags`` (or tox-uv's ``uv_sync_flags``), refusing a flag that is not read here."""
+    parser = _FlagsParser(prog=key, add_help=False, allow_abbrev=False)
+    add_selection_flags(parser)
+    for flag in _NO_EFFECT:
+        parser.add_argument(flag, action="store_true")
+    try:
+        args, unknown = parser.parse_known_args(list(flags))
+    except _FlagsError as exc:
+        msg = f"{key}: {exc}; see the sync_flags key in the configuration reference"
+        raise BadInputError(msg) from exc
+    if unknown:
+        flag = unknown[0].split("=", 1)[0]
+        instead = _KEY_FOR.get(flag)
+        if instead is not None:
+            msg = f"{key} has {flag}, which tox-venvsync takes from {instead}; move it there"
+        else:
+            msg = (
+                f"{key} has {unknown[0]}, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
+                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages (and ignores --frozen "
+                "and --exact): leave the rest out"
+            )
+        raise BadInputError(msg)
+    return args
+
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    if not (values := list(values)):
+        return frozenset()
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  # a run already in sync names nothing
+
+    return frozenset(canonicalize_name(value) for value in values)
+
+
+def make_request(  # noqa: PLR0913  # one argument per way to select
+    *,
+    extras: Iterable[str],
+    groups: Iterable[str],
+    only_groups: Iterable[str],
+    no_default_groups: bool,
+    flags: argparse.Namespace,
+    project: str = ".",
+) -> Request:
+    """The request the selection asks for; refused where uv sync refuses the same flags together."""
+    wanted_extras, wanted_groups = _names(extras), _names(groups)
+    only = _names([*only_groups, *(["dev"] if flags.only_dev else [])])
+    if only and (wanted_extras or wanted_groups):
+        msg = (
+            f"{named('only_groups')} installs those groups alone, not the project's dependencies: "
+            f"{named('leave extras and groups out')} (uv sync --only-group refuses --extra and --group too)"
+        )
+        raise BadInputError(msg)
+    if only and (flags.all_extras or flags.all_groups):
+        given = "--all-extras" if flags.all_extras else "--all-groups"
+        msg = f"{named('only_groups')} installs those groups alone: leave out {given} (uv sync refuses it too)"
+        raise BadInputError(msg)
+    if flags.all_extras and wanted_extras:
+        msg = f"--all-extras selects every extra: leave {named('extras')} out (uv sync refuses both together)"
+        raise BadInputError(msg)
+    if flags.all_packages and flags.package:
+        msg = "--all-packages starts from every workspace member: leave out --package (uv sync refuses both together)"
+        raise BadInputError(msg)
+    return Request(
+        extras=wanted_extras,
+        groups=only or wanted_groups,
+        default_groups=not no_default_groups and not only,
+        project=project,
+        only_groups=bool(only),
+        all_extras=flags.all_extras,
+        no_extras=_names(flags.no_extra),
+        all_groups=flags.all_groups,
+        no_groups=_names([*flags.no_group, *(["dev"] if flags.no_dev else [])]),
+        packages=_names(flags.package),
+        all_packages=flags.all_packages,
+    )

@@ -1,0 +1,61 @@
+"""The selection flags tox's sync_flags and uv_sync_flags hold: read as uv sync reads them, the rest refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from tox_venvsync._errors import BadInputError
+from tox_venvsync._lock import Request
+from tox_venvsync._selection import make_request, parse_sync_flags
+
+
+def _request(flags: list[str]) -> Request:
+    args = parse_sync_flags(flags, "sync_flags")
+    return make_request(extras=(), groups=(), only_groups=(), no_default_groups=False, flags=args)
+
+
+def test_flags_become_the_request() -> None:
+    flags = ["--frozen", "--all-extras", "--no-extra=Fast_Mode", "--package=Lib.One", "--package", "b", "--no-dev"]
+    assert _request(flags) == Request(
+        all_extras=True,
+        no_extras=frozenset({"fast-mode"}),
+        packages=frozenset({"lib-one", "b"}),
+        no_groups=frozenset({"dev"}),
+    )
+    assert _request(["--only-dev", "--exact"]) == Request(
+        groups=frozenset({"dev"}), default_groups=False, only_groups=True
+    )
+    assert _request([]) == Request()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        pytest.param(
+            ["--no-group"],
+            "sync_flags: argument --no-group: expected one argument; see the sync_flags key in the configuration "
+            "reference",
+            id="missing-value",
+        ),
+        pytest.param(
+            ["--all-extras", "--compile-bytecode"],
+            "sync_flags has --compile-bytecode, which tox-venvsync takes from compile_bytecode = true; move it there",
+            id="has-a-key",
+        ),
+        pytest.param(
+            ["--python-preference=only-managed"],
+            "sync_flags has --python-preference=only-managed, which tox-venvsync does not read; it reads --all-extras, "
+            "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages (and ignores "
+            "--frozen and --exact): leave the rest out",
+            id="unknown",
+        ),
+        pytest.param(
+            ["--all"], "sync_flags has --all, which tox-venvsync does not read; it reads", id="no-abbreviations"
+        ),
+    ],
+)
+def test_flags_not_read_here_are_refused_in_one_sentence(flags: list[str], message: str) -> None:
+    with pytest.raises(BadInputError) as info:
+        parse_sync_flags(flags, "sync_flags")
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
