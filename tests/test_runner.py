@@ -262,8 +262,8 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
         pytest.param(
             "uv_sync_flags = --reinstall",
             "uv_sync_flags has --reinstall, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
-            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages (and ignores --frozen and "
-            "--exact): leave the rest out",
+            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --frozen and --exact: leave "
+            "the rest out",
             id="unknown",
         ),
         pytest.param(
@@ -283,16 +283,32 @@ def test_sync_flags_it_does_not_read_fail_the_env_in_one_sentence(demo: Demo, fl
     assert not demo.venv.exists()  # refused before the venv is made
 
 
-def test_a_virtual_uv_project_is_not_built_by_default(demo: Demo) -> None:
-    # [tool.uv] package = false: uv never builds or installs the project; nor does the runner unless package says
+@pytest.mark.parametrize(
+    ("change", "built"),
+    [
+        pytest.param(lambda text: text + "[tool.uv]\npackage = false\n", False, id="uv-package-false"),
+        pytest.param(lambda text: text + "[tool.poetry]\npackage-mode = false\n", False, id="poetry-package-mode"),
+        pytest.param(lambda text: text + "[tool.pdm]\ndistribution = false\n", False, id="pdm-distribution"),
+        # uv (and pdm) build a project only when it has a [build-system]; pip would build it with setuptools
+        pytest.param(lambda text: text.split("[project]")[1].join(["[project]", ""]), False, id="no-build-system"),
+        pytest.param(lambda text: text + "[tool.uv]\npackage = true\n", True, id="uv-package-true"),
+        pytest.param(lambda text: text, True, id="a-project"),
+    ],
+)
+def test_a_project_its_tool_does_not_build_is_not_built_by_default(
+    demo: Demo, change: Callable[[str], str], *, built: bool
+) -> None:
+    # uv, Poetry and pdm never build or install such a project; nor does the runner unless package says so
     root = demo.project.path
     write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
-    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + "[tool.uv]\npackage = false\n")
+    (root / "pyproject.toml").write_text(change((root / "pyproject.toml").read_text()))
     ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip\n", "")
     (root / "tox.ini").write_text(ini)
     code, out = demo.run()
     assert code == 0, out
-    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]  # no app
+    app = ["app-0.1.dist-info"] if built else []
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", *app, "beta-2.0.dist-info"]
+    assert not (root / "build").exists()
 
 
 def test_a_compile_bytecode_of_the_wrong_type_stops_before_the_sync(demo: Demo) -> None:
@@ -670,6 +686,7 @@ def test_compile_bytecode_compiles_the_venv_after_a_sync_that_changed_it(demo: D
     ("setting", "where", "shows"),
     [
         pytest.param("venv_seed = true", "lib/python3.12/site-packages/pip", "__init__.py", id="venv_seed"),
+        pytest.param("uv_seed = true", "lib/python3.12/site-packages/pip", "__init__.py", id="tox-uv-uv_seed"),
         pytest.param("set_env = VIRTUALENV_PROMPT = custom-prompt", "bin", "custom-prompt", id="virtualenv-setting"),
     ],
 )
@@ -1413,6 +1430,50 @@ def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
     (demo.project.path / "requires.txt").write_text("gamma\n")
     code, out = demo.run()
     assert "the lock is stale: the project needs gamma but the lock does not have it" in out
+
+    # uv sync --frozen (tox-uv passes it for UV_FROZEN): the lock is installed as it is, the check left out
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_FROZEN", "1")
+        code, out = demo.run()
+    assert code == 0, out
+    assert "demo_pkg says" in out
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("runner = venvsync\n", "runner = venvsync\nuv_sync_flags = --frozen\n"))
+    code, out = demo.run()
+    assert code == 0, out
+
+
+def test_only_groups_with_a_package_installs_it_without_asking_its_dependencies(demo: Demo) -> None:
+    # an explicit package with only_groups (a [testenv] package = wheel inherited by a lint env): no stale lock
+    _packaged(demo, "wheel")
+    (demo.project.path / "requires.txt").write_text("gamma\n")  # the lock has no gamma; the group is asked alone
+    lock = demo.project.path / "pylock.toml"
+    lock.unlink()
+    root = demo.project.path
+    uv = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n' + _uv_wheel(demo, "alpha", "1.0")
+    uv += '[[package]]\nname = "demo-pkg"\nversion = "0.1"\nsource = { editable = "." }\n'
+    uv += 'dependencies = [{ name = "beta" }]\n\n[package.dev-dependencies]\nlint = [{ name = "alpha" }]\n\n'
+    uv += _uv_wheel(demo, "beta", "2.0")
+    (root / "uv.lock").write_text(uv)
+    ini = (root / "tox.ini").read_text().replace("runner = venvsync\n", "runner = venvsync\nonly_groups = lint\n")
+    (root / "tox.ini").write_text(ini.replace("import alpha, beta;", "import alpha;").replace(", beta.__version__", ""))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "demo_pkg says" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "demo_pkg-0.1.dist-info"]  # not beta
+
+
+def test_commands_see_uv_project_environment_and_uv_variables_as_with_tox_uv(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uv run in a command uses the env (tox-uv's lock runner sets UV_PROJECT_ENVIRONMENT); UV_* are passed
+    ini = demo.project.path / "tox.ini"
+    command = "import os; print('uv:', os.environ['UV_PROJECT_ENVIRONMENT'], os.environ.get('UV_INDEX_STRATEGY'))"
+    ini.write_text(ini.read_text().replace("    alpha-cli\n", f'    python -c "{command}"\n'))
+    monkeypatch.setenv("UV_INDEX_STRATEGY", "unsafe-best-match")
+    code, out = demo.run()
+    assert code == 0, out
+    assert f"uv: {demo.venv} unsafe-best-match" in out
 
 
 def test_a_read_only_file_system_fails_the_env_in_one_sentence(demo: Demo, mocker: MockerFixture) -> None:

@@ -45,8 +45,8 @@ def test_flags_become_the_request() -> None:
         pytest.param(
             ["--python-preference=only-managed"],
             "sync_flags has --python-preference=only-managed, which tox-venvsync does not read; it reads --all-extras, "
-            "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages (and ignores "
-            "--frozen and --exact): leave the rest out",
+            "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --frozen and "
+            "--exact: leave the rest out",
             id="unknown",
         ),
         pytest.param(

@@ -93,12 +93,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     @property
     def default_pkg_type(self) -> str:
-        """``wheel`` for a project that can be built, else ``skip``; ``skip`` too for only_groups (uv's rule)."""
+        """``wheel`` for a project its tool builds, else ``skip``; ``skip`` too for only_groups (uv's rule)."""
         root = self.core["tox_root"]
         if not any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
             return "skip"
         only_dev = "--only-dev" in (*self.conf["sync_flags"], *self.conf["uv_sync_flags"])
-        if self.conf["only_groups"] or only_dev or _virtual_uv_project(root):  # what uv installs of the project: none
+        if self.conf["only_groups"] or only_dev or _not_built_by_its_tool(root):  # what uv installs of it: nothing
             return "skip"
         return "wheel"
 
@@ -164,7 +164,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             desc="remove packages the lock (and deps) do not name; false keeps them, as uv sync --inexact",
         )
         self.conf.add_config(
-            keys=["venv_seed"],
+            keys=["venv_seed", "uv_seed"],
             of_type=bool,
             default=False,
             desc="install pip (and setuptools/wheel where virtualenv does) when creating the virtualenv",
@@ -499,6 +499,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             exact=self.conf["exact"],
+            # uv sync --frozen (in the flags, or UV_FROZEN as tox-uv reads it): no check that the lock is fresh
+            frozen=self._sync_flags.frozen or _truthy(self.environment_variables.get("UV_FROZEN", "")),
             environ=self._tool_environ(),
         )
 
@@ -519,6 +521,18 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self.conf["uv_sync_flags"]:
             parse_sync_flags(self.conf["uv_sync_flags"], "uv_sync_flags")
         return parse_sync_flags(flags, "sync_flags")
+
+    @property
+    def environment_variables(self) -> dict[str, str]:
+        """tox's, with ``UV_PROJECT_ENVIRONMENT`` at the venv as tox-uv's lock runner sets it (``uv run`` uses it)."""
+        values = super().environment_variables
+        values["UV_PROJECT_ENVIRONMENT"] = str(self.env_dir)
+        return values
+
+    def _default_pass_env(self) -> list[str]:
+        passed = super()._default_pass_env()
+        passed.extend(("UV_*", "PKG_CONFIG_PATH"))  # uv's settings and binary builds' search path, as tox-uv passes
+        return passed
 
     def _tool_environ(self) -> dict[str, str]:
         """What builds, pip (``deps``) and the index settings see: this process's environment and ``set_env``.
@@ -609,14 +623,27 @@ def _project_names(root: Path) -> frozenset[str]:
     return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
 
 
-def _virtual_uv_project(root: Path) -> bool:
-    """Whether ``pyproject.toml`` says ``[tool.uv] package = false``: uv never builds or installs the project."""
+def _not_built_by_its_tool(root: Path) -> bool:
+    """Whether the project's own tool never builds or installs it.
+
+    uv's ``[tool.uv] package = false`` (and uv's and pdm's default for a ``pyproject.toml`` without
+    ``[build-system]``), Poetry's ``package-mode = false``, pdm's ``distribution = false``. A project with a
+    ``setup.py`` is built, as pip builds it.
+    """
     try:
         with (root / "pyproject.toml").open("rb") as handle:
-            package = tomllib.load(handle).get("tool", {}).get("uv", {}).get("package")
+            data = tomllib.load(handle)
+        tool = data.get("tool", {})
+        switches = (
+            tool.get("uv", {}).get("package"),
+            tool.get("poetry", {}).get("package-mode"),
+            tool.get("pdm", {}).get("distribution"),
+        )
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         return False
-    return package is False
+    if any(switch is not None for switch in switches):
+        return False in switches
+    return "build-system" not in data and not (root / "setup.py").exists()
 
 
 def _truthy(value: str) -> bool:

@@ -16,9 +16,9 @@ from tox_venvsync._lock._request import Request
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-#: flags of uv sync that tox's sync_flags may hold and that change nothing here: the lock is read as it is
-#: (``--frozen``), and a sync is exact unless it is told otherwise
-_NO_EFFECT = frozenset({"--frozen", "--exact"})
+#: flags of uv sync that tox's sync_flags may hold besides the selection: ``--frozen`` (no check that the lock is
+#: fresh) and ``--exact`` (a sync is exact unless the exact key says otherwise)
+_OTHERS = ("--frozen", "--exact")
 #: uv sync flags that have a key of their own in a tox environment: the message names it
 _KEY_FOR = {
     "--inexact": "exact = false",
@@ -72,7 +72,7 @@ def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
     """A tox environment's ``sync_flags`` (or tox-uv's ``uv_sync_flags``), refusing a flag that is not read here."""
     parser = _FlagsParser(prog=key, add_help=False, allow_abbrev=False)
     add_selection_flags(parser)
-    for flag in _NO_EFFECT:
+    for flag in _OTHERS:
         parser.add_argument(flag, action="store_true")
     try:
         args, unknown = parser.parse_known_args(list(flags))
@@ -87,8 +87,8 @@ def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
         else:
             msg = (
                 f"{key} has {unknown[0]}, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
-                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages (and ignores --frozen "
-                "and --exact): leave the rest out"
+                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --frozen and --exact: "
+                "leave the rest out"
             )
         raise BadInputError(msg)
     return args

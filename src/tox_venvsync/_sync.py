@@ -73,6 +73,8 @@ class SyncSpec:
     project_names: frozenset[str] = frozenset()
     exact: bool = True
     offline: bool = False
+    #: skip the check that the lock meets the built project's requirements (uv sync --frozen)
+    frozen: bool = False
     #: tox's ``deps``: installed by pip after the lock, pinned to it, kept while listed
     deps: Sequence[str] = ()
     #: where pip runs for ``deps`` (their ``-r`` and relative paths start there): tox's ini directory; else the lock's
@@ -436,7 +438,8 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
         write=write,
     )
     picks = [pick for pick in selected if pick.name not in spec.project_names]
-    _check_fresh(spec, target, picks)
+    if not spec.frozen and not spec.request.only_groups:  # only_groups: the project's dependencies are not asked
+        _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
     installed = scan(_site_packages(target))
     # a source tree unchanged since it was built and installed here is not built again (unless it must be reinstalled)
