@@ -59,3 +59,10 @@ def test_flags_not_read_here_are_refused_in_one_sentence(flags: list[str], messa
         parse_sync_flags(flags, "sync_flags")
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
+
+
+def test_no_flags_are_what_the_parser_gives_for_none() -> None:
+    # no parser is made for an environment without flags: its answer must be the parser's own defaults
+    from tox_venvsync._selection import _parser  # noqa: PLC0415
+
+    assert vars(_parser("sync_flags").parse_args([])) == vars(parse_sync_flags([], "sync_flags"))

@@ -59,6 +59,21 @@ def add_selection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all-packages", action="store_true", help="start from every uv workspace member")
 
 
+#: what :func:`parse_sync_flags` gives for no flags (a test checks it against the parser's defaults)
+_NONE_GIVEN: dict[str, object] = {
+    "all_extras": False,
+    "no_extra": [],
+    "all_groups": False,
+    "no_group": [],
+    "no_dev": False,
+    "only_dev": False,
+    "package": [],
+    "all_packages": False,
+    "frozen": False,
+    "exact": False,
+}
+
+
 class _FlagsParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _FlagsError(message)
@@ -68,14 +83,20 @@ class _FlagsError(Exception):
     pass
 
 
-def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
-    """A tox environment's ``sync_flags`` (or tox-uv's ``uv_sync_flags``), refusing a flag that is not read here."""
+def _parser(key: str) -> argparse.ArgumentParser:
     parser = _FlagsParser(prog=key, add_help=False, allow_abbrev=False)
     add_selection_flags(parser)
     for flag in _OTHERS:
         parser.add_argument(flag, action="store_true")
+    return parser
+
+
+def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
+    """A tox environment's ``sync_flags`` (or tox-uv's ``uv_sync_flags``), refusing a flag that is not read here."""
+    if not flags:  # most environments: no parser is made on a tox run
+        return argparse.Namespace(**_NONE_GIVEN)
     try:
-        args, unknown = parser.parse_known_args(list(flags))
+        args, unknown = _parser(key).parse_known_args(list(flags))
     except _FlagsError as exc:
         msg = f"{key}: {exc}; see the sync_flags key in the configuration reference"
         raise BadInputError(msg) from exc
