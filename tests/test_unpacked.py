@@ -374,6 +374,35 @@ def test_any_execute_bit_makes_a_file_executable_as_pip_uv_and_installer_make_it
     assert stat.S_IMODE((site / "modes" / "__init__.py").stat().st_mode) == 0o644
 
 
+@pytest.mark.parametrize("old_tree", [False, True])
+def test_a_tree_unpacked_under_a_umask_that_hides_reads_gives_venvs_readable_files(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target], *, old_tree: bool
+) -> None:
+    # hard links share one mode: a cache filled under umask 077 must not give later venvs files only its owner
+    # reads (an image's venv for another user); an old tree of such a cache is mended when it is next used
+    wheel = make_wheel(wheelhouse, "private", "1.0", extra_entries={"private/run.sh": b"#!/bin/sh\n"})
+    _with_mode(wheel, "private/run.sh", 0o100755)
+    cache = Cache(tmp_path / "cache")
+    digest = sha256_file(wheel)
+    before = os.umask(0o077)
+    try:
+        tree = unpacked(cache, wheel, "sha256", digest, "private")
+        if old_tree:  # as an earlier tox-venvsync left it: every file as the umask made it
+            for path in tree.root.rglob("*"):
+                path.chmod(0o700 if path.is_dir() else 0o600)
+    finally:
+        os.umask(before)
+    _, target = venv
+    installer = LinkInstaller(target, cache)
+    installer.check(wheel, wanted_for(wheel, "private"))
+    installer.install(wheel, wanted_for(wheel, "private"))
+    site = Path(target.scheme["purelib"])
+    assert stat.S_IMODE((site / "private" / "__init__.py").stat().st_mode) == 0o644
+    assert stat.S_IMODE((site / "private-1.0.dist-info" / "METADATA").stat().st_mode) == 0o644
+    assert stat.S_IMODE((site / "private" / "run.sh").stat().st_mode) == 0o755
+    assert (site / "private" / "__init__.py").stat().st_ino == (tree.root / "private" / "__init__.py").stat().st_ino
+
+
 def test_data_schemes_are_installers() -> None:
     from installer.utils import SCHEME_NAMES  # noqa: PLC0415
 

@@ -51,6 +51,8 @@ _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 SPLIT_AT = 32
 #: the manifest's format: 2 lists each entry as ``[path, hash, size, executable]``; 1 (read too) as an object
 _FORMAT = 2
+#: the read bits for group and others a tree's files need: its manifest without them says the umask hid them
+_READABLE = 0o044
 #: how an extracted file is opened (``open(path, "wb")``'s flags; without O_BINARY Windows would translate newlines)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 #: an entry point's value, as pypa/installer matches it (``installer.utils._ENTRYPOINT_REGEX``)
@@ -142,13 +144,17 @@ def _replace(final: Path, fresh: Path, cache: Cache) -> None:
 
 def _load(root: Path) -> UnpackedWheel | None:
     try:
-        data = json.loads((root / _MANIFEST).read_text(encoding="utf-8"))
+        with (root / _MANIFEST).open("rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            data = json.loads(file.read())
         if data["format"] == _FORMAT:
             entries = tuple(map(Entry._make, data["entries"]))
         elif data["format"] == 1:  # what earlier builds wrote: their trees stay usable
             entries = tuple(Entry(e["path"], e["hash"], e["size"], e["executable"]) for e in data["entries"])
         else:
             return None
+        if mode & _READABLE != _READABLE:
+            _readable_by_all(root, entries)
         return UnpackedWheel(
             root=root,
             dist_info=data["dist_info"],
@@ -159,6 +165,20 @@ def _load(root: Path) -> UnpackedWheel | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _readable_by_all(root: Path, entries: tuple[Entry, ...]) -> None:
+    """Give a tree made under a umask that hides reads (077) the modes pip gives under the usual 022.
+
+    Its files are hard-linked into venvs, so they share one mode: left at 0600, a venv a later sync
+    made under umask 022 (an image's, for another user) would hold files its users cannot read. 0644
+    and 0755 hide nothing the venv's own directories do not: under 077 those are 0700. The manifest is
+    made readable last: it marks the tree as done. A cache this process cannot change is left as it is.
+    """
+    with contextlib.suppress(OSError):
+        for entry in entries:
+            os.chmod(root / entry.path, 0o755 if entry.executable else 0o644)
+        os.chmod(root / _MANIFEST, 0o644)
 
 
 def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, object]:
