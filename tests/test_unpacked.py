@@ -403,6 +403,34 @@ def test_a_tree_unpacked_under_a_umask_that_hides_reads_gives_venvs_readable_fil
     assert (site / "private" / "__init__.py").stat().st_ino == (tree.root / "private" / "__init__.py").stat().st_ino
 
 
+def test_two_members_at_one_path_leave_the_last_in_place_and_in_record(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    # pkg/x.py and .data/purelib/pkg/x.py: the later member is the file (as pip and uv), RECORD lists it once
+    wheel = make_wheel(
+        wheelhouse,
+        "dupdest",
+        "1.0",
+        modules={"dupdest/__init__.py": "", "dupdest/x.py": "WHERE = 'root'\n"},
+        data={"purelib/dupdest/x.py": b"WHERE = 'purelib'\n"},
+    )
+    path, target = venv
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    installer.check(wheel, wanted_for(wheel, "dupdest"))
+    installer.install(wheel, wanted_for(wheel, "dupdest"))
+    site = Path(target.scheme["purelib"])
+    assert (site / "dupdest" / "x.py").read_text() == "WHERE = 'purelib'\n"
+    record = site / "dupdest-1.0.dist-info" / "RECORD"
+    rows = [row[0] for row in csv.reader(record.read_text().splitlines())]
+    assert rows.count("dupdest/x.py") == 1
+    assert not check_records(scan([site]), path)
+    # pip's RECORD lists both: the last row is the file's
+    text = record.read_text()
+    [last] = [line for line in text.splitlines() if line.startswith("dupdest/x.py,")]
+    record.write_text(text.replace(last, "dupdest/x.py,sha256=" + "A" * 43 + ",5\n" + last))
+    assert not check_records(scan([site]), path)
+
+
 def test_data_schemes_are_installers() -> None:
     from installer.utils import SCHEME_NAMES  # noqa: PLC0415
 

@@ -1247,7 +1247,10 @@ class _Placement:
 
     def _write_record(self) -> None:
         record = os.path.join(self._root, self._tree.dist_info, "RECORD")
-        rows = [*self._records, (self._record_path(record), "", "")]
+        # a wheel may place two members at one path (pkg/x.py and .data/purelib/pkg/x.py): the last one written is
+        # the file, so its row is the one kept (pip keeps both, and a check of the first would call the file modified)
+        last = {row[0]: row for row in self._records}
+        rows = [*last.values(), (self._record_path(record), "", "")]
         self._emit(record, record_text(rows).encode("utf-8"), executable=False)
 
     def _emit(self, destination: str, data: bytes, *, executable: bool) -> None:

@@ -40,8 +40,12 @@ def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], v
             if not (dist.dist_info / "RECORD").is_file():  # an install cut off before its RECORD wrote it
                 missing.append(os.path.relpath(dist.dist_info / "RECORD", root))
                 continue
-            for relative, algorithm, digest in _hashed_rows(dist.dist_info / "RECORD"):
-                path = os.path.normpath(dist.dist_info.parent / relative)
+            # a path listed twice (pip lists both members a wheel places at one path) holds the last one written
+            rows = {
+                os.path.normpath(dist.dist_info.parent / relative): (algorithm, digest)
+                for relative, algorithm, digest in _hashed_rows(dist.dist_info / "RECORD")
+            }
+            for path, (algorithm, digest) in rows.items():
                 if os.path.commonpath([root, path]) != root:
                     continue
                 shown = os.path.relpath(path, root)
