@@ -239,31 +239,52 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
     assert "versions 1.0" in out
     # the project is tox's to install (package = skip here); lib-one comes from the lock, as uv installs it
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "lib_one-0.2.dist-info"]
-    (root / "tox.ini").write_text(ini.replace("FLAGS", "sync_flags = --package lib-one"))
+    assert '"editable": true' in (demo.site / "lib_one-0.2.dist-info" / "direct_url.json").read_text()
+    (root / "tox.ini").write_text(ini.replace("FLAGS", "sync_flags = --package lib-one --no-editable"))
     code, out = demo.run()
     assert code == 0, out
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "lib_one-0.2.dist-info"]  # not app's beta
+    # uv sync --no-editable: the member is a regular install of its tree (as package = wheel makes it)
+    assert '"editable": true' not in (demo.site / "lib_one-0.2.dist-info" / "direct_url.json").read_text()
+    assert (demo.site / "lib_one" / "__init__.py").is_file()
+    # package = wheel tests what ships: the members are regular installs too (tox-uv passes uv sync --no-editable)
+    (root / "tox.ini").write_text(ini.replace("FLAGS", "uv_sync_flags = --all-packages").replace("skip", "wheel"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == [
+        "alpha-1.0.dist-info",
+        "app-0.1.dist-info",
+        "beta-2.0.dist-info",
+        "lib_one-0.2.dist-info",
+    ]
+    assert '"editable": true' not in (demo.site / "lib_one-0.2.dist-info" / "direct_url.json").read_text()
+    (root / "tox.ini").write_text(ini.replace("FLAGS", "sync_flags = --package lib-one"))
+    code, out = demo.run()
+    assert code == 0, out
+    # back to package = skip: the member is editable again; app stays (tox's to install, and not built now)
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "lib_one-0.2.dist-info"]
+    assert '"editable": true' in (demo.site / "lib_one-0.2.dist-info" / "direct_url.json").read_text()
     (root / "tox.ini").write_text(ini.replace("FLAGS", "sync_flags = --package nope"))
     code, out = demo.run()
     assert code != 0
     assert f"py312: failed with {root / 'uv.lock'}: the lock's workspace has no member nope; its members are: " in out
     assert "Traceback" not in out
-    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "lib_one-0.2.dist-info"]  # untouched
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "lib_one-0.2.dist-info"]
 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
         pytest.param(
-            "uv_sync_flags = --no-editable",
-            "uv_sync_flags has --no-editable, which tox-venvsync takes from package = wheel; move it there",
+            "uv_sync_flags = --no-install-project",
+            "uv_sync_flags has --no-install-project, which tox-venvsync takes from package = skip; move it there",
             id="has-a-key",
         ),
         pytest.param(
             "uv_sync_flags = --reinstall",
             "uv_sync_flags has --reinstall, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
-            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --frozen and --exact: leave "
-            "the rest out",
+            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, --frozen and "
+            "--exact: leave the rest out",
             id="unknown",
         ),
         pytest.param(

@@ -22,8 +22,8 @@ def test_flags_become_the_request() -> None:
         packages=frozenset({"lib-one", "b"}),
         no_groups=frozenset({"dev"}),
     )
-    assert _request(["--only-dev", "--exact"]) == Request(
-        groups=frozenset({"dev"}), default_groups=False, only_groups=True
+    assert _request(["--only-dev", "--exact", "--no-editable"]) == Request(
+        groups=frozenset({"dev"}), default_groups=False, only_groups=True, no_editable=True
     )
     assert _request([]) == Request()
 
@@ -45,8 +45,8 @@ def test_flags_become_the_request() -> None:
         pytest.param(
             ["--python-preference=only-managed"],
             "sync_flags has --python-preference=only-managed, which tox-venvsync does not read; it reads --all-extras, "
-            "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --frozen and "
-            "--exact: leave the rest out",
+            "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, "
+            "--frozen and --exact: leave the rest out",
             id="unknown",
         ),
         pytest.param(

@@ -512,6 +512,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             no_default_groups=self.conf["no_default_groups"],
             flags=self._sync_flags,
             project=project,
+            # a wheel of the project (or one built from its sdist) tests what ships: so do the lock's editable
+            # trees (workspace members), as tox-uv's lock runner passes uv sync --no-editable for package = wheel
+            no_editable=self.pkg_type in {"wheel", "sdist", "sdist-wheel"},
         )
 
     @property

@@ -23,7 +23,6 @@ _OTHERS = ("--frozen", "--exact")
 _KEY_FOR = {
     "--inexact": "exact = false",
     "--no-install-project": "package = skip",
-    "--no-editable": "package = wheel",
     "--compile-bytecode": "compile_bytecode = true",
     "--seed": "venv_seed = true",
     "--offline": "the --sync-offline option",
@@ -57,6 +56,11 @@ def add_selection_flags(parser: argparse.ArgumentParser) -> None:
         help="start from this uv workspace member, by name (repeatable; as uv sync --package)",
     )
     parser.add_argument("--all-packages", action="store_true", help="start from every uv workspace member")
+    parser.add_argument(
+        "--no-editable",
+        action="store_true",
+        help="install the lock's editable directories (the project, workspace members) as regular installs",
+    )
 
 
 #: what :func:`parse_sync_flags` gives for no flags (a test checks it against the parser's defaults)
@@ -69,6 +73,7 @@ _NONE_GIVEN: dict[str, object] = {
     "only_dev": False,
     "package": [],
     "all_packages": False,
+    "no_editable": False,
     "frozen": False,
     "exact": False,
 }
@@ -108,8 +113,8 @@ def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
         else:
             msg = (
                 f"{key} has {unknown[0]}, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
-                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --frozen and --exact: "
-                "leave the rest out"
+                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, --frozen "
+                "and --exact: leave the rest out"
             )
         raise BadInputError(msg)
     return args
@@ -131,6 +136,7 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
     no_default_groups: bool,
     flags: argparse.Namespace,
     project: str = ".",
+    no_editable: bool = False,
 ) -> Request:
     """The request the selection asks for; refused where uv sync refuses the same flags together."""
     wanted_extras, wanted_groups = _names(extras), _names(groups)
@@ -163,4 +169,5 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         no_groups=_names([*flags.no_group, *(["dev"] if flags.no_dev else [])]),
         packages=_names(flags.package),
         all_packages=flags.all_packages,
+        no_editable=no_editable or flags.no_editable,
     )

@@ -20,7 +20,7 @@ from tox_venvsync._errors import BadInputError, SelectionError, VenvSyncError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._request import Request
 from tox_venvsync._state import Inputs, State
-from tox_venvsync._values import frozen
+from tox_venvsync._values import frozen, replace
 
 # The no-op path (fingerprint + one listing) needs only the modules above. Reading the lock, planning,
 # fetching and installing import their modules (and packaging, tempfile, zipfile) when a sync has work
@@ -438,6 +438,8 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
         write=write,
     )
     picks = [pick for pick in selected if pick.name not in spec.project_names]
+    if spec.request.no_editable:  # uv sync --no-editable: the lock's editable trees become regular installs
+        picks = [_not_editable(pick) for pick in picks]
     if not spec.frozen and not spec.request.only_groups:  # only_groups: the project's dependencies are not asked
         _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
@@ -448,6 +450,12 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     # the project is tox's to install: when it is not built (package = skip, a dry run), what is there stays
     keep = keep | (frozenset() if project else spec.project_names)
     return make_plan(wanted, installed, suspect=suspect, exact=spec.exact, keep=keep)
+
+
+def _not_editable(pick: Pick) -> Pick:
+    if pick.directory is None or not pick.directory.editable:
+        return pick
+    return replace(pick, directory=replace(pick.directory, editable=False))
 
 
 #: how to refresh each lock format, for the stale-lock message

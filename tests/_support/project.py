@@ -39,7 +39,8 @@ def _wheel(directory, files):
 
 def _sources():
     found = {}
-    for folder, _, names in os.walk("src"):
+    for folder, folders, names in os.walk("src"):
+        folders[:] = [name for name in folders if name != "__pycache__"]  # as hatchling and setuptools leave it out
         for file in names:
             path = os.path.join(folder, file)
             with open(path, "rb") as handle:

@@ -37,6 +37,9 @@ class Request:
     no_groups: frozenset[str] = frozenset()
     packages: frozenset[str] = frozenset()
     all_packages: bool = False
+    #: install the lock's editable directories (the project, workspace members) as regular installs (uv's
+    #: ``--no-editable``); not a selection, but what a selected tree becomes
+    no_editable: bool = False
 
     def options(self) -> dict[str, object]:
         """The fields besides extras, groups and default_groups that differ from their defaults, for fingerprints.
@@ -60,4 +63,5 @@ _OPTION_DEFAULTS: dict[str, object] = {
     "no_groups": frozenset(),
     "packages": frozenset(),
     "all_packages": False,
+    "no_editable": False,
 }
