@@ -153,9 +153,14 @@ def test_uv_sync_selection_flags(
         ),
         pytest.param(
             ["--only-dev", "--extra", "x"],
-            "--only-group installs those groups alone, not the project's dependencies: leave out --extra and --group "
+            "--only-dev installs those groups alone, not the project's dependencies: leave out --extra and --group "
             "(uv sync --only-group refuses --extra and --group too)",
             id="only-dev-and-extra",
+        ),
+        pytest.param(
+            ["--only-dev", "--no-dev"],
+            "--no-dev leaves out the group --only-dev asks for alone: pass one of them (uv sync refuses both)",
+            id="no-dev-and-only-dev",
         ),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import shutil
@@ -40,6 +41,7 @@ from tox_venvsync._lock._uv import (
     parse_uv_lock,
     read_uv_lock,
 )
+from tox_venvsync._selection import make_request, parse_sync_flags
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -560,7 +562,7 @@ def test_every_lock_has_expected_sets() -> None:
 
 
 def _request(recorded: dict[str, Any]) -> Request:
-    return Request(
+    request = Request(
         extras=frozenset(recorded.get("extras", ())),
         groups=frozenset(recorded.get("groups", ())),
         default_groups=recorded.get("default_groups", True),
@@ -572,6 +574,13 @@ def _request(recorded: dict[str, Any]) -> Request:
         packages=frozenset(recorded.get("packages", ())),
         all_packages=recorded.get("all_packages", False),
     )
+    if recorded.get("no_dev") or recorded.get("only_dev"):  # as the command line makes them (see _selection)
+        flags = argparse.Namespace(**{**vars(parse_sync_flags([], "x")), "no_dev": recorded.get("no_dev", False)})
+        flags.only_dev = recorded.get("only_dev", False)
+        return make_request(
+            extras=(), groups=(), only_groups=(), no_default_groups=False, flags=flags, project=request.project
+        )
+    return request
 
 
 def _direct_url(pick: Pick, project: Path) -> str:
@@ -707,6 +716,17 @@ def test_workspace_selection_errors_are_one_sentence(target: Target, request_: R
     with pytest.raises(SelectionError) as info:
         read_uv_lock(LOCKS / "synthetic__members" / "uv.lock").select(target, request_)
     assert info.value.reason == reason
+
+
+def test_no_dev_and_only_dev_need_no_dev_group_as_in_uv(tmp_path: Path, target: Target) -> None:
+    # uv sync --no-dev / --only-dev on a project without a dev group: nothing left out / nothing selected
+    lock = _lock(tmp_path, _root('{ name = "dep" }') + _package("dep"))
+    lenient = frozenset({"dev"})
+    assert _names(lock.select(target, Request(no_groups=lenient, lenient_groups=lenient))) == ["proj", "dep"]
+    only = Request(groups=lenient, default_groups=False, only_groups=True, lenient_groups=lenient)
+    assert _names(lock.select(target, only)) == []
+    with pytest.raises(SelectionError, match="the lock has no dependency group dev; it has: none"):
+        lock.select(target, Request(no_groups=lenient))  # --no-group dev is checked, as uv checks it
 
 
 def test_the_packages_of_a_lock_of_one_project_are_that_project(tmp_path: Path, target: Target) -> None:

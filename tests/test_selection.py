@@ -21,9 +21,14 @@ def test_flags_become_the_request() -> None:
         no_extras=frozenset({"fast-mode"}),
         packages=frozenset({"lib-one", "b"}),
         no_groups=frozenset({"dev"}),
+        lenient_groups=frozenset({"dev"}),  # uv does not ask that a dev group exists for --no-dev
     )
     assert _request(["--only-dev", "--exact", "--no-editable"]) == Request(
-        groups=frozenset({"dev"}), default_groups=False, only_groups=True, no_editable=True
+        groups=frozenset({"dev"}),
+        default_groups=False,
+        only_groups=True,
+        no_editable=True,
+        lenient_groups=frozenset({"dev"}),
     )
     assert _request([]) == Request()
 

@@ -140,16 +140,20 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
 ) -> Request:
     """The request the selection asks for; refused where uv sync refuses the same flags together."""
     wanted_extras, wanted_groups = _names(extras), _names(groups)
+    if flags.no_dev and flags.only_dev:
+        msg = "--no-dev leaves out the group --only-dev asks for alone: pass one of them (uv sync refuses both)"
+        raise BadInputError(msg)
     only = _names([*only_groups, *(["dev"] if flags.only_dev else [])])
+    only_name = named("only_groups") if only_groups else "--only-dev"
     if only and (wanted_extras or wanted_groups):
         msg = (
-            f"{named('only_groups')} installs those groups alone, not the project's dependencies: "
+            f"{only_name} installs those groups alone, not the project's dependencies: "
             f"{named('leave extras and groups out')} (uv sync --only-group refuses --extra and --group too)"
         )
         raise BadInputError(msg)
     if only and (flags.all_extras or flags.all_groups):
         given = "--all-extras" if flags.all_extras else "--all-groups"
-        msg = f"{named('only_groups')} installs those groups alone: leave out {given} (uv sync refuses it too)"
+        msg = f"{only_name} installs those groups alone: leave out {given} (uv sync refuses it too)"
         raise BadInputError(msg)
     if flags.all_extras and wanted_extras:
         msg = f"--all-extras selects every extra: leave {named('extras')} out (uv sync refuses both together)"
@@ -170,4 +174,5 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         packages=_names(flags.package),
         all_packages=flags.all_packages,
         no_editable=no_editable or flags.no_editable,
+        lenient_groups=frozenset({"dev"}) if flags.no_dev or flags.only_dev else frozenset(),
     )

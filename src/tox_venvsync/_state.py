@@ -33,6 +33,8 @@ class Inputs:
     target: Target
     extra: Sequence[str] = ()
     exact: bool = True
+    #: the stale-lock check was left out (uv sync --frozen): a later run with it must look again
+    frozen: bool = False
 
     def fingerprint(self) -> str:
         """A digest of the inputs and this engine's version."""
@@ -50,6 +52,8 @@ class Inputs:
             "exact": self.exact,
         }
         described |= self.request.options()  # only the options set: earlier states stay valid
+        if self.frozen:
+            described["frozen"] = True
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 

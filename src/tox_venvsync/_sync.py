@@ -552,6 +552,7 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
             *(f"deps:{dep}" for dep in spec.deps),
         ],
         exact=spec.exact,
+        frozen=spec.frozen and bool(spec.project),  # only a built project's requirements are checked
     )
 
 

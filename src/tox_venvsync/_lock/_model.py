@@ -197,7 +197,7 @@ def named_all(request: Request, path: Path, *, extras: Iterable[str], groups: It
     have_extras, have_groups = frozenset(extras), frozenset(groups)
     if missing := request.no_extras - have_extras:
         raise SelectionError(path, not_in_lock("extra", missing, have_extras))
-    if missing := request.no_groups - have_groups:
+    if missing := request.no_groups - have_groups - request.lenient_groups:
         raise SelectionError(path, not_in_lock("dependency group", missing, have_groups))
     return replace(
         request,

@@ -454,7 +454,7 @@ class PdmLockFile:
         if request.all_extras or request.all_groups or request.no_extras or request.no_groups:
             request = self._named_all(request)
         asked = request.extras | request.groups
-        if missing := sorted(asked - set(self.groups)):
+        if missing := sorted(asked - set(self.groups) - request.lenient_groups):
             raise SelectionError(self.path, not_in_lock("group", missing, self.groups))
         if request.only_groups:  # pdm sync --no-default -G: those groups, not the project's own
             return frozenset(asked)

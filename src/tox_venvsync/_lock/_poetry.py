@@ -237,7 +237,7 @@ class PoetryLockFile:
         extras, groups = _names(request.extras), _names(request.groups)
         if missing := extras - self.extras:
             raise SelectionError(self.path, not_in_lock("extra", missing, self.extras))
-        if missing := groups - self.project.groups:
+        if missing := groups - self.project.groups - request.lenient_groups:
             raise SelectionError(self.path, not_in_lock("dependency group", missing, self.project.groups))
         if request.only_groups:  # poetry install --only: those groups, not main
             return groups

@@ -141,7 +141,7 @@ class PylockFile:
         have_groups = {
             canonicalize_name(g) for g in (*(self.pylock.dependency_groups or ()), *(self.pylock.default_groups or ()))
         }
-        if missing := sorted(request.groups - have_groups):
+        if missing := sorted(request.groups - have_groups - request.lenient_groups):
             raise SelectionError(self.path, not_in_lock("dependency group", missing, have_groups))
 
     def _groups(self, request: Request) -> frozenset[str]:

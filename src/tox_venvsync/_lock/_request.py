@@ -37,6 +37,8 @@ class Request:
     no_groups: frozenset[str] = frozenset()
     packages: frozenset[str] = frozenset()
     all_packages: bool = False
+    #: group names that need not exist: ``dev`` from ``--no-dev`` and ``--only-dev``, which uv does not check
+    lenient_groups: frozenset[str] = frozenset()
     #: install the lock's editable directories (the project, workspace members) as regular installs (uv's
     #: ``--no-editable``); not a selection, but what a selected tree becomes
     no_editable: bool = False
@@ -64,4 +66,5 @@ _OPTION_DEFAULTS: dict[str, object] = {
     "packages": frozenset(),
     "all_packages": False,
     "no_editable": False,
+    "lenient_groups": frozenset(),
 }

@@ -110,13 +110,23 @@ class UvPackage:
 
 @frozen
 class _Start:
-    """Where a walk starts: the roots, the groups that are theirs, and the root's own requirements."""
+    """Where a walk starts: the roots, the groups that are theirs, and the root's own requirements.
+
+    Besides the roots' own groups, ``root_groups`` (a virtual root's, as requirements) and ``own_edges`` (the
+    groups of the project the sync runs at when it is not a root of the walk) count as the start's own: the
+    default groups apply to them. ``outer_groups`` and ``outer_edges`` are the workspace root's groups as a
+    member sees them: uv lets a member name them (``--group``, ``--only-group``, ``--all-groups``), the
+    member's own group of a name wins, and the default groups never reach them.
+    """
 
     roots: tuple[int, ...]
     default_groups: frozenset[NormalizedName] | Literal["all"]
     declared_groups: frozenset[NormalizedName]
     requirements: tuple[UvRequirement, ...] = ()
     root_groups: Mapping[NormalizedName, tuple[UvRequirement, ...]]
+    own_edges: Mapping[NormalizedName, tuple[UvDependency, ...]]
+    outer_groups: Mapping[NormalizedName, tuple[UvRequirement, ...]]
+    outer_edges: Mapping[NormalizedName, tuple[UvDependency, ...]]
 
 
 @frozen
@@ -187,13 +197,20 @@ class UvLockFile:
             [name] = request.packages
             return self._project_start(self.packages[self._member(name)].source.value)
         members = sorted(map(self._member, self._member_names() if request.all_packages else request.packages))
+        # the project the sync runs at, when it is no root now: its groups stay the start's own
+        left_out = [index for index in here.roots if index not in members and len(here.roots) == 1]
         return _Start(
             roots=tuple(members),
             default_groups=here.default_groups,
             declared_groups=here.declared_groups.union(*(self.packages[index].declared_groups for index in members)),
-            # the workspace root's own requirements and groups (a virtual root's) belong to the whole workspace
+            # the workspace root's own requirements (a virtual root's) belong to the whole workspace
             requirements=self.requirements if request.all_packages else (),
-            root_groups=self.root_groups if request.all_packages else {},
+            root_groups=here.root_groups,
+            own_edges={
+                group: edges for index in left_out for group, edges in self.packages[index].dependency_groups.items()
+            },
+            outer_groups=here.outer_groups,
+            outer_edges=here.outer_edges,
         )
 
     def _project_start(self, project: str) -> _Start:
@@ -205,6 +222,9 @@ class UvLockFile:
                 declared_groups=self.declared_groups,
                 requirements=self.requirements,
                 root_groups=self.root_groups,
+                own_edges={},
+                outer_groups={},
+                outer_edges={},
             )
         wanted = os.path.normpath(project)
         for number, package in enumerate(self.packages):
@@ -214,17 +234,29 @@ class UvLockFile:
                 and package.name in self.members  # a path dependency is no member
             ):
                 defaults = package.default_groups
+                root = self._root_project()
                 return _Start(
                     roots=(number,),
                     default_groups=frozenset({canonicalize_name("dev")}) if defaults is None else defaults,
                     declared_groups=package.declared_groups,
                     root_groups={},
+                    own_edges={},
+                    outer_groups=self.root_groups,
+                    outer_edges={} if root is None or root == number else self.packages[root].dependency_groups,
                 )
         reason = (
             f"no workspace member of the lock is at {self.path.parent / project}; add that project to "
             "tool.uv.workspace.members and run uv lock, or sync from the workspace root"
         )
         raise SelectionError(self.path, reason)
+
+    def _root_project(self) -> int | None:
+        """The index of the project at the lock's directory, or ``None`` for a virtual workspace root."""
+        for index in self.roots:
+            package = self.packages[index]
+            if package.source.kind in _LOCAL_TREES and os.path.normpath(package.source.value) == ".":
+                return index
+        return None
 
     def _member(self, name: str) -> int:
         """The index of the workspace member ``name`` (uv's ``--package``)."""
@@ -248,8 +280,9 @@ class UvLockFile:
         extras = frozenset(have_extras) if request.all_extras else asked
         extras -= {canonicalize_name(extra) for extra in request.no_extras}
         asked = frozenset(canonicalize_name(group) for group in request.groups | request.no_groups)
-        have_groups = {group for root in roots for group in root.dependency_groups} | set(start.root_groups)
-        if missing := asked - have_groups - start.declared_groups:
+        own = {group for root in roots for group in root.dependency_groups} | {*start.root_groups, *start.own_edges}
+        have_groups = own | {*start.outer_groups, *start.outer_edges}
+        if missing := asked - have_groups - start.declared_groups - request.lenient_groups:
             raise SelectionError(
                 self.path, not_in_lock("dependency group", missing, have_groups | start.declared_groups)
             )
@@ -257,8 +290,7 @@ class UvLockFile:
         if request.all_groups:
             groups |= have_groups
         if request.default_groups and not request.only_groups:
-            defaults = have_groups if start.default_groups == "all" else start.default_groups
-            groups |= defaults
+            groups |= own if start.default_groups == "all" else start.default_groups & own
         return extras, groups - {canonicalize_name(group) for group in request.no_groups}
 
     def _check_unique(self, reached: set[int], target: Target) -> None:
@@ -341,18 +373,30 @@ class _Walk:
             self.queue.extend(
                 (index, extra) for extra in sorted(extras & set(self.lock.packages[index].optional_dependencies))
             )
-        for index in start.roots:
-            for group, edges in sorted(self.lock.packages[index].dependency_groups.items()):
-                self._follow_all(edges if group in groups else (), self.queue, self.seen)
         self._add_requirements(() if only_groups else start.requirements)
-        for group, requirements in sorted(start.root_groups.items()):
-            self._add_requirements(requirements if group in groups else ())
+        self._add_groups(start, groups)
         if self.lock.conflicts:
             self._activate_conflicting_extras()
         while self.queue:
             index, extra = self.queue.popleft()
             self._follow_all(self._edges(index, extra), self.queue, self.seen)
         return self.reached
+
+    def _add_groups(self, start: _Start, groups: frozenset[NormalizedName]) -> None:
+        """The selected groups' edges and requirements: the roots', the start's own, then the workspace root's."""
+        for index in start.roots:
+            for group, edges in sorted(self.lock.packages[index].dependency_groups.items()):
+                self._follow_all(edges if group in groups else (), self.queue, self.seen)
+        for group, requirements in sorted(start.root_groups.items()):
+            self._add_requirements(requirements if group in groups else ())
+        for group, edges in sorted(start.own_edges.items()):
+            self._follow_all(edges if group in groups else (), self.queue, self.seen)
+        # the workspace root's groups, where no root of the walk has its own group of that name
+        theirs = {group for index in start.roots for group in self.lock.packages[index].dependency_groups}
+        for group, requirements in sorted(start.outer_groups.items()):
+            self._add_requirements(requirements if group in groups - theirs else ())
+        for group, edges in sorted(start.outer_edges.items()):
+            self._follow_all(edges if group in groups - theirs else (), self.queue, self.seen)
 
     def _edges(self, index: int, extra: NormalizedName | None) -> tuple[UvDependency, ...]:
         package = self.lock.packages[index]

@@ -133,6 +133,13 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
             {"project": "libs/one", "packages": ["lib-one", "lib-two"]},
         ),
         "member-one-all-packages": (["--all-packages"], {"project": "libs/one", "all_packages": True}),
+        # the workspace root's groups, seen from a member (lib-three has only g; the root app has dev)
+        "member-three-group-dev": (["--group", "dev"], {"project": "libs/three", "groups": ["dev"]}),
+        "member-three-all-groups": (["--all-groups"], {"project": "libs/three", "all_groups": True}),
+        "member-two-group-dev": (["--group", "dev"], {"project": "libs/two", "groups": ["dev"]}),
+        "member-three-no-dev": (["--no-dev"], {"project": "libs/three", "no_dev": True}),
+        "member-three-only-dev": (["--only-dev"], {"project": "libs/three", "only_dev": True}),
+        "member-one-no-dev": (["--no-dev"], {"project": "libs/one", "no_dev": True}),
         "package-lib-one-no-group-test": (
             ["--package", "lib-one", "--no-group", "test"],
             {"packages": ["lib-one"], "no_groups": ["test"]},
@@ -170,6 +177,20 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "all-extras-flag": (["--all-extras"], {"all_extras": True}),
         "no-group-dev": (["--no-group", "dev"], {"no_groups": ["dev"]}),
         "all-groups-no-group-lint": (["--all-groups", "--no-group", "lint"], {"all_groups": True, "no_groups": ["lint"]}),
+        # a member of a virtual root (gamma: no groups of its own; the root has dev and lint)
+        "member-gamma": ([], {"project": "packages/gamma"}),
+        "member-gamma-group-lint": (["--group", "lint"], {"project": "packages/gamma", "groups": ["lint"]}),
+        "member-gamma-all-groups": (["--all-groups"], {"project": "packages/gamma", "all_groups": True}),
+        "member-gamma-only-dev": (["--only-dev"], {"project": "packages/gamma", "only_dev": True}),
+        "package-beta-gamma-group-lint": (
+            ["--package", "beta", "--package", "gamma", "--group", "lint"],
+            {"packages": ["beta", "gamma"], "groups": ["lint"]},
+        ),
+        "package-gamma-all-groups": (["--package", "gamma", "--all-groups"], {"packages": ["gamma"], "all_groups": True}),
+        "member-beta-only-group-lint": (
+            ["--only-group", "lint"],
+            {"project": "packages/beta", "groups": ["lint"], "default_groups": False, "only_groups": True},
+        ),
     },
 }
 
