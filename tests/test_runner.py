@@ -272,6 +272,32 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "lib_one-0.2.dist-info"]
 
 
+def test_an_environments_package_root_finds_the_lock_and_may_not_move_the_build(demo: Demo) -> None:
+    # tox-uv's environment key: the project and its lock in pkg/; tox builds from the [tox] section's package_root
+    root = demo.project.path
+    (root / "pkg").mkdir()
+    (root / "pylock.toml").rename(root / "pkg" / "pylock.toml")
+    ini = (root / "tox.ini").read_text().replace("runner = venvsync\n", "runner = venvsync\npackage_root = pkg\n")
+    (root / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    write_project(root / "pkg", "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    (root / "tox.ini").write_text(ini.replace("package = skip", "package = wheel"))
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        f"py312: failed with package_root = {root / 'pkg'} is set for this environment, but tox builds the project "
+        f"from {root} (the package_root of the [tox] section); set it there instead, or set package = skip"
+    ) in out, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]  # untouched
+    moved = ini.replace("package = skip", "package = wheel").replace("package_root = pkg\n", "")
+    (root / "tox.ini").write_text(moved.replace("[tox]\n", "[tox]\npackage_root = pkg\n"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "beta-2.0.dist-info"]
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

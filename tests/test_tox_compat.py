@@ -115,7 +115,7 @@ def test_the_package_root_falls_back_to_the_tox_root_on_a_tox_without_it(tmp_pat
 
     from tox_venvsync._runner import VenvSyncRunner  # noqa: PLC0415
 
-    package_root = VenvSyncRunner._package_root.fget  # type: ignore[attr-defined]
+    package_root = VenvSyncRunner._core_package_root.fget  # type: ignore[attr-defined]
     assert package_root(SimpleNamespace(core={"tox_root": tmp_path})) == tmp_path
     assert (
         package_root(SimpleNamespace(core={"tox_root": tmp_path, "package_root": tmp_path / "src"})) == tmp_path / "src"

@@ -25,7 +25,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import InterpreterError, VenvSyncError, file_system_error
+from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
     adoptable,
@@ -158,6 +158,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 desc=desc,
             )
         self.conf.add_config(
+            keys=["package_root", "setupdir"],
+            of_type=Path,
+            default=lambda conf, name: self._core_package_root,  # noqa: ARG005
+            post_process=lambda path: Path(os.path.normpath(self.core["tox_root"] / path)),
+            desc="tox-uv's key: the project's directory, where the lock is looked for (default: the [tox] section's)",
+        )
+        self.conf.add_config(
             keys=["exact"],
             of_type=bool,
             default=True,
@@ -228,13 +235,31 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 super().setup()
 
     @property
-    def _package_root(self) -> Path:
+    def _core_package_root(self) -> Path:
         """The ``package_root`` of tox's core (not in tox 4.48, which the metadata allows): else the tox root."""
         try:
             root: Path = self.core["package_root"]
         except KeyError:
             root = self.core["tox_root"]
         return root
+
+    @property
+    def _package_root(self) -> Path:
+        """The environment's ``package_root`` (tox-uv's key), by default the core's: where the project is."""
+        root: Path = self.conf["package_root"]
+        return root
+
+    def _check_package_root(self) -> None:
+        """Refuse an environment's own ``package_root`` where tox builds the project (from the core's)."""
+        if self.pkg_type in {"wheel", "sdist", "sdist-wheel", "editable"} and (
+            self._package_root != self._core_package_root
+        ):
+            msg = (
+                f"package_root = {self._package_root} is set for this environment, but tox builds the project from "
+                f"{self._core_package_root} (the package_root of the [tox] section); set it there instead, or set "
+                "package = skip to install only the lock's packages"
+            )
+            raise BadInputError(msg)
 
     @property
     def _cache(self) -> Cache:
@@ -246,6 +271,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         # a value of the wrong type, or selection flags that cannot be read, stop before the venv is made or changed
         self.conf["compile_bytecode"]
         self._request(project=".")
+        self._check_package_root()
 
         if tuple(self.base_python.version_info[:2]) < OLDEST:  # before a venv is made that could not be synced
             version = ".".join(map(str, self.base_python.version_info[:2]))
@@ -550,6 +576,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         root: Path = self.core["tox_root"]
         if name := self.conf["lock_file"]:
             return Path(os.path.normpath(root / name))
+        # the project's directory first, where tox-uv's uv sync --directory finds it; then the tox root
+        if self._package_root != root:
+            with contextlib.suppress(BadInputError):
+                return find_lock(self._package_root)
         return find_lock(root)
 
     def harvest_bytecode(self) -> None:
