@@ -150,6 +150,18 @@ def _uv_wheel(demo: Demo, name: str, version: str) -> str:
     )
 
 
+def _workspace_lock(demo: Demo, *, app_deps: str) -> str:
+    """A uv.lock of a workspace: the project app (``app_deps``), its member lib-one (on alpha), alpha and beta."""
+    lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[manifest]\nmembers = ["app", "lib-one"]\n\n'
+    lock += _uv_wheel(demo, "alpha", "1.0")
+    lock += (
+        f'[[package]]\nname = "app"\nversion = "0.1"\nsource = {{ editable = "." }}\ndependencies = [{app_deps}]\n\n'
+    )
+    lock += _uv_wheel(demo, "beta", "2.0")
+    lock += '[[package]]\nname = "lib-one"\nversion = "0.2"\nsource = { editable = "libs/one" }\n'
+    return lock + 'dependencies = [{ name = "alpha" }]\n'
+
+
 def test_a_uv_workspace_member_syncs_its_own_dependencies_from_the_workspace_lock(demo: Demo) -> None:
     # tox in a member's directory: uv (tox-uv) finds the lock at the workspace root and starts at that member
     root = demo.project.path
@@ -164,14 +176,7 @@ def test_a_uv_workspace_member_syncs_its_own_dependencies_from_the_workspace_loc
     (member / "tox.ini").write_text(
         ini.replace("import alpha, beta;", "import alpha;").replace(", beta.__version__", "")
     )
-    lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[manifest]\nmembers = ["app", "lib-one"]\n\n'
-    lock += _uv_wheel(demo, "alpha", "1.0")
-    lock += '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
-    lock += 'dependencies = [{ name = "beta" }, { name = "lib-one" }]\n\n'
-    lock += _uv_wheel(demo, "beta", "2.0")
-    lock += '[[package]]\nname = "lib-one"\nversion = "0.2"\nsource = { editable = "libs/one" }\n'
-    lock += 'dependencies = [{ name = "alpha" }]\n'
-    (root / "uv.lock").write_text(lock)
+    (root / "uv.lock").write_text(_workspace_lock(demo, app_deps='{ name = "beta" }, { name = "lib-one" }'))
     config = ("-c", str(member / "tox.ini"), "--workdir", str(demo.work))
     result = demo.project.run("r", "-e", "py312", *config)
     out = result.out + result.err
@@ -222,14 +227,7 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
     pyproject = (root / "pyproject.toml").read_text()
     (root / "pyproject.toml").write_text(pyproject + '[tool.uv.workspace]\nmembers = ["libs/*"]\n')
     write_project(root / "libs" / "one", "lib-one", "0.2", {"lib_one/__init__.py": "OK = 1\n"})
-    lock = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[manifest]\nmembers = ["app", "lib-one"]\n\n'
-    lock += _uv_wheel(demo, "alpha", "1.0")
-    lock += '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
-    lock += 'dependencies = [{ name = "beta" }]\n\n'
-    lock += _uv_wheel(demo, "beta", "2.0")
-    lock += '[[package]]\nname = "lib-one"\nversion = "0.2"\nsource = { editable = "libs/one" }\n'
-    lock += 'dependencies = [{ name = "alpha" }]\n'
-    (root / "uv.lock").write_text(lock)
+    (root / "uv.lock").write_text(_workspace_lock(demo, app_deps='{ name = "beta" }'))
     ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("    alpha-cli\n", "")
     ini = ini.replace("import alpha, beta;", "import alpha, lib_one;").replace(", beta.__version__", "")
     ini = ini.replace("runner = venvsync\n", "runner = venvsync\nFLAGS\n")
