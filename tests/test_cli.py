@@ -183,6 +183,19 @@ def test_workspace_flags_are_refused_for_other_locks(
     )
 
 
+def test_a_requirements_files_relative_paths_start_at_the_working_directory(
+    capsys: pytest.CaptureFixture[str], python312: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as pip install -r and uv pip sync read requirements/dev.txt's "-e ." from the project root
+    for directory, name in ((tmp_path, "proj"), (tmp_path / "requirements", "beside")):
+        directory.mkdir(exist_ok=True)
+        (directory / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "1"\n')
+    (tmp_path / "requirements" / "dev.txt").write_text("-e .\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _select(capsys, Path("requirements/dev.txt"), python312)
+    assert (code, err, out) == (0, "", "proj (directory)\n")
+
+
 def test_select_a_uv_workspace_member_by_its_directory(
     capsys: pytest.CaptureFixture[str], python312: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -345,6 +345,17 @@ def test_editable_directories(tmp_path: Path, target: Target) -> None:
     ]
 
 
+def test_relative_paths_start_where_pip_starts_them(tmp_path: Path, target: Target) -> None:
+    # pip-compile -o requirements/dev.txt writes "-e ." for the directory it ran in, as pip and uv read it
+    _project(tmp_path / "proj", "proj")
+    _project(tmp_path / "proj" / "requirements", "not-this-one")  # what "." would be beside the file
+    lock = _write(tmp_path / "proj" / "requirements", "-e .\n")
+    [pick] = read_requirements(lock, tmp_path / "proj").select(target, Request())
+    assert (pick.name, pick.directory) == ("proj", DirectorySource(path=tmp_path / "proj", editable=True))
+    [beside] = read_requirements(lock).select(target, Request())  # without a start: the file's own directory
+    assert beside.name == "not-this-one"
+
+
 def test_uv_export_self_editable(tmp_path: Path, target: Target) -> None:
     _project(tmp_path / "proj", "proj")
     (tmp_path / "proj" / "libs").mkdir()

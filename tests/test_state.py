@@ -63,6 +63,13 @@ CHANGES: dict[str, Callable[[], Inputs]] = {
     "extra-editable": lambda: _values.replace(BASE, extra=("proj=abc:True",)),
     "extra-none": lambda: _values.replace(BASE, extra=()),
     "not-exact": lambda: _values.replace(BASE, exact=False),
+    "all-extras": lambda: _with_request(all_extras=True),
+    "no-groups": lambda: _with_request(no_groups=frozenset({"dev"})),
+    "all-packages": lambda: _with_request(all_packages=True),
+    "packages": lambda: _with_request(packages=frozenset({"lib-one"})),
+    "no-editable": lambda: _with_request(no_editable=True),
+    "frozen": lambda: _values.replace(BASE, frozen=True),
+    "paths-from": lambda: _values.replace(BASE, paths_from="/src"),
 }
 
 

@@ -759,9 +759,9 @@ def test_a_lock_rewritten_while_it_is_read_is_read_as_the_fingerprint_saw_it(
     _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0")])
     real = lock_package.read_lock
 
-    def rewritten(path: Path, lock_format: str | None = None) -> lock_package.Lock:
+    def rewritten(path: Path, lock_format: str | None = None, *, paths_from: Path | None = None) -> lock_package.Lock:
         path.write_bytes(second)  # a checkout rewrites the lock while this sync reads it
-        return real(path, lock_format)
+        return real(path, lock_format, paths_from=paths_from)
 
     monkeypatch.setattr(lock_package, "read_lock", rewritten)
     # the fingerprint, the remembered selection and the reader all take the version the sync started with

@@ -172,7 +172,8 @@ def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None =
 
 
 def _select(args: argparse.Namespace) -> int:
-    picks = read_lock(args.lock, args.lock_format).select(_interpreter(args.python), _request(args))
+    lock = read_lock(args.lock, args.lock_format, paths_from=Path.cwd())  # a requirements file's paths: as pip's
+    picks = lock.select(_interpreter(args.python), _request(args))
     rows = [{"name": p.name, "version": str(p.version) if p.version else None, "source": p.kind} for p in picks]
     rows.sort(key=lambda row: str(row["name"]))
     # a source tree or checkout the lock gives no version is built when installed: no version to print
@@ -190,6 +191,7 @@ def _sync(args: argparse.Namespace) -> int:
         request=_request(args),
         exact=not args.inexact,
         offline=args.offline,
+        paths_from=Path.cwd(),  # a requirements file's relative paths start here, as pip's and uv's do
     )
     # a dry run writes nothing, not even to the cache; the lock is read while the interpreter is asked, if it is
     protected = protected_paths(args.lock.absolute().parent)
@@ -244,7 +246,8 @@ def _before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
     """
     from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415  # see the imports
 
-    picks = read_lock(spec.lock_path, spec.lock_format).select(future_target(base, spec.venv), spec.request)
+    lock = read_lock(spec.lock_path, spec.lock_format, paths_from=spec.paths_from)
+    picks = lock.select(future_target(base, spec.venv), spec.request)
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
     CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
 
@@ -290,7 +293,9 @@ def _verify(args: argparse.Namespace) -> int:
     installed = scan(site_packages)
     files = check_records(installed, venv)
     unowned = unowned_files(installed, site_packages, venv)
-    spec = SyncSpec(venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args))
+    spec = SyncSpec(
+        venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args), paths_from=Path.cwd()
+    )
     plan = _preview(spec, target) if args.lock else None
     changes = plan.changes if plan else []
     interrupted = sorted(Journal(venv).pending())  # a sync that did not finish was changing these

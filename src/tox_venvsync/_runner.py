@@ -524,6 +524,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
+            paths_from=self.core["toxinidir"],  # a requirements lock's relative paths too, as pip -r reads them there
             exact=self.conf["exact"],
             # uv sync --frozen (in the flags, or UV_FROZEN as tox-uv reads it): no check that the lock is fresh
             frozen=self._sync_flags.frozen or _truthy(self.environment_variables.get("UV_FROZEN", "")),

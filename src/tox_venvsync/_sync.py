@@ -79,6 +79,9 @@ class SyncSpec:
     deps: Sequence[str] = ()
     #: where pip runs for ``deps`` (their ``-r`` and relative paths start there): tox's ini directory; else the lock's
     deps_dir: Path | None = None
+    #: where a requirements file's relative paths start, as pip's and uv's current directory: tox's ini directory
+    #: in tox, the working directory for ``venvsync``; ``None``: the lock's directory
+    paths_from: Path | None = None
     #: the environment builds, pip (``deps``) and the index settings are read from; ``None``: this process's
     #: (tox passes its ``set_env`` on top of it, as tox-uv passes it to uv)
     environ: Mapping[str, str] | None = None
@@ -109,6 +112,7 @@ class LockAhead:
         """``write`` false leaves the cache's memo of parsed lockfiles as it is (a dry run)."""
         self._path = spec.lock_path
         self._format = spec.lock_format
+        self._paths_from = spec.paths_from
         self._memo = cache_root / "toml"
         self._write = write
         self._read: tuple[dict[Path, bytes], Lock] | None = None
@@ -132,7 +136,7 @@ class LockAhead:
         try:
             files = self._files()
             with pinned(files), memo_dir(self._memo, write=self._write):  # the reader parses these very bytes
-                lock = read_lock(self._path, self._format)
+                lock = read_lock(self._path, self._format, paths_from=self._paths_from)
         except (OSError, VenvSyncError):
             return
         self._read = (files, lock)
@@ -425,7 +429,7 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
         lock = ahead.lock() if ahead is not None else None
         if lock is None:
             with memo_dir(sources.cache.root / "toml", write=write):
-                lock = read_lock(spec.lock_path, spec.lock_format)
+                lock = read_lock(spec.lock_path, spec.lock_format, paths_from=spec.paths_from)
         return lock.select(target, spec.request)
 
     selected = remembered_selection(
@@ -553,7 +557,15 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
         ],
         exact=spec.exact,
         frozen=spec.frozen and bool(spec.project),  # only a built project's requirements are checked
+        paths_from=_paths_from(spec),
     )
+
+
+def _paths_from(spec: SyncSpec) -> str | None:
+    """Where a requirements file's relative paths start, for the fingerprint: ``None`` when at the lock's directory."""
+    if spec.paths_from is None or (spec.lock_format or _format_of(spec.lock_path)) != "requirements":
+        return None
+    return None if spec.paths_from == spec.lock_path.parent else str(spec.paths_from)
 
 
 def _site_packages(target: Target) -> list[Path]:

@@ -132,8 +132,12 @@ def workspace_project(lock: Path, root: Path) -> str:
     return "."
 
 
-def read_lock(path: Path, lock_format: str | None = None) -> Lock:
-    """Read ``path`` with the reader for ``lock_format`` (detected from the name when ``None``)."""
+def read_lock(path: Path, lock_format: str | None = None, *, paths_from: Path | None = None) -> Lock:
+    """Read ``path`` with the reader for ``lock_format`` (detected from the name when ``None``).
+
+    ``paths_from``: where a requirements file's relative paths start (pip's current directory); other
+    formats' paths start at the lock's directory, as their tools write them.
+    """
     if not path.exists():
         raise LockFileError(path, missing())
     chosen = lock_format or detect_format(path)
@@ -141,8 +145,8 @@ def read_lock(path: Path, lock_format: str | None = None) -> Lock:
         msg = f"unknown {named('lock_format')} {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"
         raise BadInputError(msg)
     module, _, function = READERS[chosen].partition(":")
-    reader = cast("Callable[[Path], Lock]", getattr(importlib.import_module(module), function))
-    return reader(path)
+    reader = cast("Callable[..., Lock]", getattr(importlib.import_module(module), function))
+    return reader(path, paths_from) if chosen == "requirements" else reader(path)
 
 
 __all__ = [

@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import sys
+from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -141,20 +142,33 @@ class _Line:
         return f"line {self.number}"
 
 
-def read_requirements(path: Path) -> RequirementsFile:
-    """Read a hashed requirements file; every problem names the file and the line."""
-    options = IndexOptions()
-    pins: list[_Pin] = []
-    for line in map(_expanded, _logical_lines(read_text(path))):
-        if not line.text.startswith("-"):
-            pins.append(_requirement_pin(path, line))
-            continue
-        parsed = _parse_options(path, line, line.text)
-        if parsed[0][0] == "editable":
-            pins.append(_editable_pin(path, line, parsed))
-        else:
-            options = _apply_options(path, line, options, parsed)
-    return RequirementsFile(path=path, options=options, pins=_with_index(pins, options))
+def read_requirements(path: Path, paths_from: Path | None = None) -> RequirementsFile:
+    """Read a hashed requirements file; every problem names the file and the line.
+
+    ``paths_from``: the directory a relative path on a line starts at, as pip's and uv's current directory
+    is (the tox root in a tox run, the working directory of ``venvsync``); the file's own directory when
+    ``None``. A relative ``--find-links`` that exists beside the file is taken from there, as pip takes it.
+    """
+    token = _PATHS_FROM.set(paths_from if paths_from is not None else path.parent)
+    try:
+        options = IndexOptions()
+        pins: list[_Pin] = []
+        for line in map(_expanded, _logical_lines(read_text(path))):
+            if not line.text.startswith("-"):
+                pins.append(_requirement_pin(path, line))
+                continue
+            parsed = _parse_options(path, line, line.text)
+            if parsed[0][0] == "editable":
+                pins.append(_editable_pin(path, line, parsed))
+            else:
+                options = _apply_options(path, line, options, parsed)
+        return RequirementsFile(path=path, options=options, pins=_with_index(pins, options))
+    finally:
+        _PATHS_FROM.reset(token)
+
+
+#: where the relative paths of the file being read start (see :func:`read_requirements`)
+_PATHS_FROM: ContextVar[Path] = ContextVar("paths_from")
 
 
 @frozen
@@ -461,7 +475,7 @@ def _location_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
 
 
 def _local_path(path: Path, line: _Line, location: str) -> Path | None:
-    """The local file or directory a location names, relative to the requirements file; ``None`` for http(s)."""
+    """The local file or directory a location names (a relative one from ``paths_from``); ``None`` for http(s)."""
     parts = urlsplit(location)
     if parts.scheme in {"http", "https"}:
         return None
@@ -470,7 +484,7 @@ def _local_path(path: Path, line: _Line, location: str) -> Path | None:
         raise LockFileError(path, msg, context=line.context)
     local = url2pathname(parts.path) if parts.scheme == "file" else parts.path
     try:
-        return (path.parent / local).resolve()
+        return (_PATHS_FROM.get() / local).resolve()
     except (OSError, ValueError) as exc:
         raise LockFileError(path, f"{location} is not a usable path ({exc})", context=line.context) from exc
 
