@@ -126,6 +126,18 @@ def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:
     assert env.run("import gitpkg; print(gitpkg.REV)") == "second"
 
 
+def test_a_commit_the_repository_lacks_is_named_with_the_repository(env: Env) -> None:
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": ""})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    missing = "0" * 40
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": repo.as_uri(), "commit-id": missing}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value).startswith(f"cannot build gitpkg from {repo.as_uri()}@{missing}: ")
+
+
 def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
     env.write({"name": "dirpkg", "directory": {"path": "local"}})  # no version: the build tells the plan's lines

@@ -68,8 +68,9 @@ class Builder:
             return _as_locked(pick, wheel, source)
         with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
             checkout = Path(tmp) / "checkout"
-            _git(pick, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
-            _git(pick, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
+            _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
+            where = f"{vcs.url}@{vcs.commit}"
+            _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
             tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
             return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
 
@@ -192,13 +193,14 @@ def _quiet_runner(cmd: Sequence[str], cwd: str | None, environ: Mapping[str, str
         raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
 
 
-def _git(pick: Pick, args: list[str], environ: Mapping[str, str]) -> None:
+def _git(pick: Pick, source: str, args: list[str], environ: Mapping[str, str]) -> None:
+    """Run git; a failure names ``source`` (the repository, and the commit once it is checked out)."""
     git = shutil.which("git")
     if git is None:
         raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
     result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode != 0:
-        raise BuildError(pick.name, args[-2] if len(args) > 1 else "git", _last_line(result.stderr))
+        raise BuildError(pick.name, source, _last_line(result.stderr))
 
 
 def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
