@@ -22,6 +22,7 @@ def test_flags_become_the_request() -> None:
         packages=frozenset({"lib-one", "b"}),
         no_groups=frozenset({"dev"}),
         lenient_groups=frozenset({"dev"}),  # uv does not ask that a dev group exists for --no-dev
+        frozen=True,
     )
     assert _request(["--only-dev", "--exact", "--no-editable"]) == Request(
         groups=frozenset({"dev"}),

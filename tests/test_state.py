@@ -68,7 +68,7 @@ CHANGES: dict[str, Callable[[], Inputs]] = {
     "all-packages": lambda: _with_request(all_packages=True),
     "packages": lambda: _with_request(packages=frozenset({"lib-one"})),
     "no-editable": lambda: _with_request(no_editable=True),
-    "frozen": lambda: _values.replace(BASE, frozen=True),
+    "frozen": lambda: _with_request(frozen=True),
     "paths-from": lambda: _values.replace(BASE, paths_from="/src"),
 }
 

@@ -32,6 +32,7 @@ _TOX_NAMES = {
     "only_groups": "only_groups",
     "extras": "extras",
     "leave extras and groups out": "leave extras and dependency_groups empty in this environment",
+    "frozen": "--frozen to sync_flags",
 }
 _COMMAND_LINE_NAMES = {
     "env_location": "--venv",
@@ -43,6 +44,7 @@ _COMMAND_LINE_NAMES = {
     "only_groups": "--only-group",
     "extras": "--extra",
     "leave extras and groups out": "leave out --extra and --group",
+    "frozen": "--frozen",
 }
 _names = _TOX_NAMES
 

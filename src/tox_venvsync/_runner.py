@@ -526,8 +526,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             paths_from=self.core["toxinidir"],  # a requirements lock's relative paths too, as pip -r reads them there
             exact=self.conf["exact"],
-            # uv sync --frozen (in the flags, or UV_FROZEN as tox-uv reads it): no check that the lock is fresh
-            frozen=self._sync_flags.frozen or _truthy(self.environment_variables.get("UV_FROZEN", "")),
             environ=self._tool_environ(),
         )
 
@@ -542,6 +540,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             # a wheel of the project (or one built from its sdist) tests what ships: so do the lock's editable
             # trees (workspace members), as tox-uv's lock runner passes uv sync --no-editable for package = wheel
             no_editable=self.pkg_type in {"wheel", "sdist", "sdist-wheel"},
+            # uv sync --frozen when UV_FROZEN is set, as tox-uv passes it
+            frozen=_truthy(self.environment_variables.get("UV_FROZEN", "")),
         )
 
     @property

@@ -16,9 +16,9 @@ from tox_venvsync._lock._request import Request
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-#: flags of uv sync that tox's sync_flags may hold besides the selection: ``--frozen`` (no check that the lock is
-#: fresh) and ``--exact`` (a sync is exact unless the exact key says otherwise)
-_OTHERS = ("--frozen", "--exact")
+#: a flag of uv sync that tox's sync_flags may hold and that changes nothing: a sync is exact unless the exact key
+#: says otherwise
+_OTHERS = ("--exact",)
 #: uv sync flags that have a key of their own in a tox environment: the message names it
 _KEY_FOR = {
     "--inexact": "exact = false",
@@ -56,6 +56,11 @@ def add_selection_flags(parser: argparse.ArgumentParser) -> None:
         help="start from this uv workspace member, by name (repeatable; as uv sync --package)",
     )
     parser.add_argument("--all-packages", action="store_true", help="start from every uv workspace member")
+    parser.add_argument(
+        "--frozen",
+        action="store_true",
+        help="install the lock as it is: no check that it still matches pyproject.toml (as uv sync --frozen)",
+    )
     parser.add_argument(
         "--no-editable",
         action="store_true",
@@ -137,6 +142,7 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
     flags: argparse.Namespace,
     project: str = ".",
     no_editable: bool = False,
+    frozen: bool = False,
 ) -> Request:
     """The request the selection asks for; refused where uv sync refuses the same flags together."""
     wanted_extras, wanted_groups = _names(extras), _names(groups)
@@ -175,4 +181,5 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         all_packages=flags.all_packages,
         no_editable=no_editable or flags.no_editable,
         lenient_groups=frozenset({"dev"}) if flags.no_dev or flags.only_dev else frozenset(),
+        frozen=frozen or flags.frozen,
     )

@@ -33,8 +33,6 @@ class Inputs:
     target: Target
     extra: Sequence[str] = ()
     exact: bool = True
-    #: the stale-lock check was left out (uv sync --frozen): a later run with it must look again
-    frozen: bool = False
     #: where a requirements file's relative paths started, when not at its own directory
     paths_from: str | None = None
 
@@ -54,8 +52,6 @@ class Inputs:
             "exact": self.exact,
         }
         described |= self.request.options()  # only the options set: earlier states stay valid
-        if self.frozen:
-            described["frozen"] = True
         if self.paths_from is not None:
             described["paths_from"] = self.paths_from
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()

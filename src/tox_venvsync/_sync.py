@@ -73,8 +73,6 @@ class SyncSpec:
     project_names: frozenset[str] = frozenset()
     exact: bool = True
     offline: bool = False
-    #: skip the check that the lock meets the built project's requirements (uv sync --frozen)
-    frozen: bool = False
     #: tox's ``deps``: installed by pip after the lock, pinned to it, kept while listed
     deps: Sequence[str] = ()
     #: where pip runs for ``deps`` (their ``-r`` and relative paths start there): tox's ini directory; else the lock's
@@ -444,7 +442,9 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     picks = [pick for pick in selected if pick.name not in spec.project_names]
     if spec.request.no_editable:  # uv sync --no-editable: the lock's editable trees become regular installs
         picks = [_not_editable(pick) for pick in picks]
-    if not spec.frozen and not spec.request.only_groups:  # only_groups: the project's dependencies are not asked
+    if (
+        not spec.request.frozen and not spec.request.only_groups
+    ):  # only_groups: the project's dependencies are not asked
         _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
     installed = scan(_site_packages(target))
@@ -556,7 +556,6 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
             *(f"deps:{dep}" for dep in spec.deps),
         ],
         exact=spec.exact,
-        frozen=spec.frozen and bool(spec.project),  # only a built project's requirements are checked
         paths_from=_paths_from(spec),
     )
 

@@ -37,6 +37,9 @@ class Request:
     no_groups: frozenset[str] = frozenset()
     packages: frozenset[str] = frozenset()
     all_packages: bool = False
+    #: install the lock as it is, without checking it against pyproject.toml (uv's ``--frozen``; Poetry's
+    #: content-hash, and the requirements of the project tox builds)
+    frozen: bool = False
     #: group names that need not exist: ``dev`` from ``--no-dev`` and ``--only-dev``, which uv does not check
     lenient_groups: frozenset[str] = frozenset()
     #: install the lock's editable directories (the project, workspace members) as regular installs (uv's
@@ -67,4 +70,5 @@ _OPTION_DEFAULTS: dict[str, object] = {
     "all_packages": False,
     "no_editable": False,
     "lenient_groups": frozenset(),
+    "frozen": False,
 }
