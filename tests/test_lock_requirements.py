@@ -14,7 +14,18 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, SourceKind, VcsSource, detect_format, read_lock
+from tox_venvsync._index import TRUSTED_HOSTS_ENV
+from tox_venvsync._lock import (
+    Artifact,
+    DirectorySource,
+    Pick,
+    Request,
+    SourceKind,
+    VcsSource,
+    _requirements,
+    detect_format,
+    read_lock,
+)
 from tox_venvsync._lock._requirements import IndexOptions, RequirementsFile, read_requirements
 from tox_venvsync._target import Target, query_interpreter
 
@@ -291,7 +302,6 @@ def test_a_relative_find_links_path_is_taken_beside_the_file_when_it_is_there(tm
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        pytest.param("--trusted-host example.invalid", f"unknown option '--trusted-host'; {KNOWN}", id="trusted"),
         pytest.param("--pre", f"unknown option '--pre'; {KNOWN}", id="pre"),
         pytest.param("-x", f"unknown option '-x'; {KNOWN}", id="short"),
         pytest.param("--index-url", "the option --index-url needs a value", id="no-value"),
@@ -343,6 +353,16 @@ def test_editable_directories(tmp_path: Path, target: Target) -> None:
         ("lib", "directory", None, DirectorySource(path=tmp_path / "lib", editable=True)),
         ("bare-pkg", "directory", None, DirectorySource(path=tmp_path / "bare", editable=True)),
     ]
+
+
+def test_trusted_host_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    # pip-compile copies --trusted-host into the file; certificates are always checked here
+    error = _error(tmp_path, f"--trusted-host 127.0.0.1\nsix==1.16.0 --hash=sha256:{H1}\n")
+    assert error.reason.startswith(
+        "--trusted-host is not read from a lock: certificates are always checked, and plain http to a host needs "
+        "TOX_VENVSYNC_TRUSTED_HOSTS=<host> in the environment; delete the line"
+    )
+    assert _requirements.TRUSTED_HOSTS_ENV == TRUSTED_HOSTS_ENV  # one name, kept in two modules
 
 
 def test_relative_paths_start_where_pip_starts_them(tmp_path: Path, target: Target) -> None:

@@ -783,7 +783,7 @@ def test_pins_are_found_on_a_find_links_page_by_its_hashes(env: Env, local_index
         pytest.param(
             "--no-index\n--find-links {empty}\n",
             "{empty}",
-            "no file of pinned==1.0 with an allowed hash fits this interpreter",
+            "no file of pinned==1.0 with an allowed hash is found",
         ),
     ],
 )
@@ -806,7 +806,16 @@ def test_a_requirements_pin_with_a_foreign_hash_is_not_installed(env: Env, local
     with pytest.raises(FetchError) as info:
         env.sync()
     assert str(info.value) == (
-        f"cannot fetch pinned from {local_index.simple_url}: "
-        "no file of pinned==1.0 with an allowed hash fits this interpreter"
+        f"cannot fetch pinned from {local_index.simple_url}: the index lists 1 file(s) of pinned==1.0, none with a "
+        "hash the file's --hash allows (the index holds other files than the lock was made from, or a hash was "
+        "mistyped); compile the file again"
     )
     assert dist_info_names([env.site]) == []
+    # an index whose links give no hashes: the file cannot be told by its hash without fetching every one
+    local_index.hashless = True
+    env.lock.write_text(f"--index-url {local_index.simple_url}\npinned==1.0 --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(FetchError) as info:
+        env.sync()
+    assert "the index lists 1 file(s) of pinned==1.0 without their hashes (no #sha256=... on the links)" in str(
+        info.value
+    )

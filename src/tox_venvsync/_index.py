@@ -732,32 +732,53 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     indexes = tuple(dict.fromkeys(indexes))
     if not indexes and not pin.find_links:
         raise FetchError(name, "--no-index", "the requirements file allows no index and gives no --find-links")
-    candidates, listed, failed = _indexed(client, indexes, name, version, pin)
+    candidates, seen, failed = _indexed(client, indexes, name, version, pin)
     for location in pin.find_links:
         candidates.extend(_linked(client, location, name, version, pin))
     chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
         (c for c in candidates if not c.filename.endswith(".whl")), None
     )
-    if chosen is None and failed and not listed:
+    if chosen is None and failed and not seen:
         raise failed[0]  # an index that refused may hold it; when another listed the release, its hashes tell
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
-        if not listed and not pin.find_links:
-            reason = f"no index lists {name}=={version}; check the file's --index-url and --extra-index-url"
-            raise FetchError(name, where, f"{reason}, or the configured index")
-        raise FetchError(name, where, f"no file of {name}=={version} with an allowed hash fits this interpreter")
+        raise FetchError(name, where, _not_found(name, version, candidates, seen, find_links=bool(pin.find_links)))
     return chosen
+
+
+def _not_found(
+    name: str, version: str, candidates: Sequence[Artifact], seen: Mapping[str, int], *, find_links: bool
+) -> str:
+    """Why no file of a pin was chosen, from what the indexes listed of the release."""
+    release = f"{name}=={version}"
+    if candidates:
+        return f"no file of {release} with an allowed hash fits this interpreter"
+    if not seen and not find_links:
+        return f"no index lists {release}; check the file's --index-url and --extra-index-url, or the configured index"
+    if seen.get("other"):
+        return (
+            f"the index lists {seen['other']} file(s) of {release}, none with a hash the file's --hash allows (the "
+            "index holds other files than the lock was made from, or a hash was mistyped); compile the file again"
+        )
+    if seen.get("hashless"):
+        return (
+            f"the index lists {seen['hashless']} file(s) of {release} without their hashes (no #sha256=... on the "
+            "links), so none can be matched to the file's --hash; use an index that gives hashes, or a "
+            "--find-links directory of the files"
+        )
+    return f"no file of {release} with an allowed hash is found"
 
 
 def _indexed(
     client: IndexClient, indexes: Sequence[str], name: str, version: str, pin: IndexPin
-) -> tuple[list[Artifact], bool, list[FetchError]]:
-    """The allowed files of ``name==version`` the indexes list, whether any lists the release, and who failed.
+) -> tuple[list[Artifact], dict[str, int], list[FetchError]]:
+    """The allowed files of ``name==version`` the indexes list, how many of the release's they list, who failed.
 
-    One index refusing (a login, the network) is not the end while another has the file, as with pip.
+    The count is by kind: ``allowed``, ``other`` (another hash) and ``hashless`` (the link gives none). One
+    index refusing (a login, the network) is not the end while another has the file, as with pip.
     """
     candidates: list[Artifact] = []
-    listed = False
+    seen: dict[str, int] = {}
     failed: list[FetchError] = []
     for index in indexes:
         try:
@@ -767,10 +788,11 @@ def _indexed(
             continue
         for filename, file in files.items():
             if _is_release(filename, name, version):
-                listed = True
-                if _allowed(file.hashes, pin):
+                kind = "allowed" if _allowed(file.hashes, pin) else "other" if file.hashes else "hashless"
+                seen[kind] = seen.get(kind, 0) + 1
+                if kind == "allowed":
                     candidates.append(_artifact(filename, file, pin))
-    return candidates, listed, failed
+    return candidates, seen, failed
 
 
 def _linked(client: IndexClient, location: str, name: str, version: str, pin: IndexPin) -> list[Artifact]:

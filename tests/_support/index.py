@@ -67,6 +67,8 @@ class LocalIndex(Served):
         self.login: tuple[str, str] | None = None
         self.authorizations: list[str | None] = []
         self.redirect_paths: dict[str, str] = {}
+        #: project pages without the files' hashes (a plain directory listing, some proxies)
+        self.hashless = False
         self._lock = threading.Lock()
 
     def _make(self) -> _IndexServer:
@@ -174,7 +176,11 @@ class _Handler(BaseHTTPRequestHandler):
         if project != _normalize(project) or not found:
             self._not_found()
             return
-        links = [(f"../../files/{quote(file.name)}#sha256={sha256_file(file)}", file.name) for file in found]
+        hashless = self.server.index.hashless
+        links = [
+            (f"../../files/{quote(file.name)}{'' if hashless else f'#sha256={sha256_file(file)}'}", file.name)
+            for file in found
+        ]
         self._send(HTTPStatus.OK, _page(f"Links for {project}", links), "text/html")
 
     def _file(self, path: str, filename: str) -> None:

@@ -97,6 +97,8 @@ _KNOWN = (
     "a lock's requirements file holds requirements with --hash and the options -i/--index-url, --extra-index-url, "
     "-f/--find-links, --no-index and -e"
 )
+#: the variable that allows plain http to a host (:mod:`tox_venvsync._index`, which this module does not import)
+TRUSTED_HOSTS_ENV = "TOX_VENVSYNC_TRUSTED_HOSTS"
 _NOT_A_LOCK = "so this file is not a lock; generate it with pip-compile --generate-hashes or uv export"
 
 
@@ -285,6 +287,13 @@ def _next_option(path: Path, line: _Line, tokens: list[str]) -> tuple[str, str]:
     else:  # a short option takes its value attached (-ihttps://...) or as the next token
         spelled, equals, attached = token[:2], "", token[2:]
     name = _TAKES_VALUE.get(spelled) if token.startswith("-") else None
+    if name is None and spelled == "--trusted-host":  # pip-compile copies it from its command line
+        msg = (
+            "--trusted-host is not read from a lock: certificates are always checked, and plain http to a host "
+            f"needs {TRUSTED_HOSTS_ENV}=<host> in the environment; delete the line (pip-compile writes it unless "
+            "given --no-emit-trusted-host)"
+        )
+        raise LockFileError(path, msg, context=line.context)
     if name is None:
         raise LockFileError(path, f"unknown option {token!r}; {_KNOWN}", context=line.context)
     value = attached if equals or attached else (tokens.pop(0) if tokens else "")
