@@ -144,8 +144,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             (
                 "sync_flags",
                 (
-                    "more of uv sync's selection flags: --all-extras, --no-extra, --all-groups, --no-group, "
-                    "--no-dev, --only-dev, --package, --all-packages"
+                    "more of uv sync's flags: --all-extras, --no-extra, --all-groups, --no-group, --no-dev, "
+                    "--only-dev, --package, --all-packages, --no-editable, --frozen"
                 ),
             ),
             ("uv_sync_flags", "tox-uv's key: read as sync_flags (both may be set)"),
@@ -676,7 +676,7 @@ def _not_built_by_its_tool(root: Path) -> bool:
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         return False
     if any(switch is not None for switch in switches):
-        return False in switches
+        return any(switch is False for switch in switches)
     return "build-system" not in data and not (root / "setup.py").exists()
 
 
