@@ -15,7 +15,7 @@ def _request(flags: list[str]) -> Request:
 
 
 def test_flags_become_the_request() -> None:
-    flags = ["--frozen", "--all-extras", "--no-extra=Fast_Mode", "--package=Lib.One", "--package", "b", "--no-dev"]
+    flags = ["--frozen --all-extras", "--no-extra=Fast_Mode", "--package=Lib.One", "--package b", "--no-dev"]
     assert _request(flags) == Request(
         all_extras=True,
         no_extras=frozenset({"fast-mode"}),
@@ -57,6 +57,11 @@ def test_flags_become_the_request() -> None:
         ),
         pytest.param(
             ["--all"], "sync_flags has --all, which tox-venvsync does not read; it reads", id="no-abbreviations"
+        ),
+        pytest.param(
+            ['--package "a'],
+            "sync_flags cannot be split into flags (No closing quotation); fix the quotes",
+            id="unsplittable",
         ),
     ],
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shlex
 import sys
 import tempfile
 import threading
@@ -97,7 +96,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         root = self.core["tox_root"]
         if not any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
             return "skip"
-        only_dev = "--only-dev" in (*self.conf["sync_flags"], *self.conf["uv_sync_flags"])
+        flags = (*self.conf["sync_flags"], *self.conf["uv_sync_flags"])
+        only_dev = any("--only-dev" in flag.split() for flag in flags)  # read whole when the env is set up
         if self.conf["only_groups"] or only_dev or _not_built_by_its_tool(root):  # what uv installs of it: nothing
             return "skip"
         return "wheel"
@@ -154,7 +154,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 keys=[key],
                 of_type=list[str],
                 default=[],
-                post_process=lambda flags: [word for flag in flags for word in shlex.split(flag)],
                 desc=desc,
             )
         self.conf.add_config(

@@ -102,11 +102,21 @@ def _parser(key: str) -> argparse.ArgumentParser:
 
 
 def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
-    """A tox environment's ``sync_flags`` (or tox-uv's ``uv_sync_flags``), refusing a flag that is not read here."""
+    """A tox environment's ``sync_flags`` (or tox-uv's ``uv_sync_flags``), refusing a flag that is not read here.
+
+    Each entry (a line of tox.ini) may hold a flag and its value: it is split as a shell splits it.
+    """
     if not flags:  # most environments: no parser is made on a tox run
         return argparse.Namespace(**_NONE_GIVEN)
+    import shlex  # noqa: PLC0415  # only for an environment with flags
+
     try:
-        args, unknown = _parser(key).parse_known_args(list(flags))
+        words = [word for flag in flags for word in shlex.split(flag)]
+    except ValueError as exc:
+        msg = f"{key} cannot be split into flags ({exc}); fix the quotes"
+        raise BadInputError(msg) from exc
+    try:
+        args, unknown = _parser(key).parse_known_args(words)
     except _FlagsError as exc:
         msg = f"{key}: {exc}; see the sync_flags key in the configuration reference"
         raise BadInputError(msg) from exc
