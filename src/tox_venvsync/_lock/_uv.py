@@ -198,7 +198,7 @@ class UvLockFile:
             return self._project_start(self.packages[self._member(name)].source.value)
         members = sorted(map(self._member, self._member_names() if request.all_packages else request.packages))
         # the project the sync runs at, when it is no root now: its groups stay the start's own
-        left_out = [index for index in here.roots if index not in members and len(here.roots) == 1]
+        left_out = [index for index in here.roots if index not in members] if len(here.roots) == 1 else []
         return _Start(
             roots=tuple(members),
             default_groups=here.default_groups,
