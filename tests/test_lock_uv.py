@@ -477,8 +477,38 @@ def test_extras_and_groups(
     assert _names(picks) == ["proj", *expected]
 
 
+#: GROUPS as uv records it from a pyproject.toml with an empty group (the one below)
+GROUPS_RECORDED = GROUPS.replace(
+    'test = [{ name = "test-dep" }, { name = "proj", extra = ["cli"] }]\n',
+    """test = [{ name = "test-dep" }, { name = "proj", extra = ["cli"] }]
+    [package.metadata]
+    requires-dist = [{ name = "base" }, { name = "cli-dep", marker = "extra == 'cli'" }]
+    provides-extras = ["cli"]
+    [package.metadata.requires-dev]
+    dev = [{ name = "dev-dep" }]
+    empty = []
+    test = [{ name = "proj", extras = ["cli"] }, { name = "test-dep" }]
+    """,
+)
+GROUPS_PROJECT = """
+[project]
+name = "proj"
+version = "0.1.0"
+dependencies = ["base"]
+optional-dependencies = { cli = ["cli-dep"] }
+[dependency-groups]
+dev = ["dev-dep"]
+empty = []
+test = ["test-dep", "proj[cli]"]
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
+
+
 def test_missing_extra_and_group(tmp_path: Path, target: Target) -> None:
-    lock = _lock(tmp_path, GROUPS, pyproject='[dependency-groups]\nempty = []\n[project]\nname = "proj"\n')
+    lock = _lock(tmp_path, GROUPS_RECORDED, pyproject=GROUPS_PROJECT)
+    assert lock.stale is None
     with pytest.raises(SelectionError) as info:
         lock.select(target, Request(extras=frozenset({"gui", "cli"})))
     assert str(info.value) == f"{lock.path}: {not_in_lock('extra', ['gui'], ['cli'])}"

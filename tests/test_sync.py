@@ -22,7 +22,14 @@ from tox_venvsync import _apply, _deps, _unpacked
 from tox_venvsync import _lock as lock_package
 from tox_venvsync._apply import Installer, Journal, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
-from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, InstallError, LockFileError
+from tox_venvsync._errors import (
+    BadInputError,
+    FetchError,
+    HashMismatchError,
+    InstallError,
+    LockFileError,
+    SelectionError,
+)
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
@@ -749,6 +756,36 @@ def test_a_change_of_the_pyproject_beside_the_lock_is_not_a_no_op(
     )
     outcome = env.sync()
     assert _steps(outcome.plan) == [("alpha", "keep", "1.0", "1.0"), ("beta", "install", "1.0", None)]
+
+
+def test_a_change_of_a_workspace_members_pyproject_is_not_a_no_op(
+    env: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    # uv sync --locked compares each member's pyproject.toml with the lock: a member's new dependency makes the
+    # lock stale although the lock and the pyproject.toml beside it are unchanged
+    _uv_groups_lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.0"), make_wheel(wheelhouse, "beta", "1.0")])
+    workspace = '[manifest]\nmembers = ["demo", "member"]\n\n'
+    member = '[[package]]\nname = "member"\nversion = "0.1.0"\nsource = { virtual = "libs/member" }\n'
+    recorded = '[package.metadata.requires-dev]\ndev = [{ name = "alpha" }]\ndocs = [{ name = "beta" }]\n'
+    header, _, packages = env.lock.read_text(encoding="utf-8").partition("[[package]]")
+    demo, _, others = packages.partition("\n[[package]]")
+    text = f"{header}{workspace}[[package]]{demo}{recorded}\n{member}\n[[package]]{others}"
+    env.lock.write_text(text, encoding="utf-8")
+    root = '[project]\nname = "demo"\nversion = "0.1.0"\n[dependency-groups]\ndev = ["alpha"]\ndocs = ["beta"]\n'
+    (env.lock.parent / "pyproject.toml").write_text(root + '[tool.uv.workspace]\nmembers = ["libs/*"]\n')
+    (env.lock.parent / "libs" / "member").mkdir(parents=True)
+    member_file = env.lock.parent / "libs" / "member" / "pyproject.toml"
+    member_file.write_text('[project]\nname = "member"\nversion = "0.1.0"\n', encoding="utf-8")
+    assert _steps(env.sync().plan) == [("alpha", "install", "1.0", None)]
+    assert env.sync().plan is None  # nothing changed: a no-op
+    member_file.write_text(
+        '[project]\nname = "member"\nversion = "0.1.0"\ndependencies = ["gamma"]\n', encoding="utf-8"
+    )
+    with pytest.raises(SelectionError) as info:
+        env.sync()
+    assert info.value.reason.startswith(
+        "libs/member/pyproject.toml changed since uv.lock was made (the dependencies name gamma, the lock's do not)"
+    )
 
 
 def test_a_lock_rewritten_while_it_is_read_is_read_as_the_fingerprint_saw_it(

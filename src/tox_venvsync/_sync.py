@@ -540,8 +540,10 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
         lock_bytes = spec.lock_path.read_bytes() if spec.lock_path.is_file() else b""
     except OSError:
         lock_bytes = b""
-    from tox_venvsync._lock._file import file_bytes  # noqa: PLC0415  # loaded with the lock request's package
+    from tox_venvsync._lock._file import file_bytes, member_digests  # noqa: PLC0415  # loaded with the request's
 
+    # a uv workspace's members' pyproject.toml files: uv sync --locked compares them with the lock too
+    members = member_digests(spec.lock_path, lock_bytes) if _is_uv(spec) else []
     return Inputs(
         lock_bytes=lock_bytes,
         project_bytes=file_bytes(spec.lock_path.parent / "pyproject.toml"),
@@ -554,10 +556,15 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
             *(f"{w.path.name}={contents[w.path]}:{w.editable}:{w.source or w.sdist or w.path}" for w in spec.project),
             *sorted(spec.project_names),
             *(f"deps:{dep}" for dep in spec.deps),
+            *(f"member:{digest}" for digest in members),
         ],
         exact=spec.exact,
         paths_from=_paths_from(spec),
     )
+
+
+def _is_uv(spec: SyncSpec) -> bool:
+    return (spec.lock_format or _format_of(spec.lock_path)) == "uv"
 
 
 def _paths_from(spec: SyncSpec) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -63,3 +64,31 @@ def lock_bytes(path: Path) -> bytes:
         raise LockFileError(path, f"is a directory, not a lockfile; set {named('lock_file')} to a file") from exc
     except OSError as exc:
         raise LockFileError(path, f"cannot be read ({exc.strerror}); check its permissions") from exc
+
+
+#: a workspace member's or path dependency's tree in a uv.lock, as uv writes it: ``source = { editable = "libs/a" }``
+_LOCAL_TREE = re.compile(rb'^source = \{ (?:editable|virtual|directory) = "([^"]+)" \}$', re.MULTILINE)
+
+
+def member_projects(lock: Path, data: bytes) -> list[Path]:
+    """The ``pyproject.toml`` of each local project a uv workspace's lock names, besides the one at the lock.
+
+    Read from the lock's text without parsing it (a fingerprint asks on every run): a lock without a
+    ``[manifest]`` member list (no workspace) has none.
+    """
+    first = data.find(b"\n[[package]]\n")  # uv writes [manifest] above the packages
+    if data.find(b"\n[manifest]\n", 0, len(data) if first < 0 else first) < 0:
+        return []
+    paths = {m.decode("utf-8", "replace") for m in _LOCAL_TREE.findall(data)}
+    return [lock.parent / path / "pyproject.toml" for path in sorted(paths) if path.strip("/") not in {"", "."}]
+
+
+def member_digests(lock: Path, data: bytes) -> list[str]:
+    """``path=sha256`` of each file :func:`member_projects` names (``path=`` when it is missing)."""
+    import hashlib  # noqa: PLC0415  # only for a workspace's lock
+
+    digests = []
+    for project in member_projects(lock, data):
+        found = file_bytes(project)
+        digests.append(f"{project}={'' if found is None else hashlib.sha256(found).hexdigest()}")
+    return digests

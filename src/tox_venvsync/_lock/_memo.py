@@ -23,7 +23,7 @@ from packaging.version import Version
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import carries_login
-from tox_venvsync._lock._file import file_bytes, lock_bytes
+from tox_venvsync._lock._file import file_bytes, lock_bytes, member_digests
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
         "lock": str(lock),
         "lock_sha256": hashlib.sha256(lock_bytes(lock)).hexdigest(),
         "pyproject_sha256": None if project_bytes is None else hashlib.sha256(project_bytes).hexdigest(),
+        "members": member_digests(lock, lock_bytes(lock)) if lock_format == "uv" else [],
         "extras": sorted(request.extras),
         "groups": sorted(request.groups),
         "default_groups": request.default_groups,

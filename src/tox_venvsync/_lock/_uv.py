@@ -14,10 +14,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, best_wheel, not_in_lock
 from tox_venvsync._lock._toml import read_toml
-from tox_venvsync._values import frozen
+from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -53,8 +53,12 @@ def read_uv_lock(path: Path) -> UvLockFile:
 
 def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any] | None = None) -> UvLockFile:
     """The model of parsed ``uv.lock`` content; ``project`` is the parsed ``pyproject.toml`` beside it."""
+    from tox_venvsync._lock._uv_fresh import stale_reason  # noqa: PLC0415  # only where a lock is read
+
     defaults, declared = _ProjectReader(path.parent / "pyproject.toml").groups(project or {})
-    return _LockReader(path).lock(data, defaults, declared)
+    lock = _LockReader(path).lock(data, defaults, declared)
+    stale = stale_reason(path, data, project) if project else None
+    return replace(lock, stale=stale) if stale else lock
 
 
 @frozen
@@ -149,6 +153,8 @@ class UvLockFile:
     default_groups: frozenset[NormalizedName] | Literal["all"] = frozenset()
     #: the groups the project's ``pyproject.toml`` declares (an empty group may be missing from the lock)
     declared_groups: frozenset[NormalizedName] = frozenset()
+    #: why ``uv sync --locked`` would refuse the lock (the pyproject.toml files changed since), else ``None``
+    stale: str | None = None
     format: str = "uv"
 
     def select(self, target: Target, request: Request) -> list[Pick]:
@@ -156,8 +162,13 @@ class UvLockFile:
 
         The walk follows uv's ``Installable::to_resolution``: start at the roots with the requested extras and
         groups, follow every edge whose marker holds, and pull in the extras an edge names. Virtual packages are
-        walked but not installed.
+        walked but not installed. A stale lock is refused, as tox-uv's ``uv sync --locked`` refuses it, unless
+        ``request.frozen``.
         """
+        if self.stale is not None and not request.frozen:
+            raise SelectionError(
+                self.path, f"{self.stale}; run uv lock, or add {named('frozen')} to install the lock as it is"
+            )
         self._check_environment(target)
         start = self._start(request)
         extras, groups = self._request(request, start)
