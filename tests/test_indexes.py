@@ -6,6 +6,7 @@ import base64
 import os
 import subprocess
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 import tomli_w
@@ -256,6 +257,26 @@ def test_pdm_looks_on_pypi_first_then_on_the_projects_sources(tmp_path: Path) ->
     pypi = read_project_indexes(lock, "pdm", {"PDM_PYPI_URL": "https://q.example/simple"}, DEFAULT).sources[0]
     assert pypi.url == "https://q.example/simple"
     assert read_project_indexes(lock, "uv", {}, DEFAULT).sources == ()  # only a pdm.lock is looked up on them
+
+
+def test_a_login_in_a_pdm_sources_url_goes_with_its_files_too(tmp_path: Path) -> None:
+    # a --static-urls lock names the files' URLs: the index page, where the URL's login was learnt, is never asked
+    sources = [{"name": "private", "url": "http://${U}:${P}@127.0.0.1:8766/simple", "include_packages": ["priv"]}]
+    lock = _project(tmp_path, {"tool": {"pdm": {"source": sources}}}, "pdm.lock")
+    found = read_project_indexes(lock, "pdm", {"U": "alice", "P": "p@ss/w%rd:x"}, DEFAULT)
+    url = "http://alice:p%40ss%2Fw%25rd%3Ax@127.0.0.1:8766/simple"
+    assert found.logins == ((url, ("alice", "p@ss/w%rd:x")),)
+    logins = _index._Logins(found.logins)  # the table a sync sends logins from
+    assert logins.of(urlsplit("http://127.0.0.1:8766/files/priv-1.0-py3-none-any.whl")) == ("alice", "p@ss/w%rd:x")
+    assert logins.of(urlsplit("http://127.0.0.1:9999/files/priv-1.0-py3-none-any.whl")) is None
+
+
+def test_a_pdm_source_url_may_start_at_the_project_root(tmp_path: Path) -> None:
+    # PDM writes file:///${PROJECT_ROOT}/... for a path in the project and expands it to the project's directory
+    sources = [{"name": "local", "url": "file:///${PROJECT_ROOT}/simple"}]
+    lock = _project(tmp_path, {"tool": {"pdm": {"source": sources}}}, "pdm.lock")
+    found = read_project_indexes(lock, "pdm", {}, DEFAULT)
+    assert found.sources[1].url == f"{lock.parent.absolute().as_uri()}/simple"
 
 
 def test_a_pdm_source_named_pypi_replaces_pypi_and_logins_come_from_its_keys(tmp_path: Path) -> None:

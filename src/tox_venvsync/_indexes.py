@@ -9,8 +9,9 @@ them, so that no secret is written into the project:
   letter or digit made ``_`` (uv's ``IndexName::to_env_var``).
 - Poetry: ``[[tool.poetry.source]]``; ``POETRY_HTTP_BASIC_<NAME>_USERNAME`` and ``..._PASSWORD``, ``<NAME>``
   upper-cased with ``-`` and ``.`` made ``_`` (Poetry's variables for its ``http-basic.<name>`` setting).
-- PDM: ``[[tool.pdm.source]]`` with ``username`` and ``password`` keys, ``${VAR}`` in its URL taken from the
-  environment; its ``pypi`` source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``). A
+- PDM: ``[[tool.pdm.source]]`` with ``username`` and ``password`` keys (else the login in its URL), ``${VAR}``
+  in its URL taken from the environment and ``file:///${PROJECT_ROOT}`` as the project's directory; its ``pypi``
+  source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``). A
   ``pdm.lock`` names its files without URLs: PDM looks them up on these sources, and so does the fetcher.
 
 Read only when a sync downloads something, and only the lock's directory's files: never the user's
@@ -213,19 +214,33 @@ def _pdm_source(
     user, password = (text(key) if key in entry else None for key in ("username", "password"))
     login = None if user is None and password is None else (user or "", password or "")
     include, exclude = patterns("include_packages"), patterns("exclude_packages")
-    url = _expanded_url(text("url"), environ)
-    return IndexSource(name=text("name"), url=url, include=include, exclude=exclude), login
+    url = _expanded_url(text("url"), environ, pyproject.parent)
+    # a login written into the URL goes with every file under the index too (a --static-urls lock's), as in PDM
+    return IndexSource(name=text("name"), url=url, include=include, exclude=exclude), login or _url_login(url)
 
 
-def _expanded_url(url: str, environ: Mapping[str, str]) -> str:
-    """A PDM source's URL with ``${VAR}`` read from the environment.
+def _url_login(url: str) -> Login | None:
+    """The login a URL carries (``https://user:token@host/``), unquoted; ``None`` without one."""
+    from urllib.parse import unquote, urlsplit  # noqa: PLC0415  # see _expanded_url
 
+    userinfo, at, _ = urlsplit(url).netloc.rpartition("@")
+    if not at:
+        return None
+    user, _, password = userinfo.partition(":")
+    return unquote(user), unquote(password)
+
+
+def _expanded_url(url: str, environ: Mapping[str, str], root: Path) -> str:
+    """A PDM source's URL as PDM expands it: ``file:///${PROJECT_ROOT}`` and ``${VAR}`` from the environment.
+
+    ``file:///${PROJECT_ROOT}`` is the project's directory (PDM's ``PDMBackend.expand_line``).
     In its user info the values are percent-encoded (as PDM's ``expand_env_vars_in_auth`` does), so that a
     password with ``/``, ``@`` or ``%`` stays the password. Its ``username`` and ``password`` keys are taken
     as written: PDM expands no variable there.
     """
     from urllib.parse import quote  # noqa: PLC0415  # a pdm project's sync that fetches only
 
+    url = url.replace("file:///${PROJECT_ROOT}", root.absolute().as_uri())
     scheme, separator, rest = url.partition("://")
     if not separator:
         return _VARIABLE.sub(lambda match: environ.get(match[1], ""), url)
