@@ -76,6 +76,28 @@ def test_sync_creates_then_does_nothing(
     assert tree(site) == before
 
 
+def test_a_venv_path_with_dot_dot_after_a_linked_directory_is_the_one_the_system_finds(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --venv link/../venv where link -> real/deep: the system opens real/venv, and so must every step of the sync
+    # (checking it by its text, tmp/venv, and changing real/venv changed two venvs and broke both); found by QA
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "deep")
+    textual, real = tmp_path / "venv", tmp_path / "real" / "venv"
+    assert run(capsys, *sync_args(lock, textual, python312))[0] == 0
+    before = tree(textual)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, *sync_args(lock, tmp_path / "link" / ".." / "venv", python312))
+    assert (code, out) == (0, f"{real}: created, synced 2 packages: 2 installed\n")
+    assert dist_info_names([real / "lib" / "python3.12" / "site-packages"]) == [
+        "alpha-1.0.dist-info",
+        "beta-2.0.dist-info",
+    ]
+    assert tree(textual) == before  # the other venv is not touched
+    code, out, _ = run(capsys, "verify", "--venv", "link/../venv", "--lock", str(lock))
+    assert (code, out) == (0, f"{real}: every file matches its RECORD and the lock\n")
+
+
 def test_a_first_sync_reads_the_lock_once_while_the_interpreter_is_asked(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], mocker: MockerFixture
 ) -> None:

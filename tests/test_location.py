@@ -21,6 +21,7 @@ from tox_venvsync._location import (
     create_in_process,
     creating,
     inspect,
+    kernel_path,
     prepare,
     protected_paths,
     read_pyvenv_cfg,
@@ -619,3 +620,19 @@ def test_a_protected_directory_under_another_name_is_refused(tmp_path: Path, mon
         inspect(mounted, {protected_dir: "it is the protected one"})
     assert info.value.reason == "it is the protected one"
     assert inspect(tmp_path / "elsewhere", {protected_dir: "it is the protected one"}).kind is Kind.MISSING
+
+
+def test_kernel_path_resolves_what_comes_before_the_last_dot_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "deep")
+    monkeypatch.chdir(tmp_path)
+    assert kernel_path(Path("link/../venv")) == tmp_path / "real" / "venv"
+    assert kernel_path(Path("link/../../x/venv")) == tmp_path / "x" / "venv"
+    assert kernel_path(tmp_path / "link" / ".." / "venv" / "sub") == tmp_path / "real" / "venv" / "sub"
+    # without "..", the spelling stays: a linked directory is not replaced by its target, nor is the last name
+    assert kernel_path(Path("link/venv")) == tmp_path / "link" / "venv"
+    assert kernel_path(Path("link")) == tmp_path / "link"
+    assert kernel_path(Path("./a/./b")) == tmp_path / "a" / "b"
+    assert kernel_path(Path("missing/../venv")) == tmp_path / "venv"

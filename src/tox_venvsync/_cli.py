@@ -14,7 +14,16 @@ from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_names, file_system_error
-from tox_venvsync._location import Kind, adoptable, cut_off, inspect, prepare, protected_paths, remove_venv
+from tox_venvsync._location import (
+    Kind,
+    adoptable,
+    cut_off,
+    inspect,
+    kernel_path,
+    prepare,
+    protected_paths,
+    remove_venv,
+)
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, make_request
 from tox_venvsync._state import State
@@ -183,7 +192,7 @@ def _select(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     link_mode()  # refused before the venv is made
-    venv = args.venv.absolute()
+    venv = kernel_path(args.venv)  # link/../venv is where the system finds it
     spec = SyncSpec(
         venv=venv,
         lock_path=args.lock.absolute(),
@@ -279,7 +288,7 @@ def _verify(args: argparse.Namespace) -> int:
     from tox_venvsync._installed import scan  # noqa: PLC0415
     from tox_venvsync._verify import check_records, unowned_files  # noqa: PLC0415
 
-    venv = args.venv.absolute()
+    venv = kernel_path(args.venv)  # link/../venv is where the system finds it
     made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     target = _existing_target(venv)
     if target is None and made:  # cut off before its interpreter was in place: nothing more to look at

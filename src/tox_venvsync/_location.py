@@ -83,6 +83,23 @@ def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapp
     return reasons
 
 
+def kernel_path(path: Path) -> Path:
+    """``path`` made absolute as the system finds it: a ``..`` after a linked directory is that directory's parent.
+
+    ``os.path.abspath`` drops ``link/..`` as text, which names another directory than the system opens when
+    ``link`` is a symbolic link (``$PWD/../venv`` in a linked directory): the part up to the last ``..`` is
+    resolved instead. A path without ``..`` keeps its spelling (a linked ``/opt`` stays ``/opt`` in the
+    scripts' first lines), and the last name is never followed (a venv that is a link is refused).
+    """
+    absolute = Path.cwd() / path  # pathlib keeps each ".." as it was written
+    parts = absolute.parts
+    if ".." not in parts:
+        return Path(os.path.normpath(absolute))
+    last = len(parts) - parts[::-1].index("..")
+    head = Path(os.path.realpath(Path(*parts[:last])))
+    return Path(os.path.normpath(head.joinpath(*parts[last:])))
+
+
 def _spellings(path: Path) -> set[Path]:
     return {Path(os.path.abspath(path)), Path(os.path.realpath(path))}
 
@@ -95,7 +112,7 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
     without its ``.tox-info.json`` (a run with ``--env-location`` put that in the venv it moved).
     Nothing is created or changed here: a refusal leaves every file as it was.
     """
-    path = Path(os.path.abspath(path))  # the link itself, never its target
+    path = kernel_path(path)  # the link itself, never its target
     try:
         os.fsdecode(path).encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8 in the name: venv writes the path into its scripts as text

@@ -34,6 +34,7 @@ from tox_venvsync._location import (
     creating,
     cut_off,
     inspect,
+    kernel_path,
     protected_paths,
     remove_venv,
     sees_system_site_packages,
@@ -193,7 +194,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 raise HandledError(msg)
             value = Path(template.replace("{env_name}", self.name)).expanduser()
         root: Path = self.core["tox_root"]
-        location = Path(os.path.normpath(root / value))
+        location = kernel_path(root / value)  # a ".." after a linked directory, as the system finds it
         if selected and getattr(self.options, "command", None) in _RUNNING_COMMANDS:
             self._claim(location)
         return location
