@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -27,8 +28,6 @@ from tox_venvsync._location import CREATING
 from tox_venvsync._state import State
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pytest_mock import MockerFixture
     from tox.pytest import ToxProjectCreator
 
@@ -214,6 +213,26 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     }
     assert tree(venv) == before
     assert tree(cache_dir) == cache_before  # not even the cache's work directory
+
+
+def test_a_dry_run_with_another_python_says_the_venv_would_be_recreated(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sync empties a venv of another Python and installs everything again: so does its dry run's plan
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    before = tree(venv)
+    python310 = shutil.which("python3.10")
+    assert python310 is not None
+    code, out, err = run(capsys, *sync_args(lock, venv, Path(python310), "--dry-run"))
+    assert (code, err) == (0, "")
+    first, *plan = out.splitlines()
+    assert first.startswith(f"recreate: {venv} is a venv of Python 3.12.")
+    assert ", --python is 3.10." in first
+    assert plan == ["install: alpha 1.0", "install: beta 2.0", "keep 0 packages"]
+    code, out, _ = run(capsys, *sync_args(lock, venv, Path(python310), "--dry-run", "--json"))
+    assert json.loads(out)["recreate"] is True
+    assert tree(venv) == before
 
 
 @pytest.mark.slow

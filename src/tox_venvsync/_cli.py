@@ -23,6 +23,7 @@ from tox_venvsync._location import (
     prepare,
     protected_paths,
     remove_venv,
+    venv_python_version,
 )
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, make_request
@@ -33,6 +34,7 @@ from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tox_venvsync._location import Found
     from tox_venvsync._plan import Plan
 
 # What only one command or option uses (packaging's name rules, the plan's actions, the bytecode compiler,
@@ -207,12 +209,9 @@ def _sync(args: argparse.Namespace) -> int:
     found = inspect(venv, protected)  # what the sync refuses, a dry run refuses too, before anything is read
     ahead = LockAhead(spec, default_cache_dir(), write=not args.dry_run)
     base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
-    if args.dry_run:
-        target = _existing_target(venv) or future_target(base, venv)
-        plan = _preview(spec, target, ahead)
-        _emit(args, _plan_json(plan), plan.lines())
-        return 0
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
+    if args.dry_run:
+        return _dry_run(args, spec, found, base, ahead)
     if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
         _report(args, venv, "adopted", None, applied=False)
         return 0
@@ -243,6 +242,25 @@ def _sync(args: argparse.Namespace) -> int:
                             break
             raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, spec: SyncSpec, found: Found, base: Target, ahead: LockAhead) -> int:
+    """Print the plan a sync would apply, changing nothing; a venv of another Python is planned as recreated."""
+    version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
+    if found.kind is Kind.VENV and not adoptable(found, version):  # the sync would empty it and start again
+        had = ".".join(map(str, venv_python_version(spec.venv) or ())) or "another Python"
+        recreate = f"recreate: {spec.venv} is a venv of Python {had}, --python is {base.python_full_version}"
+        # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)
+        import tempfile  # noqa: PLC0415  # see the imports
+        import uuid  # noqa: PLC0415
+
+        nowhere = Path(tempfile.gettempdir(), f"venvsync-dry-run-{uuid.uuid4().hex}", "venv")
+        plan = _preview(spec, future_target(base, nowhere), ahead)
+        _emit(args, {"recreate": True, **_plan_json(plan)}, [recreate, *plan.lines()])
+        return 0
+    plan = _preview(spec, _existing_target(spec.venv) or future_target(base, spec.venv), ahead)
+    _emit(args, _plan_json(plan), plan.lines())
     return 0
 
 
