@@ -215,6 +215,23 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     assert tree(cache_dir) == cache_before  # not even the cache's work directory
 
 
+def test_verify_names_the_interpreter_a_venv_lost(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a runtime image on another base image: pyvenv.cfg is there, bin/python points at a Python that is not
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    link = venv / "bin" / "python3.12"
+    link.unlink()
+    link.symlink_to(tmp_path / "gone" / "python3.12")
+    code, out, err = run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {venv}'s interpreter {tmp_path / 'gone' / 'python3.12'} does not exist (moved or "
+        "removed); run sync to make the venv again\n"
+    )
+
+
 def test_a_dry_run_with_another_python_says_the_venv_would_be_recreated(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -314,6 +314,11 @@ def _verify(args: argparse.Namespace) -> int:
         _emit(args, empty | {"created": False, "differs": None}, made)
         return 1
     if target is None:
+        python = venv / "bin" / "python"
+        if (venv / "pyvenv.cfg").is_file() and python.is_symlink():  # a link to an interpreter no longer there
+            gone = os.path.realpath(python)
+            msg = f"{venv}'s interpreter {gone} does not exist (moved or removed); run sync to make the venv again"
+            raise BadInputError(msg)
         msg = f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
         raise BadInputError(msg)
     site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
