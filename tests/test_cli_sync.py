@@ -215,6 +215,23 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     assert tree(cache_dir) == cache_before  # not even the cache's work directory
 
 
+@pytest.mark.parametrize("inside", ["", "cache"])
+def test_a_venv_at_or_above_the_cache_is_refused_before_anything_is_written(
+    lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    # the sync would write the cache's files into the venv and then refuse it for holding them; found by QA
+    venv = tmp_path / "L5"
+    cache = venv / inside if inside else venv
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(cache))
+    code, _, err = run(capsys, *sync_args(lock, venv, Path(sys.executable)))
+    expected = (
+        f"venvsync: error: refusing to use {venv} as a virtual environment: it holds tox-venvsync's cache "
+        f"(TOX_VENVSYNC_CACHE_DIR={cache}); choose a venv outside the cache\n"
+    )
+    assert (code, err) == (2, expected)
+    assert not venv.exists()
+
+
 def test_verify_names_the_interpreter_a_venv_lost(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

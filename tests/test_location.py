@@ -339,7 +339,8 @@ def test_inspect_refuses_project_root_and_ancestors(tmp_path: Path) -> None:
     assert inspect(tmp_path / "a" / "sibling", protected).kind is Kind.MISSING
 
 
-def test_protected_paths_content(tmp_path: Path) -> None:
+def test_protected_paths_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOX_VENVSYNC_CACHE_DIR")
     project = tmp_path / "p"
     home = tmp_path / "h"
     project_reason = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
@@ -359,6 +360,20 @@ def test_protected_paths_content(tmp_path: Path) -> None:
         **running,
         Path("/"): "it is the filesystem root",
     }
+
+
+def test_the_cache_and_the_directories_that_hold_it_are_protected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "c" / "cache"
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(cache))
+    protected = protected_paths(tmp_path / "p", home=tmp_path / "h")
+    reason = f"it holds tox-venvsync's cache (TOX_VENVSYNC_CACHE_DIR={cache}); choose a venv outside the cache"
+    assert protected[cache] == protected[cache.parent] == reason
+    assert protected[tmp_path].startswith("it is the project root")  # the project's reason wins where both hold
+    assert tmp_path / "c" / "cache" / "venv" not in protected
+    with pytest.raises(LocationError, match="it holds tox-venvsync's cache"):
+        inspect(cache.parent, protected)
 
 
 def test_protected_paths_keep_the_spelling_given(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tox_venvsync._cache import CACHE_DIR_ENV
 from tox_venvsync._errors import LocationError, named
 from tox_venvsync._state import State
 from tox_venvsync._values import frozen
@@ -63,12 +64,18 @@ def _running() -> str:
 def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapping[Path, str]:
     """Paths never used as a venv nor emptied, each with the reason.
 
-    ``/``, home, the project and its ancestors, and the environment this process runs from (``sys.prefix``:
-    ``env_location = .venv`` where tox itself is installed would sync tox away).
+    ``/``, home, the project and its ancestors, the environment this process runs from (``sys.prefix``:
+    ``env_location = .venv`` where tox itself is installed would sync tox away), and ``TOX_VENVSYNC_CACHE_DIR``
+    and its ancestors (a sync would write the cache into the venv it is about to refuse).
 
     Each path is kept as spelled and as resolved, so reaching one through a symbolic link does not unprotect it.
     """
     reasons: dict[Path, str] = {}
+    if cache := os.environ.get(CACHE_DIR_ENV):  # the cache the sync fills, and the directories that hold it
+        root = Path(cache).expanduser().absolute()
+        reason = f"it holds tox-venvsync's cache ({CACHE_DIR_ENV}={cache}); choose a venv outside the cache"
+        for spelling in _spellings(root):
+            reasons.update(dict.fromkeys((spelling, *spelling.parents), reason))
     if project_root is not None:
         for root in _spellings(project_root):
             reasons.update(dict.fromkeys((root, *root.parents), _project()))
