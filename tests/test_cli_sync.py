@@ -804,6 +804,22 @@ def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: 
     )
 
 
+def test_a_cache_that_cannot_be_made_in_a_read_only_home_says_which_setting_to_change(tmp_path: Path) -> None:
+    # the default cache ~/.cache/tox-venvsync, with HOME read-only: its parent .cache cannot be made; found by QA
+    cache = tmp_path / "home" / ".cache" / "tox-venvsync"
+    exc = OSError(errno.EROFS, "Read-only file system", str(cache.parent))
+    error = file_system_error(exc, cache)
+    assert error is not None
+    assert str(error) == (
+        f"the cache {cache} cannot be made (Read-only file system at {cache.parent}); set TOX_VENVSYNC_CACHE_DIR "
+        "to a directory you can write"
+    )
+    venv = tmp_path / "venv"  # a venv's parent that cannot be made is not the cache's problem
+    other = file_system_error(OSError(errno.EROFS, "Read-only file system", str(venv)), cache)
+    assert other is not None
+    assert "TOX_VENVSYNC_CACHE_DIR" not in str(other)
+
+
 def test_a_cache_emptied_under_a_run_says_to_run_again(cache_dir: Path) -> None:
     # the cache deleted (rm -rf, a cleaning job) while a sync linked from it: not a setting to change
     cache_dir.mkdir(parents=True, exist_ok=True)

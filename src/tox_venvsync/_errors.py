@@ -216,7 +216,14 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     filename = exc.filename2 if exc.filename2 is not None else exc.filename
     named = isinstance(filename, str | bytes | os.PathLike)  # not a file descriptor
     where = f" at {filename}" if named else ""
-    if cache is not None and named and _inside(Path(os.fsdecode(filename)), cache):
+    path = Path(os.fsdecode(filename)) if named else None
+    making_cache = path is not None and cache is not None and path in cache.parents and exc.errno in _REFUSED
+    if making_cache:  # a directory the cache goes in (a read-only home's .cache) cannot be made
+        return FileSystemError(
+            f"the cache {cache} cannot be made ({exc.strerror or exc}{where}); "
+            "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
+        )
+    if cache is not None and path is not None and _inside(path, cache):
         if exc.errno == errno.ENOENT and cache.is_dir():  # it was there a moment ago: removed by someone meanwhile
             return FileSystemError(
                 f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "
@@ -230,6 +237,10 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     if remedy is None:
         return None
     return FileSystemError(f"{exc.strerror or exc}{where}; {remedy}")
+
+
+#: the errors of a file system that refuses a write: read-only, or not the user's
+_REFUSED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def _inside(path: Path, root: Path) -> bool:
