@@ -17,7 +17,16 @@ from packaging.version import Version
 
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
-from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, detect_format, read_lock
+from tox_venvsync._lock import (
+    Artifact,
+    DirectorySource,
+    Pick,
+    Request,
+    VcsSource,
+    detect_format,
+    not_in_lock,
+    read_lock,
+)
 from tox_venvsync._lock._pdm import PdmLockFile, parse_pdm_lock, read_pdm_lock
 from tox_venvsync._target import Target
 
@@ -308,12 +317,27 @@ def test_selected_groups(
             {"default", "cli", "lint"},
             id="G-cli-without-test",
         ),
+        # pdm's --without takes an extra too: --no-extra and --no-group both mean it (found by QA)
+        pytest.param(Request(no_extras=frozenset({"cli"})), {"default", "fast", "lint", "test"}, id="no-extra-cli"),
+        pytest.param(Request(no_groups=frozenset({"cli"})), {"default", "fast", "lint", "test"}, id="no-group-cli"),
+        pytest.param(
+            Request(all_extras=True, no_extras=frozenset({"fast"})),
+            {"default", "cli", "lint", "test"},
+            id="all-extras-no-extra-fast",
+        ),
     ],
 )
 def test_every_extra_or_group_and_without(tmp_path: Path, request_: Request, expected: set[str]) -> None:
     # pdm sync -G :all is every extra and every dependency group; --without leaves a group out
     lock = read_pdm_lock(_write(tmp_path, _document([], groups=GROUPS), PYPROJECT))
     assert lock.selected_groups(request_) == frozenset(expected)
+
+
+def test_without_names_a_group_of_the_lock(tmp_path: Path) -> None:
+    lock = read_pdm_lock(_write(tmp_path, _document([], groups=GROUPS), PYPROJECT))
+    with pytest.raises(SelectionError) as info:
+        lock.selected_groups(Request(no_extras=frozenset({"gui"})))
+    assert info.value.reason == not_in_lock("group", ["gui"], GROUPS)
 
 
 def test_every_extra_needs_the_pyproject_to_tell_extras_from_groups(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from tox_venvsync._lock._model import (
     not_in_lock,
 )
 from tox_venvsync._lock._toml import read_toml
-from tox_venvsync._values import frozen
+from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -475,7 +475,13 @@ class PdmLockFile:
                 "so every extra or group cannot be selected; name them instead"
             )
             raise SelectionError(self.path, reason)
-        return named_all(request, self.path, extras=self.project.optional, groups=self.project.dev)
+        # pdm sync --without takes any group, an extra as well as a dependency group: so do --no-extra, --no-group
+        without = request.no_extras | request.no_groups
+        if missing := sorted(without - set(self.groups) - request.lenient_groups):
+            raise SelectionError(self.path, not_in_lock("group", missing, self.groups))
+        asked = replace(request, no_extras=frozenset(), no_groups=frozenset())
+        spelled = named_all(asked, self.path, extras=self.project.optional, groups=self.project.dev)
+        return replace(spelled, extras=spelled.extras - without, groups=spelled.groups - without, no_groups=without)
 
     def _project_group_names(self) -> frozenset[str] | None:
         if self.project is None:
