@@ -311,6 +311,8 @@ def test_selected_groups(
         pytest.param(Request(all_extras=True, default_groups=False), {"default", "cli", "fast"}, id="prod-all-extras"),
         pytest.param(Request(all_groups=True), {"default", "lint", "test"}, id="G-all-dependency-groups"),
         pytest.param(Request(all_extras=True, all_groups=True), set(GROUPS), id="G-all"),
+        pytest.param(Request(extras=frozenset({":all"})), set(GROUPS), id="extras-colon-all"),
+        pytest.param(Request(groups=frozenset({":all"})), set(GROUPS), id="groups-colon-all"),
         pytest.param(Request(no_groups=frozenset({"lint"})), {"default", "cli", "fast", "test"}, id="without-lint"),
         pytest.param(
             Request(extras=frozenset({"cli"}), no_groups=frozenset({"test"})),

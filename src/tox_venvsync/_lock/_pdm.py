@@ -55,6 +55,9 @@ SourceShape = Literal["files", "vcs", "directory", "archive"]
 # --- the model ---------------------------------------------------------------------------------------------------
 
 
+#: the group name ``pdm sync -G :all`` selects every extra and dependency group with
+_ALL = ":all"
+
 @frozen
 class PdmTarget:
     """One ``[[metadata.targets]]`` entry: the environments the lock was resolved for."""
@@ -451,6 +454,9 @@ class PdmLockFile:
         own dependencies) and, unless ``--prod`` (``default_groups=False``) or a named group is a dependency
         group, every dependency group. A dependency group the lock lacks is left out (pdm refuses instead).
         """
+        if _ALL in request.extras | request.groups:  # pdm sync -G :all
+            named = {"extras": request.extras - {_ALL}, "groups": request.groups - {_ALL}}
+            request = replace(request, **named, all_extras=True, all_groups=True)
         if request.all_extras or request.all_groups or request.no_extras or request.no_groups:
             request = self._named_all(request)
         asked = request.extras | request.groups
