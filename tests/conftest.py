@@ -47,6 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001  # pytest's
     os.environ.setdefault("TOX_VENVSYNC_CACHE_DIR", tempfile.mkdtemp(prefix="venvsync-test-cache-"))
     # a login of the developer's own (~/.netrc) is never sent to a test's server
     os.environ["NETRC"] = str(Path(tempfile.gettempdir()) / "venvsync-test-no-netrc")
+    os.environ["PDM_CONFIG_FILE"] = str(Path(tempfile.gettempdir()) / "venvsync-test-no-pdm-config.toml")
     os.environ["VIRTUALENV_OVERRIDE_APP_DATA"] = os.environ.get(
         "VIRTUALENV_OVERRIDE_APP_DATA", str(Path(tempfile.gettempdir()) / "venvsync-test-virtualenv-data")
     )

@@ -295,6 +295,39 @@ def test_a_pdm_source_named_pypi_replaces_pypi_and_logins_come_from_its_keys(tmp
     )
 
 
+def test_pdms_configuration_files_fill_in_its_sources_and_add_their_own(tmp_path: Path) -> None:
+    # pdm config --local writes pdm.toml beside pyproject.toml, pdm config the user's config.toml; found by QA
+    sources = [{"name": "private", "url": "https://p.example/simple"}, {"name": "elsewhere"}]
+    lock = _project(tmp_path, {"tool": {"pdm": {"source": sources}}}, "pdm.lock")
+    local = {"pypi": {"url": "https://mirror.example/simple", "private": {"username": "ann", "password": "a"}}}
+    (tmp_path / "pdm.toml").write_text(tomli_w.dumps(local), encoding="utf-8")
+    user = tmp_path / "user" / "config.toml"
+    user.parent.mkdir()
+    stored = {"private": {"username": "bob", "password": "b", "url": "https://ignored.example"}, "extra": {"url": "E"}}
+    user.write_text(tomli_w.dumps({"pypi": {"username": "u", "password": "p", **stored}}), encoding="utf-8")
+    found = read_project_indexes(lock, "pdm", {"PDM_CONFIG_FILE": str(user)}, DEFAULT)
+    # the project's keys first, then pdm.toml's, then the user's; a source with no URL anywhere is left out
+    assert [(s.name, s.url) for s in found.sources] == [
+        ("pypi", "https://mirror.example/simple"),
+        ("private", "https://p.example/simple"),
+        ("extra", "E"),
+    ]
+    assert found.logins == (("https://mirror.example/simple", ("u", "p")), ("https://p.example/simple", ("ann", "a")))
+    # without the files, as before
+    (tmp_path / "pdm.toml").unlink()
+    bare = read_project_indexes(lock, "pdm", {"PDM_CONFIG_FILE": str(tmp_path / "none.toml")}, DEFAULT)
+    assert [(s.name, s.url) for s in bare.sources] == [("pypi", DEFAULT), ("private", "https://p.example/simple")]
+    assert bare.logins == ()
+
+
+def test_pdms_user_configuration_is_under_xdg_config_home(tmp_path: Path) -> None:
+    lock = _project(tmp_path, {"tool": {"pdm": {}}}, "pdm.lock")
+    (tmp_path / "xdg" / "pdm").mkdir(parents=True)
+    (tmp_path / "xdg" / "pdm" / "config.toml").write_text('[pypi]\nurl = "https://x.example/simple"\n')
+    found = read_project_indexes(lock, "pdm", {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}, DEFAULT)
+    assert found.sources[0].url == "https://x.example/simple"
+
+
 def test_pdms_pypi_login_goes_only_where_pdm_sends_it(tmp_path: Path) -> None:
     lock = _project(tmp_path, {"tool": {"pdm": {}}}, "pdm.lock")
     login = {"PDM_PYPI_USERNAME": "m", "PDM_PYPI_PASSWORD": "n"}

@@ -11,11 +11,12 @@ them, so that no secret is written into the project:
   upper-cased with ``-`` and ``.`` made ``_`` (Poetry's variables for its ``http-basic.<name>`` setting).
 - PDM: ``[[tool.pdm.source]]`` with ``username`` and ``password`` keys (else the login in its URL), ``${VAR}``
   in its URL taken from the environment and ``file:///${PROJECT_ROOT}`` as the project's directory; its ``pypi``
-  source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``). A
+  source (``PDM_PYPI_URL``, ``PDM_PYPI_USERNAME``, ``PDM_PYPI_PASSWORD``); what PDM's configuration files
+  (``pdm.toml``, the user's ``config.toml``) store under ``[pypi]`` and ``[pypi.<name>]`` fills in the rest. A
   ``pdm.lock`` names its files without URLs: PDM looks them up on these sources, and so does the fetcher.
 
-Read only when a sync downloads something, and only the lock's directory's files: never the user's
-global configuration of those tools.
+Read only when a sync downloads something, and only the lock's directory's files, besides PDM's user
+configuration file: never uv's or Poetry's configuration in the user's home.
 """
 
 from __future__ import annotations
@@ -177,23 +178,62 @@ def _pdm_sources(
     if not isinstance(raw, list):
         raise LockFileError(pyproject, "it must be an array of tables ([[tool.pdm.source]])", context="tool.pdm.source")
     found: dict[str, tuple[IndexSource, Login | None]] = {}
+    configs = _pdm_configs(pyproject, environ)
+    settings = {k: v for config in reversed(configs) for k, v in config.items() if isinstance(v, str)}
+    stored = _stored_sources(configs)
     pypi_login = _login(environ, "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD")
-    pypi_url = environ.get("PDM_PYPI_URL")
+    if pypi_login is None and ("username" in settings or "password" in settings):
+        pypi_login = (settings.get("username", ""), settings.get("password", ""))
+    pypi_url = environ.get("PDM_PYPI_URL") or settings.get("url")
     if not any(isinstance(entry, dict) and entry.get("name") == "pypi" for entry in raw):
         # without PDM_PYPI_URL, the index configured for every lock (PIP_INDEX_URL, ...; PyPI otherwise); PDM's
         # login for its pypi source goes only where PDM would send it
         own = pypi_url is not None or default.rstrip("/") == DEFAULT_INDEX.rstrip("/")
         found["pypi"] = (IndexSource(name="pypi", url=pypi_url or default), pypi_login if own else None)
-    for at, entry in enumerate(raw):
+    entries = [*raw, *(entry for name, entry in stored.items() if not any(_named(e, name) for e in raw))]
+    for at, entry in enumerate(entries):
         context = f"tool.pdm.source[{at}]"
         if not isinstance(entry, dict):
             raise LockFileError(pyproject, "it must be a table with name and url", context=context)
+        # what PDM's configuration files store for a source of that name fills in what the project leaves out
+        entry = {**stored.get(str(entry.get("name")), {}), **entry}  # noqa: PLW2901
+        if entry.get("url") is None or entry.get("url") == "":
+            continue  # a source whose URL is kept elsewhere (another machine's configuration): PDM skips it too
         source, login = _pdm_source(pyproject, entry, context, environ)
         if source.name == "pypi" and login is None:
             login = pypi_login
         if entry.get("type", "index") == "index":
             found[source.name] = (source, login)
     return list(found.values())
+
+
+def _named(entry: object, name: str) -> bool:
+    return isinstance(entry, dict) and entry.get("name") == name
+
+
+def _pdm_configs(pyproject: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The ``pypi`` tables of PDM's configuration files: the project's ``pdm.toml``, then the user's ``config.toml``.
+
+    The user's is ``PDM_CONFIG_FILE``, else ``$XDG_CONFIG_HOME/pdm/config.toml`` (``~/.config``), where
+    ``pdm config`` writes (PDM's ``platformdirs.user_config_path`` on Linux). A password PDM keeps in a keyring
+    is not read.
+    """
+    user = environ.get("PDM_CONFIG_FILE")
+    if not user:
+        base = environ.get("XDG_CONFIG_HOME") or os.path.join(environ.get("HOME") or "~", ".config")  # noqa: PTH118
+        user = os.path.join(base, "pdm", "config.toml")  # noqa: PTH118
+    files = (pyproject.parent / "pdm.toml", Path(user).expanduser())
+    return [_table(_toml(file).get("pypi")) for file in files]
+
+
+def _stored_sources(configs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The sources PDM's configuration files define (``[pypi.<name>]``), by name; the project's file wins."""
+    stored: dict[str, dict[str, Any]] = {}
+    for config in reversed(configs):
+        for name, table in config.items():
+            if isinstance(table, dict):
+                stored[name] = {**stored.get(name, {}), **table, "name": name}
+    return stored
 
 
 def _pdm_source(

@@ -58,6 +58,7 @@ SourceShape = Literal["files", "vcs", "directory", "archive"]
 #: the group name ``pdm sync -G :all`` selects every extra and dependency group with
 _ALL = ":all"
 
+
 @frozen
 class PdmTarget:
     """One ``[[metadata.targets]]`` entry: the environments the lock was resolved for."""
