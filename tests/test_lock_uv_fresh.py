@@ -156,3 +156,21 @@ def test_the_command_line_refuses_a_stale_lock_before_the_venv_is_made(
     code = main(["select", "--lock", str(lock), "--python", str(python312), "--frozen"])
     assert code == 0
     assert "alpha==2.0" in capsys.readouterr().out
+
+
+def test_a_project_with_edges_and_no_recorded_metadata_is_not_compared(tmp_path: Path) -> None:
+    # uv leaves [package.metadata] out only when it would be empty: with edges and none, the lock is hand-made (or
+    # older than the record) and its requirements cannot be compared; an empty project's can
+    lock = tmp_path / "uv.lock"
+    head = 'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+    project = '[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
+    wheel = '[[package]]\nname = "alpha"\nversion = "1.0"\nsource = { registry = "https://x.example/simple" }\n'
+    pyproject = '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["beta"]\n[tool.uv]\npackage = true\n'
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    lock.write_text(head + project + 'dependencies = [{ name = "alpha" }]\n\n' + wheel)
+    assert _reason(lock) is None
+    lock.write_text(head + project + "\n" + wheel)
+    assert _reason(lock) == (
+        "pyproject.toml changed since uv.lock was made (the dependencies name beta, the lock's do not), so the lock "
+        "is stale"
+    )

@@ -168,7 +168,9 @@ def test_a_uv_workspace_member_syncs_its_own_dependencies_from_the_workspace_loc
     (root / "tox.ini").unlink()
     (root / "pylock.toml").unlink()
     workspace = '[tool.uv.workspace]\nmembers = ["libs/*"]\n'
-    (root / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1"\n' + workspace)
+    # built (the lock has it editable), though tox does not build it here (package = skip)
+    built = "[tool.uv]\npackage = true\n"
+    (root / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1"\n' + built + workspace)
     member = root / "libs" / "one"
     member.mkdir(parents=True)
     (member / "pyproject.toml").write_text('[project]\nname = "lib-one"\nversion = "0.2"\ndependencies = ["alpha"]\n')

@@ -203,7 +203,9 @@ class _Checker:
         self, table: Mapping[str, Any], project: Mapping[str, Any], pyproject: Mapping[str, Any], uv: Mapping[str, Any]
     ) -> str | None:
         """The requirements, extras and dependency groups, against ``[package.metadata]``."""
-        metadata = table.get("metadata", {})  # uv leaves it out when it would be empty
+        # uv leaves the metadata out when it would be empty: a project with edges and none is no lock uv wrote
+        edges = any(table.get(k) for k in ("dependencies", "optional-dependencies", "dev-dependencies"))
+        metadata = table.get("metadata", None if edges else {})
         if not isinstance(metadata, dict):
             return None
         sources = {canonicalize_name(n) for n in (*_table(uv.get("sources")), *_sources(self.root))}
