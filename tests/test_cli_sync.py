@@ -399,6 +399,59 @@ def test_offline_with_a_warm_cache_works_and_a_cold_one_lists_every_missing_file
     assert dist_info_names([tmp_path / "cold" / "lib" / "python3.12" / "site-packages"]) == []
 
 
+def _damage_tree(cache_dir: Path, part: str) -> Path:
+    """Delete ``part`` (a file or a directory) from beta's unpacked tree; the tree's root."""
+    [root] = {path.parent for path in (cache_dir / "unpacked").rglob("beta-2.0.dist-info")}
+    if (root / part).is_dir():
+        shutil.rmtree(root / part)
+    else:
+        (root / part).unlink()
+    return root
+
+
+@pytest.mark.parametrize("part", ["beta/__init__.py", "beta"])
+def test_a_tree_that_lost_a_file_is_unpacked_again_for_a_venv_that_gains_the_package(  # noqa: PLR0913, PLR0917  # fixtures and the parameter
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], cache_dir: Path, part: str
+) -> None:
+    # deleting any part of unpacked/ is safe: a tree whose manifest still loads but lacks a file it lists is set
+    # aside and unpacked again from the wheel in artifacts/, instead of failing every sync that needs it
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    shutil.rmtree(site / "beta")
+    shutil.rmtree(site / "beta-2.0.dist-info")  # beta goes in again, from the damaged tree
+    root = _damage_tree(cache_dir, part)
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, err) == (0, "")
+    assert out == f"{venv}: adopted, synced 2 packages: 1 installed\n"
+    assert (root / "beta" / "__init__.py").stat().st_ino == (site / "beta" / "__init__.py").stat().st_ino
+    assert run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))[:2] == (
+        0,
+        f"{venv}: every file matches its RECORD and the lock\n",
+    )
+    assert not Journal(venv).pending()
+    assert not list((cache_dir / "tmp").rglob("stale-*"))  # the damaged tree is gone, not kept aside
+
+
+def test_a_tree_that_lost_a_file_and_its_wheel_is_fetched_again_or_offline_says_so(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
+    assert run(capsys, *sync_args(lock, tmp_path / "one", python312))[0] == 0
+    _damage_tree(cache_dir, "beta/__init__.py")
+    shutil.rmtree(cache_dir / "artifacts")
+    code, out, err = run(capsys, *sync_args(lock, tmp_path / "offline", python312, "--offline"))
+    assert (code, out) == (1, "")
+    assert err == (
+        "venvsync: error: offline and 2 file(s) are not in the cache: alpha (alpha-1.0-py3-none-any.whl), "
+        "beta (beta-2.0-py3-none-any.whl); run once online (or fill TOX_VENVSYNC_CACHE_DIR) first\n"
+    )
+    two = tmp_path / "two"
+    code, out, err = run(capsys, *sync_args(lock, two, python312))
+    assert (code, err) == (0, "")
+    assert out == f"{two}: created, synced 2 packages: 2 installed\n"
+    assert run(capsys, "verify", "--venv", str(two), "--lock", str(lock))[0] == 0
+
+
 def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import stat
 import struct
 import subprocess
@@ -24,9 +25,11 @@ from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import scan
 from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._lock._model import IndexPin
 from tox_venvsync._plan import Wanted
 from tox_venvsync._target import Target, TargetMemo
 from tox_venvsync._unpacked import SPLIT_AT, entry_scripts, unpacked
+from tox_venvsync._values import replace
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
@@ -148,6 +151,94 @@ def test_a_broken_tree_another_process_replaced_meanwhile_is_kept(
     assert result.root == final
     assert (final / "pkg" / "__init__.py").stat().st_ino == inode  # the other process's tree, left in place
     assert not [p.name for p in cache.tmp_dir().iterdir()]  # our scratch tree is gone
+
+
+def test_a_tree_lacking_a_file_is_unpacked_again_unless_another_process_made_it_whole(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n", "pkg/sub/m.py": "Y = 2\n"})
+    digest = sha256_file(wheel)
+    cache = Cache(tmp_path / "cache")
+    first = unpacked(cache, wheel, "sha256", digest, "pkg")
+    inode = (first.root / "pkg" / "__init__.py").stat().st_ino
+    # found damaged by one process, made whole by another before this one got to it: that tree stays
+    assert unpacked(cache, wheel, "sha256", digest, "pkg", damaged=True) == first
+    assert (first.root / "pkg" / "__init__.py").stat().st_ino == inode
+    (first.root / "pkg" / "sub" / "m.py").unlink()
+    assert unpacked(cache, wheel, "sha256", digest, "pkg") == first  # the manifest loads: not checked file by file
+    again = unpacked(cache, wheel, "sha256", digest, "pkg", damaged=True)
+    assert again == first
+    assert (again.root / "pkg" / "sub" / "m.py").read_text() == "Y = 2\n"
+    assert (again.root / "pkg" / "__init__.py").stat().st_ino != inode  # a tree of its own, from the wheel
+    assert not [p.name for p in cache.tmp_dir().iterdir()]  # the damaged tree and the scratch are gone
+
+
+def test_a_file_removed_from_the_tree_while_it_is_placed_is_placed_from_a_tree_unpacked_again(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # something deletes part of the tree while this run links from it: the install unpacks it again and places
+    # the whole wheel from the new tree, over what it placed from the old one, so the venv holds no half of it
+    modules = {"pkg/__init__.py": "X = 1\n", "pkg/sub/m.py": "Y = 2\n", "pkg/z.py": "Z = 3\n"}
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules=modules)
+    path, target = venv
+    cache = Cache(tmp_path / "cache")
+    tree = unpacked(cache, wheel, "sha256", sha256_file(wheel), "pkg")
+    installer = LinkInstaller(target, cache)
+    assert installer.ready(wheel, wanted_for(wheel, "pkg"))
+    real_link = os.link
+    removed: list[str] = []
+
+    def link(source: str, destination: str) -> None:
+        real_link(source, destination)
+        if not removed:  # once the first file is placed, the package's directory goes
+            removed.append(destination)
+            shutil.rmtree(tree.root / "pkg")
+
+    monkeypatch.setattr(os, "link", link)
+    installer.install(wheel, wanted_for(wheel, "pkg"))
+    site = Path(target.scheme["purelib"])
+    for module in modules:
+        assert (site / module).stat().st_ino == (tree.root / module).stat().st_ino  # all from the new tree
+    assert not check_records(scan([site]), path)
+    assert removed == [str(site / "pkg" / "__init__.py")]
+
+
+def test_a_tree_removed_with_its_wheel_while_it_is_placed_fails_naming_the_cache_file(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    # the whole cache removed during the run: nothing to unpack again from; the sync's error says the cache changed
+    # under it (see test_cli_sync), and the next run fetches the wheel and clears what this one placed
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _, target = venv
+    cache = Cache(tmp_path / "cache")
+    tree = unpacked(cache, wheel, "sha256", sha256_file(wheel), "pkg")
+    installer = LinkInstaller(target, cache)
+    assert installer.ready(wheel, wanted_for(wheel, "pkg"))
+    wanted = wanted_for(wheel, "pkg")
+    wheel.unlink()
+    shutil.rmtree(tree.root / "pkg")
+    with pytest.raises(FileNotFoundError) as raised:
+        installer.install(wheel, wanted)
+    assert raised.value.filename == str(tree.root / "pkg" / "__init__.py")
+
+
+def test_a_tree_that_lost_the_metadata_a_requirements_pin_reads_is_unpacked_again(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    # a requirements pin's Requires-Python is read from the tree's METADATA before anything is placed
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", requires_python=">=3.8")
+    digest = sha256_file(wheel)
+    cache = Cache(tmp_path / "cache")
+    tree = unpacked(cache, wheel, "sha256", digest, "pkg")
+    (tree.root / tree.dist_info / "METADATA").unlink()
+    wanted = wanted_for(wheel, "pkg")
+    wanted = replace(wanted, pick=replace(wanted.pick, lookup=IndexPin(hashes={"sha256": frozenset({digest})})))
+    _, target = venv
+    installer = LinkInstaller(target, cache)
+    assert installer.ready(wheel, wanted)
+    assert "Requires-Python: >=3.8" in (tree.root / tree.dist_info / "METADATA").read_text()
+    installer.install(wheel, wanted)
+    assert (Path(target.scheme["purelib"]) / tree.dist_info / "METADATA").is_file()
 
 
 def test_a_file_is_checked_by_its_record_hash_not_its_crc(tmp_path: Path, wheelhouse: Path) -> None:

@@ -847,7 +847,12 @@ class LinkInstaller:
         tree = None if hashed is None else cached_tree(self._cache, *hashed)
         if tree is None:
             return False
-        self._trees[wanted.pick.name] = self._fits(_named_as_locked(tree, wanted, wheel), wanted, wheel)
+        try:
+            self._trees[wanted.pick.name] = self._fits(_named_as_locked(tree, wanted, wheel), wanted, wheel)
+        except FileNotFoundError as exc:  # its METADATA, read for a requirements pin
+            if not _lost_from(tree, exc, wheel):
+                raise
+            self._trees[wanted.pick.name] = self._unpacked_again(wheel, wanted)
         return True
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
@@ -902,6 +907,24 @@ class LinkInstaller:
         if tree is None:
             self._wheels.install(wheel, wanted)
             return
+        try:
+            self._place(tree, wanted)
+        except FileNotFoundError as exc:
+            if not _lost_from(tree, exc, wheel):
+                raise
+            # a file of the cache's tree is gone (deleted by hand, or by a cleaner while this run linked from it):
+            # the tree is unpacked again from the wheel, and placed again over what was placed from it (RECORD
+            # comes last, so until then the journal's tree tells a later sync what to clear)
+            self._place(self._unpacked_again(wheel, wanted), wanted)
+
+    def _unpacked_again(self, wheel: Path, wanted: Wanted) -> UnpackedWheel:
+        """The wheel's tree, unpacked again where the cache's lacks a file its manifest lists (see :func:`unpacked`)."""
+        hashed = self._hashed(wanted)
+        assert hashed is not None  # noqa: S101  # a tree is taken only for a wheel with a hash
+        tree = unpacked(self._cache, wheel, *hashed, wanted.pick.name, damaged=True)
+        return self._fits(_named_as_locked(tree, wanted, wheel), wanted, wheel)
+
+    def _place(self, tree: UnpackedWheel, wanted: Wanted) -> None:
         shared = _SharedFiles(self._cache) if self._link else None
         placement = _Placement(
             tree, self._target, link=self._link, shared=shared, tag=self._tag, real_venv=self._real_venv
@@ -947,6 +970,16 @@ class LinkInstaller:
                 return False
             claimed |= paths
         return True
+
+
+def _lost_from(tree: UnpackedWheel, exc: FileNotFoundError, wheel: Path) -> bool:
+    """Whether ``exc`` is about a file gone from the cache's ``tree`` (not the venv's), which ``wheel`` can make again.
+
+    A wheel gone as well was removed during this run with the rest of the cache: the error says so, and the
+    next run fetches it again.
+    """
+    lost = isinstance(exc.filename, str) and exc.filename.startswith(os.path.join(tree.root, ""))
+    return lost and wheel.is_file()
 
 
 def _named_as_locked(tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> UnpackedWheel:

@@ -86,15 +86,19 @@ class UnpackedWheel:
 
 
 def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
-    cache: Cache, wheel: Path, algorithm: str, digest: str, name: str, *, threads: int = 1
+    cache: Cache, wheel: Path, algorithm: str, digest: str, name: str, *, threads: int = 1, damaged: bool = False
 ) -> UnpackedWheel:
     """The verified tree of ``wheel`` (whose hash is ``algorithm``/``digest``), extracting it on first use.
 
     ``threads`` above one extracts the wheel's files on that many threads: for a wheel unpacked while
-    nothing else is (see :data:`SPLIT_AT`).
+    nothing else is (see :data:`SPLIT_AT`). ``damaged``: a file of the tree at its address was found
+    missing (deleted by hand, or by a cleaner while a run linked from it): that tree is kept only if
+    every file its manifest lists is there (another process put a whole one there meanwhile), else it
+    is replaced as a tree whose manifest does not load is.
     """
     final = cache.unpacked(algorithm, digest)
-    if (loaded := _load(final)) is not None:
+    load = _whole if damaged else _load
+    if (loaded := load(final)) is not None:
         return loaded
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache.tmp_dir(), prefix="unpack-"))
@@ -104,14 +108,14 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
         try:
             tmp.rename(final)  # atomic: the address holds a complete, verified tree or nothing
         except OSError:
-            if (loaded := _load(final)) is not None:  # another process won the race with the same content
+            if (loaded := load(final)) is not None:  # another process won the race with the same content
                 return loaded
             with contextlib.suppress(OSError), tree_lock(cache, algorithm, digest):
-                if _load(final) is None:  # still the broken tree: no other process replaced it while we waited
+                if load(final) is None:  # still the broken tree: no other process replaced it while we waited
                     _replace(final, tmp, cache)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if (result := _load(final)) is None:
+    if (result := load(final)) is None:
         reason = f"the cache's copy of it in {final} cannot be read or replaced; delete that directory and retry"
         raise InstallError(name, wheel.name, reason)
     return result
@@ -128,11 +132,13 @@ def tree_at(root: Path) -> UnpackedWheel | None:
 
 
 def _replace(final: Path, fresh: Path, cache: Cache) -> None:
-    """Put ``fresh`` at ``final``, where a tree stands that does not load (its manifest lost, broken or unknown).
+    """Put ``fresh`` at ``final``, where a tree stands that does not load or lacks a file its manifest lists.
 
-    That tree is the cache's own copy of a wheel, never a venv's file: it is moved aside and deleted. No
-    install links from it (it never loaded), and the venvs linked from it before keep their files (a hard
-    link is a name of its own for the file).
+    A tree does not load when its manifest is lost, broken or of a format this version does not read. That
+    tree is the cache's own copy of a wheel, never a venv's file: it is moved aside and deleted. No install
+    links from it (it never loaded, or a placement that found a file of it missing is made again from
+    ``fresh``), and the venvs linked from it before keep their files (a hard link is a name of its own for
+    the file).
     """
     aside = Path(tempfile.mkdtemp(dir=cache.tmp_dir(), prefix="stale-"))
     try:
@@ -140,6 +146,14 @@ def _replace(final: Path, fresh: Path, cache: Cache) -> None:
         fresh.rename(final)
     finally:
         shutil.rmtree(aside, ignore_errors=True)
+
+
+def _whole(root: Path) -> UnpackedWheel | None:
+    """The tree at ``root`` if it loads and holds every file its manifest lists (a ``stat`` a file: only on repair)."""
+    tree = _load(root)
+    if tree is None or not all(os.path.isfile(os.path.join(root, entry.path)) for entry in tree.entries):
+        return None
+    return tree
 
 
 def _load(root: Path) -> UnpackedWheel | None:
