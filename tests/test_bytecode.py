@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -170,6 +171,34 @@ def test_a_wheels_own_bytecode_in_the_cache_is_never_replaced(tmp_path: Path, py
     assert (world.tree / shipped).read_text() == "shipped by the wheel, not bytecode"
     assert (world.tree / shipped).stat().st_ino == before.st_ino
     assert shipped not in compiled(world.tree, "cpython-312")
+
+
+@pytest.mark.parametrize("old_cache", [False, True])
+def test_bytecode_written_under_a_umask_that_hides_reads_reaches_later_venvs_readable(
+    world: World, *, old_cache: bool
+) -> None:
+    # hard links share one mode: a .pyc a command wrote under umask 077 (0600) and the cache kept must not reach a
+    # venv a later sync made under 022 (an image's, for other users) readable by its owner only
+    before = os.umask(0o077)
+    try:
+        one = world.venv("one")
+        (site(one) / "own.py").write_text("MINE = 1\n")  # the venv's own module, beside one of the tree's
+        run_python(one, f"{IMPORT}, own")
+        assert harvest(one, world.cache.unpacked_dir) == 3
+        if old_cache:  # as earlier versions left it: each .pyc as the umask made it, the list as mkstemp made it
+            for path in COMPILED:
+                (world.tree / path).chmod(0o600)
+            (world.tree / ".venvsync-bytecode-cpython-312.json").chmod(0o600)
+        os.umask(0o022)
+        two = world.venv("two")
+    finally:
+        os.umask(before)
+    for path in COMPILED:
+        assert inode(site(two) / path) == inode(world.tree / path)
+        assert stat.S_IMODE((site(two) / path).stat().st_mode) == 0o644
+    assert stat.S_IMODE((world.tree / ".venvsync-bytecode-cpython-312.json").stat().st_mode) == 0o644
+    # the .pyc of the venv's own module is not the cache's: its mode is the venv's business
+    assert stat.S_IMODE((site(one) / "__pycache__" / "own.cpython-312.pyc").stat().st_mode) == 0o600
 
 
 def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:

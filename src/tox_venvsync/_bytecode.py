@@ -48,6 +48,8 @@ _PYCACHE = "__pycache__"
 _PER_WORKER = 50
 #: a timestamp .pyc's header: magic (4 bytes), flags (4, zero), source mtime (4), source size (4)
 _HEADER = 16
+#: the read bits for group and others a tree's bytecode needs: its list without them says the files may lack them
+_READABLE = 0o044
 
 
 def cache_tag(target: Target) -> str | None:
@@ -60,13 +62,34 @@ def cache_tag(target: Target) -> str | None:
 
 def compiled(tree: Path, tag: str) -> list[str]:
     """The tree-relative paths of the ``.pyc`` files ``tree`` holds for ``tag`` (none when unreadable)."""
+    listing = tree / _LIST.format(tag=tag)
     try:
-        listed = json.loads((tree / _LIST.format(tag=tag)).read_text(encoding="utf-8"))
+        with listing.open("rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            listed = json.loads(file.read())
     except (OSError, ValueError):
         return []
     if not isinstance(listed, list):
         return []
-    return [path for path in listed if isinstance(path, str) and _is_compiled_path(path, tag)]
+    paths = [path for path in listed if isinstance(path, str) and _is_compiled_path(path, tag)]
+    if mode & _READABLE != _READABLE:
+        _readable_by_all(tree, paths, listing)
+    return paths
+
+
+def _readable_by_all(tree: Path, paths: list[str], listing: Path) -> None:
+    """Give the ``.pyc`` files a tree keeps, and their list, mode 0644: the list's mode says whether they need it.
+
+    They are hard-linked into venvs, so they share one mode (as the tree's own files, see ``_unpacked``): one
+    that Python wrote under a umask that hides reads (077: 0600) would reach a venv a later sync made under 022
+    for other users unreadable. A harvest now gives each file it keeps that mode and writes the list 0644 last;
+    a list of an earlier version (always 0600) has its files mended once, here. A cache this process cannot
+    change is left as it is.
+    """
+    with contextlib.suppress(OSError):
+        for path in paths:
+            os.chmod(tree / path, 0o644)
+        os.chmod(listing, 0o644)
 
 
 def _is_compiled_path(path: str, tag: str) -> bool:
@@ -125,7 +148,8 @@ def harvest(venv: Path, unpacked: Path) -> int:
     for tree, paths in added.items():
         listed = _LIST.format(tag=tag)
         with contextlib.suppress(OSError):
-            write_atomic(Path(tree, listed), json.dumps(sorted(set(compiled(Path(tree), tag)) | paths)))
+            # 0644, written after the files it lists were given that mode (see _readable_by_all)
+            write_atomic(Path(tree, listed), json.dumps(sorted(set(compiled(Path(tree), tag)) | paths)), mode=0o644)
     return sum(len(paths) for paths in added.values())
 
 
@@ -259,7 +283,11 @@ def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[st
             os.makedirs(target_dir, exist_ok=True)
             # a new name only, never over a file the tree has: the wheel's own .pyc, or one linked before (the
             # venv's copy, or another venv's); one link makes the whole file appear at once
-            os.link(pyc, os.path.join(target_dir, name))
+            kept_as = os.path.join(target_dir, name)
+            os.link(pyc, kept_as)
+            # the cache's file now, linked into later venvs: readable by all whatever the umask Python wrote it under
+            # (changed only once linked: no file that is the venv's alone changes); one it cannot change is not listed
+            os.chmod(kept_as, 0o644)
         except OSError:  # FileExistsError included
             continue
         new.append(name)
