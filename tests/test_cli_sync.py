@@ -28,6 +28,8 @@ from tox_venvsync._location import CREATING
 from tox_venvsync._state import State
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_mock import MockerFixture
     from tox.pytest import ToxProjectCreator
 
@@ -315,11 +317,106 @@ def test_verify_finds_edited_and_deleted_files(
     assert json.loads(out) == {
         "modified": ["lib/python3.12/site-packages/alpha/__init__.py"],
         "missing": ["lib/python3.12/site-packages/beta/__init__.py"],
+        "unreadable": [],
         "unowned": [],
         "interrupted": [],
         "created": True,
         "differs": None,
     }
+
+
+def synced_gamma(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], local_index: LocalIndex, names: list[str]
+) -> tuple[Path, Path]:
+    """A venv synced with gamma 1.0, one module ``gamma/<name>.py`` (``SAME = 1``) each; the venv and its package."""
+    wheel = make_wheel(local_index.directory, "gamma", "1.0", modules={f"gamma/{n}.py": "SAME = 1\n" for n in names})
+    lock = write_pylock(
+        tmp_path / "project" / "pylock.toml",
+        [package_entry("gamma", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])],
+    )
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    return venv, venv / "lib" / "python3.12" / "site-packages" / "gamma"
+
+
+def replace(path: Path, make: Callable[[Path], object]) -> None:
+    """Put something else at ``path`` (unlinked first: a synced file may be a hard link into the cache)."""
+    path.unlink()
+    make(path)
+
+
+def test_verify_reports_a_record_row_it_cannot_check(
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    local_index: LocalIndex,
+    cache_dir: Path,  # noqa: ARG001
+) -> None:
+    venv, package = synced_gamma(tmp_path, python312, capsys, local_index, ["fine", "upper", "bare", "none", "shake"])
+    record = package.parent / "gamma-1.0.dist-info" / "RECORD"
+    fields = {"upper": "SHA256=abc", "bare": "abc", "none": "nohash=", "shake": "shake_128=abc"}
+    damaged = {f"gamma/{name}.py": field for name, field in fields.items()}
+    rows = [
+        f"{path},{damaged[path]},9" if (path := row.partition(",")[0]) in damaged else row
+        for row in record.read_text().splitlines()
+    ]
+    replace(record, lambda path: path.write_text("\n".join(rows) + "\n"))
+    code, out, err = run(capsys, "verify", "--venv", str(venv))
+    shown = "lib/python3.12/site-packages/gamma-1.0.dist-info/RECORD: the row of lib/python3.12/site-packages/gamma"
+    unknown = "is not a hash algorithm hashlib has with a fixed-size digest (such as sha256)"
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        f"unreadable: {shown}/bare.py: hash 'abc' is not <algorithm>=<digest>",
+        f"unreadable: {shown}/none.py: hash 'nohash=' is not <algorithm>=<digest>",
+        f"unreadable: {shown}/shake.py: 'shake_128' {unknown}",
+        f"unreadable: {shown}/upper.py: 'SHA256' {unknown}",
+    ]
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
+    assert (code, len(json.loads(out)["unreadable"]), json.loads(out)["modified"]) == (1, 4, [])
+    replace(record, lambda path: path.write_bytes(b"\xffgamma/fine.py,sha256=abc,9\n"))  # not UTF-8
+    code, out, err = run(capsys, "verify", "--venv", str(venv))
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        (
+            "unreadable: lib/python3.12/site-packages/gamma-1.0.dist-info/RECORD: it is not UTF-8 CSV ('utf-8' codec "
+            "can't decode byte 0xff in position 0: invalid start byte)"
+        ),
+        *(
+            f"unowned: lib/python3.12/site-packages/gamma/{name}.py"
+            for name in ("bare", "fine", "none", "shake", "upper")
+        ),
+    ]
+
+
+def test_verify_reports_what_is_no_regular_file_as_modified_without_reading_it(
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    local_index: LocalIndex,
+    cache_dir: Path,  # noqa: ARG001
+) -> None:
+    names = ["loop", "fifo", "zero", "directory", "outside", "inside", "fine"]
+    venv, package = synced_gamma(tmp_path, python312, capsys, local_index, names)
+    (tmp_path / "outside.py").write_text("SAME = 1\n")  # the same bytes, but not the venv's
+    replace(package / "loop.py", lambda path: path.symlink_to(path.name))
+    replace(package / "fifo.py", os.mkfifo)  # opened, it would wait for a writer forever
+    replace(package / "zero.py", lambda path: path.symlink_to("/dev/zero"))  # read, it would never end
+    replace(package / "directory.py", lambda path: path.mkdir())
+    replace(package / "outside.py", lambda path: path.symlink_to(tmp_path / "outside.py"))
+    replace(package / "inside.py", lambda path: path.symlink_to("fine.py"))  # leads to the same bytes in the venv
+    code, out, err = run(capsys, "verify", "--venv", str(venv))
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        f"modified: lib/python3.12/site-packages/gamma/{name}.py"
+        for name in ("directory", "fifo", "loop", "outside", "zero")
+    ]
+    (package / "zero.py").unlink()  # nothing at the path at all: missing
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
+    assert (code, json.loads(out)["modified"], json.loads(out)["missing"]) == (
+        1,
+        [f"lib/python3.12/site-packages/gamma/{name}.py" for name in ("directory", "fifo", "loop", "outside")],
+        ["lib/python3.12/site-packages/gamma/zero.py"],
+    )
 
 
 def test_verify_lists_files_no_distribution_owns(

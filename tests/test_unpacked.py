@@ -282,6 +282,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
         ),
         "its RECORD does not match the content of",
     ),
+    "record hash of no fixed size": (  # shake's digest needs a length, which a RECORD does not give
+        lambda d: make_wheel(d, "evil", "1.0", record=b"evil/__init__.py,shake_128=AAAA,3\n"),
+        "its RECORD does not match the content of 'evil/__init__.py'",
+    ),
     "entry point without attribute": (
         lambda d: make_wheel(
             d, "evil", "1.0", extra_entries={"evil-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool = evil\n"}

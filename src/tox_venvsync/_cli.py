@@ -310,7 +310,7 @@ def _verify(args: argparse.Namespace) -> int:
     made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     target = _existing_target(venv)
     if target is None and made:  # cut off before its interpreter was in place: nothing more to look at
-        empty: dict[str, Any] = {"modified": [], "missing": [], "unowned": [], "interrupted": []}
+        empty: dict[str, Any] = {"modified": [], "missing": [], "unreadable": [], "unowned": [], "interrupted": []}
         _emit(args, empty | {"created": False, "differs": None}, made)
         return 1
     if target is None:
@@ -334,12 +334,14 @@ def _verify(args: argparse.Namespace) -> int:
     report = {
         "modified": files.modified,
         "missing": files.missing,
+        "unreadable": files.unreadable,
         "unowned": unowned,
         "interrupted": interrupted,
         "created": not made,
         "differs": _plan_json(plan) if plan else None,
     }
     lines = [*made, *(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
+    lines += [f"unreadable: {row}" for row in files.unreadable]
     lines += [f"unowned: {p}" for p in unowned]
     lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in interrupted]
     lines += [step.describe() for step in changes]

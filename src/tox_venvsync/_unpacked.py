@@ -32,6 +32,7 @@ from packaging.utils import canonicalize_name
 from tox_venvsync._cache import tree_lock
 from tox_venvsync._errors import InstallError
 from tox_venvsync._values import frozen
+from tox_venvsync._verify import checkable
 from tox_venvsync._zip import Members
 
 if TYPE_CHECKING:
@@ -284,7 +285,12 @@ class _Extractor:
             raise InstallError(self._name, self._wheel.name, f"its RECORD has no hash for {path!r}")
         data = self._members.read(info, hashed=True)  # checked against RECORD's hash next
         algorithm, _, digest = expected.partition("=")
-        if algorithm not in hashlib.algorithms_guaranteed or _b64(hashlib.new(algorithm, data)) != digest:
+        # shake is guaranteed too, but its digest needs a length a RECORD does not give
+        if (
+            not checkable(algorithm)
+            or algorithm not in hashlib.algorithms_guaranteed
+            or _b64(hashlib.new(algorithm, data)) != digest
+        ):
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")
         if size is None:  # the size column may be empty (the spec); the hash alone checks the file
             size = len(data)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import os
+import stat
 from typing import TYPE_CHECKING
 
 from tox_venvsync._values import frozen
@@ -21,42 +23,108 @@ if TYPE_CHECKING:
 
 @frozen
 class FileDrift:
-    """Files that differ from what their distributions' RECORDs say."""
+    """Files that differ from what their distributions' RECORDs say, and RECORD rows that cannot be checked."""
 
     modified: list[str]
     missing: list[str]
+    unreadable: list[str]
 
     def __bool__(self) -> bool:
-        return bool(self.modified or self.missing)
+        return bool(self.modified or self.missing or self.unreadable)
 
 
 def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], venv: Path) -> FileDrift:
     """Every file a RECORD lists with a hash, hashed again (files outside the venv are not looked at)."""
     modified: list[str] = []
     missing: list[str] = []
+    unreadable: list[str] = []
     root = os.path.abspath(venv)
+    real = _RealPaths(root)
     for dists in installed.values():
         for dist in dists:
-            if not (dist.dist_info / "RECORD").is_file():  # an install cut off before its RECORD wrote it
-                missing.append(os.path.relpath(dist.dist_info / "RECORD", root))
+            record = dist.dist_info / "RECORD"
+            if not record.is_file():  # an install cut off before its RECORD wrote it
+                missing.append(os.path.relpath(record, root))
+                continue
+            try:
+                listed = _read_rows(record)
+            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else f"it is not UTF-8 CSV ({exc})"
+                unreadable.append(f"{os.path.relpath(record, root)}: {reason}")
                 continue
             # a path listed twice (pip lists both members a wheel places at one path) holds the last one written
             rows = {
-                os.path.normpath(dist.dist_info.parent / relative): (algorithm, digest)
-                for relative, algorithm, digest in _hashed_rows(dist.dist_info / "RECORD")
+                os.path.normpath(dist.dist_info.parent / row[0]): row[1]
+                for row in listed
+                if len(row) >= 2 and row[1]  # noqa: PLR2004  # path, hash, size; RECORD and bytecode have no hash
             }
-            for path, (algorithm, digest) in rows.items():
+            for path, field in rows.items():
                 if os.path.commonpath([root, path]) != root:
                     continue
                 shown = os.path.relpath(path, root)
+                algorithm, _, digest = field.partition("=")
+                if (reason := _unusable(field, algorithm, digest)) is not None:
+                    unreadable.append(f"{os.path.relpath(record, root)}: the row of {shown}: {reason}")
+                    continue
                 try:
-                    actual = record_digest(path, algorithm)
-                except FileNotFoundError:
+                    actual = _digest_in_the_venv(path, algorithm, real)
+                except (FileNotFoundError, NotADirectoryError):  # nothing there (or a file where its directory was)
                     missing.append(shown)
                     continue
                 if actual != digest:
                     modified.append(shown)
-    return FileDrift(modified=sorted(modified), missing=sorted(missing))
+    return FileDrift(modified=sorted(modified), missing=sorted(missing), unreadable=sorted(unreadable))
+
+
+def _unusable(field: str, algorithm: str, digest: str) -> str | None:
+    """Why a RECORD's hash field cannot be checked, or ``None``."""
+    if not algorithm or not digest:
+        return f"hash {field!r} is not <algorithm>=<digest>"
+    if not checkable(algorithm):
+        return f"{algorithm!r} is not a hash algorithm hashlib has with a fixed-size digest (such as sha256)"
+    return None
+
+
+class _RealPaths:
+    """Where a path in the venv leads, its links followed (each directory resolved once)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self._directories: dict[str, str] = {}
+
+    def inside(self, path: str) -> bool:
+        return os.path.commonpath([self.root, path]) == self.root
+
+    def of(self, path: str) -> str:
+        """``path`` with the links of its directory resolved (``lib64`` is ``lib``), the last part as it is."""
+        directory, name = os.path.split(path)
+        if (real := self._directories.get(directory)) is None:
+            real = self._directories[directory] = os.path.realpath(directory)
+        return os.path.join(real, name)  # noqa: PTH118  # strings: thousands of files
+
+
+def _digest_in_the_venv(path: str, algorithm: str, real: _RealPaths) -> str | None:
+    """The digest of the regular file at ``path``, or ``None`` when something else is there.
+
+    Raises ``FileNotFoundError`` (or ``NotADirectoryError``) when nothing is. A link is followed, as opening the
+    path would follow it, but only to a regular file inside the venv: reading through one to a device or a FIFO
+    would never end, and one that leads out of the venv would read a file that is not the venv's.
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise  # nothing there: missing
+    except (OSError, ValueError):  # a link loop where a directory was, a NUL in the RECORD's path: not the file
+        return None
+    try:
+        found = real.of(path)
+        if stat.S_ISLNK(os.lstat(found).st_mode):
+            found = os.path.realpath(found)  # a link loop is left as it is, and is no regular file below
+        if not real.inside(found) or not stat.S_ISREG(os.lstat(found).st_mode):  # never open what is no file
+            return None
+        return record_digest(found, algorithm)
+    except OSError:  # unreadable, or replaced since it was looked at
+        return None
 
 
 #: what making a venv (virtualenv) puts into ``site-packages``, which no distribution's RECORD lists
@@ -90,37 +158,52 @@ def unowned_files(
 
 def _rows(record: Path) -> list[list[str]]:
     try:
-        with record.open(encoding="utf-8", newline="") as handle:
-            return [row for row in csv.reader(handle) if row]
-    except OSError:
+        return _read_rows(record)
+    except (OSError, UnicodeDecodeError, csv.Error):  # check_records reports it
         return []
 
 
-def _hashed_rows(record: Path) -> Iterable[tuple[str, str, str]]:
-    found: list[tuple[str, str, str]] = []
-    for row in _rows(record):
-        if len(row) >= 2 and "=" in row[1]:  # noqa: PLR2004  # path, algorithm=digest, size
-            algorithm, _, digest = row[1].partition("=")
-            found.append((row[0], algorithm, digest))
-    return found
+def _read_rows(record: Path) -> list[list[str]]:
+    with record.open(encoding="utf-8", newline="") as handle:
+        return [row for row in csv.reader(handle) if row]
 
 
-def record_digest(path: str, algorithm: str) -> str:
-    """The file's digest as a RECORD writes it (urlsafe base64, no padding)."""
-    [hasher] = file_hashers(path, [algorithm]).values()
+@functools.cache
+def checkable(algorithm: str) -> bool:
+    """Whether a RECORD's hash in ``algorithm`` can be checked: hashlib has it, with a fixed-size digest (not shake)."""
+    if algorithm not in hashlib.algorithms_available:
+        return False
+    try:
+        return hashlib.new(algorithm).digest_size > 0
+    except ValueError:  # listed, but refused by this OpenSSL (FIPS mode)
+        return False
+
+
+def record_digest(path: str, algorithm: str) -> str | None:
+    """The digest of the regular file at ``path`` as a RECORD writes it (urlsafe base64, no padding), or ``None``.
+
+    ``None`` when ``path`` is anything else: a link is not followed, a FIFO or a device not read (the caller looked
+    with lstat first; this holds when the file was swapped since). ``algorithm`` is one that is :func:`checkable`.
+    """
+    # O_NOFOLLOW: a link fails to open; O_NONBLOCK: a FIFO opens without waiting for a writer, and is refused below
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(descriptor, "rb") as handle:  # noqa: PTH123  # a descriptor
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        hasher = hashlib.new(algorithm)
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
     return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
 
 
 def file_digests(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dict[str, str]:
-    """The file's hex digests in each of ``algorithms`` that hashlib has, read once."""
+    """The file's hex digests in each of ``algorithms`` that is :func:`checkable`, read once."""
     return {algorithm: hasher.hexdigest() for algorithm, hasher in file_hashers(path, algorithms).items()}
 
 
 def file_hashers(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dict[str, hashlib._Hash]:
-    """Each of ``algorithms`` that hashlib has, fed the whole file (read once, in 1 MiB chunks)."""
-    hashers = {
-        algorithm: hashlib.new(algorithm) for algorithm in algorithms if algorithm in hashlib.algorithms_available
-    }
+    """Each of ``algorithms`` that is :func:`checkable`, fed the whole file (read once, in 1 MiB chunks)."""
+    hashers = {algorithm: hashlib.new(algorithm) for algorithm in algorithms if checkable(algorithm)}
     with open(path, "rb") as handle:  # noqa: PTH123
         while chunk := handle.read(1 << 20):
             for hasher in hashers.values():
