@@ -62,6 +62,32 @@ def test_unpack_once_then_reuse(tmp_path: Path, wheelhouse: Path) -> None:
     assert not list((tmp_path / "cache" / "unpacked").rglob(".tmp-*"))
 
 
+def test_a_cached_wheel_damaged_since_it_was_verified_is_deleted_and_said_so(tmp_path: Path, wheelhouse: Path) -> None:
+    # one flipped byte inside a member, the size unchanged: every sync failed with "not a readable wheel" for good,
+    # as the cache's copy was never fetched again; found by QA
+    made = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n" * 200})
+    cache = Cache(tmp_path / "cache")
+    digest = sha256_file(made)
+    wheel = cache.artifact("sha256", digest, made.name)
+    wheel.parent.mkdir(parents=True)
+    data = bytearray(made.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    with pytest.raises(InstallError) as info:
+        unpacked(cache, wheel, "sha256", digest, "pkg")
+    assert str(info.value) == (
+        f"cannot install pkg from {made.name}: the cache's copy of it ({wheel}) was damaged: its sha256 changed; it "
+        "is deleted, run again"
+    )
+    assert not wheel.exists()
+    # a wheel the lock names by path is the user's: never deleted, whatever it holds
+    outside = tmp_path / made.name
+    outside.write_bytes(bytes(data))
+    with pytest.raises(InstallError, match="it is not a readable wheel"):
+        unpacked(cache, outside, "sha256", digest, "pkg")
+    assert outside.exists()
+
+
 def test_a_wheel_split_between_threads_unpacks_as_on_one(tmp_path: Path, wheelhouse: Path) -> None:
     modules = {f"pkg/sub{i % 3}/m{i}.py": f"X = {i}\n" * i for i in range(SPLIT_AT + 9)}
     wheel = make_wheel(wheelhouse, "pkg", "1.0", modules=modules)

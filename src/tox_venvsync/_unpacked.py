@@ -104,7 +104,11 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache.tmp_dir(), prefix="unpack-"))
     try:
-        manifest = _extract(wheel, tmp, name, threads)
+        try:
+            manifest = _extract(wheel, tmp, name, threads)
+        except InstallError:
+            _drop_if_damaged(cache, wheel, algorithm, digest, name)
+            raise
         (tmp / _MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
         try:
             tmp.rename(final)  # atomic: the address holds a complete, verified tree or nothing
@@ -120,6 +124,29 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
         reason = f"the cache's copy of it in {final} cannot be read or replaced; delete that directory and retry"
         raise InstallError(name, wheel.name, reason)
     return result
+
+
+def _drop_if_damaged(cache: Cache, wheel: Path, algorithm: str, digest: str, name: str) -> None:
+    """Delete the cache's copy of a wheel that no longer has its hash (bit rot, an edit), and say so.
+
+    The copy was verified when it was downloaded; one that cannot be unpacked any more and whose hash changed
+    would fail every later sync. Only the cache's own ``artifacts/`` are deleted: a wheel the lock names by
+    path stays where it is (and the error about it stands).
+    """
+    from tox_venvsync._verify import file_digests  # noqa: PLC0415  # a failed unpacking only
+
+    if cache.root / "artifacts" not in wheel.parents:
+        return
+    try:
+        found = file_digests(wheel, [algorithm]).get(algorithm)
+    except OSError:
+        return
+    if found is None or found == digest:
+        return
+    with contextlib.suppress(OSError):
+        wheel.unlink()
+    reason = f"the cache's copy of it ({wheel}) was damaged: its {algorithm} changed; it is deleted, run again"
+    raise InstallError(name, wheel.name, reason)
 
 
 def cached_tree(cache: Cache, algorithm: str, digest: str) -> UnpackedWheel | None:
