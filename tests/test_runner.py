@@ -1314,6 +1314,21 @@ def test_sync_dry_run_prints_the_plan_and_changes_nothing(demo: Demo) -> None:
     assert demo.snapshot() == snapshot
 
 
+def test_sync_dry_run_for_a_venv_of_another_python_says_it_would_be_recreated(demo: Demo) -> None:
+    # the sync empties a venv of another Python and installs everything again, and so its dry run says
+    python311 = shutil.which("python3.11")
+    assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"
+    subprocess.run([python311, "-m", "venv", "--without-pip", str(demo.venv)], check=True)
+    before = sorted(str(p) for p in demo.venv.rglob("*"))
+    _, out = demo.run("--sync-dry-run")
+    assert f"recreate: {demo.venv} is a venv of Python 3.11." in out, out
+    assert ", base_python is 3.12." in out
+    assert "install: alpha 1.0" in out
+    assert "install: beta 2.0" in out
+    assert "keep 0 packages" in out
+    assert sorted(str(p) for p in demo.venv.rglob("*")) == before
+
+
 def test_verbose_output_names_each_package(demo: Demo) -> None:
     code, out = demo.run("-v")
     assert code == 0, out

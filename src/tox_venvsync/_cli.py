@@ -20,6 +20,7 @@ from tox_venvsync._location import (
     cut_off,
     inspect,
     kernel_path,
+    nowhere,
     prepare,
     protected_paths,
     remove_venv,
@@ -252,11 +253,7 @@ def _dry_run(args: argparse.Namespace, spec: SyncSpec, found: Found, base: Targe
         had = ".".join(map(str, venv_python_version(spec.venv) or ())) or "another Python"
         recreate = f"recreate: {spec.venv} is a venv of Python {had}, --python is {base.python_full_version}"
         # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)
-        import tempfile  # noqa: PLC0415  # see the imports
-        import uuid  # noqa: PLC0415
-
-        nowhere = Path(tempfile.gettempdir(), f"venvsync-dry-run-{uuid.uuid4().hex}", "venv")
-        plan = _preview(spec, future_target(base, nowhere), ahead)
+        plan = _preview(spec, future_target(base, nowhere()), ahead)
         _emit(args, {"recreate": True, **_plan_json(plan)}, [recreate, *plan.lines()])
         return 0
     plan = _preview(spec, _existing_target(spec.venv) or future_target(base, spec.venv), ahead)

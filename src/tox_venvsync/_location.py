@@ -107,6 +107,14 @@ def kernel_path(path: Path) -> Path:
     return Path(os.path.normpath(head.joinpath(*parts[last:])))
 
 
+def nowhere() -> Path:
+    """A venv path nothing made or will make: a dry run plans a venv about to be recreated there, from empty."""
+    import tempfile  # noqa: PLC0415  # a dry run's only
+    import uuid  # noqa: PLC0415
+
+    return Path(tempfile.gettempdir(), f"venvsync-dry-run-{uuid.uuid4().hex}", "venv")
+
+
 def _spellings(path: Path) -> set[Path]:
     return {Path(os.path.abspath(path)), Path(os.path.realpath(path))}
 

@@ -35,9 +35,11 @@ from tox_venvsync._location import (
     cut_off,
     inspect,
     kernel_path,
+    nowhere,
     protected_paths,
     remove_venv,
     sees_system_site_packages,
+    venv_python_version,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._selection import make_request, parse_sync_flags
@@ -464,16 +466,24 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         from tox_venvsync._sync import sync  # noqa: PLC0415  # see _sync_env
         from tox_venvsync._target import TargetMemo, base_facts, future_target  # noqa: PLC0415
 
+        recreate = None
         with _one_sentence():
-            inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
-            if (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
+            found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
+            base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
+            version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
+            if found.kind is Kind.VENV and not adoptable(found, version):  # the sync would empty it, start again
+                had = ".".join(map(str, venv_python_version(self.env_dir) or ())) or "another Python"
+                recreate = (
+                    f"recreate: {self.env_dir} is a venv of Python {had}, base_python is {base.python_full_version}"
+                )
+                target = future_target(base, nowhere())  # planned as for a new venv: nothing of the old one stays
+            elif (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
                 target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
             else:
-                base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
                 target = future_target(base, self.env_dir)
             outcome = sync(self._spec(), target, cache=self._cache, dry_run=True)
         assert outcome.plan is not None  # noqa: S101  # a dry run always plans
-        for line in outcome.plan.lines():
+        for line in [*([recreate] if recreate else []), *outcome.plan.lines()]:
             _LOGGER.warning("%s", line)
         msg = "sync dry run: nothing was changed (the project itself is left out)"
         raise Skip(msg)
