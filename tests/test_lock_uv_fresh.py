@@ -174,3 +174,20 @@ def test_a_project_with_edges_and_no_recorded_metadata_is_not_compared(tmp_path:
         "pyproject.toml changed since uv.lock was made (the dependencies name beta, the lock's do not), so the lock "
         "is stale"
     )
+
+
+@pytest.mark.parametrize(("revision", "stale"), [("", False), ("revision = 3\n", False), ("revision = 5\n", True)])
+def test_an_empty_group_counts_only_in_a_lock_that_records_one(tmp_path: Path, revision: str, *, stale: bool) -> None:
+    # uv 0.5 wrote no empty group, and uv 0.13 keeps such a lock when one is added or removed (found by QA)
+    lock = tmp_path / "uv.lock"
+    lock.write_text(
+        f'version = 1\n{revision}requires-python = ">=3.10"\n\n[[package]]\nname = "p6"\nversion = "0.1"\n'
+        'source = { editable = "." }\n\n[package.dev-dependencies]\ndev = [{ name = "six" }]\n\n'
+        '[package.metadata]\n\n[package.metadata.requires-dev]\ndev = [{ name = "six" }]\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p6"\nversion = "0.1"\nrequires-python = ">=3.10"\ndependencies = []\n'
+        '[dependency-groups]\ndev = ["six"]\nempty = []\n[build-system]\nrequires = ["hatchling"]\n'
+        'build-backend = "hatchling.build"\n'
+    )
+    assert (_reason(lock) is not None) == stale

@@ -7,12 +7,16 @@ and the workspace's Python range, constraints and overrides. When one of them no
 ``pyproject.toml`` files, ``uv lock`` would write another lock, and ``uv sync --locked`` (what tox-uv's
 lock runner runs) refuses to sync.
 
-Requirements are compared by meaning, as uv compares them: names normalised, order and repeats ignored,
-specifiers as sets (``>=1`` is ``>=1.0``), markers by their value in real environments within the lock's
-Python range (``python_version >= '3.8'`` is ``python_full_version >= '3.8'``). So a lock uv would keep is
-never called stale. What this cannot see is left to uv: a changed source (``tool.uv.sources``, a URL) or
-index, a member added to the workspace, a marker that differs only on a platform none of the environments
-below is.
+Requirements are compared by meaning, as uv compares them: names normalised, order and repeats ignored
+(two spellings of one requirement are one, as uv merges them), specifiers as the final releases they allow
+(``>=1`` is ``>=1.0``, ``>=1,>=0.5`` is ``>=1``), markers by their value in real environments within the
+lock's Python range (``python_version >= '3.8'`` is ``python_full_version >= '3.8'``), a dependency group's
+``requires-python`` (``tool.uv.dependency-groups``) added to its requirements' markers as uv adds it. An
+empty group counts only in a lock recent enough to record one. So a lock uv would keep is never called
+stale: uv 0.13.9's verdicts on locks written by uv 0.5 to 0.13 were compared in QA. What this cannot see
+is left to uv: a changed source (``tool.uv.sources``, a URL) or index, a member added to the workspace, a
+range that differs only in pre- or post-releases, a marker that differs only on a platform none of the
+environments below is.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ _IMPLEMENTATIONS = (("cpython", "CPython"), ("pypy", "PyPy"))
 _VERSION_LITERAL = re.compile(r"\b(\d+)\.(\d+)(?:\.(\d+))?")
 _ROOT = "pyproject.toml"
 #: the lock revision from which uv records ``tool.uv.default-groups`` (a lock of revision 3 is not stale for them)
-_DEFAULTS_RECORDED = 5
+_RECORDED_FROM = 5
 #: the most requirements of one name matched pair by pair (beyond that a difference is left to uv)
 _MOST_PAIRED = 5
 
@@ -136,10 +140,14 @@ class _Checker:
         self.manifest: Mapping[str, Any] = manifest if isinstance(manifest, dict) else {}
         self.grid = _Grid(_specifier_set(data.get("requires-python")))
         revision = data.get("revision")
+        recent = isinstance(revision, int) and revision >= _RECORDED_FROM
+        packages = [t for t in _list(data.get("package")) if isinstance(t, dict)]
         #: uv records a member's default groups from lock revision 5 (uv 0.13); before, it does not compare them
-        self.records_defaults = (isinstance(revision, int) and revision >= _DEFAULTS_RECORDED) or any(
-            isinstance(t, dict) and "default-groups" in t for t in _list(data.get("package"))
-        )
+        self.records_defaults = recent or any("default-groups" in t for t in packages)
+        #: and an empty dependency group: an older lock is not stale for one added or removed
+        self.records_empty_groups = recent
+        #: the packages some package of the lock depends on (uv builds such a project without a [build-system])
+        self.needed = {canonicalize_name(name) for table in packages for name in _edge_names(table)}
 
     def reason(self) -> tuple[str, str] | None:
         """The file that changed and how, for the first difference found."""
@@ -193,7 +201,8 @@ class _Checker:
             found = _version_change(project.get("version"), table.get("version"))
             if found is not None:
                 return found
-        if (found := _build_change(pyproject, uv, table.get("source"), root=root)) is not None:
+        needed = canonicalize_name(name) in self.needed
+        if (found := _build_change(pyproject, uv, table.get("source"), decides=root and not needed)) is not None:
             return found
         if not self.records_defaults:
             return None
@@ -215,7 +224,7 @@ class _Checker:
         ):
             return found
         recorded = _table(metadata.get("requires-dev"))
-        return self._groups(_groups(pyproject, uv), recorded, sources, "dependency group")
+        return self._groups(_groups(pyproject, uv), recorded, sources, "dependency group", uv)
 
     def _requires_dist(
         self, project: Mapping[str, Any], metadata: Mapping[str, Any], sources: AbstractSet[str]
@@ -232,16 +241,30 @@ class _Checker:
         theirs = [_from_lock(entry) for entry in _list(metadata.get("requires-dist"))]
         return self._compare(ours, theirs, "the dependencies")
 
-    def _groups(
-        self, groups: Mapping[str, list[object]], recorded: Mapping[str, Any], sources: AbstractSet[str], kind: str
+    def _groups(  # the groups, their record, then how to read them
+        self,
+        groups: Mapping[str, tuple[list[object], frozenset[str]]],
+        recorded: Mapping[str, Any],
+        sources: AbstractSet[str],
+        kind: str,
+        uv: Mapping[str, Any],
     ) -> str | None:
-        want = {canonicalize_name(g) for g in groups}
-        have = {canonicalize_name(g) for g in recorded}
+        want = {canonicalize_name(g) for g, (entries, _) in groups.items() if entries or self.records_empty_groups}
+        have = {canonicalize_name(g) for g, entries in recorded.items() if entries or self.records_empty_groups}
         if want != have:
             return _set_change(f"the {kind}s", want, have)
         by_name = {canonicalize_name(g): entries for g, entries in recorded.items()}
-        for group, texts in groups.items():
-            ours = [_from_text(text, sources) for text in texts]
+        pythons: dict[str, object] = {
+            canonicalize_name(g): t.get("requires-python") for g, t in _tables(uv.get("dependency-groups"))
+        }
+        for group, (texts, included) in groups.items():
+            if canonicalize_name(group) not in by_name:
+                continue  # an empty group an older lock does not record
+            python = pythons.get(canonicalize_name(group))
+            # uv adds a group's requires-python to each of its requirements' markers; how it treats an included
+            # group's is left to uv (their names are still compared)
+            by_names_only = any(pythons.get(g) for g in included)
+            ours = [_from_text(text, sources, python=python, by_names_only=by_names_only) for text in texts]
             theirs = [_from_lock(entry) for entry in _list(by_name[canonicalize_name(group)])]
             if (found := self._compare(ours, theirs, f"the {kind} {group}'s requirements")) is not None:
                 return found
@@ -269,7 +292,7 @@ class _Checker:
                 return f"tool.uv.{key} is {now}, unlike when the lock was made"
         if "project" not in self.root and "dependency-groups" in self.manifest:
             root_groups = _table(self.manifest.get("dependency-groups"))
-            return self._groups(_groups(self.root, uv), root_groups, _sources(self.root), "dependency group")
+            return self._groups(_groups(self.root, uv), root_groups, _sources(self.root), "dependency group", uv)
         return None
 
     def _requires_python(self, pyprojects: Sequence[Mapping[str, Any]]) -> str | None:
@@ -312,6 +335,7 @@ class _Checker:
         wanted, have = _distinct(wanted), _distinct(have)
         if {r.key() for r in wanted} == {r.key() for r in have}:
             return True
+        wanted, have = self._distinct(wanted), self._distinct(have)  # uv merges two spellings of one requirement
         if len(wanted) != len(have):
             return False
         if len(wanted) > _MOST_PAIRED:
@@ -320,10 +344,39 @@ class _Checker:
             all(self._equal(a, b) for a, b in zip(wanted, order, strict=True)) for order in itertools.permutations(have)
         )
 
+    def _distinct(self, requirements: list[_Requirement]) -> list[_Requirement]:
+        kept: list[_Requirement] = []
+        for requirement in requirements:
+            if not any(self._equal(requirement, other) for other in kept):
+                kept.append(requirement)
+        return kept
+
     def _equal(self, one: _Requirement, other: _Requirement) -> bool:
         return (
-            one.extras == other.extras and one.specifier == other.specifier and self.grid.same(one.marker, other.marker)
+            one.extras == other.extras
+            and _same_range(one.specifier, other.specifier)
+            and self.grid.same(one.marker, other.marker)
         )
+
+
+def _same_range(one: SpecifierSet, other: SpecifierSet) -> bool:
+    """Whether the two allow the same final releases (uv compares version ranges, not how they are written).
+
+    Tried on every release the specifiers name and its neighbours; pre- and post-releases are left out, so two
+    ranges that differ only there count as the same (a difference left to uv, never a lock wrongly refused).
+    """
+    if one == other:
+        return True
+    releases: set[tuple[int, ...]] = {(0,), (999,)}
+    for specifier in (*one, *other):
+        digits = [int(part) for part in re.findall(r"\d+", specifier.version.split("+")[0])][:4]
+        for size in range(1, len(digits) + 1):
+            head = digits[:size]
+            for step in (-1, 0, 1):
+                if head[-1] + step >= 0:
+                    releases |= {(*head[:-1], head[-1] + step), (*head[:-1], head[-1] + step, 0, 1)}
+    versions = [Version(".".join(map(str, release))) for release in releases]
+    return all(one.contains(v) == other.contains(v) for v in versions)
 
 
 def _distinct(requirements: list[_Requirement]) -> list[_Requirement]:
@@ -337,16 +390,30 @@ def _by_name(requirements: list[_Requirement]) -> dict[str, list[_Requirement]]:
     return grouped
 
 
-def _from_text(text: object, sources: AbstractSet[str], *, extra: str | None = None) -> _Requirement | None:
-    """A requirement of ``pyproject.toml`` (of an optional dependency when ``extra``), as uv would record it."""
+def _from_text(
+    text: object,
+    sources: AbstractSet[str],
+    *,
+    extra: str | None = None,
+    python: object = None,
+    by_names_only: bool = False,
+) -> _Requirement | None:
+    """A requirement of ``pyproject.toml`` as uv would record it.
+
+    ``extra``: of that optional dependency; ``python``: of a dependency group with that ``requires-python``
+    (``tool.uv.dependency-groups``), which uv adds to its marker; ``by_names_only``: compared by name alone.
+    """
     if not isinstance(text, str):
         return None
     try:
         requirement = Requirement(text)
-        marker = requirement.marker
+        clauses = [f"({requirement.marker})"] if requirement.marker else []
+        if isinstance(python, str):
+            clauses += [f"python_full_version {s.operator} '{s.version}'" for s in SpecifierSet(python)]
         if extra is not None:
-            marker = Marker(f"({marker}) and extra == '{extra}'" if marker else f"extra == '{extra}'")
-    except (InvalidRequirement, InvalidMarker):
+            clauses.append(f"extra == '{extra}'")
+        marker = Marker(" and ".join(clauses)) if clauses else None
+    except (InvalidRequirement, InvalidMarker, InvalidSpecifier):
         return None
     name = canonicalize_name(requirement.name)
     extras = frozenset(canonicalize_name(e) for e in requirement.extras)
@@ -355,7 +422,7 @@ def _from_text(text: object, sources: AbstractSet[str], *, extra: str | None = N
         extras=extras,
         specifier=requirement.specifier,
         marker=marker,
-        sourced=requirement.url is not None or name in sources,
+        sourced=by_names_only or requirement.url is not None or name in sources,
         text=_shown(requirement.name, extras, requirement.specifier, marker),
     )
 
@@ -393,26 +460,34 @@ def _shown(name: str, extras: frozenset[str], specifier: SpecifierSet, marker: M
     return shown + (f"; {marker}" if marker else "")
 
 
-def _groups(pyproject: Mapping[str, Any], uv: Mapping[str, Any]) -> dict[str, list[object]]:
-    """The dependency groups with their includes spelled out, and ``tool.uv.dev-dependencies`` as ``dev``."""
+def _groups(pyproject: Mapping[str, Any], uv: Mapping[str, Any]) -> dict[str, tuple[list[object], frozenset[str]]]:
+    """Each dependency group with its includes spelled out (and the names of the groups it includes).
+
+    ``tool.uv.dev-dependencies`` counts as the group ``dev``.
+    """
     declared = _table(pyproject.get("dependency-groups"))
     by_name = {canonicalize_name(name): name for name in declared}
 
-    def spelled(name: str, seen: frozenset[str]) -> list[object]:
+    def spelled(name: str, seen: frozenset[str]) -> tuple[list[object], frozenset[str]]:
         entries: list[object] = []
         for entry in _list(declared.get(name)):
             if isinstance(entry, dict) and isinstance(included := entry.get("include-group"), str):
                 key = canonicalize_name(included)
                 if key not in seen and key in by_name:
-                    entries += spelled(by_name[key], seen | {key})
+                    more, seen = spelled(by_name[key], seen | {key})
+                    entries += more
             else:
                 entries.append(entry)
-        return entries
+        return entries, seen
 
-    groups = {name: spelled(name, frozenset({canonicalize_name(name)})) for name in declared}
+    groups = {}
+    for name in declared:
+        entries, seen = spelled(name, frozenset({canonicalize_name(name)}))
+        groups[name] = (entries, seen - {canonicalize_name(name)})
     if "dev-dependencies" in uv:
         dev = next((name for name in groups if canonicalize_name(name) == "dev"), "dev")
-        groups[dev] = [*groups.get(dev, []), *_list(uv["dev-dependencies"])]
+        entries, included = groups.get(dev, ([], frozenset()))
+        groups[dev] = ([*entries, *_list(uv["dev-dependencies"])], included)
     return groups
 
 
@@ -427,16 +502,17 @@ def _version_change(text: object, recorded: object) -> str | None:
     return f"the project's version is {text}, the lock's {recorded}"
 
 
-def _build_change(pyproject: Mapping[str, Any], uv: Mapping[str, Any], source: object, *, root: bool) -> str | None:
+def _build_change(pyproject: Mapping[str, Any], uv: Mapping[str, Any], source: object, *, decides: bool) -> str | None:
     """A project uv builds is ``editable`` in the lock; one it does not build (``tool.uv.package``) is ``virtual``.
 
-    Without ``tool.uv.package``, the project at the lock's directory is built when it has a ``[build-system]``;
-    a member another member depends on is built without one, so only the setting decides for a member.
+    Without ``tool.uv.package``, the project at the lock's directory is built when it has a ``[build-system]``
+    (``decides``); a project another package depends on is built without one, so only the setting decides for it,
+    and for a member.
     """
     if not isinstance(source, dict):
         return None
     package = uv.get("package")
-    if not isinstance(package, bool) and not root:
+    if not isinstance(package, bool) and not decides:
         return None
     built = package if isinstance(package, bool) else "build-system" in pyproject
     if built and "virtual" in source:
@@ -457,6 +533,19 @@ def _default_groups_change(value: object, recorded: object) -> str | None:
     if value == recorded:
         return None
     return "tool.uv.default-groups is not the lock's"
+
+
+def _edge_names(table: Mapping[str, Any]) -> Iterator[str]:
+    """The names a package's edges lead to: its dependencies, its extras' and its groups'."""
+    lists = [table.get("dependencies"), *_table(table.get("optional-dependencies")).values()]
+    lists += _table(table.get("dev-dependencies")).values()
+    for edges in lists:
+        named = (edge.get("name") for edge in _list(edges) if isinstance(edge, dict))
+        yield from (name for name in named if isinstance(name, str))
+
+
+def _tables(value: object) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    return ((key, item) for key, item in _table(value).items() if isinstance(item, dict))
 
 
 def _set_change(where: str, want: AbstractSet[str], have: AbstractSet[str]) -> str:

@@ -85,6 +85,39 @@ package = false
     },
 }
 
+FILES["group-python"] = {
+    "pyproject.toml": """[project]
+name = "gp"
+version = "0.1"
+requires-python = ">=3.9"
+dependencies = ["alpha"]
+[dependency-groups]
+lint = ["beta"]
+test = ["eps", {include-group = "lint"}]
+[tool.uv.dependency-groups]
+lint = {requires-python = ">=3.11"}
+"""
+    + BUILD,
+}
+FILES["root-needed"] = {
+    "pyproject.toml": """[project]
+name = "rootv"
+version = "0.1"
+requires-python = ">=3.10"
+dependencies = ["alpha"]
+[tool.uv.workspace]
+members = ["m"]
+""",
+    "m/pyproject.toml": """[project]
+name = "m"
+version = "0.1"
+dependencies = ["rootv"]
+[tool.uv.sources]
+rootv = { workspace = true }
+"""
+    + BUILD,
+}
+
 P = "pyproject.toml"
 A = "packages/a/pyproject.toml"
 B = "packages/b/pyproject.toml"
@@ -150,6 +183,21 @@ CASES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
             (P, UV_TABLE, '[tool.uv.sources]\nalpha = { path = "../wheels/alpha-2.0-py3-none-any.whl" }\n' + UV_TABLE)
         ],
         "index-url-added": [(P, UV_TABLE, UV_TABLE + 'index-url = "https://example.org/simple"\n')],
+        # one requirement twice, in two spellings: uv merges them (found by QA as a false "stale")
+        "same-requirement-twice": [(P, '"alpha>=1", ', '"alpha>=1", "alpha >= 1.0", ')],
+        "same-marker-twice": [
+            (
+                P,
+                "\"beta; python_version >= '3.8'\"",
+                "\"beta; python_version >= '3.8'\", \"beta; python_full_version >= '3.8'\"",
+            )
+        ],
+        "group-repeat-other-spelling": [(P, 'dev = ["eps"', 'dev = ["eps", "beta >= 1"')],
+        # the same range written otherwise: uv compares ranges
+        "range-redundant-lower": [(P, '"alpha>=1"', '"alpha>=1,>=0.5"')],
+        "range-redundant-upper": [(P, '"alpha<3"', '"alpha<3,<4"')],
+        "range-tilde-spelled-out": [(P, '"alpha>=1"', '"alpha~=1.0"'), (P, '"alpha<3"', '"alpha>=1.0,==1.*"')],
+        "range-wildcard-vs-bounds": [(P, '"alpha<3"', '"alpha==2.*"')],
     },
     "workspace": {
         "unchanged": [],
@@ -166,6 +214,20 @@ CASES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
         "root-dependency-removed": [(P, '["a", "alpha"]', '["a"]')],
         "root-group-dependency-added": [(P, 'dev = ["eps"]', 'dev = ["eps", "gamma"]')],
         "member-source-not-editable": [(P, "a = { workspace = true }", "a = { workspace = true, editable = false }")],
+    },
+    "group-python": {
+        "unchanged": [],
+        "group-python-raised": [(P, 'lint = {requires-python = ">=3.11"}', 'lint = {requires-python = ">=3.12"}')],
+        "group-python-removed": [(P, '[tool.uv.dependency-groups]\nlint = {requires-python = ">=3.11"}\n', "")],
+        "group-python-marker-spelled-out": [
+            (P, 'lint = ["beta"]', "lint = [\"beta; python_full_version >= '3.11'\"]"),
+        ],
+        "group-dependency-added": [(P, 'lint = ["beta"]', 'lint = ["beta", "gamma"]')],
+    },
+    "root-needed": {
+        "unchanged": [],
+        "root-dependency-removed": [(P, 'dependencies = ["alpha"]', "dependencies = []")],
+        "root-package-false": [(P, "[tool.uv.workspace]", "[tool.uv]\npackage = false\n[tool.uv.workspace]")],
     },
 }
 
