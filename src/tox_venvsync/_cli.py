@@ -35,7 +35,6 @@ from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tox_venvsync._location import Found
     from tox_venvsync._plan import Plan
 
 # What only one command or option uses (packaging's name rules, the plan's actions, the bytecode compiler,
@@ -212,7 +211,8 @@ def _sync(args: argparse.Namespace) -> int:
     base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
     if args.dry_run:
-        return _dry_run(args, spec, found, base, ahead)
+        recreated = found.kind is Kind.VENV and not adoptable(found, version)
+        return _dry_run(args, spec, base, ahead, recreated=recreated)
     if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
         _report(args, venv, "adopted", None, applied=False)
         return 0
@@ -246,10 +246,9 @@ def _sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dry_run(args: argparse.Namespace, spec: SyncSpec, found: Found, base: Target, ahead: LockAhead) -> int:
-    """Print the plan a sync would apply, changing nothing; a venv of another Python is planned as recreated."""
-    version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
-    if found.kind is Kind.VENV and not adoptable(found, version):  # the sync would empty it and start again
+def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, recreated: bool) -> int:
+    """Print the plan a sync would apply, changing nothing; a venv the sync would recreate is planned from empty."""
+    if recreated:  # a venv of another Python: the sync would empty it and start again
         had = ".".join(map(str, venv_python_version(spec.venv) or ())) or "another Python"
         recreate = f"recreate: {spec.venv} is a venv of Python {had}, --python is {base.python_full_version}"
         # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)

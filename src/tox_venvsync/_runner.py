@@ -470,7 +470,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with _one_sentence():
             found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
             base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
-            version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
+            version = tuple(self.base_python.version_info[:3])
             if found.kind is Kind.VENV and not adoptable(found, version):  # the sync would empty it, start again
                 had = ".".join(map(str, venv_python_version(self.env_dir) or ())) or "another Python"
                 recreate = (
