@@ -23,6 +23,7 @@ from _support.pythons import installed_python
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._build import Builder
 from tox_venvsync._installed import dist_info_names
+from tox_venvsync._runner import VenvSyncRunner
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -635,6 +636,7 @@ def test_a_venv_whose_making_tox_cut_off_is_made_again(
         raise KeyboardInterrupt
 
     mocker.patch.object(venv.EnvBuilder, "create_configuration", cut)
+    mocker.patch.object(VenvSyncRunner, "_undo_creation")  # as a kill: no handler runs, the files stay
     code, _ = demo.run()
     assert code != 0
     assert {p.name for p in demo.venv.iterdir()} >= {"bin", "include", "lib"}
@@ -823,7 +825,51 @@ def test_download_failure_is_reported(demo: Demo) -> None:
     assert code != 0
     assert "cannot fetch beta from http://127.0.0.1" in out
     assert "HTTP 503" in out
-    assert not demo.site.exists() or dist_info_names([demo.site]) == []
+    assert not demo.venvs.exists()  # the venv this run made, and the directory made for it, are not left behind
+
+
+@pytest.mark.parametrize("case", ["invalid toml", "lock-version 2", "no lock"])
+def test_a_venv_a_failed_first_sync_made_is_not_left_behind(demo: Demo, case: str) -> None:
+    # the directory env_location names existed (a mount point, a directory made for it): it stays, empty
+    BAD_INPUTS[case][0](demo)
+    demo.venv.mkdir(parents=True)
+    code, out = demo.run()
+    assert code != 0
+    assert BAD_INPUTS[case][1] in out
+    assert list(demo.venv.iterdir()) == []
+
+
+def _venv_of(venv: Path) -> tuple[str, list[str]]:
+    """The venv's Python version and the .dist-info directories in its site-packages."""
+    cfg = dict(line.split(" = ", 1) for line in (venv / "pyvenv.cfg").read_text().splitlines() if " = " in line)
+    sites = list(venv.glob("lib/python3.*/site-packages"))
+    return cfg["version_info" if "version_info" in cfg else "version"][:4], dist_info_names(sites)
+
+
+@pytest.mark.parametrize("how", ["base_python changed", "venv of another Python found"])
+@pytest.mark.parametrize("case", ["invalid toml", "download fails"])
+def test_a_venv_to_recreate_for_another_python_is_kept_when_the_input_is_bad(demo: Demo, how: str, case: str) -> None:
+    env, venv = ["-e", "unit", "--workdir", str(demo.work)], demo.venvs / "unit"
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(f"{ini.read_text()}\n[testenv:unit]\nbase_python = python3.12\n")
+    if how == "base_python changed":  # tox's own recreate: its record of the env names another interpreter
+        assert demo.project.run("r", *env).code == 0
+        ini.write_text(ini.read_text().replace("base_python = python3.12", "base_python = python3.11"))
+    else:
+        python311 = shutil.which("python3.11")
+        assert python311 is not None
+        subprocess.run([python311, "-m", "venv", "--without-pip", str(venv)], check=True)
+    before = _venv_of(venv)
+    if case == "invalid toml":
+        BAD_INPUTS[case][0](demo)
+    else:
+        demo.versions["beta"] = "2.1"
+        demo.lock()
+        demo.index.fail_paths["/files/beta-2.1-py3-none-any.whl"] = 503
+    result = demo.project.run("r", *env)
+    assert result.code != 0
+    assert ("is not valid TOML" if case == "invalid toml" else "HTTP 503") in result.out
+    assert _venv_of(venv) == before  # not emptied for a sync that cannot happen
 
 
 def test_missing_interpreter_is_reported(demo: Demo) -> None:

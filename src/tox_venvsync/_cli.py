@@ -20,16 +20,17 @@ from tox_venvsync._location import (
     cut_off,
     inspect,
     kernel_path,
+    missing_from,
     nowhere,
     prepare,
     protected_paths,
-    remove_venv,
+    undo_creation,
     venv_python_version,
 )
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, make_request
 from tox_venvsync._state import State
-from tox_venvsync._sync import LockAhead, SyncSpec, in_sync, link_mode, project_indexes, sync
+from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_sync, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 
 if TYPE_CHECKING:
@@ -218,13 +219,10 @@ def _sync(args: argparse.Namespace) -> int:
         return 0
     cache = Cache(default_cache_dir())
     with env_lock(cache, venv):
-        existed = venv.exists()
-        made_from = venv  # the highest directory a new venv's creation makes (its missing parents too)
-        while not made_from.parent.exists() and made_from.parent != made_from:
-            made_from = made_from.parent
+        made_from = missing_from(venv)
         now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
         if now.kind is Kind.VENV and not adoptable(now, version):
-            _before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
+            check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
         try:
             target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
@@ -236,11 +234,7 @@ def _sync(args: argparse.Namespace) -> int:
         except BaseException:
             if made == "created":  # a venv this run made and could not fill (a broken lock, offline...): not left
                 with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
-                    remove_venv(venv, protected, keep_dir=existed)
-                    for parent in venv.parents if not existed and made_from != venv else ():
-                        parent.rmdir()  # made by this run and empty again; an OSError stops at one that is not
-                        if parent == made_from:
-                            break
+                    undo_creation(venv, protected, made_from)
             raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
     return 0
@@ -258,21 +252,6 @@ def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: Lock
     plan = _preview(spec, _existing_target(spec.venv) or future_target(base, spec.venv), ahead)
     _emit(args, _plan_json(plan), plan.lines())
     return 0
-
-
-def _before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
-    """Read and select the lock and fetch its files, so that bad input fails before a venv is emptied.
-
-    Recreating a venv for another Python empties it first; a missing lock, an unknown extra, a wrong
-    hash or an empty cache offline found afterwards would leave an empty venv where a working one was.
-    Builds (directories, git, requirements pins) are left to the sync: they need the new venv.
-    """
-    from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415  # see the imports
-
-    lock = read_lock(spec.lock_path, spec.lock_format, paths_from=spec.paths_from)
-    picks = lock.select(future_target(base, spec.venv), spec.request)
-    files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
-    CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
 
 
 def _found_in_sync(spec: SyncSpec, base: Target, *, compiled: bool) -> bool:

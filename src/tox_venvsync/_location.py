@@ -244,6 +244,33 @@ def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, to
             found.path.rmdir()
 
 
+def missing_from(path: Path) -> Path | None:
+    """The highest of ``path`` and its parents that does not exist (what making ``path`` creates), if any."""
+    if path.exists():
+        return None
+    highest = path
+    while not highest.parent.exists() and highest.parent != highest:
+        highest = highest.parent
+    return highest
+
+
+def undo_creation(
+    venv: Path, protected: Mapping[Path, str], made_from: Path | None, tox_dirs: Iterable[str] = ()
+) -> None:
+    """Remove a venv this run made and could not fill, and the parents its making created (``made_from`` up).
+
+    ``made_from`` is what :func:`missing_from` said before the venv was made: ``None`` keeps the directory
+    (it was there, empty: a mount point, a directory made for it). The removal is :func:`remove_venv`'s.
+    """
+    remove_venv(venv, protected, keep_dir=made_from is None, tox_dirs=tox_dirs)
+    if made_from is None or made_from == venv:
+        return
+    for parent in venv.parents:
+        parent.rmdir()  # made by this run and empty again; an OSError stops at one that is not
+        if parent == made_from:
+            return
+
+
 def _empty(directory: Path, *, keep: set[str]) -> None:
     """Remove every entry of ``directory`` but those named in ``keep``; links are removed, never followed."""
     import shutil  # noqa: PLC0415  # ~3 ms to import; only a removal needs it

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.utils import canonicalize_name
 from tox.report import HandledError
@@ -35,10 +35,12 @@ from tox_venvsync._location import (
     cut_off,
     inspect,
     kernel_path,
+    missing_from,
     nowhere,
     protected_paths,
     remove_venv,
     sees_system_site_packages,
+    undo_creation,
     venv_python_version,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
@@ -74,6 +76,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def __init__(self, create_args: ToxEnvCreateArgs) -> None:
         #: the base interpreter as virtualenv's discovery describes it (see :meth:`_get_python`)
         self._interpreter: Any = None
+        #: what making the venv's directory created (see ``_location.missing_from``), set before it is made
+        self._venvsync_missing_from: Path | None = None
+        #: the same, once this run made the venv (``False``: it did not): removed when the setup fails
+        self._venvsync_made: Path | Literal[False] | None = False
         super().__init__(create_args)
 
     @staticmethod
@@ -234,7 +240,19 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with _one_sentence():
             link_mode()  # refused before the venv is made
             with env_lock(self._cache, self.env_dir):
-                super().setup()
+                try:
+                    super().setup()
+                except BaseException:
+                    self._undo_creation()
+                    raise
+
+    def _undo_creation(self) -> None:
+        """A venv this run made and could not fill (a broken lock, offline, a failed build) is not left behind."""
+        made_from = self._venvsync_made
+        if made_from is False:
+            return
+        with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
+            undo_creation(self.env_dir, self._protected, made_from, tox_dirs=self._tox_dirs)
 
     @property
     def _core_package_root(self) -> Path:
@@ -282,6 +300,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             release_tox_redirect(self.env_dir, self.core["work_dir"])
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # before tox writes into it
         if found.kind is Kind.MISSING:
+            self._venvsync_missing_from = missing_from(found.path)
             create_dir(found.path)
         super()._setup_env()
 
@@ -289,6 +308,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self._run_state["clean"]:
             return
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # a non-venv is refused untouched
+        if found.kind is Kind.VENV and not self.conf["recreate"] and not cut_off(self.env_dir):
+            self._check_before_recreating()  # tox recreates it (another interpreter): emptied once the input is good
         if found.kind is not Kind.MISSING:
             _LOGGER.warning("remove virtual environment %s", self.env_dir)
             self._run_recreate_commands()
@@ -309,8 +330,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 why = f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
             else:
                 why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
+                if not cut_off(self.env_dir):  # a working venv is emptied only once the input is good
+                    self._check_before_recreating()
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
+        self._venvsync_made = self._venvsync_missing_from
         with creating(self.env_dir):
             if not self._created_in_process():
                 super().create_python_env()
@@ -321,6 +345,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 system_site_packages=self.conf["system_site_packages"],
                 copies=self.conf["always_copy"],
             )
+
+    def _check_before_recreating(self) -> None:
+        """Read, select and fetch the lock before a working venv is emptied to be made again."""
+        from tox_venvsync._sync import check_before_recreating  # noqa: PLC0415  # see _sync_env
+        from tox_venvsync._target import base_facts  # noqa: PLC0415
+
+        cache = self._cache
+        check_before_recreating(self._spec(), base_facts(cache.root, self.base_python.extra["executable"]), cache)
 
     def _virtualenv_needed(self) -> bool:
         """Whether only virtualenv's session can make the venv asked for: pip seeded, or virtualenv settings."""

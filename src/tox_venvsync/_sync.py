@@ -150,6 +150,30 @@ class LockAhead:
             return None
 
 
+def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
+    """Read and select the lock and fetch its files, so that bad input fails before a venv is emptied.
+
+    Recreating a venv for another Python empties it first; a missing lock, an unknown extra, a wrong
+    hash or an empty cache offline found afterwards would leave an empty venv where a working one was.
+    Builds (directories, git, requirements pins) are left to the sync: they need the new venv.
+    """
+    from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415  # see the imports
+    from tox_venvsync._lock import read_lock  # noqa: PLC0415
+    from tox_venvsync._target import future_target  # noqa: PLC0415
+
+    lock = read_lock(spec.lock_path, spec.lock_format, paths_from=spec.paths_from)
+    picks = lock.select(future_target(base, spec.venv), spec.request)
+    files = [
+        p
+        for p in picks
+        if p.artifact is not None
+        and (p.artifact.url or p.artifact.path)
+        and p.vcs is None
+        and p.name not in spec.project_names
+    ]
+    CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
+
+
 def in_sync(spec: SyncSpec, target: Target) -> bool:
     """Whether :func:`sync` would find nothing to do, by reading only: no lock needed.
 
