@@ -319,6 +319,7 @@ def test_verify_finds_edited_and_deleted_files(
         "missing": ["lib/python3.12/site-packages/beta/__init__.py"],
         "unreadable": [],
         "unowned": [],
+        "moved": [],
         "interrupted": [],
         "created": True,
         "differs": None,
@@ -430,6 +431,41 @@ def test_verify_lists_files_no_distribution_owns(
     (site / "alpha" / "__pycache__" / "leftover.cpython-312.pyc").write_bytes(b"bytecode is not counted")
     code, out, _ = run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))
     assert (code, out) == (1, "unowned: lib/python3.12/site-packages/alpha/leftover.py\n")
+
+
+@pytest.mark.parametrize("top", ["old", "x" * 120], ids=["short path", "path too long for a shebang"])
+def test_verify_names_the_scripts_a_moved_or_copied_venv_starts_the_old_interpreter_with(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], local_index: LocalIndex, top: str
+) -> None:
+    # cp -a of a venv to another path (a Docker COPY to another directory): every RECORD hash still matches, but
+    # the console scripts start the old venv's python; a script that finds its python at run time is fine
+    wheel = make_wheel(
+        local_index.directory, "tool", "1.0", console_scripts={"tool": "tool:main", "tool-gui": "tool:gui"}
+    )
+    lock = write_pylock(
+        tmp_path / "project" / "pylock.toml",
+        [package_entry("tool", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])],
+    )
+    old, deep = tmp_path / top / "venv", top != "old"
+    assert run(capsys, *sync_args(lock, old, python312))[0] == 0
+    assert (old / "bin" / "tool").read_bytes().startswith(b"#!/bin/sh\n" if deep else f"#!{old}/bin/python".encode())
+    assert run(capsys, "verify", "--venv", str(old), "--lock", str(lock))[:2] == (
+        0,
+        f"{old}: every file matches its RECORD and the lock\n",
+    )
+    new = tmp_path / "new"
+    shutil.copytree(old, new, symlinks=True)
+    relocatable = new / "bin" / "tool-gui"  # as uv's --relocatable writes it: found next to the script
+    relocatable.unlink()
+    relocatable.write_text(
+        "#!/bin/sh\n" + "'''exec' " + '"$(dirname -- "$(realpath -- "$0")")"/' + "'python' " + '"$0" "$@"\n' + "' '''\n"
+    )
+    code, out, _ = run(capsys, "verify", "--venv", str(new))
+    assert code == 1
+    assert f"moved: bin/tool starts {old}/bin/python, not this venv's (moved or copied; recreate it)\n" in out
+    assert "tool-gui starts" not in out
+    code, out, _ = run(capsys, "verify", "--venv", str(new), "--json")
+    assert (code, json.loads(out)["moved"]) == (1, ["bin/tool"])
 
 
 def test_verify_reports_what_an_interrupted_sync_left(

@@ -279,13 +279,20 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
 def _verify(args: argparse.Namespace) -> int:
     from tox_venvsync._apply import Journal  # noqa: PLC0415  # see the imports
     from tox_venvsync._installed import scan  # noqa: PLC0415
-    from tox_venvsync._verify import check_records, unowned_files  # noqa: PLC0415
+    from tox_venvsync._verify import check_records, moved_scripts, unowned_files  # noqa: PLC0415
 
     venv = kernel_path(args.venv)  # link/../venv is where the system finds it
     made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     target = _existing_target(venv)
     if target is None and made:  # cut off before its interpreter was in place: nothing more to look at
-        empty: dict[str, Any] = {"modified": [], "missing": [], "unreadable": [], "unowned": [], "interrupted": []}
+        empty: dict[str, Any] = {
+            "modified": [],
+            "missing": [],
+            "unreadable": [],
+            "unowned": [],
+            "moved": [],
+            "interrupted": [],
+        }
         _emit(args, empty | {"created": False, "differs": None}, made)
         return 1
     if target is None:
@@ -300,6 +307,7 @@ def _verify(args: argparse.Namespace) -> int:
     installed = scan(site_packages)
     files = check_records(installed, venv)
     unowned = unowned_files(installed, site_packages, venv)
+    moved = moved_scripts(installed, Path(target.scheme["scripts"]), venv)
     spec = SyncSpec(
         venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args), paths_from=Path.cwd()
     )
@@ -311,6 +319,7 @@ def _verify(args: argparse.Namespace) -> int:
         "missing": files.missing,
         "unreadable": files.unreadable,
         "unowned": unowned,
+        "moved": [script for script, _ in moved],
         "interrupted": interrupted,
         "created": not made,
         "differs": _plan_json(plan) if plan else None,
@@ -318,10 +327,11 @@ def _verify(args: argparse.Namespace) -> int:
     lines = [*made, *(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
     lines += [f"unreadable: {row}" for row in files.unreadable]
     lines += [f"unowned: {p}" for p in unowned]
+    lines += [f"moved: {p} starts {python}, not this venv's (moved or copied; recreate it)" for p, python in moved]
     lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in interrupted]
     lines += [step.describe() for step in changes]
     _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
-    return 1 if files or unowned or changes or interrupted or made else 0
+    return 1 if files or unowned or moved or changes or interrupted or made else 0
 
 
 def _preview(spec: SyncSpec, target: Target, ahead: LockAhead | None = None) -> Plan:

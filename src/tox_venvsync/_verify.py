@@ -156,6 +156,75 @@ def unowned_files(
     return sorted(found)
 
 
+def moved_scripts(
+    installed: Mapping[NormalizedName, Sequence[InstalledDist]], scripts: Path, venv: Path
+) -> list[tuple[str, str]]:
+    """Entry-point scripts that start another venv's interpreter: the venv was moved or copied since they were written.
+
+    An installer writes each console and GUI script of a distribution's ``entry_points.txt`` to start the venv's
+    own interpreter by its path (directly, or through ``/bin/sh`` for a long path). Its RECORD hash still matches
+    at the new path, but the script runs the old one, or nothing. Returns each such script (relative to the venv)
+    and the interpreter it starts; a script that finds its interpreter at run time (uv's relocatable one) is not.
+    """
+    own = os.path.realpath(scripts)
+    found: list[tuple[str, str]] = []
+    for dists in installed.values():
+        for dist in dists:
+            for name in _script_names(dist.dist_info / "entry_points.txt"):
+                path = scripts / name
+                interpreter = _started_interpreter(path)
+                if interpreter is not None and os.path.realpath(os.path.dirname(interpreter)) != own:  # noqa: PTH120
+                    found.append((os.path.relpath(path, venv), interpreter))
+    return sorted(found)
+
+
+def _script_names(entry_points: Path) -> list[str]:
+    """The names of the console and GUI scripts an ``entry_points.txt`` declares."""
+    try:
+        text = entry_points.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    names: list[str] = []
+    section = ""
+    for line in (raw.strip() for raw in text.splitlines()):
+        if line.startswith("["):
+            section = line.strip("[] ")
+        elif section in {"console_scripts", "gui_scripts"} and "=" in line and not line.startswith(("#", ";")):
+            name = line.partition("=")[0].strip()
+            if name and "/" not in name and name not in {".", ".."}:  # a file in the scripts directory, nothing else
+                names.append(name)
+    return names
+
+
+#: how installer, pip and this engine start a script whose interpreter path is too long or has a space
+_SH_EXEC = "'''exec' "
+
+
+def _started_interpreter(script: Path) -> str | None:
+    """The absolute interpreter path a script's first lines start, or ``None`` (not a script, found at run time)."""
+    try:
+        descriptor = os.open(script, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with open(descriptor, "rb") as handle:  # noqa: PTH123  # a descriptor
+        head = handle.read(4096) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+    lines = head.decode("utf-8", "replace").splitlines()
+    if not lines or not lines[0].startswith("#!"):
+        return None
+    words = lines[0][2:].split()
+    if words == ["/bin/sh"] and len(lines) > 1 and lines[1].startswith(_SH_EXEC):
+        start = lines[1].removeprefix(_SH_EXEC)
+        if "$" in start.partition('"$0"')[0]:  # found at run time ("$(dirname ...)"): it moves with the venv
+            return None
+        import shlex  # noqa: PLC0415  # only for such scripts
+
+        try:
+            words = shlex.split(start)
+        except ValueError:
+            return None
+    return words[0] if words and words[0].startswith("/") else None  # POSIX: an absolute path
+
+
 def _rows(record: Path) -> list[list[str]]:
     try:
         return _read_rows(record)
