@@ -484,6 +484,22 @@ def test_env_location_option_needs_env_name_for_several_envs(demo: Demo, tmp_pat
     assert "--env-location must contain {env_name}" in result.out
 
 
+@pytest.mark.parametrize("env_list", ["py312", "py312, py311"])
+def test_env_location_option_without_e_needs_env_name_only_when_env_list_has_several(
+    demo: Demo, tmp_path: Path, env_list: str
+) -> None:
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("env_list = py312", f"env_list = {env_list}"))
+    result = demo.project.run("r", "--workdir", str(demo.work), "--env-location", str(tmp_path / "one"))
+    if "," in env_list:
+        assert result.code != 0
+        assert "--env-location must contain {env_name}" in result.out
+        assert not (tmp_path / "one").exists()
+    else:
+        assert result.code == 0, result.out
+        assert (tmp_path / "one" / "pyvenv.cfg").is_file()
+
+
 def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> None:
     code, out = demo.run("--env-location", str(tmp_path / "elsewhere" / "{env_name}"))
     assert code == 0, out

@@ -197,7 +197,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         # --env-location moves the envs of this run only: tox works out the others' directories too (its .venv
         # pointer to the dev env), and they stay where their env_location says
         if (template := getattr(self.options, "env_location", None)) and selected is not False:
-            if "{env_name}" not in template and _several_envs(self.options):
+            if "{env_name}" not in template and _several_envs(self.options, self.core):
                 msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
                 raise HandledError(msg)
             value = Path(template.replace("{env_name}", self.name)).expanduser()
@@ -756,10 +756,13 @@ def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[
     return name in list(envs)
 
 
-def _several_envs(options: Any) -> bool:  # noqa: ANN401  # tox's parsed options
+def _several_envs(options: Any, core: Any) -> bool:  # noqa: ANN401  # tox's parsed options and core
+    """Whether several environments may run: several ``-e``, ``ALL``, or no ``-e`` and an ``env_list`` of several."""
     envs = getattr(options, "env", None)
     if envs is None:
         return True
+    if getattr(envs, "is_default_list", False):  # no -e: tox runs env_list
+        return len(list(getattr(core["env_list"], "envs", ()))) != 1
     return bool(getattr(envs, "is_all", False)) or len(list(envs)) != 1
 
 
