@@ -515,6 +515,22 @@ def test_verify_reports_a_package_the_lock_does_not_name(
     assert out == "remove: beta 2.0\n"
 
 
+def test_a_wrong_hash_is_bad_input_and_leaves_no_venv(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = lock.read_text()
+    digest = text.split('sha256 = "', 1)[1].split('"', 1)[0]
+    lock.write_text(text.replace(digest, "0" * 64, 1))
+    venv = tmp_path / "opt" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (2, "")  # the lock, or what serves it, is to fix: bad input
+    assert err.startswith("venvsync: error: the sha256 hash of alpha from http://127.0.0.1")
+    assert err.endswith(
+        f"but the lock says {'0' * 64}; nothing was installed: check the lockfile or the index that serves this file\n"
+    )
+    assert not (tmp_path / "opt").exists()
+
+
 def test_offline_with_a_warm_cache_works_and_a_cold_one_lists_every_missing_file(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -524,7 +540,7 @@ def test_offline_with_a_warm_cache_works_and_a_cold_one_lists_every_missing_file
 
     monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(tmp_path / "cold-cache"))
     code, out, err = run(capsys, *sync_args(lock, tmp_path / "cold", python312, "--offline"))
-    assert code == 1
+    assert code == 2  # bad input: the cache lacks what the sync needs
     assert err == (
         "venvsync: error: offline and 2 file(s) are not in the cache: alpha (alpha-1.0-py3-none-any.whl), "
         "beta (beta-2.0-py3-none-any.whl); run once online (or fill TOX_VENVSYNC_CACHE_DIR) first\n"
@@ -573,7 +589,7 @@ def test_a_tree_that_lost_a_file_and_its_wheel_is_fetched_again_or_offline_says_
     _damage_tree(cache_dir, "beta/__init__.py")
     shutil.rmtree(cache_dir / "artifacts")
     code, out, err = run(capsys, *sync_args(lock, tmp_path / "offline", python312, "--offline"))
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err == (
         "venvsync: error: offline and 2 file(s) are not in the cache: alpha (alpha-1.0-py3-none-any.whl), "
         "beta (beta-2.0-py3-none-any.whl); run once online (or fill TOX_VENVSYNC_CACHE_DIR) first\n"

@@ -198,7 +198,7 @@ def test_sha256_mismatch(wheelhouse: Path, cache: Cache, local_index: LocalIndex
         == f"the sha256 hash of pkg from {url} is {sha256_file(wheel)} but the lock says {wrong}; {_TAIL}"
     )
     assert (info.value.expected, info.value.actual) == (wrong, sha256_file(wheel))
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 2  # bad input: the lock or its index is to fix
     assert _files(cache.root) == []  # nothing at the address, nothing left in tmp/
     assert (cache.root / "tmp").is_dir()
 

@@ -553,20 +553,65 @@ def test_local_files_and_bare_references(tmp_path: Path, target: Target) -> None
     assert all(p.artifact is not None and p.artifact.url is None for p in picks)
 
 
+def test_a_digest_in_the_url_is_a_hash_as_pip_takes_it(tmp_path: Path, target: Target) -> None:
+    # pip's hash-checking mode takes a link's #sha256= as one of the file's allowed digests
+    wheel = tmp_path / "wheels" / "pkg-1.0-py3-none-any.whl"
+    text = (
+        f"pkg @ {wheel.as_uri()}#sha256={H1.upper()}\n"
+        f"other @ https://example.invalid/other-2.0.tar.gz#sha256={H2}&subdirectory=x\n"
+        f"third @ https://example.invalid/third-3.0-py3-none-any.whl#sha256={H1} --hash=sha256:{H1}\n"
+    )
+    lock = _read(tmp_path, text)
+    picks = lock.select(target, Request())
+    assert [(p.name, p.artifact.hashes if p.artifact else None) for p in picks] == [
+        ("pkg", {"sha256": H1}),
+        ("other", {"sha256": H2}),
+        ("third", {"sha256": H1}),
+    ]
+    assert [p.artifact.url for p in picks if p.artifact] == [
+        None,
+        "https://example.invalid/other-2.0.tar.gz",
+        "https://example.invalid/third-3.0-py3-none-any.whl",
+    ]
+    assert [dict(lock.allowed_hashes(p)) for p in picks] == [
+        {"sha256": frozenset({H1})},
+        {"sha256": frozenset({H2})},
+        {"sha256": frozenset({H1})},
+    ]
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
         pytest.param(
             "pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl",
-            f"https://example.invalid/pkg-1.0-py3-none-any.whl has no --hash, so its bytes cannot be checked and "
-            f"{NOT_A_LOCK}",
+            f"https://example.invalid/pkg-1.0-py3-none-any.whl has no --hash (nor #sha256= in its URL), so its "
+            f"bytes cannot be checked and {NOT_A_LOCK}",
             id="no-hash",
         ),
         pytest.param(
+            f"pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl#md5={'0' * 32}",
+            f"https://example.invalid/pkg-1.0-py3-none-any.whl#md5={'0' * 32} has no --hash (nor #sha256= in its "
+            f"URL), so its bytes cannot be checked and {NOT_A_LOCK}",
+            id="md5-in-url",
+        ),
+        pytest.param(
+            "pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl#sha256=abc",
+            "#sha256=abc in https://example.invalid/pkg-1.0-py3-none-any.whl#sha256=abc is not a sha256 digest in "
+            "hex; re-generate the file",
+            id="short-digest-in-url",
+        ),
+        pytest.param(
             f"pkg @ https://example.invalid/pkg-1.0.tar.gz --hash=sha256:{H1} --hash=sha256:{H2}",
-            "https://example.invalid/pkg-1.0.tar.gz is one file but has several --hash digests of one algorithm; "
-            "keep the right one",
+            "https://example.invalid/pkg-1.0.tar.gz is one file but has several digests of one algorithm (in --hash "
+            "or its URL); keep the right one",
             id="two-digests",
+        ),
+        pytest.param(
+            f"pkg @ https://example.invalid/pkg-1.0.tar.gz#sha256={H2} --hash=sha256:{H1}",
+            f"https://example.invalid/pkg-1.0.tar.gz#sha256={H2} is one file but has several digests of one "
+            "algorithm (in --hash or its URL); keep the right one",
+            id="url-and-option-differ",
         ),
         pytest.param(
             f"pkg @ https://example.invalid/other-1.0-py3-none-any.whl --hash=sha256:{H1}",

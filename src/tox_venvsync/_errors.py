@@ -155,7 +155,9 @@ class BadUrlError(FetchError):
 
 
 class OfflineError(VenvSyncError):
-    """Offline, and the cache lacks files the sync needs; lists every one."""
+    """Offline, and the cache lacks files the sync needs; lists every one (bad input: exit code 2)."""
+
+    exit_code = 2
 
     def __init__(self, missing: list[str]) -> None:
         super().__init__(
@@ -166,7 +168,12 @@ class OfflineError(VenvSyncError):
 
 
 class HashMismatchError(VenvSyncError):
-    """An artifact's size or hash differs from the lock; nothing of it was installed."""
+    """An artifact's size or hash differs from the lock; nothing of it was installed (bad input: exit code 2).
+
+    The lock and the bytes served for it disagree: the lock, or the index, is to fix; running again does not help.
+    """
+
+    exit_code = 2
 
     def __init__(self, name: str, source: str, *, what: str, expected: str, actual: str) -> None:
         super().__init__(

@@ -473,6 +473,8 @@ def _location_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
     if ref.editable and (local is None or filename.endswith((".whl", *_ARCHIVE_SUFFIXES))):
         msg = f"-e {ref.location} is not a local directory or a VCS URL; only those can be installed editable"
         raise LockFileError(path, msg, context=line.context)
+    if filename.endswith((".whl", *_ARCHIVE_SUFFIXES)):
+        ref = _with_url_hash(path, line, ref)
     if filename.endswith(".whl"):
         return _wheel_pin(path, line, ref, filename, local)
     if filename.endswith(_ARCHIVE_SUFFIXES):
@@ -496,6 +498,25 @@ def _local_path(path: Path, line: _Line, location: str) -> Path | None:
         return (_PATHS_FROM.get() / local).resolve()
     except (OSError, ValueError) as exc:
         raise LockFileError(path, f"{location} is not a usable path ({exc})", context=line.context) from exc
+
+
+def _with_url_hash(path: Path, line: _Line, ref: _Ref) -> _Ref:
+    """``ref`` with the digest its URL's fragment gives (``...whl#sha256=<hex>``) among its hashes, as pip takes it.
+
+    pip adds a link's ``#<algorithm>=<hex>`` to the ``--hash`` digests a file may have, in hash-checking mode too;
+    one in an algorithm not verified here (md5, sha1) is left out, as ``--hash`` refuses it.
+    """
+    fragment = parse_qsl(urlsplit(ref.location).fragment)
+    found = {key: value.lower() for key, value in fragment if key in HASH_ALGORITHMS}
+    if not found:
+        return ref
+    hashes = {algorithm: set(digests) for algorithm, digests in ref.hashes.items()}
+    for algorithm, digest in found.items():
+        if len(digest) != _HEX_LENGTH[algorithm] or not _HEX.fullmatch(digest):
+            msg = f"#{algorithm}={digest} in {ref.location} is not a {algorithm} digest in hex; re-generate the file"
+            raise LockFileError(path, msg, context=line.context)
+        hashes.setdefault(algorithm, set()).add(digest)
+    return replace(ref, hashes={algorithm: frozenset(digests) for algorithm, digests in hashes.items()})
 
 
 def _wheel_pin(path: Path, line: _Line, ref: _Ref, filename: str, local: Path | None) -> _Pin:
@@ -525,10 +546,15 @@ def _archive_pin(path: Path, line: _Line, ref: _Ref, filename: str, local: Path 
 def _artifact(path: Path, line: _Line, ref: _Ref, filename: str, local: Path | None) -> Artifact:
     # hash before install: a file this reader passes on always carries the digest it must have
     if not ref.hashes:
-        msg = f"{ref.location} has no --hash, so its bytes cannot be checked and {_NOT_A_LOCK}"
+        msg = (
+            f"{ref.location} has no --hash (nor #sha256= in its URL), so its bytes cannot be checked and {_NOT_A_LOCK}"
+        )
         raise LockFileError(path, msg, context=line.context)
     if any(len(digests) > 1 for digests in ref.hashes.values()):
-        msg = f"{ref.location} is one file but has several --hash digests of one algorithm; keep the right one"
+        msg = (
+            f"{ref.location} is one file but has several digests of one algorithm (in --hash or its URL); "
+            "keep the right one"
+        )
         raise LockFileError(path, msg, context=line.context)
     url = None if local is not None else urlunsplit(urlsplit(ref.location)._replace(fragment=""))
     hashes = {algorithm: next(iter(digests)) for algorithm, digests in ref.hashes.items()}
