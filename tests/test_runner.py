@@ -520,6 +520,22 @@ def test_env_location_option_moves_only_the_envs_of_the_run(demo: Demo, tmp_path
     assert redirect.read_text().strip() == str(demo.venvs / "dev")
 
 
+@pytest.mark.parametrize("env_list", ["", "env_list =\n"], ids=["no-env-list", "empty-env-list"])
+def test_env_location_option_moves_the_py_env_tox_runs_without_an_env_list(
+    demo: Demo, tmp_path: Path, env_list: str
+) -> None:
+    # without -e and without an env_list tox runs its fallback env "py": the option moves that one too
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("env_list = py312\n", env_list)
+    (demo.project.path / "tox.ini").write_text(ini)
+    result = demo.project.run(
+        "r", "--workdir", str(demo.work), "--env-location", str(tmp_path / "moved" / "{env_name}")
+    )
+    assert result.code == 0, result.out
+    assert "versions 1.0 2.0" in result.out
+    assert (tmp_path / "moved" / "py" / "pyvenv.cfg").is_file()
+    assert not (demo.venvs / "py").exists()
+
+
 @pytest.mark.parametrize(
     "how",
     [

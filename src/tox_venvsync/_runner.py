@@ -752,7 +752,8 @@ def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[
     if getattr(envs, "is_all", False):
         return True
     if getattr(envs, "is_default_list", False):
-        return name in getattr(core["env_list"], "envs", ())
+        # tox runs its env_list, and without one its fallback environment "py" (EnvSelector)
+        return name in (getattr(core["env_list"], "envs", ()) or ("py",))
     return name in list(envs)
 
 
