@@ -534,6 +534,10 @@ def test_env_location_option_moves_the_py_env_tox_runs_without_an_env_list(
     assert "versions 1.0 2.0" in result.out
     assert (tmp_path / "moved" / "py" / "pyvenv.cfg").is_file()
     assert not (demo.venvs / "py").exists()
+    # one environment runs: a template without {env_name} is taken, as with one -e
+    result = demo.project.run("r", "--workdir", str(demo.work), "--env-location", str(tmp_path / "one"))
+    assert result.code == 0, result.out
+    assert (tmp_path / "one" / "pyvenv.cfg").is_file()
 
 
 @pytest.mark.parametrize(

@@ -762,8 +762,8 @@ def _several_envs(options: Any, core: Any) -> bool:  # noqa: ANN401  # tox's par
     envs = getattr(options, "env", None)
     if envs is None:
         return True
-    if getattr(envs, "is_default_list", False):  # no -e: tox runs env_list
-        return len(list(getattr(core["env_list"], "envs", ()))) != 1
+    if getattr(envs, "is_default_list", False):  # no -e: tox runs env_list, else "py" (see _selected)
+        return len(list(getattr(core["env_list"], "envs", ())) or ["py"]) != 1
     return bool(getattr(envs, "is_all", False)) or len(list(envs)) != 1
 
 
