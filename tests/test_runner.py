@@ -1683,6 +1683,30 @@ def test_deps_files_are_found_from_tox_ini_as_with_tox_s_own_runner(
     assert "gamma-0.5.dist-info" in dist_info_names([demo.site])
 
 
+def test_an_edit_of_a_file_deps_name_is_a_change_of_the_deps(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tox's own runner runs pip again when a -r file of deps changes; the same deps line with new contents is new deps
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5")
+    make_wheel(demo.index.directory, "delta", "1.0")
+    (demo.project.path / "requirements-dev.txt").write_text("gamma\n")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(
+        ini.replace("package = skip", "package = skip\ndeps = -r requirements-dev.txt")
+    )
+    code, out = demo.run()
+    assert code == 0, out
+    assert "gamma-0.5.dist-info" in dist_info_names([demo.site])
+    (demo.project.path / "requirements-dev.txt").write_text("delta\n")
+    code, out = demo.run()
+    assert code == 0, out
+    assert "deps installed by pip on top" in out
+    names = dist_info_names([demo.site])
+    assert "delta-1.0.dist-info" in names
+    assert "gamma-0.5.dist-info" not in names  # what the old contents installed leaves, as for a changed deps line
+    code, out = demo.run()
+    assert (code, "synced" in out) == (0, False), out
+
+
 def test_the_default_location_works_after_a_run_moved_elsewhere(demo: Demo, tmp_path: Path) -> None:
     # the moved run leaves tox's log and tmp in {work_dir}/py312, and its .tox-info.json in the venv it moved
     (demo.project.path / "tox.ini").write_text(INI.replace("env_location = {env_location}\n", ""))

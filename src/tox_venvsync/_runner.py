@@ -565,11 +565,23 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             else _project_names(self._package_root),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
+            deps_content=self._deps_content(),
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             paths_from=self.core["toxinidir"],  # a requirements lock's relative paths too, as pip -r reads them there
             exact=self.conf["exact"],
             environ=self._tool_environ(),
         )
+
+    def _deps_content(self) -> list[str]:
+        """What ``deps`` ask for with the files they name read, when they name one (else nothing: the lines say it)."""
+        deps = self.conf.get("deps", PythonDeps)
+        if not any(arg.startswith(("-r", "-c", "--requirement", "--constraint")) for arg in deps.as_root_args):
+            return []
+        try:
+            options, requirements = deps.unroll()
+        except (ValueError, OSError):  # a file that does not read: pip says so when it runs
+            return []
+        return [*options, *requirements]
 
     def _request(self, project: str) -> Request:
         return make_request(

@@ -77,6 +77,9 @@ class SyncSpec:
     deps: Sequence[str] = ()
     #: where pip runs for ``deps`` (their ``-r`` and relative paths start there): tox's ini directory; else the lock's
     deps_dir: Path | None = None
+    #: what ``deps`` ask for with the files they name (``-r``, ``-c``) read: an edit of such a file changes the deps
+    #: as a changed line does, as tox's own runner runs pip again for it
+    deps_content: Sequence[str] = ()
     #: where a requirements file's relative paths start, as pip's and uv's current directory: tox's ini directory
     #: in tox, the working directory for ``venvsync``; ``None``: the lock's directory
     paths_from: Path | None = None
@@ -225,7 +228,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     ):
         sources = Sources(cache, target, Path(scratch), environ=spec.environ)
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
-        kept_deps = state.deps_names(_deps_key(spec.deps))
+        kept_deps = state.deps_names(_deps_key(spec))
         plan = make_sync_plan(
             spec,
             target,
@@ -275,7 +278,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                 fingerprint,
                 dist_info_names(site_packages),
                 trees=sources.trees,
-                deps=(_deps_key(spec.deps), sorted(deps_names)),
+                deps=(_deps_key(spec), sorted(deps_names)),
             )
         except OSError as exc:
             # nothing changed in a venv this process may not write (a read-only image layer whose lock gained a
@@ -386,8 +389,9 @@ def _size(path: Path) -> int:
         return 0  # unpacked in its turn; the check reports what is wrong with it
 
 
-def _deps_key(deps: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(deps).encode()).hexdigest()
+def _deps_key(spec: SyncSpec) -> str:
+    lines = [*spec.deps, *(["", *spec.deps_content] if spec.deps_content else [])]  # the bare lines keep their key
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: list[Path]) -> set[str]:
@@ -580,6 +584,7 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
             *(f"{w.path.name}={contents[w.path]}:{w.editable}:{w.source or w.sdist or w.path}" for w in spec.project),
             *sorted(spec.project_names),
             *(f"deps:{dep}" for dep in spec.deps),
+            *(f"deps-content:{line}" for line in spec.deps_content),
             *(f"member:{digest}" for digest in members),
         ],
         exact=spec.exact,
