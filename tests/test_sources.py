@@ -439,6 +439,23 @@ def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_an
     assert env.run("import dirpkg; print(dirpkg.V)") == "1"
 
 
+def test_a_backends_warnings_are_not_printed(env: Env, recwarn: pytest.WarningsRecorder) -> None:
+    # a backend's deprecation notices (setuptools has dozens of lines of them) are the build's output, which is
+    # kept quiet: pyproject_hooks would raise each again in this process, onto the one-line output's stderr
+    tree = write_project(env.root / "lock" / "local", "noisy", "0.1", {"noisy/__init__.py": "V = 1\n"})
+    backend = tree / "_build" / "backend.py"
+    backend.write_text(
+        backend.read_text().replace(
+            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n",
+            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+            "    import warnings; warnings.warn('tests_require is deprecated')\n",
+        )
+    )
+    env.write({"name": "noisy", "directory": {"path": "local"}})
+    assert actions(env.sync()) == [("noisy", "install")]
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:
     # the lock says proj; the tree's build says projz: installing it would put a package the lock does not name
     write_project(env.root / "lock" / "local", "projz", "0.1", {"projz/__init__.py": "V = 1\n"})

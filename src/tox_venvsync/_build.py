@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -122,7 +123,13 @@ class Builder:
 
     def _build(self, pick: Pick, tree: Path, into: Path, distribution: Distribution, source: str) -> Path:
         from build import BuildBackendException, BuildException, ProjectBuilder  # noqa: PLC0415  # only when building
+        from pyproject_hooks import BuildBackendWarning  # noqa: PLC0415  # only when building
 
+        # the backend's warnings are its output, kept quiet as the rest of it: pyproject_hooks raises each one again
+        # in this process (setuptools' deprecation notices run to dozens of lines). Added again at each build, so
+        # that it comes first (a filter already there moves to the front); no catch_warnings, which tox p's threads
+        # would race on
+        warnings.filterwarnings("ignore", category=BuildBackendWarning)
         environ = self._environ
 
         def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
