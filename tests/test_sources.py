@@ -6,7 +6,10 @@ import os
 import re
 import stat
 import subprocess
+import sys
 import threading
+import types
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +22,7 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._apply import Journal, WheelInstaller
-from tox_venvsync._build import Builder, BuildError, _as_locked
+from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, InstallError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
@@ -454,6 +457,14 @@ def test_a_backends_warnings_are_not_printed(env: Env, recwarn: pytest.WarningsR
     env.write({"name": "noisy", "directory": {"path": "local"}})
     assert actions(env.sync()) == [("noisy", "install")]
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_a_pyproject_hooks_without_backend_warnings_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # build allows pyproject_hooks before 1.3, which has no BuildBackendWarning (its backends' warnings stay there)
+    monkeypatch.setitem(sys.modules, "pyproject_hooks", types.ModuleType("pyproject_hooks"))
+    before = list(warnings.filters)
+    _quiet_backend_warnings()
+    assert warnings.filters == before
 
 
 def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:

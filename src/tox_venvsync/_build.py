@@ -123,13 +123,8 @@ class Builder:
 
     def _build(self, pick: Pick, tree: Path, into: Path, distribution: Distribution, source: str) -> Path:
         from build import BuildBackendException, BuildException, ProjectBuilder  # noqa: PLC0415  # only when building
-        from pyproject_hooks import BuildBackendWarning  # noqa: PLC0415  # only when building
 
-        # the backend's warnings are its output, kept quiet as the rest of it: pyproject_hooks raises each one again
-        # in this process (setuptools' deprecation notices run to dozens of lines). Added again at each build, so
-        # that it comes first (a filter already there moves to the front); no catch_warnings, which tox p's threads
-        # would race on
-        warnings.filterwarnings("ignore", category=BuildBackendWarning)
+        _quiet_backend_warnings()
         environ = self._environ
 
         def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
@@ -144,6 +139,21 @@ class Builder:
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
                 raise BuildError(pick.name, source, _backend_said(exc)) from exc
+
+
+def _quiet_backend_warnings() -> None:
+    """The backend's warnings are its output, kept quiet as the rest of it.
+
+    pyproject_hooks 1.3 raises each one again in this process (setuptools' deprecation notices run to dozens of
+    lines); before 1.3 they stayed in the backend's process, and there is nothing to filter. Added again at each
+    build, so that it comes first (a filter already there moves to the front); no catch_warnings, which tox p's
+    threads would race on.
+    """
+    try:
+        from pyproject_hooks import BuildBackendWarning  # noqa: PLC0415  # only when building
+    except ImportError:  # pyproject_hooks < 1.3 (build allows it)
+        return
+    warnings.filterwarnings("ignore", category=BuildBackendWarning)
 
 
 def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
