@@ -51,7 +51,8 @@ def test_missing_file_names_the_page(local_index: LocalIndex, wheelhouse: Path) 
         IndexClient().locate(local_index.simple_url, "thing", "thing-2.0-py3-none-any.whl")
     assert str(caught.value) == (
         f"cannot fetch thing from {local_index.simple_url}: thing-2.0-py3-none-any.whl is not on the index page "
-        f"{local_index.simple_url}thing/; check the index the lock names"
+        f"{local_index.simple_url}thing/; check the index the lock names, or the one configured "
+        "(UV_INDEX_URL, PIP_INDEX_URL) where it names none"
     )
 
 

@@ -455,7 +455,8 @@ def test_of_several_indexes_the_file_with_the_locks_hash_is_taken(
     pages = f"{local_index.simple_url}secret/ or {second_index.simple_url}secret/"
     assert str(info.value) == (
         f"cannot fetch secret from {', '.join(indexes)}: secret-2.0-py3-none-any.whl is not on the index page "
-        f"{pages}; check the index the lock names"
+        f"{pages}; check the index the lock names, or the one configured "
+        "(UV_INDEX_URL, PIP_INDEX_URL) where it names none"
     )
 
 

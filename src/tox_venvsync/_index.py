@@ -616,7 +616,10 @@ class IndexClient:
             raise failed[0]  # the index that refused may be the one with the lock's file: say so, not a stand-in's hash
         if not found:
             pages = " or ".join(_page_url(index, name) for index in indexes)
-            reason = f"{filename} is not on the index page {pages}; check the index the lock names"
+            reason = (
+                f"{filename} is not on the index page {pages}; check the index the lock names, or the one configured "
+                "(UV_INDEX_URL, PIP_INDEX_URL) where it names none"
+            )
             raise FetchError(name, ", ".join(indexes), reason)
         return list(dict.fromkeys(file.url for file in sorted(found, key=rank)))
 
