@@ -647,6 +647,17 @@ def test_a_venv_whose_system_site_packages_differ_is_recreated(demo: Demo, pytho
     assert (code, "recreate" in out) == (0, False), out
 
 
+def test_a_venv_whose_interpreter_link_leads_nowhere_is_recreated_saying_so(demo: Demo, python312: Path) -> None:
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
+    python = demo.venv / "bin" / "python"
+    python.unlink()
+    python.symlink_to(demo.venv / "gone" / "python3.12")
+    code, out = demo.run()
+    assert code == 0, out
+    assert f"recreate {demo.venv}: its interpreter {python} is missing or a link to nothing" in out
+    assert "versions 1.0 2.0" in out
+
+
 def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
     python311 = shutil.which("python3.11")
     assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"

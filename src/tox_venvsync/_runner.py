@@ -328,10 +328,16 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                     _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
                     return
                 why = f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
+            elif cut_off(self.env_dir):
+                why = "its creation was cut off"
             else:
-                why = "its creation was cut off" if cut_off(self.env_dir) else "it was made for another Python"
-                if not cut_off(self.env_dir):  # a working venv is emptied only once the input is good
-                    self._check_before_recreating()
+                python = self.env_dir / "bin" / "python"
+                why = (
+                    "it was made for another Python"
+                    if venv_python_version(self.env_dir) != tuple(self.base_python.version_info[:3])
+                    else f"its interpreter {python} is missing or a link to nothing"
+                )
+                self._check_before_recreating()  # a working venv is emptied only once the input is good
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
         self._venvsync_made = self._venvsync_missing_from
