@@ -279,6 +279,15 @@ def test_a_pdm_source_url_may_start_at_the_project_root(tmp_path: Path) -> None:
     assert found.sources[1].url == f"{lock.parent.absolute().as_uri()}/simple"
 
 
+def test_a_pdm_lock_kept_elsewhere_uses_its_projects_sources(tmp_path: Path) -> None:
+    # pdm lock -L locks/ci.lock: the project (its sources, its root) is the nearest pyproject.toml above the lock
+    sources = [{"name": "local", "url": "file:///${PROJECT_ROOT}/simple"}]
+    _project(tmp_path, {"tool": {"pdm": {"source": sources}}})
+    lock = tmp_path / "locks" / "ci.lock"
+    found = read_project_indexes(lock, "pdm", {}, DEFAULT)
+    assert found.sources[1].url == f"{tmp_path.absolute().as_uri()}/simple"
+
+
 def test_a_pdm_source_named_pypi_replaces_pypi_and_logins_come_from_its_keys(tmp_path: Path) -> None:
     sources = [
         {"name": "internal", "url": "https://i.example/simple", "username": "${USER}", "password": "pw"},

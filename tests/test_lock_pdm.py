@@ -335,6 +335,19 @@ def test_every_extra_or_group_and_without(tmp_path: Path, request_: Request, exp
     assert lock.selected_groups(request_) == frozenset(expected)
 
 
+def test_a_lock_kept_elsewhere_reads_the_project_above_it(tmp_path: Path) -> None:
+    # pdm lock -L locks/ci.lock: PDM's project is the nearest pyproject.toml above, and relative paths start there
+    written = _write(tmp_path, _document([_package("local", path="./libs/local")], groups=GROUPS), PYPROJECT)
+    lock = tmp_path / "locks" / "ci.lock"
+    lock.parent.mkdir()
+    written.rename(lock)
+    read = read_pdm_lock(lock)
+    assert read.packages[0].directory is not None
+    assert read.packages[0].directory.path == (tmp_path / "libs" / "local").resolve()
+    with_project = read_pdm_lock(_write(tmp_path / "with", _document([], groups=GROUPS), PYPROJECT))
+    assert read.project == with_project.project is not None
+
+
 def test_without_names_a_group_of_the_lock(tmp_path: Path) -> None:
     lock = read_pdm_lock(_write(tmp_path, _document([], groups=GROUPS), PYPROJECT))
     with pytest.raises(SelectionError) as info:

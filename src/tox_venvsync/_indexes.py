@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from tox_venvsync._errors import LockFileError
+from tox_venvsync._lock._file import project_file
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
 
     ``environ`` is where the logins and ``${VAR}`` are read from (a tox run's ``set_env`` included).
     """
-    pyproject = lock.parent / "pyproject.toml"
+    pyproject = project_file(lock, lock_format)  # a pdm lock elsewhere: its project's, above it
     document = _toml(pyproject)
     tool = _table(document.get("tool"))
     logins = [

@@ -122,7 +122,7 @@ class LockAhead:
         """The lock's bytes and the pyproject.toml's beside it, as the sync pinned them (or as they are now)."""
         from tox_venvsync._lock._file import file_bytes, lock_bytes  # noqa: PLC0415  # see the imports
 
-        project = self._path.parent / "pyproject.toml"
+        project = _project_file(self._path, self._format)
         files = {self._path: lock_bytes(self._path)}
         if (project_bytes := file_bytes(project)) is not None:
             files[project] = project_bytes
@@ -543,6 +543,16 @@ def _applies(requirement: Requirement, target: Target, extras: frozenset[str]) -
     return marker is None or any(marker.evaluate({**target.markers, "extra": e}) for e in ("", *extras))
 
 
+def _project_file(lock: Path, lock_format: str | None) -> Path:
+    """The lock's project's ``pyproject.toml`` (``_lock._file.project_file``); the format told only when needed."""
+    beside = lock.parent / "pyproject.toml"
+    if beside.is_file():  # every lock but a pdm.lock kept elsewhere: the no-op path tells no format
+        return beside
+    from tox_venvsync._lock._file import project_file  # noqa: PLC0415  # see the imports
+
+    return project_file(lock, lock_format or _format_of(lock))
+
+
 def _format_of(path: Path) -> str:
     from tox_venvsync._lock import detect_format  # noqa: PLC0415  # see the imports
 
@@ -558,7 +568,7 @@ def _pinned(spec: SyncSpec, inputs: Inputs) -> contextlib.AbstractContextManager
 
     files = {spec.lock_path: inputs.lock_bytes} if inputs.lock_bytes or spec.lock_path.is_file() else {}
     if inputs.project_bytes is not None:
-        files[spec.lock_path.parent / "pyproject.toml"] = inputs.project_bytes
+        files[_project_file(spec.lock_path, spec.lock_format)] = inputs.project_bytes
     return pinned(files)
 
 
@@ -574,7 +584,7 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
     members = member_digests(spec.lock_path, lock_bytes) if _is_uv(spec) else []
     return Inputs(
         lock_bytes=lock_bytes,
-        project_bytes=file_bytes(spec.lock_path.parent / "pyproject.toml"),
+        project_bytes=file_bytes(_project_file(spec.lock_path, spec.lock_format)),
         lock_path=str(spec.lock_path),
         lock_format=spec.lock_format or "",
         request=spec.request,

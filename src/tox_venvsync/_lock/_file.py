@@ -44,6 +44,20 @@ def file_bytes(path: Path) -> bytes | None:
         return None
 
 
+def project_file(lock: Path, lock_format: str | None) -> Path:
+    """The project's ``pyproject.toml`` for ``lock``: the one beside it, as every tool writes its lock there.
+
+    A ``pdm.lock`` may live elsewhere (``pdm lock -L locks/ci.lock``): PDM's project is then the directory of
+    the nearest ``pyproject.toml`` above it, as PDM finds its project, and its relative paths start there.
+    """
+    beside = lock.parent / "pyproject.toml"
+    if lock_format != "pdm" or beside.is_file():
+        return beside
+    return next(
+        (parent / "pyproject.toml" for parent in lock.parent.parents if (parent / "pyproject.toml").is_file()), beside
+    )
+
+
 def missing() -> str:
     """What a missing lockfile is told with, wherever it is found missing."""
     return f"the lockfile does not exist; create it or set {named('lock_file')} to the right path"

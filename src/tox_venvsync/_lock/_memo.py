@@ -23,7 +23,7 @@ from packaging.version import Version
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import carries_login
-from tox_venvsync._lock._file import file_bytes, lock_bytes, member_digests
+from tox_venvsync._lock._file import file_bytes, lock_bytes, member_digests, project_file
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
 
 
 def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
-    project_bytes = file_bytes(lock.parent / "pyproject.toml")
+    project_bytes = file_bytes(project_file(lock, lock_format))
     described = {
         "engine": __version__,
         "code": _code_identity(),

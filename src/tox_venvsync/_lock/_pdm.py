@@ -13,6 +13,7 @@ from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._lock._file import project_file
 from tox_venvsync._lock._model import (
     Artifact,
     DirectorySource,
@@ -147,15 +148,24 @@ def _typed(path: Path, value: object, kind: type[Any], context: str) -> Any:  # 
 
 
 def read_pdm_lock(path: Path) -> PdmLockFile:
-    """Read and check a ``pdm.lock`` and the ``pyproject.toml`` beside it, as pdm does; errors name file and key."""
+    """Read and check a ``pdm.lock`` and its project's ``pyproject.toml``, as pdm does; errors name file and key.
+
+    The project is the lock's directory, or for a lock elsewhere the nearest above it (see ``project_file``).
+    """
     _, data = read_toml(path)
-    pyproject = path.parent / "pyproject.toml"
+    pyproject = project_file(path, "pdm")
     project = read_toml(pyproject)[1] if pyproject.is_file() else None
-    return parse_pdm_lock(path, data, project)
+    return parse_pdm_lock(path, data, project, project_root=pyproject.parent)
 
 
-def parse_pdm_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any] | None) -> PdmLockFile:
-    """Check the parsed lock (and the project's ``pyproject.toml``, when there is one) into a :class:`PdmLockFile`."""
+def parse_pdm_lock(
+    path: Path, data: Mapping[str, Any], project: Mapping[str, Any] | None, *, project_root: Path | None = None
+) -> PdmLockFile:
+    """Check the parsed lock (and the project's ``pyproject.toml``, when there is one) into a :class:`PdmLockFile`.
+
+    ``project_root`` is the project's directory, where the lock's relative paths start (default: the lock's).
+    """
+    project_root = path.parent if project_root is None else project_root
     root = _Table(path, data, "")
     metadata = _Table(path, root.need("metadata", dict), "metadata")
     _check_version(metadata)
@@ -171,13 +181,13 @@ def parse_pdm_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, An
         reason = "is missing; re-create the lock with `pdm lock`"
         raise metadata.fail(reason, key="groups")
     static_urls = "static_urls" in strategy or metadata.get("static_urls", bool) is True
-    reader = _PackageReader(path, static_urls=static_urls)
+    reader = _PackageReader(path, project_root, static_urls=static_urls)
     return PdmLockFile(
         path=path,
         groups=tuple(canonicalize_name(g) for g in groups),
         targets=tuple(_target(t) for t in metadata.tables("targets")),
         packages=tuple(reader.package(table) for table in root.tables("package")),
-        project=None if project is None else _project_groups(path.parent / "pyproject.toml", project),
+        project=None if project is None else _project_groups(project_root / "pyproject.toml", project),
     )
 
 
@@ -215,11 +225,11 @@ def _target(table: _Table) -> PdmTarget:
 
 
 class _PackageReader:
-    """Turns ``[[package]]`` tables into :class:`PdmPackage`, resolving paths against the lock's directory."""
+    """Turns ``[[package]]`` tables into :class:`PdmPackage`, resolving paths against the project's directory."""
 
-    def __init__(self, path: Path, *, static_urls: bool) -> None:
+    def __init__(self, path: Path, root: Path, *, static_urls: bool) -> None:
         self.path = path
-        self.root = path.parent
+        self.root = root
         self.static_urls = static_urls
 
     def package(self, table: _Table) -> PdmPackage:
