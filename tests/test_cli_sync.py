@@ -1032,3 +1032,28 @@ def test_a_cache_emptied_under_a_run_says_to_run_again(cache_dir: Path) -> None:
         f"the cache {cache_dir} changed under this run (No such file or directory at {gone}): something removed "
         "part of it while it was in use; run again"
     )
+
+
+@pytest.mark.usefixtures("cache_dir")
+def test_a_hash_naming_a_directory_neither_installs_nor_empties_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the digest is the file's address in the cache: a path there took the file found at it for the locked one,
+    # unverified, and replaced the directory with the wheel's unpacked tree
+    locked = make_wheel(tmp_path / "project", "alpha", "1.0")
+    elsewhere = tmp_path / "dist"
+    make_wheel(elsewhere, "alpha", "1.0", modules={"alpha/__init__.py": "raise SystemExit('not the locked file')\n"})
+    (elsewhere / "notes.txt").write_text("mine\n")
+    entry = wheel_entry(locked, path=locked.name)
+    entry.pop("size")
+    entry["hashes"] = {"sha256": str(elsewhere)}
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [package_entry("alpha", "1.0", [entry])])
+    venv = tmp_path / "venv"
+    code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv), "--python", sys.executable)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {lock} at packages[0].wheels[0].hashes.sha256: {str(elsewhere)!r} is not a sha256 digest "
+        "(64 hex digits); correct that value, or lock again with the tool that wrote the file\n"
+    )
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["alpha-1.0-py3-none-any.whl", "notes.txt"]
+    assert not venv.exists()

@@ -423,14 +423,14 @@ def test_no_wheel_fits_falls_back_to_sdist(tmp_path: Path, target: Target) -> No
     sdist = {
         "name": "native-2.0.tar.gz",
         "url": "https://example.invalid/native-2.0.tar.gz",
-        "hashes": {"sha256": "ab"},
+        "hashes": {"sha256": "ab" * 32},
     }
     package = {**package_entry("native", "2.0", [wheel_entry(win)]), "sdist": sdist}
     [pick] = _lock(tmp_path / "pylock.toml", [package]).select(target, Request())
     assert (pick.kind, pick.context, pick.version) == ("sdist", "packages[0].sdist", Version("2.0"))
     assert pick.artifact == Artifact(
         filename="native-2.0.tar.gz", url="https://example.invalid/native-2.0.tar.gz", path=None, size=None,
-        hashes={"sha256": "ab"},
+        hashes={"sha256": "ab" * 32},
     )  # fmt: skip
 
 
@@ -472,6 +472,49 @@ def test_version_from_the_wheel_filename(tmp_path: Path, target: Target) -> None
     assert pick.version == Version("3.1.4")
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "digest"),
+    [
+        pytest.param("sha256", "/home/me/dist", id="absolute-path"),
+        pytest.param("sha256", "../../../../" + "a" * 52, id="relative-path"),
+        pytest.param("sha256", "", id="empty"),
+        pytest.param("sha256", "ab" * 20, id="too-short"),
+        pytest.param("sha256", "z" * 64, id="not-hex"),
+        pytest.param("SHA512", "ab" * 32, id="sha512-of-a-sha256-length"),
+    ],
+)
+def test_a_hash_that_is_no_hex_digest_names_its_key(
+    tmp_path: Path, target: Target, algorithm: str, digest: str
+) -> None:
+    # the digest is also the file's address in the cache: one with a path in it would name a file outside it
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    entry = wheel_entry(wheel)
+    entry["hashes"] = {algorithm: digest}
+    lock = _lock(tmp_path / "pylock.toml", [_pkg(tmp_path, "other"), package_entry("demo", "1.0", [entry])])
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert info.value.context == f"packages[1].wheels[0].hashes.{algorithm}"
+    length = {"sha256": 64, "SHA512": 128}[algorithm]
+    assert info.value.reason.startswith(f"{digest!r} is not a {algorithm.lower()} digest ({length} hex digits); ")
+
+
+def test_the_hash_of_an_sdist_is_checked_too(tmp_path: Path, target: Target) -> None:
+    sdist = {"name": "demo-1.0.tar.gz", "url": "https://example.invalid/demo-1.0.tar.gz", "hashes": {"sha384": "/x"}}
+    lock = _lock(tmp_path / "pylock.toml", [{"name": "demo", "version": "1.0", "sdist": sdist}])
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert info.value.context == "packages[0].sdist.hashes.sha384"
+
+
+def test_hashes_are_lower_cased_and_other_algorithms_left_alone(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    entry = wheel_entry(wheel)
+    entry["hashes"] = {"SHA256": sha256_file(wheel).upper(), "md5": "not checked", "blake2b": "NOR THIS"}
+    [pick] = _lock(tmp_path / "pylock.toml", [package_entry("demo", "1.0", [entry])]).select(target, Request())
+    assert pick.artifact is not None
+    assert pick.artifact.hashes == {"sha256": sha256_file(wheel), "md5": "not checked", "blake2b": "nor this"}
+
+
 def test_wheel_version_must_match_the_package_version(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "pkg", "3.1.4")
     path = write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "3.1.5", [wheel_entry(wheel)])])
@@ -511,7 +554,7 @@ def test_directory_and_vcs_picks(tmp_path: Path, target: Target) -> None:
 
 
 def test_archive_pick(tmp_path: Path, target: Target) -> None:
-    archive = {"url": "https://example.invalid/dl/proj%201.zip", "hashes": {"sha256": "CD"}, "size": 10}
+    archive = {"url": "https://example.invalid/dl/proj%201.zip", "hashes": {"sha256": "CD" * 32}, "size": 10}
     [pick] = _lock(tmp_path / "pylock.toml", [{"name": "proj", "version": "1", "archive": archive}]).select(
         target, Request()
     )
@@ -522,7 +565,7 @@ def test_archive_pick(tmp_path: Path, target: Target) -> None:
         url="https://example.invalid/dl/proj%201.zip",
         path=None,
         size=10,
-        hashes={"sha256": "cd"},
+        hashes={"sha256": "cd" * 32},
     )
 
 

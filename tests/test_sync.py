@@ -517,7 +517,7 @@ def test_interrupted_sync_with_the_old_lock_repairs(synced: Env, wheelhouse: Pat
 
 def test_a_missing_sdist_installs_nothing(env: Env, wheelhouse: Path, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "alpha", "1.0")
-    sdist = {"name": "beta-1.0.tar.gz", "url": local_index.file_url("beta-1.0.tar.gz"), "hashes": {"sha256": "ab"}}
+    sdist = {"name": "beta-1.0.tar.gz", "url": local_index.file_url("beta-1.0.tar.gz"), "hashes": {"sha256": "ab" * 32}}
     entry = wheel_entry(wheel, url=local_index.file_url(wheel.name))
     write_pylock(env.lock, [package_entry("alpha", "1.0", [entry]), {"name": "beta", "version": "1.0", "sdist": sdist}])
     with pytest.raises(FetchError) as info:

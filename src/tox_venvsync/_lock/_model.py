@@ -25,6 +25,9 @@ SourceKind = Literal["wheel", "sdist", "vcs", "directory", "archive"]
 
 #: Hash algorithms we verify, strongest first; weaker ones are ignored as pip does.
 HASH_ALGORITHMS = ("sha512", "sha384", "sha256")
+#: How many hex digits a digest of each of those algorithms has. A value of another length, or with other characters,
+#: is no digest: used as the file's address in the cache, ``../`` or ``/`` in it would lead out of the cache.
+HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
 @frozen

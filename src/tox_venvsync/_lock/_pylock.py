@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -22,6 +23,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import (
+    HEX_LENGTHS,
     Artifact,
     DirectorySource,
     Pick,
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
     from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
+
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def read_pylock(path: Path) -> PylockFile:
@@ -239,11 +243,34 @@ class PylockFile:
                 url=None if use_path else artifact.url,
                 path=local if use_path else None,
                 size=artifact.size,
-                hashes={k.lower(): v.lower() for k, v in artifact.hashes.items()},
+                hashes=self._hashes(package, artifact, context),
             ),
             index=package.index,
             context=context,
         )
+
+    def _hashes(
+        self, package: Package, artifact: PackageWheel | PackageSdist | PackageArchive, context: str
+    ) -> dict[str, str]:
+        """The artifact's hashes, lower-cased; a sha256, sha384 or sha512 value that is no hex digest is refused.
+
+        ``packaging`` checks only that the values are strings. The digest verified is also the file's address in
+        the cache: a value such as ``/home/me/dist`` would take a file found there, unverified, for the locked one.
+        """
+        hashes: dict[str, str] = {}
+        for key, value in artifact.hashes.items():
+            algorithm, digest = key.lower(), value.lower()
+            length = HEX_LENGTHS.get(algorithm)
+            if length is not None and (len(digest) != length or not _HEX.fullmatch(digest)):
+                if isinstance(artifact, PackageWheel):  # packages[3].wheels[1], as packaging names a wheel's place
+                    context += f"[{next(i for i, w in enumerate(package.wheels or ()) if w is artifact)}]"
+                reason = (
+                    f"{value!r} is not a {algorithm} digest ({length} hex digits); correct that value, "
+                    "or lock again with the tool that wrote the file"
+                )
+                raise LockFileError(self.path, reason, context=f"{context}.hashes.{key}")
+            hashes[algorithm] = digest
+        return hashes
 
 
 def _archive_name(archive: PackageArchive) -> str:
