@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -889,8 +890,11 @@ def test_a_cache_directory_that_cannot_be_used_is_named(
     assert cache.read_text() == "a file where the cache should be\n"
 
 
-def _bad_input(problem: str, lock: Path, venv: Path, python: Path) -> list[str]:
-    """``venvsync sync`` arguments with one bad input: no lock, an unknown extra, offline, a wrong hash or URL."""
+def _bad_input(problem: str, lock: Path, venv: Path, python: Path) -> list[str]:  # noqa: PLR0911  # one per problem
+    """``venvsync sync`` arguments with one bad input: no lock, an unknown extra, offline, a wrong hash or URL...
+
+    ... a wheel that is no zip, or a source directory that is not there.
+    """
     if problem == "missing lock":
         return sync_args(lock.parent / "nowhere" / "pylock.toml", venv, python)
     args = sync_args(lock, venv, python)
@@ -899,6 +903,16 @@ def _bad_input(problem: str, lock: Path, venv: Path, python: Path) -> list[str]:
     if problem == "offline":  # with a cache that lacks the files
         return [*args, "--offline"]
     text = lock.read_text()
+    if problem == "corrupt wheel":  # its hash is the lock's, but it is no zip: found when it is unpacked
+        wheel = lock.parent / "gamma-1.0-py3-none-any.whl"
+        wheel.write_bytes(b"not a zip" * 100)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        entry = f'wheels = [{{ name = "{wheel.name}", path = "{wheel.name}", hashes = {{ sha256 = "{digest}" }} }}]'
+        lock.write_text(f'{text}\n[[packages]]\nname = "gamma"\nversion = "1.0"\n{entry}\n')
+        return args
+    if problem == "missing directory":  # a source tree the lock names, not there
+        lock.write_text(f'{text}\n[[packages]]\nname = "gamma"\ndirectory = {{ path = "gone" }}\n')
+        return args
     if problem == "bad url":  # one that does not parse (an IPv6 host without its "]")
         assert "http://127.0.0.1:" in text
         lock.write_text(text.replace("http://127.0.0.1:", "https://[::1:", 1))
@@ -951,7 +965,10 @@ def test_a_lock_that_is_a_pipe_is_refused_not_read_for_ever(tmp_path: Path, pyth
     assert not (tmp_path / "venv").exists()
 
 
-@pytest.mark.parametrize("problem", ["missing lock", "unknown extra", "wrong hash", "offline", "bad url"])
+@pytest.mark.parametrize(
+    "problem",
+    ["missing lock", "unknown extra", "wrong hash", "offline", "bad url", "corrupt wheel", "missing directory"],
+)
 def test_bad_input_does_not_empty_a_venv_of_another_python(  # noqa: PLR0913, PLR0917  # fixtures and the parameter
     lock: Path,
     tmp_path: Path,

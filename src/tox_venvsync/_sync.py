@@ -154,27 +154,33 @@ class LockAhead:
 
 
 def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
-    """Read and select the lock and fetch its files, so that bad input fails before a venv is emptied.
+    """Read and select the lock, fetch its files and unpack its wheels: bad input fails before a venv is emptied.
 
     Recreating a venv for another Python empties it first; a missing lock, an unknown extra, a wrong
-    hash or an empty cache offline found afterwards would leave an empty venv where a working one was.
-    Builds (directories, git, requirements pins) are left to the sync: they need the new venv.
+    hash, an empty cache offline, a wheel that cannot be installed (not a zip, an entry leading out of
+    the venv, a RECORD that lies) or a lock's source directory that is not there, found afterwards,
+    would leave an empty venv where a working one was. Builds (directories, git, requirements pins) are
+    left to the sync: they need the new venv.
     """
-    from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415  # see the imports
+    from tox_venvsync._build import BuildError  # noqa: PLC0415  # see the imports
+    from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415
     from tox_venvsync._lock import read_lock  # noqa: PLC0415
     from tox_venvsync._target import future_target  # noqa: PLC0415
+    from tox_venvsync._unpacked import unpacked  # noqa: PLC0415
 
     lock = read_lock(spec.lock_path, spec.lock_format, paths_from=spec.paths_from)
-    picks = lock.select(future_target(base, spec.venv), spec.request)
-    files = [
-        p
-        for p in picks
-        if p.artifact is not None
-        and (p.artifact.url or p.artifact.path)
-        and p.vcs is None
-        and p.name not in spec.project_names
-    ]
-    CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
+    picks = [p for p in lock.select(future_target(base, spec.venv), spec.request) if p.name not in spec.project_names]
+    for pick in picks:  # the message the build would give, before the venv is emptied for it
+        if pick.directory is not None and not pick.directory.path.is_dir():
+            raise BuildError(
+                pick.name, str(pick.directory.path), "the directory does not exist; check the path in the lock"
+            )
+    files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
+    fetched = CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
+    for pick in files:  # unpacked into the cache (once per wheel, ever): the sync links from there
+        hashed = pick.artifact.strongest_hash if pick.artifact is not None else None
+        if pick.kind == "wheel" and hashed is not None and (wheel := fetched.get(pick.name)) is not None:
+            unpacked(cache, wheel, *hashed, pick.name)
 
 
 def in_sync(spec: SyncSpec, target: Target) -> bool:
