@@ -218,6 +218,10 @@ def test_newer_minor_lock_version_is_read(tmp_path: Path, target: Target) -> Non
         pytest.param(lambda d: d["package"].append(_package("g", git="https://x/g.git")), "package[2].revision",
                      "is missing: an editable VCS requirement is not pinned to a commit; lock it without -e",
                      id="vcs-without-revision"),
+        pytest.param(lambda d: d["package"].append(_package("g", git="https://x/g.git", revision="v1.0")),
+                     "package[2].revision",
+                     "'v1.0' is no full commit id (40 hex digits); a branch, tag or short id is not pinned; re-create "
+                     "the lock with `pdm lock`", id="vcs-tag-for-revision"),
     ],
 )  # fmt: skip
 def test_invalid_lock(

@@ -232,6 +232,11 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
         "package[0].source.resolved_reference",
         "a git source must name the commit it is locked at",
     ),
+    (
+        {"source": {"type": "git", "url": "https://x/r.git", "reference": "main", "resolved_reference": "e3998b0"}},
+        "package[0].source.resolved_reference",
+        "'e3998b0' is no full commit id (40 hex digits); a branch, tag or short id is not pinned",
+    ),
     ({"source": {"type": "legacy"}}, "package[0].source.url", "the key is missing"),
 ]
 

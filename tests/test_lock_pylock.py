@@ -553,6 +553,29 @@ def test_directory_and_vcs_picks(tmp_path: Path, target: Target) -> None:
     ]
 
 
+@pytest.mark.parametrize("commit", ["main", "HEAD~1", "a" * 12, "a" * 39, "g" * 40])
+def test_a_git_commit_id_must_be_a_full_commit(tmp_path: Path, target: Target, commit: str) -> None:
+    # git checkout takes a branch or tag too: the lock would install whatever it points at when the sync runs
+    vcs = {"type": "git", "url": "https://example.invalid/g.git", "commit-id": commit}
+    lock = _lock(tmp_path / "pylock.toml", [_pkg(tmp_path, "other"), {"name": "gitdep", "version": "0.1", "vcs": vcs}])
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert info.value.context == "packages[1].vcs.commit-id"
+    assert info.value.reason == (
+        f"{commit!r} is no full commit id (40 hex digits); a branch, tag or short id is not pinned; correct that "
+        "value, or lock again with the tool that wrote the file"
+    )
+
+
+def test_a_sha256_git_commit_id_is_taken(tmp_path: Path, target: Target) -> None:
+    vcs = {"type": "git", "url": "https://example.invalid/g.git", "commit-id": "A" * 64}
+    [pick] = _lock(tmp_path / "pylock.toml", [{"name": "gitdep", "version": "0.1", "vcs": vcs}]).select(
+        target, Request()
+    )
+    assert pick.vcs is not None
+    assert pick.vcs.commit == "A" * 64
+
+
 def test_archive_pick(tmp_path: Path, target: Target) -> None:
     archive = {"url": "https://example.invalid/dl/proj%201.zip", "hashes": {"sha256": "CD" * 32}, "size": 10}
     [pick] = _lock(tmp_path / "pylock.toml", [{"name": "proj", "version": "1", "archive": archive}]).select(

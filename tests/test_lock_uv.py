@@ -186,6 +186,14 @@ def test_wrong_type_names_the_key(tmp_path: Path) -> None:
             id="marker",
         ),
         pytest.param(
+            '\n[[package]]\nname = "pkg"\nversion = "1.0"\n'
+            'source = { git = "https://example.invalid/g.git?rev=main#main" }\n',
+            "package[0].source.git",
+            "the commit (#...) of 'https://example.invalid/g.git?rev=main#main': 'main' is no full commit id (40 hex "
+            "digits); a branch, tag or short id is not pinned; re-lock with uv",
+            id="git-branch-for-commit",
+        ),
+        pytest.param(
             _package("pkg", "one.two"),
             "package[0].version",
             "'one.two' is not a valid version; re-lock with uv",
@@ -327,7 +335,7 @@ SOURCES = """
 [[package]]
 name = "gitdep"
 version = "0.1"
-source = { git = "https://example.invalid/g.git?rev=main&subdirectory=sub#0123abcd" }
+source = { git = "https://example.invalid/g.git?rev=main&subdirectory=sub#0123abcd0123abcd0123abcd0123abcd0123abcd" }
 
 [[package]]
 name = "tree"
@@ -379,7 +387,7 @@ def test_sources(tmp_path: Path, target: Target) -> None:
     picks = {str(pick.name): pick for pick in lock.select(target, Request())}
     assert list(picks) == ["gitdep", "tree", "urlwheel", "urlsdist", "pathwheel", "pathsdist", "flat"]
     vcs = VcsSource(
-        type="git", url="https://example.invalid/g.git", commit="0123abcd", requested="main", subdirectory="sub"
+        type="git", url="https://example.invalid/g.git", commit="0123abcd" * 5, requested="main", subdirectory="sub"
     )
     assert (picks["gitdep"].kind, picks["gitdep"].vcs, picks["gitdep"].context) == ("vcs", vcs, "package[1]")
     assert picks["tree"].directory == DirectorySource(path=tmp_path.parent / "libs" / "tree", editable=False)

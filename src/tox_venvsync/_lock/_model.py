@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -54,6 +55,20 @@ class Artifact:
             if algorithm in self.hashes:
                 return algorithm, self.hashes[algorithm].lower()
         return None
+
+
+#: a git object id: 40 hex digits (SHA-1), or 64 in a repository using SHA-256
+_GIT_COMMIT = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
+
+
+def not_a_commit(commit: str) -> str | None:
+    """Why ``commit`` pins no git commit (a branch, a tag, an abbreviation), or ``None`` when it is a full commit id.
+
+    The checkout runs ``git checkout <commit>``: a branch or tag there installs whatever it points at today.
+    """
+    if _GIT_COMMIT.fullmatch(commit):
+        return None
+    return f"{commit!r} is no full commit id (40 hex digits); a branch, tag or short id is not pinned"
 
 
 @frozen

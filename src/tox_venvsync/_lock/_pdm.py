@@ -22,6 +22,7 @@ from tox_venvsync._lock._model import (
     VcsSource,
     best_wheel,
     named_all,
+    not_a_commit,
     not_in_lock,
 )
 from tox_venvsync._lock._toml import read_toml
@@ -258,10 +259,14 @@ class _PackageReader:
         if "revision" not in table.data:
             reason = "is missing: an editable VCS requirement is not pinned to a commit; lock it without -e"
             raise table.fail(reason, key="revision")
+        commit: str = table.need("revision", str)
+        if kind == "git" and (unpinned := not_a_commit(commit)) is not None:
+            unpinned += "; re-create the lock with `pdm lock`"
+            raise table.fail(unpinned, key="revision")
         return VcsSource(
             type=kind,
             url=url,
-            commit=table.need("revision", str),
+            commit=commit,
             requested=table.get("ref", str),
             subdirectory=table.get("subdirectory", str),
         )

@@ -22,6 +22,7 @@ from tox_venvsync._lock._model import (
     VcsSource,
     best_wheel,
     named_all,
+    not_a_commit,
     not_in_lock,
     one_line,
     tag_summary,
@@ -482,6 +483,9 @@ def _source(toml: _Toml, table: Mapping[str, object], context: str) -> PoetrySou
     if kind == "git" and not resolved:
         where = f"{context}.resolved_reference"
         raise toml.error(where, f"a git source must name the commit it is locked at; {_FIX}")
+    if kind == "git" and resolved and (reason := not_a_commit(resolved)) is not None:
+        where = f"{context}.resolved_reference"
+        raise toml.error(where, f"{reason}; {_FIX}")
     return PoetrySource(
         type=kind,
         url=toml.need(source, "url", str, f"{context}.url"),

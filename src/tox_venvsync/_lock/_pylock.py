@@ -29,6 +29,7 @@ from tox_venvsync._lock._model import (
     Pick,
     VcsSource,
     named_all,
+    not_a_commit,
     not_in_lock,
     one_line,
     tag_summary,
@@ -192,6 +193,9 @@ class PylockFile:
         if isinstance(artifact, PackageSdist):
             return self._file_pick(package, "sdist", artifact, f"{context}.sdist")
         if isinstance(artifact, PackageVcs):
+            if artifact.type == "git" and (reason := not_a_commit(artifact.commit_id)) is not None:
+                reason += "; correct that value, or lock again with the tool that wrote the file"
+                raise LockFileError(self.path, reason, context=f"{context}.vcs.commit-id")
             vcs = VcsSource(
                 type=artifact.type,
                 url=artifact.url or (self.path.parent / (artifact.path or "")).resolve().as_uri(),

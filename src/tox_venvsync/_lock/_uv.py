@@ -15,7 +15,15 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
-from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource, best_wheel, not_in_lock
+from tox_venvsync._lock._model import (
+    Artifact,
+    DirectorySource,
+    Pick,
+    VcsSource,
+    best_wheel,
+    not_a_commit,
+    not_in_lock,
+)
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen, replace
 
@@ -860,6 +868,8 @@ class _LockReader(_Reader):
             raise self.fail(_at(context, "git"), f"{source.value!r} is not a URL ({exc}); re-lock with uv") from exc
         if not parts.fragment:
             raise self.fail(_at(context, "git"), f"{source.value!r} pins no commit (#<commit>); re-lock with uv")
+        if (reason := not_a_commit(parts.fragment)) is not None:
+            raise self.fail(_at(context, "git"), f"the commit (#...) of {source.value!r}: {reason}; re-lock with uv")
         requested = next((query[key][0] for key in _GIT_REVISIONS if key in query), None)
         return VcsSource(
             type="git",
