@@ -500,6 +500,24 @@ def test_env_location_option_without_e_needs_env_name_only_when_env_list_has_sev
         assert (tmp_path / "one" / "pyvenv.cfg").is_file()
 
 
+def test_an_env_location_with_a_nul_character_is_one_sentence(demo: Demo, tmp_path: Path) -> None:
+    # no path can hold one; os.path.realpath raised ValueError and tox printed a traceback
+    (demo.project.path / "tox.ini").write_text(INI.replace("{env_location}", f"{tmp_path}/a\0b"))
+    result = demo.project.run("r", "--workdir", str(demo.work))
+    assert result.code != 0
+    assert f"env_location '{tmp_path}/a\\x00b' holds a NUL character, which no path can; correct env_location" in (
+        result.out
+    )
+    assert "Traceback" not in result.out
+
+
+def test_a_package_root_with_a_nul_character_has_no_project() -> None:
+    from tox_venvsync._runner import _not_built_by_its_tool, _project_names  # noqa: PLC0415  # private helpers
+
+    assert _project_names(Path("a\0b")) == frozenset()
+    assert _not_built_by_its_tool(Path("a\0b")) is False
+
+
 def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> None:
     code, out = demo.run("--env-location", str(tmp_path / "elsewhere" / "{env_name}"))
     assert code == 0, out

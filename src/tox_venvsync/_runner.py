@@ -201,6 +201,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
                 raise HandledError(msg)
             value = Path(template.replace("{env_name}", self.name)).expanduser()
+        if "\0" in str(value):  # no system call takes it: a stray byte in tox.ini, or a variable's value
+            msg = f"env_location {str(value)!r} holds a NUL character, which no path can; correct env_location"
+            raise HandledError(msg)
         root: Path = self.core["tox_root"]
         location = kernel_path(root / value)  # a ".." after a linked directory, as the system finds it
         if selected and getattr(self.options, "command", None) in _RUNNING_COMMANDS:
@@ -712,7 +715,7 @@ def _project_names(root: Path) -> frozenset[str]:
     try:
         with (root / "pyproject.toml").open("rb") as handle:
             name = tomllib.load(handle).get("project", {}).get("name")
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+    except (OSError, ValueError, AttributeError):  # ValueError: not TOML, or a NUL in the path (package_root)
         return frozenset()
     return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
 
@@ -733,7 +736,7 @@ def _not_built_by_its_tool(root: Path) -> bool:
             tool.get("poetry", {}).get("package-mode"),
             tool.get("pdm", {}).get("distribution"),
         )
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+    except (OSError, ValueError, AttributeError):  # ValueError: not TOML, or a NUL in the path (package_root)
         return False
     if any(switch is not None for switch in switches):
         return any(switch is False for switch in switches)
