@@ -1074,3 +1074,23 @@ def test_a_hash_naming_a_directory_neither_installs_nor_empties_it(
     )
     assert sorted(p.name for p in elsewhere.iterdir()) == ["alpha-1.0-py3-none-any.whl", "notes.txt"]
     assert not venv.exists()
+
+
+def test_a_lock_that_cannot_be_read_says_so(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # its permissions (chmod 000, as another user): the fingerprint's read got no bytes, and the lock was pinned as
+    # empty, so the reader said "at lock-version: Missing required value"; found by QA
+    read_bytes = Path.read_bytes
+
+    def refused(path: Path) -> bytes:
+        if path == lock:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    venv = tmp_path / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (2, "")
+    assert err == f"venvsync: error: {lock}: cannot be read (Permission denied); check its permissions\n"
+    assert not venv.exists()

@@ -572,10 +572,22 @@ def _pinned(spec: SyncSpec, inputs: Inputs) -> contextlib.AbstractContextManager
     """The lock's files read as the fingerprint read them: the lock (if a file) and the pyproject.toml beside it."""
     from tox_venvsync._lock._file import pinned  # noqa: PLC0415  # see the imports
 
-    files = {spec.lock_path: inputs.lock_bytes} if inputs.lock_bytes or spec.lock_path.is_file() else {}
+    files = {spec.lock_path: inputs.lock_bytes} if inputs.lock_bytes or _empty_file(spec.lock_path) else {}
     if inputs.project_bytes is not None:
         files[_project_file(spec.lock_path, spec.lock_format)] = inputs.project_bytes
     return pinned(files)
+
+
+def _empty_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file that reads as empty: a lock the fingerprint read no bytes of.
+
+    One that cannot be read (its permissions) is not pinned as empty: the reader reads it again and says why it
+    cannot, where pinning it took it for an empty lock (``at lock-version: Missing required value``).
+    """
+    try:
+        return path.is_file() and not path.read_bytes()
+    except OSError:
+        return False
 
 
 def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs:
