@@ -15,6 +15,7 @@ import pytest
 
 from tox_venvsync import _cache
 from tox_venvsync._cache import Cache, spread_out
+from tox_venvsync._errors import BadInputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -184,3 +185,37 @@ def test_one_venv_reached_two_ways_has_one_lock(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache")
     assert cache.venv_lock(tmp_path / "link" / "venv") == cache.venv_lock(tmp_path / "real" / "venv")
     assert cache.venv_lock(tmp_path / "real" / "other") != cache.venv_lock(tmp_path / "real" / "venv")
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "digest", "filename"),
+    [
+        pytest.param("sha256", "../../../etc", "x.whl", id="digest-with-a-path"),
+        pytest.param("sha256", "/home/me/dist", "x.whl", id="absolute-digest"),
+        pytest.param("sha256", "AB" * 32, "x.whl", id="upper-case"),
+        pytest.param("md5", "ab" * 16, "x.whl", id="unverified-algorithm"),
+        pytest.param("sha256", "ab" * 32, "../x.whl", id="file-name-with-a-path"),
+        pytest.param("sha256", "ab" * 32, "..", id="file-name-dot-dot"),
+    ],
+)
+def test_no_place_in_the_cache_is_named_by_anything_but_a_hex_digest_and_a_plain_name(
+    tmp_path: Path, algorithm: str, digest: str, filename: str
+) -> None:
+    # the last guard behind the readers: a lock's hash or file name with a path in it would name a place outside
+    cache = Cache(tmp_path / "cache")
+    with pytest.raises(BadInputError):
+        cache.artifact(algorithm, digest, filename)
+    if filename == "x.whl":
+        with pytest.raises(BadInputError):
+            cache.unpacked(algorithm, digest)
+        with pytest.raises(BadInputError):
+            cache.tree_lock(algorithm, digest)
+
+
+def test_a_hex_digest_has_its_place_in_the_cache(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    digest = "0a" * 48
+    assert cache.artifact("sha384", digest, "x-1.0.tar.gz") == tmp_path / "cache/artifacts/sha384/0a" / digest / (
+        "x-1.0.tar.gz"
+    )
+    assert cache.unpacked("sha384", digest) == tmp_path / "cache/unpacked/sha384/0a" / digest

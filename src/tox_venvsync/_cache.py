@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tox_venvsync._errors import BadInputError
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ class Cache:
 
     def artifact(self, algorithm: str, digest: str, filename: str) -> Path:
         """Where the verified file with this hash lives (whether or not it is there yet)."""
-        return self.root / "artifacts" / algorithm / digest[:2] / digest / filename
+        if filename in {"", ".", ".."} or "/" in filename or "\0" in filename:
+            msg = f"the cache has no place for a file named {filename!r}: a lock's file name is a plain name"
+            raise BadInputError(msg)
+        return self.root / "artifacts" / _address(algorithm, digest) / filename
 
     @property
     def unpacked_dir(self) -> Path:
@@ -66,7 +70,7 @@ class Cache:
 
     def unpacked(self, algorithm: str, digest: str) -> Path:
         """Where the unpacked tree of the wheel with this hash lives."""
-        return self.unpacked_dir / algorithm / digest[:2] / digest
+        return self.unpacked_dir / _address(algorithm, digest)
 
     def built(self, kind: str, key: str) -> Path:
         """Where the wheel built from an sdist (by its hash) or a VCS commit is kept."""
@@ -79,6 +83,7 @@ class Cache:
 
     def tree_lock(self, algorithm: str, digest: str) -> Path:
         """The lock file that serialises replacing the broken unpacked tree of the wheel with this hash."""
+        _address(algorithm, digest)  # checked as the tree's own place is
         return self.root / "locks" / f"unpacked-{algorithm}-{digest}.lock"
 
     def tmp_dir(self) -> Path:
@@ -97,6 +102,22 @@ class Cache:
             path.mkdir(exist_ok=True)
             _remove_dead(path.parent)
         return path
+
+
+#: the hex length of each digest a file is kept under; the readers refuse any other value (this is a last guard)
+_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def _address(algorithm: str, digest: str) -> Path:
+    """``<algorithm>/<digest[:2]>/<digest>``, the place of a file by its hash, for a hex digest only.
+
+    The digest comes from the lock; every reader checks it, and this is the last guard: a value with a path in
+    it (``../``, ``/home``) would otherwise name a place outside the cache, to be read as verified or replaced.
+    """
+    if len(digest) != _HEX_LENGTHS.get(algorithm, -1) or digest.strip("0123456789abcdef"):
+        msg = f"{digest!r} is not a {algorithm} digest in lower-case hex; correct the lock (or lock again)"
+        raise BadInputError(msg)
+    return Path(algorithm, digest[:2], digest)
 
 
 def env_lock(cache: Cache, venv: Path) -> FileLock:
