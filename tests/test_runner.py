@@ -893,6 +893,23 @@ def test_download_failure_is_reported(demo: Demo) -> None:
     assert not demo.venvs.exists()  # the venv this run made, and the directory made for it, are not left behind
 
 
+def test_a_failed_first_sync_removes_only_the_directories_it_made_also_with_dotdot_in_env_dir(demo: Demo) -> None:
+    # an explicit env_dir keeps tox's spelling, ".." included: the directories above the ones the run made stay,
+    # also when empty (one prepared with its owner and mode for the venvs)
+    prepared = demo.venvs / "prepared"
+    prepared.mkdir(parents=True)
+    (demo.venvs / "keep-me").touch()  # the walk up would stop here at the latest
+    ini = demo.project.path / "tox.ini"
+    env_dir = f"{{tox_root}}/../{demo.venvs.name}/prepared/new/{{env_name}}"
+    ini.write_text(ini.read_text().replace("runner = venvsync", f"runner = venvsync\nenv_dir = {env_dir}"))
+    demo.index.fail_paths["/files/beta-2.0-py3-none-any.whl"] = 503
+    code, out = demo.run()
+    assert code != 0
+    assert "HTTP 503" in out
+    assert not (prepared / "new").exists()  # made by the run: removed
+    assert prepared.is_dir()  # there before: kept
+
+
 @pytest.mark.parametrize("case", ["invalid toml", "lock-version 2", "no lock"])
 def test_a_venv_a_failed_first_sync_made_is_not_left_behind(demo: Demo, case: str) -> None:
     # the directory env_location names existed (a mount point, a directory made for it): it stays, empty

@@ -261,11 +261,17 @@ def undo_creation(
 
     ``made_from`` is what :func:`missing_from` said before the venv was made: ``None`` keeps the directory
     (it was there, empty: a mount point, a directory made for it). The removal is :func:`remove_venv`'s.
+    No directory above ``made_from`` is removed: ``venv`` is taken as the system finds it (``made_from``
+    is), so a ``..`` in its spelling (an explicit ``env_dir = {tox_root}/../venvs/py``) does not walk up
+    other directories than the ones made, emptying every empty one that was there before.
     """
+    venv = kernel_path(venv)
     remove_venv(venv, protected, keep_dir=made_from is None, tox_dirs=tox_dirs)
     if made_from is None or made_from == venv:
         return
     for parent in venv.parents:
+        if not parent.is_relative_to(made_from):  # never above what this run made (a made_from not among them)
+            return
         parent.rmdir()  # made by this run and empty again; an OSError stops at one that is not
         if parent == made_from:
             return
