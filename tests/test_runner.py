@@ -665,6 +665,28 @@ def test_a_venv_whose_system_site_packages_differ_is_recreated(demo: Demo, pytho
     assert (code, "recreate" in out) == (0, False), out
 
 
+@pytest.mark.parametrize("case", ["invalid toml", "download fails"])
+def test_a_venv_whose_system_site_packages_differ_is_kept_when_the_input_is_bad(
+    demo: Demo, python312: Path, case: str
+) -> None:
+    # emptied and made again as for another Python: so, as for another Python, only once the lock reads and its
+    # files are fetched
+    subprocess.run(
+        [str(python312), "-m", "venv", "--without-pip", "--system-site-packages", str(demo.venv)], check=True
+    )
+    (demo.venv / SITE / "kept.py").touch()
+    before = sorted(str(p) for p in demo.venv.rglob("*"))
+    if case == "invalid toml":
+        BAD_INPUTS[case][0](demo)
+    else:
+        demo.index.fail_paths["/files/beta-2.0-py3-none-any.whl"] = 503
+    code, out = demo.run()
+    assert code != 0
+    assert ("is not valid TOML" if case == "invalid toml" else "HTTP 503") in out
+    assert f"recreate {demo.venv}" not in out
+    assert sorted(str(p) for p in demo.venv.rglob("*") if p.name != ".tox-info.json") == before
+
+
 def test_a_venv_whose_interpreter_link_leads_nowhere_is_recreated_saying_so(demo: Demo, python312: Path) -> None:
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     python = demo.venv / "bin" / "python"

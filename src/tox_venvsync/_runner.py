@@ -331,6 +331,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                     _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
                     return
                 why = f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
+                self._check_before_recreating()  # emptied as for another Python: only once the input is good
             elif cut_off(self.env_dir):
                 why = "its creation was cut off"
             else:
