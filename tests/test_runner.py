@@ -932,6 +932,21 @@ def test_a_failed_first_sync_removes_only_the_directories_it_made_also_with_dotd
     assert prepared.is_dir()  # there before: kept
 
 
+def test_a_new_venv_whose_extra_setup_commands_fail_stays_with_their_log(demo: Demo) -> None:
+    # the sync filled it: the failure is the commands', and tox keeps their log in the venv's directory by default
+    ini = demo.project.path / "tox.ini"
+    text = ini.read_text().replace(f"env_location = {demo.venvs / '{env_name}'}\n", "")
+    ini.write_text(
+        text.replace("package = skip", "package = skip\nextra_setup_commands = python -c 'raise SystemExit(3)'")
+    )
+    venv = demo.work / "py312"
+    code, out = demo.run()
+    assert code != 0
+    assert "extra_setup_commands failed" in out
+    assert dist_info_names([venv / SITE]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+    assert [log.name for log in (venv / "log").iterdir()] == ["1-extra_setup_commands[0].log"]
+
+
 @pytest.mark.parametrize("case", ["invalid toml", "lock-version 2", "no lock"])
 def test_a_venv_a_failed_first_sync_made_is_not_left_behind(demo: Demo, case: str) -> None:
     # the directory env_location names existed (a mount point, a directory made for it): it stays, empty

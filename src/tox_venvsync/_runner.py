@@ -468,6 +468,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         else:
             with _one_sentence():
                 self._sync_env()
+        # filled: a failure of the commands below is theirs, as with tox's own runner the venv and their logs stay
+        self._venvsync_made = False
         self._run_extra_setup_commands()
 
     def _sync_env(self) -> None:
