@@ -1494,6 +1494,30 @@ def test_sync_dry_run_for_a_venv_of_another_python_says_it_would_be_recreated(de
     assert sorted(str(p) for p in demo.venv.rglob("*")) == before
 
 
+@pytest.mark.parametrize("case", ["system site-packages", "interpreter missing"])
+def test_sync_dry_run_for_a_venv_the_sync_would_recreate_says_why(demo: Demo, python312: Path, case: str) -> None:
+    # the venv is emptied and made again (not adopted) in these cases too: its dry run says so, and why
+    command = [str(python312), "-m", "venv", "--without-pip", str(demo.venv)]
+    subprocess.run([*command, "--system-site-packages"] if case == "system site-packages" else command, check=True)
+    python = demo.venv / "bin" / "python"
+    if case == "interpreter missing":
+        python.unlink()
+    before = sorted(str(p) for p in demo.venv.rglob("*"))
+    _, out = demo.run("--sync-dry-run")
+    why = (
+        "it sees the system site-packages (system_site_packages)"
+        if case == "system site-packages"
+        else f"its interpreter {python} is missing or a link to nothing"
+    )
+    assert f"recreate: {demo.venv}: {why}" in out, out
+    assert "install: alpha 1.0" in out
+    assert "keep 0 packages" in out
+    assert sorted(str(p) for p in demo.venv.rglob("*")) == before
+    code, out = demo.run()
+    assert code == 0, out
+    assert f"recreate {demo.venv}: {why}" in out  # as the run says it
+
+
 def test_verbose_output_names_each_package(demo: Demo) -> None:
     code, out = demo.run("-v")
     assert code == 0, out

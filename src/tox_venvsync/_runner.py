@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from tox.tox_env.python.api import PythonInfo
     from tox.util.json_types import JsonValue
 
+    from tox_venvsync._location import Found
     from tox_venvsync._lock._request import Request
     from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
     from tox_venvsync._target import Target
@@ -66,6 +67,8 @@ else:  # pragma: no cover - depends on the interpreter
     import tomli as tomllib
 
 _LOGGER = logging.getLogger(__name__)
+#: why a venv is made again when it was made for another Python version (see VenvSyncRunner._why_recreated)
+_ANOTHER_PYTHON = "it was made for another Python"
 #: set to 1 to sync from the cache only, as --sync-offline does
 OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 
@@ -324,23 +327,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """Create the venv, or adopt the one found there when its Python matches."""
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
         if found.kind is Kind.VENV:
-            wanted: bool = self.conf["system_site_packages"]
-            same_site = sees_system_site_packages(self.env_dir) == wanted
-            if adoptable(found, tuple(self.base_python.version_info[:3])):
-                if same_site:
-                    _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
-                    return
-                why = f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
-                self._check_before_recreating()  # emptied as for another Python: only once the input is good
-            elif cut_off(self.env_dir):
-                why = "its creation was cut off"
-            else:
-                python = self.env_dir / "bin" / "python"
-                why = (
-                    "it was made for another Python"
-                    if venv_python_version(self.env_dir) != tuple(self.base_python.version_info[:3])
-                    else f"its interpreter {python} is missing or a link to nothing"
-                )
+            why = self._why_recreated(found, tuple(self.base_python.version_info[:3]))
+            if why is None:
+                _LOGGER.warning("adopt the existing virtual environment %s", self.env_dir)
+                return
+            if not cut_off(self.env_dir):
                 self._check_before_recreating()  # a working venv is emptied only once the input is good
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
@@ -515,10 +506,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
             base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
             version = tuple(self.base_python.version_info[:3])
-            if found.kind is Kind.VENV and not adoptable(found, version):  # the sync would empty it, start again
+            if found.kind is Kind.VENV and (why := self._why_recreated(found, version)):  # emptied, started again
                 had = ".".join(map(str, venv_python_version(self.env_dir) or ())) or "another Python"
+                full = base.python_full_version
                 recreate = (
-                    f"recreate: {self.env_dir} is a venv of Python {had}, base_python is {base.python_full_version}"
+                    f"recreate: {self.env_dir} is a venv of Python {had}, base_python is {full}"
+                    if why == _ANOTHER_PYTHON
+                    else f"recreate: {self.env_dir}: {why}"
                 )
                 target = future_target(base, nowhere())  # planned as for a new venv: nothing of the old one stays
             elif (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
@@ -531,6 +525,19 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.warning("%s", line)
         msg = "sync dry run: nothing was changed (the project itself is left out)"
         raise Skip(msg)
+
+    def _why_recreated(self, found: Found, version: tuple[int, ...]) -> str | None:
+        """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it."""
+        if adoptable(found, version):
+            wanted: bool = self.conf["system_site_packages"]
+            if sees_system_site_packages(self.env_dir) == wanted:
+                return None
+            return f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
+        if cut_off(self.env_dir):
+            return "its creation was cut off"
+        if venv_python_version(self.env_dir) != version[:3]:
+            return _ANOTHER_PYTHON
+        return f"its interpreter {self.env_dir / 'bin' / 'python'} is missing or a link to nothing"
 
     @contextlib.contextmanager
     def _project_wheels(self, packages: list[PathPackage], cache: Cache, target: Target) -> Iterator[list[LocalWheel]]:
