@@ -272,6 +272,32 @@ def test_a_dry_run_with_another_python_says_the_venv_would_be_recreated(
     assert tree(venv) == before
 
 
+def test_a_dry_run_for_a_venv_whose_interpreter_leads_nowhere_says_so(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(tmp_path / "gone")
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"recreate: {venv}: its interpreter {venv}/bin/python is missing or a link to nothing"
+
+
+@pytest.mark.parametrize("flag", [["--extra", "x"], ["--all-groups"], ["--no-dev"], ["--package", "p"]])
+def test_verify_without_a_lock_refuses_what_chooses_from_one(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    code, out, err = run(capsys, "verify", "--venv", str(venv), *flag)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {flag[0]} chooses from a lock, and verify without --lock compares with none; "
+        "pass --lock too\n"
+    )
+
+
 @pytest.mark.slow
 def test_a_dry_run_for_a_missing_venv_builds_a_source_tree_with_the_given_python(
     tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], cache_dir: Path

@@ -128,7 +128,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: the selection options (``dest`` to how it is spelt), which choose from a lock
+_SELECTION = {
+    "extra": "--extra",
+    "group": "--group",
+    "only_group": "--only-group",
+    "no_default_groups": "--no-default-groups",
+    "all_extras": "--all-extras",
+    "no_extra": "--no-extra",
+    "all_groups": "--all-groups",
+    "no_group": "--no-group",
+    "no_dev": "--no-dev",
+    "only_dev": "--only-dev",
+    "package": "--package",
+    "all_packages": "--all-packages",
+    "frozen": "--frozen",
+    "no_editable": "--no-editable",
+}
+
+
 def _request(args: argparse.Namespace) -> Request:
+    if args.lock is None and (given := [flag for dest, flag in _SELECTION.items() if getattr(args, dest, None)]):
+        msg = f"{given[0]} chooses from a lock, and verify without --lock compares with none; pass --lock too"
+        raise BadInputError(msg)
     return make_request(
         extras=args.extra,
         groups=args.group,
@@ -242,9 +264,15 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, recreated: bool) -> int:
     """Print the plan a sync would apply, changing nothing; a venv the sync would recreate is planned from empty."""
-    if recreated:  # a venv of another Python: the sync would empty it and start again
+    if recreated:  # a venv of another Python (or a broken one): the sync would empty it and start again
         had = ".".join(map(str, venv_python_version(spec.venv) or ())) or "another Python"
         recreate = f"recreate: {spec.venv} is a venv of Python {had}, --python is {base.python_full_version}"
+        if cut_off(spec.venv):
+            recreate = f"recreate: {spec.venv}: its creation was cut off"
+        elif had == base.python_full_version:
+            recreate = (
+                f"recreate: {spec.venv}: its interpreter {spec.venv / 'bin' / 'python'} is missing or a link to nothing"
+            )
         # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)
         plan = _preview(spec, future_target(base, nowhere()), ahead)
         _emit(args, {"recreate": True, **_plan_json(plan)}, [recreate, *plan.lines()])
