@@ -698,6 +698,18 @@ def test_a_venv_whose_interpreter_link_leads_nowhere_is_recreated_saying_so(demo
     assert "versions 1.0 2.0" in out
 
 
+def test_a_venv_tox_recorded_whose_interpreter_leads_nowhere_is_recreated(demo: Demo, tmp_path: Path) -> None:
+    # tox's record still matches base_python, so tox alone keeps the venv and its commands find no python
+    assert demo.run()[0] == 0
+    python = demo.venv / "bin" / "python"
+    python.unlink()
+    python.symlink_to(tmp_path / "gone" / "python3.12")
+    code, out = demo.run()
+    assert code == 0, out
+    assert f"recreate env because its interpreter {python} is missing or a link to nothing" in out
+    assert "versions 1.0 2.0" in out
+
+
 def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
     python311 = shutil.which("python3.11")
     assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.utils import canonicalize_name
 from tox.report import HandledError
-from tox.tox_env.errors import Fail, Skip
+from tox.tox_env.errors import Fail, Recreate, Skip
 from tox.tox_env.package import PathPackage
 from tox.tox_env.python.api import Python
 from tox.tox_env.python.package import EditablePackage
@@ -308,6 +308,17 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if found.kind is Kind.MISSING:
             self._venvsync_missing_from = missing_from(found.path)
             create_dir(found.path)
+        python = self.env_dir / "bin" / "python"
+        if (
+            found.kind is Kind.VENV
+            and not python.exists()
+            and (self.env_dir / ".tox-info.json").is_file()
+            and not cut_off(self.env_dir)
+        ):
+            # tox's record matches the interpreter, so tox would keep it and its commands find no python (a venv
+            # without a record is recreated by create_python_env, see _why_recreated)
+            msg = f"its interpreter {python} is missing or a link to nothing"
+            raise Recreate(msg)
         super()._setup_env()
 
     def _clean(self, transitive: bool = False) -> None:  # noqa: FBT001, FBT002  # tox's signature
