@@ -16,7 +16,7 @@ from packaging.version import Version
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError, HashMismatchError
+from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._lock import Artifact, Pick, Request
 from tox_venvsync._lock._pylock import read_pylock
@@ -307,9 +307,14 @@ def test_truncated_download_is_a_fetch_error(
 def test_no_strong_hash(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     url = local_index.file_url(wheel.name)
-    with pytest.raises(FetchError) as info:
+    with pytest.raises(BadInputError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url, hashes={"md5": hashlib.md5(wheel.read_bytes()).hexdigest()})])  # noqa: S324
-    assert str(info.value) == f"cannot fetch pkg from {url}: the lock gives no sha256, sha384 or sha512 hash for it"
+    assert str(info.value) == (
+        f"the lock gives pkg's file {url} no sha256, sha384 or sha512 hash, so its bytes cannot be checked before it "
+        "is installed; lock it again with hashes (uv records none for the wheels of a local flat index: serve them "
+        "as a simple index)"
+    )
+    assert info.value.exit_code == 2  # the lock is to fix
     assert local_index.requests == []
     assert not cache.root.exists()
 
@@ -326,9 +331,11 @@ def test_no_strong_hash_from_a_lock(
     lock = read_pylock(write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", [entry])]))
     target: Target = query_interpreter(python312)
     picks = lock.select(target, Request())
-    with pytest.raises(FetchError) as info:
+    with pytest.raises(BadInputError) as info:
         CacheFetcher(cache).fetch(picks)
-    assert info.value.reason == "the lock gives no sha256, sha384 or sha512 hash for it"
+    assert f"the lock gives pkg's file {entry['url']} at packages[0].wheels no sha256, sha384 or sha512 hash" in (
+        str(info.value)
+    )
     assert local_index.requests == []
 
 

@@ -207,6 +207,11 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ),
     ({"files": [{"file": "one-1.0.tar.gz"}]}, "package[0].files[0].hash", "the key is missing"),
     (
+        {"files": [{"file": "one-1.0.tar.gz", "hash": "sha512:" + "ab" * 32}]},
+        "package[0].files[0].hash",
+        f"'{'ab' * 32}' is not a sha512 digest (128 hex digits)",
+    ),
+    (
         {"files": [{"file": "one.whl", "hash": HASH}]},
         "package[0].files[0].file",
         "Invalid wheel filename (wrong number of parts): 'one'",

@@ -156,6 +156,12 @@ def test_wrong_type_names_the_key(tmp_path: Path) -> None:
             id="hash",
         ),
         pytest.param(
+            _package("pkg").replace(HASH, "sha256:ab12"),
+            "package[0].wheels[0].hash",
+            "'ab12' is not a sha256 digest (64 hex digits); re-lock with uv",
+            id="hash-too-short",
+        ),
+        pytest.param(
             _package("pkg").replace("size = 10", "size = -1"),
             "package[0].wheels[0].size",
             "-1 is not a file size; re-lock with uv",
@@ -331,7 +337,8 @@ def test_nothing_installable(tmp_path: Path, target: Target) -> None:
     )
 
 
-SOURCES = """
+SOURCES = (
+    """
 [[package]]
 name = "gitdep"
 version = "0.1"
@@ -352,32 +359,36 @@ dependencies = [{ name = "urlwheel" }]
 name = "urlwheel"
 version = "1.0"
 source = { url = "https://example.invalid/urlwheel-1.0-py3-none-any.whl" }
-wheels = [{ url = "https://example.invalid/urlwheel-1.0-py3-none-any.whl", hash = "sha256:AB" }]
+wheels = [{ url = "https://example.invalid/urlwheel-1.0-py3-none-any.whl", hash = "sha256:<AB>" }]
 
 [[package]]
 name = "urlsdist"
 version = "1.0"
 source = { url = "https://example.invalid/dl/urlsdist%201.0.zip", subdirectory = "py" }
-sdist = { hash = "sha256:cd" }
+sdist = { hash = "sha256:<cd>" }
 
 [[package]]
 name = "pathwheel"
 version = "1.0"
 source = { path = "dist/pathwheel-1.0-py3-none-any.whl" }
-wheels = [{ filename = "pathwheel-1.0-py3-none-any.whl", hash = "sha256:ef" }]
+wheels = [{ filename = "pathwheel-1.0-py3-none-any.whl", hash = "sha256:<ef>" }]
 
 [[package]]
 name = "pathsdist"
 version = "1.0"
 source = { path = "dist/pathsdist-1.0.tar.gz" }
-sdist = { hash = "sha256:01", size = 3 }
+sdist = { hash = "sha256:<01>", size = 3 }
 
 [[package]]
 name = "flat"
 version = "1.0"
 source = { registry = "wheels" }
 wheels = [{ path = "flat-1.0-py3-none-any.whl" }]
-"""
+""".replace("<AB>", "AB" * 32)
+    .replace("<cd>", "cd" * 32)
+    .replace("<ef>", "ef" * 32)
+    .replace("<01>", "01" * 32)
+)
 
 
 def test_sources(tmp_path: Path, target: Target) -> None:
@@ -394,17 +405,17 @@ def test_sources(tmp_path: Path, target: Target) -> None:
     assert (picks["urlwheel"].kind, picks["urlwheel"].index) == ("wheel", None)
     assert picks["urlwheel"].artifact == Artifact(
         filename="urlwheel-1.0-py3-none-any.whl", url="https://example.invalid/urlwheel-1.0-py3-none-any.whl",
-        path=None, size=None, hashes={"sha256": "ab"},
+        path=None, size=None, hashes={"sha256": "abababababababababababababababababababababababababababababababab"},
     )  # fmt: skip
     assert picks["urlsdist"].kind == "archive"
     assert picks["urlsdist"].artifact == Artifact(
         filename="urlsdist 1.0.zip", url="https://example.invalid/dl/urlsdist%201.0.zip", path=None, size=None,
-        hashes={"sha256": "cd"},
+        hashes={"sha256": "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"},
     )  # fmt: skip
     assert (picks["pathwheel"].kind, picks["pathsdist"].kind) == ("wheel", "archive")
     assert picks["pathwheel"].artifact == Artifact(
         filename="pathwheel-1.0-py3-none-any.whl", url=None, path=tmp_path / "dist" / "pathwheel-1.0-py3-none-any.whl",
-        size=None, hashes={"sha256": "ef"},
+        size=None, hashes={"sha256": "efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"},
     )  # fmt: skip
     assert picks["pathsdist"].artifact is not None
     assert (picks["pathsdist"].artifact.path, picks["pathsdist"].artifact.size) == (

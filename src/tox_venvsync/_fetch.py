@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import BadUrlError, FetchError, HashMismatchError, OfflineError
+from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, OfflineError
 from tox_venvsync._values import replace
 
 # The network modules (urllib, http.client, ssl: ~6 ms to import) and the index client load when a
@@ -119,7 +119,13 @@ class CacheFetcher:
         expected = artifact.strongest_hash
         if expected is None:
             # hash before install: a file the lock does not pin by a strong hash is never installed
-            raise FetchError(pick.name, artifact.location, "the lock gives no sha256, sha384 or sha512 hash for it")
+            at = f" at {pick.context}" if pick.context else ""
+            msg = (
+                f"the lock gives {pick.name}'s file {artifact.location}{at} no sha256, sha384 or sha512 hash, so its "
+                "bytes cannot be checked before it is installed; lock it again with hashes (uv records none for the "
+                "wheels of a local flat index: serve them as a simple index)"
+            )
+            raise BadInputError(msg)
         algorithm, digest = expected
         return self._cache.artifact(algorithm, digest, _safe_filename(pick, artifact)), algorithm, digest
 

@@ -57,6 +57,17 @@ class Artifact:
         return None
 
 
+def wrong_digest(algorithm: str, digest: str) -> str | None:
+    """Why ``digest`` is no digest of ``algorithm`` (sha256, sha384, sha512: hex of their length), else ``None``.
+
+    Other algorithms are not verified (and not checked here). A digest is also the file's place in the cache.
+    """
+    length = HEX_LENGTHS.get(algorithm.lower())
+    if length is None or (len(digest) == length and not digest.lower().strip("0123456789abcdef")):
+        return None
+    return f"{digest!r} is not a {algorithm.lower()} digest ({length} hex digits)"
+
+
 #: a git object id: 40 hex digits (SHA-1), or 64 in a repository using SHA-256
 _GIT_COMMIT = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 

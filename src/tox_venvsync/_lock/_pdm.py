@@ -24,6 +24,7 @@ from tox_venvsync._lock._model import (
     named_all,
     not_a_commit,
     not_in_lock,
+    wrong_digest,
 )
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen, replace
@@ -351,6 +352,9 @@ def _hash(entry: _Table) -> dict[str, str]:
     # hash before install: the fetcher checks the bytes against this digest, so a malformed one is refused here
     if not sep or not algorithm or not _HEX.match(digest):
         reason = f"{text!r} is not an algorithm:hexdigest hash; re-create the lock with `pdm lock`"
+        raise entry.fail(reason, key="hash")
+    if (wrong := wrong_digest(algorithm, digest)) is not None:
+        reason = f"{wrong}; re-create the lock with `pdm lock`"
         raise entry.fail(reason, key="hash")
     return {algorithm.lower(): digest.lower()}
 

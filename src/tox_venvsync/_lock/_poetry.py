@@ -26,6 +26,7 @@ from tox_venvsync._lock._model import (
     not_in_lock,
     one_line,
     tag_summary,
+    wrong_digest,
 )
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen, replace
@@ -507,6 +508,9 @@ def _file(toml: _Toml, entry: object, context: str) -> Artifact:
     if (found := _HASH.fullmatch(text)) is None:
         where = f"{context}.hash"
         raise toml.error(where, f"{text!r} is not ALGORITHM:HEXDIGEST (sha256:...); {_FIX}")
+    if (wrong := wrong_digest(found["algorithm"], found["digest"])) is not None:
+        where = f"{context}.hash"
+        raise toml.error(where, f"{wrong}; {_FIX}")
     hashes = {found["algorithm"].lower(): found["digest"].lower()}
     return Artifact(filename=filename, url=None, path=None, size=None, hashes=hashes)
 

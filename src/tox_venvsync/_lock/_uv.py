@@ -23,6 +23,7 @@ from tox_venvsync._lock._model import (
     best_wheel,
     not_a_commit,
     not_in_lock,
+    wrong_digest,
 )
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen, replace
@@ -805,7 +806,11 @@ class _LockReader(_Reader):
             return {}
         hashes = _hash_of(text)
         if hashes is None:
-            raise self.fail(_at(context, "hash"), f"{text!r} is not <algorithm>:<hex digest>; re-lock with uv")
+            algorithm, _, digest = text.partition(":")
+            wrong = wrong_digest(algorithm, digest) if algorithm and _HEX.fullmatch(digest) else None
+            raise self.fail(
+                _at(context, "hash"), f"{wrong or f'{text!r} is not <algorithm>:<hex digest>'}; re-lock with uv"
+            )
         return hashes
 
     def _size(self, table: Mapping[str, Any], context: str) -> int | None:
@@ -951,7 +956,7 @@ def _plain_wheel(table: object) -> Artifact | None:
 def _hash_of(text: str) -> dict[str, str] | None:
     """A hash as uv writes it, ``<algorithm>:<hex digest>``, as ``{algorithm: digest}`` lower-cased; else ``None``."""
     algorithm, _, digest = text.partition(":")
-    if not algorithm or not _HEX.fullmatch(digest):
+    if not algorithm or not _HEX.fullmatch(digest) or wrong_digest(algorithm, digest) is not None:
         return None
     return {algorithm.lower(): digest.lower()}
 
