@@ -498,6 +498,18 @@ def test_a_hash_that_is_no_hex_digest_names_its_key(
     assert info.value.reason.startswith(f"{digest!r} is not a {algorithm.lower()} digest ({length} hex digits); ")
 
 
+def test_a_negative_size_names_its_key(tmp_path: Path, target: Target) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    entry = {**wheel_entry(wheel), "size": -1}
+    lock = _lock(tmp_path / "pylock.toml", [package_entry("demo", "1.0", [entry])])
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert (info.value.context, info.value.reason) == (
+        "packages[0].wheels[0].size",
+        "-1 is no file size; correct that value, or lock again with the tool that wrote the file",
+    )
+
+
 def test_the_hash_of_an_sdist_is_checked_too(tmp_path: Path, target: Target) -> None:
     sdist = {"name": "demo-1.0.tar.gz", "url": "https://example.invalid/demo-1.0.tar.gz", "hashes": {"sha384": "/x"}}
     lock = _lock(tmp_path / "pylock.toml", [{"name": "demo", "version": "1.0", "sdist": sdist}])

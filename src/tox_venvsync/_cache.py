@@ -104,17 +104,15 @@ class Cache:
         return path
 
 
-#: the hex length of each digest a file is kept under; the readers refuse any other value (this is a last guard)
-_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-
-
 def _address(algorithm: str, digest: str) -> Path:
     """``<algorithm>/<digest[:2]>/<digest>``, the place of a file by its hash, for a hex digest only.
 
     The digest comes from the lock; every reader checks it, and this is the last guard: a value with a path in
     it (``../``, ``/home``) would otherwise name a place outside the cache, to be read as verified or replaced.
     """
-    if len(digest) != _HEX_LENGTHS.get(algorithm, -1) or digest.strip("0123456789abcdef"):
+    from tox_venvsync._lock._model import HEX_LENGTHS  # noqa: PLC0415  # a sync with files to place loads it anyway
+
+    if len(digest) != HEX_LENGTHS.get(algorithm, -1) or digest.strip("0123456789abcdef"):
         msg = f"{digest!r} is not a {algorithm} digest in lower-case hex; correct the lock (or lock again)"
         raise BadInputError(msg)
     return Path(algorithm, digest[:2], digest)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -23,7 +22,6 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import (
-    HEX_LENGTHS,
     Artifact,
     DirectorySource,
     Pick,
@@ -33,6 +31,7 @@ from tox_venvsync._lock._model import (
     not_in_lock,
     one_line,
     tag_summary,
+    wrong_digest,
 )
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
 
     from tox_venvsync._lock._request import Request
     from tox_venvsync._target import Target
-
-_HEX = re.compile(r"[0-9a-f]+")
 
 
 def read_pylock(path: Path) -> PylockFile:
@@ -258,23 +255,19 @@ class PylockFile:
     ) -> dict[str, str]:
         """The artifact's hashes, lower-cased; a sha256, sha384 or sha512 value that is no hex digest is refused.
 
-        ``packaging`` checks only that the values are strings. The digest verified is also the file's address in
-        the cache: a value such as ``/home/me/dist`` would take a file found there, unverified, for the locked one.
+        ``packaging`` checks only that the values are strings (and the size an integer). The digest verified is
+        also the file's address in the cache: a value such as ``/home/me/dist`` would take a file found there,
+        unverified, for the locked one. A negative size is refused too: no download could match it.
         """
-        hashes: dict[str, str] = {}
+        if isinstance(artifact, PackageWheel):  # packages[3].wheels[1], as packaging names a wheel's place
+            context += f"[{next(i for i, w in enumerate(package.wheels or ()) if w is artifact)}]"
+        fix = "correct that value, or lock again with the tool that wrote the file"
+        if artifact.size is not None and artifact.size < 0:
+            raise LockFileError(self.path, f"{artifact.size} is no file size; {fix}", context=f"{context}.size")
         for key, value in artifact.hashes.items():
-            algorithm, digest = key.lower(), value.lower()
-            length = HEX_LENGTHS.get(algorithm)
-            if length is not None and (len(digest) != length or not _HEX.fullmatch(digest)):
-                if isinstance(artifact, PackageWheel):  # packages[3].wheels[1], as packaging names a wheel's place
-                    context += f"[{next(i for i, w in enumerate(package.wheels or ()) if w is artifact)}]"
-                reason = (
-                    f"{value!r} is not a {algorithm} digest ({length} hex digits); correct that value, "
-                    "or lock again with the tool that wrote the file"
-                )
-                raise LockFileError(self.path, reason, context=f"{context}.hashes.{key}")
-            hashes[algorithm] = digest
-        return hashes
+            if (wrong := wrong_digest(key, value)) is not None:
+                raise LockFileError(self.path, f"{wrong}; {fix}", context=f"{context}.hashes.{key}")
+        return {key.lower(): value.lower() for key, value in artifact.hashes.items()}
 
 
 def _archive_name(archive: PackageArchive) -> str:
