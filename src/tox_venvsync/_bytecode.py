@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import BadInputError
-from tox_venvsync._state import State
+from tox_venvsync._state import BYTECODE_PENDING, State
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 #: in the venv: where the last sync linked modules from (removed by the harvest)
-PENDING = ".venvsync/bytecode.json"
+PENDING = BYTECODE_PENDING
 _LIST = ".venvsync-bytecode-{tag}.json"
 _PYCACHE = "__pycache__"
 #: modules per compiling process, at least (a process costs about what compiling 50 modules does)

@@ -45,6 +45,7 @@ from tox_venvsync._location import (
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._selection import make_request, parse_sync_flags
+from tox_venvsync._state import BYTECODE_PENDING
 from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect
 from tox_venvsync._values import replace
 
@@ -669,11 +670,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def harvest_bytecode(self) -> None:
         """After the commands: the bytecode they compiled for modules the sync linked goes to the cache."""
-        from tox_venvsync._bytecode import PENDING, harvest  # noqa: PLC0415  # see _sync_env
+        if not (self.env_dir / BYTECODE_PENDING).is_file():  # once per sync: other runs only ask this
+            return
+        from tox_venvsync._bytecode import harvest  # noqa: PLC0415  # see _sync_env
 
-        if (self.env_dir / PENDING).is_file():  # once per sync: other runs only ask this
-            count = harvest(self.env_dir, self._cache.unpacked_dir)
-            _LOGGER.debug("kept %d compiled modules in the cache for the next venvs", count)
+        count = harvest(self.env_dir, self._cache.unpacked_dir)
+        _LOGGER.debug("kept %d compiled modules in the cache for the next venvs", count)
 
     @staticmethod
     def _report(outcome: Outcome) -> None:
