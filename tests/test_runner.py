@@ -514,8 +514,8 @@ def test_an_env_location_with_a_nul_character_is_one_sentence(demo: Demo, tmp_pa
 def test_a_package_root_with_a_nul_character_has_no_project() -> None:
     from tox_venvsync._runner import _not_built_by_its_tool, _project_names  # noqa: PLC0415  # private helpers
 
-    assert _project_names(Path("a\0b")) == frozenset()
-    assert _not_built_by_its_tool(Path("a\0b")) is False
+    assert _project_names(Path("a\0b"), {}) == frozenset()
+    assert _not_built_by_its_tool(Path("a\0b"), {}) is False
 
 
 def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> None:

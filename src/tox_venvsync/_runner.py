@@ -84,6 +84,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._venvsync_missing_from: Path | None = None
         #: the same, once this run made the venv (``False``: it did not): removed when the setup fails
         self._venvsync_made: Path | Literal[False] | None = False
+        #: the ``pyproject.toml`` files this environment read (see ``_pyproject``)
+        self._venvsync_parsed: _Parsed = {}
         super().__init__(create_args)
 
     @staticmethod
@@ -111,7 +113,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             return "skip"
         flags = (*self.conf["sync_flags"], *self.conf["uv_sync_flags"])
         only_dev = any("--only-dev" in flag.split() for flag in flags)  # read whole when the env is set up
-        if self.conf["only_groups"] or only_dev or _not_built_by_its_tool(root):  # what uv installs of it: nothing
+        # what uv installs of it: nothing
+        if self.conf["only_groups"] or only_dev or _not_built_by_its_tool(root, self._venvsync_parsed):
             return "skip"
         return "wheel"
 
@@ -593,7 +596,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             # with only_groups and no package, a group that names the project installs it from the lock, as uv
             project_names=frozenset()
             if request.only_groups and self.pkg_type == "skip"
-            else _project_names(self._package_root),
+            else _project_names(self._package_root, self._venvsync_parsed),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self.conf.get("deps", PythonDeps).as_root_args,
             deps_content=self._deps_content(),
@@ -733,17 +736,16 @@ class _Listing(Pip):
         return sorted(f"{name}=={dists[0].version}" for name, dists in found.items())
 
 
-def _project_names(root: Path) -> frozenset[str]:
+def _project_names(root: Path, parsed: _Parsed) -> frozenset[str]:
     """The project's own name, from ``pyproject.toml``: the lock's entry for it yields to tox's ``package``."""
     try:
-        with (root / "pyproject.toml").open("rb") as handle:
-            name = tomllib.load(handle).get("project", {}).get("name")
+        name = _pyproject(root, parsed).get("project", {}).get("name")
     except (OSError, ValueError, AttributeError):  # ValueError: not TOML, or a NUL in the path (package_root)
         return frozenset()
     return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
 
 
-def _not_built_by_its_tool(root: Path) -> bool:
+def _not_built_by_its_tool(root: Path, parsed: _Parsed) -> bool:
     """Whether the project's own tool never builds or installs it.
 
     uv's ``[tool.uv] package = false`` (and uv's and pdm's default for a ``pyproject.toml`` without
@@ -751,8 +753,7 @@ def _not_built_by_its_tool(root: Path) -> bool:
     ``setup.py`` is built, as pip builds it.
     """
     try:
-        with (root / "pyproject.toml").open("rb") as handle:
-            data = tomllib.load(handle)
+        data = _pyproject(root, parsed)
         tool = data.get("tool", {})
         switches = (
             tool.get("uv", {}).get("package"),
@@ -764,6 +765,29 @@ def _not_built_by_its_tool(root: Path) -> bool:
     if any(switch is not None for switch in switches):
         return any(switch is False for switch in switches)
     return "build-system" not in data and not (root / "setup.py").exists()
+
+
+#: ``pyproject.toml`` files an environment parsed, by path, with the file's identity then: (inode, size, mtime)
+_Parsed = dict[Path, tuple[tuple[int, int, int], dict[str, Any]]]
+
+
+def _pyproject(root: Path, parsed: _Parsed) -> dict[str, Any]:
+    """The project's ``pyproject.toml``, parsed once while the file stays the same (raises as ``tomllib.load``).
+
+    An environment's run reads it twice: for the default ``package`` (``_not_built_by_its_tool``) and for the
+    project's name (``_project_names``); parsing it is about 0.4 ms of a no-op. ``parsed`` is the environment's
+    own (another run reads the file again); the file's identity is compared on every call, so a file replaced
+    or edited in between is parsed again. The parsed tables are only read, never changed.
+    """
+    path = root / "pyproject.toml"
+    with path.open("rb") as handle:
+        found = os.fstat(handle.fileno())
+        identity = (found.st_ino, found.st_size, found.st_mtime_ns)
+        if (known := parsed.get(path)) is not None and known[0] == identity:
+            return known[1]
+        data = tomllib.load(handle)
+    parsed[path] = (identity, data)
+    return data
 
 
 def _truthy(value: str) -> bool:
