@@ -89,6 +89,16 @@ def test_directory(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: is a directory, not a lockfile; set lock_file to a file"
 
 
+def test_a_loop_of_links_is_named_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    path.symlink_to(tmp_path / "other.toml")
+    (tmp_path / "other.toml").symlink_to(path)
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert str(info.value).startswith(f"{path}: is a loop of symbolic links (")
+    assert str(info.value).endswith("); set lock_file to the lockfile itself")
+
+
 def test_invalid_toml(tmp_path: Path) -> None:
     path = tmp_path / "pylock.toml"
     text = 'lock-version = "1.0"\nthis is not toml\n'

@@ -467,6 +467,20 @@ def test_a_pyproject_hooks_without_backend_warnings_is_no_error(monkeypatch: pyt
     assert warnings.filters == before
 
 
+@pytest.mark.parametrize("what", ["missing", "a file"])
+def test_a_lock_directory_that_is_not_one_says_what_is_there(env: Env, what: str) -> None:
+    if what == "a file":
+        env.lock.parent.mkdir(parents=True, exist_ok=True)
+        (env.lock.parent / "local").write_text("not a tree\n")
+    env.write({"name": "dirpkg", "directory": {"path": "local"}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    reason = "it is a file, not a directory" if what == "a file" else "the directory does not exist"
+    assert (
+        str(info.value) == f"cannot build dirpkg from {env.lock.parent / 'local'}: {reason}; check the path in the lock"
+    )
+
+
 def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:
     # the lock says proj; the tree's build says projz: installing it would put a package the lock does not name
     write_project(env.root / "lock" / "local", "projz", "0.1", {"projz/__init__.py": "V = 1\n"})

@@ -82,7 +82,7 @@ class Builder:
     def from_tree(self, pick: Pick, tree: Path, into: Path, *, editable: bool) -> Path:
         """A fresh wheel (or PEP 660 editable wheel) of a local source tree, written into ``into``."""
         if not tree.is_dir():
-            raise BuildError(pick.name, str(tree), "the directory does not exist; check the path in the lock")
+            raise BuildError(pick.name, str(tree), no_directory(tree))
         return _as_locked(
             pick, self._build(pick, tree, into, "editable" if editable else "wheel", str(tree)), str(tree)
         )
@@ -154,6 +154,13 @@ def _quiet_backend_warnings() -> None:
     except ImportError:  # pyproject_hooks < 1.3 (build allows it)
         return
     warnings.filterwarnings("ignore", category=BuildBackendWarning)
+
+
+def no_directory(path: Path) -> str:
+    """Why a lock's source tree at ``path`` cannot be built: nothing is there, or something that is no directory."""
+    if path.exists():
+        return "it is a file, not a directory; check the path in the lock"
+    return "the directory does not exist; check the path in the lock"
 
 
 def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:

@@ -162,7 +162,7 @@ def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
     would leave an empty venv where a working one was. Builds (directories, git, requirements pins) are
     left to the sync: they need the new venv.
     """
-    from tox_venvsync._build import BuildError  # noqa: PLC0415  # see the imports
+    from tox_venvsync._build import BuildError, no_directory  # noqa: PLC0415  # see the imports
     from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415
     from tox_venvsync._lock import read_lock  # noqa: PLC0415
     from tox_venvsync._target import future_target  # noqa: PLC0415
@@ -172,9 +172,7 @@ def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
     picks = [p for p in lock.select(future_target(base, spec.venv), spec.request) if p.name not in spec.project_names]
     for pick in picks:  # the message the build would give, before the venv is emptied for it
         if pick.directory is not None and not pick.directory.path.is_dir():
-            raise BuildError(
-                pick.name, str(pick.directory.path), "the directory does not exist; check the path in the lock"
-            )
+            raise BuildError(pick.name, str(pick.directory.path), no_directory(pick.directory.path))
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
     fetched = CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
     for pick in files:  # unpacked into the cache (once per wheel, ever): the sync links from there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
 from contextvars import ContextVar
 from types import MappingProxyType
@@ -77,6 +78,9 @@ def lock_bytes(path: Path) -> bytes:
     except IsADirectoryError as exc:
         raise LockFileError(path, f"is a directory, not a lockfile; set {named('lock_file')} to a file") from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # links that lead to each other, not a matter of permissions
+            reason = f"is a loop of symbolic links ({exc.strerror}); set {named('lock_file')} to the lockfile itself"
+            raise LockFileError(path, reason) from exc
         raise LockFileError(path, f"cannot be read ({exc.strerror}); check its permissions") from exc
 
 
