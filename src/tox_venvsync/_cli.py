@@ -21,11 +21,12 @@ from tox_venvsync._location import (
     inspect,
     kernel_path,
     missing_from,
+    not_adopted,
     nowhere,
     prepare,
     protected_paths,
+    recreate_line,
     undo_creation,
-    venv_python_version,
 )
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, make_request
@@ -234,8 +235,7 @@ def _sync(args: argparse.Namespace) -> int:
     base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
     if args.dry_run:
-        recreated = found.kind is Kind.VENV and not adoptable(found, version)
-        return _dry_run(args, spec, base, ahead, recreated=recreated)
+        return _dry_run(args, spec, base, ahead, why=not_adopted(found, version) if found.kind is Kind.VENV else None)
     if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
         _report(args, venv, "adopted", None, applied=False)
         return 0
@@ -262,17 +262,10 @@ def _sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, recreated: bool) -> int:
-    """Print the plan a sync would apply, changing nothing; a venv the sync would recreate is planned from empty."""
-    if recreated:  # a venv of another Python (or a broken one): the sync would empty it and start again
-        had = ".".join(map(str, venv_python_version(spec.venv) or ())) or "another Python"
-        recreate = f"recreate: {spec.venv} is a venv of Python {had}, --python is {base.python_full_version}"
-        if cut_off(spec.venv):
-            recreate = f"recreate: {spec.venv}: its creation was cut off"
-        elif had == base.python_full_version:
-            recreate = (
-                f"recreate: {spec.venv}: its interpreter {spec.venv / 'bin' / 'python'} is missing or a link to nothing"
-            )
+def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, why: str | None) -> int:
+    """Print the plan a sync would apply, changing nothing; a venv the sync would recreate (``why``) from empty."""
+    if why is not None:  # a venv of another Python (or a broken one): the sync would empty it and start again
+        recreate = recreate_line(spec.venv, why, "--python", base.python_full_version)
         # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)
         plan = _preview(spec, future_target(base, nowhere()), ahead)
         _emit(args, {"recreate": True, **_plan_json(plan)}, [recreate, *plan.lines()])

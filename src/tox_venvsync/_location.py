@@ -343,6 +343,34 @@ def _adopts(venv: Path, version: tuple[int, ...]) -> bool:
     return venv_python_version(venv) == version[:3] and (venv / "bin" / "python").exists() and not cut_off(venv)
 
 
+#: why a venv is made again when it was made for another Python version (see :func:`not_adopted`)
+ANOTHER_PYTHON = "it was made for another Python"
+
+
+def not_adopted(found: Found, version: tuple[int, ...]) -> str | None:
+    """Why the venv :func:`inspect` found is not adopted for ``version`` but made again; ``None`` when it is."""
+    if adoptable(found, version):
+        return None
+    if cut_off(found.path):
+        return "its creation was cut off"
+    if venv_python_version(found.path) != version[:3]:
+        return ANOTHER_PYTHON
+    return no_interpreter(found.path)
+
+
+def recreate_line(venv: Path, why: str, python: str, full_version: str) -> str:
+    """A dry run's first line for a venv the sync would empty and make again (``python``: the option naming it)."""
+    if why != ANOTHER_PYTHON:
+        return f"recreate: {venv}: {why}"
+    had = ".".join(map(str, venv_python_version(venv) or ())) or "another Python"
+    return f"recreate: {venv} is a venv of Python {had}, {python} is {full_version}"
+
+
+def no_interpreter(venv: Path) -> str:
+    """Why a venv of the right Python is made again: its interpreter is gone."""
+    return f"its interpreter {venv / 'bin' / 'python'} is missing or a link to nothing"
+
+
 #: written into a venv made in-process, as virtualenv (and Python 3.13's venv) write it: git ignores the venv
 _GITIGNORE = "# created by tox-venvsync automatically\n*\n"
 

@@ -27,7 +27,6 @@ from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error
 from tox_venvsync._location import (
     Kind,
-    adoptable,
     can_create_in_process,
     create_dir,
     create_in_process,
@@ -36,12 +35,14 @@ from tox_venvsync._location import (
     inspect,
     kernel_path,
     missing_from,
+    no_interpreter,
+    not_adopted,
     nowhere,
     protected_paths,
+    recreate_line,
     remove_venv,
     sees_system_site_packages,
     undo_creation,
-    venv_python_version,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._selection import make_request, parse_sync_flags
@@ -68,8 +69,6 @@ else:  # pragma: no cover - depends on the interpreter
     import tomli as tomllib
 
 _LOGGER = logging.getLogger(__name__)
-#: why a venv is made again when it was made for another Python version (see VenvSyncRunner._why_recreated)
-_ANOTHER_PYTHON = "it was made for another Python"
 #: set to 1 to sync from the cache only, as --sync-offline does
 OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 
@@ -321,8 +320,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         ):
             # tox's record matches the interpreter, so tox would keep it and its commands find no python (a venv
             # without a record is recreated by create_python_env, see _why_recreated)
-            msg = f"its interpreter {python} is missing or a link to nothing"
-            raise Recreate(msg)
+            raise Recreate(no_interpreter(self.env_dir))
         super()._setup_env()
 
     def _clean(self, transitive: bool = False) -> None:  # noqa: FBT001, FBT002  # tox's signature
@@ -522,13 +520,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
             version = tuple(self.base_python.version_info[:3])
             if found.kind is Kind.VENV and (why := self._why_recreated(found, version)):  # emptied, started again
-                had = ".".join(map(str, venv_python_version(self.env_dir) or ())) or "another Python"
-                full = base.python_full_version
-                recreate = (
-                    f"recreate: {self.env_dir} is a venv of Python {had}, base_python is {full}"
-                    if why == _ANOTHER_PYTHON
-                    else f"recreate: {self.env_dir}: {why}"
-                )
+                recreate = recreate_line(self.env_dir, why, "base_python", base.python_full_version)
                 target = future_target(base, nowhere())  # planned as for a new venv: nothing of the old one stays
             elif (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
                 target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
@@ -543,16 +535,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _why_recreated(self, found: Found, version: tuple[int, ...]) -> str | None:
         """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it."""
-        if adoptable(found, version):
-            wanted: bool = self.conf["system_site_packages"]
-            if sees_system_site_packages(self.env_dir) == wanted:
-                return None
-            return f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
-        if cut_off(self.env_dir):
-            return "its creation was cut off"
-        if venv_python_version(self.env_dir) != version[:3]:
-            return _ANOTHER_PYTHON
-        return f"its interpreter {self.env_dir / 'bin' / 'python'} is missing or a link to nothing"
+        if (why := not_adopted(found, version)) is not None:
+            return why
+        wanted: bool = self.conf["system_site_packages"]
+        if sees_system_site_packages(self.env_dir) == wanted:
+            return None
+        return f"it {'does not see' if wanted else 'sees'} the system site-packages (system_site_packages)"
 
     @contextlib.contextmanager
     def _project_wheels(self, packages: list[PathPackage], cache: Cache, target: Target) -> Iterator[list[LocalWheel]]:
