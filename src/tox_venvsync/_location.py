@@ -267,14 +267,12 @@ def undo_creation(
     """
     venv = kernel_path(venv)
     remove_venv(venv, protected, keep_dir=made_from is None, tox_dirs=tox_dirs)
-    if made_from is None or made_from == venv:
+    if made_from is None:
         return
     for parent in venv.parents:
         if not parent.is_relative_to(made_from):  # never above what this run made (a made_from not among them)
             return
         parent.rmdir()  # made by this run and empty again; an OSError stops at one that is not
-        if parent == made_from:
-            return
 
 
 def _empty(directory: Path, *, keep: set[str]) -> None:
