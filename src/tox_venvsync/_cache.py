@@ -110,9 +110,9 @@ def _address(algorithm: str, digest: str) -> Path:
     The digest comes from the lock; every reader checks it, and this is the last guard: a value with a path in
     it (``../``, ``/home``) would otherwise name a place outside the cache, to be read as verified or replaced.
     """
-    from tox_venvsync._lock._model import HEX_LENGTHS  # noqa: PLC0415  # a sync with files to place loads it anyway
+    from tox_venvsync._lock._model import HEX_LENGTHS, wrong_digest  # noqa: PLC0415  # a sync placing files loads it
 
-    if len(digest) != HEX_LENGTHS.get(algorithm, -1) or digest.strip("0123456789abcdef"):
+    if algorithm not in HEX_LENGTHS or digest != digest.lower() or wrong_digest(algorithm, digest) is not None:
         msg = f"{digest!r} is not a {algorithm} digest in lower-case hex; correct the lock (or lock again)"
         raise BadInputError(msg)
     return Path(algorithm, digest[:2], digest)

@@ -47,6 +47,7 @@ from tox_venvsync._lock._model import (
     IndexPin,
     Pick,
     VcsSource,
+    wrong_digest,
 )
 from tox_venvsync._lock._toml import read_text
 from tox_venvsync._values import frozen, replace
@@ -72,8 +73,6 @@ _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
 _LOCATION = re.compile(r"[./]|[A-Za-z][A-Za-z0-9+.-]*:")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
 _COMMIT = re.compile(r"[0-9a-fA-F]{40}")
-_HEX = re.compile(r"[0-9a-f]+")
-_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 
 #: option spellings that take a value -> the option's name
@@ -391,7 +390,7 @@ def _hashes(path: Path, line: _Line, options: list[tuple[str, str]]) -> dict[str
             raise LockFileError(path, msg, context=line.context)
         algorithm, _, digest = value.lower().partition(":")
         # hash before install: only digests we verify make a pin (pip refuses md5 and sha1 in --hash too)
-        if algorithm not in HASH_ALGORITHMS or len(digest) != _HEX_LENGTH[algorithm] or not _HEX.fullmatch(digest):
+        if algorithm not in HASH_ALGORITHMS or wrong_digest(algorithm, digest) is not None:
             msg = f"--hash={value} is not a sha256, sha384 or sha512 digest written algorithm:hex; re-generate the file"
             raise LockFileError(path, msg, context=line.context)
         found.setdefault(algorithm, set()).add(digest)
@@ -512,7 +511,7 @@ def _with_url_hash(path: Path, line: _Line, ref: _Ref) -> _Ref:
         return ref
     hashes = {algorithm: set(digests) for algorithm, digests in ref.hashes.items()}
     for algorithm, digest in found.items():
-        if len(digest) != _HEX_LENGTH[algorithm] or not _HEX.fullmatch(digest):
+        if wrong_digest(algorithm, digest) is not None:
             msg = f"#{algorithm}={digest} in {ref.location} is not a {algorithm} digest in hex; re-generate the file"
             raise LockFileError(path, msg, context=line.context)
         hashes.setdefault(algorithm, set()).add(digest)

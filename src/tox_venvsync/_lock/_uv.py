@@ -804,14 +804,12 @@ class _LockReader(_Reader):
         text = self.get(table, "hash", str, context)
         if text is None:
             return {}
-        hashes = _hash_of(text)
-        if hashes is None:
-            algorithm, _, digest = text.partition(":")
-            wrong = wrong_digest(algorithm, digest) if algorithm and _HEX.fullmatch(digest) else None
-            raise self.fail(
-                _at(context, "hash"), f"{wrong or f'{text!r} is not <algorithm>:<hex digest>'}; re-lock with uv"
-            )
-        return hashes
+        algorithm, _, digest = text.partition(":")
+        if not algorithm or not _HEX.fullmatch(digest):
+            raise self.fail(_at(context, "hash"), f"{text!r} is not <algorithm>:<hex digest>; re-lock with uv")
+        if (wrong := wrong_digest(algorithm, digest)) is not None:
+            raise self.fail(_at(context, "hash"), f"{wrong}; re-lock with uv")
+        return {algorithm.lower(): digest.lower()}
 
     def _size(self, table: Mapping[str, Any], context: str) -> int | None:
         size = self.get(table, "size", int, context)
