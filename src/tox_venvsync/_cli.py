@@ -29,7 +29,7 @@ from tox_venvsync._location import (
     undo_creation,
 )
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
-from tox_venvsync._selection import add_selection_flags, make_request
+from tox_venvsync._selection import add_selection_flags, given_selection_flags, make_request
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_sync, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
@@ -129,27 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-#: the selection options (``dest`` to how it is spelt), which choose from a lock
-_SELECTION = {
-    "extra": "--extra",
-    "group": "--group",
-    "only_group": "--only-group",
-    "no_default_groups": "--no-default-groups",
-    "all_extras": "--all-extras",
-    "no_extra": "--no-extra",
-    "all_groups": "--all-groups",
-    "no_group": "--no-group",
-    "no_dev": "--no-dev",
-    "only_dev": "--only-dev",
-    "package": "--package",
-    "all_packages": "--all-packages",
-    "frozen": "--frozen",
-    "no_editable": "--no-editable",
-}
-
-
 def _request(args: argparse.Namespace) -> Request:
-    if args.lock is None and (given := [flag for dest, flag in _SELECTION.items() if getattr(args, dest, None)]):
+    if args.lock is None and (given := given_selection_flags(args)):
         msg = f"{given[0]} chooses from a lock, and verify without --lock compares with none; pass --lock too"
         raise BadInputError(msg)
     return make_request(

@@ -84,6 +84,12 @@ _NONE_GIVEN: dict[str, object] = {
 }
 
 
+def given_selection_flags(args: argparse.Namespace) -> list[str]:
+    """The selection flags the command line was given (``--extra`` to ``--no-editable``), as they are spelt."""
+    chosen = ("extra", "group", "only_group", "no_default_groups", *_NONE_GIVEN)  # the common four, then the rest
+    return [f"--{dest.replace('_', '-')}" for dest in chosen if getattr(args, dest, None)]
+
+
 class _FlagsParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _FlagsError(message)
