@@ -446,6 +446,28 @@ def test_recreate_refuses_a_directory_with_other_files(demo: Demo, tmp_path: Pat
     assert tree(other) == before
 
 
+@pytest.mark.parametrize("key", ["env_dir", "envdir"])
+def test_a_refused_env_dir_set_in_tox_ini_is_named_in_the_sentence(demo: Demo, tmp_path: Path, key: str) -> None:
+    # an env_dir the user wrote wins over env_location, which tox-venvsync then never reads: naming env_location
+    # would send them to a key that changes nothing
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("runner = venvsync", f"runner = venvsync\n{key} = {other}"))
+    code, out = demo.run()
+    assert code != 0
+    assert f"refusing to use {other} as a virtual environment: it holds files and no pyvenv.cfg" in out
+    assert "choose an empty or missing directory for env_dir\n" in out
+    assert (other / "notes.txt").read_text() == "keep me"
+    # the same location through env_location keeps naming env_location
+    text = ini.read_text().replace(f"{key} = {other}\n", "")
+    ini.write_text(text.replace(str(demo.venvs / "{env_name}"), str(other)))
+    code, out = demo.run()
+    assert code != 0
+    assert "choose an empty or missing directory for env_location\n" in out
+
+
 def test_recreate_empties_our_venv_and_builds_it_again(demo: Demo) -> None:
     assert demo.run()[0] == 0
     inode = (demo.site / "alpha-1.0.dist-info").stat().st_ino

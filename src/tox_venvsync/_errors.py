@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,11 +48,25 @@ _COMMAND_LINE_NAMES = {
     "frozen": "--frozen",
 }
 _names = _TOX_NAMES
+#: this thread's own spellings over the front end's (tox p sets up environments in threads)
+_renamed = threading.local()
 
 
 def named(what: str) -> str:
     """How the front end running now spells ``what`` (a key of the tables above) in a sentence."""
-    return _names[what]
+    own: dict[str, str] = getattr(_renamed, "names", {})
+    return own.get(what) or _names[what]
+
+
+@contextlib.contextmanager
+def renamed(what: str, name: str) -> Iterator[None]:
+    """Within the block, this thread's sentences call ``what`` ``name``: tox's ``env_dir``, where one is set."""
+    before: dict[str, str] = getattr(_renamed, "names", {})
+    _renamed.names = {**before, what: name}
+    try:
+        yield
+    finally:
+        _renamed.names = before
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error
+from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error, renamed
 from tox_venvsync._location import (
     Kind,
     can_create_in_process,
@@ -242,8 +242,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def setup(self) -> None:
         """Set the environment up while holding its lock, so two runs on one location take turns."""
-        if getattr(self.options, "sync_dry_run", False):
-            self._dry_run()
+        # where tox.ini sets env_dir, the venv is there and env_location is not read: sentences name env_dir
+        with renamed("env_location", "env_dir") if self._env_dir_set else contextlib.nullcontext():
+            if getattr(self.options, "sync_dry_run", False):
+                self._dry_run()
+            self._setup_locked()
+
+    def _setup_locked(self) -> None:
         from tox_venvsync._sync import link_mode  # noqa: PLC0415  # see _sync_env
 
         with _one_sentence():
@@ -254,6 +259,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 except BaseException:
                     self._undo_creation()
                     raise
+
+    @property
+    def _env_dir_set(self) -> bool:
+        """Whether tox.ini (or tox's ``-x``) sets ``env_dir`` for this environment, over our ``env_location``."""
+        keys = ("env_dir", "envdir")
+        return any(key in loader or key in loader.overrides for loader in self.conf.loaders for key in keys)
 
     def _undo_creation(self) -> None:
         """A venv this run made and could not fill (a broken lock, offline, a failed build) is not left behind."""
