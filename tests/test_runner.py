@@ -1025,6 +1025,23 @@ def test_a_venv_to_recreate_for_another_python_is_kept_when_the_input_is_bad(dem
     assert _venv_of(venv) == before  # not emptied for a sync that cannot happen
 
 
+def test_skip_env_install_recreates_for_another_python_without_reading_the_lock(demo: Demo) -> None:
+    # --skip-env-install installs nothing into the new venv, so nothing is fetched to check the input first (offline,
+    # or an index that is down, does not stop it), as tox's own runner recreates and skips
+    env, venv = ["-e", "unit", "--workdir", str(demo.work)], demo.venvs / "unit"
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(f"{ini.read_text()}\n[testenv:unit]\nbase_python = python3.12\n")
+    assert demo.project.run("r", *env).code == 0
+    ini.write_text(ini.read_text().replace("base_python = python3.12", "base_python = python3.11"))
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    demo.index.fail_paths["/files/beta-2.1-py3-none-any.whl"] = 503
+    result = demo.project.run("r", "--skip-env-install", "--notest", *env)
+    assert result.code == 0, result.out
+    assert "HTTP 503" not in result.out
+    assert _venv_of(venv) == ("3.11", [])  # recreated for the new Python, and nothing installed, as asked
+
+
 def test_missing_interpreter_is_reported(demo: Demo) -> None:
     result = demo.project.run("r", "-e", "py399", "--workdir", str(demo.work))
     assert result.code != 0

@@ -373,6 +373,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _check_before_recreating(self) -> None:
         """Read, select and fetch the lock before a working venv is emptied to be made again."""
+        if getattr(self.options, "skip_env_install", False):  # nothing is installed into the new venv: no input
+            return
         from tox_venvsync._sync import check_before_recreating  # noqa: PLC0415  # see _sync_env
         from tox_venvsync._target import base_facts  # noqa: PLC0415
 
