@@ -22,10 +22,12 @@ from tox_venvsync._location import (
     creating,
     inspect,
     kernel_path,
+    missing_from,
     prepare,
     protected_paths,
     read_pyvenv_cfg,
     remove_venv,
+    undo_creation,
     venv_python_version,
 )
 
@@ -651,3 +653,32 @@ def test_kernel_path_resolves_what_comes_before_the_last_dot_dot(
     assert kernel_path(Path("link")) == tmp_path / "link"
     assert kernel_path(Path("./a/./b")) == tmp_path / "a" / "b"
     assert kernel_path(Path("missing/../venv")) == tmp_path / "venv"
+
+
+def test_undo_creation_removes_a_parent_another_venv_of_the_run_made_once_both_are_gone(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    # tox p: env a made new/ for its venv, env b then made only new/b; a is undone first (b still there), then b
+    made_a = missing_from(tmp_path / "new" / "a")
+    _make_venv(tmp_path / "new" / "a")
+    made_b = missing_from(tmp_path / "new" / "b")
+    _make_venv(tmp_path / "new" / "b")
+    assert (made_a, made_b) == (tmp_path / "new", tmp_path / "new" / "b")
+    assert made_a is not None
+    assert made_b is not None
+    run_made = {made_a, made_b}
+    undo_creation(tmp_path / "new" / "a", nothing_protected, made_a, run_made=run_made)
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["b"]  # not empty: a's made parent stays
+    undo_creation(tmp_path / "new" / "b", nothing_protected, made_b, run_made=run_made)
+    assert list(tmp_path.iterdir()) == []  # b, the last, finds new/ empty: made by the run, removed
+
+
+def test_undo_creation_never_removes_a_directory_the_run_did_not_make(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    (tmp_path / "there").mkdir()  # empty, there before the run: a mount point, say
+    made = missing_from(tmp_path / "there" / "new" / "a")
+    _make_venv(tmp_path / "there" / "new" / "a")
+    undo_creation(tmp_path / "there" / "new" / "a", nothing_protected, made, run_made={tmp_path / "other"})
+    assert [p.name for p in tmp_path.iterdir()] == ["there"]
+    assert list((tmp_path / "there").iterdir()) == []

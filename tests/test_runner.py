@@ -1717,6 +1717,22 @@ def test_parallel_envs_share_the_cache(demo: Demo) -> None:
     ]
 
 
+def test_parallel_envs_that_all_fail_leave_no_directory_the_run_made(demo: Demo) -> None:
+    # both venvs go under one directory this run makes; whichever env is removed last finds it empty and removes it
+    # (each env alone knows only what it made: the first to create the parent, or its own directory)
+    (demo.venvs / "keep").mkdir(parents=True)
+    ini = INI.replace("{env_location}", str(demo.venvs / "new" / "deeper" / "{env_name}")).replace(
+        "env_list = py312", "env_list = a, b"
+    )
+    ini += "".join(f"[testenv:{name}]\nbase_python = python3.12\n" for name in "ab")
+    (demo.project.path / "tox.ini").write_text(ini)
+    (demo.project.path / "pylock.toml").write_text("lock-version = [\n")  # not TOML: both fail after creating
+    result = demo.project.run("p", "-p", "2", "--workdir", str(demo.work))
+    assert result.code != 0
+    assert result.out.count("is not valid TOML") == 2, result.out
+    assert sorted(p.name for p in demo.venvs.iterdir()) == ["keep"]  # made by the run: gone; there before: kept
+
+
 def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
     _packaged(demo, "wheel")
     (demo.project.path / "requires.txt").write_text("alpha>=1.0\nbeta>=2\n")

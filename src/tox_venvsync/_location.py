@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import os
 import sys
 from pathlib import Path
@@ -255,7 +256,12 @@ def missing_from(path: Path) -> Path | None:
 
 
 def undo_creation(
-    venv: Path, protected: Mapping[Path, str], made_from: Path | None, tox_dirs: Iterable[str] = ()
+    venv: Path,
+    protected: Mapping[Path, str],
+    made_from: Path | None,
+    tox_dirs: Iterable[str] = (),
+    *,
+    run_made: Iterable[Path] = (),
 ) -> None:
     """Remove a venv this run made and could not fill, and the parents its making created (``made_from`` up).
 
@@ -263,16 +269,24 @@ def undo_creation(
     (it was there, empty: a mount point, a directory made for it). The removal is :func:`remove_venv`'s.
     No directory above ``made_from`` is removed: ``venv`` is taken as the system finds it (``made_from``
     is), so a ``..`` in its spelling (an explicit ``env_dir = {tox_root}/../venvs/py``) does not walk up
-    other directories than the ones made, emptying every empty one that was there before.
+    other directories than the ones made, emptying every empty one that was there before. ``run_made``:
+    the ``made_from`` of the other venvs of this run (``tox p``), whose parents this one may share: the
+    venv removed last finds them empty and removes them too.
     """
     venv = kernel_path(venv)
     remove_venv(venv, protected, keep_dir=made_from is None, tox_dirs=tox_dirs)
     if made_from is None:
         return
+    tops = (made_from, *run_made)
     for parent in venv.parents:
-        if not parent.is_relative_to(made_from):  # never above what this run made (a made_from not among them)
+        if not any(parent.is_relative_to(top) for top in tops):  # never above what this run made
             return
-        parent.rmdir()  # made by this run and empty again; an OSError stops at one that is not
+        try:
+            parent.rmdir()  # made by this run and empty again
+        except OSError as exc:
+            if exc.errno in {errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT}:  # another venv there, or it went first
+                return
+            raise
 
 
 def _empty(directory: Path, *, keep: set[str]) -> None:

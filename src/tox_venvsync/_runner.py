@@ -272,7 +272,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if made_from is False:
             return
         with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
-            undo_creation(self.env_dir, self._protected, made_from, tox_dirs=self._tox_dirs)
+            with _CLAIMING:
+                run_made = frozenset(self._run_made)
+            undo_creation(self.env_dir, self._protected, made_from, tox_dirs=self._tox_dirs, run_made=run_made)
+
+    @property
+    def _run_made(self) -> set[Path]:
+        """The directories this run's environments made for their venvs (kept on tox's options, as claims are)."""
+        made: set[Path] = vars(self.options).setdefault("_venvsync_run_made", set())
+        return made
 
     @property
     def _core_package_root(self) -> Path:
@@ -321,6 +329,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # before tox writes into it
         if found.kind is Kind.MISSING:
             self._venvsync_missing_from = missing_from(found.path)
+            if self._venvsync_missing_from is not None:  # tox p: another env of this run may share its parents
+                with _CLAIMING:
+                    self._run_made.add(self._venvsync_missing_from)
             create_dir(found.path)
         python = self.env_dir / "bin" / "python"
         if (
