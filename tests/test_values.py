@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import pickle
 import pkgutil
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
@@ -19,7 +20,7 @@ from tox_venvsync import _values
 from tox_venvsync._values import FrozenInstanceError, frozen
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 
 def _point(decorate: Callable[[type], type]) -> Any:  # noqa: ANN401  # either kind of class
@@ -229,6 +230,19 @@ def test_a_mutable_default_is_refused_as_by_the_dataclass(default: object) -> No
         define(dataclasses.dataclass(frozen=True, kw_only=True, slots=True))
     with pytest.raises(ValueError, match="mutable default"):
         define(frozen)
+
+
+def test_a_read_only_mapping_default_is_allowed_on_every_python() -> None:
+    """A ``MappingProxyType`` default (``Target.venv_scheme``) is read-only.
+
+    Before Python 3.12 it has no hash, yet no instance can change it; refusing it broke every import on 3.10 and 3.11.
+    """
+
+    @frozen
+    class Scheme:
+        paths: Mapping[str, str] = MappingProxyType({})
+
+    assert Scheme().paths == {}
 
 
 def test_the_engine_defines_no_dataclass() -> None:

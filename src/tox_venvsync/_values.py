@@ -20,6 +20,7 @@ between value classes, ``order``.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ else:  # the decorator only informs type checkers
 
     def dataclass_transform(**_: object) -> Callable[[_T], _T]:
         return lambda decorated: decorated
+
+
+def _mutable(default: object) -> bool:
+    return type(default).__hash__ is None and not isinstance(default, MappingProxyType)
 
 
 _T = TypeVar("_T")
@@ -62,7 +67,8 @@ def frozen(cls: _C | None = None, /, *, kw_only: bool = True) -> _C | Callable[[
             msg = f"{cls.__qualname__}: a value class cannot inherit from another class with fields or slots"
             raise TypeError(msg)
         for name in names:  # as the dataclass: a default every instance would share and could change is refused
-            if name in vars(cls) and type(vars(cls)[name]).__hash__ is None:
+            # a read-only mapping view is no such default, though it has no hash before Python 3.12
+            if name in vars(cls) and _mutable(vars(cls)[name]):
                 msg = f"{cls.__qualname__}.{name}: mutable default {type(vars(cls)[name]).__name__} is not allowed"
                 raise ValueError(msg)
         namespace = {key: item for key, item in vars(cls).items() if key not in {*names, "__dict__", "__weakref__"}}
