@@ -525,6 +525,27 @@ build-backend = "hatchling.build"
 """
 
 
+def test_a_lock_copied_without_its_pyproject_keeps_the_default_groups_uv_recorded(
+    tmp_path: Path, target: Target
+) -> None:
+    # COPY uv.lock into a Docker build stage, without the pyproject.toml: uv (0.5 and later) records the
+    # project's tool.uv.default-groups in the lock, and that is what uv sync would select; dev would be wrong
+    recorded = GROUPS_RECORDED.replace(
+        'source = { editable = "." }', 'source = { editable = "." }\ndefault-groups = ["test"]'
+    )
+    lock = _lock(tmp_path, recorded)
+    assert _names(lock.select(target, Request())) == ["proj", "base", "cli-dep", "test-dep"]
+    assert _names(lock.select(target, Request(groups=frozenset({"empty"})))) == ["proj", "base", "cli-dep", "test-dep"]
+    # and with the pyproject.toml beside it, the pyproject decides, as before
+    (tmp_path / "pyproject.toml").write_text(GROUPS_PROJECT + '[tool.uv]\ndefault-groups = ["test"]\n')
+    assert _names(read_uv_lock(tmp_path / "uv.lock").select(target, Request())) == [
+        "proj",
+        "base",
+        "cli-dep",
+        "test-dep",
+    ]
+
+
 def test_missing_extra_and_group(tmp_path: Path, target: Target) -> None:
     lock = _lock(tmp_path, GROUPS_RECORDED, pyproject=GROUPS_PROJECT)
     assert lock.stale is None

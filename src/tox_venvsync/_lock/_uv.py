@@ -56,7 +56,7 @@ def read_uv_lock(path: Path) -> UvLockFile:
     """Read and validate a ``uv.lock`` and the ``pyproject.toml`` beside it (for its default groups)."""
     _, data = read_toml(path)
     project_file = path.parent / "pyproject.toml"
-    project = read_toml(project_file)[1] if project_file.is_file() else {}
+    project = read_toml(project_file)[1] if project_file.is_file() else None
     return parse_uv_lock(path, data, project)
 
 
@@ -66,8 +66,19 @@ def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any
 
     defaults, declared = _ProjectReader(path.parent / "pyproject.toml").groups(project or {})
     lock = _LockReader(path).lock(data, defaults, declared)
+    if project is None:  # copied without its pyproject.toml (a Docker stage): the groups as uv recorded them
+        lock = _recorded_groups(lock)
     stale = stale_reason(path, data, project) if project else None
     return replace(lock, stale=stale) if stale else lock
+
+
+def _recorded_groups(lock: UvLockFile) -> UvLockFile:
+    """``lock`` with its project's default and declared groups as uv records them, where it does (newer uv)."""
+    root = lock._root_project()  # noqa: SLF001  # the reader's own class
+    recorded = None if root is None else lock.packages[root]
+    if recorded is None or recorded.default_groups is None:
+        return lock
+    return replace(lock, default_groups=recorded.default_groups, declared_groups=recorded.declared_groups)
 
 
 @frozen
