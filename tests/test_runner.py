@@ -273,6 +273,39 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "lib_one-0.2.dist-info"]
 
 
+def test_uv_sync_flags_package_naming_another_member_installs_nothing_of_the_project(demo: Demo) -> None:
+    # tox-uv's uv_sync_flags = --package lib-one at the workspace root: uv sync installs that member and its
+    # dependencies, nothing of the root project, whose requirements are not asked (the lock is not stale for them)
+    root = demo.project.path
+    (root / "pylock.toml").unlink()
+    write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    backend = root / "_build" / "backend.py"
+    requires = 'Version: {version}\\nRequires-Dist: gamma\\n"'
+    backend.write_text(backend.read_text().replace('Version: {version}\\n"', requires))
+    pyproject = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(pyproject + '[tool.uv.workspace]\nmembers = ["libs/*"]\n')
+    write_project(root / "libs" / "one", "lib-one", "0.2", {"lib_one/__init__.py": "OK = 1\n"})
+    (root / "uv.lock").write_text(_workspace_lock(demo, app_deps='{ name = "beta" }'))
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("    alpha-cli\n", "")
+    ini = ini.replace("import alpha, beta;", "import alpha, lib_one;").replace(", beta.__version__", "")
+    ini = ini.replace("package = skip\n", "uv_sync_flags = --package lib-one\n")
+    (root / "tox.ini").write_text(ini)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "lib_one-0.2.dist-info"]
+    # an explicit package is still installed, without its dependencies (not asked for), as with only_groups
+    (root / "tox.ini").write_text(ini + "package = wheel\n")
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "lib_one-0.2.dist-info"]
+    # --package naming the project itself asks for its requirements: gamma is not in the lock
+    (root / "tox.ini").write_text(ini.replace("--package lib-one", "--package app"))
+    code, out = demo.run()
+    assert code != 0
+    assert "the lock is stale: the project needs gamma but the lock does not have it" in out, out
+
+
 def test_an_environments_package_root_finds_the_lock_and_may_not_move_the_build(demo: Demo) -> None:
     # tox-uv's environment key: the project and its lock in pkg/; tox builds from the [tox] section's package_root
     root = demo.project.path

@@ -113,9 +113,25 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         flags = (*self.conf["sync_flags"], *self.conf["uv_sync_flags"])
         only_dev = any("--only-dev" in flag.split() for flag in flags)  # read whole when the env is set up
         # what uv installs of it: nothing
-        if self.conf["only_groups"] or only_dev or _not_built_by_its_tool(root, self._venvsync_parsed):
+        if (
+            self.conf["only_groups"]
+            or only_dev
+            or self._other_members_only(root, flags)
+            or _not_built_by_its_tool(root, self._venvsync_parsed)
+        ):
             return "skip"
         return "wheel"
+
+    def _other_members_only(self, root: Path, flags: tuple[str, ...]) -> bool:
+        """Whether ``--package`` names only workspace members other than the project: uv sync installs none of it."""
+        if not any("--package" in flag for flag in flags):  # most environments: the flags are not parsed
+            return False
+        try:
+            named = self._sync_flags.package
+        except VenvSyncError:  # the sync says what is wrong with the flags, in one sentence
+            return False
+        project = _project_names(root, self._venvsync_parsed)
+        return bool(named) and not {canonicalize_name(name) for name in named} & project
 
     def register_config(self) -> None:
         """Tox's keys plus this runner's (see docs/reference/config.rst)."""

@@ -474,9 +474,9 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     picks = [pick for pick in selected if pick.name not in spec.project_names]
     if spec.request.no_editable:  # uv sync --no-editable: the lock's editable trees become regular installs
         picks = [_not_editable(pick) for pick in picks]
-    if (
-        not spec.request.frozen and not spec.request.only_groups
-    ):  # only_groups: the project's dependencies are not asked
+    # only_groups, or --package naming only other workspace members: the project's dependencies are not asked
+    other_members = bool(spec.request.packages) and not spec.request.packages & spec.project_names
+    if not spec.request.frozen and not spec.request.only_groups and not other_members:
         _check_fresh(spec, target, picks)
     built = {w.pick.name for w in project}
     installed = scan(_site_packages(target))
