@@ -1405,6 +1405,17 @@ def test_package_editable_legacy_is_refused_by_tox(demo: Demo) -> None:
     assert not demo.venv.exists()
 
 
+@pytest.mark.parametrize(("given", "instead"), [("uv", "wheel"), ("uv-editable", "editable")])
+def test_tox_uv_package_types_are_refused_naming_ours(demo: Demo, given: str, instead: str) -> None:
+    # a tox.ini from tox-uv keeps its package = uv-editable: the message says what to set instead
+    _packaged(demo, given)
+    code, out = demo.run()
+    assert code != 0
+    assert f"package = {given} is tox-uv's package type; set package = {instead}, which does the same here" in out
+    assert "Traceback" not in out
+    assert not demo.venv.exists()
+
+
 def test_package_deps_only_syncs_the_lock_without_building_the_project(demo: Demo) -> None:
     _packaged(demo, "deps-only")
     ini = (demo.project.path / "tox.ini").read_text()

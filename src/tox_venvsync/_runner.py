@@ -73,6 +73,10 @@ _LOGGER = logging.getLogger(__name__)
 OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 
 
+#: tox-uv's package types (its default runner's and lock runner's) and this runner's that does the same
+_TOX_UV_PACKAGE_TYPES = {"uv": "wheel", "uv-editable": "editable"}
+
+
 class VenvSyncRunner(VirtualEnv, PythonRun):
     """A virtualenv at ``env_location``, synced exactly from the project's lockfile by our own engine."""
 
@@ -103,6 +107,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     @property
     def _package_types(self) -> tuple[str, ...]:
         return ("wheel", "sdist", "sdist-wheel", "editable", "deps-only", "skip", "external")
+
+    @property
+    def pkg_type(self) -> str:
+        """tox's, refusing tox-uv's own package types in one sentence that names the type to set here."""
+        pkg_type = self.conf["package"]  # not conf.get(key, type): tox 4.59 added it, and 4.40 is allowed
+        if (instead := _TOX_UV_PACKAGE_TYPES.get(pkg_type)) is not None:
+            msg = f"package = {pkg_type} is tox-uv's package type; set package = {instead}, which does the same here"
+            raise HandledError(msg)
+        return super().pkg_type
 
     @property
     def default_pkg_type(self) -> str:
