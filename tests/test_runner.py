@@ -343,8 +343,8 @@ def test_an_environments_package_root_finds_the_lock_and_may_not_move_the_build(
         pytest.param(
             "uv_sync_flags = --reinstall",
             "uv_sync_flags has --reinstall, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
-            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, --frozen and "
-            "--exact: leave the rest out",
+            "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, --frozen, "
+            "--locked and --exact: leave the rest out",
             id="unknown",
         ),
         pytest.param(

@@ -34,6 +34,13 @@ def test_flags_become_the_request() -> None:
     assert _request([]) == Request()
 
 
+def test_locked_is_what_a_sync_checks_anyway_and_contradicts_frozen() -> None:
+    # tox-uv's uv_sync_flags may hold --locked: it changes nothing here, and with --frozen it is refused, as uv does
+    assert _request(["--locked"]) == Request()
+    with pytest.raises(BadInputError, match=r"^--locked checks that the lock is current and --frozen skips that check"):
+        _request(["--locked", "--frozen"])
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -52,7 +59,7 @@ def test_flags_become_the_request() -> None:
             ["--python-preference=only-managed"],
             "sync_flags has --python-preference=only-managed, which tox-venvsync does not read; it reads --all-extras, "
             "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, "
-            "--frozen and --exact: leave the rest out",
+            "--frozen, --locked and --exact: leave the rest out",
             id="unknown",
         ),
         pytest.param(

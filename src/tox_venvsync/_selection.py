@@ -16,9 +16,9 @@ from tox_venvsync._lock._request import Request
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-#: a flag of uv sync that tox's sync_flags may hold and that changes nothing: a sync is exact unless the exact key
-#: says otherwise
-_OTHERS = ("--exact",)
+#: flags of uv sync that tox's sync_flags may hold and that change nothing: a sync is exact unless the exact key
+#: says otherwise, and checks that the lock is current (uv's --locked) unless --frozen says otherwise
+_OTHERS = ("--exact", "--locked")
 #: uv sync flags that have a key of their own in a tox environment: the message names it
 _KEY_FOR = {
     "--inexact": "exact = false",
@@ -81,6 +81,7 @@ _NONE_GIVEN: dict[str, object] = {
     "no_editable": False,
     "frozen": False,
     "exact": False,
+    "locked": False,
 }
 
 
@@ -134,8 +135,8 @@ def parse_sync_flags(flags: Sequence[str], key: str) -> argparse.Namespace:
         else:
             msg = (
                 f"{key} has {unknown[0]}, which tox-venvsync does not read; it reads --all-extras, --no-extra, "
-                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, --frozen "
-                "and --exact: leave the rest out"
+                "--all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, --frozen, "
+                "--locked and --exact: leave the rest out"
             )
         raise BadInputError(msg)
     return args
@@ -182,6 +183,9 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         raise BadInputError(msg)
     if flags.all_packages and flags.package:
         msg = "--all-packages starts from every workspace member: leave out --package (uv sync refuses both together)"
+        raise BadInputError(msg)
+    if getattr(flags, "locked", False) and flags.frozen:  # the command line has no --locked: a sync checks anyway
+        msg = "--locked checks that the lock is current and --frozen skips that check: keep one (uv sync refuses both)"
         raise BadInputError(msg)
     return Request(
         extras=wanted_extras,
