@@ -8,7 +8,7 @@ that pip runs on (3.9) gets the pip virtualenv bundles for it, run from its whee
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import subprocess
 import sys
 import tempfile
@@ -41,7 +41,9 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
     """
     if older_than_own_packaging(version):
         pip = [str(python), str(bundled_pip(python, version) / "pip")]  # pip runs from its wheel
-    elif importlib.util.find_spec("pip") is None:
+    # sys.path's finder alone: setuptools' distutils hack answers a search for pip by replacing distutils, with a
+    # warning (Python 3.10 and 3.11, where the standard library still has distutils)
+    elif importlib.machinery.PathFinder.find_spec("pip") is None:
         msg = "deps needs pip in the environment tox runs in; install pip there or move the deps into the lock"
         raise DepsError(msg)
     else:
