@@ -29,3 +29,18 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
 fi
 export PATH="$venv/bin:$PATH"
 cd "$root"
+
+# The oldest Python the package supports (requires-python), in a venv of its own with the package and its test
+# tools: dev/test runs the tests of the version-dependent code there too. Sets $oldest to that venv.
+oldest_venv() {
+  local minor="3.10"
+  oldest="$root/.venv-oldest"
+  command -v "python$minor" >/dev/null 2>&1 || { echo "dev: python$minor is needed on PATH (pyenv install $minor)" >&2; exit 2; }
+  if [ ! -x "$oldest/bin/python" ] || [ "$(cat "$oldest/.installed-from" 2>/dev/null)" != "$want" ]; then
+    echo "dev: installing the project and its test tools into $oldest (Python $minor)" >&2
+    "python$minor" -m venv --clear "$oldest"
+    "$oldest/bin/python" -m pip install --quiet --upgrade "pip>=25.1"
+    "$oldest/bin/python" -m pip install --quiet -e "$root" --group "$root/pyproject.toml:test"
+    echo "$want" > "$oldest/.installed-from"
+  fi
+}

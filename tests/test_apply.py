@@ -356,7 +356,10 @@ def test_a_tampered_cache_tree_cannot_place_a_file_outside_its_scheme(venv: Venv
 @given(
     st.lists(
         st.tuples(
-            st.text(min_size=1), st.text(st.sampled_from('sha256=,"ab\r\n')), st.from_regex(r"\d*", fullmatch=True)
+            # a path holds no NUL (the csv module before Python 3.11 refuses one without an escapechar)
+            st.text(st.characters(exclude_characters="\x00"), min_size=1),
+            st.text(st.sampled_from('sha256=,"ab\r\n')),
+            st.from_regex(r"\d*", fullmatch=True),
         ),
         max_size=5,
     )
