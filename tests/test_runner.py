@@ -11,8 +11,9 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from _support.pythons import installed_python
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._build import Builder
 from tox_venvsync._installed import dist_info_names
+from tox_venvsync._location import create_dir, missing_from, undo_creation
 from tox_venvsync._runner import VenvSyncRunner
 
 if TYPE_CHECKING:
@@ -1761,9 +1763,30 @@ def test_parallel_envs_share_the_cache(demo: Demo) -> None:
     ]
 
 
-def test_parallel_envs_that_all_fail_leave_no_directory_the_run_made(demo: Demo) -> None:
-    # both venvs go under one directory this run makes; whichever env is removed last finds it empty and removes it
-    # (each env alone knows only what it made: the first to create the parent, or its own directory)
+def test_parallel_envs_that_all_fail_leave_no_directory_the_run_made(demo: Demo, mocker: MockerFixture) -> None:
+    # both venvs go under new/deeper/, which env a makes, so env b makes only its own directory; a is undone first,
+    # while b's venv is still there, and b, undone last, finds new/deeper/ empty: made by the run, so removed too
+    # (the order is forced: left to the threads, b often makes new/ as well and removes it on its own)
+    a_made, b_made, a_undone = threading.Event(), threading.Event(), threading.Event()
+
+    def missing_after_a(path: Path) -> Path | None:
+        if path.name == "b":
+            assert a_made.wait(20)
+        return missing_from(path)
+
+    def create_then_tell(path: Path) -> None:
+        create_dir(path)
+        (a_made if path.name == "a" else b_made).set()
+
+    def undo_in_order(venv: Path, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401  # undo_creation's own
+        assert (b_made if venv.name == "a" else a_undone).wait(20)
+        undo_creation(venv, *args, **kwargs)
+        if venv.name == "a":
+            a_undone.set()
+
+    mocker.patch("tox_venvsync._runner.missing_from", missing_after_a)
+    mocker.patch("tox_venvsync._runner.create_dir", create_then_tell)
+    mocker.patch("tox_venvsync._runner.undo_creation", undo_in_order)
     (demo.venvs / "keep").mkdir(parents=True)
     ini = INI.replace("{env_location}", str(demo.venvs / "new" / "deeper" / "{env_name}")).replace(
         "env_list = py312", "env_list = a, b"
@@ -1774,6 +1797,7 @@ def test_parallel_envs_that_all_fail_leave_no_directory_the_run_made(demo: Demo)
     result = demo.project.run("p", "-p", "2", "--workdir", str(demo.work))
     assert result.code != 0
     assert result.out.count("is not valid TOML") == 2, result.out
+    assert a_undone.is_set()
     assert sorted(p.name for p in demo.venvs.iterdir()) == ["keep"]  # made by the run: gone; there before: kept
 
 
