@@ -224,8 +224,11 @@ def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo)
     ) in out, out
 
 
-def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> None:
-    # tox-uv's uv_sync_flags (and sync_flags): --all-packages starts at every member, --package at the one named
+def _workspace_project(demo: Demo) -> tuple[Path, str]:
+    """The demo as the uv workspace of ``_workspace_lock`` (the project app, its member lib-one), and its tox.ini.
+
+    The tox.ini is not written: its commands import alpha and lib_one, and it keeps ``package = skip``.
+    """
     root = demo.project.path
     (root / "pylock.toml").unlink()
     write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
@@ -234,7 +237,12 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
     write_project(root / "libs" / "one", "lib-one", "0.2", {"lib_one/__init__.py": "OK = 1\n"})
     (root / "uv.lock").write_text(_workspace_lock(demo, app_deps='{ name = "beta" }'))
     ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("    alpha-cli\n", "")
-    ini = ini.replace("import alpha, beta;", "import alpha, lib_one;").replace(", beta.__version__", "")
+    return root, ini.replace("import alpha, beta;", "import alpha, lib_one;").replace(", beta.__version__", "")
+
+
+def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> None:
+    # tox-uv's uv_sync_flags (and sync_flags): --all-packages starts at every member, --package at the one named
+    root, ini = _workspace_project(demo)
     ini = ini.replace("runner = venvsync\n", "runner = venvsync\nFLAGS\n")
     (root / "tox.ini").write_text(ini.replace("FLAGS", "uv_sync_flags = --all-packages"))
     code, out = demo.run()
@@ -278,18 +286,10 @@ def test_uv_sync_flags_pick_workspace_members_as_uv_sync_does(demo: Demo) -> Non
 def test_uv_sync_flags_package_naming_another_member_installs_nothing_of_the_project(demo: Demo) -> None:
     # tox-uv's uv_sync_flags = --package lib-one at the workspace root: uv sync installs that member and its
     # dependencies, nothing of the root project, whose requirements are not asked (the lock is not stale for them)
-    root = demo.project.path
-    (root / "pylock.toml").unlink()
-    write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
-    backend = root / "_build" / "backend.py"
+    root, ini = _workspace_project(demo)
+    backend = root / "_build" / "backend.py"  # the project app needs gamma, which the lock does not have
     requires = 'Version: {version}\\nRequires-Dist: gamma\\n"'
     backend.write_text(backend.read_text().replace('Version: {version}\\n"', requires))
-    pyproject = (root / "pyproject.toml").read_text()
-    (root / "pyproject.toml").write_text(pyproject + '[tool.uv.workspace]\nmembers = ["libs/*"]\n')
-    write_project(root / "libs" / "one", "lib-one", "0.2", {"lib_one/__init__.py": "OK = 1\n"})
-    (root / "uv.lock").write_text(_workspace_lock(demo, app_deps='{ name = "beta" }'))
-    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("    alpha-cli\n", "")
-    ini = ini.replace("import alpha, beta;", "import alpha, lib_one;").replace(", beta.__version__", "")
     ini = ini.replace("package = skip\n", "uv_sync_flags = --package lib-one\n")
     (root / "tox.ini").write_text(ini)
     code, out = demo.run()
