@@ -47,6 +47,7 @@ from tox_venvsync._lock._model import (
     IndexPin,
     Pick,
     VcsSource,
+    not_a_commit,
     wrong_digest,
 )
 from tox_venvsync._lock._toml import read_text
@@ -72,7 +73,6 @@ _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
 #: a bare location instead of a named requirement: a path (``./libs/x``, ``/abs``) or a URL (``https:``, ``file:``)
 _LOCATION = re.compile(r"[./]|[A-Za-z][A-Za-z0-9+.-]*:")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
-_COMMIT = re.compile(r"[0-9a-fA-F]{40}")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 
 #: option spellings that take a value -> the option's name
@@ -576,7 +576,7 @@ def _vcs_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
     vcs_type, _, url = ref.location.partition("+")
     parts = urlsplit(url)
     repository, at, revision = parts.path.rpartition("@")
-    if not at or not _COMMIT.fullmatch(revision):
+    if not at or not_a_commit(revision) is not None:
         msg = f"{ref.location} is not pinned to a commit; pin it to a full 40-hex commit (pip-compile and uv export do)"
         raise LockFileError(path, msg, context=line.context)
     if ref.hashes:
