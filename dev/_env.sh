@@ -30,17 +30,19 @@ fi
 export PATH="$venv/bin:$PATH"
 cd "$root"
 
-# The oldest Python the package supports (requires-python), in a venv of its own with the package and its test
-# tools: dev/test runs the tests of the version-dependent code there too. Sets $oldest to that venv.
+# The oldest of everything the package allows: its oldest Python (requires-python) and the oldest version of each
+# of its dependencies (uv's lowest-direct resolution: tox 4.65, installer 1.0, packaging 26.3, ...), in a venv of its
+# own with the test tools: dev/test runs the tests of the version-dependent code there too. Sets $oldest to it.
 oldest_venv() {
   local minor="3.10"
   oldest="$root/.venv-oldest"
   command -v "python$minor" >/dev/null 2>&1 || { echo "dev: python$minor is needed on PATH (pyenv install $minor)" >&2; exit 2; }
   if [ ! -x "$oldest/bin/python" ] || [ "$(cat "$oldest/.installed-from" 2>/dev/null)" != "$want" ]; then
-    echo "dev: installing the project and its test tools into $oldest (Python $minor)" >&2
+    echo "dev: installing the project, its oldest dependencies and its test tools into $oldest (Python $minor)" >&2
     "python$minor" -m venv --clear "$oldest"
-    "$oldest/bin/python" -m pip install --quiet --upgrade "pip>=25.1"
-    "$oldest/bin/python" -m pip install --quiet -e "$root" --group "$root/pyproject.toml:test"
+    # pip itself is a test tool (tox's deps run it): a recent one, as the project venv has
+    "$venv/bin/uv" pip install --quiet --python "$oldest/bin/python" --resolution lowest-direct "pip>=25.1" \
+      -e "$root" --group "$root/pyproject.toml:test"
     echo "$want" > "$oldest/.installed-from"
   fi
 }

@@ -327,8 +327,28 @@ def test_an_environments_package_root_finds_the_lock_and_may_not_move_the_build(
         f"from {root} (the package_root of the [tox] section); set it there instead, or set package = skip"
     ) in out, out
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]  # untouched
-    moved = ini.replace("package = skip", "package = wheel").replace("package_root = pkg\n", "")
-    (root / "tox.ini").write_text(moved.replace("[tox]\n", "[tox]\npackage_root = pkg\n"))
+
+
+def test_a_relative_package_root_of_the_tox_section_builds_the_project_there(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the key moved to [tox] as the message above says; tox before 4.67.5 (the newest tox on Python 3.10) gives the
+    # core's package_root as written, relative, and the check above must not take it for another directory
+    root = demo.project.path
+    (root / "pkg").mkdir()
+    (root / "pylock.toml").rename(root / "pkg" / "pylock.toml")
+    write_project(root / "pkg", "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    # a backend from the index, not from the tree: tox before 4.67.5 joins a relative package_root's backend-path
+    # to it twice (tox's own runner cannot build that either)
+    backend = (root / "pkg" / "_build" / "backend.py").read_text()
+    make_wheel(demo.index.directory, "test-backend", "1.0", modules={"backend.py": backend})
+    (root / "pkg" / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["test-backend"]\nbuild-backend = "backend"\n\n'
+        '[project]\nname = "app"\nversion = "0.1"\n'
+    )
+    _pip_from(demo.index, monkeypatch)
+    ini = (root / "tox.ini").read_text().replace("package = skip", "package = wheel")
+    (root / "tox.ini").write_text(ini.replace("[tox]\n", "[tox]\npackage_root = pkg\n"))
     code, out = demo.run()
     assert code == 0, out
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "beta-2.0.dist-info"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tox.config.of_type import ConfigDynamicDefinition
@@ -17,8 +18,6 @@ from _support.pylock import write_pylock
 from tox_venvsync._discovery import VenvLayout, discover
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tox.pytest import ToxProjectCreator
 
 
@@ -110,7 +109,8 @@ def test_a_redirect_tox_wrote_is_released_and_any_other_file_kept(tmp_path: Path
 
 
 def test_the_package_root_falls_back_to_the_tox_root_on_a_tox_without_it(tmp_path: Path) -> None:
-    # tox 4.48 (which the metadata allows) has no package_root in its core configuration
+    # before tox 4.67.5 (4.65 is the newest tox on Python 3.10) the core's package_root exists only once a packaging
+    # environment registered it, and it is the value as written: relative to the tox root
     from types import SimpleNamespace  # noqa: PLC0415
 
     from tox_venvsync._runner import VenvSyncRunner  # noqa: PLC0415
@@ -120,3 +120,5 @@ def test_the_package_root_falls_back_to_the_tox_root_on_a_tox_without_it(tmp_pat
     assert (
         package_root(SimpleNamespace(core={"tox_root": tmp_path, "package_root": tmp_path / "src"})) == tmp_path / "src"
     )
+    relative = SimpleNamespace(core={"tox_root": tmp_path, "package_root": Path("a/../pkg")})
+    assert package_root(relative) == tmp_path / "pkg"

@@ -111,7 +111,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     @property
     def pkg_type(self) -> str:
         """tox's, refusing tox-uv's own package types in one sentence that names the type to set here."""
-        pkg_type = self.conf["package"]  # not conf.get(key, type): tox 4.59 added it, and 4.40 is allowed
+        pkg_type = self.conf.get("package", str)
         if (instead := _TOX_UV_PACKAGE_TYPES.get(pkg_type)) is not None:
             msg = f"package = {pkg_type} is tox-uv's package type; set package = {instead}, which does the same here"
             raise HandledError(msg)
@@ -313,12 +313,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     @property
     def _core_package_root(self) -> Path:
-        """The ``package_root`` of tox's core (not in tox 4.48, which the metadata allows): else the tox root."""
+        """The ``package_root`` of tox's core, else the tox root (before tox 4.67.5 it may be relative to that)."""
+        tox_root: Path = self.core["tox_root"]
         try:
             root: Path = self.core["package_root"]
         except KeyError:
-            root = self.core["tox_root"]
-        return root
+            return tox_root
+        return Path(os.path.normpath(tox_root / root))
 
     @property
     def _package_root(self) -> Path:
