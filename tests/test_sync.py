@@ -821,3 +821,28 @@ def test_removing_one_of_two_distributions_that_ship_a_file_keeps_it_for_the_oth
     assert sorted(p.name for p in (env.site / "ns").glob("*.py")) == ["__init__.py", "a.py"]
     assert check_records(scan([env.site]), env.venv).missing == []
     assert env.run("import ns.a; print(ns.SHARED, ns.a.A)") == "True 1\n"
+
+
+def test_upgrading_one_of_two_distributions_that_ship_a_file_keeps_it_when_the_new_version_drops_it(
+    env: Env, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    # ns-a 2.0 ships neither the namespace's __init__.py nor the script ns-b ships too: ns-b still needs both
+    shared = {"ns/__init__.py": "SHARED = True\n"}
+    old = make_wheel(
+        wheelhouse, "ns-a", "1.0", modules={**shared, "ns/a.py": "A = 1\n"}, console_scripts={"tool": "ns.a:main"}
+    )
+    new = make_wheel(wheelhouse, "ns-a", "2.0", modules={"ns/a.py": "A = 2\n"})
+    other = make_wheel(
+        wheelhouse,
+        "ns-b",
+        "1.0",
+        modules={**shared, "ns/b.py": "def main():\n    pass\n"},
+        console_scripts={"tool": "ns.b:main"},
+    )
+    _lock(env, local_index, [old, other])
+    env.sync()
+    _lock(env, local_index, [new, other])
+    assert _steps(env.sync().plan) == [("ns-a", "upgrade", "2.0", "1.0"), ("ns-b", "keep", "1.0", "1.0")]
+    assert (env.venv / "bin" / "tool").is_file()
+    assert check_records(scan([env.site]), env.venv).missing == []
+    assert env.run("import ns.a; print(ns.SHARED, ns.a.A)") == "True 2\n"

@@ -743,12 +743,10 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
     if checks:
         with ThreadPoolExecutor(max_workers=min(UNPACK_WORKERS, len(checks))) as pool:
             list(pool.map(lambda item: installer.check(*item), checks))
-    from tox_venvsync._plan import Action  # noqa: PLC0415  # loaded by the plan already
-
     removing = [dist for step in plan.to_remove for dist in step.old]
-    # a removal keeps another's file; a reinstall or new version writes its own back (and is on a bump's path)
-    leaving = [dist for step in plan.to_remove if step.action is Action.REMOVE for dist in step.old]
-    kept = _claimed_by_others(leaving) if leaving else set()
+    # a change keeps another's file too: the new version need not ship it again (a script or a namespace's
+    # __init__.py it dropped), and the distribution that stays would be left without it
+    kept = _claimed_by_others(removing) if removing else set()
     for dist in removing:
         uninstall(dist, venv, kept=kept)
     installer.install_all(installs)
