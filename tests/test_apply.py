@@ -617,6 +617,42 @@ def test_uninstall_skips_entries_outside_the_venv(venv: Venv, tmp_path: Path) ->
     assert (venv.path / "pyvenv.cfg").is_file()
 
 
+@pytest.mark.reliability("hostile")
+def test_uninstall_never_removes_the_venvs_own_files_a_record_lists(venv: Venv) -> None:
+    # an adopted venv's RECORD is anyone's: removing these would leave a directory that is no venv any more
+    own = ["pyvenv.cfg", "lib64", "bin/python", "bin/python3", "bin/python3.12", "bin/activate", "bin/Activate.ps1"]
+    if not (venv.path / "lib64").exists():
+        (venv.path / "lib64").symlink_to("lib")
+    (venv.path / "bin" / "activate").write_text("# activate\n")
+    (venv.path / "bin" / "Activate.ps1").write_text("# activate\n")
+    (venv.path / ".venvsync").mkdir()
+    (venv.path / ".venvsync" / "journal").write_text("{}")
+    (venv.path / "share").mkdir()
+    (venv.path / "share" / "venv-root").symlink_to("..")  # the root again, by another path
+    (venv.path / "bin" / "messy-tool").write_text("#!/bin/sh\n")  # its own script, which goes
+    dist_info = venv.site / "messy-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: messy\nVersion: 1.0\n")
+    rows = [f"../../../{path}" for path in [*own, ".venvsync/journal", "share/venv-root/pyvenv.cfg", "bin/messy-tool"]]
+    (dist_info / "RECORD").write_text("".join(f"{row},,\n" for row in rows))
+    before = {path: os.path.lexists(venv.path / path) for path in own}
+    assert all(before.values()), before
+    [dist] = venv.dists()["messy"]
+    uninstall(dist, venv.path)
+    assert {path: os.path.lexists(venv.path / path) for path in own} == before
+    assert (venv.path / ".venvsync" / "journal").read_text() == "{}"
+    assert not (venv.path / "bin" / "messy-tool").exists()
+    assert (
+        subprocess.run(
+            [str(venv.bin / "python"), "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        == "True\n"
+    )
+
+
 def test_uninstall_does_not_follow_directory_links_out_of_the_venv(venv: Venv, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

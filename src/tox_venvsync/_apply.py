@@ -319,11 +319,13 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
 
     Path guard: a RECORD is data from a wheel, so an entry that points outside the venv
     (``..``, an absolute path elsewhere, a path through a directory link that leads out) is
-    skipped, never deleted. (Paths as strings, each directory resolved once: this is a hot loop.)
-    ``kept``: paths another distribution's RECORD lists, which stay.
+    skipped, never deleted; so is the venv's own file (its interpreter, activation, ``pyvenv.cfg``,
+    state), which no wheel may replace either. (Paths as strings, each directory resolved once: this
+    is a hot loop.) ``kept``: paths another distribution's RECORD lists, which stay.
     """
     root = os.path.abspath(venv)
     inside = _inside_the_venv(venv)
+    own = _the_venvs_own(venv)
     base = str(dist.dist_info.parent)
     dist_info = str(dist.dist_info)
     compiled = _CompiledFiles()
@@ -333,7 +335,7 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
         directory, name = os.path.split(path)
         if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept:
             continue  # outside the venv; the dist-info, which goes as a whole below; another's file
-        if not inside(directory):
+        if not inside(directory) or own(directory, name):
             continue
         try:
             os.unlink(path)
@@ -700,6 +702,29 @@ def _inside_the_venv(venv: Path) -> Callable[[str], bool]:
         return found
 
     return inside
+
+
+def _the_venvs_own(venv: Path) -> Callable[[str, str], bool]:
+    """Whether a directory's file is the venv's own: ``pyvenv.cfg``, ``lib64``, its state, interpreter and activation.
+
+    A RECORD row may name them (an adopted venv's RECORD is anyone's): removing them would leave a directory
+    that is no venv at all. Directories compared by real path, each resolved once.
+    """
+    real_venv = os.path.realpath(venv)
+    state = os.path.join(real_venv, ".venvsync")
+    scripts = {os.path.join(real_venv, "bin"), os.path.join(real_venv, "Scripts")}
+    known: dict[str, str] = {}
+
+    def own(directory: str, name: str) -> bool:
+        if (real := known.get(directory)) is None:
+            real = known[directory] = os.path.realpath(directory)
+        if real == state or _under(real, state):
+            return True
+        if real == real_venv:
+            return name in {"pyvenv.cfg", "lib64"}  # lib64: the link to lib, a platlib's way on some systems
+        return real in scripts and _VENV_SCRIPTS.fullmatch(name) is not None
+
+    return own
 
 
 def _is_copy_of(path: str, source: str, entry: Entry) -> bool:
