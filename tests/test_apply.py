@@ -689,6 +689,23 @@ def test_uninstall_skips_directories_and_missing_files(venv: Venv) -> None:
     assert not dist_info.exists()
 
 
+def test_uninstall_passes_over_rows_that_name_no_file(venv: Venv) -> None:
+    # a messy RECORD: a path through a file, a name longer than the file system takes, a NUL byte; pip passes
+    # over them as files that are not there, and a sync must not stop half done on them
+    (venv.site / "odd").mkdir()
+    (venv.site / "odd" / "__init__.py").write_text("")
+    (venv.site / "odd" / "data.txt").write_text("")
+    dist_info = venv.site / "odd-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: odd\nVersion: 1.0\n")
+    rows = ["odd/data.txt/x.py", f"odd/{'a' * 300}.py", "odd/nul\0byte.py", "odd/data.txt", "odd/__init__.py"]
+    (dist_info / "RECORD").write_text("".join(f"{row},,\n" for row in rows))
+    [dist] = venv.dists()["odd"]
+    uninstall(dist, venv.path)
+    assert not (venv.site / "odd").exists()
+    assert not dist_info.exists()
+
+
 # --- journal -----------------------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -333,15 +334,19 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     for relative in _record_paths(dist.dist_info):
         path = os.path.normpath(os.path.join(base, relative))
         directory, name = os.path.split(path)
-        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept:
-            continue  # outside the venv; the dist-info, which goes as a whole below; another's file
+        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept or "\0" in path:
+            continue  # outside the venv; the dist-info, which goes as a whole below; another's file; no file's name
         if not inside(directory) or own(directory, name):
             continue
         try:
             os.unlink(path)
         except FileNotFoundError:
             pass
-        except IsADirectoryError:
+        except (IsADirectoryError, NotADirectoryError):
+            continue  # a directory, or a path through a file: no file of its own to remove (pip passes over it)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:  # a name no file system takes is no file either
+                raise
             continue
         if name.endswith(".py"):
             compiled.drop(directory, name[:-3])
