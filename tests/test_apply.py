@@ -666,6 +666,20 @@ def test_uninstall_does_not_follow_directory_links_out_of_the_venv(venv: Venv, t
     assert (outside / "precious.txt").read_text() == "precious"
 
 
+def test_uninstall_removes_a_dist_info_that_is_a_link_and_keeps_its_target(venv: Venv, tmp_path: Path) -> None:
+    # rmtree refuses a link (and ignoring that left the distribution installed, yet the sync said removed)
+    outside = tmp_path / "checkout" / "foo-1.0.dist-info"
+    outside.mkdir(parents=True)
+    (outside / "METADATA").write_text("Name: foo\nVersion: 1.0\n")
+    (outside / "RECORD").write_text("foo-1.0.dist-info/METADATA,,\nfoo-1.0.dist-info/RECORD,,\n")
+    (venv.site / "foo-1.0.dist-info").symlink_to(outside, target_is_directory=True)
+    [dist] = venv.dists()["foo"]
+    uninstall(dist, venv.path)
+    assert "foo" not in venv.dists()
+    assert not os.path.lexists(venv.site / "foo-1.0.dist-info")
+    assert sorted(p.name for p in outside.iterdir()) == ["METADATA", "RECORD"]
+
+
 def test_uninstall_without_record(venv: Venv) -> None:
     dist_info = venv.site / "broken-1.0.dist-info"
     dist_info.mkdir()

@@ -351,7 +351,11 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
         if name.endswith(".py"):
             compiled.drop(directory, name[:-3])
         parents.add(directory)
-    shutil.rmtree(dist.dist_info, ignore_errors=True)
+    if os.path.isdir(dist.dist_info) and not os.path.islink(dist.dist_info):
+        shutil.rmtree(dist.dist_info, ignore_errors=True)
+    else:  # a link (to a directory of the user's, say) or a file: removed itself, its target never followed
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dist.dist_info)
     # emptied directories are pruned by their real paths: climbing a written path through a link (lib64 -> lib,
     # a link to the venv's root) would reach directories that are not the ones above it
     real_root, library = os.path.realpath(root), os.path.realpath(dist.dist_info.parent)
