@@ -480,6 +480,29 @@ def test_apply_order(tmp_path: Path) -> None:
     ]
 
 
+def test_a_removal_keeps_the_files_a_record_of_bare_paths_lists(venv: Venv) -> None:
+    # a RECORD written by hand may give each path alone; the distribution that stays still ships those files
+    for name, record in (
+        ("gone", "ns/__init__.py,,\nshared.py,,\n"),
+        ("stays", "ns/__init__.py\nshared.py\nns/b.py\n"),
+    ):
+        dist_info = venv.site / f"{name}-1.0.dist-info"
+        dist_info.mkdir()
+        (dist_info / "RECORD").write_text(f"{record}{name}-1.0.dist-info/RECORD\n")
+    (venv.site / "ns").mkdir()
+    for path in ("ns/__init__.py", "ns/b.py", "shared.py"):
+        (venv.site / path).write_text("X = 1\n")
+    [gone] = venv.dists()["gone"]
+    plan = Plan(steps=(Step(action=Action.REMOVE, name=canonicalize_name("gone"), version=None, old=(gone,)),))
+    apply(plan, {}, venv=venv.path, installer=WheelInstaller(venv.target))
+    assert list(venv.dists()) == ["stays"]
+    assert sorted(str(p.relative_to(venv.site)) for p in venv.site.rglob("*.py")) == [
+        "ns/__init__.py",
+        "ns/b.py",
+        "shared.py",
+    ]
+
+
 # --- uninstall ---------------------------------------------------------------------------------------------------
 
 

@@ -803,11 +803,9 @@ def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
     }
     theirs = {os.path.normpath(os.path.join(d.dist_info.parent, r)) for d in removing for r in rows}
     # a row of another RECORD can only name one of theirs if it starts with one of their rows' first parts (or,
-    # for a row out of site-packages, a script say, is that row)
-    starts = {
-        f"\n{row}," if row.startswith("../") else f"\n{row.partition('/')[0]}{'/' if '/' in row else ','}"
-        for row in rows
-    }
+    # for a row out of site-packages, a script say, or a top-level file, with that row: a RECORD written by hand
+    # may give a path alone, without the hash and size after it)
+    starts = {f"\n{row}" if row.startswith("../") or "/" not in row else f"\n{row.partition('/')[0]}/" for row in rows}
     claimed: set[str] = set()
     for directory in {str(dist.dist_info.parent) for dist in removing}:
         for entry in os.listdir(directory):
@@ -822,13 +820,14 @@ def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
             if not any(start in probe for start in starts):
                 continue  # no row of it starts where theirs do (searched in C: most RECORDs are passed over)
             for line in text.splitlines():
-                relative = line.rpartition(",")[0].rpartition(",")[0] if not line.startswith('"') else _row(line)
+                plain = not line.startswith('"') and line.count(",") >= 2  # noqa: PLR2004  # the hash and the size
+                relative = line.rpartition(",")[0].rpartition(",")[0] if plain else _row(line)
                 claimed.add(os.path.normpath(os.path.join(directory, relative)))
     return claimed & theirs
 
 
 def _row(line: str) -> str:
-    """The path of a RECORD row whose path is quoted (it holds a comma or a quote)."""
+    """The path of a RECORD row whose path is quoted (it holds a comma or a quote), or that lacks a column."""
     return next(csv.reader([line]), [""])[0]
 
 
