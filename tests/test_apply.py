@@ -689,6 +689,25 @@ def test_uninstall_does_not_follow_directory_links_out_of_the_venv(venv: Venv, t
     assert (outside / "precious.txt").read_text() == "precious"
 
 
+def test_uninstall_reads_a_record_that_is_not_utf8_or_has_a_row_csv_cannot_read(venv: Venv) -> None:
+    # another tool's RECORD: a name in Latin-1 (the bytes on disk), then a field past csv's limit; a traceback
+    # there stopped the sync half done, every time
+    (venv.site / "odd").mkdir()
+    latin = os.fsdecode(b"odd/caf\xe9.py")
+    for path in ("odd/__init__.py", latin, "odd/after.py"):
+        (venv.site / path).write_text("")
+    dist_info = venv.site / "odd-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: odd\nVersion: 1.0\n")
+    rows = [b"odd/__init__.py,,", b"odd/caf\xe9.py,,", b'"' + b"a" * 200_000 + b'",,', b"odd/after.py,,"]
+    (dist_info / "RECORD").write_bytes(b"\n".join(rows) + b"\n")
+    [dist] = venv.dists()["odd"]
+    plan = Plan(steps=(Step(action=Action.REMOVE, name=canonicalize_name("odd"), version=None, old=(dist,)),))
+    apply(plan, {}, venv=venv.path, installer=WheelInstaller(venv.target))
+    assert not dist_info.exists()
+    assert sorted(os.listdir(venv.site / "odd")) == ["after.py"]  # after the row csv cannot read: left, not guessed
+
+
 def test_uninstall_removes_a_dist_info_that_is_a_link_and_keeps_its_target(venv: Venv, tmp_path: Path) -> None:
     # rmtree refuses a link (and ignoring that left the distribution installed, yet the sync said removed)
     outside = tmp_path / "checkout" / "foo-1.0.dist-info"

@@ -393,11 +393,20 @@ class _CompiledFiles:
 
 
 def _record_paths(dist_info: Path) -> list[str]:
+    """The paths a RECORD lists; one another tool wrote may be messy, and a sync must not stop half done on it.
+
+    Bytes that are not UTF-8 stay the bytes of the name on disk (``surrogateescape``, as ``os.fsdecode`` gives
+    them); a row csv cannot read (a field past its size limit) ends the list: the files after it stay.
+    """
+    paths: list[str] = []
     try:
-        with (dist_info / "RECORD").open(encoding="utf-8", newline="") as handle:
-            return [row[0] for row in csv.reader(handle) if row]
+        with (dist_info / "RECORD").open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            paths.extend(row[0] for row in csv.reader(handle) if row)  # what it read stays when a row fails
     except FileNotFoundError:
         return []  # an interrupted install: only its dist-info can be removed; reinstall overwrites the rest
+    except csv.Error:
+        pass
+    return paths
 
 
 def _prune_empty(directories: Iterable[Path], *, stop: Path, keep_top: bool = False) -> None:
@@ -813,8 +822,8 @@ def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
             if not entry.endswith(".dist-info") or dist_info in going:
                 continue
             try:
-                text = Path(dist_info, "RECORD").read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                text = Path(dist_info, "RECORD").read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError:
                 continue
             probe = f"\n{text}".replace('\n"', "\n")  # a quoted row (a comma in its path) starts the same
             if not any(start in probe for start in starts):
@@ -828,7 +837,10 @@ def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
 
 def _row(line: str) -> str:
     """The path of a RECORD row whose path is quoted (it holds a comma or a quote), or that lacks a column."""
-    return next(csv.reader([line]), [""])[0]
+    try:
+        return next(csv.reader([line]), [""])[0]
+    except csv.Error:  # a field past csv's size limit: no path a file has
+        return ""
 
 
 #: threads unpacking (and checking) wheels at once: unzipping and hashing are CPU work that releases the
