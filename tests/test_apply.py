@@ -708,6 +708,24 @@ def test_uninstall_reads_a_record_that_is_not_utf8_or_has_a_row_csv_cannot_read(
     assert sorted(os.listdir(venv.site / "odd")) == ["after.py"]  # after the row csv cannot read: left, not guessed
 
 
+def test_uninstall_never_removes_another_distributions_metadata(venv: Venv) -> None:
+    # bare's own RECORD is missing (as another tool may leave it), so no RECORD claims its metadata for it
+    bare = venv.site / "bare-1.0.dist-info"
+    (bare / "licenses").mkdir(parents=True)
+    (bare / "METADATA").write_text("Name: bare\nVersion: 1.0\n")
+    (bare / "licenses" / "LICENSE").write_text("MIT\n")
+    dist_info = venv.site / "evil-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "RECORD").write_text(
+        "bare-1.0.dist-info/METADATA,,\nbare-1.0.dist-info/licenses/LICENSE,,\nevil-1.0.dist-info/RECORD,,\n"
+    )
+    [dist] = venv.dists()["evil"]
+    uninstall(dist, venv.path)
+    assert not dist_info.exists()
+    assert (bare / "METADATA").read_text() == "Name: bare\nVersion: 1.0\n"
+    assert (bare / "licenses" / "LICENSE").read_text() == "MIT\n"
+
+
 def test_uninstall_removes_a_dist_info_that_is_a_link_and_keeps_its_target(venv: Venv, tmp_path: Path) -> None:
     # rmtree refuses a link (and ignoring that left the distribution installed, yet the sync said removed)
     outside = tmp_path / "checkout" / "foo-1.0.dist-info"

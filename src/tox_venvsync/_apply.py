@@ -336,7 +336,7 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
         directory, name = os.path.split(path)
         if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept or "\0" in path:
             continue  # outside the venv; the dist-info, which goes as a whole below; another's file; no file's name
-        if not inside(directory) or own(directory, name):
+        if not inside(directory) or own(directory, name) or _in_another_dist_info(path, base):
             continue
         try:
             os.unlink(path)
@@ -369,6 +369,16 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
 
 def _under(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _in_another_dist_info(path: str, library: str) -> bool:
+    """Whether ``path`` is in a ``.dist-info`` directory of ``library`` (the uninstalled one's own went before).
+
+    A distribution's metadata is its own even where its RECORD does not list it (hand-made, or no RECORD).
+    """
+    if ".dist-info" not in path or not _under(path, library):
+        return False
+    return path[len(library.rstrip(os.sep)) + 1 :].partition(os.sep)[0].endswith(".dist-info")
 
 
 class _CompiledFiles:
