@@ -823,15 +823,24 @@ def test_removing_one_of_two_distributions_that_ship_a_file_keeps_it_for_the_oth
     assert env.run("import ns.a; print(ns.SHARED, ns.a.A)") == "True 1\n"
 
 
-def test_upgrading_one_of_two_distributions_that_ship_a_file_keeps_it_when_the_new_version_drops_it(
-    env: Env, wheelhouse: Path, local_index: LocalIndex
+@pytest.mark.parametrize("linked", [True, False], ids=["from-the-cache", "pypa-installer"])
+@pytest.mark.parametrize("ships_again", [False, True], ids=["dropped", "shipped-again"])
+def test_upgrading_one_of_two_distributions_that_ship_a_file_keeps_it_for_the_other(
+    env: Env, wheelhouse: Path, local_index: LocalIndex, *, linked: bool, ships_again: bool
 ) -> None:
-    # ns-a 2.0 ships neither the namespace's __init__.py nor the script ns-b ships too: ns-b still needs both
+    # ns-b stays and still needs the namespace's __init__.py and the script it shares with ns-a: an ns-a 2.0
+    # that no longer ships them must not take them along, and one that ships them again replaces them
     shared = {"ns/__init__.py": "SHARED = True\n"}
     old = make_wheel(
         wheelhouse, "ns-a", "1.0", modules={**shared, "ns/a.py": "A = 1\n"}, console_scripts={"tool": "ns.a:main"}
     )
-    new = make_wheel(wheelhouse, "ns-a", "2.0", modules={"ns/a.py": "A = 2\n"})
+    new = make_wheel(
+        wheelhouse,
+        "ns-a",
+        "2.0",
+        modules={**(shared if ships_again else {}), "ns/a.py": "A = 2\n"},
+        console_scripts={"tool": "ns.a:main"} if ships_again else None,
+    )
     other = make_wheel(
         wheelhouse,
         "ns-b",
@@ -839,10 +848,12 @@ def test_upgrading_one_of_two_distributions_that_ship_a_file_keeps_it_when_the_n
         modules={**shared, "ns/b.py": "def main():\n    pass\n"},
         console_scripts={"tool": "ns.b:main"},
     )
+    installer = None if linked else WheelInstaller(env.target)
     _lock(env, local_index, [old, other])
-    env.sync()
+    env.sync(installer=installer)
     _lock(env, local_index, [new, other])
-    assert _steps(env.sync().plan) == [("ns-a", "upgrade", "2.0", "1.0"), ("ns-b", "keep", "1.0", "1.0")]
+    steps = [("ns-a", "upgrade", "2.0", "1.0"), ("ns-b", "keep", "1.0", "1.0")]
+    assert _steps(env.sync(installer=installer).plan) == steps
     assert (env.venv / "bin" / "tool").is_file()
     assert check_records(scan([env.site]), env.venv).missing == []
     assert env.run("import ns.a; print(ns.SHARED, ns.a.A)") == "True 2\n"
