@@ -503,6 +503,21 @@ def test_a_removal_keeps_the_files_a_record_of_bare_paths_lists(venv: Venv) -> N
     ]
 
 
+def test_a_removal_keeps_a_shared_file_whose_name_is_not_utf8(venv: Venv) -> None:
+    # two RECORDs another tool wrote name one file in Latin-1 (the bytes on disk): the one that stays keeps it
+    name = os.fsdecode(b"caf\xe9.py")
+    for dist, rows in (("gone", [b"caf\xe9.py,,", b"gone.py,,"]), ("stays", [b"caf\xe9.py,,", b"stays.py,,"])):
+        dist_info = venv.site / f"{dist}-1.0.dist-info"
+        dist_info.mkdir()
+        (dist_info / "RECORD").write_bytes(b"\n".join([*rows, f"{dist}-1.0.dist-info/RECORD,,".encode()]) + b"\n")
+    for path in (name, "gone.py", "stays.py"):
+        (venv.site / path).write_text("X = 1\n")
+    [gone] = venv.dists()["gone"]
+    plan = Plan(steps=(Step(action=Action.REMOVE, name=canonicalize_name("gone"), version=None, old=(gone,)),))
+    apply(plan, {}, venv=venv.path, installer=WheelInstaller(venv.target))
+    assert sorted(p.name for p in venv.site.glob("*.py")) == sorted([name, "stays.py"])
+
+
 # --- uninstall ---------------------------------------------------------------------------------------------------
 
 

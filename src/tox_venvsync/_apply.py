@@ -820,29 +820,35 @@ def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:
         for relative in _record_paths(dist.dist_info)
         if not relative.startswith(f"{dist.dist_info.name}/")
     }
-    theirs = {os.path.normpath(os.path.join(d.dist_info.parent, r)) for d in removing for r in rows}
     # a row of another RECORD can only name one of theirs if it starts with one of their rows' first parts (or,
     # for a row out of site-packages, a script say, or a top-level file, with that row: a RECORD written by hand
     # may give a path alone, without the hash and size after it)
     starts = {f"\n{row}" if row.startswith("../") or "/" not in row else f"\n{row.partition('/')[0]}/" for row in rows}
+    searched = [start.encode("utf-8", "surrogateescape") for start in starts]
+    directories = {str(dist.dist_info.parent) for dist in removing}
     claimed: set[str] = set()
-    for directory in {str(dist.dist_info.parent) for dist in removing}:
+    for directory in directories:  # (bytes and strings, not paths: an upgrade is on a bump's path, every RECORD read)
         for entry in os.listdir(directory):
             dist_info = os.path.join(directory, entry)
             if not entry.endswith(".dist-info") or dist_info in going:
                 continue
             try:
-                text = Path(dist_info, "RECORD").read_text(encoding="utf-8", errors="surrogateescape")
+                with open(os.path.join(dist_info, "RECORD"), "rb") as handle:
+                    record = handle.read()
             except OSError:
                 continue
-            probe = f"\n{text}".replace('\n"', "\n")  # a quoted row (a comma in its path) starts the same
-            if not any(start in probe for start in starts):
+            probe = b"\n" + record
+            if b'"' in record:
+                probe = probe.replace(b'\n"', b"\n")  # a quoted row (a comma in its path) starts the same
+            if not any(start in probe for start in searched):
                 continue  # no row of it starts where theirs do (searched in C: most RECORDs are passed over)
-            for line in text.splitlines():
+            for line in record.decode("utf-8", "surrogateescape").splitlines():
                 plain = not line.startswith('"') and line.count(",") >= 2  # noqa: PLR2004  # the hash and the size
                 relative = line.rpartition(",")[0].rpartition(",")[0] if plain else _row(line)
                 claimed.add(os.path.normpath(os.path.join(directory, relative)))
-    return claimed & theirs
+    if not claimed:
+        return claimed
+    return claimed & {os.path.normpath(os.path.join(directory, row)) for directory in directories for row in rows}
 
 
 def _row(line: str) -> str:
