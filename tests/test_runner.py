@@ -1240,6 +1240,8 @@ def _wheel(directory, files):
     requires = open("requires.txt").read().split() if os.path.exists("requires.txt") else []
     metadata = f"Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: {VERSION}\\n"
     metadata += "".join(f"Requires-Dist: {line}\\n" for line in requires)
+    if os.path.exists("requires-python.txt"):
+        metadata += f"Requires-Python: {open('requires-python.txt').read().strip()}\\n"
     files[f"{dist}/METADATA"] = metadata.encode()
     files[f"{dist}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
     lines = [_record_line(p, d) for p, d in files.items()] + [f"{dist}/RECORD,,"]
@@ -1850,6 +1852,25 @@ def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
     ini.write_text(ini.read_text().replace("runner = venvsync\n", "runner = venvsync\nuv_sync_flags = --frozen\n"))
     code, out = demo.run()
     assert code == 0, out
+
+
+def test_a_project_whose_requires_python_excludes_the_interpreter_is_not_a_stale_lock(demo: Demo) -> None:
+    # a requirements file exported for a project of requires-python >=3.10 lacks importlib-metadata; python_version
+    # < "3.10": on Python 3.9 the project is what does not fit, and re-locking would not help
+    _packaged(demo, "wheel")
+    (demo.project.path / "requires.txt").write_text('alpha>=1.0\ngamma;python_version<"3.99"\n')
+    (demo.project.path / "requires-python.txt").write_text(">=3.99")
+    code, out = demo.run()
+    assert code != 0
+    assert "the lock is stale" not in out, out
+    python = demo.venvs / "py312" / "bin" / "python"
+    said = re.escape(
+        f"py312: failed with the project demo-pkg requires Python >=3.99 (its Requires-Python) and the interpreter "
+        f"{python} is Python 3.12."
+    )
+    assert re.search(said + r"\d+; use a Python the project supports for this environment\n", out), out
+    assert "Traceback" not in out
+    assert not (demo.venvs / "py312").exists()  # made by the run, undone
 
 
 def test_only_groups_with_a_package_installs_it_without_asking_its_dependencies(demo: Demo) -> None:
