@@ -741,6 +741,26 @@ def test_a_requirements_pin_whose_requires_python_excludes_the_interpreter_is_re
         env.sync()
 
 
+def test_a_requirements_pin_whose_sdist_requires_another_python_is_refused_before_its_build(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # numpy==2.2.6 from a file exported for >=3.10, on 3.9: no wheel fits, and its sdist's build failed in the
+    # backend (naming no Python) after a long download; pip and uv pass it over by its Requires-Python
+    tree = write_project(env.root / "src-tree", "sdold", "1.0", {"sdold/__init__.py": ""})
+    (tree / "_build" / "backend.py").write_text("raise SystemExit('this backend cannot build on this Python')\n")
+    (tree / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: sdold\nVersion: 1.0\nRequires-Python: >=3.99\n")
+    sdist = make_sdist(local_index.directory, tree, "sdold", "1.0")
+    _requirements(env, f"--index-url {local_index.simple_url}\nsdold==1.0 --hash=sha256:{sha256_file(sdist)}\n")
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot install sdold from {sdist.name}: it requires Python >=3.99 and the interpreter "
+        f"{env.target.executable} is Python {env.target.python_full_version}; pin a release that supports it (the "
+        "lock was made for another Python) or use a Python it supports"
+    )
+    assert dist_info_names([env.site]) == []
+
+
 def test_many_requirements_pins_are_looked_up_on_threads_that_keep_their_connections(
     env: Env, local_index: LocalIndex
 ) -> None:

@@ -93,7 +93,7 @@ class WheelInstaller:
         try:
             with WheelFile.open(wheel) as source:
                 _check_wheel(source, name, wheel)
-                _fits_python(source.read_dist_info("METADATA"), self._target, name, wheel.name)
+                fits_python(source.read_dist_info("METADATA"), self._target, name, wheel.name)
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
 
@@ -208,7 +208,7 @@ def with_headers_of(scheme: Mapping[str, str], name: str) -> dict[str, str]:
     return {**scheme, "headers": os.path.join(scheme["headers"], canonicalize_name(name))}
 
 
-def _fits_python(metadata: str, target: Target, name: str, wheel: str) -> None:
+def fits_python(metadata: str, target: Target, name: str, wheel: str) -> None:
     """Refuse a wheel whose ``Requires-Python`` excludes the interpreter, as pip and uv do (an invalid one goes)."""
     from email.parser import HeaderParser  # noqa: PLC0415  # only for wheels built here and requirements pins
 
@@ -931,7 +931,7 @@ class LinkInstaller:
         """
         if wanted.pick.lookup is not None:
             metadata = (tree.root / tree.dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
-            _fits_python(metadata, self._target, wanted.pick.name, wheel.name)
+            fits_python(metadata, self._target, wanted.pick.name, wheel.name)
         return tree
 
     def tree_roots(self, plan: Plan) -> dict[str, str]:

@@ -55,6 +55,8 @@ class Builder:
             return _as_locked(pick, wheel, str(archive.name))  # another lock may name the same sdist otherwise
         with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
             tree = _unpack_archive(pick, archive, Path(tmp))
+            if pick.lookup is not None:  # a requirements pin: its sdist may be for another Python
+                _fits_before_build(tree, self._target, pick, archive)
             return _as_locked(pick, self._build_into(pick, tree, out, "wheel", str(archive.name)), str(archive.name))
 
     def from_vcs(self, pick: Pick) -> Path:
@@ -245,6 +247,22 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
     root = entries[0] if len(entries) == 1 and entries[0].is_dir() else into
     subdirectory = pick.vcs.subdirectory if pick.vcs else None
     return root / subdirectory if subdirectory else root
+
+
+def _fits_before_build(tree: Path, target: Target, pick: Pick, archive: Path) -> None:
+    """Refuse a pinned sdist whose ``PKG-INFO`` ``Requires-Python`` excludes the interpreter, before building it.
+
+    pip and uv pass such a file over by the index's ``data-requires-python`` and never build it; building it
+    anyway fails in the backend for a reason that names no Python (numpy 2.2.6 on 3.9), or takes long to make a
+    wheel that its own ``Requires-Python`` refuses at install.
+    """
+    from tox_venvsync._apply import fits_python  # noqa: PLC0415  # only for requirements pins built here
+
+    try:
+        metadata = (tree / "PKG-INFO").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # no PKG-INFO (an archive, not an sdist): the built wheel's METADATA is checked at install
+        return
+    fits_python(metadata, target, pick.name, archive.name)
 
 
 def _cached_wheel(out: Path) -> Path | None:
