@@ -569,6 +569,37 @@ def test_requires_python_unmet(tmp_path: Path, target: Target) -> None:
     )
 
 
+def test_a_group_whose_requires_python_excludes_the_interpreter_is_refused_as_uv_refuses_it(
+    tmp_path: Path, target: Target
+) -> None:
+    # tool.uv.dependency-groups.new.requires-python = ">=3.99": uv sync --group new on an older Python stops ("the
+    # requested interpreter resolved to Python 3.12.1, which is incompatible with the project's Python requirement:
+    # `>=3.99` (from `tool.uv.dependency-groups.new.requires-python`)"); the walk quietly left rich out
+    body = _root(
+        extra="""
+    [package.dev-dependencies]
+    dev = [{ name = "dev-dep" }]
+    new = [{ name = "rich", marker = "python_full_version >= '3.99'" }]
+
+    [package.group-requires-python]
+    new = ">=3.99"
+    """
+    )
+    lock = _lock(tmp_path, body + _package("dev-dep") + _package("rich"))
+    assert _names(lock.select(target, Request())) == ["proj", "dev-dep"]
+    assert _names(lock.select(target, Request(all_groups=True, no_groups=frozenset({"new"})))) == ["proj", "dev-dep"]
+    for request in (Request(groups=frozenset({"new"})), Request(all_groups=True)):
+        with pytest.raises(SelectionError) as info:
+            lock.select(target, request)
+        assert info.value.reason == (
+            "the dependency group new of proj requires Python >=3.99 (tool.uv.dependency-groups.new.requires-python) "
+            f"but the interpreter {target.executable} is Python {target.python_full_version}; add --no-group new to "
+            "sync_flags for this Python, or use a Python the group supports"
+        )
+    error = _fails(tmp_path, body.replace('new = ">=3.99"', 'new = ">=three"') + _package("dev-dep") + _package("rich"))
+    assert error.context == "package[0].group-requires-python.new"
+
+
 def test_supported_markers(tmp_path: Path, target: Target) -> None:
     platform = target.markers["sys_platform"]
     header = f"version = 1\nsupported-markers = [\"sys_platform == 'win32'\", \"sys_platform == '{platform}'\"]\n"

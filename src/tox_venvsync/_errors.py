@@ -34,6 +34,7 @@ _TOX_NAMES = {
     "extras": "extras",
     "leave extras and groups out": "leave extras and dependency_groups empty in this environment",
     "frozen": "--frozen to sync_flags",
+    "no group": "--no-group {} to sync_flags",
 }
 _COMMAND_LINE_NAMES = {
     "env_location": "--venv",
@@ -46,6 +47,7 @@ _COMMAND_LINE_NAMES = {
     "extras": "--extra",
     "leave extras and groups out": "leave out --extra and --group",
     "frozen": "--frozen",
+    "no group": "--no-group {}",
 }
 _names = _TOX_NAMES
 #: this thread's own spellings over the front end's (tox p sets up environments in threads)

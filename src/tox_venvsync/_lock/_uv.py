@@ -130,6 +130,8 @@ class UvPackage:
     default_groups: frozenset[NormalizedName] | Literal["all"] | None = None
     #: the groups a workspace member declares (``metadata.requires-dev``: an empty one has no edges)
     declared_groups: frozenset[NormalizedName] = frozenset()
+    #: ``tool.uv.dependency-groups.<group>.requires-python`` as uv records it (``group-requires-python``)
+    group_requires_python: Mapping[NormalizedName, SpecifierSet]
 
 
 @frozen
@@ -192,6 +194,7 @@ class UvLockFile:
         self._check_environment(target)
         start = self._start(request)
         extras, groups = self._request(request, start)
+        self._check_group_pythons(start, groups, target)
         reached = _Walk(self, target).run(start, extras, groups, only_groups=request.only_groups)
         self._check_unique(reached, target)
         ranks = target.tag_ranks
@@ -214,6 +217,23 @@ class UvLockFile:
                 f"interpreter {target.executable} (Python {version}) is in none of them; re-lock for it"
             )
             raise SelectionError(self.path, reason)
+
+    def _check_group_pythons(self, start: _Start, groups: frozenset[NormalizedName], target: Target) -> None:
+        """A selected group whose ``requires-python`` excludes the interpreter is refused, as ``uv sync`` refuses it.
+
+        uv adds the range to the group's markers too, so a walk would quietly leave the group's packages out.
+        """
+        version = target.python_release
+        for package in (self.packages[index] for index in start.roots):
+            for group, specifier in sorted(package.group_requires_python.items()):
+                if group in groups and not specifier.contains(version, prereleases=True):
+                    reason = (
+                        f"the dependency group {group} of {package.name} requires Python {specifier} "
+                        f"(tool.uv.dependency-groups.{group}.requires-python) but the interpreter {target.executable} "
+                        f"is Python {version}; add {named('no group').format(group)} for this Python, or use a "
+                        "Python the group supports"
+                    )
+                    raise SelectionError(self.path, reason)
 
     def _start(self, request: Request) -> _Start:
         """Where ``uv sync`` starts: the project at ``request.project``, or the members the packages options name.
@@ -736,7 +756,21 @@ class _LockReader(_Reader):
                 canonicalize_name(name)
                 for name in self.get(metadata, "requires-dev", dict, _at(context, "metadata")) or {}
             ),
+            group_requires_python=self._group_pythons(table, context),
         )
+
+    def _group_pythons(self, table: Mapping[str, Any], context: str) -> dict[NormalizedName, SpecifierSet]:
+        """``group-requires-python``: each dependency group's own Python range, as uv records it."""
+        where = _at(context, "group-requires-python")
+        found: dict[NormalizedName, SpecifierSet] = {}
+        for group in self.get(table, "group-requires-python", dict, context) or {}:
+            text = self.need(table["group-requires-python"], group, str, where)
+            try:
+                found[canonicalize_name(group)] = SpecifierSet(text)
+            except InvalidSpecifier as exc:
+                reason = f"{text!r} is not a valid version specifier; re-lock with uv"
+                raise self.fail(_at(where, group), reason) from exc
+        return found
 
     def _member_defaults(
         self, table: Mapping[str, Any], context: str
