@@ -66,7 +66,10 @@ def _names(picks: Sequence[Pick]) -> list[str]:
 
 
 def _the_interpreter(target: Target) -> str:
-    return f"the interpreter is {target.executable} (Python {target.python_full_version})"
+    return (
+        f"the interpreter is {target.executable} (Python {target.python_full_version}); use an interpreter the lock "
+        "supports or export the lock again for this one"
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------------------------

@@ -163,7 +163,11 @@ class PylockFile:
     def _select_failure(self, message: str, target: Target, request: Request) -> str:
         if message.startswith("No wheel found"):
             return self._no_wheel_message(target, request) or message
-        return f"{message}; the interpreter is {target.executable} (Python {target.python_full_version})"
+        # packaging's sentence names the key (requires-python, environments) but not what to do: as uv.lock's says it
+        return (
+            f"{message}; the interpreter is {target.executable} (Python {target.python_full_version}); use an "
+            "interpreter the lock supports or export the lock again for this one"
+        )
 
     def _no_wheel_message(self, target: Target, request: Request) -> str | None:
         env = {
