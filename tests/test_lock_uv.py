@@ -42,6 +42,7 @@ from tox_venvsync._lock._uv import (
     read_uv_lock,
 )
 from tox_venvsync._selection import make_request, parse_sync_flags
+from tox_venvsync._values import replace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -304,12 +305,14 @@ def test_registry_pick_details(tmp_path: Path, target: Target) -> None:
 
 
 def test_best_wheel_is_the_most_specific(tmp_path: Path, target: Target) -> None:
-    wheels = ["py3-none-any", target.tag_strings[0], "cp27-cp27m-win32", target.tag_strings[5]]
+    ranks = uv_reader.uv_ranks(target)  # the interpreter's tags as uv orders them (see the plain linux test)
+    order = sorted(ranks, key=ranks.__getitem__)
+    wheels = ["py3-none-any", order[0], "cp27-cp27m-win32", order[5]]
     entries = ", ".join(f'{{ url = "https://example.invalid/pkg-1.0-{tag}.whl", hash = "{HASH}" }}' for tag in wheels)
     body = _root('{ name = "pkg" }') + _package("pkg").split("wheels = ")[0] + f"wheels = [{entries}]\n"
     [_, pick] = _lock(tmp_path, body).select(target, Request())
     assert pick.artifact is not None
-    assert pick.artifact.filename == f"pkg-1.0-{target.tag_strings[0]}.whl"
+    assert pick.artifact.filename == f"pkg-1.0-{order[0]}.whl"
     assert pick.context == "package[1].wheels[1]"
 
 
@@ -598,6 +601,53 @@ def test_a_group_whose_requires_python_excludes_the_interpreter_is_refused_as_uv
         )
     error = _fails(tmp_path, body.replace('new = ">=3.99"', 'new = ">=three"') + _package("dev-dep") + _package("rich"))
     assert error.context == "package[0].group-requires-python.new"
+
+
+def test_a_plain_linux_wheel_ranks_after_manylinux_as_uv_ranks_it(tmp_path: Path, target: Target) -> None:
+    # a private index with a wheel built here (linux_x86_64) beside a manylinux one: uv sync installs the manylinux
+    # wheel on every Python; packaging 26 ranks linux_x86_64 first, so Python 3.10 and newer got the other one
+    tags = (
+        "cp312-cp312-linux_x86_64",
+        "cp312-cp312-manylinux_2_17_x86_64",
+        "cp312-cp312-musllinux_1_2_x86_64",
+        "cp312-abi3-linux_x86_64",
+        "cp312-abi3-manylinux_2_17_x86_64",
+        "py3-none-linux_x86_64",
+        "py3-none-manylinux_2_17_x86_64",
+        "py3-none-any",
+    )
+    linux = replace(target, tag_strings=tags)
+
+    def picked(*wheel_tags: str) -> str:
+        wheels = ", ".join(
+            f'{{ url = "https://example.invalid/native-1.0-{tag}.whl", hash = "{HASH}", size = 10 }}'
+            for tag in wheel_tags
+        )
+        body = (
+            _root('{ name = "native" }')
+            + f"""
+    [[package]]
+    name = "native"
+    version = "1.0"
+    source = {{ registry = "https://example.invalid/simple" }}
+    wheels = [{wheels}]
+    """
+        )
+        [pick] = [p for p in _lock(tmp_path, body).select(linux, Request()) if p.name == "native"]
+        assert pick.artifact is not None
+        return pick.artifact.filename
+
+    assert picked("cp312-cp312-linux_x86_64", "cp312-cp312-manylinux_2_17_x86_64") == (
+        "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"
+    )
+    assert picked("cp312-cp312-linux_x86_64", "cp312-cp312-musllinux_1_2_x86_64") == (
+        "native-1.0-cp312-cp312-musllinux_1_2_x86_64.whl"
+    )
+    # the interpreter and ABI still come first: a cp312 linux wheel beats an abi3 manylinux one, as in uv
+    assert picked("cp312-abi3-manylinux_2_17_x86_64", "cp312-cp312-linux_x86_64") == (
+        "native-1.0-cp312-cp312-linux_x86_64.whl"
+    )
+    assert picked("py3-none-linux_x86_64", "py3-none-any") == "native-1.0-py3-none-linux_x86_64.whl"
 
 
 def test_supported_markers(tmp_path: Path, target: Target) -> None:

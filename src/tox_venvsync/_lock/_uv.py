@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import deque
@@ -45,6 +46,28 @@ UvSourceKind = Literal["registry", "git", "url", "path", "directory", "editable"
 _SOURCE_KINDS: tuple[UvSourceKind, ...] = ("registry", "git", "url", "path", "directory", "editable", "virtual")
 #: the sources of a project or workspace member: the tree itself, never an archive
 _LOCAL_TREES = frozenset({"directory", "editable", "virtual"})
+#: :func:`uv_ranks` by the interpreter's tags
+_UV_RANKS: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def uv_ranks(target: Target) -> Mapping[str, int]:
+    """The interpreter's tag ranks in uv's order: a plain ``linux_<arch>`` tag after the manylinux and musllinux ones.
+
+    packaging 26 (and pip 26 with it) ranks ``linux_x86_64`` first of each interpreter and ABI; uv ranks it last
+    ("non-manylinux is given lowest priority", ``uv-platform-tags``), as packaging did before. A lock with both
+    wheels of a release (a private index with wheels built locally) gets the one ``uv sync`` installs, on every
+    Python: a Python 3.9 target, whose tags come from an older packaging, had uv's order already.
+    """
+    ranks = _UV_RANKS.get(target.tag_strings)
+    if ranks is None:
+        # each run of one interpreter and ABI on this platform (cp312-cp312-*, not -any) keeps its place; in it,
+        # linux_<arch> goes last
+        runs = itertools.groupby(target.tag_strings, key=lambda tag: (tag.rpartition("-")[0], tag.endswith("-any")))
+        ordered = [tag for _, run in runs for tag in sorted(run, key=lambda tag: "-linux_" in tag)]
+        ranks = _UV_RANKS[target.tag_strings] = {tag: rank for rank, tag in enumerate(ordered)}
+    return ranks
+
+
 _GIT_REVISIONS = ("rev", "tag", "branch")
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "an array", dict: "a table"}
 #: uv writes conflict markers as ``extra == 'extra-3-foo-x1'`` with set semantics (see :func:`_marker_text`)
@@ -197,7 +220,7 @@ class UvLockFile:
         self._check_group_pythons(start, groups, target)
         reached = _Walk(self, target).run(start, extras, groups, only_groups=request.only_groups)
         self._check_unique(reached, target)
-        ranks = target.tag_ranks
+        ranks = uv_ranks(target)
         picks = (self._pick(index, target, ranks) for index in sorted(reached))
         return [pick for pick in picks if pick is not None]
 
