@@ -411,7 +411,9 @@ def _record_paths(dist_info: Path) -> list[str]:
     paths: list[str] = []
     try:
         with (dist_info / "RECORD").open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            paths.extend(row[0] for row in csv.reader(handle) if row)  # what it read stays when a row fails
+            # a row with a NUL names no file (and csv before Python 3.11 stops at it): passed over, the rest read
+            lines = (line for line in handle if "\0" not in line)
+            paths.extend(row[0] for row in csv.reader(lines) if row)  # what it read stays when a row fails
     except FileNotFoundError:
         return []  # an interrupted install: only its dist-info can be removed; reinstall overwrites the rest
     except csv.Error:
