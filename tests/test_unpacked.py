@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _unpacked
-from tox_venvsync._apply import LinkInstaller
+from tox_venvsync._apply import LinkInstaller, WheelInstaller
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import scan
@@ -479,6 +479,21 @@ def test_a_file_whose_record_row_has_no_hash_is_refused(
     _, target = venv
     with pytest.raises(InstallError, match=r"its RECORD has no hash for 'nohash/__init__.py'"):
         LinkInstaller(target, Cache(tmp_path / "cache")).check(wheel, wanted_for(wheel, "nohash"))
+
+
+@pytest.mark.parametrize("installer_kind", ["linked", "pypa-installer"])
+def test_a_wheel_whose_record_does_not_read_as_csv_is_refused_in_one_sentence(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target], installer_kind: str
+) -> None:
+    # a quoted field past csv's size limit (131,072 characters): csv.Error escaped as a traceback
+    wheel = make_wheel(wheelhouse, "badcsv", "1.0")
+    _with_record(wheel, lambda text: text + '"' + "a" * 200_000 + '",,\n')
+    _, target = venv
+    installer = (
+        LinkInstaller(target, Cache(tmp_path / "cache")) if installer_kind == "linked" else WheelInstaller(target)
+    )
+    with pytest.raises(InstallError, match=r"^cannot install badcsv from badcsv-1\.0-py3-none-any\.whl: its RECORD"):
+        installer.check(wheel, wanted_for(wheel, "badcsv"))
 
 
 def test_any_execute_bit_makes_a_file_executable_as_pip_uv_and_installer_make_it(

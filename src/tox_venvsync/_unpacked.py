@@ -368,8 +368,12 @@ def _records(archive: zipfile.ZipFile, dist_info: str, wheel: Path, name: str) -
     is no error, as for pip and uv); a size, where given, must be a number.
     """
     text = archive.read(f"{dist_info}/RECORD").decode("utf-8")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:  # a field past csv's size limit; a NUL before Python 3.11
+        raise InstallError(name, wheel.name, f"its RECORD does not read as CSV ({exc})") from exc
     records: dict[str, tuple[str, int | None]] = {}
-    for row in csv.reader(io.StringIO(text)):
+    for row in rows:
         if row and row[0] != f"{dist_info}/RECORD":
             digest, size = [*row[1:3], "", ""][:2]
             if (digest and "=" not in digest) or (size and not size.isdigit()):
