@@ -23,8 +23,13 @@ pytestmark = pytest.mark.slow
 #: the child process: wrap one function so that its n-th call kills the process, then run ``venvsync``;
 #: an n-th written ``5:/delta/`` counts only the calls with ``/delta/`` in an argument (placement runs in threads,
 #: so the n-th call overall lands in another wheel from run to run)
-CHILD = textwrap.dedent("""
+#: Python's own Ctrl-C handler in a child, as a terminal's Ctrl-C finds it: a shell without job control starts a
+#: job given ``&`` with SIGINT ignored, and a child inherits that (the tests then never saw their SIGINT)
+DEFAULT_SIGINT = "signal.signal(signal.SIGINT, signal.default_int_handler)"
+
+CHILD = textwrap.dedent(f"""
     import importlib, os, signal, sys
+    {DEFAULT_SIGINT}
     module, attribute = sys.argv[1], sys.argv[2]
     count, _, needle = sys.argv[3].partition(":")
     nth = int(count)
@@ -295,6 +300,7 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(module: str, tmp_path: 
     # the script's first tens of milliseconds import the command line: Ctrl-C there is the same one line
     child = textwrap.dedent(f"""
         import builtins, os, signal, sys
+        {DEFAULT_SIGINT}
         real = builtins.__import__
         def interrupting(name, *args, **kwargs):
             if name == {module!r}:
