@@ -31,7 +31,7 @@ export PATH="$venv/bin:$PATH"
 cd "$root"
 
 # The oldest of everything the package allows: its oldest Python (requires-python) and the oldest version of each
-# of its dependencies (uv's lowest-direct resolution: tox 4.65, installer 1.0, packaging 26.3, ...), in a venv of its
+# of its dependencies (uv's lowest-direct resolution: tox 4.65, installer 1.1, packaging 26.3, ...), in a venv of its
 # own with the test tools: dev/test runs the tests of the version-dependent code there too. Sets $oldest to it.
 oldest_venv() {
   local minor="3.10"
