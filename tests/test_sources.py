@@ -731,14 +731,19 @@ def test_a_requirements_pin_whose_requires_python_excludes_the_interpreter_is_re
     )
     with pytest.raises(InstallError) as info:
         env.sync()
-    assert str(info.value) == (
-        f"cannot install newer from {newer.name}: it requires Python >=3.99 and the interpreter "
-        f"{env.target.executable} is Python {env.target.python_full_version}; pin a release that supports it (the "
-        "lock was made for another Python) or use a Python it supports"
-    )
+    assert str(info.value) == _for_another_python(env, "newer", newer.name)
     assert dist_info_names([env.site]) == []
     with pytest.raises(InstallError):  # from the cache too, where no index says what it requires
         env.sync()
+
+
+def _for_another_python(env: Env, name: str, filename: str) -> str:
+    """The sentence for a requirements pin's file whose Requires-Python (>=3.99) excludes the interpreter."""
+    return (
+        f"cannot install {name} from {filename}: it requires Python >=3.99 and the interpreter "
+        f"{env.target.executable} is Python {env.target.python_full_version}; pin a release that supports it (the "
+        "lock was made for another Python) or use a Python it supports"
+    )
 
 
 def test_a_requirements_pin_whose_sdist_requires_another_python_is_refused_before_its_build(
@@ -753,11 +758,7 @@ def test_a_requirements_pin_whose_sdist_requires_another_python_is_refused_befor
     _requirements(env, f"--index-url {local_index.simple_url}\nsdold==1.0 --hash=sha256:{sha256_file(sdist)}\n")
     with pytest.raises(InstallError) as info:
         env.sync()
-    assert str(info.value) == (
-        f"cannot install sdold from {sdist.name}: it requires Python >=3.99 and the interpreter "
-        f"{env.target.executable} is Python {env.target.python_full_version}; pin a release that supports it (the "
-        "lock was made for another Python) or use a Python it supports"
-    )
+    assert str(info.value) == _for_another_python(env, "sdold", sdist.name)
     assert dist_info_names([env.site]) == []
 
 
