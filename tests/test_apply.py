@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -764,6 +765,28 @@ def test_uninstall_without_record(venv: Venv) -> None:
     uninstall(dist, venv.path)
     assert not dist_info.exists()
     assert (venv.site / "broken").is_dir()  # unknown files stay; a reinstall overwrites them
+
+
+def test_uninstall_says_what_stopped_the_removal_of_its_dist_info(venv: Venv, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a .dist-info that cannot go (a directory its owner may not write, as a user other than root meets it) stays
+    # installed: the sync must not call it removed, and the next one in sync
+    dist_info = venv.site / "stuck-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: stuck\nVersion: 1.0\n")
+    real_rmdir = os.rmdir
+
+    def refusing(path: str, *, dir_fd: int | None = None) -> None:
+        if str(path).endswith("stuck-1.0.dist-info"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        real_rmdir(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "rmdir", refusing)
+    [dist] = venv.dists()["stuck"]
+    with pytest.raises(PermissionError):
+        uninstall(dist, venv.path)
+    monkeypatch.setattr(os, "rmdir", real_rmdir)
+    uninstall(dist, venv.path)  # gone once nothing stops it
+    assert not dist_info.exists()
 
 
 def test_uninstall_skips_directories_and_missing_files(venv: Venv) -> None:

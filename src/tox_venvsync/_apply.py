@@ -351,11 +351,7 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
         if name.endswith(".py"):
             compiled.drop(directory, name[:-3])
         parents.add(directory)
-    if os.path.isdir(dist.dist_info) and not os.path.islink(dist.dist_info):
-        shutil.rmtree(dist.dist_info, ignore_errors=True)
-    else:  # a link (to a directory of the user's, say) or a file: removed itself, its target never followed
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dist.dist_info)
+    _remove_dist_info(dist.dist_info)
     # emptied directories are pruned by their real paths: climbing a written path through a link (lib64 -> lib,
     # a link to the venv's root) would reach directories that are not the ones above it
     real_root, library = os.path.realpath(root), os.path.realpath(dist.dist_info.parent)
@@ -365,6 +361,21 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     # but never the venv's own top directories (bin, include, share, etc)
     outside = (Path(p) for p in real_parents if not _under(p, library) and _under(p, real_root))
     _prune_empty(outside, stop=Path(real_root), keep_top=True)
+
+
+def _remove_dist_info(dist_info: Path) -> None:
+    """Remove a ``.dist-info``; a link (to a directory of the user's, say) or a file goes itself, never its target.
+
+    What stops the removal is raised: a ``.dist-info`` that stayed would be called removed by this sync, and the
+    next one would find the environment in sync with it still installed.
+    """
+    if os.path.isdir(dist_info) and not os.path.islink(dist_info):
+        shutil.rmtree(dist_info, ignore_errors=True)
+        if os.path.lexists(dist_info):
+            shutil.rmtree(dist_info)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dist_info)
 
 
 def _under(path: str, directory: str) -> bool:
