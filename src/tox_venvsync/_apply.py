@@ -212,22 +212,26 @@ def fits_python(metadata: str, target: Target, name: str, wheel: str) -> None:
     """Refuse a wheel whose ``Requires-Python`` excludes the interpreter, as pip and uv do (an invalid one goes)."""
     from email.parser import HeaderParser  # noqa: PLC0415  # only for wheels built here and requirements pins
 
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
-
     value = HeaderParser().parsestr(metadata, headersonly=True).get("Requires-Python")
-    if not value:
-        return
-    try:
-        specifier = SpecifierSet(value)
-    except InvalidSpecifier:  # pip warns and installs it
-        return
-    version = target.python_release
-    if not specifier.contains(version, prereleases=True):
+    if excludes(value, target):
         reason = (
-            f"it requires Python {value} and the interpreter {target.executable} is Python {version}; pin a "
-            "release that supports it (the lock was made for another Python) or use a Python it supports"
+            f"it requires Python {value} and the interpreter {target.executable} is Python {target.python_release}; "
+            "pin a release that supports it (the lock was made for another Python) or use a Python it supports"
         )
         raise InstallError(name, wheel, reason)
+
+
+def excludes(requires_python: str | None, target: Target) -> bool:
+    """Whether a ``Requires-Python`` value excludes the interpreter; an invalid one excludes none (pip warns)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415  # see fits_python
+
+    if not requires_python:
+        return False
+    try:
+        specifier = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return False
+    return not specifier.contains(target.python_release, prereleases=True)
 
 
 def _fits_tags(wheel: Path, target: Target, name: str) -> None:

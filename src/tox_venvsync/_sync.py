@@ -509,10 +509,11 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
     """The project's own requirements must be met by the lock; else the lock is stale (it never is silently)."""
     from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
 
-    for wheel in spec.project:  # a lock made for the project's Pythons lacks what others need: not stale
-        _check_project_python(wheel.path, target)
+    metadata = {wheel.path: _project_metadata(wheel.path) for wheel in spec.project}
+    for headers in metadata.values():  # a lock made for the project's Pythons lacks what others need: not stale
+        _check_project_python(headers, target)
     versions = {pick.name: pick.version for pick in picks}
-    for requirement in (r for wheel in spec.project for r in _requires_dist(wheel.path)):
+    for requirement in (r for wheel, headers in metadata.items() for r in _requires_dist(wheel, headers)):
         if not _applies(requirement, target, spec.request.extras):
             continue
         name = canonicalize_name(requirement.name)
@@ -528,36 +529,31 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
         raise SelectionError(spec.lock_path, msg)
 
 
-def _check_project_python(wheel: Path, target: Target) -> None:
+def _check_project_python(metadata: Message, target: Target) -> None:
     """The project's ``Requires-Python`` must admit the interpreter, as pip and uv refuse to install it otherwise.
 
     Checked before the lock is compared with the project's requirements: a lock made for the project's
     Pythons (a requirements file has no ``requires-python`` of its own) lacks what an older Python would
     need, and calling it stale would send the user to re-lock for nothing.
     """
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415  # see the imports
+    from tox_venvsync._apply import excludes  # noqa: PLC0415  # see the imports
 
-    metadata = _project_metadata(wheel)
     value = metadata.get("Requires-Python")
-    try:
-        specifier = SpecifierSet(value) if value else None
-    except InvalidSpecifier:  # pip warns and installs it
-        return
-    version = target.python_release
-    if specifier is not None and not specifier.contains(version, prereleases=True):
+    if excludes(value, target):
         msg = (
             f"the project {metadata.get('Name')} requires Python {value} (its Requires-Python) and the interpreter "
-            f"{target.executable} is Python {version}; use a Python the project supports for this environment"
+            f"{target.executable} is Python {target.python_release}; use a Python the project supports for this "
+            "environment"
         )
         raise BadInputError(msg)
 
 
-def _requires_dist(wheel: Path) -> list[Requirement]:
-    """The ``Requires-Dist`` of a built wheel: what the project declares it needs."""
+def _requires_dist(wheel: Path, metadata: Message) -> list[Requirement]:
+    """The ``Requires-Dist`` of a built wheel (its ``metadata``): what the project declares it needs."""
     from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # see the imports
 
     try:
-        return [Requirement(line) for line in _project_metadata(wheel).get_all("Requires-Dist") or []]
+        return [Requirement(line) for line in metadata.get_all("Requires-Dist") or []]
     except InvalidRequirement as exc:
         msg = f"the project wheel {wheel} has unreadable metadata ({exc}); rebuild it"
         raise BadInputError(msg) from exc
