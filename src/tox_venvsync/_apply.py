@@ -329,8 +329,7 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     is a hot loop.) ``kept``: paths another distribution's RECORD lists, which stay.
     """
     root = os.path.abspath(venv)
-    inside = _inside_the_venv(venv)
-    own = _the_venvs_own(venv)
+    removable = _removable_in(venv)
     base = str(dist.dist_info.parent)
     dist_info = str(dist.dist_info)
     compiled = _CompiledFiles()
@@ -338,9 +337,9 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     for relative in _record_paths(dist.dist_info):
         path = os.path.normpath(os.path.join(base, relative))
         directory, name = os.path.split(path)
-        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept or "\0" in path:
-            continue  # outside the venv; the dist-info, which goes as a whole below; another's file; no file's name
-        if not inside(directory) or own(directory, name) or _in_another_dist_info(path, base):
+        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept:
+            continue  # outside the venv; the dist-info, which goes as a whole below; another's file
+        if not removable(directory, name) or _in_another_dist_info(path, base):
             continue
         try:
             os.unlink(path)
@@ -749,27 +748,28 @@ def _inside_the_venv(venv: Path) -> Callable[[str], bool]:
     return inside
 
 
-def _the_venvs_own(venv: Path) -> Callable[[str, str], bool]:
-    """Whether a directory's file is the venv's own: ``pyvenv.cfg``, ``lib64``, its state, interpreter and activation.
+def _removable_in(venv: Path) -> Callable[[str, str], bool]:
+    """Whether an uninstall may remove a directory's file: inside the venv (links followed), not the venv's own.
 
-    A RECORD row may name them (an adopted venv's RECORD is anyone's): removing them would leave a directory
-    that is no venv at all. Directories compared by real path, each resolved once.
+    The venv's own are ``pyvenv.cfg``, ``lib64``, its state, interpreter and activation: a RECORD row may name them
+    (an adopted venv's RECORD is anyone's), and removing them would leave a directory that is no venv at all.
+    Directories compared by real path, each resolved once (this is uninstall's hot loop).
     """
     real_venv = os.path.realpath(venv)
     state = os.path.join(real_venv, ".venvsync")
     scripts = {os.path.join(real_venv, "bin"), os.path.join(real_venv, "Scripts")}
     known: dict[str, str] = {}
 
-    def own(directory: str, name: str) -> bool:
+    def removable(directory: str, name: str) -> bool:
         if (real := known.get(directory)) is None:
             real = known[directory] = os.path.realpath(directory)
-        if real == state or _under(real, state):
-            return True
         if real == real_venv:
-            return name in {"pyvenv.cfg", "lib64"}  # lib64: the link to lib, a platlib's way on some systems
-        return real in scripts and _VENV_SCRIPTS.fullmatch(name) is not None
+            return name not in {"pyvenv.cfg", "lib64"}  # lib64: the link to lib, a platlib's way on some systems
+        if not _under(real, real_venv) or real == state or _under(real, state):
+            return False
+        return real not in scripts or _VENV_SCRIPTS.fullmatch(name) is None
 
-    return own
+    return removable
 
 
 def _is_copy_of(path: str, source: str, entry: Entry) -> bool:
