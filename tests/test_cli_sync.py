@@ -19,7 +19,7 @@ from _support.order import watch_query_and_lock
 from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
-from tox_venvsync import _bytecode
+from tox_venvsync import _bytecode, _verify
 from tox_venvsync._apply import TEMPORARY_SUFFIX, Journal
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
@@ -401,6 +401,24 @@ def test_verify_reports_a_record_row_it_cannot_check(
     ]
     code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
     assert (code, len(json.loads(out)["unreadable"]), json.loads(out)["modified"]) == (1, 4, [])
+    # rows whose paths no file has: a NUL byte, an escape sequence, a name longer than any file system's
+    long = "x" * 300
+    odd = ["gamma/nul\0.py", "gamma/\x1b[31mred.py", f"gamma/{long}.py"]
+    replace(record, lambda path: path.write_text("".join(f"{row},sha256=abc,9\n" for row in odd)))
+    code, out, err = run(capsys, "verify", "--venv", str(venv))
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        "missing: lib/python3.12/site-packages/gamma/\\x1b[31mred.py",  # escaped, never sent to the terminal
+        f"unreadable: {shown}/nul\\x00.py: its path holds a NUL byte, which no file's path can",
+        f"unreadable: lib/python3.12/site-packages/gamma/{long}.py: File name too long",
+        *(f"unowned: lib/python3.12/site-packages/gamma/{n}.py" for n in ("bare", "fine", "none", "shake", "upper")),
+    ]
+    code, out, _ = run(capsys, "verify", "--venv", str(venv), "--json")
+    assert (code, json.loads(out)["missing"], json.loads(out)["modified"]) == (
+        1,
+        ["lib/python3.12/site-packages/gamma/\x1b[31mred.py"],  # as it is: JSON escapes it
+        [],
+    )
     replace(record, lambda path: path.write_bytes(b"\xffgamma/fine.py,sha256=abc,9\n"))  # not UTF-8
     code, out, err = run(capsys, "verify", "--venv", str(venv))
     assert (code, err) == (1, "")
@@ -414,6 +432,28 @@ def test_verify_reports_a_record_row_it_cannot_check(
             for name in ("bare", "fine", "none", "shake", "upper")
         ),
     ]
+
+
+@pytest.mark.usefixtures("cache_dir")
+def test_verify_reports_a_file_it_may_not_read_as_unreadable_not_modified(
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    local_index: LocalIndex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    venv, _ = synced_gamma(tmp_path, python312, capsys, local_index, ["secret", "fine"])
+    real_digest = _verify.record_digest
+
+    def refusing(path: str, algorithm: str) -> str | None:
+        if path.endswith("secret.py"):  # what a file of another user, mode 600, gives (the tests run as root)
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real_digest(path, algorithm)
+
+    monkeypatch.setattr(_verify, "record_digest", refusing)
+    code, out, err = run(capsys, "verify", "--venv", str(venv))
+    assert (code, err) == (1, "")
+    assert out.splitlines() == ["unreadable: lib/python3.12/site-packages/gamma/secret.py: Permission denied"]
 
 
 def test_verify_reports_what_is_no_regular_file_as_modified_without_reading_it(

@@ -372,5 +372,10 @@ def _plan_json(plan: Plan) -> dict[str, list[dict[str, Any]]]:
 def _emit(args: argparse.Namespace, document: object, lines: list[str]) -> None:
     if args.json:
         print(json.dumps(document, indent=2))
-    else:
-        print("\n".join(lines))
+    else:  # a control character a file's name holds is shown escaped, never sent to the terminal
+        print("\n".join(line if line.isprintable() else _escaped(line) for line in lines))
+
+
+def _escaped(text: str) -> str:
+    """``text`` with each character that is not printable written as its Python escape (ESC as backslash x1b)."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)

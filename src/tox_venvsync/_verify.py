@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import errno
 import functools
 import hashlib
 import os
@@ -35,22 +36,20 @@ class FileDrift:
 
 def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], venv: Path) -> FileDrift:
     """Every file a RECORD lists with a hash, hashed again (files outside the venv are not looked at)."""
-    modified: list[str] = []
-    missing: list[str] = []
-    unreadable: list[str] = []
+    found: dict[str, list[str]] = {"modified": [], "missing": [], "unreadable": []}
     root = os.path.abspath(venv)
     real = _RealPaths(root)
     for dists in installed.values():
         for dist in dists:
             record = dist.dist_info / "RECORD"
             if not record.is_file():  # an install cut off before its RECORD wrote it
-                missing.append(os.path.relpath(record, root))
+                found["missing"].append(os.path.relpath(record, root))
                 continue
             try:
                 listed = _read_rows(record)
             except (OSError, UnicodeDecodeError, csv.Error) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) else f"it is not UTF-8 CSV ({exc})"
-                unreadable.append(f"{os.path.relpath(record, root)}: {reason}")
+                found["unreadable"].append(f"{os.path.relpath(record, root)}: {reason}")
                 continue
             # a path listed twice (pip lists both members a wheel places at one path) holds the last one written
             rows = {
@@ -59,25 +58,32 @@ def check_records(installed: Mapping[NormalizedName, Sequence[InstalledDist]], v
                 if len(row) >= 2 and row[1]  # noqa: PLR2004  # path, hash, size; RECORD and bytecode have no hash
             }
             for path, field in rows.items():
-                if os.path.commonpath([root, path]) != root:
-                    continue
-                shown = os.path.relpath(path, root)
-                algorithm, _, digest = field.partition("=")
-                if (reason := _unusable(field, algorithm, digest)) is not None:
-                    unreadable.append(f"{os.path.relpath(record, root)}: the row of {shown}: {reason}")
-                    continue
-                try:
-                    actual = _digest_in_the_venv(path, algorithm, real)
-                except (FileNotFoundError, NotADirectoryError):  # nothing there (or a file where its directory was)
-                    missing.append(shown)
-                    continue
-                if actual != digest:
-                    modified.append(shown)
-    return FileDrift(modified=sorted(modified), missing=sorted(missing), unreadable=sorted(unreadable))
+                if os.path.commonpath([root, path]) == root and (
+                    drift := _row_drift(os.path.relpath(record, root), path, field, real)
+                ):
+                    found[drift[0]].append(drift[1])
+    return FileDrift(**{kind: sorted(paths) for kind, paths in found.items()})
 
 
-def _unusable(field: str, algorithm: str, digest: str) -> str | None:
-    """Why a RECORD's hash field cannot be checked, or ``None``."""
+def _row_drift(record: str, path: str, field: str, real: _RealPaths) -> tuple[str, str] | None:
+    """How the file at ``path`` differs from ``record``'s hash ``field`` (the drift's kind and line), or ``None``."""
+    shown = os.path.relpath(path, real.given)
+    algorithm, _, digest = field.partition("=")
+    if (reason := _unusable(path, field, algorithm, digest)) is not None:
+        return "unreadable", f"{record}: the row of {shown}: {reason}"
+    try:
+        actual = _digest_in_the_venv(path, algorithm, real)
+    except (FileNotFoundError, NotADirectoryError):  # nothing there (or a file where its directory was)
+        return "missing", shown
+    except OSError as exc:  # not readable (permissions), or a path no file system holds (too long)
+        return "unreadable", f"{shown}: {exc.strerror}"
+    return None if actual == digest else ("modified", shown)
+
+
+def _unusable(path: str, field: str, algorithm: str, digest: str) -> str | None:
+    """Why a RECORD's row cannot be checked, or ``None``."""
+    if "\0" in path:
+        return "its path holds a NUL byte, which no file's path can"
     if not algorithm or not digest:
         return f"hash {field!r} is not <algorithm>=<digest>"
     if not checkable(algorithm):
@@ -89,6 +95,7 @@ class _RealPaths:
     """Where a path in the venv leads, its links followed (each directory resolved once)."""
 
     def __init__(self, root: str) -> None:
+        self.given = root
         self.root = os.path.realpath(root)
         self._directories: dict[str, str] = {}
 
@@ -106,25 +113,23 @@ class _RealPaths:
 def _digest_in_the_venv(path: str, algorithm: str, real: _RealPaths) -> str | None:
     """The digest of the regular file at ``path``, or ``None`` when something else is there.
 
-    Raises ``FileNotFoundError`` (or ``NotADirectoryError``) when nothing is. A link is followed, as opening the
-    path would follow it, but only to a regular file inside the venv: reading through one to a device or a FIFO
-    would never end, and one that leads out of the venv would read a file that is not the venv's.
+    Raises ``FileNotFoundError`` (or ``NotADirectoryError``) when nothing is, and the ``OSError`` of a file that
+    cannot be read. A link is followed, as opening the path would follow it, but only to a regular file inside the
+    venv: reading through one to a device or a FIFO would never end, and one that leads out of the venv would read
+    a file that is not the venv's.
     """
     try:
         os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise  # nothing there: missing
-    except (OSError, ValueError):  # a link loop where a directory was, a NUL in the RECORD's path: not the file
-        return None
-    try:
         found = real.of(path)
         if stat.S_ISLNK(os.lstat(found).st_mode):
             found = os.path.realpath(found)  # a link loop is left as it is, and is no regular file below
         if not real.inside(found) or not stat.S_ISREG(os.lstat(found).st_mode):  # never open what is no file
             return None
         return record_digest(found, algorithm)
-    except OSError:  # unreadable, or replaced since it was looked at
-        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link loop where a directory or the file was: not the file
+            return None
+        raise
 
 
 #: what making a venv (virtualenv) puts into ``site-packages``, which no distribution's RECORD lists
