@@ -659,9 +659,14 @@ def test_uninstall_skips_entries_outside_the_venv(venv: Venv, tmp_path: Path) ->
 @pytest.mark.reliability("hostile")
 def test_uninstall_never_removes_the_venvs_own_files_a_record_lists(venv: Venv) -> None:
     # an adopted venv's RECORD is anyone's: removing these would leave a directory that is no venv any more
+    made = [".gitignore", "CACHEDIR.TAG", ".tox-info.json"]  # what virtualenv, uv and tox leave at its root
+    site = venv.site.relative_to(venv.path).as_posix()
     own = ["pyvenv.cfg", "lib64", "bin/python", "bin/python3", "bin/python3.12", "bin/activate", "bin/Activate.ps1"]
+    own += [*made, f"{site}/_virtualenv.pth", f"{site}/_virtualenv.py"]
     if not (venv.path / "lib64").exists():
         (venv.path / "lib64").symlink_to("lib")
+    for path in [*made, f"{site}/_virtualenv.pth", f"{site}/_virtualenv.py"]:
+        (venv.path / path).write_text("# made with the venv\n")
     (venv.path / "bin" / "activate").write_text("# activate\n")
     (venv.path / "bin" / "Activate.ps1").write_text("# activate\n")
     (venv.path / ".venvsync").mkdir()

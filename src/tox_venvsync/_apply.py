@@ -28,7 +28,7 @@ from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
-from tox_venvsync._installed import OUR_METADATA
+from tox_venvsync._installed import MADE_WITH_THE_VENV, OUR_METADATA
 from tox_venvsync._unpacked import (
     Entry,
     UnpackedWheel,
@@ -748,11 +748,18 @@ def _inside_the_venv(venv: Path) -> Callable[[str], bool]:
     return inside
 
 
+#: a venv's own files at its root, beside its interpreter and state: lib64 is the link to lib (a platlib's way on some
+#: systems); virtualenv and uv write .gitignore, uv CACHEDIR.TAG, tox .tox-info.json
+_VENV_ROOT_FILES = frozenset({"pyvenv.cfg", "lib64", ".gitignore", "CACHEDIR.TAG", ".tox-info.json"})
+
+
 def _removable_in(venv: Path) -> Callable[[str, str], bool]:
     """Whether an uninstall may remove a directory's file: inside the venv (links followed), not the venv's own.
 
     The venv's own are ``pyvenv.cfg``, ``lib64``, its state, interpreter and activation: a RECORD row may name them
-    (an adopted venv's RECORD is anyone's), and removing them would leave a directory that is no venv at all.
+    (an adopted venv's RECORD is anyone's), and removing them would leave a directory that is no venv at all. So are
+    the files its makers leave at its root (virtualenv's and uv's ``.gitignore``, uv's ``CACHEDIR.TAG``, tox's
+    ``.tox-info.json``) and virtualenv's ``_virtualenv.pth``/``.py`` in ``site-packages``, which no wheel ships.
     Directories compared by real path, each resolved once (this is uninstall's hot loop).
     """
     real_venv = os.path.realpath(venv)
@@ -764,8 +771,10 @@ def _removable_in(venv: Path) -> Callable[[str, str], bool]:
         if (real := known.get(directory)) is None:
             real = known[directory] = os.path.realpath(directory)
         if real == real_venv:
-            return name not in {"pyvenv.cfg", "lib64"}  # lib64: the link to lib, a platlib's way on some systems
+            return name not in _VENV_ROOT_FILES
         if not _under(real, real_venv) or real == state or _under(real, state):
+            return False
+        if name in MADE_WITH_THE_VENV and os.path.basename(real) == "site-packages":
             return False
         return real not in scripts or _VENV_SCRIPTS.fullmatch(name) is None
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: the file in a dist-info directory where we note what was installed (as uv does with uv_cache.json)
 OUR_METADATA = "venvsync.json"
+#: what making a venv (virtualenv) puts into ``site-packages``, which no distribution's RECORD lists
+MADE_WITH_THE_VENV = frozenset({"_virtualenv.pth", "_virtualenv.py"})
 
 
 @frozen

@@ -11,6 +11,7 @@ import os
 import stat
 from typing import TYPE_CHECKING
 
+from tox_venvsync._installed import MADE_WITH_THE_VENV
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
@@ -132,10 +133,6 @@ def _digest_in_the_venv(path: str, algorithm: str, real: _RealPaths) -> str | No
         raise
 
 
-#: what making a venv (virtualenv) puts into ``site-packages``, which no distribution's RECORD lists
-_MADE_WITH_THE_VENV = frozenset({"_virtualenv.pth", "_virtualenv.py"})
-
-
 def unowned_files(
     installed: Mapping[NormalizedName, Sequence[InstalledDist]], site_packages: Iterable[Path], venv: Path
 ) -> list[str]:
@@ -156,7 +153,7 @@ def unowned_files(
             subdirectories[:] = [name for name in subdirectories if not name.endswith(skip)]
             for name in files:
                 path = os.path.join(directory, name)  # noqa: PTH118  # strings: a walk of thousands of files
-                if path not in owned and not (directory == site and name in _MADE_WITH_THE_VENV):
+                if path not in owned and not (directory == site and name in MADE_WITH_THE_VENV):
                     found.append(os.path.relpath(path, venv))
     return sorted(found)
 
