@@ -826,6 +826,35 @@ def test_a_venv_whose_making_tox_cut_off_is_made_again(
         assert f"recreate {demo.venv}: its creation was cut off" in out
 
 
+@pytest.mark.parametrize("how", ["tox -r", "recreate = true"])
+def test_recreate_commands_run_in_the_venv_and_a_failing_one_does_not_stop_the_recreate(demo: Demo, how: str) -> None:
+    # as tox's own runner: recreate_commands find the venv's python on PATH (it was "not allowed": a built project
+    # has tox work out the environment's variables, PATH among them, before the venv's scripts directory is known),
+    # and one that fails is logged while the recreate goes on
+    write_project(demo.project.path, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace("package = skip\n", "")
+    recreate = (
+        "    python -c \"import sys; print('recreate ran in', sys.prefix)\"\n    python -c 'raise SystemExit(3)'\n"
+    )
+    ini = ini.replace("commands =", f"recreate_commands =\n{recreate}commands =")
+    if how == "recreate = true":
+        ini = ini.replace("runner = venvsync\n", "runner = venvsync\nrecreate = true\n")
+    again = () if how == "recreate = true" else ("-r",)
+    (demo.project.path / "tox.ini").write_text(ini)
+    assert demo.run()[0] == 0
+    code, out = demo.run(*again)
+    assert code == 0, out
+    assert f"recreate ran in {demo.venv}" in out
+    assert "recreate_commands failed with exit code 3, continuing with recreation" in out
+    assert "versions 1.0 2.0" in out
+    (demo.project.path / "tox.ini").write_text(ini.replace(recreate, "    ls\n"))  # tox refuses it: not allowed
+    code, out = demo.run(*again)
+    assert code == 0, out
+    assert "recreate_commands failed (ls is not allowed, use allowlist_externals to allow it), continuing" in out
+    assert "Traceback" not in out
+    assert "versions 1.0 2.0" in out
+
+
 def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixture) -> None:
     assert demo.run()[0] == 0
     snapshot = demo.snapshot()

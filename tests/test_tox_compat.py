@@ -48,6 +48,12 @@ def test_private_members_we_use_exist() -> None:
     # _runner._clean: tox's clean bookkeeping and recreate commands
     assert "_run_state" in inspect.getsource(ToxEnv.__init__)
     assert callable(RunToxEnv._run_recreate_commands)
+    # _tox_compat.run_recreate_commands: tox's recreate step sets _paths_private, and the _paths setter drops the
+    # cached environment variables
+    assert "self._paths_private = " in inspect.getsource(RunToxEnv._run_recreate_commands)
+    assert isinstance(ToxEnv.__dict__["_paths"], property)
+    assert ToxEnv.__dict__["_paths"].fset is not None
+    assert "self._env_vars" in inspect.getsource(ToxEnv.__dict__["_paths"].fset)
     assert "ensure_empty_dir(env_dir" in inspect.getsource(ToxEnv._clean)
     # _runner: the PythonRun steps we replace
     for name in ("_install_deps", "_install_dependency_groups", "_install_pylock", "_run_extra_setup_commands"):

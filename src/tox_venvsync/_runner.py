@@ -47,7 +47,7 @@ from tox_venvsync._location import (
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._state import BYTECODE_PENDING
-from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect
+from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect, run_recreate_commands
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
@@ -383,7 +383,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             self._check_before_recreating()  # tox recreates it (another interpreter): emptied once the input is good
         if found.kind is not Kind.MISSING:
             _LOGGER.warning("remove virtual environment %s", self.env_dir)
-            self._run_recreate_commands()
+            run_recreate_commands(self)
             with _one_sentence():
                 remove_venv(self.env_dir, self._protected, keep_dir=False, tox_dirs=self._tox_dirs)
         super()._clean(transitive)  # the directory is gone: tox only resets its caches and package envs

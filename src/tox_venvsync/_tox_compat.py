@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
     from tox.config.main import Config
     from tox.config.sets import EnvConfigSet
     from tox.tox_env.python.api import PythonInfo
+    from tox.tox_env.runner import RunToxEnv
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path]) -> None:
@@ -69,3 +73,22 @@ def release_tox_redirect(env_dir: Path, work_dir: Path) -> bool:
     except ImportError:  # pragma: no cover  # older tox
         return False
     return release_venv_redirect(env_dir, lambda target: target.is_relative_to(work_dir))
+
+
+def run_recreate_commands(env: RunToxEnv) -> None:
+    """Run ``recreate_commands`` before the venv is removed, as tox's ``RunToxEnv._clean`` does for its runners.
+
+    tox's ``_run_recreate_commands`` puts the venv's scripts directory on ``PATH`` by setting
+    ``ToxEnv._paths_private``, which keeps the environment variables tox cached earlier (a built project has them
+    worked out while the package environment is defined): the commands then ran with a ``PATH`` without the venv,
+    and its ``python`` was "not allowed". Setting tox's ``_paths`` property drops that cache, so we set it to
+    itself before the commands and again after them (their ``PATH`` is not the one of the venv made next). A
+    failure is logged and the recreate goes on, as tox does.
+    """
+    env._paths = env._paths  # noqa: SLF001  # private: the setter drops tox's cached variables
+    try:
+        env._run_recreate_commands()  # noqa: SLF001  # private: tox's own step
+    except Exception as exc:  # noqa: BLE001  # tox catches every failure here too
+        _LOGGER.warning("recreate_commands failed (%s), continuing with recreation", exc)
+    finally:
+        env._paths = env._paths  # noqa: SLF001
