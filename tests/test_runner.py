@@ -664,6 +664,60 @@ def test_two_envs_of_one_run_cannot_share_a_location(demo: Demo, tmp_path: Path,
     assert (shared / "pyvenv.cfg").is_file()
 
 
+@pytest.mark.parametrize("how", ["--skip-env", "TOX_SKIP_ENV"])
+def test_an_env_skip_env_leaves_out_does_not_claim_the_shared_location(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # tox runs py312 alone: py311 shares nothing with it (it was refused as "both run now" where tox works out every
+    # environment's directory up front: a project it builds)
+    write_project(demo.project.path, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    shared = tmp_path / "shared"
+    ini = INI.replace("{env_location}", str(shared)).replace("env_list = py312", "env_list = py311, py312")
+    ini = ini.replace("package = skip\n", "")
+    (demo.project.path / "tox.ini").write_text(ini)
+    if how == "TOX_SKIP_ENV":
+        monkeypatch.setenv("TOX_SKIP_ENV", "py311")
+    args = ("--skip-env", "py311") if how == "--skip-env" else ()
+    result = demo.project.run("r", *args, "--workdir", str(demo.work))
+    assert result.code == 0, result.out
+    assert "both run now" not in result.out
+    assert "version = 3.12" in (shared / "pyvenv.cfg").read_text()
+
+
+@pytest.mark.parametrize(
+    ("how", "several"),
+    [
+        pytest.param(("-m", "one"), False, id="label-of-one"),
+        pytest.param(("-f", "py312"), False, id="factor-of-one"),
+        pytest.param(("--skip-env", "py311"), False, id="skip-env"),
+        pytest.param(("-e", "py312,lint"), False, id="other-runner"),
+        pytest.param(("-m", "both"), True, id="label-of-two"),
+        pytest.param(("-f", "py311", "-f", "py312"), True, id="factors-of-two"),
+    ],
+)
+def test_env_location_option_needs_env_name_only_when_several_of_the_envs_that_run_are_moved(
+    demo: Demo,
+    tmp_path: Path,
+    how: tuple[str, ...],
+    several: bool,  # noqa: FBT001  # a parameter
+) -> None:
+    # which environments run is told as tox tells it; env_list has two, but -m, -f or --skip-env may run one
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}")).replace(
+        "env_list = py312", "env_list = py311, py312\nlabels =\n    one = py312\n    both = py311, py312"
+    )
+    ini += "[testenv:lint]\nrunner = virtualenv\nskip_install = true\ncommands = python -c pass\n"
+    (demo.project.path / "tox.ini").write_text(ini)
+    result = demo.project.run("r", *how, "--workdir", str(demo.work), "--env-location", str(tmp_path / "one"))
+    if several:
+        assert result.code != 0
+        assert "--env-location must contain {env_name} when several environments run" in result.out
+        assert not (tmp_path / "one").exists()
+    else:
+        assert result.code == 0, result.out
+        assert "version = 3.12" in (tmp_path / "one" / "pyvenv.cfg").read_text()
+        assert not (demo.venvs / "py311").exists()
+
+
 def test_two_spellings_of_one_location_are_one_location(demo: Demo, tmp_path: Path) -> None:
     # one directory reached through a linked parent: the envs would still share one venv
     (tmp_path / "real").mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -231,10 +232,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         selected = _selected(self.options, self.name, self.core, lambda: self.conf["labels"])
         # --env-location moves the envs of this run only: tox works out the others' directories too (its .venv
         # pointer to the dev env), and they stay where their env_location says
-        if (template := getattr(self.options, "env_location", None)) and selected is not False:
-            if "{env_name}" not in template and _several_envs(self.options, self.core):
-                msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
-                raise HandledError(msg)
+        template: str | None = getattr(self.options, "env_location", None)
+        option = bool(template) and selected is not False
+        if template and option:
             value = Path(template.replace("{env_name}", self.name)).expanduser()
         if "\0" in str(value):  # no system call takes it: a stray byte in tox.ini, or a variable's value
             msg = f"env_location {str(value)!r} holds a NUL character, which no path can; correct env_location"
@@ -242,15 +242,23 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         root: Path = self.core["tox_root"]
         location = kernel_path(root / value)  # a ".." after a linked directory, as the system finds it
         if selected and getattr(self.options, "command", None) in _RUNNING_COMMANDS:
-            self._claim(location)
+            self._claim(location, option=option)
         return location
 
-    def _claim(self, location: Path) -> None:
-        """Refuse a location another environment of this run has: one would empty or change the other's venv."""
+    def _claim(self, location: Path, *, option: bool) -> None:
+        """Refuse a location another environment of this run has: one would empty or change the other's venv.
+
+        ``option``: the location comes from ``--env-location``; a template without ``{env_name}`` is refused only
+        when several of the environments that run (as tox selects them: ``-e``, ``-m``, ``-f``, ``--skip-env``,
+        ``env_list``) are ``venvsync`` environments it moves.
+        """
         with _CLAIMING:  # kept on tox's parsed options of this run: one run, one table, gone with it
             claimed: dict[str, str] = vars(self.options).setdefault("_venvsync_claimed", {})
             # by real path: two spellings of one directory (a linked parent) are one venv
             other = claimed.setdefault(os.path.realpath(location), self.name)
+        if other != self.name and option:
+            msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
+            raise HandledError(msg)
         if other != self.name:
             msg = (
                 f"{other} and {self.name} both have env_location {location} and both run now, so they would share "
@@ -845,6 +853,17 @@ _CLAIMING = threading.Lock()
 def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[str]]) -> bool | None:  # noqa: ANN401  # tox's options and core
     """Whether the environment ``name`` runs in this tox invocation; ``None`` when tox's options do not say.
 
+    What ``-e``, ``-m``, ``-f`` or ``env_list`` select (:func:`_asked`), less what ``--skip-env`` (or
+    ``TOX_SKIP_ENV``) leaves out: tox's ``EnvSelector.iter`` passes over a name its regular expression matches.
+    """
+    if (skip := (getattr(options, "skip_env", None) or "").strip()) and _skipped(skip, name):
+        return False
+    return _asked(options, name, core, labels)
+
+
+def _asked(options: Any, name: str, core: Any, labels: Callable[[], Iterable[str]]) -> bool | None:  # noqa: ANN401  # tox's options and core
+    """Whether tox's options select the environment ``name``; ``None`` when they do not say.
+
     ``-m`` and ``-f`` select as tox's ``EnvSelector`` does (they replace ``-e``): a label names the environment
     in the core ``labels`` or in its own ``labels`` (``labels()``), or all factors of one ``-f`` are its name's.
     """
@@ -867,14 +886,12 @@ def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[
     return name in list(envs)
 
 
-def _several_envs(options: Any, core: Any) -> bool:  # noqa: ANN401  # tox's parsed options and core
-    """Whether several environments may run: several ``-e``, ``ALL``, or no ``-e`` and an ``env_list`` of several."""
-    envs = getattr(options, "env", None)
-    if envs is None:
-        return True
-    if getattr(envs, "is_default_list", False):  # no -e: tox runs env_list, else "py" (see _selected)
-        return len(list(getattr(core["env_list"], "envs", ())) or ["py"]) != 1
-    return bool(getattr(envs, "is_all", False)) or len(list(envs)) != 1
+def _skipped(pattern: str, name: str) -> bool:
+    """Whether tox's ``--skip-env`` pattern leaves the environment ``name`` out (tox matches it from the start)."""
+    try:
+        return re.match(pattern, name) is not None
+    except re.error:  # tox refuses the pattern itself, in its own sentence
+        return False
 
 
 @contextlib.contextmanager
