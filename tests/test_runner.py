@@ -1696,6 +1696,22 @@ def test_sync_dry_run_for_a_venv_of_another_python_says_it_would_be_recreated(de
     assert sorted(str(p) for p in demo.venv.rglob("*")) == before
 
 
+@pytest.mark.parametrize("how", ["tox -r", "recreate = true"])
+def test_sync_dry_run_with_recreate_plans_a_new_venv(demo: Demo, how: str) -> None:
+    # tox -r empties the venv and the sync installs everything again: the dry run said "keep 2 packages"
+    assert demo.run()[0] == 0
+    if how == "recreate = true":
+        ini = demo.project.path / "tox.ini"
+        ini.write_text(ini.read_text().replace("runner = venvsync\n", "runner = venvsync\nrecreate = true\n"))
+    snapshot = demo.snapshot()
+    _, out = demo.run("--sync-dry-run", *(("-r",) if how == "tox -r" else ()))
+    assert f"recreate: {demo.venv}: --recreate (or recreate = true) asks for it" in out, out
+    assert "install: alpha 1.0" in out
+    assert "install: beta 2.0" in out
+    assert "keep 0 packages" in out
+    assert demo.snapshot() == snapshot
+
+
 @pytest.mark.parametrize("case", ["system site-packages", "interpreter missing"])
 def test_sync_dry_run_for_a_venv_the_sync_would_recreate_says_why(demo: Demo, python312: Path, case: str) -> None:
     # the venv is emptied and made again (not adopted) in these cases too: its dry run says so, and why

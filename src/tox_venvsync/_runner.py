@@ -581,7 +581,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)
             base = base_facts(self._cache.root, self.base_python.extra["executable"], remember=False)
             version = tuple(self.base_python.version_info[:3])
-            if found.kind is Kind.VENV and (why := self._why_recreated(found, version)):  # emptied, started again
+            # emptied and started again: tox's -r (recreate = true) asks for it, or the venv cannot be adopted
+            asked = "--recreate (or recreate = true) asks for it" if self.conf["recreate"] else None
+            if found.kind is Kind.VENV and (why := asked or self._why_recreated(found, version)):
                 recreate = recreate_line(self.env_dir, why, "base_python", base.python_full_version)
                 target = future_target(base, nowhere())  # planned as for a new venv: nothing of the old one stays
             elif (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
