@@ -794,6 +794,28 @@ def test_uninstall_says_what_stopped_the_removal_of_its_dist_info(venv: Venv, mo
     assert not dist_info.exists()
 
 
+def test_uninstall_names_the_whole_path_of_a_dist_info_file_it_may_not_remove(
+    venv: Venv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a .dist-info its user may not write (chmod a-w, as a user other than root meets it): rmtree's error named the
+    # file relative to the directory, "Permission denied at METADATA"; found by QA. Simulated: the suite runs as root
+    dist_info = venv.site / "stuck-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: stuck\nVersion: 1.0\n")
+    unlink = os.unlink
+
+    def refusing(name: str, *, dir_fd: int | None = None) -> None:
+        if name == "METADATA":
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        unlink(name, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "unlink", refusing)
+    [dist] = venv.dists()["stuck"]
+    with pytest.raises(PermissionError) as raised:
+        uninstall(dist, venv.path)
+    assert raised.value.filename == str(dist_info / "METADATA")
+
+
 def test_uninstall_skips_directories_and_missing_files(venv: Venv) -> None:
     (venv.site / "pkg" / "data").mkdir(parents=True)
     (venv.site / "pkg" / "data" / "keep.txt").write_text("x")

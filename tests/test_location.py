@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -417,7 +418,7 @@ def test_remove_venv_forgets_the_sync_state_before_anything_else(
     (path / ".venvsync" / "state.json").write_text("{}")
     (path / ".venvsync" / "target.json").write_text("{}")
 
-    def interrupted(entry: str) -> None:
+    def interrupted(entry: str, **_: object) -> None:
         raise KeyboardInterrupt(entry)
 
     monkeypatch.setattr(shutil, "rmtree", interrupted)
@@ -425,6 +426,34 @@ def test_remove_venv_forgets_the_sync_state_before_anything_else(
         remove_venv(path, nothing_protected, keep_dir=True)
     assert not (path / ".venvsync" / "state.json").exists()
     assert (path / "pyvenv.cfg").is_file()  # still recognisably a venv, for the next removal to finish
+
+
+def test_remove_venv_names_the_whole_path_of_a_file_it_may_not_remove(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tox -r by a user other than root, on a venv where another user left a directory (root's share/rootstuff):
+    # rmtree's error named the file relative to its directory, "Permission denied at f.txt"; found by QA. The
+    # suite runs as root, which may remove anything: the kernel's refusal is simulated (os.unlink through the
+    # directory's descriptor, as rmtree calls it)
+    path = _make_venv(tmp_path / "env")
+    stuck = path / "share" / "rootstuff" / "f.txt"
+    stuck.parent.mkdir(parents=True)
+    stuck.write_text("x\n")
+    unlink = os.unlink
+
+    def refusing(name: str, *, dir_fd: int | None = None) -> None:
+        if name == "f.txt":
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        unlink(name, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "unlink", refusing)
+    with pytest.raises(PermissionError) as raised:
+        remove_venv(path, nothing_protected, keep_dir=False)
+    assert raised.value.filename == str(stuck)
+    assert (path / "pyvenv.cfg").is_file()  # still recognisably a venv, for the next removal to finish
+    monkeypatch.undo()
+    remove_venv(path, nothing_protected, keep_dir=False)
+    assert not path.exists()
 
 
 def test_remove_venv_with_a_file_where_our_directory_goes(

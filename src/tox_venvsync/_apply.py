@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync import __version__
-from tox_venvsync._atomic import write_atomic
+from tox_venvsync._atomic import remove_tree, write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import MADE_WITH_THE_VENV, OUR_METADATA
@@ -375,7 +375,7 @@ def _remove_dist_info(dist_info: Path) -> None:
     if os.path.isdir(dist_info) and not os.path.islink(dist_info):
         shutil.rmtree(dist_info, ignore_errors=True)
         if os.path.lexists(dist_info):
-            shutil.rmtree(dist_info)
+            remove_tree(dist_info)
     else:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(dist_info)

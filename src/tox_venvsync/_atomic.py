@@ -1,10 +1,15 @@
-"""Atomic writes of small files that several threads or processes may write at the same time."""
+"""Atomic writes of small files that several threads or processes may write at the same time, and tree removals."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> None:
@@ -29,3 +34,30 @@ def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> N
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def remove_tree(path: str | os.PathLike[str]) -> None:
+    """``shutil.rmtree(path)``, whose error names what could not be removed by its full path.
+
+    rmtree works through directory descriptors, so its own error names the file relative to its directory: a
+    user who may not write one directory of a venv read ``Permission denied at METADATA`` (as root, which
+    every test suite runs as, it never happens). The error raised is the same, with the whole path.
+    """
+    import shutil  # noqa: PLC0415  # ~3 ms to import; only a removal needs it
+
+    # Python 3.13 catches the error raised here, renames it for the directory it was in and hands it back: each
+    # call raises a new one, for the first file that failed
+    first: list[tuple[BaseException, str]] = []
+
+    def named(_function: Callable[..., object], failed: str, exc: BaseException) -> None:
+        if not first:
+            first.append((exc, failed))
+        cause, path = first[0]
+        if isinstance(cause, OSError) and cause.errno is not None:
+            raise type(cause)(cause.errno, cause.strerror, path) from cause
+        raise cause
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=named)
+    else:  # onerror, deprecated since 3.12, hands the error over as sys.exc_info()
+        shutil.rmtree(path, onerror=lambda function, failed, info: named(function, failed, info[1]))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tox_venvsync._atomic import remove_tree
 from tox_venvsync._cache import CACHE_DIR_ENV
 from tox_venvsync._errors import LocationError, named
 from tox_venvsync._state import State
@@ -291,14 +292,12 @@ def undo_creation(
 
 def _empty(directory: Path, *, keep: set[str]) -> None:
     """Remove every entry of ``directory`` but those named in ``keep``; links are removed, never followed."""
-    import shutil  # noqa: PLC0415  # ~3 ms to import; only a removal needs it
-
     with os.scandir(directory) as entries:  # closed also when a removal is interrupted
         for entry in entries:
             if entry.name in keep:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)  # rmtree unlinks symlinks inside, never follows them
+                remove_tree(entry.path)  # rmtree unlinks symlinks inside, never follows them
             else:
                 Path(entry.path).unlink()
 
