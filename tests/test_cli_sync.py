@@ -1105,6 +1105,35 @@ def test_a_cache_that_cannot_be_made_in_a_read_only_home_says_which_setting_to_c
     assert "TOX_VENVSYNC_CACHE_DIR" not in str(other)
 
 
+def test_select_and_a_venv_in_sync_need_no_cache_they_may_write(
+    lock: Path, tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the user of a Docker image's last stage, whose home (so ~/.cache) it may not write: venvsync select and a sync
+    # of a venv already in sync change nothing, yet both stopped with "the cache ... cannot be used (Permission
+    # denied at .../interpreters)", writing the interpreter's facts, which are only remembered; found by QA as a
+    # user other than root. The suite runs as root: the refusal is simulated for every temporary file in the cache.
+    # An interpreter binary, not a pyenv shim (whose facts are never remembered, so never written)
+    python = Path(os.path.realpath(sys.executable))
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python))[0] == 0
+    shutil.rmtree(cache_dir / "interpreters")
+    mkstemp = tempfile.mkstemp
+
+    def refused(*, dir: Path, prefix: str, suffix: str) -> tuple[int, str]:  # noqa: A002  # mkstemp's keyword
+        if dir.is_relative_to(cache_dir):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    assert run(capsys, *sync_args(lock, venv, python)) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
+    assert run(capsys, "select", "--lock", str(lock), "--python", str(python)) == (
+        0,
+        "alpha==1.0 (wheel)\nbeta==2.0 (wheel)\n",
+        "",
+    )
+    assert not (cache_dir / "interpreters").exists() or not any((cache_dir / "interpreters").iterdir())
+
+
 def test_a_cache_emptied_under_a_run_says_to_run_again(cache_dir: Path) -> None:
     # the cache deleted (rm -rf, a cleaning job) while a sync linked from it: not a setting to change
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -352,6 +353,10 @@ class TargetMemo:
         return None  # laid out otherwise: ask the venv's own interpreter
 
 
+#: what writing into a cache this user may not write raises (read-only, or another user's)
+_NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
 def base_facts(
     cache_root: Path, python: Path, *, remember: bool = True, meanwhile: Callable[[], object] | None = None
 ) -> Target:
@@ -380,7 +385,11 @@ def base_facts(
         pass
     target = query_interpreter(python, meanwhile=meanwhile)
     if remember:
-        write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
+        try:
+            write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
+        except OSError as exc:  # a cache this user may not write: the answer is only not remembered
+            if exc.errno not in _NOT_WRITABLE:
+                raise
     return target
 
 
