@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -220,6 +221,28 @@ def test_prepare_makes_a_cut_off_venv_again(tmp_path: Path, nothing_protected: M
     assert not (path / CREATING).exists()
     assert adoptable(inspect(path, nothing_protected), version)
     assert prepare(path, python, version, nothing_protected) == "adopted"
+
+
+@pytest.mark.parametrize(
+    ("flags", "why"), [(0, "Permission denied"), (os.ST_RDONLY, "Read-only file system")], ids=["another's", "ro"]
+)
+def test_prepare_refuses_an_empty_directory_it_may_not_write(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch, flags: int, why: str
+) -> None:
+    # an empty directory made for another user (root's /opt/venvs/py312, mode 755) or on a read-only mount: its first
+    # write failed with a sentence naming a temporary file (".tox-info.json.62eqe91f.tmp") or .venvsync, exit code 1,
+    # where a missing one under the same parent is a refused location (exit code 2); found by QA as a user other than
+    # root. The suite runs as root, whom access(2) lets write anywhere: its answer is simulated
+    path = tmp_path / "env"
+    path.mkdir()
+    access, statvfs = os.access, os.statvfs
+    monkeypatch.setattr(os, "access", lambda p, mode: p != path and access(p, mode))
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_flag=flags) if p == path else statvfs(p))
+    python = Path(getattr(sys, "_base_executable", sys.executable))
+    with pytest.raises(LocationError) as info:
+        prepare(path, python, tuple(sys.version_info[:3]), nothing_protected)
+    assert info.value.reason == f"it cannot be written ({why}); make it writable or choose a writable env_location"
+    assert list(path.iterdir()) == []
 
 
 def test_inspect_refusal_shows_three_names_sorted(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:

@@ -184,12 +184,22 @@ def _not_another_name_of(path: Path, protected: Mapping[Path, str]) -> None:
 
 
 def create_dir(path: Path) -> None:
-    """Create a missing venv directory and its parents, or say why it cannot be."""
+    """Create a missing venv directory and its parents, or take an empty one; or say why it cannot be.
+
+    An empty directory this user may not write (one made for another user, root's ``/opt/venvs/py312``, or on a
+    read-only mount) is refused as one that cannot be created is, before tox or the sync write into it: the
+    first write's error named a temporary file (``.tox-info.json.62eqe91f.tmp``) and no setting.
+    """
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable {named('env_location')}"
         raise LocationError(path, reason) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        read_only = os.statvfs(path).f_flag & os.ST_RDONLY
+        why = os.strerror(errno.EROFS if read_only else errno.EACCES)
+        reason = f"it cannot be written ({why}); make it writable or choose a writable {named('env_location')}"
+        raise LocationError(path, reason)
 
 
 def read_pyvenv_cfg(venv: Path) -> Mapping[str, str]:

@@ -371,6 +371,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 with _CLAIMING:
                     self._run_made.add(self._venvsync_missing_from)
             create_dir(found.path)
+        elif found.kind is Kind.EMPTY:
+            create_dir(found.path)  # refused if this user may not write it
         python = self.env_dir / "bin" / "python"
         if (
             found.kind is Kind.VENV
