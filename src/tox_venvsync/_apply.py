@@ -329,18 +329,9 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     is a hot loop.) ``kept``: paths another distribution's RECORD lists, which stay.
     """
     root = os.path.abspath(venv)
-    removable = _removable_in(venv)
-    base = str(dist.dist_info.parent)
-    dist_info = str(dist.dist_info)
     compiled = _CompiledFiles()
     parents: set[str] = set()
-    for relative in _record_paths(dist.dist_info):
-        path = os.path.normpath(os.path.join(base, relative))
-        directory, name = os.path.split(path)
-        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept:
-            continue  # outside the venv; the dist-info, which goes as a whole below; another's file
-        if not removable(directory, name) or _in_another_dist_info(path, base):
-            continue
+    for path, directory, name in _removed_files(dist, venv, kept):
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -364,6 +355,45 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     # but never the venv's own top directories (bin, include, share, etc)
     outside = (Path(p) for p in real_parents if not _under(p, library) and _under(p, real_root))
     _prune_empty(outside, stop=Path(real_root), keep_top=True)
+
+
+def _removed_files(dist: InstalledDist, venv: Path, kept: AbstractSet[str]) -> Iterator[tuple[str, str, str]]:
+    """The path, directory and name of each file of ``dist``'s RECORD that an uninstall removes (see its guards)."""
+    root = os.path.abspath(venv)
+    removable = _removable_in(venv)
+    base = str(dist.dist_info.parent)
+    dist_info = str(dist.dist_info)
+    for relative in _record_paths(dist.dist_info):
+        path = os.path.normpath(os.path.join(base, relative))
+        directory, name = os.path.split(path)
+        if not _under(path, root) or _under(path, dist_info) or path == dist_info or path in kept:
+            continue  # outside the venv; the dist-info, which goes as a whole below; another's file
+        if not removable(directory, name) or _in_another_dist_info(path, base):
+            continue
+        yield path, directory, name
+
+
+def check_removable(removing: Sequence[InstalledDist], venv: Path, kept: AbstractSet[str]) -> None:
+    """Stop before the first removal if a directory whose files an uninstall removes cannot be written.
+
+    A package directory this user may not write (``chmod a-w``, another user's, a read-only mount) stopped the
+    uninstall at its first file there, with the files before it gone: a package half removed, which the next sync
+    repairs, but which the environment's commands meet until then. Root writes anywhere, but on a read-only mount.
+    """
+    directories: set[str] = set()
+    for dist in removing:
+        directories.add(str(dist.dist_info.parent))
+        for _, directory, name in _removed_files(dist, venv, kept):
+            directories.add(directory)
+            if name.endswith(".py"):  # its bytecode goes too
+                directories.add(os.path.join(directory, "__pycache__"))
+        if not dist.dist_info.is_symlink():  # a .dist-info goes as a whole, with what is below it
+            directories.update(top for top, _, _ in os.walk(dist.dist_info))
+    for directory in sorted(directories):
+        if not os.access(directory, os.W_OK | os.X_OK) and os.path.isdir(directory):
+            read_only = os.statvfs(directory).f_flag & os.ST_RDONLY
+            code = errno.EROFS if read_only else errno.EACCES
+            raise OSError(code, os.strerror(code), directory)
 
 
 def _remove_dist_info(dist_info: Path) -> None:
@@ -826,6 +856,7 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
     # a change keeps another's file too: the new version need not ship it again (a script or a namespace's
     # __init__.py it dropped), and the distribution that stays would be left without it
     kept = _claimed_by_others(removing) if removing else set()
+    check_removable(removing, venv, kept)  # none half removed for a directory this user may not write
     for dist in removing:
         uninstall(dist, venv, kept=kept)
     installer.install_all(installs)
