@@ -1134,6 +1134,25 @@ def test_select_and_a_venv_in_sync_need_no_cache_they_may_write(
     assert not (cache_dir / "interpreters").exists() or not any((cache_dir / "interpreters").iterdir())
 
 
+@pytest.mark.parametrize("name", [".tox-info.json.62eqe91f.tmp", ".state.json.k2j4_x9a.tmp"], ids=["tox's", "ours"])
+def test_a_refused_temporary_file_is_named_by_its_directory(tmp_path: Path, name: str) -> None:
+    # tox run as a user other than root on root's venv (made by venvsync sync in an image's build stage): tox's
+    # atomic write of .tox-info.json was refused, and the sentence named its temporary file, which never existed
+    # ("Permission denied at /opt/venvs/rootv/.tox-info.json.9v19dfnu.tmp"); found by QA
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    error = file_system_error(OSError(errno.EACCES, "Permission denied", str(venv / name)), tmp_path / "cache")
+    assert error is not None
+    assert (
+        str(error)
+        == f"Permission denied at {venv}; check the permissions of that path (or run as the user who owns it)"
+    )
+    mine = venv / "notes.abcdefgh.tmp"  # a file of that shape that is there is the user's: named as it is
+    mine.write_text("")
+    other = file_system_error(OSError(errno.EACCES, "Permission denied", str(mine)), tmp_path / "cache")
+    assert str(other).startswith(f"Permission denied at {mine}; ")
+
+
 def test_a_cache_emptied_under_a_run_says_to_run_again(cache_dir: Path) -> None:
     # the cache deleted (rm -rf, a cleaning job) while a sync linked from it: not a setting to change
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -239,6 +239,8 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     # a link or a rename names its destination second: that is where the space or the permission lacked
     filename = exc.filename2 if exc.filename2 is not None else exc.filename
     named = isinstance(filename, str | bytes | os.PathLike)  # not a file descriptor
+    if named and exc.errno in _REFUSED and _made_for_a_moment(Path(os.fsdecode(filename))):
+        filename = str(Path(os.fsdecode(filename)).parent)  # the directory that refused it, which is there to see
     where = f" at {filename}" if named else ""
     path = Path(os.fsdecode(filename)) if named else None
     making_cache = path is not None and cache is not None and path in cache.parents and exc.errno in _REFUSED
@@ -265,6 +267,15 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
 
 #: the errors of a file system that refuses a write: read-only, or not the user's
 _REFUSED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+#: the name ``tempfile.mkstemp`` gives the temporary file of an atomic write (ours, ``.state.json.k2j4_x9a.tmp``;
+#: tox's, ``.tox-info.json.62eqe91f.tmp``), which exists only while the write runs
+_TEMPORARY = re.compile(r".+\.[a-z0-9_]{8}\.tmp")
+
+
+def _made_for_a_moment(path: Path) -> bool:
+    """Whether ``path`` is a temporary file of an atomic write that is not there (refused, or gone with the write)."""
+    return _TEMPORARY.fullmatch(path.name) is not None and not os.path.lexists(path)
 
 
 def _inside(path: Path, root: Path) -> bool:
