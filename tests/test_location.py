@@ -245,6 +245,32 @@ def test_prepare_refuses_an_empty_directory_it_may_not_write(
     assert list(path.iterdir()) == []
 
 
+def test_a_venv_whose_pyvenv_cfg_cannot_be_read_is_refused_not_recreated(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyvenv.cfg another user's, mode 0600: its version read as none, so the venv was taken for one of another Python
+    # and emptied (a file of the user's in it gone) and made again, also by tox; found by QA as a user other than
+    # root. The suite runs as root, who reads anything: access(2)'s answer is simulated
+    path = _make_venv(tmp_path / "env")
+    (path / "notes.txt").write_text("mine\n")
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: p != str(path / "pyvenv.cfg") and access(p, mode))
+    before = sorted(path.rglob("*"))
+    python = Path(getattr(sys, "_base_executable", sys.executable))
+    for step in (
+        lambda: inspect(path, nothing_protected),
+        lambda: prepare(path, python, (3, 12, 1), nothing_protected),
+        lambda: remove_venv(path, nothing_protected, keep_dir=True),
+    ):
+        with pytest.raises(LocationError) as info:
+            step()
+        assert info.value.reason == (
+            "its pyvenv.cfg cannot be read (Permission denied), so the Python it was made for is not known; make it "
+            "readable, or choose another env_location"
+        )
+    assert sorted(path.rglob("*")) == before
+
+
 def test_inspect_refusal_shows_three_names_sorted(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
     path = tmp_path / "env"
     path.mkdir()

@@ -146,6 +146,12 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
         raise LocationError(path, f"it is a file, not a directory; remove it or choose another {named('env_location')}")
     _not_another_name_of(path, protected)
     if (path / "pyvenv.cfg").is_file():
+        if not os.access(str(path / "pyvenv.cfg"), os.R_OK):  # its Python unknown: taken for another one, emptied
+            raise LocationError(
+                path,
+                "its pyvenv.cfg cannot be read (Permission denied), so the Python it was made for is not known; "
+                f"make it readable, or choose another {named('env_location')}",
+            )
         return Found(path=path, kind=Kind.VENV)
     return Found(path=path, kind=_without_pyvenv_cfg(path, _OURS | set(tox_dirs)))
 
