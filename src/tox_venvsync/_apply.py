@@ -29,6 +29,7 @@ from tox_venvsync._atomic import remove_tree, write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import MADE_WITH_THE_VENV, OUR_METADATA
+from tox_venvsync._state import READABLE
 from tox_venvsync._unpacked import (
     Entry,
     UnpackedWheel,
@@ -548,7 +549,7 @@ class Journal:
             "trees": placing | dict(trees or {}),
             "files": writing | dict(files or {}),
         }
-        write_atomic(self._file, json.dumps(document))
+        write_atomic(self._file, json.dumps(document), mode=READABLE)
 
     def finish(self) -> None:
         """Forget the names: the apply finished."""

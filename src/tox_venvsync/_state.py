@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from tox_venvsync._lock import Request
     from tox_venvsync._target import Target
 
+#: the mode of the venv's own records (state, journal), as its other files have it: a sync's temporary file is 0600,
+#: and a venv made by root (an image's build stage) kept its state from the user who runs it (the no-op check then
+#: planned the whole sync, twice as slow); a venv made under umask 077 stays private through its 0700 directories
+READABLE = 0o644
+
 
 @frozen
 class Inputs:
@@ -105,7 +110,7 @@ class State:
         """Record that the venv's bytecode was compiled; the next sync that changes the venv forgets it."""
         if data := self._read():
             with contextlib.suppress(OSError):  # not recorded: the next run compiles again, nothing worse
-                write_atomic(self._file, json.dumps(data | {"bytecode": True}))
+                write_atomic(self._file, json.dumps(data | {"bytecode": True}), mode=READABLE)
 
     def write(
         self,
@@ -119,7 +124,7 @@ class State:
         document: dict[str, object] = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
         if deps is not None and deps[1]:
             document["deps"] = [deps[0], deps[1]]
-        write_atomic(self._file, json.dumps(document))
+        write_atomic(self._file, json.dumps(document), mode=READABLE)
 
 
 #: directories that hold tool state or bytecode, not sources, wherever they are
