@@ -459,6 +459,31 @@ def test_a_backends_warnings_are_not_printed(env: Env, recwarn: pytest.WarningsR
     assert [str(w.message) for w in recwarn] == []
 
 
+def test_a_failed_build_of_a_tree_it_may_not_write_says_so(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a read-only project (a bind mount, another user's checkout) whose backend writes into it: "cannot build stdemo
+    # from /src: error: could not create 'src/stdemo.egg-info': Permission denied" said nothing of what to do; found
+    # by QA as a user other than root. The suite runs as root: the backend's refusal and access(2)'s are simulated
+    tree = write_project(env.root / "lock" / "local", "rotree", "0.1", {"rotree/__init__.py": "V = 1\n"})
+    backend = tree / "_build" / "backend.py"
+    backend.write_text(
+        backend.read_text().replace(
+            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n",
+            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+            "    raise SystemExit(\"error: could not create 'src/rotree.egg-info': Permission denied\")\n",
+        )
+    )
+    env.write({"name": "rotree", "directory": {"path": "local"}})
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tree and access(path, mode))
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot build rotree from {tree}: error: could not create 'src/rotree.egg-info': Permission denied; {tree} "
+        "is read-only to this user, and a build backend may write into its source tree (setuptools does): make it "
+        "writable, or build from a writable copy"
+    )
+
+
 def test_a_pyproject_hooks_without_backend_warnings_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # build allows pyproject_hooks before 1.3, which has no BuildBackendWarning (its backends' warnings stay there)
     monkeypatch.setitem(sys.modules, "pyproject_hooks", types.ModuleType("pyproject_hooks"))

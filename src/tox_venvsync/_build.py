@@ -140,7 +140,13 @@ class Builder:
                 _pip_install(pick, python, builder.get_requires_for_build(distribution), source, environ)
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
-                raise BuildError(pick.name, source, _backend_said(exc)) from exc
+                reason = _backend_said(exc)
+                if not os.access(tree, os.W_OK):  # a read-only checkout: setuptools writes build/ and *.egg-info there
+                    reason += (
+                        f"; {tree} is read-only to this user, and a build backend may write into its source tree "
+                        "(setuptools does): make it writable, or build from a writable copy"
+                    )
+                raise BuildError(pick.name, source, reason) from exc
 
 
 def _quiet_backend_warnings() -> None:
