@@ -6,6 +6,7 @@ import contextlib
 import enum
 import errno
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,7 +138,7 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
     for spelling in (path, Path(os.path.realpath(path))):
         if spelling in protected:
             raise LocationError(path, protected[spelling])
-    if path.is_symlink():
+    if _is_link(path):
         # tox refuses links too; following one could put or delete files where the user did not say
         raise LocationError(path, f"it is a symbolic link; point {named('env_location')} at the real directory instead")
     if not path.exists():
@@ -154,6 +155,20 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
             )
         return Found(path=path, kind=Kind.VENV)
     return Found(path=path, kind=_without_pyvenv_cfg(path, _OURS | set(tox_dirs)))
+
+
+def _is_link(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link; one below a directory this user may not search is refused."""
+    try:
+        return stat.S_ISLNK(path.lstat().st_mode)
+    except PermissionError as exc:  # a directory above it another user's, mode 0700
+        reason = (
+            f"it cannot be reached ({exc.strerror}: {exc.filename}); check the permissions of the directories above "
+            f"it, or choose another {named('env_location')}"
+        )
+        raise LocationError(path, reason) from exc
+    except OSError:
+        return False  # missing (or a file on the way): told by the caller
 
 
 def _without_pyvenv_cfg(path: Path, ours: set[str] | frozenset[str]) -> Kind:
