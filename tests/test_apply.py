@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.installs import from_cache
+from _support.refusals import refuse_unlink
 from _support.wheels import make_wheel
 from tox_venvsync import __version__, _apply
 from tox_venvsync._apply import (
@@ -846,14 +847,7 @@ def test_uninstall_names_the_whole_path_of_a_dist_info_file_it_may_not_remove(
     dist_info = venv.site / "stuck-1.0.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Name: stuck\nVersion: 1.0\n")
-    unlink = os.unlink
-
-    def refusing(name: str, *, dir_fd: int | None = None) -> None:
-        if name == "METADATA":
-            raise PermissionError(errno.EACCES, "Permission denied", name)
-        unlink(name, dir_fd=dir_fd)
-
-    monkeypatch.setattr(os, "unlink", refusing)
+    refuse_unlink(monkeypatch, "METADATA")
     [dist] = venv.dists()["stuck"]
     with pytest.raises(PermissionError) as raised:
         uninstall(dist, venv.path)

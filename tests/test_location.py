@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from _support.refusals import refuse_unlink
 from tox_venvsync._errors import LocationError
 from tox_venvsync._location import (
     CREATING,
@@ -511,14 +512,7 @@ def test_remove_venv_names_the_whole_path_of_a_file_it_may_not_remove(
     stuck = path / "share" / "rootstuff" / "f.txt"
     stuck.parent.mkdir(parents=True)
     stuck.write_text("x\n")
-    unlink = os.unlink
-
-    def refusing(name: str, *, dir_fd: int | None = None) -> None:
-        if name == "f.txt":
-            raise PermissionError(errno.EACCES, "Permission denied", name)
-        unlink(name, dir_fd=dir_fd)
-
-    monkeypatch.setattr(os, "unlink", refusing)
+    refuse_unlink(monkeypatch, "f.txt")
     with pytest.raises(PermissionError) as raised:
         remove_venv(path, nothing_protected, keep_dir=False)
     assert raised.value.filename == str(stuck)

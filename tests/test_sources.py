@@ -442,18 +442,18 @@ def test_an_unchanged_source_tree_an_interrupted_sync_was_installing_is_built_an
     assert env.run("import dirpkg; print(dirpkg.V)") == "1"
 
 
+def _build_wheel_starts_with(tree: Path, line: str) -> None:
+    """Make the in-tree backend of ``write_project``'s ``tree`` run ``line`` first when it builds a wheel."""
+    backend = tree / "_build" / "backend.py"
+    start = "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+    backend.write_text(backend.read_text().replace(start, f"{start}    {line}\n"))
+
+
 def test_a_backends_warnings_are_not_printed(env: Env, recwarn: pytest.WarningsRecorder) -> None:
     # a backend's deprecation notices (setuptools has dozens of lines of them) are the build's output, which is
     # kept quiet: pyproject_hooks would raise each again in this process, onto the one-line output's stderr
     tree = write_project(env.root / "lock" / "local", "noisy", "0.1", {"noisy/__init__.py": "V = 1\n"})
-    backend = tree / "_build" / "backend.py"
-    backend.write_text(
-        backend.read_text().replace(
-            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n",
-            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
-            "    import warnings; warnings.warn('tests_require is deprecated')\n",
-        )
-    )
+    _build_wheel_starts_with(tree, "import warnings; warnings.warn('tests_require is deprecated')")
     env.write({"name": "noisy", "directory": {"path": "local"}})
     assert actions(env.sync()) == [("noisy", "install")]
     assert [str(w.message) for w in recwarn] == []
@@ -464,14 +464,8 @@ def test_a_failed_build_of_a_tree_it_may_not_write_says_so(env: Env, monkeypatch
     # from /src: error: could not create 'src/stdemo.egg-info': Permission denied" said nothing of what to do; found
     # by QA as a user other than root. The suite runs as root: the backend's refusal and access(2)'s are simulated
     tree = write_project(env.root / "lock" / "local", "rotree", "0.1", {"rotree/__init__.py": "V = 1\n"})
-    backend = tree / "_build" / "backend.py"
-    backend.write_text(
-        backend.read_text().replace(
-            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n",
-            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
-            "    raise SystemExit(\"error: could not create 'src/rotree.egg-info': Permission denied\")\n",
-        )
-    )
+    refused = "error: could not create 'src/rotree.egg-info': Permission denied"
+    _build_wheel_starts_with(tree, f"raise SystemExit({refused!r})")
     env.write({"name": "rotree", "directory": {"path": "local"}})
     access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tree and access(path, mode))
