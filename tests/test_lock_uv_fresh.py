@@ -99,6 +99,11 @@ def test_the_recorded_cases_cover_both_verdicts() -> None:
             "packages/a/pyproject.toml changed since uv.lock was made (the dependencies name eps, the lock's do not)",
         ),
         (
+            "path-deps/path-dependency-added",
+            "libs/plain/pyproject.toml changed since uv.lock was made (the dependencies name eps, the lock's do not)",
+        ),
+        ("path-deps/editable-version-bumped", "(the project's version is 2.1, the lock's 2.0)"),
+        (
             "workspace/member-requires-python-raised",
             (
                 "a pyproject.toml of the workspace changed since uv.lock was "

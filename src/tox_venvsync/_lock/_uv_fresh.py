@@ -3,7 +3,8 @@
 uv records in the lock what it resolved from: each workspace member's name, version and whether it is
 built (``source = { editable }``) or not (``virtual``), its requirements (``[package.metadata]
 requires-dist``), extras (``provides-extras``), dependency groups (``requires-dev``) and default groups,
-and the workspace's Python range, constraints and overrides. When one of them no longer matches the
+the same but the default groups for each path dependency (a local directory that is no member), and the
+workspace's Python range, constraints and overrides. When one of them no longer matches the
 ``pyproject.toml`` files, ``uv lock`` would write another lock, and ``uv sync --locked`` (what tox-uv's
 lock runner runs) refuses to sync.
 
@@ -159,23 +160,62 @@ class _Checker:
         for path, table, pyproject in members:
             if (found := self._member(table, pyproject, root=path == _ROOT)) is not None:
                 return path, found
+        for path, table, pyproject in self._path_dependencies():
+            if (found := self._path_dependency(table, pyproject)) is not None:
+                return path, found
         return None
 
     def _members(self) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
         """Each workspace member in the lock (the project beside it included) with its ``pyproject.toml``."""
-        from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # a member's file, only in a workspace
-
         names = {canonicalize_name(n) for n in _list(self.manifest.get("members")) if isinstance(n, str)}
+        for where, name, table in self._source_trees():
+            if where.strip("/") in {"", "."}:
+                yield _ROOT, table, self.root
+            elif canonicalize_name(name) in names and (found := self._pyproject(where)) is not None:
+                yield found[0], table, found[1]
+
+    def _path_dependencies(self) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+        """Each local directory of the lock that is no workspace member (a path dependency), with its file."""
+        names = {canonicalize_name(n) for n in _list(self.manifest.get("members")) if isinstance(n, str)}
+        for where, name, table in self._source_trees():
+            if where.strip("/") in {"", "."} or canonicalize_name(name) in names:
+                continue
+            if (found := self._pyproject(where)) is not None:
+                yield found[0], table, found[1]
+
+    def _source_trees(self) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+        """The lock's packages that come from a local directory: where (as the lock says), name and table."""
         for table in _list(self.data.get("package")):
             if not isinstance(table, dict) or not isinstance(source := table.get("source"), dict):
                 continue
             where = next((source[k] for k in ("editable", "virtual", "directory") if k in source), None)
-            if not isinstance(where, str) or not isinstance(name := table.get("name"), str):
-                continue
-            if where.strip("/") in {"", "."}:
-                yield _ROOT, table, self.root
-            elif canonicalize_name(name) in names and (file := self.directory / where / "pyproject.toml").is_file():
-                yield f"{where.rstrip('/')}/pyproject.toml", table, read_toml(file)[1]
+            if isinstance(where, str) and isinstance(name := table.get("name"), str):
+                yield where, name, table
+
+    def _pyproject(self, where: str) -> tuple[str, Mapping[str, Any]] | None:
+        """The ``pyproject.toml`` of the directory ``where`` (relative to the lock's), as shown and as read."""
+        from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # a member's file, only in a workspace
+
+        if not (file := self.directory / where / "pyproject.toml").is_file():
+            return None
+        return f"{where.rstrip('/')}/pyproject.toml", read_toml(file)[1]
+
+    def _path_dependency(self, table: Mapping[str, Any], pyproject: Mapping[str, Any]) -> str | None:
+        """A path dependency's version, whether it is built, requirements, extras and groups, as uv compares them.
+
+        Not its name (uv finds it by the requirement's), ``requires-python`` (not the lock's range) nor its
+        default groups (uv records none for it): uv keeps a lock when only those changed.
+        """
+        project = pyproject.get("project")
+        if not isinstance(project, dict):
+            return None
+        uv = _table(_table(pyproject.get("tool")).get("uv"))
+        if "version" not in _list(project.get("dynamic")):
+            found = _version_change(project.get("version"), table.get("version"))
+            if found is not None:
+                return found
+        found = _build_change(pyproject, uv, table.get("source"), decides=False)
+        return found or self._metadata(table, project, pyproject, uv)
 
     def _member(self, table: Mapping[str, Any], pyproject: Mapping[str, Any], *, root: bool) -> str | None:
         project = pyproject.get("project")

@@ -118,9 +118,42 @@ rootv = { workspace = true }
     + BUILD,
 }
 
+# path dependencies, not workspace members: uv records their metadata too and compares it (found by QA)
+FILES["path-deps"] = {
+    "pyproject.toml": """[project]
+name = "pd"
+version = "0.1"
+requires-python = ">=3.9"
+dependencies = ["plain", "edit", "alpha"]
+[tool.uv.sources]
+plain = { path = "libs/plain" }
+edit = { path = "libs/edit", editable = true }
+"""
+    + BUILD,
+    "libs/plain/pyproject.toml": """[project]
+name = "plain"
+version = "1.0"
+requires-python = ">=3.8"
+dependencies = ["beta"]
+[project.optional-dependencies]
+fast = ["gamma"]
+[dependency-groups]
+test = ["delta"]
+"""
+    + BUILD,
+    "libs/edit/pyproject.toml": """[project]
+name = "edit"
+version = "2.0"
+dependencies = []
+"""
+    + BUILD,
+}
+
 P = "pyproject.toml"
 A = "packages/a/pyproject.toml"
 B = "packages/b/pyproject.toml"
+PLAIN = "libs/plain/pyproject.toml"
+EDIT = "libs/edit/pyproject.toml"
 UV_TABLE = "[tool.uv]\n"
 
 #: project -> case -> the edits (file, old text, new text), each applied once
@@ -228,6 +261,22 @@ CASES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
         "unchanged": [],
         "root-dependency-removed": [(P, 'dependencies = ["alpha"]', "dependencies = []")],
         "root-package-false": [(P, "[tool.uv.workspace]", "[tool.uv]\npackage = false\n[tool.uv.workspace]")],
+    },
+    "path-deps": {
+        "unchanged": [],
+        "path-comment": [(PLAIN, "[project]\n", "[project]\n# a comment\n")],
+        "path-dependency-added": [(PLAIN, 'dependencies = ["beta"]', 'dependencies = ["beta", "eps"]')],
+        "path-specifier-tightened": [(PLAIN, 'dependencies = ["beta"]', 'dependencies = ["beta>=1.5"]')],
+        "path-name-spelling": [(PLAIN, 'dependencies = ["beta"]', 'dependencies = ["Beta"]')],
+        "path-extra-added": [(PLAIN, 'fast = ["gamma"]', 'fast = ["gamma"]\nslow = ["eps"]')],
+        "path-group-dependency-added": [(PLAIN, 'test = ["delta"]', 'test = ["delta", "eps"]')],
+        "path-version-bumped": [(PLAIN, 'version = "1.0"', 'version = "1.1"')],
+        "path-requires-python-raised": [(PLAIN, '">=3.8"', '">=3.10"')],
+        "path-default-groups": [(PLAIN, BUILD, BUILD + '[tool.uv]\ndefault-groups = ["test"]\n')],
+        "path-package-false": [(PLAIN, BUILD, BUILD + "[tool.uv]\npackage = false\n")],
+        "editable-dependency-added": [(EDIT, "dependencies = []", 'dependencies = ["eps"]')],
+        "editable-version-bumped": [(EDIT, 'version = "2.0"', 'version = "2.1"')],
+        "editable-renamed": [(EDIT, 'name = "edit"', 'name = "edit2"')],
     },
 }
 
