@@ -749,11 +749,13 @@ def test_selection_matches_uv(target_of: Callable[[str], Target], case: str) -> 
     recorded = json.loads((EXPECTED / f"{case}.json").read_text(encoding="utf-8"))
     lock = read_uv_lock(LOCKS / recorded["lock"] / "uv.lock")
     target = target_of(recorded["python"])
-    if "error" in recorded:  # uv refuses: requires-python unmet or conflicting extras
+    if "error" in recorded:  # uv refuses: requires-python unmet, conflicting extras or a group no root has
         with pytest.raises(SelectionError) as info:
             lock.select(target, _request(recorded["request"]))
         if "Python requirement" in recorded["error"]:
             assert info.value.reason.startswith(f"the lock requires Python {lock.requires_python} but the interpreter")
+        elif "is not defined in any project's `dependency-groups` table" in recorded["error"]:
+            assert info.value.reason.startswith("the lock has no dependency group")
         else:
             assert "incompatible with the declared conflicts" in recorded["error"]
             assert "are declared as conflicting (conflicts[0])" in info.value.reason

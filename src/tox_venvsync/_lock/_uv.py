@@ -161,9 +161,8 @@ class UvPackage:
 class _Start:
     """Where a walk starts: the roots, the groups that are theirs, and the root's own requirements.
 
-    Besides the roots' own groups, ``root_groups`` (a virtual root's, as requirements) and ``own_edges`` (the
-    groups of the project the sync runs at when it is not a root of the walk) count as the start's own: the
-    default groups apply to them. ``outer_groups`` and ``outer_edges`` are the workspace root's groups as a
+    Besides the roots' own groups, ``root_groups`` (a virtual root's, as requirements) count as the start's
+    own: the default groups apply to them. ``outer_groups`` and ``outer_edges`` are the workspace root's groups as a
     member sees them: uv lets a member name them (``--group``, ``--only-group``, ``--all-groups``), the
     member's own group of a name wins, and the default groups never reach them.
     """
@@ -173,7 +172,6 @@ class _Start:
     declared_groups: frozenset[NormalizedName]
     requirements: tuple[UvRequirement, ...] = ()
     root_groups: Mapping[NormalizedName, tuple[UvRequirement, ...]]
-    own_edges: Mapping[NormalizedName, tuple[UvDependency, ...]]
     outer_groups: Mapping[NormalizedName, tuple[UvRequirement, ...]]
     outer_edges: Mapping[NormalizedName, tuple[UvDependency, ...]]
 
@@ -262,7 +260,9 @@ class UvLockFile:
         """Where ``uv sync`` starts: the project at ``request.project``, or the members the packages options name.
 
         One ``--package`` is ``uv sync`` in that member's directory; several, or ``--all-packages``, start at
-        each of them with the default groups of the project at ``request.project`` (as uv does).
+        each of them with the default groups of the project at ``request.project`` (as uv does). Their groups are
+        the named members' and a virtual root's (the default groups reach those too); the project at
+        ``request.project`` adds none of its own when it is not named, nor does a workspace root that is a project.
         """
         here = self._project_start(request.project)
         if not request.packages and not request.all_packages:
@@ -271,20 +271,19 @@ class UvLockFile:
             [name] = request.packages
             return self._project_start(self.packages[self._member(name)].source.value)
         members = sorted(map(self._member, self._member_names() if request.all_packages else request.packages))
-        # the project the sync runs at, when it is no root now: its groups stay the start's own
-        left_out = [index for index in here.roots if index not in members] if len(here.roots) == 1 else []
+        # a virtual root's groups (and the groups its pyproject.toml declares) belong to the whole workspace
+        virtual = self._root_project() is None
         return _Start(
             roots=tuple(members),
             default_groups=here.default_groups,
-            declared_groups=here.declared_groups.union(*(self.packages[index].declared_groups for index in members)),
+            declared_groups=(self.declared_groups if virtual else frozenset()).union(
+                *(self.packages[index].declared_groups for index in members)
+            ),
             # the workspace root's own requirements (a virtual root's) belong to the whole workspace
             requirements=self.requirements if request.all_packages else (),
-            root_groups=here.root_groups,
-            own_edges={
-                group: edges for index in left_out for group, edges in self.packages[index].dependency_groups.items()
-            },
-            outer_groups=here.outer_groups,
-            outer_edges=here.outer_edges,
+            root_groups=self.root_groups,
+            outer_groups={},
+            outer_edges={},
         )
 
     def _project_start(self, project: str) -> _Start:
@@ -296,7 +295,6 @@ class UvLockFile:
                 declared_groups=self.declared_groups,
                 requirements=self.requirements,
                 root_groups=self.root_groups,
-                own_edges={},
                 outer_groups={},
                 outer_edges={},
             )
@@ -314,7 +312,6 @@ class UvLockFile:
                     default_groups=frozenset({canonicalize_name("dev")}) if defaults is None else defaults,
                     declared_groups=package.declared_groups,
                     root_groups={},
-                    own_edges={},
                     outer_groups=self.root_groups,
                     outer_edges={} if root is None or root == number else self.packages[root].dependency_groups,
                 )
@@ -354,7 +351,7 @@ class UvLockFile:
         extras = frozenset(have_extras) if request.all_extras else asked
         extras -= {canonicalize_name(extra) for extra in request.no_extras}
         asked = frozenset(canonicalize_name(group) for group in request.groups | request.no_groups)
-        own = {group for root in roots for group in root.dependency_groups} | {*start.root_groups, *start.own_edges}
+        own = {group for root in roots for group in root.dependency_groups} | {*start.root_groups}
         have_groups = own | {*start.outer_groups, *start.outer_edges}
         if missing := asked - have_groups - start.declared_groups - request.lenient_groups:
             raise SelectionError(
@@ -463,8 +460,6 @@ class _Walk:
                 self._follow_all(edges if group in groups else (), self.queue, self.seen)
         for group, requirements in sorted(start.root_groups.items()):
             self._add_requirements(requirements if group in groups else ())
-        for group, edges in sorted(start.own_edges.items()):
-            self._follow_all(edges if group in groups else (), self.queue, self.seen)
         # the workspace root's groups, where no root of the walk has its own group of that name
         theirs = {group for index in start.roots for group in self.lock.packages[index].dependency_groups}
         for group, requirements in sorted(start.outer_groups.items()):

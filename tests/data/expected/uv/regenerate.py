@@ -161,6 +161,23 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
             ["--only-dev"],
             {"project": "libs/one", "groups": ["dev"], "default_groups": False, "only_groups": True},
         ),
+        # several --package: the groups are the named members' (the project the sync runs at is not one of them)
+        "package-lib-one-lib-three-all-groups": (
+            ["--package", "lib-one", "--package", "lib-three", "--all-groups"],
+            {"packages": ["lib-one", "lib-three"], "all_groups": True},
+        ),
+        "member-one-package-lib-two-lib-three": (
+            ["--package", "lib-two", "--package", "lib-three"],
+            {"project": "libs/one", "packages": ["lib-two", "lib-three"]},
+        ),
+        "member-one-package-lib-two-lib-three-group-test": (
+            ["--package", "lib-two", "--package", "lib-three", "--group", "test"],
+            {"project": "libs/one", "packages": ["lib-two", "lib-three"], "groups": ["test"]},
+        ),
+        "member-two-package-lib-one-lib-three-group-dev": (
+            ["--package", "lib-one", "--package", "lib-three", "--group", "dev"],
+            {"project": "libs/two", "packages": ["lib-one", "lib-three"], "groups": ["dev"]},
+        ),
     },
     "synthetic__workspace": {
         "default": ([], {}),
@@ -190,6 +207,12 @@ CASES: dict[str, dict[str, tuple[list[str], dict[str, object]]]] = {
         "member-beta-only-group-lint": (
             ["--only-group", "lint"],
             {"project": "packages/beta", "groups": ["lint"], "default_groups": False, "only_groups": True},
+        ),
+        # several --package (or --all-packages) from a member: the default groups reach the virtual root's groups
+        "member-gamma-all-packages": (["--all-packages"], {"project": "packages/gamma", "all_packages": True}),
+        "member-gamma-package-alpha-beta": (
+            ["--package", "alpha", "--package", "beta"],
+            {"project": "packages/gamma", "packages": ["alpha", "beta"]},
         ),
     },
 }
