@@ -15,9 +15,9 @@ lock's Python range (``python_version >= '3.8'`` is ``python_full_version >= '3.
 ``requires-python`` (``tool.uv.dependency-groups``) added to its requirements' markers as uv adds it. An
 empty group counts only in a lock recent enough to record one. So a lock uv would keep is never called
 stale: uv 0.13.9's verdicts on locks written by uv 0.5 to 0.13 were compared in QA. What this cannot see
-is left to uv: a changed source (``tool.uv.sources``, a URL) or index, a member added to the workspace, a
-range that differs only in pre- or post-releases, a marker that differs only on a platform none of the
-environments below is.
+is left to uv: a changed source (``tool.uv.sources``, a URL) or index, a member added to the workspace or
+taken out of it, a range that differs only in pre- or post-releases, a marker that differs only on a
+platform none of the environments below is.
 """
 
 from __future__ import annotations
