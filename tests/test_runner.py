@@ -909,6 +909,31 @@ def test_recreate_commands_run_in_the_venv_and_a_failing_one_does_not_stop_the_r
     assert "versions 1.0 2.0" in out
 
 
+def test_a_sync_says_which_lockfile_it_took_when_another_lies_beside_it(demo: Demo) -> None:
+    # an exported pylock.toml is taken before the uv.lock it came from, and goes stale when uv lock runs again
+    (demo.project.path / "uv.lock").write_text("version = 1\n")  # never read: pylock.toml comes first
+    told = (
+        f"synced from pylock.toml, the first of pylock.toml, uv.lock, pdm.lock, poetry.lock found in "
+        f"{demo.project.path}; uv.lock is there too: set lock_file to choose"
+    )
+    code, out = demo.run()
+    assert (code, told in out) == (0, True), out
+    code, out = demo.run()  # nothing changed: nothing said, no other file looked at
+    assert (code, "synced from" in out) == (0, False), out
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    (demo.project.path / "poetry.lock").write_text("")
+    code, out = demo.run()
+    assert code == 0, out
+    assert "; uv.lock, poetry.lock are there too: set lock_file to choose" in out
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("runner = venvsync\n", "runner = venvsync\nlock_file = pylock.toml\n"))
+    demo.versions["beta"] = "2.2"
+    demo.lock()
+    code, out = demo.run()  # chosen by the user: nothing to say
+    assert (code, "synced from" in out, "versions 1.0 2.2" in out) == (0, False, True), out
+
+
 def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixture) -> None:
     assert demo.run()[0] == 0
     snapshot = demo.snapshot()

@@ -567,6 +567,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)
+        if outcome.applied and not self.conf["lock_file"]:
+            _tell_other_locks(spec.lock_path)
         if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
 
@@ -743,6 +745,25 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         deps = " (deps installed by pip on top)" if outcome.deps else ""
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
+
+
+def _tell_other_locks(lock: Path) -> None:
+    """Say which lockfile a sync took when another of :data:`DETECTED` lies beside it.
+
+    An exported ``pylock.toml`` beside the ``uv.lock`` it came from is taken first, and goes stale when ``uv lock``
+    runs again: the environment then matches the old export, which the user may not know they are syncing from.
+    Said only when the sync changed something (a no-op looks at no other file).
+    """
+    others = [name for name in DETECTED if name != lock.name and (lock.parent / name).is_file()]
+    if others:
+        found = f"{others[0]} is" if len(others) == 1 else f"{', '.join(others)} are"
+        _LOGGER.warning(
+            "synced from %s, the first of %s found in %s; %s there too: set lock_file to choose",
+            lock.name,
+            ", ".join(DETECTED),
+            lock.parent,
+            found,
+        )
 
 
 #: virtualenv settings that change nothing in a venv made without pip: the ones tox and this runner always
