@@ -27,7 +27,7 @@ from packaging.version import InvalidVersion, Version
 from tox_venvsync import __version__
 from tox_venvsync._atomic import remove_tree, write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
-from tox_venvsync._errors import InstallError
+from tox_venvsync._errors import InstallError, not_writable
 from tox_venvsync._installed import MADE_WITH_THE_VENV, OUR_METADATA
 from tox_venvsync._state import READABLE
 from tox_venvsync._unpacked import (
@@ -392,9 +392,7 @@ def check_removable(removing: Sequence[InstalledDist], venv: Path, kept: Abstrac
             directories.update(top for top, _, _ in os.walk(dist.dist_info))
     for directory in sorted(directories):
         if not os.access(directory, os.W_OK | os.X_OK) and os.path.isdir(directory):
-            read_only = os.statvfs(directory).f_flag & os.ST_RDONLY
-            code = errno.EROFS if read_only else errno.EACCES
-            raise OSError(code, os.strerror(code), directory)
+            raise not_writable(directory)
 
 
 def _remove_dist_info(dist_info: Path) -> None:

@@ -239,11 +239,11 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     # a link or a rename names its destination second: that is where the space or the permission lacked
     filename = exc.filename2 if exc.filename2 is not None else exc.filename
     named = isinstance(filename, str | bytes | os.PathLike)  # not a file descriptor
-    if named and exc.errno in _REFUSED and _made_for_a_moment(Path(os.fsdecode(filename))):
+    if named and exc.errno in REFUSED and _made_for_a_moment(Path(os.fsdecode(filename))):
         filename = str(Path(os.fsdecode(filename)).parent)  # the directory that refused it, which is there to see
     where = f" at {filename}" if named else ""
     path = Path(os.fsdecode(filename)) if named else None
-    making_cache = path is not None and cache is not None and path in cache.parents and exc.errno in _REFUSED
+    making_cache = path is not None and cache is not None and path in cache.parents and exc.errno in REFUSED
     if making_cache:  # a directory the cache goes in (a read-only home's .cache) cannot be made
         return FileSystemError(
             f"the cache {cache} cannot be made ({exc.strerror or exc}{where}); "
@@ -266,7 +266,17 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
 
 
 #: the errors of a file system that refuses a write: read-only, or not the user's
-_REFUSED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+REFUSED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def not_writable(directory: str | os.PathLike[str]) -> OSError:
+    """The error a write into ``directory`` meets when access(2) says this user may not write it.
+
+    ``Read-only file system`` on a read-only mount, else ``Permission denied``; named by the directory.
+    """
+    code = errno.EROFS if os.statvfs(directory).f_flag & os.ST_RDONLY else errno.EACCES
+    return OSError(code, os.strerror(code), os.fspath(directory))
+
 
 #: the name ``tempfile.mkstemp`` gives the temporary file of an atomic write (ours, ``.state.json.k2j4_x9a.tmp``;
 #: tox's, ``.tox-info.json.62eqe91f.tmp``), which exists only while the write runs

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import remove_tree
 from tox_venvsync._cache import CACHE_DIR_ENV
-from tox_venvsync._errors import LocationError, named
+from tox_venvsync._errors import LocationError, named, not_writable
 from tox_venvsync._state import State
 from tox_venvsync._values import frozen
 
@@ -217,8 +217,7 @@ def create_dir(path: Path) -> None:
         reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable {named('env_location')}"
         raise LocationError(path, reason) from exc
     if not os.access(path, os.W_OK | os.X_OK):
-        read_only = os.statvfs(path).f_flag & os.ST_RDONLY
-        why = os.strerror(errno.EROFS if read_only else errno.EACCES)
+        why = not_writable(path).strerror
         reason = f"it cannot be written ({why}); make it writable or choose a writable {named('env_location')}"
         raise LocationError(path, reason)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -12,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
-from tox_venvsync._errors import InterpreterError
+from tox_venvsync._errors import REFUSED, InterpreterError
 from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
@@ -353,10 +352,6 @@ class TargetMemo:
         return None  # laid out otherwise: ask the venv's own interpreter
 
 
-#: what writing into a cache this user may not write raises (read-only, or another user's)
-_NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
-
-
 def base_facts(
     cache_root: Path, python: Path, *, remember: bool = True, meanwhile: Callable[[], object] | None = None
 ) -> Target:
@@ -388,7 +383,7 @@ def base_facts(
         try:
             write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
         except OSError as exc:  # a cache this user may not write: the answer is only not remembered
-            if exc.errno not in _NOT_WRITABLE:
+            if exc.errno not in REFUSED:
                 raise
     return target
 

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from collections.abc import Set as AbstractSet
     from pathlib import Path
 
+    from packaging.utils import NormalizedName
+
 #: the platforms a marker is evaluated on (with every Python of the grid): the ones locks are made for
 _PLATFORMS: tuple[dict[str, str], ...] = (
     {"os_name": "posix", "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"},
@@ -167,16 +169,20 @@ class _Checker:
 
     def _members(self) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
         """Each workspace member in the lock (the project beside it included) with its ``pyproject.toml``."""
-        names = {canonicalize_name(n) for n in _list(self.manifest.get("members")) if isinstance(n, str)}
+        names = self._member_names()
         for where, name, table in self._source_trees():
             if where.strip("/") in {"", "."}:
                 yield _ROOT, table, self.root
             elif canonicalize_name(name) in names and (found := self._pyproject(where)) is not None:
                 yield found[0], table, found[1]
 
+    def _member_names(self) -> set[NormalizedName]:
+        """The names of the workspace's members, as the lock's ``[manifest]`` lists them."""
+        return {canonicalize_name(n) for n in _list(self.manifest.get("members")) if isinstance(n, str)}
+
     def _path_dependencies(self) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
         """Each local directory of the lock that is no workspace member (a path dependency), with its file."""
-        names = {canonicalize_name(n) for n in _list(self.manifest.get("members")) if isinstance(n, str)}
+        names = self._member_names()
         for where, name, table in self._source_trees():
             if where.strip("/") in {"", "."} or canonicalize_name(name) in names:
                 continue
