@@ -17,9 +17,10 @@ from _support.installs import from_cache
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode, _values
 from tox_venvsync._apply import LinkInstaller, uninstall
-from tox_venvsync._bytecode import PENDING, cache_tag, compiled, harvest
+from tox_venvsync._bytecode import cache_tag, compiled, harvest
 from tox_venvsync._cache import Cache
 from tox_venvsync._installed import scan
+from tox_venvsync._state import BYTECODE_PENDING
 from tox_venvsync._target import query_interpreter
 
 MODULES = {
@@ -93,7 +94,7 @@ def test_a_new_venv_gets_the_bytecode_an_earlier_venv_compiled(world: World) -> 
     assert not list(site(one).rglob("*.pyc"))  # nothing compiled yet: the first venv has sources only
     run_python(one, IMPORT)
     assert harvest(one, world.cache.unpacked_dir) == 3
-    assert not (one / PENDING).exists()  # once per sync
+    assert not (one / BYTECODE_PENDING).exists()  # once per sync
     assert set(compiled(world.tree, "cpython-312")) == COMPILED
     for path in COMPILED:
         assert inode(world.tree / path) == inode(site(one) / path)  # one file, linked into the cache
@@ -118,7 +119,7 @@ def test_a_venv_that_gets_all_its_bytecode_from_the_cache_leaves_nothing_to_harv
     run_python(one, IMPORT)
     assert harvest(one, world.cache.unpacked_dir) == 3
     two = world.venv("two")
-    assert not (two / PENDING).exists()
+    assert not (two / BYTECODE_PENDING).exists()
 
 
 def test_the_harvest_looks_only_where_bytecode_is_missing_and_reads_no_pyc_the_cache_has(
@@ -128,7 +129,7 @@ def test_the_harvest_looks_only_where_bytecode_is_missing_and_reads_no_pyc_the_c
     run_python(one, IMPORT)
     assert harvest(one, world.cache.unpacked_dir) == 3
     two = world.venv("two")  # pkg/unused.py came without bytecode: only its directory is noted
-    note = json.loads((two / PENDING).read_text(encoding="utf-8"))
+    note = json.loads((two / BYTECODE_PENDING).read_text(encoding="utf-8"))
     assert [relative for _, _, relative in note["directories"]] == ["pkg"]
     run_python(two, "import pkg.unused")
     read: list[str] = []
@@ -230,7 +231,7 @@ def test_a_broken_or_hostile_list_links_nothing(world: World) -> None:
 
 def test_copy_mode_shares_no_bytecode(world: World) -> None:
     one = world.venv("one", link=False)
-    assert not (one / PENDING).exists()
+    assert not (one / BYTECODE_PENDING).exists()
     run_python(one, IMPORT)
     assert harvest(one, world.cache.unpacked_dir) == 0
     assert compiled(world.tree, "cpython-312") == []
@@ -258,11 +259,11 @@ def test_a_note_pointing_outside_the_venv_or_the_cache_is_not_followed(world: Wo
     shutil.copytree(world.tree, fake_tree, copy_function=os.link)
     fake_site = tmp_path / "fake-site"
     shutil.copytree(site(one), fake_site, copy_function=os.link)
-    note = json.loads((one / PENDING).read_text())["directories"]
+    note = json.loads((one / BYTECODE_PENDING).read_text())["directories"]
     edited = [[d, str(fake_tree), r] for d, _, r in note]
     edited += [[d.replace(str(site(one)), str(fake_site)), t, r] for d, t, r in note]
     edited += [[d, t, f"../{Path(t).name}/{r}".rstrip("/")] for d, t, r in note]  # back into the tree, by ..
-    (one / PENDING).write_text(json.dumps({"tag": "cpython-312", "directories": edited}))
+    (one / BYTECODE_PENDING).write_text(json.dumps({"tag": "cpython-312", "directories": edited}))
     assert harvest(one, world.cache.unpacked_dir) == 0
     assert not list(fake_tree.rglob("*.pyc"))
     assert not list(world.tree.rglob("*.pyc"))
@@ -271,8 +272,8 @@ def test_a_note_pointing_outside_the_venv_or_the_cache_is_not_followed(world: Wo
 @pytest.mark.parametrize("note", ["{}", "[1, 2]", '{"tag": "cpython-312", "directories": [[1]]}', "not json"])
 def test_a_broken_note_is_replaced_by_the_next_sync(world: World, note: str) -> None:
     one = world.venv("one")
-    (one / PENDING).write_text(note)
+    (one / BYTECODE_PENDING).write_text(note)
     world.install(one)  # the next sync notes again instead of failing on the note
-    assert json.loads((one / PENDING).read_text())["tag"] == "cpython-312"
+    assert json.loads((one / BYTECODE_PENDING).read_text())["tag"] == "cpython-312"
     run_python(one, IMPORT)
     assert harvest(one, world.cache.unpacked_dir) == 3

@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
     from tox_venvsync._target import Target
 
-#: in the venv: where the last sync linked modules from (removed by the harvest)
-PENDING = BYTECODE_PENDING
 _LIST = ".venvsync-bytecode-{tag}.json"
 _PYCACHE = "__pycache__"
 #: modules per compiling process, at least (a process costs about what compiling 50 modules does)
@@ -110,7 +108,7 @@ def remember_sources(venv: Path, tag: str, directories: Iterable[tuple[str, str,
 
     Merged with what an earlier sync noted and no command has harvested yet.
     """
-    pending = venv / PENDING
+    pending = venv / BYTECODE_PENDING
     known: set[tuple[str, str, str]] = set()
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # a note edited by hand is replaced
         data = json.loads(pending.read_text(encoding="utf-8"))
@@ -129,7 +127,7 @@ def harvest(venv: Path, unpacked: Path) -> int:
     who can write the venv can edit, so only directories inside the venv are read and only trees
     inside ``unpacked`` are written.
     """
-    pending = venv / PENDING
+    pending = venv / BYTECODE_PENDING
     try:
         data = json.loads(pending.read_text(encoding="utf-8"))
         tag, directories = str(data["tag"]), [(str(a), str(b), str(c)) for a, b, c in data["directories"]]

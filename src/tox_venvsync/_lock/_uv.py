@@ -97,7 +97,7 @@ def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any
 
 def _recorded_groups(lock: UvLockFile) -> UvLockFile:
     """``lock`` with its project's default and declared groups as uv records them, where it does (newer uv)."""
-    root = lock._root_project()  # noqa: SLF001  # the reader's own class
+    root = lock.root_project()
     recorded = None if root is None else lock.packages[root]
     if recorded is None or recorded.default_groups is None:
         return lock
@@ -272,7 +272,7 @@ class UvLockFile:
             return self._project_start(self.packages[self._member(name)].source.value)
         members = sorted(map(self._member, self._member_names() if request.all_packages else request.packages))
         # a virtual root's groups (and the groups its pyproject.toml declares) belong to the whole workspace
-        virtual = self._root_project() is None
+        virtual = self.root_project() is None
         return _Start(
             roots=tuple(members),
             default_groups=here.default_groups,
@@ -306,7 +306,7 @@ class UvLockFile:
                 and package.name in self.members  # a path dependency is no member
             ):
                 defaults = package.default_groups
-                root = self._root_project()
+                root = self.root_project()
                 return _Start(
                     roots=(number,),
                     default_groups=frozenset({canonicalize_name("dev")}) if defaults is None else defaults,
@@ -321,7 +321,7 @@ class UvLockFile:
         )
         raise SelectionError(self.path, reason)
 
-    def _root_project(self) -> int | None:
+    def root_project(self) -> int | None:
         """The index of the project at the lock's directory, or ``None`` for a virtual workspace root."""
         for index in self.roots:
             package = self.packages[index]
