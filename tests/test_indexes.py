@@ -585,3 +585,50 @@ def test_a_uv_index_login_variable_reaches_the_sync(
     environ = {"UV_INDEX_CORP_USERNAME": "ci", "UV_INDEX_CORP_PASSWORD": "s3cret"}
     assert sync(SyncSpec(venv=path, lock_path=lock, environ=environ), target, cache=Cache(cache_dir)).applied
     assert guarded.authorizations == [None, BASIC]
+
+
+# --- links without a hash the pin can compare: candidates, checked once downloaded ------------------------------------
+
+
+class _Pages(IndexClient):
+    """An index client whose one page lists ``files`` (no network)."""
+
+    def __init__(self, files: Mapping[str, IndexFile]) -> None:
+        super().__init__()
+        self.page = dict(files)
+
+    def files(self, index: str, name: str) -> dict[str, IndexFile]:  # noqa: ARG002  # the page of every project
+        return self.page
+
+
+_PINNED = {"sha256": frozenset({"a" * 64})}
+
+
+def _pinned(client: IndexClient, target_of: Callable[[str], Target]) -> Artifact:
+    pin = IndexPin(hashes=_PINNED)
+    return find_pinned(
+        client, name="pinned", version="1.0", pin=pin, ranks=target_of("3.12").tag_ranks, default_indexes=(DEFAULT,)
+    )
+
+
+def test_a_link_without_a_hash_the_pin_uses_is_a_candidate_and_one_with_another_digest_is_not(
+    target_of: Callable[[str], Target],
+) -> None:
+    best, good = "pinned-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "pinned-1.0-py3-none-any.whl"
+    page = {
+        best: IndexFile(url=f"{DEFAULT}/{best}", hashes={"sha256": "b" * 64}),  # the best fit, but another file
+        good: IndexFile(url=f"{DEFAULT}/{good}", hashes={"md5": "c" * 32}),  # md5 alone tells nothing of sha256
+    }
+    found = _pinned(_Pages(page), target_of)
+    assert (found.filename, found.url, found.hashes) == (good, f"{DEFAULT}/{good}", {})  # checked when downloaded
+    page[good] = IndexFile(url=f"{DEFAULT}/{good}", hashes={"sha256": "a" * 64})
+    assert _pinned(_Pages(page), target_of).hashes == {"sha256": "a" * 64}
+
+
+def test_links_without_hashes_none_of_which_fits_say_so_without_claiming_a_hash(
+    target_of: Callable[[str], Target],
+) -> None:
+    other = "pinned-1.0-cp27-cp27m-win32.whl"
+    with pytest.raises(FetchError) as info:
+        _pinned(_Pages({other: IndexFile(url=f"{DEFAULT}/{other}", hashes={})}), target_of)
+    assert str(info.value) == f"cannot fetch pinned from {DEFAULT}: no file of pinned==1.0 fits this interpreter"

@@ -24,7 +24,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError, InstallError, OfflineError
+from tox_venvsync._errors import FetchError, HashMismatchError, InstallError, OfflineError
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Pick
 from tox_venvsync._sources import Sources, recorded_url
@@ -893,11 +893,63 @@ def test_a_requirements_pin_with_a_foreign_hash_is_not_installed(env: Env, local
         "mistyped); compile the file again"
     )
     assert dist_info_names([env.site]) == []
-    # an index whose links give no hashes: the file cannot be told by its hash without fetching every one
+
+
+def test_a_pin_whose_page_links_its_files_without_hashes_installs_the_file_whose_digest_it_allows(
+    env: Env, local_index: LocalIndex, tmp_path: Path
+) -> None:
+    # a plain directory listing, a proxy, PyTorch's find-links pages: pip and uv fetch the file and check its digest
     local_index.hashless = True
-    env.lock.write_text(f"--index-url {local_index.simple_url}\npinned==1.0 --hash=sha256:{'0' * 64}\n")
-    with pytest.raises(FetchError) as info:
-        env.sync()
-    assert "the index lists 1 file(s) of pinned==1.0 without their hashes (no #sha256=... on the links)" in str(
-        info.value
+    wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'fetched'\n"})
+    make_wheel(local_index.directory, "pinned", "1.0", tag="cp27-cp27m-win32")  # listed, not for this interpreter
+    _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 --hash=sha256:{sha256_file(wheel)}\n")
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "fetched"
+    assert local_index.requests == ["/simple/pinned/", f"/files/{wheel.name}"]  # downloaded once, the best fit only
+    stored = env.cache.artifact("sha256", sha256_file(wheel), wheel.name)
+    assert stored.read_bytes() == wheel.read_bytes()  # at its content address: the next sync finds it there
+    assert list(env.cache.tmp_dir().iterdir()) == []
+
+    offline = Env(tmp_path / "offline", Path(env.target.executable).resolve())
+    offline.cache, offline.lock = env.cache, env.lock
+    local_index.requests.clear()
+    spec = SyncSpec(venv=offline.venv, lock_path=offline.lock, offline=True)
+    assert actions(sync(spec, offline.target, cache=offline.cache)) == [("pinned", "install")]
+    assert local_index.requests == []
+
+
+def test_a_file_linked_without_a_hash_whose_digest_the_pin_does_not_allow_is_refused_and_not_kept(
+    env: Env, local_index: LocalIndex
+) -> None:
+    local_index.hashless = True
+    wheel = make_wheel(local_index.directory, "pinned", "1.0")
+    page = local_index.simple_url + "pinned/"
+    allowed = sorted(["0" * 64, "1" * 64])
+    _requirements(
+        env, f"--no-index\n--find-links {page}\npinned==1.0 " + " ".join(f"--hash=sha256:{d}" for d in allowed)
     )
+    with pytest.raises(HashMismatchError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"the sha256 hash of pinned from {local_index.file_url(wheel.name)} is {sha256_file(wheel)} but the lock says "
+        f"one of {allowed[0]}, {allowed[1]}; nothing was installed: check the lockfile or the index that serves this "
+        "file"
+    )
+    assert info.value.exit_code == 2
+    assert dist_info_names([env.site]) == []
+    assert list(env.cache.tmp_dir().iterdir()) == []  # the refused download is gone
+    assert not (env.cache.root / "artifacts").exists() or not any((env.cache.root / "artifacts").rglob("*.whl"))
+
+
+def test_of_equal_fits_the_file_whose_page_gives_its_allowed_hash_is_taken_without_a_download_to_check(
+    env: Env, local_index: LocalIndex, tmp_path: Path
+) -> None:
+    local_index.hashless = True  # the index lists it without a hash; the find-links directory has it too
+    wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'either'\n"})
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / wheel.name).write_bytes(wheel.read_bytes())
+    pin = f"pinned==1.0 --hash=sha256:{sha256_file(wheel)}\n"
+    _requirements(env, f"--index-url {local_index.simple_url}\n--find-links {linked}\n{pin}")
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert local_index.requests == ["/simple/pinned/"]  # the directory's file, whose digest is known, not the link

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, OfflineError
+from tox_venvsync._lock._model import HASH_ALGORITHMS
 from tox_venvsync._values import replace
 
 # The network modules (urllib, http.client, ssl: ~6 ms to import) and the index client load when a
@@ -162,8 +163,8 @@ class CacheFetcher:
         tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as sink:
-                size, actual = _copy_hashing(pick, artifact, sink, algorithm)
-            _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=actual)
+                size, digests = _copy_hashing(pick, artifact, sink, (algorithm,))
+            _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=digests[algorithm])
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(target)  # atomic: the address only ever holds a verified file
             if self._progress is not None:
@@ -186,6 +187,42 @@ class CacheFetcher:
         indexes = (index,) if index else (project or (self._configured_index,))
         urls = self._index.candidates(indexes, pick.name, artifact.filename, artifact.hashes)
         return [replace(artifact, url=url) for url in urls]
+
+
+def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
+    """A requirements pin's file that its page links to without a hash, downloaded into the cache and checked.
+
+    pip and uv fetch such a file and compare its digest with the pin's ``--hash`` values; so does this, before
+    the file has a place in the cache: it is stored at its content address only when the pin allows its digest,
+    and comes back with that hash, as a file the lock names is fetched (found there, not downloaded again).
+    """
+    assert pick.lookup is not None  # noqa: S101  # only requirements pins are looked up
+    allowed = pick.lookup.hashes
+    algorithms = [algorithm for algorithm in HASH_ALGORITHMS if allowed.get(algorithm)]  # the strongest first
+    filename = _safe_filename(pick, artifact)
+    fd, name = tempfile.mkstemp(dir=cache.tmp_dir(), prefix="dl-")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            size, digests = _copy_hashing(pick, artifact, sink, algorithms)
+        found = next(((a, digests[a]) for a in algorithms if digests[a] in allowed[a]), None)
+        if found is None:
+            algorithm = algorithms[0]
+            expected = sorted(allowed[algorithm])
+            raise HashMismatchError(
+                pick.name,
+                artifact.location,
+                what=f"the {algorithm} hash",
+                expected=expected[0] if len(expected) == 1 else f"one of {', '.join(expected)}",
+                actual=digests[algorithm],
+            )
+        algorithm, digest = found
+        target = cache.artifact(algorithm, digest, filename)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.replace(target)  # atomic: the address only ever holds a verified file
+    finally:
+        tmp.unlink(missing_ok=True)  # a refused or broken download leaves no partial file behind
+    return replace(artifact, size=size, hashes={algorithm: digest})
 
 
 class _Progress:
@@ -216,16 +253,20 @@ def terminal() -> TextIO | None:
     return sys.stderr if sys.stderr.isatty() else None
 
 
-def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: str) -> tuple[int, str]:
+def _copy_hashing(
+    pick: Pick, artifact: Artifact, sink: IO[bytes], algorithms: Sequence[str]
+) -> tuple[int, dict[str, str]]:
+    """Copy the file to ``sink``: its size, and its hex digest by each of ``algorithms``."""
     import http.client  # noqa: PLC0415  # see the imports
     import urllib.error  # noqa: PLC0415
 
-    hasher = hashlib.new(algorithm)
+    hashers = [hashlib.new(algorithm) for algorithm in algorithms]
     size = 0
     with _open_source(pick, artifact) as source:
         try:
             while chunk := source.read(_CHUNK):
-                hasher.update(chunk)
+                for hasher in hashers:
+                    hasher.update(chunk)
                 sink.write(chunk)
                 size += len(chunk)
         except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
@@ -235,7 +276,7 @@ def _copy_hashing(pick: Pick, artifact: Artifact, sink: IO[bytes], algorithm: st
         # a short body is a broken transfer, not a wrong file: say so instead of blaming the lock's hash
         reason = f"the download broke off after {size} of {declared} bytes; try again"
         raise FetchError(pick.name, artifact.location, reason)
-    return size, hasher.hexdigest()
+    return size, {algorithm: hasher.hexdigest() for algorithm, hasher in zip(algorithms, hashers, strict=True)}
 
 
 def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:

@@ -727,9 +727,12 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
 
     Looked for on the indexes and in every ``--find-links`` location, as pip looks: the file's
     ``--index-url`` in place of ``default_indexes`` (the configured ones), its ``--extra-index-url``
-    besides, none with ``--no-index``. Only files whose hash is known to be allowed are candidates: an
-    index page's hash (PyPI and every PEP 503 index worth the name give them), a find-links page's, or a
-    local file's own; the bytes are checked against that hash again when the file is fetched.
+    besides, none with ``--no-index``. The candidates are the files whose hash is known to be allowed (an
+    index page's, as PyPI and every PEP 503 index worth the name give them, a find-links page's, or a local
+    file's own) and, as pip and uv take them, those a page links to without a hash (a plain directory listing,
+    PyTorch's find-links pages): such a file, when chosen, comes back with no ``hashes``, for the caller to
+    download and check against the pin before it is used (:func:`tox_venvsync._fetch.store_pinned`). Of equally
+    fitting files, one whose allowed hash the page gives goes first.
     """
     indexes = () if pin.no_index else (*((pin.index,) if pin.index else default_indexes), *pin.extra_indexes)
     indexes = tuple(dict.fromkeys(indexes))
@@ -738,6 +741,7 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     candidates, seen, failed = _indexed(client, indexes, name, version, pin)
     for location in pin.find_links:
         candidates.extend(_linked(client, location, name, version, pin))
+    candidates.sort(key=lambda candidate: not candidate.hashes)  # stable: the known ones first among equals
     chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
         (c for c in candidates if not c.filename.endswith(".whl")), None
     )
@@ -755,19 +759,14 @@ def _not_found(
     """Why no file of a pin was chosen, from what the indexes listed of the release."""
     release = f"{name}=={version}"
     if candidates:
-        return f"no file of {release} with an allowed hash fits this interpreter"
+        allowed = "" if any(not candidate.hashes for candidate in candidates) else " with an allowed hash"
+        return f"no file of {release}{allowed} fits this interpreter"
     if not seen and not find_links:
         return f"no index lists {release}; check the file's --index-url and --extra-index-url, or the configured index"
     if seen.get("other"):
         return (
             f"the index lists {seen['other']} file(s) of {release}, none with a hash the file's --hash allows (the "
             "index holds other files than the lock was made from, or a hash was mistyped); compile the file again"
-        )
-    if seen.get("hashless"):
-        return (
-            f"the index lists {seen['hashless']} file(s) of {release} without their hashes (no #sha256=... on the "
-            "links), so none can be matched to the file's --hash; use an index that gives hashes, or a "
-            "--find-links directory of the files"
         )
     return f"no file of {release} with an allowed hash is found"
 
@@ -777,8 +776,9 @@ def _indexed(
 ) -> tuple[list[Artifact], dict[str, int], list[FetchError]]:
     """The allowed files of ``name==version`` the indexes list, how many of the release's they list, who failed.
 
-    The count is by kind: ``allowed``, ``other`` (another hash) and ``hashless`` (the link gives none). One
-    index refusing (a login, the network) is not the end while another has the file, as with pip.
+    The count is by kind: ``allowed``, ``other`` (another hash) and ``hashless`` (the link gives none the pin
+    uses: a candidate, see :func:`find_pinned`). One index refusing (a login, the network) is not the end while
+    another has the file, as with pip.
     """
     candidates: list[Artifact] = []
     seen: dict[str, int] = {}
@@ -791,9 +791,9 @@ def _indexed(
             continue
         for filename, file in files.items():
             if _is_release(filename, name, version):
-                kind = "allowed" if _allowed(file.hashes, pin) else "other" if file.hashes else "hashless"
+                kind = "allowed" if _allowed(file.hashes, pin) else "other" if _comparable(file, pin) else "hashless"
                 seen[kind] = seen.get(kind, 0) + 1
-                if kind == "allowed":
+                if kind != "other":
                     candidates.append(_artifact(filename, file, pin))
     return candidates, seen, failed
 
@@ -806,7 +806,7 @@ def _linked(client: IndexClient, location: str, name: str, version: str, pin: In
         return [
             _artifact(filename, file, pin)
             for filename, file in files.items()
-            if _is_release(filename, name, version) and _allowed(file.hashes, pin)
+            if _is_release(filename, name, version) and (_allowed(file.hashes, pin) or not _comparable(file, pin))
         ]
     directory = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(location)
     try:
@@ -839,7 +839,13 @@ def _allowed(hashes: Mapping[str, str], pin: IndexPin) -> bool:
     return any(digest in pin.hashes.get(alg, ()) for alg, digest in hashes.items())
 
 
+def _comparable(file: IndexFile, pin: IndexPin) -> bool:
+    """Whether the link gives a digest of an algorithm the pin names (an md5 alone, or none, tells nothing)."""
+    return any(algorithm in pin.hashes for algorithm in file.hashes)
+
+
 def _artifact(filename: str, file: IndexFile, pin: IndexPin) -> Artifact:
+    """The file as a candidate: with its allowed hashes, or none (a link without a hash the pin uses)."""
     hashes = {alg: d for alg, d in file.hashes.items() if d in pin.hashes.get(alg, ())}
     return Artifact(filename=filename, url=file.url, path=None, size=None, hashes=hashes)
 

@@ -108,6 +108,10 @@ class Sources:
             ranks=self._target.tag_ranks,
             default_indexes=self.default_indexes,
         )
+        if not found.hashes:  # linked without its hash: its digest, once downloaded, tells whether the pin allows it
+            from tox_venvsync._fetch import store_pinned  # noqa: PLC0415  # loaded when a sync has work to do
+
+            found = store_pinned(self.cache, pick, found)
         return _with_file(pick, found)
 
     def _from_cache(self, pick: Pick) -> Artifact | None:
