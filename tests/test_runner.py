@@ -918,7 +918,7 @@ def test_a_sync_says_which_lockfile_it_took_when_another_lies_beside_it(demo: De
     )
     code, out = demo.run()
     assert (code, told in out) == (0, True), out
-    code, out = demo.run()  # nothing changed: nothing said, no other file looked at
+    code, out = demo.run()  # nothing changed: nothing said
     assert (code, "synced from" in out) == (0, False), out
     demo.versions["beta"] = "2.1"
     demo.lock()
@@ -932,6 +932,23 @@ def test_a_sync_says_which_lockfile_it_took_when_another_lies_beside_it(demo: De
     demo.lock()
     code, out = demo.run()  # chosen by the user: nothing to say
     assert (code, "synced from" in out, "versions 1.0 2.2" in out) == (0, False, True), out
+
+
+def test_a_lock_beside_that_changed_is_told_also_when_the_sync_has_nothing_to_do(demo: Demo) -> None:
+    # uv lock ran again beside an exported pylock.toml the environment is in sync with: the sync, a no-op, said
+    # nothing, and the environment stayed at the stale export's pins in silence; found by QA
+    uv_lock = demo.project.path / "uv.lock"
+    uv_lock.write_text("version = 1\n")  # never read: pylock.toml comes first
+    told = "synced from pylock.toml, the first of pylock.toml, uv.lock, pdm.lock, poetry.lock found in "
+    code, out = demo.run()
+    assert (code, told in out) == (0, True), out
+    code, out = demo.run()  # nothing changed: nothing said
+    assert (code, "synced from" in out) == (0, False), out
+    uv_lock.write_text("version = 1\n# locked again\n")
+    code, out = demo.run()
+    assert (code, told in out, "synced 2 packages" in out) == (0, True, False), out
+    code, out = demo.run()  # told once for that change
+    assert (code, "synced from" in out) == (0, False), out
 
 
 def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixture) -> None:

@@ -567,7 +567,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)
-        if outcome.applied and not self.conf["lock_file"]:
+        if outcome.plan is not None and not self.conf["lock_file"]:  # compared: a lock beside changed, or this one
             _tell_other_locks(spec.lock_path)
         if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
@@ -660,6 +660,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             paths_from=self.core["toxinidir"],  # a requirements lock's relative paths too, as pip -r reads them there
             exact=self.conf["exact"],
             environ=self._tool_environ(),
+            beside=() if self.conf["lock_file"] else _beside(lock_path),
         )
 
     def _deps_content(self) -> list[str]:
@@ -747,12 +748,27 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
 
 
+def _beside(lock: Path) -> list[str]:
+    """The other lockfiles of :data:`DETECTED` beside ``lock``, as ``name:size:mtime`` (see ``SyncSpec.beside``)."""
+    found = []
+    for name in DETECTED:
+        if name == lock.name:
+            continue
+        try:
+            status = (lock.parent / name).stat()
+        except OSError:  # none there (or unreadable: find_lock passes it over too)
+            continue
+        found.append(f"{name}:{status.st_size}:{status.st_mtime_ns}")
+    return found
+
+
 def _tell_other_locks(lock: Path) -> None:
     """Say which lockfile a sync took when another of :data:`DETECTED` lies beside it.
 
     An exported ``pylock.toml`` beside the ``uv.lock`` it came from is taken first, and goes stale when ``uv lock``
     runs again: the environment then matches the old export, which the user may not know they are syncing from.
-    Said only when the sync changed something (a no-op looks at no other file).
+    Said when the sync compared the environment with the lock: it changed something, or a lock beside changed (its
+    size and time are in the fingerprint); a no-op with nothing changed says nothing.
     """
     others = [name for name in DETECTED if name != lock.name and (lock.parent / name).is_file()]
     if others:

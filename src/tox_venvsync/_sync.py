@@ -87,6 +87,9 @@ class SyncSpec:
     #: the environment builds, pip (``deps``) and the index settings are read from; ``None``: this process's
     #: (tox passes its ``set_env`` on top of it, as tox-uv passes it to uv)
     environ: Mapping[str, str] | None = None
+    #: the other lockfiles beside a lock that was found by name, each as ``name:size:mtime``: one that changes (a
+    #: ``uv lock`` beside an exported ``pylock.toml``) makes the next sync compare, so that tox says which it took
+    beside: Sequence[str] = ()
 
 
 @frozen
@@ -644,6 +647,7 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
             *(f"deps:{dep}" for dep in spec.deps),
             *(f"deps-content:{line}" for line in spec.deps_content),
             *(f"member:{digest}" for digest in members),
+            *(f"beside:{other}" for other in spec.beside),
         ],
         exact=spec.exact,
         paths_from=_paths_from(spec),
