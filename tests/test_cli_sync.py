@@ -272,6 +272,35 @@ def test_a_dry_run_with_another_python_says_the_venv_would_be_recreated(
     assert tree(venv) == before
 
 
+def test_a_sync_without_python_keeps_the_venvs_own(
+    lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a venv of 3.10 synced again without --python was emptied and made again with the Python running venvsync,
+    # every package installed again, where uv sync keeps the Python of the environment it finds; found by QA
+    python310 = shutil.which("python3.10")
+    assert python310 is not None
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, Path(python310)))[0] == 0
+    before = tree(venv)
+    code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv), "--dry-run")
+    assert (code, out, err) == (0, "keep 2 packages\n", "")
+    code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv))
+    assert (code, out, err) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
+    assert tree(venv) == before
+    (venv / "bin" / "python").unlink()  # a venv whose interpreter is gone is made again, with this Python
+    (venv / "bin" / "python").symlink_to(tmp_path / "gone")
+    code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv))
+    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed\n", "")
+    assert f"version = {sys.version_info.major}.{sys.version_info.minor}." in (venv / "pyvenv.cfg").read_text()
+    (venv / "bin" / "python").unlink()  # one that does not work is not taken for another: the error says what to do
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")
+    (venv / "bin" / "python").chmod(0o755)
+    code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"venvsync: error: {venv}'s own interpreter does not work (the interpreter ")
+    assert err.endswith("; pass --python to make the venv again with another\n")
+
+
 def test_a_dry_run_for_a_venv_whose_interpreter_leads_nowhere_says_so(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

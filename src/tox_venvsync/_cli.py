@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._entry import INTERRUPTED
-from tox_venvsync._errors import BadInputError, VenvSyncError, command_line_names, file_system_error
+from tox_venvsync._errors import (
+    BadInputError,
+    InterpreterError,
+    VenvSyncError,
+    command_line_names,
+    file_system_error,
+)
 from tox_venvsync._location import (
     Kind,
     adoptable,
@@ -37,6 +43,7 @@ from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tox_venvsync._location import Found
     from tox_venvsync._plan import Plan
 
 # What only one command or option uses (packaging's name rules, the plan's actions, the bytecode compiler,
@@ -59,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     _lock_args(sync_, lock_required=True)
     sync_.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
     sync_.add_argument(
-        "--python", default=sys.executable, help="the interpreter to create it with (a path, or a name on PATH)"
+        "--python",
+        help="the interpreter to create it with (a path, or a name on PATH); default: the venv's own, else this one",
     )
     sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
     sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
@@ -213,7 +221,14 @@ def _sync(args: argparse.Namespace) -> int:
     protected = protected_paths(args.lock.absolute().parent)
     found = inspect(venv, protected)  # what the sync refuses, a dry run refuses too, before anything is read
     ahead = LockAhead(spec, default_cache_dir(), write=not args.dry_run)
-    base = _interpreter(args.python, remember=not args.dry_run, ahead=ahead)
+    python = args.python if args.python is not None else _default_python(found)
+    try:
+        base = _interpreter(python, remember=not args.dry_run, ahead=ahead)
+    except InterpreterError as exc:
+        if args.python is not None:
+            raise
+        msg = f"{venv}'s own interpreter does not work ({exc}); pass --python to make the venv again with another"
+        raise InterpreterError(msg) from None
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
     if args.dry_run:
         return _dry_run(args, spec, base, ahead, why=not_adopted(found, version) if found.kind is Kind.VENV else None)
@@ -241,6 +256,18 @@ def _sync(args: argparse.Namespace) -> int:
             raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
     return 0
+
+
+def _default_python(found: Found) -> str:
+    """``--python`` left out: the Python of the venv found there, while it runs; else the one running venvsync.
+
+    ``uv sync`` keeps the Python of the project environment it finds; taking this process's made a venv of 3.13 one
+    of 3.12 (emptied, every package installed again) when venvsync ran on 3.12 and the command named no Python.
+    """
+    python = found.path / "bin" / "python"
+    if found.kind is Kind.VENV and python.exists():  # a link to nothing (its base Python gone) is made again
+        return os.path.realpath(python)  # its base interpreter, as a venv's python links to it
+    return sys.executable
 
 
 def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, why: str | None) -> int:
