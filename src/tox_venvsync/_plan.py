@@ -113,6 +113,8 @@ class Plan:
     """Every step, sorted by name; applying it makes the venv equal the selection."""
 
     steps: tuple[Step, ...]
+    #: kept because tox's ``deps`` installed them on top of the lock: not counted in :meth:`summary`
+    on_top: frozenset[str] = frozenset()
 
     def of(self, *actions: Action) -> list[Step]:
         """The steps with one of these actions."""
@@ -125,7 +127,8 @@ class Plan:
     def summary(self) -> str:
         """``synced 54 packages: 3 installed, 1 upgraded, 2 removed`` (what the venv holds after the plan)."""
         counts = [f"{len(steps)} {word}" for action, word in _WORDS if (steps := self.of(action))]
-        held = len(self.steps) - len(self.of(Action.REMOVE))
+        # what deps added is left out, kept or not yet installed: the count is the same on every sync
+        held = len(self.steps) - len(self.of(Action.REMOVE)) - sum(s.name in self.on_top for s in self.of(Action.KEEP))
         return f"synced {_packages(held)}: {', '.join(counts) or 'nothing changed'}"
 
     @property
@@ -159,6 +162,7 @@ def make_plan(
     more that stay (what tox's ``deps`` installed on top of the lock).
     """
     steps: list[Step] = []
+    on_top: set[str] = set()
     by_name = {item.pick.name: item for item in wanted}
     for name, item in by_name.items():
         steps.append(_step_for(item, tuple(installed.get(name, ())), suspect=name in suspect))
@@ -168,7 +172,9 @@ def make_plan(
         kept = name in SEED_PACKAGES or name in keep or not exact
         action = Action.KEEP if kept and name not in suspect else Action.REMOVE
         steps.append(Step(action=action, name=name, version=dists[0].version, old=tuple(dists)))
-    return Plan(steps=tuple(sorted(steps, key=lambda step: step.name)))
+        if action is Action.KEEP and name in keep:
+            on_top.add(name)
+    return Plan(steps=tuple(sorted(steps, key=lambda step: step.name)), on_top=frozenset(on_top))
 
 
 def _step_for(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> Step:
