@@ -407,6 +407,12 @@ def recreate_line(venv: Path, why: str, python: str, full_version: str) -> str:
     return f"recreate: {venv} is a venv of Python {had}, {python} is {full_version}"
 
 
+def made_for(venv: Path, python: str, full_version: str) -> str:
+    """:data:`ANOTHER_PYTHON` with both versions: ``it was made for Python 3.11.7, base_python is 3.12.1``."""
+    had = ".".join(map(str, venv_python_version(venv) or ()))
+    return f"{ANOTHER_PYTHON if not had else f'it was made for Python {had}'}, {python} is {full_version}"
+
+
 def no_interpreter(venv: Path) -> str:
     """Why a venv of the right Python is made again: its interpreter is gone."""
     return f"its interpreter {venv / 'bin' / 'python'} is missing or a link to nothing"

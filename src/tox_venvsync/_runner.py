@@ -27,6 +27,7 @@ from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error, renamed
 from tox_venvsync._location import (
+    ANOTHER_PYTHON,
     Kind,
     can_create_in_process,
     create_dir,
@@ -35,6 +36,7 @@ from tox_venvsync._location import (
     cut_off,
     inspect,
     kernel_path,
+    made_for,
     missing_from,
     no_interpreter,
     not_adopted,
@@ -408,6 +410,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 return
             if not cut_off(self.env_dir):
                 self._check_before_recreating()  # a working venv is emptied only once the input is good
+            if why == ANOTHER_PYTHON:  # which Python it had and which it gets (a venv tox's record did not cover)
+                why = made_for(self.env_dir, "base_python", ".".join(map(str, self.base_python.version_info[:3])))
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
         self._venvsync_made = self._venvsync_missing_from
