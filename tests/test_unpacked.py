@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import json
 import os
 import re
@@ -468,6 +470,59 @@ def test_records_the_spec_allows_are_installed_as_pip_and_uv_install_them(
     assert (site / "lenient" / "__init__.py").read_text() == "OK = 1\n"
     assert not (site / "lenient-1.0.dist-info" / "RECORD.jws").exists()  # it signs a RECORD rewritten here
     assert not check_records(scan([site]), path)
+
+
+def _hex_digests(text: str) -> str:
+    """RECORD ``text`` with its sha256 digests in hex, as an old sphinx-theme-builder wrote them (furo 2022.9)."""
+
+    def to_hex(match: re.Match[str]) -> str:
+        return "sha256=" + base64.urlsafe_b64decode(match[1] + "=").hex()
+
+    return re.sub(r"sha256=([A-Za-z0-9_-]{43})", to_hex, text)
+
+
+def test_a_record_with_hex_digests_installs_as_pip_and_uv_install_it(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    wheel = make_wheel(wheelhouse, "hexrec", "1.0", modules={"hexrec/__init__.py": "OK = 1\n"})
+    _with_record(wheel, _hex_digests)
+    assert re.search(r"^hexrec/__init__\.py,sha256=[0-9a-f]{64},", _record_of(wheel), re.MULTILINE)
+    path, target = venv
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    installer.check(wheel, wanted_for(wheel, "hexrec"))
+    installer.install(wheel, wanted_for(wheel, "hexrec"))
+    site = Path(target.scheme["purelib"])
+    assert (site / "hexrec" / "__init__.py").read_text() == "OK = 1\n"
+    # the installed RECORD has the digests in base64, as RECORD writes them, and verifies
+    assert not re.search(r"sha256=[0-9a-f]{64}", (site / "hexrec-1.0.dist-info" / "RECORD").read_text())
+    assert not check_records(scan([site]), path)
+
+
+def test_a_hex_digest_that_is_not_the_files_is_refused(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    wheel = make_wheel(wheelhouse, "hexbad", "1.0", modules={"hexbad/__init__.py": "OK = 1\n"})
+    row = re.compile(r"^(hexbad/__init__\.py,sha256=)[^,]+", re.MULTILINE)
+    _with_record(wheel, lambda text: row.sub(r"\g<1>" + "ab" * 32, text))
+    _, target = venv
+    with pytest.raises(InstallError, match=r"its RECORD does not match the content of 'hexbad/__init__.py'"):
+        LinkInstaller(target, Cache(tmp_path / "cache")).check(wheel, wanted_for(wheel, "hexbad"))
+
+
+def test_verify_reads_a_record_with_hex_digests_that_pip_or_uv_installed(tmp_path: Path) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.12" / "site-packages"
+    (site / "hexrec").mkdir(parents=True)
+    (site / "hexrec-1.0.dist-info").mkdir()
+    (site / "hexrec" / "__init__.py").write_text("OK = 1\n")
+    (site / "hexrec" / "edited.py").write_text("EDITED = 1\n")
+    digest = hashlib.sha256(b"OK = 1\n").hexdigest()
+    (site / "hexrec-1.0.dist-info" / "RECORD").write_text(
+        f"hexrec/__init__.py,sha256={digest},7\nhexrec/edited.py,sha256={digest},7\nhexrec-1.0.dist-info/RECORD,,\n"
+    )
+    drift = check_records(scan([site]), tmp_path / "venv")
+    assert drift.modified == ["lib/python3.12/site-packages/hexrec/edited.py"]
+    assert not drift.missing
+    assert not drift.unreadable
 
 
 def test_a_file_whose_record_row_has_no_hash_is_refused(

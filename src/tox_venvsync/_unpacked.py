@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 from tox_venvsync._cache import tree_lock
 from tox_venvsync._errors import InstallError
 from tox_venvsync._values import frozen
-from tox_venvsync._verify import checkable
+from tox_venvsync._verify import checkable, record_form
 from tox_venvsync._zip import Members
 
 if TYPE_CHECKING:
@@ -311,13 +311,7 @@ class _Extractor:
         if not expected:
             raise InstallError(self._name, self._wheel.name, f"its RECORD has no hash for {path!r}")
         data = self._members.read(info, hashed=True)  # checked against RECORD's hash next
-        algorithm, _, digest = expected.partition("=")
-        # shake is guaranteed too, but its digest needs a length a RECORD does not give
-        if (
-            not checkable(algorithm)
-            or algorithm not in hashlib.algorithms_guaranteed
-            or _b64(hashlib.new(algorithm, data)) != digest
-        ):
+        if (recorded := _matching(expected, data)) is None:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")
         if size is None:  # the size column may be empty (the spec); the hash alone checks the file
             size = len(data)
@@ -332,7 +326,7 @@ class _Extractor:
         executable = bool((info.external_attr >> 16) & 0o111)  # any execute bit, as pip, uv and installer read it
         if executable:
             os.chmod(target, 0o755)
-        return Entry(path, expected, size, executable)
+        return Entry(path, recorded, size, executable)
 
 
 def _write(path: str, data: bytes) -> None:
@@ -344,6 +338,20 @@ def _write(path: str, data: bytes) -> None:
             rest = rest[os.write(fd, rest) :]
     finally:
         os.close(fd)
+
+
+def _matching(expected: str, data: bytes) -> str | None:
+    """RECORD's hash ``expected`` (``alg=digest``) as the installed RECORD writes it; ``None`` if not ``data``'s.
+
+    A hex digest (an old builder's, see :func:`record_form`) that is ``data``'s comes back in base64.
+    """
+    algorithm, _, digest = expected.partition("=")
+    # shake is guaranteed too, but its digest needs a length a RECORD does not give
+    if not checkable(algorithm) or algorithm not in hashlib.algorithms_guaranteed:
+        return None
+    if (found := _b64(hashlib.new(algorithm, data))) == digest:
+        return expected
+    return f"{algorithm}={found}" if found == record_form(algorithm, digest) else None
 
 
 def _b64(hasher: hashlib._Hash) -> str:

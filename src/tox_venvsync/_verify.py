@@ -78,7 +78,7 @@ def _row_drift(record: str, path: str, field: str, real: _RealPaths) -> tuple[st
         return "missing", shown
     except OSError as exc:  # not readable (permissions), or a path no file system holds (too long)
         return "unreadable", f"{shown}: {exc.strerror}"
-    return None if actual == digest else ("modified", shown)
+    return None if actual == digest or actual == record_form(algorithm, digest) else ("modified", shown)
 
 
 def _unusable(path: str, field: str, algorithm: str, digest: str) -> str | None:
@@ -248,6 +248,23 @@ def checkable(algorithm: str) -> bool:
         return hashlib.new(algorithm).digest_size > 0
     except ValueError:  # listed, but refused by this OpenSSL (FIPS mode)
         return False
+
+
+def record_form(algorithm: str, digest: str) -> str:
+    """``digest`` as a RECORD writes it (urlsafe base64, no padding): a hex digest of ``algorithm``, converted.
+
+    Some wheel builders wrote RECORD's digests in hex (the sphinx-theme-builder that made furo 2022.9.29's wheel,
+    which projects on Sphinx 4 still lock). pip and uv install those wheels and keep that RECORD; a hex digest says
+    the same as the base64 one and never reads as one: ``n`` bytes are ``2n`` hex digits, ``ceil(4n/3)`` in base64.
+    ``algorithm`` is one that is :func:`checkable`; any other ``digest`` is returned as it is.
+    """
+    if len(digest) != 2 * hashlib.new(algorithm).digest_size:
+        return digest
+    try:
+        raw = bytes.fromhex(digest)
+    except ValueError:
+        return digest
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def record_digest(path: str, algorithm: str) -> str | None:
