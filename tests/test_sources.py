@@ -24,7 +24,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError, HashMismatchError, InstallError, OfflineError
+from tox_venvsync._errors import FetchError, HashMismatchError, InstallError, OfflineError, SelectionError
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Pick
 from tox_venvsync._sources import Sources, recorded_url
@@ -953,3 +953,60 @@ def test_of_equal_fits_the_file_whose_page_gives_its_allowed_hash_is_taken_witho
     _requirements(env, f"--index-url {local_index.simple_url}\n--find-links {linked}\n{pin}")
     assert actions(env.sync()) == [("pinned", "install")]
     assert local_index.requests == ["/simple/pinned/"]  # the directory's file, whose digest is known, not the link
+
+
+# --- a requirements lock must pin what its packages need here, as pip's hash-checking mode requires ------------------
+
+
+def _pins(local_index: LocalIndex, *wheels: Path) -> str:
+    lines = "".join(f"{w.name.split('-')[0]}=={w.name.split('-')[1]} --hash=sha256:{sha256_file(w)}\n" for w in wheels)
+    return f"--index-url {local_index.simple_url}\n{lines}"
+
+
+def test_a_requirements_lock_lacking_a_dependency_for_this_python_is_refused_before_any_change(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # compiled on a newer Python: pytest needs exceptiongroup below 3.11 only, the file has none; pip refuses it in
+    # hash-checking mode, and synced as it was, the first test run failed with No module named 'exceptiongroup'
+    top = make_wheel(local_index.directory, "top", "1.0", requires_dist=['needed>=1; python_version >= "3"'])
+    other = make_wheel(local_index.directory, "other", "1.0", requires_dist=['gone; python_version < "3"'])
+    _requirements(env, _pins(local_index, top, other))
+    with pytest.raises(SelectionError) as info:
+        env.sync()
+    python = env.target.python_full_version
+    assert str(info.value) == (
+        f"{env.lock}: the lock is not complete for Python {python}: top 1.0 needs needed>=1 "
+        '(where python_version >= "3"), which the lock does not pin; compile it again for this Python (uv pip compile '
+        "--universal --generate-hashes, "
+        f"or pip-compile --generate-hashes run on Python {python}), as pip refuses it in hash-checking mode"
+    )
+    assert info.value.exit_code == 2
+    assert dist_info_names([env.site]) == []  # nothing installed, though every file was fetched
+    needed = make_wheel(local_index.directory, "needed", "1.2")
+    _requirements(env, _pins(local_index, top, other, needed))  # other's need has a marker false here
+    assert sorted(actions(env.sync())) == [("needed", "install"), ("other", "install"), ("top", "install")]
+
+
+def test_a_requirements_lock_pinning_a_version_a_package_refuses_is_refused_also_for_a_package_that_stays(
+    env: Env, local_index: LocalIndex
+) -> None:
+    top = make_wheel(local_index.directory, "top", "1.0", requires_dist=["needed>=1,<2", "fancy[extra]"])
+    fancy = make_wheel(local_index.directory, "fancy", "1.0", requires_dist=['addon; extra == "extra"'])
+    needed, addon = make_wheel(local_index.directory, "needed", "1.2"), make_wheel(local_index.directory, "addon", "1")
+    _requirements(env, _pins(local_index, top, fancy, needed))  # fancy[extra] needs addon: followed as pip does
+    with pytest.raises(
+        SelectionError, match=r"fancy 1.0 needs addon \(where extra == \"extra\"\), which the lock does not pin"
+    ):
+        env.sync()
+    _requirements(env, _pins(local_index, top, fancy, needed, addon))
+    assert len(actions(env.sync())) == 4
+    newer = make_wheel(local_index.directory, "needed", "2.0")
+    _requirements(env, _pins(local_index, top, fancy, newer, addon))  # top stays (kept), its need is read again
+    with pytest.raises(SelectionError, match=r"top 1.0 needs needed<2,>=1, and the lock pins needed 2.0;"):
+        env.sync()
+    assert sorted(dist_info_names([env.site])) == [
+        "addon-1.dist-info",
+        "fancy-1.0.dist-info",
+        "needed-1.2.dist-info",
+        "top-1.0.dist-info",
+    ]

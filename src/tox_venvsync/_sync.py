@@ -250,25 +250,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
-            indexes = functools.cache(lambda: project_indexes(spec))  # read when a request is to be made
-            plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
-            unpacking = _UnpackAhead(cache)
-            try:
-                if fetcher is None:
-                    from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
-
-                    progress = terminal()
-                    fetcher = CacheFetcher(
-                        cache,
-                        offline=spec.offline,
-                        progress=progress,
-                        on_fetched=unpacking.submit,
-                        environ=spec.environ,
-                        indexes=indexes,
-                    )
-                wheels = sources.wheels(plan, fetcher)  # every file verified and built before any change
-            finally:
-                unpacking.close()
+            plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
             state.clear()
             chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
             # what each install places from, should it be cut off half way (see clear_half_placed)
@@ -294,6 +276,41 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             if plan.changes or deps_names or exc.errno not in _NOT_WRITABLE:
                 raise
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(spec.deps))
+
+
+def _fetched(
+    spec: SyncSpec, target: Target, plan: Plan, sources: Sources, fetcher: Fetcher | None
+) -> tuple[Plan, Mapping[str, Path]]:
+    """The plan with every requirements pin's file found, and the file of each install: verified, unpacked, built.
+
+    A requirements lock is checked whole for the interpreter (:func:`tox_venvsync._complete.check_complete`), as pip
+    checks one in hash-checking mode; the other formats record each package's dependencies.
+    """
+    cache = sources.cache
+    indexes = functools.cache(lambda: project_indexes(spec))  # read when a request is to be made
+    plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
+    unpacking = _UnpackAhead(cache)
+    try:
+        if fetcher is None:
+            from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
+
+            progress = terminal()
+            fetcher = CacheFetcher(
+                cache,
+                offline=spec.offline,
+                progress=progress,
+                on_fetched=unpacking.submit,
+                environ=spec.environ,
+                indexes=indexes,
+            )
+        wheels = sources.wheels(plan, fetcher)
+    finally:
+        unpacking.close()
+    if (spec.lock_format or _format_of(spec.lock_path)) == "requirements":
+        from tox_venvsync._complete import check_complete  # noqa: PLC0415  # see the imports
+
+        check_complete(spec.lock_path, target, plan, wheels)
+    return plan, wheels
 
 
 def project_indexes(spec: SyncSpec) -> ProjectIndexes:
@@ -512,12 +529,14 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
     """The project's own requirements must be met by the lock; else the lock is stale (it never is silently)."""
     from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
 
+    from tox_venvsync._complete import applies  # noqa: PLC0415
+
     metadata = {wheel.path: _project_metadata(wheel.path) for wheel in spec.project}
     for headers in metadata.values():  # a lock made for the project's Pythons lacks what others need: not stale
         _check_project_python(headers, target)
     versions = {pick.name: pick.version for pick in picks}
     for requirement in (r for wheel, headers in metadata.items() for r in _requires_dist(wheel, headers)):
-        if not _applies(requirement, target, spec.request.extras):
+        if not applies(requirement, target, spec.request.extras):
             continue
         name = canonicalize_name(requirement.name)
         if name in versions:
@@ -553,13 +572,9 @@ def _check_project_python(metadata: Message, target: Target) -> None:
 
 def _requires_dist(wheel: Path, metadata: Message) -> list[Requirement]:
     """The ``Requires-Dist`` of a built wheel (its ``metadata``): what the project declares it needs."""
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # see the imports
+    from tox_venvsync._complete import requires_dist  # noqa: PLC0415  # see the imports
 
-    try:
-        return [Requirement(line) for line in metadata.get_all("Requires-Dist") or []]
-    except InvalidRequirement as exc:
-        msg = f"the project wheel {wheel} has unreadable metadata ({exc}); rebuild it"
-        raise BadInputError(msg) from exc
+    return requires_dist(metadata, f"the project wheel {wheel} has unreadable metadata ({{exc}}); rebuild it")
 
 
 def _project_metadata(wheel: Path) -> Message:
@@ -575,11 +590,6 @@ def _project_metadata(wheel: Path) -> Message:
         msg = f"the project wheel {wheel} has unreadable metadata ({exc}); rebuild it"
         raise BadInputError(msg) from exc
     return HeaderParser().parsestr(text, headersonly=True)
-
-
-def _applies(requirement: Requirement, target: Target, extras: frozenset[str]) -> bool:
-    marker = requirement.marker
-    return marker is None or any(marker.evaluate({**target.markers, "extra": e}) for e in ("", *extras))
 
 
 def _project_file(lock: Path, lock_format: str | None) -> Path:

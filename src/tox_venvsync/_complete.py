@@ -1,0 +1,136 @@
+"""Complete: a requirements lock must pin what its packages need on the interpreter, as pip's hash mode requires.
+
+pip installs a hashed requirements file in hash-checking mode, where every dependency of every package must be
+in the file (``Hashes are required in --require-hashes mode, but they are missing from some requirements``) in a
+version the package accepts: a file compiled on Python 3.12 lacks ``exceptiongroup``, which pytest needs below
+3.11, and pip refuses it there. Synced as it is, the environment lacked it and the first test run failed with
+``No module named 'exceptiongroup'``. The other formats record each package's dependencies and are whole for the
+Pythons they were locked for (their ``requires-python`` says which).
+
+Checked once every file is fetched and built, before anything in the venv changes, on syncs that change
+something: a package that stays was checked when it came, but is read again (a lock edited since may have dropped
+what it needs). A dependency is met by any distribution the venv keeps, as pip counts what is installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from tox_venvsync._errors import BadInputError, SelectionError
+from tox_venvsync._plan import Action
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from email.message import Message
+    from pathlib import Path
+
+    from tox_venvsync._plan import Plan, Step
+    from tox_venvsync._target import Target
+
+
+def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, Path]) -> None:
+    """Stop, naming ``lock``, when a package the venv will hold needs one it will not hold, or another version of it.
+
+    The packages the lock selects are checked (and what they need, with the extras a requirement names, as pip
+    follows ``foo[bar]``); a distribution kept though the lock does not name it meets a need but is not checked.
+    ``wheels``: the file each step that installs is installed from (its ``METADATA`` is read there); the others
+    are read in the venv.
+    """
+    held = {step.name: step.version for step in plan.steps if step.action is not Action.REMOVE}
+    requires = {
+        step.name: requires_dist(
+            metadata,
+            f"{step.name} {step.version} declares a dependency that cannot be read "
+            "({exc}); use another version of it",
+        )
+        for step in plan.steps
+        # kept though the lock does not name it (a seed package, deps, --inexact): not the lock's to meet
+        if step.action is not Action.REMOVE and step.wanted is not None
+        if (metadata := _metadata(step, wheels)) is not None
+    }
+    wanted: list[tuple[NormalizedName, frozenset[str]]] = [(name, frozenset()) for name in requires]
+    seen = set(wanted)
+    while wanted:
+        name, extras = wanted.pop()
+        for requirement in requires.get(name, ()):
+            if not applies(requirement, target, extras):
+                continue
+            needed = canonicalize_name(requirement.name)
+            if needed not in held:
+                _incomplete(
+                    lock, target, f"{name} {held[name]} needs {_spelled(requirement)}, which the lock does not pin"
+                )
+            have = held[needed]
+            if have is not None and not requirement.specifier.contains(have, prereleases=True):
+                found = f"and the lock pins {needed} {have}"
+                _incomplete(lock, target, f"{name} {held[name]} needs {_spelled(requirement)}, {found}")
+            if requirement.extras and (needed, frozenset(requirement.extras)) not in seen:
+                seen.add((needed, frozenset(requirement.extras)))
+                wanted.append((needed, frozenset(requirement.extras)))
+
+
+def applies(requirement: Requirement, target: Target, extras: frozenset[str]) -> bool:
+    """Whether ``requirement``'s marker holds for ``target`` without an extra or with one of ``extras``."""
+    marker = requirement.marker
+    return marker is None or any(marker.evaluate({**target.markers, "extra": e}) for e in ("", *extras))
+
+
+def _spelled(requirement: Requirement) -> str:
+    """``needed>=1 (where python_version < "3.11")``: the requirement, and its marker apart."""
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    where = f" (where {requirement.marker})" if requirement.marker is not None else ""
+    return f"{requirement.name}{extras}{requirement.specifier}{where}"
+
+
+def _incomplete(lock: Path, target: Target, what: str) -> None:
+    version = target.python_full_version
+    msg = (
+        f"the lock is not complete for Python {version}: {what}; compile it again for this Python "
+        f"(uv pip compile --universal --generate-hashes, or pip-compile --generate-hashes run on Python {version}), "
+        "as pip refuses it in hash-checking mode"
+    )
+    raise SelectionError(lock, msg)
+
+
+def _metadata(step: Step, wheels: Mapping[str, Path]) -> Message | None:
+    """The ``METADATA`` headers of what ``step`` leaves in the venv: the wheel it installs, or the installed one."""
+    from email.parser import HeaderParser  # noqa: PLC0415  # a sync with work to do
+
+    if step.action is not Action.KEEP:
+        wheel = wheels.get(step.name)
+        return _wheel_metadata(wheel) if wheel is not None else None
+    if not step.old:
+        return None
+    try:
+        text = (step.old[0].dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None  # a distribution without metadata declares nothing (verify reports what is wrong with it)
+    return HeaderParser().parsestr(text, headersonly=True)
+
+
+def _wheel_metadata(wheel: Path) -> Message | None:
+    import zipfile  # noqa: PLC0415  # a sync with work to do
+    from email.parser import HeaderParser  # noqa: PLC0415
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            name = next(
+                (n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")), None
+            )
+            if name is None:
+                return None  # refused by the install, which says why
+            text = archive.read(name).decode("utf-8", "surrogateescape")
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return HeaderParser().parsestr(text, headersonly=True)
+
+
+def requires_dist(metadata: Message, unreadable: str) -> list[Requirement]:
+    """The ``Requires-Dist`` of ``metadata``; one that does not parse stops with ``unreadable`` (``{exc}``: why)."""
+    try:
+        return [Requirement(line) for line in metadata.get_all("Requires-Dist") or []]
+    except InvalidRequirement as exc:
+        raise BadInputError(unreadable.replace("{exc}", str(exc))) from exc
