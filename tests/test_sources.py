@@ -1002,7 +1002,11 @@ def test_a_requirements_lock_pinning_a_version_a_package_refuses_is_refused_also
     assert len(actions(env.sync())) == 4
     newer = make_wheel(local_index.directory, "needed", "2.0")
     _requirements(env, _pins(local_index, top, fancy, newer, addon))  # top stays (kept), its need is read again
-    with pytest.raises(SelectionError, match=r"top 1.0 needs needed<2,>=1, and the lock pins needed 2.0;"):
+    with pytest.raises(
+        SelectionError,
+        match=r"the lock does not agree with itself on Python 3\.12\.\d+: top 1.0 needs needed<2,>=1, and the lock "
+        r"pins needed 2.0;",
+    ):
         env.sync()
     assert sorted(dist_info_names([env.site])) == [
         "addon-1.dist-info",

@@ -14,7 +14,7 @@ what it needs). A dependency is met by any distribution the venv keeps, as pip c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -60,13 +60,12 @@ def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, 
                 continue
             needed = canonicalize_name(requirement.name)
             if needed not in held:
-                _incomplete(
-                    lock, target, f"{name} {held[name]} needs {_spelled(requirement)}, which the lock does not pin"
-                )
+                missing = f"{name} {held[name]} needs {_spelled(requirement)}, which the lock does not pin"
+                _refuse(lock, target, f"is not complete for Python {target.python_full_version}: {missing}")
             have = held[needed]
             if have is not None and not requirement.specifier.contains(have, prereleases=True):
-                found = f"and the lock pins {needed} {have}"
-                _incomplete(lock, target, f"{name} {held[name]} needs {_spelled(requirement)}, {found}")
+                other = f"{name} {held[name]} needs {_spelled(requirement)}, and the lock pins {needed} {have}"
+                _refuse(lock, target, f"does not agree with itself on Python {target.python_full_version}: {other}")
             if requirement.extras and (needed, frozenset(requirement.extras)) not in seen:
                 seen.add((needed, frozenset(requirement.extras)))
                 wanted.append((needed, frozenset(requirement.extras)))
@@ -85,10 +84,10 @@ def _spelled(requirement: Requirement) -> str:
     return f"{requirement.name}{extras}{requirement.specifier}{where}"
 
 
-def _incomplete(lock: Path, target: Target, what: str) -> None:
+def _refuse(lock: Path, target: Target, what: str) -> NoReturn:
     version = target.python_full_version
     msg = (
-        f"the lock is not complete for Python {version}: {what}; compile it again for this Python "
+        f"the lock {what}; compile it again for this Python "
         f"(uv pip compile --universal --generate-hashes, or pip-compile --generate-hashes run on Python {version}), "
         "as pip refuses it in hash-checking mode"
     )
