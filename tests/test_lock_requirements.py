@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from tox_venvsync._errors import LockFileError, SelectionError
+from tox_venvsync._errors import LockFileError, SelectionError, command_line_names
 from tox_venvsync._index import TRUSTED_HOSTS_ENV
 from tox_venvsync._lock import (
     Artifact,
@@ -743,8 +743,13 @@ def test_extras_and_groups_are_refused(tmp_path: Path, target: Target, request_:
     with pytest.raises(SelectionError) as info:
         lock.select(target, request_)
     assert info.value.reason == (
-        f"the lock has no {what} (requirements files have no extras or groups), so generate one file for each "
-        "combination and set lock_file to it"
+        f"the lock has no {what} (requirements files have no extras or groups): leave extras and dependency_groups "
+        "empty in this environment, or generate one file for each combination and set lock_file to it"
+    )
+    with command_line_names(), pytest.raises(SelectionError) as info:
+        lock.select(target, request_)
+    assert info.value.reason.endswith(
+        ": leave out --extra and --group, or generate one file for each combination and set --lock to it"
     )
     assert _names(lock.select(target, Request(default_groups=False))) == ["pkg"]
 

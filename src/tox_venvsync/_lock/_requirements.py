@@ -221,8 +221,9 @@ class RequirementsFile:
         ):
             if asked:
                 msg = (
-                    f"the lock has no {what} {', '.join(sorted(asked))} (requirements files have no extras or groups), "
-                    f"so generate one file for each combination and set {named('lock_file')} to it"
+                    f"the lock has no {what} {', '.join(sorted(asked))} (requirements files have no extras or groups): "
+                    f"{named('leave extras and groups out')}, or generate one file for each combination and set "
+                    f"{named('lock_file')} to it"
                 )
                 raise SelectionError(self.path, msg)
 
