@@ -16,6 +16,7 @@ import packaging
 import pytest
 
 from _support.pythons import installed_python
+from _support.refusals import refuse_writes_below
 from tox_venvsync import _target
 from tox_venvsync._errors import InterpreterError
 from tox_venvsync._target import Target, TargetMemo, base_facts, query_interpreter
@@ -153,8 +154,31 @@ def test_memo_derives_from_the_base_without_a_subprocess(tmp_path: Path, mocker:
     assert run.call_count == 0
     assert target.executable == str(python)
     mocker.stopall()
-    # remembered in the venv: the next load reads it back
+    # remembered in the venv, readable by every user: the next load reads it back
     assert TargetMemo(tmp_path / "venv", python).load() == target
+    assert (tmp_path / "venv" / ".venvsync" / "target.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_memo_of_a_venv_copied_into_a_read_only_layer_is_only_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a venv synced in a Docker build stage and copied into the runtime image (COPY --from, cp -a): its pyvenv.cfg
+    # is another inode, so the memo is stale; the layer is read-only, and the facts are used without being kept
+    base = _real("3.12")
+    built = tmp_path / "build" / "venv"
+    python = _make_venv("venv", base, built)
+    facts = base_facts(tmp_path / "cache", base)
+    target = TargetMemo(built, python, base=lambda: facts).load()
+    venv = tmp_path / "venv"
+    shutil.copytree(built, venv, symlinks=True)
+    shutil.rmtree(built)
+    shutil.copytree(venv, built, symlinks=True)  # back at the path it was built at, as a new copy
+    before = (built / ".venvsync" / "target.json").read_bytes()
+    refuse_writes_below(monkeypatch, built)
+    assert TargetMemo(built, python, base=lambda: facts).load() == target
+    monkeypatch.undo()
+    assert (built / ".venvsync" / "target.json").read_bytes() == before
+    assert sorted(p.name for p in (built / ".venvsync").iterdir()) == ["target.json"]  # no temporary file left
 
 
 def test_memo_asks_the_venv_when_its_layout_is_not_the_predicted_one(tmp_path: Path) -> None:

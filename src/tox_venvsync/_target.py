@@ -336,10 +336,12 @@ class TargetMemo:
         target = self._from_base() or query_interpreter(self._python)
         if not remember:
             return target
-        self._file.parent.mkdir(exist_ok=True)
-        tmp = self._file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": self._key, "target": target.to_json()}), encoding="utf-8")
-        tmp.replace(self._file)
+        try:
+            # readable by all, as the venv's other files: a runtime image's user reads it where the build's wrote it
+            write_atomic(self._file, json.dumps({"key": self._key, "target": target.to_json()}), mode=0o644)
+        except OSError as exc:  # a venv in a read-only layer (copied, so the key changed): only not remembered
+            if exc.errno not in REFUSED:
+                raise
         return target
 
     def _from_base(self) -> Target | None:
