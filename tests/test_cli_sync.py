@@ -778,6 +778,31 @@ def test_compile_bytecode_compiles_every_module_and_the_next_venv_links_it(
 
 
 @pytest.mark.usefixtures("cache_dir")
+def test_compile_bytecode_under_source_date_epoch_is_the_same_in_every_build(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a reproducible image build sets SOURCE_DATE_EPOCH: py_compile, pip and uv then write hash-checked .pyc, whose
+    # bytes do not hold the time the sources were written (copied from a cache mount: the time of the build)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    wheel = make_wheel(local_index.directory, "gamma", "1.0", modules={"gamma/__init__.py": "VALUE = 1\n"})
+    entry = package_entry("gamma", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [entry])
+    venv = tmp_path / "venv"
+    pyc = venv / "lib" / "python3.12" / "site-packages" / "gamma" / "__pycache__" / "__init__.cpython-312.pyc"
+    assert run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))[0] == 0
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b11  # hash-based, checked against the source
+    first = pyc.read_bytes()
+    shutil.rmtree(venv)
+    monkeypatch.setenv("TOX_VENVSYNC_LINK_MODE", "copy")  # the sources written anew, as across file systems
+    assert run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))[0] == 0
+    assert pyc.read_bytes() == first
+
+
+@pytest.mark.usefixtures("cache_dir")
 def test_compile_bytecode_compiles_again_only_after_a_sync_changed_the_venv(
     tmp_path: Path,
     local_index: LocalIndex,

@@ -182,7 +182,10 @@ def compile_all(target: Target) -> None:
     _writable_for_bytecode(missing if tag is not None else [os.path.join(d, "_") for d in directories])
     # compileall compiles a list of files in one process: one process per core, each with its share
     workers = max(1, min(os.cpu_count() or 1, len(missing) // _PER_WORKER))
-    command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", "timestamp", "-i", "-"]
+    # SOURCE_DATE_EPOCH (a reproducible build's) asks for bytecode that does not record the sources' times, as
+    # py_compile, pip and uv then give: a layer whose times are rewritten to it would find timestamp .pyc stale
+    mode = "checked-hash" if os.environ.get("SOURCE_DATE_EPOCH") else "timestamp"
+    command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", mode, "-i", "-"]
     try:
         processes = [
             subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)  # the venv's interpreter
