@@ -1009,6 +1009,18 @@ def test_every_key_the_runner_adds_is_documented(tox_project: ToxProjectCreator)
     assert sorted(added - documented) == []
 
 
+def test_toxs_record_of_the_venv_is_readable_by_the_runtime_images_user(demo: Demo) -> None:
+    # tox writes .tox-info.json for its owner alone: a runtime image's other user (USER app) could not read it,
+    # and tox, taking the copied venv for a new one, failed writing it again into the read-only layer
+    code, out = demo.run("--notest")
+    assert code == 0, out
+    assert (demo.venv / ".tox-info.json").stat().st_mode & 0o777 == 0o644
+    (demo.venv / ".tox-info.json").chmod(0o600)  # an older run's
+    code, out = demo.run("--notest")  # in sync: tox's record unchanged, made readable all the same
+    assert code == 0, out
+    assert (demo.venv / ".tox-info.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_compile_bytecode_compiles_the_venv_after_a_sync_that_changed_it(demo: Demo, mocker: MockerFixture) -> None:
     from tox_venvsync import _bytecode  # noqa: PLC0415
 

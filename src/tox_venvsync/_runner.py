@@ -298,6 +298,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 except BaseException:
                     self._undo_creation()
                     raise
+                _readable_by_all(self.env_dir / ".tox-info.json")
 
     @property
     def _env_dir_set(self) -> bool:
@@ -750,6 +751,25 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         deps = " (deps installed by pip on top)" if outcome.deps else ""
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
+
+
+#: the read bits of the group and of others
+_READ_BY_OTHERS = 0o044
+
+
+def _readable_by_all(record: Path) -> None:
+    """Let every user read tox's record of the venv, which tox writes for its owner alone (``mkstemp``'s 0600).
+
+    A venv set up in an image's build stage and used by another user in the runtime image (``USER app``): tox,
+    unable to read its record, takes the venv for one it never saw and writes the record again, which the
+    read-only layer refuses. The record names the environment, its runner and its Python: nothing private.
+    """
+    import stat  # noqa: PLC0415  # cheap, and only once a setup succeeded
+
+    with contextlib.suppress(OSError):  # a venv this run may not change keeps the mode it has
+        mode = record.lstat().st_mode
+        if stat.S_ISREG(mode) and ~mode & _READ_BY_OTHERS:
+            record.chmod(stat.S_IMODE(mode) | _READ_BY_OTHERS)
 
 
 def _beside(lock: Path) -> list[str]:
