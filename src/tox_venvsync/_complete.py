@@ -31,11 +31,17 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 
+#: what pip-compile leaves out of its files unless ``--allow-unsafe`` (its "unsafe" packages, a venv's seed): a file
+#: without them is whole to pip where the venv has them, so their absence is not held against it
+_LEFT_OUT = frozenset({"pip", "setuptools", "distribute"})
+
+
 def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, Path]) -> None:
     """Stop, naming ``lock``, when a package the venv will hold needs one it will not hold, or another version of it.
 
     The packages the lock selects are checked (and what they need, with the extras a requirement names, as pip
-    follows ``foo[bar]``); a distribution kept though the lock does not name it meets a need but is not checked.
+    follows ``foo[bar]``); a distribution kept though the lock does not name it meets a need but is not checked,
+    and a need of pip or setuptools that nothing meets is passed over (see :data:`_LEFT_OUT`).
     ``wheels``: the file each step that installs is installed from (its ``METADATA`` is read there); the others
     are read in the venv.
     """
@@ -59,6 +65,8 @@ def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, 
             if not applies(requirement, target, extras):
                 continue
             needed = canonicalize_name(requirement.name)
+            if needed not in held and needed in _LEFT_OUT:
+                continue
             if needed not in held:
                 missing = f"{name} {held[name]} needs {_spelled(requirement)}, which the lock does not pin"
                 _refuse(lock, target, f"is not complete for Python {target.python_full_version}: {missing}")
