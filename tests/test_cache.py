@@ -8,17 +8,14 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 import pytest
 
 from tox_venvsync import _cache
 from tox_venvsync._cache import Cache, spread_out
 from tox_venvsync._errors import BadInputError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 #: ``FS_TOPDIR_FL`` and ``FS_NODUMP_FL`` (``chattr +T``, ``chattr +d``) from linux/fs.h, and the ioctl numbers
 #: chattr uses on 64-bit Linux with the common layout (e2fsprogs: ``EXT2_IOC_GETFLAGS``/``SETFLAGS``)
@@ -219,3 +216,24 @@ def test_a_hex_digest_has_its_place_in_the_cache(tmp_path: Path) -> None:
         "x-1.0.tar.gz"
     )
     assert cache.unpacked("sha384", digest) == tmp_path / "cache/unpacked/sha384/0a" / digest
+
+
+@pytest.mark.parametrize(("ending", "left"), [("pass", False), ("os._exit(0)", True)])
+def test_a_process_removes_its_work_directory_when_it_exits_and_one_cut_off_leaves_it(
+    tmp_path: Path, ending: str, *, left: bool
+) -> None:
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from tox_venvsync._cache import Cache\n"
+        "work = Cache(Path(sys.argv[1])).tmp_dir()\n"
+        "(work / 'partial.whl').write_bytes(b'x')\n"
+        "print(work)\n"
+        f"{ending}\n"
+    )
+    command = [sys.executable, "-c", code, str(tmp_path / "cache")]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    work = Path(done.stdout.strip())
+    assert work.parent == tmp_path / "cache" / "tmp"
+    assert work.exists() is left  # a killed process's goes with the next process to ask (the test above)

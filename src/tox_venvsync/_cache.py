@@ -89,10 +89,11 @@ class Cache:
     def tmp_dir(self) -> Path:
         """The directory of this process for work in progress, on the cache filesystem so a rename is atomic.
 
-        A process killed mid-download leaves its directory behind; the next process to ask removes
-        the directories of processes that no longer run. The name holds the process's PID namespace too
-        (``p<pid>-<namespace>``): a cache shared by containers (a Docker build's cache mount) sees processes of
-        other namespaces, whose numbers say nothing here; their directories go only once a day old.
+        The process removes it when it exits. A process killed mid-download leaves its directory behind; the
+        next process to ask removes the directories of processes that no longer run. The name holds the
+        process's PID namespace too (``p<pid>-<namespace>``): a cache shared by containers (a Docker build's
+        cache mount) sees processes of other namespaces, whose numbers say nothing here; their directories go
+        only once a day old.
         """
         namespace = _pid_namespace()
         path = self.root / "tmp" / (f"p{os.getpid()}-{namespace}" if namespace else f"p{os.getpid()}")
@@ -101,7 +102,22 @@ class Cache:
             spread_out(path.parent)  # before this process's directory is made: see spread_out
             path.mkdir(exist_ok=True)
             _remove_dead(path.parent)
+        if path not in _OWN:  # also one a process of the same number left: this process's now
+            import atexit  # noqa: PLC0415  # see the imports
+
+            _OWN.add(path)
+            atexit.register(_remove_own, path)
         return path
+
+
+#: the work directories this process made (or took over), removed when it exits
+_OWN: set[Path] = set()
+
+
+def _remove_own(path: Path) -> None:
+    import shutil  # noqa: PLC0415  # see the imports
+
+    shutil.rmtree(path, ignore_errors=True)  # what is in it was work in progress of this process, which is ending
 
 
 def _address(algorithm: str, digest: str) -> Path:
