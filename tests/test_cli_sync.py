@@ -1262,3 +1262,40 @@ def test_a_lock_that_cannot_be_read_says_so(
     assert (code, out) == (2, "")
     assert err == f"venvsync: error: {lock}: cannot be read (Permission denied); check its permissions\n"
     assert not venv.exists()
+
+
+@pytest.mark.usefixtures("cache_dir")
+def test_no_install_project_installs_the_projects_dependencies_alone_before_its_sources_are_there(
+    tmp_path: Path, local_index: LocalIndex, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a Docker layer of the dependencies, made from pyproject.toml and the lock before the sources are copied in
+    # (uv sync --no-install-project): the project's own entry is not built, its dependencies are installed
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "My_App"\nversion = "1.0"\n', encoding="utf-8")
+    wheel = make_wheel(local_index.directory, "alpha", "1.0")
+    entries: list[dict[str, object]] = [
+        {"name": "my-app", "directory": {"path": "."}},  # no sources yet: not built
+        package_entry("alpha", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))]),
+    ]
+    lock = write_pylock(project / "pylock.toml", entries)
+    venv = tmp_path / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--no-install-project"))
+    assert (code, out, err) == (0, f"{venv}: created, synced 1 package: 1 installed\n", "")
+    assert dist_info_names([venv / "lib" / "python3.12" / "site-packages"]) == ["alpha-1.0.dist-info"]
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))  # without it: the project is built too
+    assert (code, out, err) == (0, f"{venv}: adopted, synced 2 packages: 1 installed\n", "")
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--no-install-project"))  # one installed stays
+    assert (code, out, err) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
+    assert dist_info_names([venv / "lib" / "python3.12" / "site-packages"]) == [
+        "alpha-1.0.dist-info",
+        "my_app-1.0.dist-info",
+    ]
+
+    (project / "pyproject.toml").unlink()
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--no-install-project"))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: --no-install-project leaves out the project that {project / 'pyproject.toml'} names, and "
+        "there is none; copy the pyproject.toml beside the lock (as uv needs it too), or leave the option out\n"
+    )

@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the interpreter to create it with (a path, or a name on PATH); default: the venv's own, else this one",
     )
     sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
+    sync_.add_argument(
+        "--no-install-project",
+        action="store_true",
+        help="leave the project (pyproject.toml's [project] name) out, not its dependencies, as uv sync does",
+    )
     sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
     sync_.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     sync_.add_argument("--seed", action="store_true", help="give a venv it creates pip (and setuptools/wheel)")
@@ -173,6 +178,32 @@ def _project(args: argparse.Namespace) -> str:
     return found if found != "." or project == workspace else project.relative_to(workspace).as_posix()
 
 
+def _left_out(args: argparse.Namespace) -> frozenset[str]:
+    """``--no-install-project``: the project's name, from the ``pyproject.toml`` of the lock's (or --project's) root.
+
+    Its lock entry is left out and its dependencies are installed, as with ``uv sync --no-install-project``: a
+    Docker layer of the dependencies alone, made before the sources are copied in. One already installed stays.
+    A ``pyproject.toml`` without ``[project]`` (a virtual workspace root) has no project to leave out.
+    """
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
+
+    from tox_venvsync._lock._file import project_file  # noqa: PLC0415
+    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415
+
+    lock = args.lock.absolute()
+    member = _project(args)
+    pyproject = lock.parent / member / "pyproject.toml" if member != "." else project_file(lock, args.lock_format)
+    if not pyproject.is_file():
+        msg = (
+            f"--no-install-project leaves out the project that {pyproject} names, and there is none; copy the "
+            "pyproject.toml beside the lock (as uv needs it too), or leave the option out"
+        )
+        raise BadInputError(msg)
+    project = read_toml(pyproject)[1].get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
+
+
 def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:
     """The facts of ``--python``: a path (relative to here), or a bare name looked up on PATH as a shell would."""
     if os.sep not in given:
@@ -216,6 +247,7 @@ def _sync(args: argparse.Namespace) -> int:
         exact=not args.inexact,
         offline=args.offline,
         paths_from=Path.cwd(),  # a requirements file's relative paths start here, as pip's and uv's do
+        project_names=_left_out(args) if args.no_install_project else frozenset(),
     )
     # a dry run writes nothing, not even to the cache; the lock is read while the interpreter is asked, if it is
     protected = protected_paths(args.lock.absolute().parent)
