@@ -1017,3 +1017,26 @@ def test_a_requirements_lock_pinning_a_version_a_package_refuses_is_refused_also
         "needed-1.2.dist-info",
         "top-1.0.dist-info",
     ]
+
+
+def test_the_extras_a_requirements_line_names_must_have_what_they_need_pinned_as_pip_requires(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # requests[socks]==2.34.2 without pysocks (a hand-trimmed file): pip refuses it in hash-checking mode, as it
+    # installs what the line's extras need; the sync installed requests alone and accepted it
+    requests = make_wheel(local_index.directory, "requests", "2.0", requires_dist=['pysocks; extra == "socks"'])
+    pin = f"requests[socks]==2.0 --hash=sha256:{sha256_file(requests)}\n"
+    _requirements(env, f"--index-url {local_index.simple_url}\n{pin}")
+    with pytest.raises(
+        SelectionError, match=r"requests 2.0 needs pysocks \(where extra == \"socks\"\), which the lock does not pin"
+    ):
+        env.sync()
+    assert dist_info_names([env.site]) == []
+    pysocks = make_wheel(local_index.directory, "pysocks", "1.7")
+    # the same pin twice, once without the extra (two markers that both hold): one install, the extra followed
+    twice = f'requests==2.0 ; python_version >= "3" --hash=sha256:{sha256_file(requests)}\n{pin}'
+    _requirements(env, f"--index-url {local_index.simple_url}\n{twice}")
+    with pytest.raises(SelectionError, match=r"requests 2.0 needs pysocks"):
+        env.sync()
+    _requirements(env, f"{_pins(local_index, pysocks)}{twice}")
+    assert sorted(actions(env.sync())) == [("pysocks", "install"), ("requests", "install")]

@@ -57,7 +57,9 @@ def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, 
         if step.action is not Action.REMOVE and step.wanted is not None
         if (metadata := _metadata(step, wheels)) is not None
     }
-    wanted: list[tuple[NormalizedName, frozenset[str]]] = [(name, frozenset()) for name in requires]
+    # a line's extras (``celery[redis]==5.4``) are followed as a requirement's are: pip installs what they need
+    named = {step.name: step.wanted.pick.extras for step in plan.steps if step.wanted is not None}
+    wanted: list[tuple[NormalizedName, frozenset[str]]] = [(name, named.get(name, frozenset())) for name in requires]
     seen = set(wanted)
     while wanted:
         name, extras = wanted.pop()

@@ -132,6 +132,7 @@ def _json(pick: Pick) -> dict[str, Any]:
             "subdirectory": pick.directory.subdirectory,
         },
         "context": pick.context,
+        "extras": sorted(pick.extras),
     }
 
 
@@ -160,4 +161,5 @@ def _pick(item: dict[str, Any]) -> Pick:
             path=Path(directory["path"]), editable=directory["editable"], subdirectory=directory["subdirectory"]
         ),
         context=item["context"],
+        extras=frozenset(item.get("extras", ())),
     )

@@ -135,6 +135,8 @@ class Pick:
     lookup: IndexPin | None = None
     #: where in the lockfile the package is, for messages (``packages[3]``)
     context: str = ""
+    #: the extras a requirements line names (``celery[redis]==5.4``): pip wants what they need in the file too
+    extras: frozenset[str] = frozenset()
 
 
 class Lock(Protocol):

@@ -189,8 +189,11 @@ class RequirementsFile:
             if not self._applies(pin, target):
                 continue
             if (earlier := chosen.get(pin.pick.name)) is not None:
-                if replace(earlier, context="") == replace(pin.pick, context=""):
-                    continue  # the same pin twice (two markers that both hold): one install, as pip makes
+                bare = {"context": "", "extras": frozenset()}
+                if replace(earlier, **bare) == replace(pin.pick, **bare):
+                    # the same pin twice (two markers that both hold): one install, as pip makes, with both's extras
+                    chosen[pin.pick.name] = replace(earlier, extras=earlier.extras | pin.pick.extras)
+                    continue
                 msg = (
                     f"{pin.pick.name} is selected twice, at {earlier.context} and {pin.pick.context}, for the "
                     f"interpreter {target.executable} (Python {target.python_full_version}); keep one line per "
@@ -351,7 +354,8 @@ def _requirement_pin(path: Path, line: _Line) -> _Pin:
         raise LockFileError(path, msg, context=line.context) from exc
     if requirement.url:
         ref = _Ref(name=requirement.name, location=requirement.url, marker=requirement.marker, hashes=hashes)
-        return _location_pin(path, line, ref)
+        pin = _location_pin(path, line, ref)
+        return replace(pin, pick=replace(pin.pick, extras=frozenset(requirement.extras)))
     return _index_pin(path, line, requirement, hashes)
 
 
@@ -413,7 +417,12 @@ def _index_pin(path: Path, line: _Line, requirement: Requirement, hashes: Mappin
         msg = f"{requirement.name} is pinned to {specifiers[0].version!r}, which is not a version; pin a real version"
         raise LockFileError(path, msg, context=line.context) from exc
     pick = Pick(
-        name=canonicalize_name(requirement.name), version=version, kind="wheel", artifact=None, context=line.context
+        name=canonicalize_name(requirement.name),
+        version=version,
+        kind="wheel",
+        artifact=None,
+        context=line.context,
+        extras=frozenset(requirement.extras),
     )
     return _Pin(pick=pick, marker=requirement.marker, hashes=hashes)
 
