@@ -1040,3 +1040,20 @@ def test_the_extras_a_requirements_line_names_must_have_what_they_need_pinned_as
         env.sync()
     _requirements(env, f"{_pins(local_index, pysocks)}{twice}")
     assert sorted(actions(env.sync())) == [("pysocks", "install"), ("requests", "install")]
+
+
+def test_a_cached_sdist_does_not_stand_in_for_a_wheel_of_the_pin_that_the_index_lists_for_this_interpreter(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # rpds-py 2026.9.1 synced on Python 3.10, for which it has no wheel, left its sdist in the cache; the same pin
+    # on 3.12 took that sdist and failed to build it (no maturin) where pip installs the cp312 wheel the index lists
+    wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'wheel'\n"})
+    sdist = local_index.directory / "pinned-1.0.tar.gz"
+    sdist.write_bytes(b"not a buildable archive: taken, the sync fails")
+    stored = env.cache.artifact("sha256", sha256_file(sdist), sdist.name)
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(sdist.read_bytes())
+    hashes = " ".join(f"--hash=sha256:{sha256_file(f)}" for f in (wheel, sdist))
+    _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 {hashes}\n")
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "wheel"

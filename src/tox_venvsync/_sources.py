@@ -224,6 +224,10 @@ class Sources:
         ]
         if offline and missing:
             raise OfflineError(missing)
+        if not offline:
+            # a cached sdist is one an interpreter no wheel fitted took: the index may list a wheel that fits this
+            # one, which pip takes (an sdist chosen again is found in the cache by its hash, not downloaded again)
+            cached = {name: a if a is None or a.filename.endswith(".whl") else None for name, a in cached.items()}
         found = self._resolve_all(picks, cached)
         steps = [
             replace(step, wanted=replace(step.wanted, pick=found[step.wanted.pick.name]))
