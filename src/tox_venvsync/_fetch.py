@@ -22,7 +22,7 @@ from tox_venvsync._values import replace
 # file is downloaded: a sync whose files are all in the cache does not pay for them.
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from packaging.utils import NormalizedName
 
@@ -159,18 +159,11 @@ class CacheFetcher:
 
     def _store(self, pick: Pick, artifact: Artifact, target: Path, algorithm: str, digest: str) -> Path:
         """Download ``artifact`` to its address in the cache, verified against the lock's size and hash."""
-        fd, name = tempfile.mkstemp(dir=self._cache.tmp_dir(), prefix="dl-")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as sink:
-                size, digests = _copy_hashing(pick, artifact, sink, (algorithm,))
+        with _downloaded(self._cache, pick, artifact, (algorithm,)) as (tmp, size, digests):
             _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=digests[algorithm])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.replace(target)  # atomic: the address only ever holds a verified file
-            if self._progress is not None:
-                self._progress.done(size)
-        finally:
-            tmp.unlink(missing_ok=True)  # a failed or refused download leaves no partial file behind
+            _place(tmp, target)
+        if self._progress is not None:
+            self._progress.done(size)
         return target
 
     def _locate(self, pick: Pick, artifact: Artifact) -> list[Artifact]:
@@ -200,11 +193,7 @@ def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
     allowed = pick.lookup.hashes
     algorithms = [algorithm for algorithm in HASH_ALGORITHMS if allowed.get(algorithm)]  # the strongest first
     filename = _safe_filename(pick, artifact)
-    fd, name = tempfile.mkstemp(dir=cache.tmp_dir(), prefix="dl-")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            size, digests = _copy_hashing(pick, artifact, sink, algorithms)
+    with _downloaded(cache, pick, artifact, algorithms) as (tmp, size, digests):
         found = next(((a, digests[a]) for a in algorithms if digests[a] in allowed[a]), None)
         if found is None:
             algorithm = algorithms[0]
@@ -217,12 +206,33 @@ def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
                 actual=digests[algorithm],
             )
         algorithm, digest = found
-        target = cache.artifact(algorithm, digest, filename)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.replace(target)  # atomic: the address only ever holds a verified file
-    finally:
-        tmp.unlink(missing_ok=True)  # a refused or broken download leaves no partial file behind
+        _place(tmp, cache.artifact(algorithm, digest, filename))
     return replace(artifact, size=size, hashes={algorithm: digest})
+
+
+@contextlib.contextmanager
+def _downloaded(
+    cache: Cache, pick: Pick, artifact: Artifact, algorithms: Sequence[str]
+) -> Iterator[tuple[Path, int, dict[str, str]]]:
+    """The file downloaded to a temporary file in the cache: its path, size and digests (see :func:`_copy_hashing`).
+
+    The caller checks it and moves it to its address (:func:`_place`) inside the block; a file not moved (refused,
+    or a broken download) is deleted when the block ends, so no partial or unverified file stays behind.
+    """
+    fd, name = tempfile.mkstemp(dir=cache.tmp_dir(), prefix="dl-")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            size, digests = _copy_hashing(pick, artifact, sink, algorithms)
+        yield tmp, size, digests
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _place(tmp: Path, target: Path) -> None:
+    """Move a verified download to its address in the cache: atomic, so the address only ever holds a whole file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp.replace(target)
 
 
 class _Progress:
