@@ -122,18 +122,26 @@ def _metadata(step: Step, wheels: Mapping[str, Path]) -> Message | None:
 
 def _wheel_metadata(wheel: Path) -> Message | None:
     import zipfile  # noqa: PLC0415  # a sync with work to do
-    from email.parser import HeaderParser  # noqa: PLC0415
 
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            name = next(
-                (n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")), None
-            )
-            if name is None:
-                return None  # refused by the install, which says why
-            text = archive.read(name).decode("utf-8", "surrogateescape")
+        return wheel_metadata(wheel, errors="surrogateescape")
     except (OSError, zipfile.BadZipFile):
-        return None
+        return None  # refused by the install, which says why
+
+
+def wheel_metadata(wheel: Path, *, errors: str = "strict") -> Message | None:
+    """The headers of a wheel's ``<name>.dist-info/METADATA``, ``None`` without one (read as UTF-8 with ``errors``).
+
+    Raises what reading the archive raises (``OSError``, ``zipfile.BadZipFile``, ``UnicodeDecodeError``).
+    """
+    import zipfile  # noqa: PLC0415  # a sync with work to do
+    from email.parser import HeaderParser  # noqa: PLC0415
+
+    with zipfile.ZipFile(wheel) as archive:
+        name = next((n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")), None)
+        if name is None:
+            return None
+        text = archive.read(name).decode("utf-8", errors)
     return HeaderParser().parsestr(text, headersonly=True)
 
 

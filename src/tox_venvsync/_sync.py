@@ -578,18 +578,18 @@ def _requires_dist(wheel: Path, metadata: Message) -> list[Requirement]:
 
 
 def _project_metadata(wheel: Path) -> Message:
-    """The headers of a built wheel's ``METADATA``."""
+    """The headers of a built wheel's ``METADATA`` (none without one)."""
     import zipfile  # noqa: PLC0415  # see the imports
-    from email.parser import HeaderParser  # noqa: PLC0415
+    from email.message import Message  # noqa: PLC0415
+
+    from tox_venvsync._complete import wheel_metadata  # noqa: PLC0415
 
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
-            text = archive.read(name).decode() if name else ""
+        found = wheel_metadata(wheel)
     except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         msg = f"the project wheel {wheel} has unreadable metadata ({exc}); rebuild it"
         raise BadInputError(msg) from exc
-    return HeaderParser().parsestr(text, headersonly=True)
+    return found if found is not None else Message()
 
 
 def _project_file(lock: Path, lock_format: str | None) -> Path:
