@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import re
+import stat
 import sys
 import tempfile
 import threading
@@ -55,7 +56,7 @@ from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from tox.tox_env.api import ToxEnvCreateArgs
     from tox.tox_env.python.api import PythonInfo
@@ -573,7 +574,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)
         if outcome.plan is not None and not self.conf["lock_file"]:  # compared: a lock beside changed, or this one
-            _tell_other_locks(spec.lock_path)
+            _tell_other_locks(spec.lock_path, [entry.partition(":")[0] for entry in spec.beside])
         if self.conf["compile_bytecode"]:
             from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the start of this method
 
@@ -764,8 +765,6 @@ def _readable_by_all(record: Path) -> None:
     unable to read its record, takes the venv for one it never saw and writes the record again, which the
     read-only layer refuses. The record names the environment, its runner and its Python: nothing private.
     """
-    import stat  # noqa: PLC0415  # cheap, and only once a setup succeeded
-
     with contextlib.suppress(OSError):  # a venv this run may not change keeps the mode it has
         mode = record.lstat().st_mode
         if stat.S_ISREG(mode) and ~mode & _READ_BY_OTHERS:
@@ -782,19 +781,20 @@ def _beside(lock: Path) -> list[str]:
             status = (lock.parent / name).stat()
         except OSError:  # none there (or unreadable: find_lock passes it over too)
             continue
-        found.append(f"{name}:{status.st_size}:{status.st_mtime_ns}")
+        if stat.S_ISREG(status.st_mode):  # a lockfile, as find_lock takes one
+            found.append(f"{name}:{status.st_size}:{status.st_mtime_ns}")
     return found
 
 
-def _tell_other_locks(lock: Path) -> None:
+def _tell_other_locks(lock: Path, others: Sequence[str]) -> None:
     """Say which lockfile a sync took when another of :data:`DETECTED` lies beside it.
 
     An exported ``pylock.toml`` beside the ``uv.lock`` it came from is taken first, and goes stale when ``uv lock``
     runs again: the environment then matches the old export, which the user may not know they are syncing from.
     Said when the sync compared the environment with the lock: it changed something, or a lock beside changed (its
     size and time are in the fingerprint); a no-op with nothing changed says nothing.
+    ``others``: the names of the other lockfiles there (:func:`_beside`, read for the fingerprint).
     """
-    others = [name for name in DETECTED if name != lock.name and (lock.parent / name).is_file()]
     if others:
         found = f"{others[0]} is" if len(others) == 1 else f"{', '.join(others)} are"
         _LOGGER.warning(
