@@ -337,6 +337,14 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
 }
 
 
+def _checked_and_installed(tmp_path: Path, target: Target, wheel: Path, name: str) -> Path:
+    """Check ``wheel`` and install it into ``target``'s venv as a sync does (cache in ``tmp_path``); its purelib."""
+    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
+    installer.check(wheel, wanted_for(wheel, name))
+    installer.install(wheel, wanted_for(wheel, name))
+    return Path(target.scheme["purelib"])
+
+
 @pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_wheel_is_refused_before_any_file_is_written(
@@ -419,11 +427,7 @@ def test_a_symlink_entry_becomes_a_plain_file_never_a_link(
     wheel = make_wheel(wheelhouse, "linky", "1.0", extra_entries={"linky/passwd": b"/etc/passwd"})
     _with_mode(wheel, "linky/passwd", stat.S_IFLNK | 0o777)  # the entry marked as a symbolic link
     _, target = venv
-    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    wanted = wanted_for(wheel, "linky")
-    installer.check(wheel, wanted)
-    installer.install(wheel, wanted)
-    installed = Path(target.scheme["purelib"]) / "linky" / "passwd"
+    installed = _checked_and_installed(tmp_path, target, wheel, "linky") / "linky" / "passwd"
     assert not installed.is_symlink()
     assert installed.read_bytes() == b"/etc/passwd"
 
@@ -463,10 +467,7 @@ def test_records_the_spec_allows_are_installed_as_pip_and_uv_install_them(
     else:
         _with_record(wheel, lambda text: text + "lenient/__pycache__/__init__.cpython-312.pyc,,\n")
     path, target = venv
-    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    installer.check(wheel, wanted_for(wheel, "lenient"))
-    installer.install(wheel, wanted_for(wheel, "lenient"))
-    site = Path(target.scheme["purelib"])
+    site = _checked_and_installed(tmp_path, target, wheel, "lenient")
     assert (site / "lenient" / "__init__.py").read_text() == "OK = 1\n"
     assert not (site / "lenient-1.0.dist-info" / "RECORD.jws").exists()  # it signs a RECORD rewritten here
     assert not check_records(scan([site]), path)
@@ -488,10 +489,7 @@ def test_a_record_with_hex_digests_installs_as_pip_and_uv_install_it(
     _with_record(wheel, _hex_digests)
     assert re.search(r"^hexrec/__init__\.py,sha256=[0-9a-f]{64},", _record_of(wheel), re.MULTILINE)
     path, target = venv
-    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    installer.check(wheel, wanted_for(wheel, "hexrec"))
-    installer.install(wheel, wanted_for(wheel, "hexrec"))
-    site = Path(target.scheme["purelib"])
+    site = _checked_and_installed(tmp_path, target, wheel, "hexrec")
     assert (site / "hexrec" / "__init__.py").read_text() == "OK = 1\n"
     # the installed RECORD has the digests in base64, as RECORD writes them, and verifies
     assert not re.search(r"sha256=[0-9a-f]{64}", (site / "hexrec-1.0.dist-info" / "RECORD").read_text())
@@ -557,10 +555,7 @@ def test_any_execute_bit_makes_a_file_executable_as_pip_uv_and_installer_make_it
     wheel = make_wheel(wheelhouse, "modes", "1.0", extra_entries={"modes/group.sh": b"#!/bin/sh\n"})
     _with_mode(wheel, "modes/group.sh", 0o100654)  # group may run it, its owner may not
     _, target = venv
-    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    installer.check(wheel, wanted_for(wheel, "modes"))
-    installer.install(wheel, wanted_for(wheel, "modes"))
-    site = Path(target.scheme["purelib"])
+    site = _checked_and_installed(tmp_path, target, wheel, "modes")
     assert stat.S_IMODE((site / "modes" / "group.sh").stat().st_mode) == 0o755
     assert stat.S_IMODE((site / "modes" / "__init__.py").stat().st_mode) == 0o644
 
@@ -606,10 +601,7 @@ def test_two_members_at_one_path_leave_the_last_in_place_and_in_record(
         data={"purelib/dupdest/x.py": b"WHERE = 'purelib'\n"},
     )
     path, target = venv
-    installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    installer.check(wheel, wanted_for(wheel, "dupdest"))
-    installer.install(wheel, wanted_for(wheel, "dupdest"))
-    site = Path(target.scheme["purelib"])
+    site = _checked_and_installed(tmp_path, target, wheel, "dupdest")
     assert (site / "dupdest" / "x.py").read_text() == "WHERE = 'purelib'\n"
     record = site / "dupdest-1.0.dist-info" / "RECORD"
     rows = [row[0] for row in csv.reader(record.read_text().splitlines())]
