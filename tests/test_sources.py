@@ -990,6 +990,27 @@ def test_a_requirements_lock_lacking_a_dependency_for_this_python_is_refused_bef
     assert sorted(actions(env.sync())) == [("needed", "install"), ("other", "install"), ("top", "install")]
 
 
+def test_a_requirements_lock_compiled_on_another_platform_is_told_to_be_compiled_for_this_one(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # a file compiled on macOS lacks what a package needs on Linux only: the message names the platform too, as
+    # compiling again on this Python alone (on that Mac) would not help
+    platform, machine = env.target.markers["sys_platform"], env.target.markers["platform_machine"]
+    top = make_wheel(local_index.directory, "top", "1.0", requires_dist=[f'needed; sys_platform == "{platform}"'])
+    _requirements(env, _pins(local_index, top))
+    with pytest.raises(SelectionError) as info:
+        env.sync()
+    python = env.target.python_full_version
+    assert str(info.value) == (
+        f"{env.lock}: the lock is not complete for Python {python} on {platform} ({machine}): top 1.0 needs needed "
+        f'(where sys_platform == "{platform}"), which the lock does not pin; compile it again for this Python and '
+        "platform (uv pip compile --universal --generate-hashes, "
+        f"or pip-compile --generate-hashes run on Python {python} on {platform} ({machine})), as pip refuses it in "
+        "hash-checking mode"
+    )
+    assert dist_info_names([env.site]) == []
+
+
 def test_a_requirements_lock_pinning_a_version_a_package_refuses_is_refused_also_for_a_package_that_stays(
     env: Env, local_index: LocalIndex
 ) -> None:

@@ -71,11 +71,11 @@ def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, 
                 continue
             if needed not in held:
                 missing = f"{name} {held[name]} needs {_spelled(requirement)}, which the lock does not pin"
-                _refuse(lock, target, f"is not complete for Python {target.python_full_version}: {missing}")
+                _refuse(lock, target, requirement, "is not complete for", missing)
             have = held[needed]
             if have is not None and not requirement.specifier.contains(have, prereleases=True):
                 other = f"{name} {held[name]} needs {_spelled(requirement)}, and the lock pins {needed} {have}"
-                _refuse(lock, target, f"does not agree with itself on Python {target.python_full_version}: {other}")
+                _refuse(lock, target, requirement, "does not agree with itself on", other)
             if requirement.extras and (needed, frozenset(requirement.extras)) not in seen:
                 seen.add((needed, frozenset(requirement.extras)))
                 wanted.append((needed, frozenset(requirement.extras)))
@@ -94,11 +94,31 @@ def _spelled(requirement: Requirement) -> str:
     return f"{requirement.name}{extras}{requirement.specifier}{where}"
 
 
-def _refuse(lock: Path, target: Target, what: str) -> NoReturn:
-    version = target.python_full_version
+#: the marker variables that tell one platform from another (the rest tell Pythons apart)
+_PLATFORM_MARKERS = ("sys_platform", "platform_system", "platform_machine", "platform_release", "os_name")
+
+
+def _platform(requirement: Requirement) -> bool:
+    """Whether ``requirement``'s marker asks for a platform: a file compiled on another one lacks or pins it."""
+    marker = str(requirement.marker or "")
+    return any(variable in marker for variable in _PLATFORM_MARKERS)
+
+
+def _for(target: Target, requirement: Requirement) -> str:
+    """``Python 3.10.13``, or ``Python 3.10.13 on linux (x86_64)`` when the requirement depends on the platform."""
+    python = f"Python {target.python_full_version}"
+    if not _platform(requirement):
+        return python
+    return f"{python} on {target.markers['sys_platform']} ({target.markers['platform_machine']})"
+
+
+def _refuse(lock: Path, target: Target, requirement: Requirement, problem: str, detail: str) -> NoReturn:
+    """Stop: the lock ``problem`` (``is not complete for``) the interpreter, because of ``requirement`` (``detail``)."""
+    where = _for(target, requirement)
+    this = "this Python and platform" if _platform(requirement) else "this Python"
     msg = (
-        f"the lock {what}; compile it again for this Python "
-        f"(uv pip compile --universal --generate-hashes, or pip-compile --generate-hashes run on Python {version}), "
+        f"the lock {problem} {where}: {detail}; compile it again for {this} "
+        f"(uv pip compile --universal --generate-hashes, or pip-compile --generate-hashes run on {where}), "
         "as pip refuses it in hash-checking mode"
     )
     raise SelectionError(lock, msg)
