@@ -486,18 +486,27 @@ def test_a_pyproject_hooks_without_backend_warnings_is_no_error(monkeypatch: pyt
     assert warnings.filters == before
 
 
-@pytest.mark.parametrize("what", ["missing", "a file"])
+@pytest.mark.parametrize("what", ["missing", "a file", "no project"])
 def test_a_lock_directory_that_is_not_one_says_what_is_there(env: Env, what: str) -> None:
+    # a directory without a project's files: a Docker layer of the dependencies made before the sources came in
+    # (build's own words, "does not appear to be a Python project", said nothing of what to do)
+    env.lock.parent.mkdir(parents=True, exist_ok=True)
     if what == "a file":
-        env.lock.parent.mkdir(parents=True, exist_ok=True)
         (env.lock.parent / "local").write_text("not a tree\n")
+    elif what == "no project":
+        (env.lock.parent / "local").mkdir()
+        (env.lock.parent / "local" / "README.md").write_text("# dirpkg\n")
     env.write({"name": "dirpkg", "directory": {"path": "local"}})
     with pytest.raises(BuildError) as info:
         env.sync()
-    reason = "it is a file, not a directory" if what == "a file" else "the directory does not exist"
-    assert (
-        str(info.value) == f"cannot build dirpkg from {env.lock.parent / 'local'}: {reason}; check the path in the lock"
-    )
+    reason = {
+        "missing": "the directory does not exist; check the path in the lock",
+        "a file": "it is a file, not a directory; check the path in the lock",
+        "no project": "it has no pyproject.toml or setup.py; copy the sources there before the sync (for a layer "
+        "of the dependencies alone, venvsync sync --no-install-project leaves the project's own entry out)",
+    }[what]
+    assert str(info.value) == f"cannot build dirpkg from {env.lock.parent / 'local'}: {reason}"
+    assert dist_info_names([env.site]) == []
 
 
 def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:

@@ -85,6 +85,8 @@ class Builder:
         """A fresh wheel (or PEP 660 editable wheel) of a local source tree, written into ``into``."""
         if not tree.is_dir():
             raise BuildError(pick.name, str(tree), no_directory(tree))
+        if not any((tree / name).is_file() for name in ("pyproject.toml", "setup.py")):
+            raise BuildError(pick.name, str(tree), _NO_PROJECT)
         return _as_locked(
             pick, self._build(pick, tree, into, "editable" if editable else "wheel", str(tree)), str(tree)
         )
@@ -162,6 +164,13 @@ def _quiet_backend_warnings() -> None:
     except ImportError:  # pyproject_hooks < 1.3 (build allows it)
         return
     warnings.filterwarnings("ignore", category=BuildBackendWarning)
+
+
+#: why a lock's directory without a project's files cannot be built (a Docker layer made before the sources came)
+_NO_PROJECT = (
+    "it has no pyproject.toml or setup.py; copy the sources there before the sync (for a layer of the "
+    "dependencies alone, venvsync sync --no-install-project leaves the project's own entry out)"
+)
 
 
 def no_directory(path: Path) -> str:
