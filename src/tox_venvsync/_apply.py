@@ -320,19 +320,26 @@ def _file_hashes(wanted: Wanted) -> dict[str, str]:
     return file_digests(unquote(urlsplit(wanted.direct_url).path), ["sha256"])
 
 
-def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = frozenset()) -> None:
+def uninstall(
+    dist: InstalledDist,
+    venv: Path,
+    *,
+    kept: AbstractSet[str] = frozenset(),
+    files: Sequence[tuple[str, str, str]] | None = None,
+) -> None:
     """Remove a distribution's files as its RECORD lists them, then its ``.dist-info`` directory.
 
     Path guard: a RECORD is data from a wheel, so an entry that points outside the venv
     (``..``, an absolute path elsewhere, a path through a directory link that leads out) is
     skipped, never deleted; so is the venv's own file (its interpreter, activation, ``pyvenv.cfg``,
     state), which no wheel may replace either. (Paths as strings, each directory resolved once: this
-    is a hot loop.) ``kept``: paths another distribution's RECORD lists, which stay.
+    is a hot loop.) ``kept``: paths another distribution's RECORD lists, which stay. ``files``: what
+    :func:`removed_files` found for ``dist`` already (else its RECORD is read here).
     """
     root = os.path.abspath(venv)
     compiled = _CompiledFiles()
     parents: set[str] = set()
-    for path, directory, name in _removed_files(dist, venv, kept):
+    for path, directory, name in removed_files(dist, venv, kept) if files is None else files:
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -358,8 +365,12 @@ def uninstall(dist: InstalledDist, venv: Path, *, kept: AbstractSet[str] = froze
     _prune_empty(outside, stop=Path(real_root), keep_top=True)
 
 
-def _removed_files(dist: InstalledDist, venv: Path, kept: AbstractSet[str]) -> Iterator[tuple[str, str, str]]:
+def removed_files(dist: InstalledDist, venv: Path, kept: AbstractSet[str]) -> list[tuple[str, str, str]]:
     """The path, directory and name of each file of ``dist``'s RECORD that an uninstall removes (see its guards)."""
+    return list(_removed_files(dist, venv, kept))
+
+
+def _removed_files(dist: InstalledDist, venv: Path, kept: AbstractSet[str]) -> Iterator[tuple[str, str, str]]:
     root = os.path.abspath(venv)
     removable = _removable_in(venv)
     base = str(dist.dist_info.parent)
@@ -374,17 +385,18 @@ def _removed_files(dist: InstalledDist, venv: Path, kept: AbstractSet[str]) -> I
         yield path, directory, name
 
 
-def check_removable(removing: Sequence[InstalledDist], venv: Path, kept: AbstractSet[str]) -> None:
+def check_removable(removing: Sequence[tuple[InstalledDist, Sequence[tuple[str, str, str]]]]) -> None:
     """Stop before the first removal if a directory whose files an uninstall removes cannot be written.
 
-    A package directory this user may not write (``chmod a-w``, another user's, a read-only mount) stopped the
-    uninstall at its first file there, with the files before it gone: a package half removed, which the next sync
-    repairs, but which the environment's commands meet until then. Root writes anywhere, but on a read-only mount.
+    ``removing``: each distribution with what :func:`removed_files` found for it. A package directory this user
+    may not write (``chmod a-w``, another user's, a read-only mount) stopped the uninstall at its first file there,
+    with the files before it gone: a package half removed, which the next sync repairs, but which the environment's
+    commands meet until then. Root writes anywhere, but on a read-only mount.
     """
     directories: set[str] = set()
-    for dist in removing:
+    for dist, files in removing:
         directories.add(str(dist.dist_info.parent))
-        for _, directory, name in _removed_files(dist, venv, kept):
+        for _, directory, name in files:
             directories.add(directory)
             if name.endswith(".py"):  # its bytecode goes too
                 directories.add(os.path.join(directory, "__pycache__"))
@@ -855,9 +867,10 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
     # a change keeps another's file too: the new version need not ship it again (a script or a namespace's
     # __init__.py it dropped), and the distribution that stays would be left without it
     kept = _claimed_by_others(removing) if removing else set()
-    check_removable(removing, venv, kept)  # none half removed for a directory this user may not write
-    for dist in removing:
-        uninstall(dist, venv, kept=kept)
+    removals = [(dist, removed_files(dist, venv, kept)) for dist in removing]  # each RECORD read once
+    check_removable(removals)  # none half removed for a directory this user may not write
+    for dist, files in removals:
+        uninstall(dist, venv, kept=kept, files=files)
     installer.install_all(installs)
 
 
