@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import importlib.machinery
 import json
 import os
 import re
@@ -28,7 +29,9 @@ from tox_venvsync._location import create_dir, missing_from, undo_creation
 from tox_venvsync._runner import VenvSyncRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
     from pytest_mock import MockerFixture
     from tox.pytest import ToxProject, ToxProjectCreator
@@ -1888,6 +1891,25 @@ def test_deps_that_conflict_with_the_lock_fail_naming_both(demo: Demo, monkeypat
         "deps (beta==1.0) cannot be installed on top of the lock: The user requested beta==1.0; "
         "The user requested (constraint) beta==2.0 (the constraint is the locked version)"
     ) in out
+
+
+def test_deps_install_with_virtualenv_s_pip_where_tox_has_none(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # uv tool install tox and pipx install tox make an environment without pip: deps stopped with "deps needs pip
+    # in the environment tox runs in" there (found by QA); the pip virtualenv bundles for the venv's Python runs now
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
+    find_spec = importlib.machinery.PathFinder.find_spec
+
+    def no_pip(name: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> ModuleSpec | None:
+        return None if name == "pip" else find_spec(name, path, target)
+
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", staticmethod(no_pip))
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "(deps installed by pip on top)" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "gamma-0.5.dist-info"]
 
 
 def test_list_dependencies_reads_the_venv_as_on_ci(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:

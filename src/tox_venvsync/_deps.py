@@ -3,7 +3,8 @@
 tox-venvsync has no resolver of its own: a ``deps`` entry names a package the lock does not pin, so
 pip (from the environment tox runs in, aimed at the venv with ``--python``) resolves it, with every
 locked package pinned by a constraints file so the lock's versions never move. A Python older than
-that pip runs on (3.9) gets the pip virtualenv bundles for it, run from its wheel.
+that pip runs on (3.9), and a tox without pip beside it (``uv tool install tox``, pipx), get the pip
+virtualenv bundles for the venv's Python, run from its wheel.
 """
 
 from __future__ import annotations
@@ -39,13 +40,9 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
 
     pip runs in ``environ`` (tox's set_env laid over this process's environment), or this process's.
     """
-    if older_than_own_packaging(version):
-        pip = [str(python), str(bundled_pip(python, version) / "pip")]  # pip runs from its wheel
-    # sys.path's finder alone: setuptools' distutils hack answers a search for pip by replacing distutils, with a
-    # warning (Python 3.10 and 3.11, where the standard library still has distutils)
-    elif importlib.machinery.PathFinder.find_spec("pip") is None:
-        msg = "deps needs pip in the environment tox runs in; install pip there or move the deps into the lock"
-        raise DepsError(msg)
+    if older_than_own_packaging(version) or not _pip_beside_tox():
+        # pip runs from its wheel: uv's and pipx's tools have no pip of their own (uv tool install tox)
+        pip = [str(python), str(bundled_pip(python, version) / "pip")]
     else:
         pip = [sys.executable, "-m", "pip", "--python", str(python)]
     with tempfile.TemporaryDirectory(prefix="venvsync-deps-") as tmp:
@@ -57,6 +54,13 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise DepsError(_explain(f"{result.stdout}\n{result.stderr}", deps))
+
+
+def _pip_beside_tox() -> bool:
+    """Whether pip is installed in the environment tox runs in."""
+    # sys.path's finder alone: setuptools' distutils hack answers a search for pip by replacing distutils, with a
+    # warning (Python 3.10 and 3.11, where the standard library still has distutils)
+    return importlib.machinery.PathFinder.find_spec("pip") is not None
 
 
 def _explain(output: str, deps: Sequence[str]) -> str:

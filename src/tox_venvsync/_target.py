@@ -221,13 +221,15 @@ def older_than_own_packaging(python_version: str) -> bool:
 
 
 def bundled_pip(python: Path | str, version: str) -> Path:
-    """The pip wheel virtualenv bundles for Python ``version``, for a Python older than :data:`OWN_PACKAGING`.
+    """The pip wheel virtualenv bundles for Python ``version``: for a Python older than :data:`OWN_PACKAGING`.
+
+    Also the pip that installs tox's deps when tox's own environment has none (``uv tool install tox``).
 
     The packaging and pip here no longer run on such a Python; the pip virtualenv seeds into its venvs
     does: its vendored packaging (``pip._vendor.packaging``, pip's private module: the query imports it
     and nothing else does) gives the interpreter's wheel tags, and pip runs from the wheel for tox's deps.
     """
-    from virtualenv.seed.wheels.embed import get_embed_wheel  # noqa: PLC0415  # only for an old Python
+    from virtualenv.seed.wheels.embed import get_embed_wheel  # noqa: PLC0415  # only for an old Python or a tox without pip
 
     try:
         wheel = get_embed_wheel("pip", version)
