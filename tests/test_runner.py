@@ -591,6 +591,27 @@ def test_an_env_location_with_a_nul_character_is_one_sentence(demo: Demo, tmp_pa
     assert "Traceback" not in result.out
 
 
+@pytest.mark.parametrize("location", ["~/venvs/{env_name}", "~me/venvs/{env_name}"])
+def test_an_env_location_starting_with_a_tilde_is_refused_before_anything_is_made(demo: Demo, location: str) -> None:
+    # tox does not expand ~ in tox.ini: the venv went into a directory named ~ in the project (found by QA)
+    (demo.project.path / "tox.ini").write_text(INI.replace("{env_location}", location))
+    result = demo.project.run("r", "--workdir", str(demo.work))
+    assert result.code != 0
+    expected = location.replace("{env_name}", "py312")
+    assert (
+        f"env_location '{expected}' starts with ~, which tox does not expand in its configuration, so it names a "
+        "directory ~ in the project; write {env:HOME} instead of ~"
+    ) in result.out
+    assert "Traceback" not in result.out
+    assert sorted(p.name for p in demo.project.path.iterdir()) == ["pylock.toml", "tox.ini"]
+    # an environment that does not run is no reason to stop another
+    ini = INI.replace("{env_location}", location) + f"[testenv:other]\nenv_location = {demo.venvs / 'other'}\n"
+    (demo.project.path / "tox.ini").write_text(ini)
+    result = demo.project.run("r", "-e", "other", "--workdir", str(demo.work))
+    assert result.code == 0, result.out
+    assert sorted(p.name for p in demo.project.path.iterdir()) == ["pylock.toml", "tox.ini"]
+
+
 def test_a_package_root_with_a_nul_character_has_no_project() -> None:
     from tox_venvsync._runner import _not_built_by_its_tool, _project_names  # noqa: PLC0415  # private helpers
 

@@ -242,6 +242,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if "\0" in str(value):  # no system call takes it: a stray byte in tox.ini, or a variable's value
             msg = f"env_location {str(value)!r} holds a NUL character, which no path can; correct env_location"
             raise HandledError(msg)
+        if selected is not False and not value.is_absolute() and value.parts[:1] and value.parts[0].startswith("~"):
+            # tox leaves ~ as it is: the venv went to a directory named ~ in the project, one `rm -rf ~` from the home
+            # (an environment that does not run makes nothing there, and does not stop the others)
+            msg = (
+                f"env_location {str(value)!r} starts with ~, which tox does not expand in its configuration, so it "
+                "names a directory ~ in the project; write {env:HOME} instead of ~"
+            )
+            raise HandledError(msg)
         root: Path = self.core["tox_root"]
         location = kernel_path(root / value)  # a ".." after a linked directory, as the system finds it
         if selected and getattr(self.options, "command", None) in _RUNNING_COMMANDS:
