@@ -2053,8 +2053,14 @@ def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
     assert code != 0
     assert (
         "the lock is stale: the project needs alpha>=1.5 but the lock has alpha 1.0; refresh it "
-        "(export the lock again (uv export --format pylock.toml, pdm export -f pylock, pip lock))"
+        "(write it again: uv export --format pylock.toml, pdm export -f pylock or pip lock)"
     ) in out
+    # a lock that names its writer gets that tool's command, as the tutorial's pip lock (found by QA)
+    lock = demo.project.path / "pylock.toml"
+    lock.write_text(lock.read_text().replace('created-by = "tests"', 'created-by = "pip"'))
+    code, out = demo.run()
+    assert code != 0
+    assert "the project needs alpha>=1.5 but the lock has alpha 1.0; refresh it (pip lock)" in out
     (demo.project.path / "requires.txt").write_text("gamma\n")
     code, out = demo.run()
     assert "the lock is stale: the project needs gamma but the lock does not have it" in out

@@ -520,9 +520,12 @@ _RELOCK = {
     "uv": "uv lock",
     "pdm": "pdm lock",
     "poetry": "poetry lock",
-    "pylock": "export the lock again (uv export --format pylock.toml, pdm export -f pylock, pip lock)",
+    "pylock": "write it again: uv export --format pylock.toml, pdm export -f pylock or pip lock",
     "requirements": "compile it again (pip-compile --generate-hashes, uv export)",
 }
+
+#: the command that writes a pylock.toml again, by the tool its ``created-by`` names
+_REWRITE_PYLOCK = {"pip": "pip lock", "uv": "uv export --format pylock.toml", "pdm": "pdm export -f pylock"}
 
 
 def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
@@ -546,9 +549,28 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
             found = f"has {name} {have}"
         else:
             found = "does not have it"
-        relock = _RELOCK.get(spec.lock_format or _format_of(spec.lock_path), "lock again")
-        msg = f"the lock is stale: the project needs {requirement} but the lock {found}; refresh it ({relock})"
+        msg = f"the lock is stale: the project needs {requirement} but the lock {found}; refresh it ({_relock(spec)})"
         raise SelectionError(spec.lock_path, msg)
+
+
+def _relock(spec: SyncSpec) -> str:
+    """How to refresh the lock: its format's command, for a ``pylock.toml`` the one of the tool that wrote it."""
+    lock_format = spec.lock_format or _format_of(spec.lock_path)
+    if lock_format == "pylock" and (command := _REWRITE_PYLOCK.get(_created_by(spec.lock_path))):
+        return command
+    return _RELOCK.get(lock_format, "lock again")
+
+
+def _created_by(path: Path) -> str:
+    """The tool a ``pylock.toml`` names as its writer (``pip``), lower-case; empty when it names none."""
+    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # only for the stale-lock message
+
+    try:
+        _, document = read_toml(path)
+    except (VenvSyncError, OSError):  # the message still says what to do, naming every tool
+        return ""
+    created_by = document.get("created-by")
+    return created_by.strip().lower() if isinstance(created_by, str) else ""
 
 
 def _check_project_python(metadata: Message, target: Target) -> None:
