@@ -999,6 +999,60 @@ def test_a_requirements_lock_lacking_a_dependency_for_this_python_is_refused_bef
     assert sorted(actions(env.sync())) == [("needed", "install"), ("other", "install"), ("top", "install")]
 
 
+def _wheels_lock(env: Env, local_index: LocalIndex, *wheels: Path, requires_python: str | None = None) -> None:
+    entries = [
+        package_entry(w.name.split("-")[0], w.name.split("-")[1], [wheel_entry(w, url=local_index.file_url(w.name))])
+        for w in wheels
+    ]
+    write_pylock(env.lock, entries, requires_python=requires_python)
+
+
+def test_a_pylock_of_one_python_lacking_a_dependency_for_this_one_is_refused_before_any_change(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # pip lock writes a pylock.toml of the Python it runs on, naming neither requires-python nor environments: the
+    # tutorial's lock, synced on Python 3.10, lacked pytest's exceptiongroup; the sync succeeded and the first test
+    # run failed with No module named 'exceptiongroup' (found by QA). Such a lock is checked whole, as a
+    # requirements file is; a lock naming the Pythons it was made for records its graph and is not
+    top = make_wheel(local_index.directory, "top", "1.0", requires_dist=['needed>=1; python_version >= "3"', "pip"])
+    _wheels_lock(env, local_index, top)
+    with pytest.raises(SelectionError) as info:
+        env.sync()
+    python = env.target.python_full_version
+    assert str(info.value) == (
+        f"{env.lock}: the lock is not complete for Python {python}: top 1.0 needs needed>=1 "
+        '(where python_version >= "3"), which the lock does not pin; it names no requires-python or environments, '
+        "so it is a lock of the one Python it was made on (pip lock makes such a lock): lock it again on Python "
+        f"{python}, or lock for every Python (uv pip compile --universal --format pylock.toml, uv export --format "
+        "pylock.toml)"
+    )
+    assert info.value.exit_code == 2
+    assert dist_info_names([env.site]) == []
+    needed = make_wheel(local_index.directory, "needed", "1.2")
+    _wheels_lock(env, local_index, top, needed)
+    assert sorted(actions(env.sync())) == [("needed", "install"), ("top", "install")]
+    _wheels_lock(env, local_index, top, requires_python=">=3.9")  # made for every Python: its selection stands
+    assert actions(env.sync()) == [("needed", "remove")]
+
+
+def test_a_pylock_of_one_python_pinning_a_release_that_needs_another_python_is_refused(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # the tutorial's lock on Python 3.9 installed iniconfig 2.3.1, whose Requires-Python is >=3.10 (found by QA);
+    # pip and uv refuse such a wheel
+    old = make_wheel(local_index.directory, "old", "1.0")
+    newer = make_wheel(local_index.directory, "modern", "2.0", requires_python=">=3.99")
+    _wheels_lock(env, local_index, old, newer)
+    with pytest.raises(SelectionError) as info:
+        env.sync()
+    python = env.target.python_full_version
+    assert str(info.value).startswith(
+        f"{env.lock}: the lock does not fit Python {python}: it pins modern 2.0, which requires Python >=3.99; it "
+        "names no requires-python or environments"
+    )
+    assert dist_info_names([env.site]) == []
+
+
 def test_a_requirements_lock_compiled_on_another_platform_is_told_to_be_compiled_for_this_one(
     env: Env, local_index: LocalIndex
 ) -> None:

@@ -1,11 +1,13 @@
-"""Complete: a requirements lock must pin what its packages need on the interpreter, as pip's hash mode requires.
+"""Complete: a lock made for one Python must pin what its packages need on this one, as pip's hash mode requires.
 
 pip installs a hashed requirements file in hash-checking mode, where every dependency of every package must be
 in the file (``Hashes are required in --require-hashes mode, but they are missing from some requirements``) in a
 version the package accepts: a file compiled on Python 3.12 lacks ``exceptiongroup``, which pytest needs below
 3.11, and pip refuses it there. Synced as it is, the environment lacked it and the first test run failed with
 ``No module named 'exceptiongroup'``. The other formats record each package's dependencies and are whole for the
-Pythons they were locked for (their ``requires-python`` says which).
+Pythons they were locked for (their ``requires-python`` says which), but a ``pylock.toml`` that names neither
+``requires-python`` nor ``environments`` (what ``pip lock`` writes: a lock of the Python it ran on) is checked the
+same way, and each package's ``Requires-Python`` with it.
 
 Checked once every file is fetched and built, before anything in the venv changes, on syncs that change
 something: a package that stays was checked when it came, but is read again (a lock edited since may have dropped
@@ -19,11 +21,13 @@ from typing import TYPE_CHECKING, NoReturn
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from tox_venvsync._apply import excludes
 from tox_venvsync._errors import BadInputError, SelectionError
 from tox_venvsync._plan import Action
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+    from collections.abc import Set as AbstractSet
     from email.message import Message
     from pathlib import Path
 
@@ -36,26 +40,43 @@ if TYPE_CHECKING:
 _LEFT_OUT = frozenset({"pip", "setuptools", "distribute"})
 
 
-def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, Path]) -> None:
+def check_complete(  # noqa: PLR0913  # what is checked, then how (keyword-only)
+    lock: Path,
+    target: Target,
+    plan: Plan,
+    wheels: Mapping[str, Path],
+    *,
+    lock_format: str = "requirements",
+    not_followed: AbstractSet[str] = frozenset(),
+) -> None:
     """Stop, naming ``lock``, when a package the venv will hold needs one it will not hold, or another version of it.
 
     The packages the lock selects are checked (and what they need, with the extras a requirement names, as pip
     follows ``foo[bar]``); a distribution kept though the lock does not name it meets a need but is not checked,
     and a need of pip or setuptools that nothing meets is passed over (see :data:`_LEFT_OUT`).
     ``wheels``: the file each step that installs is installed from (its ``METADATA`` is read there); the others
-    are read in the venv.
+    are read in the venv. ``lock_format``: ``requirements``, or ``pylock`` for a lock of one Python, whose packages'
+    ``Requires-Python`` is checked too (a requirements pin's is checked where it is installed). ``not_followed``:
+    the names whose needs are not followed (the project under ``--frozen``, whose lock is taken as it is).
     """
+    refusal = _Refusal(lock, target, lock_format)
     held = {step.name: step.version for step in plan.steps if step.action is not Action.REMOVE}
-    requires = {
-        step.name: requires_dist(
-            metadata,
-            f"{step.name} {step.version} declares a dependency that cannot be read "
-            "({exc}); use another version of it",
-        )
+    # kept though the lock does not name it (a seed package, deps, --inexact): not the lock's to meet
+    metadata = {
+        step.name: (step, headers)
         for step in plan.steps
-        # kept though the lock does not name it (a seed package, deps, --inexact): not the lock's to meet
         if step.action is not Action.REMOVE and step.wanted is not None
-        if (metadata := _metadata(step, wheels)) is not None
+        if (headers := _metadata(step, wheels)) is not None
+    }
+    if lock_format == "pylock":
+        _check_python(refusal, target, metadata.values())
+    requires = {
+        name: requires_dist(
+            headers,
+            f"{name} {step.version} declares a dependency that cannot be read ({{exc}}); use another version of it",
+        )
+        for name, (step, headers) in metadata.items()
+        if name not in not_followed
     }
     # a line's extras (``celery[redis]==5.4``) are followed as a requirement's are: pip installs what they need
     named = {step.name: step.wanted.pick.extras for step in plan.steps if step.wanted is not None}
@@ -71,14 +92,21 @@ def check_complete(lock: Path, target: Target, plan: Plan, wheels: Mapping[str, 
                 continue
             if needed not in held:
                 missing = f"{name} {held[name]} needs {_spelled(requirement)}, which the lock does not pin"
-                _refuse(lock, target, requirement, "is not complete for", missing)
+                refusal.refuse("is not complete for", missing, requirement)
             have = held[needed]
             if have is not None and not requirement.specifier.contains(have, prereleases=True):
                 other = f"{name} {held[name]} needs {_spelled(requirement)}, and the lock pins {needed} {have}"
-                _refuse(lock, target, requirement, "does not agree with itself on", other)
+                refusal.refuse("does not agree with itself on", other, requirement)
             if requirement.extras and (needed, frozenset(requirement.extras)) not in seen:
                 seen.add((needed, frozenset(requirement.extras)))
                 wanted.append((needed, frozenset(requirement.extras)))
+
+
+def _check_python(refusal: _Refusal, target: Target, metadata: Iterable[tuple[Step, Message]]) -> None:
+    """Stop when a package that comes (``metadata``: its step and ``METADATA``) requires another Python."""
+    for step, headers in metadata:
+        if step.action is not Action.KEEP and excludes(python := headers.get("Requires-Python"), target):
+            refusal.refuse("does not fit", f"it pins {step.name} {step.version}, which requires Python {python}")
 
 
 def applies(requirement: Requirement, target: Target, extras: frozenset[str]) -> bool:
@@ -98,30 +126,36 @@ def _spelled(requirement: Requirement) -> str:
 _PLATFORM_MARKERS = ("sys_platform", "platform_system", "platform_machine", "platform_release", "os_name")
 
 
-def _platform(requirement: Requirement) -> bool:
+def _platform(requirement: Requirement | None) -> bool:
     """Whether ``requirement``'s marker asks for a platform: a file compiled on another one lacks or pins it."""
-    marker = str(requirement.marker or "")
+    marker = str(requirement.marker or "") if requirement is not None else ""
     return any(variable in marker for variable in _PLATFORM_MARKERS)
 
 
-def _for(target: Target, requirement: Requirement) -> str:
-    """``Python 3.10.13``, or ``Python 3.10.13 on linux (x86_64)`` when the requirement depends on the platform."""
-    python = f"Python {target.python_full_version}"
-    if not _platform(requirement):
-        return python
-    return f"{python} on {target.markers['sys_platform']} ({target.markers['platform_machine']})"
+class _Refusal:
+    """The sentence that stops a sync on a lock that is not whole for the interpreter, and what to do, by format."""
 
+    def __init__(self, lock: Path, target: Target, lock_format: str) -> None:
+        self._lock, self._target, self._format = lock, target, lock_format
 
-def _refuse(lock: Path, target: Target, requirement: Requirement, problem: str, detail: str) -> NoReturn:
-    """Stop: the lock ``problem`` (``is not complete for``) the interpreter, because of ``requirement`` (``detail``)."""
-    where = _for(target, requirement)
-    this = "this Python and platform" if _platform(requirement) else "this Python"
-    msg = (
-        f"the lock {problem} {where}: {detail}; compile it again for {this} "
-        f"(uv pip compile --universal --generate-hashes, or pip-compile --generate-hashes run on {where}), "
-        "as pip refuses it in hash-checking mode"
-    )
-    raise SelectionError(lock, msg)
+    def refuse(self, problem: str, detail: str, requirement: Requirement | None = None) -> NoReturn:
+        """Stop: the lock ``problem`` (``is not complete for``) the interpreter: ``detail``, for ``requirement``."""
+        python = f"Python {self._target.python_full_version}"
+        if _platform(requirement):  # a file compiled on another platform: compiling again on this Python is not all
+            python += f" on {self._target.markers['sys_platform']} ({self._target.markers['platform_machine']})"
+        if self._format == "pylock":
+            remedy = (
+                "it names no requires-python or environments, so it is a lock of the one Python it was made on "
+                f"(pip lock makes such a lock): lock it again on {python}, or lock for every Python "
+                "(uv pip compile --universal --format pylock.toml, uv export --format pylock.toml)"
+            )
+        else:
+            this = "this Python and platform" if _platform(requirement) else "this Python"
+            remedy = (
+                f"compile it again for {this} (uv pip compile --universal --generate-hashes, or pip-compile "
+                f"--generate-hashes run on {python}), as pip refuses it in hash-checking mode"
+            )
+        raise SelectionError(self._lock, f"the lock {problem} {python}: {detail}; {remedy}")
 
 
 def _metadata(step: Step, wheels: Mapping[str, Path]) -> Message | None:

@@ -283,8 +283,9 @@ def _fetched(
 ) -> tuple[Plan, Mapping[str, Path]]:
     """The plan with every requirements pin's file found, and the file of each install: verified, unpacked, built.
 
-    A requirements lock is checked whole for the interpreter (:func:`tox_venvsync._complete.check_complete`), as pip
-    checks one in hash-checking mode; the other formats record each package's dependencies.
+    A requirements lock, and a ``pylock.toml`` of one Python, is checked whole for the interpreter
+    (:func:`tox_venvsync._complete.check_complete`), as pip checks one in hash-checking mode; the other formats
+    record each package's dependencies, or the Pythons they were locked for.
     """
     cache = sources.cache
     indexes = functools.cache(lambda: project_indexes(spec))  # read when a request is to be made
@@ -306,11 +307,28 @@ def _fetched(
         wheels = sources.wheels(plan, fetcher)
     finally:
         unpacking.close()
-    if (spec.lock_format or _format_of(spec.lock_path)) == "requirements":
+    if (lock_format := spec.lock_format or _format_of(spec.lock_path)) == "requirements" or (
+        lock_format == "pylock" and _of_one_python(spec.lock_path)
+    ):
         from tox_venvsync._complete import check_complete  # noqa: PLC0415  # see the imports
 
-        check_complete(spec.lock_path, target, plan, wheels)
+        # --frozen takes the lock as it is: the project's needs are not held against it (as the stale check is not)
+        frozen = spec.project_names if spec.request.frozen else frozenset()
+        check_complete(spec.lock_path, target, plan, wheels, lock_format=lock_format, not_followed=frozen)
     return plan, wheels
+
+
+def _of_one_python(pylock: Path) -> bool:
+    """Whether a ``pylock.toml`` names neither ``requires-python`` nor ``environments``: a lock of one Python.
+
+    ``pip lock`` writes such a lock for the Python it runs on; synced on another, it lacked what a package needs
+    there (pytest's ``exceptiongroup`` below 3.11) or held a release that no longer supports it, and the sync
+    succeeded while the first command failed. (Read as the fingerprint read it, see :func:`_pinned`.)
+    """
+    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # see the imports
+
+    _, document = read_toml(pylock)
+    return "requires-python" not in document and "environments" not in document
 
 
 def project_indexes(spec: SyncSpec) -> ProjectIndexes:
