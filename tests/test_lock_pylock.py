@@ -617,6 +617,36 @@ def test_archive_pick(tmp_path: Path, target: Target) -> None:
     )
 
 
+def test_an_archive_pick_carries_its_subdirectory(tmp_path: Path, target: Target) -> None:
+    archive = {"url": "https://example.invalid/repo.tar.gz", "hashes": {"sha256": "cd" * 32}, "subdirectory": "pkg/a"}
+    [pick] = _lock(tmp_path / "pylock.toml", [{"name": "a", "archive": archive}]).select(target, Request())
+    assert pick.subdirectory == "pkg/a"
+
+
+@pytest.mark.parametrize("subdirectory", ["../elsewhere", "/abs", "a/../../b", "\\\\server\\share"])
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        ({"archive": {"url": "https://example.invalid/r.tar.gz", "hashes": {"sha256": "cd" * 32}}}, "archive"),
+        ({"directory": {"path": "mono"}}, "directory"),
+        ({"vcs": {"type": "git", "url": "https://example.invalid/r.git", "commit-id": "a" * 40}}, "vcs"),
+    ],
+    ids=["archive", "directory", "vcs"],
+)
+def test_a_subdirectory_leading_out_of_the_source_tree_names_its_key(
+    tmp_path: Path, target: Target, source: dict[str, dict[str, object]], key: str, subdirectory: str
+) -> None:
+    table = {**source[key], "subdirectory": subdirectory}
+    path = tmp_path / "pylock.toml"
+    with pytest.raises(LockFileError) as info:
+        _lock(path, [{"name": "a", key: table}]).select(target, Request())
+    assert str(info.value) == (
+        f"{path} at packages[0].{key}.subdirectory: {subdirectory!r} leads out of the source tree, and a subdirectory "
+        "must be a path inside it; correct that value, or lock again with the tool that wrote the file"
+    )
+    assert info.value.exit_code == 2
+
+
 # --- real lockfiles ----------------------------------------------------------------------------------------------
 
 

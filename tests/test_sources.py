@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -159,6 +160,49 @@ def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     assert outcome.plan is not None
     assert outcome.plan.lines() == ["upgrade: dirpkg 0.1 -> 0.2", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "3"
+
+
+def _monorepo(root: Path) -> Path:
+    """A source tree that is a project itself and holds two more under ``packages/`` (PEP 751's subdirectory)."""
+    write_project(root, "monoroot", "9.0", {"monoroot/__init__.py": ""})
+    write_project(root / "packages" / "one", "one", "1.0", {"one/__init__.py": "WHO = 'one'\n"})
+    write_project(root / "packages" / "two", "two", "2.0", {"two/__init__.py": "WHO = 'two'\n"})
+    return root
+
+
+def test_a_directory_s_subdirectory_is_the_project_built(env: Env) -> None:
+    tree = _monorepo(env.root / "lock" / "mono")
+    env.write({"name": "one", "directory": {"path": "mono", "subdirectory": "packages/one"}})
+    assert actions(env.sync()) == [("one", "install")]
+    assert env.run("import one; print(one.WHO)") == "one"
+    assert env.source("one") == (tree / "packages" / "one").as_uri()
+    assert env.sync().plan is None
+
+
+def test_an_archive_s_subdirectory_is_the_project_built_each_its_own_wheel(env: Env) -> None:
+    archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")  # one top directory, as GitHub's
+    entry = {"url": archive.as_uri(), "hashes": {"sha256": sha256_file(archive)}}
+    env.write(
+        {"name": "one", "archive": {**entry, "subdirectory": "packages/one"}},
+        {"name": "two", "archive": {**entry, "subdirectory": "packages/two"}},
+    )
+    assert sorted(actions(env.sync())) == [("one", "install"), ("two", "install")]
+    assert env.run("import one, two; print(one.WHO, two.WHO)") == "one two"
+    direct_url = json.loads((env.site / "two-2.0.dist-info" / "direct_url.json").read_text())
+    assert direct_url["subdirectory"] == "packages/two"  # as pip records it
+    assert env.sync().plan is None
+
+
+def test_an_archive_without_the_subdirectory_the_lock_names_is_refused(env: Env) -> None:
+    archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")
+    entry = {"url": archive.as_uri(), "hashes": {"sha256": sha256_file(archive)}, "subdirectory": "packages/three"}
+    env.write({"name": "three", "archive": entry})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value) == (
+        "cannot build three from repo-abc.tar.gz: it has no directory 'packages/three', the subdirectory the lock "
+        "names at packages[0].archive"
+    )
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["directory", "editable"])

@@ -295,11 +295,12 @@ def _direct_info(wanted: Wanted) -> dict[str, object]:
     if wanted.editable or wanted.from_directory:
         return {"dir_info": {"editable": wanted.editable}}
     hashes = _file_hashes(wanted)
+    subdirectory = {"subdirectory": pick.subdirectory} if pick.subdirectory else {}  # as pip records it
     if not hashes:
-        return {"archive_info": {}}
+        return {"archive_info": {}, **subdirectory}
     algorithm = next(iter(hashes))
     # "hash" is PEP 610's older key, which pip still writes for readers that know no other
-    return {"archive_info": {"hash": f"{algorithm}={hashes[algorithm]}", "hashes": hashes}}
+    return {"archive_info": {"hash": f"{algorithm}={hashes[algorithm]}", "hashes": hashes}, **subdirectory}
 
 
 def _file_hashes(wanted: Wanted) -> dict[str, str]:

@@ -50,7 +50,8 @@ class Builder:
 
     def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
-        out = self._cache.built("sha256", self._key(digest))
+        # the project in a subdirectory of an archive is another wheel than the one at its root
+        out = self._cache.built("sha256", self._key(f"{digest}#{pick.subdirectory}" if pick.subdirectory else digest))
         if wheel := _cached_wheel(out):
             return _as_locked(pick, wheel, str(archive.name))  # another lock may name the same sdist otherwise
         with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
@@ -260,8 +261,13 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
         raise BuildError(pick.name, archive.name, f"the archive cannot be unpacked ({exc})") from exc
     entries = list(into.iterdir())
     root = entries[0] if len(entries) == 1 and entries[0].is_dir() else into
-    subdirectory = pick.vcs.subdirectory if pick.vcs else None
-    return root / subdirectory if subdirectory else root
+    if pick.subdirectory is None:
+        return root
+    tree = root / pick.subdirectory
+    if not tree.is_dir():
+        reason = f"it has no directory {pick.subdirectory!r}, the subdirectory the lock names at {pick.context}"
+        raise BuildError(pick.name, archive.name, reason)
+    return tree
 
 
 def _fits_before_build(tree: Path, target: Target, pick: Pick, archive: Path) -> None:

@@ -78,7 +78,7 @@ class Sources:
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
 
         if pick.directory is not None:
-            return self._tree(pick, pick.directory.path, editable=pick.directory.editable, installed=installed)
+            return self._tree(pick, pick.directory.tree, editable=pick.directory.editable, installed=installed)
         if pick.vcs is not None:
             return Wanted(pick=pick, direct_url=recorded_url(pick.vcs.url))
         artifact = pick.artifact

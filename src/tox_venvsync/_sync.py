@@ -175,8 +175,8 @@ def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
     lock = read_lock(spec.lock_path, spec.lock_format, paths_from=spec.paths_from)
     picks = [p for p in lock.select(future_target(base, spec.venv), spec.request) if p.name not in spec.project_names]
     for pick in picks:  # the message the build would give, before the venv is emptied for it
-        if pick.directory is not None and not pick.directory.path.is_dir():
-            raise BuildError(pick.name, str(pick.directory.path), no_directory(pick.directory.path))
+        if pick.directory is not None and not pick.directory.tree.is_dir():
+            raise BuildError(pick.name, str(pick.directory.tree), no_directory(pick.directory.tree))
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
     fetched = CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
     for pick in files:  # unpacked into the cache (once per wheel, ever): the sync links from there

@@ -133,6 +133,7 @@ def _json(pick: Pick) -> dict[str, Any]:
         },
         "context": pick.context,
         "extras": sorted(pick.extras),
+        "subdirectory": pick.subdirectory,
     }
 
 
@@ -162,4 +163,5 @@ def _pick(item: dict[str, Any]) -> Pick:
         ),
         context=item["context"],
         extras=frozenset(item.get("extras", ())),
+        subdirectory=item.get("subdirectory"),
     )

@@ -101,6 +101,11 @@ class DirectorySource:
     editable: bool = False
     subdirectory: str | None = None
 
+    @property
+    def tree(self) -> Path:
+        """The project's root: ``path``, or its ``subdirectory`` (a project in a monorepo) when the lock names one."""
+        return self.path / self.subdirectory if self.subdirectory else self.path
+
 
 @frozen
 class IndexPin:
@@ -137,6 +142,8 @@ class Pick:
     context: str = ""
     #: the extras a requirements line names (``celery[redis]==5.4``): pip wants what they need in the file too
     extras: frozenset[str] = frozenset()
+    #: where in an archive (``kind == "archive"``) the project is, below its one top directory as pip unpacks it
+    subdirectory: str | None = None
 
 
 class Lock(Protocol):

@@ -202,14 +202,14 @@ class PylockFile:
                 url=artifact.url or (self.path.parent / (artifact.path or "")).resolve().as_uri(),
                 commit=artifact.commit_id,
                 requested=artifact.requested_revision,
-                subdirectory=artifact.subdirectory,
+                subdirectory=self._subdirectory(artifact.subdirectory, f"{context}.vcs.subdirectory"),
             )
             return Pick(name=package.name, version=package.version, kind="vcs", artifact=None, context=context, vcs=vcs)
         if isinstance(artifact, PackageDirectory):
             directory = DirectorySource(
                 path=(self.path.parent / artifact.path).resolve(),
                 editable=bool(artifact.editable),
-                subdirectory=artifact.subdirectory,
+                subdirectory=self._subdirectory(artifact.subdirectory, f"{context}.directory.subdirectory"),
             )
             return Pick(
                 name=package.name,
@@ -239,6 +239,7 @@ class PylockFile:
             version = version or wheel_version
         local = (self.path.parent / artifact.path).resolve() if artifact.path else None
         use_path = local is not None and (artifact.url is None or local.is_file())
+        subdirectory = artifact.subdirectory if isinstance(artifact, PackageArchive) else None
         return Pick(
             name=package.name,
             version=version,
@@ -252,7 +253,18 @@ class PylockFile:
             ),
             index=package.index,
             context=context,
+            subdirectory=self._subdirectory(subdirectory, f"{context}.subdirectory"),
         )
+
+    def _subdirectory(self, value: str | None, context: str) -> str | None:
+        """A ``subdirectory`` the project is built from: relative to the source tree and inside it, as PEP 751 says."""
+        if value is None or not (value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/")):
+            return value
+        reason = (
+            f"{value!r} leads out of the source tree, and a subdirectory must be a path inside it; correct that "
+            "value, or lock again with the tool that wrote the file"
+        )
+        raise LockFileError(self.path, reason, context=context)
 
     def _hashes(
         self, package: Package, artifact: PackageWheel | PackageSdist | PackageArchive, context: str
