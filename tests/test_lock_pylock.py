@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -157,6 +158,25 @@ def test_lock_version_2_unsupported(tmp_path: Path) -> None:
         f"{path} at lock-version: pylock version 2.0 is not supported; "
         "this tool reads lock-version 1.x, re-create the lock with a PEP 751 version 1 writer"
     )
+
+
+def test_a_newer_minor_lock_version_is_read_with_one_warning_naming_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_pylock(tmp_path / "pylock.toml", [], lock_version="1.1")
+    with caplog.at_level(logging.WARNING):
+        read_pylock(path)
+    said = (
+        f"{path}: lock-version 1.1 is newer than 1.0, the version this tool reads; it is read as 1.0, and what the "
+        "newer version adds is not used"
+    )
+    assert [(record.name, record.getMessage()) for record in caplog.records] == [("tox_venvsync._lock._pylock", said)]
+
+
+def test_lock_version_1_0_is_read_without_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        read_pylock(write_pylock(tmp_path / "pylock.toml", [], lock_version="1.0"))
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize("name", ["pylock.toml", "pylock.dev.toml"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -19,6 +20,7 @@ from packaging.pylock import (
     PylockValidationError,
 )
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import (
@@ -47,6 +49,11 @@ if TYPE_CHECKING:
     from tox_venvsync._target import Target
 
 
+_LOGGER = logging.getLogger(__name__)
+#: the newest ``lock-version`` this reader knows; a newer 1.x is read as this one, with a warning (PEP 751)
+KNOWN_VERSION = Version("1.0")
+
+
 def read_pylock(path: Path) -> PylockFile:
     """Read and validate a ``pylock.toml``; every problem names the file and the key."""
     _, data = read_toml(path)
@@ -55,6 +62,8 @@ def read_pylock(path: Path) -> PylockFile:
 
 def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
     """Validate parsed ``pylock.toml`` content (``path`` is for messages and relative paths)."""
+    packaging_log = logging.getLogger("packaging.pylock")
+    packaging_log.addFilter(_newer_minor)
     try:
         pylock = Pylock.from_dict(data)
     except PylockUnsupportedVersionError as exc:
@@ -63,7 +72,23 @@ def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
     except PylockValidationError as exc:
         reason = f"{one_line(exc.message)}; correct that value, or lock again with the tool that wrote the file"
         raise LockFileError(path, reason, context=exc.context) from exc
+    finally:
+        packaging_log.removeFilter(_newer_minor)
+    if pylock.lock_version > KNOWN_VERSION:  # PEP 751: a tool that knows the major version but not the minor warns
+        _LOGGER.warning(
+            "%s: lock-version %s is newer than %s, the version this tool reads; it is read as %s, and what the "
+            "newer version adds is not used",
+            path,
+            pylock.lock_version,
+            KNOWN_VERSION,
+            KNOWN_VERSION,
+        )
     return PylockFile(path=path, pylock=pylock)
+
+
+def _newer_minor(record: logging.LogRecord) -> bool:
+    """Leave out ``packaging``'s "pylock minor version 1.1 is not supported": it names no file, and the lock is read."""
+    return not str(record.msg).startswith("pylock minor version")
 
 
 @frozen
