@@ -66,13 +66,6 @@ def _names(picks: Sequence[Pick]) -> list[str]:
     return [str(pick.name) for pick in picks]
 
 
-def _the_interpreter(target: Target) -> str:
-    return (
-        f"the interpreter is {target.executable} (Python {target.python_full_version}); use an interpreter the lock "
-        "supports or export the lock again for this one"
-    )
-
-
 # --- reading -----------------------------------------------------------------------------------------------------
 
 
@@ -385,8 +378,9 @@ def test_requires_python_unmet(tmp_path: Path, target: Target) -> None:
     with pytest.raises(SelectionError) as info:
         lock.select(target, Request())
     assert str(info.value) == (
-        f"{lock.path}: python_full_version '{target.python_full_version}' in provided environment does not "
-        f"satisfy the Python version requirement '>=3.99'; {_the_interpreter(target)}"
+        f"{lock.path}: the lock requires Python >=3.99 (requires-python) but the interpreter {target.executable} is "
+        f"Python {target.python_full_version}; use an interpreter the lock supports or export the lock again for "
+        "this one"
     )
 
 
@@ -396,8 +390,9 @@ def test_package_requires_python_unmet(tmp_path: Path, target: Target) -> None:
     with pytest.raises(SelectionError) as info:
         lock.select(target, Request())
     assert info.value.reason == (
-        f"python_full_version '{target.python_full_version}' in provided environment does not satisfy the "
-        f"Python version requirement '<3' for package 'pkg' at packages[1]; {_the_interpreter(target)}"
+        f"pkg at packages[1] requires Python <3 (packages[1].requires-python) but the interpreter {target.executable} "
+        f"is Python {target.python_full_version}; use an interpreter the lock supports or export the lock again for "
+        "this one"
     )
 
 
@@ -406,8 +401,10 @@ def test_environments_unmet(tmp_path: Path, target: Target) -> None:
     with pytest.raises(SelectionError) as info:
         lock.select(target, Request())
     assert str(info.value) == (
-        f"{lock.path}: Provided environment does not satisfy any of the environments specified in the lock file; "
-        f"{_the_interpreter(target)}"
+        f'{lock.path}: no marker of the lock\'s environments (sys_platform == "win32"; python_version < "3") '
+        f"holds for the interpreter {target.executable} (Python {target.python_full_version} on "
+        f"{target.markers['sys_platform']}); use an interpreter the lock supports or export the lock again for this "
+        "one"
     )
 
 
@@ -427,7 +424,9 @@ def test_duplicate_selection(tmp_path: Path, target: Target) -> None:
     with pytest.raises(SelectionError) as info:
         lock.select(target, Request())
     assert info.value.reason == (
-        f"Multiple packages with the name 'pkg' are selected at packages[1] and packages[0]; {_the_interpreter(target)}"
+        f"packages[0] and packages[1] are both pkg and both their markers hold for the interpreter {target.executable} "
+        "with the extras and groups selected, so the lock is ambiguous (PEP 751 wants one entry); correct their "
+        "markers, or lock again with the tool that wrote the file"
     )
 
 

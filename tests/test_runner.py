@@ -1125,13 +1125,13 @@ BAD_INPUTS: dict[str, tuple[Callable[[Demo], object], str]] = {
         lambda d: (d.project.path / "pylock.toml").write_text(
             'lock-version = "1.0"\ncreated-by = "x"\nrequires-python = ">=3.99"\npackages = []\n'
         ),
-        "does not satisfy the Python version requirement '>=3.99'",
+        "pylock.toml: the lock requires Python >=3.99 (requires-python) but the interpreter ",
     ),
     "environments": (
         lambda d: (d.project.path / "pylock.toml").write_text(
             'lock-version = "1.0"\ncreated-by = "x"\nenvironments = ["sys_platform == \'win32\'"]\npackages = []\n'
         ),
-        "does not satisfy any of the environments specified in the lock file",
+        'pylock.toml: no marker of the lock\'s environments (sys_platform == "win32") holds for the interpreter ',
     ),
 }
 

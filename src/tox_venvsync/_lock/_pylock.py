@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 
 _LOGGER = logging.getLogger(__name__)
+_OTHER_PYTHON = "use an interpreter the lock supports or export the lock again for this one"
 #: the newest ``lock-version`` this reader knows; a newer 1.x is read as this one, with a warning (PEP 751)
 KNOWN_VERSION = Version("1.0")
 
@@ -186,20 +187,51 @@ class PylockFile:
         return {"default"} if self.pylock.created_by.strip().lower() == "pdm" else set()
 
     def _select_failure(self, message: str, target: Target, request: Request) -> str:
+        """The refusal of ``packaging`` as a sentence that names the key and what to do, as the uv.lock reader's do.
+
+        packaging says which check failed ("python_full_version '3.10.13' in provided environment does not satisfy
+        the Python version requirement '>=3.12'") but not the key; the checks are made again, in its order, to tell.
+        """
         if message.startswith("No wheel found"):
             return self._no_wheel_message(target, request) or message
-        # packaging's sentence names the key (requires-python, environments) but not what to do: as uv.lock's says it
-        return (
-            f"{message}; the interpreter is {target.executable} (Python {target.python_full_version}); use an "
-            "interpreter the lock supports or export the lock again for this one"
-        )
+        python = f"the interpreter {target.executable} is Python {target.python_full_version}"
+        if (wanted := self.pylock.requires_python) is not None and not wanted.contains(target.python_release):
+            return f"the lock requires Python {wanted} (requires-python) but {python}; {_OTHER_PYTHON}"
+        environments = self.pylock.environments
+        if environments is not None and not any(marker.evaluate(dict(target.markers)) for marker in environments):
+            listed = "; ".join(str(marker) for marker in environments) or "none"
+            where = f"{target.executable} (Python {target.python_full_version} on {target.markers['sys_platform']})"
+            return f"no marker of the lock's environments ({listed}) holds for the interpreter {where}; {_OTHER_PYTHON}"
+        return self._package_failure(target, request) or f"{message}; {python}; {_OTHER_PYTHON}"
+
+    def _package_failure(self, target: Target, request: Request) -> str | None:
+        """The selected package whose ``requires-python`` excludes the interpreter, or two selected of one name."""
+        env = self._lock_environment(target, request)
+        first: dict[str, int] = {}
+        for index, package in enumerate(self.pylock.packages):
+            if package.marker is not None and not package.marker.evaluate(env, context="lock_file"):  # type: ignore[arg-type]
+                continue
+            if (wanted := package.requires_python) is not None and not wanted.contains(target.python_release):
+                return (
+                    f"{package.name} at packages[{index}] requires Python {wanted} (packages[{index}].requires-python) "
+                    f"but the interpreter {target.executable} is Python {target.python_full_version}; {_OTHER_PYTHON}"
+                )
+            if package.name in first:
+                return (
+                    f"packages[{first[package.name]}] and packages[{index}] are both {package.name} and both their "
+                    f"markers hold for the interpreter {target.executable} with the extras and groups selected, so "
+                    "the lock is ambiguous (PEP 751 wants one entry); correct their markers, or lock again with the "
+                    "tool that wrote the file"
+                )
+            first[package.name] = index
+        return None
+
+    def _lock_environment(self, target: Target, request: Request) -> dict[str, object]:
+        """The marker environment of the lock's packages: the interpreter's, with ``extras`` and groups as sets."""
+        return {**target.markers, "extras": frozenset(request.extras), "dependency_groups": self._groups(request)}
 
     def _no_wheel_message(self, target: Target, request: Request) -> str | None:
-        env = {
-            **target.markers,
-            "extras": frozenset(request.extras),
-            "dependency_groups": self._groups(request),
-        }
+        env = self._lock_environment(target, request)
         supported = set(target.tags)
         for index, package in enumerate(self.pylock.packages):
             if package.marker is not None and not package.marker.evaluate(env, context="lock_file"):  # type: ignore[arg-type]
