@@ -16,7 +16,7 @@ from packaging.version import Version
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError
+from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._lock import Artifact, Pick, Request
 from tox_venvsync._lock._pylock import read_pylock
@@ -328,14 +328,20 @@ def test_no_strong_hash_from_a_lock(
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     entry = wheel_entry(wheel, url=local_index.file_url(wheel.name))
     entry["hashes"] = {"sha1": hashlib.sha1(wheel.read_bytes()).hexdigest()}  # noqa: S324
-    lock = read_pylock(write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", [entry])]))
+    path = write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", [entry])])
     target: Target = query_interpreter(python312)
-    picks = lock.select(target, Request())
+    with pytest.raises(LockFileError) as refused:  # the pylock reader refuses it first, naming the key
+        read_pylock(path).select(target, Request())
+    assert str(refused.value) == (
+        f"{path} at packages[0].wheels[0].hashes: sha1 only: no sha256, sha384 or sha512 hash to check the file's "
+        "bytes with before it is installed; add one, or lock again with the tool that wrote the file"
+    )
+    # the fetcher refuses it too, whatever reader made the pick
+    artifact = Artifact(filename=wheel.name, url=str(entry["url"]), path=None, size=None, hashes=entry["hashes"])  # type: ignore[arg-type]
+    picks = [Pick(name=canonicalize_name("pkg"), version=None, kind="wheel", artifact=artifact, context="x")]
     with pytest.raises(BadInputError) as info:
         CacheFetcher(cache).fetch(picks)
-    assert f"the lock gives pkg's file {entry['url']} at packages[0].wheels no sha256, sha384 or sha512 hash" in (
-        str(info.value)
-    )
+    assert f"the lock gives pkg's file {entry['url']} at x no sha256, sha384 or sha512 hash" in str(info.value)
     assert local_index.requests == []
 
 

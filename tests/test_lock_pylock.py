@@ -559,6 +559,23 @@ def test_hashes_are_lower_cased_and_other_algorithms_left_alone(tmp_path: Path, 
     assert pick.artifact.hashes == {"sha256": sha256_file(wheel), "md5": "not checked", "blake2b": "nor this"}
 
 
+@pytest.mark.parametrize(("key", "entry_of"), [("wheels[0]", "wheels"), ("sdist", "sdist")])
+def test_a_file_without_a_hash_we_verify_names_its_key(tmp_path: Path, target: Target, key: str, entry_of: str) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    file = {"url": "https://example.invalid/demo-1.0.tar.gz", "hashes": {"md5": "d41d8cd98f00b204e9800998ecf8427e"}}
+    package: dict[str, object] = {"name": "demo", "version": "1.0", "sdist": file}
+    if entry_of == "wheels":
+        package = package_entry("demo", "1.0", [{**wheel_entry(wheel), "hashes": file["hashes"]}])
+    path = tmp_path / "pylock.toml"
+    with pytest.raises(LockFileError) as info:
+        _lock(path, [package]).select(target, Request())
+    assert str(info.value) == (
+        f"{path} at packages[0].{key}.hashes: md5 only: no sha256, sha384 or sha512 hash to check the file's bytes "
+        "with before it is installed; add one, or lock again with the tool that wrote the file"
+    )
+    assert info.value.exit_code == 2
+
+
 def test_wheel_version_must_match_the_package_version(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "pkg", "3.1.4")
     path = write_pylock(tmp_path / "pylock.toml", [package_entry("pkg", "3.1.5", [wheel_entry(wheel)])])

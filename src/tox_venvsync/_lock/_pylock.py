@@ -24,6 +24,7 @@ from packaging.version import Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
 from tox_venvsync._lock._model import (
+    HASH_ALGORITHMS,
     Artifact,
     DirectorySource,
     Pick,
@@ -340,6 +341,13 @@ class PylockFile:
         for key, value in artifact.hashes.items():
             if (wrong := wrong_digest(key, value)) is not None:
                 raise LockFileError(self.path, f"{wrong}; {fix}", context=f"{context}.hashes.{key}")
+        if not any(key.lower() in HASH_ALGORITHMS for key in artifact.hashes):  # hash before install: none to check
+            given = ", ".join(sorted(artifact.hashes))
+            reason = (
+                f"{given} only: no sha256, sha384 or sha512 hash to check the file's bytes with before it is "
+                "installed; add one, or lock again with the tool that wrote the file"
+            )
+            raise LockFileError(self.path, reason, context=f"{context}.hashes")
         return {key.lower(): value.lower() for key, value in artifact.hashes.items()}
 
 
