@@ -142,6 +142,17 @@ def test_a_commit_the_repository_lacks_is_named_with_the_repository(env: Env) ->
     assert str(info.value).startswith(f"cannot build gitpkg from {repo.as_uri()}@{missing}: ")
 
 
+def test_a_repository_that_is_not_there_is_named_with_git_s_reason(env: Env) -> None:
+    missing = (env.root / "no-repo").as_uri()
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": missing, "commit-id": "0" * 40}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    # git's last line is its advice, "and the repository exists.": the first fatal line says what is wrong
+    assert str(info.value) == (
+        f"cannot build gitpkg from {missing}: fatal: '{env.root / 'no-repo'}' does not appear to be a git repository"
+    )
+
+
 def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     tree = write_project(env.root / "lock" / "local", "dirpkg", "0.1", {"dirpkg/__init__.py": "V = 1\n"})
     env.write({"name": "dirpkg", "directory": {"path": "local"}})  # no version: the build tells the plan's lines

@@ -242,7 +242,13 @@ def _git(pick: Pick, source: str, args: list[str], environ: Mapping[str, str]) -
         raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
     result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode != 0:
-        raise BuildError(pick.name, source, _last_line(result.stderr))
+        raise BuildError(pick.name, source, _git_said(result.stderr))
+
+
+def _git_said(stderr: str) -> str:
+    """The reason git gives: its first ``fatal:`` or ``error:`` line (its last one is advice)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith(("fatal:", "error:"))), _last_line(stderr))
 
 
 def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
