@@ -727,6 +727,28 @@ def test_a_wheel_may_ship_a_script_whose_name_only_starts_like_the_venvs(env: En
     assert (env.venv / "bin" / "activator").is_file()
 
 
+@pytest.mark.parametrize("script", ["../escape", "../bin/python", "sub/../../escape", "/opt/escape", "."])
+def test_a_script_name_that_leaves_bin_is_refused_before_anything_changes(
+    env: Env, tmp_path: Path, script: str
+) -> None:
+    # found by QA comparing with pip and uv: the name was checked only as the script was written, after the other
+    # packages were uninstalled and this one half placed, and ../bin/python passed, replacing the venv's interpreter
+    kept = make_wheel(tmp_path / "k", "kept", "1.0")
+    write_pylock(env.lock, [package_entry("kept", "1.0", [wheel_entry(kept)])])
+    env.sync()
+    before = env.stats()
+    wheel = make_wheel(tmp_path / "w", "sneaky", "1.0", console_scripts={script: "sneaky:main"})
+    write_pylock(env.lock, [package_entry("sneaky", "1.0", [wheel_entry(wheel)])])
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert env.dist_infos() == ["kept-1.0.dist-info"]
+    assert env.stats() == before
+    assert str(info.value) == (
+        f"cannot install sneaky from {wheel.name}: its entry_points.txt names the script {script!r}, which is not a "
+        "path below the venv's bin/ directory (no leading '/', no '.' or '..' parts)"
+    )
+
+
 def _uv_groups_lock(env: Env, index: LocalIndex, wheels: list[Path]) -> None:
     """A uv.lock of a virtual project whose groups dev and docs hold alpha and beta."""
     root = '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { virtual = "." }\n'

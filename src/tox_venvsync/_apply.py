@@ -1144,6 +1144,8 @@ def _leaves_the_venv_its_own(
     before anything of any wheel is placed: for trees from the cache and for wheels pypa/installer places.
     """
     script_dir, data = f"{data_dir}/scripts/", f"{data_dir}/data/"
+    scripts = list(scripts)
+    _scripts_stay_in_bin(scripts, name, wheel)
     found = [script for script in scripts if _VENV_SCRIPTS.fullmatch(script)]
     for path in paths:
         if path.startswith(script_dir) and _VENV_SCRIPTS.fullmatch(path[len(script_dir) :]):
@@ -1153,6 +1155,23 @@ def _leaves_the_venv_its_own(
     if found:
         reason = f"it ships {found[0]!r}, which would replace the virtual environment's own file of that name"
         raise InstallError(name, wheel.name, reason)
+
+
+def _scripts_stay_in_bin(scripts: list[str], name: str, wheel: Path) -> None:
+    """Refuse a console or GUI script whose name is no path below the scripts directory (``../x``, ``/x``, ``.``).
+
+    Path traversal: the name comes from the wheel's ``entry_points.txt`` and becomes a path under ``bin/``. uv refuses
+    such a name, pip one that ends outside ``bin/`` (it lets ``../bin/python`` replace the interpreter). Checked with
+    the wheel's other names, before anything is uninstalled or placed: the check where the script is written comes
+    after the sync's uninstalls.
+    """
+    for script in scripts:
+        if script.startswith("/") or any(part in _NOT_FILE_NAMES for part in script.split("/")):
+            reason = (
+                f"its entry_points.txt names the script {script!r}, which is not a path below the venv's bin/ "
+                "directory (no leading '/', no '.' or '..' parts)"
+            )
+            raise InstallError(name, wheel.name, reason)
 
 
 def _claim(tree: UnpackedWheel, path: str) -> str:
