@@ -211,6 +211,23 @@ def test_headers_go_to_a_directory_of_their_distribution_as_pip_and_uv_put_them(
     assert not check_records(scan([venv.site]), venv.path)
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_every_install_is_marked_requested_as_uv_sync_and_pip_mark_it(venv: Venv, tmp_path: Path, how: str) -> None:
+    # found by QA comparing .dist-info directories: uv sync writes an empty REQUESTED for every package of the lock,
+    # pip for every one a requirements file names (pip inspect's "requested"); ours had none
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("demo", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    dist_info = venv.site / "demo-1.0.dist-info"
+    assert (dist_info / "REQUESTED").read_bytes() == b""
+    assert "demo-1.0.dist-info/REQUESTED" in _record(dist_info)
+    assert not check_records(scan([venv.site]), venv.path)
+
+
 def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:
     plain = make_wheel(tmp_path / "w", "plain", "1.0")
     project = make_wheel(tmp_path / "w", "proj", "0.1")

@@ -278,7 +278,8 @@ def _metadata(wanted: Wanted) -> dict[str, bytes]:
         ours["artifact"] = artifact
     if wanted.tree is not None:
         ours["tree"] = wanted.tree
-    metadata = {"INSTALLER": INSTALLER_NAME, OUR_METADATA: json.dumps(ours).encode()}
+    # REQUESTED (empty): the lock names every package it installs, as uv sync and pip install -r mark them
+    metadata = {"INSTALLER": INSTALLER_NAME, "REQUESTED": b"", OUR_METADATA: json.dumps(ours).encode()}
     if wanted.direct_url is not None:
         metadata["direct_url.json"] = json.dumps({"url": wanted.direct_url, **_direct_info(wanted)}).encode()
     return metadata
