@@ -693,6 +693,8 @@ def test_a_package_another_tool_installed_is_trusted_by_its_version(env: Env, tm
         ("data", "scripts/python"),
         ("data", "scripts/python3.12"),
         ("data", "scripts/activate"),
+        ("data", "data/bin/python3"),  # the data scheme's bin/ is the scripts directory (found by QA)
+        ("data", "data/bin/activate"),
         ("data", "data/pyvenv.cfg"),
         ("data", "data/.venvsync/state.json"),
         ("console script", "python3"),
@@ -709,7 +711,7 @@ def test_a_wheel_cannot_replace_the_venvs_own_files(env: Env, tmp_path: Path, ki
     own = {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in paths}
     with pytest.raises(InstallError) as info:
         env.sync()
-    leaf = name.partition("/")[2] if kind == "data" else name
+    leaf = name.partition("/")[2].removeprefix("bin/") if kind == "data" else name
     assert str(info.value) == (
         f"cannot install sneaky from {wheel.name}: it ships {leaf!r}, which would replace the virtual environment's "
         "own file of that name"

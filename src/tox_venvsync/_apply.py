@@ -1144,13 +1144,16 @@ def _leaves_the_venv_its_own(
     pip would let them; checked with the wheel's names (its console and GUI scripts, its entries' paths),
     before anything of any wheel is placed: for trees from the cache and for wheels pypa/installer places.
     """
-    script_dir, data = f"{data_dir}/scripts/", f"{data_dir}/data/"
+    data = f"{data_dir}/data/"
+    # the data scheme is the venv's root, so its bin/ is the scripts directory: data/bin/python3 replaces the link too
+    bins = (f"{data_dir}/scripts/", f"{data}bin/")
     scripts = list(scripts)
     _scripts_stay_in_bin(scripts, name, wheel)
     found = [script for script in scripts if _VENV_SCRIPTS.fullmatch(script)]
     for path in paths:
-        if path.startswith(script_dir) and _VENV_SCRIPTS.fullmatch(path[len(script_dir) :]):
-            found.append(path[len(script_dir) :])
+        in_bin = next((path[len(bin_dir) :] for bin_dir in bins if path.startswith(bin_dir)), None)
+        if in_bin is not None and _VENV_SCRIPTS.fullmatch(in_bin):
+            found.append(in_bin)
         elif path == f"{data}pyvenv.cfg" or path.startswith(f"{data}.venvsync/"):
             found.append(path[len(data) :])
     if found:
