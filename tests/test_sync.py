@@ -751,6 +751,34 @@ def test_a_script_name_that_leaves_bin_is_refused_before_anything_changes(
     )
 
 
+def test_a_link_out_of_the_venv_where_a_wheel_goes_stops_the_sync_before_anything_changes(
+    env: Env, tmp_path: Path
+) -> None:
+    # found by QA: share/jupyter linked to a directory of the user's stopped the sync only as the wheel's files were
+    # placed, after the package the lock dropped was uninstalled and the wheel half placed (its modules, no RECORD)
+    kept = make_wheel(tmp_path / "k", "kept", "1.0")
+    write_pylock(env.lock, [package_entry("kept", "1.0", [wheel_entry(kept)])])
+    env.sync()
+    before = env.stats()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (env.venv / "share").mkdir()
+    (env.venv / "share" / "kernels").symlink_to(outside)
+    data = {"data/share/kernels/python3/kernel.json": b"{}"}
+    wheel = make_wheel(tmp_path / "w", "kernel", "1.0", modules={"kernel/__init__.py": ""}, data=data)
+    write_pylock(env.lock, [package_entry("kernel", "1.0", [wheel_entry(wheel)])])
+    with pytest.raises(InstallError) as info:
+        env.sync()
+    assert env.dist_infos() == ["kept-1.0.dist-info"]
+    assert env.stats() == before
+    assert list(outside.iterdir()) == []
+    link = env.venv / "share" / "kernels"
+    assert str(info.value) == (
+        f"cannot install kernel from {wheel.name}: {link} is a link to {outside}, outside the virtual environment; "
+        "remove the link"
+    )
+
+
 def _uv_groups_lock(env: Env, index: LocalIndex, wheels: list[Path]) -> None:
     """A uv.lock of a virtual project whose groups dev and docs hold alpha and beta."""
     root = '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { virtual = "." }\n'

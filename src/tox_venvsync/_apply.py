@@ -983,6 +983,7 @@ class LinkInstaller:
             if not _lost_from(tree, exc, wheel):
                 raise
             self._trees[wanted.pick.name] = self._unpacked_again(wheel, wanted)
+        self._no_link_out(self._trees[wanted.pick.name], wanted, wheel)
         return True
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
@@ -992,7 +993,7 @@ class LinkInstaller:
             self._wheels.check(wheel, wanted)
             return
         tree = _named_as_locked(unpacked(self._cache, wheel, *hashed, wanted.pick.name), wanted, wheel)
-        self._trees[wanted.pick.name] = self._fits(tree, wanted, wheel)
+        self._trees[wanted.pick.name] = self._no_link_out(self._fits(tree, wanted, wheel), wanted, wheel)
 
     def _fits(self, tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> UnpackedWheel:
         """``tree``, once a requirements pin's ``Requires-Python`` is found to hold (as pip checks it).
@@ -1003,6 +1004,18 @@ class LinkInstaller:
         if wanted.pick.lookup is not None:
             metadata = (tree.root / tree.dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
             fits_python(metadata, self._target, wanted.pick.name, wheel.name)
+        return tree
+
+    def _no_link_out(self, tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> UnpackedWheel:
+        """``tree``, once no directory its files go to is a link out of the venv (checked again as they are placed).
+
+        Asked before the sync uninstalls anything: a link the user made (``share/jupyter`` to a directory of theirs,
+        a package directory to a checkout) stopped the sync only as the tree was placed, after the uninstalls.
+        """
+        placement = _Placement(tree, self._target, link=self._link, real_venv=self._real_venv)
+        if (link := placement.link_out()) is not None:
+            reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
+            raise InstallError(wanted.pick.name, wheel.name, reason)
         return tree
 
     def tree_roots(self, plan: Plan) -> dict[str, str]:
@@ -1360,6 +1373,15 @@ class _Placement:
 
     def _links_out(self, scheme: str, relative: str) -> str | None:
         return link_out_of(self._scheme[scheme], relative, self._real_venv, self._checked)
+
+    def link_out(self) -> str | None:
+        """The first directory the tree's files go to that is a link out of the venv, if any; nothing is made."""
+        directories = {entry.path.rpartition("/")[0] for entry in self._tree.entries}
+        for directory in sorted(directories):
+            scheme, relative = self._destination(directory + "/") if directory else (self._library, "")
+            if scheme in self._scheme and (link := self._links_out(scheme, relative)) is not None:
+                return link
+        return None
 
     def _place_compiled(self, tag: str) -> dict[str, set[str]]:
         """Link the ``.pyc`` files earlier venvs compiled for this tree's modules (see ``_bytecode``).
