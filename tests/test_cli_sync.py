@@ -566,6 +566,38 @@ def test_verify_names_the_scripts_a_moved_or_copied_venv_starts_the_old_interpre
     assert (code, json.loads(out)["moved"]) == (1, ["bin/tool"])
 
 
+@pytest.mark.parametrize("how", ["copied", "moved"])
+def test_verify_names_the_data_scripts_a_moved_venv_starts_the_old_interpreter_with(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], local_index: LocalIndex, how: str
+) -> None:
+    # found by QA: a .data/scripts file's #!python line is made the venv's interpreter too (awscli's bin/aws,
+    # docutils' rst2html.py), so it starts the old one after a move as a console script does, but only the
+    # console scripts were reported; a line the wheel wrote itself names a python of the system and is fine
+    data = {
+        "scripts/tool.py": b"#!python\nprint('tool')\n",
+        "scripts/env.py": b"#!/usr/bin/env python\nprint('env')\n",
+        "scripts/system.py": b"#!/usr/bin/python3\nprint('system')\n",
+        "scripts/shell": b"#!/bin/sh\necho shell\n",
+    }
+    wheel = make_wheel(local_index.directory, "tool", "1.0", data=data)
+    lock = write_pylock(
+        tmp_path / "project" / "pylock.toml",
+        [package_entry("tool", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])],
+    )
+    old, new = tmp_path / "old" / "venv", tmp_path / "new"
+    assert run(capsys, *sync_args(lock, old, python312))[0] == 0
+    assert run(capsys, "verify", "--venv", str(old))[:2] == (0, f"{old}: every file matches its RECORD\n")
+    if how == "copied":
+        shutil.copytree(old, new, symlinks=True)
+    else:
+        old.rename(new)
+    code, out, _ = run(capsys, "verify", "--venv", str(new))
+    assert (code, out) == (
+        1,
+        f"moved: bin/tool.py starts {old}/bin/python, not this venv's (moved or copied; recreate it)\n",
+    )
+
+
 def test_verify_reports_what_an_interrupted_sync_left(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

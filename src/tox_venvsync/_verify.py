@@ -172,12 +172,44 @@ def moved_scripts(
     found: list[tuple[str, str]] = []
     for dists in installed.values():
         for dist in dists:
-            for name in _script_names(dist.dist_info / "entry_points.txt"):
+            names = _script_names(dist.dist_info / "entry_points.txt")
+            for name in names:
                 path = scripts / name
                 interpreter = _started_interpreter(path)
                 if interpreter is not None and os.path.realpath(os.path.dirname(interpreter)) != own:  # noqa: PTH120
                     found.append((os.path.relpath(path, venv), interpreter))
+            for name in _record_scripts(dist, scripts, set(names)):
+                interpreter = _started_interpreter(scripts / name)
+                if interpreter is not None and _another_venvs(interpreter, own):
+                    found.append((os.path.relpath(scripts / name, venv), interpreter))
     return sorted(found)
+
+
+def _record_scripts(dist: InstalledDist, scripts: Path, entry_points: set[str]) -> list[str]:
+    """The other files a distribution's RECORD puts in the scripts directory: its ``.data/scripts`` files."""
+    directory = os.path.normpath(scripts)
+    names = []
+    for row in _rows(dist.dist_info / "RECORD"):
+        path = os.path.normpath(os.path.join(dist.dist_info.parent, row[0]))  # noqa: PTH118  # strings, as the rows
+        if os.path.dirname(path) == directory and os.path.basename(path) not in entry_points:  # noqa: PTH119, PTH120
+            names.append(os.path.basename(path))  # noqa: PTH119
+    return names
+
+
+def _another_venvs(interpreter: str, own: str) -> bool:
+    """Whether a ``.data/scripts`` file starts another venv's python, as installers write its ``#!python`` line.
+
+    pip, uv and this engine make that line ``#!<venv>/bin/python``; a line the wheel wrote itself
+    (``#!/usr/bin/env python``, ``#!/usr/bin/python3``) names a python of the system, not of a venv, and is
+    not reported. The old venv is one that has a ``pyvenv.cfg``, or is gone (moved).
+    """
+    directory = os.path.dirname(interpreter)  # noqa: PTH120
+    if os.path.realpath(directory) == own or not os.path.basename(interpreter).startswith("python"):  # noqa: PTH119
+        return False
+    root = os.path.dirname(directory)  # noqa: PTH120
+    return os.path.basename(directory) == "bin" and (  # noqa: PTH119
+        os.path.isfile(os.path.join(root, "pyvenv.cfg")) or not os.path.exists(root)  # noqa: PTH110, PTH113, PTH118
+    )
 
 
 def _script_names(entry_points: Path) -> list[str]:
