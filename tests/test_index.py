@@ -215,3 +215,50 @@ def test_an_index_url_that_does_not_parse_is_one_sentence() -> None:
         f"cannot fetch pkg from {url}: the URL is not valid (Invalid IPv6 URL); correct it in the lock or the index "
         "setting"
     )
+
+
+@pytest.mark.reliability("hostile")
+def test_an_index_page_cut_short_is_one_sentence(local_index: LocalIndex, wheelhouse: Path) -> None:
+    # http.client raises IncompleteRead, no OSError, when the body ends before its Content-Length: it was a traceback
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.truncate_paths.add("/simple/pkg/")
+    with pytest.raises(FetchError) as info:
+        IndexClient().locate(local_index.simple_url, "pkg", wheel.name)
+    reason = info.value.reason
+    assert reason.startswith("the answer broke off after ")
+    assert reason.endswith(" bytes; try again")
+    assert info.value.source == f"{local_index.simple_url}pkg/"
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("what", ["page", "file"])
+def test_an_answer_that_is_not_http_through_a_proxy_is_one_sentence(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    # through a proxy urllib's own do_open reads the answer, and let http.client's BadStatusLine through: a traceback
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    monkeypatch.setenv("http_proxy", local_index.url)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setattr(_index, "_opener", functools.cache(_index._opener.__wrapped__))
+    local_index.not_http_paths.update({"/simple/pkg/", f"/files/{wheel.name}"})
+    pick = Pick(
+        name=canonicalize_name("pkg"),
+        version=None,
+        kind="wheel",
+        artifact=Artifact(
+            filename=wheel.name, url=local_index.file_url(wheel.name), path=None, size=None, hashes={"sha256": "0" * 64}
+        ),
+    )
+
+    def ask() -> object:
+        if what == "page":
+            return IndexClient().locate(local_index.simple_url, "pkg", wheel.name)
+        return CacheFetcher(Cache(cache_dir)).fetch([pick])
+
+    with pytest.raises(FetchError) as info:
+        ask()
+    assert info.value.reason == (
+        "the answer is not HTTP (it begins 'SSH-2.0-OpenSSH_9.6'); check the URL's port and scheme, and the proxy "
+        "settings"
+    )

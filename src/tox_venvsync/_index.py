@@ -414,9 +414,16 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         return kind(req.host, timeout=req.timeout, **arguments)
 
     def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        """A connection for this request only, as urllib makes it."""
+        """A connection for this request only, as urllib makes it.
+
+        urllib's ``do_open`` turns a failure to send into a ``URLError`` but lets one of reading the answer through
+        (an answer that is no HTTP: a proxy or port that speaks something else); so does this, as :func:`_ask` does.
+        """
         kind, arguments = _connection_kind(req)
-        return self.do_open(kind, req, **arguments)
+        try:
+            return self.do_open(kind, req, **arguments)
+        except http.client.HTTPException as exc:
+            raise urllib.error.URLError(exc) from exc
 
     def _open_reusing(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         pool: _Pool | None = getattr(_connections, "pool", None)
@@ -507,11 +514,19 @@ def _tls_context() -> ssl.SSLContext:
 _HOSTNAME_MISMATCH = 62
 
 
-def network_reason(exc: urllib.error.URLError | OSError) -> str:
+def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPException) -> str:
     """Why a request failed, and what to do: one clause for a :class:`FetchError`."""
     reason = getattr(exc, "reason", exc)
     if isinstance(exc, RefusedRedirect):
         return str(reason)
+    if isinstance(reason, http.client.IncompleteRead):
+        got = len(reason.partial)
+        expected = f" of {got + reason.expected}" if reason.expected is not None else ""
+        return f"the answer broke off after {got}{expected} bytes; try again"
+    if isinstance(reason, http.client.BadStatusLine) and not isinstance(reason, http.client.RemoteDisconnected):
+        # what came back is not HTTP: another service on that port, or a proxy setting that points at one
+        begins = " ".join(str(reason).split())[:60]
+        return f"the answer is not HTTP (it begins {begins!r}); check the URL's port and scheme, and the proxy settings"
     import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
 
     if isinstance(reason, ssl.SSLCertVerificationError):
@@ -522,7 +537,7 @@ def network_reason(exc: urllib.error.URLError | OSError) -> str:
             f"the server's certificate could not be verified ({reason.verify_message}); if your network uses a "
             "certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates that includes it"
         )
-    return f"{reason}; check the network or the index"
+    return f"{' '.join(str(reason).split())}; check the network or the index"  # one line, whatever the reason holds
 
 
 def check_transport(name: str, url: str, environ: Mapping[str, str] | None = None) -> None:
@@ -668,7 +683,7 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
             if exc.code in _NO_SUCH_PROJECT:
                 return {}  # the index has no such project: pip and uv go on to the next index, so does find_pinned
             raise FetchError(name, url, answered(exc, "index", request)) from exc
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
         raise FetchError(name, url, network_reason(exc)) from exc
     if kind.endswith("json"):
         return _from_json(body, base, name, url)

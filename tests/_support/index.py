@@ -43,7 +43,8 @@ class LocalIndex(Served):
     """Serve the wheels and sdists of a directory as a PEP 503 simple index over HTTP on 127.0.0.1.
 
     ``requests`` records every requested path, ``fail_paths`` maps a path to an HTTP status to answer instead,
-    and ``truncate_paths`` holds file paths whose body is cut to half while announcing the full Content-Length.
+    and ``truncate_paths`` holds paths (files or pages) whose body is cut to half while announcing the full
+    Content-Length; ``not_http_paths`` holds paths answered with a line that is no HTTP (another service's greeting).
     ``connections`` counts the connections accepted; with ``drop_idle`` the server closes each connection
     after one response without saying so (as a server closes a kept connection that sat idle too long).
     Files are read from disk on every request, so tests may add files while the server runs. With ``tls``
@@ -62,6 +63,7 @@ class LocalIndex(Served):
         self.requests: list[str] = []
         self.fail_paths: dict[str, int] = {}
         self.truncate_paths: set[str] = set()
+        self.not_http_paths: set[str] = set()
         self.connections = 0
         self.drop_idle = False
         self.login: tuple[str, str] | None = None
@@ -149,7 +151,10 @@ class _Handler(BaseHTTPRequestHandler):
         with index._lock:  # the index's own lock, from its handler
             index.authorizations.append(self.headers.get("Authorization"))
         status = index.fail_paths.get(path)
-        if index.login is not None and self.headers.get("Authorization") != _basic(*index.login):
+        if path in index.not_http_paths:
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+            self.close_connection = True
+        elif index.login is not None and self.headers.get("Authorization") != _basic(*index.login):
             self.send_response(HTTPStatus.UNAUTHORIZED)
             self.send_header("WWW-Authenticate", 'Basic realm="index"')
             self.send_header("Content-Length", "0")
@@ -167,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif match := re.fullmatch(r"/simple/([^/]+)/", path):
             self._project_page(match[1])
         elif match := re.fullmatch(r"/files/([^/]+)", path):
-            self._file(path, unquote(match[1]))
+            self._file(unquote(match[1]))
         else:
             self._not_found()
 
@@ -183,30 +188,24 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         self._send(HTTPStatus.OK, _page(f"Links for {project}", links), "text/html")
 
-    def _file(self, path: str, filename: str) -> None:
+    def _file(self, filename: str) -> None:
         index = self.server.index
         target = index.directory / filename
         if "/" in filename or filename.startswith(".") or not target.is_file():
             self._not_found()
             return
-        content = target.read_bytes()
-        if path not in index.truncate_paths:
-            self._send(HTTPStatus.OK, content, "application/octet-stream")
-            return
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(content)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(content[: len(content) // 2])
-        self.close_connection = True
+        self._send(HTTPStatus.OK, target.read_bytes(), "application/octet-stream")
 
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
+        truncated = urlsplit(self.path).path in self.server.index.truncate_paths
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if truncated:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(body[: len(body) // 2] if truncated else body)
+        self.close_connection = self.close_connection or truncated
