@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from _support.index import LocalIndex
+from tox_venvsync import _index
 from tox_venvsync._target import query_interpreter
 
 if TYPE_CHECKING:
@@ -76,6 +77,12 @@ def target_of() -> Callable[[str], Target]:
         return known[version]
 
     return target
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that failed in a way that may pass is asked again at once, not after 0.5 s, 1 s and 2 s."""
+    monkeypatch.setattr(_index, "_BACKOFF", 0.0)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import io
 import socket
+import time
 import urllib.error
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from packaging.version import Version
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
@@ -133,8 +135,8 @@ def test_a_kept_connection_the_server_closed_is_replaced(
 
 def test_after_a_failure_no_thread_starts_another_file(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
     wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(5)]
-    local_index.fail_paths[f"/files/{wheels[0].name}"] = 500
-    with pytest.raises(FetchError, match="HTTP 500"):
+    local_index.fail_paths[f"/files/{wheels[0].name}"] = 403  # a failure that is not asked again
+    with pytest.raises(FetchError, match="HTTP 403"):
         CacheFetcher(cache, workers=1).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
     assert local_index.requests == [f"/files/{wheels[0].name}"]
 
@@ -238,7 +240,10 @@ def test_http_500(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> No
     local_index.fail_paths[f"/files/{wheel.name}"] = 500
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
-    assert str(info.value) == f"cannot fetch pkg from {url}: the server answered HTTP 500 Internal Server Error"
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server answered HTTP 500 Internal Server Error (asked 4 times; "
+        "TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+    )
     assert (info.value.name, info.value.source) == ("pkg", url)
     assert _files(cache.root) == []
 
@@ -274,7 +279,9 @@ def test_connection_refused(wheelhouse: Path, cache: Cache) -> None:
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
     assert str(info.value).startswith(f"cannot fetch pkg from {url}: ")
-    assert info.value.reason.endswith("Connection refused; check the network or the index")
+    assert info.value.reason.endswith(
+        "Connection refused; check the network or the index (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+    )
     assert _files(cache.root) == []
 
 
@@ -428,3 +435,114 @@ def test_plain_http_sets_up_no_tls(
     assert len(got) == 3
     assert made.call_count == 0
     assert _index._opener() is _index._opener()  # one opener for the process
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("answers", [[503, 502], [500], [429], [0], [0, 504, 0]], ids=str)
+def test_a_failure_that_may_pass_is_asked_again_as_uv_and_pip_do(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, answers: list[int]
+) -> None:
+    # a server's 5xx or 429, or a body cut short (0): uv and pip ask again (3 and 5 times); a lock's sync failed at once
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    path = f"/files/{wheel.name}"
+    local_index.flaky_paths[path] = list(answers)
+    got = CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+    assert local_index.requests == [path] * (len(answers) + 1)
+    assert [p for p in _files(cache.root) if not p.startswith("artifacts/")] == []
+
+
+@pytest.mark.reliability("hostile")
+def test_a_failure_that_lasts_is_asked_three_times_more_and_named_so(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    local_index.fail_paths[f"/files/{wheel.name}"] = 503
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server answered HTTP 503 Service Unavailable (asked 4 times; "
+        "TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+    )
+    assert len(local_index.requests) == 4
+    assert _files(cache.root) == []
+
+
+@pytest.mark.parametrize(("status", "asked"), [(404, 1), (403, 1), (501, 1), (408, 4)])
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # an HTTPError's connection: see test_http_error_closes...
+def test_only_a_failure_that_may_pass_is_asked_again(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, status: int, asked: int
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.fail_paths[f"/files/{wheel.name}"] = status
+    with pytest.raises(FetchError):
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert len(local_index.requests) == asked
+
+
+@pytest.mark.parametrize(("value", "asked"), [("0", 1), (" 1 ", 2)])
+def test_tox_venvsync_http_retries_sets_how_often(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    wheelhouse: Path,
+    cache: Cache,
+    local_index: LocalIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    asked: int,
+) -> None:
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", value)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.fail_paths[f"/files/{wheel.name}"] = 502
+    with pytest.raises(FetchError):
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert len(local_index.requests) == asked
+
+
+def test_a_number_of_retries_that_is_none_is_bad_input(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "three")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(BadInputError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert str(info.value) == (
+        "TOX_VENVSYNC_HTTP_RETRIES='three' is not a number of retries; set it to 0 (never ask again) or more, or "
+        "unset it"
+    )
+    assert local_index.requests == []
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waits"), [(None, [0.5, 1.0, 2.0]), ("2", [2.0, 2.0, 2.0]), ("3600", [30.0, 30.0, 30.0])]
+)
+def test_the_waits_double_and_a_servers_retry_after_is_granted_up_to_half_a_minute(  # noqa: PLR0913, PLR0917  # fixtures
+    wheelhouse: Path,
+    cache: Cache,
+    local_index: LocalIndex,
+    mocker: MockerFixture,
+    retry_after: str | None,
+    waits: list[float],
+) -> None:
+    mocker.patch.object(_index, "_BACKOFF", 0.5)
+    waited = mocker.patch.object(_index, "_waited", return_value=True)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.flaky_paths[f"/files/{wheel.name}"] = [429] * 4
+    local_index.retry_after = retry_after
+    with pytest.raises(FetchError):
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert [c.args[0] for c in waited.call_args_list] == waits
+
+
+def test_a_fetch_that_stops_waits_for_no_retry(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, mocker: MockerFixture
+) -> None:
+    # one file refused for good: the thread waiting to ask again for another stops waiting (Ctrl-C does the same)
+    mocker.patch.object(_index, "_BACKOFF", 60.0)
+    flaky, refused = make_wheel(wheelhouse, "flaky", "1.0"), make_wheel(wheelhouse, "refused", "1.0")
+    local_index.fail_paths[f"/files/{flaky.name}"] = 503
+    local_index.fail_paths[f"/files/{refused.name}"] = 403
+    started = time.monotonic()
+    with pytest.raises(FetchError):
+        CacheFetcher(cache, workers=2).fetch([_pick(w, url=local_index.file_url(w.name)) for w in (flaky, refused)])
+    assert time.monotonic() - started < 30
+    assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in (flaky, refused))

@@ -226,7 +226,7 @@ def test_an_index_page_cut_short_is_one_sentence(local_index: LocalIndex, wheelh
         IndexClient().locate(local_index.simple_url, "pkg", wheel.name)
     reason = info.value.reason
     assert reason.startswith("the answer broke off after ")
-    assert reason.endswith(" bytes; try again")
+    assert reason.endswith(" bytes; try again (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)")
     assert info.value.source == f"{local_index.simple_url}pkg/"
 
 
@@ -262,3 +262,13 @@ def test_an_answer_that_is_not_http_through_a_proxy_is_one_sentence(
         "the answer is not HTTP (it begins 'SSH-2.0-OpenSSH_9.6'); check the URL's port and scheme, and the proxy "
         "settings"
     )
+
+
+@pytest.mark.reliability("hostile")
+def test_an_index_page_that_failed_in_a_way_that_may_pass_is_asked_again(
+    local_index: LocalIndex, wheelhouse: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.flaky_paths["/simple/pkg/"] = [503, 0]  # then the page cut short
+    assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
+    assert local_index.requests == ["/simple/pkg/"] * 3

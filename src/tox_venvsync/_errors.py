@@ -156,13 +156,18 @@ class InterpreterError(BadInputError):
 
 
 class FetchError(VenvSyncError):
-    """An artifact could not be downloaded or read."""
+    """An artifact could not be downloaded or read.
 
-    def __init__(self, name: str, source: str, reason: str) -> None:
+    ``transient``: the network or the server failed in a way that asking again may mend (an HTTP 5xx or 429, a
+    connection reset or timed out, a body cut short), as uv and pip tell such failures from the others.
+    """
+
+    def __init__(self, name: str, source: str, reason: str, *, transient: bool = False) -> None:
         super().__init__(f"cannot fetch {name} from {source}: {reason}")
         self.name = name
         self.source = source
         self.reason = reason
+        self.transient = transient
 
 
 class BadUrlError(FetchError):

@@ -219,11 +219,13 @@ def _downloaded(
     The caller checks it and moves it to its address (:func:`_place`) inside the block; a file not moved (refused,
     or a broken download) is deleted when the block ends, so no partial or unverified file stays behind.
     """
+    from tox_venvsync._index import retried  # noqa: PLC0415  # see the imports
+
     fd, name = tempfile.mkstemp(dir=cache.tmp_dir(), prefix="dl-")
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as sink:
-            size, digests = _copy_hashing(pick, artifact, sink, algorithms)
+            size, digests = retried(lambda: _copy_hashing(pick, artifact, sink, algorithms))
         yield tmp, size, digests
     finally:
         tmp.unlink(missing_ok=True)
@@ -266,10 +268,15 @@ def terminal() -> TextIO | None:
 def _copy_hashing(
     pick: Pick, artifact: Artifact, sink: IO[bytes], algorithms: Sequence[str]
 ) -> tuple[int, dict[str, str]]:
-    """Copy the file to ``sink``: its size, and its hex digest by each of ``algorithms``."""
+    """Copy the file to ``sink`` (from its start, emptied: a retry starts over): its size, and its hex digests.
+
+    A transfer that breaks off is a transient :class:`FetchError`: :func:`~tox_venvsync._index.retried` asks again.
+    """
     import http.client  # noqa: PLC0415  # see the imports
     import urllib.error  # noqa: PLC0415
 
+    sink.seek(0)
+    sink.truncate()
     hashers = [hashlib.new(algorithm) for algorithm in algorithms]
     size = 0
     with _open_source(pick, artifact) as source:
@@ -280,12 +287,13 @@ def _copy_hashing(
                 sink.write(chunk)
                 size += len(chunk)
         except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
-            raise FetchError(pick.name, artifact.location, f"the download broke off ({exc!r})") from exc
+            reason = f"the download broke off ({exc!r})"
+            raise FetchError(pick.name, artifact.location, reason, transient=True) from exc
         declared = getattr(source, "headers", {}).get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) != size:
         # a short body is a broken transfer, not a wrong file: say so instead of blaming the lock's hash
         reason = f"the download broke off after {size} of {declared} bytes; try again"
-        raise FetchError(pick.name, artifact.location, reason)
+        raise FetchError(pick.name, artifact.location, reason, transient=True)
     return size, {algorithm: hasher.hexdigest() for algorithm, hasher in zip(algorithms, hashers, strict=True)}
 
 
@@ -306,7 +314,14 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     import urllib.error  # noqa: PLC0415  # see the imports
     import urllib.request  # noqa: PLC0415
 
-    from tox_venvsync._index import answered, check_transport, network_reason, open_url  # noqa: PLC0415
+    from tox_venvsync._index import (  # noqa: PLC0415
+        answered,
+        check_transport,
+        network_reason,
+        open_url,
+        transient_failure,
+        transient_status,
+    )
 
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
@@ -314,9 +329,10 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         response: IO[bytes] = open_url(request, timeout=_TIMEOUT)
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
-            raise FetchError(pick.name, url, answered(exc, "server", request)) from exc
+            reason = answered(exc, "server", request)
+            raise FetchError(pick.name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise FetchError(pick.name, url, network_reason(exc)) from exc
+        raise FetchError(pick.name, url, network_reason(exc), transient=transient_failure(exc)) from exc
     return response
 
 

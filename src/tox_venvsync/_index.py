@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
@@ -27,7 +28,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import BadUrlError, FetchError
+from tox_venvsync._errors import BadInputError, BadUrlError, FetchError
 from tox_venvsync._lock._model import Artifact, best_wheel
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import file_digests
@@ -358,6 +359,7 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
 
     def work() -> list[tuple[int, _R]]:
         done: list[tuple[int, _R]] = []
+        _connections.stop = stop  # a retry's wait ends with it (see retried)
         with kept_connections():
             while not stop.is_set():
                 with taking:
@@ -512,6 +514,98 @@ def _tls_context() -> ssl.SSLContext:
 
 #: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH: a valid certificate, for another name
 _HOSTNAME_MISMATCH = 62
+
+# --- retries ---------------------------------------------------------------------------------------------------------
+
+#: how many times a request that failed in a way that may pass is asked again (uv's UV_HTTP_RETRIES, pip's --retries)
+RETRIES_ENV = "TOX_VENVSYNC_HTTP_RETRIES"
+_RETRIES = 3
+#: seconds before the first retry, doubled for each next one (0.5, 1, 2 s), as uv and pip back off
+_BACKOFF = 0.5
+#: the longest wait a server's ``Retry-After`` is granted
+_LONGEST_WAIT = 30.0
+#: HTTP statuses that do not say "ask again": not implemented, HTTP version not supported
+_LASTING_5XX = frozenset({501, 505})
+
+
+def transient_status(code: int) -> bool:
+    """Whether an HTTP status says "ask again later": a request timeout, too many requests, a server's 5xx."""
+    return code in {408, 429} or (code >= 500 and code not in _LASTING_5XX)  # noqa: PLR2004  # the 5xx class
+
+
+def transient_failure(exc: BaseException) -> bool:
+    """Whether a request's failure may pass when it is asked again: a connection refused, reset or timed out.
+
+    Not a refused redirect, a certificate or TLS failure, or an answer that is no HTTP: those stay as they are.
+    """
+    import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
+
+    reason = getattr(exc, "reason", exc)
+    if isinstance(exc, RefusedRedirect) or isinstance(reason, ssl.SSLError):
+        return False
+    if isinstance(reason, http.client.BadStatusLine):
+        return isinstance(reason, http.client.RemoteDisconnected)
+    return isinstance(reason, (OSError, http.client.HTTPException))
+
+
+def retries() -> int:
+    """How many times a transient failure is asked again: :data:`RETRIES_ENV`, else 3 (uv's default)."""
+    value = os.environ.get(RETRIES_ENV, "").strip()
+    if not value:
+        return _RETRIES
+    if not value.isdigit():
+        msg = f"{RETRIES_ENV}={value!r} is not a number of retries; set it to 0 (never ask again) or more, or unset it"
+        raise BadInputError(msg)
+    return int(value)
+
+
+def retried(action: Callable[[], _T]) -> _T:
+    """``action()``, asked again after a transient :class:`FetchError` (up to :func:`retries` times), as uv and pip do.
+
+    The waits double from :data:`_BACKOFF`; a server's ``Retry-After`` (an HTTP 429 or 503) is waited for instead
+    when it is longer, up to :data:`_LONGEST_WAIT`. A fetch that is being stopped (a failure elsewhere, Ctrl-C)
+    asks no more. The last failure names how many times it was asked.
+    """
+    allowed = retries()
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except FetchError as exc:  # noqa: PERF203  # the loop is the asking again
+            wait = max(_BACKOFF * 2**attempt, _retry_after(exc.__cause__))
+            if exc.transient and attempt < allowed and _waited(wait):
+                attempt += 1
+                continue
+            if attempt == 0:
+                raise
+            reason = f"{exc.reason} (asked {attempt + 1} times; {RETRIES_ENV} sets how often)"
+            raise FetchError(exc.name, exc.source, reason, transient=exc.transient) from exc
+
+
+def _waited(seconds: float) -> bool:
+    """Wait ``seconds``; ``False`` at once when the threads' fetch is stopped (:func:`each_on_kept_connections`)."""
+    stop: threading.Event | None = getattr(_connections, "stop", None)
+    if stop is None:
+        time.sleep(seconds)
+        return True
+    return not stop.wait(seconds)
+
+
+def _retry_after(cause: BaseException | None) -> float:
+    """The seconds a server's ``Retry-After`` asks for (a number, or an HTTP date), at most :data:`_LONGEST_WAIT`."""
+    value = cause.headers.get("Retry-After") if isinstance(cause, urllib.error.HTTPError) else None
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), _LONGEST_WAIT)
+    import email.utils  # noqa: PLC0415  # a server that gives a date only
+
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(when - time.time(), 0.0), _LONGEST_WAIT)
 
 
 def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPException) -> str:
@@ -673,21 +767,27 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
     except ValueError as exc:  # a path, or no URL at all
         reason = f"the index URL is not valid ({exc}); give an https, http or file URL"
         raise BadUrlError(name, url, reason) from exc
-    try:
-        with open_url(request, timeout=60) as response:
-            body = response.read()
-            kind = response.headers.get_content_type()
-            base = response.geturl()
-    except urllib.error.HTTPError as exc:
-        with exc:  # close the error's connection
-            if exc.code in _NO_SUCH_PROJECT:
-                return {}  # the index has no such project: pip and uv go on to the next index, so does find_pinned
-            raise FetchError(name, url, answered(exc, "index", request)) from exc
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
-        raise FetchError(name, url, network_reason(exc)) from exc
+    got = retried(lambda: _get_page(request, name, url))
+    if got is None:
+        return {}  # the index has no such project: pip and uv go on to the next index, so does find_pinned
+    body, kind, base = got
     if kind.endswith("json"):
         return _from_json(body, base, name, url)
     return _from_html(body.decode("utf-8", "replace"), base)
+
+
+def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[bytes, str, str] | None:
+    """A project page's body, content type and final URL; ``None`` when the index has no such project."""
+    try:
+        with open_url(request, timeout=60) as response:
+            return response.read(), response.headers.get_content_type(), response.geturl()
+    except urllib.error.HTTPError as exc:
+        with exc:  # close the error's connection
+            if exc.code in _NO_SUCH_PROJECT:
+                return None
+            raise FetchError(name, url, answered(exc, "index", request), transient=transient_status(exc.code)) from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
+        raise FetchError(name, url, network_reason(exc), transient=transient_failure(exc)) from exc
 
 
 def _read_local_page(url: str, name: str) -> dict[str, IndexFile]:

@@ -50,7 +50,9 @@ class LocalIndex(Served):
     Files are read from disk on every request, so tests may add files while the server runs. With ``tls``
     (a server-side context) it serves https instead. With ``login`` (user, password) every request without
     that HTTP Basic login is answered 401; ``authorizations`` records each request's Authorization header.
-    ``redirect_paths`` maps a path to a URL to redirect to (302).
+    ``redirect_paths`` maps a path to a URL to redirect to (302). ``flaky_paths`` maps a path to the answers
+    of its first requests, in order, before it is served as usual: an HTTP status (with ``Retry-After:
+    retry_after`` when that is set), or ``0`` for the body cut short.
     """
 
     what = "local index"
@@ -64,6 +66,8 @@ class LocalIndex(Served):
         self.fail_paths: dict[str, int] = {}
         self.truncate_paths: set[str] = set()
         self.not_http_paths: set[str] = set()
+        self.flaky_paths: dict[str, list[int]] = {}
+        self.retry_after: str | None = None
         self.connections = 0
         self.drop_idle = False
         self.login: tuple[str, str] | None = None
@@ -138,6 +142,8 @@ class _IndexServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _IndexServer
+    #: whether this request's body is cut short (a flaky path's ``0``)
+    cut_short = False
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # the stdlib's parameter name
         """Keep the test output quiet."""
@@ -151,7 +157,17 @@ class _Handler(BaseHTTPRequestHandler):
         with index._lock:  # the index's own lock, from its handler
             index.authorizations.append(self.headers.get("Authorization"))
         status = index.fail_paths.get(path)
-        if path in index.not_http_paths:
+        with index._lock:  # the index's own lock, from its handler
+            flaky = index.flaky_paths.get(path)
+            answer = flaky.pop(0) if flaky else None
+        self.cut_short = answer == 0
+        if answer:
+            self.send_response(answer)
+            if index.retry_after is not None:
+                self.send_header("Retry-After", index.retry_after)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path in index.not_http_paths:
             self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
             self.close_connection = True
         elif index.login is not None and self.headers.get("Authorization") != _basic(*index.login):
@@ -200,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
-        truncated = urlsplit(self.path).path in self.server.index.truncate_paths
+        truncated = self.cut_short or urlsplit(self.path).path in self.server.index.truncate_paths
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
