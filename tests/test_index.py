@@ -4,6 +4,8 @@ import functools
 import http.client
 import io
 import os
+import threading
+import time
 import urllib.request
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,7 @@ from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadUrlError, FetchError
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import IndexClient, check_transport, kept_connections, open_url
+from tox_venvsync._index import IndexClient, check_transport, each_on_kept_connections, kept_connections, open_url
 from tox_venvsync._indexes import DEFAULT_INDEX, configured_index
 from tox_venvsync._lock import Artifact, Pick
 
@@ -204,7 +206,7 @@ def test_the_handler_makes_a_tls_connection_for_https_only() -> None:
     secure, plain = (handler._new(request) for request in requests)
     assert isinstance(secure, http.client.HTTPSConnection)
     assert secure._context is _index._tls_context()  # type: ignore[attr-defined]  # the process's one context
-    assert (type(plain), plain.host, plain.port) == (http.client.HTTPConnection, "127.0.0.1", 9)
+    assert (type(plain), plain.host, plain.port) == (_index._Connection, "127.0.0.1", 9)  # a stop cuts its socket
 
 
 def test_an_index_url_that_does_not_parse_is_one_sentence() -> None:
@@ -272,3 +274,24 @@ def test_an_index_page_that_failed_in_a_way_that_may_pass_is_asked_again(
     local_index.flaky_paths["/simple/pkg/"] = [503, 0]  # then the page cut short
     assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
     assert local_index.requests == ["/simple/pkg/"] * 3
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("ending", [KeyboardInterrupt, FetchError], ids=["ctrl-c", "another-file-failed"])
+def test_a_stop_cuts_a_request_a_server_never_answers(local_index: LocalIndex, ending: type[BaseException]) -> None:
+    # a read blocked on a silent server ended only with its 60 s timeout: Ctrl-C took a minute to end a sync
+    local_index.stall_paths.add("/files/stalled.whl")
+    asked = threading.Event()
+
+    def fetch(what: str) -> bytes:
+        if what == "stalled":
+            asked.set()
+            return _get(local_index.file_url("stalled.whl"))
+        asked.wait(10)
+        time.sleep(0.2)  # the stalled request is sent and waits for its answer
+        raise ending("x", "y", "z") if ending is FetchError else ending
+
+    started = time.monotonic()
+    with pytest.raises(ending), kept_connections():
+        each_on_kept_connections(fetch, ["stalled", "ending"], workers=2)
+    assert time.monotonic() - started < 20

@@ -9,10 +9,12 @@ import http.client
 import ipaddress
 import json
 import os
+import socket
 import threading
 import time
 import urllib.error
 import urllib.request
+import weakref
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -344,22 +346,84 @@ def kept_connections() -> Iterator[None]:
             connection.close()
 
 
+class _Stoppable:
+    """What the threads of one :func:`each_on_kept_connections` share: whether to stop, and the sockets to cut then.
+
+    A thread blocked on a server that stopped answering waits for its timeout (a minute) before it sees ``stop``:
+    the sockets its connections opened are shut down instead, so Ctrl-C, or another file's failure, ends it at once.
+    """
+
+    __slots__ = ("_lock", "_sockets", "stop")
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def track(self, sock: socket.socket) -> None:
+        """Cut ``sock`` when the threads stop (at once, when they stopped already)."""
+        with self._lock:
+            self._sockets.add(sock)
+        if self.stop.is_set():
+            _cut(sock)
+
+    def halt(self) -> None:
+        """Stop: no thread starts another item or waits to ask again, and no request waits for its answer."""
+        self.stop.set()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _cut(sock)
+
+
+def _cut(sock: socket.socket) -> None:
+    """Shut the socket down both ways: a read blocked on it in another thread returns (it is closed by its owner)."""
+    with contextlib.suppress(OSError):  # closed already, or never connected
+        # the plain socket's shutdown: a TLS socket's own would drop its TLS state under the other thread's read
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _track(connection: http.client.HTTPConnection) -> None:
+    stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
+    if stoppable is not None and connection.sock is not None:
+        stoppable.track(connection.sock)
+
+
+class _Connection(http.client.HTTPConnection):
+    """A plain http connection whose socket the threads' stop cuts (see :class:`_Stoppable`)."""
+
+    def connect(self) -> None:
+        super().connect()
+        _track(self)
+
+
+class _TLSConnection(http.client.HTTPSConnection):
+    """An https connection whose socket the threads' stop cuts (see :class:`_Stoppable`)."""
+
+    def connect(self) -> None:
+        super().connect()
+        _track(self)
+
+
 def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], *, workers: int) -> list[_R]:
     """``function`` of every item, in order, on up to ``workers`` threads that each keep their connections.
 
     Each thread takes the next item waiting until none is, inside :func:`kept_connections`: fifty
     requests to PyPI take a TCP and TLS handshake per thread, not per request. After a failure (or
-    Ctrl-C) no thread starts another item; the first failure is raised.
+    Ctrl-C) no thread starts another item, and the requests under way are cut (see :class:`_Stoppable`);
+    the first failure is raised.
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  # only a sync with work uses threads
 
     waiting = iter(enumerate(items))
     taking = threading.Lock()
-    stop = threading.Event()
+    stoppable = _Stoppable()
+    stop = stoppable.stop
+    failures: list[BaseException] = []  # in the order they happened: the first one cut the others' requests
 
     def work() -> list[tuple[int, _R]]:
         done: list[tuple[int, _R]] = []
-        _connections.stop = stop  # a retry's wait ends with it (see retried)
+        _connections.stoppable = stoppable  # a retry's wait ends with it (see retried), a blocked read is cut
         with kept_connections():
             while not stop.is_set():
                 with taking:
@@ -368,8 +432,10 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
                     break
                 try:
                     done.append((item[0], function(item[1])))
-                except BaseException:
-                    stop.set()
+                except BaseException as exc:
+                    with taking:
+                        failures.append(exc)
+                    stoppable.halt()
                     raise
         return done
 
@@ -381,8 +447,10 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
         try:
             for thread in threads:
                 results.extend(thread.result())
-        except BaseException:
-            stop.set()  # the others finish the item they are at and start no other
+        except BaseException as exc:
+            stoppable.halt()  # the others end the item they are at (a request under way is cut) and start no other
+            if isinstance(exc, Exception) and failures and failures[0] is not exc:
+                raise failures[0]  # noqa: B904  # the failure that stopped the rest, with its own cause; not one it cut
             raise
     return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
@@ -457,8 +525,8 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
 def _connection_kind(req: urllib.request.Request) -> tuple[type[http.client.HTTPConnection], dict[str, Any]]:
     """The connection class for the request's scheme, and its arguments: TLS with the process's one context."""
     if req.type == "https":
-        return http.client.HTTPSConnection, {"context": _tls_context()}
-    return http.client.HTTPConnection, {}
+        return _TLSConnection, {"context": _tls_context()}
+    return _Connection, {}
 
 
 #: what sending on a kept connection raises when the server closed it while it was idle
@@ -584,11 +652,11 @@ def retried(action: Callable[[], _T]) -> _T:
 
 def _waited(seconds: float) -> bool:
     """Wait ``seconds``; ``False`` at once when the threads' fetch is stopped (:func:`each_on_kept_connections`)."""
-    stop: threading.Event | None = getattr(_connections, "stop", None)
-    if stop is None:
+    stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
+    if stoppable is None:
         time.sleep(seconds)
         return True
-    return not stop.wait(seconds)
+    return not stoppable.stop.wait(seconds)
 
 
 def _retry_after(cause: BaseException | None) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,7 +51,8 @@ class LocalIndex(Served):
     Files are read from disk on every request, so tests may add files while the server runs. With ``tls``
     (a server-side context) it serves https instead. With ``login`` (user, password) every request without
     that HTTP Basic login is answered 401; ``authorizations`` records each request's Authorization header.
-    ``redirect_paths`` maps a path to a URL to redirect to (302). ``flaky_paths`` maps a path to the answers
+    ``redirect_paths`` maps a path to a URL to redirect to (302); ``stall_paths`` holds paths whose requests are
+    never answered while the index runs. ``flaky_paths`` maps a path to the answers
     of its first requests, in order, before it is served as usual: an HTTP status (with ``Retry-After:
     retry_after`` when that is set), or ``0`` for the body cut short.
     """
@@ -67,6 +69,9 @@ class LocalIndex(Served):
         self.truncate_paths: set[str] = set()
         self.not_http_paths: set[str] = set()
         self.flaky_paths: dict[str, list[int]] = {}
+        #: paths whose request is read and never answered (until the index stops)
+        self.stall_paths: set[str] = set()
+        self.released = threading.Event()
         self.retry_after: str | None = None
         self.connections = 0
         self.drop_idle = False
@@ -78,7 +83,13 @@ class LocalIndex(Served):
         self._lock = threading.Lock()
 
     def _make(self) -> _IndexServer:
+        self.released.clear()
         return _IndexServer(self)
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Answer the stalled requests (their threads end), then stop."""
+        self.released.set()
+        super().__exit__(*exc_info)  # type: ignore[arg-type]  # the exception triple, passed on
 
     @property
     def url(self) -> str:
@@ -132,6 +143,15 @@ class _IndexServer(ThreadingHTTPServer):
         if index.tls is not None:  # the handshake happens as a connection is accepted (a failed one is dropped)
             self.socket = index.tls.wrap_socket(self.socket, server_side=True)
 
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:  # noqa: ANN401  # the stdlib's
+        """Print a handler's failure, as the stdlib does, but not a client's hanging up.
+
+        A sync that stops (a failure, Ctrl-C) cuts its other downloads: the server's write then fails, as a real
+        server's does when a client goes away, and says nothing about it on the test's standard error.
+        """
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:  # noqa: ANN401  # the stdlib's
         """Count the connection, then serve it on a thread of its own."""
         with self.index._lock:  # the index's own lock, from its server
@@ -157,19 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         with index._lock:  # the index's own lock, from its handler
             index.authorizations.append(self.headers.get("Authorization"))
         status = index.fail_paths.get(path)
-        with index._lock:  # the index's own lock, from its handler
-            flaky = index.flaky_paths.get(path)
-            answer = flaky.pop(0) if flaky else None
-        self.cut_short = answer == 0
-        if answer:
-            self.send_response(answer)
-            if index.retry_after is not None:
-                self.send_header("Retry-After", index.retry_after)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        elif path in index.not_http_paths:
-            self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
-            self.close_connection = True
+        if self._misbehaved(path):
+            pass
         elif index.login is not None and self.headers.get("Authorization") != _basic(*index.login):
             self.send_response(HTTPStatus.UNAUTHORIZED)
             self.send_header("WWW-Authenticate", 'Basic realm="index"')
@@ -191,6 +200,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._file(unquote(match[1]))
         else:
             self._not_found()
+
+    def _misbehaved(self, path: str) -> bool:
+        """Answer as a stalled, flaky or not-HTTP path is set to; ``False`` for a path that is none of them."""
+        index = self.server.index
+        with index._lock:  # the index's own lock, from its handler
+            flaky = index.flaky_paths.get(path)
+            answer = flaky.pop(0) if flaky else None
+        self.cut_short = answer == 0
+        if path in index.stall_paths:
+            index.released.wait(120)
+            self.close_connection = True
+        elif answer:
+            self.send_response(answer)
+            if index.retry_after is not None:
+                self.send_header("Retry-After", index.retry_after)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path in index.not_http_paths:
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+            self.close_connection = True
+        else:
+            return False
+        return True
 
     def _project_page(self, project: str) -> None:
         found = self.server.index.files().get(project)
