@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import http.client
 import io
 import os
 import threading
 import time
 import urllib.request
+import zlib
 from typing import TYPE_CHECKING
 
 import pytest
@@ -295,3 +297,37 @@ def test_a_stop_cuts_a_request_a_server_never_answers(local_index: LocalIndex, e
     with pytest.raises(ending), kept_connections():
         each_on_kept_connections(fetch, ["stalled", "ending"], workers=2)
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.reliability("hostile")
+def test_an_index_page_sent_gzip_compressed_unasked_is_read(local_index: LocalIndex, wheelhouse: Path) -> None:
+    # pip and uv decode it; read as it came, the page listed no file and the failure blamed the lock
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.gzip_pages = True
+    assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
+
+
+@pytest.mark.parametrize(
+    ("coding", "body"),
+    [
+        ("deflate", zlib.compress(b"<a>")),
+        ("deflate", zlib.compress(b"<a>")[2:-4]),  # raw deflate, without zlib's header
+        (" GZIP", gzip.compress(b"<a>")),
+        ("", b"<a>"),
+    ],
+)
+def test_a_page_body_is_read_without_its_encoding(coding: str, body: bytes) -> None:
+    assert _index._decoded(body, coding, "pkg", "u") == b"<a>"
+
+
+@pytest.mark.parametrize(
+    ("coding", "reason"),
+    [
+        ("br", "the index sent the page encoded as 'br', which is not read (gzip and deflate are); check the index"),
+        ("gzip", "the index page's gzip encoding does not decode; try again"),
+    ],
+)
+def test_a_page_encoding_that_is_not_read_is_one_sentence(coding: str, reason: str) -> None:
+    with pytest.raises(FetchError) as info:
+        _index._decoded(b"not compressed", coding, "pkg", "https://index.example/simple/pkg/")
+    assert info.value.reason == reason

@@ -848,7 +848,9 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
     """A project page's body, content type and final URL; ``None`` when the index has no such project."""
     try:
         with open_url(request, timeout=60) as response:
-            return response.read(), response.headers.get_content_type(), response.geturl()
+            body = response.read()
+            coding = response.headers.get("Content-Encoding", "")
+            kind, base = response.headers.get_content_type(), response.geturl()
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
             if exc.code in _NO_SUCH_PROJECT:
@@ -856,6 +858,30 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
             raise FetchError(name, url, answered(exc, "index", request), transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
         raise FetchError(name, url, network_reason(exc), transient=transient_failure(exc)) from exc
+    return _decoded(body, coding, name, url), kind, base
+
+
+def _decoded(body: bytes, coding: str, name: str, url: str) -> bytes:
+    """A page's body without its ``Content-Encoding``: gzip or deflate, as pip and uv read them.
+
+    None is asked for, but servers and proxies send pages compressed anyway (a static mirror of ``.gz`` files, a
+    CDN): read as they came, such a page listed no file, and the failure blamed the lock or the index setting.
+    """
+    coding = coding.strip().lower()
+    if coding in {"", "identity"}:
+        return body
+    if coding not in {"gzip", "x-gzip", "deflate"}:
+        reason = (
+            f"the index sent the page encoded as {coding!r}, which is not read (gzip and deflate are); check the index"
+        )
+        raise FetchError(name, url, reason)
+    import zlib  # noqa: PLC0415  # a compressed page only
+
+    # 47: a gzip or zlib header, found by zlib; -15: the raw deflate stream some servers send as "deflate"
+    for window in (47, -15):
+        with contextlib.suppress(zlib.error):
+            return zlib.decompress(body, wbits=window)
+    raise FetchError(name, url, f"the index page's {coding} encoding does not decode; try again", transient=True)
 
 
 def _read_local_page(url: str, name: str) -> dict[str, IndexFile]:

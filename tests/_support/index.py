@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import re
 import sys
@@ -80,6 +81,8 @@ class LocalIndex(Served):
         self.redirect_paths: dict[str, str] = {}
         #: project pages without the files' hashes (a plain directory listing, some proxies)
         self.hashless = False
+        #: project pages sent gzip-compressed (Content-Encoding), unasked, as some mirrors and CDNs send them
+        self.gzip_pages = False
         self._lock = threading.Lock()
 
     def _make(self) -> _IndexServer:
@@ -234,7 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
             (f"../../files/{quote(file.name)}{'' if hashless else f'#sha256={sha256_file(file)}'}", file.name)
             for file in found
         ]
-        self._send(HTTPStatus.OK, _page(f"Links for {project}", links), "text/html")
+        page = _page(f"Links for {project}", links)
+        if self.server.index.gzip_pages:
+            self._send(HTTPStatus.OK, gzip.compress(page), "text/html", encoding="gzip")
+        else:
+            self._send(HTTPStatus.OK, page, "text/html")
 
     def _file(self, filename: str) -> None:
         index = self.server.index
@@ -247,10 +254,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, *, encoding: str | None = None) -> None:
         truncated = self.cut_short or urlsplit(self.path).path in self.server.index.truncate_paths
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if encoding is not None:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         if truncated:
             self.send_header("Connection", "close")
