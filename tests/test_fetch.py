@@ -546,3 +546,38 @@ def test_a_fetch_that_stops_waits_for_no_retry(
         CacheFetcher(cache, workers=2).fetch([_pick(w, url=local_index.file_url(w.name)) for w in (flaky, refused)])
     assert time.monotonic() - started < 30
     assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in (flaky, refused))
+
+
+@pytest.mark.reliability("hostile")
+def test_tox_venvsync_http_timeout_sets_how_long_a_silent_server_is_waited_for(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a fixed minute per request (four with the retries) where uv's UV_HTTP_TIMEOUT and pip's --timeout set it
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_TIMEOUT", "0.5")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    local_index.stall_paths.add(f"/files/{wheel.name}")
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert time.monotonic() - started < 10
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: timed out; check the network or the index (asked 4 times; "
+        "TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+    )
+    assert _files(cache.root) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf", "nan"])
+def test_a_timeout_that_is_no_positive_number_of_seconds_is_bad_input(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_TIMEOUT", value)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(BadInputError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert str(info.value) == (
+        f"TOX_VENVSYNC_HTTP_TIMEOUT={value!r} is not a number of seconds above 0; set it to one (60 when unset), or "
+        "unset it"
+    )
+    assert local_index.requests == []

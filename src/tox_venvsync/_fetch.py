@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from tox_venvsync._lock import Artifact, Pick
 
 _CHUNK = 1 << 20
-_TIMEOUT = 60
 
 
 class Fetcher(Protocol):
@@ -319,6 +318,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         check_transport,
         network_reason,
         open_url,
+        timeout,
         transient_failure,
         transient_status,
     )
@@ -326,7 +326,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
     try:
-        response: IO[bytes] = open_url(request, timeout=_TIMEOUT)
+        response: IO[bytes] = open_url(request, timeout=timeout())
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
             reason = answered(exc, "server", request)

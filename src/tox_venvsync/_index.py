@@ -616,6 +616,26 @@ def transient_failure(exc: BaseException) -> bool:
     return isinstance(reason, (OSError, http.client.HTTPException))
 
 
+#: seconds a request waits for the server to connect or to send more (uv's UV_HTTP_TIMEOUT, pip's --timeout)
+TIMEOUT_ENV = "TOX_VENVSYNC_HTTP_TIMEOUT"
+_TIMEOUT = 60.0
+
+
+def timeout() -> float:
+    """How long a request waits for the server, in seconds: :data:`TIMEOUT_ENV`, else 60."""
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return _TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        msg = f"{TIMEOUT_ENV}={value!r} is not a number of seconds above 0; set it to one (60 when unset), or unset it"
+        raise BadInputError(msg)
+    return seconds
+
+
 def retries() -> int:
     """How many times a transient failure is asked again: :data:`RETRIES_ENV`, else 3 (uv's default)."""
     value = os.environ.get(RETRIES_ENV, "").strip()
@@ -847,7 +867,7 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
 def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[bytes, str, str] | None:
     """A project page's body, content type and final URL; ``None`` when the index has no such project."""
     try:
-        with open_url(request, timeout=60) as response:
+        with open_url(request, timeout=timeout()) as response:
             body = response.read()
             coding = response.headers.get("Content-Encoding", "")
             kind, base = response.headers.get_content_type(), response.geturl()
