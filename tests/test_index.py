@@ -264,7 +264,7 @@ def test_an_answer_that_is_not_http_through_a_proxy_is_one_sentence(
         ask()
     assert info.value.reason == (
         "the answer is not HTTP (it begins 'SSH-2.0-OpenSSH_9.6'); check the URL's port and scheme, and the proxy "
-        "settings"
+        f"settings (the request went through the proxy {local_index.url})"
     )
 
 
@@ -331,3 +331,62 @@ def test_a_page_encoding_that_is_not_read_is_one_sentence(coding: str, reason: s
     with pytest.raises(FetchError) as info:
         _index._decoded(b"not compressed", coding, "pkg", "https://index.example/simple/pkg/")
     assert info.value.reason == reason
+
+
+def _proxied(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    """Only these proxy variables set, and an opener made anew to read them."""
+    for variable in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.upper(), raising=False)
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(_index, "_opener", functools.cache(_index._opener.__wrapped__))
+
+
+@pytest.mark.parametrize("variable", ["ALL_PROXY", "all_proxy"])
+def test_all_proxy_serves_a_scheme_without_a_proxy_of_its_own_as_curl_pip_and_uv_take_it(
+    local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # the local index answers a proxy's request line (an absolute URL) as its own
+    _proxied(monkeypatch, **{variable: local_index.url})
+    assert _get("http://127.0.0.2:9/simple/") == _get(local_index.simple_url)
+    assert local_index.requests == ["/simple/", "/simple/"]
+
+
+def test_a_socks_all_proxy_that_urllib_cannot_use_is_left_alone(
+    local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _proxied(monkeypatch, ALL_PROXY="socks5://127.0.0.1:9")
+    assert _get(local_index.simple_url)
+    assert local_index.requests == ["/simple/"]
+
+
+@pytest.mark.reliability("hostile")
+def test_a_proxy_that_asks_for_a_login_says_where_it_goes(
+    local_index: LocalIndex, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the advice was a server's: put the host's login in ~/.netrc, which no proxy reads
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _proxied(monkeypatch, http_proxy=local_index.url)
+    local_index.fail_paths["/simple/pkg/"] = 407
+    with pytest.raises(FetchError) as info:
+        IndexClient().locate("http://127.0.0.2:9/simple/", "pkg", wheel.name)
+    assert info.value.reason == (
+        "the index answered HTTP 407 Proxy Authentication Required; give the proxy its login in its URL "
+        "(http://user:token@host:port in https_proxy or http_proxy) (the request went through the proxy "
+        f"{local_index.url})"
+    )
+
+
+@pytest.mark.reliability("hostile")
+def test_a_proxy_that_cannot_be_reached_is_named(wheelhouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "Connection refused; check the network or the index" named neither the proxy nor that one was used
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _proxied(monkeypatch, HTTPS_PROXY="http://proxy-user:s3cret@127.0.0.1:9", NO_PROXY="other.example")
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    with pytest.raises(FetchError) as info:
+        IndexClient().locate("https://pypi.example/simple/", "pkg", wheel.name)
+    assert str(info.value).endswith(
+        "Connection refused; check the network or the index (the request went through the proxy "
+        "http://****@127.0.0.1:9)"
+    )

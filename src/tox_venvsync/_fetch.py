@@ -318,6 +318,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         check_transport,
         network_reason,
         open_url,
+        through_proxy,
         timeout,
         transient_failure,
         transient_status,
@@ -329,10 +330,11 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         response: IO[bytes] = open_url(request, timeout=timeout())
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
-            reason = answered(exc, "server", request)
+            reason = through_proxy(answered(exc, "server", request), url)
             raise FetchError(pick.name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise FetchError(pick.name, url, network_reason(exc), transient=transient_failure(exc)) from exc
+        reason = through_proxy(network_reason(exc), url)
+        raise FetchError(pick.name, url, reason, transient=transient_failure(exc)) from exc
     return response
 
 

@@ -64,7 +64,37 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_Handler(), _Login(), _Redirects())
+    return urllib.request.build_opener(urllib.request.ProxyHandler(_proxies()), _Handler(), _Login(), _Redirects())
+
+
+# --- proxies ---------------------------------------------------------------------------------------------------------
+
+#: what to do about a proxy that asks for a login (HTTP 407)
+_PROXY_LOGIN = "give the proxy its login in its URL (http://user:token@host:port in https_proxy or http_proxy)"
+
+
+def _proxies() -> dict[str, str]:
+    """The proxy of each scheme, from ``http_proxy``, ``https_proxy`` and the like, as urllib reads them.
+
+    ``all_proxy`` (``ALL_PROXY``) serves a scheme that has none of its own, as curl, requests (pip) and uv take
+    it; urllib alone does not. Only an http(s) one: a ``socks5://`` proxy, which urllib cannot use, is left to
+    the tools that can, as before.
+    """
+    found = urllib.request.getproxies()
+    every = found.pop("all", None)
+    if every is not None and urlsplit(every).scheme.lower() in {"http", "https"}:
+        for scheme in ("http", "https"):
+            found.setdefault(scheme, every)
+    return found
+
+
+def through_proxy(reason: str, url: str) -> str:
+    """``reason``, naming the proxy the request to ``url`` went through, if one did: the failure may be the proxy's."""
+    parts = urlsplit(url)
+    proxy = _proxies().get(parts.scheme.lower())
+    if proxy is None or urllib.request.proxy_bypass(parts.netloc.rpartition("@")[2]):
+        return reason
+    return f"{reason} (the request went through the proxy {proxy})"
 
 
 # --- logins ----------------------------------------------------------------------------------------------------------
@@ -263,6 +293,8 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.Request | None = None) -> str:
     """What an HTTP error status says, and for a refused login what to do (``request``: the one refused)."""
     reason = f"the {server} answered HTTP {exc.code} {' '.join(str(exc.reason).split())}"  # one line (a redirect loop)
+    if exc.code == 407:  # noqa: PLR2004  # Proxy Authentication Required: no server's login helps
+        return f"{reason}; {_PROXY_LOGIN}"
     if exc.code not in {401, 403}:
         return reason
     sent = request is not None and request.get_header("Authorization") is not None and request.full_url == exc.url
@@ -701,14 +733,8 @@ def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPExcept
     reason = getattr(exc, "reason", exc)
     if isinstance(exc, RefusedRedirect):
         return str(reason)
-    if isinstance(reason, http.client.IncompleteRead):
-        got = len(reason.partial)
-        expected = f" of {got + reason.expected}" if reason.expected is not None else ""
-        return f"the answer broke off after {got}{expected} bytes; try again"
-    if isinstance(reason, http.client.BadStatusLine) and not isinstance(reason, http.client.RemoteDisconnected):
-        # what came back is not HTTP: another service on that port, or a proxy setting that points at one
-        begins = " ".join(str(reason).split())[:60]
-        return f"the answer is not HTTP (it begins {begins!r}); check the URL's port and scheme, and the proxy settings"
+    if (broken := _broken_answer(reason)) is not None:
+        return broken
     import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
 
     if isinstance(reason, ssl.SSLCertVerificationError):
@@ -720,6 +746,21 @@ def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPExcept
             "certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates that includes it"
         )
     return f"{' '.join(str(reason).split())}; check the network or the index"  # one line, whatever the reason holds
+
+
+def _broken_answer(reason: object) -> str | None:
+    """What an answer cut short, one that is no HTTP, or a proxy's refusal of a tunnel says; ``None``: none of these."""
+    if isinstance(reason, OSError) and str(reason).startswith("Tunnel connection failed: 407"):  # http.client's
+        return f"the proxy answered HTTP 407 Proxy Authentication Required; {_PROXY_LOGIN}"
+    if isinstance(reason, http.client.IncompleteRead):
+        got = len(reason.partial)
+        expected = f" of {got + reason.expected}" if reason.expected is not None else ""
+        return f"the answer broke off after {got}{expected} bytes; try again"
+    if isinstance(reason, http.client.BadStatusLine) and not isinstance(reason, http.client.RemoteDisconnected):
+        # what came back is not HTTP: another service on that port, or a proxy setting that points at one
+        begins = " ".join(str(reason).split())[:60]
+        return f"the answer is not HTTP (it begins {begins!r}); check the URL's port and scheme, and the proxy settings"
+    return None
 
 
 def check_transport(name: str, url: str, environ: Mapping[str, str] | None = None) -> None:
@@ -875,9 +916,10 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
         with exc:  # close the error's connection
             if exc.code in _NO_SUCH_PROJECT:
                 return None
-            raise FetchError(name, url, answered(exc, "index", request), transient=transient_status(exc.code)) from exc
+            reason = through_proxy(answered(exc, "index", request), url)
+            raise FetchError(name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
-        raise FetchError(name, url, network_reason(exc), transient=transient_failure(exc)) from exc
+        raise FetchError(name, url, through_proxy(network_reason(exc), url), transient=transient_failure(exc)) from exc
     return _decoded(body, coding, name, url), kind, base
 
 
