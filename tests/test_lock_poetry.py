@@ -156,6 +156,19 @@ def test_old_lock_versions_are_refused(tmp_path: Path, version: str) -> None:
     assert info.value.exit_code == 2
 
 
+def test_an_old_lock_without_its_pyproject_is_told_to_re_lock(tmp_path: Path) -> None:
+    # a Poetry 1.8 lock (lock-version 2.0) copied without pyproject.toml: re-locking is what it needs first
+    path = _write(tmp_path, [])
+    path.write_text(path.read_text().replace('lock-version = "2.1"', 'lock-version = "2.0"'))
+    (tmp_path / "pyproject.toml").unlink()
+    with pytest.raises(LockFileError) as info:
+        read_poetry_lock(path)
+    assert str(info.value) == (
+        f"{path} at metadata.lock-version: lock-version 2.0 is not supported; "
+        "re-lock with Poetry 2 (poetry lock) to write lock-version 2.1"
+    )
+
+
 @pytest.mark.parametrize(
     ("version", "reason"),
     [

@@ -75,6 +75,9 @@ _OPERATOR_SPACE = re.compile(r"(===|==|!=|<=|>=|~=|<|>|=|\^|~)\s+")
 def read_poetry_lock(path: Path) -> PoetryLockFile:
     """Read a ``poetry.lock`` and the ``pyproject.toml`` beside it; every problem names the file and the key."""
     text, data = read_toml(path)
+    # the lock's format first: a Poetry 1 lock copied alone is told to re-lock, not to find its pyproject.toml
+    toml = _Toml(path)
+    _check_lock_version(toml, toml.need(data, "metadata", dict, "metadata"))
     lock = PoetryLockFile.from_data(path, data, read_project(path.parent / "pyproject.toml", lock=path))
     made_by = _MADE_BY.search(text.split(b"\n", 1)[0].decode("utf-8", "replace"))
     try:
