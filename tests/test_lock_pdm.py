@@ -152,7 +152,12 @@ def _unsupported(version: str) -> str:
 @pytest.mark.parametrize(
     ("lock_version", "reason"),
     [
-        pytest.param("5.0.0", _unsupported("5.0.0"), id="major-5"),
+        pytest.param(
+            "5.0.0",
+            "pdm lock_version 5.0.0 is newer than this tool reads (lock_version 4.x, written by pdm 2.x); "
+            "upgrade tox-venvsync, or re-create the lock with pdm 2 (`pdm lock`)",
+            id="major-5",
+        ),
         pytest.param("3.1", _unsupported("3.1"), id="major-3"),
         pytest.param("four", "'four' is not a version; re-create the lock with `pdm lock`", id="not-a-version"),
     ],

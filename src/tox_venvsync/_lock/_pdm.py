@@ -200,10 +200,17 @@ def _check_version(metadata: _Table) -> None:
     except InvalidVersion:
         reason = f"{text!r} is not a version; re-create the lock with `pdm lock`"
         raise metadata.fail(reason, key="lock_version") from None
-    if version.major != LOCK_MAJOR:
+    if version.major < LOCK_MAJOR:
         reason = (
             f"pdm lock_version {text} is not supported; this tool reads lock_version {LOCK_MAJOR}.x "
             "(written by pdm 2.x): re-create the lock with `pdm lock`"
+        )
+        raise metadata.fail(reason, key="lock_version")
+    if version.major > LOCK_MAJOR:
+        # the pdm that wrote it writes the same again: re-locking with it cannot help
+        reason = (
+            f"pdm lock_version {text} is newer than this tool reads (lock_version {LOCK_MAJOR}.x, written by pdm "
+            "2.x); upgrade tox-venvsync, or re-create the lock with pdm 2 (`pdm lock`)"
         )
         raise metadata.fail(reason, key="lock_version")
 
