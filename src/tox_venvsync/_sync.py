@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._errors import BadInputError, SelectionError, VenvSyncError
 from tox_venvsync._installed import dist_info_names
@@ -325,9 +325,7 @@ def _of_one_python(pylock: Path) -> bool:
     there (pytest's ``exceptiongroup`` below 3.11) or held a release that no longer supports it, and the sync
     succeeded while the first command failed. (Read as the fingerprint read it, see :func:`_pinned`.)
     """
-    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # see the imports
-
-    _, document = read_toml(pylock)
+    document = _pylock_keys(pylock)
     return "requires-python" not in document and "environments" not in document
 
 
@@ -581,14 +579,22 @@ def _relock(spec: SyncSpec) -> str:
 
 def _created_by(path: Path) -> str:
     """The tool a ``pylock.toml`` names as its writer (``pip``), lower-case; empty when it names none."""
-    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # only for the stale-lock message
+    created_by = _pylock_keys(path).get("created-by")
+    return created_by.strip().lower() if isinstance(created_by, str) else ""
+
+
+def _pylock_keys(path: Path) -> Mapping[str, Any]:
+    """A ``pylock.toml``'s keys, for what the sync says or checks beyond the selection; empty when it cannot be read.
+
+    Asked after the reader read the same bytes (the sync pins them), so a failure here is a file that changed since:
+    the stale-lock message names every tool then, and the completeness check is made.
+    """
+    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # see the imports
 
     try:
-        _, document = read_toml(path)
-    except (VenvSyncError, OSError):  # the message still says what to do, naming every tool
-        return ""
-    created_by = document.get("created-by")
-    return created_by.strip().lower() if isinstance(created_by, str) else ""
+        return read_toml(path)[1]
+    except (VenvSyncError, OSError):
+        return {}
 
 
 def _check_project_python(metadata: Message, target: Target) -> None:
