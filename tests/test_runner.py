@@ -1894,6 +1894,34 @@ def test_deps_install_on_top_of_the_lock_stay_while_listed_and_leave_when_remove
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
 
 
+def test_tox_s_constraints_apply_to_deps_and_a_change_to_them_is_seen(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tox's constraints setting was not read: constraints.txt pinning gamma 0.4 left deps' gamma at 0.5 (found by QA)
+    _pip_from(demo.index, monkeypatch)
+    for version in ("0.4", "0.5"):
+        make_wheel(demo.index.directory, "gamma", version, requires_dist=["beta>=2"])
+    (demo.project.path / "constraints.txt").write_text("gamma==0.4\n")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    extra = "package = skip\ndeps = gamma\nconstraints = constraints.txt"
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", extra))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "gamma-0.4.dist-info" in dist_info_names([demo.site])
+    (demo.project.path / "constraints.txt").write_text("gamma>=0.5\n")  # the file's lines are in the fingerprint
+    code, out = demo.run()
+    assert code == 0, out
+    assert "gamma-0.5.dist-info" in dist_info_names([demo.site])
+    code, out = demo.run()
+    assert (code, "synced" in out) == (0, False), out
+    # without deps the constraints install nothing
+    alone = "package = skip\nconstraints = constraints.txt"
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", alone))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+
+
 def test_deps_that_conflict_with_the_lock_fail_naming_both(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     _pip_from(demo.index, monkeypatch)
     make_wheel(demo.index.directory, "delta", "1.0", requires_dist=["beta==9.9"])

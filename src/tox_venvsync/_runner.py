@@ -20,7 +20,7 @@ from tox.tox_env.package import PathPackage
 from tox.tox_env.python.api import Python
 from tox.tox_env.python.package import EditablePackage
 from tox.tox_env.python.pip.pip_install import Pip
-from tox.tox_env.python.pip.req_file import PythonDeps
+from tox.tox_env.python.pip.req_file import PythonConstraints, PythonDeps
 from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
 
@@ -79,6 +79,10 @@ OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 
 #: tox-uv's package types (its default runner's and lock runner's) and this runner's that does the same
 _TOX_UV_PACKAGE_TYPES = {"uv": "wheel", "uv-editable": "editable"}
+
+
+#: the ``deps`` arguments that name a file whose lines pip reads
+_FILE_OPTIONS = ("-r", "-c", "--requirement", "--constraint")
 
 
 class VenvSyncRunner(VirtualEnv, PythonRun):
@@ -668,7 +672,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             if request.only_groups and self.pkg_type == "skip"
             else _project_names(self._package_root, self._venvsync_parsed),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
-            deps=self.conf.get("deps", PythonDeps).as_root_args,
+            deps=self._deps_args(),
             deps_content=self._deps_content(),
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
             paths_from=self.core["toxinidir"],  # a requirements lock's relative paths too, as pip -r reads them there
@@ -677,16 +681,41 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             beside=() if self.conf["lock_file"] else _beside(lock_path),
         )
 
+    def _deps_args(self) -> list[str]:
+        """The pip arguments of ``deps``, with tox's ``constraints`` files after them, as tox's own pip install runs.
+
+        The constraints alone install nothing: without ``deps`` there is no pip run for them to constrain.
+        """
+        deps = self.conf.get("deps", PythonDeps).as_root_args
+        if not deps:
+            return []
+        return [*deps, *self._constraints().as_root_args]
+
+    def _constraints(self) -> PythonConstraints:
+        """The ``constraints`` setting of tox (its pip installer declares the key; it is read for the ``deps`` pip)."""
+        _ = self.installer  # declares the pip keys: constraints, install_command, ...
+        return self.conf.get("constraints", PythonConstraints)
+
     def _deps_content(self) -> list[str]:
-        """What ``deps`` ask for with the files they name read, when they name one (else nothing: the lines say it)."""
+        """What ``deps`` ask for with the files they name read, when they name one (else nothing: the lines say it).
+
+        The files of tox's ``constraints`` are read too: a line changed there changes what pip installs.
+        """
         deps = self.conf.get("deps", PythonDeps)
-        if not any(arg.startswith(("-r", "-c", "--requirement", "--constraint")) for arg in deps.as_root_args):
+        if not deps.as_root_args:
             return []
-        try:
-            options, requirements = deps.unroll()
-        except (ValueError, OSError):  # a file that does not read: pip says so when it runs
-            return []
-        return [*options, *requirements]
+        names_a_file = any(arg.startswith(_FILE_OPTIONS) for arg in deps.as_root_args)
+        files: list[PythonDeps | PythonConstraints] = [deps] if names_a_file else []
+        if (constraints := self._constraints()).as_root_args:
+            files.append(constraints)
+        content: list[str] = []
+        for file in files:
+            try:
+                options, requirements = file.unroll()
+            except (ValueError, OSError):  # a file that does not read: pip says so when it runs
+                continue
+            content.extend([*options, *requirements])
+        return content
 
     def _request(self, project: str) -> Request:
         return make_request(
