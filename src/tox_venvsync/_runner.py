@@ -249,9 +249,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if selected is not False and not value.is_absolute() and value.parts[:1] and value.parts[0].startswith("~"):
             # tox leaves ~ as it is: the venv went to a directory named ~ in the project, one `rm -rf ~` from the home
             # (an environment that does not run makes nothing there, and does not stop the others)
+            first = value.parts[0]
+            instead = (
+                "write {env:HOME} instead of ~"
+                if first == "~"
+                else f"write the home directory's path instead of {first}"
+            )
             msg = (
                 f"env_location {str(value)!r} starts with ~, which tox does not expand in its configuration, so it "
-                "names a directory ~ in the project; write {env:HOME} instead of ~"
+                f"names a directory {first} in the project; {instead}"
             )
             raise HandledError(msg)
         root: Path = self.core["tox_root"]
