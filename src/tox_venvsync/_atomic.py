@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+#: the read bits of the group and of others: a file another user of the cache or venv must read has both
+READ_BY_OTHERS = 0o044
+
 
 def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` through a temporary file of its own beside it, then one rename.

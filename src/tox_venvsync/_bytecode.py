@@ -31,7 +31,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tox_venvsync._atomic import write_atomic
+from tox_venvsync._atomic import READ_BY_OTHERS, write_atomic
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._state import BYTECODE_PENDING, State
 
@@ -46,8 +46,6 @@ _PYCACHE = "__pycache__"
 _PER_WORKER = 50
 #: a timestamp .pyc's header: magic (4 bytes), flags (4, zero), source mtime (4), source size (4)
 _HEADER = 16
-#: the read bits for group and others a tree's bytecode needs: its list without them says the files may lack them
-_READABLE = 0o044
 
 
 def cache_tag(target: Target) -> str | None:
@@ -70,7 +68,7 @@ def compiled(tree: Path, tag: str) -> list[str]:
     if not isinstance(listed, list):
         return []
     paths = [path for path in listed if isinstance(path, str) and _is_compiled_path(path, tag)]
-    if mode & _READABLE != _READABLE:
+    if mode & READ_BY_OTHERS != READ_BY_OTHERS:  # its list without them says the files may lack them
         _readable_by_all(tree, paths, listing)
     return paths
 

@@ -24,6 +24,7 @@ from tox.tox_env.python.pip.req_file import PythonConstraints, PythonDeps
 from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
 
+from tox_venvsync._atomic import READ_BY_OTHERS
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error, renamed
@@ -797,10 +798,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
 
 
-#: the read bits of the group and of others
-_READ_BY_OTHERS = 0o044
-
-
 def _readable_by_all(record: Path) -> None:
     """Let every user read tox's record of the venv, which tox writes for its owner alone (``mkstemp``'s 0600).
 
@@ -810,8 +807,8 @@ def _readable_by_all(record: Path) -> None:
     """
     with contextlib.suppress(OSError):  # a venv this run may not change keeps the mode it has
         mode = record.lstat().st_mode
-        if stat.S_ISREG(mode) and ~mode & _READ_BY_OTHERS:
-            record.chmod(stat.S_IMODE(mode) | _READ_BY_OTHERS)
+        if stat.S_ISREG(mode) and ~mode & READ_BY_OTHERS:
+            record.chmod(stat.S_IMODE(mode) | READ_BY_OTHERS)
 
 
 def _beside(lock: Path) -> list[str]:

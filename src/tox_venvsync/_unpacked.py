@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.utils import canonicalize_name
 
+from tox_venvsync._atomic import READ_BY_OTHERS
 from tox_venvsync._cache import tree_lock
 from tox_venvsync._errors import InstallError
 from tox_venvsync._values import frozen
@@ -52,8 +53,6 @@ _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 SPLIT_AT = 32
 #: the manifest's format: 2 lists each entry as ``[path, hash, size, executable]``; 1 (read too) as an object
 _FORMAT = 2
-#: the read bits for group and others a tree's files need: its manifest without them says the umask hid them
-_READABLE = 0o044
 #: how an extracted file is opened (``open(path, "wb")``'s flags; without O_BINARY Windows would translate newlines)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 #: an entry point's value, as pypa/installer matches it (``installer.utils._ENTRYPOINT_REGEX``)
@@ -195,7 +194,7 @@ def _load(root: Path) -> UnpackedWheel | None:
             entries = tuple(Entry(e["path"], e["hash"], e["size"], e["executable"]) for e in data["entries"])
         else:
             return None
-        if mode & _READABLE != _READABLE:
+        if mode & READ_BY_OTHERS != READ_BY_OTHERS:  # its manifest without them says the umask hid them
             _readable_by_all(root, entries)
         return UnpackedWheel(
             root=root,
