@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tox_venvsync._installed import OUR_METADATA, InstalledDist, dist_info_names, scan
+from tox_venvsync._installed import OUR_METADATA, InstalledDist, dist_info_names, scan, source_id
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,6 +106,20 @@ def test_direct_url(tmp_path: Path) -> None:
     for broken in ("not json", json.dumps(["url"]), json.dumps({"url": 3}), json.dumps({"dir_info": {}})):
         (dist_info / "direct_url.json").write_text(broken)
         assert _direct_url(dist) is None, broken
+
+
+def test_direct_url_names_the_subdirectory_of_an_archive_or_a_checkout(tmp_path: Path) -> None:
+    # another subdirectory of the same file or commit is another project: it must not compare equal
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    vcs = {"url": "https://h/r.git", "vcs_info": {"vcs": "git", "commit_id": "ab" * 20}, "subdirectory": "a/b"}
+    (dist_info / "direct_url.json").write_text(json.dumps(vcs))
+    assert _direct_url(dist) == f"git+https://h/r.git@{'ab' * 20}#subdirectory=a/b"
+    assert _direct_url(dist) == source_id("https://h/r.git", vcs="git", commit="ab" * 20, subdirectory="a/b")
+    archive = {"url": "file:///r.zip", "archive_info": {}, "subdirectory": "a"}
+    (dist_info / "direct_url.json").write_text(json.dumps(archive))
+    assert _direct_url(dist) == "file:///r.zip#subdirectory=a"
+    assert _direct_url(dist) != source_id("file:///r.zip")
 
 
 def test_archive_hashes_read_pep_610_hashes_and_the_older_hash(tmp_path: Path) -> None:

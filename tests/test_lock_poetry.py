@@ -612,14 +612,15 @@ def test_sources(tmp_path: Path) -> None:
     assert five.artifact == Artifact(filename="five 1.0.zip", url=url, path=None, size=None, hashes={})
 
 
-def test_archive_in_a_subdirectory_is_refused(tmp_path: Path) -> None:
+def test_an_archive_pick_carries_its_subdirectory(tmp_path: Path) -> None:
+    # Poetry writes ``subdirectory`` for ``one @ https://.../repo.zip#subdirectory=pkg``: the project built is there
     source = {"type": "url", "url": "https://example.invalid/repo.zip", "subdirectory": "pkg"}
     lock = _lock(tmp_path, [_pkg("one", files=[], source=source)])
-    with pytest.raises(SelectionError) as info:
-        lock.select(TARGET, Request())
-    assert info.value.reason == (
-        "one at package[0] is a project in a subdirectory of an archive, which tox-venvsync cannot install yet; "
-        "depend on a wheel or a directory instead"
+    (pick,) = lock.select(TARGET, Request())
+    assert (pick.kind, pick.subdirectory, pick.artifact.url if pick.artifact else None) == (
+        "archive",
+        "pkg",
+        "https://example.invalid/repo.zip",
     )
 
 

@@ -410,7 +410,8 @@ def test_sources(tmp_path: Path, target: Target) -> None:
         filename="urlwheel-1.0-py3-none-any.whl", url="https://example.invalid/urlwheel-1.0-py3-none-any.whl",
         path=None, size=None, hashes={"sha256": "abababababababababababababababababababababababababababababababab"},
     )  # fmt: skip
-    assert picks["urlsdist"].kind == "archive"
+    assert (picks["urlsdist"].kind, picks["urlsdist"].subdirectory) == ("archive", "py")
+    assert (picks["pathsdist"].subdirectory, picks["urlwheel"].subdirectory) == (None, None)
     assert picks["urlsdist"].artifact == Artifact(
         filename="urlsdist 1.0.zip", url="https://example.invalid/dl/urlsdist%201.0.zip", path=None, size=None,
         hashes={"sha256": "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"},

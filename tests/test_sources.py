@@ -27,7 +27,7 @@ from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, HashMismatchError, InstallError, OfflineError, SelectionError
 from tox_venvsync._installed import dist_info_names, scan
-from tox_venvsync._lock import Pick
+from tox_venvsync._lock import Pick, Request
 from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._state import State
 from tox_venvsync._sync import Outcome, SyncSpec, sync
@@ -204,6 +204,21 @@ def test_an_archive_s_subdirectory_is_the_project_built_each_its_own_wheel(env: 
     assert env.sync().plan is None
 
 
+def test_an_archive_s_other_subdirectory_of_the_same_version_is_reinstalled(env: Env) -> None:
+    # a lock edited to build another directory of the same archive (a fork's copy of the project, a moved one)
+    tree = env.root / "tree"
+    write_project(tree / "old", "same", "1.0", {"same/__init__.py": "WHO = 'old'\n"})
+    write_project(tree / "new", "same", "1.0", {"same/__init__.py": "WHO = 'new'\n"})
+    archive = make_sdist(env.root, tree, "repo", "abc")
+    entry = {"url": archive.as_uri(), "hashes": {"sha256": sha256_file(archive)}}
+    env.write({"name": "same", "archive": {**entry, "subdirectory": "old"}})
+    assert actions(env.sync()) == [("same", "install")]
+    env.write({"name": "same", "archive": {**entry, "subdirectory": "new"}})
+    assert actions(env.sync()) == [("same", "reinstall")]
+    assert env.run("import same; print(same.WHO)") == "new"
+    assert env.sync().plan is None
+
+
 def test_an_archive_without_the_subdirectory_the_lock_names_is_refused(env: Env) -> None:
     archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")
     entry = {"url": archive.as_uri(), "hashes": {"sha256": sha256_file(archive)}, "subdirectory": "packages/three"}
@@ -214,6 +229,43 @@ def test_an_archive_without_the_subdirectory_the_lock_names_is_refused(env: Env)
         "cannot build three from repo-abc.tar.gz: it has no directory 'packages/three', the subdirectory the lock "
         "names at packages[0].archive"
     )
+
+
+def _uv_archive(env: Env, archive: Path, subdirectory: str) -> None:
+    """A uv.lock whose one package is ``archive`` by URL with ``subdirectory``, as ``uv lock`` writes it."""
+    env.lock = env.root / "lock" / "uv.lock"
+    env.lock.parent.mkdir(exist_ok=True)
+    source = f'{{ url = "{archive.as_uri()}", subdirectory = "{subdirectory}" }}'
+    env.lock.write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.8"\n\n'
+        '[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\ndependencies = [{ name = "two" }]\n\n'
+        f'[[package]]\nname = "two"\nversion = "2.0"\nsource = {source}\n'
+        f'sdist = {{ hash = "sha256:{sha256_file(archive)}" }}\n',
+        encoding="utf-8",
+    )
+
+
+def test_a_uv_lock_url_archive_s_subdirectory_is_the_project_built(env: Env) -> None:
+    # uv writes ``source = { url = ..., subdirectory = ... }`` for ``two @ https://...tar.gz#subdirectory=...``;
+    # building the archive's root built another project (or failed) and named it wrongly
+    archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")
+    _uv_archive(env, archive, "packages/two")
+    spec = SyncSpec(venv=env.venv, lock_path=env.lock, request=Request(frozen=True))
+    assert actions(sync(spec, env.target, cache=env.cache)) == [("two", "install")]
+    assert env.run("import two; print(two.WHO)") == "two"
+
+
+def test_an_archive_s_subdirectory_leading_out_of_it_is_refused_before_the_build(env: Env) -> None:
+    archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")
+    _uv_archive(env, archive, "../../outside")
+    (env.root / "outside").mkdir()
+    with pytest.raises(BuildError) as info:
+        sync(SyncSpec(venv=env.venv, lock_path=env.lock, request=Request(frozen=True)), env.target, cache=env.cache)
+    assert str(info.value) == (
+        "cannot build two from repo-abc.tar.gz: its subdirectory '../../outside' at package[1].sdist leads out of "
+        "the archive; correct the lock"
+    )
+    assert not any(env.site.glob("two*"))
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["directory", "editable"])

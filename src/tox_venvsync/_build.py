@@ -270,6 +270,9 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
     if pick.subdirectory is None:
         return root
     tree = root / pick.subdirectory
+    if not tree.resolve().is_relative_to(root.resolve()):  # the pylock reader refuses it; the other formats too here
+        reason = f"its subdirectory {pick.subdirectory!r} at {pick.context} leads out of the archive; correct the lock"
+        raise BuildError(pick.name, archive.name, reason)
     if not tree.is_dir():
         reason = f"it has no directory {pick.subdirectory!r}, the subdirectory the lock names at {pick.context}"
         raise BuildError(pick.name, archive.name, reason)

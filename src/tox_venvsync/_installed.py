@@ -138,11 +138,20 @@ def _read_metadata(dist_info: Path) -> InstalledDist | None:
     return InstalledDist(name=canonicalize_name(name), version=version, dist_info=dist_info)
 
 
-def source_id(url: str, *, vcs: str | None = None, commit: str | None = None, editable: bool = False) -> str:
-    """One string for where a distribution came from: ``git+URL@COMMIT``, ``editable+URL`` or the URL."""
-    if vcs is not None:
-        return f"{vcs}+{url}@{commit}"
-    return f"editable+{url}" if editable else url
+def source_id(
+    url: str,
+    *,
+    vcs: str | None = None,
+    commit: str | None = None,
+    editable: bool = False,
+    subdirectory: str | None = None,
+) -> str:
+    """One string for where a distribution came from: ``git+URL@COMMIT``, ``editable+URL`` or the URL.
+
+    With the ``subdirectory`` of an archive or a checkout, which is another project of the same file or commit.
+    """
+    found = f"{vcs}+{url}@{commit}" if vcs is not None else (f"editable+{url}" if editable else url)
+    return f"{found}#subdirectory={subdirectory}" if subdirectory else found
 
 
 def source_id_of(direct_url: dict[str, object]) -> str | None:
@@ -151,6 +160,9 @@ def source_id_of(direct_url: dict[str, object]) -> str | None:
     if not isinstance(url, str):
         return None
     vcs_info, dir_info = direct_url.get("vcs_info"), direct_url.get("dir_info")
+    subdirectory = direct_url.get("subdirectory")
+    within = subdirectory if isinstance(subdirectory, str) else None
     if isinstance(vcs_info, dict):
-        return source_id(url, vcs=str(vcs_info.get("vcs")), commit=str(vcs_info.get("commit_id")))
-    return source_id(url, editable=isinstance(dir_info, dict) and dir_info.get("editable") is True)
+        return source_id(url, vcs=str(vcs_info.get("vcs")), commit=str(vcs_info.get("commit_id")), subdirectory=within)
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    return source_id(url, editable=editable, subdirectory=within)

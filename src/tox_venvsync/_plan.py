@@ -75,8 +75,8 @@ class Wanted:
             return None
         vcs = self.pick.vcs
         if vcs is not None:
-            return source_id(self.direct_url, vcs=vcs.type, commit=vcs.commit)
-        return source_id(self.direct_url, editable=self.editable)
+            return source_id(self.direct_url, vcs=vcs.type, commit=vcs.commit, subdirectory=vcs.subdirectory)
+        return source_id(self.direct_url, editable=self.editable, subdirectory=self.pick.subdirectory)
 
 
 @frozen

@@ -369,13 +369,10 @@ class PoetryLockFile:
         raise SelectionError(self.path, reason)
 
     def _archive_pick(self, package: PoetryPackage, source: PoetrySource) -> Pick:
-        """A ``file`` (a path relative to the lock) or ``url`` source: one archive, hashed in ``files``."""
-        if source.subdirectory is not None:
-            reason = (
-                f"{package.name} at {package.context} is a project in a subdirectory of an archive, "
-                "which tox-venvsync cannot install yet; depend on a wheel or a directory instead"
-            )
-            raise SelectionError(self.path, reason)
+        """A ``file`` (a path relative to the lock) or ``url`` source: one archive, hashed in ``files``.
+
+        A ``subdirectory`` is where in the archive the project is, below its one top directory, as pip builds it.
+        """
         local = source.type == "file"
         filename = unquote((source.url if local else urlparse(source.url).path).rstrip("/").rsplit("/", 1)[-1])
         listed = [f for f in package.files if f.filename == filename] or list(package.files[:1])
@@ -386,7 +383,8 @@ class PoetryLockFile:
             size=None,
             hashes=listed[0].hashes if listed else {},
         )
-        return _pick(package, kind="archive", artifact=artifact, at=package.files.index(listed[0]) if listed else None)
+        pick = _pick(package, kind="archive", artifact=artifact, at=package.files.index(listed[0]) if listed else None)
+        return replace(pick, subdirectory=source.subdirectory)
 
 
 def _pick(package: PoetryPackage, *, kind: SourceKind, artifact: Artifact | None = None, at: int | None = None) -> Pick:

@@ -408,6 +408,7 @@ class UvLockFile:
             return Pick(
                 name=package.name, version=package.version, kind=kind, artifact=package.sdist,
                 index=index, context=f"{package.context}.sdist",
+                subdirectory=package.source.subdirectory if kind == "archive" else None,
             )  # fmt: skip
         raise SelectionError(self.path, _no_artifact(package, target))
 
