@@ -656,7 +656,8 @@ def test_a_wrong_hash_is_bad_input_and_leaves_no_venv(
     assert (code, out) == (2, "")  # the lock, or what serves it, is to fix: bad input
     assert err.startswith("venvsync: error: the sha256 hash of alpha from http://127.0.0.1")
     assert err.endswith(
-        f"but the lock says {'0' * 64}; nothing was installed: check the lockfile or the index that serves this file\n"
+        f"but {lock} says {'0' * 64} at packages[0].wheels[0]; nothing was installed: check the lockfile or the index "
+        "that serves this file\n"
     )
     assert not (tmp_path / "opt").exists()
 

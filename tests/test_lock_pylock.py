@@ -209,7 +209,7 @@ def test_select_pick_details(tmp_path: Path, target: Target) -> None:
             hashes={"sha256": sha256_file(wheel), "md5": "abc"},
         ),
         index="https://example.invalid/simple",
-        context="packages[1].wheels",
+        context="packages[1].wheels[0]",
     )
     assert pick.artifact is not None
     assert pick.artifact.strongest_hash == ("sha256", sha256_file(wheel))
@@ -233,7 +233,7 @@ def test_best_wheel_is_the_most_specific(tmp_path: Path, target: Target) -> None
     [pick] = _lock(tmp_path / "pylock.toml", [package_entry("pkg", "1.0", entries)]).select(target, Request())
     assert pick.artifact is not None
     assert pick.artifact.filename == specific.name
-    assert pick.context == "packages[0].wheels"
+    assert pick.context == "packages[0].wheels[2]"  # the entry chosen: the most specific
 
 
 def _extras_and_groups_lock(tmp_path: Path) -> PylockFile:

@@ -1047,9 +1047,9 @@ def test_a_file_linked_without_a_hash_whose_digest_the_pin_does_not_allow_is_ref
     with pytest.raises(HashMismatchError) as info:
         env.sync()
     assert str(info.value) == (
-        f"the sha256 hash of pinned from {local_index.file_url(wheel.name)} is {sha256_file(wheel)} but the lock says "
-        f"one of {allowed[0]}, {allowed[1]}; nothing was installed: check the lockfile or the index that serves this "
-        "file"
+        f"the sha256 hash of pinned from {local_index.file_url(wheel.name)} is {sha256_file(wheel)} but {env.lock} "
+        f"says one of {allowed[0]}, {allowed[1]} at line 3; nothing was installed: check the lockfile or the index "
+        "that serves this file"
     )
     assert info.value.exit_code == 2
     assert dist_info_names([env.site]) == []

@@ -197,15 +197,40 @@ class HashMismatchError(VenvSyncError):
 
     exit_code = 2
 
-    def __init__(self, name: str, source: str, *, what: str, expected: str, actual: str) -> None:
+    def __init__(  # noqa: PLR0913  # what was found, what the lock says and where, keyword-only
+        self,
+        name: str,
+        source: str,
+        *,
+        what: str,
+        expected: str,
+        actual: str,
+        context: str = "",
+        lock: Path | None = None,
+    ) -> None:
+        where = f" at {context}" if context else ""
         super().__init__(
-            f"{what} of {name} from {source} is {actual} but the lock says {expected}; "
+            f"{what} of {name} from {source} is {actual} but {lock or 'the lock'} says {expected}{where}; "
             "nothing was installed: check the lockfile or the index that serves this file",
         )
         self.name = name
         self.source = source
+        self.what = what
         self.expected = expected
         self.actual = actual
+        self.context = context
+
+    def of(self, lock: Path) -> HashMismatchError:
+        """The same mismatch, naming the lockfile (the fetch knows the entry, its caller the file)."""
+        return HashMismatchError(
+            self.name,
+            self.source,
+            what=self.what,
+            expected=self.expected,
+            actual=self.actual,
+            context=self.context,
+            lock=lock,
+        )
 
 
 class InstallError(VenvSyncError):

@@ -203,6 +203,7 @@ def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
                 what=f"the {algorithm} hash",
                 expected=expected[0] if len(expected) == 1 else f"one of {', '.join(expected)}",
                 actual=digests[algorithm],
+                context=pick.context,
             )
         algorithm, digest = found
         _place(tmp, cache.artifact(algorithm, digest, filename))
@@ -356,6 +357,7 @@ def _verify(  # noqa: PLR0913  # what was expected and what was found, keyword-o
             what="the size",
             expected=f"{artifact.size} bytes",
             actual=f"{size} bytes",
+            context=pick.context,
         )
     if actual != digest:
         raise HashMismatchError(
@@ -364,6 +366,7 @@ def _verify(  # noqa: PLR0913  # what was expected and what was found, keyword-o
             what=f"the {algorithm} hash",
             expected=digest,
             actual=actual,
+            context=pick.context,
         )
 
 

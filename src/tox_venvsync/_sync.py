@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tox_venvsync._errors import BadInputError, SelectionError, VenvSyncError
+from tox_venvsync._errors import BadInputError, HashMismatchError, SelectionError, VenvSyncError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._request import Request
 from tox_venvsync._state import Inputs, State
@@ -178,11 +178,21 @@ def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
         if pick.directory is not None and not pick.directory.tree.is_dir():
             raise BuildError(pick.name, str(pick.directory.tree), no_directory(pick.directory.tree))
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
-    fetched = CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
+    with _naming_the_lock(spec.lock_path):
+        fetched = CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
     for pick in files:  # unpacked into the cache (once per wheel, ever): the sync links from there
         hashed = pick.artifact.strongest_hash if pick.artifact is not None else None
         if pick.kind == "wheel" and hashed is not None and (wheel := fetched.get(pick.name)) is not None:
             unpacked(cache, wheel, *hashed, pick.name)
+
+
+@contextlib.contextmanager
+def _naming_the_lock(lock: Path) -> Iterator[None]:
+    """A file whose size or hash differs from the lock's is told with the lockfile's name, not "the lock"."""
+    try:
+        yield
+    except HashMismatchError as exc:
+        raise exc.of(lock) from exc
 
 
 def in_sync(spec: SyncSpec, target: Target) -> bool:
@@ -289,7 +299,8 @@ def _fetched(
     """
     cache = sources.cache
     indexes = functools.cache(lambda: project_indexes(spec))  # read when a request is to be made
-    plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
+    with _naming_the_lock(spec.lock_path):
+        plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
     unpacking = _UnpackAhead(cache)
     try:
         if fetcher is None:
@@ -304,7 +315,8 @@ def _fetched(
                 environ=spec.environ,
                 indexes=indexes,
             )
-        wheels = sources.wheels(plan, fetcher)
+        with _naming_the_lock(spec.lock_path):
+            wheels = sources.wheels(plan, fetcher)
     finally:
         unpacking.close()
     if (lock_format := spec.lock_format or _format_of(spec.lock_path)) == "requirements" or (

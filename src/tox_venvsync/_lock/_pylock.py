@@ -248,7 +248,8 @@ class PylockFile:
 
     def _pick(self, package: Package, artifact: object, context: str) -> Pick:
         if isinstance(artifact, PackageWheel):
-            return self._file_pick(package, "wheel", artifact, f"{context}.wheels")
+            at = next(i for i, w in enumerate(package.wheels or ()) if w is artifact)  # as packaging names its place
+            return self._file_pick(package, "wheel", artifact, f"{context}.wheels[{at}]")
         if isinstance(artifact, PackageSdist):
             return self._file_pick(package, "sdist", artifact, f"{context}.sdist")
         if isinstance(artifact, PackageVcs):
@@ -307,7 +308,7 @@ class PylockFile:
                 url=None if use_path else artifact.url,
                 path=local if use_path else None,
                 size=artifact.size,
-                hashes=self._hashes(package, artifact, context),
+                hashes=self._hashes(artifact, context),
             ),
             index=package.index,
             context=context,
@@ -324,17 +325,13 @@ class PylockFile:
         )
         raise LockFileError(self.path, reason, context=context)
 
-    def _hashes(
-        self, package: Package, artifact: PackageWheel | PackageSdist | PackageArchive, context: str
-    ) -> dict[str, str]:
+    def _hashes(self, artifact: PackageWheel | PackageSdist | PackageArchive, context: str) -> dict[str, str]:
         """The artifact's hashes, lower-cased; a sha256, sha384 or sha512 value that is no hex digest is refused.
 
         ``packaging`` checks only that the values are strings (and the size an integer). The digest verified is
         also the file's address in the cache: a value such as ``/home/me/dist`` would take a file found there,
         unverified, for the locked one. A negative size is refused too: no download could match it.
         """
-        if isinstance(artifact, PackageWheel):  # packages[3].wheels[1], as packaging names a wheel's place
-            context += f"[{next(i for i, w in enumerate(package.wheels or ()) if w is artifact)}]"
         fix = "correct that value, or lock again with the tool that wrote the file"
         if artifact.size is not None and artifact.size < 0:
             raise LockFileError(self.path, f"{artifact.size} is no file size; {fix}", context=f"{context}.size")
