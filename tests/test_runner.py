@@ -1148,6 +1148,21 @@ def test_bad_input_is_one_sentence_without_traceback(demo: Demo, case: str) -> N
     assert "Traceback" not in out
 
 
+@pytest.mark.parametrize("case", ["no lock", "missing lock_file"])
+def test_no_lock_stops_the_run_before_the_project_is_built_or_the_venv_made(demo: Demo, case: str) -> None:
+    # the build of the project took seconds for a sync that could not run
+    root = demo.project.path
+    write_project(root, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    (root / "tox.ini").write_text((root / "tox.ini").read_text().replace("package = skip", "package = wheel"))
+    spoil, message = BAD_INPUTS[case]
+    spoil(demo)
+    code, out = demo.run()
+    assert code != 0
+    assert message in out
+    assert "build_wheel" not in out, out
+    assert not demo.venvs.exists()
+
+
 def test_no_wheel_for_the_interpreter_names_package_and_tags(demo: Demo) -> None:
     wheel = make_wheel(demo.index.directory, "native", "1.0", tag="cp27-cp27m-win32")
     write_pylock(demo.project.path / "pylock.toml", [package_entry("native", "1.0", [wheel_entry(wheel)])])

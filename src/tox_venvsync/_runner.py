@@ -27,7 +27,14 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 from tox_venvsync._atomic import READ_BY_OTHERS
 from tox_venvsync._cache import Cache, default_cache_dir, env_lock
 from tox_venvsync._discovery import VenvLayout, discover
-from tox_venvsync._errors import BadInputError, InterpreterError, VenvSyncError, file_system_error, renamed
+from tox_venvsync._errors import (
+    BadInputError,
+    InterpreterError,
+    LockFileError,
+    VenvSyncError,
+    file_system_error,
+    renamed,
+)
 from tox_venvsync._location import (
     ANOTHER_PYTHON,
     Kind,
@@ -50,6 +57,7 @@ from tox_venvsync._location import (
     undo_creation,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
+from tox_venvsync._lock._file import missing
 from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._state import BYTECODE_PENDING
 from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect, run_recreate_commands
@@ -381,6 +389,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self.conf["compile_bytecode"]
         self._request(project=".")
         self._check_package_root()
+        self._check_lock()
 
         if tuple(self.base_python.version_info[:2]) < OLDEST:  # before a venv is made that could not be synced
             version = ".".join(map(str, self.base_python.version_info[:2]))
@@ -767,6 +776,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """
         values = self.environment_variables
         return {**os.environ, **{key: values[key] for key in self.conf["set_env"] if key in values}}
+
+    def _check_lock(self) -> None:
+        """No lockfile stops the run before the venv is made and the project built for a sync that cannot run."""
+        if getattr(self.options, "skip_env_install", False) or getattr(self.options, "package_only", False):
+            return  # nothing is synced: the lock is not read
+        if not (path := self._lock_path()).exists():  # none found is refused by _lock_path; a named one here
+            raise LockFileError(path, missing())
 
     def _lock_path(self) -> Path:
         root: Path = self.core["tox_root"]
