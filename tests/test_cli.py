@@ -343,6 +343,8 @@ def test_a_relative_python_is_the_file_here_and_a_bare_name_the_one_on_path(
         assert (code, out) == (0, "before-312==1.0 (wheel)\n")
     code, out, _ = _select(capsys, lock, "python3.12")  # a bare name is looked up on PATH, as a shell does
     assert (code, out) == (0, "from-312==1.0 (wheel)\n")
+    code, out, _ = _select(capsys, lock, "3.12")  # a version is python3.12 on PATH, as uv --python 3.12 finds it
+    assert (code, out) == (0, "from-312==1.0 (wheel)\n")
 
 
 def test_a_python_name_not_on_path_is_one_sentence(capsys: pytest.CaptureFixture[str], lock: Path) -> None:
@@ -351,6 +353,15 @@ def test_a_python_name_not_on_path_is_one_sentence(capsys: pytest.CaptureFixture
     assert err == (
         "venvsync: error: the interpreter python2.1 is not on PATH; pass --python with the path of a Python, or a "
         "name on PATH\n"
+    )
+
+
+def test_a_python_version_not_on_path_names_what_was_looked_for(capsys: pytest.CaptureFixture[str], lock: Path) -> None:
+    code, out, err = _select(capsys, lock, "3.1")
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: the interpreter python3.1 (for 3.1) is not on PATH; pass --python with the path of a "
+        "Python, or a name on PATH\n"
     )
 
 

@@ -205,13 +205,20 @@ def _left_out(args: argparse.Namespace) -> frozenset[str]:
 
 
 def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:
-    """The facts of ``--python``: a path (relative to here), or a bare name looked up on PATH as a shell would."""
-    if os.sep not in given:
-        import shutil  # noqa: PLC0415  # only for a name
+    """The facts of ``--python``: a path (relative to here), or a bare name looked up on PATH as a shell would.
 
-        found = shutil.which(given)
+    A version (``3.12``, ``3``) is ``python3.12`` (``python3``) on PATH, as ``uv --python 3.12`` and tox's
+    ``base_python = 3.12`` find one.
+    """
+    if os.sep not in given:
+        import re  # noqa: PLC0415  # only for a name
+        import shutil  # noqa: PLC0415
+
+        name = f"python{given}" if re.fullmatch(r"3(\.\d+)?", given) else given
+        found = shutil.which(name)
         if found is None:
-            msg = f"the interpreter {given} is not on PATH; pass --python with the path of a Python, or a name on PATH"
+            named = f"{name} (for {given})" if name != given else given
+            msg = f"the interpreter {named} is not on PATH; pass --python with the path of a Python, or a name on PATH"
             raise BadInputError(msg)
         given = found
     # absolute: Path("./python3.12") prints as "python3.12", which a child process would look up on PATH (another
