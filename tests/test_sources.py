@@ -25,7 +25,14 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import FetchError, HashMismatchError, InstallError, OfflineError, SelectionError
+from tox_venvsync._errors import (
+    BadInputError,
+    FetchError,
+    HashMismatchError,
+    InstallError,
+    OfflineError,
+    SelectionError,
+)
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Pick, Request
 from tox_venvsync._sources import Sources, recorded_url
@@ -102,6 +109,18 @@ def test_sdist_is_built_cached_and_installed(env: Env, local_index: LocalIndex) 
     downloads = local_index.requests.count(f"/files/{sdist.name}")
     assert actions(other.sync()) == [("sdpkg", "install")]
     assert local_index.requests.count(f"/files/{sdist.name}") == downloads
+
+
+def test_a_vcs_other_than_git_is_bad_input_naming_the_entry(env: Env) -> None:
+    env.write({"name": "hgpkg", "vcs": {"type": "hg", "url": "https://hg.example.invalid/r", "commit-id": "ab" * 20}})
+    with pytest.raises(BadInputError) as info:
+        env.sync()
+    assert str(info.value) == (
+        "cannot install hgpkg at packages[0]: hg checkouts (https://hg.example.invalid/r) are not supported; only git "
+        "is: depend on a wheel, an sdist or a git repository instead"
+    )
+    assert info.value.exit_code == 2
+    assert dist_info_names([env.site]) == []
 
 
 def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:

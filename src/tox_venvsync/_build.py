@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from tox_venvsync._errors import VenvSyncError
+from tox_venvsync._errors import BadInputError, VenvSyncError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -64,8 +64,12 @@ class Builder:
         """The wheel of the locked commit (never the requested revision), cached by commit."""
         vcs = pick.vcs
         assert vcs is not None  # noqa: S101  # only vcs picks come here
-        if vcs.type != "git":
-            raise BuildError(pick.name, vcs.url, f"{vcs.type} checkouts are not supported; only git is")
+        if vcs.type != "git":  # the lock is to change, not the machine: bad input (exit code 2), before any change
+            msg = (
+                f"cannot install {pick.name} at {pick.context}: {vcs.type} checkouts ({vcs.url}) are not supported; "
+                "only git is: depend on a wheel, an sdist or a git repository instead"
+            )
+            raise BadInputError(msg)
         source = f"{vcs.url}@{vcs.commit}"
         out = self._cache.built("git", self._key(f"{source}#{vcs.subdirectory or ''}"))
         if wheel := _cached_wheel(out):
