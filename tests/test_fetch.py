@@ -5,12 +5,15 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import shutil
 import socket
+import threading
 import time
 import urllib.error
 from typing import TYPE_CHECKING
 
 import pytest
+from filelock import FileLock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -110,6 +113,59 @@ def test_fetch_many_in_parallel(wheelhouse: Path, cache: Cache, local_index: Loc
     for wheel in wheels:
         assert got[wheel.name.split("-")[0]].read_bytes() == wheel.read_bytes()
     assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in wheels)
+
+
+def test_a_file_another_process_is_fetching_is_waited_for_and_not_fetched_again(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # tox p: the envs of one lock start together on a cold cache, and each downloaded every file
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    digest = sha256_file(wheel)
+    other = FileLock(cache.download_lock("sha256", digest))  # the other process, fetching it
+    other.acquire()
+    got: dict[str, Path] = {}
+    fetching = threading.Thread(
+        target=lambda: got.update(CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))]))
+    )
+    fetching.start()
+    fetching.join(1.0)
+    assert fetching.is_alive()  # waiting for its turn, not downloading
+    stored = cache.artifact("sha256", digest, wheel.name)
+    stored.parent.mkdir(parents=True)
+    shutil.copyfile(wheel, stored)  # what the other process stores, before it lets go
+    other.release()
+    fetching.join(20)
+    assert got == {"pkg": stored}
+    assert local_index.requests == []
+    assert _files(cache.root) == [str(stored.relative_to(cache.root))]  # no lock file left
+
+
+def test_a_fetch_waiting_for_another_process_stops_with_a_failure(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # another file refused for good: the thread waiting its turn for a file stops waiting (Ctrl-C does the same)
+    waiting, refused = make_wheel(wheelhouse, "waiting", "1.0"), make_wheel(wheelhouse, "refused", "1.0")
+    local_index.fail_paths[f"/files/{refused.name}"] = 403
+    other = FileLock(cache.download_lock("sha256", sha256_file(waiting)))
+    other.acquire()
+    failures: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            CacheFetcher(cache, workers=2).fetch(
+                [_pick(w, url=local_index.file_url(w.name)) for w in (waiting, refused)]
+            )
+        except FetchError as exc:
+            failures.append(exc)
+
+    fetching = threading.Thread(target=fetch)
+    fetching.start()
+    fetching.join(20)
+    alive = fetching.is_alive()
+    other.release()
+    fetching.join()
+    assert not alive  # without the stop it waits for the other process, however long that takes
+    assert [f.name for f in failures if isinstance(f, FetchError)] == ["refused"]  # the failure, not the wait
 
 
 def test_each_thread_fetches_its_files_on_one_connection(

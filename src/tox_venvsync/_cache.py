@@ -31,6 +31,8 @@ from tox_venvsync._errors import BadInputError
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from filelock import FileLock
 
 # filelock, platformdirs and shutil are imported where they are used: together ~25 ms of the command line's
@@ -85,6 +87,11 @@ class Cache:
         """The lock file that serialises replacing the broken unpacked tree of the wheel with this hash."""
         _address(algorithm, digest)  # checked as the tree's own place is
         return self.root / "locks" / f"unpacked-{algorithm}-{digest}.lock"
+
+    def download_lock(self, algorithm: str, digest: str) -> Path:
+        """The lock file two processes fetching the file with this hash take turns with (see :func:`one_fetch`)."""
+        _address(algorithm, digest)  # checked as the file's own place is
+        return self.root / "locks" / f"fetch-{algorithm}-{digest}.lock"
 
     def tmp_dir(self) -> Path:
         """The directory of this process for work in progress, on the cache filesystem so a rename is atomic.
@@ -145,6 +152,43 @@ def tree_lock(cache: Cache, algorithm: str, digest: str) -> FileLock:
     Without it, the second could move the first one's fresh tree aside while the first links from it.
     """
     return _lock_at(cache.tree_lock(algorithm, digest))
+
+
+@contextlib.contextmanager
+def one_fetch(cache: Cache, algorithm: str, digest: str, *, stopped: Callable[[], bool]) -> Iterator[bool]:
+    """Held while the file with this hash is fetched: another process fetching it (``tox p``) waits, then finds it.
+
+    Gives whether it waited: the other process may have stored the file meanwhile. The lock only saves a
+    second download, as uv's cache saves it: a file enters the cache verified, by an atomic rename, either
+    way. So a lock that cannot be taken (a filesystem without locks) is done without, and its file is
+    removed when the fetch ends (a process that opened it before still takes turns on it; one that comes
+    later finds the file stored, or fetches it too). A wait ends when ``stopped()`` (Ctrl-C, a failure).
+    """
+    from filelock import FileLock, Timeout  # noqa: PLC0415  # see the imports
+
+    path = cache.download_lock(algorithm, digest)
+    lock: FileLock | None = None
+    waited = False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path)
+        while True:
+            try:
+                lock.acquire(timeout=0 if not waited else 0.1, poll_interval=0.02)
+                break
+            except Timeout:  # the loop is the waiting
+                if stopped():
+                    raise
+                waited = True
+    except OSError:
+        lock = None  # no lock here: fetched without one
+    try:
+        yield waited
+    finally:
+        if lock is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            lock.release()
 
 
 def _lock_at(path: Path) -> FileLock:

@@ -137,14 +137,24 @@ class CacheFetcher:
         return None
 
     def _fetch_one(self, pick: Pick) -> Path:
+        from tox_venvsync._cache import one_fetch  # noqa: PLC0415  # see the imports
+        from tox_venvsync._index import stopping  # noqa: PLC0415
+
         if (cached := self._cached(pick)) is not None:  # another process stored it meanwhile
-            if self._progress is not None:
-                self._progress.done(0)
-            return cached
-        path = self._download(pick)
+            return self._found(cached)
+        _, algorithm, digest = self._address(pick)
+        with one_fetch(self._cache, algorithm, digest, stopped=stopping) as waited:
+            if waited and (cached := self._cached(pick)) is not None:  # the process it waited for stored it
+                return self._found(cached)
+            path = self._download(pick)
         if self._on_fetched is not None:
             self._on_fetched(pick, path)
         return path
+
+    def _found(self, cached: Path) -> Path:
+        if self._progress is not None:
+            self._progress.done(0)
+        return cached
 
     def _download(self, pick: Pick) -> Path:
         target, algorithm, digest = self._address(pick)

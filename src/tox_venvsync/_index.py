@@ -702,6 +702,12 @@ def retried(action: Callable[[], _T]) -> _T:
             raise FetchError(exc.name, exc.source, reason, transient=exc.transient) from exc
 
 
+def stopping() -> bool:
+    """Whether this thread's fetch is stopped (a failure elsewhere, Ctrl-C; see :func:`each_on_kept_connections`)."""
+    stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
+    return stoppable is not None and stoppable.stop.is_set()
+
+
 def _waited(seconds: float) -> bool:
     """Wait ``seconds``; ``False`` at once when the threads' fetch is stopped (:func:`each_on_kept_connections`)."""
     stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
