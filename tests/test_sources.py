@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from filelock import FileLock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -121,6 +122,33 @@ def test_a_vcs_other_than_git_is_bad_input_naming_the_entry(env: Env) -> None:
     )
     assert info.value.exit_code == 2
     assert dist_info_names([env.site]) == []
+
+
+def test_an_sdist_another_process_is_building_is_waited_for_and_not_built_again(
+    env: Env, mocker: MockerFixture
+) -> None:
+    # tox p: two envs of one interpreter and one lock build the same sdist at once; the second takes the first's
+    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""})
+    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
+    digest = sha256_file(sdist)
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None, context="x")
+    builder = Builder(env.cache, env.target)
+    key = builder._key(digest)  # the cache's key of the wheel built for this interpreter
+    other = FileLock(env.cache.build_lock("sha256", key))  # the other process, building it
+    other.acquire()
+    builds = mocker.spy(Builder, "_build")
+    got: list[Path] = []
+    building = threading.Thread(target=lambda: got.append(builder.from_archive(pick, sdist, digest)))
+    building.start()
+    building.join(1.0)
+    out = env.cache.built("sha256", key)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    theirs = make_wheel(out, "sdpkg", "1.0")  # what the other process stores, before it lets go
+    other.release()
+    building.join(60)
+    assert got == [theirs]
+    assert builds.call_count == 0
+    assert not env.cache.build_lock("sha256", key).exists()
 
 
 def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:

@@ -8,6 +8,7 @@ digest tells whether its contents changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -19,10 +20,11 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from tox_venvsync._cache import one_at_a_time
 from tox_venvsync._errors import BadInputError, VenvSyncError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._lock import Pick
@@ -51,14 +53,17 @@ class Builder:
     def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
         # the project in a subdirectory of an archive is another wheel than the one at its root
-        out = self._cache.built("sha256", self._key(f"{digest}#{pick.subdirectory}" if pick.subdirectory else digest))
-        if wheel := _cached_wheel(out):
-            return _as_locked(pick, wheel, str(archive.name))  # another lock may name the same sdist otherwise
-        with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
-            tree = _unpack_archive(pick, archive, Path(tmp))
-            if pick.lookup is not None:  # a requirements pin: its sdist may be for another Python
-                _fits_before_build(tree, self._target, pick, archive)
-            return _as_locked(pick, self._build_into(pick, tree, out, "wheel", str(archive.name)), str(archive.name))
+        key = self._key(f"{digest}#{pick.subdirectory}" if pick.subdirectory else digest)
+        out = self._cache.built("sha256", key)
+        with self._once(out, "sha256", key) as wheel:
+            if wheel is not None:
+                return _as_locked(pick, wheel, str(archive.name))  # another lock may name the same sdist otherwise
+            with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
+                tree = _unpack_archive(pick, archive, Path(tmp))
+                if pick.lookup is not None:  # a requirements pin: its sdist may be for another Python
+                    _fits_before_build(tree, self._target, pick, archive)
+                built = self._build_into(pick, tree, out, "wheel", str(archive.name))
+                return _as_locked(pick, built, str(archive.name))
 
     def from_vcs(self, pick: Pick) -> Path:
         """The wheel of the locked commit (never the requested revision), cached by commit."""
@@ -71,16 +76,27 @@ class Builder:
             )
             raise BadInputError(msg)
         source = f"{vcs.url}@{vcs.commit}"
-        out = self._cache.built("git", self._key(f"{source}#{vcs.subdirectory or ''}"))
+        key = self._key(f"{source}#{vcs.subdirectory or ''}")
+        out = self._cache.built("git", key)
+        with self._once(out, "git", key) as wheel:
+            if wheel is not None:
+                return _as_locked(pick, wheel, source)
+            with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
+                checkout = Path(tmp) / "checkout"
+                _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
+                where = f"{vcs.url}@{vcs.commit}"
+                _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
+                tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
+                return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
+
+    @contextlib.contextmanager
+    def _once(self, out: Path, kind: str, key: str) -> Iterator[Path | None]:
+        """The wheel kept at ``out``; else ``None``, while holding the turn to build it (``tox p``: built once)."""
         if wheel := _cached_wheel(out):
-            return _as_locked(pick, wheel, source)
-        with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
-            checkout = Path(tmp) / "checkout"
-            _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
-            where = f"{vcs.url}@{vcs.commit}"
-            _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
-            tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
-            return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
+            yield wheel
+            return
+        with one_at_a_time(self._cache.build_lock(kind, key)) as waited:
+            yield _cached_wheel(out) if waited else None
 
     def _key(self, source: str) -> str:
         """A built wheel depends on the source and on the interpreter it was built for."""

@@ -89,9 +89,13 @@ class Cache:
         return self.root / "locks" / f"unpacked-{algorithm}-{digest}.lock"
 
     def download_lock(self, algorithm: str, digest: str) -> Path:
-        """The lock file two processes fetching the file with this hash take turns with (see :func:`one_fetch`)."""
+        """The lock file two processes fetching the file with this hash take turns with (see :func:`one_at_a_time`)."""
         _address(algorithm, digest)  # checked as the file's own place is
         return self.root / "locks" / f"fetch-{algorithm}-{digest}.lock"
+
+    def build_lock(self, kind: str, key: str) -> Path:
+        """The lock file two processes building the wheel kept at :meth:`built` take turns with."""
+        return self.root / "locks" / f"build-{kind}-{key}.lock"
 
     def tmp_dir(self) -> Path:
         """The directory of this process for work in progress, on the cache filesystem so a rename is atomic.
@@ -155,18 +159,19 @@ def tree_lock(cache: Cache, algorithm: str, digest: str) -> FileLock:
 
 
 @contextlib.contextmanager
-def one_fetch(cache: Cache, algorithm: str, digest: str, *, stopped: Callable[[], bool]) -> Iterator[bool]:
-    """Held while the file with this hash is fetched: another process fetching it (``tox p``) waits, then finds it.
+def one_at_a_time(path: Path, *, stopped: Callable[[], bool] = lambda: False) -> Iterator[bool]:
+    """Held while a file is fetched or a wheel built into the cache: another process doing the same waits for it.
 
-    Gives whether it waited: the other process may have stored the file meanwhile. The lock only saves a
-    second download, as uv's cache saves it: a file enters the cache verified, by an atomic rename, either
-    way. So a lock that cannot be taken (a filesystem without locks) is done without, and its file is
-    removed when the fetch ends (a process that opened it before still takes turns on it; one that comes
-    later finds the file stored, or fetches it too). A wait ends when ``stopped()`` (Ctrl-C, a failure).
+    The envs of ``tox p`` on one lock fetch and build the same things at once; with this lock (the files of
+    :meth:`Cache.download_lock` and :meth:`Cache.build_lock`) the second finds the first's result. Gives
+    whether it waited: the other process may have stored the result meanwhile. The lock only saves a second
+    download or build, as uv's cache saves it: a result enters the cache whole, by an atomic rename, either
+    way. So a lock that cannot be taken (a filesystem without locks) is done without, and its file is removed
+    when the work ends (a process that opened it before still takes turns on it; one that comes later finds
+    the result stored, or does the work too). A wait ends when ``stopped()`` (Ctrl-C, a failure).
     """
     from filelock import FileLock, Timeout  # noqa: PLC0415  # see the imports
 
-    path = cache.download_lock(algorithm, digest)
     lock: FileLock | None = None
     waited = False
     try:
@@ -181,7 +186,7 @@ def one_fetch(cache: Cache, algorithm: str, digest: str, *, stopped: Callable[[]
                     raise
                 waited = True
     except OSError:
-        lock = None  # no lock here: fetched without one
+        lock = None  # no lock here: the work is done without one
     try:
         yield waited
     finally:

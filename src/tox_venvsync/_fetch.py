@@ -137,13 +137,13 @@ class CacheFetcher:
         return None
 
     def _fetch_one(self, pick: Pick) -> Path:
-        from tox_venvsync._cache import one_fetch  # noqa: PLC0415  # see the imports
+        from tox_venvsync._cache import one_at_a_time  # noqa: PLC0415  # see the imports
         from tox_venvsync._index import stopping  # noqa: PLC0415
 
         if (cached := self._cached(pick)) is not None:  # another process stored it meanwhile
             return self._found(cached)
         _, algorithm, digest = self._address(pick)
-        with one_fetch(self._cache, algorithm, digest, stopped=stopping) as waited:
+        with one_at_a_time(self._cache.download_lock(algorithm, digest), stopped=stopping) as waited:
             if waited and (cached := self._cached(pick)) is not None:  # the process it waited for stored it
                 return self._found(cached)
             path = self._download(pick)
