@@ -96,5 +96,31 @@ def test_best_wheel_is_packagings_choice_for_any_wheel_names(
     ranks = [
         min((priority[t] for t in parse_wheel_filename(w.filename)[3] if t in priority), default=None) for w in wheels
     ]
-    ranked = [(rank, index) for index, rank in enumerate(ranks) if rank is not None]
-    assert best_wheel(wheels, target.tag_ranks) == (wheels[min(ranked)[1]] if ranked else None)
+    # of equal ranks, a build tag (-1-) goes before none, as pip and uv take it; then the first
+    ranked = [(rank, not parts[index][3], index) for index, rank in enumerate(ranks) if rank is not None]
+    assert best_wheel(wheels, target.tag_ranks) == (wheels[min(ranked)[2]] if ranked else None)
+
+
+@pytest.mark.parametrize(
+    ("names", "chosen"),
+    [
+        pytest.param(["pkg-1.0-1-py3-none-any.whl", "pkg-1.0-2-py3-none-any.whl"], 1, id="higher-build"),
+        pytest.param(["pkg-1.0-py3-none-any.whl", "pkg-1.0-1-py3-none-any.whl"], 1, id="build-over-none"),
+        pytest.param(["pkg-1.0-10-py3-none-any.whl", "pkg-1.0-9-py3-none-any.whl"], 0, id="numeric-order"),
+        pytest.param(["pkg-1.0-1b-py3-none-any.whl", "pkg-1.0-1a-py3-none-any.whl"], 0, id="same-number-by-text"),
+        pytest.param(
+            ["pkg-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "pkg-1.0-9-py3-none-any.whl"], 0, id="tags-first"
+        ),
+        pytest.param(["pkg-1.0-2-py3-none-any.whl", "pkg-1.0-2-py3-none-any.whl"], 0, id="first-of-equals"),
+    ],
+)
+def test_of_equally_fitting_wheels_the_highest_build_tag_wins(
+    names: list[str], chosen: int, target_of: Callable[[str], Target]
+) -> None:
+    """pip, uv (sync and pip install), Poetry and PDM take the highest build tag of wheels whose tags rank equally."""
+    wheels = [
+        Artifact(filename=name, url=f"https://example.invalid/{i}", path=None, size=None, hashes={})
+        for i, name in enumerate(names)
+    ]
+    target = target_of("3.12")
+    assert best_wheel(wheels, target.tag_ranks) is wheels[chosen]

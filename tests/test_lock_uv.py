@@ -316,6 +316,16 @@ def test_best_wheel_is_the_most_specific(tmp_path: Path, target: Target) -> None
     assert pick.context == "package[1].wheels[1]"
 
 
+def test_of_equally_fitting_wheels_the_highest_build_tag_is_installed(tmp_path: Path, target: Target) -> None:
+    """uv sync installs build 2 of a release whose lock lists builds 1, 2 and none of one tag (found by QA: build 1)."""
+    names = ["pkg-1.0-1-py3-none-any.whl", "pkg-1.0-2-py3-none-any.whl", "pkg-1.0-py3-none-any.whl"]
+    entries = ", ".join(f'{{ url = "https://example.invalid/{name}", hash = "{HASH}" }}' for name in names)
+    body = _root('{ name = "pkg" }') + _package("pkg").split("wheels = ")[0] + f"wheels = [{entries}]\n"
+    [_, pick] = _lock(tmp_path, body).select(target, Request())
+    assert pick.artifact is not None
+    assert (pick.artifact.filename, pick.context) == ("pkg-1.0-2-py3-none-any.whl", "package[1].wheels[1]")
+
+
 def test_sdist_when_no_wheel_fits(tmp_path: Path, target: Target) -> None:
     sdist = f'sdist = {{ url = "https://example.invalid/pkg-1.0.tar.gz", hash = "{HASH}", size = 5 }}'
     body = _root('{ name = "pkg" }') + _package("pkg", wheel="cp27-cp27m-win32", extra=sdist)

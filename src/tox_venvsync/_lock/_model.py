@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from packaging.tags import Tag
-    from packaging.utils import NormalizedName
+    from packaging.utils import BuildTag, NormalizedName
     from packaging.version import Version
 
     from tox_venvsync._lock._request import Request
@@ -162,8 +162,10 @@ class Lock(Protocol):
 
 
 def best_wheel(wheels: Iterable[Artifact], ranks: Mapping[str, int]) -> Artifact | None:
-    """The wheel whose tags the interpreter prefers most (the first of equals), or ``None`` when none fits.
+    """The wheel whose tags the interpreter prefers most, or ``None`` when none fits.
 
+    Of wheels whose tags rank equally, the one with the highest build tag (``pkg-1.0-2-py3-none-any.whl``
+    over ``-1-`` and over none) wins, as pip, uv, Poetry and PDM choose; then the first of equals.
     ``ranks`` is :attr:`Target.tag_ranks`: tags as strings, so that no ``Tag`` is built for the
     thousand wheels of a large lock.
     """
@@ -174,9 +176,18 @@ def best_wheel(wheels: Iterable[Artifact], ranks: Mapping[str, int]) -> Artifact
         if platforms.isdisjoint(wheel.filename.removesuffix(".whl").rpartition("-")[2].lower().split(".")):
             continue
         rank = min((ranks[tag] for tag in wheel_tags(wheel.filename) if tag in ranks), default=None)
-        if rank is not None and (best is None or rank < best[0]) and _valid_wheel_name(wheel.filename):
+        if rank is None or (best is not None and rank > best[0]) or not _valid_wheel_name(wheel.filename):
+            continue
+        if best is None or rank < best[0] or _build_tag(wheel.filename) > _build_tag(best[1].filename):
             best = (rank, wheel)
     return best[1] if best else None
+
+
+def _build_tag(filename: str) -> BuildTag:
+    """The build tag of a valid wheel name (``()`` for none, the lowest), as pip and uv compare them."""
+    if "-" not in filename.removesuffix(".whl").rsplit("-", 3)[0].partition("-")[2]:
+        return ()  # most wheels have none: their name is not parsed again
+    return parse_wheel_filename(filename)[2]
 
 
 def _platforms(ranks: Mapping[str, int]) -> frozenset[str]:
