@@ -1295,3 +1295,31 @@ def test_a_cached_sdist_does_not_stand_in_for_a_wheel_of_the_pin_that_the_index_
     _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 {hashes}\n")
     assert actions(env.sync()) == [("pinned", "install")]
     assert env.run("import pinned; print(pinned.OK)") == "wheel"
+
+
+def test_a_wheel_another_interpreter_left_in_the_cache_does_not_stand_in_for_the_one_the_index_has_for_this_one(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # tomli, charset-normalizer, black: a compiled cp3XX wheel and a py3-none-any one of a release. A Python with
+    # no compiled wheel left the pure one in the cache; a sync on this Python took it, where pip and uv install
+    # this Python's compiled wheel (found by QA: the file installed depended on which environment ran first)
+    best = env.target.tag_strings[0]
+    pure = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'pure'\n"})
+    compiled = make_wheel(local_index.directory, "pinned", "1.0", tag=best, modules={"pinned/__init__.py": "OK = 1\n"})
+    stored = env.cache.artifact("sha256", sha256_file(pure), pure.name)
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(pure.read_bytes())
+    hashes = " ".join(f"--hash=sha256:{sha256_file(f)}" for f in (pure, compiled))
+    _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 {hashes}\n")
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "1"
+    assert f"/files/{compiled.name}" in local_index.requests
+
+    again = Env(env.root / "again", Path(env.target.executable).resolve())
+    again.lock, again.cache = env.lock, env.cache
+    requests = len(local_index.requests)
+    assert actions(sync(SyncSpec(venv=again.venv, lock_path=env.lock), again.target, cache=env.cache)) == [
+        ("pinned", "install")
+    ]
+    assert len(local_index.requests) == requests  # this interpreter's file is known and cached: no index asked
+    assert again.run("import pinned; print(pinned.OK)") == "1"

@@ -11,6 +11,7 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
     interpreters/<key>.json                                  an interpreter's facts, while its binary is unchanged
     toml/<key>.json                                          a lockfile's parsed tables, by the digest of their text
     selections/<key>.json                                    what a lock selected for one request and interpreter
+    pins/<key>.json                                          the file the index gave a requirements pin, per tags
     tmp/p<pid>/                                               each process's work in progress (same filesystem)
 
 A file only ever appears at its address by an atomic rename after its size and hash were checked,

@@ -112,11 +112,20 @@ class Sources:
             from tox_venvsync._fetch import store_pinned  # noqa: PLC0415  # loaded when a sync has work to do
 
             found = store_pinned(self.cache, pick, found)
+        self._remember_choice(pick, found)
         return _with_file(pick, found)
 
-    def _from_cache(self, pick: Pick) -> Artifact | None:
-        """An allowed file already in the cache (so a warm or offline sync needs no index)."""
+    def _from_cache(self, pick: Pick, *, offline: bool) -> Artifact | None:
+        """The pin's file in the cache, so a warm or offline sync needs no index; ``None``: ask the index.
+
+        Online, only the file the index gave this interpreter before (:meth:`_remember_choice`): a file another
+        interpreter took (a ``py3-none-any`` wheel for a Python no ``cp3XX`` wheel fitted, an sdist) is no
+        reason to install less than the index has for this one, as pip and uv install the best it lists.
+        Offline, the best the cache holds.
+        """
         assert pick.lookup is not None  # noqa: S101  # only pins come here
+        if not offline:
+            return self._remembered_choice(pick)
         cached = [
             Artifact(filename=file.name, url=None, path=None, size=None, hashes={algorithm: digest})
             for algorithm, digests in pick.lookup.hashes.items()
@@ -126,6 +135,47 @@ class Sources:
         return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tag_ranks) or next(
             (a for a in cached if not a.filename.endswith(".whl")), None
         )
+
+    def _choice_memo(self, pick: Pick) -> Path:
+        """Where the file the index gave this pin for this interpreter's tags is noted (``pins/<key>.json``)."""
+        import hashlib  # noqa: PLC0415  # loaded when a sync has work to do
+        import json  # noqa: PLC0415
+
+        assert pick.lookup is not None  # noqa: S101  # only pins come here
+        lookup = pick.lookup
+        described = [
+            pick.name,
+            str(pick.version),
+            sorted((algorithm, sorted(digests)) for algorithm, digests in lookup.hashes.items()),
+            [lookup.index, list(lookup.extra_indexes), list(lookup.find_links), lookup.no_index],
+            self._target.tag_strings,
+        ]
+        return self.cache.root / "pins" / f"{hashlib.sha256(json.dumps(described).encode()).hexdigest()}.json"
+
+    def _remember_choice(self, pick: Pick, found: Artifact) -> None:
+        import contextlib  # noqa: PLC0415  # loaded when a sync has work to do
+        import json  # noqa: PLC0415
+
+        from tox_venvsync._atomic import write_atomic  # noqa: PLC0415
+
+        with contextlib.suppress(OSError):  # a cache this user may not write: only asked again next time
+            write_atomic(self._choice_memo(pick), json.dumps({"filename": found.filename, "hashes": found.hashes}))
+
+    def _remembered_choice(self, pick: Pick) -> Artifact | None:
+        """The file noted by :meth:`_remember_choice`, when the cache holds it."""
+        import json  # noqa: PLC0415  # loaded when a sync has work to do
+
+        try:
+            data = json.loads(self._choice_memo(pick).read_text(encoding="utf-8"))
+            filename, hashes = str(data["filename"]), {str(k): str(v) for k, v in data["hashes"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        allowed = pick.lookup.hashes if pick.lookup is not None else {}
+        for algorithm, digest in hashes.items():
+            # the note names a file of the cache by its hash: only one the pin allows, checked again here
+            if digest in allowed.get(algorithm, ()) and self.cache.artifact(algorithm, digest, filename).is_file():
+                return Artifact(filename=filename, url=None, path=None, size=None, hashes={algorithm: digest})
+        return None
 
     def _tree(self, pick: Pick, path: Path, *, editable: bool, installed: InstalledDist | None) -> Wanted:
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
@@ -218,16 +268,14 @@ class Sources:
         from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # loaded when a sync has work to do
 
         picks = [step.wanted.pick for step in plan.to_install if step.wanted is not None]
-        cached: dict[str, Artifact | None] = {p.name: self._from_cache(p) for p in picks if p.lookup is not None}
+        cached: dict[str, Artifact | None] = {
+            p.name: self._from_cache(p, offline=offline) for p in picks if p.lookup is not None
+        }
         missing = [
             f"{pick.name}=={pick.version}" for pick in picks if pick.name in cached and cached[pick.name] is None
         ]
         if offline and missing:
             raise OfflineError(missing)
-        if not offline:
-            # a cached sdist is one an interpreter no wheel fitted took: the index may list a wheel that fits this
-            # one, which pip takes (an sdist chosen again is found in the cache by its hash, not downloaded again)
-            cached = {name: a if a is None or a.filename.endswith(".whl") else None for name, a in cached.items()}
         found = self._resolve_all(picks, cached)
         steps = [
             replace(step, wanted=replace(step.wanted, pick=found[step.wanted.pick.name]))
