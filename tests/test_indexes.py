@@ -19,7 +19,7 @@ from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index, _indexes
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import BadUrlError, FetchError, LockFileError
+from tox_venvsync._errors import BadUrlError, FetchError, LockFileError, NoFittingFileError
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._index import IndexClient, IndexFile, find_pinned
 from tox_venvsync._indexes import (
@@ -631,4 +631,26 @@ def test_links_without_hashes_none_of_which_fits_say_so_without_claiming_a_hash(
     other = "pinned-1.0-cp27-cp27m-win32.whl"
     with pytest.raises(FetchError) as info:
         _pinned(_Pages({other: IndexFile(url=f"{DEFAULT}/{other}", hashes={})}), target_of)
-    assert str(info.value) == f"cannot fetch pinned from {DEFAULT}: no file of pinned==1.0 fits this interpreter"
+    assert str(info.value) == (
+        f"cannot fetch pinned from {DEFAULT}: no file of pinned==1.0 fits this interpreter (its first wheel tag is "
+        f"{target_of('3.12').tag_strings[0]}); there are {other}: compile the requirements again for this "
+        "interpreter's Python and platform, or use a Python they fit"
+    )
+
+
+def test_a_pin_whose_allowed_files_are_all_for_another_platform_is_refused_naming_them(
+    target_of: Callable[[str], Target],
+) -> None:
+    # uv pip compile --python-platform windows --generate-hashes, synced on Linux: as a uv.lock or pylock.toml
+    # without a wheel for the interpreter, bad input (exit code 2) naming the files there are (found by QA: exit
+    # code 1, "no file of pinned==1.0 with an allowed hash fits this interpreter", naming no file and no remedy)
+    files = ["pinned-1.0-cp312-cp312-win_amd64.whl", "pinned-1.0-cp312-cp312-macosx_11_0_arm64.whl"]
+    page = {name: IndexFile(url=f"{DEFAULT}/{name}", hashes={"sha256": "a" * 64}) for name in files}
+    with pytest.raises(NoFittingFileError) as info:
+        _pinned(_Pages(page), target_of)
+    assert info.value.exit_code == 2
+    assert str(info.value) == (
+        f"cannot fetch pinned from {DEFAULT}: no file of pinned==1.0 with an allowed hash fits this interpreter (its "
+        f"first wheel tag is {target_of('3.12').tag_strings[0]}); there are {files[1]}, {files[0]}: compile the "
+        "requirements again for this interpreter's Python and platform, or use a Python they fit"
+    )

@@ -176,6 +176,16 @@ class BadUrlError(FetchError):
     exit_code = 2
 
 
+class NoFittingFileError(FetchError):
+    """A requirements pin whose allowed files are all wheels for other interpreters: the file is to fix (exit code 2).
+
+    The same refusal as a ``uv.lock`` or ``pylock.toml`` entry with no wheel for the interpreter (compiled for
+    another platform, ``uv pip compile --python-platform windows``), which is bad input too.
+    """
+
+    exit_code = 2
+
+
 class OfflineError(VenvSyncError):
     """Offline, and the cache lacks files the sync needs; lists every one (bad input: exit code 2)."""
 

@@ -30,7 +30,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import BadInputError, BadUrlError, FetchError
+from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, NoFittingFileError
 from tox_venvsync._lock._model import Artifact, best_wheel
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import file_digests
@@ -1026,18 +1026,26 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
         raise failed[0]  # an index that refused may hold it; when another listed the release, its hashes tell
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
-        raise FetchError(name, where, _not_found(name, version, candidates, seen, find_links=bool(pin.find_links)))
+        if candidates:  # every one a wheel for another interpreter: the file was compiled for another
+            raise NoFittingFileError(name, where, _none_fits(f"{name}=={version}", candidates, ranks))
+        raise FetchError(name, where, _not_found(name, version, seen, find_links=bool(pin.find_links)))
     return chosen
 
 
-def _not_found(
-    name: str, version: str, candidates: Sequence[Artifact], seen: Mapping[str, int], *, find_links: bool
-) -> str:
-    """Why no file of a pin was chosen, from what the indexes listed of the release."""
+def _none_fits(release: str, candidates: Sequence[Artifact], ranks: Mapping[str, int]) -> str:
+    """Why no file of a pin fits: the wheels there are, the interpreter's best tag, and what to do."""
+    allowed = "" if any(not candidate.hashes for candidate in candidates) else " with an allowed hash"
+    files = ", ".join(sorted({candidate.filename for candidate in candidates}))
+    best = min(ranks, key=ranks.__getitem__, default="none")
+    return (
+        f"no file of {release}{allowed} fits this interpreter (its first wheel tag is {best}); there are {files}: "
+        "compile the requirements again for this interpreter's Python and platform, or use a Python they fit"
+    )
+
+
+def _not_found(name: str, version: str, seen: Mapping[str, int], *, find_links: bool) -> str:
+    """Why no file of a pin was found, from what the indexes listed of the release (none of it allowed)."""
     release = f"{name}=={version}"
-    if candidates:
-        allowed = "" if any(not candidate.hashes for candidate in candidates) else " with an allowed hash"
-        return f"no file of {release}{allowed} fits this interpreter"
     if not seen and not find_links:
         return f"no index lists {release}; check the file's --index-url and --extra-index-url, or the configured index"
     if seen.get("other"):
