@@ -29,6 +29,7 @@ from tox_venvsync._lock import (
 )
 from tox_venvsync._lock._pdm import PdmLockFile, parse_pdm_lock, read_pdm_lock
 from tox_venvsync._target import Target
+from tox_venvsync._values import replace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -638,6 +639,17 @@ def test_lock_target_refusal_message(tmp_path: Path, target: Target) -> None:
         f"(Python {target.python_full_version}, manylinux_{_machine(target)}, cpython); "
         "add a target with `pdm lock --append` run for this Python, or use another Python"
     )
+
+
+def test_a_python_built_from_source_fits_the_targets_of_its_version(tmp_path: Path, target: Target) -> None:
+    """A CPython built from a git checkout says 3.13.0+ (platform.python_version()): a 3.13, as for uv.lock and pylock.
+
+    The target check compared that string, which is no version, so no lock target fitted (found by QA).
+    """
+    release = target.markers["python_version"]
+    source_build = replace(target, markers={**target.markers, "python_full_version": f"{release}.0+"})
+    lock = _lock(tmp_path, [_package("pkg")], targets=[{"requires_python": f">={release}"}])
+    assert _names(lock.select(source_build, Request())) == ["pkg"]
 
 
 @pytest.mark.parametrize(

@@ -589,7 +589,8 @@ class PdmLockFile:
 
 def _fits(lock_target: PdmTarget, target: Target) -> bool:
     """dep_logic's ``EnvSpec.compare`` is not INCOMPATIBLE: Python, implementation, then OS family and arch."""
-    if not lock_target.requires_python.contains(target.python_full_version, prereleases=True):
+    # python_release: a Python built from source says 3.13.0+, which is no version and would fit no target
+    if not lock_target.requires_python.contains(target.python_release, prereleases=True):
         return False
     if lock_target.implementation is not None and (
         lock_target.implementation != target.markers.get("implementation_name")
