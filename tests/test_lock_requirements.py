@@ -40,7 +40,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 NOT_A_LOCK = "so this file is not a lock; generate it with pip-compile --generate-hashes or uv export"
 KNOWN = (
     "a lock's requirements file holds requirements with --hash and the options -i/--index-url, --extra-index-url, "
-    "-f/--find-links, --no-index and -e"
+    "-f/--find-links, --no-index, --no-binary, --only-binary, --prefer-binary and -e"
 )
 MINORS = ("3.10", "3.12", "3.13")
 
@@ -289,6 +289,42 @@ def test_index_options_are_recorded(tmp_path: Path, target: Target) -> None:
     assert _only(lock, target).index == "https://index.invalid/simple"  # a global option, though it comes later
     assert _only(_read(tmp_path, f"-ihttps://short.invalid/\npkg==1.0 --hash=sha256:{H1}\n"), target).index == (
         "https://short.invalid/"
+    )
+
+
+_BOTH, _WHEELS, _SDIST = frozenset({"binary", "source"}), frozenset({"binary"}), frozenset({"source"})
+
+
+@pytest.mark.parametrize(
+    ("options", "formats"),
+    [
+        pytest.param("", {"a": _BOTH, "b": _BOTH}, id="none"),
+        pytest.param("--prefer-binary", {"a": _BOTH, "b": _BOTH}, id="prefer-binary"),
+        pytest.param("--only-binary :all:", {"a": _WHEELS, "b": _WHEELS}, id="only-binary-all"),
+        pytest.param("--no-binary=:all:", {"a": _SDIST, "b": _SDIST}, id="no-binary-all"),
+        pytest.param("--only-binary :all:\n--no-binary A", {"a": _SDIST, "b": _WHEELS}, id="a-name-over-all"),
+        pytest.param("--no-binary a,b\n--only-binary b", {"a": _SDIST, "b": _WHEELS}, id="moved-to-the-other"),
+        pytest.param("--no-binary a\n--no-binary :none:", {"a": _BOTH, "b": _BOTH}, id="none-empties"),
+        pytest.param("--no-binary a\n--only-binary :all:", {"a": _WHEELS, "b": _WHEELS}, id="all-empties-both"),
+    ],
+)
+def test_no_binary_and_only_binary_are_read_as_pip_reads_them(
+    tmp_path: Path, target: Target, options: str, formats: dict[str, frozenset[str]]
+) -> None:
+    """pip-compile writes them into its output (from requirements.in or its command line): pip's FormatControl.
+
+    The file was refused (``unknown option '--only-binary'``), though pip installs it (found by QA).
+    """
+    lock = _read(tmp_path, f"{options}\na==1.0 --hash=sha256:{H1}\nb==1.0 --hash=sha256:{H2}\n")
+    found = {str(pick.name): pick.lookup.formats for pick in lock.select(target, Request()) if pick.lookup}
+    assert found == formats
+
+
+def test_a_format_option_needs_names(tmp_path: Path) -> None:
+    error = _error(tmp_path, f"--only-binary --no-index\npkg==1.0 --hash=sha256:{H1}\n")
+    assert (error.context, error.reason) == (
+        "line 1",
+        "--only-binary needs :all:, :none: or package names, not '--no-index'",
     )
 
 

@@ -31,6 +31,7 @@ from tox_venvsync._errors import (
     FetchError,
     HashMismatchError,
     InstallError,
+    NoFittingFileError,
     OfflineError,
     SelectionError,
 )
@@ -1295,6 +1296,34 @@ def test_a_cached_sdist_does_not_stand_in_for_a_wheel_of_the_pin_that_the_index_
     _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 {hashes}\n")
     assert actions(env.sync()) == [("pinned", "install")]
     assert env.run("import pinned; print(pinned.OK)") == "wheel"
+
+
+def test_no_binary_builds_the_pins_sdist_and_only_binary_refuses_a_pin_with_no_fitting_wheel(
+    env: Env, local_index: LocalIndex
+) -> None:
+    # pip-compile copies --no-binary and --only-binary into its output; pip takes the sdist of a --no-binary package
+    # though a wheel fits, and refuses to build one under --only-binary (found by QA: the file was refused)
+    tree = write_project(env.root / "src-tree", "pinned", "1.0", {"pinned/__init__.py": "OK = 'sdist'\n"})
+    sdist = make_sdist(local_index.directory, tree, "pinned", "1.0")
+    wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'wheel'\n"})
+    other = make_wheel(local_index.directory, "pinned", "1.0", tag="cp27-cp27m-win32")
+    hashes = " ".join(f"--hash=sha256:{sha256_file(f)}" for f in (sdist, wheel))
+    _requirements(env, f"--index-url {local_index.simple_url}\n--no-binary pinned\npinned==1.0 {hashes}\n")
+    assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "sdist"
+    assert f"/files/{wheel.name}" not in local_index.requests
+
+    hashes = " ".join(f"--hash=sha256:{sha256_file(f)}" for f in (sdist, other))
+    fresh = Env(env.root / "fresh", Path(env.target.executable).resolve())
+    _requirements(fresh, f"--index-url {local_index.simple_url}\n--only-binary :all:\npinned==1.0 {hashes}\n")
+    with pytest.raises(NoFittingFileError) as info:
+        fresh.sync()
+    assert info.value.reason == (
+        "no wheel of pinned==1.0 with an allowed hash fits this interpreter and the file's --only-binary leaves out "
+        f"its sdist; there are {other.name}, {sdist.name}: take the package out of --only-binary, or compile the "
+        "requirements again for this interpreter's Python and platform"
+    )
+    assert dist_info_names([fresh.site]) == []
 
 
 def test_a_wheel_another_interpreter_left_in_the_cache_does_not_stand_in_for_the_one_the_index_has_for_this_one(

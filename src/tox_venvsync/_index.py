@@ -31,7 +31,7 @@ from packaging.version import Version
 
 from tox_venvsync import __version__
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, NoFittingFileError
-from tox_venvsync._lock._model import Artifact, best_wheel
+from tox_venvsync._lock._model import Artifact, choose_file
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import file_digests
 
@@ -1019,23 +1019,32 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
     for location in pin.find_links:
         candidates.extend(_linked(client, location, name, version, pin))
     candidates.sort(key=lambda candidate: not candidate.hashes)  # stable: the known ones first among equals
-    chosen = best_wheel([c for c in candidates if c.filename.endswith(".whl")], ranks) or next(
-        (c for c in candidates if not c.filename.endswith(".whl")), None
-    )
+    chosen = choose_file(candidates, ranks, pin.formats)
     if chosen is None and failed and not seen:
         raise failed[0]  # an index that refused may hold it; when another listed the release, its hashes tell
     if chosen is None:
         where = ", ".join((*indexes, *pin.find_links))
-        if candidates:  # every one a wheel for another interpreter: the file was compiled for another
-            raise NoFittingFileError(name, where, _none_fits(f"{name}=={version}", candidates, ranks))
+        if candidates:  # wheels for another interpreter, or files --no-binary or --only-binary leave out
+            raise NoFittingFileError(name, where, _none_fits(f"{name}=={version}", candidates, ranks, pin.formats))
         raise FetchError(name, where, _not_found(name, version, seen, find_links=bool(pin.find_links)))
     return chosen
 
 
-def _none_fits(release: str, candidates: Sequence[Artifact], ranks: Mapping[str, int]) -> str:
-    """Why no file of a pin fits: the wheels there are, the interpreter's best tag, and what to do."""
+def _none_fits(release: str, candidates: Sequence[Artifact], ranks: Mapping[str, int], formats: frozenset[str]) -> str:
+    """Why no file of a pin fits: the files there are, the interpreter's best tag, and what to do."""
     allowed = "" if any(not candidate.hashes for candidate in candidates) else " with an allowed hash"
     files = ", ".join(sorted({candidate.filename for candidate in candidates}))
+    if "source" not in formats and any(not c.filename.endswith(".whl") for c in candidates):
+        return (
+            f"no wheel of {release}{allowed} fits this interpreter and the file's --only-binary leaves out its sdist; "
+            f"there are {files}: take the package out of --only-binary, or compile the requirements again for this "
+            "interpreter's Python and platform"
+        )
+    if "binary" not in formats:
+        return (
+            f"the file's --no-binary leaves out the wheels of {release} and it has no sdist{allowed}; there are "
+            f"{files}: take the package out of --no-binary, or compile the requirements again with its sdist"
+        )
     best = min(ranks, key=ranks.__getitem__, default="none")
     return (
         f"no file of {release}{allowed} fits this interpreter (its first wheel tag is {best}); there are {files}: "

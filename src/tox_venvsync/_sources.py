@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from tox_venvsync._errors import BadInputError
-from tox_venvsync._lock._model import Artifact, Pick, best_wheel
+from tox_venvsync._lock._model import Artifact, Pick, choose_file
 from tox_venvsync._state import signature_of, tree_listing
 from tox_venvsync._values import frozen, replace
 
@@ -132,9 +132,7 @@ class Sources:
             for digest in digests
             for file in _files_in(self.cache.artifact(algorithm, digest, "x").parent)
         ]
-        return best_wheel([a for a in cached if a.filename.endswith(".whl")], self._target.tag_ranks) or next(
-            (a for a in cached if not a.filename.endswith(".whl")), None
-        )
+        return choose_file(cached, self._target.tag_ranks, pick.lookup.formats)
 
     def _choice_memo(self, pick: Pick) -> Path:
         """Where the file the index gave this pin for this interpreter's tags is noted (``pins/<key>.json``)."""
@@ -147,7 +145,13 @@ class Sources:
             pick.name,
             str(pick.version),
             sorted((algorithm, sorted(digests)) for algorithm, digests in lookup.hashes.items()),
-            [lookup.index, list(lookup.extra_indexes), list(lookup.find_links), lookup.no_index],
+            [
+                lookup.index,
+                list(lookup.extra_indexes),
+                list(lookup.find_links),
+                lookup.no_index,
+                sorted(lookup.formats),
+            ],
             self._target.tag_strings,
         ]
         return self.cache.root / "pins" / f"{hashlib.sha256(json.dumps(described).encode()).hexdigest()}.json"

@@ -122,6 +122,8 @@ class IndexPin:
     extra_indexes: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     no_index: bool = False
+    #: the kinds of file pip's ``--no-binary`` and ``--only-binary`` leave the pin: ``binary`` (wheels), ``source``
+    formats: frozenset[str] = frozenset({"binary", "source"})
 
 
 @frozen
@@ -181,6 +183,13 @@ def best_wheel(wheels: Iterable[Artifact], ranks: Mapping[str, int]) -> Artifact
         if best is None or rank < best[0] or _build_tag(wheel.filename) > _build_tag(best[1].filename):
             best = (rank, wheel)
     return best[1] if best else None
+
+
+def choose_file(candidates: Sequence[Artifact], ranks: Mapping[str, int], formats: frozenset[str]) -> Artifact | None:
+    """The best wheel for the interpreter, else the first sdist, of the kinds ``formats`` allows (:class:`IndexPin`)."""
+    wheels = [c for c in candidates if c.filename.endswith(".whl")] if "binary" in formats else []
+    sdists = [c for c in candidates if not c.filename.endswith(".whl")] if "source" in formats else []
+    return best_wheel(wheels, ranks) or next(iter(sdists), None)
 
 
 def _build_tag(filename: str) -> BuildTag:

@@ -89,12 +89,15 @@ _TAKES_VALUE = {
     "-c": "constraint",
     "--constraint": "constraint",
     "--hash": "hash",
+    "--no-binary": "no-binary",
+    "--only-binary": "only-binary",
 }
-#: option spellings without a value; ``--require-hashes`` is what this reader always does
-_FLAGS = {"--no-index": "no-index", "--require-hashes": "require-hashes"}
+#: option spellings without a value; ``--require-hashes`` is what this reader always does, and ``--prefer-binary``
+#: changes nothing in a lock: it prefers an older version's wheel to a newer sdist, and a pin names one version
+_FLAGS = {"--no-index": "no-index", "--require-hashes": "require-hashes", "--prefer-binary": "prefer-binary"}
 _KNOWN = (
     "a lock's requirements file holds requirements with --hash and the options -i/--index-url, --extra-index-url, "
-    "-f/--find-links, --no-index and -e"
+    "-f/--find-links, --no-index, --no-binary, --only-binary, --prefer-binary and -e"
 )
 #: the variable that allows plain http to a host (:mod:`tox_venvsync._index`, which this module does not import)
 TRUSTED_HOSTS_ENV = "TOX_VENVSYNC_TRUSTED_HOSTS"
@@ -109,6 +112,21 @@ class IndexOptions:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     no_index: bool = False
+    #: ``--no-binary`` and ``--only-binary``: canonical names, or ``:all:``, as pip's ``FormatControl`` keeps them
+    no_binary: frozenset[str] = frozenset()
+    only_binary: frozenset[str] = frozenset()
+
+    def formats(self, name: str) -> frozenset[str]:
+        """The kinds of file pip takes for ``name``: ``binary``, ``source`` (``FormatControl.get_allowed_formats``)."""
+        if name in self.only_binary:
+            return frozenset({"binary"})
+        if name in self.no_binary:
+            return frozenset({"source"})
+        if ":all:" in self.only_binary:
+            return frozenset({"binary"})
+        if ":all:" in self.no_binary:
+            return frozenset({"source"})
+        return frozenset({"binary", "source"})
 
 
 @frozen
@@ -316,8 +334,10 @@ def _apply_options(path: Path, line: _Line, options: IndexOptions, parsed: list[
                 options = replace(options, find_links=(*options.find_links, _find_links(path, value)))
             case "no-index":
                 options = replace(options, no_index=True)
-            case "require-hashes":
+            case "require-hashes" | "prefer-binary":
                 pass
+            case "no-binary" | "only-binary":
+                options = _format_control(path, line, options, name, value)
             case "hash":
                 msg = (
                     f"--hash={value} stands on a line without a requirement; put it on its requirement's line "
@@ -329,6 +349,31 @@ def _apply_options(path: Path, line: _Line, options: IndexOptions, parsed: list[
             case _:
                 _refuse_include(path, line, name)
     return options
+
+
+def _format_control(path: Path, line: _Line, options: IndexOptions, name: str, value: str) -> IndexOptions:
+    """``--no-binary`` or ``--only-binary`` added to ``options`` as pip adds it (``handle_mutual_excludes``).
+
+    The value is ``:all:``, ``:none:`` (empties the option's set) or names with commas; ``:all:`` empties both sets
+    first, and a name goes from the other option's set to this one's.
+    """
+    target, other = (
+        (options.no_binary, options.only_binary) if name == "no-binary" else (options.only_binary, options.no_binary)
+    )
+    if value.startswith("-"):
+        msg = f"--{name} needs :all:, :none: or package names, not {value!r}"
+        raise LockFileError(path, msg, context=line.context)
+    for item in value.split(","):
+        if item == ":all:":
+            target, other = frozenset({":all:"}), frozenset()
+        elif item == ":none:":
+            target = frozenset()
+        elif item:
+            named = canonicalize_name(item)
+            target, other = target | {named}, other - {named}
+    if name == "no-binary":
+        return replace(options, no_binary=target, only_binary=other)
+    return replace(options, only_binary=target, no_binary=other)
 
 
 def _refuse_include(path: Path, line: _Line, name: str) -> None:
@@ -449,6 +494,7 @@ def _with_index(pins: list[_Pin], options: IndexOptions) -> tuple[_Pin, ...]:
                     extra_indexes=options.extra_index_urls,
                     find_links=options.find_links,
                     no_index=options.no_index,
+                    formats=options.formats(pin.pick.name),
                 ),
             ),
         )
