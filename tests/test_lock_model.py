@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packaging.tags import parse_tag
 from packaging.utils import parse_wheel_filename
 
-from tox_venvsync._lock._model import Artifact, best_wheel, wheel_tags
+from tox_venvsync._lock._model import Artifact, best_wheel, tag_summary, wheel_tags
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,3 +125,34 @@ def test_of_equally_fitting_wheels_the_highest_build_tag_wins(
     ]
     target = target_of("3.12")
     assert best_wheel(wheels, target.tag_ranks) is wheels[chosen]
+
+
+@pytest.mark.parametrize(
+    ("tags", "summary"),
+    [
+        pytest.param(
+            ["cp312-cp312-linux_x86_64", "cp312-cp312-manylinux_2_36_x86_64", "py3-none-any"],
+            "cp312-cp312-linux_x86_64 ... py3-none-any (3 in all; platforms up to manylinux_2_36_x86_64)",
+            id="glibc",
+        ),
+        pytest.param(
+            ["cp312-cp312-musllinux_1_2_x86_64", "cp312-cp312-linux_x86_64", "py3-none-any"],
+            "cp312-cp312-musllinux_1_2_x86_64 ... py3-none-any (3 in all; platforms up to musllinux_1_2_x86_64)",
+            id="musl",
+        ),
+        pytest.param(
+            ["cp312-cp312-macosx_14_0_arm64", "py3-none-any"],
+            "cp312-cp312-macosx_14_0_arm64 ... py3-none-any (2 in all)",
+            id="macos",
+        ),
+        pytest.param(["py3-none-any"], "py3-none-any (1 in all)", id="one"),
+        pytest.param([], "none", id="none"),
+    ],
+)
+def test_a_tag_summary_names_the_newest_linux_platform(tags: list[str], summary: str) -> None:
+    """A wheel for a newer glibc (manylinux_2_39 here, on glibc 2.36) is told from one for another interpreter.
+
+    The messages showed ``cp312-cp312-linux_x86_64 ... py30-none-any (987 in all)``: nothing of the system's glibc
+    (found by QA; uv's hint names it).
+    """
+    assert tag_summary([next(iter(parse_tag(tag))) for tag in tags]) == summary

@@ -445,7 +445,7 @@ def test_no_wheel_fits(tmp_path: Path, target: Target) -> None:
     tags = target.tags
     assert str(info.value) == (
         f"{lock.path}: no wheel of native at packages[2] fits the interpreter {target.executable} "
-        f"(Python {target.python_full_version}, tags {tags[0]} ... {tags[-1]} ({len(tags)} in all)); "
+        f"(Python {target.python_full_version}, tags {_summary(tags)}); "
         f"the lock has {win.name}, {mac.name}: re-lock for this interpreter or use another Python"
     )
 
@@ -806,3 +806,9 @@ def test_mutated_real_lock_raises_only_our_errors(
         document = _mutate(document, data)
     with contextlib.suppress(LockFileError, SelectionError):
         parse_pylock(Path("/x/pylock.toml"), document).select(target, Request())
+
+
+def _summary(tags: Sequence[Tag]) -> str:
+    """How a no-wheel message shows a glibc Linux interpreter's tags: first, last, count, newest manylinux platform."""
+    newest = next(tag.platform for tag in tags if tag.platform.startswith("manylinux_"))
+    return f"{tags[0]} ... {tags[-1]} ({len(tags)} in all; platforms up to {newest})"

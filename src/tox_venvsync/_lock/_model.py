@@ -230,9 +230,17 @@ def _valid_wheel_name(filename: str) -> bool:
 
 
 def tag_summary(tags: Sequence[Tag]) -> str:
-    """The first and last of the interpreter's tags, for messages."""
-    shown = [str(tags[0]), str(tags[-1])] if len(tags) > 1 else [str(t) for t in tags]
-    return f"{' ... '.join(shown)} ({len(tags)} in all)"
+    """The first and last of the interpreter's tags, and the newest manylinux or musllinux platform, for messages.
+
+    The first tag of a Linux interpreter is its plain ``linux_x86_64``: the platform tells a wheel for a newer glibc
+    (``manylinux_2_39``) than this system's from one for another interpreter, as uv's hint names it.
+    """
+    if not tags:
+        return "none"
+    shown = [str(tags[0]), str(tags[-1])] if len(tags) > 1 else [str(tags[0])]
+    newest = next((tag.platform for tag in tags if tag.platform.startswith(("manylinux_", "musllinux_"))), None)
+    up_to = f"; platforms up to {newest}" if newest else ""
+    return f"{' ... '.join(shown)} ({len(tags)} in all{up_to})"
 
 
 def not_in_lock(what: str, missing: Iterable[str], have: Iterable[str]) -> str:

@@ -24,13 +24,14 @@ from tox_venvsync._lock._model import (
     named_all,
     not_a_commit,
     not_in_lock,
+    tag_summary,
     wrong_digest,
 )
 from tox_venvsync._lock._toml import read_toml
 from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
     from packaging.utils import NormalizedName
 
@@ -609,8 +610,7 @@ def _no_file_message(package: PdmPackage, target: Target) -> str:
     where = f"{package.name} {package.version} at {package.context}"
     if not package.files:
         return f"the lock has no files for {where}; re-create the lock with `pdm lock`"
-    tags: Sequence[object] = target.tags
-    shown = f"{tags[0]} ... {tags[-1]} ({len(tags)} in all)" if tags else "none"
+    shown = tag_summary(target.tags)
     return (
         f"no file of {where} fits the interpreter {target.executable} (Python {target.python_full_version}, "
         f"tags {shown}); the lock has {', '.join(f.filename for f in package.files)}: "

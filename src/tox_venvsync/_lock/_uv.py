@@ -24,6 +24,7 @@ from tox_venvsync._lock._model import (
     best_wheel,
     not_a_commit,
     not_in_lock,
+    tag_summary,
     wrong_digest,
 )
 from tox_venvsync._lock._toml import read_toml
@@ -599,8 +600,7 @@ def _evaluate(path: Path, marker: Marker, environment: Mapping[str, str | frozen
 
 
 def _no_artifact(package: UvPackage, target: Target) -> str:
-    tags = target.tags
-    shown = f"{tags[0]} ... {tags[-1]} ({len(tags)} in all)" if tags else "none"
+    shown = tag_summary(target.tags)
     files = ", ".join(wheel.filename for wheel in package.wheels) or "no files"
     version = f" {package.version}" if package.version is not None else ""
     return (
