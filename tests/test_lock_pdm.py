@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from _support.tags import no_wheel_summary
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import (
@@ -39,7 +40,6 @@ else:  # pragma: no cover - the 3.10 floor
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from packaging.tags import Tag
     from tox.pytest import ToxProjectCreator
 
     from _support.index import LocalIndex
@@ -468,7 +468,7 @@ def test_no_file_fits(tmp_path: Path, target: Target) -> None:
     tags = target.tags
     assert str(info.value) == (
         f"{lock.path}: no file of native 2.0 at package[1] fits the interpreter {target.executable} "
-        f"(Python {target.python_full_version}, tags {_summary(tags)}); "
+        f"(Python {target.python_full_version}, tags {no_wheel_summary(tags)}); "
         f"the lock has {win}, {mac}: re-lock for this interpreter with `pdm lock --append` or use another Python"
     )
 
@@ -926,9 +926,3 @@ def test_tox_syncs_from_a_pdm_lock(
     assert (venvs / "py312" / "pyvenv.cfg").is_file()
     assert not (project.path / ".venv").exists()
     assert not any(request.endswith("gamma-3.0-py3-none-any.whl") for request in local_index.requests)
-
-
-def _summary(tags: Sequence[Tag]) -> str:
-    """How a no-wheel message shows a glibc Linux interpreter's tags: first, last, count, newest manylinux platform."""
-    newest = next(tag.platform for tag in tags if tag.platform.startswith("manylinux_"))
-    return f"{tags[0]} ... {tags[-1]} ({len(tags)} in all; platforms up to {newest})"

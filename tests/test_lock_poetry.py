@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from _support.tags import no_wheel_summary
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import Artifact, DirectorySource, Pick, Request, VcsSource, detect_format, read_lock
@@ -30,7 +31,6 @@ else:  # pragma: no cover - the 3.10 floor
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from packaging.tags import Tag
     from tox.pytest import ToxProjectCreator
 
     from _support.index import LocalIndex
@@ -560,7 +560,7 @@ def test_no_file_fits(tmp_path: Path) -> None:
     tags = TARGET.tags
     assert str(info.value) == (
         f"{lock.path}: no file of one 1.0 at package[1] fits the interpreter {TARGET.executable} (Python 3.12.1, "
-        f"tags {_summary(tags)}); the lock has one-1.0-cp27-cp27m-win32.whl, "
+        f"tags {no_wheel_summary(tags)}); the lock has one-1.0-cp27-cp27m-win32.whl, "
         "one-1.0.exe: re-lock for this interpreter or use another Python"
     )
 
@@ -884,9 +884,3 @@ def test_what_poetry_has_no_such_thing_for(tmp_path: Path, request_: Request, re
     with pytest.raises(SelectionError) as info:
         _groups_lock(tmp_path).select(TARGET, request_)
     assert info.value.reason == reason
-
-
-def _summary(tags: Sequence[Tag]) -> str:
-    """How a no-wheel message shows a glibc Linux interpreter's tags: first, last, count, newest manylinux platform."""
-    newest = next(tag.platform for tag in tags if tag.platform.startswith("manylinux_"))
-    return f"{tags[0]} ... {tags[-1]} ({len(tags)} in all; platforms up to {newest})"

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.tags import no_wheel_summary
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import LockFileError, SelectionError
 from tox_venvsync._lock import Artifact, Pick, Request, SourceKind, detect_format, read_lock
@@ -445,7 +446,7 @@ def test_no_wheel_fits(tmp_path: Path, target: Target) -> None:
     tags = target.tags
     assert str(info.value) == (
         f"{lock.path}: no wheel of native at packages[2] fits the interpreter {target.executable} "
-        f"(Python {target.python_full_version}, tags {_summary(tags)}); "
+        f"(Python {target.python_full_version}, tags {no_wheel_summary(tags)}); "
         f"the lock has {win.name}, {mac.name}: re-lock for this interpreter or use another Python"
     )
 
@@ -806,9 +807,3 @@ def test_mutated_real_lock_raises_only_our_errors(
         document = _mutate(document, data)
     with contextlib.suppress(LockFileError, SelectionError):
         parse_pylock(Path("/x/pylock.toml"), document).select(target, Request())
-
-
-def _summary(tags: Sequence[Tag]) -> str:
-    """How a no-wheel message shows a glibc Linux interpreter's tags: first, last, count, newest manylinux platform."""
-    newest = next(tag.platform for tag in tags if tag.platform.startswith("manylinux_"))
-    return f"{tags[0]} ... {tags[-1]} ({len(tags)} in all; platforms up to {newest})"

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from _support.project import write_project
+from _support.tags import no_wheel_summary
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._errors import BadInputError, LockFileError, SelectionError, VenvSyncError
 from tox_venvsync._lock import (
@@ -52,7 +53,6 @@ else:  # pragma: no cover - the 3.10 floor
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from packaging.tags import Tag
     from tox.pytest import ToxProjectCreator
 
     from _support.index import LocalIndex
@@ -345,7 +345,7 @@ def test_nothing_installable(tmp_path: Path, target: Target) -> None:
     tags = target.tags
     assert str(info.value) == (
         f"{lock.path}: no wheel of native 2.0 at package[1] fits the interpreter {target.executable} "
-        f"(Python {target.python_full_version}, tags {_summary(tags)}) and the lock "
+        f"(Python {target.python_full_version}, tags {no_wheel_summary(tags)}) and the lock "
         "has no sdist for it; the lock has native-2.0-cp27-cp27m-win32.whl: re-lock for this interpreter or use "
         "another Python"
     )
@@ -1147,9 +1147,3 @@ def test_package_editable_on_a_uv_lock_project_is_a_working_editable_install(
     again.assert_success()
     assert "edited in place" in again.out
     assert "synced" not in again.out  # the editable install follows the tree: nothing to reinstall
-
-
-def _summary(tags: Sequence[Tag]) -> str:
-    """How a no-wheel message shows a glibc Linux interpreter's tags: first, last, count, newest manylinux platform."""
-    newest = next(tag.platform for tag in tags if tag.platform.startswith("manylinux_"))
-    return f"{tags[0]} ... {tags[-1]} ({len(tags)} in all; platforms up to {newest})"

@@ -152,9 +152,16 @@ class Sources:
                 lookup.no_index,
                 sorted(lookup.formats),
             ],
-            self._target.tag_strings,
+            self._tags_digest,
         ]
         return self.cache.root / "pins" / f"{hashlib.sha256(json.dumps(described).encode()).hexdigest()}.json"
+
+    @cached_property
+    def _tags_digest(self) -> str:
+        """A digest of the interpreter's wheel tags (about a thousand), taken once for every pin of the sync."""
+        import hashlib  # noqa: PLC0415  # loaded when a sync has work to do
+
+        return hashlib.sha256("\n".join(self._target.tag_strings).encode()).hexdigest()
 
     def _remember_choice(self, pick: Pick, found: Artifact) -> None:
         import contextlib  # noqa: PLC0415  # loaded when a sync has work to do
