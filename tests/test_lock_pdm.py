@@ -132,8 +132,8 @@ def test_without_inherit_metadata(tmp_path: Path) -> None:
     error = _lock_error(tmp_path, _document([], strategy=["cross_platform", "static_urls"]))
     assert error.context == "metadata.strategy"
     assert str(error) == (
-        f"{tmp_path / 'pdm.lock'} at metadata.strategy: was locked without the inherit_metadata strategy, so it does "
-        "not say which groups and environments each package is for; re-lock with "
+        f"{tmp_path / 'pdm.lock'} at metadata.strategy: the lock was made without the inherit_metadata strategy, so "
+        "it does not say which groups and environments each package is for; re-lock with "
         "`pdm lock --strategy inherit_metadata`"
     )
 

@@ -175,8 +175,8 @@ def parse_pdm_lock(
     strategy = metadata.strings("strategy") or []
     if "inherit_metadata" not in strategy:
         reason = (
-            "was locked without the inherit_metadata strategy, so it does not say which groups and environments "
-            "each package is for; re-lock with `pdm lock --strategy inherit_metadata`"
+            "the lock was made without the inherit_metadata strategy, so it does not say which groups and "
+            "environments each package is for; re-lock with `pdm lock --strategy inherit_metadata`"
         )
         raise metadata.fail(reason, key="strategy")
     groups = metadata.strings("groups")
