@@ -2220,6 +2220,26 @@ def test_a_project_installed_earlier_stays_with_package_skip_or_skip_pkg_install
     assert "remove:" not in out
 
 
+def test_a_project_named_outside_pyproject_toml_stays_with_package_skip_or_skip_pkg_install(demo: Demo) -> None:
+    # its name in setup.cfg, setup.py or Poetry 1's [tool.poetry], not [project]: the run that did not build it
+    # removed it as a package the lock does not name, and the commands failed on importing it
+    _packaged(demo, "wheel")
+    pyproject = demo.project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("[project]")[0])
+    assert demo.run()[0] == 0
+    installed = demo.snapshot()["demo_pkg-0.1.dist-info"]
+    for args, package in ((("--skip-pkg-install",), "wheel"), ((), "deps-only"), ((), "skip")):
+        lock = demo.project.path / "pylock.toml"
+        lock.write_text(lock.read_text() + f"# {package}\n")  # a change: the sync compares the venv with the lock
+        ini = (demo.project.path / "tox.ini").read_text()
+        (demo.project.path / "tox.ini").write_text(re.sub(r"package = \S+", f"package = {package}", ini))
+        code, out = demo.run(*args)
+        assert code == 0, out
+        assert "demo_pkg says first" in out
+        assert "remove:" not in out
+        assert demo.snapshot()["demo_pkg-0.1.dist-info"] == installed
+
+
 def test_deps_files_are_found_from_tox_ini_as_with_tox_s_own_runner(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,7 +59,7 @@ from tox_venvsync._location import (
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._file import missing
 from tox_venvsync._selection import make_request, parse_sync_flags
-from tox_venvsync._state import BYTECODE_PENDING
+from tox_venvsync._state import BYTECODE_PENDING, State
 from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect, run_recreate_commands
 from tox_venvsync._values import replace
 
@@ -686,7 +686,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             # with only_groups and no package, a group that names the project installs it from the lock, as uv
             project_names=frozenset()
             if request.only_groups and self.pkg_type == "skip"
-            else _project_names(self._package_root, self._venvsync_parsed),
+            else _project_names(self._package_root, self._venvsync_parsed) | self._project_installed_earlier(),
             offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
             deps=self._deps_args(),
             deps_content=self._deps_content(),
@@ -696,6 +696,17 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             environ=self._tool_environ(),
             beside=() if self.conf["lock_file"] else _beside(lock_path),
         )
+
+    def _project_installed_earlier(self) -> frozenset[str]:
+        """The project's names an earlier sync installed, when this one does not build it: they stay, as documented.
+
+        A project named in ``setup.cfg``, ``setup.py`` or Poetry 1's ``[tool.poetry]`` is not known from
+        ``[project] name``: without its recorded name, ``package = skip`` (or ``deps-only``, ``--skip-pkg-install``)
+        removed it as a package the lock does not name.
+        """
+        if self.pkg_type in {"skip", "deps-only"} or getattr(self.options, "skip_pkg_install", False):
+            return State(self.env_dir).project_names()
+        return frozenset()  # built now: its wheel names it
 
     def _deps_args(self) -> list[str]:
         """The pip arguments of ``deps``, with tox's ``constraints`` files after them, as tox's own pip install runs.

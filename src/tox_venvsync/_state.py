@@ -102,6 +102,11 @@ class State:
             return frozenset()
         return frozenset(str(n) for n in names) if key == deps_key else frozenset()
 
+    def project_names(self) -> frozenset[str]:
+        """The names of the project's wheels (tox's ``package``) that the last finished sync installed or kept."""
+        names = self._read().get("project")
+        return frozenset(str(n) for n in names) if isinstance(names, list) else frozenset()
+
     def bytecode_compiled(self) -> bool:
         """Whether the bytecode was compiled after the last finished sync (:meth:`mark_bytecode_compiled`)."""
         return self._read().get("bytecode") is True
@@ -119,11 +124,14 @@ class State:
         *,
         trees: Mapping[str, str] | None = None,
         deps: tuple[str, list[str]] | None = None,
+        project: Sequence[str] = (),
     ) -> None:
-        """Record a finished sync (the last write of a sync)."""
+        """Record a finished sync (the last write of a sync); ``project``: the names of the project's wheels."""
         document: dict[str, object] = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
         if deps is not None and deps[1]:
             document["deps"] = [deps[0], deps[1]]
+        if project:
+            document["project"] = sorted(project)
         write_atomic(self._file, json.dumps(document), mode=READABLE)
 
 

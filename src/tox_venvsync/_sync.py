@@ -70,7 +70,9 @@ class SyncSpec:
     lock_format: str | None = None
     request: Request = Request()
     project: Sequence[LocalWheel] = ()
-    #: names the lock may hold for the project itself; tox's ``package`` decides how (and whether) it is installed
+    #: names the lock may hold for the project itself; tox's ``package`` decides how (and whether) it is installed;
+    #: one that is installed stays when ``project`` is empty (recorded in the state as the project's, see
+    #: ``State.project_names``)
     project_names: frozenset[str] = frozenset()
     exact: bool = True
     offline: bool = False
@@ -279,6 +281,8 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                 dist_info_names(site_packages),
                 trees=sources.trees,
                 deps=(_deps_key(spec), sorted(deps_names)),
+                # the project's name, for a later run that does not build it (package = skip) to keep it by
+                project=sorted({str(wanted.pick.name) for wanted in project} or spec.project_names),
             )
         except OSError as exc:
             # nothing changed in a venv this process may not write (a read-only image layer whose lock gained a
