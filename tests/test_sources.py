@@ -633,6 +633,38 @@ def test_a_failed_build_of_a_tree_it_may_not_write_says_so(env: Env, monkeypatch
     )
 
 
+@pytest.mark.parametrize(
+    ("raised", "error"),
+    [
+        pytest.param(
+            "ValueError('Unable to determine which files to ship inside the wheel.\\n\\nAs an example:\\n\\n"
+            "[tool.hatch.build.targets.wheel]\\npackages = [\\'src/foo\\']')",
+            "ValueError: Unable to determine which files to ship inside the wheel.",
+            id="hatchling",
+        ),
+        pytest.param(
+            "LookupError('setuptools-scm was unable to detect version for /src.\\n\\nAlternatively, set the "
+            "version in the environment with SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MSG')",
+            "LookupError: setuptools-scm was unable to detect version for /src.",
+            id="setuptools-scm",
+        ),
+        pytest.param("RuntimeError('the first') from KeyError('the cause')", "RuntimeError: the first", id="chained"),
+    ],
+)
+def test_a_failed_build_names_the_backends_exception_not_its_last_line_of_advice(
+    env: Env, raised: str, error: str
+) -> None:
+    # hatchling's and setuptools-scm's errors go on for paragraphs of advice after the exception's first line: the
+    # sentence named the last of them (packages = ["src/foo"]), no error; found by QA building such projects
+    tree = write_project(env.root / "lock" / "local", "msg", "0.1", {"msg/__init__.py": "V = 1\n"})
+    _build_wheel_starts_with(tree, f"raise {raised}")
+    env.write({"name": "msg", "directory": {"path": "local"}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value) == f"cannot build msg from {tree}: {error}"
+    assert dist_info_names([env.site]) == []
+
+
 def test_a_pyproject_hooks_without_backend_warnings_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # build allows pyproject_hooks before 1.3, which has no BuildBackendWarning (its backends' warnings stay there)
     monkeypatch.setitem(sys.modules, "pyproject_hooks", types.ModuleType("pyproject_hooks"))

@@ -321,10 +321,32 @@ def _cached_wheel(out: Path) -> Path | None:
 
 
 def _backend_said(exc: Exception) -> str:
-    """The last line the backend wrote to stderr (its error), else what ``build`` says of the failure."""
+    """The backend's error from its stderr (:func:`_error_line`), else what ``build`` says of the failure."""
     failed = getattr(exc, "exception", None)
-    said = _last_line(failed.stderr) if isinstance(failed, subprocess.CalledProcessError) and failed.stderr else ""
+    said = _error_line(failed.stderr) if isinstance(failed, subprocess.CalledProcessError) and failed.stderr else ""
     return said or _last_line(str(exc))
+
+
+#: how Python begins the traceback of an exception it prints
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def _error_line(stderr: str) -> str:
+    """The backend's error: the exception line of the last traceback in ``stderr``, else its last line.
+
+    A backend that raises leaves a traceback whose exception line says what failed; the lines after it belong to
+    the same message. hatchling's ``ValueError: Unable to determine which files to ship ...`` and setuptools-scm's
+    ``LookupError: setuptools-scm was unable to detect version ...`` go on with paragraphs of advice, whose last
+    line (``packages = ["src/foo"]``) named no error. Without a traceback (setuptools' ``error: ...`` from a
+    ``SystemExit``), the last line is the error.
+    """
+    _, marker, after = stderr.rpartition(_TRACEBACK)
+    if marker:
+        # the frames are indented; the first line that is not starts the exception's message
+        lines = (line.strip() for line in after.splitlines() if line.strip() and not line[:1].isspace())
+        if (found := next(lines, None)) is not None:
+            return found
+    return _last_line(stderr)
 
 
 def _last_line(text: str) -> str:
