@@ -636,6 +636,29 @@ def test_uninstall_removes_exactly_the_record(venv: Venv, tmp_path: Path) -> Non
     }
 
 
+@pytest.mark.parametrize("also", ["nothing", "another module's bytecode"])
+def test_uninstall_of_a_top_level_module_removes_site_packages_pycache_once_empty(
+    venv: Venv, tmp_path: Path, also: str
+) -> None:
+    # setuptools' editable install puts __editable___<name>_finder.py at the top of site-packages; switched to a
+    # wheel, its emptied site-packages/__pycache__ stayed, which neither a fresh venv nor pip leaves (found by QA)
+    installer = WheelInstaller(venv.target)
+    installer.install(make_wheel(tmp_path / "w", "solo", "1.0", modules={"solo.py": "X = 1\n"}), _wanted("solo", "1.0"))
+    (venv.site / "__pycache__").mkdir()
+    (venv.site / "__pycache__" / f"solo.{sys.implementation.cache_tag}.pyc").write_bytes(b"")
+    another = also != "nothing"
+    if another:  # bytecode of a module that stays: the directory stays with it
+        (venv.site / "__pycache__" / f"kept.{sys.implementation.cache_tag}.pyc").write_bytes(b"")
+    [dist] = venv.dists()["solo"]
+    uninstall(dist, venv.path)
+    assert not (venv.site / "solo.py").exists()
+    if another:
+        assert [p.name for p in (venv.site / "__pycache__").iterdir()] == [f"kept.{sys.implementation.cache_tag}.pyc"]
+    else:
+        assert not (venv.site / "__pycache__").exists()
+    assert venv.site.is_dir()
+
+
 def test_uninstall_keeps_a_separate_site_packages_it_emptied(venv: Venv, tmp_path: Path) -> None:
     # a platlib directory of its own (some interpreters' schemes): emptied, it stays, as the venv made it
     platlib = venv.path / "platlib" / "site-packages"

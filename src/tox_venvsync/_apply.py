@@ -359,7 +359,11 @@ def uninstall(
     # emptied directories are pruned by their real paths: climbing a written path through a link (lib64 -> lib,
     # a link to the venv's root) would reach directories that are not the ones above it
     real_root, library = os.path.realpath(root), os.path.realpath(dist.dist_info.parent)
-    real_parents = {os.path.realpath(directory) for directory in parents} - {library}
+    real_parents = {os.path.realpath(directory) for directory in parents}
+    if library in real_parents:  # a top-level module's bytecode directory goes once empty, as pip removes it
+        with contextlib.suppress(OSError):  # not empty (another module's), or no directory (a link stays)
+            os.rmdir(os.path.join(library, "__pycache__"))
+    real_parents -= {library}
     _prune_empty((Path(p) for p in real_parents if _under(p, library)), stop=Path(library))
     # data, headers, scripts: directories it emptied go too (the recording spec's "complete uninstall"), up to
     # but never the venv's own top directories (bin, include, share, etc)
