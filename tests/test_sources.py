@@ -41,6 +41,7 @@ from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._state import State
 from tox_venvsync._sync import Outcome, SyncSpec, sync
 from tox_venvsync._target import Target, TargetMemo
+from tox_venvsync._values import replace
 from tox_venvsync._verify import check_records, unowned_files
 
 if TYPE_CHECKING:
@@ -1011,6 +1012,75 @@ def test_the_index_setting_comes_from_the_specs_environment(
     spec = SyncSpec(venv=env.venv, lock_path=env.lock, environ={**os.environ, "PIP_INDEX_URL": local_index.simple_url})
     assert actions(sync(spec, env.target, cache=env.cache)) == [("pinned", "install")]
     assert "/simple/pinned/" in local_index.requests
+
+
+def _pip_sees_only(index: LocalIndex, **more: str) -> dict[str, str]:
+    """The environment of a build whose pip asks only ``index``: no machine configuration, no cache."""
+    return {
+        **os.environ,
+        "PIP_INDEX_URL": index.simple_url,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_FIND_LINKS": "",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_TIMEOUT": "60",
+        "PIP_RETRIES": "0",
+        **more,
+    }
+
+
+def test_an_offline_build_downloads_no_build_requirement(env: Env, local_index: LocalIndex, tmp_path: Path) -> None:
+    # --sync-offline is "no download", but pip installed a build's requirements from the index (a lock's source
+    # tree here; a project's sdist, a lock's sdist alike): found by QA, building package = sdist offline
+    tree = write_project(env.root / "lock" / "local", "needy", "0.1", {"needy/__init__.py": "V = 1\n"})
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("requires = []", 'requires = ["buildhelp"]'))
+    make_wheel(local_index.directory, "buildhelp", "1.0")
+    env.write({"name": "needy", "directory": {"path": "local"}})
+    online = SyncSpec(venv=env.venv, lock_path=env.lock, environ=_pip_sees_only(local_index))
+    assert actions(sync(online, env.target, cache=env.cache)) == [("needy", "install")]
+    assert "/simple/buildhelp/" in local_index.requests
+
+    local_index.requests.clear()
+    offline = Env(tmp_path / "offline", Path(env.target.executable).resolve())
+    spec = replace(online, venv=offline.venv, offline=True)
+    with pytest.raises(BuildError) as info:
+        sync(spec, offline.target, cache=env.cache)
+    assert str(info.value).startswith(f"cannot build needy from {tree}: installing its build requirements failed (")
+    assert str(info.value).endswith(
+        "; offline, pip downloads nothing and looks only in its find-links: sync online, or name a directory holding "
+        "them in PIP_FIND_LINKS"
+    )
+    assert local_index.requests == []
+    assert dist_info_names([offline.site]) == []
+
+    # a find-links directory holding them serves the build offline, as pip --no-index --find-links does
+    linked = tmp_path / "build-wheels"
+    make_wheel(linked, "buildhelp", "1.0")
+    spec = replace(spec, environ=_pip_sees_only(local_index, PIP_FIND_LINKS=str(linked)))
+    assert actions(sync(spec, offline.target, cache=env.cache)) == [("needy", "install")]
+    assert local_index.requests == []
+
+
+def test_an_offline_sync_clones_no_commit_it_has_not_built(env: Env, tmp_path: Path) -> None:
+    # a clone is a download (offline installs "not even from a file: URL"); a commit built before comes from the cache
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": ""})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    commit = git(repo, "rev-parse", "HEAD")
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": repo.as_uri(), "commit-id": commit}})
+    cold = Env(tmp_path / "cold", Path(env.target.executable).resolve())
+    with pytest.raises(BuildError) as info:
+        sync(SyncSpec(venv=cold.venv, lock_path=env.lock, offline=True), cold.target, cache=cold.cache)
+    assert str(info.value) == (
+        f"cannot build gitpkg from {repo.as_uri()}@{commit}: offline, and the commit was not built before (its wheel "
+        "is not in the cache); run once online first"
+    )
+    assert actions(env.sync()) == [("gitpkg", "install")]  # online: cloned, built and cached
+    warm = Env(tmp_path / "warm", Path(env.target.executable).resolve())
+    outcome = sync(SyncSpec(venv=warm.venv, lock_path=env.lock, offline=True), warm.target, cache=env.cache)
+    assert actions(outcome) == [("gitpkg", "install")]
 
 
 def test_no_index_pins_are_found_in_a_find_links_directory_beside_the_file(

@@ -44,11 +44,14 @@ class BuildError(VenvSyncError):
 class Builder:
     """Builds wheels for one target interpreter."""
 
-    def __init__(self, cache: Cache, target: Target, *, environ: Mapping[str, str] | None = None) -> None:
-        """``environ``: the environment builds run in (``None``: this process's)."""
+    def __init__(
+        self, cache: Cache, target: Target, *, environ: Mapping[str, str] | None = None, offline: bool = False
+    ) -> None:
+        """``environ``: the environment builds run in (``None``: this process's); ``offline``: download nothing."""
         self._cache = cache
         self._target = target
         self._environ = dict(os.environ if environ is None else environ)
+        self._offline = offline
 
     def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
@@ -81,6 +84,8 @@ class Builder:
         with self._once(out, "git", key) as wheel:
             if wheel is not None:
                 return _as_locked(pick, wheel, source)
+            if self._offline:  # a clone is a download, which --sync-offline makes none of (also from a file: URL)
+                raise BuildError(pick.name, source, _OFFLINE_CLONE)
             with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
                 checkout = Path(tmp) / "checkout"
                 _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
@@ -159,8 +164,9 @@ class Builder:
             python = _isolated_env(pick, Path(env_dir), self._target, source, environ)
             try:
                 builder = ProjectBuilder(tree, python_executable=str(python), runner=runner)
-                _pip_install(pick, python, builder.build_system_requires, source, environ)
-                _pip_install(pick, python, builder.get_requires_for_build(distribution), source, environ)
+                _pip_install(pick, python, builder.build_system_requires, source, environ, offline=self._offline)
+                requires = builder.get_requires_for_build(distribution)
+                _pip_install(pick, python, requires, source, environ, offline=self._offline)
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
                 reason = _backend_said(exc)
@@ -191,6 +197,15 @@ def _quiet_backend_warnings() -> None:
 _NO_PROJECT = (
     "it has no pyproject.toml or setup.py; copy the sources there before the sync (for a layer of the "
     "dependencies alone, venvsync sync --no-install-project leaves the project's own entry out)"
+)
+
+
+#: why an offline build of a commit not built before cannot be made
+_OFFLINE_CLONE = "offline, and the commit was not built before (its wheel is not in the cache); run once online first"
+#: what an offline build whose requirements pip did not find can do
+_OFFLINE_REQUIREMENTS = (
+    "; offline, pip downloads nothing and looks only in its find-links: sync online, or name a directory "
+    "holding them in PIP_FIND_LINKS"
 )
 
 
@@ -237,16 +252,27 @@ def _isolated_env(pick: Pick, path: Path, target: Target, source: str, environ: 
     return path / "bin" / "python"
 
 
-def _pip_install(
-    pick: Pick, python: Path, requirements: Sequence[str] | set[str], source: str, environ: Mapping[str, str]
+def _pip_install(  # noqa: PLR0913  # the build's facts, and whether pip may download
+    pick: Pick,
+    python: Path,
+    requirements: Sequence[str] | set[str],
+    source: str,
+    environ: Mapping[str, str],
+    *,
+    offline: bool = False,
 ) -> None:
+    """Install a build's requirements into its isolated environment; offline, from pip's find-links alone."""
     if not requirements:
         return
-    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *sorted(requirements)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=dict(environ))
+    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # --sync-offline downloads nothing: pip looks in no index, only in the find-links directories it is given
+    command += ["--no-index"] if offline else []
+    result = subprocess.run(
+        [*command, *sorted(requirements)], capture_output=True, text=True, check=False, env=dict(environ)
+    )
     if result.returncode != 0:
         reason = f"installing its build requirements failed ({_last_line(result.stderr or result.stdout)})"
-        raise BuildError(pick.name, source, reason)
+        raise BuildError(pick.name, source, reason + (_OFFLINE_REQUIREMENTS if offline else ""))
 
 
 def _quiet_runner(cmd: Sequence[str], cwd: str | None, environ: Mapping[str, str]) -> None:

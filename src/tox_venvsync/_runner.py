@@ -658,7 +658,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 from tox_venvsync._build import Builder  # noqa: PLC0415  # only when building
 
                 into = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="project-")))
-                builder = Builder(cache, target, environ=self._tool_environ())
+                builder = Builder(cache, target, environ=self._tool_environ(), offline=self._offline)
                 built = {sdist.path: builder.from_project_sdist(sdist.path, into) for sdist in sdists}
             yield [
                 LocalWheel(
@@ -687,7 +687,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             project_names=frozenset()
             if request.only_groups and self.pkg_type == "skip"
             else _project_names(self._package_root, self._venvsync_parsed) | self._project_installed_earlier(),
-            offline=bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, "")),
+            offline=self._offline,
             deps=self._deps_args(),
             deps_content=self._deps_content(),
             deps_dir=self.core["toxinidir"],  # as tox's own pip runs: -r and relative paths start at tox.ini
@@ -707,6 +707,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self.pkg_type in {"skip", "deps-only"} or getattr(self.options, "skip_pkg_install", False):
             return State(self.env_dir).project_names()
         return frozenset()  # built now: its wheel names it
+
+    @property
+    def _offline(self) -> bool:
+        """``--sync-offline`` (or ``TOX_VENVSYNC_OFFLINE``): install from the cache only, download nothing."""
+        return bool(getattr(self.options, "sync_offline", False)) or _truthy(os.environ.get(OFFLINE_ENV, ""))
 
     def _deps_args(self) -> list[str]:
         """The pip arguments of ``deps``, with tox's ``constraints`` files after them, as tox's own pip install runs.

@@ -37,9 +37,17 @@ class Sources:
     """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
 
     def __init__(
-        self, cache: Cache, target: Target, scratch: Path, *, environ: Mapping[str, str] | None = None
+        self,
+        cache: Cache,
+        target: Target,
+        scratch: Path,
+        *,
+        environ: Mapping[str, str] | None = None,
+        offline: bool = False,
     ) -> None:
+        """``offline``: builds download nothing (``--sync-offline``; see ``Builder``)."""
         self.cache = cache
+        self._offline = offline
         self._target = target
         self._scratch = scratch
         self._environ = environ
@@ -54,7 +62,7 @@ class Sources:
     def _builder(self) -> Builder:
         from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync that builds loads it
 
-        return Builder(self.cache, self._target, environ=self._environ)
+        return Builder(self.cache, self._target, environ=self._environ, offline=self._offline)
 
     @cached_property
     def default_indexes(self) -> tuple[str, ...]:

@@ -246,7 +246,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         collector_paused(),
         tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch,
     ):
-        sources = Sources(cache, target, Path(scratch), environ=spec.environ)
+        sources = Sources(cache, target, Path(scratch), environ=spec.environ, offline=spec.offline)
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec))
         plan = make_sync_plan(
