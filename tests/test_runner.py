@@ -2125,6 +2125,35 @@ def test_a_lock_that_does_not_satisfy_the_project_is_stale(demo: Demo) -> None:
     assert code == 0, out
 
 
+def test_a_requirement_the_backend_adds_to_editable_wheels_is_not_called_a_stale_lock(demo: Demo) -> None:
+    # hatchling's dev-mode-exact makes the editable wheel need editables, which the project's dependencies do not
+    # name: "the lock is stale ...; refresh it (uv lock)" sent the user to relock, which changed nothing (found by QA)
+    _packaged(demo, "editable")
+    backend = demo.project.path / "_build" / "backend.py"
+    line = '    requires = open("requires.txt").read().split() if os.path.exists("requires.txt") else []\n'
+    added = line + '    requires += ["editables~=0.3"] if "demo_pkg.pth" in files else []\n'
+    backend.write_text(backend.read_text().replace(line, added))
+    pyproject = demo.project.path / "pyproject.toml"
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        f"py312: failed with {demo.project.path / 'pylock.toml'}: the project's editable wheel needs editables~=0.3, "
+        f"which its build backend adds to editable installs (the dependencies in {pyproject} do not name it), and the "
+        "lock does not have it; name it in a dependency group this environment selects and lock again (write it "
+        "again: uv export --format pylock.toml, pdm export -f pylock or pip lock), or set package = wheel"
+    ) in out
+    assert not demo.venv.exists()
+    # a project that declares it itself (or whose dependencies are dynamic): the lock is stale, as before
+    pyproject.write_text(pyproject.read_text() + 'dependencies = ["editables~=0.3"]\n')
+    code, out = demo.run()
+    assert code != 0
+    assert "the lock is stale: the project needs editables~=0.3 but the lock does not have it" in out
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("package = editable", "package = wheel"))
+    code, out = demo.run()  # its wheel needs nothing the lock lacks
+    assert code == 0, out
+
+
 def test_a_project_whose_requires_python_excludes_the_interpreter_is_not_a_stale_lock(demo: Demo) -> None:
     # a requirements file exported for a project of requires-python >=3.10 lacks importlib-metadata; python_version
     # < "3.10": on Python 3.9 the project is what does not fit, and re-locking would not help

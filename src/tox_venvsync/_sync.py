@@ -566,23 +566,66 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
 
     from tox_venvsync._complete import applies  # noqa: PLC0415
 
-    metadata = {wheel.path: _project_metadata(wheel.path) for wheel in spec.project}
+    metadata = {wheel: _project_metadata(wheel.path) for wheel in spec.project}
     for headers in metadata.values():  # a lock made for the project's Pythons lacks what others need: not stale
         _check_project_python(headers, target)
     versions = {pick.name: pick.version for pick in picks}
-    for requirement in (r for wheel, headers in metadata.items() for r in _requires_dist(wheel, headers)):
-        if not applies(requirement, target, spec.request.extras):
-            continue
-        name = canonicalize_name(requirement.name)
-        if name in versions:
-            have = versions[name]
-            if have is None or requirement.specifier.contains(have, prereleases=True):
+    for wheel, headers in metadata.items():
+        for requirement in _requires_dist(wheel.path, headers):
+            if not applies(requirement, target, spec.request.extras):
                 continue
-            found = f"has {name} {have}"
-        else:
-            found = "does not have it"
-        msg = f"the lock is stale: the project needs {requirement} but the lock {found}; refresh it ({_relock(spec)})"
-        raise SelectionError(spec.lock_path, msg)
+            name = canonicalize_name(requirement.name)
+            if name in versions:
+                have = versions[name]
+                if have is None or requirement.specifier.contains(have, prereleases=True):
+                    continue
+                found = f"has {name} {have}"
+            elif wheel.editable and (pyproject := _added_to_editables(wheel, name)) is not None:
+                raise SelectionError(spec.lock_path, _editable_needs(requirement, pyproject, _relock(spec)))
+            else:
+                found = "does not have it"
+            msg = (
+                f"the lock is stale: the project needs {requirement} but the lock {found}; refresh it ({_relock(spec)})"
+            )
+            raise SelectionError(spec.lock_path, msg)
+
+
+def _added_to_editables(wheel: LocalWheel, name: str) -> Path | None:
+    """The project's ``pyproject.toml``, when ``name`` is a requirement its backend added to the editable wheel alone.
+
+    hatchling's ``dev-mode-exact`` makes the editable wheel need ``editables``, which the project's dependencies do
+    not name, so no lock has it: relocking, as the stale-lock sentence says, changes nothing. ``None`` when the
+    project's dependencies are not all written in its ``[project]`` table (dynamic), or name it.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # see the imports
+    from packaging.utils import canonicalize_name  # noqa: PLC0415
+
+    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415
+
+    pyproject = (wheel.source or wheel.path.parent) / "pyproject.toml"
+    try:
+        project = read_toml(pyproject)[1].get("project")
+    except (VenvSyncError, OSError):
+        return None
+    if not isinstance(project, dict):
+        return None
+    try:
+        if {"dependencies", "optional-dependencies"} & set(project.get("dynamic", [])):
+            return None
+        extras = project.get("optional-dependencies", {})
+        lines = [*project.get("dependencies", []), *(line for group in extras.values() for line in group)]
+        declared = {canonicalize_name(Requirement(line).name) for line in lines}
+    except (InvalidRequirement, TypeError, AttributeError):  # not a table as the spec has it: the build judged it
+        return None
+    return None if name in declared else pyproject
+
+
+def _editable_needs(requirement: Requirement, pyproject: Path, relock: str) -> str:
+    return (
+        f"the project's editable wheel needs {requirement}, which its build backend adds to editable installs (the "
+        f"dependencies in {pyproject} do not name it), and the lock does not have it; name it in a dependency group "
+        f"this environment selects and lock again ({relock}), or set package = wheel"
+    )
 
 
 def _relock(spec: SyncSpec) -> str:
