@@ -2171,6 +2171,13 @@ def test_a_project_whose_requires_python_excludes_the_interpreter_is_not_a_stale
     assert re.search(said + r"\d+; use a Python the project supports for this environment\n", out), out
     assert "Traceback" not in out
     assert not (demo.venvs / "py312").exists()  # made by the run, undone
+    # uv sync --frozen leaves out the check of the lock, not the project's own Requires-Python: the sentence was the
+    # one for a lock's package, "pin a release that supports it (the lock was made for another Python)" (found by QA)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_FROZEN", "1")
+        code, out = demo.run()
+    assert code != 0
+    assert re.search(said + r"\d+; use a Python the project supports for this environment\n", out), out
 
 
 def test_only_groups_with_a_package_installs_it_without_asking_its_dependencies(demo: Demo) -> None:

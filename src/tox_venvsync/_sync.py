@@ -529,8 +529,11 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
         picks = [_not_editable(pick) for pick in picks]
     # only_groups, or --package naming only other workspace members: the project's dependencies are not asked
     other_members = bool(spec.request.packages) and not spec.request.packages & spec.project_names
+    metadata = {wheel: _project_metadata(wheel.path) for wheel in spec.project}
+    for headers in metadata.values():  # also with --frozen or only_groups: the project itself does not fit then
+        _check_project_python(headers, target)
     if not spec.request.frozen and not spec.request.only_groups and not other_members:
-        _check_fresh(spec, target, picks)
+        _check_fresh(spec, target, picks, metadata)
     built = {w.pick.name for w in project}
     installed = scan(_site_packages(target))
     # a source tree unchanged since it was built and installed here is not built again (unless it must be reinstalled)
@@ -560,15 +563,16 @@ _RELOCK = {
 _REWRITE_PYLOCK = {"pip": "pip lock", "uv": "uv export --format pylock.toml", "pdm": "pdm export -f pylock"}
 
 
-def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick]) -> None:
-    """The project's own requirements must be met by the lock; else the lock is stale (it never is silently)."""
+def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick], metadata: Mapping[LocalWheel, Message]) -> None:
+    """The project's own requirements must be met by the lock; else the lock is stale (it never is silently).
+
+    ``metadata``: the headers of each project wheel, whose ``Requires-Python`` admits the interpreter (checked first:
+    a lock made for the project's Pythons lacks what others need, and is not stale).
+    """
     from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
 
     from tox_venvsync._complete import applies  # noqa: PLC0415
 
-    metadata = {wheel: _project_metadata(wheel.path) for wheel in spec.project}
-    for headers in metadata.values():  # a lock made for the project's Pythons lacks what others need: not stale
-        _check_project_python(headers, target)
     versions = {pick.name: pick.version for pick in picks}
     for wheel, headers in metadata.items():
         for requirement in _requires_dist(wheel.path, headers):
