@@ -1062,6 +1062,21 @@ def test_an_offline_build_downloads_no_build_requirement(env: Env, local_index: 
     assert local_index.requests == []
 
 
+@pytest.mark.parametrize("setting", ["VIRTUALENV_NO_SEED", "VIRTUALENV_NO_PIP"])
+def test_a_build_has_pip_whatever_virtualenv_settings_the_user_has(
+    env: Env, local_index: LocalIndex, setting: str
+) -> None:
+    # a VIRTUALENV_NO_SEED=1 in the user's shell (for their own venvs) left every build environment without pip:
+    # "installing its build requirements failed (.../bin/python: No module named pip)" (found by QA)
+    tree = write_project(env.root / "lock" / "local", "needy", "0.1", {"needy/__init__.py": "V = 1\n"})
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("requires = []", 'requires = ["buildhelp"]'))
+    make_wheel(local_index.directory, "buildhelp", "1.0")
+    env.write({"name": "needy", "directory": {"path": "local"}})
+    spec = SyncSpec(venv=env.venv, lock_path=env.lock, environ=_pip_sees_only(local_index, **{setting: "1"}))
+    assert actions(sync(spec, env.target, cache=env.cache)) == [("needy", "install")]
+
+
 def test_an_offline_sync_clones_no_commit_it_has_not_built(env: Env, tmp_path: Path) -> None:
     # a clone is a download (offline installs "not even from a file: URL"); a commit built before comes from the cache
     repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": ""})

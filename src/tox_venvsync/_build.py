@@ -241,12 +241,19 @@ def _as_locked(pick: Pick, wheel: Path, source: str) -> Path:
     return wheel
 
 
+#: virtualenv's settings that make a venv without pip
+_NO_PIP = frozenset({"VIRTUALENV_NO_SEED", "VIRTUALENV_NO_PIP"})
+
+
 def _isolated_env(pick: Pick, path: Path, target: Target, source: str, environ: Mapping[str, str]) -> Path:
     from virtualenv import cli_run  # noqa: PLC0415  # only when building
 
     args = [str(path), "--python", target.executable, "--no-periodic-update", "--quiet"]
+    # the build's requirements are installed with the environment's pip: a setting of the user's shell that leaves
+    # venvs without it (for tox's own, which venv_seed sets) is not the build's
+    settings = {key: value for key, value in environ.items() if key.upper() not in _NO_PIP}
     try:
-        cli_run(args, setup_logging=False, env=dict(environ))
+        cli_run(args, setup_logging=False, env=settings)
     except (SystemExit, RuntimeError, OSError) as exc:
         raise BuildError(pick.name, source, f"cannot create the build environment ({exc})") from exc
     return path / "bin" / "python"
