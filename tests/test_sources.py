@@ -1086,12 +1086,13 @@ def test_an_offline_sync_clones_no_commit_it_has_not_built(env: Env, tmp_path: P
     commit = git(repo, "rev-parse", "HEAD")
     env.write({"name": "gitpkg", "vcs": {"type": "git", "url": repo.as_uri(), "commit-id": commit}})
     cold = Env(tmp_path / "cold", Path(env.target.executable).resolve())
-    with pytest.raises(BuildError) as info:
+    with pytest.raises(OfflineError) as info:
         sync(SyncSpec(venv=cold.venv, lock_path=env.lock, offline=True), cold.target, cache=cold.cache)
     assert str(info.value) == (
-        f"cannot build gitpkg from {repo.as_uri()}@{commit}: offline, and the commit was not built before (its wheel "
-        "is not in the cache); run once online first"
+        f"offline and 1 file(s) are not in the cache: gitpkg (the wheel built from {repo.as_uri()}@{commit}); run "
+        "once online (or fill TOX_VENVSYNC_CACHE_DIR) first"
     )
+    assert info.value.exit_code == 2
     assert actions(env.sync()) == [("gitpkg", "install")]  # online: cloned, built and cached
     warm = Env(tmp_path / "warm", Path(env.target.executable).resolve())
     outcome = sync(SyncSpec(venv=warm.venv, lock_path=env.lock, offline=True), warm.target, cache=env.cache)

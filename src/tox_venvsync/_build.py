@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tox_venvsync._cache import one_at_a_time
-from tox_venvsync._errors import BadInputError, VenvSyncError
+from tox_venvsync._errors import BadInputError, OfflineError, VenvSyncError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -85,7 +85,7 @@ class Builder:
             if wheel is not None:
                 return _as_locked(pick, wheel, source)
             if self._offline:  # a clone is a download, which --sync-offline makes none of (also from a file: URL)
-                raise BuildError(pick.name, source, _OFFLINE_CLONE)
+                raise OfflineError([f"{pick.name} (the wheel built from {source})"])  # exit code 2, as a file missing
             with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
                 checkout = Path(tmp) / "checkout"
                 _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
@@ -200,8 +200,6 @@ _NO_PROJECT = (
 )
 
 
-#: why an offline build of a commit not built before cannot be made
-_OFFLINE_CLONE = "offline, and the commit was not built before (its wheel is not in the cache); run once online first"
 #: what an offline build whose requirements pip did not find can do
 _OFFLINE_REQUIREMENTS = (
     "; offline, pip downloads nothing and looks only in its find-links: sync online, or name a directory "
