@@ -614,6 +614,39 @@ def test_an_env_location_starting_with_a_tilde_is_refused_before_anything_is_mad
     assert sorted(p.name for p in demo.project.path.iterdir()) == ["pylock.toml", "tox.ini"]
 
 
+@pytest.mark.parametrize(
+    ("substitution", "what"),
+    [
+        ("env_dir", "which follows env_location"),
+        ("envdir", "which follows env_location"),
+        ("env_site_packages_dir", "a path in the venv that env_location places"),
+        ("env_bin_dir", "a path in the venv that env_location places"),
+        ("env_python", "a path in the venv that env_location places"),
+    ],
+)
+@pytest.mark.parametrize("config", ["tox.ini", "tox.toml"])
+def test_an_env_location_built_from_the_venvs_own_paths_is_one_sentence(
+    demo: Demo, substitution: str, what: str, config: str
+) -> None:
+    # env_dir follows env_location: tox recursed to Python's limit, and a path in the venv ended in a traceback
+    # thousands of lines long (found by QA)
+    location = f"{{{substitution}}}/venv"
+    if config == "tox.ini":
+        (demo.project.path / "tox.ini").write_text(INI.replace("{env_location}", location))
+    else:
+        _toml_config(demo, config, f'env_location = "{location}"\n', "pass")
+    result = demo.project.run("r", "-e", "py312", "--workdir", str(demo.work))
+    assert result.code != 0
+    shown = "env_dir" if substitution == "envdir" else substitution
+    assert (
+        f"env_location refers to {{{shown}}}, {what}, so it cannot be worked out; build env_location from "
+        "{work_dir}, {tox_root}, {env_name} or {env:VAR} instead"
+    ) in result.out, result.out
+    assert "Traceback" not in result.out + result.err
+    assert "RecursionError" not in result.out
+    assert not demo.venvs.exists()
+
+
 def test_a_package_root_with_a_nul_character_has_no_project() -> None:
     from tox_venvsync._runner import _not_built_by_its_tool, _project_names  # noqa: PLC0415  # private helpers
 

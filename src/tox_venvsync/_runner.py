@@ -106,6 +106,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._venvsync_made: Path | Literal[False] | None = False
         #: the ``pyproject.toml`` files this environment read (see ``_pyproject``)
         self._venvsync_parsed: _Parsed = {}
+        #: the threads working out ``env_location`` for tox's ``env_dir`` now (see :meth:`_location_for_env_dir`)
+        self._venvsync_locating: set[int] = set()
         super().__init__(create_args)
 
     @staticmethod
@@ -242,7 +244,28 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             default=False,
             desc="compile every module of the environment after a sync that changed it, as pip does",
         )
-        follow_env_dir(self.conf, lambda: self.conf["env_location"])
+        follow_env_dir(self.conf, self._location_for_env_dir)
+
+    def _location_for_env_dir(self) -> Path:
+        """``env_location``, the default of tox's ``env_dir``; one sentence for an ``env_location`` built from it.
+
+        ``{env_dir}`` (or a path in the venv: ``{env_site_packages_dir}``...) in ``env_location`` asks for the value
+        being worked out: tox recursed until Python's limit, and a path in the venv ended in a traceback.
+        """
+        thread = threading.get_ident()
+        if thread in self._venvsync_locating:  # asked again while working it out: env_location names env_dir
+            raise HandledError(_built_from_itself("env_dir"))
+        self._venvsync_locating.add(thread)
+        try:
+            location: Path = self.conf["env_location"]
+        finally:
+            self._venvsync_locating.discard(thread)
+        return location
+
+    def _refuse_while_locating(self, substitution: str) -> None:
+        """A path in the venv asked for while ``env_location`` is worked out: it cannot be known before it."""
+        if threading.get_ident() in self._venvsync_locating:
+            raise HandledError(_built_from_itself(substitution))
 
     def _env_location(self, value: Path) -> Path:
         selected = _selected(self.options, self.name, self.core, lambda: self.conf["labels"])
@@ -524,21 +547,25 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def env_python(self) -> Path:
         """The venv's interpreter."""
+        self._refuse_while_locating("env_python")
         layout = self._layout()
         return layout.python if layout is not None else super().env_python()
 
     def env_bin_dir(self) -> Path:
         """The venv's scripts directory."""
+        self._refuse_while_locating("env_bin_dir")
         layout = self._layout()
         return layout.scripts if layout is not None else super().env_bin_dir()
 
     def env_site_package_dir(self) -> Path:
         """The venv's pure-Python site-packages."""
+        self._refuse_while_locating("env_site_packages_dir")
         layout = self._layout()
         return layout.purelib if layout is not None else super().env_site_package_dir()
 
     def env_site_package_dir_plat(self) -> Path:
         """The venv's platform site-packages."""
+        self._refuse_while_locating("env_site_packages_dir_plat")
         layout = self._layout()
         return layout.platlib if layout is not None else super().env_site_package_dir_plat()
 
@@ -828,6 +855,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         deps = " (deps installed by pip on top)" if outcome.deps else ""
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
+
+
+def _built_from_itself(substitution: str) -> str:
+    """The sentence for an ``env_location`` that names ``substitution``, which tox works out from it."""
+    what = "which follows env_location" if substitution == "env_dir" else "a path in the venv that env_location places"
+    return (
+        f"env_location refers to {{{substitution}}}, {what}, so it cannot be worked out; build env_location from "
+        "{work_dir}, {tox_root}, {env_name} or {env:VAR} instead"
+    )
 
 
 def _readable_by_all(record: Path) -> None:
