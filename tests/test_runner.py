@@ -357,6 +357,21 @@ def test_a_relative_package_root_of_the_tox_section_builds_the_project_there(
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "app-0.1.dist-info", "beta-2.0.dist-info"]
 
 
+def test_toxs_pylock_key_is_read_from_the_project_as_toxs_own_runner_reads_it(demo: Demo) -> None:
+    # tox reads pylock = pylock.toml from the core's package_root; as lock_file's default it was read from the tox
+    # root, another file, or none (found by QA). deps-only: the core's package_root exists on every tox version then
+    root = demo.project.path
+    (root / "pkg").mkdir()
+    (root / "pylock.toml").rename(root / "pkg" / "pylock.toml")
+    ini = (root / "tox.ini").read_text().replace("package = skip", "package = deps-only\npylock = pylock.toml")
+    (root / "tox.ini").write_text(ini.replace("[tox]\n", "[tox]\npackage_root = pkg\n"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out
+    shown = demo.project.run("c", "-e", "py312", "-k", "lock_file", "--workdir", str(demo.work))
+    assert f"lock_file = {root / 'pkg' / 'pylock.toml'}\n" in shown.out, shown.out
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

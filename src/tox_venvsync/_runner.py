@@ -179,9 +179,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self.conf.add_config(
             keys=["lock_file"],
             of_type=str,
-            default=lambda conf, name: self.conf["pylock"],  # noqa: ARG005
-            desc="the lockfile to sync the environment from, relative to the tox root; empty means the first of "
-            f"{', '.join(DETECTED)} found there",
+            default=lambda conf, name: self._pylock_path(),  # noqa: ARG005
+            desc="the lockfile to sync the environment from, relative to the tox root (default: tox's pylock key); "
+            f"empty means the first of {', '.join(DETECTED)} found there",
         )
         self.conf.add_config(
             keys=["lock_format"],
@@ -382,6 +382,15 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         except KeyError:
             return tox_root
         return Path(os.path.normpath(tox_root / root))
+
+    def _pylock_path(self) -> str:
+        """The path of the ``pylock`` key, from where tox's own runner reads it: the core's ``package_root``.
+
+        ``lock_file`` starts at the tox root; read through it, ``pylock = pylock.toml`` with ``package_root = app``
+        in ``[tox]`` named another file than tox's own runner installs (``app/pylock.toml``).
+        """
+        pylock: str = self.conf["pylock"]
+        return str(self._core_package_root / pylock) if pylock else ""
 
     @property
     def _package_root(self) -> Path:
