@@ -519,6 +519,22 @@ def test_recreate_refuses_a_directory_with_other_files(demo: Demo, tmp_path: Pat
     assert tree(other) == before
 
 
+def test_a_relative_env_dir_starts_at_the_tox_root_on_every_tox_version(demo: Demo) -> None:
+    # older tox (4.65.0 to 4.67.0 at least) left a relative env_dir relative: the venv was made in the current
+    # directory, and the commands, run in change_dir, failed with "No such file or directory: 'venv/bin/python'"
+    # (found by QA)
+    root = demo.project.path
+    (root / "tests").mkdir()
+    ini = (root / "tox.ini").read_text()
+    (root / "tox.ini").write_text(ini.replace("package = skip", "package = skip\nenv_dir = venv\nchange_dir = tests"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "versions 1.0 2.0" in out
+    assert "alpha-cli ran" in out
+    assert (root / "venv" / "pyvenv.cfg").is_file()
+    assert dist_info_names([root / "venv" / SITE]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+
+
 @pytest.mark.parametrize("key", ["env_dir", "envdir"])
 def test_a_refused_env_dir_set_in_tox_ini_is_named_in_the_sentence(demo: Demo, tmp_path: Path, key: str) -> None:
     # an env_dir the user wrote wins over env_location, which tox-venvsync then never reads: naming env_location

@@ -6,6 +6,7 @@ import inspect
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from tox.config.of_type import ConfigDynamicDefinition
@@ -16,6 +17,7 @@ from virtualenv import session_via_cli
 
 from _support.pylock import write_pylock
 from tox_venvsync._discovery import VenvLayout, discover
+from tox_venvsync._tox_compat import follow_env_dir
 
 if TYPE_CHECKING:
     from tox.pytest import ToxProjectCreator
@@ -39,6 +41,24 @@ def test_explicit_env_dir_still_wins(tox_project: ToxProjectCreator) -> None:
     result = project.run("c", "-e", "a", "-k", "env_dir")
     result.assert_success()
     assert f"env_dir = {project.path / 'mine'}" in result.out
+
+
+def test_a_relative_env_dir_starts_at_the_tox_root_on_a_tox_that_leaves_it_relative(
+    tox_project: ToxProjectCreator,
+) -> None:
+    # older tox (4.65.0 to 4.67.0 at least) gives env_dir = venv as written, relative: the venv went to the current
+    # directory (found by QA); the definition of such a tox has no post_process, one is set
+    definition = ConfigDynamicDefinition(keys=["env_dir"], desc="d", of_type=Path, default=None)
+    conf: Any = SimpleNamespace(_defined={"env_dir": definition})
+    follow_env_dir(conf, lambda: Path("/venvs/a"), lambda: Path("/project"))
+    assert definition.post_process is not None
+    assert definition.post_process(Path("venv")) == Path("/project/venv")
+    assert definition.post_process(Path("/elsewhere")) == Path("/elsewhere")
+    # through tox, whatever its version
+    project = tox_project({"tox.ini": "[testenv:a]\nrunner = venvsync\nenv_dir = venv\n"})
+    result = project.run("c", "-e", "a", "-k", "env_dir")
+    result.assert_success()
+    assert f"env_dir = {project.path / 'venv'}\n" in result.out
 
 
 def test_private_members_we_use_exist() -> None:

@@ -244,7 +244,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             default=False,
             desc="compile every module of the environment after a sync that changed it, as pip does",
         )
-        follow_env_dir(self.conf, self._location_for_env_dir)
+        follow_env_dir(self.conf, self._location_for_env_dir, lambda: self.core["tox_root"])
 
     def _location_for_env_dir(self) -> Path:
         """``env_location``, the default of tox's ``env_dir``; one sentence for an ``env_location`` built from it.

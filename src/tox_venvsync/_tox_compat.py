@@ -18,12 +18,15 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
-def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path]) -> None:
-    """Make tox's ``env_dir`` default to our ``env_location``.
+def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path], tox_root: Callable[[], Path]) -> None:
+    """Make tox's ``env_dir`` default to our ``env_location``, and a relative ``env_dir`` start at the tox root.
 
     tox has no public way to change another key's default, and defining ``env_dir`` again raises
     "duplicate configuration definition"; so we swap the default of tox's own definition
-    (``ConfigSet._defined``, ``ConfigDynamicDefinition.default``). An explicit ``env_dir`` still wins.
+    (``ConfigSet._defined``, ``ConfigDynamicDefinition.default``). An explicit ``env_dir`` still wins. A relative
+    one is taken from the tox root, as tox 4.67.15 takes it (its ``post_process``): older tox (4.65.0 to 4.67.0
+    at least) left it relative, so the venv went to the current directory and the commands, run in
+    ``change_dir``, found no ``bin/python``.
     """
     definition: Any = conf._defined["env_dir"]  # noqa: SLF001  # private: see the docstring
 
@@ -31,6 +34,12 @@ def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path]) -> None:
         return location()
 
     definition.default = default
+    if definition.post_process is None:  # a tox that leaves a relative env_dir relative
+
+        def from_root(value: Path) -> Path:
+            return value if value.is_absolute() else tox_root() / value
+
+        definition.post_process = from_root
 
 
 def python_info(interpreter: Any) -> PythonInfo | None:  # noqa: ANN401  # virtualenv's PythonInfo
