@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import tox.util.path
 
 from _support.order import watch_query_and_lock
 from _support.project import write_project
@@ -1830,6 +1832,22 @@ def test_default_env_location_inside_the_work_dir_works_and_recreates(demo: Demo
     code, out = demo.run("-r")
     assert code == 0, out
     assert "synced 2 packages: 2 installed" in out
+
+
+def test_the_work_dir_a_venv_at_the_default_location_makes_is_private_as_tox_makes_it(demo: Demo) -> None:
+    # tox 4.67.15 makes its work directory 0700 before anything makes it with the umask; the guard made the venv
+    # at {work_dir}/{env_name} first, so the work directory had the umask's mode, 0775 under umask 002 (found by QA)
+    if not hasattr(tox.util.path, "ensure_private_dir"):
+        pytest.skip("this tox makes its work directory with the umask, for its own runner too")
+    (demo.project.path / "tox.ini").write_text(INI.replace("env_location = {env_location}\n", ""))
+    old = os.umask(0o002)
+    try:
+        code, out = demo.run()
+    finally:
+        os.umask(old)
+    assert code == 0, out
+    assert (demo.work / "py312" / "pyvenv.cfg").is_file()
+    assert stat.S_IMODE(demo.work.stat().st_mode) == 0o700
 
 
 def test_project_is_not_reinstalled_when_another_package_changes(demo: Demo) -> None:

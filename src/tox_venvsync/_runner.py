@@ -60,7 +60,13 @@ from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._file import missing
 from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._state import BYTECODE_PENDING, State
-from tox_venvsync._tox_compat import follow_env_dir, python_info, release_tox_redirect, run_recreate_commands
+from tox_venvsync._tox_compat import (
+    follow_env_dir,
+    make_work_dir_first,
+    python_info,
+    release_tox_redirect,
+    run_recreate_commands,
+)
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
@@ -430,6 +436,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             release_tox_redirect(self.env_dir, self.core["work_dir"])
         found = inspect(self.env_dir, self._protected, tox_dirs=self._tox_dirs)  # before tox writes into it
         if found.kind is Kind.MISSING:
+            make_work_dir_first(found.path, self.core["work_dir"])  # tox's, private: not undone with the venv's
             self._venvsync_missing_from = missing_from(found.path)
             if self._venvsync_missing_from is not None:  # tox p: another env of this run may share its parents
                 with _CLAIMING:

@@ -42,6 +42,24 @@ def follow_env_dir(conf: EnvConfigSet, location: Callable[[], Path], tox_root: C
         definition.post_process = from_root
 
 
+def make_work_dir_first(location: Path, work_dir: Path) -> None:
+    """Make tox's work directory as tox makes it, before our guard makes a venv ``location`` inside it.
+
+    tox 4.67.15 makes the work directory (and its missing parents) for its user alone, 0700
+    (``tox.util.path.ensure_private_dir``, first thing in ``ToxEnv._setup_env``), "before anything creates it as a
+    parent with the umask: group-writable environments must stay unreachable". Our guard makes the venv's directory
+    before tox's step runs, so at the default ``env_location`` it made the work directory with the umask (0775
+    under umask 002), and tox's step then found it there. A tox without the function makes it with the umask.
+    """
+    if work_dir not in location.parents:  # elsewhere: tox makes the work directory in its own step
+        return
+    try:
+        from tox.util.path import ensure_private_dir  # noqa: PLC0415  # a tox that has it
+    except ImportError:  # pragma: no cover  # older tox
+        return
+    ensure_private_dir(work_dir)
+
+
 def python_info(interpreter: Any) -> PythonInfo | None:  # noqa: ANN401  # virtualenv's PythonInfo
     """The ``PythonInfo`` tox keeps for a discovered interpreter, built as ``VirtualEnv._get_python`` builds it.
 
