@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from _support.disks import SmallDisks
 from _support.index import LocalIndex
 from tox_venvsync import _index
 from tox_venvsync._target import query_interpreter
@@ -112,6 +113,16 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def interpreter() -> Path:
     """The interpreter running the tests."""
     return Path(sys.executable)
+
+
+@pytest.fixture
+def small_disks(tmp_path: Path) -> Iterator[SmallDisks]:
+    """tmpfs mounts of a given size, to fill up; the test is skipped where it may not mount (only root may)."""
+    disks = SmallDisks(tmp_path / "disks")
+    try:
+        yield disks
+    finally:
+        disks.unmount_all()
 
 
 # --- the figures of the Reliability docs page, written by a full passing run of the suite --------------------------

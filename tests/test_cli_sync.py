@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from pytest_mock import MockerFixture
     from tox.pytest import ToxProjectCreator
 
+    from _support.disks import SmallDisks
     from _support.index import LocalIndex
     from tox_venvsync._target import Target
 
@@ -1164,6 +1166,51 @@ def test_a_directory_where_a_file_goes_is_one_sentence(
         "remove it, or make the environment again\n"
     )
     assert not list(site.rglob(f"*{TEMPORARY_SUFFIX}"))
+
+
+def _big_lock(tmp_path: Path) -> Path:
+    """A lock of one wheel of ~0.3 MB that unpacks to ~0.6 MB (random text: it hardly compresses)."""
+    module = "# " + random.Random(0).randbytes(300_000).hex() + "\n"  # noqa: S311  # filler, not a secret
+    wheel = make_wheel(tmp_path / "wheels", "big", "1.0", modules={"big/__init__.py": "", "big/blob.py": module})
+    return write_pylock(tmp_path / "project" / "pylock.toml", [package_entry("big", "1.0", [wheel_entry(wheel)])])
+
+
+_CACHE_FULL = (
+    "); free some space on its disk (or set TOX_VENVSYNC_CACHE_DIR to a directory on one with room) and run again\n"
+)
+
+
+@pytest.mark.parametrize(("size", "step"), [("128k", "dl-"), ("512k", "unpack-")], ids=["download", "unpack"])
+def test_a_full_cache_is_named_and_keeps_no_part_of_the_file(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    small_disks: SmallDisks,
+    size: str,
+    step: str,
+) -> None:
+    # found by QA on a real tmpfs: a download into a full cache read "the download broke off (OSError(28, ...)) (asked
+    # 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)", an unpacking "cannot install big from big-1.0-...whl: it is
+    # not a readable wheel ([Errno 28] No space left on device)"
+    lock = _big_lock(tmp_path)
+    disk = small_disks.mount(size)
+    cache = disk / "cache"
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(cache))
+    venv = tmp_path / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"venvsync: error: the cache {cache} is full (No space left on device at {cache / 'tmp'}/p")
+    assert f"/{step}" in err
+    assert err.endswith(_CACHE_FULL)
+    assert err.count("\n") == 1
+    assert not venv.exists()  # made by this run, and not left behind
+    assert not list(cache.rglob("dl-*"))
+    assert not list(cache.rglob("unpack-*"))
+    assert not (cache / "unpacked").exists() or not list((cache / "unpacked").rglob("blob.py"))
+    small_disks.resize(disk, "4m")  # room made: the next sync does it all
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    assert run(capsys, "verify", "--lock", str(lock), "--venv", str(venv))[0] == 0
 
 
 def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: Path) -> None:

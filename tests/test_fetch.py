@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import io
+import os
 import shutil
 import socket
 import threading
 import time
 import urllib.error
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +20,7 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from _support.disks import FullDiskWriter, full_fdopen
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
@@ -28,7 +32,6 @@ from tox_venvsync._lock._pylock import read_pylock
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
     from pytest_mock import MockerFixture
 
@@ -338,6 +341,24 @@ def test_connection_refused(wheelhouse: Path, cache: Cache) -> None:
     assert info.value.reason.endswith(
         "Connection refused; check the network or the index (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
     )
+    assert _files(cache.root) == []
+
+
+def test_a_full_cache_is_no_download_to_ask_again(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: a cache on a full disk read "the download broke off (OSError(28, 'No space left on device')) (asked
+    # 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)": a network failure, downloaded four times over
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    monkeypatch.setattr(os, "fdopen", full_fdopen)
+    FullDiskWriter.writes = 0
+    with pytest.raises(OSError, match="No space left on device") as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC
+    assert Path(info.value.filename).parent == cache.tmp_dir()  # the download's file, in the cache: one sentence
+    assert Path(info.value.filename).name.startswith("dl-")
+    assert (FullDiskWriter.writes, local_index.requests) == (1, [f"/files/{wheel.name}"])  # asked once
     assert _files(cache.root) == []
 
 

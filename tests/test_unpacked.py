@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import errno
 import hashlib
 import json
 import os
@@ -15,11 +16,13 @@ import subprocess
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+from unittest import mock
 
 import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from _support.disks import NO_SPACE
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _unpacked
 from tox_venvsync._apply import LinkInstaller, WheelInstaller
@@ -62,6 +65,22 @@ def test_unpack_once_then_reuse(tmp_path: Path, wheelhouse: Path) -> None:
     again = unpacked(cache, wheel, "sha256", digest, "pkg")
     assert again.entries == first.entries
     assert not list((tmp_path / "cache" / "unpacked").rglob(".tmp-*"))
+
+
+def test_a_full_cache_is_no_unreadable_wheel(tmp_path: Path, wheelhouse: Path) -> None:
+    # found by QA on a full tmpfs: "cannot install pkg from pkg-1.0-py3-none-any.whl: it is not a readable wheel
+    # ([Errno 28] No space left on device)" blamed the wheel; the disk's error is raised, naming the file
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "X = 1\n"})
+    cache = Cache(tmp_path / "cache")
+    digest = sha256_file(wheel)
+    with mock.patch("os.write", side_effect=NO_SPACE), pytest.raises(OSError, match="No space left") as info:
+        unpacked(cache, wheel, "sha256", digest, "pkg")
+    assert info.value.errno == errno.ENOSPC
+    assert Path(info.value.filename).is_relative_to(cache.tmp_dir())  # a file of the tree being unpacked
+    assert not list(cache.tmp_dir().iterdir())  # nothing of it kept
+    assert not (cache.unpacked("sha256", digest)).exists()
+    assert wheel.exists()  # the verified wheel is not taken for a damaged one
+    assert unpacked(cache, wheel, "sha256", digest, "pkg").dist_info == "pkg-1.0.dist-info"
 
 
 def test_a_cached_wheel_damaged_since_it_was_verified_is_deleted_and_said_so(tmp_path: Path, wheelhouse: Path) -> None:

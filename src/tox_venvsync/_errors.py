@@ -279,7 +279,7 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
     # a link or a rename names its destination second: that is where the space or the permission lacked
     filename = exc.filename2 if exc.filename2 is not None else exc.filename
     named = isinstance(filename, str | bytes | os.PathLike)  # not a file descriptor
-    if named and exc.errno in REFUSED and _made_for_a_moment(Path(os.fsdecode(filename))):
+    if named and exc.errno in REFUSED | FULL and _made_for_a_moment(Path(os.fsdecode(filename))):
         filename = str(Path(os.fsdecode(filename)).parent)  # the directory that refused it, which is there to see
     where = f" at {filename}" if named else ""
     path = Path(os.fsdecode(filename)) if named else None
@@ -295,6 +295,11 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
                 f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "
                 "part of it while it was in use; run again"
             )
+        if exc.errno in FULL:  # a disk without room: another directory you can write would be full as well
+            return FileSystemError(
+                f"the cache {cache} is full ({exc.strerror or exc}{where}); free some space on its disk (or set "
+                "TOX_VENVSYNC_CACHE_DIR to a directory on one with room) and run again"
+            )
         return FileSystemError(
             f"the cache {cache} cannot be used ({exc.strerror or exc}{where}); "
             "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
@@ -307,6 +312,23 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
 
 #: the errors of a file system that refuses a write: read-only, or not the user's
 REFUSED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+#: the errors of a file system without room for a write: its disk, or the user's quota, is full
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An ``OSError`` of the block that names no file names ``path``: the file a write through a descriptor made.
+
+    ``os.write``, a file object's ``write`` and ``close`` and ``os.sendfile`` raise a full disk's error without a
+    file name, which left ``No space left on device; free some space ...`` saying nothing of where.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
 
 
 def not_writable(directory: str | os.PathLike[str]) -> OSError:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, OfflineError
+from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, OfflineError, naming
 from tox_venvsync._lock._model import HASH_ALGORITHMS
 from tox_venvsync._values import replace
 
@@ -234,7 +234,9 @@ def _downloaded(
     fd, name = tempfile.mkstemp(dir=cache.tmp_dir(), prefix="dl-")
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as sink:
+        # the cache's disk refusing a write (full, a quota) is raised naming the file, for one sentence at the front
+        # end: no download to ask again, nor a failure of the server's
+        with naming(tmp), os.fdopen(fd, "wb") as sink:
             size, digests = retried(lambda: _copy_hashing(pick, artifact, sink, algorithms))
         yield tmp, size, digests
     finally:
@@ -281,6 +283,7 @@ def _copy_hashing(
     """Copy the file to ``sink`` (from its start, emptied: a retry starts over): its size, and its hex digests.
 
     A transfer that breaks off is a transient :class:`FetchError`: :func:`~tox_venvsync._index.retried` asks again.
+    A write that the cache's disk refuses is the ``OSError`` it is.
     """
     import http.client  # noqa: PLC0415  # see the imports
     import urllib.error  # noqa: PLC0415
@@ -290,15 +293,18 @@ def _copy_hashing(
     hashers = [hashlib.new(algorithm) for algorithm in algorithms]
     size = 0
     with _open_source(pick, artifact) as source:
-        try:
-            while chunk := source.read(_CHUNK):
-                for hasher in hashers:
-                    hasher.update(chunk)
-                sink.write(chunk)
-                size += len(chunk)
-        except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
-            reason = f"the download broke off ({exc!r})"
-            raise FetchError(pick.name, artifact.location, reason, transient=True) from exc
+        while True:
+            try:
+                chunk = source.read(_CHUNK)
+            except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
+                reason = f"the download broke off ({exc!r})"
+                raise FetchError(pick.name, artifact.location, reason, transient=True) from exc
+            if not chunk:
+                break
+            for hasher in hashers:
+                hasher.update(chunk)
+            sink.write(chunk)  # a full cache raises here, as it is: asking the server again would not make room
+            size += len(chunk)
         declared = getattr(source, "headers", {}).get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) != size:
         # a short body is a broken transfer, not a wrong file: say so instead of blaming the lock's hash

@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name
 
 from tox_venvsync._atomic import READ_BY_OTHERS
 from tox_venvsync._cache import tree_lock
-from tox_venvsync._errors import InstallError
+from tox_venvsync._errors import InstallError, naming
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import checkable, record_form
 from tox_venvsync._zip import Members
@@ -108,7 +108,8 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
         except InstallError:
             _drop_if_damaged(cache, wheel, algorithm, digest, name)
             raise
-        (tmp / _MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
+        with naming(tmp / _MANIFEST):  # a full disk's error names the file
+            (tmp / _MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
         try:
             tmp.rename(final)  # atomic: the address holds a complete, verified tree or nothing
         except OSError:
@@ -231,6 +232,8 @@ def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, obje
             wheel_text = extractor.read_meta("WHEEL")
             points = extractor.read_meta("entry_points.txt")
     except (OSError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError, KeyError) as exc:
+        if isinstance(exc, OSError) and _written_into(exc, into):  # the cache's disk refused a file: not the wheel's
+            raise  # fault (a full disk read "it is not a readable wheel ([Errno 28] No space left on device)")
         raise InstallError(name, wheel.name, f"it is not a readable wheel ({exc})") from exc
     from email.parser import HeaderParser  # noqa: PLC0415  # ~14 ms to import; only unpacking a wheel reads it
 
@@ -243,6 +246,11 @@ def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, obje
         "entries": [list(entry) for entry in entries if entry.hash],
         "scripts": entry_scripts(points, wheel, name),
     }
+
+
+def _written_into(exc: OSError, into: Path) -> bool:
+    """Whether ``exc`` is the error of a file or directory being made in ``into`` (see :func:`_write`)."""
+    return isinstance(exc.filename, str) and Path(exc.filename).is_relative_to(into)
 
 
 def _each(extract: Callable[[zipfile.ZipInfo], Entry], files: list[zipfile.ZipInfo], threads: int) -> list[Entry]:
@@ -335,6 +343,8 @@ def _write(path: str, data: bytes) -> None:
         rest = memoryview(data)
         while rest:
             rest = rest[os.write(fd, rest) :]
+    except OSError as exc:  # os.write's error (a full disk) names no file: the one it was writing
+        raise OSError(exc.errno, exc.strerror, path) from exc
     finally:
         os.close(fd)
 
