@@ -34,6 +34,7 @@ from tox_venvsync._apply import (
     Journal,
     LinkInstaller,
     WheelInstaller,
+    _replacing,
     _script,
     apply,
     clear_half_placed,
@@ -1353,3 +1354,19 @@ def test_copy_mode_writes_every_generated_file(tmp_path: Path, python312: Path) 
     dist_info = path / "lib" / "python3.12" / "site-packages" / "tool-1.0.dist-info"
     assert all(p.stat().st_nlink == 1 for p in dist_info.iterdir())
     assert not (tmp_path / "cache" / "files").exists()
+
+
+def test_a_write_error_that_names_no_file_is_named_by_the_file_being_replaced(tmp_path: Path) -> None:
+    # a file object's write on a full disk raises naming no file: "No space left on device; free some space ..." said
+    # nowhere where (found by QA filling a tmpfs)
+    destination = tmp_path / "RECORD"
+
+    def full_disk() -> None:
+        with _replacing(str(destination)) as temporary:
+            Path(temporary).write_bytes(b"half")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(OSError, match="No space left") as info:
+        full_disk()
+    assert (info.value.errno, info.value.filename) == (errno.ENOSPC, str(destination))
+    assert list(tmp_path.iterdir()) == []

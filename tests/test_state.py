@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from _support.disks import full_fdopen
 from tox_venvsync import _values
 from tox_venvsync._lock import Request
 from tox_venvsync._state import Inputs, State, tree_signature
@@ -192,6 +194,20 @@ def test_a_state_write_that_fails_leaves_the_old_state_and_no_temporary_file(
     with pytest.raises(OSError, match="No space left"):
         state.write("second", [])
     monkeypatch.undo()
+    assert state.is_current("first", DISTS)
+    assert [path.name for path in (tmp_path / ".venvsync").iterdir()] == ["state.json"]
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a file object's write raises a full disk's error naming no file: "No space left on device; free some space and
+    # run again" named nothing (found by QA filling a tmpfs)
+    state = State(tmp_path)
+    state.write("first", DISTS)
+    monkeypatch.setattr(os, "fdopen", full_fdopen)
+    with pytest.raises(OSError, match="No space left") as info:
+        state.write("second", [])
+    monkeypatch.undo()
+    assert info.value.filename == str(tmp_path / ".venvsync" / "state.json")
     assert state.is_current("first", DISTS)
     assert [path.name for path in (tmp_path / ".venvsync").iterdir()] == ["state.json"]
 

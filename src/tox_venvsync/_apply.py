@@ -1541,7 +1541,10 @@ def _replacing(destination: str) -> Iterator[str]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        if isinstance(exc, OSError) and temporary in (exc.filename, exc.filename2):  # the file is what to name
+        # the file is what to name; a write's error (a full disk's, from a file object) names none
+        if isinstance(exc, OSError) and (
+            temporary in (exc.filename, exc.filename2) or (exc.filename is None and exc.errno is not None)
+        ):
             raise OSError(exc.errno, exc.strerror, destination) from exc
         raise
 

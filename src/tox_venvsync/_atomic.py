@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tox_venvsync._errors import naming
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -28,7 +30,7 @@ def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> N
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with naming(path), os.fdopen(fd, "wb") as handle:  # a full disk's error names the file it was writing
             handle.write(text.encode() if isinstance(text, str) else text)
         if mode is not None:
             tmp.chmod(mode)
