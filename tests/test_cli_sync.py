@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -1211,6 +1212,27 @@ def test_a_full_cache_is_named_and_keeps_no_part_of_the_file(  # noqa: PLR0913, 
     small_disks.resize(disk, "4m")  # room made: the next sync does it all
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     assert run(capsys, "verify", "--lock", str(lock), "--venv", str(venv))[0] == 0
+
+
+def test_a_full_cache_that_holds_every_file_still_fills_a_venv_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, small_disks: SmallDisks
+) -> None:
+    # found by QA: the facts of an interpreter (not a pyenv shim) that the cache had not remembered yet were written
+    # to it, and a full cache stopped a sync that needed nothing else from it: "No space left on device; free some
+    # space and run again", naming no file
+    lock = _big_lock(tmp_path)
+    cache = small_disks.mount("2m") / "cache"
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(cache))
+    python = Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))  # a binary: its facts are kept
+    assert run(capsys, *sync_args(lock, tmp_path / "first", python))[0] == 0
+    shutil.rmtree(cache / "interpreters")
+    with (cache.parent / "filler").open("wb") as filler, contextlib.suppress(OSError):
+        while True:
+            filler.write(b"\0" * 65536)
+            filler.flush()
+    code, _, err = run(capsys, *sync_args(lock, tmp_path / "second", python))
+    assert (code, err) == (0, "")
+    assert run(capsys, "verify", "--lock", str(lock), "--venv", str(tmp_path / "second"))[0] == 0
 
 
 def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: Path) -> None:

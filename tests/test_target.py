@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import subprocess
@@ -179,6 +180,21 @@ def test_memo_of_a_venv_copied_into_a_read_only_layer_is_only_not_remembered(
     monkeypatch.undo()
     assert (built / ".venvsync" / "target.json").read_bytes() == before
     assert sorted(p.name for p in (built / ".venvsync").iterdir()) == ["target.json"]  # no temporary file left
+
+
+def test_facts_that_a_full_disk_cannot_keep_are_only_not_remembered(tmp_path: Path, mocker: MockerFixture) -> None:
+    # found by QA: a cache on a full disk stopped a sync that needed nothing else from it, for the memo of an
+    # interpreter's facts ("No space left on device; free some space and run again")
+    base = _real("3.12")
+    python = _make_venv("venv", base, tmp_path / "venv")
+    full = mocker.patch.object(_target, "write_atomic", side_effect=OSError(errno.ENOSPC, "No space left on device"))
+    facts = base_facts(tmp_path / "cache", base)
+    assert facts == query_interpreter(base)
+    assert TargetMemo(tmp_path / "venv", python, base=lambda: facts).load().executable == str(python)
+    assert full.call_count == 2  # the cache's memo, then the venv's
+    full.side_effect = OSError(errno.EIO, "Input/output error")  # a failing disk is no full one: raised
+    with pytest.raises(OSError, match="Input/output error"):
+        base_facts(tmp_path / "cache", base)
 
 
 def test_memo_asks_the_venv_when_its_layout_is_not_the_predicted_one(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
-from tox_venvsync._errors import REFUSED, InterpreterError
+from tox_venvsync._errors import FULL, REFUSED, InterpreterError
 from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
@@ -341,8 +341,8 @@ class TargetMemo:
         try:
             # readable by all, as the venv's other files: a runtime image's user reads it where the build's wrote it
             write_atomic(self._file, json.dumps({"key": self._key, "target": target.to_json()}), mode=0o644)
-        except OSError as exc:  # a venv in a read-only layer (copied, so the key changed): only not remembered
-            if exc.errno not in REFUSED:
+        except OSError as exc:  # a venv in a read-only layer (copied, so the key changed), or full: not remembered
+            if exc.errno not in REFUSED | FULL:
                 raise
         return target
 
@@ -386,8 +386,8 @@ def base_facts(
     if remember:
         try:
             write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
-        except OSError as exc:  # a cache this user may not write: the answer is only not remembered
-            if exc.errno not in REFUSED:
+        except OSError as exc:  # a cache this user may not write, or a full one: the answer is only not remembered
+            if exc.errno not in REFUSED | FULL:
                 raise
     return target
 
