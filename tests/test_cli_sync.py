@@ -1214,6 +1214,30 @@ def test_a_full_cache_is_named_and_keeps_no_part_of_the_file(  # noqa: PLR0913, 
     assert run(capsys, "verify", "--lock", str(lock), "--venv", str(venv))[0] == 0
 
 
+@pytest.mark.parametrize("size", ["16k", "256k"], ids=["creating", "installing"])
+def test_a_full_venv_disk_is_one_sentence_and_the_next_sync_after_room_was_made_finishes(  # noqa: PLR0913, PLR0917
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    cache_dir: Path,  # noqa: ARG001  # on the test's own disk, with room
+    small_disks: SmallDisks,
+    size: str,
+) -> None:
+    # found by QA on a real tmpfs: a venv that could not be created for want of room was refused as bad input (exit
+    # code 2) with "make it writable or choose another --venv"
+    lock = _big_lock(tmp_path)
+    disk = small_disks.mount(size)
+    venv = disk / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"venvsync: error: No space left on device at {venv}")
+    assert err.endswith("; free some space and run again (the next sync finishes what this one started)\n")
+    assert err.count("\n") == 1
+    small_disks.resize(disk, "4m")
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    assert run(capsys, "verify", "--lock", str(lock), "--venv", str(venv))[0] == 0
+
+
 def test_a_full_cache_that_holds_every_file_still_fills_a_venv_elsewhere(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, small_disks: SmallDisks
 ) -> None:

@@ -23,6 +23,7 @@ from tox_venvsync._location import (
     can_create_in_process,
     create_in_process,
     creating,
+    cut_off,
     inspect,
     kernel_path,
     missing_from,
@@ -39,6 +40,8 @@ _PROJECT = "it is the project root or one of its ancestors; choose a directory o
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from pytest_mock import MockerFixture
 
 
 def _refusal(path: Path, reason: str) -> str:
@@ -702,6 +705,32 @@ def test_create_in_process_failing_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(LocationError, match=expected):
         create_in_process(tmp_path / "file" / "venv", Path(getattr(sys, "_base_executable", sys.executable)))
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_virtualenv_on_a_full_disk_is_the_disk_not_the_location(
+    tmp_path: Path, mocker: MockerFixture, nothing_protected: Mapping[Path, str]
+) -> None:
+    # another Python than the running one, or --seed: virtualenv makes the venv; a full disk read "refusing to use
+    # ... as a virtual environment: virtualenv could not create it with ... ([Errno 28] No space left on device)"
+    mocker.patch("virtualenv.cli_run", side_effect=OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    venv = tmp_path / "venv"
+    python = Path(getattr(sys, "_base_executable", sys.executable))
+    with pytest.raises(OSError, match="No space left on device") as info:
+        prepare(venv, python, tuple(sys.version_info[:3]), nothing_protected, seed=True)
+    assert not isinstance(info.value, LocationError)
+    assert (info.value.errno, info.value.filename) == (errno.ENOSPC, str(venv))
+    assert cut_off(venv)  # the next run makes it again
+
+
+def test_create_in_process_on_a_full_disk_is_the_disk_not_the_location(tmp_path: Path, mocker: MockerFixture) -> None:
+    # found by QA on a full tmpfs: "refusing to use ... as a virtual environment: the venv could not be created with
+    # ... ([Errno 28] No space left on device); make it writable or choose another --venv", exit code 2 (bad input)
+    mocker.patch("venv.EnvBuilder.create", side_effect=OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    venv = tmp_path / "venv"
+    with pytest.raises(OSError, match="No space left on device") as info:
+        create_in_process(venv, Path(getattr(sys, "_base_executable", sys.executable)))
+    assert not isinstance(info.value, LocationError)
+    assert (info.value.errno, info.value.filename) == (errno.ENOSPC, str(venv))
 
 
 def test_a_name_that_is_not_utf8_is_refused_before_anything_is_made(

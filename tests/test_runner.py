@@ -1057,6 +1057,21 @@ def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixtur
     assert (demo.venv / "pyvenv.cfg").stat().st_ino == cfg
 
 
+def test_a_venv_virtualenv_has_no_room_for_is_named(demo: Demo, mocker: MockerFixture) -> None:
+    # found by QA with env_location on a 20k tmpfs and base_python another than tox's: "py311: failed with No space
+    # left on device; free some space and run again", naming no place (virtualenv's error names no file)
+    from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
+
+    mocker.patch.object(VirtualEnv, "create_python_env", side_effect=OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    code, out = demo.run("-x", "testenv.venv_seed=true")  # pip seeded: virtualenv's session makes the venv
+    assert code != 0
+    assert (
+        f"py312: failed with No space left on device at {demo.venv}; free some space and run again (the next sync "
+        "finishes what this one started)"
+    ) in out, out
+    assert "Traceback" not in out
+
+
 def test_venv_of_the_running_python_is_made_in_process_without_virtualenv(demo: Demo, mocker: MockerFixture) -> None:
     from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
 

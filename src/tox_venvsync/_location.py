@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import remove_tree
 from tox_venvsync._cache import CACHE_DIR_ENV
-from tox_venvsync._errors import LocationError, named, not_writable
+from tox_venvsync._errors import FULL, LocationError, named, not_writable
 from tox_venvsync._state import State
 from tox_venvsync._values import frozen
 
@@ -449,6 +449,7 @@ def create_in_process(path: Path, python: Path, *, system_site_packages: bool = 
         if not ignore.exists():
             ignore.write_text(_GITIGNORE, encoding="utf-8")
     except OSError as exc:
+        _raise_if_full(exc, path)
         where = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
         msg = (
             f"the venv could not be created with {python} ({where}); "
@@ -465,4 +466,15 @@ def _virtualenv(path: Path, python: Path, *, seed: bool) -> None:
     try:
         cli_run([*args, *([] if seed else ["--no-seed"])], setup_logging=False)
     except (SystemExit, RuntimeError, OSError) as exc:
+        _raise_if_full(exc, path)
         raise LocationError(path, f"virtualenv could not create it with {python} ({exc})") from exc
+
+
+def _raise_if_full(exc: BaseException, path: Path) -> None:
+    """A full disk's (or quota's) error as it is, named by its file or the venv: no location to refuse, no bad input.
+
+    The front ends then say ``No space left on device at <path>; free some space and run again``; a refusal read
+    ``make it writable or choose another env_location``, exit code 2.
+    """
+    if isinstance(exc, OSError) and exc.errno in FULL:
+        raise OSError(exc.errno, exc.strerror, exc.filename or os.fspath(path)) from exc

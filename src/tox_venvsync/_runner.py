@@ -33,6 +33,7 @@ from tox_venvsync._errors import (
     LockFileError,
     VenvSyncError,
     file_system_error,
+    naming,
     renamed,
 )
 from tox_venvsync._location import (
@@ -486,7 +487,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._venvsync_made = self._venvsync_missing_from
         with creating(self.env_dir):
             if not self._created_in_process():
-                super().create_python_env()
+                with naming(self.env_dir):  # virtualenv's error of a full disk names no file
+                    super().create_python_env()
                 return
             create_in_process(
                 self.env_dir,
