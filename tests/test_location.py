@@ -21,6 +21,7 @@ from tox_venvsync._location import (
     Kind,
     adoptable,
     can_create_in_process,
+    create_dir,
     create_in_process,
     creating,
     cut_off,
@@ -705,6 +706,18 @@ def test_create_in_process_failing_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(LocationError, match=expected):
         create_in_process(tmp_path / "file" / "venv", Path(getattr(sys, "_base_executable", sys.executable)))
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_location_that_cannot_be_made_leaves_no_parent_it_made(tmp_path: Path) -> None:
+    # found by QA: env_location = /srv/new/venvs/<a name of 256 characters> was refused, and /srv/new/venvs stayed
+    # behind, made for nothing; the refusal said to choose a "writable" location
+    name = "n" * 256  # longer than any file system of Linux takes (NAME_MAX, 255)
+    (tmp_path / "there").mkdir()
+    path = tmp_path / "there" / "new" / "venvs" / name
+    with pytest.raises(LocationError) as info:
+        create_dir(path)
+    assert info.value.reason == f"it cannot be created (File name too long: {path}); choose a shorter env_location"
+    assert list((tmp_path / "there").iterdir()) == []  # what was there stays; what was made goes
 
 
 def test_virtualenv_on_a_full_disk_is_the_disk_not_the_location(

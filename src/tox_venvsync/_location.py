@@ -211,15 +211,35 @@ def create_dir(path: Path) -> None:
     read-only mount) is refused as one that cannot be created is, before tox or the sync write into it: the
     first write's error named a temporary file (``.tox-info.json.62eqe91f.tmp``) and no setting.
     """
+    made_from = missing_from(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a writable {named('env_location')}"
+        _unmake_parents(path, made_from)  # a refusal leaves nothing behind, not the parents made on the way
+        fix = "shorter" if exc.errno == errno.ENAMETOOLONG else "writable"
+        reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a {fix} {named('env_location')}"
         raise LocationError(path, reason) from exc
     if not os.access(path, os.W_OK | os.X_OK):
         why = not_writable(path).strerror
         reason = f"it cannot be written ({why}); make it writable or choose a writable {named('env_location')}"
         raise LocationError(path, reason)
+
+
+def _unmake_parents(path: Path, made_from: Path | None) -> None:
+    """Remove the parents of ``path`` that making it created (``made_from`` up, see :func:`missing_from`).
+
+    Only empty directories go (``rmdir``), none above ``made_from``, which was missing before: nothing that was
+    there is touched.
+    """
+    if made_from is None or made_from == path:
+        return
+    for parent in path.parents:
+        if not parent.is_relative_to(made_from):
+            return
+        try:
+            parent.rmdir()
+        except OSError:
+            return
 
 
 def read_pyvenv_cfg(venv: Path) -> Mapping[str, str]:
