@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import types
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import pytest
 from filelock import FileLock
@@ -24,7 +27,7 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._apply import Journal, WheelInstaller
-from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings
+from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings, _unpack_archive
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import (
     BadInputError,
@@ -664,6 +667,37 @@ def test_a_failed_build_names_the_backends_exception_not_its_last_line_of_advice
         env.sync()
     assert str(info.value) == f"cannot build msg from {tree}: {error}"
     assert dist_info_names([env.site]) == []
+
+
+def test_a_build_that_meets_a_full_disk_says_where_it_writes(env: Env) -> None:
+    # found by QA with the cache on a full tmpfs: "cannot build sdpkg from sdpkg-1.0.tar.gz: OSError: [Errno 28] No
+    # space left on device" said neither which disk nor what to do
+    tree = write_project(env.root / "lock" / "local", "fullpkg", "0.1", {"fullpkg/__init__.py": "V = 1\n"})
+    _build_wheel_starts_with(tree, "raise OSError(28, 'No space left on device')")
+    env.write({"name": "fullpkg", "directory": {"path": "local"}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value).startswith(
+        f"cannot build fullpkg from {tree}: OSError: [Errno 28] No space left on device; the build writes into {tree}, "
+    )
+    assert str(info.value).endswith(": free some space on their disks and run again")
+
+
+def test_an_sdist_unpacked_onto_a_full_disk_is_the_disk_not_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a full TMPDIR read "cannot build sdpkg from sdpkg-1.0.tar.gz: the archive cannot be unpacked ([Errno 28] No
+    # space left on device)", blaming the archive (found by QA with TMPDIR on a small tmpfs)
+    sdist = make_sdist(
+        tmp_path, write_project(tmp_path / "tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""}), "sdpkg", "1.0"
+    )
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", mock.Mock(side_effect=OSError(errno.ENOSPC, "No space")))
+    with pytest.raises(OSError, match="No space") as info:
+        _unpack_archive(pick, sdist, tmp_path / "into")
+    assert not isinstance(info.value, BuildError)
+    assert info.value.filename == str(tmp_path / "into")
 
 
 def test_a_pyproject_hooks_without_backend_warnings_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tox_venvsync._cache import one_at_a_time
-from tox_venvsync._errors import BadInputError, OfflineError, VenvSyncError
+from tox_venvsync._errors import FULL, BadInputError, OfflineError, VenvSyncError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -170,7 +170,13 @@ class Builder:
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
                 reason = _backend_said(exc)
-                if not os.access(tree, os.W_OK):  # a read-only checkout: setuptools writes build/ and *.egg-info there
+                if _no_room(reason):  # the backend's own error names neither the disk nor what to do
+                    reason += (
+                        f"; the build writes into {tree}, {env_dir} and {into}: free some space on their disks "
+                        "and run again"
+                    )
+                # a read-only checkout: setuptools writes build/ and *.egg-info there
+                elif not os.access(tree, os.W_OK):
                     reason += (
                         f"; {tree} is read-only to this user, and a build backend may write into its source tree "
                         "(setuptools does): make it writable, or build from a writable copy"
@@ -315,6 +321,8 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
             with tarfile.open(archive) as handle:
                 handle.extractall(into, filter="data")
     except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, OSError) and exc.errno in FULL:  # no room for the tree: the disk's to fix, not the archive
+            raise OSError(exc.errno, exc.strerror, exc.filename or os.fspath(into)) from exc
         raise BuildError(pick.name, archive.name, f"the archive cannot be unpacked ({exc})") from exc
     entries = list(into.iterdir())
     root = entries[0] if len(entries) == 1 and entries[0].is_dir() else into
@@ -344,6 +352,11 @@ def _fits_before_build(tree: Path, target: Target, pick: Pick, archive: Path) ->
     except OSError:  # no PKG-INFO (an archive, not an sdist): the built wheel's METADATA is checked at install
         return
     fits_python(metadata, target, pick.name, archive.name)
+
+
+def _no_room(said: str) -> bool:
+    """Whether a backend's last line is a full disk's (or quota's) error, as Python words it on this system."""
+    return any(f"[Errno {code}] {os.strerror(code)}" in said for code in FULL)
 
 
 def _cached_wheel(out: Path) -> Path | None:
