@@ -1271,6 +1271,22 @@ def test_a_full_venv_disk_is_not_blamed_on_the_cache(cache_dir: Path, tmp_path: 
     )
 
 
+@pytest.mark.parametrize(
+    ("error", "remedy"),
+    [
+        (errno.EMFILE, "raise the limit of open files (ulimit -n) and run again"),
+        (errno.ENFILE, "the system has too many files open: close some programs and run again"),
+    ],
+)
+def test_running_out_of_file_descriptors_is_not_blamed_on_the_cache(cache_dir: Path, error: int, remedy: str) -> None:
+    # found by QA with ulimit -n 20 and a lock of 60 wheels: "the cache ... cannot be used (Too many open files at
+    # .../dl-...); set TOX_VENVSYNC_CACHE_DIR to a directory you can write", a setting that would not help
+    download = cache_dir / "tmp" / "p1-2" / "dl-x"
+    found = file_system_error(OSError(error, os.strerror(error), str(download)), cache_dir)
+    assert found is not None
+    assert str(found) == f"{os.strerror(error)} at {download}; {remedy}"
+
+
 def test_a_cache_that_cannot_be_made_in_a_read_only_home_says_which_setting_to_change(tmp_path: Path) -> None:
     # the default cache ~/.cache/tox-venvsync, with HOME read-only: its parent .cache cannot be made; found by QA
     cache = tmp_path / "home" / ".cache" / "tox-venvsync"

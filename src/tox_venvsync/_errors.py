@@ -267,7 +267,11 @@ _REMEDIES = {
     errno.EISDIR: "a directory stands where a file goes: remove it, or make the environment again",
     errno.ENOTDIR: "a file stands where a directory goes: remove it, or make the environment again",
     errno.ENAMETOOLONG: "the path is longer than the file system takes: choose a shorter location",
+    errno.EMFILE: "raise the limit of open files (ulimit -n) and run again",
+    errno.ENFILE: "the system has too many files open: close some programs and run again",
 }
+#: the errors of a process or system out of file descriptors: no fault of the file named
+_OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE})
 
 
 def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemError | None:
@@ -289,7 +293,7 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
             f"the cache {cache} cannot be made ({exc.strerror or exc}{where}); "
             "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
         )
-    if cache is not None and path is not None and _inside(path, cache):
+    if cache is not None and path is not None and _inside(path, cache) and exc.errno not in _OUT_OF_FILES:
         if exc.errno == errno.ENOENT and cache.is_dir():  # it was there a moment ago: removed by someone meanwhile
             return FileSystemError(
                 f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import sys
@@ -359,6 +360,8 @@ def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
     try:
         return path.open("rb")
     except OSError as exc:
+        if exc.errno in {errno.EMFILE, errno.ENFILE}:  # out of file descriptors: no fault of the path in the lock
+            raise
         raise FetchError(pick.name, artifact.location, f"{exc.strerror}; check the path in the lock") from exc
 
 
