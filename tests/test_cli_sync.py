@@ -1024,6 +1024,35 @@ def test_another_os_error_is_not_dressed_up(lock: Path, tmp_path: Path, python31
         main(sync_args(lock, tmp_path / "venv", python312))
 
 
+@pytest.mark.parametrize(
+    ("raised", "what"),
+    [(MemoryError(), "memory"), (RuntimeError("can't start new thread"), "threads (each needs memory for its stack)")],
+    ids=["memory", "threads"],
+)
+def test_a_process_out_of_memory_or_threads_is_one_sentence(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    mocker: MockerFixture,
+    raised: BaseException,
+    what: str,
+) -> None:
+    # found by QA under ulimit -v (200 to 400 MB) with a lock of 60 wheels: a traceback ending in MemoryError in a
+    # download's read, or RuntimeError: can't start new thread (each thread's stack and malloc arena count)
+    mocker.patch("tox_venvsync._cli.sync", side_effect=raised)
+    code, out, err = run(capsys, *sync_args(lock, tmp_path / "venv", python312))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"venvsync: error: the process ran out of {what}; raise its limits (ulimit -v for memory, ulimit -u for "
+        "processes and threads) or free some memory, and run again (the next sync finishes what this one started)\n"
+    )
+    assert not (tmp_path / "venv").exists()  # made by this run: not left behind
+    mocker.patch("tox_venvsync._cli.sync", side_effect=RuntimeError("a bug"))  # another RuntimeError is a bug to see
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(sync_args(lock, tmp_path / "venv", python312))
+
+
 def test_a_reader_that_goes_away_ends_the_output_quietly(lock: Path, python312: Path) -> None:
     # venvsync select ... | head -1
     command = [sys.executable, "-m", "tox_venvsync", "select", "--lock", str(lock), "--python", str(python312)]

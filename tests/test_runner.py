@@ -1072,6 +1072,16 @@ def test_a_venv_virtualenv_has_no_room_for_is_named(demo: Demo, mocker: MockerFi
     assert "Traceback" not in out
 
 
+def test_a_run_out_of_threads_is_one_sentence(demo: Demo, mocker: MockerFixture) -> None:
+    # found by QA: tox under ulimit -v 500000 with a lock of 60 wheels printed a traceback ending in "RuntimeError:
+    # can't start new thread" (the eight download threads' stacks and malloc arenas pass the limit)
+    mocker.patch("tox_venvsync._sync.sync", side_effect=RuntimeError("can't start new thread"))
+    code, out = demo.run()
+    assert code != 0
+    assert "py312: failed with the process ran out of threads (each needs memory for its stack); raise" in out, out
+    assert "Traceback" not in out
+
+
 def test_venv_of_the_running_python_is_made_in_process_without_virtualenv(demo: Demo, mocker: MockerFixture) -> None:
     from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
 

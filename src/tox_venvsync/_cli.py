@@ -19,6 +19,7 @@ from tox_venvsync._errors import (
     VenvSyncError,
     command_line_names,
     file_system_error,
+    resource_error,
 )
 from tox_venvsync._location import (
     Kind,
@@ -131,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if isinstance(exc, BrokenPipeError) or (error := file_system_error(exc, default_cache_dir())) is None:
                 raise
             raise error from exc
+        except (MemoryError, RuntimeError) as exc:
+            if (short := resource_error(exc)) is None:
+                raise
+            raise short from exc
     except VenvSyncError as exc:
         print(f"venvsync: error: {exc}", file=sys.stderr)
         return exc.exit_code

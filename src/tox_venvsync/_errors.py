@@ -257,6 +257,28 @@ class FileSystemError(VenvSyncError):
     """The disk refused a write or a read: full, read-only, or not ours to change; says which file and what to do."""
 
 
+class ResourceError(VenvSyncError):
+    """The process ran out of memory or threads (``ulimit -v``, ``ulimit -u``): says which, and what to do."""
+
+
+def resource_error(exc: BaseException) -> ResourceError | None:
+    """One sentence for a process out of memory or out of threads; ``None`` for any other exception.
+
+    Under ``ulimit -v`` each download thread's stack and malloc arena count, so a limit of a few hundred
+    megabytes is met by a ``MemoryError`` in a read or ``can't start new thread``: a traceback, before.
+    """
+    if isinstance(exc, MemoryError):
+        what = "memory"
+    elif isinstance(exc, RuntimeError) and str(exc) == "can't start new thread":
+        what = "threads (each needs memory for its stack)"
+    else:
+        return None
+    return ResourceError(
+        f"the process ran out of {what}; raise its limits (ulimit -v for memory, ulimit -u for processes and "
+        "threads) or free some memory, and run again (the next sync finishes what this one started)"
+    )
+
+
 #: what to do when the file system refuses, by errno
 _REMEDIES = {
     errno.ENOSPC: "free some space and run again (the next sync finishes what this one started)",

@@ -35,6 +35,7 @@ from tox_venvsync._errors import (
     file_system_error,
     naming,
     renamed,
+    resource_error,
 )
 from tox_venvsync._location import (
     ANOTHER_PYTHON,
@@ -1087,7 +1088,7 @@ def _skipped(pattern: str, name: str) -> bool:
 
 @contextlib.contextmanager
 def _one_sentence() -> Iterator[None]:
-    """Our errors, and a full, read-only or foreign file system's, as tox's failure of the env: one sentence."""
+    """Our errors, a full, read-only or foreign file system's, and running out of memory: one sentence for tox."""
     try:
         yield
     except VenvSyncError as exc:
@@ -1096,3 +1097,7 @@ def _one_sentence() -> Iterator[None]:
         if (error := file_system_error(exc, default_cache_dir())) is None:
             raise
         raise Fail(str(error)) from exc
+    except (MemoryError, RuntimeError) as exc:
+        if (short := resource_error(exc)) is None:
+            raise
+        raise Fail(str(short)) from exc
