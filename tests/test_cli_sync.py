@@ -1017,6 +1017,42 @@ def test_a_file_system_that_refuses_a_write_is_one_sentence(  # noqa: PLR0913, P
     assert err == f"venvsync: error: {os.strerror(error)} at {state}; {remedy}\n"
 
 
+def test_a_package_directory_it_may_not_write_leaves_the_venv_recorded_in_sync(  # noqa: PLR0913, PLR0917
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    local_index: LocalIndex,
+) -> None:
+    # found by QA with site-packages on a read-only bind mount: an upgrade refused before any file changed, yet the
+    # state was cleared and the journal named the packages, so verify called the venv "interrupted" and the next
+    # sync of the old lock reinstalled them (failing again on the read-only mount, where it had been a no-op). The
+    # suite runs as root, whom access(2) lets write anywhere: its answer is simulated
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    wheel = make_wheel(local_index.directory, "beta", "2.1")
+    newer = write_pylock(
+        tmp_path / "newer" / "pylock.toml",
+        [package_entry("beta", "2.1", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])],
+    )
+    site = venv / "lib" / "python3.12" / "site-packages"
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != site / "beta" and access(path, mode))
+    code, _, err = run(capsys, *sync_args(newer, venv, python312))
+    assert code == 1
+    assert err == (
+        f"venvsync: error: Permission denied at {site / 'beta'}; check the permissions of that path (or run as the "
+        "user who owns it)\n"
+    )
+    assert run(capsys, "verify", "--lock", str(lock), "--venv", str(venv)) == (
+        0,
+        f"{venv}: every file matches its RECORD and the lock\n",
+        "",
+    )
+    assert run(capsys, *sync_args(lock, venv, python312)) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
+
+
 def test_another_os_error_is_not_dressed_up(lock: Path, tmp_path: Path, python312: Path, mocker: MockerFixture) -> None:
     # only what a full, read-only or foreign file system raises gets a sentence: anything else is a bug to see
     mocker.patch("tox_venvsync._state.write_atomic", side_effect=OSError(errno.EIO, "Input/output error"))

@@ -864,6 +864,15 @@ def _holds(path: str, data: bytes) -> bool:
 
 def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> None:
     """Check every wheel (in parallel), then uninstall what goes or changes, then install what comes."""
+    checked(plan, wheels, venv=venv, installer=installer)()
+
+
+def checked(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Installer) -> Callable[[], None]:
+    """Check every wheel (in parallel) and that what goes can be removed; the apply that follows, to call next.
+
+    Only reads: a sync calls it before it clears the venv's state and starts its journal, so a wheel that fails
+    or a directory that cannot be written stops it with the venv as it was, still recorded in sync with its lock.
+    """
     installs = [(wheels[step.name], step.wanted) for step in plan.to_install if step.wanted is not None]
     checks = [item for item in installs if not installer.ready(*item)]  # the cache's trees need no check
     if checks:
@@ -875,9 +884,13 @@ def apply(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: Inst
     kept = _claimed_by_others(removing) if removing else set()
     removals = [(dist, removed_files(dist, venv, kept)) for dist in removing]  # each RECORD read once
     check_removable(removals)  # none half removed for a directory this user may not write
-    for dist, files in removals:
-        uninstall(dist, venv, kept=kept, files=files)
-    installer.install_all(installs)
+
+    def applied() -> None:
+        for dist, files in removals:
+            uninstall(dist, venv, kept=kept, files=files)
+        installer.install_all(installs)
+
+    return applied
 
 
 def _claimed_by_others(removing: Sequence[InstalledDist]) -> set[str]:

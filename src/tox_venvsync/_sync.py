@@ -232,7 +232,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     import tempfile  # noqa: PLC0415  # see the imports
 
-    from tox_venvsync._apply import Journal, LinkInstaller, apply, clear_half_placed  # noqa: PLC0415
+    from tox_venvsync._apply import Journal, LinkInstaller, checked, clear_half_placed  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
@@ -263,12 +263,15 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
             plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
-            state.clear()
             chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
+            # every wheel checked and every directory to remove from found writable, before the state goes: a
+            # failure here leaves the venv as it was, recorded in sync with its lock
+            apply = checked(plan, wheels, venv=spec.venv, installer=chosen)
+            state.clear()
             # what each install places from, should it be cut off half way (see clear_half_placed)
             placing, building = chosen.placing(plan, wheels) if isinstance(chosen, LinkInstaller) else ({}, {})
             journal.start((step.name for step in plan.changes), placing, building)
-            apply(plan, wheels, venv=spec.venv, installer=chosen)
+            apply()
             if isinstance(chosen, LinkInstaller):
                 chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
         if spec.deps:
