@@ -276,6 +276,35 @@ def test_size_mismatch(wheelhouse: Path, cache: Cache) -> None:
     assert _files(cache.root) == []
 
 
+@pytest.mark.reliability("hostile")
+def test_a_file_longer_than_the_lock_says_is_stopped_as_soon_as_that_shows(wheelhouse: Path, cache: Cache) -> None:
+    # a path (or a server) that sends more than the lock's size (/dev/zero, an endless body) filled the disk
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    endless = wheelhouse / "endless.whl"
+    with endless.open("wb") as file:
+        file.truncate(64 << 20)  # sparse: 64 MiB to read, none of the test's disk
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, path=endless, size=100)])
+    expected = f"the size of pkg from {endless} is more than 100 bytes but the lock says 100 bytes; {_TAIL}"
+    assert str(info.value) == expected  # said after the first chunk, not after reading (and writing) 64 MiB
+    assert _files(cache.root) == []
+
+
+@pytest.mark.reliability("hostile")
+def test_a_download_announcing_more_than_the_lock_says_is_not_read(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    real = wheel.stat().st_size
+    url = local_index.file_url(wheel.name)
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url, size=real - 1)])
+    assert str(info.value) == (
+        f"the size of pkg from {url} is more than {real - 1} bytes but the lock says {real - 1} bytes; {_TAIL}"
+    )
+    assert _files(cache.root) == []
+
+
 def test_size_unknown_is_fine(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     got = CacheFetcher(cache).fetch([_pick(wheel, size=None)])

@@ -294,6 +294,8 @@ def _copy_hashing(
     hashers = [hashlib.new(algorithm) for algorithm in algorithms]
     size = 0
     with _open_source(pick, artifact) as source:
+        declared = getattr(source, "headers", {}).get("Content-Length")
+        _within_size(pick, artifact, int(declared) if declared is not None and declared.isdigit() else 0)
         while True:
             try:
                 chunk = source.read(_CHUNK)
@@ -306,12 +308,29 @@ def _copy_hashing(
                 hasher.update(chunk)
             sink.write(chunk)  # a full cache raises here, as it is: asking the server again would not make room
             size += len(chunk)
-        declared = getattr(source, "headers", {}).get("Content-Length")
+            _within_size(pick, artifact, size)
     if declared is not None and declared.isdigit() and int(declared) != size:
         # a short body is a broken transfer, not a wrong file: say so instead of blaming the lock's hash
         reason = f"the download broke off after {size} of {declared} bytes; try again"
         raise FetchError(pick.name, artifact.location, reason, transient=True)
     return size, {algorithm: hasher.hexdigest() for algorithm, hasher in zip(algorithms, hashers, strict=True)}
+
+
+def _within_size(pick: Pick, artifact: Artifact, size: int) -> None:
+    """Stop a file that is (or says it will be) longer than the lock's ``size`` as soon as that shows.
+
+    A server (or a ``path``, such as ``/dev/zero``) that sends more than the lock says would otherwise have the
+    whole of it written to the cache's disk before the size is compared: an endless body filled the disk.
+    """
+    if artifact.size is not None and size > artifact.size:
+        raise HashMismatchError(
+            pick.name,
+            artifact.location,
+            what="the size",
+            expected=f"{artifact.size} bytes",
+            actual=f"more than {artifact.size} bytes",
+            context=pick.context,
+        )
 
 
 def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
