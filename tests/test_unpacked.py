@@ -13,6 +13,7 @@ import shutil
 import stat
 import struct
 import subprocess
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -297,6 +298,38 @@ def test_a_file_is_checked_by_its_record_hash_not_its_crc(tmp_path: Path, wheelh
     wheel.write_bytes(data)
     tree = unpacked(Cache(tmp_path / "cache"), wheel, "sha256", sha256_file(wheel), "pkg")
     assert (tree.root / "pkg" / "__init__.py").read_text() == "X = 1\n"
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("record", ["its hash", "another hash"])
+def test_a_large_member_is_unpacked_in_pieces_not_held_in_memory(tmp_path: Path, wheelhouse: Path, record: str) -> None:
+    # a zip bomb: a wheel of 64 KiB declaring 64 MiB of zeros took twice that in memory, before its hash was checked
+    big = bytes(64 << 20)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", extra_entries={"pkg/zeros.bin": big})
+    if record == "another hash":
+        wheel = _with_record(wheel, lambda text: re.sub(r"(pkg/zeros\.bin,sha256=)\w", r"\1_", text))
+    del big
+    tracemalloc.start()
+    try:
+        if record == "its hash":
+            tree = unpacked(Cache(tmp_path / "cache"), wheel, "sha256", sha256_file(wheel), "pkg")
+        else:
+            with pytest.raises(
+                InstallError, match=re.escape("its RECORD does not match the content of 'pkg/zeros.bin'")
+            ):
+                unpacked(Cache(tmp_path / "cache"), wheel, "sha256", sha256_file(wheel), "pkg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+    if record == "its hash":
+        assert (tree.root / "pkg" / "zeros.bin").stat().st_size == 64 << 20
+        assert (
+            hashlib.sha256((tree.root / "pkg" / "zeros.bin").read_bytes()).digest()
+            == hashlib.sha256(bytes(64 << 20)).digest()
+        )
+    else:
+        assert list((tmp_path / "cache" / "unpacked").rglob("*.bin")) == []
 
 
 def _two_names_for_one_member(directory: Path) -> Path:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tox_venvsync import _zip
 from tox_venvsync._zip import Members
 
 if TYPE_CHECKING:
@@ -41,6 +42,22 @@ def read_all(data: bytes) -> dict[str, bytes]:
         return {info.filename: members.read(info) for info in archive.infolist()}
 
 
+def read_in_chunks(data: bytes) -> dict[str, bytes]:
+    """As :func:`read_all`, through :meth:`Members.chunks` (with pieces made small: the caller patches CHUNK)."""
+    with on_disk(data) as file, zipfile.ZipFile(file) as archive:
+        members = Members(archive, file.fileno())
+        return {info.filename: b"".join(members.chunks(info)) for info in archive.infolist()}
+
+
+@pytest.fixture(params=["whole", "in chunks"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes], dict[str, bytes]]:
+    """Each way of reading members: whole, and in pieces of 7 bytes (a piece ends inside a deflate block)."""
+    if request.param == "whole":
+        return read_all
+    monkeypatch.setattr(_zip, "CHUNK", 7)
+    return read_in_chunks
+
+
 def zipfile_reads(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {info.filename: archive.read(info) for info in archive.infolist()}
@@ -66,9 +83,9 @@ SMALL = {"pkg/__init__.py": b"X = 1\n" * 40, "pkg/data.bin": bytes(range(256)) *
 @pytest.mark.parametrize(
     "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=str
 )
-def test_every_method_reads_as_zipfile_reads_it(compression: int) -> None:
+def test_every_method_reads_as_zipfile_reads_it(compression: int, reader: Callable[[bytes], dict[str, bytes]]) -> None:
     data = build(SMALL, compression)
-    assert read_all(data) == zipfile_reads(data) == SMALL
+    assert reader(data) == zipfile_reads(data) == SMALL
 
 
 def test_names_in_code_page_437_and_utf8_and_a_data_descriptor() -> None:
@@ -142,11 +159,13 @@ LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
 
 @pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("case", sorted(LIES))
-def test_hostile_archive_lying_about_a_member_is_refused(case: str) -> None:
+def test_hostile_archive_lying_about_a_member_is_refused(
+    case: str, reader: Callable[[bytes], dict[str, bytes]]
+) -> None:
     damage, compression, message = LIES[case]
     data = damage(build(SMALL, compression))
     with pytest.raises((zipfile.BadZipFile, zlib.error), match=re.escape(message)):
-        read_all(data)
+        reader(data)
 
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=str)
@@ -175,3 +194,31 @@ def test_hostile_member_past_the_end_of_the_file_is_refused() -> None:
         members = Members(archive, shrunk.fileno())  # the directory read, then the file shrank
         with pytest.raises(zipfile.BadZipFile, match=re.escape("Truncated member 'pkg/empty.txt'")):
             members.read(infos[-1])
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=str)
+@pytest.mark.parametrize("chunk", [1, 7, 256, 1 << 20])
+def test_members_in_chunks_are_the_members_read_whole(
+    compression: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a piece of exactly CHUNK bytes may leave inflated output inside zlib: it must still come out
+    monkeypatch.setattr(_zip, "CHUNK", chunk)
+    members = {**SMALL, "pkg/zeros.bin": bytes(5000), "pkg/mixed.bin": bytes(range(256)) * 40 + b"tail"}
+    data = build(members, compression)
+    assert read_in_chunks(data) == read_all(data) == members
+
+
+@pytest.mark.reliability("hostile")
+def test_a_member_inflating_past_its_size_is_refused_at_the_first_piece_beyond_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a zip bomb declares a small size for a member of gigabytes: reading stops once the size is passed
+    monkeypatch.setattr(_zip, "CHUNK", 64)
+    data = build({"pkg/zeros.bin": bytes(1 << 20)})
+    small = patch(data, next(central(data)) + 24, "<L", 100)
+    pieces: list[bytes] = []
+    with on_disk(small) as file, zipfile.ZipFile(file) as archive:
+        reading = Members(archive, file.fileno()).chunks(archive.getinfo("pkg/zeros.bin"))
+        with pytest.raises(zipfile.BadZipFile, match=re.escape("Bad CRC-32 or size for file 'pkg/zeros.bin'")):
+            pieces.extend(reading)
+    assert sum(map(len, pieces)) <= 100

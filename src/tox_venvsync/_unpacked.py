@@ -51,6 +51,9 @@ _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 #: after many deletes: 0.3-0.4 ms a file) two threads create rich's 105 files in ~30% less time; a wheel
 #: of a few files is not worth a thread
 SPLIT_AT = 32
+#: a file larger than this is inflated, hashed and written a piece at a time (see :meth:`Members.chunks`), not
+#: held whole: a wheel of a few hundred KiB can hold a member of gigabytes of zeros
+_IN_MEMORY = 32 << 20
 #: the manifest's format: 2 lists each entry as ``[path, hash, size, executable]``; 1 (read too) as an object
 _FORMAT = 2
 #: how an extracted file is opened (``open(path, "wb")``'s flags; without O_BINARY Windows would translate newlines)
@@ -317,23 +320,55 @@ class _Extractor:
         expected, size = self._records[path]
         if not expected:
             raise InstallError(self._name, self._wheel.name, f"its RECORD has no hash for {path!r}")
-        data = self._members.read(info, hashed=True)  # checked against RECORD's hash next
-        if (recorded := _matching(expected, data)) is None:
+        target = os.path.join(self._root, path)  # strings and one mkdir per directory: a hot loop
+        if info.file_size > _IN_MEMORY:  # inflated a piece at a time, once RECORD's size agrees with the zip's
+            if size is not None and info.file_size != size:
+                raise InstallError(self._name, self._wheel.name, f"its RECORD gives another size for {path!r}")
+            recorded = self._write_in_chunks(info, target, expected)
+        else:
+            recorded = self._write_whole(info, target, expected)
+        if recorded is None:
             raise InstallError(self._name, self._wheel.name, f"its RECORD does not match the content of {path!r}")
         if size is None:  # the size column may be empty (the spec); the hash alone checks the file
-            size = len(data)
-        elif len(data) != size:
+            size = info.file_size  # which the member inflated to (Members checks it)
+        elif info.file_size != size:
             raise InstallError(self._name, self._wheel.name, f"its RECORD gives another size for {path!r}")
-        target = os.path.join(self._root, path)  # strings and one mkdir per directory: a hot loop
-        parent = os.path.dirname(target)
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        _write(target, data)
         executable = bool((info.external_attr >> 16) & 0o111)  # any execute bit, as pip, uv and installer read it
         if executable:
             os.chmod(target, 0o755)
         return Entry(path, recorded, size, executable)
+
+    def _make_parent(self, target: str) -> None:
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+
+    def _write_whole(self, info: zipfile.ZipInfo, target: str, expected: str) -> str | None:
+        """Write a member to ``target`` if RECORD's hash ``expected`` is its content's: :func:`_matching` of it."""
+        if (recorded := _matching(expected, data := self._members.read(info, hashed=True))) is not None:
+            self._make_parent(target)
+            _write(target, data)
+        return recorded
+
+    def _write_in_chunks(self, info: zipfile.ZipInfo, target: str, expected: str) -> str | None:
+        """Write a large member to ``target`` piece by piece: :func:`_matching` of its content.
+
+        When that is ``None`` the file was written all the same: the tree it is in is deleted (see :func:`unpacked`).
+        """
+        if (hasher := _hasher(expected)) is None:
+            return None
+        self._make_parent(target)
+        fd = os.open(target, _CREATE, 0o666)
+        try:
+            for piece in self._members.chunks(info, hashed=True):  # checked against RECORD's hash at the end
+                hasher.update(piece)
+                rest = memoryview(piece)
+                while rest:
+                    rest = rest[os.write(fd, rest) :]
+        finally:
+            os.close(fd)
+        return _recorded(expected, hasher)
 
 
 def _write(path: str, data: bytes) -> None:
@@ -354,11 +389,25 @@ def _matching(expected: str, data: bytes) -> str | None:
 
     A hex digest (an old builder's, see :func:`record_form`) that is ``data``'s comes back in base64.
     """
-    algorithm, _, digest = expected.partition("=")
+    if (hasher := _hasher(expected)) is None:
+        return None
+    hasher.update(data)
+    return _recorded(expected, hasher)
+
+
+def _hasher(expected: str) -> hashlib._Hash | None:
+    """A new hasher of RECORD's algorithm in ``expected``; ``None`` for one a RECORD cannot be checked with."""
+    algorithm = expected.partition("=")[0]
     # shake is guaranteed too, but its digest needs a length a RECORD does not give
     if not checkable(algorithm) or algorithm not in hashlib.algorithms_guaranteed:
         return None
-    if (found := _b64(hashlib.new(algorithm, data))) == digest:
+    return hashlib.new(algorithm)
+
+
+def _recorded(expected: str, hasher: hashlib._Hash) -> str | None:
+    """:func:`_matching` of the content ``hasher`` was given."""
+    algorithm, _, digest = expected.partition("=")
+    if (found := _b64(hasher)) == digest:
         return expected
     return f"{algorithm}={found}" if found == record_form(algorithm, digest) else None
 
