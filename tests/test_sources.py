@@ -27,7 +27,14 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._apply import Journal, WheelInstaller
-from tox_venvsync._build import Builder, BuildError, _as_locked, _quiet_backend_warnings, _unpack_archive
+from tox_venvsync._build import (
+    Builder,
+    BuildError,
+    OutOfTreeError,
+    _as_locked,
+    _quiet_backend_warnings,
+    _unpack_archive,
+)
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import (
     BadInputError,
@@ -40,6 +47,7 @@ from tox_venvsync._errors import (
 )
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Pick, Request
+from tox_venvsync._lock._model import VcsSource
 from tox_venvsync._sources import Sources, recorded_url
 from tox_venvsync._state import State
 from tox_venvsync._sync import Outcome, SyncSpec, sync
@@ -318,6 +326,39 @@ def test_an_archive_s_subdirectory_leading_out_of_it_is_refused_before_the_build
         "the archive; correct the lock"
     )
     assert not any(env.site.glob("two*"))
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("where", ["absolute", "parent"])
+def test_a_subdirectory_leading_out_of_the_checkout_or_archive_is_refused(env: Env, where: str) -> None:
+    # only the pylock.toml reader checked it: a uv.lock, poetry.lock, pdm.lock or requirements line naming the
+    # commit's subdirectory as /elsewhere built the project there and cached it as the commit's
+    outside = write_project(env.root / "elsewhere", "gitpkg", "6.6.6", {"gitpkg/__init__.py": "WHO = 'outside'\n"})
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": "WHO = 'repo'\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    commit = git(repo, "rev-parse", "HEAD")
+    subdirectory = str(outside) if where == "absolute" else "../../../.."
+    vcs = VcsSource(type="git", url=repo.as_uri(), commit=commit, subdirectory=subdirectory)
+    pick = Pick(
+        name=canonicalize_name("gitpkg"), version=None, kind="vcs", artifact=None, vcs=vcs, context="package[0]"
+    )
+    builder = Builder(env.cache, env.target)
+    with pytest.raises(OutOfTreeError) as info:
+        builder.from_vcs(pick)
+    assert str(info.value) == (
+        f"cannot build gitpkg from {repo.as_uri()}@{commit}: the subdirectory {subdirectory!r} the lock names at "
+        "package[0] leads out of the source tree, and a subdirectory must be a path inside it; correct that value, "
+        "or lock again with the tool that wrote the file"
+    )
+    assert info.value.exit_code == 2
+    assert list((env.cache.root / "built").rglob("*.whl")) == []
+    archive = make_sdist(env.root, repo, "repo", "abc")
+    pick = replace(pick, kind="archive", vcs=None, subdirectory=subdirectory)
+    with pytest.raises(BuildError, match="leads out of the archive"):  # an archive's was refused already
+        builder.from_archive(pick, archive, sha256_file(archive))
+    assert list((env.cache.root / "built").rglob("*.whl")) == []
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["directory", "editable"])

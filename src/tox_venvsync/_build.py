@@ -91,7 +91,7 @@ class Builder:
                 _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
                 where = f"{vcs.url}@{vcs.commit}"
                 _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
-                tree = checkout / vcs.subdirectory if vcs.subdirectory else checkout
+                tree = _below(pick, checkout, vcs.subdirectory, source)
                 return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
 
     @contextlib.contextmanager
@@ -336,6 +336,35 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
         reason = f"it has no directory {pick.subdirectory!r}, the subdirectory the lock names at {pick.context}"
         raise BuildError(pick.name, archive.name, reason)
     return tree
+
+
+def _below(pick: Pick, root: Path, subdirectory: str | None, source: str) -> Path:
+    """``root``'s ``subdirectory`` the lock names, refused when it is not inside ``root`` (a git checkout).
+
+    Path traversal: the value comes from the lock (only the ``pylock.toml`` reader checks it); ``../..``, an
+    absolute path, or a link in the checkout leading out would build (and cache as this commit's wheel)
+    whatever project lies there on this machine. An archive's is checked where it is unpacked.
+    """
+    if not subdirectory:
+        return root
+    tree = root / subdirectory
+    if not tree.resolve().is_relative_to(root.resolve()):
+        raise OutOfTreeError(pick, subdirectory, source)
+    return tree
+
+
+class OutOfTreeError(BuildError):
+    """A lock's ``subdirectory`` that leads out of the source tree it is for (bad input: exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, pick: Pick, subdirectory: str, source: str) -> None:
+        at = f" at {pick.context}" if pick.context else ""
+        reason = (
+            f"the subdirectory {subdirectory!r} the lock names{at} leads out of the source tree, and a subdirectory "
+            "must be a path inside it; correct that value, or lock again with the tool that wrote the file"
+        )
+        super().__init__(pick.name, source, reason)
 
 
 def _fits_before_build(tree: Path, target: Target, pick: Pick, archive: Path) -> None:
