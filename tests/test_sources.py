@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from tox_venvsync._build import (
     BuildError,
     OutOfTreeError,
     _as_locked,
+    _extract_tar,
     _quiet_backend_warnings,
     _unpack_archive,
 )
@@ -359,6 +361,91 @@ def test_a_subdirectory_leading_out_of_the_checkout_or_archive_is_refused(env: E
     with pytest.raises(BuildError, match="leads out of the archive"):  # an archive's was refused already
         builder.from_archive(pick, archive, sha256_file(archive))
     assert list((env.cache.root / "built").rglob("*.whl")) == []
+
+
+@pytest.fixture
+def tarfile_without_data_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tarfile as Python 3.11.2 (Debian 12's python3) has it: no data filter, no ``filter`` argument, trusting."""
+    extractall, trusting = tarfile.TarFile.extractall, tarfile.fully_trusted_filter
+
+    def old_extractall(self: tarfile.TarFile, path: str | os.PathLike[str] = ".", members: object = None) -> None:
+        extractall(self, path, members)  # type: ignore[arg-type]  # whatever the caller gave
+
+    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
+    monkeypatch.setattr(tarfile.TarFile, "extraction_filter", staticmethod(trusting))
+
+
+@pytest.mark.usefixtures("tarfile_without_data_filter")
+def test_an_sdist_is_built_on_a_python_whose_tarfile_has_no_data_filter(env: Env) -> None:
+    # tarfile's filter argument came with 3.10.12, 3.11.4 and 3.12: every sdist ended in a TypeError traceback
+    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": "WHO = 'from sdist'\n"})
+    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
+    env.write(
+        {"name": "sdpkg", "version": "1.0", "sdist": {"url": sdist.as_uri(), "hashes": {"sha256": sha256_file(sdist)}}}
+    )
+    assert actions(env.sync()) == [("sdpkg", "install")]
+    assert env.run("import sdpkg; print(sdpkg.WHO)") == "from sdist"
+
+
+def _hostile_tar(directory: Path, member: tarfile.TarInfo) -> Path:
+    archive = directory / "sdpkg-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as handle:
+        handle.addfile(tarfile.TarInfo("sdpkg-1.0/PKG-INFO"), io.BytesIO(b""))
+        handle.addfile(member, io.BytesIO(b"x" * member.size))
+    return archive
+
+
+def _tar_member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname, member.size = kind, link, 1 if kind == tarfile.REGTYPE else 0
+    return member
+
+
+@pytest.mark.usefixtures("tarfile_without_data_filter")
+def test_without_a_data_filter_files_lose_set_id_bits_and_others_write_as_the_filter_takes_them(env: Env) -> None:
+    member = _tar_member("sdpkg-1.0/run.sh")
+    member.mode = 0o6777
+    archive = _hostile_tar(env.root, member)
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None)
+    with tarfile.open(archive) as handle:
+        _extract_tar(pick, archive, handle, env.root / "out")
+    assert stat.S_IMODE((env.root / "out" / "sdpkg-1.0" / "run.sh").stat().st_mode) == 0o755
+
+
+_NO_FILTER = (
+    "which this Python cannot unpack safely (its tarfile has no data filter: 3.10.12, 3.11.4 and later have one); "
+    "run with a newer Python"
+)
+HOSTILE_TARS = {
+    "parent": (_tar_member("sdpkg-1.0/../../evil.py"), "the entry 'sdpkg-1.0/../../evil.py' would escape the build"),
+    "absolute": (_tar_member("/evil.py"), "the entry '/evil.py' would escape the build"),
+    "symlink": (
+        _tar_member("sdpkg-1.0/etc", tarfile.SYMTYPE, "/etc"),
+        f"the entry 'sdpkg-1.0/etc' is a link or a special file, {_NO_FILTER}",
+    ),
+    "hard link": (
+        _tar_member("sdpkg-1.0/pw", tarfile.LNKTYPE, "/etc/passwd"),
+        f"the entry 'sdpkg-1.0/pw' is a link or a special file, {_NO_FILTER}",
+    ),
+    "fifo": (
+        _tar_member("sdpkg-1.0/fifo", tarfile.FIFOTYPE),
+        f"the entry 'sdpkg-1.0/fifo' is a link or a special file, {_NO_FILTER}",
+    ),
+}
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.usefixtures("tarfile_without_data_filter")
+@pytest.mark.parametrize("case", sorted(HOSTILE_TARS))
+def test_a_hostile_sdist_is_refused_on_a_python_whose_tarfile_has_no_data_filter(env: Env, case: str) -> None:
+    member, message = HOSTILE_TARS[case]
+    archive = _hostile_tar(env.root, member)
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None)
+    with pytest.raises(BuildError) as info:
+        Builder(env.cache, env.target).from_archive(pick, archive, sha256_file(archive))
+    assert str(info.value) == f"cannot build sdpkg from sdpkg-1.0.tar.gz: {message}"
+    assert not (env.root.parent / "evil.py").exists()
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["directory", "editable"])

@@ -319,7 +319,7 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
                 handle.extractall(into)  # noqa: S202  # every member checked above
         else:
             with tarfile.open(archive) as handle:
-                handle.extractall(into, filter="data")
+                _extract_tar(pick, archive, handle, into)
     except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
         if isinstance(exc, OSError) and exc.errno in FULL:  # no room for the tree: the disk's to fix, not the archive
             raise OSError(exc.errno, exc.strerror, exc.filename or os.fspath(into)) from exc
@@ -336,6 +336,33 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
         reason = f"it has no directory {pick.subdirectory!r}, the subdirectory the lock names at {pick.context}"
         raise BuildError(pick.name, archive.name, reason)
     return tree
+
+
+def _extract_tar(pick: Pick, archive: Path, handle: tarfile.TarFile, into: Path) -> None:
+    """Extract a tar archive with tarfile's ``data`` filter, or as strictly where this Python has none.
+
+    The filter came with 3.10.12, 3.11.4 and 3.12; a Python before it (Debian 12's 3.11.2) refuses the ``filter``
+    argument with a ``TypeError``, which ended every build of an sdist in a traceback. There, as pip does, each
+    member is checked here before it is extracted: only files and directories whose path stays inside ``into``
+    (path traversal: an sdist is data from the internet), without the set-id bits, group or world write and the
+    archive's owner; links and device files are refused rather than followed.
+    """
+    if hasattr(tarfile, "data_filter"):
+        handle.extractall(into, filter="data")
+        return
+    root = into.resolve()
+    for member in handle:
+        if not (member.isfile() or member.isdir()):
+            reason = (
+                f"the entry {member.name!r} is a link or a special file, which this Python cannot unpack safely (its "
+                "tarfile has no data filter: 3.10.12, 3.11.4 and later have one); run with a newer Python"
+            )
+            raise BuildError(pick.name, archive.name, reason)
+        if Path(member.name).is_absolute() or not (root / member.name).resolve().is_relative_to(root):
+            raise BuildError(pick.name, archive.name, f"the entry {member.name!r} would escape the build")
+        member.mode = 0o755 if member.isdir() else (member.mode & 0o755) | 0o600
+        member.uid, member.gid, member.uname, member.gname = os.getuid(), os.getgid(), "", ""
+        handle.extract(member, into, set_attrs=not member.isdir())  # checked above
 
 
 def _below(pick: Pick, root: Path, subdirectory: str | None, source: str) -> Path:
