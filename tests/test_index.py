@@ -379,14 +379,25 @@ def test_a_proxy_that_asks_for_a_login_says_where_it_goes(
 
 
 @pytest.mark.reliability("hostile")
-def test_a_proxy_that_cannot_be_reached_is_named(wheelhouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("proxy", "shown"),
+    [
+        ("http://proxy-user:s3cret@127.0.0.1:9", "http://****@127.0.0.1:9"),
+        # urllib and curl take a proxy without a scheme: its token was shown as it is
+        ("proxy-user:s3cret@127.0.0.1:9", "****@127.0.0.1:9"),
+    ],
+    ids=["url", "no scheme"],
+)
+def test_a_proxy_that_cannot_be_reached_is_named(
+    wheelhouse: Path, monkeypatch: pytest.MonkeyPatch, proxy: str, shown: str
+) -> None:
     # "Connection refused; check the network or the index" named neither the proxy nor that one was used
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    _proxied(monkeypatch, HTTPS_PROXY="http://proxy-user:s3cret@127.0.0.1:9", NO_PROXY="other.example")
+    _proxied(monkeypatch, HTTPS_PROXY=proxy, NO_PROXY="other.example")
     monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
     with pytest.raises(FetchError) as info:
         IndexClient().locate("https://pypi.example/simple/", "pkg", wheel.name)
     assert str(info.value).endswith(
-        "Connection refused; check the network or the index (the request went through the proxy "
-        "http://****@127.0.0.1:9)"
+        f"Connection refused; check the network or the index (the request went through the proxy {shown})"
     )
+    assert "s3cret" not in str(info.value)

@@ -94,7 +94,18 @@ def through_proxy(reason: str, url: str) -> str:
     proxy = _proxies().get(parts.scheme.lower())
     if proxy is None or urllib.request.proxy_bypass(parts.netloc.rpartition("@")[2]):
         return reason
-    return f"{reason} (the request went through the proxy {proxy})"
+    return f"{reason} (the request went through the proxy {_shown_proxy(proxy)})"
+
+
+def _shown_proxy(proxy: str) -> str:
+    """``proxy`` without its login, also one written without a scheme (``user:token@host:3128``).
+
+    urllib (and curl) take a proxy setting without ``http://``; a message redacts only the user info of a URL
+    with a scheme (see ``_errors.redacted``), so such a proxy's token would be shown in every failure through it.
+    """
+    scheme, separator, rest = proxy.partition("://") if "://" in proxy else ("", "", proxy)
+    _, at, host = rest.rpartition("@")
+    return f"{scheme}{separator}****@{host}" if at else proxy
 
 
 # --- logins ----------------------------------------------------------------------------------------------------------
