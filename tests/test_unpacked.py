@@ -16,7 +16,7 @@ import subprocess
 import tracemalloc
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
@@ -330,6 +330,27 @@ def test_a_large_member_is_unpacked_in_pieces_not_held_in_memory(tmp_path: Path,
         )
     else:
         assert list((tmp_path / "cache" / "unpacked").rglob("*.bin")) == []
+
+
+def test_a_wheel_of_another_users_cache_says_the_cache_is_one_users(
+    tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a cache shared by two users: the first one's files are 0600; "it is not a readable wheel" blamed the wheel
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    digest, opened = sha256_file(wheel), Path.open
+
+    def refused(path: Path, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  # Path.open's own
+        if path == wheel:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refused)
+    with pytest.raises(InstallError) as info:
+        unpacked(Cache(tmp_path / "cache"), wheel, "sha256", digest, "pkg")
+    assert str(info.value) == (
+        f"cannot install pkg from {wheel.name}: this user may not read {wheel} (Permission denied); a cache serves "
+        "one user: set TOX_VENVSYNC_CACHE_DIR to a directory of your own"
+    )
 
 
 def _two_names_for_one_member(directory: Path) -> Path:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from packaging.utils import canonicalize_name
 
 from tox_venvsync._atomic import READ_BY_OTHERS
-from tox_venvsync._cache import tree_lock
+from tox_venvsync._cache import CACHE_DIR_ENV, tree_lock
 from tox_venvsync._errors import InstallError, naming
 from tox_venvsync._values import frozen
 from tox_venvsync._verify import checkable, record_form
@@ -234,6 +234,14 @@ def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, obje
             entries = _each(extractor.extract, files, threads if len(files) >= SPLIT_AT else 1)
             wheel_text = extractor.read_meta("WHEEL")
             points = extractor.read_meta("entry_points.txt")
+    except PermissionError as exc:  # a cache another user filled: its files are made for their maker only
+        if _written_into(exc, into):
+            raise
+        reason = (
+            f"this user may not read {exc.filename} ({exc.strerror}); a cache serves one user: set "
+            f"{CACHE_DIR_ENV} to a directory of your own"
+        )
+        raise InstallError(name, wheel.name, reason) from exc
     except (OSError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError, KeyError) as exc:
         if isinstance(exc, OSError) and _written_into(exc, into):  # the cache's disk refused a file: not the wheel's
             raise  # fault (a full disk read "it is not a readable wheel ([Errno 28] No space left on device)")
