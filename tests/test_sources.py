@@ -27,6 +27,7 @@ from _support.logins import forget_logins
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _build
 from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import (
     Builder,
@@ -34,6 +35,7 @@ from tox_venvsync._build import (
     OutOfTreeError,
     _as_locked,
     _extract_tar,
+    _git_login,
     _quiet_backend_warnings,
     _unpack_archive,
 )
@@ -190,6 +192,64 @@ def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:
     assert outcome.plan is not None
     assert outcome.plan.lines() == ["reinstall: gitpkg 1.0 -> (vcs)", "keep 0 packages"]
     assert env.run("import gitpkg; print(gitpkg.REV)") == "second"
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("git_version", ["2.31 or newer", "older"])
+def test_a_git_urls_login_goes_to_git_in_its_environment_never_on_its_command_line(
+    env: Env, local_index: LocalIndex, mocker: MockerFixture, git_version: str
+) -> None:
+    # a login in the URL given to git clone was in its argv, which every user reads in ps while the clone runs;
+    # a git that reads no configuration from its environment (before 2.31) still gets it in the URL
+    mocker.patch.object(_build, "_git_reads_config_from_env", return_value=git_version == "2.31 or newer")
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": "REV = 'private'\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    commit = git(repo, "rev-parse", "HEAD")
+    bare = env.root / "served" / "repo.git"
+    git(repo, "clone", "-q", "--bare", ".", str(bare))
+    git(bare, "update-server-info")  # served as plain files: git's "dumb" HTTP protocol
+    local_index.git_root, local_index.login = bare.parent, ("ci", "s3cret")
+    url = f"{local_index.url.replace('://', '://ci:s3cret@')}/git/repo.git"
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": url, "commit-id": commit}})
+    run = mocker.spy(subprocess, "run")
+    assert actions(env.sync()) == [("gitpkg", "install")]
+    assert env.run("import gitpkg; print(gitpkg.REV)") == "private"
+    gits = [call.args[0] for call in run.call_args_list if Path(call.args[0][0]).name == "git"]
+    assert gits
+    shown = [command for command in gits if any("s3cret" in str(arg) for arg in command)]
+    assert len(shown) == (0 if git_version == "2.31 or newer" else 1)
+    assert local_index.authorizations[-1] == "Basic Y2k6czNjcmV0"  # ci:s3cret, as git sent it from the URL
+    assert env.source("gitpkg") == f"git+{local_index.url}/git/repo.git@{commit}"
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "expected"),
+    [
+        ("https://host/r.git", {}, ("https://host/r.git", {})),
+        ("ssh://git@host/r.git", {}, ("ssh://git@host/r.git", {})),  # ssh's user: no secret, ssh's key
+        (
+            "https://tok%40en@Host:8443/r.git",
+            {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"},
+            (
+                "https://Host:8443/r.git",
+                {
+                    "GIT_CONFIG_COUNT": "2",
+                    "GIT_CONFIG_KEY_0": "a.b",
+                    "GIT_CONFIG_VALUE_0": "c",
+                    "GIT_CONFIG_KEY_1": "http.https://Host:8443/.extraHeader",
+                    "GIT_CONFIG_VALUE_1": "Authorization: Basic dG9rQGVuOg==",  # tok@en and no password
+                },
+            ),
+        ),
+    ],
+    ids=["no login", "ssh user", "token after the user's own config"],
+)
+def test_a_git_urls_login_becomes_git_configuration_in_the_environment(
+    url: str, environ: dict[str, str], expected: tuple[str, dict[str, str]]
+) -> None:
+    assert _git_login(url, environ) == expected
 
 
 def test_a_commit_the_repository_lacks_is_named_with_the_repository(env: Env) -> None:

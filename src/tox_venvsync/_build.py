@@ -9,8 +9,10 @@ digest tells whether its contents changed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -88,7 +90,9 @@ class Builder:
                 raise OfflineError([f"{pick.name} (the wheel built from {source})"])  # exit code 2, as a file missing
             with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
                 checkout = Path(tmp) / "checkout"
-                _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", vcs.url, str(checkout)], self._environ)
+                login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
+                url, environ = login or (vcs.url, self._environ)
+                _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", url, str(checkout)], environ)
                 where = f"{vcs.url}@{vcs.commit}"
                 _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
                 tree = _below(pick, checkout, vcs.subdirectory, source)
@@ -300,6 +304,47 @@ def _git(pick: Pick, source: str, args: list[str], environ: Mapping[str, str]) -
     result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode != 0:
         raise BuildError(pick.name, source, _git_said(result.stderr))
+
+
+def _git_login(url: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """``url`` without its login, and ``environ`` with git configured to send that login to its host.
+
+    A login in the URL given to ``git clone`` is on its command line, which every user of the machine reads
+    (``ps``, ``/proc/<pid>/cmdline``) while the clone runs, and in the checkout's ``.git/config``. It goes in
+    the environment instead, as an ``http.<scheme>://<host>/.extraHeader`` (git 2.31's ``GIT_CONFIG_COUNT``),
+    which only the user and root read, and only to that host, as git sends the URL's login.
+    """
+    import base64  # noqa: PLC0415  # a URL with a login only
+    from urllib.parse import unquote, urlsplit, urlunsplit  # noqa: PLC0415
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, dict(environ)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or parts.scheme.lower() not in {"http", "https"}:
+        return url, dict(environ)  # ssh's user (git@) is no secret; its key is ssh's
+    user, _, password = userinfo.partition(":")
+    login = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    given = environ.get("GIT_CONFIG_COUNT", "")
+    count = int(given) if given.isdigit() else 0  # the user's own entries come first
+    header = {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": f"http.{parts.scheme.lower()}://{host}/.extraHeader",
+        f"GIT_CONFIG_VALUE_{count}": f"Authorization: Basic {login}",
+    }
+    return urlunsplit(parts._replace(netloc=host)), {**environ, **header}
+
+
+@functools.cache
+def _git_reads_config_from_env() -> bool:
+    """Whether git reads ``GIT_CONFIG_COUNT`` (2.31 and later); an older one is given the URL's login as it is."""
+    git = shutil.which("git")
+    if git is None:
+        return False
+    result = subprocess.run([git, "--version"], capture_output=True, text=True, check=False)
+    found = re.match(r"git version (\d+)\.(\d+)", result.stdout)
+    return found is not None and (int(found[1]), int(found[2])) >= (2, 31)
 
 
 def _git_said(stderr: str) -> str:

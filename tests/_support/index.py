@@ -83,6 +83,9 @@ class LocalIndex(Served):
         self.hashless = False
         #: project pages sent gzip-compressed (Content-Encoding), unasked, as some mirrors and CDNs send them
         self.gzip_pages = False
+        #: a directory served as it is under ``/git/`` (a bare repository after ``git update-server-info`` is one
+        #: git clones over its "dumb" HTTP protocol)
+        self.git_root: Path | None = None
         self._lock = threading.Lock()
 
     def _make(self) -> _IndexServer:
@@ -201,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._project_page(match[1])
         elif match := re.fullmatch(r"/files/([^/]+)", path):
             self._file(unquote(match[1]))
+        elif index.git_root is not None and path.startswith("/git/"):
+            self._git_file(index.git_root, unquote(path.removeprefix("/git/")))
         else:
             self._not_found()
 
@@ -247,6 +252,13 @@ class _Handler(BaseHTTPRequestHandler):
         index = self.server.index
         target = index.directory / filename
         if "/" in filename or filename.startswith(".") or not target.is_file():
+            self._not_found()
+            return
+        self._send(HTTPStatus.OK, target.read_bytes(), "application/octet-stream")
+
+    def _git_file(self, root: Path, relative: str) -> None:
+        target = root / relative
+        if ".." in relative.split("/") or not target.is_file():
             self._not_found()
             return
         self._send(HTTPStatus.OK, target.read_bytes(), "application/octet-stream")
