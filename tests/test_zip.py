@@ -141,6 +141,11 @@ def _inflates_past_its_size(data: bytes) -> bytes:
     return patch(data, first + 24, "<L", struct.unpack_from("<L", data, first + 24)[0] - 1)
 
 
+def _header_past_the_directory(data: bytes) -> bytes:
+    first = next(central(data))  # its local header placed at the end-of-directory record: "[Errno 22] Invalid argument"
+    return patch(data, first + 42, "<L", len(data) - 22)
+
+
 def _content_changed(data: bytes) -> bytes:
     at = data.find(b"X = 1")
     return data[:at] + b"Y" + data[at + 1 :]
@@ -154,6 +159,11 @@ LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
     "stream cut short": (_cut_short, zipfile.ZIP_DEFLATED, "Bad CRC-32 or size for file 'pkg/__init__.py'"),
     "inflates past its size": (_inflates_past_its_size, zipfile.ZIP_DEFLATED, "Bad CRC-32 or size for file 'pkg/__"),
     "stored content changed": (_content_changed, zipfile.ZIP_STORED, "Bad CRC-32 or size for file 'pkg/__init__.py'"),
+    "header past the directory": (
+        _header_past_the_directory,
+        zipfile.ZIP_DEFLATED,
+        "Bad magic number for file header of 'pkg/__init__.py': it lies in or past the central directory",
+    ),
 }
 
 

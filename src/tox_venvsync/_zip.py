@@ -52,6 +52,10 @@ class Members:
         if len(set(starts)) != len(starts):
             msg = "Overlapped entries: two members share one header (possible zip bomb)"
             raise zipfile.BadZipFile(msg)
+        if starts and starts[-1] >= archive.start_dir:  # no space to read: a negative length is EINVAL to pread
+            name = next(i.orig_filename for i in archive.infolist() if i.header_offset == starts[-1])
+            msg = f"Bad magic number for file header of {name!r}: it lies in or past the central directory"
+            raise zipfile.BadZipFile(msg)
         #: where each member's space ends: the next member's header, or the central directory
         self._ends = dict(itertools.pairwise([*starts, archive.start_dir]))
 
