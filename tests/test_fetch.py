@@ -532,6 +532,20 @@ def test_unsupported_scheme(wheelhouse: Path, cache: Cache) -> None:
     assert _files(cache.root) == []
 
 
+def test_a_file_url_of_another_host_is_refused_not_read_here(wheelhouse: Path, cache: Cache) -> None:
+    # file://host/path read this machine's /path, as if the host were not there; pip refuses such a URL
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    assert CacheFetcher(cache).fetch([_pick(wheel, url=f"file://localhost{wheel}")])["pkg"].is_file()
+    url = f"file://buildhost.example{wheel}"
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache.root / "other")).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: a file: URL names a file on this machine, and this one names one on "
+        "buildhost.example; write it file:///<path> (or serve the file over https)"
+    )
+    assert info.value.exit_code == 2
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [

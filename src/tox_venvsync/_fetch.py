@@ -343,6 +343,12 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     except ValueError as exc:
         raise BadUrlError(pick.name, url, f"the URL is not valid ({exc}); correct it in the lock") from exc
     if parsed.scheme == "file":
+        if parsed.netloc not in {"", "localhost"}:  # as pip refuses it: the host's path is not this machine's
+            reason = (
+                f"a file: URL names a file on this machine, and this one names one on {parsed.netloc}; "
+                "write it file:///<path> (or serve the file over https)"
+            )
+            raise BadUrlError(pick.name, url, reason)
         return _open_local(pick, artifact, Path(unquote(parsed.path)))
     if parsed.scheme not in {"http", "https"}:
         reason = f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file"
