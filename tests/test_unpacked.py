@@ -353,6 +353,27 @@ def test_a_wheel_of_another_users_cache_says_the_cache_is_one_users(
     )
 
 
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("member", ["pkg/__init__.py", "pkg-1.0.dist-info/RECORD"])
+def test_an_encrypted_member_is_an_unreadable_wheel_not_a_traceback(
+    tmp_path: Path, wheelhouse: Path, member: str
+) -> None:
+    # zipfile raises RuntimeError for it (and NotImplementedError for a method it lacks), which escaped
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    data = bytearray(wheel.read_bytes())
+    local = data.find(member.encode()) - 30  # the member's local header: its name comes first
+    directory = data.find(member.encode(), local + 31) - 46  # the member's entry in the central directory
+    for at in (local + 6, directory + 8):
+        struct.pack_into("<H", data, at, struct.unpack_from("<H", data, at)[0] | 1)
+    wheel.write_bytes(data)
+    with pytest.raises(InstallError) as info:
+        unpacked(Cache(tmp_path / "cache"), wheel, "sha256", sha256_file(wheel), "pkg")
+    assert str(info.value) == (
+        f"cannot install pkg from {wheel.name}: it is not a readable wheel (File {member!r} is encrypted, which "
+        "cannot be read (RuntimeError))"
+    )
+
+
 def _two_names_for_one_member(directory: Path) -> Path:
     wheel = make_wheel(directory, "evil", "1.0", extra_entries={"evil/real.py": b"X = 1\n"})
     data = wheel.read_bytes()

@@ -146,6 +146,17 @@ def _header_past_the_directory(data: bytes) -> bytes:
     return patch(data, first + 42, "<L", len(data) - 22)
 
 
+def _encrypted(data: bytes) -> bytes:
+    first = next(central(data))  # the encrypted bit, in the directory and the local header (zipfile: RuntimeError)
+    flags = struct.unpack_from("<H", data, first + 8)[0] | 1
+    return patch(patch(data, first + 8, "<H", flags), 6, "<H", flags)
+
+
+def _deflate64(data: bytes) -> bytes:
+    first = next(central(data))  # a method zipfile lacks (NotImplementedError)
+    return patch(patch(data, first + 10, "<H", 9), 8, "<H", 9)
+
+
 def _content_changed(data: bytes) -> bytes:
     at = data.find(b"X = 1")
     return data[:at] + b"Y" + data[at + 1 :]
@@ -159,6 +170,12 @@ LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
     "stream cut short": (_cut_short, zipfile.ZIP_DEFLATED, "Bad CRC-32 or size for file 'pkg/__init__.py'"),
     "inflates past its size": (_inflates_past_its_size, zipfile.ZIP_DEFLATED, "Bad CRC-32 or size for file 'pkg/__"),
     "stored content changed": (_content_changed, zipfile.ZIP_STORED, "Bad CRC-32 or size for file 'pkg/__init__.py'"),
+    "encrypted": (_encrypted, zipfile.ZIP_DEFLATED, "File 'pkg/__init__.py' is encrypted, which cannot be read"),
+    "compression method zipfile lacks": (
+        _deflate64,
+        zipfile.ZIP_DEFLATED,
+        "File 'pkg/__init__.py' uses compression method 9, which cannot be read (NotImplementedError)",
+    ),
     "header past the directory": (
         _header_past_the_directory,
         zipfile.ZIP_DEFLATED,

@@ -310,7 +310,7 @@ class _Extractor:
         self._wheel = wheel
         self._name = name
         self.dist_info = _dist_info(archive, wheel, name)
-        self._records = _records(archive, self.dist_info, wheel, name)
+        self._records = _records(archive, members, self.dist_info, wheel, name)
         #: the wheel spec's files RECORD does not list: itself, and its signatures
         self._unlisted = frozenset(f"{self.dist_info}/{file}" for file in ("RECORD", "RECORD.jws", "RECORD.p7s"))
 
@@ -435,13 +435,15 @@ def _dist_info(archive: zipfile.ZipFile, wheel: Path, name: str) -> str:
     return found[0]
 
 
-def _records(archive: zipfile.ZipFile, dist_info: str, wheel: Path, name: str) -> dict[str, tuple[str, int | None]]:
+def _records(
+    archive: zipfile.ZipFile, members: Members, dist_info: str, wheel: Path, name: str
+) -> dict[str, tuple[str, int | None]]:
     """RECORD's ``hash`` (empty when it has none) and size (``None`` when the column is empty) of each path.
 
     A row without a hash is refused only for a file the wheel holds (a row for a ``.pyc`` it does not hold
     is no error, as for pip and uv); a size, where given, must be a number.
     """
-    text = archive.read(f"{dist_info}/RECORD").decode("utf-8")
+    text = members.read(archive.getinfo(f"{dist_info}/RECORD")).decode("utf-8")  # with the checks of the others
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:  # a field past csv's size limit; a NUL before Python 3.11

@@ -17,6 +17,7 @@ does not grow with the size an archive declares.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import struct
@@ -67,7 +68,8 @@ class Members:
         its size still is.
         """
         if info.flag_bits & _NOT_PLAIN or info.compress_type not in _METHODS:
-            return self._archive.read(info)
+            with _refused_by_zipfile(info):
+                return self._archive.read(info)
         name, offset = info.orig_filename, info.header_offset
         room = self._ends[offset] - offset  # the member's space: up to the next member or the central directory
         # one system call for the header, the name, the extra field and the data (a name and an extra field
@@ -93,7 +95,7 @@ class Members:
         that inflates past the size the directory records is refused at the first piece beyond it.
         """
         if info.flag_bits & _NOT_PLAIN or info.compress_type not in _METHODS:
-            with self._archive.open(info) as member:  # zipfile checks the size and CRC-32 as it reads
+            with _refused_by_zipfile(info), self._archive.open(info) as member:  # it checks the size and CRC-32
                 while chunk := member.read(CHUNK):
                     yield chunk
             return
@@ -141,6 +143,21 @@ class Members:
             msg = f"Truncated member {name!r}"
             raise zipfile.BadZipFile(msg)
         return memoryview(space)[start : start + size]
+
+
+@contextlib.contextmanager
+def _refused_by_zipfile(info: zipfile.ZipInfo) -> Iterator[None]:
+    """Turn zipfile's refusal of a member it cannot read into a :class:`zipfile.BadZipFile`, like the others.
+
+    zipfile raises ``RuntimeError`` for an encrypted member (no password) and ``NotImplementedError`` for a
+    compression method it lacks (deflate64, a method number of nothing): bad input, which ended in a traceback.
+    """
+    try:
+        yield
+    except RuntimeError as exc:  # NotImplementedError is one
+        reason = "is encrypted" if info.flag_bits & 0x1 else f"uses compression method {info.compress_type}"
+        msg = f"File {info.orig_filename!r} {reason}, which cannot be read ({exc.__class__.__name__})"
+        raise zipfile.BadZipFile(msg) from exc
 
 
 def _inflated(inflate: zlib._Decompress | None, data: bytes) -> Iterator[bytes]:
