@@ -14,6 +14,7 @@ import tarfile
 import threading
 import types
 import warnings
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -460,6 +461,25 @@ def _tar_member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tar
     member = tarfile.TarInfo(name)
     member.type, member.linkname, member.size = kind, link, 1 if kind == tarfile.REGTYPE else 0
     return member
+
+
+@pytest.mark.reliability("hostile")
+def test_a_zip_archive_zipfile_cannot_read_is_one_sentence(env: Env) -> None:
+    # zipfile raises RuntimeError for an encrypted member, which ended the sync in a traceback
+    archive = env.root / "sdpkg-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("sdpkg-1.0/PKG-INFO", "Metadata-Version: 2.1\nName: sdpkg\nVersion: 1.0\n")
+    data = bytearray(archive.read_bytes())
+    for at in (6, data.find(b"PK\x01\x02") + 8):  # the encrypted bit, in the local header and the directory
+        data[at] |= 1
+    archive.write_bytes(data)
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="archive", artifact=None)
+    with pytest.raises(BuildError) as info:
+        Builder(env.cache, env.target).from_archive(pick, archive, sha256_file(archive))
+    assert str(info.value) == (
+        "cannot build sdpkg from sdpkg-1.0.zip: the archive cannot be unpacked: a member is encrypted, or compressed "
+        "in a way zipfile cannot read"
+    )
 
 
 @pytest.mark.usefixtures("tarfile_without_data_filter")

@@ -369,6 +369,9 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
         if isinstance(exc, OSError) and exc.errno in FULL:  # no room for the tree: the disk's to fix, not the archive
             raise OSError(exc.errno, exc.strerror, exc.filename or os.fspath(into)) from exc
         raise BuildError(pick.name, archive.name, f"the archive cannot be unpacked ({exc})") from exc
+    except RuntimeError as exc:  # zipfile's encrypted member, or a compression method it lacks (NotImplementedError)
+        reason = "the archive cannot be unpacked: a member is encrypted, or compressed in a way zipfile cannot read"
+        raise BuildError(pick.name, archive.name, reason) from exc
     entries = list(into.iterdir())
     root = entries[0] if len(entries) == 1 and entries[0].is_dir() else into
     if pick.subdirectory is None:
