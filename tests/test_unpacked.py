@@ -394,6 +394,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
         lambda d: make_wheel(d, "evil", "1.0", extra_entries={"/abs.py": b"x"}),
         "the entry '/abs.py' would be written outside the venv",
     ),
+    "dot part": (  # its content replaced evil/__init__.py's on disk, which RECORD lists with another hash
+        lambda d: make_wheel(d, "evil", "1.0", extra_entries={"evil/./__init__.py": b"X = 'other'\n"}),
+        "the entry 'evil/./__init__.py' has a '.' part: it names another entry's file",
+    ),
     "bad data scheme": (
         lambda d: make_wheel(d, "evil", "1.0", extra_entries={"evil-1.0.data/etc/passwd": b"x"}),
         "the entry 'evil-1.0.data/etc/passwd' is not in a known .data scheme",

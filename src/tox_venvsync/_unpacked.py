@@ -463,6 +463,8 @@ def _check_path(path: str, wheel: Path, name: str) -> None:
     parts = path.split("/")
     if path.startswith("/") or "\\" in path or ".." in parts or ":" in parts[0] or "" in parts:
         raise InstallError(name, wheel.name, f"the entry {path!r} would be written outside the venv")
+    if "." in parts:  # "pkg/./a.py" is the file of "pkg/a.py": the later would replace what RECORD says of the other
+        raise InstallError(name, wheel.name, f"the entry {path!r} has a '.' part: it names another entry's file")
     if parts[0].endswith(".data") and (len(parts) < 3 or parts[1] not in _SCHEMES):  # noqa: PLR2004
         raise InstallError(name, wheel.name, f"the entry {path!r} is not in a known .data scheme")
     if len(parts) == 1 and path.startswith(_RESERVED):  # the tree's own files: the manifest, the bytecode lists
