@@ -25,6 +25,7 @@ from tox_venvsync._indexes import DEFAULT_INDEX, configured_index
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from _support.index import LocalIndex
@@ -318,6 +319,34 @@ def test_an_index_page_sent_gzip_compressed_unasked_is_read(local_index: LocalIn
 )
 def test_a_page_body_is_read_without_its_encoding(coding: str, body: bytes) -> None:
     assert _index._decoded(body, coding, "pkg", "u") == b"<a>"
+
+
+_TOO_LARGE = "the index page is larger than "
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("compress", [gzip.compress, zlib.compress], ids=["gzip", "deflate"])
+def test_a_compressed_page_inflating_past_any_project_page_is_refused(
+    monkeypatch: pytest.MonkeyPatch, compress: Callable[[bytes], bytes]
+) -> None:
+    # a gzip bomb (10 MiB that inflate to 10 GiB) was inflated whole
+    monkeypatch.setattr(_index, "PAGE_LIMIT", 1000, raising=False)
+    coding = "gzip" if compress is gzip.compress else "deflate"
+    with pytest.raises(FetchError) as info:
+        _index._decoded(compress(b"<a>" * 1000), coding, "pkg", "https://index.example/simple/pkg/")
+    assert info.value.reason.startswith(_TOO_LARGE)
+
+
+@pytest.mark.reliability("hostile")
+def test_a_page_longer_than_any_project_page_is_refused(
+    local_index: LocalIndex, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a page that does not end was read to the end of the memory
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    monkeypatch.setattr(_index, "PAGE_LIMIT", 100, raising=False)
+    with pytest.raises(FetchError) as info:
+        IndexClient().locate(local_index.simple_url, "pkg", wheel.name)
+    assert info.value.reason.startswith(_TOO_LARGE)
 
 
 @pytest.mark.parametrize(

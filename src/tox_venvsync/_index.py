@@ -926,7 +926,7 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
     """A project page's body, content type and final URL; ``None`` when the index has no such project."""
     try:
         with open_url(request, timeout=timeout()) as response:
-            body = response.read()
+            body = _page_body(response, name, url)
             coding = response.headers.get("Content-Encoding", "")
             kind, base = response.headers.get_content_type(), response.geturl()
     except urllib.error.HTTPError as exc:
@@ -938,6 +938,26 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
         raise FetchError(name, url, through_proxy(network_reason(exc), url), transient=transient_failure(exc)) from exc
     return _decoded(body, coding, name, url), kind, base
+
+
+def _page_body(response: http.client.HTTPResponse, name: str, url: str) -> bytes:
+    """The page's body, refused once it is longer than :data:`PAGE_LIMIT`: a page that does not end is cut there."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) <= PAGE_LIMIT:
+        return response.read()  # whole, or IncompleteRead when cut short
+    body = b"" if declared.isdigit() else response.read(PAGE_LIMIT + 1)
+    if declared.isdigit() or len(body) > PAGE_LIMIT:
+        raise FetchError(name, url, _too_large())
+    return body
+
+
+#: the most bytes a project page may take, as sent and decoded: PyPI's largest (tf-nightly's, botocore's) take
+#: tens of MiB; a page that does not end, or a small gzip one that inflates to gigabytes, would take the memory
+PAGE_LIMIT = 512 << 20
+
+
+def _too_large() -> str:
+    return f"the index page is larger than {PAGE_LIMIT / 2**20:g} MiB, which no project page needs; check the index"
 
 
 def _decoded(body: bytes, coding: str, name: str, url: str) -> bytes:
@@ -959,7 +979,12 @@ def _decoded(body: bytes, coding: str, name: str, url: str) -> bytes:
     # 47: a gzip or zlib header, found by zlib; -15: the raw deflate stream some servers send as "deflate"
     for window in (47, -15):
         with contextlib.suppress(zlib.error):
-            return zlib.decompress(body, wbits=window)
+            inflate = zlib.decompressobj(wbits=window)
+            page = inflate.decompress(body, PAGE_LIMIT + 1)  # a gzip bomb stops here, not at the memory's end
+            if len(page) > PAGE_LIMIT:
+                raise FetchError(name, url, _too_large())
+            if inflate.eof:
+                return page
     raise FetchError(name, url, f"the index page's {coding} encoding does not decode; try again", transient=True)
 
 
