@@ -225,6 +225,23 @@ def test_a_git_urls_login_goes_to_git_in_its_environment_never_on_its_command_li
     assert env.source("gitpkg") == f"git+{local_index.url}/git/repo.git@{commit}"
 
 
+@pytest.mark.reliability("hostile")
+def test_a_git_urls_login_never_goes_over_plain_http_to_another_host(env: Env, mocker: MockerFixture) -> None:
+    # index logins never did; a git URL's went to git clone as it was, in clear text on the way
+    url = "http://ci:s3cret@git.example/repo.git"
+    vcs = VcsSource(type="git", url=url, commit="0" * 40)
+    pick = Pick(name=canonicalize_name("gitpkg"), version=None, kind="vcs", artifact=None, vcs=vcs)
+    run = mocker.spy(subprocess, "run")
+    with pytest.raises(FetchError) as info:
+        Builder(env.cache, env.target).from_vcs(pick)
+    assert str(info.value) == (
+        "cannot fetch gitpkg from http://****@git.example/repo.git: plain http to git.example is refused, since "
+        "anyone on the way can read or change it; use https, or trust the host with "
+        "TOX_VENVSYNC_TRUSTED_HOSTS=git.example"
+    )
+    assert not run.called
+
+
 @pytest.mark.parametrize(
     ("url", "environ", "expected"),
     [

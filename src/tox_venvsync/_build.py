@@ -88,6 +88,10 @@ class Builder:
                 return _as_locked(pick, wheel, source)
             if self._offline:  # a clone is a download, which --sync-offline makes none of (also from a file: URL)
                 raise OfflineError([f"{pick.name} (the wheel built from {source})"])  # exit code 2, as a file missing
+            if "@" in vcs.url.partition("://")[2].partition("/")[0]:
+                from tox_venvsync._index import check_transport  # noqa: PLC0415  # a URL with a login only
+
+                check_transport(pick.name, vcs.url, self._environ)  # a login never goes over plain http to another host
             with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
                 checkout = Path(tmp) / "checkout"
                 login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
