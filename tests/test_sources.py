@@ -399,12 +399,14 @@ def test_an_archive_s_subdirectory_leading_out_of_it_is_refused_before_the_build
     archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")
     _uv_archive(env, archive, "../../outside")
     (env.root / "outside").mkdir()
-    with pytest.raises(BuildError) as info:
+    with pytest.raises(OutOfTreeError) as info:
         sync(SyncSpec(venv=env.venv, lock_path=env.lock, request=Request(frozen=True)), env.target, cache=env.cache)
     assert str(info.value) == (
-        "cannot build two from repo-abc.tar.gz: its subdirectory '../../outside' at package[1].sdist leads out of "
-        "the archive; correct the lock"
+        "cannot build two from repo-abc.tar.gz: the subdirectory '../../outside' the lock names at package[1].sdist "
+        "leads out of the source tree, and a subdirectory must be a path inside it; correct that value, or lock again "
+        "with the tool that wrote the file"
     )
+    assert info.value.exit_code == 2
     assert not any(env.site.glob("two*"))
 
 
@@ -436,7 +438,7 @@ def test_a_subdirectory_leading_out_of_the_checkout_or_archive_is_refused(env: E
     assert list((env.cache.root / "built").rglob("*.whl")) == []
     archive = make_sdist(env.root, repo, "repo", "abc")
     pick = replace(pick, kind="archive", vcs=None, subdirectory=subdirectory)
-    with pytest.raises(BuildError, match="leads out of the archive"):  # an archive's was refused already
+    with pytest.raises(OutOfTreeError, match="leads out of the source tree"):  # an archive's as well
         builder.from_archive(pick, archive, sha256_file(archive))
     assert list((env.cache.root / "built").rglob("*.whl")) == []
 

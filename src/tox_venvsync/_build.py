@@ -378,13 +378,8 @@ def _unpack_archive(pick: Pick, archive: Path, into: Path) -> Path:
         raise BuildError(pick.name, archive.name, reason) from exc
     entries = list(into.iterdir())
     root = entries[0] if len(entries) == 1 and entries[0].is_dir() else into
-    if pick.subdirectory is None:
-        return root
-    tree = root / pick.subdirectory
-    if not tree.resolve().is_relative_to(root.resolve()):  # the pylock reader refuses it; the other formats too here
-        reason = f"its subdirectory {pick.subdirectory!r} at {pick.context} leads out of the archive; correct the lock"
-        raise BuildError(pick.name, archive.name, reason)
-    if not tree.is_dir():
+    tree = _below(pick, root, pick.subdirectory, archive.name)  # the pylock reader refuses it; the other formats here
+    if tree != root and not tree.is_dir():
         reason = f"it has no directory {pick.subdirectory!r}, the subdirectory the lock names at {pick.context}"
         raise BuildError(pick.name, archive.name, reason)
     return tree
@@ -422,7 +417,7 @@ def _below(pick: Pick, root: Path, subdirectory: str | None, source: str) -> Pat
 
     Path traversal: the value comes from the lock (only the ``pylock.toml`` reader checks it); ``../..``, an
     absolute path, or a link in the checkout leading out would build (and cache as this commit's wheel)
-    whatever project lies there on this machine. An archive's is checked where it is unpacked.
+    whatever project lies there on this machine. An unpacked archive's as well.
     """
     if not subdirectory:
         return root
