@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import hashlib
@@ -25,7 +26,7 @@ from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _index
 from tox_venvsync._cache import Cache
-from tox_venvsync._errors import BadInputError, FetchError, HashMismatchError, LockFileError
+from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._lock import Artifact, Pick, Request
 from tox_venvsync._lock._pylock import read_pylock
@@ -262,6 +263,39 @@ def test_sha256_mismatch(wheelhouse: Path, cache: Cache, local_index: LocalIndex
     assert info.value.exit_code == 2  # bad input: the lock or its index is to fix
     assert _files(cache.root) == []  # nothing at the address, nothing left in tmp/
     assert (cache.root / "tmp").is_dir()
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_lock_path_that_is_a_pipe_or_a_device_is_refused_not_read(
+    wheelhouse: Path, cache: Cache, tmp_path: Path, kind: str
+) -> None:
+    # a pipe's open waited for ever for a writer; a device (/dev/zero) was read until the size check
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    if kind == "fifo":
+        path = tmp_path / "pkg-1.0-py3-none-any.whl"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    done: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            CacheFetcher(cache).fetch([_pick(wheel, path=path)])
+        except BadUrlError as exc:
+            done.append(exc)
+
+    fetching = threading.Thread(target=fetch, daemon=True)
+    fetching.start()
+    fetching.join(20)
+    if fetching.is_alive():  # let the blocked open go before the test ends
+        with contextlib.suppress(OSError), open(path, "wb"):  # noqa: PTH123
+            pass
+    assert [str(exc) for exc in done] == [
+        f"cannot fetch pkg from {path}: it is not a regular file (a pipe or a device); correct the path in the lock"
+    ]
+    assert done[0].exit_code == 2  # type: ignore[attr-defined]
+    assert _files(cache.root) == []
 
 
 @pytest.mark.reliability("hostile")

@@ -383,6 +383,9 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
 
 def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():  # a pipe's open waits for ever for a writer
+            reason = "it is not a regular file (a pipe or a device); correct the path in the lock"
+            raise BadUrlError(pick.name, artifact.location, reason)
         return path.open("rb")
     except OSError as exc:
         if exc.errno in {errno.EMFILE, errno.ENFILE}:  # out of file descriptors: no fault of the path in the lock
