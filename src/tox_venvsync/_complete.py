@@ -195,7 +195,11 @@ def wheel_metadata(wheel: Path, *, errors: str = "strict") -> Message | None:
         name = next((n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")), None)
         if name is None:
             return None
-        text = archive.read(name).decode("utf-8", errors)
+        try:
+            text = archive.read(name).decode("utf-8", errors)
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression method zipfile lacks
+            msg = f"{name} cannot be read ({exc})"
+            raise zipfile.BadZipFile(msg) from exc
     return HeaderParser().parsestr(text, headersonly=True)
 
 
