@@ -2018,6 +2018,28 @@ def test_deps_install_on_top_of_the_lock_stay_while_listed_and_leave_when_remove
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
 
 
+def test_deps_under_sync_offline_ask_no_index(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --sync-offline promises no download; the pip of deps still asked the index (left alone by the packaging pass)
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    assert demo.run()[0] == 0  # the lock's files reach the cache
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
+    demo.index.requests.clear()
+    code, out = demo.run("--sync-offline")
+    assert code != 0
+    assert "deps (gamma) cannot be installed on top of the lock: " in out, out
+    assert "; offline, pip downloads nothing and looks only in its find-links (PIP_FIND_LINKS)" in out
+    assert demo.index.requests == []
+    links = demo.work.parent / "links"
+    make_wheel(links, "gamma", "0.5", requires_dist=["beta>=2"])
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    code, out = demo.run("--sync-offline")
+    assert code == 0, out
+    assert "gamma-0.5.dist-info" in dist_info_names([demo.site])
+    assert demo.index.requests == []
+
+
 def test_tox_s_constraints_apply_to_deps_and_a_change_to_them_is_seen(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,10 +35,12 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
     cwd: Path,
     environ: Mapping[str, str] | None = None,
     version: str,
+    offline: bool = False,
 ) -> None:
     """Run pip for ``deps`` in the venv of ``python`` (Python ``version``), every locked package pinned to its version.
 
-    pip runs in ``environ`` (tox's set_env laid over this process's environment), or this process's.
+    pip runs in ``environ`` (tox's set_env laid over this process's environment), or this process's. ``offline``
+    (``--sync-offline``): pip asks no index, only its find-links, as the builds' pip does then.
     """
     if older_than_own_packaging(version) or not _pip_beside_tox():
         # pip runs from its wheel: uv's and pipx's tools have no pip of their own (uv tool install tox)
@@ -49,11 +51,13 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text("".join(f"{name}=={pinned}\n" for name, pinned in sorted(pins.items())))
         # not quiet: conflicts are info
-        command = [*pip, "install", "--disable-pip-version-check", "--constraint", str(constraints), *deps]
+        command = [*pip, "install", "--disable-pip-version-check", *(["--no-index"] if offline else [])]
+        command += ["--constraint", str(constraints), *deps]
         env = dict(environ) if environ is not None else None
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
-        raise DepsError(_explain(f"{result.stdout}\n{result.stderr}", deps))
+        offline_note = "; offline, pip downloads nothing and looks only in its find-links (PIP_FIND_LINKS)"
+        raise DepsError(_explain(f"{result.stdout}\n{result.stderr}", deps) + (offline_note if offline else ""))
 
 
 def _pip_beside_tox() -> bool:

@@ -465,7 +465,8 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
     locked = {str(step.name): str(step.version) for step in plan.steps if step.wanted is not None and step.version}
     cwd = spec.deps_dir or spec.lock_path.parent
     python = Path(target.executable)
-    install_deps(python, spec.deps, locked, cwd=cwd, environ=spec.environ, version=target.markers["python_version"])
+    version = target.markers["python_version"]
+    install_deps(python, spec.deps, locked, cwd=cwd, environ=spec.environ, version=version, offline=spec.offline)
     wanted = {step.name for step in plan.steps if step.wanted is not None}
     return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
 
