@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import logging
 import os
 import re
 import stat
@@ -1703,6 +1704,28 @@ def test_no_binary_builds_the_pins_sdist_and_only_binary_refuses_a_pin_with_no_f
         "requirements again for this interpreter's Python and platform"
     )
     assert dist_info_names([fresh.site]) == []
+
+
+def test_a_pin_whose_index_cannot_be_reached_takes_an_allowed_file_the_cache_holds(
+    env: Env, local_index: LocalIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    # pins/ makes a sync ask the index what this interpreter takes; with the index down, a file of the pin that
+    # another interpreter left in the cache is still the pin's, as every sync took it before pins/ was kept
+    pure = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'pure'\n"})
+    stored = env.cache.artifact("sha256", sha256_file(pure), pure.name)
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(pure.read_bytes())
+    local_index.fail_paths["/simple/pinned/"] = 503
+    _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 --hash=sha256:{sha256_file(pure)}\n")
+    with caplog.at_level(logging.WARNING):
+        assert actions(env.sync()) == [("pinned", "install")]
+    assert env.run("import pinned; print(pinned.OK)") == "pure"
+    assert f"installed the cache's {pure.name}, which the pin allows" in caplog.text
+    # a refusal that asking again does not mend (a 404: no such project) is not passed over
+    local_index.fail_paths["/simple/pinned/"] = 404
+    other = Env(env.root / "other", Path(env.target.executable).resolve())
+    with pytest.raises(FetchError):
+        sync(SyncSpec(venv=other.venv, lock_path=env.lock), other.target, cache=env.cache)
 
 
 def test_a_wheel_another_interpreter_left_in_the_cache_does_not_stand_in_for_the_one_the_index_has_for_this_one(

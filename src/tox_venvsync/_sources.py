@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from tox_venvsync._errors import BadInputError
+from tox_venvsync._errors import BadInputError, FetchError
 from tox_venvsync._lock._model import Artifact, Pick, choose_file
 from tox_venvsync._state import signature_of, tree_listing
 from tox_venvsync._values import frozen, replace
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sync import LocalWheel
     from tox_venvsync._target import Target
+
+_LOGGER = logging.getLogger(__name__)
 
 
 #: settings tox makes anew for each run (a random hash seed), which no build depends on
@@ -108,14 +111,22 @@ class Sources:
         from tox_venvsync._index import find_pinned  # noqa: PLC0415  # loaded when a sync has work to do
 
         assert pick.lookup is not None  # noqa: S101  # only pins come here
-        found = find_pinned(
-            self._index,
-            name=pick.name,
-            version=str(pick.version),
-            pin=pick.lookup,
-            ranks=self._target.tag_ranks,
-            default_indexes=self.default_indexes,
-        )
+        try:
+            found = find_pinned(
+                self._index,
+                name=pick.name,
+                version=str(pick.version),
+                pin=pick.lookup,
+                ranks=self._target.tag_ranks,
+                default_indexes=self.default_indexes,
+            )
+        except FetchError as exc:
+            # the index asked what this interpreter takes, and could not answer (down, unreachable): a file of the
+            # pin another interpreter left in the cache is the pin's all the same, as it was before pins/ was kept
+            if not exc.transient or (cached := self._from_cache(pick, offline=True)) is None:
+                raise
+            _LOGGER.warning("%s; installed the cache's %s, which the pin allows", exc, cached.filename)
+            return _with_file(pick, cached)
         if not found.hashes:  # linked without its hash: its digest, once downloaded, tells whether the pin allows it
             from tox_venvsync._fetch import store_pinned  # noqa: PLC0415  # loaded when a sync has work to do
 
