@@ -211,6 +211,7 @@ def test_select_pick_details(tmp_path: Path, target: Target) -> None:
         ),
         index="https://example.invalid/simple",
         context="packages[1].wheels[0]",
+        direct=False,  # PEP 751's wheels are no direct reference: no direct_url.json, as uv records none
     )
     assert pick.artifact is not None
     assert pick.artifact.strongest_hash == ("sha256", sha256_file(wheel))

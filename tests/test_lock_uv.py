@@ -301,6 +301,7 @@ def test_registry_pick_details(tmp_path: Path, target: Target) -> None:
             ),
             index="https://example.invalid/simple",
             context="package[1].wheels[0]",
+            direct=False,  # a registry's file: no direct_url.json, as uv records none
         ),
     ]
 
@@ -428,6 +429,8 @@ def test_sources(tmp_path: Path, target: Target) -> None:
         hashes={"sha256": "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"},
     )  # fmt: skip
     assert (picks["pathwheel"].kind, picks["pathsdist"].kind) == ("wheel", "archive")
+    # a path source is a direct reference, as uv records it; a local index's file is a registry's
+    assert [picks[n].direct for n in ("pathwheel", "pathsdist", "urlsdist", "flat")] == [True, True, True, False]
     assert picks["pathwheel"].artifact == Artifact(
         filename="pathwheel-1.0-py3-none-any.whl", url=None, path=tmp_path / "dist" / "pathwheel-1.0-py3-none-any.whl",
         size=None, hashes={"sha256": "efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"},

@@ -113,6 +113,23 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
+def test_a_pylock_wheel_given_by_path_records_no_direct_url_and_a_new_file_of_it_is_reinstalled(env: Env) -> None:
+    # PEP 751's wheels entries are a registry's files, not direct references: uv records no direct_url.json for
+    # one given by path, and pip freeze shows name==version; this wrote alpha @ file:///... (found by QA in
+    # session 29). The file's hash still tells a rebuilt wheel of the same version
+    wheels = env.lock.parent / "wheels"
+    first = make_wheel(wheels, "alpha", "1.0", modules={"alpha/__init__.py": "WHO = 'first'\n"})
+    env.write(package_entry("alpha", "1.0", [wheel_entry(first, path=f"wheels/{first.name}")]))
+    assert actions(env.sync()) == [("alpha", "install")]
+    assert env.source("alpha") is None
+    assert not (env.site / "alpha-1.0.dist-info" / "direct_url.json").exists()
+    assert env.sync().plan is None
+    rebuilt = make_wheel(wheels, "alpha", "1.0", modules={"alpha/__init__.py": "WHO = 'rebuilt'\n"})
+    env.write(package_entry("alpha", "1.0", [wheel_entry(rebuilt, path=f"wheels/{rebuilt.name}")]))
+    assert actions(env.sync()) == [("alpha", "reinstall")]
+    assert env.run("import alpha; print(alpha.WHO)") == "rebuilt"
+
+
 def test_sdist_is_built_cached_and_installed(env: Env, local_index: LocalIndex) -> None:
     tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": "WHO = 'from sdist'\n"})
     sdist = make_sdist(local_index.directory, tree, "sdpkg", "1.0")

@@ -95,7 +95,7 @@ class Sources:
         artifact = pick.artifact
         if artifact is None:
             return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
-        local = artifact.path.as_uri() if artifact.path is not None else None
+        local = artifact.path.as_uri() if artifact.path is not None and pick.direct else None
         if pick.kind == "archive" and artifact.url:
             return Wanted(pick=pick, direct_url=recorded_url(artifact.url))
         return Wanted(pick=pick, direct_url=local)

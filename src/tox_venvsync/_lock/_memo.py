@@ -134,6 +134,7 @@ def _json(pick: Pick) -> dict[str, Any]:
         "context": pick.context,
         "extras": sorted(pick.extras),
         "subdirectory": pick.subdirectory,
+        "direct": pick.direct,
     }
 
 
@@ -164,4 +165,5 @@ def _pick(item: dict[str, Any]) -> Pick:
         context=item["context"],
         extras=frozenset(item.get("extras", ())),
         subdirectory=item.get("subdirectory"),
+        direct=item.get("direct", True),
     )

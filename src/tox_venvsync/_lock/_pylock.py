@@ -313,6 +313,7 @@ class PylockFile:
             index=package.index,
             context=context,
             subdirectory=self._subdirectory(subdirectory, f"{context}.subdirectory"),
+            direct=kind == "archive",  # PEP 751's direct references are archive, directory and vcs entries
         )
 
     def _subdirectory(self, value: str | None, context: str) -> str | None:

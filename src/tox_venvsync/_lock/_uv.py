@@ -402,14 +402,14 @@ class UvLockFile:
                 context = f"{package.context}.wheels[{package.wheels.index(wheel)}]"
                 return Pick(
                     name=package.name, version=package.version, kind="wheel", artifact=wheel,
-                    index=index, context=context,
+                    index=index, context=context, direct=package.source.kind != "registry",
                 )  # fmt: skip
         if package.sdist is not None:
             kind: Literal["sdist", "archive"] = "sdist" if package.source.kind == "registry" else "archive"
             return Pick(
                 name=package.name, version=package.version, kind=kind, artifact=package.sdist,
                 index=index, context=f"{package.context}.sdist",
-                subdirectory=package.source.subdirectory if kind == "archive" else None,
+                subdirectory=package.source.subdirectory if kind == "archive" else None, direct=kind == "archive",
             )  # fmt: skip
         raise SelectionError(self.path, _no_artifact(package, target))
 
