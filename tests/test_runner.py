@@ -457,15 +457,17 @@ def test_a_first_run_reads_the_lock_once_while_the_interpreter_is_asked(demo: De
     assert events == ["ask", "read", "answered"]
 
 
-def test_second_run_changes_nothing(demo: Demo) -> None:
+def test_second_run_changes_nothing(demo: Demo, mocker: MockerFixture) -> None:
     assert demo.run()[0] == 0
     snapshot = demo.snapshot()
     downloads = len(demo.index.requests)
+    found = mocker.spy(VenvSyncRunner, "_find_lock")
     code, out = demo.run()
     assert code == 0, out
     assert "synced" not in out
     assert demo.snapshot() == snapshot
     assert len(demo.index.requests) == downloads
+    assert found.call_count == 1  # the early check's lookup serves the sync: a no-op looks for the lock once
 
 
 def test_hand_installed_package_is_removed(demo: Demo, python312: Path) -> None:

@@ -114,6 +114,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._venvsync_made: Path | Literal[False] | None = False
         #: the ``pyproject.toml`` files this environment read (see ``_pyproject``)
         self._venvsync_parsed: _Parsed = {}
+        #: the lockfile, once found (see ``_lock_path``)
+        self._venvsync_lock: Path | None = None
         #: the threads working out ``env_location`` for tox's ``env_dir`` now (see :meth:`_location_for_env_dir`)
         self._venvsync_locating: set[int] = set()
         super().__init__(create_args)
@@ -847,6 +849,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             raise LockFileError(path, missing())
 
     def _lock_path(self) -> Path:
+        """The lockfile, found once a run: the early check (``_check_lock``) and the sync ask for it."""
+        if self._venvsync_lock is None:
+            self._venvsync_lock = self._find_lock()
+        return self._venvsync_lock
+
+    def _find_lock(self) -> Path:
         root: Path = self.core["tox_root"]
         if name := self.conf["lock_file"]:
             return Path(os.path.normpath(root / name))
