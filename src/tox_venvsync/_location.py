@@ -215,7 +215,9 @@ def create_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _unmake_parents(path, made_from)  # a refusal leaves nothing behind, not the parents made on the way
+        if made_from is not None:  # a refusal leaves nothing behind, not the parents made on the way
+            with contextlib.suppress(OSError):  # the refusal is what to say, not a parent that stays
+                _remove_made_parents(path, (made_from,))
         fix = "shorter" if exc.errno == errno.ENAMETOOLONG else "writable"
         reason = f"it cannot be created ({exc.strerror}: {exc.filename}); choose a {fix} {named('env_location')}"
         raise LocationError(path, reason) from exc
@@ -223,23 +225,6 @@ def create_dir(path: Path) -> None:
         why = not_writable(path).strerror
         reason = f"it cannot be written ({why}); make it writable or choose a writable {named('env_location')}"
         raise LocationError(path, reason)
-
-
-def _unmake_parents(path: Path, made_from: Path | None) -> None:
-    """Remove the parents of ``path`` that making it created (``made_from`` up, see :func:`missing_from`).
-
-    Only empty directories go (``rmdir``), none above ``made_from``, which was missing before: nothing that was
-    there is touched.
-    """
-    if made_from is None or made_from == path:
-        return
-    for parent in path.parents:
-        if not parent.is_relative_to(made_from):
-            return
-        try:
-            parent.rmdir()
-        except OSError:
-            return
 
 
 def read_pyvenv_cfg(venv: Path) -> Mapping[str, str]:
@@ -328,8 +313,17 @@ def undo_creation(
     remove_venv(venv, protected, keep_dir=made_from is None, tox_dirs=tox_dirs)
     if made_from is None:
         return
-    tops = (made_from, *run_made)
-    for parent in venv.parents:
+    _remove_made_parents(venv, (made_from, *run_made))
+
+
+def _remove_made_parents(path: Path, tops: Iterable[Path]) -> None:
+    """Remove the parents of ``path`` this run made (each of ``tops`` and below, see :func:`missing_from`).
+
+    Only empty directories go (``rmdir``), none above the ``tops``, which were missing before: nothing that was
+    there is touched.
+    """
+    tops = tuple(tops)
+    for parent in path.parents:
         if not any(parent.is_relative_to(top) for top in tops):  # never above what this run made
             return
         try:
