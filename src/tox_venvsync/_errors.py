@@ -293,7 +293,7 @@ _REMEDIES = {
     errno.ENFILE: "the system has too many files open: close some programs and run again",
 }
 #: the errors of a process or system out of file descriptors: no fault of the file named
-_OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE})
+OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE})
 
 
 def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemError | None:
@@ -315,7 +315,7 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
             f"the cache {cache} cannot be made ({exc.strerror or exc}{where}); "
             "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
         )
-    if cache is not None and path is not None and _inside(path, cache) and exc.errno not in _OUT_OF_FILES:
+    if cache is not None and path is not None and _inside(path, cache) and exc.errno not in OUT_OF_FILES:
         if exc.errno == errno.ENOENT and cache.is_dir():  # it was there a moment ago: removed by someone meanwhile
             return FileSystemError(
                 f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import sys
@@ -15,7 +14,15 @@ from typing import IO, TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, OfflineError, naming
+from tox_venvsync._errors import (
+    OUT_OF_FILES,
+    BadInputError,
+    BadUrlError,
+    FetchError,
+    HashMismatchError,
+    OfflineError,
+    naming,
+)
 from tox_venvsync._lock._model import HASH_ALGORITHMS
 from tox_venvsync._values import replace
 
@@ -388,7 +395,7 @@ def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
             raise BadUrlError(pick.name, artifact.location, reason)
         return path.open("rb")
     except OSError as exc:
-        if exc.errno in {errno.EMFILE, errno.ENFILE}:  # out of file descriptors: no fault of the path in the lock
+        if exc.errno in OUT_OF_FILES:  # out of file descriptors: no fault of the path in the lock
             raise
         raise FetchError(pick.name, artifact.location, f"{exc.strerror}; check the path in the lock") from exc
 
