@@ -426,8 +426,14 @@ def _cut(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+def _stoppable() -> _Stoppable | None:
+    """What this thread's :func:`each_on_kept_connections` shares with the others; ``None`` outside one."""
+    found: _Stoppable | None = getattr(_connections, "stoppable", None)
+    return found
+
+
 def _track(connection: http.client.HTTPConnection) -> None:
-    stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
+    stoppable = _stoppable()
     if stoppable is not None and connection.sock is not None:
         stoppable.track(connection.sock)
 
@@ -715,13 +721,13 @@ def retried(action: Callable[[], _T]) -> _T:
 
 def stopping() -> bool:
     """Whether this thread's fetch is stopped (a failure elsewhere, Ctrl-C; see :func:`each_on_kept_connections`)."""
-    stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
+    stoppable = _stoppable()
     return stoppable is not None and stoppable.stop.is_set()
 
 
 def _waited(seconds: float) -> bool:
     """Wait ``seconds``; ``False`` at once when the threads' fetch is stopped (:func:`each_on_kept_connections`)."""
-    stoppable: _Stoppable | None = getattr(_connections, "stoppable", None)
+    stoppable = _stoppable()
     if stoppable is None:
         time.sleep(seconds)
         return True
