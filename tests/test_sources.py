@@ -1273,6 +1273,14 @@ def test_many_requirements_pins_are_looked_up_on_threads_that_keep_their_connect
     assert local_index.connections <= 16
 
 
+def _in_cache(env: Env, file: Path) -> Path:
+    """``file`` at its address in the cache, as another sync (another interpreter's) left it there."""
+    stored = env.cache.artifact("sha256", sha256_file(file), file.name)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(file.read_bytes())
+    return stored
+
+
 def _requirements(env: Env, text: str) -> None:
     env.lock = env.root / "lock" / "requirements.txt"
     env.lock.parent.mkdir(parents=True, exist_ok=True)
@@ -1686,9 +1694,7 @@ def test_a_cached_sdist_does_not_stand_in_for_a_wheel_of_the_pin_that_the_index_
     wheel = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'wheel'\n"})
     sdist = local_index.directory / "pinned-1.0.tar.gz"
     sdist.write_bytes(b"not a buildable archive: taken, the sync fails")
-    stored = env.cache.artifact("sha256", sha256_file(sdist), sdist.name)
-    stored.parent.mkdir(parents=True)
-    stored.write_bytes(sdist.read_bytes())
+    _in_cache(env, sdist)
     hashes = " ".join(f"--hash=sha256:{sha256_file(f)}" for f in (wheel, sdist))
     _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 {hashes}\n")
     assert actions(env.sync()) == [("pinned", "install")]
@@ -1729,9 +1735,7 @@ def test_a_pin_whose_index_cannot_be_reached_takes_an_allowed_file_the_cache_hol
     # pins/ makes a sync ask the index what this interpreter takes; with the index down, a file of the pin that
     # another interpreter left in the cache is still the pin's, as every sync took it before pins/ was kept
     pure = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'pure'\n"})
-    stored = env.cache.artifact("sha256", sha256_file(pure), pure.name)
-    stored.parent.mkdir(parents=True)
-    stored.write_bytes(pure.read_bytes())
+    _in_cache(env, pure)
     local_index.fail_paths["/simple/pinned/"] = 503
     _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 --hash=sha256:{sha256_file(pure)}\n")
     with caplog.at_level(logging.WARNING):
@@ -1754,9 +1758,7 @@ def test_a_wheel_another_interpreter_left_in_the_cache_does_not_stand_in_for_the
     best = env.target.tag_strings[0]
     pure = make_wheel(local_index.directory, "pinned", "1.0", modules={"pinned/__init__.py": "OK = 'pure'\n"})
     compiled = make_wheel(local_index.directory, "pinned", "1.0", tag=best, modules={"pinned/__init__.py": "OK = 1\n"})
-    stored = env.cache.artifact("sha256", sha256_file(pure), pure.name)
-    stored.parent.mkdir(parents=True)
-    stored.write_bytes(pure.read_bytes())
+    _in_cache(env, pure)
     hashes = " ".join(f"--hash=sha256:{sha256_file(f)}" for f in (pure, compiled))
     _requirements(env, f"--index-url {local_index.simple_url}\npinned==1.0 {hashes}\n")
     assert actions(env.sync()) == [("pinned", "install")]
