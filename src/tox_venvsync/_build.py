@@ -458,7 +458,7 @@ def _fits_before_build(tree: Path, target: Target, pick: Pick, archive: Path) ->
 
 
 def _no_room(said: str) -> bool:
-    """Whether a backend's last line is a full disk's (or quota's) error, as Python words it on this system."""
+    """Whether a backend's error (:func:`_backend_said`) is a full disk's or quota's, as Python words it here."""
     return any(f"[Errno {code}] {os.strerror(code)}" in said for code in FULL)
 
 
