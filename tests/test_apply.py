@@ -1108,9 +1108,22 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
             installer.check(*item)
         real = installer.install
         seen = threads[how] = set()
+        both = threading.Event()  # disjoint wheels wait for the second worker: a loaded machine may start it late
+        if how == "one-by-one":
+            both.set()
 
-        def install(wheel: Path, wanted: Wanted, real: Callable[..., None] = real, seen: set[str] = seen) -> None:
+        def install(
+            wheel: Path,
+            wanted: Wanted,
+            real: Callable[..., None] = real,
+            seen: set[str] = seen,
+            both: threading.Event = both,
+        ) -> None:
             seen.add(threading.current_thread().name)
+            if len(seen) == 2:  # the two workers
+                both.set()
+            if not overlap:
+                both.wait(timeout=10)
             real(wheel, wanted)
 
         monkeypatch.setattr(installer, "install", install)
