@@ -665,6 +665,25 @@ def test_a_wrong_hash_is_bad_input_and_leaves_no_venv(
     assert not (tmp_path / "opt").exists()
 
 
+def test_a_hostile_wheel_is_bad_input_and_leaves_no_venv(
+    tmp_path: Path, local_index: LocalIndex, cache_dir: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a wheel the lock pins that would write outside the venv is refused like a wrong hash: exit 2, not 1
+    wheel = make_wheel(local_index.directory, "evil", "1.0", extra_entries={"../evil.py": b"x"})
+    entry = package_entry("evil", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [entry])
+    venv = tmp_path / "opt" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: cannot install evil from {wheel.name}: the entry '../evil.py' would be written outside "
+        "the venv\n"
+    )
+    assert not (tmp_path / "opt").exists()
+    assert not (tmp_path / "evil.py").exists()
+    assert cache_dir.exists()
+
+
 def test_offline_with_a_warm_cache_works_and_a_cold_one_lists_every_missing_file(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

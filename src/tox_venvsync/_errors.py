@@ -244,7 +244,9 @@ class HashMismatchError(VenvSyncError):
 
 
 class InstallError(VenvSyncError):
-    """A wheel that cannot be installed (invalid or hostile content)."""
+    """A wheel that cannot be installed (invalid or hostile content): bad input, as a wrong hash is."""
+
+    exit_code = 2
 
     def __init__(self, name: str, wheel: str, reason: str) -> None:
         super().__init__(f"cannot install {name} from {wheel}: {reason}")
