@@ -1317,9 +1317,37 @@ def test_a_full_venv_disk_is_one_sentence_and_the_next_sync_after_room_was_made_
     assert err.startswith(f"venvsync: error: No space left on device at {venv}")
     assert err.endswith("; free some space and run again (the next sync finishes what this one started)\n")
     assert err.count("\n") == 1
+    assert not venv.exists()  # made by this run: not left half made
     small_disks.resize(disk, "4m")
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     assert run(capsys, "verify", "--lock", str(lock), "--venv", str(venv))[0] == 0
+
+
+@pytest.mark.parametrize("interrupt", [False, True], ids=["full-disk", "ctrl-c"])
+def test_a_venv_whose_creation_is_cut_off_is_not_left_half_made(  # noqa: PLR0913  # fixtures and the parameter
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    interrupt: bool,
+) -> None:
+    # the CLI removed a venv it made and could not fill, but not one whose making failed: a full disk at
+    # creation left opt/venv with bin/ and the creation mark (the next sync made it again; nothing said so)
+    def cut_off(path: Path, python: Path, **_: object) -> bool:  # noqa: ARG001  # create_in_process's signature
+        (path / "bin").mkdir()
+        (path / "pyvenv.cfg").write_text("home = /nowhere\n")
+        if interrupt:
+            raise KeyboardInterrupt
+        raise file_system_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path / "bin")), None) or OSError
+
+    monkeypatch.setattr("tox_venvsync._location.create_in_process", cut_off)
+    venv = tmp_path / "opt" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == ((130, "") if interrupt else (1, ""))
+    assert err.count("\n") == 1
+    assert not (tmp_path / "opt").exists()  # the venv and the parent this run made
 
 
 def test_a_full_cache_that_holds_every_file_still_fills_a_venv_elsewhere(

@@ -42,7 +42,7 @@ from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_
 from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from tox_venvsync._location import Found
     from tox_venvsync._plan import Plan
@@ -285,7 +285,8 @@ def _sync(args: argparse.Namespace) -> int:
         now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
         if now.kind is Kind.VENV and not adoptable(now, version):
             check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
-        made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
+        with _undone(venv, protected, made_from, when=not adoptable(now, version)):  # a full disk, Ctrl-C
+            made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
         try:
             target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
             outcome = sync(spec, target, cache=cache, ahead=ahead)
@@ -300,6 +301,18 @@ def _sync(args: argparse.Namespace) -> int:
             raise
     _report(args, venv, made, outcome.plan, applied=outcome.applied)
     return 0
+
+
+@contextlib.contextmanager
+def _undone(venv: Path, protected: Mapping[Path, str], made_from: Path | None, *, when: bool) -> Iterator[None]:
+    """Remove the venv (and the parents ``made_from`` up) if the block fails and ``when``: no half-made venv is left."""
+    try:
+        yield
+    except BaseException:
+        if when:
+            with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
+                undo_creation(venv, protected, made_from)
+        raise
 
 
 def _default_python(found: Found) -> str:
