@@ -175,3 +175,18 @@ def test_a_login_goes_with_its_own_scheme_and_never_over_refused_plain_http(
     monkeypatch.setenv("TOX_VENVSYNC_TRUSTED_HOSTS", "pkgs.example")
     assert sent("http://pkgs.example:8443/files/x.whl") == "Basic bjpwdw=="  # trusted: netrc's (the URL's was https)
     _index._netrc_entries.cache_clear()
+
+
+def test_https_to_a_plain_http_port_says_so(wheelhouse: Path, cache_dir: Path, local_index: LocalIndex) -> None:
+    # found with a lock of https:// URLs served by a plain http server: "[SSL: WRONG_VERSION_NUMBER] wrong version
+    # number (_ssl.c:1000); check the network or the index", which named neither the scheme nor the port
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name).replace("http://", "https://")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert str(info.value).startswith(
+        f"cannot fetch pkg from {url}: the server on that port does not speak https (it answered the TLS handshake in "
+        "plain text, OpenSSL: "
+    )
+    assert str(info.value).endswith("); check the URL's scheme and port (http:// for a plain server)")
+    assert local_index.connections == 1  # not asked again: a failure that stays

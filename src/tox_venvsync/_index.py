@@ -751,6 +751,10 @@ def _retry_after(cause: BaseException | None) -> float:
     return min(max(when - time.time(), 0.0), _LONGEST_WAIT)
 
 
+#: OpenSSL's reasons when an https request is answered in plain text (OpenSSL 3.0-3.1; 3.2 and later)
+_PLAIN_ANSWER_TO_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
+
+
 def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPException) -> str:
     """Why a request failed, and what to do: one clause for a :class:`FetchError`."""
     reason = getattr(exc, "reason", exc)
@@ -760,6 +764,11 @@ def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPExcept
         return broken
     import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
 
+    if isinstance(reason, ssl.SSLError) and reason.reason in _PLAIN_ANSWER_TO_TLS:
+        return (
+            "the server on that port does not speak https (it answered the TLS handshake in plain text, OpenSSL: "
+            f"{reason.reason}); check the URL's scheme and port (http:// for a plain server)"
+        )
     if isinstance(reason, ssl.SSLCertVerificationError):
         if reason.verify_code == _HOSTNAME_MISMATCH:
             return f"the server's certificate is for another host ({reason.verify_message}); check the URL's host"
