@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -198,4 +199,24 @@ def test_a_redirect_to_something_that_is_not_a_url_is_one_sentence(
     assert str(info.value).startswith(
         f"cannot fetch pkg from {local_index.file_url(wheel.name)}: the server sent the request on to "
         "'https://[::1/pkg.whl', which is not a URL (Invalid IPv6 URL)"
+    )
+
+
+def test_a_redirect_to_a_server_that_does_not_answer_names_where_it_went(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a mirror that sends downloads on to a host that is down said "[Errno 111] Connection refused" after the
+    # mirror's URL, which had answered: the host that refused was named nowhere
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    onward = f"http://127.0.0.1:{port}/files/{wheel.name}"
+    local_index.redirect_paths[f"/files/{wheel.name}"] = onward
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])
+    assert str(info.value).startswith(
+        f"cannot fetch pkg from {local_index.file_url(wheel.name)}: the server sent the request on to {onward}, and "
+        "there: [Errno 111] Connection refused; check the network or the index"
     )

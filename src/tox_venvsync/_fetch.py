@@ -383,7 +383,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
             reason = through_proxy(answered(exc, "server", request), url)
             raise FetchError(pick.name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError) as exc:
-        reason = through_proxy(network_reason(exc), url)
+        reason = through_proxy(network_reason(exc, request), url)
         raise FetchError(pick.name, url, reason, transient=transient_failure(exc)) from exc
     return response
 

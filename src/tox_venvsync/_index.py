@@ -258,6 +258,10 @@ class RefusedRedirect(urllib.error.URLError):
     """A redirect to a URL this engine would not fetch (plain http to a host that is neither local nor trusted)."""
 
 
+#: the attribute of a request that lists where the server sent it on to (see :func:`network_reason`)
+_HOPS = "venvsync_redirects"
+
+
 class _Redirects(urllib.request.HTTPRedirectHandler):
     """urllib's redirects, but to a scheme other than https and http, or to plain http a lock's URL is refused for."""
 
@@ -279,7 +283,12 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
             fp.close()
             msg = f"the server sent the request on to {urlunsplit(target)}, and {reason}"
             raise RefusedRedirect(msg)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        sent_on = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if sent_on is not None:  # the hops, shared by every request of the chain: a failure names the last
+            hops: list[str] = vars(req).setdefault(_HOPS, [])
+            hops.append(urlunsplit(target))
+            setattr(sent_on, _HOPS, hops)
+        return sent_on
 
     def http_error_302(  # urllib's signature
         self,
@@ -755,11 +764,22 @@ def _retry_after(cause: BaseException | None) -> float:
 _PLAIN_ANSWER_TO_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
 
 
-def network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPException) -> str:
-    """Why a request failed, and what to do: one clause for a :class:`FetchError`."""
-    reason = getattr(exc, "reason", exc)
+def network_reason(
+    exc: urllib.error.URLError | OSError | http.client.HTTPException, request: urllib.request.Request | None = None
+) -> str:
+    """Why a request failed, and what to do: one clause for a :class:`FetchError`.
+
+    A ``request`` the server sent on elsewhere (a redirect) failed there: the clause names that URL.
+    """
     if isinstance(exc, RefusedRedirect):
-        return str(reason)
+        return str(getattr(exc, "reason", exc))
+    hops = getattr(request, _HOPS, None)
+    where = f"the server sent the request on to {hops[-1]}, and there: " if hops else ""
+    return where + _network_reason(exc)
+
+
+def _network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPException) -> str:
+    reason = getattr(exc, "reason", exc)
     if (broken := _broken_answer(reason)) is not None:
         return broken
     import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
@@ -951,7 +971,8 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
             reason = through_proxy(answered(exc, "index", request), url)
             raise FetchError(name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
-        raise FetchError(name, url, through_proxy(network_reason(exc), url), transient=transient_failure(exc)) from exc
+        reason = through_proxy(network_reason(exc, request), url)
+        raise FetchError(name, url, reason, transient=transient_failure(exc)) from exc
     return _decoded(body, coding, name, url), kind, base
 
 
