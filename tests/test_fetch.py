@@ -721,7 +721,9 @@ def test_a_fetch_that_stops_waits_for_no_retry(
     with pytest.raises(FetchError):
         CacheFetcher(cache, workers=2).fetch([_pick(w, url=local_index.file_url(w.name)) for w in (flaky, refused)])
     assert time.monotonic() - started < 30
-    assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in (flaky, refused))
+    assert local_index.requests.count(f"/files/{refused.name}") == 1
+    # asked once, or not at all when the refusal came before its first request (a loaded machine): never again
+    assert local_index.requests.count(f"/files/{flaky.name}") <= 1
 
 
 @pytest.mark.reliability("hostile")
