@@ -298,6 +298,38 @@ def test_a_lock_path_that_is_a_pipe_or_a_device_is_refused_not_read(
     assert _files(cache.root) == []
 
 
+@pytest.mark.parametrize("size", [None, -1], ids=["hash-only", "with-size"])
+@pytest.mark.parametrize("page", [b"\n  <!DOCTYPE html>\n<html><body>Sign in</body></html>\n", b"<HTML>busy</HTML>"])
+def test_a_web_page_served_for_the_file_is_named_as_such(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, page: bytes, size: int | None
+) -> None:
+    # a proxy's login page or an index's error page sent with 200 OK was only "a hash mismatch: check the lockfile
+    # or the index", which sent the user to the lock
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    pick = _pick(wheel, url=local_index.file_url(wheel.name), size=size)
+    wheel.write_bytes(page)  # what the server now sends for it
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([pick])
+    assert str(info.value).endswith(
+        "nothing was installed: the server sent a web page, not the file (a login or error page?): check the URL "
+        "and its login"
+    )
+    assert "the server sent a web page" in str(info.value.of(Path("/src/pylock.toml")))
+    assert info.value.exit_code == 2
+    assert _files(cache.root) == []
+
+
+def test_a_wrong_file_that_is_no_web_page_keeps_the_usual_advice(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    pick = _pick(wheel, url=local_index.file_url(wheel.name), size=None)
+    wheel.write_bytes(b"PK\x03\x04 <html> in a zip's first bytes")
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([pick])
+    assert str(info.value).endswith(_TAIL)
+
+
 @pytest.mark.reliability("hostile")
 def test_size_mismatch(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")

@@ -217,11 +217,15 @@ class HashMismatchError(VenvSyncError):
         actual: str,
         context: str = "",
         lock: Path | None = None,
+        served_html: bool = False,
     ) -> None:
         where = f" at {context}" if context else ""
+        advice = "check the lockfile or the index that serves this file"
+        if served_html:  # a proxy's login page, an index's error page sent with 200 OK
+            advice = "the server sent a web page, not the file (a login or error page?): check the URL and its login"
         super().__init__(
             f"{what} of {name} from {source} is {actual} but {lock or 'the lock'} says {expected}{where}; "
-            "nothing was installed: check the lockfile or the index that serves this file",
+            f"nothing was installed: {advice}",
         )
         self.name = name
         self.source = source
@@ -229,6 +233,7 @@ class HashMismatchError(VenvSyncError):
         self.expected = expected
         self.actual = actual
         self.context = context
+        self.served_html = served_html
 
     def of(self, lock: Path) -> HashMismatchError:
         """The same mismatch, naming the lockfile (the fetch knows the entry, its caller the file)."""
@@ -240,6 +245,7 @@ class HashMismatchError(VenvSyncError):
             actual=self.actual,
             context=self.context,
             lock=lock,
+            served_html=self.served_html,
         )
 
 

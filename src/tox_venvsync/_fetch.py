@@ -177,7 +177,10 @@ class CacheFetcher:
     def _store(self, pick: Pick, artifact: Artifact, target: Path, algorithm: str, digest: str) -> Path:
         """Download ``artifact`` to its address in the cache, verified against the lock's size and hash."""
         with _downloaded(self._cache, pick, artifact, (algorithm,)) as (tmp, size, digests):
-            _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=digests[algorithm])
+            try:
+                _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=digests[algorithm])
+            except HashMismatchError as exc:
+                raise _read_as_page(exc, tmp) from None
             _place(tmp, target)
         if self._progress is not None:
             self._progress.done(size)
@@ -215,7 +218,7 @@ def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
         if found is None:
             algorithm = algorithms[0]
             expected = sorted(allowed[algorithm])
-            raise HashMismatchError(
+            mismatch = HashMismatchError(
                 pick.name,
                 artifact.location,
                 what=f"the {algorithm} hash",
@@ -223,6 +226,7 @@ def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
                 actual=digests[algorithm],
                 context=pick.context,
             )
+            raise _read_as_page(mismatch, tmp)
         algorithm, digest = found
         _place(tmp, cache.artifact(algorithm, digest, filename))
     return replace(artifact, size=size, hashes={algorithm: digest})
@@ -422,6 +426,27 @@ def _verify(  # noqa: PLR0913  # what was expected and what was found, keyword-o
             actual=actual,
             context=pick.context,
         )
+
+
+#: how a web page begins (after white space), in lower case: never how a wheel (a zip) or an sdist begins
+_PAGE_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml")
+
+
+def _read_as_page(exc: HashMismatchError, download: Path) -> HashMismatchError:
+    """``exc``, saying the server sent a web page, when the download is one (a proxy's login page, with 200 OK)."""
+    with download.open("rb") as file:
+        start = file.read(512).lstrip().lower()
+    if not start.startswith(_PAGE_STARTS):
+        return exc
+    return HashMismatchError(
+        exc.name,
+        exc.source,
+        what=exc.what,
+        expected=exc.expected,
+        actual=exc.actual,
+        context=exc.context,
+        served_html=True,
+    )
 
 
 def _safe_filename(pick: Pick, artifact: Artifact) -> str:
