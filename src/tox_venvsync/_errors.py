@@ -233,10 +233,18 @@ class HashMismatchError(VenvSyncError):
         self.expected = expected
         self.actual = actual
         self.context = context
+        self.lock = lock
         self.served_html = served_html
 
     def of(self, lock: Path) -> HashMismatchError:
         """The same mismatch, naming the lockfile (the fetch knows the entry, its caller the file)."""
+        return self._again(lock, served_html=self.served_html)
+
+    def of_a_page(self) -> HashMismatchError:
+        """The same mismatch, saying that what the server sent is a web page (see ``_fetch``)."""
+        return self._again(self.lock, served_html=True)
+
+    def _again(self, lock: Path | None, *, served_html: bool) -> HashMismatchError:
         return HashMismatchError(
             self.name,
             self.source,
@@ -245,7 +253,7 @@ class HashMismatchError(VenvSyncError):
             actual=self.actual,
             context=self.context,
             lock=lock,
-            served_html=self.served_html,
+            served_html=served_html,
         )
 
 

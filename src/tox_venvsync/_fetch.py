@@ -436,17 +436,7 @@ def _read_as_page(exc: HashMismatchError, download: Path) -> HashMismatchError:
     """``exc``, saying the server sent a web page, when the download is one (a proxy's login page, with 200 OK)."""
     with download.open("rb") as file:
         start = file.read(512).lstrip().lower()
-    if not start.startswith(_PAGE_STARTS):
-        return exc
-    return HashMismatchError(
-        exc.name,
-        exc.source,
-        what=exc.what,
-        expected=exc.expected,
-        actual=exc.actual,
-        context=exc.context,
-        served_html=True,
-    )
+    return exc.of_a_page() if start.startswith(_PAGE_STARTS) else exc
 
 
 def _safe_filename(pick: Pick, artifact: Artifact) -> str:
