@@ -303,7 +303,12 @@ def test_a_sync_without_python_keeps_the_venvs_own(
     code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv))
     assert (code, out) == (2, "")
     assert err.startswith(f"venvsync: error: {venv}'s own interpreter does not work (the interpreter ")
-    assert err.endswith("; pass --python to make the venv again with another\n")
+    assert err.endswith("; remove the venv and sync again, with --python naming the Python to make it with\n")
+    # the advice works: a --python of the venv's own version adopted it with its broken interpreter ("in sync")
+    shutil.rmtree(venv)
+    code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv), "--python", sys.executable)
+    assert (code, out, err) == (0, f"{venv}: created, synced 2 packages: 2 installed\n", "")
+    subprocess.run([venv / "bin" / "python", "-c", ""], check=True)
 
 
 def test_a_dry_run_for_a_venv_whose_interpreter_leads_nowhere_says_so(

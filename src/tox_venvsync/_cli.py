@@ -271,7 +271,11 @@ def _sync(args: argparse.Namespace) -> int:
     except InterpreterError as exc:
         if args.python is not None:
             raise
-        msg = f"{venv}'s own interpreter does not work ({exc}); pass --python to make the venv again with another"
+        # a --python of the venv's own version adopts it as it is, broken interpreter and all: only a new venv mends it
+        msg = (
+            f"{venv}'s own interpreter does not work ({exc}); remove the venv and sync again, with --python naming "
+            "the Python to make it with"
+        )
         raise InterpreterError(msg) from None
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
     if args.dry_run:
