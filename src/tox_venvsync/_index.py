@@ -699,7 +699,7 @@ def retries() -> int:
     value = os.environ.get(RETRIES_ENV, "").strip()
     if not value:
         return _RETRIES
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to isdigit, and no number to int()
         msg = f"{RETRIES_ENV}={value!r} is not a number of retries; set it to 0 (never ask again) or more, or unset it"
         raise BadInputError(msg)
     return int(value)
@@ -749,7 +749,7 @@ def _retry_after(cause: BaseException | None) -> float:
     if not value:
         return 0.0
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit, and no number to float()
         return min(float(value), _LONGEST_WAIT)
     import email.utils  # noqa: PLC0415  # a server that gives a date only
 
