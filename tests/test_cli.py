@@ -365,6 +365,15 @@ def test_a_python_version_not_on_path_names_what_was_looked_for(capsys: pytest.C
     )
 
 
+@pytest.mark.parametrize("command", ["select", "sync"])
+def test_the_help_of_python_names_every_form_it_takes(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    # --python 3.12 works (the test above) but the help named a path or a name on PATH only (found by QA)
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "a path, a name on PATH, or a version: 3.12" in " ".join(capsys.readouterr().out.split())
+
+
 def test_select_python_that_is_a_directory(capsys: pytest.CaptureFixture[str], lock: Path, tmp_path: Path) -> None:
     code, out, err = _select(capsys, lock, tmp_path)
     assert (code, out) == (2, "")

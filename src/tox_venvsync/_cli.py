@@ -62,13 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     select = commands.add_parser("select", help="print what the lock installs for an interpreter, extras and groups")
     _lock_args(select, lock_required=True)
-    select.add_argument("--python", default=sys.executable, help="the target interpreter (a path, or a name on PATH)")
+    select.add_argument(
+        "--python", default=sys.executable, help="the target interpreter (a path, a name on PATH, or a version: 3.12)"
+    )
     sync_ = commands.add_parser("sync", help="make a venv match the lock exactly (create, adopt or update it)")
     _lock_args(sync_, lock_required=True)
     sync_.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
     sync_.add_argument(
         "--python",
-        help="the interpreter to create it with (a path, or a name on PATH); default: the venv's own, else this one",
+        help="the interpreter to create it with (a path, a name on PATH, or a version: 3.12); default: the venv's "
+        "own, else this one",
     )
     sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
     sync_.add_argument(
