@@ -260,6 +260,21 @@ def test_a_git_urls_login_never_goes_over_plain_http_to_another_host(env: Env, m
     assert not run.called
 
 
+def test_a_trusted_host_for_a_git_urls_login_comes_from_toxs_own_environment_as_for_downloads(
+    env: Env, mocker: MockerFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the environment reference reads TOX_VENVSYNC_* from tox's own environment only; the git check took the
+    # variable from the builds' environment (set_env laid over it), so set_env trusted a host for a git login
+    # over plain http, and for nothing else (found by QA)
+    monkeypatch.delenv("TOX_VENVSYNC_TRUSTED_HOSTS", raising=False)
+    vcs = VcsSource(type="git", url="http://ci:s3cret@git.example/repo.git", commit="0" * 40)
+    pick = Pick(name=canonicalize_name("gitpkg"), version=None, kind="vcs", artifact=None, vcs=vcs)
+    run = mocker.spy(subprocess, "run")
+    with pytest.raises(FetchError, match=r"plain http to git\.example is refused"):
+        Builder(env.cache, env.target, environ={"TOX_VENVSYNC_TRUSTED_HOSTS": "git.example"}).from_vcs(pick)
+    assert not run.called
+
+
 @pytest.mark.parametrize(
     ("url", "environ", "expected"),
     [

@@ -91,7 +91,9 @@ class Builder:
             if "@" in vcs.url.partition("://")[2].partition("/")[0]:
                 from tox_venvsync._index import check_transport  # noqa: PLC0415  # a URL with a login only
 
-                check_transport(pick.name, vcs.url, self._environ)  # a login never goes over plain http to another host
+                # a login never goes over plain http to another host; the trusted hosts are tox's own environment's,
+                # as for downloads (not set_env, which self._environ lays over it)
+                check_transport(pick.name, vcs.url)
             with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
                 checkout = Path(tmp) / "checkout"
                 login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
