@@ -706,6 +706,17 @@ def test_tox_venvsync_http_retries_sets_how_often(  # noqa: PLR0913, PLR0917  # 
     assert len(local_index.requests) == asked
 
 
+def test_a_download_whose_content_length_is_no_ascii_number_is_read_to_its_end(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # "²" is a digit to str.isdigit and no number to int(): the download ended in a ValueError traceback (found
+    # by QA); the body is read to its end and checked by the lock's size and hash, as any without a length
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.content_lengths[f"/files/{wheel.name}"] = "\u00b2"
+    fetched = CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+
+
 # "²" is a digit to str.isdigit but no number to int(): it ended the sync in a ValueError traceback (found by QA)
 @pytest.mark.parametrize("value", ["three", "\u00b2", "-1"])
 def test_a_number_of_retries_that_is_none_is_bad_input(

@@ -308,6 +308,15 @@ def test_an_index_page_sent_gzip_compressed_unasked_is_read(local_index: LocalIn
     assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
 
 
+def test_an_index_page_whose_content_length_is_no_ascii_number_is_read_to_its_end(
+    local_index: LocalIndex, wheelhouse: Path
+) -> None:
+    # "²" is a digit to str.isdigit and no number to int(): the lookup ended in a ValueError traceback (found by QA)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.content_lengths["/simple/pkg/"] = "\u00b2"
+    assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
+
+
 @pytest.mark.parametrize(
     ("coding", "body"),
     [

@@ -306,7 +306,9 @@ def _copy_hashing(
     size = 0
     with _open_source(pick, artifact) as source:
         declared = getattr(source, "headers", {}).get("Content-Length")
-        _within_size(pick, artifact, int(declared) if declared is not None and declared.isdigit() else 0)
+        if declared is not None and not (declared.isascii() and declared.isdigit()):  # "²" is no number to int()
+            declared = None  # read to its end, as a body of no length: the lock's size and hash check it
+        _within_size(pick, artifact, int(declared) if declared is not None else 0)
         while True:
             try:
                 chunk = source.read(_CHUNK)
@@ -320,7 +322,7 @@ def _copy_hashing(
             sink.write(chunk)  # a full cache raises here, as it is: asking the server again would not make room
             size += len(chunk)
             _within_size(pick, artifact, size)
-    if declared is not None and declared.isdigit() and int(declared) != size:
+    if declared is not None and int(declared) != size:
         # a short body is a broken transfer, not a wrong file: say so instead of blaming the lock's hash
         reason = f"the download broke off after {size} of {declared} bytes; try again"
         raise FetchError(pick.name, artifact.location, reason, transient=True)

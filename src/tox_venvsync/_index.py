@@ -979,6 +979,7 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
 def _page_body(response: http.client.HTTPResponse, name: str, url: str) -> bytes:
     """The page's body, refused once it is longer than :data:`PAGE_LIMIT`: a page that does not end is cut there."""
     declared = response.headers.get("Content-Length", "")
+    declared = declared if declared.isascii() else ""  # "²" is a digit to isdigit, and no number to int()
     if declared.isdigit() and int(declared) <= PAGE_LIMIT:
         return response.read()  # whole, or IncompleteRead when cut short
     body = b"" if declared.isdigit() else response.read(PAGE_LIMIT + 1)

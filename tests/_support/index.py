@@ -83,6 +83,9 @@ class LocalIndex(Served):
         self.hashless = False
         #: project pages sent gzip-compressed (Content-Encoding), unasked, as some mirrors and CDNs send them
         self.gzip_pages = False
+        #: paths answered with this Content-Length header instead of the body's length (the connection then closes
+        #: after the body, which is all sent)
+        self.content_lengths: dict[str, str] = {}
         #: a directory served as it is under ``/git/`` (a bare repository after ``git update-server-info`` is one
         #: git clones over its "dumb" HTTP protocol)
         self.git_root: Path | None = None
@@ -268,13 +271,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str, *, encoding: str | None = None) -> None:
         truncated = self.cut_short or urlsplit(self.path).path in self.server.index.truncate_paths
+        declared = self.server.index.content_lengths.get(urlsplit(self.path).path)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         if encoding is not None:
             self.send_header("Content-Encoding", encoding)
-        self.send_header("Content-Length", str(len(body)))
-        if truncated:
+        self.send_header("Content-Length", str(len(body)) if declared is None else declared)
+        if truncated or declared is not None:
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body[: len(body) // 2] if truncated else body)
-        self.close_connection = self.close_connection or truncated
+        self.close_connection = self.close_connection or truncated or declared is not None
