@@ -435,6 +435,17 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
 }
 
 
+def test_a_record_size_of_other_digits_than_ascii_is_refused_not_a_traceback(
+    tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
+) -> None:
+    # "²" is a digit to str.isdigit and no number to int(): a wheel's RECORD (data from the internet) ended the
+    # sync in a ValueError traceback (found by QA)
+    wheel = make_wheel(wheelhouse, "evil", "1.0", record="evil/__init__.py,sha256=AAAA,\u00b2\n".encode())
+    installer = LinkInstaller(venv[1], Cache(tmp_path / "cache"))
+    with pytest.raises(InstallError, match=r"its RECORD row for 'evil/__init__\.py' is not a hash and a size"):
+        installer.check(wheel, wanted_for(wheel, "evil"))
+
+
 def _checked_and_installed(tmp_path: Path, target: Target, wheel: Path, name: str) -> Path:
     """Check ``wheel`` and install it into ``target``'s venv as a sync does (cache in ``tmp_path``); its purelib."""
     installer = LinkInstaller(target, Cache(tmp_path / "cache"))

@@ -452,7 +452,8 @@ def _records(
     for row in rows:
         if row and row[0] != f"{dist_info}/RECORD":
             digest, size = [*row[1:3], "", ""][:2]
-            if (digest and "=" not in digest) or (size and not size.isdigit()):
+            # "²" is a digit to isdigit, and no number to int(): a size is ASCII digits
+            if (digest and "=" not in digest) or (size and not (size.isascii() and size.isdigit())):
                 raise InstallError(name, wheel.name, f"its RECORD row for {row[0]!r} is not a hash and a size")
             records[row[0]] = (digest, int(size) if size else None)
     return records
