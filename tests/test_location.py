@@ -619,6 +619,8 @@ def test_remove_venv_refuses_symlink(tmp_path: Path, nothing_protected: Mapping[
         pytest.param("VERSION=3.11.7\n", (3, 11, 7), id="case-and-spacing"),
         pytest.param("version = 3.12\n", None, id="two-parts"),
         pytest.param("version = banana\n", None, id="garbage"),
+        # a digit to str.isdigit, no number to int(): a ValueError traceback (found by QA)
+        pytest.param("version = 3.12.\u00b2\n", None, id="other-digits"),
         pytest.param("home = /usr/bin\n", None, id="no-version"),
     ],
 )

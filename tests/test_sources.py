@@ -294,8 +294,20 @@ def test_a_trusted_host_for_a_git_urls_login_comes_from_toxs_own_environment_as_
                 },
             ),
         ),
+        (  # "²" is a digit to str.isdigit and no number to int(): a ValueError traceback (found by QA)
+            "https://tok@host/r.git",
+            {"GIT_CONFIG_COUNT": "\u00b2"},
+            (
+                "https://host/r.git",
+                {
+                    "GIT_CONFIG_COUNT": "1",
+                    "GIT_CONFIG_KEY_0": "http.https://host/.extraHeader",
+                    "GIT_CONFIG_VALUE_0": "Authorization: Basic dG9rOg==",
+                },
+            ),
+        ),
     ],
-    ids=["no login", "ssh user", "token after the user's own config"],
+    ids=["no login", "ssh user", "token after the user's own config", "a count of other digits"],
 )
 def test_a_git_urls_login_becomes_git_configuration_in_the_environment(
     url: str, environ: dict[str, str], expected: tuple[str, dict[str, str]]

@@ -333,7 +333,8 @@ def _git_login(url: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str
     user, _, password = userinfo.partition(":")
     login = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
     given = environ.get("GIT_CONFIG_COUNT", "")
-    count = int(given) if given.isdigit() else 0  # the user's own entries come first
+    # the user's own entries come first; "²" is a digit to isdigit, and no number to int()
+    count = int(given) if given.isascii() and given.isdigit() else 0
     header = {
         "GIT_CONFIG_COUNT": str(count + 1),
         f"GIT_CONFIG_KEY_{count}": f"http.{parts.scheme.lower()}://{host}/.extraHeader",

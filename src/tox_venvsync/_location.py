@@ -246,7 +246,8 @@ def venv_python_version(venv: Path) -> tuple[int, ...] | None:
     cfg = read_pyvenv_cfg(venv)
     raw = cfg.get("version_info") or cfg.get("version") or ""
     parts = raw.split(".")[:3]
-    if len(parts) < 3 or not all(p.isdigit() for p in parts):  # noqa: PLR2004
+    # ASCII digits: "²" is a digit to isdigit, and no number to int()
+    if len(parts) < 3 or not all(p.isascii() and p.isdigit() for p in parts):  # noqa: PLR2004
         return None
     return tuple(int(p) for p in parts)
 
