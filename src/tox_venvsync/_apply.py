@@ -1169,10 +1169,13 @@ def _named_as_locked(tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> Unpack
 def _leaves_the_venv_its_own(
     scripts: Iterable[str], paths: Iterable[str], data_dir: str, name: str, wheel: Path
 ) -> None:
-    """Refuse a wheel whose files or scripts would replace the venv's interpreter, activation, ``pyvenv.cfg`` or state.
+    """Refuse a wheel whose files or scripts would replace the venv's interpreter, activation, root files or state.
 
-    pip would let them; checked with the wheel's names (its console and GUI scripts, its entries' paths),
-    before anything of any wheel is placed: for trees from the cache and for wheels pypa/installer places.
+    The root files are ``pyvenv.cfg``, the ``lib64`` link and what virtualenv, uv and tox leave there
+    (:data:`_VENV_ROOT_FILES`): a ``.data/data/lib64`` file replaced the link to ``lib``, and an uninstall then left
+    the wheel's file in its place. pip would let them; checked with the wheel's names (its console and GUI scripts,
+    its entries' paths), before anything of any wheel is placed: for trees from the cache and for wheels
+    pypa/installer places.
     """
     data = f"{data_dir}/data/"
     # the data scheme is the venv's root, so its bin/ is the scripts directory: data/bin/python3 replaces the link too
@@ -1184,7 +1187,7 @@ def _leaves_the_venv_its_own(
         in_bin = next((path[len(bin_dir) :] for bin_dir in bins if path.startswith(bin_dir)), None)
         if in_bin is not None and _VENV_SCRIPTS.fullmatch(in_bin):
             found.append(in_bin)
-        elif path == f"{data}pyvenv.cfg" or path.startswith(f"{data}.venvsync/"):
+        elif path.startswith(data) and (path[len(data) :] in _VENV_ROOT_FILES or path.startswith(f"{data}.venvsync/")):
             found.append(path[len(data) :])
     if found:
         reason = f"it ships {found[0]!r}, which would replace the virtual environment's own file of that name"
