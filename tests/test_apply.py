@@ -478,6 +478,10 @@ def test_apply_order(tmp_path: Path) -> None:
             assert not (tmp_path / "old-1.0.dist-info").exists()  # removals go first
             calls.extend(f"install {wanted.pick.name} {wheel.name}" for wheel, wanted in installs)
 
+        def destinations(self, wheel: Path, wanted: Wanted) -> dict[str, list[str]]:  # noqa: ARG002  # the protocol's
+            calls.append(f"destinations {wanted.pick.name}")
+            return {}
+
     dist_info = tmp_path / "old-1.0.dist-info"
     dist_info.mkdir()
     (dist_info / "RECORD").write_text("old-1.0.dist-info/RECORD,,\n")
@@ -495,6 +499,8 @@ def test_apply_order(tmp_path: Path) -> None:
         "ready? a a.whl",
         "ready? old old.whl",
         "check old old.whl",
+        "destinations a",
+        "destinations old",
         "install a a.whl",
         "install old old.whl",
     ]

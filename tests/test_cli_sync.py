@@ -1249,12 +1249,15 @@ def test_a_directory_where_a_file_goes_is_one_sentence(
     (site / "alpha" / "__init__.py").mkdir()  # somebody's directory where the package's file goes
     State(venv).clear()
     Journal(venv).start(["alpha"])  # so that alpha is installed again
+    before = tree(venv)
     code, out, err = run(capsys, *sync_args(lock, venv, python312))
     assert (code, out) == (1, "")
+    # found before anything changes (the uninstall of alpha went first, and left it uninstalled)
     assert err == (
-        f"venvsync: error: Is a directory at {site / 'alpha' / '__init__.py'}; a directory stands where a file goes: "
-        "remove it, or make the environment again\n"
+        f"venvsync: error: cannot install alpha from alpha-1.0-py3-none-any.whl: the directory "
+        f"{site / 'alpha' / '__init__.py'} stands where it places a file; remove it, or make the environment again\n"
     )
+    assert tree(venv) == before
     assert not list(site.rglob(f"*{TEMPORARY_SUFFIX}"))
 
 

@@ -29,6 +29,7 @@ from tox_venvsync._errors import (
     InstallError,
     LockFileError,
     SelectionError,
+    file_system_error,
 )
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Artifact, Pick
@@ -783,6 +784,84 @@ def test_a_link_out_of_the_venv_where_a_wheel_goes_stops_the_sync_before_anythin
         f"cannot install kernel from {wheel.name}: {link} is a link to {outside}, outside the virtual environment; "
         "remove the link"
     )
+
+
+_IN_THE_WAY = {
+    # a package directory that became a data file, with a file of the user's left in it
+    "a directory where a file goes": (
+        {"dd/__init__.py": "", "dd/res/one.txt": "1"},
+        {"dd/__init__.py": "", "dd/res": "now a file"},
+        "dd/res/mine.txt",
+        (
+            "the directory {site}/dd/res stands where it places a file, and the sync would leave "
+            "{site}/dd/res/mine.txt in it; move that out of the way, or make the environment again"
+        ),
+    ),
+    # a data file that became a directory, where the user had put a file of that name
+    "a file where a directory goes": (
+        {"dd/__init__.py": ""},
+        {"dd/__init__.py": "", "dd/res/one.txt": "1"},
+        "dd/res",
+        "{site}/dd/res is a file where it makes a directory; move it out of the way, or make the environment again",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+@pytest.mark.parametrize("case", list(_IN_THE_WAY))
+def test_a_file_the_uninstall_leaves_in_the_way_stops_the_sync_before_anything_changes(
+    env: Env, tmp_path: Path, case: str, how: str
+) -> None:
+    # found by QA comparing upgrades with pip and uv: the upgrade removed the old version, then met the user's file
+    # and stopped with neither version installed (the new one half placed); a file where a directory goes ended in
+    # a traceback (FileExistsError from makedirs). pip stops too, and puts the old version back
+    old, new, mine, message = _IN_THE_WAY[case]
+    one = make_wheel(tmp_path / "one", "dd", "1.0", modules=old)
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules=new)
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    (env.site / mine).write_text("the user's\n")
+    before = env.stats()
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target) if how == "pypa/installer" else None)
+    assert str(info.value) == f"cannot install dd from {two.name}: " + message.format(site=env.site)
+    assert env.stats() == before
+    assert env.dist_infos() == ["dd-1.0.dist-info"]
+
+
+@pytest.mark.parametrize(("how", "named"), [("linked", "ff"), ("pypa/installer", "ff/__init__.py")])
+def test_a_file_where_an_install_makes_a_directory_is_one_sentence(
+    env: Env, tmp_path: Path, how: str, named: str
+) -> None:
+    # nothing is removed (the check before the changes is for uninstalls): makedirs' FileExistsError was a traceback
+    # (pypa/installer opens the file through the user's, and is refused with ENOTDIR naming it)
+    (env.site / "ff").write_text("the user's\n")
+    wheel = make_wheel(tmp_path / "w", "ff", "1.0", modules={"ff/__init__.py": ""})
+    write_pylock(env.lock, [package_entry("ff", "1.0", [wheel_entry(wheel)])])
+    with pytest.raises(NotADirectoryError) as info:
+        env.sync(installer=WheelInstaller(env.target) if how == "pypa/installer" else None)
+    assert str(file_system_error(info.value)) == (
+        f"Not a directory at {env.site / named}; a file stands where a directory goes: remove it, or make the "
+        "environment again"
+    )
+    assert (env.site / "ff").read_text() == "the user's\n"
+
+
+def test_a_directory_the_uninstall_empties_becomes_the_file_that_goes_there(env: Env, tmp_path: Path) -> None:
+    # its modules' bytecode (written by Python at run time, in no RECORD) goes with them
+    old = {"dd/__init__.py": "", "dd/res/__init__.py": "", "dd/res/mod.py": "X = 1\n"}
+    one = make_wheel(tmp_path / "one", "dd", "1.0", modules=old)
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules={"dd/__init__.py": "", "dd/res": "now a file"})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    (env.site / "dd" / "res" / "__pycache__").mkdir()
+    for module in ("__init__", "mod"):
+        (env.site / "dd" / "res" / "__pycache__" / f"{module}.cpython-312.pyc").write_bytes(b"compiled")
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    env.sync()
+    assert (env.site / "dd" / "res").read_text() == "now a file"
+    assert env.dist_infos() == ["dd-2.0.dist-info"]
 
 
 def _uv_groups_lock(env: Env, index: LocalIndex, wheels: list[Path]) -> None:

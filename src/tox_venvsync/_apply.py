@@ -73,6 +73,9 @@ class Installer(Protocol):
     def install_all(self, installs: Sequence[tuple[Path, Wanted]]) -> None:
         """Install every ``(wheel, wanted)`` of ``installs``, each of which passed :meth:`check` or was ready."""
 
+    def destinations(self, wheel: Path, wanted: Wanted) -> Mapping[str, Iterable[str]]:
+        """The name of every file the install of ``wheel`` (checked, or ready) writes, by directory; none is written."""
+
 
 class WheelInstaller:
     """The real installer: pypa/installer writing into the target's scheme, scripts for its interpreter."""
@@ -190,7 +193,8 @@ class WheelInstaller:
                     script_kind="posix",
                     overwrite_existing=overwrite,
                 )
-                install(source, into, additional_metadata=_metadata(wanted))
+                with _a_file_in_the_way():
+                    install(source, into, additional_metadata=_metadata(wanted))
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise InstallError(name, wheel.name, str(exc) or type(exc).__name__) from exc
 
@@ -198,6 +202,32 @@ class WheelInstaller:
         """Install the wheels one after another, in the plan's order."""
         for wheel, wanted in installs:
             self.install(wheel, wanted)
+
+    def destinations(self, wheel: Path, wanted: Wanted) -> dict[str, list[str]]:
+        """The name of every file :meth:`install` writes for ``wheel``, by directory (see :meth:`planned`)."""
+        return by_directory(self.planned(wheel, wanted))
+
+
+def by_directory(paths: Iterable[str]) -> dict[str, list[str]]:
+    """The last part of each of ``paths``, by the directory it is in."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        directory, name = os.path.split(path)
+        found.setdefault(directory, []).append(name)
+    return found
+
+
+@contextlib.contextmanager
+def _a_file_in_the_way() -> Iterator[None]:
+    """A directory the block makes (``os.makedirs``) where a file stands is refused as ``ENOTDIR``, naming the file.
+
+    ``makedirs`` raises ``FileExistsError`` for a file at the directory's own path (``ENOTDIR`` for one above it),
+    which reached the user as a traceback; ``ENOTDIR`` is said in one sentence (see ``_errors._REMEDIES``).
+    """
+    try:
+        yield
+    except FileExistsError as exc:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), exc.filename) from exc
 
 
 def with_headers_of(scheme: Mapping[str, str], name: str) -> dict[str, str]:
@@ -884,6 +914,8 @@ def checked(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: In
     kept = _claimed_by_others(removing) if removing else set()
     removals = [(dist, removed_files(dist, venv, kept)) for dist in removing]  # each RECORD read once
     check_removable(removals)  # none half removed for a directory this user may not write
+    if removals:  # without, an install stopped half way changed nothing else (and the journal clears it)
+        _check_placeable(installs, installer, _Removed(path for _, files in removals for path, _, _ in files))
 
     def applied() -> None:
         for dist, files in removals:
@@ -945,6 +977,126 @@ def _row(line: str) -> str:
         return next(csv.reader([line]), [""])[0]
     except csv.Error:  # a field past csv's size limit: no path a file has
         return ""
+
+
+class _Removed:
+    """The paths the uninstalls of an apply remove, asked by the path as written, else by its real path.
+
+    A path a wheel writes and one a RECORD names may spell one file two ways (``lib64`` is ``lib``); the real
+    paths are worked out only when a file in the way is found, which is rare.
+    """
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._paths = set(paths)
+        self._real: set[str] | None = None
+
+    def __contains__(self, path: str) -> bool:
+        if path in self._paths:
+            return True
+        if self._real is None:
+            self._real = {_real(removed) for removed in self._paths}
+        return _real(path) in self._real
+
+
+def _check_placeable(installs: Sequence[tuple[Path, Wanted]], installer: Installer, removed: _Removed) -> None:
+    """Refuse an install that a file or directory the uninstalls leave standing would stop half way.
+
+    A directory where the wheel places a file (a package that became a module or a data file, with a file of the
+    user's left in it), or a file where it makes a directory: the install met it after the uninstalls and stopped
+    with the old version gone and the new one half placed (pip stops too, and puts the old version back; a file
+    where a directory goes ended in a traceback). Found before anything changes, naming what is in the way.
+    """
+    owners: dict[str, dict[str, int]] = {}  # the install (its index) that writes each file, by directory
+    for index, (wheel, wanted) in enumerate(installs):
+        for directory, names in installer.destinations(wheel, wanted).items():
+            owners.setdefault(directory, {}).update(dict.fromkeys(names, index))
+    if (found := _in_the_way(owners, removed)) is not None:
+        wheel, wanted = installs[found[0]]
+        raise InstallError(wanted.pick.name, wheel.name, found[1])
+
+
+def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed) -> tuple[int, str] | None:
+    """The install that cannot place a file once ``removed`` are gone and why, if one cannot (one scan a directory)."""
+    known: dict[str, bool] = {}
+    for directory, names in sorted(owners.items()):
+        if (found := _not_a_directory(directory, removed, known)) is not None:
+            reason = (
+                f"{found} is a file where it makes a directory; move it out of the way, or make the environment again"
+            )
+            return next(iter(names.values())), reason
+        if not known[directory]:
+            continue  # made by the install: nothing stands in it
+        try:
+            with os.scandir(directory) as entries:
+                standing = [(e.name, e.path) for e in entries if e.name in names and e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue  # a link the link check names
+        for name, path in standing:
+            if (left := _left_in(path, removed)) is not None:
+                return names[name], _where_a_file_goes(path, left)
+    return None
+
+
+def _where_a_file_goes(directory: str, left: str) -> str:
+    """Why a file cannot be placed where ``directory`` stands, in which the uninstalls leave ``left``."""
+    if left == directory:
+        return f"the directory {directory} stands where it places a file; remove it, or make the environment again"
+    return (
+        f"the directory {directory} stands where it places a file, and the sync would leave {left} in it; "
+        "move that out of the way, or make the environment again"
+    )
+
+
+def _not_a_directory(directory: str, removed: _Removed, known: dict[str, bool]) -> str | None:
+    """The file (or link to no directory) on the way to ``directory`` that stays after the uninstalls, if any.
+
+    ``known``: whether each directory looked at is one now (filled in here: each is looked at once).
+    """
+    current = directory
+    while current not in known:
+        # a link to a directory is one (lib64); one out of the venv is refused apart
+        known[current] = is_directory = os.path.isdir(current)
+        if is_directory:
+            return None
+        if os.path.lexists(current):
+            return None if current in removed else current
+        current = os.path.dirname(current)
+    return None
+
+
+def _left_in(directory: str, removed: _Removed) -> str | None:
+    """What the uninstalls leave in ``directory``, or ``None`` when it goes with them (itself when it stays empty).
+
+    It goes when they remove every file in it (a module's bytecode goes with the module) and every directory in it
+    goes too: an uninstall prunes a directory it removed a file from, and those above it, once empty.
+    """
+    emptied = False
+    try:
+        with os.scandir(directory) as scan:
+            entries = list(scan)
+    except OSError:
+        return directory
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False):
+            if entry.path not in removed:
+                return entry.path
+            emptied = True
+        elif not (entry.name == "__pycache__" and _compiled_only(entry.path, directory, removed)):
+            if (left := _left_in(entry.path, removed)) is not None:
+                return left
+            emptied = True
+    return None if emptied else directory
+
+
+def _compiled_only(cache: str, directory: str, removed: _Removed) -> bool:
+    """Whether the ``__pycache__`` directory ``cache`` holds only bytecode of modules of ``directory`` that go."""
+    try:
+        names = os.listdir(cache)
+    except OSError:
+        return False
+    return all(
+        name.endswith(".pyc") and os.path.join(directory, name.partition(".")[0] + ".py") in removed for name in names
+    )
 
 
 #: threads unpacking (and checking) wheels at once: unzipping and hashing are CPU work that releases the
@@ -1118,6 +1270,13 @@ class LinkInstaller:
             rest = list(installs)
         for wheel, wanted in rest:
             self.install(wheel, wanted)
+
+    def destinations(self, wheel: Path, wanted: Wanted) -> dict[str, list[str]]:
+        """The name of every file :meth:`install` writes, by directory (see :meth:`_Placement.destinations`)."""
+        tree = self._trees.get(wanted.pick.name)
+        if tree is None:
+            return self._wheels.destinations(wheel, wanted)
+        return _Placement(tree, self._target, link=self._link, real_venv=self._real_venv).destinations()
 
     def _disjoint(self, installs: Sequence[tuple[Path, Wanted]]) -> bool:
         """Whether no two of these trees write the same file (or console script)."""
@@ -1310,6 +1469,25 @@ class _Placement:
         """The scheme directory the wheel's root goes to (its ``.dist-info`` lands there)."""
         return self._root
 
+    def destinations(self) -> dict[str, list[str]]:
+        """The name of every file :meth:`place` writes, by directory (the files it generates go beside RECORD).
+
+        Each of the tree's directories is worked out once, as :meth:`_place_entries` does: a tree of thousands of
+        files costs a dictionary lookup a file.
+        """
+        found: dict[str, list[str]] = {}
+        places: dict[str, list[str]] = {}  # the tree's directory: the names in its place in the venv
+        for entry in self._tree.entries:
+            directory, _, name = entry.path.rpartition("/")
+            if (names := places.get(directory)) is None:
+                scheme, relative = self._destination(directory + "/") if directory else (self._library, "")
+                names = places[directory] = found.setdefault(self._inside(scheme, relative + "_")[:-2], [])
+            names.append(name)
+        if self._tree.scripts:
+            found.setdefault(self._scheme["scripts"], []).extend(name for name, *_ in self._tree.scripts)
+        found.setdefault(os.path.join(self._root, self._tree.dist_info), []).append("RECORD")
+        return found
+
     def placed(self) -> tuple[list[str], set[str]]:
         """The files of this tree found in the venv as :meth:`place` writes them, and every directory they go to.
 
@@ -1442,7 +1620,8 @@ class _Placement:
     def _parent(self, path: str) -> None:
         parent = os.path.dirname(path)
         if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
+            with _a_file_in_the_way():
+                os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
     def _copy_file(self, entry: Entry, destination: str) -> None:
