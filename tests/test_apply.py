@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -1255,6 +1256,24 @@ def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python3
     (one / "lib-1.0.dist-info" / "INSTALLER").write_bytes(b"edited by hand\n")
     three = venv_with_both("three")
     assert (three / "lib-1.0.dist-info" / "INSTALLER").read_bytes() == INSTALLER_NAME
+
+
+def test_a_mode_changed_on_an_installed_copy_does_not_reach_the_next_install(tmp_path: Path, python312: Path) -> None:
+    # found by QA: chmod a-x of a console script (a hard link to the cache's shared copy) changed that copy too, and
+    # the venv made again at the same path (tox -r) linked it: its script could not be run ("Permission denied")
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0", console_scripts={"tool": "tool:main"})
+    cache = Cache(tmp_path / "cache")
+    venv = tmp_path / "venv"
+    for _ in range(2):
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
+        installer = LinkInstaller(query_interpreter(venv / "bin" / "python"), cache)
+        installer.check(wheel, from_cache(wheel))
+        installer.install(wheel, from_cache(wheel))
+        script, installed = venv / "bin" / "tool", venv / "lib/python3.12/site-packages/tool-1.0.dist-info/INSTALLER"
+        assert (stat.S_IMODE(script.stat().st_mode), stat.S_IMODE(installed.stat().st_mode)) == (0o755, 0o644)
+        script.chmod(0o644)
+        installed.chmod(0o600)
 
 
 def _opened(fd: int) -> Path:

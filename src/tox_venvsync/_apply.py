@@ -1384,8 +1384,9 @@ class _SharedFiles:
 
     The same package installed again at the same place generates the same bytes: linking them from
     the cache (``files/``) instead of creating a file each time saves most of a venv's file creations
-    for packages with many small dist-info files. A shared file whose size changed (someone edited an
-    installed copy) is replaced before it is used again.
+    for packages with many small dist-info files. A shared file whose size or mode changed (someone edited an
+    installed copy, or took a console script's executable bit off with ``chmod``: the same file) is replaced
+    before it is used again.
     """
 
     def __init__(self, cache: Cache) -> None:
@@ -1395,15 +1396,17 @@ class _SharedFiles:
         """The cache's copy of ``data`` (made now if missing); ``None`` when it cannot be made."""
         digest = hashlib.sha256(data).hexdigest()
         path = self._root / digest[:2] / (digest + ("-x" if executable else ""))
+        mode = 0o755 if executable else 0o644
         try:
-            if os.stat(path).st_size == len(data):
+            found = os.stat(path)
+            if found.st_size == len(data) and stat.S_IMODE(found.st_mode) == mode:
                 return str(path)
         except FileNotFoundError:
             pass
         except OSError:
             return None
         try:
-            write_atomic(path, data, mode=0o755 if executable else 0o644)
+            write_atomic(path, data, mode=mode)
         except OSError:
             return None
         return str(path)
