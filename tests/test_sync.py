@@ -830,6 +830,33 @@ def test_a_file_the_uninstall_leaves_in_the_way_stops_the_sync_before_anything_c
     assert env.dist_infos() == ["dd-1.0.dist-info"]
 
 
+def test_a_link_out_where_a_built_wheel_goes_stops_its_upgrade_before_anything_changes(
+    env: Env, tmp_path: Path
+) -> None:
+    # found by QA: a package directory linked to the user's checkout, where pypa/installer (the project's wheel, a
+    # build) places the new version, was met after the old version was uninstalled, its new METADATA half placed
+    one = make_wheel(tmp_path / "one", "dd", "1.0", modules={"dd/__init__.py": "X = 1\n"})
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules={"dd/__init__.py": "X = 2\n"})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "__init__.py").write_text("mine\n")
+    shutil.rmtree(env.site / "dd")
+    (env.site / "dd").symlink_to(checkout)
+    before = env.stats()
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target))
+    assert str(info.value) == (
+        f"cannot install dd from {two.name}: {env.site / 'dd'} is a link to {checkout}, outside the virtual "
+        "environment; remove the link"
+    )
+    assert env.stats() == before
+    assert [p.name for p in checkout.iterdir()] == ["__init__.py"]
+    assert (checkout / "__init__.py").read_text() == "mine\n"
+
+
 @pytest.mark.parametrize(("how", "named"), [("linked", "ff"), ("pypa/installer", "ff/__init__.py")])
 def test_a_file_where_an_install_makes_a_directory_is_one_sentence(
     env: Env, tmp_path: Path, how: str, named: str

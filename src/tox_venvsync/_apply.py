@@ -915,7 +915,7 @@ def checked(plan: Plan, wheels: Mapping[str, Path], *, venv: Path, installer: In
     removals = [(dist, removed_files(dist, venv, kept)) for dist in removing]  # each RECORD read once
     check_removable(removals)  # none half removed for a directory this user may not write
     if removals:  # without, an install stopped half way changed nothing else (and the journal clears it)
-        _check_placeable(installs, installer, _Removed(path for _, files in removals for path, _, _ in files))
+        _check_placeable(installs, installer, _Removed(path for _, files in removals for path, _, _ in files), venv)
 
     def applied() -> None:
         for dist, files in removals:
@@ -998,24 +998,28 @@ class _Removed:
         return _real(path) in self._real
 
 
-def _check_placeable(installs: Sequence[tuple[Path, Wanted]], installer: Installer, removed: _Removed) -> None:
+def _check_placeable(
+    installs: Sequence[tuple[Path, Wanted]], installer: Installer, removed: _Removed, venv: Path
+) -> None:
     """Refuse an install that a file or directory the uninstalls leave standing would stop half way.
 
     A directory where the wheel places a file (a package that became a module or a data file, with a file of the
     user's left in it), or a file where it makes a directory: the install met it after the uninstalls and stopped
     with the old version gone and the new one half placed (pip stops too, and puts the old version back; a file
-    where a directory goes ended in a traceback). Found before anything changes, naming what is in the way.
+    where a directory goes ended in a traceback). Found before anything changes, naming what is in the way. So is
+    a directory link out of the venv where a wheel pypa/installer places goes (a cached tree's are checked when it
+    is taken): a package directory linked to the user's checkout was met after the old version was uninstalled.
     """
     owners: dict[str, dict[str, int]] = {}  # the install (its index) that writes each file, by directory
     for index, (wheel, wanted) in enumerate(installs):
         for directory, names in installer.destinations(wheel, wanted).items():
             owners.setdefault(directory, {}).update(dict.fromkeys(names, index))
-    if (found := _in_the_way(owners, removed)) is not None:
+    if (found := _in_the_way(owners, removed, _LinksOut(venv))) is not None:
         wheel, wanted = installs[found[0]]
         raise InstallError(wanted.pick.name, wheel.name, found[1])
 
 
-def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed) -> tuple[int, str] | None:
+def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, links: _LinksOut) -> tuple[int, str] | None:
     """The install that cannot place a file once ``removed`` are gone and why, if one cannot (one scan a directory)."""
     known: dict[str, bool] = {}
     for directory, names in sorted(owners.items()):
@@ -1026,6 +1030,9 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed) -> t
             return next(iter(names.values())), reason
         if not known[directory]:
             continue  # made by the install: nothing stands in it
+        if (link := links.first(directory)) is not None:
+            reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
+            return next(iter(names.values())), reason
         try:
             with os.scandir(directory) as entries:
                 standing = [(e.name, e.path) for e in entries if e.name in names and e.is_dir(follow_symlinks=False)]
@@ -1035,6 +1042,22 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed) -> t
             if (left := _left_in(path, removed)) is not None:
                 return names[name], _where_a_file_goes(path, left)
     return None
+
+
+class _LinksOut:
+    """The first directory on the way to one in the venv that is a link out of it (see :func:`link_out_of`)."""
+
+    def __init__(self, venv: Path) -> None:
+        self._real_venv = os.path.realpath(venv)
+        self._roots = sorted({os.path.abspath(venv), self._real_venv}, key=len, reverse=True)
+        self._checked: set[str] = set()
+
+    def first(self, directory: str) -> str | None:
+        """The link out on the way from the venv's root to ``directory``, if any (each directory looked at once)."""
+        root = next((root for root in self._roots if _under(directory, root)), None)
+        if root is None:
+            return None  # spelt through another path to the venv: placing it checks it again
+        return link_out_of(root, directory[len(root) + 1 :], self._real_venv, self._checked)
 
 
 def _where_a_file_goes(directory: str, left: str) -> str:
