@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import gc
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -855,6 +856,30 @@ def test_a_link_out_where_a_built_wheel_goes_stops_its_upgrade_before_anything_c
     assert env.stats() == before
     assert [p.name for p in checkout.iterdir()] == ["__init__.py"]
     assert (checkout / "__init__.py").read_text() == "mine\n"
+
+
+def test_a_directory_an_upgrade_adds_files_to_and_may_not_write_stops_it_before_anything_changes(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: bin/ made read-only, and an upgrade whose new version adds a console script: the old version was
+    # uninstalled, then the script could not be written. The suite runs as root, whom access(2) lets write
+    # anywhere: its answer is simulated (the writes themselves would pass)
+    one = make_wheel(tmp_path / "one", "dd", "1.0")
+    two = make_wheel(tmp_path / "two", "dd", "2.0", console_scripts={"dd-tool": "dd:main"})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    before = env.stats()
+    scripts = os.path.normpath(env.target.scheme["scripts"])
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: not (path == scripts and mode & os.W_OK) and access(path, mode)
+    )
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(PermissionError) as raised:
+        env.sync()
+    assert raised.value.filename == scripts
+    assert env.stats() == before
+    assert not (env.venv / "bin" / "dd-tool").exists()
 
 
 @pytest.mark.parametrize(("how", "named"), [("linked", "ff"), ("pypa/installer", "ff/__init__.py")])

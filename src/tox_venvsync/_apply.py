@@ -1009,6 +1009,8 @@ def _check_placeable(
     where a directory goes ended in a traceback). Found before anything changes, naming what is in the way. So is
     a directory link out of the venv where a wheel pypa/installer places goes (a cached tree's are checked when it
     is taken): a package directory linked to the user's checkout was met after the old version was uninstalled.
+    And a directory there this user may not write (``bin/`` made read-only, where an upgrade adds a script) is
+    raised as :func:`check_removable` raises one.
     """
     owners: dict[str, dict[str, int]] = {}  # the install (its index) that writes each file, by directory
     for index, (wheel, wanted) in enumerate(installs):
@@ -1033,6 +1035,8 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, link
         if (link := links.first(directory)) is not None:
             reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
             return next(iter(names.values())), reason
+        if not os.access(directory, os.W_OK | os.X_OK):  # as check_removable asks for the directories it empties
+            raise not_writable(directory)
         try:
             with os.scandir(directory) as entries:
                 standing = [(e.name, e.path) for e in entries if e.name in names and e.is_dir(follow_symlinks=False)]
