@@ -51,7 +51,7 @@ else:  # pragma: no cover - the 3.10 floor
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from tox.pytest import ToxProjectCreator
 
@@ -688,6 +688,37 @@ def test_the_same_name_twice(tmp_path: Path, target: Target) -> None:
         f"the lock selects dep twice, at package[1] and package[2], for the interpreter {target.executable} "
         f"(Python {target.python_full_version}); re-lock"
     )
+
+
+def test_a_root_without_a_project_finds_the_package_of_each_requirement_without_scanning_the_lock_for_it(
+    tmp_path: Path, target: Target
+) -> None:
+    # found by QA at scale: each requirement of a workspace root that is no project ([manifest]'s dependency
+    # groups) scanned every package for its name: a group of 2,000 took 0.9 s to select (quadratic); the lock is
+    # read through once, however many requirements there are
+    class Counted(tuple):  # type: ignore[type-arg]  # the lock's packages, counting the walks through them
+        __slots__ = ()
+        walks = 0
+
+        def __iter__(self) -> Iterator[Any]:
+            Counted.walks += 1
+            return super().__iter__()
+
+    walks = []
+    for count in (3, 30):
+        names = [f"p{number}" for number in range(count)]
+        group = ", ".join(f'{{ name = "{name}" }}' for name in names)
+        directory = tmp_path / str(count)
+        directory.mkdir()
+        body = f"\n[manifest.dependency-groups]\ndev = [{group}]\n" + "".join(_package(name) for name in names)
+        lock = _lock(directory, body)
+        Counted.walks = 0
+        counted = replace(lock, packages=Counted(lock.packages))
+        assert sorted(_names(counted.select(target, Request(groups=frozenset({canonicalize_name("dev")}))))) == sorted(
+            names
+        )
+        walks.append(Counted.walks)
+    assert walks[0] == walks[1]
 
 
 def test_marker_that_cannot_be_evaluated(tmp_path: Path, target: Target) -> None:

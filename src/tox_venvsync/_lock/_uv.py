@@ -425,6 +425,8 @@ class _Walk:
         self.queue: deque[tuple[int, NormalizedName | None]] = deque()
         self.seen: set[tuple[int, NormalizedName | None]] = set()
         self.reached: set[int] = set()
+        #: the indices of each name's packages, made for the first requirement (:meth:`_find_by_markers`)
+        self._named: dict[NormalizedName, list[int]] | None = None
 
     def run(
         self,
@@ -492,7 +494,11 @@ class _Walk:
                 _enqueue(index, requirement.extras, self.queue, self.seen)
 
     def _find_by_markers(self, requirement: UvRequirement) -> int:
-        named = [index for index, package in enumerate(self.lock.packages) if package.name == requirement.name]
+        if self._named is None:  # once: a scan of the lock for each requirement was quadratic (2,000: 0.9 s)
+            self._named = {}
+            for index, package in enumerate(self.lock.packages):
+                self._named.setdefault(package.name, []).append(index)
+        named = self._named.get(requirement.name, [])
         if len(named) > 1:
             named = [index for index in named if self._forks_here(self.lock.packages[index])]
         if len(named) == 1:
