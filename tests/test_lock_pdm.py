@@ -653,6 +653,23 @@ def test_a_python_built_from_source_fits_the_targets_of_its_version(tmp_path: Pa
     assert _names(lock.select(source_build, Request())) == ["pkg"]
 
 
+@pytest.mark.parametrize("full", ["3.12.1rc1", "3.12.1+"])
+def test_a_pre_release_or_git_build_python_is_its_release_as_pdm_sync_takes_it(
+    tmp_path: Path, target: Target, full: str
+) -> None:
+    """``pdm sync`` on Python 3.12.1rc1 fits a ``>=3.12.1`` target and the ``>= '3.12.1'`` package (found by QA).
+
+    The target was refused (3.12.1+ read as 3.12, 3.12.1rc1 as a pre-release), and neither package was selected.
+    """
+    source_build = replace(target, markers={**target.markers, "python_full_version": full, "python_version": "3.12"})
+    packages = [
+        _package("old", marker="python_full_version < '3.12.1'"),
+        _package("new", marker="python_full_version >= '3.12.1'"),
+    ]
+    lock = _lock(tmp_path, packages, targets=[{"requires_python": ">=3.12.1"}])
+    assert _names(lock.select(source_build, Request())) == ["new"]
+
+
 @pytest.mark.parametrize(
     ("platform", "fits_musl"),
     [("alpine", True), ("linux", False), ("musllinux_1_1_x86_64", True), ("freebsd_14_x86_64", False)],

@@ -472,6 +472,17 @@ def test_disjoint_duplicates(tmp_path: Path) -> None:
     assert [str(pick.version) for pick in lock.select(_python("3.12.1"), Request())] == ["2.0"]
 
 
+@pytest.mark.parametrize("version", ["3.12.1rc1", "3.12.1+"])
+def test_a_pre_release_or_git_build_python_is_its_release_in_markers(tmp_path: Path, version: str) -> None:
+    """``poetry sync`` on Python 3.12.1rc1 installs the ``>= "3.12.1"`` package (found by QA): none was selected."""
+    packages = [
+        _pkg("one", "1.0", markers='python_full_version < "3.12.1"'),
+        _pkg("one", "2.0", markers='python_full_version >= "3.12.1"'),
+    ]
+    lock = _lock(tmp_path, packages)
+    assert [str(pick.version) for pick in lock.select(_python(version), Request())] == ["2.0"]
+
+
 # --- the python constraint ---------------------------------------------------------------------------------------
 
 
@@ -508,6 +519,8 @@ def test_pep440_clause(clause: str, pep440: str) -> None:
         (">=3.9 <3.12", ["3.11.7"], ["3.12.1"]),
         ("~3.11", ["3.11.0"], ["3.12.1"]),
         ("*", ["3.10.1"], []),
+        # a pre-release and a git build are their release, as poetry sync takes them (found by QA)
+        (">=3.12.1", ["3.12.1rc1", "3.12.1+"], ["3.12.0", "3.12.0+"]),
     ],
 )
 def test_python_constraint(tmp_path: Path, constraint: str, allowed: list[str], refused: list[str]) -> None:

@@ -25,6 +25,7 @@ from tox_venvsync._lock import Artifact, Pick, Request, SourceKind, detect_forma
 from tox_venvsync._lock._model import DirectorySource, VcsSource
 from tox_venvsync._lock._pylock import PylockFile, parse_pylock, read_pylock
 from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._values import replace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -383,6 +384,25 @@ def test_requires_python_unmet(tmp_path: Path, target: Target) -> None:
         f"{lock.path}: the lock requires Python >=3.99 (requires-python) but the interpreter {target.executable} is "
         f"Python {target.python_full_version}; use an interpreter the lock supports or export the lock again for "
         "this one"
+    )
+
+
+def test_requires_python_is_held_against_the_whole_version_as_pip_holds_it(tmp_path: Path, target: Target) -> None:
+    """pip 26 (``packaging.pylock``) refuses a 3.12.1rc1 for ``>=3.12.1`` and takes a git build's 3.12.1+.
+
+    The message must still name the key (found by QA: the readers of uv, Poetry and PDM take a pre-release as its
+    release, as their tools do, and this reader's message must not follow them).
+    """
+    lock = _lock(tmp_path / "pylock.toml", [_pkg(tmp_path, "pkg")], requires_python=">=3.12.1")
+    python = {**target.markers, "python_version": "3.12"}
+    git_build = replace(target, markers={**python, "python_full_version": "3.12.1+"})
+    assert _names(lock.select(git_build, Request())) == ["pkg"]
+    pre_release = replace(target, markers={**python, "python_full_version": "3.12.1rc1"})
+    with pytest.raises(SelectionError) as info:
+        lock.select(pre_release, Request())
+    assert info.value.reason == (
+        f"the lock requires Python >=3.12.1 (requires-python) but the interpreter {target.executable} is Python "
+        "3.12.1rc1; use an interpreter the lock supports or export the lock again for this one"
     )
 
 

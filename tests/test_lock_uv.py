@@ -475,6 +475,28 @@ def test_markers_edge_extras_and_forks(tmp_path: Path, target: Target) -> None:
     ]
 
 
+@pytest.mark.parametrize("full", ["3.12.1rc1", "3.12.1+"])
+def test_a_pre_release_or_git_build_python_is_its_release_as_uv_sync_takes_it(
+    tmp_path: Path, target: Target, full: str
+) -> None:
+    """uv holds a lock's requires-python and markers against the release (``ResolverMarkerEnvironment``).
+
+    Found by QA on a Python saying 3.12.1rc1: ``python_full_version >= '3.12.1'`` and ``< '3.12.1'`` both failed
+    (PEP 440 keeps 3.12.1's pre-releases out of both), so neither fork's dep was selected where uv installs dep 2;
+    on 3.12.1rc1 and on a git build's 3.12.1+ (read as 3.12), ``requires-python = ">=3.12.1"`` was refused.
+    """
+    source = replace(target, markers={**target.markers, "python_full_version": full, "python_version": "3.12"})
+    deps = (
+        '{ name = "dep", version = "1", source = { registry = "https://example.invalid/simple" }, '
+        "marker = \"python_full_version < '3.12.1'\" }, "
+        '{ name = "dep", version = "2", source = { registry = "https://example.invalid/simple" }, '
+        "marker = \"python_full_version >= '3.12.1'\" }"
+    )
+    body = _root(deps, source='virtual = "."') + _package("dep", "1") + _package("dep", "2")
+    lock = _lock(tmp_path, body, header='version = 1\nrevision = 3\nrequires-python = ">=3.12.1"\n')
+    assert [(str(pick.name), str(pick.version)) for pick in lock.select(source, Request())] == [("dep", "2")]
+
+
 GROUPS = _root(
     '{ name = "base" }',
     extra="""

@@ -334,3 +334,30 @@ def test_an_interpreter_that_cannot_answer_says_why_in_one_sentence(
     with pytest.raises(InterpreterError) as info:
         query_interpreter(fake)
     assert str(info.value) == f"the interpreter {fake} {message}"
+
+
+@pytest.mark.parametrize(
+    ("full", "release"),
+    [
+        pytest.param("3.12.1", "3.12.1", id="final"),
+        pytest.param("3.14.0rc1", "3.14.0", id="pre-release"),
+        pytest.param("3.12.1+", "3.12.1", id="git-build"),
+        pytest.param("3.15.0a2+", "3.15.0", id="git-build-of-a-pre-release"),
+    ],
+)
+def test_the_release_is_what_installers_hold_against_requires_python(full: str, release: str) -> None:
+    """pip compares ``sys.version_info[:3]``, uv, Poetry and PDM the release of ``python_full_version``.
+
+    A git build's ``3.12.1+`` was taken as 3.12 (``>=3.12.1`` did not hold), a ``3.14.0rc1`` as itself (``>=3.14``
+    did not hold): found by QA comparing with ``uv sync``, ``poetry sync`` and ``pdm sync`` on such interpreters.
+    """
+    target = Target(
+        executable="/usr/bin/python3",
+        prefix="/usr",
+        base_prefix="/usr",
+        markers={"python_full_version": full, "python_version": ".".join(full.split(".")[:2])},
+        tag_strings=(),
+        scheme={},
+    )
+    assert str(target.python_release) == release
+    assert target.release_markers == {**target.markers, "python_full_version": release}

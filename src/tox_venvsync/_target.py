@@ -129,13 +129,30 @@ class Target:
 
     @property
     def python_release(self) -> Version:
-        """The interpreter's version to compare with a ``Requires-Python`` (a source build's ``3.13.0+`` is 3.13)."""
+        """The interpreter's release (``3.14.0``), as installers hold it against a ``Requires-Python``.
+
+        pip compares ``sys.version_info[:3]``, and uv (``only_release``), Poetry and PDM the release of
+        ``python_full_version``: a pre-release ``3.14.0rc1`` is ``3.14.0`` (``>=3.14`` holds), and so is a build from
+        a git checkout, which says ``3.12.1+`` (a 3.12.1, not a 3.12: ``>=3.12.1`` holds).
+        """
         from packaging.version import InvalidVersion, Version  # noqa: PLC0415  # see the imports
 
         try:
-            return Version(self.python_full_version)
-        except InvalidVersion:  # a source build says "3.13.0+"
+            release = Version(self.python_full_version.removesuffix("+")).release
+        except InvalidVersion:
             return Version(self.markers["python_version"])
+        return Version(".".join(map(str, release)))
+
+    @property
+    def release_markers(self) -> dict[str, str]:
+        """The marker environment with ``python_full_version`` as :attr:`python_release` (``3.14.0``, ``3.12.1``).
+
+        uv (its ``ResolverMarkerEnvironment``), Poetry and PDM evaluate a lock's markers so: on Python 3.14.0rc1 a
+        fork's ``python_full_version >= '3.14'`` holds. As packaging evaluates it (pip does), neither that nor
+        ``python_full_version < '3.14'`` holds (PEP 440 keeps a version's own pre-releases out of both), and a
+        package the lock pins per fork would be left out. pip's formats (pylock, requirements) keep :attr:`markers`.
+        """
+        return {**self.markers, "python_full_version": str(self.python_release)}
 
     @property
     def is_venv(self) -> bool:

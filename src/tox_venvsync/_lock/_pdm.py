@@ -603,7 +603,7 @@ def _fits(lock_target: PdmTarget, target: Target) -> bool:
 
 def _marker_environment(target: Target, groups: Iterable[str]) -> dict[str, Any]:
     selected = frozenset(groups)
-    return {**target.markers, "extra": "", "extras": selected, "dependency_groups": selected}
+    return {**target.release_markers, "extra": "", "extras": selected, "dependency_groups": selected}
 
 
 def _no_file_message(package: PdmPackage, target: Target) -> str:

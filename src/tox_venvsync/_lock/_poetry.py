@@ -279,7 +279,7 @@ class PoetryLockFile:
         groups = self._groups(request)
         self._check_python(target)
         environment: dict[str, str | AbstractSet[str]] = {
-            **target.markers,
+            **target.release_markers,
             "extras": frozenset(request.extras),
             "dependency_groups": frozenset(),
             "extra": "",
@@ -319,7 +319,7 @@ class PoetryLockFile:
         if not any(spec.contains(version, prereleases=True) for spec in self.python_specifiers):
             reason = (
                 f"the project supports Python {self.python} (metadata.python-versions) but the interpreter "
-                f"{target.executable} is Python {version}; use a Python the project supports"
+                f"{target.executable} is Python {target.python_full_version}; use a Python the project supports"
             )
             raise SelectionError(self.path, reason)
 

@@ -196,7 +196,7 @@ class PylockFile:
         if message.startswith("No wheel found"):
             return self._no_wheel_message(target, request) or message
         python = f"the interpreter {target.executable} is Python {target.python_full_version}"
-        if (wanted := self.pylock.requires_python) is not None and not wanted.contains(target.python_release):
+        if (wanted := self.pylock.requires_python) is not None and not wanted.contains(_full_version(target)):
             return f"the lock requires Python {wanted} (requires-python) but {python}; {_OTHER_PYTHON}"
         environments = self.pylock.environments
         if environments is not None and not any(marker.evaluate(dict(target.markers)) for marker in environments):
@@ -212,7 +212,7 @@ class PylockFile:
         for index, package in enumerate(self.pylock.packages):
             if package.marker is not None and not package.marker.evaluate(env, context="lock_file"):  # type: ignore[arg-type]
                 continue
-            if (wanted := package.requires_python) is not None and not wanted.contains(target.python_release):
+            if (wanted := package.requires_python) is not None and not wanted.contains(_full_version(target)):
                 return (
                     f"{package.name} at packages[{index}] requires Python {wanted} (packages[{index}].requires-python) "
                     f"but the interpreter {target.executable} is Python {target.python_full_version}; {_OTHER_PYTHON}"
@@ -347,6 +347,16 @@ class PylockFile:
             )
             raise LockFileError(self.path, reason, context=f"{context}.hashes")
         return {key.lower(): value.lower() for key, value in artifact.hashes.items()}
+
+
+def _full_version(target: Target) -> str:
+    """``python_full_version`` as ``packaging.pylock`` (and pip with it) holds it against a ``requires-python``.
+
+    Not :attr:`Target.python_release`: a pre-release ``3.14.0rc1`` stays one (``>=3.14`` does not hold), and a
+    source build's ``3.12.1+`` reads as ``3.12.1+local``, as ``packaging`` repairs it.
+    """
+    full = target.python_full_version
+    return f"{full}local" if full.endswith("+") else full
 
 
 def _archive_name(archive: PackageArchive) -> str:

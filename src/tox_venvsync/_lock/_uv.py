@@ -228,7 +228,7 @@ class UvLockFile:
         if self.requires_python is not None and not self.requires_python.contains(version, prereleases=True):
             reason = (
                 f"the lock requires Python {self.requires_python} but the interpreter {target.executable} is "
-                f"Python {version}; use an interpreter the lock supports or re-lock"
+                f"Python {target.python_full_version}; use an interpreter the lock supports or re-lock"
             )
             raise SelectionError(self.path, reason)
         if self.supported_markers and not any(
@@ -252,8 +252,8 @@ class UvLockFile:
                     reason = (
                         f"the dependency group {group} of {package.name} requires Python {specifier} "
                         f"(tool.uv.dependency-groups.{group}.requires-python) but the interpreter {target.executable} "
-                        f"is Python {version}; add {named('no group').format(group)} for this Python, or use a "
-                        "Python the group supports"
+                        f"is Python {target.python_full_version}; add {named('no group').format(group)} for this "
+                        "Python, or use a Python the group supports"
                     )
                     raise SelectionError(self.path, reason)
 
@@ -595,7 +595,7 @@ def _decode(encoded: str) -> str:
 
 
 def _environment(target: Target) -> dict[str, str | frozenset[str]]:
-    return {**target.markers, "extras": frozenset(), "dependency_groups": frozenset()}
+    return {**target.release_markers, "extras": frozenset(), "dependency_groups": frozenset()}
 
 
 def _evaluate(path: Path, marker: Marker, environment: Mapping[str, str | frozenset[str]], context: str) -> bool:
