@@ -761,6 +761,89 @@ def test_conflicting_extras(target: Target) -> None:
     )
 
 
+CONFLICTS = """version = 1
+revision = 3
+requires-python = ">=3.10"
+conflicts = [[
+    { package = "proj", extra = "cpu" },
+    { package = "proj", extra = "gpu" },
+], [
+    { package = "proj", extra = "cpu" },
+    { package = "proj", group = "alt" },
+]]
+"""
+#: the markers uv 0.13 writes on the edges of ``alt = ["proj[gpu]"]``, ``cpu`` in conflict with ``gpu`` and ``alt``
+ALT = "extra != 'extra-4-proj-cpu' or extra == 'extra-4-proj-gpu' or extra == 'group-4-proj-alt'"
+ALT_GPU = "extra == 'extra-4-proj-gpu' or (extra == 'extra-4-proj-cpu' and extra == 'group-4-proj-alt')"
+SELF_EXTRA_GROUP = _root(
+    source='virtual = "."',
+    extra=f"""
+    [package.optional-dependencies]
+    cpu = [{{ name = "torch", version = "1.0", source = {{ registry = "https://example.invalid/simple" }} }}]
+    gpu = [{{ name = "torch", version = "2.0", source = {{ registry = "https://example.invalid/simple" }} }}]
+    [package.dev-dependencies]
+    alt = [{{ name = "proj", marker = "{ALT}" }}, {{ name = "proj", extra = ["gpu"], marker = "{ALT_GPU}" }}]
+    """,
+)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [Request(groups=frozenset({"alt"})), Request(groups=frozenset({"alt"}), only_groups=True, default_groups=False)],
+    ids=["group", "only-group"],
+)
+def test_a_group_naming_a_conflicting_extra_installs_it_as_uv_does(
+    tmp_path: Path, target: Target, request_: Request
+) -> None:
+    """``uv sync --group alt`` installs torch 2.0 for ``alt = ["proj[gpu]"]``; the walk installed no torch.
+
+    Found by QA comparing with ``uv sync --frozen --dry-run``: uv evaluates a group's edge with the edge's own extras
+    active (``extra-4-proj-gpu``), and keeps them active; evaluated as any edge, the marker did not hold.
+    """
+    body = SELF_EXTRA_GROUP + _package("torch", "1.0") + _package("torch", "2.0")
+    lock = _lock(tmp_path, body, header=CONFLICTS)
+    assert [(str(pick.name), str(pick.version)) for pick in lock.select(target, request_)] == [("torch", "2.0")]
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(groups=frozenset({"alt"}), extras=frozenset({"cpu"})))
+    assert info.value.reason == (
+        "extra cpu of proj and group alt of proj are declared as conflicting (conflicts[1]) and would both be "
+        "installed; ask for only one of them"
+    )
+
+
+def test_groups_of_a_virtual_root_naming_conflicting_extras_are_refused_as_conflicting(
+    tmp_path: Path, target: Target
+) -> None:
+    """A workspace root without a project: ``c = ["lib[cpu]"]``, ``g = ["lib[gpu]"]``, lib's extras in conflict.
+
+    ``uv sync --all-groups`` refuses them as conflicting extras; the walk took both torch versions and said to re-lock.
+    """
+    header = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n'
+        'conflicts = [[{ package = "lib", extra = "cpu" }, { package = "lib", extra = "gpu" }]]\n'
+        '[manifest]\nmembers = ["lib"]\n[manifest.dependency-groups]\n'
+        'c = [{ name = "lib", extras = ["cpu"], editable = "lib" }]\n'
+        'g = [{ name = "lib", extras = ["gpu"], editable = "lib" }]\n'
+    )
+    lib = """
+    [[package]]
+    name = "lib"
+    version = "0.1.0"
+    source = { editable = "lib" }
+    [package.optional-dependencies]
+    cpu = [{ name = "torch", version = "1.0", source = { registry = "https://example.invalid/simple" } }]
+    gpu = [{ name = "torch", version = "2.0", source = { registry = "https://example.invalid/simple" } }]
+    """
+    lock = _lock(tmp_path, lib + _package("torch", "1.0") + _package("torch", "2.0"), header=header)
+    assert _names(lock.select(target, Request(groups=frozenset({"g"})))) == ["lib", "torch"]
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(all_groups=True))
+    assert info.value.reason == (
+        "extra cpu of lib and extra gpu of lib are declared as conflicting (conflicts[0]) and would both be "
+        "installed; ask for only one of them"
+    )
+
+
 # --- the real locks against what uv installs ---------------------------------------------------------------------
 
 

@@ -442,6 +442,7 @@ class _Walk:
         """
         if self.lock.conflicts:
             self._activate(self._root_activations(start.roots, extras, groups, only_groups=only_groups))
+            self._check_conflicts()  # the extras and groups asked for first, as uv checks them before its walk
         for index in () if only_groups else start.roots:
             self.reached.add(index)
             self.queue.append((index, None))
@@ -461,15 +462,34 @@ class _Walk:
         """The selected groups' edges and requirements: the roots', the start's own, then the workspace root's."""
         for index in start.roots:
             for group, edges in sorted(self.lock.packages[index].dependency_groups.items()):
-                self._follow_all(edges if group in groups else (), self.queue, self.seen)
+                self._follow_group_edges(edges if group in groups else ())
         for group, requirements in sorted(start.root_groups.items()):
-            self._add_requirements(requirements if group in groups else ())
+            self._add_requirements(requirements if group in groups else (), group=True)
         # the workspace root's groups, where no root of the walk has its own group of that name
         theirs = {group for index in start.roots for group in self.lock.packages[index].dependency_groups}
         for group, requirements in sorted(start.outer_groups.items()):
-            self._add_requirements(requirements if group in groups - theirs else ())
+            self._add_requirements(requirements if group in groups - theirs else (), group=True)
         for group, edges in sorted(start.outer_edges.items()):
-            self._follow_all(edges if group in groups - theirs else (), self.queue, self.seen)
+            self._follow_group_edges(edges if group in groups - theirs else ())
+
+    def _follow_group_edges(self, edges: Iterable[UvDependency]) -> None:
+        """A selected group's edges, as uv follows them: an edge's own extras are active for its marker, and stay so.
+
+        A group that names a conflicting extra (``gpu = ["lib[gpu]"]``) gets an edge whose marker holds only with
+        that extra active; uv (``to_resolution``) counts the edge's extras as active to evaluate it and keeps them
+        active for the rest of the walk. Evaluated as any edge, the group left ``lib[gpu]`` out.
+        """
+        if not self.lock.conflicts:  # no conflict markers: every marker is the interpreter's
+            self._follow_all(edges, self.queue, self.seen)
+            return
+        for edge in edges:
+            target = self.lock.packages[edge.package].name
+            added = {_encode("extra", target, extra) for extra in edge.extras} - self.active
+            environment = {**self.environment, "extras": self.active | added}
+            if edge.marker is None or _evaluate(self.lock.path, edge.marker, environment, edge.context):
+                self._activate(added)
+                self.reached.add(edge.package)
+                _enqueue(edge.package, edge.extras, self.queue, self.seen)
 
     def _edges(self, index: int, extra: NormalizedName | None) -> tuple[UvDependency, ...]:
         package = self.lock.packages[index]
@@ -486,12 +506,19 @@ class _Walk:
                 self.reached.add(edge.package)
                 _enqueue(edge.package, edge.extras, queue, seen)
 
-    def _add_requirements(self, requirements: Iterable[UvRequirement]) -> None:
+    def _add_requirements(self, requirements: Iterable[UvRequirement], *, group: bool = False) -> None:
+        """The workspace root's own requirements, or (``group``) those of its selected groups.
+
+        A group's extras stay active for the rest of the walk, as uv keeps them: two groups that name conflicting
+        extras (``lib[cpu]``, ``lib[gpu]``) are refused as declared conflicting, as ``uv sync`` refuses them.
+        """
         for requirement in requirements:
             if requirement.marker is None or self._holds(requirement.marker, requirement.context):
                 index = self._find_by_markers(requirement)
                 self.reached.add(index)
                 _enqueue(index, requirement.extras, self.queue, self.seen)
+                if group and self.lock.conflicts:
+                    self._activate(_encode("extra", requirement.name, extra) for extra in requirement.extras)
 
     def _find_by_markers(self, requirement: UvRequirement) -> int:
         if self._named is None:  # once: a scan of the lock for each requirement was quadratic (2,000: 0.9 s)
