@@ -255,7 +255,7 @@ def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, obje
         "data_dir": extractor.dist_info.removesuffix(".dist-info") + ".data",
         "purelib": purelib.strip().lower() == "true",
         "entries": [list(entry) for entry in entries if entry.hash],
-        "scripts": entry_scripts(points, wheel, name),
+        "scripts": entry_scripts(points, wheel, name) if points else [],  # most wheels have no entry points
     }
 
 
