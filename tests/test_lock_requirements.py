@@ -181,6 +181,17 @@ def test_trailing_backslash_at_the_end_of_the_file(tmp_path: Path, target: Targe
     assert _only(lock, target).context == "line 1"
 
 
+@pytest.mark.parametrize("location", ["//[x]", "http://[::1/x.whl", "file://[not-an-ip]/x.whl"])
+def test_a_location_that_is_no_valid_url_is_one_sentence(tmp_path: Path, location: str) -> None:
+    # found by the mutation test in CI: "//[x]" ended in ipaddress's ValueError traceback (urlsplit checks a
+    # bracketed host)
+    error = _error(tmp_path, f"{location}\n")
+    # Python 3.11.4 and later check the bracketed host ("not a valid URL or path (Invalid IPv6 URL)"); 3.10 lets it
+    # through to the next check ("not a path, a file: URL, ...")
+    assert error.reason.startswith(f"{location} is not a ")
+    assert error.context == "line 1"
+
+
 def test_a_hash_sign_inside_a_url_is_no_comment(tmp_path: Path, target: Target) -> None:
     lock = _read(tmp_path, f"-e git+https://example.invalid/repo.git@{COMMIT}#egg=pkg\n")
     pick = _only(lock, target)

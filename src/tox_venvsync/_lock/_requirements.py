@@ -542,7 +542,10 @@ def _location_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
 
 def _local_path(path: Path, line: _Line, location: str) -> Path | None:
     """The local file or directory a location names (a relative one from ``paths_from``); ``None`` for http(s)."""
-    parts = urlsplit(location)
+    try:
+        parts = urlsplit(location)
+    except ValueError as exc:  # "//[x]": a bracketed host that is no IP address
+        raise LockFileError(path, f"{location} is not a valid URL or path ({exc})", context=line.context) from exc
     if parts.scheme in {"http", "https"}:
         return None
     if parts.scheme not in {"", "file"} or parts.netloc not in {"", "localhost"}:
