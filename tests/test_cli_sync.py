@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from tox_venvsync._state import State
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import IO
 
     from pytest_mock import MockerFixture
     from tox.pytest import ToxProjectCreator
@@ -194,6 +196,59 @@ def test_a_venv_whose_sync_is_under_way_waits_for_the_lock_then_is_checked_again
     out, _ = waiting.communicate(timeout=120)
     assert out.startswith(f"{venv}: adopted, in sync, nothing to do\n")
     assert (venv / ".venvsync" / "state.json").is_file()  # written again by the sync that waited
+
+
+WAITING = "venvsync: another venvsync or tox run is working on {}; waiting for it to finish\n"
+
+
+def first_line(stream: IO[str] | None) -> str:
+    """The first line ``stream`` gives within half a minute; empty if none comes (a command that waits silently)."""
+    assert stream is not None
+    ready, _, _ = select.select([stream], [], [], 30)
+    return stream.readline() if ready else ""
+
+
+def test_verify_waits_for_a_sync_under_way_instead_of_calling_it_interrupted(
+    lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # verify read the venv while another process synced it and said "interrupted: alpha (a sync did not finish;
+    # run it again)", exit 1, for a sync that was running (found by QA: verify beside a sync in another terminal)
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    with env_lock(Cache(cache_dir), venv):
+        State(venv).clear()  # what a sync does before it changes the first file, then it writes its journal
+        Journal(venv).start(["alpha"], {}, {})
+        verify = [sys.executable, "-m", "tox_venvsync", "verify", "--venv", str(venv), "--lock", str(lock)]
+        checking = subprocess.Popen(verify, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert first_line(checking.stderr) == WAITING.format(venv)  # said before it waits: the sync is under way
+        Journal(venv).finish()  # the sync finishes, then lets go of the lock
+    out, err = checking.communicate(timeout=60)
+    assert (checking.returncode, out, err) == (0, f"{venv}: every file matches its RECORD and the lock\n", "")
+
+
+def test_a_second_sync_says_it_waits_for_the_first(
+    lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    with env_lock(Cache(cache_dir), venv):
+        State(venv).clear()
+        second = subprocess.Popen(
+            _cli(*sync_args(lock, venv, python312)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert first_line(second.stderr) == WAITING.format(venv)
+    out, _ = second.communicate(timeout=60)
+    assert out.startswith(f"{venv}: adopted, in sync, nothing to do\n")
+
+
+def test_verify_of_a_venv_no_sync_of_this_cache_touched_makes_no_file_in_the_cache(
+    lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    shutil.rmtree(cache_dir / "locks")
+    assert run(capsys, "verify", "--venv", str(venv))[0] == 0
+    assert not (cache_dir / "locks").exists()
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(

@@ -151,6 +151,26 @@ def env_lock(cache: Cache, venv: Path) -> FileLock:
     return _lock_at(cache.venv_lock(venv))
 
 
+@contextlib.contextmanager
+def taking_turns(cache: Cache, venv: Path, *, waiting: Callable[[], object]) -> Iterator[None]:
+    """Hold :func:`env_lock`; ``waiting()`` is called first when another process holds it and this one must wait.
+
+    A wait that says nothing looks like a hang: a second sync (or a ``verify``) of a venv whose sync takes minutes.
+    """
+    from filelock import Timeout  # noqa: PLC0415  # see the imports
+
+    lock = env_lock(cache, venv)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        waiting()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def tree_lock(cache: Cache, algorithm: str, digest: str) -> FileLock:
     """The lock two processes replacing the same broken unpacked tree take turns with (only taken on that path).
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync import __version__
-from tox_venvsync._cache import Cache, default_cache_dir, env_lock
+from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
 from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import (
     BadInputError,
@@ -287,7 +287,7 @@ def _sync(args: argparse.Namespace) -> int:
         _report(args, venv, "adopted", None, applied=False)
         return 0
     cache = Cache(default_cache_dir())
-    with env_lock(cache, venv):
+    with taking_turns(cache, venv, waiting=lambda: _waiting(venv)):
         made_from = missing_from(venv)
         now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
         if now.kind is Kind.VENV and not adoptable(now, version):
@@ -369,12 +369,39 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
     _emit(args, document | ({"bytecode": "compiled"} if args.compile_bytecode else {}), text)
 
 
+def _waiting(venv: Path) -> None:
+    """Say why the command waits: another sync of the venv (a ``venvsync sync``, a tox run) holds its lock."""
+    print(f"venvsync: another venvsync or tox run is working on {venv}; waiting for it to finish", file=sys.stderr)
+
+
 def _verify(args: argparse.Namespace) -> int:
+    venv = kernel_path(args.venv)  # link/../venv is where the system finds it
+    with _sync_finished(venv):
+        return _verify_now(args, venv)
+
+
+@contextlib.contextmanager
+def _sync_finished(venv: Path) -> Iterator[None]:
+    """Hold the venv's lock while it is checked: a sync under way is waited for, not reported as interrupted.
+
+    Read during another process's sync, the venv showed the files of its half-placed wheels as unowned and the
+    packages of its journal as ``interrupted: ... (a sync did not finish)``. verify makes no file: without the
+    lock's file no sync that uses this cache ever ran there; a lock that cannot be taken (a cache this user may
+    not write) is done without.
+    """
+    cache = Cache(default_cache_dir())
+    with contextlib.ExitStack() as stack:
+        if cache.venv_lock(venv).is_file():
+            with contextlib.suppress(OSError):
+                stack.enter_context(taking_turns(cache, venv, waiting=lambda: _waiting(venv)))
+        yield
+
+
+def _verify_now(args: argparse.Namespace, venv: Path) -> int:
     from tox_venvsync._apply import Journal  # noqa: PLC0415  # see the imports
     from tox_venvsync._installed import scan  # noqa: PLC0415
     from tox_venvsync._verify import check_records, moved_scripts, unowned_files  # noqa: PLC0415
 
-    venv = kernel_path(args.venv)  # link/../venv is where the system finds it
     made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     target = _existing_target(venv)
     if target is None and made:  # cut off before its interpreter was in place: nothing more to look at
