@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
+from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
-from _support.wheels import make_wheel
+from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._entry import STOPPED
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -332,3 +336,78 @@ def test_ctrl_c_is_one_line_and_the_next_run_finishes(
     assert interrupted.stderr == "venvsync: interrupted; the next sync finishes or redoes what was started\n"
     assert venvsync("sync", "--lock", str(v2), *common, cache=cache).returncode == 0
     assert site_tree(venv) == reference
+
+
+#: the child of :func:`killed_at` run as the ``venvsync`` script runs: through ``_entry.run``, its signal handlers
+SCRIPT_CHILD = CHILD.replace(
+    "from tox_venvsync._cli import main\nsys.exit(main(sys.argv[4:]))",
+    "from tox_venvsync._entry import run\nsys.argv[1:] = sys.argv[4:]\nsys.exit(run())",
+)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_end_a_sync_as_ctrl_c_does(
+    signal_name: str, locks: tuple[Path, Path, Path], reference: dict[str, int], python312: Path, tmp_path: Path
+) -> None:
+    # Python's default for these ended the process on the spot: exit -15 without a word, and the venv this run made
+    # stayed half filled (``kill``, ``timeout``, ``docker stop`` and a CI's cancel send SIGTERM; found by QA)
+    _, v2, _ = locks
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    common = ["--venv", str(venv), "--python", str(python312)]
+    child = SCRIPT_CHILD.replace("signal.SIGKILL", f"signal.{signal_name}")
+    command = [sys.executable, "-c", child, "os", "link", "5", "sync", "--lock", str(v2), *common]
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(cache)}
+    stopped = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert (stopped.returncode, stopped.stderr) == (
+        128 + getattr(signal, signal_name),
+        f"venvsync: stopped by {signal_name}; the next sync finishes or redoes what was started\n",
+    )
+    assert not venv.exists()  # made by this run and not filled: removed, as after Ctrl-C
+    assert [p for p in (cache / "tmp").rglob("*") if not p.is_dir()] == []
+    assert venvsync("sync", "--lock", str(v2), *common, cache=cache).returncode == 0
+    assert site_tree(venv) == reference
+
+
+#: a build backend that says it started (its process id, in the file $BUILD_STARTED) and then builds for ever
+HANGING_BUILD = """
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    import os, time
+    with open(os.environ["BUILD_STARTED"] + ".tmp", "w") as handle:
+        handle.write(str(os.getpid()))
+    os.replace(os.environ["BUILD_STARTED"] + ".tmp", os.environ["BUILD_STARTED"])
+    time.sleep(300)
+"""
+
+
+def test_sigterm_during_a_build_ends_the_build_backend_too(python312: Path, tmp_path: Path) -> None:
+    # the backend went on building for minutes after venvsync was gone, in directories of the system's temp
+    # directory that nothing removed (found by QA)
+    tree = write_project(tmp_path / "src", "hangs", "1.0", {"hangs/__init__.py": ""})
+    backend = tree / "_build" / "backend.py"
+    backend.write_text(backend.read_text() + HANGING_BUILD)
+    sdist = make_sdist(tmp_path, tree, "hangs", "1.0")
+    entry = {"name": sdist.name, "url": sdist.as_uri(), "size": sdist.stat().st_size}
+    entry["hashes"] = {"sha256": sha256_file(sdist)}
+    lock = write_pylock(tmp_path / "pylock.toml", [{"name": "hangs", "version": "1.0", "sdist": entry}])
+    started = tmp_path / "started"
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(tmp_path / "cache"), "BUILD_STARTED": str(started)}
+    command = [sys.executable, "-c", SCRIPT_CHILD, "os", "link", "0", "sync", "--lock", str(lock)]
+    command += ["--venv", str(tmp_path / "venv"), "--python", str(python312)]
+    sync = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    builder = 0
+    try:
+        while not started.exists() and sync.poll() is None:
+            time.sleep(0.02)  # the backend's file is the event; nothing else says the build runs
+        assert started.exists(), sync.communicate()
+        builder = int(started.read_text())
+        sync.send_signal(signal.SIGTERM)
+        _, err = sync.communicate(timeout=30)
+        assert (sync.returncode, err) == (143, STOPPED.format(signal="SIGTERM") + "\n")
+        with pytest.raises(ProcessLookupError):
+            os.kill(builder, 0)  # ended and reaped by venvsync before it exited
+        assert not (tmp_path / "venv").exists()
+    finally:
+        sync.kill()
+        if builder:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(builder, signal.SIGKILL)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
-from tox_venvsync._entry import INTERRUPTED
+from tox_venvsync._entry import interrupted
 from tox_venvsync._errors import (
     BadInputError,
     InterpreterError,
@@ -142,9 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VenvSyncError as exc:
         print(f"venvsync: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM and SIGHUP as the script catches them (_entry.Stopped)
+        return interrupted(exc)
     except BrokenPipeError:  # the output's reader is gone (| head): stop quietly, as other commands do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 1
