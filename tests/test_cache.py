@@ -237,3 +237,29 @@ def test_a_process_removes_its_work_directory_when_it_exits_and_one_cut_off_leav
     work = Path(done.stdout.strip())
     assert work.parent == tmp_path / "cache" / "tmp"
     assert work.exists() is left  # a killed process's goes with the next process to ask (the test above)
+
+
+#: a process that makes its work directory and is interrupted while it removes it at exit (Ctrl-C, or the SIGTERM
+#: the venvsync script turns into the same exception, as the command ends)
+_INTERRUPTED_AT_EXIT = """
+import os, shutil, signal, sys
+from pathlib import Path
+from tox_venvsync._cache import Cache
+signal.signal(signal.SIGINT, signal.default_int_handler)
+real = shutil.rmtree
+def interrupted(path, *args, **kwargs):
+    os.kill(os.getpid(), signal.SIGINT)
+    return real(path, *args, **kwargs)
+shutil.rmtree = interrupted
+print(Cache(Path(sys.argv[1])).tmp_dir())
+"""
+
+
+def test_ctrl_c_while_the_work_directory_is_removed_at_exit_prints_no_traceback(tmp_path: Path) -> None:
+    # the command had printed its result; a Ctrl-C in its last milliseconds printed "Exception ignored in atexit
+    # callback" and a traceback (found by QA)
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_AT_EXIT, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert Path(done.stdout.strip()).is_dir()  # left for the next process, which removes a dead one's directory

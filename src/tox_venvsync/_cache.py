@@ -127,9 +127,15 @@ _OWN: set[Path] = set()
 
 
 def _remove_own(path: Path) -> None:
+    """Remove the work directory as the process exits; Ctrl-C (or SIGTERM, see ``_entry``) then leaves it.
+
+    Its result was printed already: an interrupt in the last milliseconds printed a traceback ("Exception ignored
+    in atexit callback"). What stays is a dead process's directory, which the next process removes.
+    """
     import shutil  # noqa: PLC0415  # see the imports
 
-    shutil.rmtree(path, ignore_errors=True)  # what is in it was work in progress of this process, which is ending
+    with contextlib.suppress(KeyboardInterrupt):
+        shutil.rmtree(path, ignore_errors=True)  # what is in it was work in progress of this process, which is ending
 
 
 def _address(algorithm: str, digest: str) -> Path:
