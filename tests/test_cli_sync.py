@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import random
-import select
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from _support.lines import first_line
 from _support.order import watch_query_and_lock
 from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
@@ -33,7 +33,6 @@ from tox_venvsync._state import State
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import IO
 
     from pytest_mock import MockerFixture
     from tox.pytest import ToxProjectCreator
@@ -199,13 +198,6 @@ def test_a_venv_whose_sync_is_under_way_waits_for_the_lock_then_is_checked_again
 
 
 WAITING = "venvsync: another venvsync or tox run is working on {}; waiting for it to finish\n"
-
-
-def first_line(stream: IO[str] | None) -> str:
-    """The first line ``stream`` gives within half a minute; empty if none comes (a command that waits silently)."""
-    assert stream is not None
-    ready, _, _ = select.select([stream], [], [], 30)
-    return stream.readline() if ready else ""
 
 
 def test_verify_waits_for_a_sync_under_way_instead_of_calling_it_interrupted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import importlib.machinery
@@ -9,29 +10,33 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import tox.util.path
 
+from _support.lines import first_line
 from _support.order import watch_query_and_lock
 from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.pythons import installed_python
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._build import Builder
+from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._location import create_dir, missing_from, undo_creation
 from tox_venvsync._runner import VenvSyncRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
@@ -1846,6 +1851,54 @@ def test_concurrent_runs_on_one_location_take_turns(demo: Demo) -> None:
     assert sum("synced 2 packages: 2 installed" in out for out in outputs) == 1, outputs
     assert all("versions 1.0 2.0" in out for out in outputs)
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info"]
+
+
+#: tox as a terminal runs it: Ctrl-C raises KeyboardInterrupt in its main thread (a job started with & ignores it)
+TOX_WITH_CTRL_C = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); from tox.run import run; run()"
+)
+
+
+@contextlib.contextmanager
+def tox_to_interrupt(demo: Demo, **environ: str) -> Iterator[subprocess.Popen[str]]:
+    """A tox run of the demo in a process of its own, as a terminal starts it; killed, and its pipe closed, after."""
+    command = [sys.executable, "-c", TOX_WITH_CTRL_C, "r", "-e", "py312", "--workdir", str(demo.work)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **environ}  # each line as tox logs it
+    with subprocess.Popen(
+        command, cwd=demo.project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as tox:
+        try:
+            yield tox
+        finally:
+            tox.kill()
+
+
+def test_ctrl_c_in_tox_ends_a_download_under_way(demo: Demo) -> None:
+    # tox sets the env up in a thread and on Ctrl-C asks the env to stop what tox itself runs; the sync is none of
+    # that: it went on downloading until the file was whole (here: never), then installed it, while tox ignored
+    # every further Ctrl-C. Found by QA: a 10-second download finished and "synced 1 package" after Ctrl-C
+    stalled = f"/files/{demo.wheel('alpha', '1.0').name}"
+    demo.index.stall_paths.add(stalled)
+    with tox_to_interrupt(demo, TOX_VENVSYNC_HTTP_TIMEOUT="60") as tox:
+        while stalled not in demo.index.requests and tox.poll() is None:
+            time.sleep(0.02)  # the index records the request as it reads it: then the download is under way
+        assert tox.poll() is None, tox.communicate()[0]
+        tox.send_signal(signal.SIGINT)
+        out, _ = tox.communicate(timeout=20)
+    assert "py312: failed with interrupted; the next run finishes or redoes what was started" in out, out
+    assert "Traceback" not in out
+    assert not demo.venv.exists()  # made by this run: removed, as after any failed first sync
+
+
+def test_ctrl_c_in_tox_ends_a_wait_for_the_venv_another_run_holds(demo: Demo, cache_dir: Path) -> None:
+    # the wait for another run's sync of the same env_location said nothing and did not end on Ctrl-C either
+    with env_lock(Cache(cache_dir), demo.venv), tox_to_interrupt(demo) as tox:
+        said = first_line(tox.stdout)  # "" when tox waits without a word (it never ends while the lock is held)
+        assert said == f"py312: another venvsync or tox run is working on {demo.venv}; waiting for it to finish\n"
+        tox.send_signal(signal.SIGINT)
+        out, _ = tox.communicate(timeout=20)
+    assert "py312: failed with interrupted; the next run finishes or redoes what was started" in out, out
+    assert not demo.venv.exists()
 
 
 def test_default_env_location_inside_the_work_dir_works_and_recreates(demo: Demo) -> None:

@@ -158,10 +158,13 @@ def env_lock(cache: Cache, venv: Path) -> FileLock:
 
 
 @contextlib.contextmanager
-def taking_turns(cache: Cache, venv: Path, *, waiting: Callable[[], object]) -> Iterator[None]:
+def taking_turns(
+    cache: Cache, venv: Path, *, waiting: Callable[[], object], stopped: Callable[[], bool] = lambda: False
+) -> Iterator[None]:
     """Hold :func:`env_lock`; ``waiting()`` is called first when another process holds it and this one must wait.
 
     A wait that says nothing looks like a hang: a second sync (or a ``verify``) of a venv whose sync takes minutes.
+    A wait ends with ``KeyboardInterrupt`` once ``stopped()`` (tox's Ctrl-C, which reaches a thread as a flag).
     """
     from filelock import Timeout  # noqa: PLC0415  # see the imports
 
@@ -170,7 +173,13 @@ def taking_turns(cache: Cache, venv: Path, *, waiting: Callable[[], object]) -> 
         lock.acquire(timeout=0)
     except Timeout:
         waiting()
-        lock.acquire()
+        while True:
+            try:
+                lock.acquire(timeout=0.1)
+                break
+            except Timeout:  # the loop is the waiting
+                if stopped():
+                    raise KeyboardInterrupt from None
     try:
         yield
     finally:

@@ -29,7 +29,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from tox_venvsync import __version__
+from tox_venvsync import __version__, _interrupt
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, NoFittingFileError
 from tox_venvsync._lock._model import Artifact, choose_file
 from tox_venvsync._values import frozen
@@ -499,7 +499,12 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
 
     count = min(workers, len(items))
     results: list[tuple[int, _R]] = []
-    with ThreadPoolExecutor(max_workers=max(count, 1)) as pool:
+    # tox's Ctrl-C reaches this thread as a call from its main thread: it stops the threads as a failure does
+    tox_interrupt = _interrupt.CURRENT.get()
+    with (
+        tox_interrupt.halting(stoppable.halt) if tox_interrupt is not None else contextlib.nullcontext(),
+        ThreadPoolExecutor(max_workers=max(count, 1)) as pool,
+    ):
         # each thread in a copy of this one's context: the sync's logins (see use_logins)
         threads = [pool.submit(contextvars.copy_context().run, work) for _ in range(count)]
         try:
@@ -507,9 +512,11 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
                 results.extend(thread.result())
         except BaseException as exc:
             stoppable.halt()  # the others end the item they are at (a request under way is cut) and start no other
+            _interrupt.check()  # the failure of a request cut by tox's Ctrl-C is that Ctrl-C
             if isinstance(exc, Exception) and failures and failures[0] is not exc:
                 raise failures[0]  # noqa: B904  # the failure that stopped the rest, with its own cause; not one it cut
             raise
+    _interrupt.check()
     return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
 

@@ -25,7 +25,7 @@ from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
 
 from tox_venvsync._atomic import READ_BY_OTHERS
-from tox_venvsync._cache import Cache, default_cache_dir, env_lock
+from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
 from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import (
     BadInputError,
@@ -37,6 +37,7 @@ from tox_venvsync._errors import (
     renamed,
     resource_error,
 )
+from tox_venvsync._interrupt import CURRENT, Interrupt
 from tox_venvsync._location import (
     ANOTHER_PYTHON,
     Kind,
@@ -90,6 +91,8 @@ else:  # pragma: no cover - depends on the interpreter
     import tomli as tomllib
 
 _LOGGER = logging.getLogger(__name__)
+#: what a sync that tox's Ctrl-C stopped says (as ``venvsync`` says it, see ``_entry.INTERRUPTED``)
+INTERRUPTED = "interrupted; the next run finishes or redoes what was started"
 #: set to 1 to sync from the cache only, as --sync-offline does
 OFFLINE_ENV = "TOX_VENVSYNC_OFFLINE"
 
@@ -118,6 +121,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._venvsync_lock: Path | None = None
         #: the threads working out ``env_location`` for tox's ``env_dir`` now (see :meth:`_location_for_env_dir`)
         self._venvsync_locating: set[int] = set()
+        #: tox's Ctrl-C, for the sync running in this environment's thread (see :meth:`interrupt`)
+        self._venvsync_interrupt = Interrupt()
         super().__init__(create_args)
 
     @staticmethod
@@ -351,15 +356,36 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _setup_locked(self) -> None:
         from tox_venvsync._sync import link_mode  # noqa: PLC0415  # see _sync_env
 
-        with _one_sentence():
-            link_mode()  # refused before the venv is made
-            with env_lock(self._cache, self.env_dir):
-                try:
-                    super().setup()
-                except BaseException:
-                    self._undo_creation()
-                    raise
-                _readable_by_all(self.env_dir / ".tox-info.json")
+        interrupt = CURRENT.set(self._venvsync_interrupt)  # the sync's downloads stop on tox's Ctrl-C
+        stopped = self._venvsync_interrupt.is_set
+        try:
+            with _one_sentence():
+                link_mode()  # refused before the venv is made
+                with taking_turns(self._cache, self.env_dir, waiting=self._waiting, stopped=stopped):
+                    try:
+                        super().setup()
+                    except BaseException:
+                        self._undo_creation()
+                        raise
+                    _readable_by_all(self.env_dir / ".tox-info.json")
+        except BaseException:
+            if stopped():  # a wait or a download cut short, or a build whose backend had the Ctrl-C too
+                raise Fail(INTERRUPTED) from None
+            raise
+        finally:
+            CURRENT.reset(interrupt)
+
+    def _waiting(self) -> None:
+        _LOGGER.warning("another venvsync or tox run is working on %s; waiting for it to finish", self.env_dir)
+
+    def interrupt(self) -> None:
+        """Tox's Ctrl-C (from its main thread): also ends the downloads of a sync under way in this env's thread.
+
+        tox stops the commands it runs itself; the sync is none, and went on downloading until its files were
+        whole (then installed them) while tox waited for it and ignored any further Ctrl-C.
+        """
+        super().interrupt()
+        self._venvsync_interrupt.set()
 
     @property
     def _env_dir_set(self) -> bool:
