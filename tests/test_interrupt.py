@@ -379,27 +379,36 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 """
 
 
-def test_sigterm_during_a_build_ends_the_build_backend_too(python312: Path, tmp_path: Path) -> None:
-    # the backend went on building for minutes after venvsync was gone, in directories of the system's temp
-    # directory that nothing removed (found by QA)
+def hanging_sdist_lock(tmp_path: Path) -> Path:
+    """A pylock of one sdist whose build never ends (see :data:`HANGING_BUILD`)."""
     tree = write_project(tmp_path / "src", "hangs", "1.0", {"hangs/__init__.py": ""})
     backend = tree / "_build" / "backend.py"
     backend.write_text(backend.read_text() + HANGING_BUILD)
     sdist = make_sdist(tmp_path, tree, "hangs", "1.0")
     entry = {"name": sdist.name, "url": sdist.as_uri(), "size": sdist.stat().st_size}
     entry["hashes"] = {"sha256": sha256_file(sdist)}
-    lock = write_pylock(tmp_path / "pylock.toml", [{"name": "hangs", "version": "1.0", "sdist": entry}])
+    return write_pylock(tmp_path / "pylock.toml", [{"name": "hangs", "version": "1.0", "sdist": entry}])
+
+
+def building(tmp_path: Path, python: Path, **environ: str) -> tuple[subprocess.Popen[str], int]:
+    """``venvsync sync`` of :func:`hanging_sdist_lock` in a process of its own, once its build runs; the backend id."""
     started = tmp_path / "started"
-    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(tmp_path / "cache"), "BUILD_STARTED": str(started)}
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(tmp_path / "cache"), "BUILD_STARTED": str(started), **environ}
+    lock = hanging_sdist_lock(tmp_path)
     command = [sys.executable, "-c", SCRIPT_CHILD, "os", "link", "0", "sync", "--lock", str(lock)]
-    command += ["--venv", str(tmp_path / "venv"), "--python", str(python312)]
+    command += ["--venv", str(tmp_path / "venv"), "--python", str(python)]
     sync = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    builder = 0
+    while not started.exists() and sync.poll() is None:
+        time.sleep(0.02)  # the backend's file is the event; nothing else says the build runs
+    assert started.exists(), sync.communicate()
+    return sync, int(started.read_text())
+
+
+def test_sigterm_during_a_build_ends_the_build_backend_too(python312: Path, tmp_path: Path) -> None:
+    # the backend went on building for minutes after venvsync was gone, in directories of the system's temp
+    # directory that nothing removed (found by QA)
+    sync, builder = building(tmp_path, python312)
     try:
-        while not started.exists() and sync.poll() is None:
-            time.sleep(0.02)  # the backend's file is the event; nothing else says the build runs
-        assert started.exists(), sync.communicate()
-        builder = int(started.read_text())
         sync.send_signal(signal.SIGTERM)
         _, err = sync.communicate(timeout=30)
         assert (sync.returncode, err) == (143, STOPPED.format(signal="SIGTERM") + "\n")
@@ -411,3 +420,26 @@ def test_sigterm_during_a_build_ends_the_build_backend_too(python312: Path, tmp_
         if builder:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(builder, signal.SIGKILL)
+
+
+def test_a_build_killed_with_its_sync_leaves_nothing_in_the_systems_temporary_directory(
+    python312: Path, tmp_path: Path
+) -> None:
+    # the build unpacked the sdist and made its isolated environment (7.5 MB) in the system's temporary directory,
+    # which a SIGKILL left there for good; in the cache's work directory of the process, the next process removes it
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    sync, builder = building(tmp_path, python312, TMPDIR=str(system_tmp))
+    try:
+        sync.kill()
+        sync.communicate(timeout=30)
+        assert sorted(p.name for p in system_tmp.iterdir() if p.name.startswith("venvsync-")) == []
+        work = tmp_path / "cache" / "tmp"
+        assert [p.name for p in work.iterdir()] == [p.name for p in work.glob(f"p{sync.pid}*")]  # the build's place
+        next_process = "import sys; from pathlib import Path; from tox_venvsync._cache import Cache; "
+        next_process += "Cache(Path(sys.argv[1])).tmp_dir()"
+        subprocess.run([sys.executable, "-c", next_process, str(tmp_path / "cache")], check=True)
+        assert [p.name for p in work.glob(f"p{sync.pid}*")] == []  # removed by the next process: the killed one's
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(builder, signal.SIGKILL)

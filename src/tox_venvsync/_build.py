@@ -47,13 +47,26 @@ class Builder:
     """Builds wheels for one target interpreter."""
 
     def __init__(
-        self, cache: Cache, target: Target, *, environ: Mapping[str, str] | None = None, offline: bool = False
+        self,
+        cache: Cache,
+        target: Target,
+        *,
+        environ: Mapping[str, str] | None = None,
+        offline: bool = False,
+        scratch: Path | None = None,
     ) -> None:
-        """``environ``: the environment builds run in (``None``: this process's); ``offline``: download nothing."""
+        """``environ``: the environment builds run in (``None``: this process's); ``offline``: download nothing.
+
+        ``scratch``: where a build unpacks its source and makes its isolated environment (``None``: the system's
+        temporary directory). A sync gives its work directory in the cache: a process killed while it builds
+        (SIGKILL, the OOM killer) left several megabytes in the system's, which nothing removed; in the cache the
+        next process removes a dead one's work.
+        """
         self._cache = cache
         self._target = target
         self._environ = dict(os.environ if environ is None else environ)
         self._offline = offline
+        self._scratch = scratch
 
     def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
@@ -63,7 +76,7 @@ class Builder:
         with self._once(out, "sha256", key) as wheel:
             if wheel is not None:
                 return _as_locked(pick, wheel, str(archive.name))  # another lock may name the same sdist otherwise
-            with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="venvsync-sdist-", dir=self._scratch) as tmp:
                 tree = _unpack_archive(pick, archive, Path(tmp))
                 if pick.lookup is not None:  # a requirements pin: its sdist may be for another Python
                     _fits_before_build(tree, self._target, pick, archive)
@@ -94,7 +107,7 @@ class Builder:
                 # a login never goes over plain http to another host; the trusted hosts are tox's own environment's,
                 # as for downloads (not set_env, which self._environ lays over it)
                 check_transport(pick.name, vcs.url)
-            with tempfile.TemporaryDirectory(prefix="venvsync-git-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="venvsync-git-", dir=self._scratch) as tmp:
                 checkout = Path(tmp) / "checkout"
                 login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
                 url, environ = login or (vcs.url, self._environ)
@@ -143,7 +156,7 @@ class Builder:
             reason = "its file name is not an sdist's (name-version.tar.gz)"
             raise BuildError(_PROJECT, str(sdist), reason) from exc
         pick = Pick(name=name, version=version, kind="sdist", artifact=None, context=_PROJECT)
-        with tempfile.TemporaryDirectory(prefix="venvsync-sdist-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="venvsync-sdist-", dir=self._scratch) as tmp:
             tree = _unpack_archive(pick, sdist, Path(tmp))
             return self._build(pick, tree, into, "wheel", str(sdist))
 
@@ -170,7 +183,7 @@ class Builder:
         def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
             _quiet_runner(cmd, cwd, {**environ, **(extra_environ or {})})
 
-        with tempfile.TemporaryDirectory(prefix="venvsync-build-env-") as env_dir:
+        with tempfile.TemporaryDirectory(prefix="venvsync-build-env-", dir=self._scratch) as env_dir:
             python = _isolated_env(pick, Path(env_dir), self._target, source, environ)
             try:
                 builder = ProjectBuilder(tree, python_executable=str(python), runner=runner)

@@ -732,7 +732,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 from tox_venvsync._build import Builder  # noqa: PLC0415  # only when building
 
                 into = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="project-")))
-                builder = Builder(cache, target, environ=self._tool_environ(), offline=self._offline)
+                builder = Builder(
+                    cache, target, environ=self._tool_environ(), offline=self._offline, scratch=cache.tmp_dir()
+                )
                 built = {sdist.path: builder.from_project_sdist(sdist.path, into) for sdist in sdists}
             yield [
                 LocalWheel(

@@ -65,7 +65,7 @@ class Sources:
     def _builder(self) -> Builder:
         from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync that builds loads it
 
-        return Builder(self.cache, self._target, environ=self._environ, offline=self._offline)
+        return Builder(self.cache, self._target, environ=self._environ, offline=self._offline, scratch=self._scratch)
 
     @cached_property
     def default_indexes(self) -> tuple[str, ...]:
