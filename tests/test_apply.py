@@ -539,13 +539,7 @@ def test_a_removal_of_many_packages_lists_each_record_that_stays_once_and_keeps_
     layout["gone7"].append("ns/__init__.py")  # a namespace's file that a package that stays ships too
     layout |= {f"stays{n}": [f"stays{n}/__init__.py"] for n in range(5)}
     layout["keeper"] = ["ns/__init__.py", "ns/b.py"]
-    for name, rows in layout.items():
-        dist_info = venv.site / f"{name}-1.0.dist-info"
-        dist_info.mkdir()
-        (dist_info / "RECORD").write_text("".join(f"{row},,\n" for row in [*rows, f"{name}-1.0.dist-info/RECORD"]))
-        for row in rows:
-            (venv.site / row).parent.mkdir(parents=True, exist_ok=True)
-            (venv.site / row).write_text("X = 1\n")
+    _install_by_hand(venv, layout)
     listed: list[bytes] = []
     first_parts = _apply._FIRST_PARTS
 
@@ -571,11 +565,8 @@ def test_a_removal_of_many_packages_lists_each_record_that_stays_once_and_keeps_
     ]
 
 
-def test_a_removal_of_a_package_with_many_scripts_keeps_the_one_a_package_that_stays_ships_too(venv: Venv) -> None:
-    # found by QA at scale: each of its script rows (../../bin/<name>) was searched for in each RECORD that stays
-    # (2,000 scripts beside 2,000 packages: 5 s); their rows' beginnings are looked up once per line now
-    scripts = [f"../../../bin/cmd{n}" for n in range(40)]
-    layout = {"tools": [*scripts, "tools/__init__.py"], "stays": ["stays/__init__.py", "../../../bin/cmd7"]}
+def _install_by_hand(venv: Venv, layout: Mapping[str, Sequence[str]]) -> None:
+    """Each ``name: rows`` of ``layout`` installed as version 1.0: its files and a RECORD listing them, hashless."""
     for name, rows in layout.items():
         dist_info = venv.site / f"{name}-1.0.dist-info"
         dist_info.mkdir()
@@ -583,6 +574,14 @@ def test_a_removal_of_a_package_with_many_scripts_keeps_the_one_a_package_that_s
         for row in rows:
             (venv.site / row).parent.mkdir(parents=True, exist_ok=True)
             (venv.site / row).write_text("X = 1\n")
+
+
+def test_a_removal_of_a_package_with_many_scripts_keeps_the_one_a_package_that_stays_ships_too(venv: Venv) -> None:
+    # found by QA at scale: each of its script rows (../../bin/<name>) was searched for in each RECORD that stays
+    # (2,000 scripts beside 2,000 packages: 5 s); their rows' beginnings are looked up once per line now
+    scripts = [f"../../../bin/cmd{n}" for n in range(40)]
+    layout = {"tools": [*scripts, "tools/__init__.py"], "stays": ["stays/__init__.py", "../../../bin/cmd7"]}
+    _install_by_hand(venv, layout)
     [tools] = venv.dists()["tools"]
     plan = Plan(steps=(Step(action=Action.REMOVE, name=canonicalize_name("tools"), version=None, old=(tools,)),))
     apply(plan, {}, venv=venv.path, installer=WheelInstaller(venv.target))
