@@ -1831,6 +1831,27 @@ def test_an_sdist_whose_build_fails_is_one_sentence_and_changes_nothing(demo: De
     assert tree(demo.venv) == before
 
 
+def test_a_failed_builds_output_is_shown_at_v_before_its_sentence(demo: Demo, tmp_path: Path) -> None:
+    # the sentence names the backend's exception; what it printed before (a compiler's error) was nowhere, at no
+    # verbosity, where tox's own runner shows a failed pip's output (found by QA)
+    _packaged(demo, "wheel")
+    backend = demo.project.path / "_build" / "backend.py"
+    compiler = "    print('gcc: error: _speedups.c: no such file')\n"
+    failing = _METADATA_ONLY_BACKEND.replace("    raise", f"{compiler}    raise")
+    backend.write_text(backend.read_text() + failing)
+    sdist = _project_sdist(demo, tmp_path / "dist")
+    code, out = demo.run("--installpkg", str(sdist))
+    assert code != 0
+    assert "gcc: error" not in out, out  # the default output keeps the one sentence
+    code, out = demo.run("--installpkg", str(sdist), "-v")
+    assert code != 0
+    assert "py312: the output of the step that failed:\n" in out, out
+    printed, _, sentence = out.partition("py312: the output of the step that failed:\n")[2].partition("py312: failed")
+    assert "gcc: error: _speedups.c: no such file" in printed
+    assert "RuntimeError: this backend builds no wheel today" in printed
+    assert sentence.startswith(" with cannot build demo-pkg from")
+
+
 CONCURRENT_RUNS = 4
 
 
@@ -2141,6 +2162,22 @@ def test_deps_that_conflict_with_the_lock_fail_naming_both(demo: Demo, monkeypat
         "deps (beta==1.0) cannot be installed on top of the lock: The user requested beta==1.0; "
         "The user requested (constraint) beta==2.0 (the constraint is the locked version)"
     ) in out
+
+
+def test_deps_that_pip_cannot_install_show_pips_output_at_v(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sentence keeps pip's last line; the rest (which versions it saw, a build's error) was shown at no
+    # verbosity, where tox's own runner prints a failed pip install's output (found by QA)
+    _pip_from(demo.index, monkeypatch)
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
+    code, out = demo.run()
+    assert code != 0
+    assert "py312: failed with deps (gamma) cannot be installed on top of the lock: " in out, out
+    assert "Could not find a version that satisfies the requirement gamma" not in out, out
+    code, out = demo.run("-v")
+    assert code != 0
+    printed = out.partition("py312: the output of the step that failed:\n")[2].partition("py312: failed with")[0]
+    assert "Could not find a version that satisfies the requirement gamma" in printed, out
 
 
 def test_deps_install_with_virtualenv_s_pip_where_tox_has_none(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:

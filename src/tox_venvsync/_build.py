@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tox_venvsync._cache import one_at_a_time
-from tox_venvsync._errors import FULL, BadInputError, OfflineError, VenvSyncError
+from tox_venvsync._errors import FULL, BadInputError, OfflineError, VenvSyncError, printed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -39,8 +39,8 @@ _PROJECT = "the project"
 class BuildError(VenvSyncError):
     """A source could not be turned into a wheel."""
 
-    def __init__(self, name: str, source: str, reason: str) -> None:
-        super().__init__(f"cannot build {name} from {source}: {reason}")
+    def __init__(self, name: str, source: str, reason: str, *, output: str = "") -> None:
+        super().__init__(f"cannot build {name} from {source}: {reason}", output=output)
 
 
 class Builder:
@@ -204,7 +204,7 @@ class Builder:
                         f"; {tree} is read-only to this user, and a build backend may write into its source tree "
                         "(setuptools does): make it writable, or build from a writable copy"
                     )
-                raise BuildError(pick.name, source, reason) from exc
+                raise BuildError(pick.name, source, reason, output=_printed(exc)) from exc
 
 
 def _quiet_backend_warnings() -> None:
@@ -306,7 +306,8 @@ def _pip_install(  # noqa: PLR0913  # the build's facts, and whether pip may dow
     )
     if result.returncode != 0:
         reason = f"installing its build requirements failed ({_last_line(result.stderr or result.stdout)})"
-        raise BuildError(pick.name, source, reason + (_OFFLINE_REQUIREMENTS if offline else ""))
+        output = printed(result.stdout, result.stderr)
+        raise BuildError(pick.name, source, reason + (_OFFLINE_REQUIREMENTS if offline else ""), output=output)
 
 
 def _quiet_runner(cmd: Sequence[str], cwd: str | None, environ: Mapping[str, str]) -> None:
@@ -322,7 +323,7 @@ def _git(pick: Pick, source: str, args: list[str], environ: Mapping[str, str]) -
         raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
     result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode != 0:
-        raise BuildError(pick.name, source, _git_said(result.stderr))
+        raise BuildError(pick.name, source, _git_said(result.stderr), output=result.stderr)
 
 
 def _git_login(url: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -488,6 +489,14 @@ def _backend_said(exc: Exception) -> str:
     failed = getattr(exc, "exception", None)
     said = _error_line(failed.stderr) if isinstance(failed, subprocess.CalledProcessError) and failed.stderr else ""
     return said or _last_line(str(exc))
+
+
+def _printed(exc: Exception) -> str:
+    """What the failed backend (or the pip installing its requirements) printed, for ``tox -v``; else nothing."""
+    failed = getattr(exc, "exception", None)
+    if not isinstance(failed, subprocess.CalledProcessError):
+        return ""
+    return printed(failed.stdout, failed.stderr)
 
 
 #: how Python begins the traceback of an exception it prints

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tox_venvsync._errors import VenvSyncError
+from tox_venvsync._errors import VenvSyncError, printed
 from tox_venvsync._target import bundled_pip, older_than_own_packaging
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         offline_note = "; offline, pip downloads nothing and looks only in its find-links (PIP_FIND_LINKS)"
-        raise DepsError(_explain(f"{result.stdout}\n{result.stderr}", deps) + (offline_note if offline else ""))
+        output = printed(result.stdout, result.stderr)
+        raise DepsError(_explain(output, deps) + (offline_note if offline else ""), output=output)
 
 
 def _pip_beside_tox() -> bool:

@@ -97,6 +97,11 @@ def redacted(text: str) -> str:
     return _USER_INFO.sub("****@", text)
 
 
+def printed(*texts: object) -> str:
+    """What a tool printed (its stdout, then its stderr: ``None`` or empty where it printed nothing there)."""
+    return "\n".join(text.strip("\n") for text in texts if isinstance(text, str) and text.strip())
+
+
 class VenvSyncError(Exception):
     """The root of every error tox-venvsync reports to a user instead of a traceback.
 
@@ -107,10 +112,12 @@ class VenvSyncError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, output: str = "") -> None:
+        """``output``: what the tool that failed printed (pip, a build backend, git), shown at ``tox -v``."""
         message = redacted(message)
         super().__init__(message)
         self.message = message
+        self.output = redacted(output.strip())
 
     def __str__(self) -> str:
         return self.message

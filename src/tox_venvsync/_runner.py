@@ -1124,10 +1124,16 @@ def _skipped(pattern: str, name: str) -> bool:
 
 @contextlib.contextmanager
 def _one_sentence() -> Iterator[None]:
-    """Our errors, a full, read-only or foreign file system's, and running out of memory: one sentence for tox."""
+    """Our errors, a full, read-only or foreign file system's, and running out of memory: one sentence for tox.
+
+    What the failed tool printed (pip for ``deps``, a build backend, git) comes before the sentence at ``tox -v``,
+    as tox shows the output of a pip install that failed: the sentence names the cause, not the compiler's error.
+    """
     try:
         yield
     except VenvSyncError as exc:
+        if exc.output:
+            _LOGGER.info("the output of the step that failed:\n%s", exc.output)
         raise Fail(str(exc)) from exc
     except OSError as exc:
         if (error := file_system_error(exc, default_cache_dir())) is None:
