@@ -501,6 +501,46 @@ def test_version_bump_changes_only_that_package(demo: Demo) -> None:
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
 
 
+def test_the_result_json_records_what_the_sync_did(demo: Demo, tmp_path: Path) -> None:
+    # tox's runners leave their pip or uv command and its output in the result JSON's setup; the sync left nothing
+    # there, so a CI reading the file could not tell what a run installed or that it did nothing (found by QA)
+    def record(*args: str) -> dict[str, object]:
+        code, out = demo.run("--result-json", str(tmp_path / "result.json"), *args)
+        assert code == 0, out
+        env = json.loads((tmp_path / "result.json").read_text())["testenvs"]["py312"]
+        assert env["installed_packages"] == [f"{name}=={v}" for name, v in sorted(demo.versions.items())]
+        done: dict[str, object] = env["venvsync"]
+        assert isinstance(done.pop("seconds"), float)
+        return done
+
+    lock = str(demo.project.path / "pylock.toml")
+    alpha, beta = ({"name": name, "version": v, "action": "install", "from": None} for name, v in demo.versions.items())
+    assert record() == {
+        "lock_file": lock,
+        "changed": True,
+        "deps": False,
+        "summary": "synced 2 packages: 2 installed",
+        "install": [alpha, beta],
+        "remove": [],
+        "keep": [],
+    }
+    assert record() == {"lock_file": lock, "changed": False, "deps": False}  # a no-op compares nothing
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    done = record()
+    assert (done["changed"], done["summary"]) == (True, "synced 2 packages: 1 upgraded")
+    assert done["install"] == [{"name": "beta", "version": "2.1", "action": "upgrade", "from": "2.0"}]
+    assert done["keep"] == [{"name": "alpha", "version": "1.0", "action": "keep", "from": "1.0"}]
+    # a dry run records the plan it printed
+    demo.versions["beta"] = "2.2"
+    demo.lock()
+    code, out = demo.run("--result-json", str(tmp_path / "dry.json"), "--sync-dry-run")
+    assert (code, "upgrade: beta 2.1 -> 2.2" in out) == (1, True), out  # all skipped: tox's "evaluation failed"
+    done = json.loads((tmp_path / "dry.json").read_text())["testenvs"]["py312"]["venvsync"]
+    assert (done["lock_file"], done["dry_run"], "recreate" in done) == (lock, True, False)
+    assert done["install"] == [{"name": "beta", "version": "2.2", "action": "upgrade", "from": "2.1"}]
+
+
 def test_wrong_hash_fails_naming_the_package_and_leaves_the_env(demo: Demo) -> None:
     assert demo.run()[0] == 0
     snapshot = demo.snapshot()

@@ -339,10 +339,10 @@ def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: Lock
         recreate = recreate_line(spec.venv, why, "--python", base.python_full_version)
         # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)
         plan = _preview(spec, future_target(base, nowhere()), ahead)
-        _emit(args, {"recreate": True, **_plan_json(plan)}, [recreate, *plan.lines()])
+        _emit(args, {"recreate": True, **plan.as_json()}, [recreate, *plan.lines()])
         return 0
     plan = _preview(spec, _existing_target(spec.venv) or future_target(base, spec.venv), ahead)
-    _emit(args, _plan_json(plan), plan.lines())
+    _emit(args, plan.as_json(), plan.lines())
     return 0
 
 
@@ -364,7 +364,7 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
         + (done.summary() if done is not None and applied else "in sync, nothing to do")
         + (", bytecode compiled" if args.compile_bytecode else "")
     ]
-    document = {"venv": str(venv), "made": made, **(_plan_json(done) if done is not None else {})}
+    document = {"venv": str(venv), "made": made, **(done.as_json() if done is not None else {})}
     _emit(args, document | ({"bytecode": "compiled"} if args.compile_bytecode else {}), text)
 
 
@@ -441,7 +441,7 @@ def _verify_now(args: argparse.Namespace, venv: Path) -> int:
         "moved": [script for script, _ in moved],
         "interrupted": interrupted,
         "created": not made,
-        "differs": _plan_json(plan) if plan else None,
+        "differs": plan.as_json() if plan else None,
     }
     lines = [*made, *(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
     lines += [f"unreadable: {row}" for row in files.unreadable]
@@ -465,25 +465,6 @@ def _existing_target(venv: Path) -> Target | None:
     if not (venv / "pyvenv.cfg").is_file() or not python.exists():
         return None
     return TargetMemo(venv, python).load(remember=False)  # dry-run and verify change nothing
-
-
-def _plan_json(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    from tox_venvsync._plan import Action  # noqa: PLC0415  # see the imports
-
-    def row(step: Any) -> dict[str, Any]:  # noqa: ANN401  # a plan Step
-        old = str(step.old_version) if step.old_version else None
-        return {
-            "name": step.name,
-            "version": str(step.version) if step.version else old,
-            "action": step.action.value,
-            "from": old,
-        }
-
-    return {
-        "install": [row(s) for s in plan.to_install],
-        "remove": [row(s) for s in plan.of(Action.REMOVE)],
-        "keep": [row(s) for s in plan.of(Action.KEEP)],
-    }
 
 
 def _emit(args: argparse.Namespace, document: object, lines: list[str]) -> None:

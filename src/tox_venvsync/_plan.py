@@ -131,6 +131,27 @@ class Plan:
         held = len(self.steps) - len(self.of(Action.REMOVE)) - sum(s.name in self.on_top for s in self.of(Action.KEEP))
         return f"synced {_packages(held)}: {', '.join(counts) or 'nothing changed'}"
 
+    def as_json(self) -> dict[str, list[dict[str, str | None]]]:
+        """``{"install": [...], "remove": [...], "keep": [...]}``: ``venvsync sync --json``'s, and tox's result JSON's.
+
+        Each entry: ``name``, ``version`` (the old one for a removal), ``action``, and ``from`` (the version it had).
+        """
+
+        def row(step: Step) -> dict[str, str | None]:
+            old = str(step.old_version) if step.old_version else None
+            return {
+                "name": step.name,
+                "version": str(step.version) if step.version else old,
+                "action": step.action.value,
+                "from": old,
+            }
+
+        return {
+            "install": [row(step) for step in self.to_install],
+            "remove": [row(step) for step in self.of(Action.REMOVE)],
+            "keep": [row(step) for step in self.of(Action.KEEP)],
+        }
+
     @property
     def changes(self) -> list[Step]:
         """Every step that is not a keep."""

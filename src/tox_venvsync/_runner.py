@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from packaging.utils import canonicalize_name
 from tox.report import HandledError
@@ -675,6 +675,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)
+        self._record(spec, outcome)
         if outcome.plan is not None and not self.conf["lock_file"]:  # compared: a lock beside changed, or this one
             _tell_other_locks(spec.lock_path, [entry.partition(":")[0] for entry in spec.beside])
         if self.conf["compile_bytecode"]:
@@ -702,10 +703,16 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
             else:
                 target = future_target(base, self.env_dir)
-            outcome = sync(self._spec(), target, cache=self._cache, dry_run=True)
+            spec = self._spec()
+            outcome = sync(spec, target, cache=self._cache, dry_run=True)
         assert outcome.plan is not None  # noqa: S101  # a dry run always plans
         for line in [*([recreate] if recreate else []), *outcome.plan.lines()]:
             _LOGGER.warning("%s", line)
+        if self.journal:  # the plan in --result-json too, as venvsync sync --dry-run --json prints it
+            record: dict[str, JsonValue] = {"lock_file": str(spec.lock_path), "dry_run": True}
+            record.update({"recreate": True} if recreate else {})
+            record.update(cast("dict[str, JsonValue]", outcome.plan.as_json()))
+            self.journal["venvsync"] = record
         msg = "sync dry run: nothing was changed (the project itself is left out)"
         raise Skip(msg)
 
@@ -900,6 +907,26 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
         count = harvest(self.env_dir, self._cache.unpacked_dir)
         _LOGGER.debug("kept %d compiled modules in the cache for the next venvs", count)
+
+    def _record(self, spec: SyncSpec, outcome: Outcome) -> None:
+        """What the sync did, under ``venvsync`` in tox's ``--result-json`` (tox's ``setup`` lists commands it ran).
+
+        tox's runners leave their pip or uv command and its output there; the sync runs none, and a CI reading the
+        file found no trace of it. ``changed``: whether the sync installed or removed anything (or ran pip for
+        ``deps``); the plan's lists are there when the sync compared the venv with the lock (not on a no-op).
+        """
+        if not self.journal:  # tox records only for --result-json
+            return
+        record: dict[str, JsonValue] = {
+            "lock_file": str(spec.lock_path),
+            "changed": outcome.plan is not None and (outcome.applied or outcome.deps),
+            "deps": outcome.deps,
+            "seconds": round(outcome.seconds, 3),
+        }
+        if outcome.plan is not None:
+            record["summary"] = outcome.plan.summary()
+            record.update(cast("dict[str, JsonValue]", outcome.plan.as_json()))
+        self.journal["venvsync"] = record
 
     @staticmethod
     def _report(outcome: Outcome) -> None:
