@@ -8,6 +8,7 @@ import hashlib
 import importlib.machinery
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -499,6 +500,28 @@ def test_version_bump_changes_only_that_package(demo: Demo) -> None:
     assert "1 upgraded" in out
     assert demo.snapshot()["alpha-1.0.dist-info"] == alpha_before
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
+
+
+def test_a_venv_made_in_process_is_announced_at_v_once(demo: Demo) -> None:
+    # virtualenv says "create virtual environment via CPython3Posix(dest=...)" at -v for the venvs it makes (and
+    # tox-uv "venv>" at every verbosity); one made by the standard library's venv here went unmentioned (found by QA)
+    code, out = demo.run()
+    assert code == 0, out
+    assert "create virtual environment" not in out  # the default output is tox's
+    code, out = demo.run("-r", "-v")
+    assert code == 0, out
+    assert out.count("create virtual environment") == 1, out
+    line = next(line for line in out.splitlines() if "create virtual environment" in line)
+    if platform.python_version_tuple()[:2] != ("3", "12"):  # tox runs on another Python (dev/test's oldest run)
+        assert line.startswith(f"py312: create virtual environment via CPython3Posix(dest={demo.venv}, "), line
+        return
+    python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))  # tox's, as the test runs it
+    assert line == (
+        f"py312: create virtual environment via venv(dest={demo.venv}, python={python}, system_site_packages=False, "
+        "symlinks=True)"
+    )
+    code, out = demo.run("-v")
+    assert (code, "create virtual environment" in out) == (0, False), out  # adopted: nothing made
 
 
 def test_the_result_json_records_what_the_sync_did(demo: Demo, tmp_path: Path) -> None:

@@ -519,12 +519,20 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 with naming(self.env_dir):  # virtualenv's error of a full disk names no file
                     super().create_python_env()
                 return
-            create_in_process(
-                self.env_dir,
+            python, system_site_packages, copies = (
                 self.base_python.extra["executable"],
-                system_site_packages=self.conf["system_site_packages"],
-                copies=self.conf["always_copy"],
+                self.conf["system_site_packages"],
+                self.conf["always_copy"],
             )
+            # at -v, as virtualenv says "create virtual environment via CPython3Posix(dest=...)" for the venvs it makes
+            _LOGGER.info(
+                "create virtual environment via venv(dest=%s, python=%s, system_site_packages=%s, symlinks=%s)",
+                self.env_dir,
+                python,
+                system_site_packages,
+                not copies,
+            )
+            create_in_process(self.env_dir, python, system_site_packages=system_site_packages, copies=copies)
 
     def _check_before_recreating(self) -> None:
         """Read, select and fetch the lock before a working venv is emptied to be made again."""
