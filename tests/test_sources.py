@@ -29,7 +29,7 @@ from _support.logins import forget_logins
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _build
+from tox_venvsync import _build, _interrupt
 from tox_venvsync._apply import Journal, WheelInstaller
 from tox_venvsync._build import (
     Builder,
@@ -52,6 +52,7 @@ from tox_venvsync._errors import (
     SelectionError,
 )
 from tox_venvsync._installed import dist_info_names, scan
+from tox_venvsync._interrupt import Interrupt
 from tox_venvsync._lock import Artifact, Pick, Request
 from tox_venvsync._lock._model import VcsSource
 from tox_venvsync._plan import Step, Wanted, make_plan
@@ -186,6 +187,69 @@ def test_an_sdist_another_process_is_building_is_waited_for_and_not_built_again(
     assert got == [theirs]
     assert builds.call_count == 0
     assert not env.cache.build_lock("sha256", key).exists()
+
+
+def test_an_interrupt_of_tox_ends_the_wait_for_another_process_building_the_sdist_and_builds_nothing(
+    env: Env, mocker: MockerFixture
+) -> None:
+    # tox's Ctrl-C reaches the environment's thread as a flag only (see _interrupt): the wait went on until the other
+    # process let go, then a build started whose backend never got the Ctrl-C, while tox waited for it
+    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""})
+    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
+    digest = sha256_file(sdist)
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None, context="x")
+    builder = Builder(env.cache, env.target)
+    other = FileLock(env.cache.build_lock("sha256", builder._key(digest)))  # the other process, building it
+    other.acquire()
+    builds = mocker.spy(Builder, "_build")
+    interrupt = Interrupt()
+    ended: list[BaseException] = []
+
+    def environment_thread() -> None:
+        _interrupt.CURRENT.set(interrupt)  # as the runner publishes it around the environment's setup
+        try:
+            builder.from_archive(pick, sdist, digest)
+        except BaseException as exc:  # noqa: BLE001  # what ended it is the answer
+            ended.append(exc)
+
+    building = threading.Thread(target=environment_thread)
+    building.start()
+    try:
+        building.join(0.5)
+        assert building.is_alive()  # waiting for the other process
+        interrupt.set()
+        building.join(10)
+        assert not building.is_alive()
+    finally:
+        other.release()
+        building.join(60)
+    assert len(ended) == 1  # the runner says "interrupted" for whatever ends an interrupted setup
+    assert builds.call_count == 0
+
+
+@pytest.mark.parametrize("source", ["sdist", "directory"])
+def test_no_build_starts_after_an_interrupt_of_tox(env: Env, mocker: MockerFixture, source: str) -> None:
+    # the other process's build ended with the Ctrl-C (its backend had it) and let go, or the Ctrl-C came between two
+    # builds: no isolated environment, pip or backend is started, none of which would get the Ctrl-C
+    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""})
+    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None, context="x")
+    started = mocker.spy(_build, "_isolated_env")
+    builder = Builder(env.cache, env.target)
+    builds: dict[str, Callable[[], Path]] = {
+        "sdist": lambda: builder.from_archive(pick, sdist, sha256_file(sdist)),
+        "directory": lambda: builder.from_tree(pick, tree, env.root / "out", editable=False),
+    }
+    build = builds[source]
+    interrupt = Interrupt()
+    interrupt.set()
+    token = _interrupt.CURRENT.set(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build()
+    finally:
+        _interrupt.CURRENT.reset(token)
+    assert started.call_count == 0
 
 
 def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from tox_venvsync import _interrupt
 from tox_venvsync._cache import one_at_a_time
 from tox_venvsync._errors import FULL, BadInputError, OfflineError, VenvSyncError, printed
 
@@ -123,7 +124,10 @@ class Builder:
         if wheel := _cached_wheel(out):
             yield wheel
             return
-        with one_at_a_time(self._cache.build_lock(kind, key)) as waited:
+        # tox's Ctrl-C (see _interrupt) ends a wait for another process's build, as it ends a download's, and no
+        # build starts after it: a backend started then never gets the Ctrl-C, and tox waits for it to finish
+        with one_at_a_time(self._cache.build_lock(kind, key), stopped=_interrupt.interrupted) as waited:
+            _interrupt.check()
             yield _cached_wheel(out) if waited else None
 
     def _key(self, source: str) -> str:
@@ -177,6 +181,7 @@ class Builder:
     def _build(self, pick: Pick, tree: Path, into: Path, distribution: Distribution, source: str) -> Path:
         from build import BuildBackendException, BuildException, ProjectBuilder  # noqa: PLC0415  # only when building
 
+        _interrupt.check()  # after tox's Ctrl-C no build starts: its venv, pip and backend would never get the Ctrl-C
         _quiet_backend_warnings()
         environ = self._environ
 
