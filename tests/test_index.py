@@ -3,8 +3,10 @@ from __future__ import annotations
 import functools
 import gzip
 import http.client
+import http.server
 import io
 import os
+import socket
 import threading
 import time
 import urllib.request
@@ -267,6 +269,50 @@ def test_an_answer_that_is_not_http_through_a_proxy_is_one_sentence(
         "the answer is not HTTP (it begins 'SSH-2.0-OpenSSH_9.6'); check the URL's port and scheme, and the proxy "
         f"settings (the request went through the proxy {local_index.url})"
     )
+
+
+def test_a_page_asked_again_after_a_redirect_names_no_redirect_its_last_request_did_not_make(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the page's request is asked again as it is: the hops of its first attempt, a redirect to a host that refused,
+    # stayed on it, and the failure of the second attempt, at the index itself, was blamed on that host
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "1")
+    dead = _a_port_nothing_listens_on()
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{dead}/elsewhere/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+    index = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+
+    def answer_once() -> None:  # the first request only; then the index is down
+        server.handle_request()
+        server.server_close()
+
+    answering = threading.Thread(target=answer_once)
+    answering.start()
+    try:
+        with pytest.raises(FetchError) as info:
+            IndexClient().locate(index, "pkg", "pkg-1.0-py3-none-any.whl")
+    finally:
+        answering.join(10)
+    assert str(info.value).startswith(
+        f"cannot fetch pkg from {index}pkg/: [Errno 111] Connection refused; check the network or the index"
+    )
+
+
+def _a_port_nothing_listens_on() -> int:
+    with socket.socket() as probe:  # closed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 @pytest.mark.reliability("hostile")

@@ -966,6 +966,8 @@ def _read_page(url: str, name: str) -> dict[str, IndexFile]:
 
 def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[bytes, str, str] | None:
     """A project page's body, content type and final URL; ``None`` when the index has no such project."""
+    # asked again as it is (see retried): the redirects of an earlier attempt are not where this one failed
+    vars(request).pop(_HOPS, None)
     try:
         with open_url(request, timeout=timeout()) as response:
             body = _page_body(response, name, url)
