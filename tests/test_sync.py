@@ -35,7 +35,7 @@ from tox_venvsync._errors import (
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
-from tox_venvsync._sync import LockAhead, Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
+from tox_venvsync._sync import LocalWheel, LockAhead, Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
 from tox_venvsync._target import Target, query_interpreter
 from tox_venvsync._verify import check_records
 
@@ -1046,3 +1046,21 @@ def test_upgrading_one_of_two_distributions_that_ship_a_file_keeps_it_for_the_ot
     assert (env.venv / "bin" / "tool").is_file()
     assert check_records(scan([env.site]), env.venv).missing == []
     assert env.run("import ns.a; print(ns.SHARED, ns.a.A)") == "True 2\n"
+
+
+def test_a_project_reinstalled_is_planned_by_pypa_installer_once(
+    env: Env, tmp_path: Path, mocker: MockerFixture
+) -> None:
+    # the tox loop (edit, run): the project's wheel is built again and reinstalled. The journal notes the paths it
+    # writes and the check before the uninstalls (_check_placeable) asks for them too: one dry run of
+    # pypa/installer serves both (each is a few ms a small project, 22 ms one of 300 files)
+    write_pylock(env.lock, [])
+    for text in ("X = 1\n", "X = 2\n"):
+        wheel = make_wheel(tmp_path / text[-2], "proj", "1.0", modules={"proj/__init__.py": text})
+        runs = mocker.spy(WheelInstaller, "_run")
+        sync(
+            SyncSpec(venv=env.venv, lock_path=env.lock, project=(LocalWheel(path=wheel),)), env.target, cache=env.cache
+        )
+        assert runs.call_count == 2  # the dry run, then the install
+        mocker.stop(runs)
+    assert env.run("import proj; print(proj.X)") == "2\n"
