@@ -882,6 +882,56 @@ def test_a_directory_an_upgrade_adds_files_to_and_may_not_write_stops_it_before_
     assert not (env.venv / "bin" / "dd-tool").exists()
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_directory_an_upgrade_makes_a_new_one_in_and_may_not_write_stops_it_before_anything_changes(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # the new version's first header goes to include/site/python3.12/dd/, below include/ (made read-only) where
+    # nothing of it exists yet: only the directories that exist were asked, and the old version was uninstalled
+    # before include/site could not be made. Root may write anywhere: access(2)'s answer is simulated
+    one = make_wheel(tmp_path / "one", "dd", "1.0")
+    two = make_wheel(tmp_path / "two", "dd", "2.0", data={"headers/dd.h": b"int dd;\n"})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    before = env.stats()
+    include = str(env.venv / "include")
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: not (path == include and mode & os.W_OK) and access(path, mode)
+    )
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(PermissionError) as raised:
+        env.sync(installer=WheelInstaller(env.target) if how == "pypa/installer" else None)
+    assert raised.value.filename == include
+    assert env.stats() == before
+    assert env.dist_infos() == ["dd-1.0.dist-info"]
+
+
+def test_a_link_out_above_a_directory_a_built_wheels_upgrade_makes_stops_it_before_anything_changes(
+    env: Env, tmp_path: Path
+) -> None:
+    # share/ linked to a directory of the user's, where the new version makes share/dd/: pypa/installer met the link
+    # as it placed the file, after the old version was uninstalled
+    one = make_wheel(tmp_path / "one", "dd", "1.0")
+    two = make_wheel(tmp_path / "two", "dd", "2.0", data={"data/share/dd/notes.txt": b"new\n"})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (env.venv / "share").symlink_to(mine)
+    before = env.stats()
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target))
+    assert str(info.value) == (
+        f"cannot install dd from {two.name}: {env.venv / 'share'} is a link to {mine}, outside the virtual "
+        "environment; remove the link"
+    )
+    assert env.stats() == before
+    assert env.dist_infos() == ["dd-1.0.dist-info"]
+    assert list(mine.iterdir()) == []
+
+
 @pytest.mark.parametrize(("how", "named"), [("linked", "ff"), ("pypa/installer", "ff/__init__.py")])
 def test_a_file_where_an_install_makes_a_directory_is_one_sentence(
     env: Env, tmp_path: Path, how: str, named: str

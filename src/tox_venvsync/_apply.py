@@ -1087,19 +1087,22 @@ def _check_placeable(
 def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, links: _LinksOut) -> tuple[int, str] | None:
     """The install that cannot place a file once ``removed`` are gone and why, if one cannot (one scan a directory)."""
     known: dict[str, bool] = {}
+    asked: set[str] = set()  # the directories that exist, each asked once whether files can be placed in it
     for directory, names in sorted(owners.items()):
         if (found := _not_a_directory(directory, removed, known)) is not None:
             reason = (
                 f"{found} is a file where it makes a directory; move it out of the way, or make the environment again"
             )
             return next(iter(names.values())), reason
+        # a directory the install makes is made in the nearest one that exists: that one is asked instead (a new
+        # include/site/ for an upgrade's first header, include/ read-only)
+        existing = directory if known[directory] else _existing_above(directory, known)
+        if existing is not None and existing not in asked:
+            asked.add(existing)
+            if (refused := _not_placeable_in(existing, links)) is not None:
+                return next(iter(names.values())), refused
         if not known[directory]:
             continue  # made by the install: nothing stands in it
-        if (link := links.first(directory)) is not None:
-            reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
-            return next(iter(names.values())), reason
-        if not os.access(directory, os.W_OK | os.X_OK):  # as check_removable asks for the directories it empties
-            raise not_writable(directory)
         try:
             with os.scandir(directory) as entries:
                 standing = [(e.name, e.path) for e in entries if e.name in names and e.is_dir(follow_symlinks=False)]
@@ -1108,6 +1111,30 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, link
         for name, path in standing:
             if (left := _left_in(path, removed)) is not None:
                 return names[name], _where_a_file_goes(path, left)
+    return None
+
+
+def _not_placeable_in(directory: str, links: _LinksOut) -> str | None:
+    """Why no file can be placed in (or below) the existing ``directory``: a link out of the venv on the way to it.
+
+    One this user may not write is raised, as :func:`check_removable` raises one it would empty.
+    """
+    if (link := links.first(directory)) is not None:
+        return f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise not_writable(directory)
+    return None
+
+
+def _existing_above(directory: str, known: dict[str, bool]) -> str | None:
+    """The nearest directory above ``directory`` that exists (``known``: see :func:`_not_a_directory`, filled in)."""
+    current = directory
+    while (parent := os.path.dirname(current)) != current:
+        current = parent
+        if (is_directory := known.get(current)) is None:  # above a file an uninstall removes: not looked at yet
+            is_directory = known[current] = os.path.isdir(current)
+        if is_directory:
+            return current
     return None
 
 
