@@ -831,6 +831,26 @@ def test_a_file_the_uninstall_leaves_in_the_way_stops_the_sync_before_anything_c
     assert env.dist_infos() == ["dd-1.0.dist-info"]
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_dangling_link_where_a_directory_goes_is_named_as_a_link(env: Env, tmp_path: Path, how: str) -> None:
+    # the review found it called "a file": a link to nothing is no file, and the user looks for one in vain
+    old, new, mine, _ = _IN_THE_WAY["a file where a directory goes"]
+    one = make_wheel(tmp_path / "one", "dd", "1.0", modules=old)
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules=new)
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    (env.site / mine).symlink_to(env.site / "gone")  # inside the venv: a link out is refused as such, earlier
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target) if how == "pypa/installer" else None)
+    assert str(info.value) == (
+        f"cannot install dd from {two.name}: {env.site / mine} is a link to {env.site / 'gone'} where it makes a "
+        "directory; move it out of the way, or make the environment again"
+    )
+    assert env.dist_infos() == ["dd-1.0.dist-info"]  # nothing changed
+    assert (env.site / mine).readlink() == env.site / "gone"
+
+
 def test_a_link_out_where_a_built_wheel_goes_stops_its_upgrade_before_anything_changes(
     env: Env, tmp_path: Path
 ) -> None:

@@ -1090,8 +1090,9 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, link
     asked: set[str] = set()  # the directories that exist, each asked once whether files can be placed in it
     for directory, names in sorted(owners.items()):
         if (found := _not_a_directory(directory, removed, known)) is not None:
+            what = f"a link to {os.readlink(found)}" if os.path.islink(found) else "a file"  # a dangling link, say
             reason = (
-                f"{found} is a file where it makes a directory; move it out of the way, or make the environment again"
+                f"{found} is {what} where it makes a directory; move it out of the way, or make the environment again"
             )
             return next(iter(names.values())), reason
         # a directory the install makes is made in the nearest one that exists: that one is asked instead (a new
