@@ -177,10 +177,7 @@ class CacheFetcher:
     def _store(self, pick: Pick, artifact: Artifact, target: Path, algorithm: str, digest: str) -> Path:
         """Download ``artifact`` to its address in the cache, verified against the lock's size and hash."""
         with _downloaded(self._cache, pick, artifact, (algorithm,)) as (tmp, size, digests):
-            try:
-                _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=digests[algorithm])
-            except HashMismatchError as exc:
-                raise _read_as_page(exc, tmp) from None
+            _verify(pick, artifact, algorithm=algorithm, digest=digest, size=size, actual=digests[algorithm])
             _place(tmp, target)
         if self._progress is not None:
             self._progress.done(size)
@@ -218,15 +215,8 @@ def store_pinned(cache: Cache, pick: Pick, artifact: Artifact) -> Artifact:
         if found is None:
             algorithm = algorithms[0]
             expected = sorted(allowed[algorithm])
-            mismatch = HashMismatchError(
-                pick.name,
-                artifact.location,
-                what=f"the {algorithm} hash",
-                expected=expected[0] if len(expected) == 1 else f"one of {', '.join(expected)}",
-                actual=digests[algorithm],
-                context=pick.context,
-            )
-            raise _read_as_page(mismatch, tmp)
+            one = expected[0] if len(expected) == 1 else f"one of {', '.join(expected)}"
+            raise _mismatch(pick, artifact, f"the {algorithm} hash", one, digests[algorithm])
         algorithm, digest = found
         _place(tmp, cache.artifact(algorithm, digest, filename))
     return replace(artifact, size=size, hashes={algorithm: digest})
@@ -239,7 +229,8 @@ def _downloaded(
     """The file downloaded to a temporary file in the cache: its path, size and digests (see :func:`_copy_hashing`).
 
     The caller checks it and moves it to its address (:func:`_place`) inside the block; a file not moved (refused,
-    or a broken download) is deleted when the block ends, so no partial or unverified file stays behind.
+    or a broken download) is deleted when the block ends, so no partial or unverified file stays behind. A size or
+    hash mismatch, here or in the block, says so when what came is a web page (see :func:`_read_as_page`).
     """
     from tox_venvsync._index import retried  # noqa: PLC0415  # see the imports
 
@@ -251,6 +242,8 @@ def _downloaded(
         with naming(tmp), os.fdopen(fd, "wb") as sink:
             size, digests = retried(lambda: _copy_hashing(pick, artifact, sink, algorithms))
         yield tmp, size, digests
+    except HashMismatchError as exc:
+        raise _read_as_page(exc, tmp) from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -336,14 +329,7 @@ def _within_size(pick: Pick, artifact: Artifact, size: int) -> None:
     whole of it written to the cache's disk before the size is compared: an endless body filled the disk.
     """
     if artifact.size is not None and size > artifact.size:
-        raise HashMismatchError(
-            pick.name,
-            artifact.location,
-            what="the size",
-            expected=f"{artifact.size} bytes",
-            actual=f"more than {artifact.size} bytes",
-            context=pick.context,
-        )
+        raise _mismatch(pick, artifact, "the size", f"{artifact.size} bytes", f"more than {artifact.size} bytes")
 
 
 def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
@@ -411,23 +397,16 @@ def _verify(  # noqa: PLR0913  # what was expected and what was found, keyword-o
 ) -> None:
     # hash before install: a wrong byte count or digest means the file is not the one the lock pins
     if artifact.size is not None and size != artifact.size:
-        raise HashMismatchError(
-            pick.name,
-            artifact.location,
-            what="the size",
-            expected=f"{artifact.size} bytes",
-            actual=f"{size} bytes",
-            context=pick.context,
-        )
+        raise _mismatch(pick, artifact, "the size", f"{artifact.size} bytes", f"{size} bytes")
     if actual != digest:
-        raise HashMismatchError(
-            pick.name,
-            artifact.location,
-            what=f"the {algorithm} hash",
-            expected=digest,
-            actual=actual,
-            context=pick.context,
-        )
+        raise _mismatch(pick, artifact, f"the {algorithm} hash", digest, actual)
+
+
+def _mismatch(pick: Pick, artifact: Artifact, what: str, expected: str, actual: str) -> HashMismatchError:
+    """The file of ``pick`` is not the one the lock pins: ``what`` (a size, a hash) is ``actual``, not ``expected``."""
+    return HashMismatchError(
+        pick.name, artifact.location, what=what, expected=expected, actual=actual, context=pick.context
+    )
 
 
 #: how a web page begins (after white space), in lower case: never how a wheel (a zip) or an sdist begins
