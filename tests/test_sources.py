@@ -162,14 +162,19 @@ def test_a_vcs_other_than_git_is_bad_input_naming_the_entry(env: Env) -> None:
     assert dist_info_names([env.site]) == []
 
 
+def _an_sdist(env: Env) -> tuple[Pick, Path, str]:
+    """An sdist of ``sdpkg`` 1.0 made here: its pick, its path and its sha256."""
+    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""})
+    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
+    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None, context="x")
+    return pick, sdist, sha256_file(sdist)
+
+
 def test_an_sdist_another_process_is_building_is_waited_for_and_not_built_again(
     env: Env, mocker: MockerFixture
 ) -> None:
     # tox p: two envs of one interpreter and one lock build the same sdist at once; the second takes the first's
-    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""})
-    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
-    digest = sha256_file(sdist)
-    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None, context="x")
+    pick, sdist, digest = _an_sdist(env)
     builder = Builder(env.cache, env.target)
     key = builder._key(digest)  # the cache's key of the wheel built for this interpreter
     other = FileLock(env.cache.build_lock("sha256", key))  # the other process, building it
@@ -194,10 +199,7 @@ def test_an_interrupt_of_tox_ends_the_wait_for_another_process_building_the_sdis
 ) -> None:
     # tox's Ctrl-C reaches the environment's thread as a flag only (see _interrupt): the wait went on until the other
     # process let go, then a build started whose backend never got the Ctrl-C, while tox waited for it
-    tree = write_project(env.root / "src-tree", "sdpkg", "1.0", {"sdpkg/__init__.py": ""})
-    sdist = make_sdist(env.root, tree, "sdpkg", "1.0")
-    digest = sha256_file(sdist)
-    pick = Pick(name=canonicalize_name("sdpkg"), version=Version("1.0"), kind="sdist", artifact=None, context="x")
+    pick, sdist, digest = _an_sdist(env)
     builder = Builder(env.cache, env.target)
     other = FileLock(env.cache.build_lock("sha256", builder._key(digest)))  # the other process, building it
     other.acquire()
