@@ -1298,7 +1298,8 @@ def test_a_directory_where_a_file_goes_is_one_sentence(
     Journal(venv).start(["alpha"])  # so that alpha is installed again
     before = tree(venv)
     code, out, err = run(capsys, *sync_args(lock, venv, python312))
-    assert (code, out) == (2, "")  # refused before any change, as a wheel that cannot be installed
+    # refused before any change; exit 1, as when an install that uninstalls nothing meets it at placement
+    assert (code, out) == (1, "")
     # found before anything changes (the uninstall of alpha went first, and left it uninstalled)
     assert err == (
         f"venvsync: error: cannot install alpha from alpha-1.0-py3-none-any.whl: the directory "

@@ -27,7 +27,7 @@ from packaging.version import InvalidVersion, Version
 from tox_venvsync import __version__
 from tox_venvsync._atomic import remove_tree, write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
-from tox_venvsync._errors import InstallError, not_writable
+from tox_venvsync._errors import InstallError, InTheWayError, not_writable
 from tox_venvsync._installed import MADE_WITH_THE_VENV, OUR_METADATA
 from tox_venvsync._state import READABLE
 from tox_venvsync._unpacked import (
@@ -1080,12 +1080,20 @@ def _check_placeable(
         for directory, names in installer.destinations(wheel, wanted).items():
             owners.setdefault(directory, {}).update(dict.fromkeys(names, index))
     if (found := _in_the_way(owners, removed, _LinksOut(venv))) is not None:
-        wheel, wanted = installs[found[0]]
-        raise InstallError(wanted.pick.name, wheel.name, found[1])
+        index, reason, standing = found
+        wheel, wanted = installs[index]
+        # a file or directory standing in the way is the venv's state (exit 1, as met at placement); a link out of
+        # the venv is refused as a cached tree's is when it is taken (exit 2)
+        raise (InTheWayError if standing else InstallError)(wanted.pick.name, wheel.name, reason)
 
 
-def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, links: _LinksOut) -> tuple[int, str] | None:
-    """The install that cannot place a file once ``removed`` are gone and why, if one cannot (one scan a directory)."""
+def _in_the_way(
+    owners: Mapping[str, Mapping[str, int]], removed: _Removed, links: _LinksOut
+) -> tuple[int, str, bool] | None:
+    """The install that cannot place a file once ``removed`` are gone, why, and whether a file stands in its way.
+
+    ``None`` when every install can (one scan a directory). Not a file in the way: a link out of the venv.
+    """
     known: dict[str, bool] = {}
     asked: set[str] = set()  # the directories that exist, each asked once whether files can be placed in it
     for directory, names in sorted(owners.items()):
@@ -1094,14 +1102,14 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, link
             reason = (
                 f"{found} is {what} where it makes a directory; move it out of the way, or make the environment again"
             )
-            return next(iter(names.values())), reason
+            return next(iter(names.values())), reason, True
         # a directory the install makes is made in the nearest one that exists: that one is asked instead (a new
         # include/site/ for an upgrade's first header, include/ read-only)
         existing = directory if known[directory] else _existing_above(directory, known)
         if existing is not None and existing not in asked:
             asked.add(existing)
             if (refused := _not_placeable_in(existing, links)) is not None:
-                return next(iter(names.values())), refused
+                return next(iter(names.values())), refused, False
         if not known[directory]:
             continue  # made by the install: nothing stands in it
         try:
@@ -1111,7 +1119,7 @@ def _in_the_way(owners: Mapping[str, Mapping[str, int]], removed: _Removed, link
             continue  # a link the link check names
         for name, path in standing:
             if (left := _left_in(path, removed)) is not None:
-                return names[name], _where_a_file_goes(path, left)
+                return names[name], _where_a_file_goes(path, left), True
     return None
 
 

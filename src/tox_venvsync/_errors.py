@@ -280,6 +280,19 @@ class FileSystemError(VenvSyncError):
     """The disk refused a write or a read: full, read-only, or not ours to change; says which file and what to do."""
 
 
+class InTheWayError(FileSystemError):
+    """A file or directory in the venv stands where an install places one: the venv's state, not the wheel's.
+
+    Exit code 1, as when an install that uninstalls nothing meets it at placement (``ENOTDIR``, ``EISDIR``).
+    """
+
+    def __init__(self, name: str, wheel: str, reason: str) -> None:
+        super().__init__(f"cannot install {name} from {wheel}: {reason}")
+        self.name = name
+        self.wheel = wheel
+        self.reason = reason
+
+
 class ResourceError(VenvSyncError):
     """The process ran out of memory or threads (``ulimit -v``, ``ulimit -u``): says which, and what to do."""
 
