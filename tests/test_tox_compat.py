@@ -75,10 +75,48 @@ def test_private_members_we_use_exist() -> None:
     assert ToxEnv.__dict__["_paths"].fset is not None
     assert "self._env_vars" in inspect.getsource(ToxEnv.__dict__["_paths"].fset)
     assert "ensure_empty_dir(env_dir" in inspect.getsource(ToxEnv._clean)
-    # _runner: the PythonRun steps we replace
-    for name in ("_install_deps", "_install_dependency_groups", "_install_pylock", "_run_extra_setup_commands"):
-        assert callable(getattr(PythonRun, name))
+    # _runner: the steps of tox's own we call (the ones we replace: see _OVERRIDDEN)
+    assert callable(PythonRun._run_extra_setup_commands)
     assert callable(RunToxEnv._handle_journal_package)
+
+
+#: the members private to tox that VenvSyncRunner overrides: a tox that renames one would no longer call ours, silently
+_OVERRIDDEN = {
+    "_clean",
+    "_default_pass_env",
+    "_external_pkg_tox_env_type",
+    "_get_python",
+    "_install_dependency_groups",
+    "_install_deps",
+    "_install_pylock",
+    "_package_tox_env_type",
+    "_package_types",
+    "_setup_env",
+    "_setup_with_env",
+}
+
+
+def test_the_private_tox_members_the_runner_overrides_are_still_tox_s() -> None:
+    # what the runner defines under a name private to one of its tox base classes: exactly the list above, so that
+    # a rename in tox (our override then never runs) and a new override (to add to the list) both fail here
+    from tox_venvsync._runner import VenvSyncRunner  # noqa: PLC0415
+
+    bases = VenvSyncRunner.__mro__[1:]
+    ours = {name for name in vars(VenvSyncRunner) if name.startswith("_") and not name.startswith("__")}
+    overridden = {name for name in ours if any(name in vars(base) for base in bases)} - {"_abc_impl"}
+    assert overridden == _OVERRIDDEN
+
+
+def test_the_private_tox_attributes_the_runner_reads_are_set_by_tox() -> None:
+    # _runner reads these attributes tox's __init__ methods set; a rename would be an AttributeError in every run
+    from tox.tox_env.installer import Installer  # noqa: PLC0415
+    from tox.tox_env.python.virtual_env.api import VirtualEnv  # noqa: PLC0415
+
+    assert "self._virtualenv_session" in inspect.getsource(VirtualEnv.__init__)  # _get_python, _layout
+    assert "self._installer" in inspect.getsource(VirtualEnv.__init__)  # installer
+    assert "self._packages" in inspect.getsource(RunToxEnv.__init__)  # _sync_env
+    assert "self._env" in inspect.getsource(Installer.__init__)  # _Listing.installed
+    assert callable(RunToxEnv._build_packages)  # _sync_env
 
 
 def test_our_interpreter_facts_match_the_virtualenv_runners(tox_project: ToxProjectCreator, cache_dir: Path) -> None:  # noqa: ARG001
