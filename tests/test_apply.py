@@ -99,7 +99,7 @@ def _record(dist_info: Path) -> list[str]:
 
 
 def test_venv_target(venv: Venv) -> None:
-    assert venv.target.is_venv
+    assert venv.target.prefix != venv.target.base_prefix
     assert venv.target.prefix == str(venv.path)
     assert venv.site == venv.path / "lib" / "python3.12" / "site-packages"
     assert venv.bin == venv.path / "bin"

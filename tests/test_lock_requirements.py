@@ -162,7 +162,8 @@ def test_continuations_comments_and_contexts(tmp_path: Path, target: Target) -> 
         ("first", Version("1.0"), "line 3"),
         ("second", Version("2.0"), "line 7"),
     ]
-    assert lock.allowed_hashes(picks[0]) == {"sha256": frozenset({H1, H2})}
+    assert picks[0].lookup is not None
+    assert picks[0].lookup.hashes == {"sha256": frozenset({H1, H2})}
 
 
 def test_a_lone_hash_line_is_refused(tmp_path: Path) -> None:
@@ -246,7 +247,9 @@ def test_arbitrary_equality_and_extras(tmp_path: Path, target: Target) -> None:
 
 def test_hash_algorithms_and_case(tmp_path: Path, target: Target) -> None:
     lock = _read(tmp_path, f"pkg==1.0 --hash=SHA256:{H1.upper()} --hash sha384:{H3}\n")
-    assert lock.allowed_hashes(_only(lock, target)) == {"sha256": frozenset({H1}), "sha384": frozenset({H3})}
+    lookup = _only(lock, target).lookup
+    assert lookup is not None
+    assert lookup.hashes == {"sha256": frozenset({H1}), "sha384": frozenset({H3})}
 
 
 @pytest.mark.parametrize(
@@ -620,11 +623,6 @@ def test_a_digest_in_the_url_is_a_hash_as_pip_takes_it(tmp_path: Path, target: T
         "https://example.invalid/other-2.0.tar.gz",
         "https://example.invalid/third-3.0-py3-none-any.whl",
     ]
-    assert [dict(lock.allowed_hashes(p)) for p in picks] == [
-        {"sha256": frozenset({H1})},
-        {"sha256": frozenset({H2})},
-        {"sha256": frozenset({H1})},
-    ]
 
 
 @pytest.mark.parametrize(
@@ -810,13 +808,6 @@ def test_a_marker_that_cannot_be_evaluated(tmp_path: Path, target: Target) -> No
     assert info.value.reason.endswith("); fix the marker")
 
 
-def test_allowed_hashes_of_a_foreign_pick(tmp_path: Path, target: Target) -> None:
-    lock = _read(tmp_path, f"pkg==1.0 --hash=sha256:{H1}\n")
-    pick = _only(lock, target)
-    with pytest.raises(KeyError):
-        lock.allowed_hashes(Pick(name=pick.name, version=None, kind="wheel", artifact=None, context="line 9"))
-
-
 # --- real files, checked against what uv selects -----------------------------------------------------------------
 
 
@@ -858,7 +849,8 @@ def test_real_file_details(target: Target) -> None:
     assert six.strongest_hash == ("sha256", "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274")
     click = by_name["click"]
     assert (click.kind, click.artifact, click.index) == ("wheel", None, None)
-    assert len(lock.allowed_hashes(click)["sha256"]) == 2
+    assert click.lookup is not None
+    assert len(click.lookup.hashes["sha256"]) == 2
 
     warehouse = read_requirements(DATA / "pypi__warehouse__docs-user.txt")
     picks = warehouse.select(target, Request())
@@ -866,7 +858,8 @@ def test_real_file_details(target: Target) -> None:
     assert all(p.artifact is None and p.version is not None for p in picks)
     charset = next(p for p in picks if p.name == "charset-normalizer")
     assert charset.context == "line 23"
-    assert len(warehouse.allowed_hashes(charset)["sha256"]) > 100  # one per wheel on the index
+    assert charset.lookup is not None
+    assert len(charset.lookup.hashes["sha256"]) > 100  # one per wheel on the index
 
 
 # --- robustness: mutated real files raise only our errors --------------------------------------------------------

@@ -57,7 +57,7 @@ def test_facts_derived_from_the_base_equal_the_venvs_own(tmp_path: Path, version
     derived = base_facts(tmp_path / "cache", base).in_venv(tmp_path / "venv", python)
     asked = query_interpreter(python)
     assert derived.to_json() == {**asked.to_json(), "venv_scheme": {}}
-    assert derived.is_venv
+    assert derived.prefix != derived.base_prefix
     assert Path(derived.scheme["purelib"]).is_dir()
 
 

@@ -155,11 +155,6 @@ class Target:
         return {**self.markers, "python_full_version": str(self.python_release)}
 
     @property
-    def is_venv(self) -> bool:
-        """Whether the interpreter runs inside a virtual environment."""
-        return self.prefix != self.base_prefix
-
-    @property
     def tags(self) -> list[Tag]:
         """The supported wheel tags, most preferred first."""
         return _parse_tags(self.tag_strings)

@@ -1,12 +1,10 @@
 """The hashed ``requirements.txt`` reader (pip-compile --generate-hashes, uv export): a flat, marker-filtered lock.
 
 An index requirement (``name==version --hash=sha256:... --hash=...``) names no file: the fetcher has to find on the
-index a file of that name and version whose digest is one of the listed ones, as pip's hash-checking mode does. The
-common model has no place for such a set yet (``Artifact.hashes`` holds one digest per algorithm), so for now:
-
-- an index requirement selects as ``Pick(kind="wheel", artifact=None, version=..., index=<--index-url or None>)``;
-- :meth:`RequirementsFile.allowed_hashes` gives every digest, per algorithm, that the pick's file may have;
-- ``--extra-index-url``, ``--find-links`` and ``--no-index`` are kept on :attr:`RequirementsFile.options`.
+index a file of that name and version whose digest is one of the listed ones, as pip's hash-checking mode does. It
+selects as ``Pick(kind="wheel", artifact=None, lookup=IndexPin(...))``: the :class:`IndexPin` holds every digest,
+per algorithm, the file may have, and where to look for it (the file's ``--index-url``, ``--extra-index-url``,
+``--find-links``, ``--no-index``, ``--no-binary`` and ``--only-binary``, kept on :attr:`RequirementsFile.options`).
 
 A direct reference (``name @ https://.../x.whl``, a local wheel or archive) selects with a full :class:`Artifact`;
 ``-e`` and local directories as ``directory`` picks; VCS URLs pinned to a commit as ``vcs`` picks. Written by hand:
@@ -220,14 +218,6 @@ class RequirementsFile:
                 raise SelectionError(self.path, msg)
             chosen[pin.pick.name] = pin.pick
         return list(chosen.values())
-
-    def allowed_hashes(self, pick: Pick) -> Mapping[str, frozenset[str]]:
-        """Every digest, per algorithm, the file of ``pick`` may have (any one of them is the file the lock means)."""
-        for pin in self.pins:
-            if (pin.pick.context, pin.pick.name) == (pick.context, pick.name):
-                return pin.hashes
-        msg = f"{pick.name} at {pick.context} is not a pick of {self.path}"
-        raise KeyError(msg)
 
     def _check_request(self, request: Request) -> None:
         if request.packages or request.all_packages or request.all_extras or request.all_groups:
