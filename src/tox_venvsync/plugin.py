@@ -10,7 +10,6 @@ from tox_venvsync._runner import VenvSyncRunner
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
-    from tox.execute import Outcome
     from tox.tox_env.api import ToxEnv
     from tox.tox_env.register import ToxEnvRegister
 
@@ -22,7 +21,7 @@ def tox_register_tox_env(register: ToxEnvRegister) -> None:
 
 
 @impl
-def tox_after_run_commands(tox_env: ToxEnv, exit_code: int, outcomes: list[Outcome]) -> None:  # noqa: ARG001
+def tox_after_run_commands(tox_env: ToxEnv) -> None:  # pluggy passes only the arguments a hook names
     """After a venvsync environment's commands: keep the bytecode they compiled for the next venvs."""
     if isinstance(tox_env, VenvSyncRunner):
         tox_env.harvest_bytecode()
