@@ -59,9 +59,6 @@ class IndexSource:
     #: ``exclude_packages``: never looked up here
     exclude: tuple[str, ...] = ()
 
-    def _matches(self, patterns: tuple[str, ...], name: NormalizedName) -> bool:
-        return any(fnmatch.fnmatchcase(name, canonicalize_name(pattern, validate=False)) for pattern in patterns)
-
 
 @frozen
 class ProjectIndexes:
@@ -77,8 +74,13 @@ class ProjectIndexes:
         The sources whose ``include_packages`` match the name, if any do; else every source that does not
         exclude it (PDM's ``filtered_sources``: a source with ``include_packages`` still serves other packages).
         """
-        only = [source.url for source in self.sources if source._matches(source.include, name)]  # noqa: SLF001
-        return tuple(only) or tuple(s.url for s in self.sources if not s._matches(s.exclude, name))  # noqa: SLF001
+        only = [source.url for source in self.sources if _matches(source.include, name)]
+        return tuple(only) or tuple(source.url for source in self.sources if not _matches(source.exclude, name))
+
+
+def _matches(patterns: tuple[str, ...], name: NormalizedName) -> bool:
+    """Whether one of the ``fnmatch`` patterns, normalized as the name is, matches ``name``."""
+    return any(fnmatch.fnmatchcase(name, canonicalize_name(pattern, validate=False)) for pattern in patterns)
 
 
 def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str], default: str) -> ProjectIndexes:
