@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from tox.config.cli.parser import Parsed
+    from tox.config.sets import CoreConfigSet
     from tox.tox_env.api import ToxEnvCreateArgs
     from tox.tox_env.python.api import PythonInfo
     from tox.util.json_types import JsonValue
@@ -1113,7 +1115,7 @@ _RUNNING_COMMANDS = frozenset({"run", "r", "run-parallel", "p", "legacy", "le", 
 _CLAIMING = threading.Lock()
 
 
-def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[str]]) -> bool | None:  # noqa: ANN401  # tox's options and core
+def _selected(options: Parsed, name: str, core: CoreConfigSet, labels: Callable[[], Iterable[str]]) -> bool | None:
     """Whether the environment ``name`` runs in this tox invocation; ``None`` when tox's options do not say.
 
     What ``-e``, ``-m``, ``-f`` or ``env_list`` select (:func:`_asked`), less what ``--skip-env`` (or
@@ -1124,7 +1126,7 @@ def _selected(options: Any, name: str, core: Any, labels: Callable[[], Iterable[
     return _asked(options, name, core, labels)
 
 
-def _asked(options: Any, name: str, core: Any, labels: Callable[[], Iterable[str]]) -> bool | None:  # noqa: ANN401  # tox's options and core
+def _asked(options: Parsed, name: str, core: CoreConfigSet, labels: Callable[[], Iterable[str]]) -> bool | None:
     """Whether tox's options select the environment ``name``; ``None`` when they do not say.
 
     ``-m`` and ``-f`` select as tox's ``EnvSelector`` does (they replace ``-e``): a label names the environment
