@@ -287,6 +287,25 @@ def test_a_venv_at_or_above_the_cache_is_refused_before_anything_is_written(
     assert not venv.exists()
 
 
+@pytest.mark.parametrize("inside", ["", "tox-venvsync"])
+def test_a_venv_at_or_above_the_default_cache_is_refused_before_anything_is_written(
+    lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    # without TOX_VENVSYNC_CACHE_DIR the cache is the user cache directory: a venv there got the cache's lock file
+    # written into it, and was then refused for "holding files"; found by the whole-codebase health review
+    monkeypatch.delenv("TOX_VENVSYNC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cache = tmp_path / "xdg" / "tox-venvsync"
+    venv = tmp_path / "xdg" / inside  # the directory that holds the cache, or the cache itself
+    code, _, err = run(capsys, *sync_args(lock, venv, Path(sys.executable)))
+    expected = (
+        f"venvsync: error: refusing to use {venv} as a virtual environment: it holds tox-venvsync's cache "
+        f"({cache}); choose a venv outside the cache\n"
+    )
+    assert (code, err) == (2, expected)
+    assert not venv.exists()
+
+
 def test_verify_names_the_interpreter_a_venv_lost(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -421,8 +421,11 @@ def test_inspect_refuses_project_root_and_ancestors(tmp_path: Path) -> None:
 
 def test_protected_paths_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOX_VENVSYNC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "p" / "xdg"))  # the default cache: inside the project here
     project = tmp_path / "p"
     home = tmp_path / "h"
+    cache = project / "xdg" / "tox-venvsync"
+    cache_reason = f"it holds tox-venvsync's cache ({cache}); choose a venv outside the cache"
     project_reason = "it is the project root or one of its ancestors; choose a directory of its own for env_location"
     running_reason = (
         "it is the Python environment tox-venvsync itself runs from (syncing it would remove tox and this plugin); "
@@ -430,12 +433,14 @@ def test_protected_paths_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     )
     running = dict.fromkeys({Path(os.path.abspath(sys.prefix)), Path(os.path.realpath(sys.prefix))}, running_reason)
     assert protected_paths(project, home=home) == {
+        **dict.fromkeys((cache, cache.parent), cache_reason),
         **dict.fromkeys((project, *project.parents), project_reason),
         home: "it is your home directory; choose a directory below it",
         **running,
         Path("/"): "it is the filesystem root",
     }
     assert protected_paths(None, home=home) == {
+        **dict.fromkeys((cache, *cache.parents), cache_reason),
         home: "it is your home directory; choose a directory below it",
         **running,
         Path("/"): "it is the filesystem root",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import remove_tree
-from tox_venvsync._cache import CACHE_DIR_ENV
+from tox_venvsync._cache import CACHE_DIR_ENV, default_cache_dir
 from tox_venvsync._errors import FULL, LocationError, named, not_writable
 from tox_venvsync._state import State
 from tox_venvsync._values import frozen
@@ -68,17 +68,19 @@ def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapp
     """Paths never used as a venv nor emptied, each with the reason.
 
     ``/``, home, the project and its ancestors, the environment this process runs from (``sys.prefix``:
-    ``env_location = .venv`` where tox itself is installed would sync tox away), and ``TOX_VENVSYNC_CACHE_DIR``
-    and its ancestors (a sync would write the cache into the venv it is about to refuse).
+    ``env_location = .venv`` where tox itself is installed would sync tox away), and the cache
+    (``TOX_VENVSYNC_CACHE_DIR``, else the user cache directory) and its ancestors: a sync would write the cache into
+    the venv it is about to refuse.
 
     Each path is kept as spelled and as resolved, so reaching one through a symbolic link does not unprotect it.
     """
     reasons: dict[Path, str] = {}
-    if cache := os.environ.get(CACHE_DIR_ENV):  # the cache the sync fills, and the directories that hold it
-        root = Path(cache).expanduser().absolute()
-        reason = f"it holds tox-venvsync's cache ({CACHE_DIR_ENV}={cache}); choose a venv outside the cache"
-        for spelling in _spellings(root):
-            reasons.update(dict.fromkeys((spelling, *spelling.parents), reason))
+    # the cache the sync fills, and the directories that hold it
+    root = default_cache_dir()
+    where = f"{CACHE_DIR_ENV}={cache}" if (cache := os.environ.get(CACHE_DIR_ENV)) else str(root)
+    reason = f"it holds tox-venvsync's cache ({where}); choose a venv outside the cache"
+    for spelling in _spellings(root):
+        reasons.update(dict.fromkeys((spelling, *spelling.parents), reason))
     if project_root is not None:
         for root in _spellings(project_root):
             reasons.update(dict.fromkeys((root, *root.parents), _project()))
