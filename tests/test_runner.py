@@ -6,6 +6,7 @@ import contextlib
 import errno
 import hashlib
 import importlib.machinery
+import importlib.metadata
 import json
 import os
 import platform
@@ -2259,6 +2260,28 @@ def test_deps_install_with_virtualenv_s_pip_where_tox_has_none(demo: Demo, monke
     code, out = demo.run()
     assert code == 0, out
     assert "(deps installed by pip on top)" in out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "gamma-0.5.dist-info"]
+
+
+def test_deps_install_with_virtualenv_s_pip_where_tox_s_pip_has_no_python_option(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch, mocker: MockerFixture
+) -> None:
+    # a pip before 22.3 has no --python (Ubuntu 22.04's is 22.0.2, under a tox installed with pip install --user):
+    # deps stopped with "cannot be installed on top of the lock: no such option: --python", found by the
+    # whole-codebase health review; the pip virtualenv bundles for the venv's Python runs, as where tox has no pip
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
+    version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "22.2.2" if name == "pip" else version(name))
+    ran = mocker.spy(subprocess, "run")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
+    code, out = demo.run()
+    assert code == 0, out
+    pips = [call.args[0] for call in ran.call_args_list if "install" in call.args[0]]
+    assert len(pips) == 1
+    assert pips[0][0] == str(demo.venv / "bin" / "python")  # the venv's interpreter runs the bundled pip
+    assert "--python" not in pips[0]
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "gamma-0.5.dist-info"]
 
 

@@ -4,17 +4,21 @@ tox-venvsync has no resolver of its own: a ``deps`` entry names a package the lo
 pip (from the environment tox runs in, aimed at the venv with ``--python``) resolves it, with every
 locked package pinned by a constraints file so the lock's versions never move. A Python older than
 that pip runs on (3.9), and a tox without pip beside it (``uv tool install tox``, pipx), get the pip
-virtualenv bundles for the venv's Python, run from its wheel.
+virtualenv bundles for the venv's Python, run from its wheel; so does a pip there older than 22.3, which has no
+``--python``.
 """
 
 from __future__ import annotations
 
 import importlib.machinery
+import importlib.metadata
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import VenvSyncError, printed
 from tox_venvsync._target import bundled_pip, older_than_own_packaging
@@ -43,7 +47,8 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
     (``--sync-offline``): pip asks no index, only its find-links, as the builds' pip does then.
     """
     if older_than_own_packaging(version) or not _pip_beside_tox():
-        # pip runs from its wheel: uv's and pipx's tools have no pip of their own (uv tool install tox)
+        # pip runs from its wheel: uv's and pipx's tools have no pip of their own (uv tool install tox), and the pip
+        # of an older Python's system or venv may be too old for --python (Ubuntu 22.04's is 22.0.2)
         pip = [str(python), str(bundled_pip(python, version) / "pip")]
     else:
         pip = [sys.executable, "-m", "pip", "--python", str(python)]
@@ -61,11 +66,20 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
         raise DepsError(_explain(output, deps) + (offline_note if offline else ""), output=output)
 
 
+#: the first pip with ``--python``, which installs into the environment of another interpreter
+_PIP_WITH_PYTHON = (22, 3)
+
+
 def _pip_beside_tox() -> bool:
-    """Whether pip is installed in the environment tox runs in."""
+    """Whether pip is installed in the environment tox runs in, new enough to install into another (``--python``)."""
     # sys.path's finder alone: setuptools' distutils hack answers a search for pip by replacing distutils, with a
     # warning (Python 3.10 and 3.11, where the standard library still has distutils)
-    return importlib.machinery.PathFinder.find_spec("pip") is not None
+    if importlib.machinery.PathFinder.find_spec("pip") is None:
+        return False
+    try:
+        return Version(importlib.metadata.version("pip")).release >= _PIP_WITH_PYTHON
+    except (importlib.metadata.PackageNotFoundError, InvalidVersion):  # a pip without readable metadata: tried
+        return True
 
 
 def _explain(output: str, deps: Sequence[str]) -> str:
