@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
@@ -117,6 +118,18 @@ def test_the_private_tox_attributes_the_runner_reads_are_set_by_tox() -> None:
     assert "self._packages" in inspect.getsource(RunToxEnv.__init__)  # _sync_env
     assert "self._env" in inspect.getsource(Installer.__init__)  # _Listing.installed
     assert callable(RunToxEnv._build_packages)  # _sync_env
+
+
+def test_the_tox_helpers_we_import_are_where_tox_s_own_setup_imports_them() -> None:
+    # _tox_compat does nothing where tox lacks these helpers (older tox makes its work directory with the umask and
+    # writes no .venv redirect); a tox that moved one while its own setup still calls it would leave ours doing
+    # nothing without a word: the work directory group-readable again, a redirect file refused as a location
+    import tox.tox_env.api  # noqa: PLC0415
+
+    setup = inspect.getsource(tox.tox_env.api)
+    for module, name in (("tox.util.path", "ensure_private_dir"), ("tox.util.venv_redirect", "release_venv_redirect")):
+        if f"{name}(" in setup:
+            assert hasattr(importlib.import_module(module), name), f"tox calls {name}, no longer in {module}"
 
 
 def test_our_interpreter_facts_match_the_virtualenv_runners(tox_project: ToxProjectCreator, cache_dir: Path) -> None:  # noqa: ARG001
