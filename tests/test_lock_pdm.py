@@ -459,6 +459,42 @@ def test_best_wheel_then_sdist(tmp_path: Path, target: Target) -> None:
     ]
 
 
+def test_the_wheel_pdm_sync_installs_is_chosen(tmp_path: Path, target: Target) -> None:
+    # found comparing with pdm sync 2.29: a lock with a wheel built here (linux_x86_64) beside a manylinux one (a
+    # private index) got the linux one, which packaging 26 ranks first; pdm (dep_logic) ranks it after manylinux
+    glibc = (
+        "cp312-cp312-linux_x86_64",
+        "cp312-cp312-manylinux_2_28_x86_64",
+        "cp312-cp312-manylinux_2_17_x86_64",
+        "cp312-abi3-linux_x86_64",
+        "cp312-abi3-manylinux_2_17_x86_64",
+        "cp37-abi3-manylinux_2_17_x86_64",
+        "py312-none-any",
+        "py3-none-any",
+    )
+    musl = ("cp312-cp312-linux_x86_64", "cp312-cp312-musllinux_1_2_x86_64", "cp312-cp312-musllinux_1_1_x86_64")
+
+    def picked(tags: Sequence[str], *wheel_tags: str) -> str:
+        files = [_file(f"native-1.0-{tag}.whl") for tag in wheel_tags]
+        [pick] = _lock(tmp_path, [_package("native", files=files)]).select(replace(target, tag_strings=tags), Request())
+        assert pick.artifact is not None
+        return pick.artifact.filename.removeprefix("native-1.0-").removesuffix(".whl")
+
+    linux, newer, older = (
+        "cp312-cp312-linux_x86_64",
+        "cp312-cp312-manylinux_2_28_x86_64",
+        "cp312-cp312-manylinux_2_17_x86_64",
+    )
+    assert picked(glibc, linux, older) == older
+    assert picked(glibc, older, linux, newer) == newer
+    assert picked(glibc, "cp312-abi3-manylinux_2_17_x86_64", linux) == linux  # the ABI before the platform
+    assert picked(glibc, "cp37-abi3-manylinux_2_17_x86_64", "py312-none-any") == "py312-none-any"  # 3.12 over 3.7
+    assert picked(glibc, "py3-none-any", "cp37-abi3-manylinux_2_17_x86_64") == "cp37-abi3-manylinux_2_17_x86_64"
+    # on musl, dep_logic puts linux_x86_64 first, then musllinux from the oldest
+    assert picked(musl, "cp312-cp312-musllinux_1_2_x86_64", "cp312-cp312-musllinux_1_1_x86_64") == musl[2]
+    assert picked(musl, "cp312-cp312-musllinux_1_1_x86_64", linux) == linux
+
+
 def test_no_file_fits(tmp_path: Path, target: Target) -> None:
     win = "native-2.0-cp27-cp27m-win32.whl"
     mac = "native-2.0-cp312-cp312-macosx_11_0_arm64.whl"

@@ -438,6 +438,47 @@ def _target_platform(target: Target) -> tuple[str, str]:
     return family, _ARCH_ALIASES.get(machine, machine)
 
 
+def pdm_ranks(target: Target) -> Mapping[str, int]:
+    """The interpreter's tag ranks in pdm's order: ``(major, minor, ABI kind, platform)``, the highest first.
+
+    pdm sync takes, of a package's files, the one dep_logic's ``EnvSpec.wheel_compatibility`` rates highest: the
+    Python version of the wheel's interpreter tag first (``cp312`` over ``cp37-abi3`` over ``py3``), then its ABI
+    (the interpreter's own, then ``abi3``, then ``none``), then the platform in dep_logic's list, where a plain
+    ``linux_x86_64`` comes after every ``manylinux`` one on glibc ("non-manylinux is lowest priority") and before
+    the ``musllinux`` ones, oldest first, on musl. packaging 26 ranks ``linux_x86_64`` first: a lock with a wheel
+    built here beside a manylinux one (a private index) got the other wheel than ``pdm sync`` installs.
+    """
+    ranks = _PDM_RANKS.get(target.tag_strings)
+    if ranks is None:
+        platforms = _pdm_platforms(target.tag_strings)
+        ordered = sorted(target.tag_strings, key=lambda tag: _pdm_key(tag, platforms))
+        ranks = _PDM_RANKS[target.tag_strings] = {tag: rank for rank, tag in enumerate(ordered)}
+    return ranks
+
+
+def _pdm_platforms(tags: Iterable[str]) -> dict[str, int]:
+    """Each platform of the interpreter's tags and its place in dep_logic's ``Platform.compatible_tags``."""
+    found = list(dict.fromkeys(tag.rpartition("-")[2] for tag in tags))  # packaging's order: newest glibc first
+    plain = [p for p in found if p.startswith("linux_")]
+    musl = [p for p in found if p.startswith("musllinux_")]
+    rest = [p for p in found if p not in plain and p not in musl and p != "any"]
+    ordered = [*plain, *reversed(musl), *rest] if musl else [*rest, *plain]
+    return {platform: place for place, platform in enumerate([*ordered, "any"])}
+
+
+def _pdm_key(tag: str, platforms: Mapping[str, int]) -> tuple[int, int, int, int]:
+    """A tag's place in pdm's order, the best lowest: dep_logic's ``(major, minor, abi, platform)``, negated."""
+    interpreter, abi, platform = tag.split("-")
+    digits = interpreter[2:]  # dep_logic's version: the two letters of the implementation (cp, pp, py) cut off
+    major, minor = (int(digits[:1]), int(digits[1:] or 0)) if digits.isdigit() else (0, 0)
+    kind = 1 if abi == "abi3" else 0 if abi == "none" else 2
+    return (-major, -minor, -kind, platforms[platform])
+
+
+#: :func:`pdm_ranks` by the interpreter's tags
+_PDM_RANKS: dict[tuple[str, ...], dict[str, int]] = {}
+
+
 def _free_threaded(target: Target) -> bool:
     return any(tag.abi.startswith("cp") and tag.abi.endswith("t") for tag in target.tags[:1])
 
@@ -574,14 +615,14 @@ class PdmLockFile:
         )
 
     def _source(self, package: PdmPackage, target: Target) -> tuple[SourceKind, Artifact | None]:
-        """The artifact to install: the best wheel for the interpreter's tags, else the sdist (as pdm prefers)."""
+        """The artifact to install: the wheel pdm ranks best for the interpreter (:func:`pdm_ranks`), else the sdist."""
         if package.shape == "vcs":
             return "vcs", None
         if package.shape == "directory":
             return "directory", None
         if package.shape == "archive":
             return "archive", package.files[0]
-        if wheel := best_wheel((f for f in package.files if f.filename.endswith(".whl")), target.tag_ranks):
+        if wheel := best_wheel((f for f in package.files if f.filename.endswith(".whl")), pdm_ranks(target)):
             return "wheel", wheel
         if sdist := next((f for f in package.files if not f.filename.endswith(".whl")), None):
             return "sdist", sdist
