@@ -719,6 +719,36 @@ def test_an_env_location_starting_with_a_tilde_is_refused_before_anything_is_mad
 
 
 @pytest.mark.parametrize(
+    ("location", "variable", "name"),
+    [("$HOME/venvs/{env_name}", "$HOME", "HOME"), ("${VENV_ROOT}/{env_name}", "${VENV_ROOT}", "VENV_ROOT")],
+)
+def test_an_env_location_with_a_shell_variable_is_refused_before_anything_is_made(
+    demo: Demo, location: str, variable: str, name: str
+) -> None:
+    # tox does not expand $HOME either: the venv went into a directory named $HOME in the project (found by QA)
+    (demo.project.path / "tox.ini").write_text(INI.replace("{env_location}", location))
+    result = demo.project.run("r", "--workdir", str(demo.work))
+    assert result.code != 0
+    expected = location.replace("{env_name}", "py312")
+    assert (
+        f"env_location '{expected}' starts with {variable}, which tox does not expand in its configuration, so it "
+        f"names a directory {variable} in the project; write {{env:{name}}} instead of {variable}"
+    ) in result.out
+    assert "Traceback" not in result.out
+    assert sorted(p.name for p in demo.project.path.iterdir()) == ["pylock.toml", "tox.ini"]
+
+
+def test_a_dollar_in_the_name_of_a_real_directory_above_the_venv_is_no_variable(demo: Demo) -> None:
+    # a project or work directory named with a $ (job$BUILD) gives an absolute env_location holding it: it is used
+    (demo.project.path / "tox.ini").write_text(
+        INI.replace("{env_location}", str(demo.venvs / "job$BUILD" / "{env_name}"))
+    )
+    result = demo.project.run("r", "--workdir", str(demo.work))
+    assert result.code == 0, result.out
+    assert (demo.venvs / "job$BUILD" / "py312" / "pyvenv.cfg").is_file()
+
+
+@pytest.mark.parametrize(
     ("substitution", "what"),
     [
         ("env_dir", "which follows env_location"),

@@ -309,6 +309,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 f"names a directory {first} in the project; {instead}"
             )
             raise HandledError(msg)
+        if selected is not False and (unexpanded := _unexpanded_variable(value)):
+            raise HandledError(unexpanded)
         root: Path = self.core["tox_root"]
         location = kernel_path(root / value)  # a ".." after a linked directory, as the system finds it
         if selected and getattr(self.options, "command", None) in _RUNNING_COMMANDS:
@@ -947,6 +949,27 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         deps = " (deps installed by pip on top)" if outcome.deps else ""
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
+
+
+#: a shell variable as a user writes one at the start of a path: ``$HOME``, ``${HOME}``
+_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))$")
+
+
+def _unexpanded_variable(value: Path) -> str | None:
+    """The sentence for an ``env_location`` that starts with a shell variable (``$HOME/venvs``), which tox keeps.
+
+    tox expands ``{env:HOME}`` and never ``$HOME``: the venv went into a directory named ``$HOME`` in the project,
+    one ``rm -rf $HOME`` from the home directory, as with ``~``. Only a relative value's first part is read: an
+    absolute one (``{tox_root}/.tox``) may hold a ``$`` of a real directory's name.
+    """
+    found = None if value.is_absolute() or not value.parts else _SHELL_VARIABLE.match(value.parts[0])
+    if found is None:
+        return None
+    variable, name = found[0], found["braced"] or found["bare"]
+    return (
+        f"env_location {str(value)!r} starts with {variable}, which tox does not expand in its configuration, so it "
+        f"names a directory {variable} in the project; write {{env:{name}}} instead of {variable}"
+    )
 
 
 def _built_from_itself(substitution: str) -> str:
