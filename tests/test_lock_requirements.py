@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import shutil
 import tempfile
@@ -117,6 +118,22 @@ def test_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(LockFileError) as info:
         read_requirements(path)
     assert str(info.value) == f"{path}: is not UTF-8 text (byte 5); is this the right file?"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read_as_pip_and_uv_read_them(
+    tmp_path: Path, target: Target, encoding: str
+) -> None:
+    # Windows PowerShell 5's `uv export > requirements.txt` writes UTF-16 with a mark and CRLF lines: pip and uv
+    # install from it, and the file stopped as "is not UTF-8 text (byte 0)" (found by QA)
+    path = tmp_path / "requirements.txt"
+    text = f"\ufeff# caf\u00e9\r\npkg==1.0 \\\r\n    --hash=sha256:{H1}\r\nother==2.0 --hash=sha256:{H2}\r\n"
+    path.write_bytes(text.encode(encoding))
+    assert _names(read_requirements(path).select(target, Request())) == ["pkg", "other"]
+    path.write_bytes(codecs.BOM_UTF16_LE + b"p\x00\x00\xd8")  # an unpaired surrogate
+    with pytest.raises(LockFileError) as info:
+        read_requirements(path)
+    assert str(info.value) == f"{path}: is not UTF-16 text after its byte order mark (byte 4); is this the right file?"
 
 
 def test_byte_order_mark_and_empty_file(tmp_path: Path, target: Target) -> None:

@@ -14,6 +14,7 @@ the line joining and comment rules below are pip's (``pip/_internal/req/req_file
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import shlex
@@ -38,6 +39,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
+from tox_venvsync._lock._file import lock_bytes
 from tox_venvsync._lock._model import (
     HASH_ALGORITHMS,
     Artifact,
@@ -48,7 +50,7 @@ from tox_venvsync._lock._model import (
     not_a_commit,
     wrong_digest,
 )
-from tox_venvsync._lock._toml import read_text
+from tox_venvsync._lock._toml import utf8_text
 from tox_venvsync._values import frozen, replace
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
@@ -170,7 +172,7 @@ def read_requirements(path: Path, paths_from: Path | None = None) -> Requirement
     try:
         options = IndexOptions()
         pins: list[_Pin] = []
-        for line in map(_expanded, _logical_lines(read_text(path))):
+        for line in map(_expanded, _logical_lines(_text(path))):
             if not line.text.startswith("-"):
                 pins.append(_requirement_pin(path, line))
                 continue
@@ -182,6 +184,30 @@ def read_requirements(path: Path, paths_from: Path | None = None) -> Requirement
         return RequirementsFile(path=path, options=options, pins=_with_index(pins, options))
     finally:
         _PATHS_FROM.reset(token)
+
+
+#: the byte order marks of the encodings besides UTF-8 that pip (``auto_decode``) and uv read a requirements file in,
+#: UTF-32's first (its little-endian mark starts with UTF-16's): Windows PowerShell 5's ``uv export > requirements.txt``
+#: writes UTF-16 with a mark
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _text(path: Path) -> str:
+    """The file's text: UTF-8, or UTF-16 or UTF-32 after its byte order mark, as pip and uv read it."""
+    raw = lock_bytes(path)
+    encoding = next((name for mark, name in _BOMS if raw.startswith(mark)), None)
+    if encoding is None:
+        return utf8_text(path, raw)
+    try:
+        return raw.decode(encoding)  # the codec reads the mark for the byte order, and drops it
+    except UnicodeDecodeError as exc:
+        reason = f"is not {encoding.upper()} text after its byte order mark (byte {exc.start}); is this the right file?"
+        raise LockFileError(path, reason) from exc
 
 
 #: where the relative paths of the file being read start (see :func:`read_requirements`)

@@ -80,7 +80,11 @@ def memo_dir(directory: Path, *, write: bool = True) -> Iterator[None]:
 
 def read_text(path: Path) -> str:
     """A lockfile's text; every problem names the file and what to do."""
-    raw = lock_bytes(path)
+    return utf8_text(path, lock_bytes(path))
+
+
+def utf8_text(path: Path, raw: bytes) -> str:
+    """The lockfile ``path``'s bytes ``raw`` as UTF-8 text (a byte order mark dropped), or one sentence."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
