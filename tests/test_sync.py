@@ -788,6 +788,53 @@ def test_a_link_out_of_the_venv_where_a_wheel_goes_stops_the_sync_before_anythin
     )
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_path_too_long_for_the_file_system_stops_the_sync_before_anything_changes(
+    tmp_path: Path, python312: Path, cache_dir: Path, how: str
+) -> None:
+    # found by QA with a venv at a deep location: the upgrade removed the old version (and what the lock dropped),
+    # then stopped placing the new one with "File name too long", leaving neither version installed
+    parts, rest = divmod(3950 - len(str(tmp_path)), 251)  # a venv of 3950 bytes: below PATH_MAX, 4096
+    deep = tmp_path.joinpath(*["d" * 250] * parts, "e" * max(rest - 1, 1))
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(deep)], check=True)
+    env = Env(deep, query_interpreter(deep / "bin" / "python"), Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
+    long = f"dd/{'m' * 200}.py"
+    one = make_wheel(tmp_path / "one", "dd", "1.0")
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules={"dd/__init__.py": "", long: ""})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    before = env.stats()
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target) if how == "pypa/installer" else None)
+    assert env.stats() == before
+    assert env.dist_infos() == ["dd-1.0.dist-info"]
+    path = env.site / long
+    assert str(info.value) == (
+        f"cannot install dd from {two.name}: {path} is {len(str(path))} bytes long, and the file system takes paths "
+        "shorter than 4096 bytes; choose a shorter location for the environment"
+    )
+
+
+def test_a_name_too_long_for_the_file_system_stops_the_sync_before_anything_changes(env: Env, tmp_path: Path) -> None:
+    # a name past the file system's NAME_MAX (255 bytes on ext4 and tmpfs); pypa/installer's path, as the linked
+    # one unpacks the wheel into the cache first, where the name stops the sync as well
+    long = f"dd/{'n' * 256}.py"
+    one = make_wheel(tmp_path / "one", "dd", "1.0")
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules={"dd/__init__.py": "", long: ""})
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    before = env.stats()
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target))
+    assert env.stats() == before
+    assert str(info.value) == (
+        f"cannot install dd from {two.name}: {env.site / long} has the name '{'n' * 256}.py' of 259 bytes, and the "
+        "file system of the environment takes names of 255 bytes at most; put the environment on another one"
+    )
+
+
 _IN_THE_WAY = {
     # a package directory that became a data file, with a file of the user's left in it
     "a directory where a file goes": (

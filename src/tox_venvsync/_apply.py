@@ -1079,12 +1079,51 @@ def _check_placeable(
     for index, (wheel, wanted) in enumerate(installs):
         for directory, names in installer.destinations(wheel, wanted).items():
             owners.setdefault(directory, {}).update(dict.fromkeys(names, index))
+    if (too_long := _too_long(owners, venv)) is not None:
+        wheel, wanted = installs[too_long[0]]
+        raise InstallError(wanted.pick.name, wheel.name, too_long[1])
     if (found := _in_the_way(owners, removed, _LinksOut(venv))) is not None:
         index, reason, standing = found
         wheel, wanted = installs[index]
         # a file or directory standing in the way is the venv's state (exit 1, as met at placement); a link out of
         # the venv is refused as a cached tree's is when it is taken (exit 2)
         raise (InTheWayError if standing else InstallError)(wanted.pick.name, wheel.name, reason)
+
+
+def _too_long(owners: Mapping[str, Mapping[str, int]], venv: Path) -> tuple[int, str] | None:
+    """The install that writes a path the venv's file system refuses as too long, and why, if one does.
+
+    The system takes no path of ``PC_PATH_MAX`` bytes or more (4096 on Linux) and no name longer than
+    ``PC_NAME_MAX`` (255; 143 on eCryptfs): a module deep in a package, in a venv at a deep location, was met as it
+    was placed, after the uninstalls, with the old version gone and the new one half placed.
+    """
+    path_max, name_max = _limit(venv, "PC_PATH_MAX"), _limit(venv, "PC_NAME_MAX")
+    for directory, names in owners.items():
+        parts = os.path.relpath(directory, venv).split(os.sep)  # the venv's own are there already
+        for name, index in names.items():
+            path = os.path.join(directory, name)
+            if (size := len(os.fsencode(path))) >= path_max:
+                reason = (
+                    f"{path} is {size} bytes long, and the file system takes paths shorter than {path_max} bytes; "
+                    "choose a shorter location for the environment"
+                )
+                return index, reason
+            if (part := next((p for p in (*parts, name) if len(os.fsencode(p)) > name_max), None)) is not None:
+                reason = (
+                    f"{path} has the name {part!r} of {len(os.fsencode(part))} bytes, and the file system of the "
+                    f"environment takes names of {name_max} bytes at most; put the environment on another one"
+                )
+                return index, reason
+    return None
+
+
+def _limit(venv: Path, name: str) -> int:
+    """The file system's ``os.pathconf`` limit ``name`` at ``venv``; ``sys.maxsize`` when it has none or says none."""
+    try:
+        limit = os.pathconf(venv, name)
+    except (OSError, ValueError):
+        return sys.maxsize
+    return limit if limit > 0 else sys.maxsize
 
 
 def _in_the_way(
