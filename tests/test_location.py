@@ -764,6 +764,26 @@ def test_a_name_that_is_not_utf8_is_refused_before_anything_is_made(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("made", [False, True], ids=["missing", "a venv"])
+def test_a_path_with_the_path_separator_is_refused_before_anything_is_made(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], *, made: bool
+) -> None:
+    # found by QA: env_location = /srv/a:b/venv ended in a traceback (the standard library's venv raises ValueError
+    # for it, as virtualenv refuses it in its usage text); a venv there could not have its bin/ on PATH either
+    path = tmp_path / "a:b" / "venv"
+    if made:
+        path.mkdir(parents=True)
+        (path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == (
+        f"refusing to use {path} as a virtual environment: its path holds ':', the separator of PATH, so its bin "
+        "directory could not be put on PATH (python -m venv, virtualenv and uv refuse it too); choose a path without "
+        "':'"
+    )
+    assert [p.name for p in tmp_path.rglob("*")] == (["a:b", "venv", "pyvenv.cfg"] if made else [])
+
+
 def test_a_protected_directory_under_another_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a bind mount shows a protected directory (the running venv, home) at another path no link resolves
     protected_dir = tmp_path / "tools-venv"

@@ -137,6 +137,12 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
         os.fsdecode(path).encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8 in the name: venv writes the path into its scripts as text
         raise LocationError(path, "its name is not valid UTF-8 text; choose a path in UTF-8") from None
+    if os.pathsep in str(path):  # venv and virtualenv refuse it (ValueError, a traceback); PATH could not name bin/
+        reason = (
+            f"its path holds {os.pathsep!r}, the separator of PATH, so its bin directory could not be put on PATH "
+            f"(python -m venv, virtualenv and uv refuse it too); choose a path without {os.pathsep!r}"
+        )
+        raise LocationError(path, reason)
     for spelling in (path, Path(os.path.realpath(path))):
         if spelling in protected:
             raise LocationError(path, protected[spelling])
