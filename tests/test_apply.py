@@ -1268,6 +1268,30 @@ def test_data_scripts_get_their_whole_python_line_made_the_venvs(
     assert not check_records(scan([Path(target.scheme["purelib"])]), path)
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+@pytest.mark.parametrize("where", ["a\tvenv", "a\nvenv"], ids=["tab", "newline"])
+def test_scripts_run_in_a_venv_whose_path_the_kernel_would_cut(
+    tmp_path: Path, python312: Path, where: str, how: str
+) -> None:
+    # found by QA: the kernel ends a #! line's interpreter at a tab and the line at a newline; the scripts named
+    # the path as it is (only a space went through /bin/sh, as in pypa/installer, pip and uv) and did not start
+    modules = {"tool/__init__.py": "def main():\n    print('console ran')\n"}
+    data = {"scripts/plain": b"#!python\nprint('plain ran')\n"}
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0", modules=modules, console_scripts={"tool": "tool:main"}, data=data)
+    path = tmp_path / where
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    target = query_interpreter(path / "bin" / "python")
+    installer = LinkInstaller(target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(target)
+    wanted = from_cache(wheel) if how == "linked" else _wanted("tool", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    for name, said in (("tool", "console ran"), ("plain", "plain ran")):
+        done = subprocess.run([str(path / "bin" / name)], capture_output=True, text=True, check=False)
+        assert (done.returncode, done.stdout.strip()) == (0, said), done.stderr
+        assert (path / "bin" / name).read_bytes().startswith(b"#!/bin/sh\n")
+    assert not check_records(scan([Path(target.scheme["purelib"])]), path)
+
+
 _LINK_WITH_SCRIPT = """
 import sys
 from pathlib import Path

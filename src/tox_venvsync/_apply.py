@@ -107,6 +107,7 @@ class WheelInstaller:
         """Install a wheel that passed :meth:`check`."""
         from installer.destinations import SchemeDictionaryDestination  # noqa: PLC0415  # see the imports
         from installer.records import RecordEntry  # noqa: PLC0415
+        from installer.utils import Scheme  # noqa: PLC0415
 
         name = str(wanted.pick.name)
         real_venv, checked = os.path.realpath(self._target.prefix), set[str]()
@@ -149,6 +150,12 @@ class WheelInstaller:
                 if data.startswith(b"#!python"):
                     data = _shebang_line(self.interpreter) + b"\n" + data.partition(b"\n")[2]
                 return self.write_to_fs(scheme, os.fspath(path), io.BytesIO(data), is_executable)
+
+            def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:  # noqa: ARG002  # installer's signature
+                # pypa/installer's script with the first lines _shebang_line makes: a tab or a newline in the venv's
+                # path goes through /bin/sh (installer wrote it as it is, and the kernel cut the path there)
+                script = _script(module, attr, self.interpreter)
+                return self.write_to_fs(Scheme("scripts"), name, io.BytesIO(script), is_executable=True)
 
         self._run(wheel, wanted, Destination, overwrite=True)  # files an interrupted apply left are replaced
 
@@ -1924,6 +1931,8 @@ if __name__ == "__main__":
 """
 #: the longest ``#!`` line (with its newline) written as it is; longer ones go through ``/bin/sh``
 _SHEBANG_MAX = 127
+#: the bytes that end the interpreter's path in a ``#!`` line (space, tab and newline, as Linux reads it)
+_CUT_BY_KERNEL = frozenset(b" \t\n")
 
 
 def _script(module: str, attr: str, interpreter: str) -> bytes:
@@ -1937,9 +1946,13 @@ def _script(module: str, attr: str, interpreter: str) -> bytes:
 
 
 def _shebang_line(interpreter: str) -> bytes:
-    """``#!<interpreter>``; for a path with a space or too long for the kernel, lines that make /bin/sh run it."""
+    """``#!<interpreter>``; for a path the kernel would cut or that is too long for it, lines that make /bin/sh run it.
+
+    The kernel ends the interpreter's path at a space or a tab, and the line at a newline: pypa/installer, pip and
+    uv go through /bin/sh for a space only, and their scripts in a venv whose path holds a tab or a newline fail.
+    """
     executable = interpreter.encode("utf-8")
-    if b" " not in executable and len(executable) + 3 <= _SHEBANG_MAX:
+    if not _CUT_BY_KERNEL.intersection(executable) and len(executable) + 3 <= _SHEBANG_MAX:
         return b"#!" + executable
     import shlex  # noqa: PLC0415  # only for such paths
 
