@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import shutil
 import sys
 import textwrap
@@ -685,6 +686,61 @@ def test_a_plain_linux_wheel_ranks_after_manylinux_as_uv_ranks_it(tmp_path: Path
         "native-1.0-cp312-cp312-linux_x86_64.whl"
     )
     assert picked("py3-none-linux_x86_64", "py3-none-any") == "native-1.0-py3-none-linux_x86_64.whl"
+
+
+_NATIVE = """
+    [[package]]
+    name = "native"
+    version = "1.0"
+    source = { registry = "https://example.invalid/simple" }
+    sdist = { url = "https://example.invalid/native-1.0.tar.gz", hash = "HASH", size = 10 }
+    wheels = [{ url = "https://example.invalid/MAC", hash = "HASH", size = 10 }]
+    """.replace("HASH", HASH).replace("MAC", "native-1.0-cp312-cp312-macosx_11_0_arm64.whl")
+
+
+@pytest.mark.parametrize(
+    ("uv", "expected"),
+    [
+        ("", {"native": "sdist", "plain": "wheel"}),
+        ('no-build-package = ["plain"]', {"native": "sdist", "plain": "wheel"}),  # plain has a wheel: nothing built
+        ('no-binary-package = ["plain"]', "plain 1.0 at package[2] is marked no-binary"),
+        ("no-build = true", "no wheel of native 1.0 at package[0] fits"),
+        ('no-build-package = ["Native"]', "no wheel of native 1.0 at package[0] fits"),
+        ('no-binary-package = ["native"]', {"native": "sdist", "plain": "wheel"}),
+        ("no-build = 1", "must be true or false, not an integer; correct it"),
+        ("no-build = true\nno-binary = true", "native 1.0 at package[0] is marked both no-binary and no-build"),
+    ],
+)
+def test_no_build_and_no_binary_are_held_as_uv_sync_holds_them(
+    tmp_path: Path, target: Target, uv: str, expected: dict[str, str] | str
+) -> None:
+    # found by QA with a lock made on macOS: uv sync refuses to build native's sdist where tool.uv says no-build
+    # ("marked as --no-build but has no binary distribution"), and venvsync built it
+    body = _NATIVE + _root('{ name = "native" }, { name = "plain" }') + _package("plain")
+
+    def picked() -> dict[str, str]:
+        lock = _lock(tmp_path, body, pyproject=f"[tool.uv]\n{uv}\n")
+        return {str(pick.name): pick.kind for pick in lock.select(target, Request(frozen=True))}
+
+    if isinstance(expected, str):
+        with pytest.raises(VenvSyncError, match=re.escape(expected)):
+            picked()
+    else:
+        assert picked() == {"proj": "directory", **expected}
+
+
+def test_the_no_build_sentence(tmp_path: Path, target: Target) -> None:
+    body = _NATIVE + _root('{ name = "native" }')
+    lock = _lock(tmp_path, body, pyproject="[tool.uv]\nno-build = true\n")
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(frozen=True))
+    assert info.value.reason == (
+        f"no wheel of native 1.0 at package[0] fits the interpreter {target.executable} (Python "
+        f"{target.python_full_version}, tags {no_wheel_summary(target.tags)}), and pyproject.toml's tool.uv marks it "
+        "no-build, so its sdist is not built (uv sync refuses it too); the lock has "
+        "native-1.0-cp312-cp312-macosx_11_0_arm64.whl: re-lock for this interpreter, use another Python, or take "
+        "native out of no-build-package (or no-build)"
+    )
 
 
 def test_supported_markers(tmp_path: Path, target: Target) -> None:

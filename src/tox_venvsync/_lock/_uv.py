@@ -88,8 +88,12 @@ def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any
     """The model of parsed ``uv.lock`` content; ``project`` is the parsed ``pyproject.toml`` beside it."""
     from tox_venvsync._lock._uv_fresh import stale_reason  # noqa: PLC0415  # only where a lock is read
 
-    defaults, declared = _ProjectReader(path.parent / "pyproject.toml").groups(project or {})
+    reader = _ProjectReader(path.parent / "pyproject.toml")
+    defaults, declared = reader.groups(project or {})
     lock = _LockReader(path).lock(data, defaults, declared)
+    no_build, no_binary = reader.build_options(project or {})
+    if no_build or no_binary:
+        lock = replace(lock, no_build=no_build, no_binary=no_binary)
     if project is None:  # copied without its pyproject.toml (a Docker stage): the groups as uv recorded them
         lock = _recorded_groups(lock)
     stale = stale_reason(path, data, project) if project else None
@@ -199,6 +203,10 @@ class UvLockFile:
     declared_groups: frozenset[NormalizedName] = frozenset()
     #: why ``uv sync --locked`` would refuse the lock (the pyproject.toml files changed since), else ``None``
     stale: str | None = None
+    #: the packages ``tool.uv.no-build`` (``"all"``) or ``no-build-package`` forbid building, as ``uv sync`` reads them
+    no_build: frozenset[NormalizedName] | Literal["all"] = frozenset()
+    #: the packages ``tool.uv.no-binary`` (``"all"``) or ``no-binary-package`` install from their sdist only
+    no_binary: frozenset[NormalizedName] | Literal["all"] = frozenset()
     format: str = "uv"
 
     def select(self, target: Target, request: Request) -> list[Pick]:
@@ -395,8 +403,14 @@ class UvLockFile:
         return self._file_pick(package, target, ranks)
 
     def _file_pick(self, package: UvPackage, target: Target, ranks: Mapping[str, int]) -> Pick:
+        """The best wheel, else the sdist (or the archive), as ``uv sync`` takes them (``Package::to_dist``).
+
+        ``tool.uv.no-binary`` leaves the wheels out and ``no-build`` the sdist: a registry sdist or an archive
+        that needs building is refused, as uv refuses it (a directory or editable project is built all the same).
+        """
         index = _index_url(self.path.parent, package.source)
-        if package.wheels:
+        no_binary = _applies(self.no_binary, package.name)
+        if package.wheels and not no_binary:
             wheel = best_wheel(package.wheels, ranks)
             if wheel is not None:
                 context = f"{package.context}.wheels[{package.wheels.index(wheel)}]"
@@ -404,13 +418,16 @@ class UvLockFile:
                     name=package.name, version=package.version, kind="wheel", artifact=wheel,
                     index=index, context=context, direct=package.source.kind != "registry",
                 )  # fmt: skip
-        if package.sdist is not None:
+        no_build = _applies(self.no_build, package.name)
+        if package.sdist is not None and not no_build:
             kind: Literal["sdist", "archive"] = "sdist" if package.source.kind == "registry" else "archive"
             return Pick(
                 name=package.name, version=package.version, kind=kind, artifact=package.sdist,
                 index=index, context=f"{package.context}.sdist",
                 subdirectory=package.source.subdirectory if kind == "archive" else None, direct=kind == "archive",
             )  # fmt: skip
+        if no_build or no_binary:
+            raise SelectionError(self.path, _forbidden(package, target, no_build=no_build, no_binary=no_binary))
         raise SelectionError(self.path, _no_artifact(package, target))
 
 
@@ -643,6 +660,35 @@ def _no_artifact(package: UvPackage, target: Target) -> str:
     )
 
 
+def _applies(option: frozenset[NormalizedName] | Literal["all"], name: NormalizedName) -> bool:
+    """Whether ``no-build`` or ``no-binary`` (every package, or the ``-package`` names) covers ``name``."""
+    return option == "all" or name in option
+
+
+def _forbidden(package: UvPackage, target: Target, *, no_build: bool, no_binary: bool) -> str:
+    """The sentence for a package whose only files for the interpreter ``tool.uv`` forbids, as ``uv sync`` says it."""
+    version = f" {package.version}" if package.version is not None else ""
+    where = f"{package.name}{version} at {package.context}"
+    if no_binary and no_build:
+        return (
+            f"{where} is marked both no-binary and no-build in pyproject.toml's tool.uv, so neither a wheel nor its "
+            "sdist may be installed (uv sync refuses it too); take it out of one of them"
+        )
+    if no_binary:
+        return (
+            f"{where} is marked no-binary in pyproject.toml's tool.uv, and the lock has no sdist of it to install "
+            "instead (uv sync refuses it too); take it out of no-binary-package (or no-binary), or re-lock"
+        )
+    shown = tag_summary(target.tags)
+    files = ", ".join(wheel.filename for wheel in package.wheels) or "no wheels"
+    return (
+        f"no wheel of {where} fits the interpreter {target.executable} (Python {target.python_full_version}, tags "
+        f"{shown}), and pyproject.toml's tool.uv marks it no-build, so its sdist is not built (uv sync refuses it "
+        f"too); the lock has {files}: re-lock for this interpreter, use another Python, or take {package.name} out "
+        "of no-build-package (or no-build)"
+    )
+
+
 def _index_url(directory: Path, source: UvSource) -> str | None:
     """The registry of a package as a URL (a local registry's directory as a ``file:`` URL)."""
     if source.kind != "registry":
@@ -726,6 +772,25 @@ class _ProjectReader(_Reader):
         if value is None:
             return frozenset({canonicalize_name("dev")}), declared
         return self.names(uv, "default-groups", "tool.uv"), declared
+
+    def build_options(
+        self, project: Mapping[str, Any]
+    ) -> tuple[frozenset[NormalizedName] | Literal["all"], frozenset[NormalizedName] | Literal["all"]]:
+        """The packages never built, and those never installed from a wheel, as ``uv sync`` takes them.
+
+        ``tool.uv``'s ``no-build`` and ``no-build-package``, ``no-binary`` and ``no-binary-package``.
+        """
+        tool = self.get(project, "tool", dict, "") or {}
+        uv = self.get(tool, "uv", dict, "tool") or {}
+        return self._option(uv, "no-build"), self._option(uv, "no-binary")
+
+    def _option(self, uv: Mapping[str, Any], key: str) -> frozenset[NormalizedName] | Literal["all"]:
+        """``"all"`` for ``key = true``, else the names of ``key-package``."""
+        every = uv.get(key, False)
+        if not isinstance(every, bool):
+            reason = f"must be true or false, not {_type_name(every)}; correct it"
+            raise self.fail(_at("tool.uv", key), reason)
+        return "all" if every else self.names(uv, f"{key}-package", "tool.uv")
 
 
 class _LockReader(_Reader):
