@@ -445,6 +445,28 @@ def test_a_socks_all_proxy_that_urllib_cannot_use_is_left_alone(
     assert local_index.requests == ["/simple/"]
 
 
+@pytest.mark.parametrize("no_proxy", ["127.0.0.0/8", "10.0.0.0/8, 127.0.0.1/32", "::1/128,127.0.0.0/24"])
+@pytest.mark.parametrize("variable", ["NO_PROXY", "no_proxy"])
+def test_no_proxy_names_networks_as_pip_and_uv_read_it(
+    local_index: LocalIndex, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch, variable: str, no_proxy: str
+) -> None:
+    # urllib takes "10.0.0.0/8" for a host name: an address of the company network went to the proxy
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _proxied(monkeypatch, https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9", **{variable: no_proxy})
+    assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
+    assert _index.through_proxy("failed", local_index.simple_url) == "failed"
+
+
+def test_an_address_outside_the_no_proxy_networks_goes_through_the_proxy(
+    local_index: LocalIndex, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    _proxied(monkeypatch, http_proxy=local_index.url, no_proxy="10.0.0.0/8,fd00::/8,not-a-network/99")
+    # the local index answers a proxy's request line (an absolute URL) as its own
+    assert IndexClient().locate("http://127.0.0.2:9/simple/", "pkg", wheel.name)
+    assert local_index.requests == ["/simple/pkg/"]
+
+
 @pytest.mark.reliability("hostile")
 def test_a_proxy_that_asks_for_a_login_says_where_it_goes(
     local_index: LocalIndex, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch

@@ -64,7 +64,7 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(urllib.request.ProxyHandler(_proxies()), _Handler(), _Login(), _Redirects())
+    return urllib.request.build_opener(_Proxies(_proxies()), _Handler(), _Login(), _Redirects())
 
 
 # --- proxies ---------------------------------------------------------------------------------------------------------
@@ -92,9 +92,41 @@ def through_proxy(reason: str, url: str) -> str:
     """``reason``, naming the proxy the request to ``url`` went through, if one did: the failure may be the proxy's."""
     parts = urlsplit(url)
     proxy = _proxies().get(parts.scheme.lower())
-    if proxy is None or urllib.request.proxy_bypass(parts.netloc.rpartition("@")[2]):
+    if proxy is None or _bypassed(parts.netloc.rpartition("@")[2]):
         return reason
     return f"{reason} (the request went through the proxy {_shown_proxy(proxy)})"
+
+
+class _Proxies(urllib.request.ProxyHandler):
+    """urllib's proxy handler, but a host ``no_proxy`` covers by a network (``10.0.0.0/8``) goes without the proxy."""
+
+    def proxy_open(self, req: urllib.request.Request, proxy: str, type: str) -> Any:  # noqa: A002, ANN401  # urllib's
+        if req.host and _bypassed(req.host):
+            return None  # the next handler opens it directly
+        return super().proxy_open(req, proxy, type)
+
+
+def _bypassed(host: str) -> bool:
+    """Whether a request to ``host`` (``name`` or ``name:port``) goes without a proxy, as ``no_proxy`` says.
+
+    urllib's own check (``*``, a name and its subdomains, ``name:port``), and for an IP address the entries that
+    name a network (``10.0.0.0/8``, ``fd00::/8``), which pip (requests) and uv read so; urllib takes one for a name
+    that no host has, and sent the request to a host of the company network to the proxy, which may refuse it.
+    """
+    if urllib.request.proxy_bypass(host):
+        return True
+    try:
+        address = ipaddress.ip_address(urlsplit(f"//{host}").hostname or "")
+    except ValueError:  # a name: urllib's check was the whole of it
+        return False
+    for entry in urllib.request.getproxies_environment().get("no", "").split(","):
+        try:
+            network = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            continue
+        if address in network:  # an address of the other IP version is in no network of this one
+            return True
+    return False
 
 
 def _shown_proxy(proxy: str) -> str:
