@@ -132,6 +132,65 @@ def test_https_through_a_proxy_tunnels_every_request(
 
 
 @pytest.mark.usefixtures("trusted")
+@pytest.mark.parametrize(
+    ("status", "asked", "reason"),
+    [
+        (
+            403,
+            1,  # the proxy's policy, which asking again does not change; it was asked 4 times
+            (
+                "the proxy refused to open a connection to the host (HTTP 403 Forbidden); add the host to no_proxy "
+                "if it is to be reached without the proxy, else ask for the proxy to let it through"
+            ),
+        ),
+        (
+            407,
+            1,
+            # the advice was "http://user:token@host:port", which every message shows as "http://****@host:port"
+            (
+                "the proxy answered HTTP 407 Proxy Authentication Required; give the proxy its login in its URL, "
+                "before the host (user:token@), in https_proxy or http_proxy"
+            ),
+        ),
+        (
+            502,
+            2,
+            (
+                "the proxy could not open a connection to the host (HTTP 502 Bad Gateway); check the URL's host and "
+                "port, and no_proxy if the host is to be reached without the proxy (the request went through the "
+                "proxy {proxy}) (asked 2 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+            ),
+        ),
+    ],
+)
+def test_a_proxy_that_refuses_a_tunnel_says_what_to_do_and_is_asked_again_only_when_that_may_pass(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    wheelhouse: Path,
+    cache_dir: Path,
+    https_index: LocalIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    asked: int,
+    reason: str,
+) -> None:
+    # "Tunnel connection failed: 403 Forbidden; check the network or the index", asked 4 times in 3.5 s
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "1")
+    with TunnelProxy() as proxy:
+        proxy.connect_status = status
+        monkeypatch.setenv("https_proxy", proxy.url)
+        with pytest.raises(FetchError) as info:
+            CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+        shown = proxy.url
+    expected = (
+        reason.format(proxy=shown) if "{proxy}" in reason else f"{reason} (the request went through the proxy {shown})"
+    )
+    assert info.value.reason == expected
+    assert str(info.value).endswith(expected)  # the message shows it as it is: no login to hide in it
+    assert len(proxy.refused) == asked
+    assert https_index.requests == []
+
+
+@pytest.mark.usefixtures("trusted")
 def test_a_redirect_from_https_to_plain_http_is_refused_and_gets_no_login(
     wheelhouse: Path, cache_dir: Path, https_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:

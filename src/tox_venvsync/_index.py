@@ -69,8 +69,8 @@ def _opener() -> urllib.request.OpenerDirector:
 
 # --- proxies ---------------------------------------------------------------------------------------------------------
 
-#: what to do about a proxy that asks for a login (HTTP 407)
-_PROXY_LOGIN = "give the proxy its login in its URL (http://user:token@host:port in https_proxy or http_proxy)"
+#: what to do about a proxy that asks for a login (HTTP 407); no URL with a login, which a message shows as ``****@``
+_PROXY_LOGIN = "give the proxy its login in its URL, before the host (user:token@), in https_proxy or http_proxy"
 
 
 def _proxies() -> dict[str, str]:
@@ -708,6 +708,8 @@ def transient_failure(exc: BaseException) -> bool:
     reason = getattr(exc, "reason", exc)
     if isinstance(exc, RefusedRedirect) or isinstance(reason, ssl.SSLError):
         return False
+    if (refusal := _tunnel_refusal(reason)) is not None:  # a proxy's 403 or 407 stays; its 502 or 503 may pass
+        return transient_status(refusal[0])
     if isinstance(reason, http.client.BadStatusLine):
         return isinstance(reason, http.client.RemoteDisconnected)
     return isinstance(reason, (OSError, http.client.HTTPException))
@@ -839,10 +841,34 @@ def _network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPExcep
     return f"{' '.join(str(reason).split())}; check the network or the index"  # one line, whatever the reason holds
 
 
+#: how http.client's ``OSError`` begins when a proxy answers ``CONNECT`` with another status than 200
+_TUNNEL_FAILED = "Tunnel connection failed: "
+
+
+def _tunnel_refusal(reason: object) -> tuple[int, str] | None:
+    """The status and its words with which a proxy refused to open a tunnel (``CONNECT``), or ``None``."""
+    if not isinstance(reason, OSError) or not str(reason).startswith(_TUNNEL_FAILED):
+        return None
+    code, _, words = str(reason).removeprefix(_TUNNEL_FAILED).partition(" ")
+    return (int(code), " ".join(words.split())) if code.isascii() and code.isdigit() else None
+
+
 def _broken_answer(reason: object) -> str | None:
     """What an answer cut short, one that is no HTTP, or a proxy's refusal of a tunnel says; ``None``: none of these."""
-    if isinstance(reason, OSError) and str(reason).startswith("Tunnel connection failed: 407"):  # http.client's
-        return f"the proxy answered HTTP 407 Proxy Authentication Required; {_PROXY_LOGIN}"
+    if (refusal := _tunnel_refusal(reason)) is not None:
+        code, words = refusal
+        if code == 407:  # noqa: PLR2004  # Proxy Authentication Required
+            return f"the proxy answered HTTP 407 Proxy Authentication Required; {_PROXY_LOGIN}"
+        # the proxy's policy (403) or its way to the host (502), not the index that "check the network" would blame
+        if code < 500:  # noqa: PLR2004  # the 4xx class: the proxy will not
+            return (
+                f"the proxy refused to open a connection to the host (HTTP {code} {words}); add the host to no_proxy "
+                "if it is to be reached without the proxy, else ask for the proxy to let it through"
+            )
+        return (
+            f"the proxy could not open a connection to the host (HTTP {code} {words}); check the URL's host and "
+            "port, and no_proxy if the host is to be reached without the proxy"
+        )
     if isinstance(reason, http.client.IncompleteRead):
         got = len(reason.partial)
         expected = f" of {got + reason.expected}" if reason.expected is not None else ""

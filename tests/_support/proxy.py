@@ -6,6 +6,7 @@ import select
 import socket
 import socketserver
 import threading
+from http import HTTPStatus
 
 from _support.served import Served
 
@@ -14,7 +15,8 @@ class TunnelProxy(Served):
     """Answer ``CONNECT host:port`` by relaying bytes both ways; ``tunnels`` records each tunnel's target.
 
     Only tunnels: a plain-http request through it (``GET http://...``) is answered 405, so a test sees
-    which requests went through the proxy and how.
+    which requests went through the proxy and how. With ``connect_status`` (``403``, say) every ``CONNECT``
+    is answered so instead, and recorded in ``refused``.
     """
 
     what = "tunnel proxy"
@@ -24,6 +26,7 @@ class TunnelProxy(Served):
         super().__init__()
         self.tunnels: list[str] = []
         self.refused: list[str] = []
+        self.connect_status: int | None = None
         self._lock = threading.Lock()
 
     def _make(self) -> _ProxyServer:
@@ -59,9 +62,12 @@ class _Tunnel(socketserver.StreamRequestHandler):
         method, _, rest = request.partition(" ")
         target = rest.partition(" ")[0]
         proxy = self.server.proxy
-        if method != "CONNECT":
+        if method != "CONNECT" or proxy.connect_status is not None:
             proxy.record(proxy.refused, request)
-            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            status = HTTPStatus(proxy.connect_status or 405)
+            self.wfile.write(
+                f"HTTP/1.1 {status} {status.phrase}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+            )
             return
         host, _, port = target.rpartition(":")
         try:
