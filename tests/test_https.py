@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 import urllib.request
 from typing import TYPE_CHECKING
@@ -30,6 +31,8 @@ _UNTRUSTED = (
     "); if your network uses a certificate authority of its own, "
     "point SSL_CERT_FILE at a bundle of certificates that includes it"
 )
+#: the variables that name the authorities to trust, OpenSSL's and other tools'
+_AUTHORITY_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE")
 
 
 @pytest.fixture
@@ -51,7 +54,8 @@ def _fresh_opener(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The opener (its proxies) and the TLS context (its authorities) are made once per process: here per test."""
     for variable in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    for variable in _AUTHORITY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     _index._opener.cache_clear()
     _index._tls_context.cache_clear()
     yield
@@ -97,10 +101,74 @@ def test_an_untrusted_certificate_is_one_sentence_and_leaves_nothing(
     url = https_index.file_url(wheel.name)
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
-    assert str(info.value).startswith(f"cannot fetch pkg from {url}: the server's certificate could not be verified (")
-    assert str(info.value).endswith(_UNTRUSTED)
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server's certificate could not be verified (unable to get local issuer "
+        f"certificate); the authorities of SSL_CERT_FILE={other} did not sign it: point it at a bundle that also "
+        "holds your network's"
+    )
     assert https_index.requests == []  # nothing was asked over a connection that is not trusted
     assert not (cache_dir / "artifacts").exists() or not any((cache_dir / "artifacts").rglob("*.whl"))
+
+
+@pytest.mark.parametrize(
+    ("variables", "advice"),
+    [
+        # the advice was to point SSL_CERT_FILE at a bundle with the authority, which it did (or, here, did not)
+        (
+            {"SSL_CERT_FILE": "{tmp}/no-such.pem"},
+            "SSL_CERT_FILE names {tmp}/no-such.pem, which is no file: correct it, or unset it",
+        ),
+        (
+            {"SSL_CERT_DIR": "{tmp}/no-such-dir"},
+            "SSL_CERT_DIR names {tmp}/no-such-dir, which is no directory: correct it, or unset it",
+        ),
+        # pip's variable named the company's bundle; nothing said it is not read here
+        (
+            {"REQUESTS_CA_BUNDLE": "{tmp}/company-ca.pem"},
+            (
+                "if your network uses a certificate authority of its own, point SSL_CERT_FILE at a bundle of "
+                "certificates that includes it (REQUESTS_CA_BUNDLE, which pip reads, names {tmp}/company-ca.pem)"
+            ),
+        ),
+        ({}, _UNTRUSTED.removeprefix("); ")),
+    ],
+    ids=["missing file", "missing directory", "pip's variable", "nothing set"],
+)
+def test_an_untrusted_certificate_says_what_names_the_authorities(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    wheelhouse: Path,
+    cache_dir: Path,
+    https_index: LocalIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variables: dict[str, str],
+    advice: str,
+) -> None:
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value.format(tmp=tmp_path))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+    assert info.value.reason == (
+        f"the server's certificate could not be verified (unable to get local issuer certificate); "
+        f"{advice.format(tmp=tmp_path)}"
+    )
+
+
+@pytest.mark.usefixtures("trusted")
+def test_an_expired_certificate_says_to_check_it_and_the_clock(
+    wheelhouse: Path, cache_dir: Path, authority: trustme.CA
+) -> None:
+    # "point SSL_CERT_FILE at a bundle that includes it" cannot help: the authority is trusted
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    past = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    authority.issue_cert("127.0.0.1", not_before=past, not_after=past.replace(year=2001)).configure_cert(context)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with LocalIndex(wheelhouse, tls=context) as index, pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, index.file_url(wheel.name))])
+    assert info.value.reason == (
+        "the server's certificate could not be verified (certificate has expired); check the server's certificate, "
+        "and this machine's clock"
+    )
 
 
 @pytest.mark.usefixtures("trusted")

@@ -833,11 +833,7 @@ def _network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPExcep
     if isinstance(reason, ssl.SSLCertVerificationError):
         if reason.verify_code == _HOSTNAME_MISMATCH:
             return f"the server's certificate is for another host ({reason.verify_message}); check the URL's host"
-        # a network that inspects https (a company proxy) signs with its own authority, which Python does not know
-        return (
-            f"the server's certificate could not be verified ({reason.verify_message}); if your network uses a "
-            "certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates that includes it"
-        )
+        return _unverified(reason)
     return f"{' '.join(str(reason).split())}; check the network or the index"  # one line, whatever the reason holds
 
 
@@ -851,6 +847,38 @@ def _tunnel_refusal(reason: object) -> tuple[int, str] | None:
         return None
     code, _, words = str(reason).removeprefix(_TUNNEL_FAILED).partition(" ")
     return (int(code), " ".join(words.split())) if code.isascii() and code.isdigit() else None
+
+
+#: OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID and X509_V_ERR_CERT_HAS_EXPIRED: no authority to add helps
+_OUT_OF_DATE = frozenset({9, 10})
+#: what OpenSSL reads for the authorities to trust: a bundle, a directory of hashed certificates
+_AUTHORITIES = (("SSL_CERT_FILE", "file", Path.is_file), ("SSL_CERT_DIR", "directory", Path.is_dir))
+#: other tools' settings for them, which pip (requests) and curl read, and OpenSSL does not
+_OTHERS_AUTHORITIES = ("REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE")
+
+
+def _unverified(error: ssl.SSLCertVerificationError) -> str:
+    """What a certificate that could not be verified says to do, from what names the authorities trusted now.
+
+    A network that inspects https (a company proxy) signs with its own authority, which Python does not know; the
+    advice to name it in ``SSL_CERT_FILE`` was given also when that was set already, to a file that is not there,
+    or when only pip's variable named the bundle.
+    """
+    reason = f"the server's certificate could not be verified ({error.verify_message})"
+    if error.verify_code in _OUT_OF_DATE:
+        return f"{reason}; check the server's certificate, and this machine's clock"
+    for variable, kind, exists in _AUTHORITIES:
+        value = os.environ.get(variable)
+        if value and not exists(Path(value)):  # OpenSSL passes over it without a word
+            return f"{reason}; {variable} names {value}, which is no {kind}: correct it, or unset it"
+    if bundle := os.environ.get("SSL_CERT_FILE"):
+        mine = "point it at a bundle that also holds your network's"
+        return f"{reason}; the authorities of SSL_CERT_FILE={bundle} did not sign it: {mine}"
+    advice = "if your network uses a certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates"
+    other = next((name for name in _OTHERS_AUTHORITIES if os.environ.get(name)), None)
+    if other is not None:
+        return f"{reason}; {advice} that includes it ({other}, which pip reads, names {os.environ[other]})"
+    return f"{reason}; {advice} that includes it"
 
 
 def _broken_answer(reason: object) -> str | None:
