@@ -112,6 +112,31 @@ def test_a_wrong_login_is_refused_and_never_shown(guarded: LocalIndex, wheelhous
     assert guarded.authorizations == ["Basic " + base64.b64encode(b"ci:wr0ng").decode()]
 
 
+@pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])
+@pytest.mark.parametrize("login", ["ci", None], ids=["username only", "no login"])
+def test_a_refusal_says_a_keyring_the_tools_were_told_to_ask_is_not_read(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    login: str | None,
+) -> None:
+    # uv asks the keyring for the password of UV_INDEX_<NAME>_USERNAME; here it went empty, and nothing said why
+    monkeypatch.setenv(variable, "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, login) if login else url)])
+    assert str(info.value).endswith(
+        f"; {variable}=subprocess is not followed: keyrings are not read, so give the password in one of those"
+    )
+    monkeypatch.setenv(variable, "disabled")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert "keyring" not in str(info.value)
+
+
 def test_a_redirect_to_another_host_is_not_sent_the_login(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path
 ) -> None:

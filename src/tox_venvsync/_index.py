@@ -353,7 +353,7 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
     if sent or exc.url in _logins.get().sent:
         return (
             f"{reason} to the login sent; check the one given for it (in the URL, in the variables the "
-            f"project's tool reads for a named index, or in ~/.netrc or the file {NETRC_ENV} names)"
+            f"project's tool reads for a named index, or in ~/.netrc or the file {NETRC_ENV} names){_keyring_note()}"
         )
     # no login was sent, or one the server does not take
     _, problem = _netrc_entries(_netrc_file())
@@ -361,8 +361,25 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
         return f"{reason}; {problem}"
     return (
         f"{reason}; if it needs a login, put the host's in ~/.netrc (or the file {NETRC_ENV} names) "
-        "or in the URL, before the host (user:token@)"
+        f"or in the URL, before the host (user:token@){_keyring_note()}"
     )
+
+
+#: the settings that tell uv and pip to ask a keyring for an index's password
+_KEYRING_PROVIDERS = ("UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER")
+
+
+def _keyring_note() -> str:
+    """Where a login refused may have been meant to come from: a keyring that uv or pip were told to ask, or ``""``.
+
+    No keyring is read here: a username given for a named index (``UV_INDEX_<NAME>_USERNAME``) whose password uv
+    finds in the keyring goes with an empty password, and the refusal did not say why.
+    """
+    for variable in _KEYRING_PROVIDERS:
+        value = os.environ.get(variable, "").strip()
+        if value and value.lower() != "disabled":
+            return f"; {variable}={value} is not followed: keyrings are not read, so give the password in one of those"
+    return ""
 
 
 def _netrc_file() -> str:
