@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import ssl
 import urllib.request
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError
 from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._indexes import ProjectIndexes
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
@@ -256,6 +258,50 @@ def test_a_proxy_that_refuses_a_tunnel_says_what_to_do_and_is_asked_again_only_w
     assert str(info.value).endswith(expected)  # the message shows it as it is: no login to hide in it
     assert len(proxy.refused) == asked
     assert https_index.requests == []
+
+
+def test_a_syncs_own_authorities_and_proxy_are_followed_where_they_are_not_the_processs(  # noqa: PLR0913, PLR0917  # fixtures
+    wheelhouse: Path,
+    cache_dir: Path,
+    https_index: LocalIndex,
+    authority: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a tox run's set_env = SSL_CERT_FILE=... / https_proxy=... reached pip and builds, not the downloads
+    forget_logins(monkeypatch)  # use_logins sets the sync's in this thread's context
+    bundle = tmp_path / "company-ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with TunnelProxy() as proxy:
+        environ = {"PATH": "/bin", "SSL_CERT_FILE": str(bundle), "HTTPS_PROXY": proxy.url}
+        _index.use_logins(ProjectIndexes(network=_index.network_of(environ)))
+        got = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+        assert got["pkg"].read_bytes() == wheel.read_bytes()
+        assert proxy.tunnels == [https_index.url.removeprefix("https://")]
+        _index.use_logins(ProjectIndexes(network=_index.network_of({**environ, "no_proxy": "127.0.0.0/8"})))
+        (cache_dir / "artifacts").rename(tmp_path / "was-cached")
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+        assert len(proxy.tunnels) == 1  # the sync's no_proxy
+    _index.use_logins(ProjectIndexes(network=_index.network_of({"SSL_CERT_FILE": str(tmp_path / "gone.pem")})))
+    (cache_dir / "artifacts").rename(tmp_path / "was-cached-too")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+    assert info.value.reason.endswith(
+        f"SSL_CERT_FILE names {tmp_path / 'gone.pem'}, which is no file: correct it, or unset it"
+    )
+
+
+def test_a_sync_whose_network_variables_are_the_processs_uses_the_processs_opener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    assert _index.network_of({**os.environ, "UNRELATED": "1"}) is None
+    assert _index.network_of({k: v for k, v in os.environ.items() if k != "https_proxy"}) == ()
+    assert _index.network_of({**os.environ, "no_proxy": "*"}) == (
+        ("https_proxy", "http://127.0.0.1:9"),
+        ("no_proxy", "*"),
+    )
 
 
 @pytest.mark.usefixtures("trusted")

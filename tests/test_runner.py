@@ -1517,6 +1517,26 @@ def test_set_env_reaches_the_builds_of_the_lock(demo: Demo, monkeypatch: pytest.
     assert "NEED_FOR_BUILD" not in os.environ  # laid over the builds' environment, not this process's
 
 
+def test_set_env_proxies_reach_the_downloads(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # urllib read the proxies of tox's own environment only: set_env's reached pip and the builds, not the sync
+    for variable in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.upper(), raising=False)
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    ini = (demo.project.path / "tox.ini").read_text()
+    proxied = ini.replace("package = skip\n", "package = skip\nset_env = http_proxy=http://127.0.0.1:9\n")
+    (demo.project.path / "tox.ini").write_text(proxied)
+    code, out = demo.run()
+    assert code != 0, out
+    assert "(the request went through the proxy http://127.0.0.1:9)" in out
+    assert not (demo.venv / "pyvenv.cfg").exists() or dist_info_names([demo.site]) == []
+    settings = "set_env =\n    http_proxy=http://127.0.0.1:9\n    no_proxy=127.0.0.0/8\n"
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip\n", f"package = skip\n{settings}"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert "synced 2 packages: 2 installed" in out
+
+
 def test_an_unchanged_tree_of_the_lock_is_not_built_again_in_tox(demo: Demo, mocker: MockerFixture) -> None:
     # tox's own settings (PYTHONHASHSEED, new each run) must not count as a change of what a build reads
     write_project(demo.project.path / "dep", "dep", "1.0", {"dep/__init__.py": "OK = 'built'\n"})

@@ -59,12 +59,45 @@ def open_url(request: urllib.request.Request, *, timeout: float) -> Any:  # noqa
     """
     if "@" in urlsplit(request.full_url).netloc:
         request.full_url = without_login(request.full_url)
-    return _opener().open(request, timeout=timeout)
+    network = _logins.get().network
+    return (_opener() if network is None else _opener(network)).open(request, timeout=timeout)
 
 
 @functools.cache
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_Proxies(_proxies()), _Handler(), _Login(), _Redirects())
+def _opener(network: Network = None) -> urllib.request.OpenerDirector:
+    """The opener of a sync whose environment's proxy and certificate variables are ``network`` (``None``: ours)."""
+    proxies = _proxies(network)
+    no_proxy = None if network is None else proxies.get("no", "")
+    return urllib.request.build_opener(_Proxies(proxies, no_proxy), _Handler(network), _Login(), _Redirects())
+
+
+# --- the network: proxies and authorities ----------------------------------------------------------------------------
+
+#: the variables of an environment that say how to reach a host, by name: its proxies (``https_proxy``,
+#: ``no_proxy``, in capitals too) and the certificate authorities to trust; ``None``: this process's environment
+Network = tuple[tuple[str, str], ...] | None
+_AUTHORITY_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def network_of(environ: Mapping[str, str]) -> Network:
+    """The network variables of ``environ`` (a tox run's, with ``set_env``), or ``None`` when they are this process's.
+
+    urllib reads the proxies, and OpenSSL the authorities, from this process's environment only; a ``set_env`` that
+    names them (as tox-uv hands it to uv, and this runner to pip) was not followed by the downloads.
+    """
+    found = _network_variables(environ)
+    return None if found == _network_variables(os.environ) else found
+
+
+def _network_variables(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    chosen = (item for item in environ.items() if item[0] in _AUTHORITY_VARIABLES or item[0].lower().endswith("_proxy"))
+    return tuple(sorted(chosen))
+
+
+def _setting(name: str) -> str | None:
+    """The sync's value of ``name``, one of its network variables (see :func:`network_of`)."""
+    network = _logins.get().network
+    return os.environ.get(name) if network is None else dict(network).get(name)
 
 
 # --- proxies ---------------------------------------------------------------------------------------------------------
@@ -73,14 +106,14 @@ def _opener() -> urllib.request.OpenerDirector:
 _PROXY_LOGIN = "give the proxy its login in its URL, before the host (user:token@), in https_proxy or http_proxy"
 
 
-def _proxies() -> dict[str, str]:
+def _proxies(network: Network = None) -> dict[str, str]:
     """The proxy of each scheme, from ``http_proxy``, ``https_proxy`` and the like, as urllib reads them.
 
     ``all_proxy`` (``ALL_PROXY``) serves a scheme that has none of its own, as curl, requests (pip) and uv take
     it; urllib alone does not. Only an http(s) one: a ``socks5://`` proxy, which urllib cannot use, is left to
-    the tools that can, as before.
+    the tools that can, as before. ``no`` holds ``no_proxy``.
     """
-    found = urllib.request.getproxies()
+    found = urllib.request.getproxies() if network is None else _environment_proxies(network)
     every = found.pop("all", None)
     if every is not None and urlsplit(every).scheme.lower() in {"http", "https"}:
         for scheme in ("http", "https"):
@@ -88,43 +121,89 @@ def _proxies() -> dict[str, str]:
     return found
 
 
+def _environment_proxies(network: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The proxies ``network`` names, as urllib's ``getproxies_environment`` reads them: a lowercase name wins."""
+    proxies = [(name, value) for name, value in network if name.lower().endswith("_proxy")]
+    found: dict[str, str] = {}
+    for name, value in proxies:  # any case first, then the lowercase ones over them (an empty one unsets)
+        if value:
+            found[name[:-6].lower()] = value
+    for name, value in proxies:
+        if name.endswith("_proxy"):
+            if value:
+                found[name[:-6]] = value
+            else:
+                found.pop(name[:-6], None)
+    return found
+
+
 def through_proxy(reason: str, url: str) -> str:
     """``reason``, naming the proxy the request to ``url`` went through, if one did: the failure may be the proxy's."""
     parts = urlsplit(url)
-    proxy = _proxies().get(parts.scheme.lower())
-    if proxy is None or _bypassed(parts.netloc.rpartition("@")[2]):
+    network = _logins.get().network
+    proxies = _proxies(network)
+    proxy = proxies.get(parts.scheme.lower())
+    if proxy is None or _bypassed(parts.netloc.rpartition("@")[2], None if network is None else proxies.get("no", "")):
         return reason
     return f"{reason} (the request went through the proxy {_shown_proxy(proxy)})"
 
 
 class _Proxies(urllib.request.ProxyHandler):
-    """urllib's proxy handler, but a host ``no_proxy`` covers by a network (``10.0.0.0/8``) goes without the proxy."""
+    """urllib's proxy handler, but a host ``no_proxy`` covers by a network (``10.0.0.0/8``) goes without the proxy.
+
+    ``no_proxy``: a sync's own (see :func:`network_of`); ``None``: this process's, as urllib reads it.
+    """
+
+    def __init__(self, proxies: dict[str, str], no_proxy: str | None) -> None:
+        super().__init__(proxies)
+        self.no_proxy = no_proxy
 
     def proxy_open(self, req: urllib.request.Request, proxy: str, type: str) -> Any:  # noqa: A002, ANN401  # urllib's
-        if req.host and _bypassed(req.host):
+        if req.host and _bypassed(req.host, self.no_proxy):
             return None  # the next handler opens it directly
-        return super().proxy_open(req, proxy, type)
+        return super().proxy_open(req, proxy, type)  # which also asks this process's no_proxy
 
 
-def _bypassed(host: str) -> bool:
+def _bypassed(host: str, no_proxy: str | None = None) -> bool:
     """Whether a request to ``host`` (``name`` or ``name:port``) goes without a proxy, as ``no_proxy`` says.
 
     urllib's own check (``*``, a name and its subdomains, ``name:port``), and for an IP address the entries that
     name a network (``10.0.0.0/8``, ``fd00::/8``), which pip (requests) and uv read so; urllib takes one for a name
     that no host has, and sent the request to a host of the company network to the proxy, which may refuse it.
+    ``no_proxy``: a sync's own; ``None``: this process's, as urllib reads it (on macOS, the system's too).
     """
-    if urllib.request.proxy_bypass(host):
+    if no_proxy is None:
+        if urllib.request.proxy_bypass(host):
+            return True
+        no_proxy = urllib.request.getproxies_environment().get("no", "")
+    elif _named_in(host, no_proxy):
         return True
     try:
         address = ipaddress.ip_address(urlsplit(f"//{host}").hostname or "")
     except ValueError:  # a name: urllib's check was the whole of it
         return False
-    for entry in urllib.request.getproxies_environment().get("no", "").split(","):
+    for entry in no_proxy.split(","):
         try:
             network = ipaddress.ip_network(entry.strip(), strict=False)
         except ValueError:
             continue
         if address in network:  # an address of the other IP version is in no network of this one
+            return True
+    return False
+
+
+def _named_in(host: str, no_proxy: str) -> bool:
+    """Whether ``no_proxy`` names ``host`` (``name`` or ``name:port``), as urllib's ``proxy_bypass_environment`` reads.
+
+    Its own, for a sync's ``no_proxy``: on macOS and Windows urllib's function of that name reads the system's too.
+    """
+    if no_proxy.strip() == "*":
+        return True
+    host = host.lower()
+    name_only = urlsplit(f"//{host}").hostname or host
+    for entry in no_proxy.split(","):
+        name = entry.strip().lstrip(".").lower()
+        if name and (name in {name_only, host} or name_only.endswith(f".{name}") or host.endswith(f".{name}")):
             return True
     return False
 
@@ -153,7 +232,7 @@ class _Logins:
     different logins each send their own, also when tox runs them one after the other in one process.
     """
 
-    __slots__ = ("hosts", "index_hosts", "indexes", "lock", "owner", "sent")
+    __slots__ = ("hosts", "index_hosts", "indexes", "lock", "network", "owner", "sent")
 
     def __init__(self, indexes: Sequence[tuple[str, Login]] = (), owner: ProjectIndexes | None = None) -> None:
         roots = {_index_root(url): login for url, login in reversed(indexes)}  # the first of an index's wins
@@ -168,6 +247,8 @@ class _Logins:
             self.index_hosts.setdefault((parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()), login)
         #: the project indexes these are for (see :func:`use_logins`)
         self.owner = owner
+        #: how the sync reaches hosts: its environment's proxies and authorities (``None``: this process's)
+        self.network: Network = None if owner is None else owner.network
         #: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there
         #: sends it, as pip sends an index URL's login with the files its pages link to on the same host
         self.hosts: dict[tuple[str, str], Login] = {}
@@ -583,8 +664,10 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
     opens a connection per request, as before.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, network: Network = None) -> None:
         urllib.request.AbstractHTTPHandler.__init__(self)  # not HTTPSHandler's: it makes a context right away
+        #: the authorities a sync's environment names (see :func:`network_of`); ``None``: this process's
+        self._authorities = None if network is None else tuple(dict(network).get(name) for name in _AUTHORITY_VARIABLES)
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self._open_reusing(req)
@@ -594,7 +677,7 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
 
     def _new(self, req: urllib.request.Request) -> http.client.HTTPConnection:
         """A new connection to the request's host."""
-        kind, arguments = _connection_kind(req)
+        kind, arguments = _connection_kind(req, self._authorities)
         return kind(req.host, timeout=req.timeout, **arguments)
 
     def _open_one(self, req: urllib.request.Request) -> http.client.HTTPResponse:
@@ -603,7 +686,7 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         urllib's ``do_open`` turns a failure to send into a ``URLError`` but lets one of reading the answer through
         (an answer that is no HTTP: a proxy or port that speaks something else); so does this, as :func:`_ask` does.
         """
-        kind, arguments = _connection_kind(req)
+        kind, arguments = _connection_kind(req, self._authorities)
         try:
             return self.do_open(kind, req, **arguments)
         except http.client.HTTPException as exc:
@@ -636,10 +719,13 @@ class _Handler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         return _keep(pool, key, connection, response, req)
 
 
-def _connection_kind(req: urllib.request.Request) -> tuple[type[http.client.HTTPConnection], dict[str, Any]]:
+def _connection_kind(
+    req: urllib.request.Request, authorities: tuple[str | None, ...] | None
+) -> tuple[type[http.client.HTTPConnection], dict[str, Any]]:
     """The connection class for the request's scheme, and its arguments: TLS with the process's one context."""
     if req.type == "https":
-        return _TLSConnection, {"context": _tls_context()}
+        # the process's one context, asked as the cache knows it (a call with None would be another key)
+        return _TLSConnection, {"context": _tls_context() if authorities is None else _tls_context(authorities)}
     return _Connection, {}
 
 
@@ -687,11 +773,22 @@ def _finished(response: http.client.HTTPResponse) -> bool:
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The system's certificate authorities, or those of ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (OpenSSL reads them)."""
+def _tls_context(authorities: tuple[str | None, ...] | None = None) -> ssl.SSLContext:
+    """The system's certificate authorities, or those of ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (OpenSSL reads them).
+
+    ``authorities``: a sync's ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (see :func:`network_of`), each in place of
+    OpenSSL's default file or directory when set, as OpenSSL takes the variables; ``None``: this process's.
+    """
     import ssl  # noqa: PLC0415  # loaded for the first https URL only
 
-    return ssl.create_default_context()
+    if authorities is None:
+        return ssl.create_default_context()
+    defaults = ssl.get_default_verify_paths()
+    bundle, directory = authorities
+    bundle, directory = bundle or defaults.openssl_cafile, directory or defaults.openssl_capath
+    # a file that is not there is passed over, as OpenSSL does (a directory is read only when a certificate is looked
+    # up in it); a directory is always given, so that none of the process's defaults stand in for the sync's
+    return ssl.create_default_context(cafile=bundle if Path(bundle).is_file() else None, capath=directory)
 
 
 #: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH: a valid certificate, for another name
@@ -885,10 +982,10 @@ def _unverified(error: ssl.SSLCertVerificationError) -> str:
     if error.verify_code in _OUT_OF_DATE:
         return f"{reason}; check the server's certificate, and this machine's clock"
     for variable, kind, exists in _AUTHORITIES:
-        value = os.environ.get(variable)
+        value = _setting(variable)
         if value and not exists(Path(value)):  # OpenSSL passes over it without a word
             return f"{reason}; {variable} names {value}, which is no {kind}: correct it, or unset it"
-    if bundle := os.environ.get("SSL_CERT_FILE"):
+    if bundle := _setting("SSL_CERT_FILE"):
         mine = "point it at a bundle that also holds your network's"
         return f"{reason}; the authorities of SSL_CERT_FILE={bundle} did not sign it: {mine}"
     advice = "if your network uses a certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates"

@@ -67,6 +67,9 @@ class ProjectIndexes:
     #: where a ``pdm.lock`` file without a URL is looked up, in order; empty: the configured index
     sources: tuple[IndexSource, ...] = ()
     logins: tuple[tuple[str, Login], ...] = ()
+    #: how they are reached: the proxy and certificate variables of the sync's environment, where they are not this
+    #: process's (a tox run's ``set_env``; see ``_index.network_of``), else ``None``
+    network: tuple[tuple[str, str], ...] | None = None
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
         """The index URLs to look ``name``'s files up on, in order, as PDM chooses them.
@@ -101,7 +104,9 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
         logins += [(source.url, login) for source, login in pdm if login is not None]
         if lock_format == "pdm":
             sources = tuple(source for source, _ in pdm)
-    return ProjectIndexes(sources=sources, logins=tuple(logins))
+    from tox_venvsync._index import network_of  # noqa: PLC0415  # a sync that reads the project's indexes asks them
+
+    return ProjectIndexes(sources=sources, logins=tuple(logins), network=network_of(environ))
 
 
 def _toml(path: Path) -> dict[str, Any]:
