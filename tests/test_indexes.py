@@ -572,6 +572,33 @@ def test_a_pdm_lock_syncs_from_the_projects_sources(  # noqa: PLR0913, PLR0917  
     assert set(second_index.authorizations) == {BASIC}
 
 
+@pytest.mark.parametrize(
+    "variable", ["UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "PIP_INDEX_URL", "UV_EXTRA_INDEX_URL"]
+)
+def test_a_login_in_an_index_variable_reaches_a_locks_file_urls_on_its_host(  # noqa: PLR0913, PLR0917  # fixtures
+    tmp_path: Path, venv: tuple[Path, Target], cache_dir: Path, guarded: LocalIndex, wheelhouse: Path, variable: str
+) -> None:
+    # a uv.lock's (or pylock's) files have URLs, so the index is never asked and its URL's login was never learnt:
+    # uv sync took UV_INDEX_URL=https://user:token@host/simple's, the sync answered HTTP 401
+    wheel = make_wheel(wheelhouse, "alpha", "1.0")
+    lock = _project(tmp_path / "project", {"project": {"name": "p", "version": "0"}}, "pylock.toml")
+    write_pylock(lock, [package_entry("alpha", "1.0", [wheel_entry(wheel, url=guarded.file_url(wheel.name))])])
+    path, target = venv
+    url = guarded.simple_url.replace("://", "://ci:s3cret@")
+    environ = {variable: f"corp={url}" if variable == "UV_INDEX" else url}
+    assert sync(SyncSpec(venv=path, lock_path=lock, environ=environ), target, cache=Cache(cache_dir)).applied
+    assert guarded.authorizations == [BASIC]
+    assert _indexes.configured_logins(environ) == ((url, ("ci", "s3cret")),)
+
+
+def test_a_login_in_an_index_variable_goes_to_its_host_only(guarded: LocalIndex, second_index: LocalIndex) -> None:
+    wheel = make_wheel(second_index.directory, "pkg", "1.0")
+    logins = _indexes.configured_logins({"UV_INDEX_URL": guarded.simple_url.replace("://", "://ci:s3cret@")})
+    _index.use_logins(ProjectIndexes(url_logins=logins))
+    assert IndexClient().locate(second_index.simple_url, "pkg", wheel.name) == second_index.file_url(wheel.name)
+    assert second_index.authorizations == [None]
+
+
 def test_a_uv_index_login_variable_reaches_the_sync(
     tmp_path: Path, venv: tuple[Path, Target], cache_dir: Path, guarded: LocalIndex, wheelhouse: Path
 ) -> None:

@@ -250,8 +250,12 @@ class _Logins:
         #: how the sync reaches hosts: its environment's proxies and authorities (``None``: this process's)
         self.network: Network = None if owner is None else owner.network
         #: the logins URLs carried (``https://user:token@host/``), by scheme and host: every later request there
-        #: sends it, as pip sends an index URL's login with the files its pages link to on the same host
+        #: sends it, as pip sends an index URL's login with the files its pages link to on the same host; first
+        #: those of the configured index URLs, also for a lock's file URLs whose index is never asked (uv sends them)
         self.hosts: dict[tuple[str, str], Login] = {}
+        for url, login in () if owner is None else owner.url_logins:
+            parts = urlsplit(url)
+            self.hosts.setdefault((parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()), login)
         self.lock = threading.Lock()
         #: the URLs a login was sent to (a redirect's too): a refusal of one says the login was refused
         self.sent: set[str] = set()

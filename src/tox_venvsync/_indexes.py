@@ -67,6 +67,9 @@ class ProjectIndexes:
     #: where a ``pdm.lock`` file without a URL is looked up, in order; empty: the configured index
     sources: tuple[IndexSource, ...] = ()
     logins: tuple[tuple[str, Login], ...] = ()
+    #: the logins the configured index URLs carry (``UV_INDEX_URL=https://user:token@host/simple``), by URL: each
+    #: is its host's, as a lock URL's login is (see ``_index.without_login``)
+    url_logins: tuple[tuple[str, Login], ...] = ()
     #: how they are reached: the proxy and certificate variables of the sync's environment, where they are not this
     #: process's (a tox run's ``set_env``; see ``_index.network_of``), else ``None``
     network: tuple[tuple[str, str], ...] | None = None
@@ -106,7 +109,9 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
             sources = tuple(source for source, _ in pdm)
     from tox_venvsync._index import network_of  # noqa: PLC0415  # a sync that reads the project's indexes asks them
 
-    return ProjectIndexes(sources=sources, logins=tuple(logins), network=network_of(environ))
+    return ProjectIndexes(
+        sources=sources, logins=tuple(logins), url_logins=configured_logins(environ), network=network_of(environ)
+    )
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -337,6 +342,18 @@ def configured_indexes(environ: Mapping[str, str] | None = None) -> tuple[str, .
     first = [url for url in map(index_url, environ.get("UV_INDEX", "").split()) if _is_url(url)]
     # an extra index that is no URL (a bare path) is passed over, as pip ignores it
     return tuple(dict.fromkeys([*first, configured_index(environ), *filter(_is_url, " ".join(extras).split())]))
+
+
+def configured_logins(environ: Mapping[str, str]) -> tuple[tuple[str, Login], ...]:
+    """The logins in the configured index URLs, each with its URL: every index variable's and pip's files'.
+
+    Also a variable's that another one overrides as the index (``PIP_INDEX_URL`` under ``UV_INDEX_URL``): each is
+    the login of its host, which uv and pip send to the index's files, also to the file URLs of a lock that carry
+    none (a ``uv.lock``'s, a ``pylock.toml``'s), whose index is never asked.
+    """
+    named = [index_url(environ.get(variable, "")) for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL")]
+    urls = [*configured_indexes(environ), *named, environ.get("PIP_INDEX_URL", "")]
+    return tuple((url, login) for url in dict.fromkeys(urls) if url and (login := _url_login(url)) is not None)
 
 
 def _is_url(value: str) -> bool:
