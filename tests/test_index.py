@@ -103,6 +103,26 @@ def test_plain_http_only_to_this_machine_or_trusted_hosts(url: str, trusted: str
     )
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "tool"),
+    [
+        ("PIP_TRUSTED_HOST", "other.example mirror.internal:8080", "pip"),
+        ("UV_INSECURE_HOST", "http://mirror.internal:8080", "uv"),
+    ],
+)
+def test_plain_http_to_a_host_pip_or_uv_trusts_names_their_setting(variable: str, value: str, tool: str) -> None:
+    # a company's http mirror is trusted for pip (PIP_TRUSTED_HOST) or uv: the refusal did not say that it is not here
+    with pytest.raises(FetchError) as caught:
+        check_transport("pkg", "http://mirror.internal:8080/simple/", {variable: value})
+    assert caught.value.reason == (
+        "plain http to mirror.internal is refused, since anyone on the way can read or change it; use https, or "
+        f"trust the host with TOX_VENVSYNC_TRUSTED_HOSTS=mirror.internal ({variable} trusts it for {tool}, not here)"
+    )
+    with pytest.raises(FetchError) as caught:
+        check_transport("pkg", "http://elsewhere.internal/simple/", {variable: value})
+    assert caught.value.reason.endswith("TOX_VENVSYNC_TRUSTED_HOSTS=elsewhere.internal")
+
+
 def test_progress_is_one_line_rewritten_per_file(local_index: LocalIndex, wheelhouse: Path, tmp_path: Path) -> None:
     picks = []
     for name in ("one", "two"):

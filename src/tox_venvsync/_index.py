@@ -1046,13 +1046,31 @@ def _plain_http_refusal(scheme: str, hostname: str | None, environ: Mapping[str,
     if scheme != "http":
         return None
     host = (hostname or "").lower()
-    trusted = {h.strip().lower() for h in (environ or os.environ).get(TRUSTED_HOSTS_ENV, "").split(",") if h.strip()}
+    environ = environ or os.environ
+    trusted = {h.strip().lower() for h in environ.get(TRUSTED_HOSTS_ENV, "").split(",") if h.strip()}
     if host in trusted or _is_loopback(host):
         return None
-    return (
+    refusal = (
         f"plain http to {host} is refused, since anyone on the way can read or change it; "
         f"use https, or trust the host with {TRUSTED_HOSTS_ENV}={host}"
     )
+    # the mirror pip or uv was told to trust: that setting is not this one, which the user has to learn here
+    other = next((name for name in _OTHERS_TRUSTED if host in _hosts_of(environ.get(name, ""))), None)
+    return refusal if other is None else f"{refusal} ({other} trusts it for {_OTHERS_TRUSTED[other]}, not here)"
+
+
+#: the settings with which pip and uv fetch from a host over plain http, by the tool that reads each
+_OTHERS_TRUSTED = {"PIP_TRUSTED_HOST": "pip", "UV_INSECURE_HOST": "uv"}
+
+
+def _hosts_of(setting: str) -> set[str]:
+    """The host names of a pip or uv setting: ``host``, ``host:port`` or (uv's) URLs, separated by spaces."""
+    entries = (entry if "://" in entry else f"//{entry}" for entry in setting.replace(",", " ").split())
+    hosts = set()
+    for entry in entries:
+        with contextlib.suppress(ValueError):  # an entry that does not parse names no host
+            hosts.add((urlsplit(entry).hostname or "").lower())
+    return hosts
 
 
 def _is_loopback(host: str) -> bool:
