@@ -1080,7 +1080,9 @@ def _check_placeable(
     a directory link out of the venv where a wheel pypa/installer places goes (a cached tree's are checked when it
     is taken): a package directory linked to the user's checkout was met after the old version was uninstalled.
     And a directory there this user may not write (``bin/`` made read-only, where an upgrade adds a script) is
-    raised as :func:`check_removable` raises one.
+    raised as :func:`check_removable` raises one, and a path too long for the venv's file system (:func:`_too_long`)
+    is refused. A file in the way is the venv's state (:class:`InTheWayError`, exit code 1, as a directory this user
+    may not write is); a link out and a path too long are refused as a wheel that cannot be installed (exit 2).
     """
     owners: dict[str, dict[str, int]] = {}  # the install (its index) that writes each file, by directory
     for index, (wheel, wanted) in enumerate(installs):
