@@ -7,8 +7,6 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from tox_venvsync._values import frozen
-
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
@@ -24,31 +22,49 @@ OUR_METADATA = "venvsync.json"
 MADE_WITH_THE_VENV = frozenset({"_virtualenv.pth", "_virtualenv.py"})
 
 
-@frozen
 class InstalledDist:
-    """One ``.dist-info`` directory in the venv."""
+    """One ``.dist-info`` directory in the venv: its name and version, and what its notes say, each read once.
 
-    name: NormalizedName
-    version: Version | None
-    dist_info: Path
+    Its ``direct_url.json`` and ``venvsync.json`` are read when first asked for, and then kept: a plan asks
+    every distribution it keeps for both, and some for one several times (a source tree's: three reads of
+    ``venvsync.json``). Nothing changes them between the scan and the apply, and the objects of a scan live
+    no longer than that: a sync scans again after its apply.
+
+    Equal, hashed and shown by its name, version and directory only (a hand-written class, not a value
+    class of ``_values``, for the one mutable memo slot).
+    """
+
+    __slots__ = ("_notes", "dist_info", "name", "version")
+
+    def __init__(self, *, name: NormalizedName, version: Version | None, dist_info: Path) -> None:
+        """A distribution named ``name`` at ``version`` (``None``: unreadable) whose metadata is ``dist_info``."""
+        self.name = name
+        self.version = version
+        self.dist_info = dist_info
+        self._notes: dict[str, object] = {}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not InstalledDist:
+            return NotImplemented
+        return (self.name, self.version, self.dist_info) == (other.name, other.version, other.dist_info)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.dist_info))
+
+    def __repr__(self) -> str:
+        return f"InstalledDist(name={self.name!r}, version={self.version!r}, dist_info={self.dist_info!r})"
 
     @property
     def direct_url(self) -> str | None:
         """Where it was installed from, as :func:`source_id` spells it; ``None`` for an install from an index."""
-        try:
-            data = json.loads((self.dist_info / "direct_url.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = self._note("direct_url.json")
         return source_id_of(data) if isinstance(data, dict) else None
 
     @property
     def archive_hashes(self) -> dict[str, str]:
         """The archive's hex digests its ``direct_url.json`` records (PEP 610 ``hashes``, or the older ``hash``)."""
-        try:
-            data = json.loads((self.dist_info / "direct_url.json").read_text(encoding="utf-8"))
-            info = data["archive_info"]
-        except (OSError, ValueError, TypeError, KeyError):
-            return {}
+        data = self._note("direct_url.json")
+        info = data.get("archive_info") if isinstance(data, dict) else None
         if not isinstance(info, dict):
             return {}
         hashes = info.get("hashes")
@@ -74,12 +90,24 @@ class InstalledDist:
         return self._ours("artifact")
 
     def _ours(self, key: str) -> str | None:
-        try:
-            data = json.loads((self.dist_info / OUR_METADATA).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = self._note(OUR_METADATA)
         value = data.get(key) if isinstance(data, dict) else None
         return value if isinstance(value, str) else None
+
+    def _note(self, file: str) -> object:
+        """The JSON document of ``file`` in the ``.dist-info`` (``None`` when missing or unreadable), read once."""
+        if file not in self._notes:
+            self._notes[file] = read_json(os.path.join(self.dist_info, file))  # noqa: PTH118  # one string, per dist
+        return self._notes[file]
+
+
+def read_json(path: str) -> object:
+    """The JSON document in the file at ``path``; ``None`` when it cannot be read or is no UTF-8 JSON."""
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123  # a string: thousands of dists, no Path for each
+            return json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def dist_info_names(site_packages: Iterable[Path]) -> list[str]:
