@@ -399,7 +399,7 @@ def _sync_finished(venv: Path) -> Iterator[None]:
 def _verify_now(args: argparse.Namespace, venv: Path) -> int:
     from tox_venvsync._apply import Journal  # noqa: PLC0415  # see the imports
     from tox_venvsync._installed import scan  # noqa: PLC0415
-    from tox_venvsync._verify import check_records, moved_scripts, unowned_files  # noqa: PLC0415
+    from tox_venvsync._verify import Records, check_records, moved_scripts, unowned_files  # noqa: PLC0415
 
     made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
     target = _existing_target(venv)
@@ -424,9 +424,10 @@ def _verify_now(args: argparse.Namespace, venv: Path) -> int:
         raise BadInputError(msg)
     site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
     installed = scan(site_packages)
-    files = check_records(installed, venv)
-    unowned = unowned_files(installed, site_packages, venv)
-    moved = moved_scripts(installed, Path(target.scheme["scripts"]), venv)
+    records = Records()  # each RECORD read once for the three checks
+    files = check_records(installed, venv, records=records)
+    unowned = unowned_files(installed, site_packages, venv, records=records)
+    moved = moved_scripts(installed, Path(target.scheme["scripts"]), venv, records=records)
     spec = SyncSpec(
         venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args), paths_from=Path.cwd()
     )
