@@ -573,6 +573,8 @@ def _check_fresh(spec: SyncSpec, target: Target, picks: Sequence[Pick], metadata
     ``metadata``: the headers of each project wheel, whose ``Requires-Python`` admits the interpreter (checked first:
     a lock made for the project's Pythons lacks what others need, and is not stale).
     """
+    if not metadata:  # no project wheel (package = skip, a virtual project, the command line): nothing to hold
+        return  # against the lock, and packaging's requirement parser (20-60 ms to import) is not loaded for it
     from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
 
     from tox_venvsync._complete import applies  # noqa: PLC0415
