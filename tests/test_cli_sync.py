@@ -185,6 +185,27 @@ def test_a_sync_without_a_project_wheel_loads_no_requirement_parser(
     assert "packaging.requirements" not in modules
 
 
+def test_a_sync_builds_its_plans_json_document_only_for_json(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], mocker: MockerFixture
+) -> None:
+    # a row per package, thousands in a big venv (10 ms at 2,000 packages), for a line that does not show it
+    from tox_venvsync._plan import Plan  # noqa: PLC0415  # the class whose method is spied on
+
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    site = venv / "lib" / "python3.12" / "site-packages"
+    shutil.rmtree(site / "beta-2.0.dist-info")
+    as_json = mocker.spy(Plan, "as_json")
+    assert run(capsys, *sync_args(lock, venv, python312))[:2] == (
+        0,
+        f"{venv}: adopted, synced 2 packages: 1 installed\n",
+    )
+    assert as_json.call_count == 0
+    shutil.rmtree(site / "beta-2.0.dist-info")
+    code, out, _ = run(capsys, *sync_args(lock, venv, python312, "--json"))
+    assert (code, [row["name"] for row in json.loads(out)["install"]], as_json.call_count) == (0, ["beta"], 1)
+
+
 def test_a_venv_in_sync_is_reported_while_another_sync_holds_its_lock(
     lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

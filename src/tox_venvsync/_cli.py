@@ -364,6 +364,9 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
         + (done.summary() if done is not None and applied else "in sync, nothing to do")
         + (", bytecode compiled" if args.compile_bytecode else "")
     ]
+    if not args.json:  # the plan's document is a line per package (thousands): made only when it is printed
+        _emit(args, None, text)
+        return
     document = {"venv": str(venv), "made": made, **(done.as_json() if done is not None else {})}
     _emit(args, document | ({"bytecode": "compiled"} if args.compile_bytecode else {}), text)
 
