@@ -128,16 +128,17 @@ def scan(site_packages: Iterable[Path]) -> dict[NormalizedName, list[InstalledDi
         except FileNotFoundError:
             continue
         for entry in entries:
-            if entry.endswith(".dist-info") and (dist := _read(directory / entry)) is not None:
+            if entry.endswith(".dist-info") and (dist := _read(directory / entry, entry)) is not None:
                 found.setdefault(dist.name, []).append(dist)
     return found
 
 
-def _read(dist_info: Path) -> InstalledDist | None:
+def _read(dist_info: Path, entry: str) -> InstalledDist | None:
+    """The distribution of the ``.dist-info`` directory ``dist_info``, whose name is ``entry``."""
     from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
     from packaging.version import InvalidVersion, Version  # noqa: PLC0415
 
-    stem = dist_info.name[: -len(".dist-info")]
+    stem = entry[: -len(".dist-info")]  # the listing's name: a Path's name is parsed anew for each new path (~5 us)
     name, sep, version = stem.rpartition("-")
     if sep and name:
         try:
