@@ -14,7 +14,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tox_venvsync._installed import OUR_METADATA, InstalledDist
-from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._lock import Artifact, Pick, VcsSource
 from tox_venvsync._plan import SEED_PACKAGES, Action, Plan, Step, Wanted, make_plan
 
 
@@ -29,6 +29,8 @@ class W:
     #: the URL the lock gives its file, and the file's sha256
     url: str | None = None
     sha256: str | None = None
+    #: the path the lock gives its file instead of a URL (a pylock.toml's local wheel)
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class I:  # noqa: E742  # short on purpose: the table reads better
     content: str | None = None
     #: the archive's sha256 its direct_url.json records
     sha256: str | None = None
+    #: ``algorithm:digest`` of the file a sync installed it from, as the sync notes it
+    artifact: str | None = None
 
 
 def _wanted(item: W) -> Wanted:
@@ -49,11 +53,11 @@ def _wanted(item: W) -> Wanted:
         version=None if item.version is None else Version(item.version),
         kind="wheel",
         artifact=None
-        if item.url is None
+        if item.url is None and item.path is None
         else Artifact(
             filename="a-1.0-py3-none-any.whl",
             url=item.url,
-            path=None,
+            path=None if item.path is None else Path(item.path),
             size=None,
             hashes={"sha256": item.sha256} if item.sha256 else {},
         ),
@@ -67,8 +71,9 @@ def _installed(site: Path, item: I) -> InstalledDist:
     if item.direct_url is not None:
         info = {"hashes": {"sha256": item.sha256}} if item.sha256 else {}
         (dist_info / "direct_url.json").write_text(json.dumps({"url": item.direct_url, "archive_info": info}))
-    if item.content is not None:
-        (dist_info / OUR_METADATA).write_text(json.dumps({"by": "test", "content": item.content}))
+    ours = {key: value for key, value in (("content", item.content), ("artifact", item.artifact)) if value}
+    if ours:
+        (dist_info / OUR_METADATA).write_text(json.dumps({"by": "test", **ours}))
     try:
         version: Version | None = Version(item.version)
     except ValueError:
@@ -120,6 +125,27 @@ TABLE = [
         [W("a", "1.0", url="file:///w/a.whl", sha256="bb")],
         [I("a", "1.0", direct_url="file:///w/a.whl", sha256="aa")],
         (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-installed-from-the-locked-url-another-file",
+    ),
+    pytest.param(  # a path the lock names is no direct URL: one pip installed from a URL is another source
+        [W("a", "1.0", path="/w/a.whl")], [I("a", "1.0", direct_url="file:///w/a.whl")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-locked-path-installed-from-a-url",
+    ),
+    pytest.param(  # a wheel rebuilt and uploaded again under the same version: the file we installed from tells
+        [W("a", "1.0", url="https://files.example/a.whl", sha256="BB")], [I("a", "1.0", artifact="sha256:aa")],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-installed-from-another-file",
+    ),
+    pytest.param(  # the digest as the lock spells it (upper case) is the one we noted
+        [W("a", "1.0", url="https://files.example/a.whl", sha256="BB")], [I("a", "1.0", artifact="sha256:bb")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-installed-from-the-locked-file",
+    ),
+    pytest.param(  # installed by another tool: nothing tells which file, its version is trusted
+        [W("a", "1.0", url="https://files.example/a.whl", sha256="bb")], [I("a", "1.0")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-file-unknown",
+    ),
+    pytest.param(  # a tree rebuilt on every run is compared by its contents, not by the file the lock names
+        [W("a", "1.0", content="same", url="https://files.example/a.whl", sha256="bb")],
+        [I("a", "1.0", content="same", artifact="sha256:aa")],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-same-content-other-file",
     ),
     pytest.param(
         [W("a", "1.0", content="new")], [I("a", "1.0", content="old")],
@@ -277,3 +303,91 @@ def test_applied_plan_has_no_changes(
         again = make_plan(wants, after, suspect=(), exact=exact)
         assert again.changes == []
         assert len(again.steps) == len(after)
+
+
+def test_what_deps_installed_on_top_is_kept_and_not_counted(tmp_path: Path) -> None:
+    # tox's deps installed "extra" on top of the lock: an exact sync keeps it, and says nothing of it
+    installed = [I("a", "1.0"), I("extra", "3.0"), I("gone", "1.0"), I("pip", "24.0")]
+    dists = _by_name([_installed(tmp_path, item) for item in installed])
+    plan = make_plan([_wanted(W("a", "1.0"))], dists, keep={"extra"})
+    assert [(s.name, s.action) for s in plan.steps] == [
+        ("a", Action.KEEP),
+        ("extra", Action.KEEP),
+        ("gone", Action.REMOVE),
+        ("pip", Action.KEEP),
+    ]
+    assert plan.on_top == frozenset({"extra"})  # not the seed pip, nor what is removed
+    assert plan.summary() == "synced 2 packages: 1 removed"  # a and pip
+
+
+def test_what_deps_installed_that_an_interrupted_sync_was_changing_is_removed(tmp_path: Path) -> None:
+    dists = _by_name([_installed(tmp_path, I("extra", "3.0"))])
+    plan = make_plan([], dists, keep={"extra"}, suspect={"extra"})
+    assert [(s.name, s.action) for s in plan.steps] == [("extra", Action.REMOVE)]
+    assert plan.on_top == frozenset()
+
+
+def test_plan_lines_and_summary(tmp_path: Path) -> None:
+    installed = [I("up", "1"), I("down", "2"), I("same", "1", content="old"), I("gone", "1"), I("kept", "1")]
+    dists = _by_name([_installed(tmp_path, item) for item in installed])
+    wanted = [W("new", "1"), W("up", "2"), W("down", "1"), W("same", "1", content="new"), W("kept", "1")]
+    plan = make_plan([_wanted(w) for w in wanted], dists)
+    assert plan.lines() == [
+        "downgrade: down 2 -> 1",
+        "remove: gone 1",
+        "install: new 1",
+        "reinstall: same 1 -> 1",
+        "upgrade: up 1 -> 2",
+        "keep 1 package",
+    ]
+    assert plan.summary() == "synced 5 packages: 1 installed, 1 upgraded, 1 downgraded, 1 reinstalled, 1 removed"
+    assert make_plan([_wanted(W("kept", "1"))], {}).summary() == "synced 1 package: 1 installed"
+    in_sync = make_plan([_wanted(W("kept", "1"))], _by_name([dists[canonicalize_name("kept")][0]]))
+    assert (in_sync.summary(), in_sync.lines()) == ("synced 1 package: nothing changed", ["keep 1 package"])
+
+
+def test_a_step_without_a_version_shows_its_kind() -> None:
+    vcs = Pick(name=canonicalize_name("a"), version=None, kind="vcs", artifact=None)
+    assert Step(action=Action.INSTALL, name=vcs.name, version=None, wanted=Wanted(pick=vcs)).describe() == (
+        "install: a (vcs)"
+    )
+    assert Step(action=Action.INSTALL, name=vcs.name, version=None).describe() == "install: a (unknown)"
+
+
+def _vcs_installed(site: Path, commit: str) -> InstalledDist:
+    dist_info = site / "a-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    direct = {"url": "https://git.example/a", "vcs_info": {"vcs": "git", "commit_id": commit}}
+    (dist_info / "direct_url.json").write_text(json.dumps(direct))
+    return InstalledDist(name=canonicalize_name("a"), version=Version("1.0"), dist_info=dist_info)
+
+
+@pytest.mark.parametrize(("installed", "action"), [("1" * 40, Action.KEEP), ("2" * 40, Action.REINSTALL)])
+def test_a_checkout_is_kept_at_the_locked_commit_only(tmp_path: Path, installed: str, action: Action) -> None:
+    vcs = VcsSource(type="git", url="https://git.example/a", commit="1" * 40)
+    pick = Pick(name=canonicalize_name("a"), version=Version("1.0"), kind="vcs", artifact=None, vcs=vcs)
+    wanted = Wanted(pick=pick, direct_url="https://git.example/a")
+    assert wanted.source_id == f"git+https://git.example/a@{'1' * 40}"
+    plan = make_plan([wanted], {pick.name: [_vcs_installed(tmp_path, installed)]})
+    assert [s.action for s in plan.steps] == [action]
+
+
+def test_source_ids_of_editable_and_subdirectory_installs() -> None:
+    pick = Pick(name=canonicalize_name("a"), version=None, kind="directory", artifact=None)
+    assert Wanted(pick=pick).source_id is None  # from an index
+    assert Wanted(pick=pick, direct_url="file:///p", editable=True).source_id == "editable+file:///p"
+    within = Pick(name=pick.name, version=None, kind="archive", artifact=None, subdirectory="sub")
+    assert Wanted(pick=within, direct_url="file:///a.zip").source_id == "file:///a.zip#subdirectory=sub"
+    assert Wanted(pick=within).source_id is None
+
+
+def test_another_project_of_the_locked_archive_is_reinstalled(tmp_path: Path) -> None:
+    # pip installed the archive's top project from the locked URL; the lock wants the one in its subdirectory
+    url = "https://files.example/a.zip"
+    artifact = Artifact(filename="a.zip", url=url, path=None, size=None, hashes={})
+    pick = Pick(
+        name=canonicalize_name("a"), version=Version("1.0"), kind="archive", artifact=artifact, subdirectory="s"
+    )
+    installed = _installed(tmp_path, I("a", "1.0", direct_url=url))
+    plan = make_plan([Wanted(pick=pick, direct_url=url)], {pick.name: [installed]})
+    assert [s.action for s in plan.steps] == [Action.REINSTALL]
