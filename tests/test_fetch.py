@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from filelock import FileLock
@@ -24,7 +24,7 @@ from packaging.version import Version
 from _support.disks import FullDiskWriter, full_fdopen
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
+from tox_venvsync import _fetch, _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
@@ -385,6 +385,61 @@ def test_a_download_announcing_more_than_the_lock_says_is_not_read(
     assert _files(cache.root) == []
 
 
+def test_a_download_announcing_more_than_the_lock_says_is_refused_before_its_body_is_read(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # the Content-Length alone stops it: a body read to its end would be a transfer broken off, and asked again
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    real = wheel.stat().st_size
+    path = f"/files/{wheel.name}"
+    local_index.content_lengths[path] = str(real * 1000)
+    url = local_index.file_url(wheel.name)
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url, size=real)])
+    assert (
+        str(info.value)
+        == f"the size of pkg from {url} is more than {real} bytes but the lock says {real} bytes; {_TAIL}"
+    )
+    assert local_index.requests == [path]  # a file that is not the locked one is not asked for again
+    assert _files(cache.root) == []
+
+
+class _BreaksOff(io.BytesIO):
+    """A body that breaks off after its bytes, once (a connection reset in the middle of a transfer)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.broke = False
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        chunk = super().read(size)
+        if chunk or self.broke:
+            return chunk
+        self.broke = True
+        raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+
+
+def test_a_download_asked_again_after_it_broke_off_starts_over(
+    wheelhouse: Path, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the first answer wrote more bytes than the file has before it broke off: none of them is left in the file the
+    # cache keeps (a lock without sizes: nothing stops the first answer early)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    real_open = _fetch._open_source
+    opened: list[str] = []
+
+    def open_source(pick: Pick, artifact: Artifact) -> io.BufferedIOBase:
+        opened.append(pick.name)
+        if len(opened) == 1:
+            return _BreaksOff(b"x" * 3 * wheel.stat().st_size)
+        return cast("io.BufferedIOBase", real_open(pick, artifact))
+
+    monkeypatch.setattr(_fetch, "_open_source", open_source)
+    got = CacheFetcher(cache).fetch([_pick(wheel, size=None)])
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+    assert opened == ["pkg", "pkg"]
+
+
 def test_size_unknown_is_fine(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     got = CacheFetcher(cache).fetch([_pick(wheel, size=None)])
@@ -720,13 +775,14 @@ def test_tox_venvsync_http_retries_sets_how_often(  # noqa: PLR0913, PLR0917  # 
     assert len(local_index.requests) == asked
 
 
+@pytest.mark.parametrize("declared", ["\u00b2", "many"])
 def test_a_download_whose_content_length_is_no_ascii_number_is_read_to_its_end(
-    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, declared: str
 ) -> None:
     # "²" is a digit to str.isdigit and no number to int(): the download ended in a ValueError traceback (found
     # by QA); the body is read to its end and checked by the lock's size and hash, as any without a length
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    local_index.content_lengths[f"/files/{wheel.name}"] = "\u00b2"
+    local_index.content_lengths[f"/files/{wheel.name}"] = declared
     fetched = CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
     assert fetched["pkg"].read_bytes() == wheel.read_bytes()
 
