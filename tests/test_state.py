@@ -13,7 +13,7 @@ import pytest
 from _support.disks import full_fdopen
 from tox_venvsync import _values
 from tox_venvsync._lock import Request
-from tox_venvsync._state import Inputs, State, tree_signature
+from tox_venvsync._state import Inputs, State, tree_listing, tree_signature
 from tox_venvsync._target import Target
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ CHANGES: dict[str, Callable[[], Inputs]] = {
     "no-editable": lambda: _with_request(no_editable=True),
     "frozen": lambda: _with_request(frozen=True),
     "paths-from": lambda: _values.replace(BASE, paths_from="/src"),
+    "paths-from-other": lambda: _values.replace(BASE, paths_from="/elsewhere"),
+    "pyproject": lambda: _values.replace(BASE, project_bytes=b"[tool.uv]\n"),
+    "pyproject-edited": lambda: _values.replace(BASE, project_bytes=b"[tool.uv]\ndefault-groups = []\n"),
 }
 
 
@@ -164,6 +167,30 @@ def test_state_is_not_current(tmp_path: Path, fingerprint: str | None, dists: li
     assert not state.is_current(fingerprint or BASE.fingerprint(), dists)
 
 
+def test_what_deps_installed_is_read_back_while_the_deps_are_the_same(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    assert state.deps_names("key") == frozenset()  # no state yet
+    state.write("f", DISTS, deps=("key", ["extra", "other"]))
+    assert state.deps_names("key") == frozenset({"extra", "other"})
+    assert state.deps_names("changed") == frozenset()  # the deps changed: what they installed is not known
+
+
+def test_deps_that_installed_nothing_are_not_recorded(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    state.write("f", DISTS, deps=("key", []))
+    assert "deps" not in json.loads((tmp_path / ".venvsync" / "state.json").read_text(encoding="utf-8"))
+    assert state.deps_names("key") == frozenset()
+
+
+def test_the_project_wheels_are_read_back(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    assert state.project_names() == frozenset()
+    state.write("f", DISTS, project=["proj", "lib"])
+    assert state.project_names() == frozenset({"proj", "lib"})
+    state.write("f", DISTS)
+    assert state.project_names() == frozenset()
+
+
 def test_state_clear(tmp_path: Path) -> None:
     state = State(tmp_path)
     state.write("f", DISTS)
@@ -212,7 +239,17 @@ def test_a_full_disk_names_the_file_it_could_not_write(tmp_path: Path, monkeypat
     assert [path.name for path in (tmp_path / ".venvsync").iterdir()] == ["state.json"]
 
 
-@pytest.mark.parametrize("content", ["{broken", "[]", '"f"', '{"fingerprint": "f"}', '{"dists": []}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{broken",
+        "[]",
+        '"f"',
+        '{"fingerprint": "f"}',
+        '{"dists": []}',
+        '{"fingerprint": "f", "dists": [], "trees": ["/p"]}',  # edited by hand: no traceback, and not current
+    ],
+)
 def test_state_unreadable_is_not_current(tmp_path: Path, content: str) -> None:
     (tmp_path / ".venvsync").mkdir()
     (tmp_path / ".venvsync" / "state.json").write_text(content, encoding="utf-8")
@@ -259,3 +296,20 @@ def test_a_tree_signature_sees_sources_in_nested_build_dirs_and_linked_dirs(tmp_
     assert second != first
     (shared / "mod.py").write_text("Y = 22\n")
     assert tree_signature(tree) != second
+
+
+def test_a_tree_listing_names_each_source_file_once(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "mod.py").write_text("X = 1\n")
+    (tree / "pkg" / "again").symlink_to(tree / "pkg")  # a link back up: walked once, not ELOOP levels deep
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "one.py").write_text("Y = 1\n")
+    (tree / "first").symlink_to(shared)
+    (tree / "second").symlink_to(shared)  # a second link to one directory: its files are listed once
+    (tree / "proj.egg-info").mkdir()  # setuptools' output, rewritten by every build
+    (tree / "proj.egg-info" / "PKG-INFO").write_text("Name: proj\n")
+    (tree / "gone.py").symlink_to(tmp_path / "missing.py")  # a dangling link is no file to list
+    (tree / "setup.py").write_text("")
+    assert sorted(tree_listing(tree)) == ["./setup.py", "first/one.py", "pkg/mod.py"]
