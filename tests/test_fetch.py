@@ -97,9 +97,10 @@ def test_fetch_path(wheelhouse: Path, cache: Cache) -> None:
     assert got["pkg"].read_bytes() == wheel.read_bytes()
 
 
-def test_fetch_http_once(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+@pytest.mark.parametrize("size", [-1, None], ids=["size", "no-size"])  # a requirements file's pins give no size
+def test_fetch_http_once(wheelhouse: Path, cache: Cache, local_index: LocalIndex, size: int | None) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    pick = _pick(wheel, url=local_index.file_url(wheel.name))
+    pick = _pick(wheel, url=local_index.file_url(wheel.name), size=size)
     first = CacheFetcher(cache).fetch([pick])
     assert local_index.requests == [f"/files/{wheel.name}"]
     assert first["pkg"].read_bytes() == wheel.read_bytes()
