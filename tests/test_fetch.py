@@ -22,12 +22,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.disks import FullDiskWriter, full_fdopen
+from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _fetch, _index
+from tox_venvsync import _fetch, _index, _values
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
+from tox_venvsync._indexes import IndexSource, ProjectIndexes
 from tox_venvsync._lock import Artifact, Pick, Request
 from tox_venvsync._lock._pylock import read_pylock
 
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
     from pytest_mock import MockerFixture
 
-    from _support.index import LocalIndex
     from tox_venvsync._target import Target
 
 _TAIL = "nothing was installed: check the lockfile or the index that serves this file"
@@ -108,6 +109,35 @@ def test_fetch_http_once(wheelhouse: Path, cache: Cache, local_index: LocalIndex
     second = CacheFetcher(cache).fetch([pick])
     assert second == first
     assert local_index.requests == [f"/files/{wheel.name}"]
+
+
+@pytest.mark.parametrize("first", ["stand-in", "same-file"])
+def test_a_file_named_without_a_url_comes_from_the_first_source_that_serves_the_locked_bytes(
+    tmp_path: Path, wheelhouse: Path, cache: Cache, local_index: LocalIndex, first: str
+) -> None:
+    # a pdm.lock names files without URLs, looked up on the project's sources in order; pages that give no digest may
+    # list another file of that name (a public stand-in for a private package): its hash refuses it, the next is tried
+    wheel = make_wheel(wheelhouse, "pkg", "1.0", modules={"pkg/__init__.py": "PRIVATE = 1\n"})
+    public = tmp_path / "public"
+    public.mkdir()
+    if first == "stand-in":
+        make_wheel(public, "pkg", "1.0", modules={"pkg/__init__.py": "STAND_IN = 1\n"})
+    else:
+        shutil.copy(wheel, public / wheel.name)
+    pick = _pick(wheel)
+    assert pick.artifact is not None
+    pick = _values.replace(pick, artifact=_values.replace(pick.artifact, url=None))
+    with LocalIndex(public) as other:
+        other.hashless = local_index.hashless = True
+        sources = (
+            IndexSource(name="public", url=other.simple_url),
+            IndexSource(name="private", url=local_index.simple_url),
+        )
+        got = CacheFetcher(cache, indexes=lambda: ProjectIndexes(sources=sources)).fetch([pick])
+        assert other.requests == ["/simple/pkg/", f"/files/{wheel.name}"]
+    assert got["pkg"].read_bytes() == wheel.read_bytes()
+    asked_private = ["/simple/pkg/", f"/files/{wheel.name}"] if first == "stand-in" else ["/simple/pkg/"]
+    assert local_index.requests == asked_private
 
 
 def test_fetch_many_in_parallel(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
