@@ -1342,3 +1342,37 @@ def test_package_editable_on_a_uv_lock_project_is_a_working_editable_install(
     again.assert_success()
     assert "edited in place" in again.out
     assert "synced" not in again.out  # the editable install follows the tree: nothing to reinstall
+
+
+def _forked_dep(version: str, marker: str) -> str:
+    return _package("dep", version, extra=f"resolution-markers = [{marker!r}]")
+
+
+@pytest.mark.parametrize(
+    ("forks", "version"),
+    [
+        pytest.param(
+            [("1.0", "python_full_version < '3.11'"), ("2.0", "python_full_version >= '3.11'")], "2.0", id="second"
+        ),
+        pytest.param(
+            [("1.0", "python_full_version >= '3.11'"), ("2.0", "python_full_version < '3.11'")], "1.0", id="first"
+        ),
+    ],
+)
+def test_a_requirement_of_a_root_without_a_project_takes_the_fork_whose_markers_hold(
+    tmp_path: Path, target: Target, forks: list[tuple[str, str]], version: str
+) -> None:
+    # uv forks a package by Python version: a [manifest] group's requirement names it without its version
+    body = '\n[manifest.dependency-groups]\ndev = [{ name = "dep" }]\n' + "".join(_forked_dep(*f) for f in forks)
+    picks = _lock(tmp_path, body).select(target, Request(groups=frozenset({canonicalize_name("dev")})))
+    assert [(str(p.name), str(p.version)) for p in picks] == [("dep", version)]
+
+
+def test_a_requirement_of_a_root_without_a_project_whose_forks_all_miss_is_refused(
+    tmp_path: Path, target: Target
+) -> None:
+    forks = [("1.0", "python_full_version < '3.10'"), ("2.0", "python_full_version == '3.10.*'")]
+    body = '\n[manifest.dependency-groups]\ndev = [{ name = "dep" }]\n' + "".join(_forked_dep(*f) for f in forks)
+    with pytest.raises(SelectionError) as info:
+        _lock(tmp_path, body).select(target, Request(groups=frozenset({canonicalize_name("dev")})))
+    assert info.value.reason.endswith("names dep, which the lock has 0 times here; re-lock"), info.value.reason
