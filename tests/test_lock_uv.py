@@ -1376,3 +1376,15 @@ def test_a_requirement_of_a_root_without_a_project_whose_forks_all_miss_is_refus
     with pytest.raises(SelectionError) as info:
         _lock(tmp_path, body).select(target, Request(groups=frozenset({canonicalize_name("dev")})))
     assert info.value.reason.endswith("names dep, which the lock has 0 times here; re-lock"), info.value.reason
+
+
+def test_a_requirement_of_a_root_without_a_project_is_left_out_where_its_marker_does_not_hold(
+    tmp_path: Path, target: Target
+) -> None:
+    group = (
+        '{ name = "here", marker = "python_full_version >= \'3.11\'" }, '
+        '{ name = "old", marker = "python_full_version < \'3.11\'" }'
+    )
+    body = f"\n[manifest.dependency-groups]\ndev = [{group}]\n" + _package("here") + _package("old")
+    picks = _lock(tmp_path, body).select(target, Request(groups=frozenset({canonicalize_name("dev")})))
+    assert _names(picks) == ["here"]
