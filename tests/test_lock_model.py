@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,7 +11,18 @@ from hypothesis import strategies as st
 from packaging.tags import parse_tag
 from packaging.utils import parse_wheel_filename
 
-from tox_venvsync._lock._model import Artifact, best_wheel, tag_summary, wheel_tags
+from tox_venvsync._errors import SelectionError
+from tox_venvsync._lock._model import (
+    Artifact,
+    best_wheel,
+    choose_file,
+    named_all,
+    not_a_commit,
+    tag_summary,
+    wheel_tags,
+    wrong_digest,
+)
+from tox_venvsync._lock._request import Request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,6 +50,16 @@ def test_wheel_tags_are_packagings_as_strings(name: str) -> None:
 def test_a_name_that_is_no_wheel_has_no_tags() -> None:
     assert wheel_tags("not-a-wheel-1.0.tar.gz") == frozenset()
     assert wheel_tags("py3-none-any.whl") == frozenset()
+    assert wheel_tags("-py3-none-any.whl") == frozenset()  # no name before its tags
+
+
+def test_a_wheel_name_without_a_version_is_never_the_best(target_of: Callable[[str], Target]) -> None:
+    # its tags fit, but it is no valid wheel name: another one of the lock is taken, or none
+    ranks = target_of("3.12").tag_ranks
+    nameless, fine = _wheel("pkg-py3-none-any.whl"), _wheel("pkg-1.0-py2.py3-none-any.whl")
+    assert wheel_tags(nameless.filename) == {"py3-none-any"}
+    assert best_wheel([nameless], ranks) is None
+    assert best_wheel([nameless, fine], ranks) is fine
 
 
 def _wheel(name: str) -> Artifact:
@@ -156,3 +178,98 @@ def test_a_tag_summary_names_the_newest_linux_platform(tags: list[str], summary:
     (found by QA; uv's hint names it).
     """
     assert tag_summary([next(iter(parse_tag(tag))) for tag in tags]) == summary
+
+
+@pytest.mark.parametrize(
+    ("hashes", "strongest"),
+    [
+        pytest.param({"sha256": "AB" * 32}, ("sha256", "ab" * 32), id="lower-cased"),
+        pytest.param({"sha256": "a" * 64, "sha512": "b" * 128, "sha384": "c" * 96}, ("sha512", "b" * 128), id="512"),
+        pytest.param({"sha256": "a" * 64, "sha384": "c" * 96}, ("sha384", "c" * 96), id="384"),
+        pytest.param({"md5": "d" * 32, "sha1": "e" * 40}, None, id="none-we-verify"),
+        pytest.param({}, None, id="none"),
+    ],
+)
+def test_the_strongest_hash_we_verify_is_chosen(hashes: dict[str, str], strongest: tuple[str, str] | None) -> None:
+    artifact = Artifact(filename="a-1.0-py3-none-any.whl", url=None, path=None, size=None, hashes=hashes)
+    assert artifact.strongest_hash == strongest
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "digest", "wrong"),
+    [
+        ("sha256", "a" * 64, None),
+        ("SHA256", "0123456789ABCDEF" * 4, None),
+        ("sha512", "f" * 128, None),
+        ("md5", "not checked", None),  # an algorithm we do not verify is not checked either
+        ("sha256", "a" * 63, f"{'a' * 63!r} is not a sha256 digest (64 hex digits)"),
+        ("sha256", "a" * 65, f"{'a' * 65!r} is not a sha256 digest (64 hex digits)"),
+        ("sha384", "../" + "a" * 93, f"{'../' + 'a' * 93!r} is not a sha384 digest (96 hex digits)"),  # the cache path
+        ("SHA512", "g" * 128, f"{'g' * 128!r} is not a sha512 digest (128 hex digits)"),
+    ],
+)
+def test_a_digest_is_hex_of_its_algorithms_length(algorithm: str, digest: str, wrong: str | None) -> None:
+    assert wrong_digest(algorithm, digest) == wrong
+
+
+@pytest.mark.parametrize(
+    ("commit", "pinned"),
+    [("a" * 40, True), ("0123456789ABCDEF" * 4, True), ("f" * 39, False), ("f" * 41, False), ("main", False)],
+)
+def test_only_a_full_commit_id_pins_a_checkout(commit: str, pinned: bool) -> None:  # noqa: FBT001  # a column
+    assert (not_a_commit(commit) is None) is pinned
+    if not pinned:
+        assert (
+            not_a_commit(commit)
+            == f"{commit!r} is no full commit id (40 hex digits); a branch, tag or short id is not pinned"
+        )
+
+
+def test_a_file_is_chosen_among_the_kinds_allowed(target_of: Callable[[str], Target]) -> None:
+    ranks = target_of("3.12").tag_ranks
+    wheel, other, sdist, second = (
+        _wheel("pkg-1.0-py3-none-any.whl"),
+        _wheel("pkg-1.0-cp27-cp27m-win32.whl"),
+        _wheel("pkg-1.0.tar.gz"),
+        _wheel("pkg-1.0.zip"),
+    )
+    both = frozenset({"binary", "source"})
+    assert choose_file([sdist, wheel, second], ranks, both) is wheel
+    assert choose_file([other, sdist, second], ranks, both) is sdist  # no wheel fits: the first sdist
+    assert choose_file([sdist, wheel], ranks, frozenset({"source"})) is sdist  # --no-binary
+    assert choose_file([sdist, other], ranks, frozenset({"binary"})) is None  # --only-binary, and no wheel fits
+
+
+def test_named_all_spells_out_every_extra_and_group_less_those_left_out() -> None:
+    request = Request(
+        extras=frozenset({"a"}), all_extras=True, no_extras=frozenset({"b"}), all_groups=True, groups=frozenset({"g"})
+    )
+    named = named_all(request, Path("pylock.toml"), extras=["a", "b", "c"], groups=["g", "h"])
+    assert (named.extras, named.groups, named.all_extras, named.all_groups) == (
+        frozenset({"a", "c"}),
+        frozenset({"g", "h"}),
+        False,
+        False,
+    )
+    plain = named_all(Request(extras=frozenset({"a"}), groups=frozenset({"g"})), Path("x"), extras=["a"], groups=["g"])
+    assert (plain.extras, plain.groups) == (frozenset({"a"}), frozenset({"g"}))
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        (Request(packages=frozenset({"lib"})), "--package picks members of a uv workspace"),
+        (Request(all_packages=True), "--all-packages picks members of a uv workspace"),
+        (Request(no_extras=frozenset({"zz"})), "the lock has no extra zz; it has: a"),
+        (Request(no_groups=frozenset({"zz"})), "the lock has no dependency group zz; it has: g"),
+    ],
+)
+def test_named_all_refuses_what_the_lock_cannot_have(request_: Request, reason: str) -> None:
+    with pytest.raises(SelectionError) as info:
+        named_all(request_, Path("pylock.toml"), extras=["a"], groups=["g"])
+    assert info.value.reason.startswith(reason)
+
+
+def test_a_missing_dev_group_is_no_error_for_no_dev() -> None:
+    request = Request(no_groups=frozenset({"dev"}), lenient_groups=frozenset({"dev"}))
+    assert named_all(request, Path("pylock.toml"), extras=[], groups=["g"]).groups == frozenset()
