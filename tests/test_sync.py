@@ -738,6 +738,20 @@ def test_a_wheel_may_ship_a_script_whose_name_only_starts_like_the_venvs(env: En
     assert (env.venv / "bin" / "activator").is_file()
 
 
+def test_a_wheel_may_ship_files_named_like_the_venvs_own_inside_its_package(env: Env, tmp_path: Path) -> None:
+    # only the data scheme's root is the venv's: a package's own pyvenv.cfg or lib64 is no threat to it (a directory
+    # as long as "tool-1.0.data/data/" too, to check that the prefix is compared, not only the length)
+    data = "tool-1.0.data/data/"
+    deep = "tool/" + "a" * (len(data) - len("tool//")) + "/"
+    assert len(deep) == len(data)
+    files = {"tool/__init__.py": "", "tool/pyvenv.cfg": "x", f"{deep}pyvenv.cfg": "x", f"{deep}lib64": "x"}
+    wheel = make_wheel(tmp_path / "w", "tool", "1.0", modules=files)
+    write_pylock(env.lock, [package_entry("tool", "1.0", [wheel_entry(wheel)])])
+    env.sync()
+    assert (env.site / deep / "pyvenv.cfg").is_file()
+    assert (env.site / deep / "lib64").is_file()
+
+
 @pytest.mark.parametrize("script", ["../escape", "../bin/python", "sub/../../escape", "/opt/escape", "."])
 def test_a_script_name_that_leaves_bin_is_refused_before_anything_changes(
     env: Env, tmp_path: Path, script: str
