@@ -292,6 +292,36 @@ def test_a_syncs_own_authorities_and_proxy_are_followed_where_they_are_not_the_p
     )
 
 
+@pytest.mark.parametrize("content", [b"", b"not a certificate\n", b"0\x82\x01\x0a"], ids=["empty", "text", "der"])
+@pytest.mark.parametrize("whose", ["process", "set_env"])
+def test_an_ssl_cert_file_without_a_certificate_is_passed_over_and_named_as_openssl_reads_it(  # noqa: PLR0913, PLR0917  # fixtures
+    wheelhouse: Path,
+    cache_dir: Path,
+    https_index: LocalIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    whose: str,
+    content: bytes,
+) -> None:
+    # OpenSSL passes over an SSL_CERT_FILE it cannot read certificates from (its directory still counts); a sync's own
+    # (set_env) was loaded as the context's file, and the failure was "NO_CERTIFICATE_OR_CRL_FOUND; check the network"
+    forget_logins(monkeypatch)
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    bundle = tmp_path / "company-ca.pem"
+    bundle.write_bytes(content)
+    if whose == "process":
+        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    else:
+        _index.use_logins(ProjectIndexes(network=_index.network_of({**os.environ, "SSL_CERT_FILE": str(bundle)})))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+    assert info.value.reason.endswith(
+        f"SSL_CERT_FILE names {bundle}, which holds no certificate OpenSSL can read "
+        "(PEM: -----BEGIN CERTIFICATE-----), so it is passed over: correct it, or unset it"
+    )
+
+
 def test_a_sync_whose_network_variables_are_the_processs_uses_the_processs_opener(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -790,9 +790,15 @@ def _tls_context(authorities: tuple[str | None, ...] | None = None) -> ssl.SSLCo
     defaults = ssl.get_default_verify_paths()
     bundle, directory = authorities
     bundle, directory = bundle or defaults.openssl_cafile, directory or defaults.openssl_capath
-    # a file that is not there is passed over, as OpenSSL does (a directory is read only when a certificate is looked
-    # up in it); a directory is always given, so that none of the process's defaults stand in for the sync's
-    return ssl.create_default_context(cafile=bundle if Path(bundle).is_file() else None, capath=directory)
+    # a directory is always given, so that none of the process's defaults stand in for the sync's (it is read only
+    # when a certificate is looked up in it)
+    context = ssl.create_default_context(capath=directory)
+    # a file that is not there, or that holds no certificate OpenSSL reads (empty, DER), is passed over as OpenSSL
+    # passes over its SSL_CERT_FILE: the directory still counts, and a failed check names the file (_unverified)
+    if Path(bundle).is_file():
+        with contextlib.suppress(ssl.SSLError):
+            context.load_verify_locations(cafile=bundle)
+    return context
 
 
 #: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH: a valid certificate, for another name
@@ -990,6 +996,11 @@ def _unverified(error: ssl.SSLCertVerificationError) -> str:
         if value and not exists(Path(value)):  # OpenSSL passes over it without a word
             return f"{reason}; {variable} names {value}, which is no {kind}: correct it, or unset it"
     if bundle := _setting("SSL_CERT_FILE"):
+        if not _readable_bundle(bundle):  # OpenSSL passes over it without a word too
+            return (
+                f"{reason}; SSL_CERT_FILE names {bundle}, which holds no certificate OpenSSL can read (PEM: -----BEGIN "
+                "CERTIFICATE-----), so it is passed over: correct it, or unset it"
+            )
         mine = "point it at a bundle that also holds your network's"
         return f"{reason}; the authorities of SSL_CERT_FILE={bundle} did not sign it: {mine}"
     advice = "if your network uses a certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates"
@@ -997,6 +1008,17 @@ def _unverified(error: ssl.SSLCertVerificationError) -> str:
     if other is not None:
         return f"{reason}; {advice} that includes it ({other}, which pip reads, names {os.environ[other]})"
     return f"{reason}; {advice} that includes it"
+
+
+def _readable_bundle(bundle: str) -> bool:
+    """Whether OpenSSL reads a certificate from the file ``bundle`` (one without is passed over: see _tls_context)."""
+    import ssl  # noqa: PLC0415  # loaded already: a certificate check failed
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=bundle)
+    except OSError:  # ssl.SSLError too: no certificate in it; or it cannot be read
+        return False
+    return True
 
 
 def _broken_answer(reason: object) -> str | None:
