@@ -21,7 +21,7 @@ from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._indexes import ProjectIndexes
+from tox_venvsync._indexes import ProjectIndexes, read_project_indexes
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
@@ -154,6 +154,26 @@ def test_an_untrusted_certificate_says_what_names_the_authorities(  # noqa: PLR0
         f"the server's certificate could not be verified (unable to get local issuer certificate); "
         f"{advice.format(tmp=tmp_path)}"
     )
+
+
+def test_an_untrusted_certificate_names_the_bundle_pip_reads_from_the_syncs_own_environment(
+    wheelhouse: Path,
+    cache_dir: Path,
+    https_index: LocalIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a tox run's set_env = REQUESTS_CA_BUNDLE=... (pip's) went unnamed: the advice read tox's own environment
+    forget_logins(monkeypatch)
+    for variable in ("REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
+    environ = {**os.environ, "REQUESTS_CA_BUNDLE": str(tmp_path / "corp.pem")}
+    _index.use_logins(read_project_indexes(tmp_path / "pylock.toml", "pylock", environ, "https://pypi.org/simple"))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
+    assert info.value.reason.endswith(f"(REQUESTS_CA_BUNDLE, which pip reads, names {tmp_path / 'corp.pem'})")
+    assert _index.advice_of(os.environ) is None  # tox's own environment: read where it is, as before
 
 
 @pytest.mark.usefixtures("trusted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import socket
 from typing import TYPE_CHECKING
@@ -12,12 +13,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.index import LocalIndex
-from _support.logins import without_logins
+from _support.logins import forget_logins, without_logins
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import IndexClient
+from tox_venvsync._index import IndexClient, use_logins
+from tox_venvsync._indexes import read_project_indexes
 from tox_venvsync._lock import Artifact, Pick
 
 if TYPE_CHECKING:
@@ -135,6 +137,28 @@ def test_a_refusal_says_a_keyring_the_tools_were_told_to_ask_is_not_read(  # noq
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
     assert "keyring" not in str(info.value)
+
+
+@pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])
+def test_a_refusal_names_a_keyring_provider_of_the_syncs_own_environment(  # noqa: PLR0913, PLR0917  # fixtures
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    # a tox run's set_env = UV_KEYRING_PROVIDER=subprocess (as tox-uv hands set_env to uv) went unnamed
+    forget_logins(monkeypatch)
+    monkeypatch.delenv(variable, raising=False)
+    environ = {**os.environ, variable: "subprocess"}
+    use_logins(read_project_indexes(tmp_path / "pylock.toml", "pylock", environ, "https://pypi.org/simple"))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    assert str(info.value).endswith(
+        f"; {variable}=subprocess is not followed: keyrings are not read, so give the password in one of those"
+    )
 
 
 def test_a_redirect_to_another_host_is_not_sent_the_login(

@@ -76,6 +76,9 @@ def _opener(network: Network = None) -> urllib.request.OpenerDirector:
 #: the variables of an environment that say how to reach a host, by name: its proxies (``https_proxy``,
 #: ``no_proxy``, in capitals too) and the certificate authorities to trust; ``None``: this process's environment
 Network = tuple[tuple[str, str], ...] | None
+#: the variables of an environment that a failure's advice names, by name (see :func:`advice_of`); ``None``: this
+#: process's environment
+Advice = tuple[tuple[str, str], ...] | None
 _AUTHORITY_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
@@ -92,6 +95,27 @@ def network_of(environ: Mapping[str, str]) -> Network:
 def _network_variables(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     chosen = (item for item in environ.items() if item[0] in _AUTHORITY_VARIABLES or item[0].lower().endswith("_proxy"))
     return tuple(sorted(chosen))
+
+
+def advice_of(environ: Mapping[str, str]) -> Advice:
+    """The variables of ``environ`` a failure's advice names, or ``None`` when they are this process's.
+
+    The keyring providers uv and pip are told to ask, and the certificate bundles of other tools: a tox run's
+    ``set_env`` that sets one (as it sets ``REQUESTS_CA_BUNDLE`` for pip) was not named, tox's own was.
+    """
+    found = _advice_variables(environ)
+    return None if found == _advice_variables(os.environ) else found
+
+
+def _advice_variables(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, environ[name]) for name in (*_KEYRING_PROVIDERS, *_OTHERS_AUTHORITIES) if name in environ)
+
+
+def _advised(name: str) -> str:
+    """The sync's value of ``name``, one of the variables :func:`advice_of` reads (``""``: not set)."""
+    owner = _logins.get().owner
+    advice = None if owner is None else owner.advice
+    return os.environ.get(name, "") if advice is None else dict(advice).get(name, "")
 
 
 def _setting(name: str) -> str | None:
@@ -461,7 +485,7 @@ def _keyring_note() -> str:
     finds in the keyring goes with an empty password, and the refusal did not say why.
     """
     for variable in _KEYRING_PROVIDERS:
-        value = os.environ.get(variable, "").strip()
+        value = _advised(variable).strip()
         if value and value.lower() != "disabled":
             return f"; {variable}={value} is not followed: keyrings are not read, so give the password in one of those"
     return ""
@@ -1004,9 +1028,9 @@ def _unverified(error: ssl.SSLCertVerificationError) -> str:
         mine = "point it at a bundle that also holds your network's"
         return f"{reason}; the authorities of SSL_CERT_FILE={bundle} did not sign it: {mine}"
     advice = "if your network uses a certificate authority of its own, point SSL_CERT_FILE at a bundle of certificates"
-    other = next((name for name in _OTHERS_AUTHORITIES if os.environ.get(name)), None)
+    other = next((name for name in _OTHERS_AUTHORITIES if _advised(name)), None)
     if other is not None:
-        return f"{reason}; {advice} that includes it ({other}, which pip reads, names {os.environ[other]})"
+        return f"{reason}; {advice} that includes it ({other}, which pip reads, names {_advised(other)})"
     return f"{reason}; {advice} that includes it"
 
 

@@ -73,6 +73,9 @@ class ProjectIndexes:
     #: how they are reached: the proxy and certificate variables of the sync's environment, where they are not this
     #: process's (a tox run's ``set_env``; see ``_index.network_of``), else ``None``
     network: tuple[tuple[str, str], ...] | None = None
+    #: the variables a failure's advice names (a keyring provider, pip's certificate bundle) in the sync's
+    #: environment, where they are not this process's (see ``_index.advice_of``), else ``None``
+    advice: tuple[tuple[str, str], ...] | None = None
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
         """The index URLs to look ``name``'s files up on, in order, as PDM chooses them.
@@ -107,10 +110,14 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
         logins += [(source.url, login) for source, login in pdm if login is not None]
         if lock_format == "pdm":
             sources = tuple(source for source, _ in pdm)
-    from tox_venvsync._index import network_of  # noqa: PLC0415  # a sync that reads the project's indexes asks them
+    from tox_venvsync._index import advice_of, network_of  # noqa: PLC0415  # a sync that reads the indexes asks them
 
     return ProjectIndexes(
-        sources=sources, logins=tuple(logins), url_logins=configured_logins(environ), network=network_of(environ)
+        sources=sources,
+        logins=tuple(logins),
+        url_logins=configured_logins(environ),
+        network=network_of(environ),
+        advice=advice_of(environ),
     )
 
 
