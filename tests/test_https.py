@@ -133,8 +133,14 @@ def test_an_untrusted_certificate_is_one_sentence_and_leaves_nothing(
             ),
         ),
         ({}, _UNTRUSTED.removeprefix("); ")),
+        # OpenSSL reads a list of directories, separated as PATH is: each was there, and it said "no directory"
+        ({"SSL_CERT_DIR": "{tmp}:{tmp}"}, _UNTRUSTED.removeprefix("); ")),
+        (
+            {"SSL_CERT_DIR": "{tmp}:{tmp}/no-such-dir"},
+            "SSL_CERT_DIR names {tmp}/no-such-dir, which is no directory: correct it, or unset it",
+        ),
     ],
-    ids=["missing file", "missing directory", "pip's variable", "nothing set"],
+    ids=["missing file", "missing directory", "pip's variable", "nothing set", "directories", "one missing"],
 )
 def test_an_untrusted_certificate_says_what_names_the_authorities(  # noqa: PLR0913, PLR0917  # fixtures and parameters
     wheelhouse: Path,

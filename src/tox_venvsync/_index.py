@@ -1016,9 +1016,10 @@ def _unverified(error: ssl.SSLCertVerificationError) -> str:
     if error.verify_code in _OUT_OF_DATE:
         return f"{reason}; check the server's certificate, and this machine's clock"
     for variable, kind, exists in _AUTHORITIES:
-        value = _setting(variable)
-        if value and not exists(Path(value)):  # OpenSSL passes over it without a word
-            return f"{reason}; {variable} names {value}, which is no {kind}: correct it, or unset it"
+        # SSL_CERT_DIR may list directories, separated as PATH is: OpenSSL reads each
+        listed = (_setting(variable) or "").split(os.pathsep) if variable == "SSL_CERT_DIR" else [_setting(variable)]
+        if (value := next((v for v in listed if v and not exists(Path(v))), None)) is not None:
+            return f"{reason}; {variable} names {value}, which is no {kind}: correct it, or unset it"  # passed over
     if bundle := _setting("SSL_CERT_FILE"):
         if not _readable_bundle(bundle):  # OpenSSL passes over it without a word too
             return (
