@@ -708,7 +708,8 @@ _NATIVE = """
         ('no-build-package = ["Native"]', "no wheel of native 1.0 at package[0] fits"),
         ('no-binary-package = ["native"]', {"native": "sdist", "plain": "wheel"}),
         ("no-build = 1", "must be true or false, not an integer; correct it"),
-        ("no-build = true\nno-binary = true", "native 1.0 at package[0] is marked both no-binary and no-build"),
+        # native's wheel is for macOS: no-binary leaves out nothing that would serve, and no-build is what to change
+        ("no-build = true\nno-binary = true", "no wheel of native 1.0 at package[0] fits"),
     ],
 )
 def test_no_build_and_no_binary_are_held_as_uv_sync_holds_them(
@@ -741,6 +742,32 @@ def test_the_no_build_sentence(tmp_path: Path, target: Target) -> None:
         "native-1.0-cp312-cp312-macosx_11_0_arm64.whl: re-lock for this interpreter, use another Python, or take "
         "native out of no-build-package (or no-build)"
     )
+
+
+@pytest.mark.parametrize("uv", ["no-build = true", "no-binary = true", "no-build = true\nno-binary = true"])
+def test_a_setting_that_leaves_out_nothing_that_would_serve_is_not_named(
+    tmp_path: Path, target: Target, uv: str
+) -> None:
+    # found in review: a package without an sdist and without a fitting wheel was told to leave no-build (or
+    # no-binary), which changes nothing; the sentence for a package without a file for the interpreter is the one
+    body = _NATIVE.replace(
+        f'sdist = {{ url = "https://example.invalid/native-1.0.tar.gz", hash = "{HASH}", size = 10 }}\n', ""
+    )
+    lock = _lock(tmp_path, body + _root('{ name = "native" }'), pyproject=f"[tool.uv]\n{uv}\n")
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(frozen=True))
+    assert info.value.reason.endswith(
+        "and the lock has no sdist for it; the lock has native-1.0-cp312-cp312-macosx_11_0_arm64.whl: re-lock for "
+        "this interpreter or use another Python"
+    )
+
+
+def test_both_settings_are_named_where_each_left_out_a_file_that_would_serve(tmp_path: Path, target: Target) -> None:
+    body = _NATIVE.replace("cp312-cp312-macosx_11_0_arm64", "py3-none-any") + _root('{ name = "native" }')
+    lock = _lock(tmp_path, body, pyproject='[tool.uv]\nno-build-package = ["native"]\nno-binary-package = ["native"]\n')
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, Request(frozen=True))
+    assert info.value.reason.startswith("native 1.0 at package[0] is marked both no-binary and no-build")
 
 
 def test_supported_markers(tmp_path: Path, target: Target) -> None:

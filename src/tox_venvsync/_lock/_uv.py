@@ -410,14 +410,13 @@ class UvLockFile:
         """
         index = _index_url(self.path.parent, package.source)
         no_binary = _applies(self.no_binary, package.name)
-        if package.wheels and not no_binary:
-            wheel = best_wheel(package.wheels, ranks)
-            if wheel is not None:
-                context = f"{package.context}.wheels[{package.wheels.index(wheel)}]"
-                return Pick(
-                    name=package.name, version=package.version, kind="wheel", artifact=wheel,
-                    index=index, context=context, direct=package.source.kind != "registry",
-                )  # fmt: skip
+        wheel = best_wheel(package.wheels, ranks) if package.wheels else None
+        if wheel is not None and not no_binary:
+            context = f"{package.context}.wheels[{package.wheels.index(wheel)}]"
+            return Pick(
+                name=package.name, version=package.version, kind="wheel", artifact=wheel,
+                index=index, context=context, direct=package.source.kind != "registry",
+            )  # fmt: skip
         no_build = _applies(self.no_build, package.name)
         if package.sdist is not None and not no_build:
             kind: Literal["sdist", "archive"] = "sdist" if package.source.kind == "registry" else "archive"
@@ -426,8 +425,12 @@ class UvLockFile:
                 index=index, context=f"{package.context}.sdist",
                 subdirectory=package.source.subdirectory if kind == "archive" else None, direct=kind == "archive",
             )  # fmt: skip
-        if no_build or no_binary:
-            raise SelectionError(self.path, _forbidden(package, target, no_build=no_build, no_binary=no_binary))
+        # a setting is named only where it left out a file that would have served: a no-build package without an
+        # sdist, or a no-binary one without a fitting wheel, has nothing either setting could give
+        left_out_wheel, left_out_sdist = no_binary and wheel is not None, no_build and package.sdist is not None
+        if left_out_wheel or left_out_sdist:
+            reason = _forbidden(package, target, no_build=left_out_sdist, no_binary=left_out_wheel)
+            raise SelectionError(self.path, reason)
         raise SelectionError(self.path, _no_artifact(package, target))
 
 
