@@ -88,8 +88,7 @@ def network_of(environ: Mapping[str, str]) -> Network:
     urllib reads the proxies, and OpenSSL the authorities, from this process's environment only; a ``set_env`` that
     names them (as tox-uv hands it to uv, and this runner to pip) was not followed by the downloads.
     """
-    found = _network_variables(environ)
-    return None if found == _network_variables(os.environ) else found
+    return _own(environ, _network_variables)
 
 
 def _network_variables(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -103,25 +102,35 @@ def advice_of(environ: Mapping[str, str]) -> Advice:
     The keyring providers uv and pip are told to ask, and the certificate bundles of other tools: a tox run's
     ``set_env`` that sets one (as it sets ``REQUESTS_CA_BUNDLE`` for pip) was not named, tox's own was.
     """
-    found = _advice_variables(environ)
-    return None if found == _advice_variables(os.environ) else found
+    return _own(environ, _advice_variables)
 
 
 def _advice_variables(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((name, environ[name]) for name in (*_KEYRING_PROVIDERS, *_OTHERS_AUTHORITIES) if name in environ)
 
 
+def _own(
+    environ: Mapping[str, str], chosen: Callable[[Mapping[str, str]], tuple[tuple[str, str], ...]]
+) -> tuple[tuple[str, str], ...] | None:
+    """The ``chosen`` variables of ``environ``, or ``None`` when they are this process's (nothing kept per sync)."""
+    found = chosen(environ)
+    return None if found == chosen(os.environ) else found
+
+
+def _value(own: tuple[tuple[str, str], ...] | None, name: str) -> str | None:
+    """A sync's value of ``name`` among the variables it keeps (``own``, see :func:`_own`), else this process's."""
+    return os.environ.get(name) if own is None else dict(own).get(name)
+
+
 def _advised(name: str) -> str:
     """The sync's value of ``name``, one of the variables :func:`advice_of` reads (``""``: not set)."""
     owner = _logins.get().owner
-    advice = None if owner is None else owner.advice
-    return os.environ.get(name, "") if advice is None else dict(advice).get(name, "")
+    return _value(None if owner is None else owner.advice, name) or ""
 
 
 def _setting(name: str) -> str | None:
     """The sync's value of ``name``, one of its network variables (see :func:`network_of`)."""
-    network = _logins.get().network
-    return os.environ.get(name) if network is None else dict(network).get(name)
+    return _value(_logins.get().network, name)
 
 
 # --- proxies ---------------------------------------------------------------------------------------------------------
