@@ -325,6 +325,41 @@ def test_a_venv_at_or_above_the_cache_is_refused_before_anything_is_written(
     assert not venv.exists()
 
 
+@pytest.mark.parametrize(
+    ("given", "instead"),
+    [
+        ("~/venvs/x", "the home directory's path instead of ~"),
+        ("~root/x", "the home directory's path instead of ~root"),
+        ("$HOME/x", "the value of HOME instead of $HOME"),
+        ("${VENVS}", "the value of VENVS instead of ${VENVS}"),
+    ],
+)
+def test_a_venv_starting_with_an_unexpanded_tilde_or_variable_is_refused_before_anything_is_made(
+    lock: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: str, instead: str
+) -> None:
+    # quoted, after --venv= or in a Dockerfile's exec form no shell expands ~: the venv went to ./~/venvs/x, one
+    # `rm -rf ~` from the home directory (as env_location's ~ in tox); found by a left-alone note
+    monkeypatch.chdir(lock.parent)
+    first = given.split("/", 1)[0]
+    start = "~" if first.startswith("~") else first
+    expected = (
+        f"venvsync: error: --venv {given!r} starts with {start}, which nothing expanded (a shell does not in quotes "
+        f"or after =), so it names a directory {first} in the current directory; write {instead}\n"
+    )
+    for command in ("sync", "verify"):
+        code, _, err = run(capsys, command, "--lock", str(lock), "--venv", given)
+        assert (command, code, err) == (command, 2, expected)
+    assert not (lock.parent / first).exists()
+
+
+def test_a_venv_with_a_tilde_or_dollar_past_its_first_part_is_used(
+    lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "$HOME" / "~"  # absolute: real directories may be named so
+    code, out, _ = run(capsys, *sync_args(lock, venv, Path(sys.executable)))
+    assert (code, out) == (0, f"{venv}: created, synced 2 packages: 2 installed\n")
+
+
 @pytest.mark.parametrize("inside", ["", "tox-venvsync"])
 def test_a_venv_at_or_above_the_default_cache_is_refused_before_anything_is_written(
     lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, inside: str

@@ -34,6 +34,7 @@ from tox_venvsync._location import (
     protected_paths,
     recreate_line,
     undo_creation,
+    unexpanded_start,
 )
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, given_selection_flags, make_request
@@ -240,6 +241,13 @@ def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None =
     return base_facts(default_cache_dir(), python, remember=remember, meanwhile=ahead.read if ahead else None)
 
 
+def _venv(args: argparse.Namespace) -> Path:
+    """``--venv``'s directory as the system finds it (``link/../venv``), refused where it starts with ``~``."""
+    if unexpanded := unexpanded_start(args.venv, "--venv", in_tox=False):  # ./~ made, one `rm -rf ~` from home
+        raise BadInputError(unexpanded)
+    return kernel_path(args.venv)
+
+
 def _select(args: argparse.Namespace) -> int:
     lock = read_lock(args.lock, args.lock_format, paths_from=Path.cwd())  # a requirements file's paths: as pip's
     picks = lock.select(_interpreter(args.python), _request(args))
@@ -252,7 +260,7 @@ def _select(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     link_mode()  # refused before the venv is made
-    venv = kernel_path(args.venv)  # link/../venv is where the system finds it
+    venv = _venv(args)
     spec = SyncSpec(
         venv=venv,
         lock_path=args.lock.absolute(),
@@ -377,7 +385,7 @@ def _waiting(venv: Path) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    venv = kernel_path(args.venv)  # link/../venv is where the system finds it
+    venv = _venv(args)
     with _sync_finished(venv):
         return _verify_now(args, venv)
 

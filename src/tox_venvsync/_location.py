@@ -6,6 +6,7 @@ import contextlib
 import enum
 import errno
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -93,6 +94,40 @@ def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapp
     reasons.update(dict.fromkeys(_spellings(Path(sys.prefix)), _running()))
     reasons.update(dict.fromkeys(_spellings(Path(os.sep)), _ROOT))
     return reasons
+
+
+#: a shell variable as a user writes one at the start of a path: ``$HOME``, ``${HOME}``
+_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))$")
+
+
+def unexpanded_start(value: Path, key: str, *, in_tox: bool) -> str | None:
+    """The sentence for a relative venv path starting with ``~`` or a shell variable (``$HOME``), else None.
+
+    Nothing expanded it (tox never does in its configuration; a shell does not in quotes, after ``--venv=`` or in a
+    Dockerfile's exec form): the venv went into a directory named ``~`` or ``$HOME`` in the project or the current
+    directory, one ``rm -rf ~`` from the home directory. Only a relative value's first part is read: an absolute one
+    (``{tox_root}/.tox``) may hold a ``$`` or ``~`` of a real directory's name.
+    """
+    if value.is_absolute() or not value.parts:
+        return None
+    first = value.parts[0]
+    found = _SHELL_VARIABLE.match(first)
+    if not first.startswith("~") and found is None:
+        return None
+    if in_tox:
+        why, where = "tox does not expand in its configuration", "the project"
+    else:
+        why, where = "nothing expanded (a shell does not in quotes or after =)", "the current directory"
+    if found is not None:
+        name = found["braced"] or found["bare"]
+        instead = f"{{env:{name}}}" if in_tox else f"the value of {name}"
+    else:
+        instead = "{env:HOME}" if in_tox and first == "~" else "the home directory's path"
+    start = "~" if found is None else first
+    return (
+        f"{key} {str(value)!r} starts with {start}, which {why}, so it names a directory {first} in {where}; "
+        f"write {instead} instead of {first}"
+    )
 
 
 def kernel_path(path: Path) -> Path:

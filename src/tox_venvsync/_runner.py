@@ -58,6 +58,7 @@ from tox_venvsync._location import (
     remove_venv,
     sees_system_site_packages,
     undo_creation,
+    unexpanded_start,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._file import missing
@@ -295,21 +296,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if "\0" in str(value):  # no system call takes it: a stray byte in tox.ini, or a variable's value
             msg = f"env_location {str(value)!r} holds a NUL character, which no path can; correct env_location"
             raise HandledError(msg)
-        if selected is not False and not value.is_absolute() and value.parts[:1] and value.parts[0].startswith("~"):
-            # tox leaves ~ as it is: the venv went to a directory named ~ in the project, one `rm -rf ~` from the home
-            # (an environment that does not run makes nothing there, and does not stop the others)
-            first = value.parts[0]
-            instead = (
-                "write {env:HOME} instead of ~"
-                if first == "~"
-                else f"write the home directory's path instead of {first}"
-            )
-            msg = (
-                f"env_location {str(value)!r} starts with ~, which tox does not expand in its configuration, so it "
-                f"names a directory {first} in the project; {instead}"
-            )
-            raise HandledError(msg)
-        if selected is not False and (unexpanded := _unexpanded_variable(value)):
+        # tox expands neither ~ nor $HOME: the venv went to a directory named ~ or $HOME in the project, one
+        # `rm -rf ~` from the home (an environment that does not run makes nothing there, and does not stop the others)
+        if selected is not False and (unexpanded := unexpanded_start(value, "env_location", in_tox=True)):
             raise HandledError(unexpanded)
         root: Path = self.core["tox_root"]
         location = kernel_path(root / value)  # a ".." after a linked directory, as the system finds it
@@ -949,27 +938,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             _LOGGER.info("%s", step.describe())  # one line per package at -v
         deps = " (deps installed by pip on top)" if outcome.deps else ""
         _LOGGER.warning("%s%s, %.2f s", outcome.plan.summary(), deps, outcome.seconds)
-
-
-#: a shell variable as a user writes one at the start of a path: ``$HOME``, ``${HOME}``
-_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))$")
-
-
-def _unexpanded_variable(value: Path) -> str | None:
-    """The sentence for an ``env_location`` that starts with a shell variable (``$HOME/venvs``), which tox keeps.
-
-    tox expands ``{env:HOME}`` and never ``$HOME``: the venv went into a directory named ``$HOME`` in the project,
-    one ``rm -rf $HOME`` from the home directory, as with ``~``. Only a relative value's first part is read: an
-    absolute one (``{tox_root}/.tox``) may hold a ``$`` of a real directory's name.
-    """
-    found = None if value.is_absolute() or not value.parts else _SHELL_VARIABLE.match(value.parts[0])
-    if found is None:
-        return None
-    variable, name = found[0], found["braced"] or found["bare"]
-    return (
-        f"env_location {str(value)!r} starts with {variable}, which tox does not expand in its configuration, so it "
-        f"names a directory {variable} in the project; write {{env:{name}}} instead of {variable}"
-    )
 
 
 def _built_from_itself(substitution: str) -> str:
