@@ -5,9 +5,13 @@ from __future__ import annotations
 import array
 import errno
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -263,3 +267,55 @@ def test_ctrl_c_while_the_work_directory_is_removed_at_exit_prints_no_traceback(
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert Path(done.stdout.strip()).is_dir()  # left for the next process, which removes a dead one's directory
+
+
+def test_a_link_planted_at_a_lock_files_name_is_not_followed(tmp_path: Path) -> None:
+    # opening the lock file with O_CREAT through a link made a file wherever the link led (in a cache another user
+    # may write, anywhere this user may); the work goes on without the lock, as on a filesystem without locks
+    lock = tmp_path / "cache" / "locks" / "x.lock"
+    lock.parent.mkdir(parents=True)
+    target = tmp_path / "elsewhere"
+    lock.symlink_to(target)
+    with _cache.one_at_a_time(lock) as waited:
+        assert not waited
+        assert not target.exists()
+    assert not target.exists()
+    assert lock.is_symlink()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="becomes another user: needs root")
+def test_another_users_lock_file_is_waited_on() -> None:
+    # in a cache two users share, the first one's lock file is 0644: opened for writing it was refused to the second,
+    # who went on without waiting (a second download or build); read-only, the second waits its turn
+    import fcntl  # noqa: PLC0415  # Unix only
+
+    shared = Path(tempfile.mkdtemp(prefix="venvsync-shared-", dir="/tmp"))
+    try:
+        shared.chmod(0o755)  # the other user may enter it, not write in it
+        lock = shared / "x.lock"
+        held = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with warnings.catch_warnings():  # the suite's servers are threads: the child only opens, locks and exits
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports by its exit status
+            code = 3
+            try:
+                os.setgid(65534)
+                os.setuid(65534)  # nobody
+                polls = iter(range(3))
+                with _cache.one_at_a_time(lock, stopped=lambda: next(polls, None) is None) as waited:
+                    code = 0 if waited else 1
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 60
+        while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        os.close(held)
+        assert done[0] == child
+        assert os.waitstatus_to_exitcode(done[1]) == 0  # it had the file open, and saw the lock taken
+    finally:
+        shutil.rmtree(shared)

@@ -223,7 +223,9 @@ def one_at_a_time(path: Path, *, stopped: Callable[[], bool] = lambda: False) ->
     descriptor: int | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # read-only: another user's lock file in a shared cache (0644) is waited on, not passed over; and never
+        # through a link planted at its name, which O_CREAT would follow to make a file wherever it leads
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
