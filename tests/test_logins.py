@@ -7,6 +7,7 @@ import os
 import re
 import socket
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -15,6 +16,7 @@ from packaging.version import Version
 from _support.index import LocalIndex
 from _support.logins import forget_logins, without_logins
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync import _index
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
@@ -269,3 +271,29 @@ def test_a_redirect_to_a_server_that_does_not_answer_names_where_it_went(
         f"cannot fetch pkg from {local_index.file_url(wheel.name)}: the server sent the request on to {onward}, and "
         "there: [Errno 111] Connection refused; check the network or the index"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "asked", "sent"),
+    [
+        ("https://pkgs.example.com:443/simple", "https://pkgs.example.com/files/a.whl", True),
+        ("https://pkgs.example.com/simple", "https://PKGS.example.com:443/files/a.whl", True),
+        ("http://[fd00::1]:80/simple", "http://[fd00::1]/files/a.whl", True),
+        ("https://pkgs.example.com:8443/simple", "https://pkgs.example.com/files/a.whl", False),
+        ("https://pkgs.example.com:80/simple", "https://pkgs.example.com/files/a.whl", False),
+        ("http://pkgs.example.com:443/simple", "http://pkgs.example.com/files/a.whl", False),
+    ],
+)
+def test_a_schemes_own_port_is_the_same_host_for_a_login(
+    monkeypatch: pytest.MonkeyPatch, given: str, asked: str, *, sent: bool
+) -> None:
+    # uv compares hosts with the scheme's own port left out: an index named https://host:443/simple sent its login
+    # to no file of https://host/ (and the reverse), each answered 401; another port stays another host
+    login = ("ci", "s3cret")
+    named = _index._Logins(((given, login),))
+    assert (named.of(urlsplit(asked)), named.after_refusal(urlsplit(asked))) == (
+        (login, login) if sent else (None, None)
+    )
+    forget_logins(monkeypatch)
+    _index.without_login(_with_login(given))
+    assert _index._logins.get().of(urlsplit(asked)) == (login if sent else None)

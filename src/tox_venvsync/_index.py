@@ -276,8 +276,7 @@ class _Logins:
         #: was refused without one (Azure Artifacts links its files under another path), as uv retries
         self.index_hosts: dict[tuple[str, str], Login] = {}
         for url, login in indexes:
-            parts = urlsplit(url)
-            self.index_hosts.setdefault((parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()), login)
+            self.index_hosts.setdefault(_origin(urlsplit(url)), login)
         #: the project indexes these are for (see :func:`use_logins`)
         self.owner = owner
         #: how the sync reaches hosts: its environment's proxies and authorities (``None``: this process's)
@@ -287,22 +286,22 @@ class _Logins:
         #: those of the configured index URLs, also for a lock's file URLs whose index is never asked (uv sends them)
         self.hosts: dict[tuple[str, str], Login] = {}
         for url, login in () if owner is None else owner.url_logins:
-            parts = urlsplit(url)
-            self.hosts.setdefault((parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()), login)
+            self.hosts.setdefault(_origin(urlsplit(url)), login)
         self.lock = threading.Lock()
         #: the URLs a login was sent to (a redirect's too): a refusal of one says the login was refused
         self.sent: set[str] = set()
 
     def of(self, url: SplitResult) -> Login | None:
-        plain = urlunsplit(url._replace(scheme=url.scheme.lower(), netloc=url.netloc.lower()))
+        scheme, netloc = origin = _origin(url)
+        plain = urlunsplit(url._replace(scheme=scheme, netloc=netloc))
         for root, login in self.indexes:
             if plain.startswith(root) or f"{plain}/" == root:
                 return login
-        return self.hosts.get((url.scheme.lower(), url.netloc.lower()))
+        return self.hosts.get(origin)
 
     def after_refusal(self, url: SplitResult) -> Login | None:
         """The login to ask ``url`` again with when it refused a request without one: its host's named index's."""
-        return self.index_hosts.get((url.scheme.lower(), url.netloc.lower()))
+        return self.index_hosts.get(_origin(url))
 
 
 #: a command that syncs without :func:`use_logins` (the tests, ``venvsync`` before recreating) shares this one
@@ -327,8 +326,23 @@ def _index_root(url: str) -> str:
     head, _, last = path.rpartition("/")
     if last.lower() in {"simple", "+simple"}:  # devpi's ``+simple`` too, as uv takes it
         path = head
-    netloc = parts.netloc.rpartition("@")[2].lower()
-    return urlunsplit((parts.scheme.lower(), netloc, f"{path}/", "", ""))
+    scheme, netloc = _origin(parts)
+    return urlunsplit((scheme, netloc, f"{path}/", "", ""))
+
+
+#: the port a scheme's URL means when it names none
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin(parts: SplitResult) -> tuple[str, str]:
+    """The scheme and host (``name`` or ``name:port``) a login is kept by, lowercase, without user info.
+
+    A scheme's own port is left out, as uv compares them: a login for ``https://host:443/simple`` goes to
+    ``https://host/files/...`` and the reverse.
+    """
+    scheme, netloc = parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()
+    host, colon, port = netloc.rpartition(":")  # an IPv6 address's own colons end before its "]"
+    return scheme, host if colon and port == _DEFAULT_PORTS.get(scheme) else netloc
 
 
 def without_login(url: str) -> str:
@@ -340,7 +354,7 @@ def without_login(url: str) -> str:
     user, _, password = userinfo.partition(":")
     logins = _logins.get()
     with logins.lock:
-        logins.hosts[parts.scheme.lower(), host.lower()] = (unquote(user), unquote(password))
+        logins.hosts[_origin(parts)] = (unquote(user), unquote(password))
     return urlunsplit(parts._replace(netloc=host))
 
 
