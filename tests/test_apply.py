@@ -1507,3 +1507,56 @@ def test_a_write_error_that_names_no_file_is_named_by_the_file_being_replaced(tm
         full_disk()
     assert (info.value.errno, info.value.filename) == (errno.ENOSPC, str(destination))
     assert list(tmp_path.iterdir()) == []
+
+
+_NESTED = {
+    "deep/__init__.py": "",
+    "deep/a/__init__.py": "",
+    "deep/a/b/__init__.py": "",
+    "deep/a/b/c/mod.py": "V = 1\n",
+    "deep/x/y.py": "",
+}
+
+
+def _lstats_under(monkeypatch: pytest.MonkeyPatch, directory: Path) -> list[str]:
+    """The paths below ``directory`` that ``os.lstat`` is asked about from now on (it answers as before)."""
+    asked: list[str] = []
+    real = os.lstat
+
+    def lstat(path: str | os.PathLike[str], *args: object, **kwargs: object) -> os.stat_result:
+        if os.fspath(path).startswith(f"{directory}{os.sep}"):
+            asked.append(os.path.relpath(path, directory))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    return asked
+
+
+def test_a_new_package_s_directories_are_looked_at_for_links_out_only_up_to_the_first_missing_one(
+    venv: Venv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # below a directory the venv lacks, every directory is made by the placement: a new venv's 400 of them each cost
+    # an lstat twice (when the cache's tree was taken, and as it was placed) to find what the first one had found
+    wheel = make_wheel(tmp_path / "w", "deep", "1.0", modules=_NESTED)
+    wanted = from_cache(wheel)
+    cache = Cache(tmp_path / "cache")
+    LinkInstaller(venv.target, cache).check(wheel, wanted)  # unpacked into the cache
+    installer = LinkInstaller(venv.target, cache)
+    asked = _lstats_under(monkeypatch, venv.site)
+    assert installer.ready(wheel, wanted)
+    assert [path for path in asked if path.partition("/")[0] == "deep"] == ["deep"]
+    asked.clear()
+    installer.install(wheel, wanted)
+    assert [path for path in asked if path.partition("/")[0] == "deep"] == ["deep"]
+    assert (venv.site / "deep" / "a" / "b" / "c" / "mod.py").read_text() == "V = 1\n"
+
+
+def test_a_link_out_of_the_venv_below_directories_it_has_is_still_found(venv: Venv, tmp_path: Path) -> None:
+    theirs = tmp_path / "checkout"
+    theirs.mkdir()
+    (venv.site / "deep" / "a").mkdir(parents=True)
+    (venv.site / "deep" / "a" / "b").symlink_to(theirs)
+    wheel = make_wheel(tmp_path / "w", "deep", "1.0", modules=_NESTED)
+    with pytest.raises(InstallError, match=re.escape(f"{venv.site / 'deep' / 'a' / 'b'} is a link to {theirs}")):
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")).check(wheel, from_cache(wheel))
+    assert list(theirs.iterdir()) == []
