@@ -1516,13 +1516,15 @@ def _leaves_the_venv_its_own(
     its entries' paths), before anything of any wheel is placed: for trees from the cache and for wheels
     pypa/installer places.
     """
-    data = f"{data_dir}/data/"
+    inside_data, data = f"{data_dir}/", f"{data_dir}/data/"
     # the data scheme is the venv's root, so its bin/ is the scripts directory: data/bin/python3 replaces the link too
     bins = (f"{data_dir}/scripts/", f"{data}bin/")
     scripts = list(scripts)
     _scripts_stay_in_bin(scripts, name, wheel)
     found = [script for script in scripts if _VENV_SCRIPTS.fullmatch(script)]
     for path in paths:
+        if not path.startswith(inside_data):
+            continue  # the library's files, most of a wheel's: both places looked for are in its .data directory
         in_bin = next((path[len(bin_dir) :] for bin_dir in bins if path.startswith(bin_dir)), None)
         if in_bin is not None and _VENV_SCRIPTS.fullmatch(in_bin):
             found.append(in_bin)
