@@ -2684,3 +2684,33 @@ def test_the_default_location_works_after_a_run_moved_elsewhere(demo: Demo, tmp_
     code, out = demo.run()
     assert code == 0, out
     assert (demo.work / "py312" / "pyvenv.cfg").is_file()
+
+
+#: a plugin beside tox-venvsync that records the installs tox announces (tox-extra checks bindep.txt there)
+ON_INSTALL_PLUGIN = """
+from tox.plugin import impl
+
+@impl
+def tox_on_install(tox_env, arguments, section, of_type):
+    if tox_env.name == "py312":
+        with open("heard.txt", "a") as handle:
+            handle.write(f"{section} {of_type} {type(arguments).__name__}\\n")
+"""
+
+
+@pytest.mark.plugin_test
+def test_plugins_hear_of_the_install_as_from_tox_own_runner(demo: Demo) -> None:
+    # tox_on_install fires where tox's runner fires it: deps before the sync, the built project once built; the sync
+    # installed without tox's installer and the hook never fired, so tox-extra's bindep check passed these envs over
+    write_project(demo.project.path, "app", "0.1", {"app/__init__.py": "OK = 1\n"})
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("package = skip\n", "package = wheel\ndeps =\n"))
+    (demo.project.path / "toxfile.py").write_text(ON_INSTALL_PLUGIN)
+    code, out = demo.run()
+    assert code == 0, out
+    heard = demo.project.path / "heard.txt"
+    assert heard.read_text().splitlines() == ["PythonRun deps PythonDeps", "RunToxEnv package list"]
+    heard.unlink()
+    code, out = demo.run("--skip-env-install")  # tox's: nothing is installed, nothing announced
+    assert code == 0, out
+    assert not heard.exists()

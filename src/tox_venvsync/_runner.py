@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from packaging.utils import canonicalize_name
 from tox.report import HandledError
 from tox.tox_env.errors import Fail, Recreate, Skip
-from tox.tox_env.package import PathPackage
+from tox.tox_env.package import Package, PathPackage
 from tox.tox_env.python.api import Python
 from tox.tox_env.python.package import EditablePackage
 from tox.tox_env.python.pip.pip_install import Pip
 from tox.tox_env.python.pip.req_file import PythonConstraints, PythonDeps
 from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
+from tox.tox_env.runner import RunToxEnv
 
 from tox_venvsync._atomic import READ_BY_OTHERS
 from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
@@ -631,13 +632,28 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     # --- what goes into it: the lock, the project, through our engine instead of pip
 
     def _install_deps(self) -> None:
-        """Tox's deps are installed by the sync, after the lock and pinned to it."""
+        """Tox's deps are installed by the sync, after the lock and pinned to it; plugins hear of it as from tox."""
+        self._on_install(self.conf.get("deps", PythonDeps), "deps")
 
     def _install_dependency_groups(self) -> None:
         """Groups are chosen from the lock by the sync, not installed from pyproject.toml."""
 
     def _install_pylock(self) -> None:
-        """Tox's own ``pylock`` key becomes the default ``lock_file``; the sync installs it."""
+        """Tox's own ``pylock`` key becomes the default ``lock_file``; the sync installs it (and ``deps``)."""
+        self._on_install(self.conf.get("deps", PythonDeps), "deps")
+
+    def _on_install(self, arguments: PythonDeps | list[Package], of_type: str) -> None:
+        """Call tox's ``tox_on_install`` hook, as tox's ``_install`` does before its installer runs.
+
+        The sync installs without tox's installer, so the hook never fired: plugins that act before an install
+        (tox-extra's check of the system packages in ``bindep.txt``, tox-gh's log group) passed these environments
+        over in silence. It fires where tox's own runner fires it, with the same arguments: ``deps`` before the
+        sync, the built project (``package``) once it is built.
+        """
+        from tox.plugin.manager import MANAGER  # noqa: PLC0415  # where tox's own _install imports it
+
+        section = RunToxEnv.__name__ if of_type == "package" else PythonRun.__name__
+        MANAGER.tox_on_install(self, arguments, section, of_type)
 
     def _setup_with_env(self) -> None:
         if getattr(self.options, "skip_env_install", False):
@@ -662,6 +678,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             and not getattr(self.options, "skip_pkg_install", False)
         ):
             self._packages = self._build_packages()
+            if not self.options.package_only:
+                self._on_install(self._packages, "package")
             self._handle_journal_package(self.journal, self._packages)
             packages = [package for package in self._packages if isinstance(package, PathPackage)]
         if self.options.package_only:
