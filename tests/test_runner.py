@@ -2714,3 +2714,31 @@ def test_plugins_hear_of_the_install_as_from_tox_own_runner(demo: Demo) -> None:
     code, out = demo.run("--skip-env-install")  # tox's: nothing is installed, nothing announced
     assert code == 0, out
     assert not heard.exists()
+
+
+#: tox-uv's option, added as tox-uv adds it (to ``tox run`` and ``tox exec``)
+SKIP_UV_SYNC_PLUGIN = """
+from tox.plugin import impl
+
+@impl
+def tox_add_option(parser):
+    for key in ("run", "exec"):
+        parser.handlers[key][0].add_argument("--skip-uv-sync", dest="skip_uv_sync", action="store_true")
+"""
+
+
+@pytest.mark.plugin_test
+def test_tox_uv_skip_uv_sync_uses_the_venv_as_it_is(demo: Demo) -> None:
+    # tox run --skip-uv-sync over tox-uv's lock runner and ours: the venvsync environment synced all the same
+    (demo.project.path / "toxfile.py").write_text(ON_INSTALL_PLUGIN + SKIP_UV_SYNC_PLUGIN)
+    code, out = demo.run()
+    assert code == 0, out
+    heard = demo.project.path / "heard.txt"
+    heard.unlink()
+    demo.versions["beta"] = "2.1"
+    demo.lock()
+    code, out = demo.run("--skip-uv-sync")
+    assert code == 0, out
+    assert "skip installing dependencies and package" in out
+    assert "versions 1.0 2.0" in out  # the lock moved on; the venv is used as it is
+    assert not heard.exists()  # nothing installed, nothing announced to plugins

@@ -530,7 +530,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _check_before_recreating(self) -> None:
         """Read, select and fetch the lock before a working venv is emptied to be made again."""
-        if getattr(self.options, "skip_env_install", False):  # nothing is installed into the new venv: no input
+        if self._install_skipped:  # nothing is installed into the new venv: no input
             return
         from tox_venvsync._sync import check_before_recreating  # noqa: PLC0415  # see _sync_env
         from tox_venvsync._target import base_facts  # noqa: PLC0415
@@ -633,14 +633,16 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _install_deps(self) -> None:
         """Tox's deps are installed by the sync, after the lock and pinned to it; plugins hear of it as from tox."""
-        self._on_install(self.conf.get("deps", PythonDeps), "deps")
+        if not self._install_skipped:  # tox's --skip-env-install does not come here; tox-uv's --skip-uv-sync does
+            self._on_install(self.conf.get("deps", PythonDeps), "deps")
 
     def _install_dependency_groups(self) -> None:
         """Groups are chosen from the lock by the sync, not installed from pyproject.toml."""
 
     def _install_pylock(self) -> None:
         """Tox's own ``pylock`` key becomes the default ``lock_file``; the sync installs it (and ``deps``)."""
-        self._on_install(self.conf.get("deps", PythonDeps), "deps")
+        if not self._install_skipped:
+            self._on_install(self.conf.get("deps", PythonDeps), "deps")
 
     def _on_install(self, arguments: PythonDeps | list[Package], of_type: str) -> None:
         """Call tox's ``tox_on_install`` hook, as tox's ``_install`` does before its installer runs.
@@ -655,8 +657,17 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         section = RunToxEnv.__name__ if of_type == "package" else PythonRun.__name__
         MANAGER.tox_on_install(self, arguments, section, of_type)
 
+    @property
+    def _install_skipped(self) -> bool:
+        """Whether tox's ``--skip-env-install`` or tox-uv's ``--skip-uv-sync`` is given: nothing is synced.
+
+        tox-uv adds ``--skip-uv-sync`` to ``tox run`` for its lock runner, whose ``uv sync`` installs the lock and the
+        project; a ``tox run --skip-uv-sync`` over both runners' environments synced these ones all the same.
+        """
+        return bool(getattr(self.options, "skip_env_install", False) or getattr(self.options, "skip_uv_sync", False))
+
     def _setup_with_env(self) -> None:
-        if getattr(self.options, "skip_env_install", False):
+        if self._install_skipped:
             _LOGGER.warning("skip installing dependencies and package")
         else:
             with _one_sentence():
@@ -897,7 +908,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _check_lock(self) -> None:
         """No lockfile stops the run before the venv is made and the project built for a sync that cannot run."""
-        if getattr(self.options, "skip_env_install", False) or getattr(self.options, "package_only", False):
+        if self._install_skipped or getattr(self.options, "package_only", False):
             return  # nothing is synced: the lock is not read
         if not (path := self._lock_path()).exists():  # none found is refused by _lock_path; a named one here
             raise LockFileError(path, missing())
