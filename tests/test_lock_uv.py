@@ -202,6 +202,18 @@ def test_wrong_type_names_the_key(tmp_path: Path) -> None:
             "digits); a branch, tag or short id is not pinned; re-lock with uv",
             id="git-branch-for-commit",
         ),
+        pytest.param(  # the name was the directory its source tree is built into: /tmp/x wrote the wheel there
+            '[[package]]\nname = "/tmp/x"\nversion = "1"\nsource = { directory = "tree" }\n',
+            "package[0].name",
+            "'/tmp/x' is not a valid package name; re-lock with uv",
+            id="name-a-path",
+        ),
+        pytest.param(  # printed as it is, a terminal's escape sequence reached tox's output
+            _package("pkg").replace('name = "pkg"', 'name = "pkg\\u001b[2J"'),
+            "package[0].name",
+            "'pkg\\x1b[2J' is not a valid package name; re-lock with uv",
+            id="name-escape-sequence",
+        ),
         pytest.param(
             _package("pkg", "one.two"),
             "package[0].version",

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
@@ -843,10 +843,21 @@ class _LockReader(_Reader):
         self.get(data, "revision", int, "")
 
     def _identify(self, number: int, table: Mapping[str, Any], context: str) -> None:
-        name = canonicalize_name(self.need(table, "name", str, context))
+        name = self._name(self.need(table, "name", str, context), _at(context, "name"))
         version = self.get(table, "version", str, context)
         source = self._source(self.need(table, "source", dict, context), _at(context, "source"))
         self.by_name.setdefault(name, []).append((number, version, source))
+
+    def _name(self, text: str, context: str) -> NormalizedName:
+        """A package's name, refused unless it is a valid one, as uv refuses it.
+
+        Path traversal: a name is a package's directory where its source tree is built (``/tmp/x``, ``a/b`` would
+        write the wheel outside the sync's work directory); control characters in it would reach the terminal.
+        """
+        try:
+            return canonicalize_name(text, validate=True)
+        except InvalidName:
+            raise self.fail(context, f"{text!r} is not a valid package name; re-lock with uv") from None
 
     def _source(self, table: Mapping[str, Any], context: str) -> UvSource:
         kinds = [kind for kind in _SOURCE_KINDS if kind in table]
