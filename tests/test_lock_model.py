@@ -18,6 +18,7 @@ from tox_venvsync._lock._model import (
     choose_file,
     named_all,
     not_a_commit,
+    not_a_git_url,
     tag_summary,
     wheel_tags,
     wrong_digest,
@@ -223,6 +224,51 @@ def test_only_a_full_commit_id_pins_a_checkout(commit: str, pinned: bool) -> Non
             not_a_commit(commit)
             == f"{commit!r} is no full commit id (40 hex digits); a branch, tag or short id is not pinned"
         )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.invalid/r.git",
+        "HTTP://127.0.0.1:8080/r.git",
+        "ssh://git@example.invalid/org/r.git",
+        "git://example.invalid/r.git",
+        "file:///srv/repos/r.git",
+        "git@github.com:org/r.git",  # ssh's short form, which pip takes too
+    ],
+)
+def test_a_git_url_of_the_schemes_pip_and_uv_clone_is_taken(url: str) -> None:
+    assert not_a_git_url(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "--upload-pack=touch /tmp/pwned",  # an option of git clone's, which runs the command
+        "-uX",
+        "ext::sh -c touch% /tmp/pwned",  # a transport that runs a command
+        "fd::0",
+        "evil::https://example.invalid/r.git",  # runs git-remote-evil from PATH (a script the lock installed)
+        "ssh://-oProxyCommand=touch%20x/r.git",  # an option of ssh's
+        "-oProxyCommand=x@host:r.git",
+        "git@host::r.git",
+        "/srv/repos/r.git",  # a path: git clones it with hard links; a URL says file://
+        "git+https://example.invalid/r.git",
+        "ftp://example.invalid/r.git",
+    ],
+)
+def test_a_git_url_that_is_an_option_a_transport_or_no_url_is_refused(url: str) -> None:
+    # the URL is an argument of git clone: found by QA of hostile lockfiles
+    assert not_a_git_url(url) == (
+        f"{url!r} is no git URL that pip or uv clones: use https://, ssh://, "
+        "git://, http:// or file:// (or user@host:path)"
+    )
+
+
+def test_a_git_url_with_a_control_character_is_refused() -> None:
+    assert not_a_git_url("https://example.invalid/\x1b[2Jr.git") == (
+        "'https://example.invalid/\\x1b[2Jr.git' holds a control character, which no URL does"
+    )
 
 
 def test_a_file_is_chosen_among_the_kinds_allowed(target_of: Callable[[str], Target]) -> None:

@@ -256,6 +256,14 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
         "package[0].source.resolved_reference",
         "'e3998b0' is no full commit id (40 hex digits); a branch, tag or short id is not pinned",
     ),
+    (  # an option of git clone's: found by QA of hostile lockfiles
+        {"source": {"type": "git", "url": "--upload-pack=x", "resolved_reference": "a" * 40}},
+        "package[0].source.url",
+        (
+            "'--upload-pack=x' is no git URL that pip or uv clones: use https://, ssh://, git://, http:// or file:// "
+            "(or user@host:path)"
+        ),
+    ),
     ({"source": {"type": "legacy"}}, "package[0].source.url", "the key is missing"),
 ]
 

@@ -650,6 +650,20 @@ def test_a_git_commit_id_must_be_a_full_commit(tmp_path: Path, target: Target, c
     )
 
 
+def test_a_git_url_that_is_an_option_of_git_clone_is_refused(tmp_path: Path, target: Target) -> None:
+    # the URL is git clone's argument, where --upload-pack=<command> runs the command (found by QA)
+    vcs = {"type": "git", "url": "--upload-pack=touch /tmp/pwned", "commit-id": "a" * 40}
+    lock = _lock(tmp_path / "pylock.toml", [{"name": "gitdep", "version": "0.1", "vcs": vcs}])
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert info.value.context == "packages[0].vcs.url"
+    assert info.value.reason == (
+        "'--upload-pack=touch /tmp/pwned' is no git URL that pip or uv clones: use https://, ssh://, "
+        "git://, http:// or file:// (or user@host:path); correct that value, or lock again with the tool that wrote "
+        "the file"
+    )
+
+
 def test_a_sha256_git_commit_id_is_taken(tmp_path: Path, target: Target) -> None:
     vcs = {"type": "git", "url": "https://example.invalid/g.git", "commit-id": "A" * 64}
     [pick] = _lock(tmp_path / "pylock.toml", [{"name": "gitdep", "version": "0.1", "vcs": vcs}]).select(

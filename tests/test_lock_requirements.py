@@ -513,6 +513,12 @@ def test_directory_reference_by_name(tmp_path: Path, target: Target) -> None:
             f"'name @ git+https://example.invalid/repo.git@{COMMIT}' or add #egg=name",
             id="vcs-no-name",
         ),
+        pytest.param(  # an option of git clone's: found by QA of hostile lockfiles
+            f"pkg @ git+--upload-pack=touch%20x@{COMMIT}",
+            "'--upload-pack=touch%20x' is no git URL that pip or uv clones: use https://, ssh://, "
+            "git://, http:// or file:// (or user@host:path); correct the line",
+            id="vcs-git-option",
+        ),
     ],
 )
 def test_editable_and_vcs_errors(tmp_path: Path, line: str, reason: str) -> None:

@@ -202,6 +202,14 @@ def test_wrong_type_names_the_key(tmp_path: Path) -> None:
             "digits); a branch, tag or short id is not pinned; re-lock with uv",
             id="git-branch-for-commit",
         ),
+        pytest.param(  # a transport that runs a command: found by QA of hostile lockfiles
+            '\n[[package]]\nname = "pkg"\nversion = "1.0"\n'
+            'source = { git = "ext::sh -c touch% /tmp/pwned#' + "a" * 40 + '" }\n',
+            "package[0].source.git",
+            "'ext::sh -c touch% /tmp/pwned' is no git URL that pip or uv clones: use https://, ssh://, "
+            "git://, http:// or file:// (or user@host:path); re-lock with uv",
+            id="git-transport",
+        ),
         pytest.param(  # the name was the directory its source tree is built into: /tmp/x wrote the wheel there
             '[[package]]\nname = "/tmp/x"\nversion = "1"\nsource = { directory = "tree" }\n',
             "package[0].name",

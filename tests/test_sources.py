@@ -327,6 +327,23 @@ def test_a_git_urls_login_never_goes_over_plain_http_to_another_host(env: Env, m
     assert not run.called
 
 
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("url", ["--upload-pack=touch pwned", "ext::sh -c touch% pwned"])
+def test_a_git_url_that_is_an_option_or_a_command_never_reaches_git(env: Env, mocker: MockerFixture, url: str) -> None:
+    # the readers refuse it naming its key; the build checks it again where it becomes git clone's argument (QA)
+    vcs = VcsSource(type="git", url=url, commit="0" * 40)
+    pick = Pick(name=canonicalize_name("gitpkg"), version=None, kind="vcs", artifact=None, vcs=vcs, context="x[0]")
+    run = mocker.spy(subprocess, "run")
+    with pytest.raises(BadInputError) as info:
+        Builder(env.cache, env.target).from_vcs(pick)
+    assert str(info.value) == (
+        f"cannot install gitpkg at x[0]: {url!r} is no git URL that pip or uv clones: use https://, ssh://, git://, "
+        "http:// or file:// (or user@host:path); correct it in the lock"
+    )
+    assert info.value.exit_code == 2
+    assert not run.called
+
+
 def test_a_trusted_host_for_a_git_urls_login_comes_from_toxs_own_environment_as_for_downloads(
     env: Env, mocker: MockerFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -94,6 +94,12 @@ class Builder:
                 "only git is: depend on a wheel, an sdist or a git repository instead"
             )
             raise BadInputError(msg)
+        from tox_venvsync._lock._model import not_a_git_url  # noqa: PLC0415  # only when building
+
+        # the readers refuse such a URL naming its key; checked again where it becomes git's argument
+        if (reason := not_a_git_url(vcs.url)) is not None:
+            msg = f"cannot install {pick.name} at {pick.context}: {reason}; correct it in the lock"
+            raise BadInputError(msg)
         source = f"{vcs.url}@{vcs.commit}"
         key = self._key(f"{source}#{vcs.subdirectory or ''}")
         out = self._cache.built("git", key)
@@ -112,7 +118,8 @@ class Builder:
                 checkout = Path(tmp) / "checkout"
                 login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
                 url, environ = login or (vcs.url, self._environ)
-                _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", url, str(checkout)], environ)
+                # "--": the URL is the lock's, never an option of git's (--upload-pack=<command> runs the command)
+                _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", "--", url, str(checkout)], environ)
                 where = f"{vcs.url}@{vcs.commit}"
                 _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
                 tree = _below(pick, checkout, vcs.subdirectory, source)

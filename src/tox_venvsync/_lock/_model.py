@@ -82,6 +82,33 @@ def not_a_commit(commit: str) -> str | None:
     return f"{commit!r} is no full commit id (40 hex digits); a branch, tag or short id is not pinned"
 
 
+#: the URL schemes git clones a VCS source from, as pip takes them (``git+https``, ``git+http``, ``git+ssh``,
+#: ``git+git``, ``git+file``); uv's are among them
+GIT_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
+#: ssh's short form, ``user@host:path``, which pip takes too (``git+git@github.com:org/repo.git``)
+_SCP_LIKE = re.compile(r"[\w.~+][\w.~+-]*@\w[\w.-]*:(?!:)\S*")
+
+
+def not_a_git_url(url: str) -> str | None:
+    """Why ``url`` is given to ``git clone`` by no lock tool (an option, a remote helper), or ``None`` when it may be.
+
+    The URL comes from the lock and is an argument of ``git clone``: ``--upload-pack=<command>`` there is an option,
+    ``ext::<command>`` a transport that runs a command, ``<helper>::<address>`` runs ``git-remote-<helper>`` from
+    ``PATH``. pip and uv clone only the URLs of :data:`GIT_SCHEMES` (and ssh's ``user@host:path``).
+    """
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in url):  # noqa: PLR2004  # control chars
+        return f"{url!r} holds a control character, which no URL does"
+    scheme, found, rest = url.partition("://")
+    if found and scheme.lower() in GIT_SCHEMES and not rest.startswith("-"):
+        return None
+    if not found and _SCP_LIKE.fullmatch(url):
+        return None
+    return (
+        f"{url!r} is no git URL that pip or uv clones: use https://, ssh://, "
+        "git://, http:// or file:// (or user@host:path)"
+    )
+
+
 @frozen
 class VcsSource:
     """A VCS checkout the lock pins to one commit (never the requested revision)."""

@@ -23,6 +23,7 @@ from tox_venvsync._lock._model import (
     best_wheel,
     named_all,
     not_a_commit,
+    not_a_git_url,
     not_in_lock,
     tag_summary,
     wrong_digest,
@@ -272,6 +273,9 @@ class _PackageReader:
         if kind == "git" and (unpinned := not_a_commit(commit)) is not None:
             unpinned += "; re-create the lock with `pdm lock`"
             raise table.fail(unpinned, key="revision")
+        if kind == "git" and (wrong := not_a_git_url(url)) is not None:
+            wrong += "; re-create the lock with `pdm lock`"
+            raise table.fail(wrong, key=kind)
         return VcsSource(
             type=kind,
             url=url,

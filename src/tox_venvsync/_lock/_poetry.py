@@ -23,6 +23,7 @@ from tox_venvsync._lock._model import (
     best_wheel,
     named_all,
     not_a_commit,
+    not_a_git_url,
     not_in_lock,
     one_line,
     tag_summary,
@@ -488,9 +489,13 @@ def _source(toml: _Toml, table: Mapping[str, object], context: str) -> PoetrySou
     if kind == "git" and resolved and (reason := not_a_commit(resolved)) is not None:
         where = f"{context}.resolved_reference"
         raise toml.error(where, f"{reason}; {_FIX}")
+    url = toml.need(source, "url", str, f"{context}.url")
+    if kind == "git" and (reason := not_a_git_url(url)) is not None:
+        where = f"{context}.url"
+        raise toml.error(where, f"{reason}; {_FIX}")
     return PoetrySource(
         type=kind,
-        url=toml.need(source, "url", str, f"{context}.url"),
+        url=url,
         reference=toml.get(source, "reference", str, f"{context}.reference", None),
         resolved_reference=resolved,
         subdirectory=toml.get(source, "subdirectory", str, f"{context}.subdirectory", None),

@@ -31,6 +31,7 @@ from tox_venvsync._lock._model import (
     VcsSource,
     named_all,
     not_a_commit,
+    not_a_git_url,
     not_in_lock,
     one_line,
     tag_summary,
@@ -256,6 +257,9 @@ class PylockFile:
             if artifact.type == "git" and (reason := not_a_commit(artifact.commit_id)) is not None:
                 reason += "; correct that value, or lock again with the tool that wrote the file"
                 raise LockFileError(self.path, reason, context=f"{context}.vcs.commit-id")
+            if artifact.type == "git" and artifact.url and (reason := not_a_git_url(artifact.url)) is not None:
+                reason += "; correct that value, or lock again with the tool that wrote the file"
+                raise LockFileError(self.path, reason, context=f"{context}.vcs.url")
             vcs = VcsSource(
                 type=artifact.type,
                 url=artifact.url or (self.path.parent / (artifact.path or "")).resolve().as_uri(),

@@ -48,6 +48,7 @@ from tox_venvsync._lock._model import (
     Pick,
     VcsSource,
     not_a_commit,
+    not_a_git_url,
     wrong_digest,
 )
 from tox_venvsync._lock._toml import utf8_text
@@ -657,9 +658,12 @@ def _vcs_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
     if ref.hashes:
         msg = f"--hash cannot check the VCS checkout {ref.location}; remove the --hash options from this line"
         raise LockFileError(path, msg, context=line.context)
+    repository_url = urlunsplit(parts._replace(path=repository, fragment=""))
+    if vcs_type.lower() == "git" and (reason := not_a_git_url(repository_url)) is not None:
+        raise LockFileError(path, f"{reason}; correct the line", context=line.context)
     vcs = VcsSource(
         type=vcs_type.lower(),
-        url=urlunsplit(parts._replace(path=repository, fragment="")),
+        url=repository_url,
         commit=revision.lower(),
         requested=revision,
         subdirectory=dict(parse_qsl(parts.fragment)).get("subdirectory"),

@@ -23,6 +23,7 @@ from tox_venvsync._lock._model import (
     VcsSource,
     best_wheel,
     not_a_commit,
+    not_a_git_url,
     not_in_lock,
     tag_summary,
     wrong_digest,
@@ -1050,9 +1051,12 @@ class _LockReader(_Reader):
         if (reason := not_a_commit(parts.fragment)) is not None:
             raise self.fail(_at(context, "git"), f"the commit (#...) of {source.value!r}: {reason}; re-lock with uv")
         requested = next((query[key][0] for key in _GIT_REVISIONS if key in query), None)
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        if (reason := not_a_git_url(url)) is not None:
+            raise self.fail(_at(context, "git"), f"{reason}; re-lock with uv")
         return VcsSource(
             type="git",
-            url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+            url=url,
             commit=parts.fragment,
             requested=requested,
             subdirectory=query["subdirectory"][0] if "subdirectory" in query else None,
