@@ -281,6 +281,16 @@ def test_select_missing_lock(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     ("content", "reason"),
     [
         pytest.param('lock-version = "1.0"\nnot toml\n', "is not valid TOML (", id="toml"),
+        pytest.param(  # the standard library's tomllib recursed past the limit: a traceback (found by QA)
+            'lock-version = "1.0"\nx = ' + "[" * 2000 + "]" * 2000 + "\n",
+            "is not valid TOML (its arrays or inline tables are nested too deeply); ",
+            id="nested-deep-small",
+        ),
+        pytest.param(  # tomli's own limit (a large file goes to tomli): a RecursionError, not its TOMLDecodeError
+            'lock-version = "1.0"\nx = ' + "[" * 20000 + "]" * 20000 + "\n",
+            "is not valid TOML (its arrays or inline tables are nested too deeply); ",
+            id="nested-deep-large",
+        ),
         pytest.param(
             tomli_w.dumps({"lock-version": "1.0", "created-by": "t", "packages": [{"name": "x", "version": 1}]}),
             "at packages[0].version: ",

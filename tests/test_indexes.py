@@ -388,6 +388,17 @@ def test_a_pyproject_that_does_not_parse_is_named(tmp_path: Path) -> None:
         read_project_indexes(tmp_path / "pdm.lock", "pdm", {}, DEFAULT)
 
 
+def test_a_pyproject_nested_too_deeply_to_parse_is_named(tmp_path: Path) -> None:
+    # the parser's RecursionError went up as a traceback (found by QA)
+    (tmp_path / "pyproject.toml").write_text("x = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+    with pytest.raises(LockFileError) as info:
+        read_project_indexes(tmp_path / "pdm.lock", "pdm", {}, DEFAULT)
+    assert str(info.value) == (
+        f"{tmp_path / 'pyproject.toml'}: it cannot be read for the project's package indexes (its arrays or inline "
+        "tables are nested too deeply)"
+    )
+
+
 # --- several indexes: a project's page missing on one, a file of the same name with another hash ------------------
 
 

@@ -443,6 +443,16 @@ def test_relative_paths_start_where_pip_starts_them(tmp_path: Path, target: Targ
     assert beside.name == "not-this-one"
 
 
+def test_a_directory_whose_pyproject_is_nested_too_deeply_has_no_name_to_tell(tmp_path: Path) -> None:
+    # the parser's RecursionError went up as a traceback (found by QA)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pyproject.toml").write_text("x = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+    error = _error(tmp_path, "-e ./proj\n")
+    assert error.reason == (
+        "cannot tell the package name of ./proj; write the line as 'name @ ./proj' or add #egg=name"
+    )
+
+
 def test_uv_export_self_editable(tmp_path: Path, target: Target) -> None:
     _project(tmp_path / "proj", "proj")
     (tmp_path / "proj" / "libs").mkdir()

@@ -788,6 +788,15 @@ def test_a_package_root_with_a_nul_character_has_no_project() -> None:
     assert _not_built_by_its_tool(Path("a\0b"), {}) is False
 
 
+def test_a_pyproject_nested_too_deeply_to_parse_has_no_project(tmp_path: Path) -> None:
+    # the parser's RecursionError went up as a traceback, where a file that is not TOML has no project (QA)
+    from tox_venvsync._runner import _not_built_by_its_tool, _project_names  # noqa: PLC0415  # private helpers
+
+    (tmp_path / "pyproject.toml").write_text("x = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+    assert _project_names(tmp_path, {}) == frozenset()
+    assert _not_built_by_its_tool(tmp_path, {}) is False
+
+
 def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> None:
     code, out = demo.run("--env-location", str(tmp_path / "elsewhere" / "{env_name}"))
     assert code == 0, out

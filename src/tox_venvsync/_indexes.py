@@ -135,6 +135,10 @@ def _toml(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LockFileError(path, f"it cannot be read for the project's package indexes ({exc})") from exc
+    except RecursionError as exc:  # x = [[[[...]]]]: the parser recursed past its limit
+        from tox_venvsync._lock._toml import TOO_DEEP  # noqa: PLC0415  # only for such a file
+
+        raise LockFileError(path, f"it cannot be read for the project's package indexes ({TOO_DEEP})") from exc
 
 
 def _table(value: object) -> dict[str, Any]:

@@ -1120,7 +1120,10 @@ def _pyproject(root: Path, parsed: _Parsed) -> dict[str, Any]:
         identity = (found.st_ino, found.st_size, found.st_mtime_ns)
         if (known := parsed.get(path)) is not None and known[0] == identity:
             return known[1]
-        data = tomllib.load(handle)
+        try:
+            data = tomllib.load(handle)
+        except RecursionError as exc:  # nested too deeply to parse: not TOML here, as for the readers (a ValueError)
+            raise ValueError(str(exc)) from exc
     parsed[path] = (identity, data)
     return data
 

@@ -689,7 +689,7 @@ def _project_name(directory: Path) -> str | None:
     """``[project] name`` of a source tree's ``pyproject.toml``, as uv export leaves ``-e .`` without a name."""
     try:
         document = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, unreadable, not UTF-8 (a ValueError), not TOML (a ValueError)
+    except (OSError, ValueError, RecursionError):  # missing, unreadable, not UTF-8 or TOML, nested too deeply
         return None
     project = document.get("project")
     name = project.get("name") if isinstance(project, dict) else None

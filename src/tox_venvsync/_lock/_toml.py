@@ -44,6 +44,10 @@ _memo_dir: ContextVar[tuple[Path, bool] | None] = ContextVar("toml_memo_dir", de
 _SMALL = 32 * 1024
 
 
+#: why a document whose arrays or inline tables nest deeper than a parser recurses is refused (its own words differ)
+TOO_DEEP = "its arrays or inline tables are nested too deeply"
+
+
 class _InvalidError(ValueError):
     """A text the parser refused, with the parser's message."""
 
@@ -64,6 +68,8 @@ def _parser(size: int) -> Callable[[str], dict[str, Any]]:
             return loads(text)
         except error as exc:
             raise _InvalidError(str(exc)) from exc
+        except RecursionError as exc:  # x = [[[[...]]]]: tomli's nesting limit, or the interpreter's recursion limit
+            raise _InvalidError(TOO_DEEP) from exc
 
     return parse
 
