@@ -1087,6 +1087,21 @@ def test_a_lock_directory_that_is_not_one_says_what_is_there(env: Env, what: str
     assert dist_info_names([env.site]) == []
 
 
+@pytest.mark.reliability("hostile")
+def test_a_lock_directory_without_a_project_is_refused_before_its_files_are_listed(
+    env: Env, mocker: MockerFixture
+) -> None:
+    # a lock's path = "/usr" had every file below it walked and stat'ed (20 s; "/" for minutes) before the build
+    # said it holds no project (found by QA of hostile lockfiles)
+    listing = mocker.patch("tox_venvsync._sources.tree_listing", side_effect=AssertionError("listed"))
+    tree = env.root / "big"
+    (tree / "deep").mkdir(parents=True)
+    env.write({"name": "dirpkg", "directory": {"path": str(tree)}})
+    with pytest.raises(BuildError, match=r"it has no pyproject\.toml or setup\.py"):
+        env.sync()
+    assert not listing.called
+
+
 def test_a_directory_that_builds_another_name_is_refused(env: Env) -> None:
     # the lock says proj; the tree's build says projz: installing it would put a package the lock does not name
     write_project(env.root / "lock" / "local", "projz", "0.1", {"projz/__init__.py": "V = 1\n"})

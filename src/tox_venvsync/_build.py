@@ -143,10 +143,8 @@ class Builder:
 
     def from_tree(self, pick: Pick, tree: Path, into: Path, *, editable: bool) -> Path:
         """A fresh wheel (or PEP 660 editable wheel) of a local source tree, written into ``into``."""
-        if not tree.is_dir():
-            raise BuildError(pick.name, str(tree), no_directory(tree))
-        if not any((tree / name).is_file() for name in ("pyproject.toml", "setup.py")):
-            raise BuildError(pick.name, str(tree), _NO_PROJECT)
+        if (reason := not_a_project(tree)) is not None:
+            raise BuildError(pick.name, str(tree), reason)
         return _as_locked(
             pick, self._build(pick, tree, into, "editable" if editable else "wheel", str(tree)), str(tree)
         )
@@ -246,6 +244,15 @@ _OFFLINE_REQUIREMENTS = (
     "; offline, pip downloads nothing and looks only in its find-links: sync online, or name a directory "
     "holding them in PIP_FIND_LINKS"
 )
+
+
+def not_a_project(tree: Path) -> str | None:
+    """Why a lock's source tree cannot be built (no directory, or no project's files in it), else ``None``."""
+    if not tree.is_dir():
+        return no_directory(tree)
+    if not any((tree / name).is_file() for name in ("pyproject.toml", "setup.py")):
+        return _NO_PROJECT
+    return None
 
 
 def no_directory(path: Path) -> str:

@@ -208,15 +208,20 @@ class Sources:
         return None
 
     def _tree(self, pick: Pick, path: Path, *, editable: bool, installed: InstalledDist | None) -> Wanted:
+        from tox_venvsync._build import BuildError, not_a_project  # noqa: PLC0415  # a sync with a source tree
         from tox_venvsync._plan import Wanted  # noqa: PLC0415  # loaded when a sync has work to do
 
-        before = tree_listing(path) if path.is_dir() else None
-        signature = None if before is None else signature_of(before)
+        # refused before its files are listed: a lock's path = "/" (or "/usr") had every file under it walked and
+        # stat'ed, for minutes, to be told then that it holds no project
+        if (reason := not_a_project(path)) is not None:
+            raise BuildError(pick.name, str(path), reason)
+        before = tree_listing(path)
+        signature = signature_of(before)
         if (kept := self._unchanged(pick, path, signature, editable=editable, installed=installed)) is not None:
             return kept
         built = self._build_tree(pick, path, editable=editable)
         noted = after = tree_listing(path)  # after the build, which may write into it (a version file)
-        first = _unseen_by_build(built, path, before, after) if not editable and before is not None else None
+        first = _unseen_by_build(built, path, before, after) if not editable else None
         if first is not None:
             built = self._build_tree(pick, path, editable=editable)  # edited while it built: once more, with the edit
             noted = tree_listing(path)
