@@ -6,6 +6,7 @@ import contextlib
 import errno
 import gc
 import hashlib
+import http.client
 import io
 import os
 import shutil
@@ -684,6 +685,32 @@ def test_file_url_with_quoted_characters(tmp_path: Path, cache: Cache) -> None:
     assert "%20" in wheel.as_uri()
     got = CacheFetcher(cache).fetch([_pick(wheel)])
     assert got["pkg"].read_bytes() == wheel.read_bytes()
+
+
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("unsent", ["\x1b[31mRED\x1b[0m", " ", "\r\n"])
+def test_a_url_http_will_not_send_is_bad_input_asked_once_and_shown_escaped(
+    wheelhouse: Path, cache: Cache, unsent: str
+) -> None:
+    # http.client refuses a URL with a control character or a space (InvalidURL): that was taken for the network's
+    # failure, asked four times, exit code 1, and the lock's escape sequence printed as it was (found by QA)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = f"http://127.0.0.1:9/{unsent}/{wheel.name}"
+    with pytest.raises(BadUrlError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    shown = unsent.encode("unicode_escape").decode("ascii")
+    assert str(info.value) == (
+        f"cannot fetch pkg from http://127.0.0.1:9/{shown}/{wheel.name}: the URL holds a space or a control "
+        "character, which a URL writes %-encoded; correct it in the lock"
+    )
+    assert str(info.value).isprintable()
+    assert info.value.exit_code == 2
+    assert _files(cache.root) == []
+
+
+def test_an_index_url_http_will_not_send_is_not_asked_again() -> None:
+    # an index page's URL (a lock's index, a requirements --index-url) goes to the same retry's verdict
+    assert not _index.transient_failure(http.client.InvalidURL("URL can't contain control characters"))
 
 
 def test_unsupported_scheme(wheelhouse: Path, cache: Cache) -> None:

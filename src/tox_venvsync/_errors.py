@@ -97,6 +97,17 @@ def redacted(text: str) -> str:
     return _USER_INFO.sub("****@", text)
 
 
+def shown(text: str) -> str:
+    """``text`` with each character a terminal does not print (ESC, CR, a line feed...) written as its escape.
+
+    A message quotes what a lock says (a URL, a path, a file name): ESC ``[2J`` there would clear the screen or
+    recolour tox's output, a carriage return or a line feed would write over a line or forge one (``py312: OK``).
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
 def printed(*texts: object) -> str:
     """What a tool printed (its stdout, then its stderr: ``None`` or empty where it printed nothing there)."""
     return "\n".join(text.strip("\n") for text in texts if isinstance(text, str) and text.strip())
@@ -114,7 +125,7 @@ class VenvSyncError(Exception):
 
     def __init__(self, message: str, *, output: str = "") -> None:
         """``output``: what the tool that failed printed (pip, a build backend, git), shown at ``tox -v``."""
-        message = redacted(message)
+        message = shown(redacted(message))  # one line, with no terminal's control sequences from the lock in it
         super().__init__(message)
         self.message = message
         self.output = redacted(output.strip())

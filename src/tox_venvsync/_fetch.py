@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -352,6 +353,9 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     if parsed.scheme not in {"http", "https"}:
         reason = f"the URL scheme {parsed.scheme!r} is not supported; use https, http or file"
         raise BadUrlError(pick.name, url, reason)
+    if _UNSENT.search(url):  # http.client refuses it, which was retried and told as the network's failure
+        reason = "the URL holds a space or a control character, which a URL writes %-encoded; correct it in the lock"
+        raise BadUrlError(pick.name, url, reason)
     import urllib.error  # noqa: PLC0415  # see the imports
     import urllib.request  # noqa: PLC0415
 
@@ -378,6 +382,10 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
         reason = through_proxy(network_reason(exc, request), url)
         raise FetchError(pick.name, url, reason, transient=transient_failure(exc)) from exc
     return response
+
+
+#: what ``http.client`` refuses in a URL it sends (its ``InvalidURL``): a space, a control character
+_UNSENT = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:

@@ -877,7 +877,8 @@ def transient_failure(exc: BaseException) -> bool:
     import ssl  # noqa: PLC0415  # loaded already when the request was https; a failure is not the fast path
 
     reason = getattr(exc, "reason", exc)
-    if isinstance(exc, RefusedRedirect) or isinstance(reason, ssl.SSLError):
+    # a URL http.client will not send (a space, a control character in it) is refused the same way each time
+    if isinstance(exc, RefusedRedirect) or isinstance(reason, (ssl.SSLError, http.client.InvalidURL)):
         return False
     if (refusal := _tunnel_refusal(reason)) is not None:  # a proxy's 403 or 407 stays; its 502 or 503 may pass
         return transient_status(refusal[0])
