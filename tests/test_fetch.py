@@ -713,6 +713,18 @@ def test_an_index_url_http_will_not_send_is_not_asked_again() -> None:
     assert not _index.transient_failure(http.client.InvalidURL("URL can't contain control characters"))
 
 
+def test_a_path_with_a_nul_character_is_bad_input_not_a_traceback(wheelhouse: Path, cache: Cache) -> None:
+    # open() raised ValueError for a uv.lock path = "a\\u0000b.whl" (found by QA)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(BadUrlError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, path=wheelhouse / "a\x00b.whl")])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {wheelhouse}/a\\x00b.whl: it is not a usable path (embedded null byte); "
+        "correct the lock"
+    )
+    assert info.value.exit_code == 2
+
+
 def test_unsupported_scheme(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     url = f"ftp://127.0.0.1/{wheel.name}"

@@ -232,6 +232,8 @@ def test_newer_minor_lock_version_is_read(tmp_path: Path, target: Target) -> Non
                      "package[2].revision",
                      "'v1.0' is no full commit id (40 hex digits); a branch, tag or short id is not pinned; re-create "
                      "the lock with `pdm lock`", id="vcs-tag-for-revision"),
+        pytest.param(lambda d: d["package"].append(_package("p", path="a\x00b")), "package[2].path",
+                     None, id="path-with-a-nul"),  # Path.resolve's ValueError was a traceback (found by QA)
         pytest.param(lambda d: d["package"].append(_package("g", git="--upload-pack=x", revision="a" * 40)),
                      "package[2].git",
                      "'--upload-pack=x' is no git URL that pip or uv clones: use https://, ssh://, "

@@ -634,6 +634,21 @@ def test_sources(tmp_path: Path) -> None:
     assert five.artifact == Artifact(filename="five 1.0.zip", url=url, path=None, size=None, hashes={})
 
 
+@pytest.mark.parametrize("kind", ["directory", "file"])
+def test_a_source_path_with_a_nul_character_is_named_not_a_traceback(tmp_path: Path, kind: str) -> None:
+    # Path.resolve raised ValueError: a traceback (found by QA)
+    source = {"type": kind, "url": "a\x00b" if kind == "directory" else "a\x00b.tar.gz"}
+    package = _pkg("one", source=source)
+    if kind == "directory":
+        package["files"] = []
+    lock = _lock(tmp_path, [package])
+    with pytest.raises(LockFileError) as info:
+        lock.select(TARGET, Request())
+    assert info.value.context == "package[0].source.url"
+    assert "is not a usable path (embedded null byte); " in info.value.reason
+    assert str(info.value).isprintable()
+
+
 def test_an_archive_pick_carries_its_subdirectory(tmp_path: Path) -> None:
     # Poetry writes ``subdirectory`` for ``one @ https://.../repo.zip#subdirectory=pkg``: the project built is there
     source = {"type": "url", "url": "https://example.invalid/repo.zip", "subdirectory": "pkg"}

@@ -664,6 +664,20 @@ def test_a_git_url_that_is_an_option_of_git_clone_is_refused(tmp_path: Path, tar
     )
 
 
+@pytest.mark.parametrize("case", ["a NUL character", "a loop of links"])
+def test_a_path_that_cannot_be_resolved_is_named_not_a_traceback(tmp_path: Path, target: Target, case: str) -> None:
+    # Path.resolve raised ValueError for a NUL and RuntimeError for a loop of links: a traceback (found by QA)
+    (tmp_path / "loop").symlink_to("loop")
+    relative = "a\x00b" if case == "a NUL character" else "loop/tree"
+    lock = _lock(tmp_path / "pylock.toml", [{"name": "dirpkg", "directory": {"path": relative}}])
+    with pytest.raises(LockFileError) as info:
+        lock.select(target, Request())
+    assert info.value.context == "packages[0].directory.path"
+    assert info.value.reason.startswith(f"{str(tmp_path / relative)!r} is not a usable path (")
+    assert info.value.reason.endswith("); correct that value, or lock again with the tool that wrote the file")
+    assert str(info.value).isprintable()
+
+
 def test_a_sha256_git_commit_id_is_taken(tmp_path: Path, target: Target) -> None:
     vcs = {"type": "git", "url": "https://example.invalid/g.git", "commit-id": "A" * 64}
     [pick] = _lock(tmp_path / "pylock.toml", [{"name": "gitdep", "version": "0.1", "vcs": vcs}]).select(

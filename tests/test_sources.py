@@ -540,6 +540,21 @@ def test_an_archive_s_subdirectory_leading_out_of_it_is_refused_before_the_build
 
 
 @pytest.mark.reliability("hostile")
+def test_an_archive_s_subdirectory_with_a_nul_character_is_refused_not_a_traceback(env: Env) -> None:
+    # Path.resolve raised ValueError in the check that it stays inside: a traceback (found by QA)
+    archive = make_sdist(env.root, _monorepo(env.root / "tree"), "repo", "abc")
+    _uv_archive(env, archive, "packages\\u0000two")
+    with pytest.raises(OutOfTreeError) as info:
+        sync(SyncSpec(venv=env.venv, lock_path=env.lock, request=Request(frozen=True)), env.target, cache=env.cache)
+    assert str(info.value) == (
+        "cannot build two from repo-abc.tar.gz: the subdirectory 'packages\\x00two' the lock names at "
+        "package[1].sdist is not a usable path (embedded null byte); correct that value, or lock again with the tool "
+        "that wrote the file"
+    )
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("where", ["absolute", "parent"])
 def test_a_subdirectory_leading_out_of_the_checkout_or_archive_is_refused(env: Env, where: str) -> None:
     # only the pylock.toml reader checked it: a uv.lock, poetry.lock, pdm.lock or requirements line naming the

@@ -458,7 +458,11 @@ def _below(pick: Pick, root: Path, subdirectory: str | None, source: str) -> Pat
     if not subdirectory:
         return root
     tree = root / subdirectory
-    if not tree.resolve().is_relative_to(root.resolve()):
+    try:
+        inside = tree.resolve().is_relative_to(root.resolve())
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL in it, a loop of links on the way: no traceback
+        raise OutOfTreeError(pick, subdirectory, source, why=f"is not a usable path ({exc})") from exc
+    if not inside:
         raise OutOfTreeError(pick, subdirectory, source)
     return tree
 
@@ -468,11 +472,13 @@ class OutOfTreeError(BuildError):
 
     exit_code = 2
 
-    def __init__(self, pick: Pick, subdirectory: str, source: str) -> None:
+    def __init__(self, pick: Pick, subdirectory: str, source: str, *, why: str = "") -> None:
+        """``why``: what is wrong with it, where that is not that it leads out."""
         at = f" at {pick.context}" if pick.context else ""
+        what = why or "leads out of the source tree, and a subdirectory must be a path inside it"
         reason = (
-            f"the subdirectory {subdirectory!r} the lock names{at} leads out of the source tree, and a subdirectory "
-            "must be a path inside it; correct that value, or lock again with the tool that wrote the file"
+            f"the subdirectory {subdirectory!r} the lock names{at} {what}; correct that value, or lock again with "
+            "the tool that wrote the file"
         )
         super().__init__(pick.name, source, reason)
 

@@ -398,6 +398,8 @@ def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
         if exc.errno in OUT_OF_FILES:  # out of file descriptors: no fault of the path in the lock
             raise
         raise FetchError(pick.name, artifact.location, f"{exc.strerror}; check the path in the lock") from exc
+    except ValueError as exc:  # a NUL character in the lock's path: open() refuses it, as no file has such a name
+        raise BadUrlError(pick.name, artifact.location, f"it is not a usable path ({exc}); correct the lock") from exc
 
 
 def _verify(  # noqa: PLR0913  # what was expected and what was found, keyword-only

@@ -110,3 +110,15 @@ def member_digests(lock: Path, data: bytes) -> list[str]:
         found = file_bytes(project)
         digests.append(f"{project}={'' if found is None else hashlib.sha256(found).hexdigest()}")
     return digests
+
+
+def resolved(lock: Path, path: Path, context: str, fix: str) -> Path:
+    """``path`` (one the lock names) with its links resolved, or one sentence naming ``context`` when it cannot be.
+
+    A NUL character in the value (``ValueError``) or a loop of links on the way (``RuntimeError`` before Python
+    3.13, ``OSError`` since) ended in a traceback. ``fix``: the format's advice, after the reason.
+    """
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise LockFileError(lock, f"{str(path)!r} is not a usable path ({exc}); {fix}", context=context) from exc

@@ -13,7 +13,7 @@ from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError
-from tox_venvsync._lock._file import project_file
+from tox_venvsync._lock._file import project_file, resolved
 from tox_venvsync._lock._model import (
     Artifact,
     DirectorySource,
@@ -286,7 +286,7 @@ class _PackageReader:
 
     def _local(self, table: _Table, common: dict[str, Any]) -> PdmPackage:
         text: str = table.need("path", str)
-        local = (self.root / text).resolve()
+        local = resolved(self.path, self.root / text, table.where("path"), "re-create the lock with `pdm lock`")
         if text.endswith(ARCHIVE_SUFFIXES):
             archive = self._artifact(local.name, None, local, self._archive_hashes(table, local.name))
             return PdmPackage(shape="archive", files=(archive,), **common)

@@ -15,6 +15,7 @@ from packaging.utils import InvalidName, InvalidWheelFilename, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
+from tox_venvsync._lock._file import resolved
 from tox_venvsync._lock._model import (
     Artifact,
     DirectorySource,
@@ -348,7 +349,7 @@ class PoetryLockFile:
             )
             return replace(_pick(package, kind="vcs"), vcs=vcs)
         if source.type == "directory":
-            path = (self.path.parent / source.url).resolve()
+            path = resolved(self.path, self.path.parent / source.url, f"{package.context}.source.url", _FIX)
             directory = DirectorySource(path=path, editable=package.develop, subdirectory=source.subdirectory)
             return replace(_pick(package, kind="directory"), directory=directory)
         return self._archive_pick(package, source)
@@ -380,7 +381,9 @@ class PoetryLockFile:
         artifact = Artifact(
             filename=filename or "archive",
             url=None if local else source.url,
-            path=(self.path.parent / source.url).resolve() if local else None,
+            path=resolved(self.path, self.path.parent / source.url, f"{package.context}.source.url", _FIX)
+            if local
+            else None,
             size=None,
             hashes=listed[0].hashes if listed else {},
         )

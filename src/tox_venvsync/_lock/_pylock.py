@@ -23,6 +23,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
+from tox_venvsync._lock._file import resolved
 from tox_venvsync._lock._model import (
     HASH_ALGORITHMS,
     Artifact,
@@ -262,7 +263,7 @@ class PylockFile:
                 raise LockFileError(self.path, reason, context=f"{context}.vcs.url")
             vcs = VcsSource(
                 type=artifact.type,
-                url=artifact.url or (self.path.parent / (artifact.path or "")).resolve().as_uri(),
+                url=artifact.url or self._resolved(artifact.path or "", f"{context}.vcs.path").as_uri(),
                 commit=artifact.commit_id,
                 requested=artifact.requested_revision,
                 subdirectory=self._subdirectory(artifact.subdirectory, f"{context}.vcs.subdirectory"),
@@ -270,7 +271,7 @@ class PylockFile:
             return Pick(name=package.name, version=package.version, kind="vcs", artifact=None, context=context, vcs=vcs)
         if isinstance(artifact, PackageDirectory):
             directory = DirectorySource(
-                path=(self.path.parent / artifact.path).resolve(),
+                path=self._resolved(artifact.path, f"{context}.directory.path"),
                 editable=bool(artifact.editable),
                 subdirectory=self._subdirectory(artifact.subdirectory, f"{context}.directory.subdirectory"),
             )
@@ -300,7 +301,7 @@ class PylockFile:
             except InvalidWheelFilename as exc:
                 raise LockFileError(self.path, str(exc), context=context) from exc
             version = version or wheel_version
-        local = (self.path.parent / artifact.path).resolve() if artifact.path else None
+        local = self._resolved(artifact.path, f"{context}.path") if artifact.path else None
         use_path = local is not None and (artifact.url is None or local.is_file())
         subdirectory = artifact.subdirectory if isinstance(artifact, PackageArchive) else None
         return Pick(
@@ -318,6 +319,15 @@ class PylockFile:
             context=context,
             subdirectory=self._subdirectory(subdirectory, f"{context}.subdirectory"),
             direct=kind == "archive",  # PEP 751's direct references are archive, directory and vcs entries
+        )
+
+    def _resolved(self, relative: str, context: str) -> Path:
+        """A path the lock gives, from the lock's directory, with its links resolved (one sentence if it cannot be)."""
+        return resolved(
+            self.path,
+            self.path.parent / relative,
+            context,
+            "correct that value, or lock again with the tool that wrote the file",
         )
 
     def _subdirectory(self, value: str | None, context: str) -> str | None:
