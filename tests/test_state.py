@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from _support.disks import full_fdopen
-from tox_venvsync import _values
+from tox_venvsync import __version__, _values
 from tox_venvsync._lock import Request
-from tox_venvsync._state import Inputs, State, tree_listing, tree_signature
+from tox_venvsync._state import Inputs, State, modules_digest, tree_listing, tree_signature
 from tox_venvsync._target import Target
 
 if TYPE_CHECKING:
@@ -96,6 +96,70 @@ def test_fingerprint_changes_with_the_engine(monkeypatch: pytest.MonkeyPatch) ->
     before = BASE.fingerprint()
     monkeypatch.setattr("tox_venvsync._state.__version__", "99.0")
     assert BASE.fingerprint() != before
+
+
+#: the fingerprint of BASE as every build from b0d2299 to 9ee9d4a computed it (the installed b0d2299 and 1b374b1 gave
+#: this digest): "engine" was the version alone, "0.1.0" in each of them, though they selected otherwise
+OLDER_BUILD_FINGERPRINT = "962bbc216a93989400aae217f9a9d305215da7aaa51091021a2c3fd19fb4ed43"
+
+
+def test_a_state_an_older_build_of_the_same_version_wrote_is_not_current(tmp_path: Path) -> None:
+    # an upgrade between two builds of one version (an install from git) kept a venv as the older build had
+    # synced it: a uv.lock's two builds of one wheel (-1-, -2-) gave build 1 for good, where a new venv got build 2
+    # (found by QA, installing 1b374b1 and then 9ee9d4a); the state file is the one 1b374b1 wrote for BASE
+    state_file = tmp_path / ".venvsync" / "state.json"
+    state_file.parent.mkdir()
+    state_file.write_text(json.dumps({"fingerprint": OLDER_BUILD_FINGERPRINT, "dists": DISTS, "trees": {}}))
+    assert not State(tmp_path).is_current(BASE.fingerprint(), DISTS)
+
+
+def _install(site: Path, rows: list[str], *, newline: str = "\n") -> Path:
+    """A package ``tox_venvsync`` installed in ``site`` as pip or uv leave it: its modules and the RECORD of them."""
+    package = site / "tox_venvsync"
+    package.mkdir(parents=True)
+    dist_info = site / f"tox_venvsync-{__version__}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "RECORD").write_text(newline.join(rows) + newline, encoding="utf-8", newline="")
+    return package
+
+
+MODULE_ROWS = [
+    "tox_venvsync/__init__.py,sha256=4Zb-VBF9wuMKlh0IdLvo-TdaRgMHLE0XmPmUl9rf0e4,196",
+    "tox_venvsync/_lock/_uv.py,sha256=TwX7_IIx-H6AUoQNy83G565fMttNEjWJoaj0JjemRmw,59528",
+    "tox_venvsync/py.typed,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0",
+]
+
+
+def test_two_installs_of_one_wheel_are_one_build(tmp_path: Path) -> None:
+    # pip (LF) and uv (CRLF) into two venvs: the console script's row names each one's interpreter; the runtime's tox
+    # finds the venv an image's build stage synced in sync (how-to/docker)
+    by_pip = _install(
+        tmp_path / "a", ["../../../bin/venvsync,sha256=spwhfBCpbrUsBH9CQ24XuziNsmgDZmwkQ_nEgU9-0M4,238", *MODULE_ROWS]
+    )
+    by_uv = _install(
+        tmp_path / "b", [*reversed(MODULE_ROWS), "../../../bin/venvsync,sha256=UBTr9Nlfs,312"], newline="\r\n"
+    )
+    assert modules_digest(by_pip) == modules_digest(by_uv)
+
+
+def test_another_build_of_the_same_version_is_another_engine(tmp_path: Path) -> None:
+    one = _install(tmp_path / "a", MODULE_ROWS)
+    other = _install(tmp_path / "b", [MODULE_ROWS[0], MODULE_ROWS[1].replace("TwX7", "Xw7T"), MODULE_ROWS[2]])
+    assert modules_digest(one) != modules_digest(other)
+
+
+def test_a_package_without_its_record_is_told_by_its_modules(tmp_path: Path) -> None:
+    # an editable install, the tests' own: the modules' sizes and mtimes stand in for their hashes
+    package = tmp_path / "src" / "tox_venvsync"
+    (package / "_lock" / "__pycache__").mkdir(parents=True)
+    module = package / "_lock" / "_uv.py"
+    module.write_text("x = 1\n", encoding="utf-8")
+    (package / "_lock" / "__pycache__" / "_uv.cpython-312.pyc").write_bytes(b"compiled")
+    before = modules_digest(package)
+    (package / "_lock" / "__pycache__" / "_uv.cpython-312.pyc").write_bytes(b"compiled again")
+    assert modules_digest(package) == before
+    module.write_text("x = 12\n", encoding="utf-8")
+    assert modules_digest(package) != before
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +46,7 @@ class Inputs:
     def fingerprint(self) -> str:
         """A digest of the inputs and this engine's version."""
         described: dict[str, object] = {
-            "engine": __version__,
+            "engine": engine(),
             "lock": hashlib.sha256(self.lock_bytes).hexdigest(),
             "lock_path": self.lock_path,
             "pyproject": None if self.project_bytes is None else hashlib.sha256(self.project_bytes).hexdigest(),
@@ -60,6 +62,61 @@ class Inputs:
         if self.paths_from is not None:
             described["paths_from"] = self.paths_from
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def engine() -> str:
+    """The build of tox-venvsync running, as the fingerprint names it: its version and a digest of its modules.
+
+    The version alone does not tell builds apart: every build between two releases (an install from git) says
+    the same, and a venv that an older build synced was taken as in sync by a newer one that installs otherwise
+    (found by QA). Two installs of one wheel give the same digest (see :func:`modules_digest`), so a venv made in
+    an image's build stage is still found in sync by the runtime's tox.
+    """
+    return f"{__version__}+{_own_modules_digest()}"
+
+
+@functools.cache
+def _own_modules_digest() -> str:
+    return modules_digest(Path(__file__).parent)  # once a process: about 0.3 ms
+
+
+#: a module's row in a ``RECORD``: its path and hash (the size follows)
+_MODULE_ROW = re.compile(r"^([^,\r\n]+\.py,[^,\r\n]*)", re.MULTILINE)
+
+
+def modules_digest(package: Path) -> str:
+    """A digest of ``package``'s modules: their hashes in the ``RECORD`` of its install, else their sizes and mtimes.
+
+    pip and uv copy each module's hash from the wheel into the ``RECORD`` they write beside the package, so it is
+    the same wherever that wheel is installed (the console script's row, which names the interpreter, is left
+    out). A package run from its source tree (an editable install) has no such rows: each module's size and
+    modification time stand in, so that an edit counts as another build.
+    """
+    rows = _recorded_modules(package) or [
+        f"{os.path.relpath(path, package)},{stat.st_size},{stat.st_mtime_ns}"
+        for path in _modules(package)
+        for stat in (os.stat(path),)  # noqa: PTH116  # the paths are strings from os.walk
+    ]
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+
+
+def _recorded_modules(package: Path) -> list[str]:
+    """The ``path,hash`` of each module of ``package`` in the ``RECORD`` of its install; empty without one."""
+    record = package.parent / f"{package.name}-{__version__}.dist-info" / "RECORD"
+    try:
+        text = record.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return sorted(row for row in _MODULE_ROW.findall(text) if row.startswith(f"{package.name}/"))
+
+
+def _modules(package: Path) -> list[str]:
+    """Every module file below ``package``, sorted."""
+    found: list[str] = []
+    for directory, dirs, files in os.walk(package):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        found.extend(os.path.join(directory, name) for name in files if name.endswith(".py"))  # noqa: PTH118
+    return sorted(found)
 
 
 #: in the venv: where the last sync linked modules from, for the bytecode harvest (see ``_bytecode``); here so
