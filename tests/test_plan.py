@@ -45,6 +45,8 @@ class I:  # noqa: E742  # short on purpose: the table reads better
     sha256: str | None = None
     #: ``algorithm:digest`` of the file a sync installed it from, as the sync notes it
     artifact: str | None = None
+    #: its ``venvsync.json`` as it is (one an older build wrote)
+    noted: str | None = None
 
 
 def _wanted(item: W) -> Wanted:
@@ -74,6 +76,8 @@ def _installed(site: Path, item: I) -> InstalledDist:
     ours = {key: value for key, value in (("content", item.content), ("artifact", item.artifact)) if value}
     if ours:
         (dist_info / OUR_METADATA).write_text(json.dumps({"by": "test", **ours}))
+    if item.noted is not None:
+        (dist_info / OUR_METADATA).write_text(item.noted)
     try:
         version: Version | None = Version(item.version)
     except ValueError:
@@ -141,6 +145,17 @@ TABLE = [
     pytest.param(  # installed by another tool: nothing tells which file, its version is trusted
         [W("a", "1.0", url="https://files.example/a.whl", sha256="bb")], [I("a", "1.0")],
         (), True, [("a", "keep", "1.0", "1.0")], id="keep-file-unknown",
+    ),
+    pytest.param(  # installed by an older build, which noted no file (df772cc wrote this venvsync.json): after an
+        # upgrade, a wheel of the same version from another file than the lock's (its other build) stayed; found by QA
+        [W("a", "1.0", url="https://files.example/a.whl", sha256="bb")],
+        [I("a", "1.0", noted='{"by": "0.1.0", "content": null}')],
+        (), True, [("a", "reinstall", "1.0", "1.0")], id="reinstall-file-an-older-build-did-not-note",
+    ),
+    pytest.param(  # ... and one that notes the lock's file is kept
+        [W("a", "1.0", url="https://files.example/a.whl", sha256="bb")],
+        [I("a", "1.0", noted='{"by": "0.1.0", "content": null, "artifact": "sha256:bb"}')],
+        (), True, [("a", "keep", "1.0", "1.0")], id="keep-file-noted",
     ),
     pytest.param(  # a tree rebuilt on every run is compared by its contents, not by the file the lock names
         [W("a", "1.0", content="same", url="https://files.example/a.whl", sha256="bb")],

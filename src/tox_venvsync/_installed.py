@@ -96,6 +96,11 @@ class InstalledDist:
         """``algorithm:digest`` of the file we installed it from, as we noted it; ``None`` if not installed by us."""
         return self._ours("artifact")
 
+    @property
+    def noted(self) -> bool:
+        """Whether a tox-venvsync installed it (of any build: its ``venvsync.json`` is there, whatever it notes)."""
+        return isinstance(self._note(OUR_METADATA), dict)
+
     def _ours(self, key: str) -> str | None:
         data = self._note(OUR_METADATA)
         value = data.get(key) if isinstance(data, dict) else None

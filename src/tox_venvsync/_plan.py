@@ -219,8 +219,11 @@ def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> A
         return Action.REINSTALL  # the same version from another source, commit or editable-ness, as uv sync decides
     if item.content is not None and current.content != item.content:
         return Action.REINSTALL  # a source tree or the project was rebuilt with other contents
-    if (wanted := item.artifact_hash) is not None and (found := current.artifact_hash) is not None and found != wanted:
-        return Action.REINSTALL  # the same version from another file (one installed by another tool is trusted)
+    # the same version from another file; or from a file an older build did not note (before 6c2090b), which may be
+    # another: after an upgrade it stayed for good. One installed by another tool is trusted, as uv trusts it
+    wanted = item.artifact_hash
+    if wanted is not None and (found := current.artifact_hash) != wanted and (found is not None or current.noted):
+        return Action.REINSTALL
     return Action.KEEP
 
 
