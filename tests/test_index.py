@@ -138,9 +138,9 @@ def test_progress_is_one_line_rewritten_per_file(local_index: LocalIndex, wheelh
     assert shown.endswith("\r\033[K")
 
 
-def _get(url: str) -> bytes:
+def _get(url: str, timeout: float = 10) -> bytes:
     request = urllib.request.Request(url)  # the local index
-    with open_url(request, timeout=10) as response:
+    with open_url(request, timeout=timeout) as response:
         body: bytes = response.read()
     return body
 
@@ -350,14 +350,14 @@ def test_an_index_page_that_failed_in_a_way_that_may_pass_is_asked_again(
 def test_a_stop_cuts_a_request_a_server_never_answers(local_index: LocalIndex, ending: type[BaseException]) -> None:
     # a read blocked on a silent server ended only with its 60 s timeout: Ctrl-C took a minute to end a sync
     local_index.stall_paths.add("/files/stalled.whl")
-    asked = threading.Event()
 
     def fetch(what: str) -> bytes:
         if what == "stalled":
-            asked.set()
-            return _get(local_index.file_url("stalled.whl"))
-        asked.wait(10)
-        time.sleep(0.2)  # the stalled request is sent and waits for its answer
+            # the real default: a read ended by a 10 s timeout passed the 20 s bound below with no cut at all
+            return _get(local_index.file_url("stalled.whl"), timeout=60)
+        # the stop comes once the stalled request is sent and waits for its answer (a fixed 0.2 s let a loaded
+        # machine stop first: the request then began after the stop and the blocked read went untested)
+        assert local_index.requested("/files/stalled.whl")
         raise ending("x", "y", "z") if ending is FetchError else ending
 
     started = time.monotonic()

@@ -90,6 +90,8 @@ class LocalIndex(Served):
         #: git clones over its "dumb" HTTP protocol)
         self.git_root: Path | None = None
         self._lock = threading.Lock()
+        #: told of each request as it is recorded (see :meth:`requested`)
+        self._recorded = threading.Condition(self._lock)
 
     def _make(self) -> _IndexServer:
         self.released.clear()
@@ -115,9 +117,18 @@ class LocalIndex(Served):
         return f"{self.url}/files/{quote(filename)}"
 
     def record(self, path: str) -> None:
-        """Append *path* to ``requests`` (thread-safe)."""
-        with self._lock:
+        """Append *path* to ``requests`` (thread-safe) and wake those waiting for it."""
+        with self._recorded:
             self.requests.append(path)
+            self._recorded.notify_all()
+
+    def requested(self, path: str, timeout: float = 30) -> bool:
+        """Wait until a request for *path* has been read (the client sent it); ``False`` after *timeout* seconds.
+
+        The event a test waits for instead of a sleep that guesses how long a loaded machine takes to send it.
+        """
+        with self._recorded:
+            return self._recorded.wait_for(lambda: path in self.requests, timeout)
 
     def files(self) -> dict[str, list[Path]]:
         """Return the served files on disk now, grouped by normalized project name."""
