@@ -42,17 +42,30 @@ def _pyenv_versions() -> str | None:
     return ":".join(chosen) or None
 
 
-def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001  # pytest's hook signature
+#: the artifact cache this session made for itself (none when TOX_VENVSYNC_CACHE_DIR names one), removed at its end
+SESSION_CACHE = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
     """Set the process environment once, before any test: the Pythons and a private artifact cache."""
     if "PYENV_VERSION" not in os.environ and (versions := _pyenv_versions()):
         os.environ["PYENV_VERSION"] = versions
-    os.environ.setdefault("TOX_VENVSYNC_CACHE_DIR", tempfile.mkdtemp(prefix="venvsync-test-cache-"))
+    if "TOX_VENVSYNC_CACHE_DIR" not in os.environ:
+        config.stash[SESSION_CACHE] = Path(tempfile.mkdtemp(prefix="venvsync-test-cache-"))
+        os.environ["TOX_VENVSYNC_CACHE_DIR"] = str(config.stash[SESSION_CACHE])
     # a login of the developer's own (~/.netrc) is never sent to a test's server
     os.environ["NETRC"] = str(Path(tempfile.gettempdir()) / "venvsync-test-no-netrc")
     os.environ["PDM_CONFIG_FILE"] = str(Path(tempfile.gettempdir()) / "venvsync-test-no-pdm-config.toml")
     os.environ["VIRTUALENV_OVERRIDE_APP_DATA"] = os.environ.get(
         "VIRTUALENV_OVERRIDE_APP_DATA", str(Path(tempfile.gettempdir()) / "venvsync-test-virtualenv-data")
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the artifact cache this session made: each run left one in the system's temporary directory."""
+    made = config.stash.get(SESSION_CACHE, None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import socket
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from typing import TYPE_CHECKING
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from installer import install
@@ -26,9 +30,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - the 3.10 floor
     import tomli as tomllib
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 _SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
 
@@ -182,3 +183,35 @@ def test_pylock_wheel_entry_by_path_and_overrides(tmp_path: Path) -> None:
     Pylock.from_dict(tomllib.loads(lock.read_text()))
     with pytest.raises(ValueError, match="not both"):
         wheel_entry(wheel, url="https://example.invalid/x.whl", path="x.whl")
+
+
+def test_the_sessions_own_cache_is_removed_at_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the session's own artifact cache (when TOX_VENVSYNC_CACHE_DIR names none) was made with mkdtemp and never
+    # removed: 2,046 of them had piled up in /tmp on the test machine (found by the test-suite health review)
+    import conftest  # noqa: PLC0415  # the suite's own hooks, run here on a config of their own
+
+    for name in ("NETRC", "PDM_CONFIG_FILE", "VIRTUALENV_OVERRIDE_APP_DATA"):  # set again by the hook: restored
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    monkeypatch.delenv("TOX_VENVSYNC_CACHE_DIR")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    config = cast("pytest.Config", SimpleNamespace(stash=pytest.Stash()))
+    conftest.pytest_configure(config)
+    made = Path(os.environ["TOX_VENVSYNC_CACHE_DIR"])
+    assert made.parent == tmp_path
+    assert made.is_dir()
+    conftest.pytest_unconfigure(config)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cache_the_user_named_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import conftest  # noqa: PLC0415  # as above
+
+    for name in ("NETRC", "PDM_CONFIG_FILE", "VIRTUALENV_OVERRIDE_APP_DATA"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    monkeypatch.setenv("TOX_VENVSYNC_CACHE_DIR", str(tmp_path))
+    (tmp_path / "kept").touch()
+    config = cast("pytest.Config", SimpleNamespace(stash=pytest.Stash()))
+    conftest.pytest_configure(config)
+    conftest.pytest_unconfigure(config)
+    assert os.environ["TOX_VENVSYNC_CACHE_DIR"] == str(tmp_path)
+    assert (tmp_path / "kept").is_file()
