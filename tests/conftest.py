@@ -93,6 +93,35 @@ def target_of() -> Callable[[str], Target]:
     return target
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tox_reaps_its_build_backends() -> Iterator[None]:
+    """tox's close of a PEP 517 backend waits for its process, also after it had to terminate it.
+
+    tox gives the backend 0.1 s to exit after its ``_exit`` and then sends SIGTERM without waiting; a loaded machine
+    lets it run past that, and the ``Popen`` collected while it still runs is an unraisable ResourceWarning, which
+    ``filterwarnings = error`` turns into a failure of whichever test's tox run built a package (9 of them in one
+    run beside other test runs). What tox does is kept; the process it stopped is waited for.
+    """
+    from tox.execute.pep517_backend import LocalSubProcessPep517Executor  # noqa: PLC0415  # tox's, patched here
+
+    close = LocalSubProcessPep517Executor.close
+
+    def close_and_reap(self: LocalSubProcessPep517Executor) -> None:
+        running = self._local_execute  # the backend's process, if it started
+        close(self)
+        process = running[0].process if running is not None else None
+        if process is not None:
+            try:
+                process.wait(timeout=60)  # ended, or told to end (SIGTERM) by tox's close
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LocalSubProcessPep517Executor, "close", close_and_reap)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """A request that failed in a way that may pass is asked again at once, not after 0.5 s, 1 s and 2 s."""

@@ -1726,19 +1726,9 @@ def _packaged(demo: Demo, package: str) -> None:
     (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'first'\n")
 
 
-#: tox's sdist-wheel leaves its two build backends' processes to the garbage collector (with its own virtualenv
-#: runner too), which an in-process tox run in pytest reports as unraisable ResourceWarnings
-_TOX_LEAVES_BACKENDS = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
 @pytest.mark.parametrize(
     "package",
-    [
-        "wheel",
-        pytest.param("sdist-wheel", marks=_TOX_LEAVES_BACKENDS),
-        pytest.param("sdist", marks=_TOX_LEAVES_BACKENDS),
-        "editable",
-    ],
+    ["wheel", "sdist-wheel", "sdist", "editable"],
 )
 def test_project_is_installed_without_dependencies_and_replaced_when_it_changes(demo: Demo, package: str) -> None:
     _packaged(demo, package)
