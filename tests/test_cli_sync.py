@@ -220,6 +220,9 @@ def test_a_venv_in_sync_is_reported_while_another_sync_holds_its_lock(
     assert done.stdout.startswith(f"{venv}: adopted, in sync, nothing to do\n")
 
 
+WAITING = "venvsync: another venvsync or tox run is working on {}; waiting for it to finish\n"
+
+
 def test_a_venv_whose_sync_is_under_way_waits_for_the_lock_then_is_checked_again(
     lock: Path, tmp_path: Path, python312: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -227,15 +230,17 @@ def test_a_venv_whose_sync_is_under_way_waits_for_the_lock_then_is_checked_again
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     with env_lock(Cache(cache_dir), venv):
         State(venv).clear()  # what a sync does before it changes the first file
-        waiting = subprocess.Popen(_cli(*sync_args(lock, venv, python312)), stdout=subprocess.PIPE, text=True)
+        waiting = subprocess.Popen(
+            _cli(*sync_args(lock, venv, python312)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        # held by the lock, not answered from a venv that may be half changed: it says so before it waits (a 2 s
+        # wait from the process's start could run out on a loaded machine before it had even reached the lock)
+        assert first_line(waiting.stderr) == WAITING.format(venv)
         with pytest.raises(subprocess.TimeoutExpired):
-            waiting.wait(timeout=2)  # held by the lock, not answered from a venv that may be half changed
+            waiting.wait(timeout=1)  # and waits: timed from its finding the lock held, not from its start
     out, _ = waiting.communicate(timeout=120)
     assert out.startswith(f"{venv}: adopted, in sync, nothing to do\n")
     assert (venv / ".venvsync" / "state.json").is_file()  # written again by the sync that waited
-
-
-WAITING = "venvsync: another venvsync or tox run is working on {}; waiting for it to finish\n"
 
 
 def test_verify_waits_for_a_sync_under_way_instead_of_calling_it_interrupted(
