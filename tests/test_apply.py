@@ -29,24 +29,17 @@ from packaging.version import Version
 from _support.installs import from_cache
 from _support.refusals import refuse_unlink
 from _support.wheels import make_wheel
-from tox_venvsync import __version__, _apply
-from tox_venvsync._apply import (
-    INSTALLER_NAME,
-    Journal,
-    LinkInstaller,
-    WheelInstaller,
-    _replacing,
-    _script,
-    apply,
-    clear_half_placed,
-    uninstall,
-)
+from tox_venvsync import __version__, _apply, _link, _uninstall
+from tox_venvsync._apply import INSTALLER_NAME, WheelInstaller, _replacing, _script, apply
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import OUR_METADATA, InstalledDist, scan
+from tox_venvsync._journal import Journal, clear_half_placed
+from tox_venvsync._link import LinkInstaller
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
 from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._uninstall import uninstall
 from tox_venvsync._values import replace
 from tox_venvsync._verify import check_records
 
@@ -388,7 +381,7 @@ def test_a_tampered_cache_tree_cannot_place_a_file_outside_its_scheme(venv: Venv
 def test_record_text_is_what_csv_writes(rows: list[tuple[str, str, str]]) -> None:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    assert _apply.record_text(rows) == buffer.getvalue()
+    assert _link.record_text(rows) == buffer.getvalue()
 
 
 @pytest.mark.reliability("hostile")
@@ -541,14 +534,14 @@ def test_a_removal_of_many_packages_lists_each_record_that_stays_once_and_keeps_
     layout["keeper"] = ["ns/__init__.py", "ns/b.py"]
     _install_by_hand(venv, layout)
     listed: list[bytes] = []
-    first_parts = _apply._FIRST_PARTS
+    first_parts = _uninstall._FIRST_PARTS
 
     class Counted:
         def findall(self, probe: bytes) -> list[bytes]:
             listed.append(probe)
             return first_parts.findall(probe)
 
-    monkeypatch.setattr(_apply, "_FIRST_PARTS", Counted())
+    monkeypatch.setattr(_uninstall, "_FIRST_PARTS", Counted())
     dists = venv.dists()
     steps = tuple(
         Step(action=Action.REMOVE, name=canonicalize_name(name), version=None, old=tuple(dists[name]))
@@ -602,7 +595,7 @@ def test_the_starts_a_removal_searches_other_records_for_are_found_exactly_where
         b"\n" + (row if row.startswith(b"../") or b"/" not in row else row.partition(b"/")[0] + b"/") for row in rows
     }
     probe = b"\n" + b"".join(record)
-    assert _apply._Starts(starts).found_in(probe) is any(start in probe for start in starts)
+    assert _uninstall._Starts(starts).found_in(probe) is any(start in probe for start in starts)
 
 
 @pytest.mark.parametrize("refused", ["stuck/sub", "stuck/sub/__pycache__", "stuck-1.0.dist-info", "."])
@@ -1124,18 +1117,18 @@ def test_a_file_another_wheel_placed_is_replaced_in_one_step(tmp_path: Path, mon
 
     monkeypatch.setattr(os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        _apply._hardlink(str(source), str(destination))
+        _link._hardlink(str(source), str(destination))
     monkeypatch.undo()
     assert destination.read_text() == "the earlier wheel's\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tree-file", "x.txt"]  # no temporary name left
-    assert _apply._hardlink(str(source), str(destination))
+    assert _link._hardlink(str(source), str(destination))
     assert destination.stat().st_ino == source.stat().st_ino
     # placed again over a link to the very same file: rename(2) would keep both names, the temporary too
-    assert _apply._hardlink(str(source), str(destination))
+    assert _link._hardlink(str(source), str(destination))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tree-file", "x.txt"]
     longest = tmp_path / ("n" * 255)  # the longest name a file system takes: the temporary's must not grow from it
     longest.write_text("old\n")
-    assert _apply._hardlink(str(source), str(longest))
+    assert _link._hardlink(str(source), str(longest))
     assert longest.read_text() == "the later wheel's\n"
 
 
@@ -1164,7 +1157,7 @@ def test_journal_unreadable_is_empty(tmp_path: Path, content: str, names: set[st
 def test_linking_at_once_gives_what_linking_one_by_one_gives(
     tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, *, overlap: bool
 ) -> None:
-    monkeypatch.setattr(_apply, "_LINK_WORKERS", 2)
+    monkeypatch.setattr(_link, "_LINK_WORKERS", 2)
     wheels = [
         make_wheel(
             tmp_path / "w",
@@ -1296,7 +1289,7 @@ _LINK_WITH_SCRIPT = """
 import sys
 from pathlib import Path
 from _support.installs import from_cache
-from tox_venvsync._apply import LinkInstaller
+from tox_venvsync._link import LinkInstaller
 from tox_venvsync._cache import Cache
 from tox_venvsync._target import TargetMemo
 
@@ -1380,7 +1373,7 @@ def _opened(fd: int) -> Path:
 
 
 class _FakeFcntl:
-    """Stands in for ``fcntl`` in ``_apply``: records each ioctl and clones by copying, or refuses with ``errno``."""
+    """Stands in for ``fcntl`` in ``_link``: records each ioctl and clones by copying, or refuses with ``errno``."""
 
     def __init__(self, errno: int | None = None) -> None:
         self.errno = errno
@@ -1418,7 +1411,7 @@ def test_copy_mode_clones_each_file_where_the_filesystem_can(
     tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = _FakeFcntl()
-    monkeypatch.setattr(_apply, "fcntl", fake)
+    monkeypatch.setattr(_link, "fcntl", fake)
     site, tree = _copy_mode_install(tmp_path, python312, "venv")
     # each clone is made under a temporary name beside its destination, then renamed over it
     temporary = re.compile(rf"^\.\d+\.\d+{re.escape(_apply.TEMPORARY_SUFFIX)}$")
@@ -1441,7 +1434,7 @@ def test_copy_mode_copies_bytes_where_the_filesystem_cannot_clone(
     tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, errno: int
 ) -> None:
     fake = _FakeFcntl(errno)
-    monkeypatch.setattr(_apply, "fcntl", fake)
+    monkeypatch.setattr(_link, "fcntl", fake)
     site, tree = _copy_mode_install(tmp_path, python312, "venv")
     assert len(fake.calls) == (1 if sys.platform.startswith("linux") else 0)  # refused once: the rest are copied
     for relative in ("tool/__init__.py", "tool/sub/mod.py", "tool-1.0.dist-info/METADATA"):

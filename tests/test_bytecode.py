@@ -16,12 +16,13 @@ from packaging.utils import canonicalize_name
 from _support.installs import from_cache
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode, _values
-from tox_venvsync._apply import LinkInstaller, uninstall
 from tox_venvsync._bytecode import cache_tag, compiled, harvest
 from tox_venvsync._cache import Cache
 from tox_venvsync._installed import scan
+from tox_venvsync._link import LinkInstaller
 from tox_venvsync._state import BYTECODE_PENDING
 from tox_venvsync._target import query_interpreter
+from tox_venvsync._uninstall import uninstall
 
 MODULES = {
     "pkg/__init__.py": "VALUE = 1\n",

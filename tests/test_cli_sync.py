@@ -23,11 +23,12 @@ from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode, _verify
-from tox_venvsync._apply import TEMPORARY_SUFFIX, Journal
+from tox_venvsync._apply import TEMPORARY_SUFFIX
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
 from tox_venvsync._errors import file_system_error
 from tox_venvsync._installed import dist_info_names
+from tox_venvsync._journal import Journal
 from tox_venvsync._location import CREATING
 from tox_venvsync._state import State
 
@@ -148,7 +149,18 @@ def test_a_sync_that_finds_the_venv_in_sync_loads_no_lock_packaging_or_compiler(
     assert "tox_venvsync._sync" in modules
     for name in ("filelock", "packaging.utils", "packaging.tags", "tempfile", "tox_venvsync._bytecode"):
         assert name not in modules
-    for name in ("_plan", "_apply", "_fetch", "_sources", "_lock._model", "_verify"):
+    for name in (
+        "_plan",
+        "_apply",
+        "_uninstall",
+        "_placeable",
+        "_link",
+        "_journal",
+        "_fetch",
+        "_sources",
+        "_lock._model",
+        "_verify",
+    ):
         assert f"tox_venvsync.{name}" not in modules
 
 

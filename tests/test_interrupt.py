@@ -61,8 +61,8 @@ KILL_POINTS = [
     ("tox_venvsync._fetch", "_verify", 2),
     ("tox_venvsync._unpacked", "_extract", 1),  # unpacking while the other files download
     ("tox_venvsync._unpacked", "_extract", 2),
-    ("tox_venvsync._apply", "cached_tree", 1),  # the check before any change (the trees unpacked ahead)
-    ("tox_venvsync._apply", "Journal.start", 1),
+    ("tox_venvsync._link", "cached_tree", 1),  # the check before any change (the trees unpacked ahead)
+    ("tox_venvsync._journal", "Journal.start", 1),
     ("tox_venvsync._state", "State.clear", 1),
     ("tox_venvsync._apply", "uninstall", 1),
     ("tox_venvsync._apply", "uninstall", 2),
@@ -72,13 +72,13 @@ KILL_POINTS = [
     ("os", "link", 8),
     ("os", "link", 20),
     ("os", "link", 45),
-    ("tox_venvsync._apply", "_Placement._write", 1),
-    ("tox_venvsync._apply", "_Placement._write", 2),
-    ("tox_venvsync._apply", "_Placement._write", 4),
-    ("tox_venvsync._apply", "_Placement._write_record", 1),
-    ("tox_venvsync._apply", "_Placement._write_record", 2),
+    ("tox_venvsync._link", "_Placement._write", 1),
+    ("tox_venvsync._link", "_Placement._write", 2),
+    ("tox_venvsync._link", "_Placement._write", 4),
+    ("tox_venvsync._link", "_Placement._write_record", 1),
+    ("tox_venvsync._link", "_Placement._write_record", 2),
     ("tox_venvsync._state", "State.write", 1),
-    ("tox_venvsync._apply", "Journal.finish", 1),
+    ("tox_venvsync._journal", "Journal.finish", 1),
 ]
 
 
@@ -219,7 +219,7 @@ PLACING = [
     ("os", "link", 8, "hardlink"),
     ("os", "link", 30, "hardlink"),
     ("os", "link", 45, "hardlink"),
-    ("tox_venvsync._apply", "_Placement._write", 2, "hardlink"),
+    ("tox_venvsync._link", "_Placement._write", 2, "hardlink"),
     ("shutil", "copyfile", 8, "copy"),
     ("os", "replace", 30, "copy"),
 ]

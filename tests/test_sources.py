@@ -30,7 +30,7 @@ from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _build, _interrupt
-from tox_venvsync._apply import Journal, WheelInstaller
+from tox_venvsync._apply import WheelInstaller
 from tox_venvsync._build import (
     Builder,
     BuildError,
@@ -53,6 +53,7 @@ from tox_venvsync._errors import (
 )
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._interrupt import Interrupt
+from tox_venvsync._journal import Journal
 from tox_venvsync._lock import Artifact, Pick, Request
 from tox_venvsync._lock._model import VcsSource
 from tox_venvsync._plan import Step, Wanted, make_plan

@@ -205,7 +205,7 @@ def test_the_state_and_the_journal_are_readable_as_the_venvs_other_files(tmp_pat
     # a venv made by root in an image's build stage kept its state.json (and journal) 0600 from the user who runs the
     # image: its venvsync sync found the venv in sync only by planning the whole sync (0.22 s against 0.10 s); found
     # by QA as a user other than root
-    from tox_venvsync._apply import Journal  # noqa: PLC0415  # as the sync imports it
+    from tox_venvsync._journal import Journal  # noqa: PLC0415  # as the sync imports it
 
     state = State(tmp_path)
     state.write(BASE.fingerprint(), DISTS)

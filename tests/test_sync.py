@@ -21,7 +21,7 @@ from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _apply, _deps, _unpacked
 from tox_venvsync import _lock as lock_package
-from tox_venvsync._apply import Installer, Journal, WheelInstaller
+from tox_venvsync._apply import Installer, WheelInstaller
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._errors import (
     BadInputError,
@@ -34,6 +34,7 @@ from tox_venvsync._errors import (
     file_system_error,
 )
 from tox_venvsync._installed import dist_info_names, scan
+from tox_venvsync._journal import Journal
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
 from tox_venvsync._sync import LocalWheel, LockAhead, Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
@@ -248,7 +249,20 @@ def test_a_no_op_loads_no_lock_reader_planner_or_installer(synced: Env) -> None:
     out = subprocess.run([sys.executable, "-c", _NO_OP, *args], capture_output=True, text=True, check=True).stdout
     loaded = set(out.split())
     assert "tox_venvsync._sync" in loaded
-    for name in ("_lock._model", "_lock._pylock", "_lock._toml", "_plan", "_apply", "_unpacked", "_fetch", "_sources"):
+    for name in (
+        "_lock._model",
+        "_lock._pylock",
+        "_lock._toml",
+        "_plan",
+        "_apply",
+        "_uninstall",
+        "_placeable",
+        "_link",
+        "_journal",
+        "_unpacked",
+        "_fetch",
+        "_sources",
+    ):
         assert f"tox_venvsync.{name}" not in loaded
 
 

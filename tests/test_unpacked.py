@@ -26,10 +26,11 @@ from packaging.version import Version
 from _support.disks import NO_SPACE
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _unpacked
-from tox_venvsync._apply import LinkInstaller, WheelInstaller
+from tox_venvsync._apply import WheelInstaller
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import InstallError
 from tox_venvsync._installed import scan
+from tox_venvsync._link import LinkInstaller
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._lock._model import IndexPin
 from tox_venvsync._plan import Wanted

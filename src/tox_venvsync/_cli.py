@@ -408,8 +408,8 @@ def _sync_finished(venv: Path) -> Iterator[None]:
 
 
 def _verify_now(args: argparse.Namespace, venv: Path) -> int:
-    from tox_venvsync._apply import Journal  # noqa: PLC0415  # see the imports
     from tox_venvsync._installed import scan  # noqa: PLC0415
+    from tox_venvsync._journal import Journal  # noqa: PLC0415  # see the imports
     from tox_venvsync._verify import Records, check_records, moved_scripts, unowned_files  # noqa: PLC0415
 
     made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]

@@ -232,7 +232,9 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     import tempfile  # noqa: PLC0415  # see the imports
 
-    from tox_venvsync._apply import Journal, LinkInstaller, checked, clear_half_placed  # noqa: PLC0415
+    from tox_venvsync._apply import checked  # noqa: PLC0415
+    from tox_venvsync._journal import Journal, clear_half_placed  # noqa: PLC0415
+    from tox_venvsync._link import LinkInstaller  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
