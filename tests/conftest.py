@@ -14,7 +14,7 @@ import pytest
 
 from _support.disks import SmallDisks
 from _support.index import LocalIndex
-from tox_venvsync import _index
+from tox_venvsync import _http
 from tox_venvsync._target import query_interpreter
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _tox_reaps_its_build_backends() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """A request that failed in a way that may pass is asked again at once, not after 0.5 s, 1 s and 2 s."""
-    monkeypatch.setattr(_index, "_BACKOFF", 0.0)
+    monkeypatch.setattr(_http, "_BACKOFF", 0.0)
 
 
 @pytest.fixture

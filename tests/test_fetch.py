@@ -26,7 +26,7 @@ from _support.disks import FullDiskWriter, full_fdopen
 from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _fetch, _index, _values
+from tox_venvsync import _fetch, _http, _values
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
@@ -710,7 +710,7 @@ def test_a_url_http_will_not_send_is_bad_input_asked_once_and_shown_escaped(
 
 def test_an_index_url_http_will_not_send_is_not_asked_again() -> None:
     # an index page's URL (a lock's index, a requirements --index-url) goes to the same retry's verdict
-    assert not _index.transient_failure(http.client.InvalidURL("URL can't contain control characters"))
+    assert not _http.transient_failure(http.client.InvalidURL("URL can't contain control characters"))
 
 
 def test_a_path_with_a_nul_character_is_bad_input_not_a_traceback(wheelhouse: Path, cache: Cache) -> None:
@@ -773,15 +773,15 @@ def test_plain_http_sets_up_no_tls(
     # urlopen() makes a new opener, and a TLS context loading the system's certificates, per request
     import ssl  # noqa: PLC0415
 
-    from tox_venvsync import _index  # noqa: PLC0415
+    from tox_venvsync import _http, _session  # noqa: PLC0415
 
-    _index._tls_context.cache_clear()
+    _http._tls_context.cache_clear()
     made = mocker.spy(ssl.SSLContext, "load_default_certs")  # what makes a context costly
     wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(3)]
     got = CacheFetcher(cache).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
     assert len(got) == 3
     assert made.call_count == 0
-    assert _index._opener() is _index._opener()  # one opener for the process
+    assert _session._opener() is _session._opener()  # one opener for the process
 
 
 @pytest.mark.reliability("hostile")
@@ -890,8 +890,8 @@ def test_the_waits_double_and_a_servers_retry_after_is_granted_up_to_half_a_minu
     retry_after: str | None,
     waits: list[float],
 ) -> None:
-    mocker.patch.object(_index, "_BACKOFF", 0.5)
-    waited = mocker.patch.object(_index, "_waited", return_value=True)
+    mocker.patch.object(_http, "_BACKOFF", 0.5)
+    waited = mocker.patch.object(_http, "_waited", return_value=True)
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     local_index.flaky_paths[f"/files/{wheel.name}"] = [429] * 4
     local_index.retry_after = retry_after
@@ -904,7 +904,7 @@ def test_a_fetch_that_stops_waits_for_no_retry(
     wheelhouse: Path, cache: Cache, local_index: LocalIndex, mocker: MockerFixture
 ) -> None:
     # one file refused for good: the thread waiting to ask again for another stops waiting (Ctrl-C does the same)
-    mocker.patch.object(_index, "_BACKOFF", 60.0)
+    mocker.patch.object(_http, "_BACKOFF", 60.0)
     flaky, refused = make_wheel(wheelhouse, "flaky", "1.0"), make_wheel(wheelhouse, "refused", "1.0")
     local_index.fail_paths[f"/files/{flaky.name}"] = 503
     local_index.fail_paths[f"/files/{refused.name}"] = 403

@@ -17,7 +17,7 @@ from _support.index import LocalIndex
 from _support.logins import forget_logins
 from _support.proxy import TunnelProxy
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
+from tox_venvsync import _http, _index, _session
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError
 from tox_venvsync._fetch import CacheFetcher
@@ -58,11 +58,11 @@ def _fresh_opener(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(variable, raising=False)
     for variable in _AUTHORITY_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
-    _index._opener.cache_clear()
-    _index._tls_context.cache_clear()
+    _session._opener.cache_clear()
+    _http._tls_context.cache_clear()
     yield
-    _index._opener.cache_clear()
-    _index._tls_context.cache_clear()
+    _session._opener.cache_clear()
+    _http._tls_context.cache_clear()
 
 
 @pytest.fixture
@@ -174,12 +174,12 @@ def test_an_untrusted_certificate_names_the_bundle_pip_reads_from_the_syncs_own_
     for variable in ("REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(variable, raising=False)
     environ = {**os.environ, "REQUESTS_CA_BUNDLE": str(tmp_path / "corp.pem")}
-    _index.use_logins(read_project_indexes(tmp_path / "pylock.toml", "pylock", environ, "https://pypi.org/simple"))
+    _session.use_logins(read_project_indexes(tmp_path / "pylock.toml", "pylock", environ, "https://pypi.org/simple"))
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
     assert info.value.reason.endswith(f"(REQUESTS_CA_BUNDLE, which pip reads, names {tmp_path / 'corp.pem'})")
-    assert _index.advice_of(os.environ) is None  # tox's own environment: read where it is, as before
+    assert _session.advice_of(os.environ) is None  # tox's own environment: read where it is, as before
 
 
 @pytest.mark.usefixtures("trusted")
@@ -301,15 +301,15 @@ def test_a_syncs_own_authorities_and_proxy_are_followed_where_they_are_not_the_p
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     with TunnelProxy() as proxy:
         environ = {"PATH": "/bin", "SSL_CERT_FILE": str(bundle), "HTTPS_PROXY": proxy.url}
-        _index.use_logins(ProjectIndexes(network=_index.network_of(environ)))
+        _session.use_logins(ProjectIndexes(network=_session.network_of(environ)))
         got = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
         assert got["pkg"].read_bytes() == wheel.read_bytes()
         assert proxy.tunnels == [https_index.url.removeprefix("https://")]
-        _index.use_logins(ProjectIndexes(network=_index.network_of({**environ, "no_proxy": "127.0.0.0/8"})))
+        _session.use_logins(ProjectIndexes(network=_session.network_of({**environ, "no_proxy": "127.0.0.0/8"})))
         (cache_dir / "artifacts").rename(tmp_path / "was-cached")
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
         assert len(proxy.tunnels) == 1  # the sync's no_proxy
-    _index.use_logins(ProjectIndexes(network=_index.network_of({"SSL_CERT_FILE": str(tmp_path / "gone.pem")})))
+    _session.use_logins(ProjectIndexes(network=_session.network_of({"SSL_CERT_FILE": str(tmp_path / "gone.pem")})))
     (cache_dir / "artifacts").rename(tmp_path / "was-cached-too")
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
@@ -338,7 +338,7 @@ def test_an_ssl_cert_file_without_a_certificate_is_passed_over_and_named_as_open
     if whose == "process":
         monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     else:
-        _index.use_logins(ProjectIndexes(network=_index.network_of({**os.environ, "SSL_CERT_FILE": str(bundle)})))
+        _session.use_logins(ProjectIndexes(network=_session.network_of({**os.environ, "SSL_CERT_FILE": str(bundle)})))
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, https_index.file_url(wheel.name))])
@@ -352,9 +352,9 @@ def test_a_sync_whose_network_variables_are_the_processs_uses_the_processs_opene
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
-    assert _index.network_of({**os.environ, "UNRELATED": "1"}) is None
-    assert _index.network_of({k: v for k, v in os.environ.items() if k != "https_proxy"}) == ()
-    assert _index.network_of({**os.environ, "no_proxy": "*"}) == (
+    assert _session.network_of({**os.environ, "UNRELATED": "1"}) is None
+    assert _session.network_of({k: v for k, v in os.environ.items() if k != "https_proxy"}) == ()
+    assert _session.network_of({**os.environ, "no_proxy": "*"}) == (
         ("https_proxy", "http://127.0.0.1:9"),
         ("no_proxy", "*"),
     )
@@ -365,7 +365,7 @@ def test_a_redirect_from_https_to_plain_http_is_refused_and_gets_no_login(
     wheelhouse: Path, cache_dir: Path, https_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # localhost stands for a host on the network here: only 127.0.0.1 counts as this machine
-    monkeypatch.setattr(_index, "_is_loopback", lambda host: host == "127.0.0.1")
+    monkeypatch.setattr(_http, "_is_loopback", lambda host: host == "127.0.0.1")
     forget_logins(monkeypatch)
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     https_index.login = ("ci", "s3cret")
@@ -391,9 +391,9 @@ def test_a_login_goes_with_its_own_scheme_and_never_over_refused_plain_http(
     netrc = tmp_path / "netrc"
     netrc.write_text("machine pkgs.example login n password pw\n")
     monkeypatch.setenv("NETRC", str(netrc))
-    _index._netrc_entries.cache_clear()
-    _index.without_login("https://ci:s3cret@pkgs.example:8443/simple/")
-    login = _index._Login()
+    _session._netrc_entries.cache_clear()
+    _session.without_login("https://ci:s3cret@pkgs.example:8443/simple/")
+    login = _session._Login()
 
     def sent(url: str) -> str | None:
         return login.http_request(urllib.request.Request(url)).unredirected_hdrs.get("Authorization")
@@ -403,7 +403,7 @@ def test_a_login_goes_with_its_own_scheme_and_never_over_refused_plain_http(
     assert sent("http://pkgs.example:8443/files/x.whl") is None  # plain http to the network: no login at all
     monkeypatch.setenv("TOX_VENVSYNC_TRUSTED_HOSTS", "pkgs.example")
     assert sent("http://pkgs.example:8443/files/x.whl") == "Basic bjpwdw=="  # trusted: netrc's (the URL's was https)
-    _index._netrc_entries.cache_clear()
+    _session._netrc_entries.cache_clear()
 
 
 def test_https_to_a_plain_http_port_says_so(wheelhouse: Path, cache_dir: Path, local_index: LocalIndex) -> None:

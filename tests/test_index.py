@@ -18,13 +18,15 @@ from packaging.utils import canonicalize_name
 
 from _support.logins import forget_logins
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
+from tox_venvsync import _http, _index, _session
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadUrlError, FetchError
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import IndexClient, check_transport, each_on_kept_connections, kept_connections, open_url
+from tox_venvsync._http import check_transport, each_on_kept_connections, kept_connections
+from tox_venvsync._index import IndexClient
 from tox_venvsync._indexes import DEFAULT_INDEX, configured_index
 from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._session import open_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -174,7 +176,7 @@ def test_through_a_proxy_every_request_has_its_own_connection(
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
     # the opener reads the proxy settings when it is made: a new one, for this test
-    monkeypatch.setattr(_index, "_opener", functools.cache(_index._opener.__wrapped__))
+    monkeypatch.setattr(_session, "_opener", functools.cache(_session._opener.__wrapped__))
     with kept_connections():
         assert _get("http://127.0.0.2:9/simple/") == _get(local_index.simple_url)
     assert local_index.connections == 2
@@ -224,14 +226,14 @@ def test_a_password_with_a_raw_slash_is_hidden_and_a_revision_is_not(text: str, 
 
 def test_the_handler_makes_a_tls_connection_for_https_only() -> None:
     # nothing is connected: the connection objects are only made
-    handler = _index._Handler()
+    handler = _http._Handler()
     requests = [urllib.request.Request(url) for url in ("https://pypi.example/simple/", "http://127.0.0.1:9/simple/")]
     for request in requests:
         request.timeout = 5  # as the opener sets it
     secure, plain = (handler._new(request) for request in requests)
     assert isinstance(secure, http.client.HTTPSConnection)
-    assert secure._context is _index._tls_context()  # type: ignore[attr-defined]  # the process's one context
-    assert (type(plain), plain.host, plain.port) == (_index._Connection, "127.0.0.1", 9)  # a stop cuts its socket
+    assert secure._context is _http._tls_context()  # type: ignore[attr-defined]  # the process's one context
+    assert (type(plain), plain.host, plain.port) == (_http._Connection, "127.0.0.1", 9)  # a stop cuts its socket
 
 
 def test_an_index_url_that_does_not_parse_is_one_sentence() -> None:
@@ -267,7 +269,7 @@ def test_an_answer_that_is_not_http_through_a_proxy_is_one_sentence(
     monkeypatch.setenv("http_proxy", local_index.url)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.setattr(_index, "_opener", functools.cache(_index._opener.__wrapped__))
+    monkeypatch.setattr(_session, "_opener", functools.cache(_session._opener.__wrapped__))
     local_index.not_http_paths.update({"/simple/pkg/", f"/files/{wheel.name}"})
     pick = Pick(
         name=canonicalize_name("pkg"),
@@ -444,7 +446,7 @@ def _proxied(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
         monkeypatch.delenv(variable.upper(), raising=False)
     for variable, value in variables.items():
         monkeypatch.setenv(variable, value)
-    monkeypatch.setattr(_index, "_opener", functools.cache(_index._opener.__wrapped__))
+    monkeypatch.setattr(_session, "_opener", functools.cache(_session._opener.__wrapped__))
 
 
 @pytest.mark.parametrize("variable", ["ALL_PROXY", "all_proxy"])
@@ -474,7 +476,7 @@ def test_no_proxy_names_networks_as_pip_and_uv_read_it(
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     _proxied(monkeypatch, https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9", **{variable: no_proxy})
     assert IndexClient().locate(local_index.simple_url, "pkg", wheel.name) == local_index.file_url(wheel.name)
-    assert _index.through_proxy("failed", local_index.simple_url) == "failed"
+    assert _session.through_proxy("failed", local_index.simple_url) == "failed"
 
 
 def test_an_address_outside_the_no_proxy_networks_goes_through_the_proxy(

@@ -17,7 +17,7 @@ from _support.index import LocalIndex
 from _support.logins import without_logins
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index, _indexes
+from tox_venvsync import _indexes, _session
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadUrlError, FetchError, LockFileError, NoFittingFileError
 from tox_venvsync._fetch import CacheFetcher
@@ -106,14 +106,14 @@ def test_each_named_index_sends_its_own_login_under_its_root(guarded: LocalIndex
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     # two indexes on one host (uv's rule: a request under /team-b/ is team-b's), and the longer root wins
     logins = ((f"{guarded.url}/team-b/simple", ("carol", "x")), (guarded.simple_url, ("ci", "s3cret")))
-    _index.use_logins(ProjectIndexes(logins=logins))
+    _session.use_logins(ProjectIndexes(logins=logins))
     assert IndexClient().locate(guarded.simple_url, "pkg", wheel.name) == guarded.file_url(wheel.name)
     with pytest.raises(FetchError, match="HTTP 401 Unauthorized to the login sent; check the one given for it"):
         IndexClient().locate(f"{guarded.url}/team-b/simple/", "pkg", wheel.name)
     carol = "Basic " + base64.b64encode(b"carol:x").decode()
     assert guarded.authorizations == [BASIC, carol]
     # the next sync starts over: an earlier environment's login is not sent
-    _index.use_logins(ProjectIndexes())
+    _session.use_logins(ProjectIndexes())
     with pytest.raises(FetchError, match="HTTP 401 Unauthorized; if it needs a login"):
         IndexClient().locate(guarded.simple_url, "other", wheel.name)
 
@@ -122,7 +122,7 @@ def test_a_file_elsewhere_on_a_named_index_s_host_gets_the_index_login(guarded: 
     # Azure Artifacts links an index's files under another path of its host: PDM sends the login there, uv too
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     logins = ((f"{guarded.url}/team-a/simple", ("ci", "s3cret")), (f"{guarded.url}/team-b/simple", ("b", "x")))
-    _index.use_logins(ProjectIndexes(logins=logins))
+    _session.use_logins(ProjectIndexes(logins=logins))
     picks = [_wheel_pick(wheel, guarded.file_url(wheel.name))]  # under /files/: no index's root; the first's host
     assert CacheFetcher(Cache(guarded.directory.parent / "cache")).fetch(picks)["pkg"].is_file()
     assert guarded.authorizations == [None, BASIC]  # asked without, refused, asked again with it (as uv asks)
@@ -133,7 +133,7 @@ def test_a_login_sent_on_a_retry_does_not_follow_a_redirect_to_another_host(
 ) -> None:
     wheel = make_wheel(second_index.directory, "pkg", "1.0")
     guarded.redirect_paths[f"/files/{wheel.name}"] = second_index.file_url(wheel.name)  # given the login, a 302
-    _index.use_logins(ProjectIndexes(logins=((f"{guarded.url}/private/simple", ("ci", "s3cret")),)))
+    _session.use_logins(ProjectIndexes(logins=((f"{guarded.url}/private/simple", ("ci", "s3cret")),)))
     fetched = CacheFetcher(Cache(cache_dir)).fetch([_wheel_pick(wheel, guarded.file_url(wheel.name))])
     assert fetched["pkg"].read_bytes() == wheel.read_bytes()
     assert guarded.authorizations == [None, BASIC]  # refused without it, then asked with it
@@ -145,7 +145,7 @@ def test_a_login_refused_after_a_redirect_says_the_login_sent_was_refused(
 ) -> None:
     wheel = make_wheel(guarded_second.directory, "pkg", "1.0")
     local_index.redirect_paths[f"/files/{wheel.name}"] = guarded_second.file_url(wheel.name)
-    _index.use_logins(ProjectIndexes(logins=((f"{guarded_second.url}/private/simple", ("ci", "wrong")),)))
+    _session.use_logins(ProjectIndexes(logins=((f"{guarded_second.url}/private/simple", ("ci", "wrong")),)))
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_wheel_pick(wheel, local_index.file_url(wheel.name))])
     assert "answered HTTP 401 Unauthorized to the login sent; check the one given for it" in str(info.value)
@@ -157,7 +157,7 @@ def test_a_host_s_index_login_goes_nowhere_that_did_not_ask_for_one(
 ) -> None:
     # a public index or a redirect target on the private index's host gets no login it did not ask for
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    _index.use_logins(ProjectIndexes(logins=((f"{local_index.url}/private/simple", ("ci", "s3cret")),)))
+    _session.use_logins(ProjectIndexes(logins=((f"{local_index.url}/private/simple", ("ci", "s3cret")),)))
     assert CacheFetcher(Cache(cache_dir)).fetch([_wheel_pick(wheel, local_index.file_url(wheel.name))])
     assert local_index.authorizations == [None]
 
@@ -182,7 +182,7 @@ def test_the_download_threads_send_the_syncs_logins(guarded: LocalIndex, wheelho
         )
         for w in wheels
     ]
-    _index.use_logins(ProjectIndexes(logins=((guarded.simple_url, ("ci", "s3cret")),)))  # files under its root, /
+    _session.use_logins(ProjectIndexes(logins=((guarded.simple_url, ("ci", "s3cret")),)))  # files under its root, /
     fetched = CacheFetcher(Cache(cache_dir), workers=3).fetch(picks)
     assert sorted(fetched) == ["one", "three", "two"]
     assert guarded.authorizations == [BASIC] * 3
@@ -266,7 +266,7 @@ def test_a_login_in_a_pdm_sources_url_goes_with_its_files_too(tmp_path: Path) ->
     found = read_project_indexes(lock, "pdm", {"U": "alice", "P": "p@ss/w%rd:x"}, DEFAULT)
     url = "http://alice:p%40ss%2Fw%25rd%3Ax@127.0.0.1:8766/simple"
     assert found.logins == ((url, ("alice", "p@ss/w%rd:x")),)
-    logins = _index._Logins(found.logins)  # the table a sync sends logins from
+    logins = _session._Logins(found.logins)  # the table a sync sends logins from
     assert logins.of(urlsplit("http://127.0.0.1:8766/files/priv-1.0-py3-none-any.whl")) == ("alice", "p@ss/w%rd:x")
     assert logins.of(urlsplit("http://127.0.0.1:9999/files/priv-1.0-py3-none-any.whl")) is None
 
@@ -605,7 +605,7 @@ def test_a_login_in_an_index_variable_reaches_a_locks_file_urls_on_its_host(  # 
 def test_a_login_in_an_index_variable_goes_to_its_host_only(guarded: LocalIndex, second_index: LocalIndex) -> None:
     wheel = make_wheel(second_index.directory, "pkg", "1.0")
     logins = _indexes.configured_logins({"UV_INDEX_URL": guarded.simple_url.replace("://", "://ci:s3cret@")})
-    _index.use_logins(ProjectIndexes(url_logins=logins))
+    _session.use_logins(ProjectIndexes(url_logins=logins))
     assert IndexClient().locate(second_index.simple_url, "pkg", wheel.name) == second_index.file_url(wheel.name)
     assert second_index.authorizations == [None]
 

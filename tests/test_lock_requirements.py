@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, command_line_names
-from tox_venvsync._index import TRUSTED_HOSTS_ENV
+from tox_venvsync._http import TRUSTED_HOSTS_ENV
 from tox_venvsync._lock import (
     Artifact,
     DirectorySource,

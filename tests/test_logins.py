@@ -16,13 +16,14 @@ from packaging.version import Version
 from _support.index import LocalIndex
 from _support.logins import forget_logins, without_logins
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _index
+from tox_venvsync import _session
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
-from tox_venvsync._index import IndexClient, use_logins
+from tox_venvsync._index import IndexClient
 from tox_venvsync._indexes import read_project_indexes
 from tox_venvsync._lock import Artifact, Pick
+from tox_venvsync._session import use_logins
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -290,10 +291,10 @@ def test_a_schemes_own_port_is_the_same_host_for_a_login(
     # uv compares hosts with the scheme's own port left out: an index named https://host:443/simple sent its login
     # to no file of https://host/ (and the reverse), each answered 401; another port stays another host
     login = ("ci", "s3cret")
-    named = _index._Logins(((given, login),))
+    named = _session._Logins(((given, login),))
     assert (named.of(urlsplit(asked)), named.after_refusal(urlsplit(asked))) == (
         (login, login) if sent else (None, None)
     )
     forget_logins(monkeypatch)
-    _index.without_login(_with_login(given))
-    assert _index._logins.get().of(urlsplit(asked)) == (login if sent else None)
+    _session.without_login(_with_login(given))
+    assert _session._logins.get().of(urlsplit(asked)) == (login if sent else None)

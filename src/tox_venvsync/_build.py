@@ -109,7 +109,7 @@ class Builder:
             if self._offline:  # a clone is a download, which --sync-offline makes none of (also from a file: URL)
                 raise OfflineError([f"{pick.name} (the wheel built from {source})"])  # exit code 2, as a file missing
             if "@" in vcs.url.partition("://")[2].partition("/")[0]:
-                from tox_venvsync._index import check_transport  # noqa: PLC0415  # a URL with a login only
+                from tox_venvsync._http import check_transport  # noqa: PLC0415  # a URL with a login only
 
                 # a login never goes over plain http to another host; the trusted hosts are tox's own environment's,
                 # as for downloads (not set_env, which self._environ lays over it)

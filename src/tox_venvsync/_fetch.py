@@ -114,7 +114,8 @@ class CacheFetcher:
 
     def _fetch_all(self, missing: Sequence[Pick]) -> dict[NormalizedName, Path]:
         """Each file on one of up to ``workers`` threads, each keeping its connection to a host for its next file."""
-        from tox_venvsync._index import each_on_kept_connections, use_logins  # noqa: PLC0415  # see the imports
+        from tox_venvsync._http import each_on_kept_connections  # noqa: PLC0415  # see the imports
+        from tox_venvsync._session import use_logins  # noqa: PLC0415  # see the imports
 
         if self._indexes is not None:
             self._project = self._indexes()
@@ -147,7 +148,7 @@ class CacheFetcher:
 
     def _fetch_one(self, pick: Pick) -> Path:
         from tox_venvsync._cache import one_at_a_time  # noqa: PLC0415  # see the imports
-        from tox_venvsync._index import stopping  # noqa: PLC0415
+        from tox_venvsync._http import stopping  # noqa: PLC0415
 
         if (cached := self._cached(pick)) is not None:  # another process stored it meanwhile
             return self._found(cached)
@@ -233,7 +234,7 @@ def _downloaded(
     or a broken download) is deleted when the block ends, so no partial or unverified file stays behind. A size or
     hash mismatch, here or in the block, says so when what came is a web page (see :func:`_read_as_page`).
     """
-    from tox_venvsync._index import retried  # noqa: PLC0415  # see the imports
+    from tox_venvsync._http import retried  # noqa: PLC0415  # see the imports
 
     fd, name = tempfile.mkstemp(dir=cache.tmp_dir(), prefix="dl-")
     tmp = Path(name)
@@ -288,7 +289,7 @@ def _copy_hashing(
 ) -> tuple[int, dict[str, str]]:
     """Copy the file to ``sink`` (from its start, emptied: a retry starts over): its size, and its hex digests.
 
-    A transfer that breaks off is a transient :class:`FetchError`: :func:`~tox_venvsync._index.retried` asks again.
+    A transfer that breaks off is a transient :class:`FetchError`: :func:`~tox_venvsync._http.retried` asks again.
     A write that the cache's disk refuses is the ``OSError`` it is.
     """
     import http.client  # noqa: PLC0415  # see the imports
@@ -359,16 +360,8 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     import urllib.error  # noqa: PLC0415  # see the imports
     import urllib.request  # noqa: PLC0415
 
-    from tox_venvsync._index import (  # noqa: PLC0415
-        answered,
-        check_transport,
-        network_reason,
-        open_url,
-        through_proxy,
-        timeout,
-        transient_failure,
-        transient_status,
-    )
+    from tox_venvsync._http import check_transport, timeout, transient_failure, transient_status  # noqa: PLC0415
+    from tox_venvsync._session import answered, network_reason, open_url, through_proxy  # noqa: PLC0415
 
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310

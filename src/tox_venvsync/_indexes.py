@@ -68,13 +68,13 @@ class ProjectIndexes:
     sources: tuple[IndexSource, ...] = ()
     logins: tuple[tuple[str, Login], ...] = ()
     #: the logins the configured index URLs carry (``UV_INDEX_URL=https://user:token@host/simple``), by URL: each
-    #: is its host's, as a lock URL's login is (see ``_index.without_login``)
+    #: is its host's, as a lock URL's login is (see ``_session.without_login``)
     url_logins: tuple[tuple[str, Login], ...] = ()
     #: how they are reached: the proxy and certificate variables of the sync's environment, where they are not this
-    #: process's (a tox run's ``set_env``; see ``_index.network_of``), else ``None``
+    #: process's (a tox run's ``set_env``; see ``_session.network_of``), else ``None``
     network: tuple[tuple[str, str], ...] | None = None
     #: the variables a failure's advice names (a keyring provider, pip's certificate bundle) in the sync's
-    #: environment, where they are not this process's (see ``_index.advice_of``), else ``None``
+    #: environment, where they are not this process's (see ``_session.advice_of``), else ``None``
     advice: tuple[tuple[str, str], ...] | None = None
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
@@ -110,7 +110,7 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
         logins += [(source.url, login) for source, login in pdm if login is not None]
         if lock_format == "pdm":
             sources = tuple(source for source, _ in pdm)
-    from tox_venvsync._index import advice_of, network_of  # noqa: PLC0415  # a sync that reads the indexes asks them
+    from tox_venvsync._session import advice_of, network_of  # noqa: PLC0415  # a sync that reads the indexes asks them
 
     return ProjectIndexes(
         sources=sources,

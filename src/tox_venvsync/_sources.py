@@ -335,7 +335,8 @@ class Sources:
             if pick.name not in found and (artifact := cached.get(pick.name)) is not None:
                 found[pick.name] = _with_file(pick, artifact)
         if lookups := [pick for pick in picks if pick.name not in found]:
-            from tox_venvsync._index import each_on_kept_connections, use_logins  # noqa: PLC0415  # a sync with work
+            from tox_venvsync._http import each_on_kept_connections  # noqa: PLC0415  # a sync with work
+            from tox_venvsync._session import use_logins  # noqa: PLC0415  # a sync with work
 
             if self._indexes is not None:
                 use_logins(self._indexes())

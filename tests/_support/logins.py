@@ -6,7 +6,7 @@ import contextlib
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from tox_venvsync import _index
+from tox_venvsync import _session
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 def forget_logins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh table of logins for this test (see ``_index._logins``)."""
-    monkeypatch.setattr(_index, "_logins", ContextVar("logins", default=_index._Logins()))  # noqa: B039  # a fresh table
+    """A fresh table of logins for this test (see ``_session._logins``)."""
+    monkeypatch.setattr(_session, "_logins", ContextVar("logins", default=_session._Logins()))  # noqa: B039  # a fresh table
 
 
 @contextlib.contextmanager
@@ -25,8 +25,8 @@ def without_logins(monkeypatch: pytest.MonkeyPatch, netrc: Path) -> Iterator[Non
     """No login learnt yet, and ``netrc`` (a file that need not exist) as the netrc file, for the block."""
     forget_logins(monkeypatch)
     monkeypatch.setenv("NETRC", str(netrc))
-    _index._netrc_entries.cache_clear()
+    _session._netrc_entries.cache_clear()
     try:
         yield
     finally:
-        _index._netrc_entries.cache_clear()
+        _session._netrc_entries.cache_clear()

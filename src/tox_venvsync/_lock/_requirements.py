@@ -100,7 +100,7 @@ _KNOWN = (
     "a lock's requirements file holds requirements with --hash and the options -i/--index-url, --extra-index-url, "
     "-f/--find-links, --no-index, --no-binary, --only-binary, --prefer-binary and -e"
 )
-#: the variable that allows plain http to a host (:mod:`tox_venvsync._index`, which this module does not import)
+#: the variable that allows plain http to a host (:mod:`tox_venvsync._http`, which this module does not import)
 TRUSTED_HOSTS_ENV = "TOX_VENVSYNC_TRUSTED_HOSTS"
 _NOT_A_LOCK = "so this file is not a lock; generate it with pip-compile --generate-hashes or uv export"
 
