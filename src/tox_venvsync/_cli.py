@@ -20,6 +20,7 @@ from tox_venvsync._errors import (
     command_line_names,
     file_system_error,
     resource_error,
+    shown,
 )
 from tox_venvsync._location import (
     Kind,
@@ -483,9 +484,4 @@ def _emit(args: argparse.Namespace, document: object, lines: list[str]) -> None:
     if args.json:
         print(json.dumps(document, indent=2))
     else:  # a control character a file's name holds is shown escaped, never sent to the terminal
-        print("\n".join(line if line.isprintable() else _escaped(line) for line in lines))
-
-
-def _escaped(text: str) -> str:
-    """``text`` with each character that is not printable written as its Python escape (ESC as backslash x1b)."""
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+        print("\n".join(shown(line) for line in lines))
