@@ -220,6 +220,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         exitstatus != 0
         or options.keyword
         or options.markexpr
+        or getattr(options, "deselect", None)  # --deselect: a part of the suite, as -k is
         or (session.config.args != ["tests"] and session.config.args)
     ):
         return

@@ -215,3 +215,19 @@ def test_a_cache_the_user_named_is_kept(tmp_path: Path, monkeypatch: pytest.Monk
     conftest.pytest_unconfigure(config)
     assert os.environ["TOX_VENVSYNC_CACHE_DIR"] == str(tmp_path)
     assert (tmp_path / "kept").is_file()
+
+
+@pytest.mark.parametrize("narrowed", [{}, {"deselect": ["tests/test_values.py"]}, {"keyword": "x"}])
+def test_the_figures_are_rewritten_only_after_a_whole_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, narrowed: dict[str, object]
+) -> None:
+    # a passing `pytest --deselect ...` rewrote the docs' reliability figures with a part of the suite's counts
+    import conftest  # noqa: PLC0415  # as above
+
+    figures = tmp_path / "figures.inc"
+    monkeypatch.setattr(conftest, "FIGURES", figures)
+    monkeypatch.setattr(conftest, "_figures", lambda _session, _passed: [("tests", "2,000")])
+    options = SimpleNamespace(**{"keyword": "", "markexpr": "", "deselect": [], **narrowed})
+    config = SimpleNamespace(option=options, args=["tests"], pluginmanager=SimpleNamespace(get_plugin=lambda _: None))
+    conftest.pytest_sessionfinish(cast("pytest.Session", SimpleNamespace(config=config)), 0)
+    assert figures.exists() == (not narrowed)
