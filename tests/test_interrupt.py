@@ -20,6 +20,7 @@ from _support.wheels import make_wheel, sha256_file
 from tox_venvsync._entry import STOPPED
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.slow
@@ -404,22 +405,40 @@ def building(tmp_path: Path, python: Path, **environ: str) -> tuple[subprocess.P
     return sync, int(started.read_text())
 
 
+@contextlib.contextmanager
+def killed_at_the_end(pid: int) -> Iterator[None]:
+    """Kill process ``pid`` when the block ends, through a pidfd: never another process given its number since.
+
+    ``os.kill(pid, SIGKILL)`` in a clean-up reached whatever process had the number by then: on a busy machine
+    numbers wrap round (at 32,768 here) while a test runs.
+    """
+    try:
+        handle: int | None = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone already
+        handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(handle, signal.SIGKILL)
+            os.close(handle)
+
+
 def test_sigterm_during_a_build_ends_the_build_backend_too(python312: Path, tmp_path: Path) -> None:
     # the backend went on building for minutes after venvsync was gone, in directories of the system's temp
     # directory that nothing removed (found by QA)
     sync, builder = building(tmp_path, python312)
-    try:
-        sync.send_signal(signal.SIGTERM)
-        _, err = sync.communicate(timeout=30)
-        assert (sync.returncode, err) == (143, STOPPED.format(signal="SIGTERM") + "\n")
-        with pytest.raises(ProcessLookupError):
-            os.kill(builder, 0)  # ended and reaped by venvsync before it exited
-        assert not (tmp_path / "venv").exists()
-    finally:
-        sync.kill()
-        if builder:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(builder, signal.SIGKILL)
+    with killed_at_the_end(builder):
+        try:
+            sync.send_signal(signal.SIGTERM)
+            _, err = sync.communicate(timeout=30)
+            assert (sync.returncode, err) == (143, STOPPED.format(signal="SIGTERM") + "\n")
+            with pytest.raises(ProcessLookupError):
+                os.kill(builder, 0)  # ended and reaped by venvsync before it exited
+            assert not (tmp_path / "venv").exists()
+        finally:
+            sync.kill()
 
 
 def test_a_build_killed_with_its_sync_leaves_nothing_in_the_systems_temporary_directory(
@@ -430,7 +449,7 @@ def test_a_build_killed_with_its_sync_leaves_nothing_in_the_systems_temporary_di
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
     sync, builder = building(tmp_path, python312, TMPDIR=str(system_tmp))
-    try:
+    with killed_at_the_end(builder):
         sync.kill()
         sync.communicate(timeout=30)
         assert sorted(p.name for p in system_tmp.iterdir() if p.name.startswith("venvsync-")) == []
@@ -440,6 +459,3 @@ def test_a_build_killed_with_its_sync_leaves_nothing_in_the_systems_temporary_di
         next_process += "Cache(Path(sys.argv[1])).tmp_dir()"
         subprocess.run([sys.executable, "-c", next_process, str(tmp_path / "cache")], check=True)
         assert [p.name for p in work.glob(f"p{sync.pid}*")] == []  # removed by the next process: the killed one's
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(builder, signal.SIGKILL)
