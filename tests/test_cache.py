@@ -283,6 +283,33 @@ def test_a_link_planted_at_a_lock_files_name_is_not_followed(tmp_path: Path) -> 
     assert lock.is_symlink()
 
 
+def test_the_lock_is_taken_where_flock_needs_a_file_open_for_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NFS emulates flock(2) with a POSIX lock of the whole file, which a file open read-only cannot take (EBADF):
+    # since the lock file was opened read-only, every download and build there went on without the lock
+    import fcntl  # noqa: PLC0415  # Unix only
+
+    real_flock = fcntl.flock
+
+    def nfs_flock(descriptor: int, operation: int) -> None:
+        if fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY and operation & fcntl.LOCK_EX:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real_flock(descriptor, operation)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_flock)
+    lock = tmp_path / "locks" / "x.lock"
+    with _cache.one_at_a_time(lock) as waited:
+        assert not waited
+        other = os.open(lock, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):  # held: another process waits its turn
+                real_flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+    assert not lock.exists()  # removed when the work ends, as where flock takes a read-only file
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="becomes another user: needs root")
 def test_another_users_lock_file_is_waited_on() -> None:
     # in a cache two users share, the first one's lock file is 0644: opened for writing it was refused to the second,

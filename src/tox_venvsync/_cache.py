@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import errno
 import hashlib
 import os
 import sys
@@ -219,7 +220,7 @@ def one_at_a_time(path: Path, *, stopped: Callable[[], bool] = lambda: False) ->
     """
     import fcntl  # noqa: PLC0415  # POSIX only, as the package is; see the imports
 
-    waited = False
+    waited = writable = False
     descriptor: int | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,6 +236,16 @@ def one_at_a_time(path: Path, *, stopped: Callable[[], bool] = lambda: False) ->
                     raise
                 waited = True
                 time.sleep(_POLL)
+            except OSError as exc:
+                # NFS emulates flock(2) with a POSIX lock of the whole file, which needs it open for writing: on a
+                # read-only one it fails (EBADF), and every lock was done without. Opened again for writing (this
+                # user's own file; another user's stays without a lock, as before)
+                if exc.errno != errno.EBADF or writable:
+                    raise
+                os.close(descriptor)
+                descriptor = None
+                descriptor = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+                writable = True
     except OSError:
         if descriptor is not None:
             os.close(descriptor)
