@@ -649,8 +649,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
         The sync installs without tox's installer, so the hook never fired: plugins that act before an install
         (tox-extra's check of the system packages in ``bindep.txt``, tox-gh's log group) passed these environments
-        over in silence. It fires where tox's own runner fires it, with the same arguments: ``deps`` before the
-        sync, the built project (``package``) once it is built.
+        over in silence. It fires with ``deps`` before the sync and with the built project (``package``) once it is
+        built, as tox's runner does; not as tox's ``pylock`` (tox's ``Pylock`` object would cost an interpreter query
+        every run), ``dependency-groups`` or ``package_deps`` (the lock selects those): config.rst names these.
         """
         from tox.plugin.manager import MANAGER  # noqa: PLC0415  # where tox's own _install imports it
 
