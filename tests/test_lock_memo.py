@@ -98,6 +98,23 @@ def test_every_input_is_part_of_the_key(tmp_path: Path, target_of: Callable[[str
         assert selection.calls == number
 
 
+@pytest.mark.parametrize("change", ["tox_venvsync._state._own_modules_digest", "packaging.__version__"])
+def test_another_build_selects_again(
+    tmp_path: Path, target_of: Callable[[str], Target], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    # the key named the version and the lock readers' files; an edit of the selection outside them (an editable
+    # checkout's _selection.py or _target.py), another build of one version, or an upgrade of packaging, which
+    # evaluates the markers and tags, was answered from the older selection
+    lock = _copy(LOCKS["uv"], tmp_path / "project")
+    selection = Counting(lock, "uv", target_of("3.12"), Request())
+    selection.remembered(tmp_path / "memo")
+    selection.remembered(tmp_path / "memo")
+    assert selection.calls == 1
+    monkeypatch.setattr(change, (lambda: "another") if change.endswith("digest") else "99.0")
+    selection.remembered(tmp_path / "memo")
+    assert selection.calls == 2
+
+
 def test_the_workspace_member_is_part_of_the_key(tmp_path: Path, target_of: Callable[[str], Target]) -> None:
     lock = DATA / "uv" / "synthetic__members" / "uv.lock"  # read in place: its members' paths are relative to it
     selection = Counting(lock, "uv", target_of("3.12"), Request())

@@ -98,6 +98,14 @@ def test_fingerprint_changes_with_the_engine(monkeypatch: pytest.MonkeyPatch) ->
     assert BASE.fingerprint() != before
 
 
+def test_fingerprint_changes_with_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
+    # packaging evaluates the lock's markers and lists the interpreter's tags: after an upgrade of it a lock can
+    # select otherwise (a new platform tag), and the venv the older one synced was taken as in sync
+    before = BASE.fingerprint()
+    monkeypatch.setattr("packaging.__version__", "99.0")
+    assert BASE.fingerprint() != before
+
+
 #: the fingerprint of BASE as every build from b0d2299 to 9ee9d4a computed it (the installed b0d2299 and 1b374b1 gave
 #: this digest): "engine" was the version alone, "0.1.0" in each of them, though they selected otherwise
 OLDER_BUILD_FINGERPRINT = "962bbc216a93989400aae217f9a9d305215da7aaa51091021a2c3fd19fb4ed43"

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import packaging
+
 from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._values import frozen
@@ -65,14 +67,15 @@ class Inputs:
 
 
 def engine() -> str:
-    """The build of tox-venvsync running, as the fingerprint names it: its version and a digest of its modules.
+    """The build running, as the fingerprint names it: its version, its modules' digest, ``packaging``'s version.
 
     The version alone does not tell builds apart: every build between two releases (an install from git) says
     the same, and a venv that an older build synced was taken as in sync by a newer one that installs otherwise
     (found by QA). Two installs of one wheel give the same digest (see :func:`modules_digest`), so a venv made in
-    an image's build stage is still found in sync by the runtime's tox.
+    an image's build stage is still found in sync by the runtime's tox. An upgrade of ``packaging`` (a new
+    platform tag, a marker compared otherwise) can change what a lock selects, so it is another engine too.
     """
-    return f"{__version__}+{_own_modules_digest()}"
+    return f"{__version__}+{_own_modules_digest()}+packaging-{packaging.__version__}"
 
 
 @functools.cache

@@ -3,8 +3,8 @@
 Reading and selecting a lock of a few hundred packages costs 10 to 30 ms even with its tables
 memoized (building the model validates every entry). The answer depends only on the lock's bytes,
 the ``pyproject.toml`` beside it (the formats that read one), the request, the interpreter's
-markers and tags, and this package's reader code; when none of those changed (an env is created
-again, a stray package is removed), the picks are read back from a small JSON file instead.
+markers and tags, and the engine's build (``_state.engine``); when none of those changed (an env is
+created again, a stray package is removed), the picks are read back from a small JSON file instead.
 Only successful selections are kept: an error is always the reader's, raised again.
 """
 
@@ -13,18 +13,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tox_venvsync import __version__
 from tox_venvsync._atomic import write_atomic
 from tox_venvsync._errors import carries_login
 from tox_venvsync._lock._file import file_bytes, lock_bytes, member_digests, project_file
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
+from tox_venvsync._state import engine
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -72,8 +71,7 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
 def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
     project_bytes = file_bytes(project_file(lock, lock_format))
     described = {
-        "engine": __version__,
-        "code": _code_identity(),
+        "engine": engine(),
         "format": lock_format,
         "lock": str(lock),
         "lock_sha256": hashlib.sha256(lock_bytes(lock)).hexdigest(),
@@ -87,16 +85,6 @@ def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
         "options": request.options(),
     }
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:40]
-
-
-def _code_identity() -> list[tuple[str, int, int]]:
-    """The readers' files (name, size, mtime): an edited reader never answers from an old selection."""
-    here = Path(__file__).parent
-    return sorted(
-        (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-        for entry in os.scandir(here)
-        if entry.name.endswith(".py")
-    )
 
 
 def _json(pick: Pick) -> dict[str, Any]:
