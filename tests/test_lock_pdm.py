@@ -449,6 +449,7 @@ def test_pick_details(tmp_path: Path, target: Target) -> None:
             ),
             index=None,
             context="package[1].files[1]",
+            direct=False,  # a package's files are a registry's: no direct_url.json, as for uv's and PEP 751's
         )
     ]
 
@@ -798,6 +799,7 @@ def test_real_pdm_lock_details(target: Target) -> None:
             hashes={"sha256": "08b310f9e24a9594186fd75b4f73f4a4152069e3853f1ed8bfbf58369f4ad708"},
         ),
         context="package[0].files[0]",
+        direct=False,
     )
     coverage = picks["coverage"].artifact
     assert coverage is not None
@@ -812,6 +814,7 @@ def test_real_static_urls_lock(target: Target) -> None:
         assert pick.artifact is not None
         assert pick.artifact.url is not None
         assert pick.artifact.url.startswith("https://files.pythonhosted.org/packages/")
+        assert not pick.direct  # a registry's file, which pdm, uv and pip install without a direct_url.json
         assert pick.artifact.url.endswith("/" + pick.artifact.filename)
 
 

@@ -1239,6 +1239,41 @@ def test_archive_is_verified_and_built(env: Env, local_index: LocalIndex) -> Non
     assert env.source("archpkg") == url
 
 
+@pytest.mark.parametrize("lock_format", ["requirements", "uv"])
+def test_a_wheel_given_by_its_url_is_recorded_as_pip_and_uv_record_it(
+    env: Env, local_index: LocalIndex, lock_format: str
+) -> None:
+    # ``name @ https://.../x.whl`` in a requirements file, a uv.lock ``source = { url }``: a direct reference, which
+    # pip and uv record in direct_url.json (pip freeze prints ``name @ url``); the engine recorded nothing, as for a
+    # registry's file (found in review)
+    wheel = make_wheel(local_index.directory, "urlwheel", "1.0", modules={"urlwheel/__init__.py": "OK = True\n"})
+    url, digest = local_index.file_url(wheel.name), sha256_file(wheel)
+    if lock_format == "requirements":
+        env.lock = env.root / "requirements.txt"
+        env.lock.write_text(f"urlwheel @ {url} --hash=sha256:{digest}\n", encoding="utf-8")
+    else:
+        env.lock = env.root / "uv.lock"
+        env.lock.write_text(
+            'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n'
+            '[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\n'
+            'dependencies = [{ name = "urlwheel" }]\n\n'
+            f'[[package]]\nname = "urlwheel"\nversion = "1.0"\nsource = {{ url = "{url}" }}\n'
+            f'wheels = [{{ url = "{url}", hash = "sha256:{digest}" }}]\n',
+            encoding="utf-8",
+        )
+        (env.root / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0"\ndependencies = ["urlwheel"]\n', encoding="utf-8"
+        )
+    assert actions(env.sync()) == [("urlwheel", "install")]
+    assert json.loads((env.site / "urlwheel-1.0.dist-info" / "direct_url.json").read_text()) == {
+        "url": url,
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+    }
+    assert env.sync().plan is None
+    env.venv.joinpath(".venvsync", "state.json").unlink()  # compare package by package: the records agree
+    assert actions(env.sync()) == []
+
+
 def test_an_archive_behind_a_login_is_recorded_without_it(
     env: Env, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:

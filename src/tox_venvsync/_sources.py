@@ -96,7 +96,9 @@ class Sources:
         if artifact is None:
             return Wanted(pick=pick)  # a requirements pin: its file is found on the index when it is installed
         local = artifact.path.as_uri() if artifact.path is not None and pick.direct else None
-        if pick.kind == "archive" and artifact.url:
+        if artifact.url and (pick.kind == "archive" or (pick.kind == "wheel" and pick.direct and local is None)):
+            # a wheel's URL as a direct reference (``name @ https://.../x.whl``, a uv ``source = { url }``):
+            # pip and uv record it, and ``pip freeze`` prints it
             return Wanted(pick=pick, direct_url=recorded_url(artifact.url))
         return Wanted(pick=pick, direct_url=local)
 

@@ -173,9 +173,10 @@ class Pick:
     extras: frozenset[str] = frozenset()
     #: where in an archive (``kind == "archive"``) the project is, below its one top directory as pip unpacks it
     subdirectory: str | None = None
-    #: a direct reference (PEP 610) when its file is local: ``direct_url.json`` records the path. A registry's
-    #: file given by ``path`` (a ``pylock.toml``'s ``wheels``/``sdist``, a ``uv.lock``'s local index) is none:
-    #: uv records nothing for it, and ``pip freeze`` shows ``name==version``
+    #: a direct reference (PEP 610): ``direct_url.json`` records its file's path, or a wheel's URL
+    #: (``name @ https://.../x.whl``). A registry's file given by ``path`` or ``url`` (a ``pylock.toml``'s
+    #: ``wheels``/``sdist``, a ``uv.lock``'s local index, a ``pdm.lock``'s static ``files``) is none: uv records nothing
+    #: for it, and ``pip freeze`` shows ``name==version``
     direct: bool = True
 
 

@@ -616,6 +616,7 @@ class PdmLockFile:
             vcs=package.vcs,
             directory=package.directory,
             context=context,
+            direct=package.shape != "files",  # the files of a package (a registry's) are no direct reference
         )
 
     def _source(self, package: PdmPackage, target: Target) -> tuple[SourceKind, Artifact | None]:
