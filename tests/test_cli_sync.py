@@ -507,6 +507,31 @@ def test_a_dry_run_for_a_missing_venv_builds_a_source_tree_with_the_given_python
     assert not cache_dir.exists() or not list(cache_dir.rglob("*.whl"))  # built in the system's temp, not kept
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("cache_dir")
+def test_a_failed_builds_output_comes_before_its_sentence(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sentence keeps one line of what the backend said; what it printed before (a compiler's error) was shown
+    # by no option of venvsync, where pip and uv print a failed build's output, and tox -v shows it (found by QA)
+    tree = write_project(tmp_path / "project" / "helper", "helper", "0.1", {"helper/__init__.py": "X = 1\n"})
+    backend = tree / "_build" / "backend.py"
+    compiler = "    print('gcc: error: _speedups.c: no such file')\n"
+    failing = f"\ndef build_wheel(*args, **kwargs):\n{compiler}    raise SystemExit(1)\n"
+    backend.write_text(backend.read_text() + failing)
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [{"name": "helper", "directory": {"path": "helper"}}])
+    venv = tmp_path / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (1, "")
+    shown = err.partition("venvsync: the output of the step that failed:\n")[2]
+    printed, _, sentence = shown.partition("venvsync: error:")
+    assert "gcc: error: _speedups.c: no such file" in printed, err
+    assert sentence.startswith(f" cannot build helper from {tree}: "), err
+    assert err.count("venvsync: error:") == 1
+    assert err.startswith("venvsync: the output of the step that failed:\n")
+    assert not venv.exists()
+
+
 def test_inexact_keeps_what_the_lock_does_not_name(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -142,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             raise short from exc
     except VenvSyncError as exc:
+        if exc.output:  # a failed build backend's, pip's or git's own words (a compiler's error), as pip and uv show
+            print(f"venvsync: the output of the step that failed:\n{exc.output}", file=sys.stderr)
         print(f"venvsync: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM and SIGHUP as the script catches them (_entry.Stopped)
