@@ -207,6 +207,7 @@ def test_a_location_that_is_no_valid_url_is_one_sentence(tmp_path: Path, locatio
     # Python 3.11.4 and later check the bracketed host ("not a valid URL or path (Invalid IPv6 URL)"); 3.10 lets it
     # through to the next check ("not a path, a file: URL, ...")
     assert error.reason.startswith(f"{location} is not a ")
+    assert error.reason.endswith("; correct the line")  # what to do, which it did not say (found by QA)
     assert error.context == "line 1"
 
 
@@ -284,7 +285,8 @@ def test_invalid_requirement(tmp_path: Path) -> None:
     error = _error(tmp_path, f"pkg==1.0 ; python_version <<< '3' --hash=sha256:{H1}\n")
     assert error.context == "line 1"
     assert error.reason == (
-        "\"pkg==1.0 ; python_version <<< '3'\" is not a valid requirement (Expected a marker variable or quoted string)"
+        "\"pkg==1.0 ; python_version <<< '3'\" is not a valid requirement (Expected a marker variable or quoted "
+        "string); correct the line"
     )
 
 
@@ -699,7 +701,8 @@ def test_a_digest_in_the_url_is_a_hash_as_pip_takes_it(tmp_path: Path, target: T
         ),
         pytest.param(
             f"https://example.invalid/not-a-wheel.whl --hash=sha256:{H1}",
-            "https://example.invalid/not-a-wheel.whl: Invalid wheel filename (wrong number of parts): 'not-a-wheel'",
+            "https://example.invalid/not-a-wheel.whl: Invalid wheel filename (wrong number of parts): 'not-a-wheel'; "
+            "correct the line",
             id="bad-wheel-name",
         ),
         pytest.param(
@@ -717,18 +720,19 @@ def test_a_digest_in_the_url_is_a_hash_as_pip_takes_it(tmp_path: Path, target: T
         pytest.param(
             f"pkg @ ftp://example.invalid/pkg-1.0.tar.gz --hash=sha256:{H1}",
             "ftp://example.invalid/pkg-1.0.tar.gz is not a path, a file: URL, an http(s) URL or a VCS URL "
-            "(git+, hg+, svn+, bzr+)",
+            "(git+, hg+, svn+, bzr+); correct the line",
             id="scheme",
         ),
         pytest.param(
             f"pkg @ file://server/share/pkg-1.0.tar.gz --hash=sha256:{H1}",
             "file://server/share/pkg-1.0.tar.gz is not a path, a file: URL, an http(s) URL or a VCS URL "
-            "(git+, hg+, svn+, bzr+)",
+            "(git+, hg+, svn+, bzr+); correct the line",
             id="remote-file-url",
         ),
         pytest.param(
             "./app ; python_version <<< '3'",
-            "\"python_version <<< '3'\" is not a valid marker (Expected a marker variable or quoted string)",
+            "\"python_version <<< '3'\" is not a valid marker (Expected a marker variable or quoted string); "
+            "correct the line",
             id="bad-marker",
         ),
     ],

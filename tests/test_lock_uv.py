@@ -173,25 +173,26 @@ def test_wrong_type_names_the_key(tmp_path: Path) -> None:
         pytest.param(
             _package("pkg", deps='{ name = "ghost" }'),
             "package[0].dependencies[0]",
-            "names ghost, which is not a package of the lock",
+            "names ghost, which is not a package of the lock; re-lock with uv",
             id="unknown-dependency",
         ),
         pytest.param(
             _package("pkg", deps='{ name = "dep", version = "3" }') + _package("dep", "1") + _package("dep", "2"),
             "package[0].dependencies[0]",
-            "names dep 3, which is not a package of the lock",
+            "names dep 3, which is not a package of the lock; re-lock with uv",
             id="unknown-version",
         ),
         pytest.param(
             _package("pkg", deps='{ name = "dep" }') + _package("dep", "1") + _package("dep", "2"),
             "package[0].dependencies[0]",
-            "names dep, which the lock has 2 times; it needs a version and source",
+            "names dep, which the lock has 2 times; it needs a version and source: re-lock with uv",
             id="ambiguous-dependency",
         ),
         pytest.param(
             _package("pkg", deps='{ name = "dep", marker = "python_version >>> \'3\'" }') + _package("dep"),
             "package[0].dependencies[0].marker",
-            "\"python_version >>> '3'\" is not a valid marker (Expected a marker variable or quoted string)",
+            "\"python_version >>> '3'\" is not a valid marker (Expected a marker variable or quoted string); "
+            "re-lock with uv",
             id="marker",
         ),
         pytest.param(
@@ -852,6 +853,7 @@ def test_marker_that_cannot_be_evaluated(tmp_path: Path, target: Target) -> None
         lock.select(target, Request())
     assert info.value.context == "package[0].dependencies[0]"
     assert info.value.reason.startswith("the marker 'python_version ~= \"x\"' cannot be evaluated (Undefined")
+    assert info.value.reason.endswith("; re-lock with uv")  # what to do, as the reader's other sentences say
 
 
 def test_conflicting_extras(target: Target) -> None:

@@ -25,6 +25,7 @@ from tox_venvsync._lock._model import (
     not_a_commit,
     not_a_git_url,
     not_in_lock,
+    one_line,
     tag_summary,
     wrong_digest,
 )
@@ -55,6 +56,8 @@ _TYPE_NAMES: dict[type[Any], str] = {
 }
 
 SourceShape = Literal["files", "vcs", "directory", "archive"]
+#: what mends a wrong value of the lock, which pdm writes (pyproject.toml's are the user's: see :func:`_remedy`)
+RELOCK = "re-create the lock with `pdm lock`"
 
 
 # --- the model ---------------------------------------------------------------------------------------------------
@@ -147,8 +150,13 @@ def _typed(path: Path, value: object, kind: type[Any], context: str) -> Any:  # 
     # bool is an int in Python, and TOML has both: check the exact type
     if type(value) is not kind:
         actual = _TYPE_NAMES.get(type(value), f"a {type(value).__name__}")
-        raise LockFileError(path, f"must be {_TYPE_NAMES[kind]}, not {actual}", context=context)
+        raise LockFileError(path, f"must be {_TYPE_NAMES[kind]}, not {actual}; {_remedy(path)}", context=context)
     return value
+
+
+def _remedy(path: Path) -> str:
+    """What mends a wrong value of ``path``: the lock is written again by pdm, ``pyproject.toml`` is corrected."""
+    return "correct it" if path.name == "pyproject.toml" else RELOCK
 
 
 def read_pdm_lock(path: Path) -> PdmLockFile:
@@ -222,7 +230,7 @@ def _target(table: _Table) -> PdmTarget:
     try:
         specifiers = SpecifierSet(requires)
     except InvalidSpecifier:
-        reason = f"{requires!r} is not a version specifier"
+        reason = f"{requires!r} is not a version specifier; {RELOCK}"
         raise table.fail(reason, key="requires_python") from None
     platform: str | None = table.get("platform", str)
     implementation: str | None = table.get("implementation", str)
@@ -330,7 +338,7 @@ def _name(table: _Table) -> NormalizedName:
     try:
         return canonicalize_name(base, validate=True)
     except InvalidName:
-        reason = f"{text!r} is not a valid package name"
+        reason = f"{text!r} is not a valid package name; {RELOCK}"
         raise table.fail(reason, key="name") from None
 
 
@@ -339,7 +347,7 @@ def _version(table: _Table) -> Version:
     try:
         return Version(text)
     except InvalidVersion:
-        reason = f"{text!r} is not a valid version"
+        reason = f"{text!r} is not a valid version; {RELOCK}"
         raise table.fail(reason, key="version") from None
 
 
@@ -354,7 +362,7 @@ def _marker(table: _Table) -> Marker | None:
     try:
         return Marker(text)
     except InvalidMarker as exc:
-        reason = f"{text!r} is not a valid environment marker ({exc})"
+        reason = f"{text!r} is not a valid environment marker ({one_line(str(exc))}); {RELOCK}"
         raise table.fail(reason, key="marker") from None
 
 

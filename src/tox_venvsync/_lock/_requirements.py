@@ -103,6 +103,8 @@ _KNOWN = (
 #: the variable that allows plain http to a host (:mod:`tox_venvsync._http`, which this module does not import)
 TRUSTED_HOSTS_ENV = "TOX_VENVSYNC_TRUSTED_HOSTS"
 _NOT_A_LOCK = "so this file is not a lock; generate it with pip-compile --generate-hashes or uv export"
+#: what mends a line that does not read (pip-compile and uv export write none such: it was edited by hand)
+_CORRECT = "correct the line"
 
 
 @frozen
@@ -412,7 +414,7 @@ def _requirement_pin(path: Path, line: _Line) -> _Pin:
     try:
         requirement = Requirement(head)
     except InvalidRequirement as exc:
-        msg = f"{head!r} is not a valid requirement ({_first_line(exc)})"
+        msg = f"{head!r} is not a valid requirement ({_first_line(exc)}); {_CORRECT}"
         raise LockFileError(path, msg, context=line.context) from exc
     if requirement.url:
         ref = _Ref(name=requirement.name, location=requirement.url, marker=requirement.marker, hashes=hashes)
@@ -439,7 +441,7 @@ def _split_marker(path: Path, line: _Line, head: str) -> tuple[str, Marker | Non
     try:
         return location, Marker(marker[0])
     except InvalidMarker as exc:
-        msg = f"{marker[0]!r} is not a valid marker ({_first_line(exc)})"
+        msg = f"{marker[0]!r} is not a valid marker ({_first_line(exc)}); {_CORRECT}"
         raise LockFileError(path, msg, context=line.context) from exc
 
 
@@ -562,17 +564,18 @@ def _local_path(path: Path, line: _Line, location: str) -> Path | None:
     try:
         parts = urlsplit(location)
     except ValueError as exc:  # "//[x]": a bracketed host that is no IP address
-        raise LockFileError(path, f"{location} is not a valid URL or path ({exc})", context=line.context) from exc
+        msg = f"{location} is not a valid URL or path ({exc}); {_CORRECT}"
+        raise LockFileError(path, msg, context=line.context) from exc
     if parts.scheme in {"http", "https"}:
         return None
     if parts.scheme not in {"", "file"} or parts.netloc not in {"", "localhost"}:
-        msg = f"{location} is not a path, a file: URL, an http(s) URL or a VCS URL (git+, hg+, svn+, bzr+)"
+        msg = f"{location} is not a path, a file: URL, an http(s) URL or a VCS URL (git+, hg+, svn+, bzr+); {_CORRECT}"
         raise LockFileError(path, msg, context=line.context)
     local = url2pathname(parts.path) if parts.scheme == "file" else parts.path
     try:
         return (_PATHS_FROM.get() / local).resolve()
     except (OSError, ValueError) as exc:
-        raise LockFileError(path, f"{location} is not a usable path ({exc})", context=line.context) from exc
+        raise LockFileError(path, f"{location} is not a usable path ({exc}); {_CORRECT}", context=line.context) from exc
 
 
 def _with_url_hash(path: Path, line: _Line, ref: _Ref) -> _Ref:
@@ -598,7 +601,7 @@ def _wheel_pin(path: Path, line: _Line, ref: _Ref, filename: str, local: Path | 
     try:
         name, version, _, _ = parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
-        raise LockFileError(path, f"{ref.location}: {exc}", context=line.context) from exc
+        raise LockFileError(path, f"{ref.location}: {exc}; {_CORRECT}", context=line.context) from exc
     if ref.name is not None and canonicalize_name(ref.name) != name:
         msg = f"the requirement {ref.name} @ {ref.location} points at a wheel of {name}; fix the name or the URL"
         raise LockFileError(path, msg, context=line.context)
@@ -660,7 +663,7 @@ def _vcs_pin(path: Path, line: _Line, ref: _Ref) -> _Pin:
         raise LockFileError(path, msg, context=line.context)
     repository_url = urlunsplit(parts._replace(path=repository, fragment=""))
     if vcs_type.lower() == "git" and (reason := not_a_git_url(repository_url)) is not None:
-        raise LockFileError(path, f"{reason}; correct the line", context=line.context)
+        raise LockFileError(path, f"{reason}; {_CORRECT}", context=line.context)
     vcs = VcsSource(
         type=vcs_type.lower(),
         url=repository_url,

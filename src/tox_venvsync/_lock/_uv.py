@@ -650,7 +650,8 @@ def _evaluate(path: Path, marker: Marker, environment: Mapping[str, str | frozen
     try:
         return marker.evaluate(environment, context="lock_file")
     except (UndefinedComparison, UndefinedEnvironmentName) as exc:
-        raise LockFileError(path, f"the marker {str(marker)!r} cannot be evaluated ({exc})", context=context) from exc
+        reason = f"the marker {str(marker)!r} cannot be evaluated ({exc}); re-lock with uv"
+        raise LockFileError(path, reason, context=context) from exc
 
 
 def _no_artifact(package: UvPackage, target: Target) -> str:
@@ -950,8 +951,10 @@ class _LockReader(_Reader):
         if len(found) == 1:
             return found[0]
         if not found:
-            raise self.fail(context, f"names {name} {version or ''}".rstrip() + ", which is not a package of the lock")
-        raise self.fail(context, f"names {name}, which the lock has {len(found)} times; it needs a version and source")
+            missing = f"names {name} {version or ''}".rstrip()
+            raise self.fail(context, f"{missing}, which is not a package of the lock; re-lock with uv")
+        reason = f"names {name}, which the lock has {len(found)} times; it needs a version and source: re-lock with uv"
+        raise self.fail(context, reason)
 
     def _marker(self, table: Mapping[str, Any], key: str, context: str) -> Marker | None:
         text = self.get(table, key, str, context)
@@ -964,7 +967,7 @@ class _LockReader(_Reader):
                 marker = self.markers[text] = Marker(_marker_text(text))
             except InvalidMarker as exc:
                 first = str(exc).splitlines()[0] if str(exc) else "invalid"
-                raise self.fail(context, f"{text!r} is not a valid marker ({first})") from exc
+                raise self.fail(context, f"{text!r} is not a valid marker ({first}); re-lock with uv") from exc
         return marker
 
     def _marker_list(self, table: Mapping[str, Any], key: str, context: str) -> tuple[Marker, ...]:
