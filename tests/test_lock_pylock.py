@@ -145,6 +145,35 @@ def test_validation_error_of_a_wrong_type(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path} at packages[0].version: ")
 
 
+@pytest.mark.parametrize(
+    ("package", "context", "said"),
+    [
+        ({"name": 3}, "packages[0].name", "must be a string, not an integer"),
+        ({"name": "pkg", "wheels": "x"}, "packages[0].wheels", "must be an array, not a string"),
+        ({"name": "pkg", "wheels": [{"name": "pkg-1.0-py3-none-any.whl", "url": "https://example.invalid/w.whl",
+                                     "size": "10", "hashes": {"sha256": "ab" * 32}}]},
+         "packages[0].wheels[0].size", "must be an integer, not a string"),
+        ({"name": "pkg", "wheels": [{"name": "pkg-1.0-py3-none-any.whl", "url": "https://example.invalid/w.whl",
+                                     "hashes": 3}]},
+         "packages[0].wheels[0].hashes", "must be a table, not an integer"),
+    ],
+)  # fmt: skip
+def test_a_wrong_type_is_named_as_toml_names_it(
+    tmp_path: Path, package: dict[str, object], context: str, said: str
+) -> None:
+    # packaging's "Unexpected type int (expected Mapping)" named Python's types, where the other readers say
+    # "must be a table, not an integer" (found by QA)
+    path = tmp_path / "pylock.toml"
+    document = {"lock-version": "1.0", "created-by": "tests", "packages": [package]}
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    with pytest.raises(LockFileError) as info:
+        read_pylock(path)
+    assert (info.value.context, info.value.reason) == (
+        context,
+        f"{said}; correct that value, or lock again with the tool that wrote the file",
+    )
+
+
 def test_lock_version_2_unsupported(tmp_path: Path) -> None:
     path = write_pylock(tmp_path / "pylock.toml", [], lock_version="2.0")
     with pytest.raises(LockFileError) as info:

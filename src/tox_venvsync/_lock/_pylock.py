@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -54,6 +55,22 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _OTHER_PYTHON = "use an interpreter the lock supports or export the lock again for this one"
+#: ``packaging.pylock``'s sentence for a value of the wrong type, which names Python's types (``int``, ``dict``)
+_WRONG_TYPE = re.compile(r"Unexpected type (?P<actual>\w+) \(expected (?P<expected>\w+)\)")
+#: TOML's names for the Python types of those sentences, as the other readers name them
+_TOML_TYPES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a float",
+    "bool": "a boolean",
+    "dict": "a table",
+    "Mapping": "a table",
+    "list": "an array",
+    "Sequence": "an array",
+    "datetime": "a date-time",
+    "date": "a date",
+    "time": "a time",
+}
 #: the newest ``lock-version`` this reader knows; a newer 1.x is read as this one, with a warning (PEP 751)
 KNOWN_VERSION = Version("1.0")
 
@@ -74,7 +91,9 @@ def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
         msg = f"{exc.message}; this tool reads lock-version 1.x, re-create the lock with a PEP 751 version 1 writer"
         raise LockFileError(path, msg, context="lock-version") from exc
     except PylockValidationError as exc:
-        reason = f"{one_line(exc.message)}; correct that value, or lock again with the tool that wrote the file"
+        reason = (
+            f"{_in_toml(one_line(exc.message))}; correct that value, or lock again with the tool that wrote the file"
+        )
         raise LockFileError(path, reason, context=exc.context) from exc
     finally:
         packaging_log.removeFilter(_newer_minor)
@@ -88,6 +107,15 @@ def parse_pylock(path: Path, data: Mapping[str, Any]) -> PylockFile:
             KNOWN_VERSION,
         )
     return PylockFile(path=path, pylock=pylock)
+
+
+def _in_toml(message: str) -> str:
+    """``message`` with "Unexpected type int (expected str)" in TOML's words: "must be a string, not an integer"."""
+    found = _WRONG_TYPE.fullmatch(message)
+    if found is None:
+        return message
+    expected, actual = (_TOML_TYPES.get(found[key], found[key]) for key in ("expected", "actual"))
+    return f"must be {expected}, not {actual}"
 
 
 def _newer_minor(record: logging.LogRecord) -> bool:
