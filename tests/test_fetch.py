@@ -503,6 +503,23 @@ def test_http_500(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> No
     assert _files(cache.root) == []
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the leak has its own test below
+def test_http_410_says_what_to_do(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
+    # a lock's file the server no longer has (a release deleted, a mirror cleaned) named no remedy (found by QA)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = local_index.file_url(wheel.name)
+    local_index.fail_paths[f"/files/{wheel.name}"] = 410
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server answered HTTP 410 Gone; the file is not at that URL: check the URL "
+        "in the lock, or lock again"
+    )
+    assert not info.value.transient
+    del info
+    gc.collect()
+
+
 @pytest.mark.reliability("hostile")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # the leak has its own test below
 def test_http_404(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> None:
@@ -510,7 +527,10 @@ def test_http_404(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> No
     url = local_index.file_url("pkg-9.0-py3-none-any.whl")
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
-    assert str(info.value) == f"cannot fetch pkg from {url}: the server answered HTTP 404 Not Found"
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server answered HTTP 404 Not Found; the file is not at that URL: check the "
+        "URL in the lock, or lock again"
+    )
     del info
     gc.collect()
 

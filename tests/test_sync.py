@@ -540,7 +540,8 @@ def test_a_missing_sdist_installs_nothing(env: Env, wheelhouse: Path, local_inde
     with pytest.raises(FetchError) as info:
         env.sync()
     assert str(info.value) == (
-        f"cannot fetch beta from {local_index.file_url('beta-1.0.tar.gz')}: the server answered HTTP 404 Not Found"
+        f"cannot fetch beta from {local_index.file_url('beta-1.0.tar.gz')}: the server answered HTTP 404 Not Found; "
+        "the file is not at that URL: check the URL in the lock, or lock again"
     )
     assert env.dist_infos() == []
 
