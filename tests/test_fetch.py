@@ -472,6 +472,19 @@ def test_a_download_asked_again_after_it_broke_off_starts_over(
     assert opened == ["pkg", "pkg"]
 
 
+def test_a_download_that_breaks_off_says_why_in_words(
+    wheelhouse: Path, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: "the download broke off (ConnectionResetError(104, 'Connection reset by peer'))", a Python repr
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    monkeypatch.setattr(_fetch, "_open_source", lambda _pick, _artifact: _BreaksOff(b"x" * 10))
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, size=None)])
+    assert info.value.reason == "[Errno 104] Connection reset by peer; check the network or the index"
+    assert info.value.transient
+
+
 def test_size_unknown_is_fine(wheelhouse: Path, cache: Cache) -> None:
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     got = CacheFetcher(cache).fetch([_pick(wheel, size=None)])

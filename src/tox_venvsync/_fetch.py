@@ -307,8 +307,13 @@ def _copy_hashing(
         while True:
             try:
                 chunk = source.read(_CHUNK)
-            except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
-                reason = f"the download broke off ({exc!r})"
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+                # as a connection that failed before the answer is said: a reset, a timeout, a body cut short
+                from tox_venvsync._session import network_reason  # noqa: PLC0415  # a failure only
+
+                raise FetchError(pick.name, artifact.location, network_reason(exc), transient=True) from exc
+            except ValueError as exc:  # a read the body refuses (I/O operation on a closed file)
+                reason = f"the download broke off ({' '.join(str(exc).split())}); try again"
                 raise FetchError(pick.name, artifact.location, reason, transient=True) from exc
             if not chunk:
                 break
