@@ -318,8 +318,18 @@ def test_a_python_older_than_the_engine_serves_is_one_sentence_naming_its_versio
             "  3.9.18\n\nNote: See 'pyenv help global' for tips on allowing both\n"
             "      python2 and python3 to be found.\n",
             127,
-            "failed to report its facts (pyenv: python3.9: command not found); is it Python 3.9 or newer?",
+            # asked "is it Python 3.9 or newer?", which does not help: an active version does (found by QA)
+            "is a pyenv shim that runs no Python here (pyenv: python3.9: command not found); pyenv has it in 3.9.18: "
+            "make a version that has it active (pyenv shell, pyenv local or PYENV_VERSION), or give that Python's own "
+            "path",
             id="pyenv-shim",
+        ),
+        pytest.param(
+            "pyenv: python3.99: command not found\n",
+            127,
+            "is a pyenv shim that runs no Python here (pyenv: python3.99: command not found): make a version that "
+            "has it active (pyenv shell, pyenv local or PYENV_VERSION), or give that Python's own path",
+            id="pyenv-shim-of-no-version",
         ),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from functools import cached_property
@@ -285,8 +286,8 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
         raise InterpreterError(too_old(python, last.removeprefix("Python ")))
     if lines[0] == "Unknown option: -I":  # Python 2, or 3 before 3.4
         raise InterpreterError(too_old(python, "2 or 3 before 3.4"))
-    # a pyenv shim whose version is not active says so first, then lists versions and tips
-    last = next((line for line in lines if line.startswith("pyenv: ")), last)
+    if code != 0 and (shim := next((line for line in lines if line.startswith("pyenv: ")), None)) is not None:
+        raise InterpreterError(_inactive_shim(python, shim, lines))
     if code != 0:
         msg = f"the interpreter {python} failed to report its facts ({last}); is it Python {_dotted(OLDEST)} or newer?"
         raise InterpreterError(msg)
@@ -296,6 +297,20 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
         what = "no output" if not stdout.strip() else "an answer that is not its facts"
         msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python {_dotted(OLDEST)} or newer?"
         raise InterpreterError(msg) from exc
+
+
+def _inactive_shim(python: Path, said: str, lines: list[str]) -> str:
+    """A pyenv shim whose version is not active: it says so first (``said``), then lists the versions that have it.
+
+    Asking whether such a shim is Python 3.9 or newer did not help: the fix is to make one of those versions active.
+    """
+    listed = next((n for n, line in enumerate(lines) if line.rstrip().endswith("in these Python versions:")), None)
+    versions = [] if listed is None else list(itertools.takewhile(str.strip, lines[listed + 1 :]))  # to a blank line
+    found = f"; pyenv has it in {', '.join(v.strip() for v in versions)}" if versions else ""
+    return (
+        f"the interpreter {python} is a pyenv shim that runs no Python here ({said}){found}: make a version that "
+        "has it active (pyenv shell, pyenv local or PYENV_VERSION), or give that Python's own path"
+    )
 
 
 def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) -> tuple[int, str, str]:
