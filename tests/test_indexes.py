@@ -384,8 +384,22 @@ def test_a_broken_pdm_source_names_its_key(tmp_path: Path, source: object, conte
 
 def test_a_pyproject_that_does_not_parse_is_named(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.pdm\n", encoding="utf-8")
-    with pytest.raises(LockFileError, match=r"pyproject.toml: it cannot be read for the project's package indexes"):
+    with pytest.raises(LockFileError) as info:
         read_project_indexes(tmp_path / "pdm.lock", "pdm", {}, DEFAULT)
+    assert str(info.value).startswith(
+        f"{tmp_path / 'pyproject.toml'}: it cannot be read for the project's package indexes"
+    )
+    assert str(info.value).endswith("); fix the file")  # what to do, which it did not say (found by QA)
+
+
+def test_a_pyproject_that_cannot_be_read_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").mkdir()  # as a file this user may not read does (as root, every file is read)
+    with pytest.raises(LockFileError) as info:
+        read_project_indexes(tmp_path / "pdm.lock", "pdm", {}, DEFAULT)
+    assert str(info.value) == (
+        f"{tmp_path / 'pyproject.toml'}: it cannot be read for the project's package indexes (Is a directory); make it "
+        "a readable file"
+    )
 
 
 def test_a_pyproject_nested_too_deeply_to_parse_is_named(tmp_path: Path) -> None:
@@ -395,7 +409,7 @@ def test_a_pyproject_nested_too_deeply_to_parse_is_named(tmp_path: Path) -> None
         read_project_indexes(tmp_path / "pdm.lock", "pdm", {}, DEFAULT)
     assert str(info.value) == (
         f"{tmp_path / 'pyproject.toml'}: it cannot be read for the project's package indexes (its arrays or inline "
-        "tables are nested too deeply)"
+        "tables are nested too deeply); fix the file"
     )
 
 

@@ -133,12 +133,16 @@ def _toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise LockFileError(path, f"it cannot be read for the project's package indexes ({exc})") from exc
+    except OSError as exc:
+        reason = f"it cannot be read for the project's package indexes ({exc.strerror or exc}); make it a readable file"
+        raise LockFileError(path, reason) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LockFileError(path, f"it cannot be read for the project's package indexes ({exc}); fix the file") from exc
     except RecursionError as exc:  # x = [[[[...]]]]: the parser recursed past its limit
         from tox_venvsync._lock._toml import TOO_DEEP  # noqa: PLC0415  # only for such a file
 
-        raise LockFileError(path, f"it cannot be read for the project's package indexes ({TOO_DEEP})") from exc
+        reason = f"it cannot be read for the project's package indexes ({TOO_DEEP}); fix the file"
+        raise LockFileError(path, reason) from exc
 
 
 def _table(value: object) -> dict[str, Any]:
