@@ -1083,6 +1083,23 @@ def test_uv_sync_in_a_directory_starts_at_the_nearest_project_when_it_is_a_membe
     assert workspace_project(lock, root / "docs" / "api") == "."  # a project, but not the workspace's
 
 
+@pytest.mark.parametrize("kind", ["directory", "link to nothing"])
+def test_a_lockfiles_name_that_is_no_file_is_named_not_missed(tmp_path: Path, kind: str) -> None:
+    # "no lockfile in <root>: looked for pylock.toml, ..." where a pylock.toml is there (found by QA)
+    path = tmp_path / "pylock.toml"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "made-later.toml")
+    with pytest.raises(LockFileError) as info:
+        find_lock(tmp_path)
+    said = {
+        "directory": "is a directory, not a lockfile; set lock_file to a file",
+        "link to nothing": "the lockfile does not exist; create it or set lock_file to the right path",
+    }
+    assert str(info.value) == f"{path}: {said[kind]}"
+
+
 def test_a_path_dependency_is_no_workspace_member(tmp_path: Path, target: Target) -> None:
     # uv sync in a path dependency's directory finds no lock (its project is not the workspace's)
     root = _workspace(tmp_path)

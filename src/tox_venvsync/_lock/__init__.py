@@ -82,6 +82,14 @@ def find_lock(root: Path) -> Path:
     for parent in root.parents:
         if (lock := parent / "uv.lock").is_file() and workspace_project(lock, root) != ".":
             return lock
+    import os  # noqa: PLC0415  # see _workspace_member
+
+    if (there := next((root / name for name in DETECTED if os.path.lexists(root / name)), None)) is not None:
+        # a directory, or a link to nothing, of a lockfile's name: said as such, not "no lockfile in" (found by QA)
+        from tox_venvsync._lock._file import lock_bytes  # noqa: PLC0415
+
+        lock_bytes(there)  # raises what is wrong with it
+        return there  # made a file meanwhile
     msg = f"no lockfile in {root}: looked for {', '.join(DETECTED)}; create one or set {named('lock_file')}"
     raise BadInputError(msg)
 
