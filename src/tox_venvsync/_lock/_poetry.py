@@ -112,8 +112,8 @@ class _Toml:
     def check(self, value: object, kind: type[T], context: str) -> T:
         if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
             return value
-        found = _KINDS.get(type(value), type(value).__name__)
-        raise self.error(context, f"expected {_KINDS.get(kind, kind.__name__)}, found {found}; {_FIX}")
+        found = _KINDS.get(type(value), f"a {type(value).__name__}")  # TOML's date and time: "a date", "a datetime"
+        raise self.error(context, f"must be {_KINDS.get(kind, kind.__name__)}, not {found}; {_FIX}")
 
     def need(self, table: Mapping[str, object], key: str, kind: type[T], context: str) -> T:
         if key not in table:
