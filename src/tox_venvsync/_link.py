@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._plan import Plan, Wanted
+    from tox_venvsync._replay import Recorder
     from tox_venvsync._target import Target
     from tox_venvsync._unpacked import Entry, UnpackedWheel
 
@@ -110,6 +111,8 @@ class LinkInstaller:
         self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
         self._sources: set[tuple[str, str, str]] = set()
         self._real_venv = os.path.realpath(target.prefix)  # resolved once for every placement
+        #: notes what the placements do, for a sync into a new venv to remember (see ``_replay``)
+        self.recorder: Recorder | None = None
 
     def ready(self, wheel: Path, wanted: Wanted) -> bool:
         """Whether the wheel's verified tree is in the cache already (then it is taken, and needs no :meth:`check`).
@@ -203,6 +206,8 @@ class LinkInstaller:
             # a file of the cache's tree is gone (deleted by hand, or by a cleaner while this run linked from it):
             # the tree is unpacked again from the wheel, and placed again over what was placed from it (RECORD
             # comes last, so until then the journal's tree tells a later sync what to clear)
+            if self.recorder is not None:
+                self.recorder.spoil()  # its manifest is another: the key the recording was for is no more
             self._place(self._unpacked_again(wheel, wanted), wanted)
 
     def _unpacked_again(self, wheel: Path, wanted: Wanted) -> UnpackedWheel:
@@ -217,8 +222,24 @@ class LinkInstaller:
         placement = _Placement(
             tree, self._target, link=self._link, shared=shared, tag=self._tag, real_venv=self._real_venv
         )
+        placement.recorder = self.recorder
         placement.place(_metadata(wanted))
         self._sources.update(placement.sources)  # one call: safe from several linking threads
+
+    @property
+    def links(self) -> bool:
+        """Whether files are hard-linked from the cache (else copied)."""
+        return self._link
+
+    @property
+    def tag(self) -> str | None:
+        """The interpreter's cache tag when bytecode is shared through the cache (see ``_bytecode``), else ``None``."""
+        return self._tag
+
+    @property
+    def sources(self) -> set[tuple[str, str, str]]:
+        """Where modules without bytecode in the cache were linked from (see :meth:`remember_sources`)."""
+        return self._sources
 
     def remember_sources(self, venv: Path) -> None:
         """Note in ``venv`` where modules were linked from, so the next command's bytecode reaches the cache."""
@@ -244,6 +265,8 @@ class LinkInstaller:
                 pool.shutdown(wait=True, cancel_futures=True)  # on an error or Ctrl-C, start no other wheel
         else:
             rest = list(installs)
+            if self.recorder is not None and len(trees) != len(installs):
+                self.recorder.spoil()  # in the plan's order: a replay installs the trees first (see _sync._replayed)
         for wheel, wanted in rest:
             self.install(wheel, wanted)
 
@@ -393,6 +416,8 @@ class _Placement:
         self._real_venv = real_venv or os.path.realpath(target.prefix)
         self._records: list[tuple[str, str, str]] = []
         self._clone = _CAN_CLONE  # until the filesystem refuses one
+        #: notes each directory made and file linked, when the placement is to be remembered (see ``_replay``)
+        self.recorder: Recorder | None = None
 
     @property
     def root(self) -> str:
@@ -481,6 +506,8 @@ class _Placement:
                 continue
             if not (self._link and _hardlink(source + entry.path, destination)):
                 self._copy_file(entry, destination)
+            elif self.recorder is not None:
+                self.recorder.link(source + entry.path, destination)
             self._records.append((where.record + name, entry.hash, str(entry.size)))
             if where.modules is not None and name.endswith(".py"):
                 self._modules.setdefault(where.modules, set()).add(name[:-3])
@@ -523,7 +550,11 @@ class _Placement:
             if scheme in _LIBRARIES:
                 destination = self._inside(scheme, relative)
                 self._parent(destination)
-                if _hardlink(os.path.join(self._source, path), destination) and path.endswith(plain):
+                if not _hardlink(source := os.path.join(self._source, path), destination):
+                    continue
+                if self.recorder is not None:
+                    self.recorder.link(source, destination)
+                if path.endswith(plain):
                     directory, _, name = path.rpartition("/")
                     linked.setdefault(directory.rpartition("/")[0], set()).add(name[: -len(plain)])
         return linked
@@ -551,11 +582,16 @@ class _Placement:
         parent = os.path.dirname(path)
         if parent not in self._made:
             with _a_file_in_the_way():
-                os.makedirs(parent, exist_ok=True)
+                if self.recorder is not None:
+                    self.recorder.makedirs(parent)
+                else:
+                    os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
     def _copy_file(self, entry: Entry, destination: str) -> None:
         # copied under a temporary name and renamed: a kill mid-copy leaves no partial file at the destination
+        if self.recorder is not None:
+            self.recorder.spoil()
         with _replacing(destination) as temporary:
             self._copy(self._source + "/" + entry.path, temporary)
             if entry.executable:
@@ -593,7 +629,11 @@ class _Placement:
         """A file of this venv: linked from the cache's shared copy, else written."""
         shared = self._shared.path(data, executable=executable) if self._shared is not None else None
         if shared is not None and _hardlink(shared, destination):
+            if self.recorder is not None:
+                self.recorder.link_shared(shared, destination, len(data), executable=executable)
             return
+        if self.recorder is not None:
+            self.recorder.spoil()
         with _replacing(destination) as temporary:  # a RECORD cut off half written would pass for a whole one
             Path(temporary).write_bytes(data)
             if executable:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
     from tox_venvsync._indexes import ProjectIndexes
+    from tox_venvsync._journal import Journal
     from tox_venvsync._lock._model import Lock, Pick
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._sources import Sources
@@ -232,7 +233,6 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         return Outcome(plan=None, seconds=time.perf_counter() - start, applied=False)
     import tempfile  # noqa: PLC0415  # see the imports
 
-    from tox_venvsync._apply import checked  # noqa: PLC0415
     from tox_venvsync._journal import Journal, clear_half_placed  # noqa: PLC0415
     from tox_venvsync._link import LinkInstaller  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
@@ -266,16 +266,17 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if plan.changes or (spec.deps and not kept_deps):
             plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
             chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
-            # every wheel checked and every directory to remove from found writable, before the state goes: a
-            # failure here leaves the venv as it was, recorded in sync with its lock
-            apply = checked(plan, wheels, venv=spec.venv, installer=chosen)
-            state.clear()
-            # what each install places from, should it be cut off half way (see clear_half_placed)
-            placing, building = chosen.placing(plan, wheels) if isinstance(chosen, LinkInstaller) else ({}, {})
-            journal.start((step.name for step in plan.changes), placing, building)
-            apply()
-            if isinstance(chosen, LinkInstaller):
-                chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
+            # a new venv filled from the cache's trees as an earlier one at this place was: made again from the memo
+            key = (
+                _placement_key(spec, target, cache, plan, chosen=chosen, site_packages=site_packages)
+                if installer is None
+                else None
+            )
+            replayed = key is not None and _replayed(
+                spec, key, cache, plan, wheels, chosen=chosen, state=state, journal=journal
+            )
+            if not replayed:
+                _apply(spec, plan, wheels, chosen=chosen, state=state, journal=journal, key=key, cache=cache)
         if spec.deps:
             state.clear()  # pip runs next and may change the venv (see in_sync)
         deps_names = _install_deps(spec, target, plan, site_packages)
@@ -295,6 +296,121 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             if plan.changes or deps_names or exc.errno not in _NOT_WRITABLE:
                 raise
     return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=bool(plan.changes), deps=bool(spec.deps))
+
+
+def _apply(  # noqa: PLR0913  # the sync's parts it applies with
+    spec: SyncSpec,
+    plan: Plan,
+    wheels: Mapping[str, Path],
+    *,
+    chosen: Installer,
+    state: State,
+    journal: Journal,
+    key: str | None,
+    cache: Cache,
+) -> None:
+    """Check and apply ``plan``; with a placement ``key``, remember what the placement did (see ``_replay``)."""
+    from tox_venvsync._apply import checked  # noqa: PLC0415  # see the imports
+    from tox_venvsync._link import LinkInstaller  # noqa: PLC0415
+
+    # every wheel checked and every directory to remove from found writable, before the state goes: a
+    # failure here leaves the venv as it was, recorded in sync with its lock
+    apply = checked(plan, wheels, venv=spec.venv, installer=chosen)
+    state.clear()
+    # what each install places from, should it be cut off half way (see clear_half_placed)
+    placing, building = chosen.placing(plan, wheels) if isinstance(chosen, LinkInstaller) else ({}, {})
+    journal.start((step.name for step in plan.changes), placing, building)
+    if key is not None and isinstance(chosen, LinkInstaller):
+        from tox_venvsync._replay import Recorder, memo_path, remember  # noqa: PLC0415
+
+        chosen.recorder = recorder = Recorder()
+        apply()
+        remember(recorder.memo(key, spec.venv, cache, chosen.sources), memo_path(cache, spec.venv))
+    else:
+        apply()
+    if isinstance(chosen, LinkInstaller):
+        chosen.remember_sources(spec.venv)  # the next command's bytecode reaches the cache
+
+
+def _placement_key(  # noqa: PLR0913  # what the placement depends on
+    spec: SyncSpec, target: Target, cache: Cache, plan: Plan, *, chosen: Installer, site_packages: list[Path]
+) -> str | None:
+    """The key of the placement of the cache's trees to remember or replay (``_replay``); ``None`` where there is none.
+
+    That is a plan that only installs, by hard links, into a venv that holds no distribution and was not cut off
+    half way (a warm create, ``tox -r``, a venv deleted by hand). The key is of its installs from the cache's
+    trees; the others (the project's wheel, built on every run) are installed after them as usual.
+    """
+    from tox_venvsync._apply import _metadata  # noqa: PLC0415  # see the imports
+    from tox_venvsync._journal import Journal  # noqa: PLC0415
+    from tox_venvsync._link import LinkInstaller  # noqa: PLC0415
+    from tox_venvsync._plan import Action  # noqa: PLC0415
+
+    if not isinstance(chosen, LinkInstaller) or not chosen.links:
+        return None
+    if any(step.action is not Action.INSTALL or step.wanted is None for step in plan.steps) or not plan.steps:
+        return None
+    roots = chosen.tree_roots(plan)
+    if not roots or dist_info_names(site_packages) or Journal(spec.venv).pending():
+        return None
+    from tox_venvsync._bytecode import cache_tag  # noqa: PLC0415
+    from tox_venvsync._replay import placement_key  # noqa: PLC0415
+
+    # a requirements pin's Requires-Python is checked against the tree (see LinkInstaller._fits), a lock's is not
+    installs = [
+        (
+            str(step.name),
+            f"{step.version}:{step.wanted.pick.lookup is not None}",
+            roots[step.name],
+            _metadata_bytes(_metadata(step.wanted)),
+        )
+        for step in plan.steps
+        if step.wanted is not None and step.name in roots
+    ]
+    return placement_key(target, cache, spec.venv, installs, cache_tag(target))
+
+
+def _metadata_bytes(metadata: Mapping[str, bytes]) -> bytes:
+    """The files written beside a ``.dist-info``, as one string of bytes (for the placement key)."""
+    return b"".join(name.encode() + b"\0" + data + b"\0" for name, data in sorted(metadata.items()))
+
+
+def _replayed(  # noqa: PLR0913  # the sync's parts it replays with
+    spec: SyncSpec,
+    key: str,
+    cache: Cache,
+    plan: Plan,
+    wheels: Mapping[str, Path],
+    *,
+    chosen: Installer,
+    state: State,
+    journal: Journal,
+) -> bool:
+    """Whether the remembered placement for ``key`` was made again, and the rest of ``plan`` installed after it.
+
+    ``False``: no memo for the key, or its replay undid itself; nothing of it is left, and the state is cleared.
+    The installs the memo does not hold (the project's wheel) are checked first and installed after the trees,
+    as :meth:`LinkInstaller.install_all` orders them when it records (see ``Recorder``).
+    """
+    from tox_venvsync._apply import checked  # noqa: PLC0415  # see the imports
+    from tox_venvsync._bytecode import remember_sources  # noqa: PLC0415
+    from tox_venvsync._link import LinkInstaller  # noqa: PLC0415
+    from tox_venvsync._replay import found  # noqa: PLC0415
+
+    if (replay := found(cache, spec.venv, key)) is None or not isinstance(chosen, LinkInstaller):
+        return False
+    trees = chosen.tree_roots(plan)
+    rest = replace(plan, steps=tuple(step for step in plan.steps if step.name not in trees))
+    apply_rest = checked(rest, wheels, venv=spec.venv, installer=chosen)  # before anything changes, as a sync does
+    state.clear()
+    # the same journal as a placement's: a replay cut off leaves its trees' files without their RECORDs
+    journal.start((step.name for step in plan.changes), *chosen.placing(plan, wheels))
+    if not replay.run():
+        return False
+    if chosen.tag is not None and replay.sources:
+        remember_sources(spec.venv, chosen.tag, replay.sources)
+    apply_rest()
+    return True
 
 
 def _fetched(

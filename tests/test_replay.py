@@ -1,0 +1,336 @@
+"""The placement memo: a new venv filled again as the last one at its place was, and never otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import parse_wheel_filename
+
+from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.wheels import make_wheel
+from tox_venvsync import _replay, _unpacked
+from tox_venvsync._cache import Cache
+from tox_venvsync._installed import scan
+from tox_venvsync._journal import Journal
+from tox_venvsync._sync import LocalWheel, SyncSpec, sync
+from tox_venvsync._target import Target, query_interpreter
+from tox_venvsync._verify import check_records
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from _support.index import LocalIndex
+
+
+class Env:
+    """A venv at a fixed place that can be made again, its interpreter's facts, a cache and a lock."""
+
+    def __init__(self, venv: Path, python: Path, cache: Cache, lock: Path) -> None:
+        self.venv = venv
+        self.python = python
+        self.cache = cache
+        self.lock = lock
+        self.target = self.create()
+
+    def create(self) -> Target:
+        if self.venv.exists():
+            shutil.rmtree(self.venv)
+        subprocess.run([str(self.python), "-m", "venv", "--without-pip", str(self.venv)], check=True)
+        return query_interpreter(self.venv / "bin" / "python")
+
+    def sync(self, project: Sequence[LocalWheel] = ()) -> bool:
+        outcome = sync(SyncSpec(venv=self.venv, lock_path=self.lock, project=project), self.target, cache=self.cache)
+        return outcome.applied
+
+    def tree(self) -> dict[str, tuple[object, ...]]:
+        """Every entry of the venv: its kind, mode, bytes (or link target) and inode, but the sync's own state."""
+        found: dict[str, tuple[object, ...]] = {}
+        for path in sorted(self.venv.rglob("*")):
+            relative = str(path.relative_to(self.venv))
+            if relative in {".venvsync/state.json", ".venvsync/target.json"}:
+                continue
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                found[relative] = ("link", str(path.readlink()))
+            elif stat.S_ISDIR(info.st_mode):
+                found[relative] = ("dir", stat.S_IMODE(info.st_mode))
+            else:  # a file linked from the cache: the same inode (its file there), else a file of the venv's own
+                inode = info.st_ino if info.st_nlink > 1 else None
+                found[relative] = ("file", stat.S_IMODE(info.st_mode), path.read_bytes(), inode)
+        return found
+
+
+@pytest.fixture
+def env(tmp_path: Path, python312: Path, cache_dir: Path, wheelhouse: Path, local_index: LocalIndex) -> Env:
+    wheels = [
+        make_wheel(
+            wheelhouse,
+            "alpha",
+            "1.0",
+            modules={"alpha/__init__.py": "A = 1\n", "alpha/sub/deep/mod.py": "B = 2\n", "alpha/data.txt": "x"},
+            console_scripts={"alpha-cli": "alpha:main"},
+            data={"scripts/alpha-tool": b"#!python\nprint(1)\n", "data/share/alpha/doc.txt": b"doc\n"},
+        ),
+        make_wheel(wheelhouse, "beta", "2.0", data={"headers/beta.h": b"int beta;\n"}),
+        make_wheel(wheelhouse, "gamma", "3.0", modules={"gamma.py": "G = 3\n"}),
+    ]
+    env = Env(tmp_path / "venv", python312, Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
+    _lock(env, local_index, wheels)
+    return env
+
+
+def _lock(env: Env, index: LocalIndex, wheels: list[Path]) -> None:
+    packages = []
+    for wheel in wheels:
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        packages.append(package_entry(name, str(version), [wheel_entry(wheel, url=index.file_url(wheel.name))]))
+    write_pylock(env.lock, packages)
+
+
+def _drift(env: Env, count: int = 3) -> bool:
+    """Whether a file differs from its RECORD, or is missing, or the venv does not hold ``count`` distributions."""
+    site = env.venv / "lib" / "python3.12" / "site-packages"
+    return bool(check_records(scan([site]), env.venv)) or len(scan([site])) != count
+
+
+def _placed(env: Env) -> dict[str, tuple[object, ...]]:
+    """The venv as a placement without a memo makes it, from a warm cache; the memo of it is kept.
+
+    Not the first sync's: two linking threads may each write one of the cache's shared files (INSTALLER) while
+    the other links the one it wrote, which is replaced (the same bytes, another inode).
+    """
+    assert env.sync()
+    env.create()
+    _memo(env).unlink()
+    assert env.sync()
+    return env.tree()
+
+
+def _memo(env: Env) -> Path:
+    return _replay.memo_path(env.cache, env.venv)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[bool]:
+    """Count the calls to ``module.name`` (each appends what it returned)."""
+    calls: list[bool] = []
+    original: Callable[..., object] = getattr(module, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)
+        calls.append(bool(result))
+        return result
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_a_new_venv_made_from_the_memo_equals_one_placed_from_the_trees(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed = _placed(env)
+    assert _memo(env).is_file()
+
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    manifests = _counting(monkeypatch, _unpacked, "_load")
+    assert env.sync()
+    assert runs == [True]
+    assert manifests == []  # no tree's manifest read: the memo holds every path
+    assert env.tree() == placed  # every file the same bytes, mode and inode; the same directories and links
+    assert not _drift(env)
+    assert not (env.venv / ".venvsync" / "journal.json").exists()
+    out = subprocess.run(
+        [str(env.venv / "bin" / "alpha-tool")], capture_output=True, text=True, check=True
+    ).stdout  # its #! line names the new venv's interpreter
+    assert out == "1\n"
+    assert not env.sync()  # in sync, recorded as such
+
+
+def test_the_projects_wheel_is_installed_after_the_replay(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    built = tmp_path / "built"
+    built.mkdir()
+    project = [LocalWheel(path=make_wheel(built, "proj", "0.1", modules={"proj/__init__.py": "P = 1\n"}))]
+    assert env.sync(project)
+    env.create()
+    _memo(env).unlink()
+    assert env.sync(project)  # the cache's shared files were there: see _placed
+    placed = env.tree()
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync(project)
+    assert runs == [True]
+    assert env.tree() == placed
+    assert not _drift(env, 4)
+    assert not env.sync(project)
+
+
+def test_a_memo_of_another_lock_is_not_replayed_and_is_replaced(
+    env: Env, monkeypatch: pytest.MonkeyPatch, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    assert env.sync()
+    _lock(env, local_index, [make_wheel(wheelhouse, "alpha", "1.1"), make_wheel(wheelhouse, "gamma", "3.0")])
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == []
+    assert not _drift(env, 2)
+    placed = env.tree()
+
+    env.create()
+    assert env.sync()
+    assert runs == [True]  # the memo of the new lock
+    assert env.tree() == placed
+
+
+def test_a_memo_for_another_place_or_interpreter_is_another_key(
+    env: Env, target_of: Callable[[str], Target], tmp_path: Path
+) -> None:
+    installs = [("alpha", "1.0", str(tmp_path / "tree"), b"")]
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / ".venvsync-wheel.json").write_text("{}")
+    target = target_of("3.12")
+    key = _replay.placement_key(target, env.cache, env.venv, installs, "cpython-312")
+    assert key is not None
+    assert _replay.placement_key(target, env.cache, tmp_path / "other", installs, "cpython-312") != key
+    assert _replay.placement_key(target_of("3.11"), env.cache, env.venv, installs, "cpython-311") != key
+    assert _replay.placement_key(target, env.cache, env.venv, [(*installs[0][:3], b"x")], "cpython-312") != key
+    assert _replay.memo_path(env.cache, env.venv) != _replay.memo_path(env.cache, tmp_path / "other")
+    (tmp_path / "tree" / ".venvsync-wheel.json").unlink()
+    assert _replay.placement_key(target, env.cache, env.venv, installs, "cpython-312") is None
+
+
+def test_a_tree_unpacked_again_is_another_key(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _placed(env)
+    for tree in env.cache.unpacked_dir.glob("*/*/*"):
+        shutil.rmtree(tree)
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == []  # unpacked again: new inodes, another key
+    assert not _drift(env)
+    assert {k: v[:3] for k, v in env.tree().items()} == {k: v[:3] for k, v in placed.items()}
+
+
+def test_a_replay_that_fails_half_way_leaves_nothing_and_the_sync_places_the_trees(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed = _placed(env)
+    gone = next(env.cache.unpacked_dir.rglob("sub/deep/mod.py"))
+    gone.unlink()  # a file of a tree gone: the replay's link of it fails after others were made
+    env.create()
+    before = {k: v for k, v in env.tree().items() if not k.startswith(".venvsync")}
+    seen: list[dict[str, tuple[object, ...]]] = []
+    original = _replay.Replay.run
+
+    def run(self: _replay.Replay) -> bool:
+        result = original(self)
+        seen.append({k: v for k, v in env.tree().items() if not k.startswith(".venvsync")})
+        return result
+
+    monkeypatch.setattr(_replay.Replay, "run", run)
+    assert env.sync()
+    assert seen == [before]  # undone: not a directory or file of its own left
+    assert not _drift(env)
+    assert env.tree().keys() == placed.keys()
+    assert (env.venv / "lib" / "python3.12" / "site-packages" / "alpha" / "sub" / "deep" / "mod.py").read_text() == (
+        "B = 2\n"
+    )
+
+
+def test_a_file_in_the_way_stops_the_replay_and_stays_for_the_placement(env: Env) -> None:
+    assert env.sync()
+    env.create()
+    mine = env.venv / "lib" / "python3.12" / "site-packages" / "gamma.py"
+    mine.write_text("mine\n")
+    assert env.sync()
+    assert mine.read_text() == "G = 3\n"  # placed as without a memo: the wheel's file replaces it
+    assert not _drift(env)
+
+
+def test_a_replay_cut_off_is_cleared_by_the_next_sync(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _placed(env)
+    env.create()
+    links = 0
+    real_link = os.link
+
+    def cut(source: str, destination: str) -> None:
+        nonlocal links
+        links += 1
+        if links == 4:
+            raise KeyboardInterrupt  # a kill: nothing after it runs
+        real_link(source, destination)
+
+    monkeypatch.setattr(_replay, "_undo", lambda *_: None)  # a kill undoes nothing
+    monkeypatch.setattr(os, "link", cut)  # the replay's links: it makes the first ones
+    with pytest.raises(KeyboardInterrupt):
+        env.sync()
+    monkeypatch.undo()
+    assert Journal(env.venv).pending() == frozenset({"alpha", "beta", "gamma"})
+    assert not (env.venv / ".venvsync" / "state.json").exists()
+    assert env.sync()
+    assert not _drift(env)
+    assert env.tree() == placed
+    assert not env.sync()
+
+
+_OUTSIDE = "../../outside"
+
+
+@pytest.mark.parametrize(
+    ("part", "value"),
+    [
+        ("made", [_OUTSIDE]),
+        ("made", ["/abs"]),
+        ("links", [["unpacked/x", _OUTSIDE, ["f"]]]),
+        ("links", [["unpacked/../../etc", "lib", ["passwd"]]]),
+        ("links", [["elsewhere/x", "lib", ["f"]]]),
+        ("links", [["unpacked/x", "lib", ["../f"]]]),
+        ("links", [["unpacked/x", "lib", [".."]]]),
+        ("links", [["unpacked/x", "lib", [1]]]),
+        ("shared", [["files/x", "bin/../../x", 1, 420]]),
+        ("records", [["/etc/passwd", "x/RECORD", 1, 420]]),
+        ("sources", [["lib", "unpacked/../x", ""]]),
+        ("made", "lib"),
+    ],
+)
+def test_a_memo_that_leads_anywhere_else_is_not_replayed(
+    env: Env, monkeypatch: pytest.MonkeyPatch, part: str, value: object
+) -> None:
+    placed = _placed(env)
+    memo = json.loads(_memo(env).read_text())
+    memo[part] = value
+    _memo(env).write_text(json.dumps(memo))
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == []
+    assert env.tree() == placed
+    assert not (env.venv.parent / "outside").exists()
+
+
+def test_a_memo_relying_on_a_directory_that_links_out_is_not_replayed(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert env.sync()
+    memo = json.loads(_memo(env).read_text())
+    site = "lib/python3.12/site-packages"
+    memo["made"] = [d for d in memo["made"] if d != f"{site}/alpha" and not d.startswith(f"{site}/alpha/")]
+    _memo(env).write_text(json.dumps(memo))  # alpha's directories are relied on, no longer made
+    env.create()
+    outside = tmp_path / "outside"
+    (outside / "sub" / "deep").mkdir(parents=True)
+    (env.venv / site / "alpha").symlink_to(outside)
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    with pytest.raises(Exception, match="outside the virtual environment"):
+        env.sync()  # refused as a placement refuses it
+    assert runs == [False]
+    assert list(outside.rglob("*")) == [outside / "sub", outside / "sub" / "deep"]
