@@ -12,6 +12,7 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
     toml/<key>.json                                          a lockfile's parsed tables, by the digest of their text
     selections/<key>.json                                    what a lock selected for one request and interpreter
     pins/<key>.json                                          the file the index gave a requirements pin, per tags
+    placements/<key>.json                                    the last placement into a new venv at one path
     tmp/p<pid>/                                               each process's work in progress (same filesystem)
 
 A file only ever appears at its address by an atomic rename after its size and hash were checked,
