@@ -203,6 +203,56 @@ def test_bytecode_written_under_a_umask_that_hides_reads_reaches_later_venvs_rea
     assert stat.S_IMODE((site(one) / "__pycache__" / "own.cpython-312.pyc").stat().st_mode) == 0o600
 
 
+def copied_without_times(tree: Path) -> None:
+    """Give every file of ``tree`` another modification time, as ``cp -r`` or a CI cache step that keeps none does."""
+    later = (tree / ".venvsync-wheel.json").stat().st_mtime_ns + 3 * 10**9
+    for path in tree.rglob("*"):
+        os.utime(path, ns=(later, later))
+
+
+def valid_for_its_source(pyc: Path) -> bool:
+    """Whether Python takes ``pyc`` as it is: its header names its source's time and size."""
+    return _bytecode._matches(str(pyc), (pyc.parent.parent / (pyc.name.partition(".")[0] + ".py")).stat())
+
+
+def test_a_caches_bytecode_whose_sources_changed_times_is_not_linked_and_the_harvest_replaces_it(
+    world: World,
+) -> None:
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    assert harvest(one, world.cache.unpacked_dir) == 3
+    copied_without_times(world.tree)  # every .pyc kept now names its source's old time
+    assert not any(valid_for_its_source(world.tree / path) for path in COMPILED)
+
+    two = world.venv("two")
+    assert not list(site(two).rglob("*.pyc"))  # none linked: Python would take none of them
+    run_python(two, IMPORT)  # compiles them again, in the venv
+    assert harvest(two, world.cache.unpacked_dir) == 3  # and the cache keeps those in place of its stale ones
+    assert set(compiled(world.tree, "cpython-312")) == COMPILED
+    for path in COMPILED:
+        assert inode(world.tree / path) == inode(site(two) / path)
+        assert valid_for_its_source(world.tree / path)
+
+    three = world.venv("three")
+    assert {path: inode(site(three) / path) for path in COMPILED} == {
+        path: inode(world.tree / path) for path in COMPILED
+    }
+
+
+def test_compile_bytecode_from_a_cache_copied_without_times_leaves_no_stale_bytecode(world: World) -> None:
+    # venvsync sync --compile-bytecode in an image's build stage, with a cache a CI step copied (cp -r): the stale
+    # .pyc linked from the cache stood beside every module, so nothing was compiled and the image shipped them
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    harvest(one, world.cache.unpacked_dir)
+    copied_without_times(world.tree)
+    two = world.venv("two")
+    assert _bytecode.compile_venv(two, query_interpreter(two / "bin" / "python"), world.cache.unpacked_dir, synced=True)
+    for path in [*COMPILED, "pkg/__pycache__/unused.cpython-312.pyc"]:
+        assert valid_for_its_source(site(two) / path), path
+        assert inode(site(two) / path) == inode(world.tree / path)  # kept for the next venv too
+
+
 def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:
     one = world.venv("one")
     run_python(one, IMPORT)

@@ -15,8 +15,9 @@ mtime and size in its header, so a ``.pyc`` compiled for one link is valid for e
   (:func:`compiled`) next to the sources.
 
 Safe by construction: Python never writes into an existing ``.pyc`` (it writes a new file and
-renames it over), so no venv can change the cache's copy; the harvest only adds names to a tree,
-never replaces a file of it (a wheel may ship its own ``.pyc``); only a timestamp ``.pyc`` whose header
+renames it over), so no venv can change the cache's copy; the harvest adds names to a tree and
+replaces no file of it (a wheel may ship its own ``.pyc``) but a ``.pyc`` it kept whose source's time
+changed since (a cache copied without its times, see :func:`outdated`); only a timestamp ``.pyc`` whose header
 matches the shared source is kept; a ``.pyc`` that does not match its source is recompiled by
 Python as it always is. CPython only (its cache tag follows from the markers); hard-linked
 placements only. Every failure here is ignored: the cost of a missing ``.pyc`` is one compile.
@@ -71,6 +72,27 @@ def compiled(tree: Path, tag: str) -> list[str]:
     if mode & READ_BY_OTHERS != READ_BY_OTHERS:  # its list without them says the files may lack them
         _readable_by_all(tree, paths, listing)
     return paths
+
+
+def outdated(tree: Path, paths: list[str], tag: str) -> bool:
+    """Whether the tree's sources changed their times since its ``.pyc`` files (``paths``) were compiled.
+
+    A copy of the cache that does not keep the files' times (``cp -r``, a CI cache step or artifact that sets
+    them anew) leaves every ``.pyc`` it keeps stale: each records its source's mtime. Linked into a venv, Python
+    compiled the module again in every process of a read-only image, and ``--compile-bytecode``, seeing a
+    ``.pyc`` beside each module, compiled none of them (found by QA). Such a copy changes every file's time, so
+    one ``.pyc`` is read (16 bytes and a stat, once per tree: reading each would cost a warm install ~50 ms);
+    one that cannot be read counts as outdated too.
+    """
+    if not paths:
+        return False
+    path = next((path for path in paths if path.endswith(f".{tag}.pyc")), paths[0])  # else an -O one
+    pycache, _, name = path.rpartition("/")
+    source = os.path.join(tree, pycache.rpartition("/")[0], name.partition(".")[0] + ".py")
+    try:
+        return not _matches(os.path.join(tree, path), os.stat(source))
+    except OSError:
+        return True
 
 
 def _readable_by_all(tree: Path, paths: list[str], listing: Path) -> None:
@@ -135,12 +157,15 @@ def harvest(venv: Path, unpacked: Path) -> int:
         pending.unlink()  # once per sync: later runs pay nothing
     inside_venv, inside_cache = _inside(venv), _inside(unpacked)
     added: dict[str, set[str]] = {}
+    known: dict[str, frozenset[str]] = {}  # what each tree lists already: its .pyc files that may be replaced
     for directory, tree, relative in directories:
         parts = relative.split("/")
         if not (inside_venv(directory) and inside_cache(tree)) or ".." in parts or relative.startswith("/"):
             continue
-        for name in _new_compiled(directory, tree, relative, tag):
-            added.setdefault(tree, set()).add(f"{relative}/{_PYCACHE}/{name}" if relative else f"{_PYCACHE}/{name}")
+        if tree not in known:
+            known[tree] = frozenset(compiled(Path(tree), tag))
+        for name in _new_compiled(directory, tree, relative, tag, known[tree]):
+            added.setdefault(tree, set()).add(_listed_path(relative, name))
     for tree, paths in added.items():
         listed = _LIST.format(tag=tag)
         with contextlib.suppress(OSError):
@@ -256,8 +281,18 @@ def _inside(root: Path) -> Callable[[str], bool]:
     return lambda path: os.path.abspath(path).startswith(prefix)
 
 
-def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[str]:
-    """The ``.pyc`` names of ``directory`` for ``tag`` that are valid for the tree's source and now in the tree."""
+def _listed_path(relative: str, name: str) -> str:
+    """The tree-relative path of the ``.pyc`` ``name`` for the modules of the tree's directory ``relative``."""
+    return f"{relative}/{_PYCACHE}/{name}" if relative else f"{_PYCACHE}/{name}"
+
+
+def _new_compiled(directory: str, tree: str, relative: str, tag: str, listed: frozenset[str]) -> list[str]:
+    """The ``.pyc`` names of ``directory`` for ``tag`` that are valid for the tree's source and now in the tree.
+
+    A name the tree has already is passed over, but for one the tree lists (``listed``: kept by an earlier harvest,
+    never the wheel's own) that is stale for the tree's source while the venv's is valid: the cache was copied
+    without its files' times (see :func:`outdated`), and the venv's file, compiled again, takes its place.
+    """
     try:
         names = os.listdir(os.path.join(directory, _PYCACHE))
     except OSError:
@@ -271,19 +306,26 @@ def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[st
     new = []
     for name in names:
         module, dot, rest = name.partition(".")
-        if not dot or not rest.startswith(f"{tag}.") or not name.endswith(".pyc") or name in kept:
+        if not dot or not rest.startswith(f"{tag}.") or not name.endswith(".pyc"):
             continue
         pyc = os.path.join(directory, _PYCACHE, name)
+        kept_as = os.path.join(target_dir, name)
         try:
+            if name in kept and (_listed_path(relative, name) not in listed or os.path.samefile(pyc, kept_as)):
+                continue  # the wheel's own .pyc, or the tree's own file linked into the venv: read no further
             source = os.stat(os.path.join(directory, module + ".py"))
             shared = os.stat(os.path.join(source_dir, module + ".py"))
             if (source.st_dev, source.st_ino) != (shared.st_dev, shared.st_ino) or not _matches(pyc, source):
                 continue  # not the tree's own file (copied, replaced), or not Python's timestamp .pyc for it
+            if name in kept and _matches(kept_as, shared):
+                continue  # another venv's, valid as well
             os.makedirs(target_dir, exist_ok=True)
-            # a new name only, never over a file the tree has: the wheel's own .pyc, or one linked before (the
-            # venv's copy, or another venv's); one link makes the whole file appear at once
-            kept_as = os.path.join(target_dir, name)
-            os.link(pyc, kept_as)
+            # a new name, or in place of the tree's stale .pyc by a rename; never over the wheel's own file, nor a
+            # valid one: one link makes the whole file appear at once
+            if name in kept:
+                _link_over(pyc, kept_as)
+            else:
+                os.link(pyc, kept_as)
             # the cache's file now, linked into later venvs: readable by all whatever the umask Python wrote it under
             # (changed only once linked: no file that is the venv's alone changes); one it cannot change is not listed
             os.chmod(kept_as, 0o644)
@@ -291,6 +333,20 @@ def _new_compiled(directory: str, tree: str, relative: str, tag: str) -> list[st
             continue
         new.append(name)
     return new
+
+
+def _link_over(source: str, destination: str) -> None:
+    """Link ``source`` at ``destination`` in place of the file there: by a rename, so the name is never missing."""
+    temporary = os.path.join(os.path.dirname(destination), f".{os.getpid()}.venvsync-pyc")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)  # this process's own, from a run that was killed
+    os.link(source, temporary)
+    try:
+        os.replace(temporary, destination)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _matches(pyc: str, source: os.stat_result) -> bool:

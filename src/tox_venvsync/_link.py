@@ -32,7 +32,7 @@ from tox_venvsync._apply import (
     with_headers_of,
 )
 from tox_venvsync._atomic import write_atomic
-from tox_venvsync._bytecode import cache_tag, compiled, remember_sources
+from tox_venvsync._bytecode import cache_tag, compiled, outdated, remember_sources
 from tox_venvsync._errors import InstallError
 from tox_venvsync._placeable import link_out_of
 from tox_venvsync._unpacked import cached_tree, relative_record_path, unpacked
@@ -545,7 +545,10 @@ class _Placement:
         """
         linked: dict[str, set[str]] = {}
         plain = f".{tag}.pyc"  # what an import without -O reads
-        for path in compiled(self._tree.root, tag):
+        paths = compiled(self._tree.root, tag)
+        if outdated(self._tree.root, paths, tag):
+            return linked  # compiled for sources of other times: its modules are noted, and the harvest replaces them
+        for path in paths:
             scheme, relative = self._destination(path)
             if scheme in _LIBRARIES:
                 destination = self._inside(scheme, relative)
