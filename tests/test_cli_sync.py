@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from _support.lines import first_line
+from _support.no_op import NO_OP_UNLOADED
 from _support.order import watch_query_and_lock
 from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
@@ -149,18 +150,7 @@ def test_a_sync_that_finds_the_venv_in_sync_loads_no_lock_packaging_or_compiler(
     assert "tox_venvsync._sync" in modules
     for name in ("filelock", "packaging.utils", "packaging.tags", "tempfile", "tox_venvsync._bytecode"):
         assert name not in modules
-    for name in (
-        "_plan",
-        "_apply",
-        "_uninstall",
-        "_placeable",
-        "_link",
-        "_journal",
-        "_fetch",
-        "_sources",
-        "_lock._model",
-        "_verify",
-    ):
+    for name in (*NO_OP_UNLOADED, "_verify"):
         assert f"tox_venvsync.{name}" not in modules
 
 

@@ -17,6 +17,7 @@ import pytest
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from _support.no_op import NO_OP_UNLOADED
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _apply, _deps, _unpacked
@@ -249,20 +250,7 @@ def test_a_no_op_loads_no_lock_reader_planner_or_installer(synced: Env) -> None:
     out = subprocess.run([sys.executable, "-c", _NO_OP, *args], capture_output=True, text=True, check=True).stdout
     loaded = set(out.split())
     assert "tox_venvsync._sync" in loaded
-    for name in (
-        "_lock._model",
-        "_lock._pylock",
-        "_lock._toml",
-        "_plan",
-        "_apply",
-        "_uninstall",
-        "_placeable",
-        "_link",
-        "_journal",
-        "_unpacked",
-        "_fetch",
-        "_sources",
-    ):
+    for name in NO_OP_UNLOADED:
         assert f"tox_venvsync.{name}" not in loaded
 
 
