@@ -11,10 +11,23 @@ from typing import TYPE_CHECKING
 from tox_venvsync._errors import naming
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 #: the read bits of the group and of others: a file another user of the cache or venv must read has both
 READ_BY_OTHERS = 0o044
+
+
+def readable_by_all(modes: Iterable[tuple[Path, int]]) -> None:
+    """Give each file its mode, in the order given, so other users can read it; stop at the first that cannot be.
+
+    The files a venv shares with the cache (hard links) or with another user (an image's runtime ``USER``) were
+    made under a umask that may hide reads (077: 0600). A tree's marker (its manifest, its list) comes last: made
+    readable, it says the files before it are. A file this process cannot change is left as it is, and so are the
+    ones after it.
+    """
+    with contextlib.suppress(OSError):
+        for path, mode in modes:
+            path.chmod(mode)
 
 
 def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> None:

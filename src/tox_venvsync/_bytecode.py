@@ -32,7 +32,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tox_venvsync._atomic import READ_BY_OTHERS, write_atomic
+from tox_venvsync._atomic import READ_BY_OTHERS, readable_by_all, write_atomic
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._state import BYTECODE_PENDING, State
 
@@ -104,10 +104,7 @@ def _readable_by_all(tree: Path, paths: list[str], listing: Path) -> None:
     a list of an earlier version (always 0600) has its files mended once, here. A cache this process cannot
     change is left as it is.
     """
-    with contextlib.suppress(OSError):
-        for path in paths:
-            os.chmod(tree / path, 0o644)
-        os.chmod(listing, 0o644)
+    readable_by_all([*((tree / path, 0o644) for path in paths), (listing, 0o644)])
 
 
 def _is_compiled_path(path: str, tag: str) -> bool:

@@ -25,7 +25,7 @@ from tox.tox_env.python.runner import PythonRun
 from tox.tox_env.python.virtual_env.api import VirtualEnv
 from tox.tox_env.runner import RunToxEnv
 
-from tox_venvsync._atomic import READ_BY_OTHERS
+from tox_venvsync._atomic import READ_BY_OTHERS, readable_by_all
 from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
 from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import (
@@ -1003,7 +1003,7 @@ def _readable_by_all(record: Path) -> None:
     with contextlib.suppress(OSError):  # a venv this run may not change keeps the mode it has
         mode = record.lstat().st_mode
         if stat.S_ISREG(mode) and ~mode & READ_BY_OTHERS:
-            record.chmod(stat.S_IMODE(mode) | READ_BY_OTHERS)
+            readable_by_all([(record, stat.S_IMODE(mode) | READ_BY_OTHERS)])
 
 
 def _beside(lock: Path) -> list[str]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.utils import canonicalize_name
 
-from tox_venvsync._atomic import READ_BY_OTHERS
+from tox_venvsync._atomic import READ_BY_OTHERS, readable_by_all
 from tox_venvsync._cache import CACHE_DIR_ENV, tree_lock
 from tox_venvsync._errors import InstallError, naming
 from tox_venvsync._values import frozen
@@ -220,10 +220,8 @@ def _readable_by_all(root: Path, entries: tuple[Entry, ...]) -> None:
     and 0755 hide nothing the venv's own directories do not: under 077 those are 0700. The manifest is
     made readable last: it marks the tree as done. A cache this process cannot change is left as it is.
     """
-    with contextlib.suppress(OSError):
-        for entry in entries:
-            os.chmod(root / entry.path, 0o755 if entry.executable else 0o644)
-        os.chmod(root / _MANIFEST, 0o644)
+    modes = ((root / entry.path, 0o755 if entry.executable else 0o644) for entry in entries)
+    readable_by_all([*modes, (root / _MANIFEST, 0o644)])
 
 
 def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, object]:
