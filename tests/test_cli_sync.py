@@ -853,6 +853,21 @@ def test_verify_reports_what_an_interrupted_sync_left(
     assert (code, out) == (1, "interrupted: the venv's creation did not finish; run sync again\n")
 
 
+def test_verify_of_a_venv_without_an_interpreter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the document of a venv cut off before its interpreter was in place, and the sentence for a directory that is
+    # no venv: both kept as they were when the checks moved from the command line to _verify
+    cut = tmp_path / "cut"
+    (cut / CREATING).parent.mkdir(parents=True)
+    (cut / CREATING).touch()
+    code, out, err = run(capsys, "verify", "--venv", str(cut), "--json")
+    empty: dict[str, object] = {k: [] for k in ("modified", "missing", "unreadable", "unowned", "moved", "interrupted")}
+    assert (code, out, err) == (1, json.dumps({**empty, "created": False, "differs": None}, indent=2) + "\n", "")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    sentence = f"{plain} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
+    assert run(capsys, "verify", "--venv", str(plain), "--extra", "x") == (2, "", f"venvsync: error: {sentence}\n")
+
+
 def test_verify_reports_a_package_the_lock_does_not_name(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tox_venvsync import __version__
 from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
@@ -25,7 +25,6 @@ from tox_venvsync._errors import (
 from tox_venvsync._location import (
     Kind,
     adoptable,
-    cut_off,
     inspect,
     kernel_path,
     missing_from,
@@ -413,61 +412,17 @@ def _sync_finished(venv: Path) -> Iterator[None]:
 
 
 def _verify_now(args: argparse.Namespace, venv: Path) -> int:
-    from tox_venvsync._installed import scan  # noqa: PLC0415
-    from tox_venvsync._journal import Journal  # noqa: PLC0415  # see the imports
-    from tox_venvsync._verify import Records, check_records, moved_scripts, unowned_files  # noqa: PLC0415
+    from tox_venvsync._verify import check_venv  # noqa: PLC0415  # see the imports
 
-    made = [] if not cut_off(venv) else ["interrupted: the venv's creation did not finish; run sync again"]
-    target = _existing_target(venv)
-    if target is None and made:  # cut off before its interpreter was in place: nothing more to look at
-        empty: dict[str, Any] = {
-            "modified": [],
-            "missing": [],
-            "unreadable": [],
-            "unowned": [],
-            "moved": [],
-            "interrupted": [],
-        }
-        _emit(args, empty | {"created": False, "differs": None}, made)
-        return 1
-    if target is None:
-        python = venv / "bin" / "python"
-        if (venv / "pyvenv.cfg").is_file() and python.is_symlink():  # a link to an interpreter no longer there
-            gone = os.path.realpath(python)
-            msg = f"{venv}'s interpreter {gone} does not exist (moved or removed); run sync to make the venv again"
-            raise BadInputError(msg)
-        msg = f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
-        raise BadInputError(msg)
-    site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
-    installed = scan(site_packages)
-    records = Records()  # each RECORD read once for the three checks
-    files = check_records(installed, venv, records=records)
-    unowned = unowned_files(installed, site_packages, venv, records=records)
-    moved = moved_scripts(installed, Path(target.scheme["scripts"]), venv, records=records)
-    spec = SyncSpec(
-        venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args), paths_from=Path.cwd()
-    )
-    plan = _preview(spec, target) if args.lock else None
-    changes = plan.changes if plan else []
-    interrupted = sorted(Journal(venv).pending())  # a sync that did not finish was changing these
-    report = {
-        "modified": files.modified,
-        "missing": files.missing,
-        "unreadable": files.unreadable,
-        "unowned": unowned,
-        "moved": [script for script, _ in moved],
-        "interrupted": interrupted,
-        "created": not made,
-        "differs": plan.as_json() if plan else None,
-    }
-    lines = [*made, *(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
-    lines += [f"unreadable: {row}" for row in files.unreadable]
-    lines += [f"unowned: {p}" for p in unowned]
-    lines += [f"moved: {p} starts {python}, not this venv's (moved or copied; recreate it)" for p, python in moved]
-    lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in interrupted]
-    lines += [step.describe() for step in changes]
-    _emit(args, report, lines or [f"{venv}: every file matches its RECORD" + (" and the lock" if plan else "")])
-    return 1 if files or unowned or moved or changes or interrupted or made else 0
+    def plan(target: Target) -> Plan | None:
+        spec = SyncSpec(
+            venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args), paths_from=Path.cwd()
+        )
+        return _preview(spec, target) if args.lock else None
+
+    found = check_venv(venv, _existing_target(venv), plan)
+    _emit(args, found.as_json(), found.lines())
+    return 1 if found else 0
 
 
 def _preview(spec: SyncSpec, target: Target, ahead: LockAhead | None = None) -> Plan:

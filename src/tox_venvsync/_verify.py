@@ -9,18 +9,21 @@ import functools
 import hashlib
 import os
 import stat
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from tox_venvsync._errors import BadInputError
 from tox_venvsync._installed import MADE_WITH_THE_VENV
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
-    from pathlib import Path
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from packaging.utils import NormalizedName
 
     from tox_venvsync._installed import InstalledDist
+    from tox_venvsync._plan import Plan
+    from tox_venvsync._target import Target
 
 
 @frozen
@@ -371,3 +374,90 @@ def file_hashers(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dic
             for hasher in hashers.values():
                 hasher.update(chunk)
     return hashers
+
+
+@frozen
+class VenvCheck:
+    """What ``venvsync verify`` found in a venv: every check's findings, and the plan a sync would apply to it."""
+
+    venv: Path
+    files: FileDrift
+    unowned: list[str]
+    moved: list[tuple[str, str]]
+    interrupted: list[str]
+    #: the venv's creation did not finish (it holds the mark of ``_location.creating``)
+    cut_off: bool
+    #: what a sync would change, when a lock was compared (``None``: none was)
+    plan: Plan | None
+
+    def __bool__(self) -> bool:
+        """Whether anything was found: the venv differs from its RECORDs or the lock, or was left unfinished."""
+        changes = self.plan.changes if self.plan else []
+        return bool(self.files or self.unowned or self.moved or changes or self.interrupted or self.cut_off)
+
+    def as_json(self) -> dict[str, Any]:
+        """The document ``verify --json`` prints."""
+        return {
+            "modified": self.files.modified,
+            "missing": self.files.missing,
+            "unreadable": self.files.unreadable,
+            "unowned": self.unowned,
+            "moved": [script for script, _ in self.moved],
+            "interrupted": self.interrupted,
+            "created": not self.cut_off,
+            "differs": self.plan.as_json() if self.plan else None,
+        }
+
+    def lines(self) -> list[str]:
+        """A line per finding, or one that says the venv matches."""
+        files = self.files
+        lines = ["interrupted: the venv's creation did not finish; run sync again"] if self.cut_off else []
+        lines += [*(f"modified: {p}" for p in files.modified), *(f"missing: {p}" for p in files.missing)]
+        lines += [f"unreadable: {row}" for row in files.unreadable]
+        lines += [f"unowned: {p}" for p in self.unowned]
+        lines += [
+            f"moved: {p} starts {python}, not this venv's (moved or copied; recreate it)" for p, python in self.moved
+        ]
+        lines += [f"interrupted: {name} (a sync did not finish; run it again)" for name in self.interrupted]
+        lines += [step.describe() for step in (self.plan.changes if self.plan else [])]
+        return lines or [f"{self.venv}: every file matches its RECORD" + (" and the lock" if self.plan else "")]
+
+
+def check_venv(venv: Path, target: Target | None, plan: Callable[[Target], Plan | None]) -> VenvCheck:
+    """Check ``venv`` (whose interpreter's facts are ``target``) as ``venvsync verify`` does; ``plan`` compares a lock.
+
+    Its files against their RECORDs, files no RECORD lists, scripts that start another venv's interpreter, a sync
+    or a creation that did not finish, and what ``plan`` says a sync would change. ``target`` is ``None`` when the
+    venv has no interpreter: one cut off before it was in place is reported as such, anything else is refused.
+    """
+    from tox_venvsync._journal import Journal  # noqa: PLC0415  # verify only
+    from tox_venvsync._location import cut_off  # noqa: PLC0415
+
+    made = cut_off(venv)
+    if target is None and made:  # cut off before its interpreter was in place: nothing more to look at
+        drift = FileDrift(modified=[], missing=[], unreadable=[])
+        return VenvCheck(venv=venv, files=drift, unowned=[], moved=[], interrupted=[], cut_off=True, plan=None)
+    if target is None:
+        raise BadInputError(_not_a_venv(venv))
+    from tox_venvsync._installed import scan  # noqa: PLC0415
+
+    site_packages = [Path(target.scheme["purelib"]), Path(target.scheme["platlib"])]
+    installed = scan(site_packages)
+    records = Records()  # each RECORD read once for the three checks
+    files = check_records(installed, venv, records=records)
+    unowned = unowned_files(installed, site_packages, venv, records=records)
+    moved = moved_scripts(installed, Path(target.scheme["scripts"]), venv, records=records)
+    compared = plan(target)
+    interrupted = sorted(Journal(venv).pending())  # a sync that did not finish was changing these
+    return VenvCheck(
+        venv=venv, files=files, unowned=unowned, moved=moved, interrupted=interrupted, cut_off=made, plan=compared
+    )
+
+
+def _not_a_venv(venv: Path) -> str:
+    """Why ``venv``, which has no interpreter to ask, cannot be verified."""
+    python = venv / "bin" / "python"
+    if (venv / "pyvenv.cfg").is_file() and python.is_symlink():  # a link to an interpreter no longer there
+        gone = os.path.realpath(python)
+        return f"{venv}'s interpreter {gone} does not exist (moved or removed); run sync to make the venv again"
+    return f"{venv} is not a virtual environment (no pyvenv.cfg or bin/python); pass the venv's directory"
