@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import os
 import subprocess
 from typing import TYPE_CHECKING, Any
@@ -399,6 +400,26 @@ def test_a_pyproject_that_cannot_be_read_says_what_to_do(tmp_path: Path) -> None
     assert str(info.value) == (
         f"{tmp_path / 'pyproject.toml'}: it cannot be read for the project's package indexes (Is a directory); make it "
         "a readable file"
+    )
+
+
+def test_a_pyproject_and_uv_toml_that_start_with_a_byte_order_mark_are_read_as_the_lock_readers_read_them(
+    tmp_path: Path,
+) -> None:
+    # found by QA: a pyproject.toml saved with a BOM (an editor on Windows) is read by uv and by the uv.lock reader,
+    # but the indexes' own loader refused it: "it cannot be read for the project's package indexes (Invalid
+    # statement (at line 1, column 1))", only once a sync had something to download
+    lock = _project(
+        tmp_path,
+        {"tool": {"uv": {"index": [{"name": "corp", "url": "https://a.example/simple"}]}}},
+        uv_toml={"index": [{"name": "mirror", "url": "https://b.example/simple"}]},
+    )
+    for name in ("pyproject.toml", "uv.toml"):
+        (tmp_path / name).write_bytes(codecs.BOM_UTF8 + (tmp_path / name).read_bytes())
+    environ = {"UV_INDEX_CORP_PASSWORD": "a", "UV_INDEX_MIRROR_PASSWORD": "b"}
+    assert read_project_indexes(lock, "uv", environ, DEFAULT).logins == (
+        ("https://a.example/simple", ("", "a")),
+        ("https://b.example/simple", ("", "b")),
     )
 
 

@@ -445,6 +445,17 @@ def test_relative_paths_start_where_pip_starts_them(tmp_path: Path, target: Targ
     assert beside.name == "not-this-one"
 
 
+def test_a_directory_whose_pyproject_starts_with_a_byte_order_mark_has_its_name_told(
+    tmp_path: Path, target: Target
+) -> None:
+    # found by QA: uv reads such a pyproject.toml (and so does the uv.lock reader); "-e ." of uv export was refused
+    # with "cannot tell the package name of ."
+    pyproject = _project(tmp_path / "proj", "proj") / "pyproject.toml"
+    pyproject.write_bytes(codecs.BOM_UTF8 + pyproject.read_bytes())
+    [pick] = read_requirements(_write(tmp_path / "proj", "-e .\n")).select(target, Request())
+    assert pick.name == "proj"
+
+
 def test_a_directory_whose_pyproject_is_nested_too_deeply_has_no_name_to_tell(tmp_path: Path) -> None:
     # the parser's RecursionError went up as a traceback (found by QA)
     (tmp_path / "proj").mkdir()

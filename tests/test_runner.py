@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import hashlib
@@ -798,6 +799,17 @@ def test_a_pyproject_nested_too_deeply_to_parse_has_no_project(tmp_path: Path) -
     (tmp_path / "pyproject.toml").write_text("x = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
     assert _project_names(tmp_path, {}) == frozenset()
     assert _not_built_by_its_tool(tmp_path, {}) is False
+
+
+def test_a_pyproject_that_starts_with_a_byte_order_mark_names_its_project(tmp_path: Path) -> None:
+    # found by QA: uv and the lock readers drop the mark; the runner's parse refused the file, so the lock's entry for
+    # the project was not left out for tox's package, and [tool.uv] package = false was not heard
+    from tox_venvsync._runner import _not_built_by_its_tool, _project_names  # noqa: PLC0415  # private helpers
+
+    text = '[project]\nname = "Demo.App"\n[build-system]\n[tool.uv]\npackage = false\n'
+    (tmp_path / "pyproject.toml").write_bytes(codecs.BOM_UTF8 + text.encode())
+    assert _project_names(tmp_path, {}) == frozenset({"demo-app"})
+    assert _not_built_by_its_tool(tmp_path, {}) is True
 
 
 def test_env_location_option_puts_the_venv_there(demo: Demo, tmp_path: Path) -> None:

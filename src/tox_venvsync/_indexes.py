@@ -25,7 +25,6 @@ import configparser
 import fnmatch
 import os
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,26 +122,17 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
 
 def _toml(path: Path) -> dict[str, Any]:
     """The file's TOML, or nothing when there is no such file; a file that does not parse is refused by its tool."""
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415  # loaded by tox already
-    else:  # pragma: no cover  # Python 3.10
-        import tomli as tomllib  # noqa: PLC0415
+    from tox_venvsync._lock._toml import load_toml  # noqa: PLC0415  # the lock readers' loader
 
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return load_toml(path)
     except FileNotFoundError:
         return {}
     except OSError as exc:
         reason = f"it cannot be read for the project's package indexes ({exc.strerror or exc}); make it a readable file"
         raise LockFileError(path, reason) from exc
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except ValueError as exc:  # not UTF-8, not TOML, or nested too deeply: the parser's words
         raise LockFileError(path, f"it cannot be read for the project's package indexes ({exc}); fix the file") from exc
-    except RecursionError as exc:  # x = [[[[...]]]]: the parser recursed past its limit
-        from tox_venvsync._lock._toml import TOO_DEEP  # noqa: PLC0415  # only for such a file
-
-        reason = f"it cannot be read for the project's package indexes ({TOO_DEEP}); fix the file"
-        raise LockFileError(path, reason) from exc
 
 
 def _table(value: object) -> dict[str, Any]:

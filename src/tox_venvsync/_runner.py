@@ -1136,7 +1136,7 @@ def _pyproject(root: Path, parsed: _Parsed) -> dict[str, Any]:
         if (known := parsed.get(path)) is not None and known[0] == identity:
             return known[1]
         try:
-            data = tomllib.load(handle)
+            data = tomllib.loads(handle.read().decode("utf-8-sig"))  # a byte order mark dropped, as uv does
         except RecursionError as exc:  # nested too deeply to parse: not TOML here, as for the readers (a ValueError)
             raise ValueError(str(exc)) from exc
     parsed[path] = (identity, data)

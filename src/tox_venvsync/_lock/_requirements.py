@@ -18,7 +18,6 @@ import codecs
 import os
 import re
 import shlex
-import sys
 from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -51,13 +50,8 @@ from tox_venvsync._lock._model import (
     not_a_git_url,
     wrong_digest,
 )
-from tox_venvsync._lock._toml import utf8_text
+from tox_venvsync._lock._toml import load_toml, utf8_text
 from tox_venvsync._values import frozen, replace
-
-if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
-    import tomllib
-else:  # pragma: no cover - depends on the interpreter
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -691,8 +685,8 @@ def _named(path: Path, line: _Line, ref: _Ref, fallback: str | None) -> Normaliz
 def _project_name(directory: Path) -> str | None:
     """``[project] name`` of a source tree's ``pyproject.toml``, as uv export leaves ``-e .`` without a name."""
     try:
-        document = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):  # missing, unreadable, not UTF-8 or TOML, nested too deeply
+        document = load_toml(directory / "pyproject.toml")
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8 or TOML, nested too deeply
         return None
     project = document.get("project")
     name = project.get("name") if isinstance(project, dict) else None

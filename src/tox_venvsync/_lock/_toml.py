@@ -106,6 +106,18 @@ def read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
         raise LockFileError(path, f"is not valid TOML ({exc}); fix the file or re-create it with its tool") from exc
 
 
+def load_toml(path: Path) -> dict[str, Any]:
+    """A TOML file beside the lock (``pyproject.toml``, ``uv.toml``), decoded and parsed as :func:`read_toml` does.
+
+    UTF-8 with a byte order mark dropped, as uv reads these files and the lock readers read the project's
+    ``pyproject.toml``. Raises :class:`OSError` when it cannot be read and :class:`ValueError` with the decoder's or
+    the parser's words when it is not UTF-8 or not TOML (:data:`TOO_DEEP` when it nests too deeply): each caller
+    says what it needed the file for.
+    """
+    text = path.read_bytes().decode("utf-8-sig")
+    return _parse_whole(text)
+
+
 def _parse(path: Path, text: str) -> dict[str, Any]:
     memo_at = _memo_dir.get()
     if memo_at is None or '"""' in text or "'''" in text:  # a multi-line string could hold a header line
