@@ -197,7 +197,7 @@ def _left_out(args: argparse.Namespace) -> frozenset[str]:
     """
     from packaging.utils import canonicalize_name  # noqa: PLC0415  # see the imports
 
-    from tox_venvsync._lock._file import project_file  # noqa: PLC0415
+    from tox_venvsync._lock._file import project_file, project_name  # noqa: PLC0415
     from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415
 
     lock = args.lock.absolute()
@@ -209,9 +209,8 @@ def _left_out(args: argparse.Namespace) -> frozenset[str]:
             "pyproject.toml beside the lock (as uv needs it too), or leave the option out"
         )
         raise BadInputError(msg)
-    project = read_toml(pyproject)[1].get("project")
-    name = project.get("name") if isinstance(project, dict) else None
-    return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
+    name = project_name(read_toml(pyproject)[1])
+    return frozenset({canonicalize_name(name)}) if name is not None else frozenset()
 
 
 def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None = None) -> Target:

@@ -63,7 +63,7 @@ from tox_venvsync._location import (
     unexpanded_start,
 )
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
-from tox_venvsync._lock._file import missing
+from tox_venvsync._lock._file import missing, project_name
 from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._state import BYTECODE_PENDING, State
 from tox_venvsync._tox_compat import (
@@ -1089,10 +1089,10 @@ class _Listing(Pip):
 def _project_names(root: Path, parsed: _Parsed) -> frozenset[str]:
     """The project's own name, from ``pyproject.toml``: the lock's entry for it yields to tox's ``package``."""
     try:
-        name = _pyproject(root, parsed).get("project", {}).get("name")
-    except (OSError, ValueError, AttributeError):  # ValueError: not TOML, or a NUL in the path (package_root)
+        name = project_name(_pyproject(root, parsed))
+    except (OSError, ValueError):  # ValueError: not TOML, or a NUL in the path (package_root)
         return frozenset()
-    return frozenset({canonicalize_name(name)}) if isinstance(name, str) else frozenset()
+    return frozenset({canonicalize_name(name)}) if name is not None else frozenset()
 
 
 def _not_built_by_its_tool(root: Path, parsed: _Parsed) -> bool:

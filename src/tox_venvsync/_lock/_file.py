@@ -7,7 +7,7 @@ import errno
 import re
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._errors import LockFileError, named
 
@@ -57,6 +57,16 @@ def project_file(lock: Path, lock_format: str | None) -> Path:
     return next(
         (parent / "pyproject.toml" for parent in lock.parent.parents if (parent / "pyproject.toml").is_file()), beside
     )
+
+
+def project_name(pyproject: Mapping[str, Any]) -> str | None:
+    """The ``[project] name`` of a parsed ``pyproject.toml``, as written; ``None`` where it names none.
+
+    A virtual workspace root has no ``[project]``; a table or a name of another type names none either.
+    """
+    project = pyproject.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def missing() -> str:

@@ -38,7 +38,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from tox_venvsync._errors import LockFileError, SelectionError, named
-from tox_venvsync._lock._file import lock_bytes
+from tox_venvsync._lock._file import lock_bytes, project_name
 from tox_venvsync._lock._model import (
     HASH_ALGORITHMS,
     Artifact,
@@ -688,6 +688,4 @@ def _project_name(directory: Path) -> str | None:
         document = load_toml(directory / "pyproject.toml")
     except (OSError, ValueError):  # missing, unreadable, not UTF-8 or TOML, nested too deeply
         return None
-    project = document.get("project")
-    name = project.get("name") if isinstance(project, dict) else None
-    return name if isinstance(name, str) else None
+    return project_name(document)
