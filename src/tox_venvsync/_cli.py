@@ -29,7 +29,6 @@ from tox_venvsync._location import (
     kernel_path,
     missing_from,
     not_adopted,
-    nowhere,
     prepare,
     protected_paths,
     recreate_line,
@@ -40,7 +39,7 @@ from tox_venvsync._lock import Request, detect_format, read_lock, workspace_proj
 from tox_venvsync._selection import add_selection_flags, given_selection_flags, make_request
 from tox_venvsync._state import State
 from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_sync, link_mode, sync
-from tox_venvsync._target import Target, TargetMemo, base_facts, future_target
+from tox_venvsync._target import Target, TargetMemo, base_facts, planned_target
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -346,13 +345,13 @@ def _default_python(found: Found) -> str:
 
 def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, why: str | None) -> int:
     """Print the plan a sync would apply, changing nothing; a venv the sync would recreate (``why``) from empty."""
+    python = spec.venv / "bin" / "python"
     if why is not None:  # a venv of another Python (or a broken one): the sync would empty it and start again
         recreate = recreate_line(spec.venv, why, "--python", base.python_full_version)
-        # planned as for a new venv: nothing the old one holds stays (a directory never made has nothing)
-        plan = _preview(spec, future_target(base, nowhere()), ahead)
+        plan = _preview(spec, planned_target(spec.venv, lambda: python, base, recreated=True), ahead)
         _emit(args, {"recreate": True, **plan.as_json()}, [recreate, *plan.lines()])
         return 0
-    plan = _preview(spec, _existing_target(spec.venv) or future_target(base, spec.venv), ahead)
+    plan = _preview(spec, planned_target(spec.venv, lambda: python, base, recreated=False), ahead)
     _emit(args, plan.as_json(), plan.lines())
     return 0
 

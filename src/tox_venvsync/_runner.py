@@ -53,7 +53,6 @@ from tox_venvsync._location import (
     missing_from,
     no_interpreter,
     not_adopted,
-    nowhere,
     protected_paths,
     recreate_line,
     remove_venv,
@@ -728,7 +727,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _dry_run(self) -> None:
         """Print what a sync would do and skip the environment: nothing is created, changed or run."""
         from tox_venvsync._sync import sync  # noqa: PLC0415  # see _sync_env
-        from tox_venvsync._target import TargetMemo, base_facts, future_target  # noqa: PLC0415
+        from tox_venvsync._target import base_facts, planned_target  # noqa: PLC0415
 
         recreate = None
         with _one_sentence():
@@ -739,11 +738,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             asked = "--recreate (or recreate = true) asks for it" if self.conf["recreate"] else None
             if found.kind is Kind.VENV and (why := asked or self._why_recreated(found, version, remember=False)):
                 recreate = recreate_line(self.env_dir, why, "base_python", base.python_full_version)
-                target = future_target(base, nowhere())  # planned as for a new venv: nothing of the old one stays
-            elif (self.env_dir / "pyvenv.cfg").is_file() and self.env_python().exists():
-                target = TargetMemo(self.env_dir, self.env_python()).load(remember=False)
-            else:
-                target = future_target(base, self.env_dir)
+            target = planned_target(self.env_dir, self.env_python, base, recreated=recreate is not None)
             spec = self._spec()
             outcome = sync(spec, target, cache=self._cache, dry_run=True)
         assert outcome.plan is not None  # noqa: S101  # a dry run always plans

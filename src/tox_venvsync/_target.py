@@ -422,3 +422,18 @@ def base_facts(
 def future_target(base: Target, venv: Path) -> Target:
     """The facts of a venv not created yet: the base interpreter's, with its scheme inside ``venv``."""
     return base.in_venv(venv, Path(base.executable))  # the base stays the executable: a dry run builds with it
+
+
+def planned_target(venv: Path, python: Callable[[], Path], base: Target, *, recreated: bool) -> Target:
+    """The facts a dry run plans ``venv`` with: its own when it is a venv that stays, else a new venv's.
+
+    One about to be ``recreated`` is planned as a new venv where nothing was or will be made: nothing it holds stays.
+    ``python``: the venv's interpreter, asked for only when ``venv`` is one. A dry run remembers nothing it learns.
+    """
+    if recreated:
+        from tox_venvsync._location import nowhere  # noqa: PLC0415  # a dry run's only
+
+        return future_target(base, nowhere())
+    if (venv / "pyvenv.cfg").is_file() and (interpreter := python()).exists():
+        return TargetMemo(venv, interpreter).load(remember=False)
+    return future_target(base, venv)
