@@ -160,6 +160,11 @@ def env_lock(cache: Cache, venv: Path) -> FileLock:
     return _lock_at(cache.venv_lock(venv))
 
 
+def waiting_for(venv: Path) -> str:
+    """Why a command waits at :func:`taking_turns`: another sync of the venv (a ``venvsync sync``, a tox run)."""
+    return f"another venvsync or tox run is working on {venv}; waiting for it to finish"
+
+
 @contextlib.contextmanager
 def taking_turns(
     cache: Cache, venv: Path, *, waiting: Callable[[], object], stopped: Callable[[], bool] = lambda: False

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_venvsync import __version__
-from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
+from tox_venvsync._cache import Cache, default_cache_dir, taking_turns, waiting_for
 from tox_venvsync._entry import interrupted
 from tox_venvsync._errors import (
     BadInputError,
@@ -383,7 +383,7 @@ def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, 
 
 def _waiting(venv: Path) -> None:
     """Say why the command waits: another sync of the venv (a ``venvsync sync``, a tox run) holds its lock."""
-    print(f"venvsync: another venvsync or tox run is working on {venv}; waiting for it to finish", file=sys.stderr)
+    print(f"venvsync: {waiting_for(venv)}", file=sys.stderr)
 
 
 def _verify(args: argparse.Namespace) -> int:

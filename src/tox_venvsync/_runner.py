@@ -26,7 +26,7 @@ from tox.tox_env.python.virtual_env.api import VirtualEnv
 from tox.tox_env.runner import RunToxEnv
 
 from tox_venvsync._atomic import READ_BY_OTHERS, readable_by_all
-from tox_venvsync._cache import Cache, default_cache_dir, taking_turns
+from tox_venvsync._cache import Cache, default_cache_dir, taking_turns, waiting_for
 from tox_venvsync._discovery import VenvLayout, discover
 from tox_venvsync._errors import (
     BadInputError,
@@ -370,7 +370,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             CURRENT.reset(interrupt)
 
     def _waiting(self) -> None:
-        _LOGGER.warning("another venvsync or tox run is working on %s; waiting for it to finish", self.env_dir)
+        _LOGGER.warning("%s", waiting_for(self.env_dir))
 
     def interrupt(self) -> None:
         """Tox's Ctrl-C (from its main thread): also ends the downloads of a sync under way in this env's thread.
