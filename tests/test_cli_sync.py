@@ -1756,6 +1756,25 @@ def test_a_lock_that_cannot_be_read_says_so(
 
 
 @pytest.mark.usefixtures("cache_dir")
+def test_no_install_project_finds_the_project_of_a_pdm_lock_kept_elsewhere(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA: pdm lock -L locks/pdm.lock; the sync reads the project's pyproject.toml above the lock, as PDM
+    # finds it, but --no-install-project looked only beside the lock unless --lock-format pdm was given
+    project = tmp_path / "project"
+    (project / "locks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "my-app"\nversion = "1.0"\n', encoding="utf-8")
+    lock = project / "locks" / "pdm.lock"
+    metadata = '[metadata]\ngroups = ["default"]\nstrategy = ["inherit_metadata"]\nlock_version = "4.5.0"\n'
+    lock.write_text(metadata + '[[metadata.targets]]\nrequires_python = ">=3.10"\n', encoding="utf-8")
+    venv = tmp_path / "venv"
+    for more in ((), ("--lock-format", "pdm")):
+        code, _, err = run(capsys, *sync_args(lock, venv, python312, "--no-install-project", "--dry-run", *more))
+        assert (code, err) == (0, ""), err
+        assert not venv.exists()
+
+
+@pytest.mark.usefixtures("cache_dir")
 def test_no_install_project_installs_the_projects_dependencies_alone_before_its_sources_are_there(
     tmp_path: Path, local_index: LocalIndex, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

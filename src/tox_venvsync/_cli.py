@@ -201,7 +201,9 @@ def _left_out(args: argparse.Namespace) -> frozenset[str]:
 
     lock = args.lock.absolute()
     member = _project(args)
-    pyproject = lock.parent / member / "pyproject.toml" if member != "." else project_file(lock, args.lock_format)
+    # the format as the sync reads the lock: a pdm.lock kept elsewhere has its project above it (project_file)
+    lock_format = args.lock_format or detect_format(args.lock)
+    pyproject = lock.parent / member / "pyproject.toml" if member != "." else project_file(lock, lock_format)
     if not pyproject.is_file():
         msg = (
             f"--no-install-project leaves out the project that {pyproject} names, and there is none; copy the "
