@@ -1185,6 +1185,9 @@ def test_a_lock_beside_that_changed_is_told_also_when_the_sync_has_nothing_to_do
     assert (code, told in out, "synced 2 packages" in out) == (0, True, False), out
     code, out = demo.run()  # told once for that change
     assert (code, "synced from" in out) == (0, False), out
+    os.utime(uv_lock, ns=(uv_lock.stat().st_atime_ns, uv_lock.stat().st_mtime_ns + 10**9))
+    code, out = demo.run("-v")  # a fresh checkout's new time, the same content (a CI job): in sync, nothing said
+    assert (code, "synced from" in out, "in sync with the lock, nothing to do" in out) == (0, False, True), out
 
 
 def test_upgrading_virtualenv_does_not_recreate(demo: Demo, mocker: MockerFixture) -> None:

@@ -1002,17 +1002,24 @@ def _readable_by_all(record: Path) -> None:
 
 
 def _beside(lock: Path) -> list[str]:
-    """The other lockfiles of :data:`DETECTED` beside ``lock``, as ``name:size:mtime`` (see ``SyncSpec.beside``)."""
+    """The other lockfiles of :data:`DETECTED` beside ``lock``, as ``name:sha256`` (see ``SyncSpec.beside``).
+
+    By content, not by modification time: a fresh checkout (a CI job restoring its venvs from a cache) gives every
+    file a new time, and each such run compared the whole venv and said which lockfile it took (found by QA).
+    """
+    import hashlib  # noqa: PLC0415  # only where another lockfile lies beside
+
     found = []
     for name in DETECTED:
         if name == lock.name:
             continue
+        other = lock.parent / name
         try:
-            status = (lock.parent / name).stat()
+            if not stat.S_ISREG(other.stat().st_mode):  # a lockfile, as find_lock takes one
+                continue
+            found.append(f"{name}:{hashlib.sha256(other.read_bytes()).hexdigest()}")
         except OSError:  # none there (or unreadable: find_lock passes it over too)
             continue
-        if stat.S_ISREG(status.st_mode):  # a lockfile, as find_lock takes one
-            found.append(f"{name}:{status.st_size}:{status.st_mtime_ns}")
     return found
 
 
@@ -1022,7 +1029,7 @@ def _tell_other_locks(lock: Path, others: Sequence[str]) -> None:
     An exported ``pylock.toml`` beside the ``uv.lock`` it came from is taken first, and goes stale when ``uv lock``
     runs again: the environment then matches the old export, which the user may not know they are syncing from.
     Said when the sync compared the environment with the lock: it changed something, or a lock beside changed (its
-    size and time are in the fingerprint); a no-op with nothing changed says nothing.
+    content is in the fingerprint); a no-op with nothing changed says nothing.
     ``others``: the names of the other lockfiles there (:func:`_beside`, read for the fingerprint).
     """
     if others:

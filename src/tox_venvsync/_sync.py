@@ -90,7 +90,7 @@ class SyncSpec:
     #: the environment builds, pip (``deps``) and the index settings are read from; ``None``: this process's
     #: (tox passes its ``set_env`` on top of it, as tox-uv passes it to uv)
     environ: Mapping[str, str] | None = None
-    #: the other lockfiles beside a lock that was found by name, each as ``name:size:mtime``: one that changes (a
+    #: the other lockfiles beside a lock that was found by name, each as ``name:sha256``: one that changes (a
     #: ``uv lock`` beside an exported ``pylock.toml``) makes the next sync compare, so that tox says which it took
     beside: Sequence[str] = ()
 
