@@ -949,6 +949,51 @@ def test_groups_of_a_virtual_root_naming_conflicting_extras_are_refused_as_confl
     )
 
 
+def test_a_group_asked_for_stays_beside_an_extra_another_group_turns_on_as_uv_installs_them(
+    tmp_path: Path, target: Target
+) -> None:
+    """``g1`` conflicts with the extra ``gpu``, which ``gx = ["proj[gpu]"]`` turns on: ``uv sync --group gx --group g1``
+    installs both.
+
+    uv checks the extras and groups asked for against ``conflicts`` before its walk, and after it only the extras the
+    walk turned on: helper 1.0 and torch 2.0. Found by QA comparing with ``uv sync --frozen --dry-run``
+    (uv 0.13.9): the walk refused the pair as conflicting, so did ``--all-groups --no-group g2``.
+    """
+    header = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n'
+        'conflicts = [[{ package = "proj", extra = "cpu" }, { package = "proj", extra = "gpu" }], '
+        '[{ package = "proj", extra = "gpu" }, { package = "proj", group = "g1" }]]\n'
+    )
+    gx = "extra == 'extra-4-proj-gpu' or (extra == 'extra-4-proj-cpu' and extra == 'group-4-proj-g1')"
+    root = _root(
+        source='virtual = "."',
+        extra=f"""
+    [package.optional-dependencies]
+    cpu = [{{ name = "torch", version = "1.0", source = {{ registry = "https://example.invalid/simple" }} }}]
+    gpu = [{{ name = "torch", version = "2.0", source = {{ registry = "https://example.invalid/simple" }} }}]
+    [package.dev-dependencies]
+    g1 = [{{ name = "helper" }}]
+    gx = [{{ name = "proj" }}, {{ name = "proj", extra = ["gpu"], marker = "{gx}" }}]
+    """,
+    )
+    lock = _lock(
+        tmp_path, root + _package("helper") + _package("torch", "1.0") + _package("torch", "2.0"), header=header
+    )
+    for request in (Request(groups=frozenset({"gx", "g1"})), Request(all_groups=True)):
+        picks = lock.select(target, request)
+        assert [(str(pick.name), str(pick.version)) for pick in picks] == [("helper", "1.0"), ("torch", "2.0")]
+    with pytest.raises(SelectionError) as info:  # asked for together: refused before the walk, as uv refuses them
+        lock.select(target, Request(groups=frozenset({"g1"}), extras=frozenset({"gpu"})))
+    assert info.value.reason.startswith(
+        "extra gpu of proj and group g1 of proj are declared as conflicting (conflicts[1])"
+    )
+    with pytest.raises(SelectionError) as info:  # two extras, one turned on by the walk: refused, as uv refuses them
+        lock.select(target, Request(groups=frozenset({"gx"}), extras=frozenset({"cpu"})))
+    assert info.value.reason.startswith(
+        "extra cpu of proj and extra gpu of proj are declared as conflicting (conflicts[0])"
+    )
+
+
 # --- the real locks against what uv installs ---------------------------------------------------------------------
 
 

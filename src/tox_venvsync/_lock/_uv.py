@@ -599,11 +599,14 @@ class _Walk:
                 if edge.marker is None or _evaluate(self.lock.path, edge.marker, environment, edge.context):
                     self._activate(added)
                     _enqueue(edge.package, edge.extras, queue, seen)
-        self._check_conflicts()
+        # uv checks the extras alone now (pairs of extras, installable.rs): a group asked for (``--group cpu-tests``)
+        # stays beside an extra a walked edge turns on (``gpu-tests = ["proj[gpu]"]``), as uv sync installs both
+        self._check_conflicts(extras_only=True)
 
-    def _check_conflicts(self) -> None:
+    def _check_conflicts(self, *, extras_only: bool = False) -> None:
+        active = frozenset(name for name in self.active if name.startswith("extra-")) if extras_only else self.active
         for number, conflict in enumerate(self.lock.conflicts):
-            if len(both := sorted(conflict & self.active)) > 1:
+            if len(both := sorted(conflict & active)) > 1:
                 reason = (
                     f"{_decode(both[0])} and {_decode(both[1])} are declared as conflicting (conflicts[{number}]) "
                     "and would both be installed; ask for only one of them"
