@@ -970,6 +970,26 @@ def test_uninstall_names_the_whole_path_of_a_dist_info_file_it_may_not_remove(
     assert raised.value.filename == str(dist_info / "METADATA")
 
 
+def test_uninstall_stops_at_a_file_it_may_not_remove_and_keeps_the_package_installed(
+    venv: Venv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a file the sync's user may not remove (a directory of another user's, an immutable file) stops the uninstall
+    # there: passed over as a name no file system takes is, the package was called removed with its module still
+    # importable, and the next sync found the environment in sync (found by mutation testing)
+    dist_info = venv.site / "stuck-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Name: stuck\nVersion: 1.0\n")
+    (dist_info / "RECORD").write_text("stuck.py,,\nstuck-1.0.dist-info/METADATA,,\nstuck-1.0.dist-info/RECORD,,\n")
+    (venv.site / "stuck.py").write_text("X = 1\n")
+    refuse_unlink(monkeypatch, "stuck.py")
+    [dist] = venv.dists()["stuck"]
+    with pytest.raises(PermissionError) as raised:
+        uninstall(dist, venv.path)
+    assert raised.value.filename == str(venv.site / "stuck.py")
+    assert (venv.site / "stuck.py").is_file()
+    assert [d.dist_info for d in venv.dists()["stuck"]] == [dist_info]  # still installed, as it is
+
+
 def test_uninstall_skips_directories_and_missing_files(venv: Venv) -> None:
     (venv.site / "pkg" / "data").mkdir(parents=True)
     (venv.site / "pkg" / "data" / "keep.txt").write_text("x")
