@@ -823,13 +823,17 @@ def test_uninstall_never_removes_the_venvs_own_files_a_record_lists(venv: Venv) 
     made = [".gitignore", "CACHEDIR.TAG", ".tox-info.json"]  # what virtualenv, uv and tox leave at its root
     site = venv.site.relative_to(venv.path).as_posix()
     own = ["pyvenv.cfg", "lib64", "bin/python", "bin/python3", "bin/python3.12", "bin/activate", "bin/Activate.ps1"]
-    own += [*made, f"{site}/_virtualenv.pth", f"{site}/_virtualenv.py"]
+    # a free-threaded Python's venv is made around python3.13t, PyPy's around pypy3.10; Python 3.14's venv adds 𝜋thon
+    others = ["bin/python3.13t", "bin/pypy3.10", "bin/\U0001d70bthon"]
+    own += [*made, *others, f"{site}/_virtualenv.pth", f"{site}/_virtualenv.py"]
     if not (venv.path / "lib64").exists():
         (venv.path / "lib64").symlink_to("lib")
     for path in [*made, f"{site}/_virtualenv.pth", f"{site}/_virtualenv.py"]:
         (venv.path / path).write_text("# made with the venv\n")
     (venv.path / "bin" / "activate").write_text("# activate\n")
     (venv.path / "bin" / "Activate.ps1").write_text("# activate\n")
+    for path in others:
+        (venv.path / path).symlink_to("python")
     (venv.path / ".venvsync").mkdir()
     (venv.path / ".venvsync" / "journal").write_text("{}")
     (venv.path / "share").mkdir()

@@ -710,6 +710,11 @@ def test_a_package_another_tool_installed_is_trusted_by_its_version(env: Env, tm
         ("data", "data/CACHEDIR.TAG"),
         ("data", "data/.tox-info.json"),
         ("console script", "python3"),
+        # a free-threaded Python's venv is made around python3.13t, PyPy's around pypy3.10, and Python 3.14's venv
+        # adds 𝜋thon: a wheel replaced them (found by mutation testing)
+        ("console script", "python3.13t"),
+        ("data", "scripts/pypy3.10"),
+        ("data", "data/bin/\U0001d70bthon"),
     ],
 )
 def test_a_wheel_cannot_replace_the_venvs_own_files(env: Env, tmp_path: Path, kind: str, name: str) -> None:

@@ -345,5 +345,9 @@ def _row(line: str) -> str:
         return ""
 
 
-#: what the venv itself keeps in its scripts directory (bin/): its interpreter links and activation scripts
-_VENV_SCRIPTS = re.compile(r"python(\d+(\.\d+)?)?w?|activate(\.\w+|_this\.py)?|Activate\.ps1|deactivate")
+#: what the venv itself keeps in its scripts directory (bin/): its interpreter links and activation scripts; a
+#: free-threaded Python's venv is made around python3.13t (python and python3 link to it), PyPy's around pypy3.10,
+#: and Python 3.14's venv adds 𝜋thon
+_VENV_SCRIPTS = re.compile(
+    r"(python|pypy)(\d+(\.\d+)?)?t?w?|\U0001d70bthon|activate(\.\w+|_this\.py)?|Activate\.ps1|deactivate"
+)
