@@ -119,6 +119,50 @@ def test_the_reason_names_the_file_and_the_difference(tmp_path: Path, case: str,
     assert reason.endswith("), so the lock is stale")
 
 
+#: the conflicts of ``uv_fresh/conflicts`` (locked by uv 0.13.9), and edits of them with ``uv lock --check``'s verdict
+CONFLICTS = 'conflicts = [[{extra="cpu"},{extra="gpu"}], [{group="g1"},{group="g2"}], [{group="g1"}, {extra="gpu"}]]'
+
+
+@pytest.mark.parametrize(
+    ("edited", "stale"),
+    [
+        pytest.param(
+            CONFLICTS.replace('{extra="cpu"},{extra="gpu"}', '{extra="gpu"},{extra="cpu"}'), False, id="in-a-set-moved"
+        ),
+        pytest.param(
+            CONFLICTS.replace('[{extra="cpu"}', '[{package="proj", extra="cpu"}'), False, id="package-spelt-out"
+        ),
+        pytest.param(CONFLICTS.replace('[{group="g1"}, {extra', '[{group="g2"}, {extra'), True, id="item-changed"),
+        pytest.param(CONFLICTS[:-1] + ', [{extra="cpu"},{extra="both"}]]', True, id="set-added"),
+        pytest.param(CONFLICTS.replace(', [{group="g1"}, {extra="gpu"}]', ""), True, id="set-removed"),
+        pytest.param(
+            'conflicts = [[{group="g1"},{group="g2"}], [{extra="cpu"},{extra="gpu"}], [{group="g1"}, {extra="gpu"}]]',
+            True,
+            id="sets-moved",
+        ),
+    ],
+)
+def test_changed_conflicts_make_the_lock_stale_as_uv_says(tmp_path: Path, edited: str, *, stale: bool) -> None:
+    """Only conflicts set or not set were compared: a set added, removed or changed kept the lock, which uv refuses.
+
+    Found by QA: ``uv sync --locked`` (tox-uv's default) said the lock needs to be updated; the sync installed it.
+    """
+    project = tmp_path / "conflicts"
+    shutil.copytree(PROJECTS / "conflicts", project)
+    assert _reason(project / "uv.lock") is None
+    text = (project / "pyproject.toml").read_text()
+    assert CONFLICTS in text
+    (project / "pyproject.toml").write_text(text.replace(CONFLICTS, edited))
+    reason = _reason(project / "uv.lock")
+    if stale:
+        assert reason == (
+            "pyproject.toml changed since uv.lock was made (tool.uv.conflicts declares other conflicts than the "
+            "lock's), so the lock is stale"
+        )
+    else:
+        assert reason is None
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in REAL.iterdir() if (p / "pyproject.toml").is_file()))
 def test_the_real_locks_match_their_pyproject(name: str) -> None:
     # pallets/flask's lock (revision 3) sets tool.uv.default-groups, which uv recorded only from revision 5

@@ -336,10 +336,31 @@ class _Checker:
             if bool(_list(uv.get(key))) != bool(_list(self.data.get(recorded))):
                 now = "set now" if uv.get(key) else "not set now"
                 return f"tool.uv.{key} is {now}, unlike when the lock was made"
+        if (found := self._conflicts(uv)) is not None:
+            return found
         if "project" not in self.root and "dependency-groups" in self.manifest:
             root_groups = _table(self.manifest.get("dependency-groups"))
             return self._groups(_groups(self.root, uv), root_groups, _sources(self.root), "dependency group", uv)
         return None
+
+    def _conflicts(self, uv: Mapping[str, Any]) -> str | None:
+        """A conflict set added, removed, changed or moved: uv locks again (the order within a set aside).
+
+        Only the project's own sets are compared: where a workspace member declares some too, how uv merges
+        them is left to uv.
+        """
+        if not _list(uv.get("conflicts")) or any(
+            _table(_table(pyproject.get("tool")).get("uv")).get("conflicts")
+            for path, _, pyproject in self._members()
+            if path != _ROOT
+        ):
+            return None
+        name = _table(self.root.get("project")).get("name")
+        ours = _conflict_sets(uv.get("conflicts"), name if isinstance(name, str) else None)
+        theirs = _conflict_sets(self.data.get("conflicts"), None)
+        if ours is None or theirs is None or ours == theirs:
+            return None
+        return "tool.uv.conflicts declares other conflicts than the lock's"
 
     def _requires_python(self, pyprojects: Sequence[Mapping[str, Any]]) -> str | None:
         """The lock's Python range is every member's ``requires-python`` at once."""
@@ -579,6 +600,26 @@ def _default_groups_change(value: object, recorded: object) -> str | None:
     if value == recorded:
         return None
     return "tool.uv.default-groups is not the lock's"
+
+
+def _conflict_sets(value: object, project: str | None) -> list[frozenset[tuple[str, str, str]]] | None:
+    """Each conflict set as its (package, ``extra``/``group``/``project``, name) items; ``None`` for one unread.
+
+    An item without ``package`` is ``project``'s (the ``pyproject.toml`` declaring it), as uv takes it.
+    """
+    sets: list[frozenset[tuple[str, str, str]]] = []
+    for items in _list(value):
+        found: set[tuple[str, str, str]] = set()
+        for item in _list(items):
+            if not isinstance(item, dict):
+                return None
+            kind = next((k for k in ("extra", "group") if k in item), "project")
+            package, name = item.get("package", project), "" if kind == "project" else item[kind]
+            if not isinstance(package, str) or not isinstance(name, str):
+                return None  # left to uv (and to the reading that selects)
+            found.add((canonicalize_name(package), kind, canonicalize_name(name) if name else ""))
+        sets.append(frozenset(found))
+    return sets
 
 
 def _edge_names(table: Mapping[str, Any]) -> Iterator[str]:
