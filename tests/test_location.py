@@ -179,6 +179,46 @@ def test_a_cut_off_creation_holding_anything_else_is_refused_untouched(
     assert _snapshot(path) == before
 
 
+def test_a_directory_holding_what_a_venv_creation_makes_without_its_mark_is_refused_untouched(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    # bin/, lib/ and include/ (a prefix of the user's, /opt/tool) are no cut-off creation without the mark that
+    # creation writes first: taken for one, they would be emptied as a venv to make again (no test held the mark's
+    # check: mutation testing)
+    path = _cut_off(tmp_path / "env")
+    (path / CREATING).unlink()
+    (path / "bin" / "tool").write_text("#!/bin/sh\n")
+    before = _snapshot(path)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == _refusal(
+        path, f"it holds files and no pyvenv.cfg (bin, include, lib, ...), {_NOT_A_VENV}"
+    )
+    with pytest.raises(LocationError):
+        remove_venv(path, nothing_protected, keep_dir=True)
+    assert _snapshot(path) == before
+
+
+def test_a_directory_that_cannot_be_listed_is_refused_in_one_sentence(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a directory of another user's, mode 0311 (as a user other than root meets it; simulated: the suite runs as
+    # root): the refusal says so; without it the listing's error would end in a traceback (mutation testing)
+    path = tmp_path / "env"
+    path.mkdir()
+    listdir = os.listdir
+
+    def refusing(where: str | os.PathLike[str]) -> list[str]:
+        if Path(where) == path:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+        return listdir(where)
+
+    monkeypatch.setattr(os, "listdir", refusing)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == _refusal(path, "it cannot be listed (Permission denied); check its permissions")
+
+
 def test_removing_a_cut_off_venv_keeps_its_mark_to_the_end(
     tmp_path: Path, nothing_protected: Mapping[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
