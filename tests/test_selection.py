@@ -56,6 +56,11 @@ def test_locked_is_what_a_sync_checks_anyway_and_contradicts_frozen() -> None:
             id="has-a-key",
         ),
         pytest.param(
+            ["--group=test"],
+            "sync_flags has --group, which tox-venvsync takes from dependency_groups; move it there",
+            id="has-a-key-with-its-value",
+        ),
+        pytest.param(
             ["--python-preference=only-managed"],
             "sync_flags has --python-preference=only-managed, which tox-venvsync does not read; it reads --all-extras, "
             "--no-extra, --all-groups, --no-group, --no-dev, --only-dev, --package, --all-packages, --no-editable, "
@@ -84,3 +89,17 @@ def test_no_flags_are_what_the_parser_gives_for_none() -> None:
     from tox_venvsync._selection import _parser  # noqa: PLC0415
 
     assert vars(_parser("sync_flags").parse_args([])) == vars(parse_sync_flags([], "sync_flags"))
+
+
+@pytest.mark.parametrize(
+    ("flags", "given"),
+    [(["--all-extras"], "--all-extras"), (["--all-groups"], "--all-groups")],
+    ids=["extras", "groups"],
+)
+def test_only_groups_refuses_every_extra_or_group_as_uv_sync_only_group_does(flags: list[str], given: str) -> None:
+    # uv sync --only-group lint --all-extras: "the argument '--only-group <ONLY_GROUP>' cannot be used with
+    # '--all-extras'" (uv 0.13.9); the project is not installed, so its extras would select nothing
+    args = parse_sync_flags(flags, "sync_flags")
+    with pytest.raises(BadInputError) as info:
+        make_request(extras=(), groups=(), only_groups=("lint",), no_default_groups=False, flags=args)
+    assert str(info.value) == f"only_groups installs those groups alone: leave out {given} (uv sync refuses it too)"
