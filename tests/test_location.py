@@ -348,6 +348,10 @@ def test_inspect_refusal_shows_three_names_sorted(tmp_path: Path, nothing_protec
         inspect(path, nothing_protected)
     assert info.value.reason == f"it holds files and no pyvenv.cfg (a, b, c, ...), {_NOT_A_VENV}"
     assert sorted(p.name for p in path.iterdir()) == ["a", "b", "c", "d"]
+    (path / "d").unlink()  # three names are all shown: nothing is left out (mutation testing)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert info.value.reason == f"it holds files and no pyvenv.cfg (a, b, c), {_NOT_A_VENV}"
 
 
 def test_inspect_refuses_a_file(tmp_path: Path, nothing_protected: Mapping[Path, str]) -> None:
@@ -499,6 +503,11 @@ def test_the_cache_and_the_directories_that_hold_it_are_protected(
     assert tmp_path / "c" / "cache" / "venv" not in protected
     with pytest.raises(LocationError, match="it holds tox-venvsync's cache"):
         inspect(cache.parent, protected)
+    # the cache, the project and the home directory named here do not exist yet (a first run): each is passed over
+    # when another directory is compared with them by device and inode, not an error (mutation testing)
+    elsewhere = tmp_path / "venv"
+    elsewhere.mkdir()
+    assert inspect(elsewhere, protected) == Found(path=elsewhere, kind=Kind.EMPTY)
 
 
 def test_protected_paths_keep_the_spelling_given(tmp_path: Path) -> None:
