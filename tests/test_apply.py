@@ -1577,3 +1577,16 @@ def test_a_link_out_of_the_venv_below_directories_it_has_is_still_found(venv: Ve
     with pytest.raises(InstallError, match=re.escape(f"{venv.site / 'deep' / 'a' / 'b'} is a link to {theirs}")):
         LinkInstaller(venv.target, Cache(tmp_path / "cache")).check(wheel, from_cache(wheel))
     assert list(theirs.iterdir()) == []
+
+
+def test_a_directory_link_that_stays_inside_the_venv_is_placed_through(venv: Venv, tmp_path: Path) -> None:
+    # a link that leads inside the venv is the venv's own layout, not a user's checkout: a platlib reached through
+    # lib64 -> lib (Fedora's), a package directory linked to another in site-packages; only a link out stops the
+    # install (no test held the difference: mutation testing)
+    (venv.site / "elsewhere" / "a").mkdir(parents=True)
+    (venv.site / "deep").symlink_to(venv.site / "elsewhere")
+    wheel = make_wheel(tmp_path / "w", "deep", "1.0", modules=_NESTED)
+    installer = LinkInstaller(venv.target, Cache(tmp_path / "cache"))
+    installer.check(wheel, from_cache(wheel))
+    installer.install(wheel, from_cache(wheel))
+    assert (venv.site / "elsewhere" / "a" / "b" / "c" / "mod.py").read_text() == "V = 1\n"
