@@ -857,6 +857,24 @@ def test_a_name_too_long_for_the_file_system_stops_the_sync_before_anything_chan
     )
 
 
+@pytest.mark.parametrize("other", ["aa", "zz"])
+def test_a_name_too_long_names_the_package_that_ships_it_among_several(env: Env, tmp_path: Path, other: str) -> None:
+    # the refusal names the wheel with the long name, not another one the same sync installs (mutation testing)
+    long = f"dd/{'n' * 256}.py"
+    one = make_wheel(tmp_path / "one", "dd", "1.0")
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules={"dd/__init__.py": "", long: ""})
+    plain = make_wheel(tmp_path / "other", other, "1.0")
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    write_pylock(
+        env.lock, [package_entry("dd", "2.0", [wheel_entry(two)]), package_entry(other, "1.0", [wheel_entry(plain)])]
+    )
+    with pytest.raises(InstallError) as info:
+        env.sync(installer=WheelInstaller(env.target))
+    assert str(info.value).startswith(f"cannot install dd from {two.name}: {env.site / long} has the name ")
+    assert env.dist_infos() == ["dd-1.0.dist-info"]
+
+
 _IN_THE_WAY = {
     # a package directory that became a data file, with a file of the user's left in it
     "a directory where a file goes": (
