@@ -895,3 +895,19 @@ def test_undo_creation_never_removes_a_directory_the_run_did_not_make(
     undo_creation(tmp_path / "there" / "new" / "a", nothing_protected, made, run_made={tmp_path / "other"})
     assert [p.name for p in tmp_path.iterdir()] == ["there"]
     assert list((tmp_path / "there").iterdir()) == []
+
+
+def test_undo_creation_in_a_directory_that_was_there_empties_it_and_keeps_it(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    # an empty directory made for the venv (a mount point, a Docker volume): what the run put there goes, the
+    # directory and its parents stay (no test made the venv in a directory that was there: mutation testing)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    made = missing_from(volume)
+    assert made is None
+    _make_venv(volume)
+    undo_creation(volume, nothing_protected, made)
+    assert volume.is_dir()
+    assert list(volume.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["volume"]
