@@ -642,6 +642,33 @@ def test_a_removal_stops_before_any_file_goes_when_a_directory_cannot_be_written
     assert (outside / "x.py").is_file()
 
 
+def test_a_removal_stops_before_any_file_goes_when_site_packages_cannot_be_written(
+    venv: Venv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a package whose files are all in its own directory still needs site-packages written: its .dist-info goes
+    # from there, and stopped there, the package was left without its files but listed (mutation testing). The
+    # suite runs as root, whom access(2) lets write anywhere: its answer is simulated
+    dist_info = venv.site / "stuck-1.0.dist-info"
+    dist_info.mkdir()
+    listed = ["stuck/__init__.py", "stuck/mod.py", "stuck-1.0.dist-info/METADATA", "stuck-1.0.dist-info/RECORD"]
+    (dist_info / "RECORD").write_text("".join(f"{row},,\n" for row in listed))
+    (dist_info / "METADATA").write_text("Name: stuck\nVersion: 1.0\n")
+    (venv.site / "stuck").mkdir()
+    for row in listed[:2]:
+        (venv.site / row).write_text("X = 1\n")
+    denied = str(venv.site)
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: not (str(path) == denied and mode & os.W_OK) and access(path, mode)
+    )
+    before = _snapshot(venv.site)
+    step = Step(action=Action.REMOVE, name=canonicalize_name("stuck"), version=None, old=tuple(venv.dists()["stuck"]))
+    with pytest.raises(PermissionError) as raised:
+        apply(Plan(steps=(step,)), {}, venv=venv.path, installer=WheelInstaller(venv.target))
+    assert raised.value.filename == denied
+    assert _snapshot(venv.site) == before
+
+
 def test_a_removal_keeps_a_shared_file_whose_name_is_not_utf8(venv: Venv) -> None:
     # two RECORDs another tool wrote name one file in Latin-1 (the bytes on disk): the one that stays keeps it
     name = os.fsdecode(b"caf\xe9.py")
