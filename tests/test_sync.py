@@ -921,6 +921,25 @@ def test_a_file_the_uninstall_leaves_in_the_way_stops_the_sync_before_anything_c
     assert env.dist_infos() == ["dd-1.0.dist-info"]
 
 
+@pytest.mark.parametrize("other", ["aa", "zz"])
+def test_a_file_in_the_way_names_the_package_it_stops_among_several(env: Env, tmp_path: Path, other: str) -> None:
+    # the refusal names the wheel the user's file stands in the way of, not another the same sync installs
+    # (mutation testing)
+    old, new, mine, message = _IN_THE_WAY["a file where a directory goes"]
+    one = make_wheel(tmp_path / "one", "dd", "1.0", modules=old)
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules=new)
+    plain = make_wheel(tmp_path / "other", other, "1.0")
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    (env.site / mine).write_text("the user's\n")
+    entries = [package_entry("dd", "2.0", [wheel_entry(two)]), package_entry(other, "1.0", [wheel_entry(plain)])]
+    write_pylock(env.lock, entries)
+    with pytest.raises(InTheWayError) as info:
+        env.sync(installer=WheelInstaller(env.target))
+    assert str(info.value) == f"cannot install dd from {two.name}: " + message.format(site=env.site)
+    assert env.dist_infos() == ["dd-1.0.dist-info"]
+
+
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 def test_a_dangling_link_where_a_directory_goes_is_named_as_a_link(env: Env, tmp_path: Path, how: str) -> None:
     # the review found it called "a file": a link to nothing is no file, and the user looks for one in vain
