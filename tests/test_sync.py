@@ -941,6 +941,27 @@ def test_a_file_in_the_way_names_the_package_it_stops_among_several(env: Env, tm
 
 
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_directory_a_record_spells_through_lib64_is_no_file_in_the_way(env: Env, tmp_path: Path, how: str) -> None:
+    # a RECORD written through lib64 -> lib (Fedora's platlib) names the files the upgrade removes by another path
+    # than the new wheel's: they are the same files, so the directory they leave is no file of the user's in the way
+    # (no test spelt them two ways: mutation testing)
+    if not (env.venv / "lib64").is_symlink():
+        pytest.skip("the venv has no lib64 link to lib")
+    old, new, _, _ = _IN_THE_WAY["a directory where a file goes"]
+    one = make_wheel(tmp_path / "one", "dd", "1.0", modules=old)
+    two = make_wheel(tmp_path / "two", "dd", "2.0", modules=new)
+    write_pylock(env.lock, [package_entry("dd", "1.0", [wheel_entry(one)])])
+    env.sync()
+    record = env.site / "dd-1.0.dist-info" / "RECORD"
+    through = os.path.relpath(env.venv / "lib64" / env.site.relative_to(env.venv / "lib") / "dd" / "res", env.site)
+    record.write_text(record.read_text().replace("dd/res/one.txt,", f"{through}/one.txt,"))
+    write_pylock(env.lock, [package_entry("dd", "2.0", [wheel_entry(two)])])
+    env.sync(installer=WheelInstaller(env.target) if how == "pypa/installer" else None)
+    assert env.dist_infos() == ["dd-2.0.dist-info"]
+    assert (env.site / "dd" / "res").read_text() == "now a file"
+
+
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 def test_a_dangling_link_where_a_directory_goes_is_named_as_a_link(env: Env, tmp_path: Path, how: str) -> None:
     # the review found it called "a file": a link to nothing is no file, and the user looks for one in vain
     old, new, mine, _ = _IN_THE_WAY["a file where a directory goes"]
