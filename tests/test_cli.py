@@ -118,6 +118,10 @@ MEMBERS = Path(__file__).parent / "data" / "lockfiles" / "uv" / "synthetic__memb
         ),
         pytest.param(["--no-dev"], ["app", "dep", "fancy-dep", "helper", "lib-one"], id="no-dev"),
         pytest.param(["--only-dev"], ["dep", "devtool"], id="only-dev"),
+        # uv sync --only-dev takes --extra and --all-extras and leaves them out, as it leaves the project out (uv
+        # 0.13.9); refused here, which stopped tox-uv's uv_sync_flags = --only-dev beside tox's extras (found by QA)
+        pytest.param(["--only-dev", "--extra", "cli"], ["dep", "devtool"], id="only-dev-and-extra"),
+        pytest.param(["--only-dev", "--all-extras"], ["dep", "devtool"], id="only-dev-and-all-extras"),
         pytest.param(
             ["--package", "lib-one", "--all-groups", "--no-group", "test", "--all-extras"],
             ["fancy-dep", "helper", "lib-one", "native", "oldonly"],
@@ -152,10 +156,21 @@ def test_uv_sync_selection_flags(
             id="only-and-all-groups",
         ),
         pytest.param(
-            ["--only-dev", "--extra", "x"],
+            ["--only-dev", "--group", "lint"],
             "--only-dev installs those groups alone, not the project's dependencies: leave out --extra and --group "
             "(uv sync --only-group refuses --extra and --group too)",
-            id="only-dev-and-extra",
+            id="only-dev-and-group",
+        ),
+        pytest.param(
+            ["--only-group", "dev", "--extra", "x"],
+            "--only-group installs those groups alone, not the project's dependencies: leave out --extra and --group "
+            "(uv sync --only-group refuses --extra and --group too)",
+            id="only-group-and-extra",
+        ),
+        pytest.param(
+            ["--only-group", "dev", "--all-extras"],
+            "--only-group installs those groups alone: leave out --all-extras (uv sync refuses it too)",
+            id="only-group-and-all-extras",
         ),
         pytest.param(
             ["--only-dev", "--no-dev"],

@@ -168,17 +168,20 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         raise BadInputError(msg)
     only = _names([*only_groups, *(["dev"] if flags.only_dev else [])])
     only_name = named("only_groups") if only_groups else "--only-dev"
+    all_extras = flags.all_extras
+    if flags.only_dev and not only_groups:  # uv sync --only-dev takes --extra and --all-extras, and leaves them out
+        wanted_extras, all_extras = frozenset(), False
     if only and (wanted_extras or wanted_groups):
         msg = (
             f"{only_name} installs those groups alone, not the project's dependencies: "
             f"{named('leave extras and groups out')} (uv sync --only-group refuses --extra and --group too)"
         )
         raise BadInputError(msg)
-    if only and (flags.all_extras or flags.all_groups):
-        given = "--all-extras" if flags.all_extras else "--all-groups"
+    if only and (all_extras or flags.all_groups):
+        given = "--all-extras" if all_extras else "--all-groups"
         msg = f"{only_name} installs those groups alone: leave out {given} (uv sync refuses it too)"
         raise BadInputError(msg)
-    if flags.all_extras and wanted_extras:
+    if all_extras and wanted_extras:
         msg = f"--all-extras selects every extra: leave {named('extras')} out (uv sync refuses both together)"
         raise BadInputError(msg)
     if flags.all_packages and flags.package:
@@ -193,7 +196,7 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         default_groups=not no_default_groups and not only,
         project=project,
         only_groups=bool(only),
-        all_extras=flags.all_extras,
+        all_extras=all_extras,
         no_extras=_names(flags.no_extra),
         all_groups=flags.all_groups,
         no_groups=_names([*flags.no_group, *(["dev"] if flags.no_dev else [])]),
