@@ -457,29 +457,6 @@ def test_a_sync_without_python_keeps_the_venvs_own(
     subprocess.run([venv / "bin" / "python", "-c", ""], check=True)
 
 
-def test_a_venv_whose_interpreter_link_leads_to_another_python_now_is_recreated(
-    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # a venv restored from a CI cache onto a newer image, whose python3 its bin/python links to is another Python
-    # now: pyvenv.cfg still says 3.12, so it was adopted and found in sync while its python saw none of its packages
-    python313 = shutil.which("python3.13")
-    assert python313 is not None
-    venv = tmp_path / "venv"
-    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
-    (venv / "bin" / "python").unlink()
-    (venv / "bin" / "python").symlink_to(python313)
-    why = (
-        f"its interpreter {venv}/bin/python runs Python 3.13.0 ({os.path.realpath(python313)}), "
-        "not the Python 3.12.1 it was made for"
-    )
-    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
-    assert (code, out.splitlines()[0], err) == (0, f"recreate: {venv}: {why}", "")
-    code, out, err = run(capsys, *sync_args(lock, venv, python312))
-    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed\n", "")
-    subprocess.run([venv / "bin" / "python", "-c", "import alpha, beta"], check=True)
-    assert run(capsys, *sync_args(lock, venv, python312)) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
-
-
 def test_a_dry_run_for_a_venv_whose_interpreter_leads_nowhere_says_so(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -291,19 +291,17 @@ def _sync(args: argparse.Namespace) -> int:
         raise InterpreterError(msg) from None
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
     if args.dry_run:
-        why = not_adopted(found, version, Path(base.executable), remember=False) if found.kind is Kind.VENV else None
-        return _dry_run(args, spec, base, ahead, why=why)
-    if adoptable(found, version, Path(base.executable)) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
+        return _dry_run(args, spec, base, ahead, why=not_adopted(found, version) if found.kind is Kind.VENV else None)
+    if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
         _report(args, venv, "adopted", None, applied=False)
         return 0
     cache = Cache(default_cache_dir())
     with taking_turns(cache, venv, waiting=lambda: _waiting(venv)):
         made_from = missing_from(venv)
         now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
-        kept = adoptable(now, version, Path(base.executable))
-        if now.kind is Kind.VENV and not kept:
+        if now.kind is Kind.VENV and not adoptable(now, version):
             check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
-        with _undone(venv, protected, made_from, when=not kept):  # a full disk, Ctrl-C
+        with _undone(venv, protected, made_from, when=not adoptable(now, version)):  # a full disk, Ctrl-C
             made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
         try:
             target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()

@@ -400,7 +400,7 @@ def prepare(
     """
     found = inspect(path, protected)
     if found.kind is Kind.VENV:
-        if _adopts(found.path, version, python):
+        if _adopts(found.path, version):
             return "adopted"
         remove_venv(found.path, protected, keep_dir=True)  # a venv of another Python: recreate it
         made = "recreated"
@@ -433,68 +433,23 @@ def cut_off(venv: Path) -> bool:
     return (venv / CREATING).exists()
 
 
-def adoptable(found: Found, version: tuple[int, ...], python: Path | None = None, *, remember: bool = True) -> bool:
-    """Whether :func:`prepare` would adopt what :func:`inspect` found, as it is (read only but for ``remember``).
-
-    ``python``: the base interpreter to make it with, whose real file the venv's own is compared with
-    (:func:`swapped_interpreter`); ``remember`` false keeps an interpreter's facts asked for that out of the cache.
-    """
-    return found.kind is Kind.VENV and _adopts(found.path, version, python, remember=remember)
+def adoptable(found: Found, version: tuple[int, ...]) -> bool:
+    """Whether :func:`prepare` would adopt what :func:`inspect` found, as it is (read only)."""
+    return found.kind is Kind.VENV and _adopts(found.path, version)
 
 
-def _adopts(venv: Path, version: tuple[int, ...], python: Path | None = None, *, remember: bool = True) -> bool:
-    return (
-        venv_python_version(venv) == version[:3]
-        and (venv / "bin" / "python").exists()
-        and not cut_off(venv)
-        and (python is None or swapped_interpreter(venv, python, remember=remember) is None)
-    )
-
-
-def swapped_interpreter(venv: Path, base: Path | str, *, remember: bool = True) -> str | None:
-    """Why the venv's ``bin/python`` runs another Python than its ``pyvenv.cfg`` records, else ``None``.
-
-    A venv's interpreter is a link to its base Python, often through a generic name (``/usr/bin/python3``, the
-    ``python3`` a runner image or a base image points at its newest Python): a venv restored from a CI cache onto
-    a newer image, or a link changed by hand, kept its ``pyvenv.cfg``, its ``site-packages`` and tox's record, so
-    it was adopted and found in sync while its commands ran a Python that sees none of its packages (found by QA;
-    ``uv sync`` asks the venv's interpreter itself). The link leading to ``base``'s real file, the usual case,
-    costs two ``realpath`` calls, as does an interpreter that is no link (a copy); a link to another file is asked
-    its version (its facts are remembered in the cache).
-    """
-    python = venv / "bin" / "python"
-    real = os.path.realpath(python)
-    if real == os.path.realpath(base) or not python.is_symlink():  # a copy (always_copy) runs what it was made with
-        return None
-    recorded = venv_python_version(venv)
-    if recorded is None or not Path(real).is_file():  # a missing one is told elsewhere
-        return None
-    from tox_venvsync._errors import InterpreterError  # noqa: PLC0415  # only for a venv of another base
-    from tox_venvsync._target import base_facts  # noqa: PLC0415
-
-    try:
-        running = base_facts(default_cache_dir(), Path(real), remember=remember).python_full_version
-    except InterpreterError:
-        return None  # one that does not run is the sync's to report, as before
-    if tuple(int(part) for part in running.split(".")[:3] if part.isdigit()) == recorded:
-        return None  # another install of the same Python (a uv-managed one): adopted as before
-    made_for = ".".join(map(str, recorded))
-    return f"its interpreter {python} runs Python {running} ({real}), not the Python {made_for} it was made for"
+def _adopts(venv: Path, version: tuple[int, ...]) -> bool:
+    return venv_python_version(venv) == version[:3] and (venv / "bin" / "python").exists() and not cut_off(venv)
 
 
 #: why a venv is made again when it was made for another Python version (see :func:`not_adopted`)
 ANOTHER_PYTHON = "it was made for another Python"
 
 
-def not_adopted(
-    found: Found, version: tuple[int, ...], python: Path | None = None, *, remember: bool = True
-) -> str | None:
-    """Why the venv :func:`inspect` found is not adopted for ``version`` but made again; ``None`` when it is.
-
-    ``python`` and ``remember`` as for :func:`adoptable`.
-    """
+def not_adopted(found: Found, version: tuple[int, ...]) -> str | None:
+    """Why the venv :func:`inspect` found is not adopted for ``version`` but made again; ``None`` when it is."""
     if adoptable(found, version):
-        return None if python is None else swapped_interpreter(found.path, python, remember=remember)
+        return None
     if cut_off(found.path):
         return "its creation was cut off"
     if venv_python_version(found.path) != version[:3]:

@@ -57,7 +57,6 @@ from tox_venvsync._location import (
     recreate_line,
     remove_venv,
     sees_system_site_packages,
-    swapped_interpreter,
     undo_creation,
     unexpanded_start,
 )
@@ -478,15 +477,6 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             # tox's record matches the interpreter, so tox would keep it and its commands find no python (a venv
             # without a record is recreated by create_python_env, see _why_recreated)
             raise Recreate(no_interpreter(self.env_dir))
-        if (
-            found.kind is Kind.VENV
-            and python.exists()
-            and (self.env_dir / ".tox-info.json").is_file()
-            and not cut_off(self.env_dir)
-            and (swapped := swapped_interpreter(self.env_dir, self.base_python.extra["executable"])) is not None
-        ):
-            # a link to another Python now (a newer image's python3), where tox's record still matches
-            raise Recreate(swapped)
         super()._setup_env()
 
     def _clean(self, transitive: bool = False) -> None:  # noqa: FBT001, FBT002  # tox's signature
@@ -736,7 +726,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             version = tuple(self.base_python.version_info[:3])
             # emptied and started again: tox's -r (recreate = true) asks for it, or the venv cannot be adopted
             asked = "--recreate (or recreate = true) asks for it" if self.conf["recreate"] else None
-            if found.kind is Kind.VENV and (why := asked or self._why_recreated(found, version, remember=False)):
+            if found.kind is Kind.VENV and (why := asked or self._why_recreated(found, version)):
                 recreate = recreate_line(self.env_dir, why, "base_python", base.python_full_version)
             target = planned_target(self.env_dir, self.env_python, base, recreated=recreate is not None)
             spec = self._spec()
@@ -752,13 +742,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         msg = "sync dry run: nothing was changed (the project itself is left out)"
         raise Skip(msg)
 
-    def _why_recreated(self, found: Found, version: tuple[int, ...], *, remember: bool = True) -> str | None:
-        """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it.
-
-        ``remember`` false (a dry run) keeps the facts of an interpreter asked for that out of the cache.
-        """
-        base = Path(self.base_python.extra["executable"])
-        if (why := not_adopted(found, version, base, remember=remember)) is not None:
+    def _why_recreated(self, found: Found, version: tuple[int, ...]) -> str | None:
+        """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it."""
+        if (why := not_adopted(found, version)) is not None:
             return why
         wanted: bool = self.conf["system_site_packages"]
         if sees_system_site_packages(self.env_dir) == wanted:
