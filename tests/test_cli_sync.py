@@ -22,16 +22,18 @@ from _support.no_op import NO_OP_UNLOADED
 from _support.order import watch_query_and_lock
 from _support.project import write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.pythons import installed_python
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode, _verify
 from tox_venvsync._apply import TEMPORARY_SUFFIX
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
-from tox_venvsync._errors import file_system_error
+from tox_venvsync._errors import BadInputError, file_system_error
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._journal import Journal
 from tox_venvsync._location import CREATING
 from tox_venvsync._state import State
+from tox_venvsync._target import TargetMemo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -1166,14 +1168,18 @@ def test_compile_bytecode_when_the_venvs_interpreter_does_not_run_is_one_sentenc
     venv = tmp_path / "venv"
     assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
     python = venv / "bin" / "python"
+    target = TargetMemo(venv, python).load()
     python.unlink()
-    python.write_text("not an interpreter")  # not executable
-    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
-    assert (code, out) == (2, "")
-    assert err == (
-        f"venvsync: error: cannot compile the bytecode of {venv}: {python} does not run (Permission denied); "
-        "recreate it\n"
+    python.write_text("not an interpreter")  # not executable, since the sync found it in place
+    with pytest.raises(BadInputError) as raised:
+        _bytecode.compile_venv(venv, target, tmp_path / "unpacked", synced=True)
+    assert (
+        str(raised.value)
+        == f"cannot compile the bytecode of {venv}: {python} does not run (Permission denied); recreate it"
     )
+    # a sync does not get there: a venv whose interpreter does not run is made again (found by QA)
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
+    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed, bytecode compiled\n", "")
 
 
 def test_the_environment_venvsync_runs_from_is_refused(
@@ -1785,4 +1791,103 @@ def test_no_install_project_installs_the_projects_dependencies_alone_before_its_
     assert err == (
         f"venvsync: error: --no-install-project leaves out the project that {project / 'pyproject.toml'} names, and "
         "there is none; copy the pyproject.toml beside the lock (as uv needs it too), or leave the option out\n"
+    )
+
+
+def _binary(name: str) -> tuple[Path, str]:
+    """The interpreter binary behind ``name`` on PATH (pyenv's shim is a script that runs it) and its version."""
+    found = shutil.which(name)
+    assert found is not None, f"{name} is not on PATH"
+    code = "import platform, sys; print(sys.executable); print(platform.python_version())"
+    executable, version = subprocess.run([found, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return Path(executable).resolve(), version
+
+
+def test_a_venv_whose_base_python_was_replaced_under_it_is_made_again_not_found_in_sync(
+    lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA: the base Python at a fixed path upgraded in place (another release built into the same directory,
+    # a container's /usr/local/bin/python3 from a newer image) leaves pyvenv.cfg as it was, and the facts remembered
+    # in the venv were taken for its new interpreter: verify said every file matched the lock and a sync naming the
+    # old Python said "in sync", while the venv's python ran another Python and imported none of the packages
+    python312, version312 = _binary("python3.12")
+    python313, version313 = _binary("python3.13")
+    base = tmp_path / "base" / "python3"  # the base's fixed path, whose content is replaced below
+    base.parent.mkdir()
+    base.symlink_to(python312)
+    venv = tmp_path / "venv"
+    subprocess.run([base, "-m", "venv", "--without-pip", venv], check=True)
+    assert run(capsys, *sync_args(lock, venv, python312)) == (
+        0,
+        f"{venv}: adopted, synced 2 packages: 2 installed\n",
+        "",
+    )
+    assert run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))[0] == 0
+    base.unlink()
+    base.symlink_to(python313)
+    python = venv / "bin" / "python"
+    why = f"its interpreter {python} runs Python {version313}, not the {version312} it was made for"
+    code, out, err = run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {venv}'s interpreter {python} runs Python {version313}, not the {version312} the venv was "
+        "made for (its base Python was replaced); make the venv again (tox -r, or venvsync sync into it with --python "
+        "naming the Python to make it with)\n"
+    )
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"recreate: {venv}: {why}"
+    assert run(capsys, *sync_args(lock, venv, python312)) == (
+        0,
+        f"{venv}: recreated, synced 2 packages: 2 installed\n",
+        "",
+    )
+    subprocess.run([python, "-c", "import alpha, beta"], check=True)
+    assert run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))[0] == 0
+
+
+def test_a_venv_whose_interpreter_does_not_run_is_made_again_when_its_python_is_named(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA: a venv whose bin/python is there and runs nothing (a copy, python -m venv --copies or tox's
+    # always_copy, whose base Python was removed: its libpython is gone) was adopted as it was when --python named a
+    # Python of its version, and said "in sync"; verify said every file matched
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    python = venv / "bin" / "python"
+    python.unlink()
+    gone = "python: error while loading shared libraries: libpython3.12.so.1.0: cannot open shared object file"
+    python.write_text(f"#!/bin/sh\necho '{gone}' >&2\nexit 127\n")
+    python.chmod(0o755)
+    code, out, err = run(capsys, "verify", "--venv", str(venv), "--lock", str(lock))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: {venv}'s interpreter {python} does not run ({gone}); make the venv again (tox -r, or "
+        "venvsync sync into it with --python naming the Python to make it with)\n"
+    )
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"recreate: {venv}: its interpreter {python} does not run ({gone})"
+    assert run(capsys, *sync_args(lock, venv, python312)) == (
+        0,
+        f"{venv}: recreated, synced 2 packages: 2 installed\n",
+        "",
+    )
+    subprocess.run([python, "-c", "import alpha, beta"], check=True)
+
+
+def test_verify_of_a_venv_too_old_to_sync_says_so_in_its_own_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an interpreter that answers and is refused is no interpreter that "does not run"
+    python38 = installed_python("3.8")
+    if python38 is None:
+        pytest.skip("no Python 3.8 installed through pyenv")
+    venv = tmp_path / "venv"
+    subprocess.run([python38, "-m", "venv", "--without-pip", venv], check=True)
+    code, out, err = run(capsys, "verify", "--venv", str(venv))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"venvsync: error: the interpreter {venv / 'bin' / 'python'} is Python 3.8; tox-venvsync makes environments "
+        "of Python 3.9 or newer (the oldest virtualenv bundles pip for): use a newer Python for this environment\n"
     )

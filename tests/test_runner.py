@@ -1058,6 +1058,46 @@ def test_a_venv_tox_recorded_whose_interpreter_leads_nowhere_is_recreated(demo: 
     assert "versions 1.0 2.0" in out
 
 
+def _binary(name: str) -> tuple[Path, str]:
+    """The interpreter binary behind ``name`` on PATH (pyenv's shim is a script that runs it) and its version."""
+    found = shutil.which(name)
+    assert found is not None, f"{name} is not on PATH"
+    code = "import platform, sys; print(sys.executable); print(platform.python_version())"
+    executable, version = subprocess.run([found, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return Path(executable).resolve(), version
+
+
+def test_a_venv_tox_recorded_whose_interpreter_now_runs_another_python_is_recreated(demo: Demo) -> None:
+    # found by QA: the base Python's path holding another build (an upgrade in place) leaves tox's record and
+    # pyvenv.cfg as they were; the facts remembered in the venv were taken for its new interpreter, the venv was
+    # "in sync" and the commands ran another Python, which saw none of the packages
+    assert demo.run()[0] == 0
+    (_, version312), (python313, version313) = _binary("python3.12"), _binary("python3.13")
+    python = demo.venv / "bin" / "python"
+    python.unlink()
+    python.symlink_to(python313)
+    code, out = demo.run()
+    assert code == 0, out
+    assert f"recreate env because its interpreter {python} runs Python {version313}, not the {version312} it" in out
+    assert "versions 1.0 2.0" in out
+
+
+def test_a_venv_whose_base_python_was_replaced_is_recreated_not_adopted(demo: Demo, tmp_path: Path) -> None:
+    # found by QA: a venv made (by venv, virtualenv, uv) through a base path whose Python was replaced since
+    (python312, version312), (python313, version313) = _binary("python3.12"), _binary("python3.13")
+    base = tmp_path / "base" / "python3"
+    base.parent.mkdir()
+    base.symlink_to(python312)
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
+    base.unlink()
+    base.symlink_to(python313)
+    code, out = demo.run()
+    assert code == 0, out
+    python = demo.venv / "bin" / "python"
+    assert f"recreate {demo.venv}: its interpreter {python} runs Python {version313}, not the {version312} it" in out
+    assert "versions 1.0 2.0" in out
+
+
 def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
     python311 = shutil.which("python3.11")
     assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"

@@ -371,3 +371,27 @@ def test_the_release_is_what_installers_hold_against_requires_python(full: str, 
     )
     assert str(target.python_release) == release
     assert target.release_markers == {**target.markers, "python_full_version": release}
+
+
+def test_memo_is_asked_again_when_the_venvs_interpreter_or_its_home_changes(
+    tmp_path: Path, mocker: MockerFixture
+) -> None:
+    # found by QA: pyvenv.cfg stays as it was when the base Python is upgraded in place, moved or removed, and facts
+    # remembered for the old interpreter were taken for the new one
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "python3.12").symlink_to(_real("3.12"))
+    python = _make_venv("venv", home / "python3.12", tmp_path / "venv")
+    python.unlink()
+    shutil.copy2(_real("3.12"), python)  # a copied interpreter (--copies, tox's always_copy)
+    first = TargetMemo(tmp_path / "venv", python).load()
+    spy = mocker.spy(_target, "query_interpreter")
+    assert TargetMemo(tmp_path / "venv", python).load() == first
+    assert spy.call_count == 0
+    shutil.rmtree(home)  # the base it was made from is gone: the copy may run nothing now
+    assert TargetMemo(tmp_path / "venv", python).load() == first
+    python.unlink()  # another build in its place (copied now: another modification time, whatever its inode)
+    shutil.copy(_real("3.12"), python)
+    assert TargetMemo(tmp_path / "venv", python).load() == first
+    assert TargetMemo(tmp_path / "venv", python).load() == first
+    assert spy.call_count == 2

@@ -170,7 +170,23 @@ class LocationError(BadInputError):
 
 
 class InterpreterError(BadInputError):
-    """The interpreter for the environment is missing or does not answer."""
+    """The interpreter for the environment is missing or does not answer; ``reason``: why, in its own words."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        """``reason``: what running it said (its last line of errors, the system's error); empty when it answered.
+
+        An interpreter that answered and is refused (too old) has no reason: its message is the sentence to show.
+        """
+        super().__init__(message)
+        self.reason = shown(redacted(reason))
+
+
+class ReplacedInterpreterError(InterpreterError):
+    """A venv's own interpreter does not run, or runs another Python than the venv was made for.
+
+    ``reason`` says so as a reason to make the venv again: ``its interpreter <venv>/bin/python runs Python 3.12.1, not
+    the 3.11.7 it was made for``.
+    """
 
 
 class FetchError(VenvSyncError):

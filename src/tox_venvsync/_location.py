@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from tox_venvsync._atomic import remove_tree
 from tox_venvsync._cache import CACHE_DIR_ENV, default_cache_dir
-from tox_venvsync._errors import FULL, LocationError, named, not_writable
+from tox_venvsync._errors import FULL, InterpreterError, LocationError, named, not_writable
 from tox_venvsync._state import State
 from tox_venvsync._values import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
+
+    from tox_venvsync._target import Target
 
 #: Files tox or we put in an env directory that do not make it "somebody else's".
 _OURS = frozenset({".tox-info.json", ".venvsync"})
@@ -439,7 +441,34 @@ def adoptable(found: Found, version: tuple[int, ...]) -> bool:
 
 
 def _adopts(venv: Path, version: tuple[int, ...]) -> bool:
-    return venv_python_version(venv) == version[:3] and (venv / "bin" / "python").exists() and not cut_off(venv)
+    return (
+        venv_python_version(venv) == version[:3]
+        and (venv / "bin" / "python").exists()
+        and not cut_off(venv)
+        and interpreter_broken(venv) is None
+    )
+
+
+def interpreter_broken(venv: Path) -> str | None:
+    """Why the venv's ``bin/python`` is not the Python it was made for (another one, or none that runs), or None.
+
+    Its base interpreter upgraded in place, moved or removed: adopted as it was, the venv was found in sync while its
+    python ran another Python (or nothing) and saw none of its packages (found by QA). The remembered facts answer
+    while the interpreter is unchanged; else it is asked, once a process (see ``TargetMemo.broken``).
+    """
+    from tox_venvsync._target import TargetMemo, base_facts  # noqa: PLC0415  # _target reads pyvenv.cfg here
+
+    python = venv / "bin" / "python"
+    real = Path(os.path.realpath(python))
+
+    def own() -> Target | None:
+        """The facts of the file ``bin/python`` leads to, as the cache remembers a base's (a venv made here)."""
+        try:
+            return base_facts(default_cache_dir(), real, remember=False)  # reads only: a dry run checks this too
+        except InterpreterError:
+            return None  # the venv's interpreter is asked, and says why it does not run
+
+    return TargetMemo(venv, python, base=own).broken()
 
 
 #: why a venv is made again when it was made for another Python version (see :func:`not_adopted`)
@@ -454,7 +483,9 @@ def not_adopted(found: Found, version: tuple[int, ...]) -> str | None:
         return "its creation was cut off"
     if venv_python_version(found.path) != version[:3]:
         return ANOTHER_PYTHON
-    return no_interpreter(found.path)
+    if not (found.path / "bin" / "python").exists():
+        return no_interpreter(found.path)
+    return interpreter_broken(found.path) or no_interpreter(found.path)
 
 
 def recreate_line(venv: Path, why: str, python: str, full_version: str) -> str:

@@ -32,6 +32,7 @@ from tox_venvsync._errors import (
     BadInputError,
     InterpreterError,
     LockFileError,
+    ReplacedInterpreterError,
     VenvSyncError,
     file_system_error,
     naming,
@@ -699,9 +700,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         spec = self._spec()  # the project's wheels join it once the target is known (an sdist is built for it)
         ahead = LockAhead(spec, cache.root)  # read while the interpreter is asked, if it is
         base = self.base_python.extra["executable"]
-        target = TargetMemo(
-            self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base, meanwhile=ahead.read)
-        ).load()
+        try:
+            target = TargetMemo(
+                self.env_dir, self.env_python(), base=lambda: base_facts(cache.root, base, meanwhile=ahead.read)
+            ).load()
+        except ReplacedInterpreterError as exc:  # base_python's record unchanged, the venv's own python another one
+            raise Recreate(exc.reason) from exc
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         self._report(outcome)

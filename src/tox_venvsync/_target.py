@@ -12,7 +12,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
-from tox_venvsync._errors import FULL, REFUSED, InterpreterError
+from tox_venvsync._errors import FULL, REFUSED, InterpreterError, ReplacedInterpreterError
+from tox_venvsync._location import read_pyvenv_cfg, venv_python_version
 from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
@@ -290,13 +291,13 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
         raise InterpreterError(_inactive_shim(python, shim, lines))
     if code != 0:
         msg = f"the interpreter {python} failed to report its facts ({last}); is it Python {_dotted(OLDEST)} or newer?"
-        raise InterpreterError(msg)
+        raise InterpreterError(msg, reason=last)
     try:
         return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a program that is no Python (/bin/true)
         what = "no output" if not stdout.strip() else "an answer that is not its facts"
         msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python {_dotted(OLDEST)} or newer?"
-        raise InterpreterError(msg) from exc
+        raise InterpreterError(msg, reason=what) from exc
 
 
 def _inactive_shim(python: Path, said: str, lines: list[str]) -> str:
@@ -323,7 +324,7 @@ def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) 
         )
     except OSError as exc:
         msg = f"cannot run the interpreter {python}: {exc.strerror}; check that it exists and is executable"
-        raise InterpreterError(msg) from exc
+        raise InterpreterError(msg, reason=exc.strerror or str(exc)) from exc
     with process:  # an error or Ctrl-C below kills it: no query outlives its caller
         try:
             if meanwhile is not None:
@@ -332,7 +333,7 @@ def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) 
         except subprocess.TimeoutExpired as exc:
             process.kill()
             msg = f"the interpreter {python} did not answer within {exc.timeout} s"
-            raise InterpreterError(msg) from exc
+            raise InterpreterError(msg, reason=f"no answer within {exc.timeout} s") from exc
         except BaseException:
             process.kill()
             raise
@@ -340,29 +341,36 @@ def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) 
 
 
 class TargetMemo:
-    """The target's facts remembered in a venv, valid while its ``pyvenv.cfg`` is unchanged."""
+    """The target's facts remembered in a venv, valid while its ``pyvenv.cfg`` and its interpreter are unchanged."""
 
-    def __init__(self, venv: Path, python: Path, *, base: Callable[[], Target] | None = None) -> None:
-        """``base`` gives the facts of the interpreter the venv was made from (see :func:`base_facts`)."""
+    def __init__(self, venv: Path, python: Path, *, base: Callable[[], Target | None] | None = None) -> None:
+        """``base`` gives the facts of the interpreter the venv was made from (see :func:`base_facts`), if known."""
         self._venv = venv
         self._python = python
         self._base = base
         self._file = venv / ".venvsync" / "target.json"
 
     @cached_property
-    def _key(self) -> list[int | str]:
+    def _key(self) -> list[int | str | None]:
         stat = (self._venv / "pyvenv.cfg").stat()
-        return [stat.st_mtime_ns, stat.st_size, stat.st_ino, str(self._python)]
+        return [stat.st_mtime_ns, stat.st_size, stat.st_ino, str(self._python), *_runs(self._venv, self._python)]
 
     def load(self, *, remember: bool = True) -> Target:
-        """The remembered facts; else the base's, in the venv; else asked of the venv's interpreter."""
+        """The remembered facts; else the base's, in the venv; else asked of the venv's interpreter.
+
+        Facts not remembered are checked against the venv (see :meth:`broken`): :class:`ReplacedInterpreterError` when
+        its interpreter does not run, or runs another Python than the one its ``pyvenv.cfg`` says it was made for.
+        """
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
             if data.get("key") == self._key:
                 return Target.from_json(data["target"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
-        target = self._from_base() or query_interpreter(self._python)
+        found = (str(self._file), *self._key)
+        target = _FOUND.get(found) or self._from_base() or self._ask()
+        self._check_version(target)
+        _FOUND[found] = target  # a sync asks several times (is it adoptable? in sync?): the venv's python runs once
         if not remember:
             return target
         try:
@@ -373,14 +381,92 @@ class TargetMemo:
                 raise
         return target
 
+    def broken(self) -> str | None:
+        """Why the venv's interpreter is not the one it was made for (``its interpreter ... does not run``), or None.
+
+        Reads only: the facts found are not remembered. A venv outlives its base interpreter: an upgrade in place
+        (another release built into the same directory), a move or a removal leaves ``bin/python`` running another
+        Python, which does not see the venv's packages, or nothing at all. The answer is kept for this process while
+        the venv and its interpreter are unchanged: a sync checks whether it adopts a venv several times.
+        """
+        checked = (str(self._venv), *self._key)
+        if checked not in _BROKEN:
+            try:
+                self.load(remember=False)
+            except ReplacedInterpreterError as exc:
+                _BROKEN[checked] = exc.reason
+            else:
+                _BROKEN[checked] = None
+        return _BROKEN[checked]
+
+    def _ask(self) -> Target:
+        """The facts as the venv's own interpreter gives them; one that does not run is named as the venv's."""
+        try:
+            return query_interpreter(self._python)
+        except InterpreterError as exc:
+            if not exc.reason:  # it ran and answered: a Python too old, in a sentence of its own
+                raise
+            reason = f"its interpreter {self._python} does not run ({exc.reason})"
+            msg = f"{self._venv}'s interpreter {self._python} does not run ({exc.reason}); {_MAKE_AGAIN}"
+            raise ReplacedInterpreterError(msg, reason=reason) from exc
+
+    def _check_version(self, target: Target) -> None:
+        """Refuse facts of another Python than ``pyvenv.cfg`` names: the base interpreter was replaced under it."""
+        made = venv_python_version(self._venv)
+        runs = target.python_release.release[:3]
+        if made is None or made == runs:
+            return
+        made_text, runs_text = _dotted(made), _dotted(runs)
+        reason = f"its interpreter {self._python} runs Python {runs_text}, not the {made_text} it was made for"
+        msg = (
+            f"{self._venv}'s interpreter {self._python} runs Python {runs_text}, not the {made_text} the venv was made "
+            f"for (its base Python was replaced); {_MAKE_AGAIN}"
+        )
+        raise ReplacedInterpreterError(msg, reason=reason)
+
     def _from_base(self) -> Target | None:
-        """The base interpreter's facts in this venv, when the venv has the predicted layout (no subprocess)."""
+        """The base interpreter's facts in this venv, when it runs the base and has the predicted layout (no query).
+
+        A venv whose ``bin/python`` leads elsewhere (a copy of the base, or the base's path now holding another build)
+        is asked itself.
+        """
         if self._base is None:
             return None
-        target = self._base().in_venv(self._venv, self._python)
+        base = self._base()
+        if base is None or os.path.realpath(self._python) != os.path.realpath(base.executable):
+            return None
+        target = base.in_venv(self._venv, self._python)
         if target.scheme and Path(target.scheme["purelib"]).is_dir() and self._python.exists():
             return target
         return None  # laid out otherwise: ask the venv's own interpreter
+
+
+#: what :meth:`TargetMemo.broken` found, by venv and memo key (a venv or interpreter changed since is checked again)
+_BROKEN: dict[tuple[int | str | None, ...], str | None] = {}
+#: the facts :meth:`TargetMemo.load` found in this process, not read from the memo's file, by that file and its key
+_FOUND: dict[tuple[int | str | None, ...], Target] = {}
+#: what to do about a venv whose interpreter is gone or another Python's
+_MAKE_AGAIN = "make the venv again (tox -r, or venvsync sync into it with --python naming the Python to make it with)"
+
+
+def _runs(venv: Path, python: Path) -> list[int | str | None]:
+    """What the venv's interpreter is now: the file ``python`` leads to, and the base directory ``pyvenv.cfg`` names.
+
+    Replacing, moving or removing the base interpreter leaves ``pyvenv.cfg`` as it was: facts remembered for the old
+    one were taken for the new one (``verify`` found every file in place in a venv whose python ran another Python and
+    saw none of them; found by QA). A copied interpreter (``always_copy``) stays the same file: the ``home``
+    directory, gone or made again, tells.
+    """
+    real = os.path.realpath(python)
+    home = read_pyvenv_cfg(venv).get("home", "")
+    identity: list[int | str | None] = [real]
+    for path, fields in ((real, ("st_mtime_ns", "st_size", "st_ino")), (home, ("st_ino",))):
+        try:
+            stat = os.stat(path) if path else None  # noqa: PTH116  # a string from realpath or pyvenv.cfg
+        except OSError:
+            stat = None
+        identity += [getattr(stat, field, None) for field in fields]
+    return identity
 
 
 def base_facts(
