@@ -390,6 +390,19 @@ def test_a_python_version_not_on_path_names_what_was_looked_for(capsys: pytest.C
     )
 
 
+@pytest.mark.parametrize("given", ["", "  "])
+def test_an_empty_python_is_one_sentence_that_says_so(
+    capsys: pytest.CaptureFixture[str], lock: Path, given: str
+) -> None:
+    # --python "$PY" with PY unset: "the interpreter  is not on PATH", two spaces around nothing (found by QA)
+    code, out, err = _select(capsys, lock, given)
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: --python is empty (an unset variable?); pass the path of a Python, a name on PATH or a "
+        "version such as 3.12\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["select", "sync"])
 def test_the_help_of_python_names_every_form_it_takes(capsys: pytest.CaptureFixture[str], command: str) -> None:
     # --python 3.12 works (the test above) but the help named a path or a name on PATH only (found by QA)

@@ -220,6 +220,10 @@ def _interpreter(given: str, *, remember: bool = True, ahead: LockAhead | None =
     A version (``3.12``, ``3``) is ``python3.12`` (``python3``) on PATH, as ``uv --python 3.12`` and tox's
     ``base_python = 3.12`` find one.
     """
+    if not given.strip():  # --python "$PY" with PY unset: no name to look up
+        msg = "--python is empty (an unset variable?); "
+        msg += "pass the path of a Python, a name on PATH or a version such as 3.12"
+        raise BadInputError(msg)
     if os.sep not in given:
         import re  # noqa: PLC0415  # only for a name
         import shutil  # noqa: PLC0415
