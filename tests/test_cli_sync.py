@@ -1891,3 +1891,23 @@ def test_verify_of_a_venv_too_old_to_sync_says_so_in_its_own_sentence(
         f"venvsync: error: the interpreter {venv / 'bin' / 'python'} is Python 3.8; tox-venvsync makes environments "
         "of Python 3.9 or newer (the oldest virtualenv bundles pip for): use a newer Python for this environment\n"
     )
+
+
+def test_a_venv_whose_interpreter_link_leads_to_another_python_now_is_recreated(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a venv restored from a CI cache onto a newer image, whose python3 its bin/python links to is another Python
+    # now: pyvenv.cfg still says 3.12, so it was adopted and found in sync while its python saw none of its packages
+    python313 = installed_python("3.13")  # the binary: a pyenv shim linked as bin/python runs the version named python
+    assert python313 is not None
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(python313)
+    why = f"its interpreter {venv}/bin/python runs Python 3.13.0, not the 3.12.1 it was made for"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
+    assert (code, out.splitlines()[0], err) == (0, f"recreate: {venv}: {why}", "")
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed\n", "")
+    subprocess.run([venv / "bin" / "python", "-c", "import alpha, beta"], check=True)
+    assert run(capsys, *sync_args(lock, venv, python312)) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")

@@ -2799,3 +2799,20 @@ def test_tox_uv_skip_uv_sync_uses_the_venv_as_it_is(demo: Demo) -> None:
     assert "skip installing dependencies and package" in out
     assert "versions 1.0 2.0" in out  # the lock moved on; the venv is used as it is
     assert not heard.exists()  # nothing installed, nothing announced to plugins
+
+
+def test_a_venv_tox_recorded_whose_interpreter_links_to_another_python_now_is_recreated(demo: Demo) -> None:
+    # a venv restored from a CI cache onto a newer image, where the python3 its bin/python links to is another
+    # Python: tox's record and pyvenv.cfg still matched base_python, so it was found in sync and its commands ran a
+    # Python that sees none of its packages
+    python313 = installed_python("3.13")  # the binary: a pyenv shim linked as bin/python runs the version named python
+    assert python313 is not None
+    assert demo.run()[0] == 0
+    python = demo.venv / "bin" / "python"
+    python.unlink()
+    python.symlink_to(python313)
+    code, out = demo.run()
+    assert code == 0, out
+    assert f"recreate env because its interpreter {python} runs Python 3.13.0" in out
+    assert "versions 1.0 2.0" in out
+    assert Path(os.path.realpath(python)).name == "python3.12"
