@@ -146,6 +146,18 @@ def test_uv_sync_selection_flags(
             id="all-extras-and-extra",
         ),
         pytest.param(
+            # uv's parser refuses the two together before it reads --only-dev (uv 0.13.9)
+            ["--only-dev", "--all-extras", "--extra", "x"],
+            "--all-extras selects every extra: leave --extra out (uv sync refuses both together)",
+            id="only-dev-all-extras-and-extra",
+        ),
+        pytest.param(
+            ["--only-group", "dev", "--all-extras", "--extra", "x"],
+            "--only-group installs those groups alone, not the project's dependencies: leave out --extra and --group "
+            "(uv sync --only-group refuses --extra and --group too)",
+            id="only-group-all-extras-and-extra",
+        ),
+        pytest.param(
             ["--all-packages", "--package", "lib-one"],
             "--all-packages starts from every workspace member: leave out --package (uv sync refuses both together)",
             id="all-packages-and-package",

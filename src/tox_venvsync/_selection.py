@@ -168,6 +168,9 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         raise BadInputError(msg)
     only = _names([*only_groups, *(["dev"] if flags.only_dev else [])])
     only_name = named("only_groups") if only_groups else "--only-dev"
+    if flags.all_extras and wanted_extras and not only_groups:  # uv's parser refuses them, with --only-dev too
+        msg = f"--all-extras selects every extra: leave {named('extras')} out (uv sync refuses both together)"
+        raise BadInputError(msg)
     all_extras = flags.all_extras
     if flags.only_dev and not only_groups:  # uv sync --only-dev takes --extra and --all-extras, and leaves them out
         wanted_extras, all_extras = frozenset(), False
@@ -180,9 +183,6 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
     if only and (all_extras or flags.all_groups):
         given = "--all-extras" if all_extras else "--all-groups"
         msg = f"{only_name} installs those groups alone: leave out {given} (uv sync refuses it too)"
-        raise BadInputError(msg)
-    if all_extras and wanted_extras:
-        msg = f"--all-extras selects every extra: leave {named('extras')} out (uv sync refuses both together)"
         raise BadInputError(msg)
     if flags.all_packages and flags.package:
         msg = "--all-packages starts from every workspace member: leave out --package (uv sync refuses both together)"
