@@ -317,6 +317,16 @@ def test_a_memo_that_leads_anywhere_else_is_not_replayed(
     assert not (env.venv.parent / "outside").exists()
 
 
+def test_a_memo_nested_too_deeply_to_read_is_not_replayed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _placed(env)
+    _memo(env).write_text("[" * 100_000)  # json.loads raises RecursionError, no ValueError, for this
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == []
+    assert env.tree() == placed
+
+
 def test_a_memo_relying_on_a_directory_that_links_out_is_not_replayed(
     env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

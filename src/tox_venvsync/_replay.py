@@ -244,7 +244,7 @@ def found(cache: Cache, venv: Path, key: str) -> Replay | None:
         if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("key") != key:
             return None
         return Replay(data, venv, cache)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
 
 
