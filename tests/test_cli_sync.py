@@ -1911,3 +1911,22 @@ def test_a_venv_whose_interpreter_link_leads_to_another_python_now_is_recreated(
     assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed\n", "")
     subprocess.run([venv / "bin" / "python", "-c", "import alpha, beta"], check=True)
     assert run(capsys, *sync_args(lock, venv, python312)) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
+
+
+def test_records_nested_too_deeply_to_read_are_passed_over_as_any_unreadable_record(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
+    # json.loads raises RecursionError, no ValueError, for "[[[[...": the venv's state, journal and facts, and the
+    # cache's memos, manifests and interpreter facts, each read as JSON, ended the sync with a traceback
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    records = [*(venv / ".venvsync").glob("*.json"), *venv.glob("lib/python3.12/site-packages/*.dist-info/*.json")]
+    records += [p for p in cache_dir.rglob("*.json") if p.relative_to(cache_dir).parts[0] not in {"locks", "tmp"}]
+    assert {p.name for p in records} >= {"state.json", "target.json", "venvsync.json"}
+    assert any("interpreters" in p.parts for p in records)
+    assert any("unpacked" in p.parts for p in records)
+    for record in records:
+        record.write_text("[" * 100_000)
+    code, _, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, err) == (0, "")
+    subprocess.run([venv / "bin" / "python", "-c", "import alpha, beta"], check=True)

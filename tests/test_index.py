@@ -529,3 +529,9 @@ def test_a_proxy_that_cannot_be_reached_is_named(
         f"Connection refused; check the network or the index (the request went through the proxy {shown})"
     )
     assert "s3cret" not in str(info.value)
+
+
+def test_a_json_page_nested_too_deeply_is_not_valid_pep_691_json() -> None:
+    # json.loads raises RecursionError, no ValueError, for this: an index's page ended the sync with a traceback
+    with pytest.raises(FetchError, match="the index page is not valid PEP 691 JSON"):
+        _index._from_json(b"[" * 100_000, "https://index.example/simple/a/", "a", "https://index.example/simple/a/")

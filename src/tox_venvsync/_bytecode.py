@@ -64,7 +64,7 @@ def compiled(tree: Path, tag: str) -> list[str]:
         with listing.open("rb") as file:
             mode = os.fstat(file.fileno()).st_mode
             listed = json.loads(file.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return []
     if not isinstance(listed, list):
         return []
@@ -127,7 +127,7 @@ def remember_sources(venv: Path, tag: str, directories: Iterable[tuple[str, str,
     """
     pending = venv / BYTECODE_PENDING
     known: set[tuple[str, str, str]] = set()
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # a note edited by hand is replaced
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, RecursionError):  # edited by hand: replaced
         data = json.loads(pending.read_text(encoding="utf-8"))
         if data["tag"] == tag:
             known = {(str(a), str(b), str(c)) for a, b, c in data["directories"]}
@@ -148,7 +148,7 @@ def harvest(venv: Path, unpacked: Path) -> int:
     try:
         data = json.loads(pending.read_text(encoding="utf-8"))
         tag, directories = str(data["tag"]), [(str(a), str(b), str(c)) for a, b, c in data["directories"]]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return 0
     with contextlib.suppress(OSError):
         pending.unlink()  # once per sync: later runs pay nothing

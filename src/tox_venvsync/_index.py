@@ -237,7 +237,7 @@ def _from_json(body: bytes, base: str, name: str, url: str) -> dict[str, IndexFi
             )
             for f in files
         }
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:  # nested too deeply: Recursion
         raise FetchError(name, url, "the index page is not valid PEP 691 JSON") from exc
 
 

@@ -120,7 +120,7 @@ def read_json(path: str) -> object:
     try:
         with open(path, "rb") as handle:  # noqa: PTH123  # a string: thousands of dists, no Path for each
             return json.loads(handle.read().decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 

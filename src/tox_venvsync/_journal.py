@@ -38,7 +38,7 @@ class Journal:
     def _read(self) -> tuple[frozenset[str], dict[str, str], dict[str, list[str]]]:
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return frozenset(), {}, {}
         if isinstance(data, list):  # what earlier versions wrote: the names only
             return frozenset(str(n) for n in data), {}, {}

@@ -200,7 +200,7 @@ class Sources:
         try:
             data = json.loads(self._choice_memo(pick).read_text(encoding="utf-8"))
             filename, hashes = str(data["filename"]), {str(k): str(v) for k, v in data["hashes"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         allowed = pick.lookup.hashes if pick.lookup is not None else {}
         for algorithm, digest in hashes.items():

@@ -137,7 +137,7 @@ class State:
         """The state file's content; empty when it is missing, unreadable or not an object."""
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 

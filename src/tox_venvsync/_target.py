@@ -294,7 +294,7 @@ def query_interpreter(python: Path, *, meanwhile: Callable[[], object] | None = 
         raise InterpreterError(msg, reason=last)
     try:
         return Target.from_json({"format": _FORMAT, **json.loads(stdout)})
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a program that is no Python (/bin/true)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:  # no Python (/bin/true)
         what = "no output" if not stdout.strip() else "an answer that is not its facts"
         msg = f"the interpreter {python} gave {what} when asked for its facts; is it Python {_dotted(OLDEST)} or newer?"
         raise InterpreterError(msg, reason=what) from exc
@@ -365,7 +365,7 @@ class TargetMemo:
             data = json.loads(self._file.read_text(encoding="utf-8"))
             if data.get("key") == self._key:
                 return Target.from_json(data["target"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             pass
         found = (str(self._file), *self._key)
         target = _FOUND.get(found) or self._from_base() or self._ask()
@@ -493,7 +493,7 @@ def base_facts(
         data = json.loads(memo.read_text(encoding="utf-8"))
         if data.get("key") == key:
             return Target.from_json(data["target"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         pass
     target = query_interpreter(python, meanwhile=meanwhile)
     if remember:

@@ -208,7 +208,7 @@ def _load(root: Path) -> UnpackedWheel | None:
             entries=entries,
             scripts=tuple(tuple(s) for s in data["scripts"]),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

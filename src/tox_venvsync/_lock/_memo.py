@@ -55,7 +55,7 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
     except OSError:
         return select()  # the reader reports the unreadable file
     memo = directory / f"{key}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         data = json.loads(memo.read_text(encoding="utf-8"))
         if data["format"] == _FORMAT:
             return [_pick(item) for item in data["picks"]]

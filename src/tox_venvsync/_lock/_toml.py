@@ -178,7 +178,7 @@ class _Memo:
         self._old: dict[str, Any] = {}
         self._new: dict[str, Any] = {}
         self._parsed = 0
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, RecursionError):
             data = json.loads(self._file.read_text(encoding="utf-8"))
             if data.get("format") == _MEMO_FORMAT and isinstance(data.get("tables"), dict):
                 self._old = data["tables"]
