@@ -104,11 +104,12 @@ def _placed(env: Env) -> dict[str, tuple[object, ...]]:
     """The venv as a placement without a memo makes it, from a warm cache; the memo of it is kept.
 
     Not the first sync's: two linking threads may each write one of the cache's shared files (INSTALLER) while
-    the other links the one it wrote, which is replaced (the same bytes, another inode).
+    the other links the one it wrote, which is replaced (the same bytes, another inode); a placement that then
+    writes the file instead of linking it is not remembered at all (CI saw no memo after the first sync).
     """
     assert env.sync()
     env.create()
-    _memo(env).unlink()
+    _memo(env).unlink(missing_ok=True)
     assert env.sync()
     return env.tree()
 
@@ -161,7 +162,7 @@ def test_the_projects_wheel_is_installed_after_the_replay(
     project = [LocalWheel(path=make_wheel(built, "proj", "0.1", modules={"proj/__init__.py": "P = 1\n"}))]
     assert env.sync(project)
     env.create()
-    _memo(env).unlink()
+    _memo(env).unlink(missing_ok=True)  # none when the first placement wrote a shared file
     assert env.sync(project)  # the cache's shared files were there: see _placed
     placed = env.tree()
     env.create()
