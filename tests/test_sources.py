@@ -311,6 +311,48 @@ def test_a_git_urls_login_goes_to_git_in_its_environment_never_on_its_command_li
     assert env.source("gitpkg") == f"git+{local_index.url}/git/repo.git@{commit}"
 
 
+@pytest.mark.parametrize("submodule", ["served", "missing"])
+def test_a_git_checkout_has_its_submodules_at_their_commits_as_pip_and_uv_check_them_out(
+    env: Env, local_index: LocalIndex, submodule: str
+) -> None:
+    # a package whose files come from a submodule (vendored C sources, a shared data set) was built without them
+    sub = env.root / "sub"
+    (sub / "vendored").mkdir(parents=True)
+    (sub / "vendored" / "__init__.py").write_text("DATA = 'first'\n")
+    git(sub, "init", "-q", "-b", "main")
+    git(sub, "add", ".")
+    git(sub, "commit", "-q", "-m", "first")
+    (sub / "vendored" / "__init__.py").write_text("DATA = 'newer, not the pinned one'\n")
+    git(sub, "commit", "-q", "-am", "second")
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": ""})
+    git(repo, "init", "-q", "-b", "main")
+    # a submodule URL relative to the repository's, as projects write it: served beside it below
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "src/gitpkg/sub")
+    git(repo / "src" / "gitpkg" / "sub", "checkout", "-q", "HEAD~1")  # the superproject pins the first commit
+    git(repo, "config", "-f", ".gitmodules", "submodule.src/gitpkg/sub.url", "../sub.git")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    commit = git(repo, "rev-parse", "HEAD")
+    root = env.root / "served"
+    for name, tree in (("repo", repo), ("sub", sub))[: 2 if submodule == "served" else 1]:
+        git(tree, "clone", "-q", "--bare", ".", str(root / f"{name}.git"))
+        git(root / f"{name}.git", "update-server-info")  # served as plain files: git's "dumb" HTTP protocol
+    local_index.git_root = root
+    url = f"{local_index.url}/git/repo.git"
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": url, "commit-id": commit}})
+    if submodule == "missing":
+        with pytest.raises(BuildError) as info:
+            env.sync()
+        assert str(info.value) == (
+            f"cannot build gitpkg from the submodules of {url}@{commit}: "
+            f"fatal: repository '{local_index.url}/git/sub.git/' not found"
+        )
+        assert scan([env.site]) == {}  # nothing installed
+        return
+    assert actions(env.sync()) == [("gitpkg", "install")]
+    assert env.run("import gitpkg.sub.vendored as v; print(v.DATA)") == "first"
+
+
 @pytest.mark.reliability("hostile")
 def test_a_git_urls_login_never_goes_over_plain_http_to_another_host(env: Env, mocker: MockerFixture) -> None:
     # index logins never did; a git URL's went to git clone as it was, in clear text on the way

@@ -101,7 +101,8 @@ class Builder:
             msg = f"cannot install {pick.name} at {pick.context}: {reason}; correct it in the lock"
             raise BadInputError(msg)
         source = f"{vcs.url}@{vcs.commit}"
-        key = self._key(f"{source}#{vcs.subdirectory or ''}")
+        # "with submodules": a wheel kept from before they were checked out is built again, once, with them
+        key = self._key(f"{source}#{vcs.subdirectory or ''}#with submodules")
         out = self._cache.built("git", key)
         with self._once(out, "git", key) as wheel:
             if wheel is not None:
@@ -122,6 +123,9 @@ class Builder:
                 _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", "--", url, str(checkout)], environ)
                 where = f"{vcs.url}@{vcs.commit}"
                 _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
+                if (checkout / ".gitmodules").exists():  # as pip and uv: the commit's submodules, at their commits
+                    update = ["-C", str(checkout), "submodule", "update", "--init", "--recursive", "--quiet"]
+                    _git(pick, f"the submodules of {where}", update, environ)  # with the clone's login
                 tree = _below(pick, checkout, vcs.subdirectory, source)
                 return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
 
