@@ -1086,6 +1086,36 @@ def test_a_journal_an_earlier_version_wrote_names_its_names(tmp_path: Path) -> N
     assert (Journal(tmp_path).pending(), Journal(tmp_path).placing()) == (frozenset({"a", "b"}), {})
 
 
+def test_tree_roots_are_worked_out_once_per_plan(venv: Venv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync into a new venv asks for its plan's trees three times (its key, its replay, its journal): once is work."""
+    cache = Cache(tmp_path / "cache")
+    wheels = [make_wheel(tmp_path / "w", name, "1.0", modules={f"{name}.py": ""}) for name in ("one", "two")]
+    installer = LinkInstaller(venv.target, cache)
+    plan = Plan(
+        steps=tuple(
+            Step(
+                action=Action.INSTALL, name=canonicalize_name(w.name.split("-")[0]), version=None, wanted=from_cache(w)
+            )
+            for w in wheels
+        )
+    )
+    asked: list[str] = []
+    where = Cache.unpacked
+
+    def unpacked(self: Cache, algorithm: str, digest: str) -> Path:
+        asked.append(digest)
+        return where(self, algorithm, digest)
+
+    monkeypatch.setattr(Cache, "unpacked", unpacked)
+    roots = installer.tree_roots(plan)
+    roots["one"] = "changed by the caller"  # the answer is the caller's: the one kept is not changed through it
+    assert installer.tree_roots(plan) == installer.tree_roots(plan) != roots
+    assert len(asked) == 2
+    other = Plan(steps=plan.steps[:1])  # another plan (a replay's rest) is worked out for itself
+    assert set(installer.tree_roots(other)) == {"one"}
+    assert len(asked) == 3
+
+
 @pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
 def test_clear_half_placed_removes_a_cut_off_wheels_files_and_nothing_another_record_lists(
     venv: Venv, tmp_path: Path, *, link: bool
