@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -316,6 +317,43 @@ def test_a_memo_that_leads_anywhere_else_is_not_replayed(
     assert runs == []
     assert env.tree() == placed
     assert not (env.venv.parent / "outside").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "cache", "empty", "passes"),
+    [
+        ("lib/python3.12/site-packages", False, False, True),
+        ("a", False, False, True),
+        ("...", False, False, True),  # a name, if an odd one
+        ("a../.b", False, False, True),
+        ("", False, False, False),
+        ("", False, True, True),  # the venv's own top directory, where a caller allows it
+        ("/", False, True, False),
+        ("/abs", False, False, False),
+        ("a/", False, False, False),
+        ("a//b", False, False, False),
+        (".", False, False, False),
+        ("..", False, False, False),
+        ("a/./b", False, False, False),
+        ("a/..", False, False, False),
+        ("../a", False, False, False),
+        ("a\\..\\b", False, False, False),
+        ("a\0b", False, False, False),
+        ("unpacked/sha256/ab/x", True, False, True),
+        ("files/ab", True, False, True),
+        ("files", True, False, True),
+        ("unpackedx/a", True, False, False),
+        ("other/unpacked", True, False, False),
+        ("unpacked/../../etc", True, False, False),
+        ("", True, False, False),
+    ],
+)
+def test_a_memo_path_is_relative_without_dot_parts(value: str, *, cache: bool, empty: bool, passes: bool) -> None:
+    if passes:
+        assert _replay._path(value, cache=cache, empty=empty) == value
+    else:
+        with pytest.raises(ValueError, match=f"^{re.escape(value)}$"):  # the path refused is named
+            _replay._path(value, cache=cache, empty=empty)
 
 
 def test_a_memo_nested_too_deeply_to_read_is_not_replayed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
