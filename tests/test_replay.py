@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
 import stat
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -25,7 +27,6 @@ from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     from _support.index import LocalIndex
 
@@ -383,3 +384,35 @@ def test_a_memo_relying_on_a_directory_that_links_out_is_not_replayed(
         env.sync()  # refused as a placement refuses it
     assert runs == [False]
     assert list(outside.rglob("*")) == [outside / "sub", outside / "sub" / "deep"]
+
+
+def test_a_shared_file_with_as_many_links_as_allowed_is_put_anew_and_the_placement_remembered(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed = _placed(env)
+    memo = json.loads(_memo(env).read_text())
+    installer = next(env.cache.root / row[0] for row in memo["shared"] if row[1].endswith("/INSTALLER"))
+    full = installer.stat().st_ino
+    real_link = os.link
+
+    def link(source: str, destination: str) -> None:
+        if Path(source).stat().st_ino == full:  # ext4's 65,000: every distribution of every venv links INSTALLER
+            raise OSError(errno.EMLINK, "Too many links", source, None, destination)
+        real_link(source, destination)
+
+    monkeypatch.setattr(os, "link", link)
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == [False]  # the memo links the full file: undone, and placed from the trees
+    installed = [path.stat() for path in env.venv.rglob("INSTALLER")]
+    assert len(installed) == 3
+    assert {(found.st_ino, found.st_nlink > 1) for found in installed} == {(installer.stat().st_ino, True)}
+    assert installer.stat().st_ino != full  # the cache's copy is a new file; the venvs linked to the old keep it
+    assert not _drift(env)
+
+    env.create()
+    assert env.sync()
+    assert runs == [False, True]  # remembered again, with the new copy
+    assert {k: v[:3] for k, v in env.tree().items()} == {k: v[:3] for k, v in placed.items()}
+    assert not _drift(env)

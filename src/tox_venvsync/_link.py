@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -377,6 +378,24 @@ class _SharedFiles:
             return None
         return str(path)
 
+    @staticmethod
+    def linked(shared: str, destination: str, data: bytes) -> bool:
+        """Whether ``destination`` was made a hard link to the cache's copy ``shared`` of ``data``.
+
+        A copy with as many links as its filesystem allows (``EMLINK``; ext4: 65,000) is put in its place anew, a
+        file of its own with the same bytes and mode, and linked: every distribution of every venv on the machine
+        links one ``INSTALLER``, and past the limit each venv wrote its own, so no placement was remembered again
+        (see ``_replay``) and a memo that links the full one failed each time (found by QA with 65,000 links).
+        The venvs linked to the full one keep it.
+        """
+        if (failure := _link_failure(shared, destination)) != errno.EMLINK:
+            return not failure
+        try:
+            write_atomic(Path(shared), data, mode=stat.S_IMODE(os.stat(shared).st_mode))
+        except OSError:
+            return False
+        return _hardlink(shared, destination)
+
 
 _LIBRARIES = frozenset({"purelib", "platlib"})
 
@@ -643,7 +662,7 @@ class _Placement:
     def _emit(self, destination: str, data: bytes, *, executable: bool) -> None:
         """A file of this venv: linked from the cache's shared copy, else written."""
         shared = self._shared.path(data, executable=executable) if self._shared is not None else None
-        if shared is not None and _hardlink(shared, destination):
+        if shared is not None and _SharedFiles.linked(shared, destination, data):
             if self.recorder is not None:
                 self.recorder.link_shared(shared, destination, len(data), executable=executable)
             return
@@ -682,19 +701,24 @@ def _clone(source: str, destination: str) -> bool:
 
 
 def _hardlink(source: str, destination: str) -> bool:
+    return not _link_failure(source, destination)
+
+
+def _link_failure(source: str, destination: str) -> int:
+    """Make ``destination`` a hard link to ``source``: ``0``, else the ``errno`` that stopped it."""
     try:
         os.link(source, destination)
     except FileExistsError:  # a file another wheel placed, or an interrupted apply left: replaced in one step
         try:
             if os.path.samefile(source, destination):
-                return True  # that very file already (rename(2) of one link over another of it does nothing)
+                return 0  # that very file already (rename(2) of one link over another of it does nothing)
             with _replacing(destination) as temporary:
                 os.link(source, temporary)
-        except OSError:
-            return False
-    except OSError:
-        return False  # another filesystem, or links not allowed: copy instead
-    return True
+        except OSError as exc:
+            return exc.errno or errno.EIO
+    except OSError as exc:
+        return exc.errno or errno.EIO  # another filesystem, or links not allowed: copy instead
+    return 0
 
 
 def _shebang(path: Path, interpreter: str) -> bytes:
