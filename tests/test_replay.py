@@ -416,3 +416,34 @@ def test_a_shared_file_with_as_many_links_as_allowed_is_put_anew_and_the_placeme
     assert runs == [False, True]  # remembered again, with the new copy
     assert {k: v[:3] for k, v in env.tree().items()} == {k: v[:3] for k, v in placed.items()}
     assert not _drift(env)
+
+
+def test_a_memo_whose_replay_fails_and_whose_placement_copies_is_removed(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed = _placed(env)
+    real_link = os.link
+
+    def link(source: str, destination: str) -> None:
+        if destination.startswith(str(env.venv)):  # the venv on another filesystem now (a tmpfs mounted there)
+            raise OSError(errno.EXDEV, "Invalid cross-device link", source, None, destination)
+        real_link(source, destination)
+
+    monkeypatch.setattr(os, "link", link)
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == [False]  # its first link fails: undone, and every file copied
+    assert not _drift(env)
+    assert not _memo(env).exists()  # not made again up to its first link, and undone, on every recreate
+    env.create()
+    assert env.sync()
+    assert runs == [False]
+
+    monkeypatch.setattr(os, "link", real_link)  # back on the cache's filesystem: remembered again
+    env.create()
+    assert env.sync()
+    env.create()
+    assert env.sync()
+    assert runs == [False, True]
+    assert env.tree() == placed

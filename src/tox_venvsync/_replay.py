@@ -160,10 +160,18 @@ def _relative(path: str, prefix: str) -> str:
 
 
 def remember(memo: Mapping[str, object], path: Path) -> None:
-    """Keep ``memo`` at ``path``; a cache that cannot be written only keeps no memo."""
-    if memo:
-        with contextlib.suppress(OSError):
+    """Keep ``memo`` at ``path``; a cache that cannot be written only keeps no memo.
+
+    An empty ``memo`` (a placement that copied or wrote a file) removes the one kept there: it is of other
+    inputs, or of these and its replay just failed (the venv on another filesystem now, a tree's file at its
+    filesystem's limit of links). Kept, it was made again up to the link that failed, undone and placed from the
+    trees on every recreate of the venv (found by QA).
+    """
+    with contextlib.suppress(OSError):
+        if memo:
             write_atomic(path, json.dumps(memo, separators=(",", ":")))
+        elif os.path.exists(path):  # a cache that is not written to (read-only) is only looked at
+            path.unlink()
 
 
 class Replay:
