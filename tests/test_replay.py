@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -446,4 +448,39 @@ def test_a_memo_whose_replay_fails_and_whose_placement_copies_is_removed(
     env.create()
     assert env.sync()
     assert runs == [False, True]
+    assert env.tree() == placed
+
+
+#: a sync that is killed (SIGKILL) as it renames the placement memo into ``placements/``
+_KILLED_AT_THE_MEMO = """
+import os, signal, sys
+from pathlib import Path
+from tox_venvsync._cache import Cache
+from tox_venvsync._sync import SyncSpec, sync
+from tox_venvsync._target import query_interpreter
+
+real = os.replace
+def replace(source, destination, *args, **kwargs):
+    if "placements" in Path(destination).parts:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(source, destination, *args, **kwargs)
+os.replace = replace
+venv, lock, cache = map(Path, sys.argv[1:])
+sync(SyncSpec(venv=venv, lock_path=lock), query_interpreter(venv / "bin" / "python"), cache=Cache(cache))
+"""
+
+
+def test_a_sync_killed_as_it_writes_the_memo_leaves_nothing_of_it_in_placements(env: Env) -> None:
+    placed = _placed(env)
+    _memo(env).unlink()
+    env.create()
+    args = [str(env.venv), str(env.lock), str(env.cache.root)]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_THE_MEMO, *args], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    assert list(_memo(env).parent.iterdir()) == []  # its temporary file was in the process's work directory
+    assert env.sync()  # the journal's: the placement was not known to be whole
+    env.create()
+    assert env.sync()
+    assert _memo(env).is_file()
+    assert [path.name for path in _memo(env).parent.iterdir()] == [_memo(env).name]
     assert env.tree() == placed

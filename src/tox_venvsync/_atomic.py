@@ -30,17 +30,18 @@ def readable_by_all(modes: Iterable[tuple[Path, int]]) -> None:
             path.chmod(mode)
 
 
-def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> None:
+def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None, scratch: Path | None = None) -> None:
     """Write ``text`` to ``path`` through a temporary file of its own beside it, then one rename.
 
     A reader sees the old file or the new one, never a part; two writers (tox runs environments in
     threads of one process) never share a temporary file, and the last rename wins. ``mode`` sets
-    the file's permissions before it appears.
+    the file's permissions before it appears. ``scratch``: a directory on the same filesystem to make
+    the temporary file in instead (the cache's work directory of the process, which goes with it).
     """
     import tempfile  # noqa: PLC0415  # ~5 ms to import; runs that write nothing (a no-op) skip it
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=scratch or path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(name)
     try:
         with naming(path), os.fdopen(fd, "wb") as handle:  # a full disk's error names the file it was writing

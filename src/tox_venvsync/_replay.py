@@ -159,17 +159,22 @@ def _relative(path: str, prefix: str) -> str:
     return path[len(prefix) :] if path.startswith(prefix) else "/"  # "/" fails the memo's check: never replayed
 
 
-def remember(memo: Mapping[str, object], path: Path) -> None:
-    """Keep ``memo`` at ``path``; a cache that cannot be written only keeps no memo.
+def remember(memo: Mapping[str, object], cache: Cache, venv: Path) -> None:
+    """Keep ``memo`` as the memo of the venv at ``venv``; a cache that cannot be written only keeps no memo.
+
+    Written in the process's work directory of the cache and renamed into place: one killed while writing it
+    (megabytes, for thousands of packages) left the temporary file in ``placements/`` for good (found by QA);
+    a dead process's work directory is removed by the next (see :meth:`Cache.tmp_dir`).
 
     An empty ``memo`` (a placement that copied or wrote a file) removes the one kept there: it is of other
     inputs, or of these and its replay just failed (the venv on another filesystem now, a tree's file at its
     filesystem's limit of links). Kept, it was made again up to the link that failed, undone and placed from the
     trees on every recreate of the venv (found by QA).
     """
+    path = memo_path(cache, venv)
     with contextlib.suppress(OSError):
         if memo:
-            write_atomic(path, json.dumps(memo, separators=(",", ":")))
+            write_atomic(path, json.dumps(memo, separators=(",", ":")), scratch=cache.tmp_dir())
         elif os.path.exists(path):  # a cache that is not written to (read-only) is only looked at
             path.unlink()
 

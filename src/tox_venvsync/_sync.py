@@ -321,11 +321,11 @@ def _apply(  # noqa: PLR0913  # the sync's parts it applies with
     placing, building = chosen.placing(plan, wheels) if isinstance(chosen, LinkInstaller) else ({}, {})
     journal.start((step.name for step in plan.changes), placing, building)
     if key is not None and isinstance(chosen, LinkInstaller):
-        from tox_venvsync._replay import Recorder, memo_path, remember  # noqa: PLC0415
+        from tox_venvsync._replay import Recorder, remember  # noqa: PLC0415
 
         chosen.recorder = recorder = Recorder()
         apply()
-        remember(recorder.memo(key, spec.venv, cache, chosen.sources), memo_path(cache, spec.venv))
+        remember(recorder.memo(key, spec.venv, cache, chosen.sources), cache, spec.venv)
     else:
         apply()
     if isinstance(chosen, LinkInstaller):
