@@ -11,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -484,3 +485,27 @@ def test_a_sync_killed_as_it_writes_the_memo_leaves_nothing_of_it_in_placements(
     assert _memo(env).is_file()
     assert [path.name for path in _memo(env).parent.iterdir()] == [_memo(env).name]
     assert env.tree() == placed
+
+
+def test_only_the_most_recently_written_or_replayed_memos_are_kept(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _placed(env)
+    monkeypatch.setattr(_replay, "_KEPT", 3, raising=False)
+    placements = _memo(env).parent
+    gone = [placements / f"{number:032x}.json" for number in range(4)]  # of venv paths never made again
+    for days, path in enumerate(gone, start=1):
+        path.write_text("{}")
+        os.utime(path, (time.time() - days * 86_400,) * 2)
+    os.utime(_memo(env), (time.time() - 10 * 86_400,) * 2)  # the oldest of all, until it is replayed
+    env.create()
+    runs = _counting(monkeypatch, _replay.Replay, "run")
+    assert env.sync()
+    assert runs == [True]
+
+    other = Env(tmp_path / "other", env.python, env.cache, env.lock)
+    assert other.sync()  # a placement, remembered: the memos past the newest three go
+    assert sorted(placements.iterdir()) == sorted([_memo(other), _memo(env), gone[0]])
+    env.create()
+    assert env.sync()
+    assert runs == [True, True]

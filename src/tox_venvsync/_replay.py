@@ -175,8 +175,31 @@ def remember(memo: Mapping[str, object], cache: Cache, venv: Path) -> None:
     with contextlib.suppress(OSError):
         if memo:
             write_atomic(path, json.dumps(memo, separators=(",", ":")), scratch=cache.tmp_dir())
+            _forget_unused(path.parent)
         elif os.path.exists(path):  # a cache that is not written to (read-only) is only looked at
             path.unlink()
+
+
+#: the memos kept: the most recently written or replayed (see :func:`_forget_unused`)
+_KEPT = 256
+
+
+def _forget_unused(directory: Path) -> None:
+    """Remove the memos of ``directory`` but the :data:`_KEPT` most recently written or replayed.
+
+    A memo is one venv path's, used only when a venv is made there again: CI jobs and scripts that sync into a new
+    temporary path each run left one for each (674 KB for 500 small packages, megabytes for real ones), and
+    nothing ever removed them (found by QA). Run after a memo is written, never on the way of a replay.
+    """
+    kept: list[tuple[int, str]] = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.endswith(".json"):
+                with contextlib.suppress(OSError):  # removed meanwhile by another process doing the same
+                    kept.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+    for _, path in sorted(kept, reverse=True)[_KEPT:]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 class Replay:
@@ -251,14 +274,18 @@ def _undo(linked: Sequence[str], made: Sequence[str]) -> None:
 
 def found(cache: Cache, venv: Path, key: str) -> Replay | None:
     """The replay of the memo kept for ``venv`` if it is for ``key`` and passes its checks, else ``None``."""
+    path = memo_path(cache, venv)
     try:
-        with memo_path(cache, venv).open("rb") as file:
+        with path.open("rb") as file:
             data = json.loads(file.read())
         if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("key") != key:
             return None
-        return Replay(data, venv, cache)
+        replay = Replay(data, venv, cache)
     except (OSError, ValueError, TypeError, KeyError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used: among the last to be forgotten (see _forget_unused)
+    return replay
 
 
 _Rows = list[tuple[str, str, int, int]]
