@@ -875,6 +875,28 @@ def test_a_wrong_hash_is_bad_input_and_leaves_no_venv(
     assert not (tmp_path / "opt").exists()
 
 
+@pytest.mark.parametrize("status", [404, 410])
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # an HTTPError's connection (see test_fetch)
+def test_a_file_gone_from_the_locks_url_is_bad_input_and_leaves_no_venv(  # noqa: PLR0913, PLR0917  # fixtures, parameter
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    local_index: LocalIndex,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+) -> None:
+    # a lock's URL the server answers "not there" (a release deleted, a URL mistyped) is the lock's to fix: exit 2, as
+    # a wrong hash; it exited 1, as a server that failed
+    local_index.fail_paths["/files/alpha-1.0-py3-none-any.whl"] = status
+    venv = tmp_path / "opt" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (2, "")
+    url = local_index.file_url("alpha-1.0-py3-none-any.whl")
+    assert err.startswith(f"venvsync: error: cannot fetch alpha from {url}: the server answered HTTP {status} ")
+    assert err.endswith("; the file is not at that URL: check the URL in the lock, or lock again\n")
+    assert not (tmp_path / "opt").exists()
+
+
 def test_a_hostile_wheel_is_bad_input_and_leaves_no_venv(
     tmp_path: Path, local_index: LocalIndex, cache_dir: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -544,6 +544,7 @@ def test_http_404(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> No
         f"cannot fetch pkg from {url}: the server answered HTTP 404 Not Found; the file is not at that URL: check the "
         "URL in the lock, or lock again"
     )
+    assert info.value.exit_code == 2  # the lock is to fix: no network mends it
     del info
     gc.collect()
 
@@ -699,6 +700,7 @@ def test_missing_local_file(wheelhouse: Path, cache: Cache) -> None:
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([pick])
     assert str(info.value) == f"cannot fetch pkg from {wheel}: No such file or directory; check the path in the lock"
+    assert info.value.exit_code == 2  # the lock is to fix
     assert _files(cache.root) == []
 
 
@@ -711,6 +713,22 @@ def test_missing_file_url(wheelhouse: Path, cache: Cache) -> None:
     assert str(info.value) == (
         f"cannot fetch pkg from {wheel.as_uri()}: No such file or directory; check the path in the lock"
     )
+    assert info.value.exit_code == 2
+
+
+def test_a_gone_file_and_a_path_through_a_file_are_bad_input(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, tmp_path: Path
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    local_index.fail_paths[f"/files/{wheel.name}"] = 410
+    with pytest.raises(BadUrlError) as gone:
+        CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
+    assert gone.value.exit_code == 2
+    in_a_file = tmp_path / "a-file"
+    in_a_file.write_text("")
+    with pytest.raises(BadUrlError) as through:  # a file where the lock's path has a directory (ENOTDIR)
+        CacheFetcher(cache).fetch([_pick(wheel, path=in_a_file / wheel.name)])
+    assert through.value.exit_code == 2
 
 
 def test_file_url_with_quoted_characters(tmp_path: Path, cache: Cache) -> None:

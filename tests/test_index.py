@@ -103,6 +103,7 @@ def test_plain_http_only_to_this_machine_or_trusted_hosts(url: str, trusted: str
         f"cannot fetch pkg from {url}: plain http to {host} is refused, since anyone on the way can read or change "
         f"it; use https, or trust the host with TOX_VENVSYNC_TRUSTED_HOSTS={host}"
     )
+    assert caught.value.exit_code == 2  # the URL or the trusted hosts are to fix
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -366,7 +367,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     import urllib.request  # noqa: PLC0415
 
     from tox_venvsync._http import check_transport, timeout, transient_failure, transient_status  # noqa: PLC0415
-    from tox_venvsync._session import answered, network_reason, open_url, through_proxy  # noqa: PLC0415
+    from tox_venvsync._session import NOT_THERE, answered, network_reason, open_url, through_proxy  # noqa: PLC0415
 
     check_transport(pick.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"tox-venvsync/{__version__}"})  # noqa: S310
@@ -375,6 +376,8 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
     except urllib.error.HTTPError as exc:
         with exc:  # close the error's connection
             reason = through_proxy(answered(exc, "server", request), url)
+            if exc.code in NOT_THERE:  # the file is not at the lock's URL: the lock is to fix, as a bad URL is
+                raise BadUrlError(pick.name, url, reason) from exc
             raise FetchError(pick.name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = through_proxy(network_reason(exc, request), url)
@@ -386,6 +389,10 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
 _UNSENT = re.compile(r"[\x00-\x20\x7f]")
 
 
+#: what opening a path that names no file raises: nothing there, a file where a directory goes, a directory
+_NO_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR})
+
+
 def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
     try:
         if path.exists() and not path.is_file() and not path.is_dir():  # a pipe's open waits for ever for a writer
@@ -395,7 +402,10 @@ def _open_local(pick: Pick, artifact: Artifact, path: Path) -> IO[bytes]:
     except OSError as exc:
         if exc.errno in OUT_OF_FILES:  # out of file descriptors: no fault of the path in the lock
             raise
-        raise FetchError(pick.name, artifact.location, f"{exc.strerror}; check the path in the lock") from exc
+        reason = f"{exc.strerror}; check the path in the lock"
+        if exc.errno in _NO_FILE:  # no file at the lock's path: the lock is to fix (exit code 2), as a 404 is
+            raise BadUrlError(pick.name, artifact.location, reason) from exc
+        raise FetchError(pick.name, artifact.location, reason) from exc
     except ValueError as exc:  # a NUL character in the lock's path: open() refuses it, as no file has such a name
         raise BadUrlError(pick.name, artifact.location, f"it is not a usable path ({exc}); correct the lock") from exc
 

@@ -638,7 +638,7 @@ def check_transport(name: str, url: str, environ: Mapping[str, str] | None = Non
         reason = f"the URL is not valid ({exc}); correct it in the lock or the index setting"
         raise BadUrlError(name, url, reason) from exc
     if (refusal := _plain_http_refusal(parsed.scheme, parsed.hostname, environ)) is not None:
-        raise FetchError(name, url, refusal)
+        raise BadUrlError(name, url, refusal)  # the URL or the trusted hosts are to fix: no network mends it
 
 
 def _plain_http_refusal(scheme: str, hostname: str | None, environ: Mapping[str, str] | None = None) -> str | None:

@@ -300,7 +300,7 @@ def _basic(login: Login) -> str:
 
 #: Not Found and Gone: a lock's file that was removed or moved (a yanked release deleted, a mirror's cleanup), or a
 #: URL mistyped; asking again does not help
-_NOT_THERE = frozenset({404, 410})
+NOT_THERE = frozenset({404, 410})
 
 
 def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.Request | None = None) -> str:
@@ -308,7 +308,7 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
     reason = f"the {server} answered HTTP {exc.code} {' '.join(str(exc.reason).split())}"  # one line (a redirect loop)
     if exc.code == 407:  # noqa: PLR2004  # Proxy Authentication Required: no server's login helps
         return f"{reason}; {_PROXY_LOGIN}"
-    if exc.code in _NOT_THERE and server == "server":  # a file of the lock (an index's 404 is passed over)
+    if exc.code in NOT_THERE and server == "server":  # a file of the lock (an index's 404 is passed over)
         return f"{reason}; the file is not at that URL: check the URL in the lock, or lock again"
     if exc.code not in {401, 403}:
         return reason
