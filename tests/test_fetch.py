@@ -481,7 +481,7 @@ def test_a_download_that_breaks_off_says_why_in_words(
     monkeypatch.setattr(_fetch, "_open_source", lambda _pick, _artifact: _BreaksOff(b"x" * 10))
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, size=None)])
-    assert info.value.reason == "[Errno 104] Connection reset by peer; check the network or the index"
+    assert info.value.reason == "the connection was cut off on the way (Connection reset by peer); try again"
     assert info.value.transient
 
 
@@ -509,8 +509,8 @@ def test_http_500(wheelhouse: Path, cache: Cache, local_index: LocalIndex) -> No
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
     assert str(info.value) == (
-        f"cannot fetch pkg from {url}: the server answered HTTP 500 Internal Server Error (asked 4 times; "
-        "TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+        f"cannot fetch pkg from {url}: the server answered HTTP 500 Internal Server Error; a failure on the server's "
+        "side: try again later (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
     )
     assert (info.value.name, info.value.source) == ("pkg", url)
     assert _files(cache.root) == []
@@ -568,8 +568,10 @@ def test_connection_refused(wheelhouse: Path, cache: Cache) -> None:
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
     assert str(info.value).startswith(f"cannot fetch pkg from {url}: ")
-    assert info.value.reason.endswith(
-        "Connection refused; check the network or the index (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+    # "[Errno 111] Connection refused; check the network or the index" was Python's text: what it means, and to do
+    assert info.value.reason == (
+        "the host refused the connection (Connection refused): nothing listens on that port; check the URL's host and "
+        "port (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
     )
     assert _files(cache.root) == []
 
@@ -850,6 +852,44 @@ def test_a_failure_that_may_pass_is_asked_again_as_uv_and_pip_do(
     assert [p for p in _files(cache.root) if not p.startswith("artifacts/")] == []
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            (
+                "the host name could not be looked up (Name or service not known); check the URL's host and the "
+                "network's DNS; without a network, sync with tox --sync-offline from a cache that holds the files"
+            ),
+        ),
+        (
+            OSError(errno.ENETUNREACH, "Network is unreachable"),
+            (
+                "the network does not reach the host (Network is unreachable); check the network connection; without "
+                "a network, sync with tox --sync-offline from a cache that holds the files"
+            ),
+        ),
+    ],
+    ids=["dns", "unreachable"],
+)
+def test_a_host_that_cannot_be_reached_is_said_in_words(
+    wheelhouse: Path, cache: Cache, monkeypatch: pytest.MonkeyPatch, error: OSError, said: str
+) -> None:
+    # found by QA: "[Errno -2] Name or service not known; check the network or the index", Python's own text
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    url = f"https://pkgs.example/files/{wheel.name}"
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert info.value.reason == said
+    assert info.value.exit_code == 1  # the network, not the input: as uv and pip, a failed sync
+
+
 @pytest.mark.reliability("hostile")
 def test_a_failure_that_lasts_is_asked_three_times_more_and_named_so(
     wheelhouse: Path, cache: Cache, local_index: LocalIndex
@@ -860,8 +900,8 @@ def test_a_failure_that_lasts_is_asked_three_times_more_and_named_so(
     with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
     assert str(info.value) == (
-        f"cannot fetch pkg from {url}: the server answered HTTP 503 Service Unavailable (asked 4 times; "
-        "TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+        f"cannot fetch pkg from {url}: the server answered HTTP 503 Service Unavailable; a failure on the server's "
+        "side: try again later (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
     )
     assert len(local_index.requests) == 4
     assert _files(cache.root) == []
@@ -946,9 +986,15 @@ def test_the_waits_double_and_a_servers_retry_after_is_granted_up_to_half_a_minu
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
     local_index.flaky_paths[f"/files/{wheel.name}"] = [429] * 4
     local_index.retry_after = retry_after
-    with pytest.raises(FetchError):
+    with pytest.raises(FetchError) as info:
         CacheFetcher(cache).fetch([_pick(wheel, url=local_index.file_url(wheel.name))])
     assert [c.args[0] for c in waited.call_args_list] == waits
+    # the last answer's words say to wait, and whether the server's Retry-After was (its figure counts only if read)
+    granted = ", waiting as its Retry-After asked, 30 s at most" if waits[0] != 0.5 else ""
+    assert info.value.reason == (
+        "the server answered HTTP 429 Too Many Requests; the server limits how often it is asked: try again later "
+        f"(asked 4 times{granted}; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+    )
 
 
 def test_a_fetch_that_stops_waits_for_no_retry(
@@ -982,8 +1028,8 @@ def test_tox_venvsync_http_timeout_sets_how_long_a_silent_server_is_waited_for(
         CacheFetcher(cache).fetch([_pick(wheel, url=url)])
     assert time.monotonic() - started < 10
     assert str(info.value) == (
-        f"cannot fetch pkg from {url}: timed out; check the network or the index (asked 4 times; "
-        "TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+        f"cannot fetch pkg from {url}: the server did not answer within 0.5 s (timed out); try again later, or give "
+        "it longer with TOX_VENVSYNC_HTTP_TIMEOUT (asked 4 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
     )
     assert _files(cache.root) == []
 

@@ -327,7 +327,8 @@ def test_a_page_asked_again_after_a_redirect_names_no_redirect_its_last_request_
     finally:
         answering.join(10)
     assert str(info.value).startswith(
-        f"cannot fetch pkg from {index}pkg/: [Errno 111] Connection refused; check the network or the index"
+        f"cannot fetch pkg from {index}pkg/: the host refused the connection (Connection refused): nothing listens "
+        "on that port; check the URL's host and port"
     )
 
 
@@ -526,8 +527,11 @@ def test_a_proxy_that_cannot_be_reached_is_named(
     monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
     with pytest.raises(FetchError) as info:
         IndexClient().locate("https://pypi.example/simple/", "pkg", wheel.name)
-    assert str(info.value).endswith(
-        f"Connection refused; check the network or the index (the request went through the proxy {shown})"
+    # then "Connection refused; check the URL's host and port": the connection refused was the proxy's
+    assert str(info.value) == (
+        f"cannot fetch pkg from https://pypi.example/simple/pkg/: the proxy {shown} cannot be reached (Connection "
+        "refused); check the proxy setting (https_proxy), or add the host to no_proxy if it is to be reached without "
+        "the proxy"
     )
     assert "s3cret" not in str(info.value)
 

@@ -270,7 +270,8 @@ def test_a_redirect_to_a_server_that_does_not_answer_names_where_it_went(
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])
     assert str(info.value).startswith(
         f"cannot fetch pkg from {local_index.file_url(wheel.name)}: the server sent the request on to {onward}, and "
-        "there: [Errno 111] Connection refused; check the network or the index"
+        "there: the host refused the connection (Connection refused): nothing listens on that port; check the URL's "
+        "host and port"
     )
 
 

@@ -35,6 +35,7 @@ _TOX_NAMES = {
     "leave extras and groups out": "leave extras and dependency_groups empty in this environment",
     "frozen": "--frozen to sync_flags",
     "no group": "--no-group {} to sync_flags",
+    "offline": "tox --sync-offline",
 }
 _COMMAND_LINE_NAMES = {
     "env_location": "--venv",
@@ -48,6 +49,7 @@ _COMMAND_LINE_NAMES = {
     "leave extras and groups out": "leave out --extra and --group",
     "frozen": "--frozen",
     "no group": "--no-group {}",
+    "offline": "--offline",
 }
 _names = _TOX_NAMES
 #: this thread's own spellings over the front end's (tox p sets up environments in threads)

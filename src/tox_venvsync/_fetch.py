@@ -380,7 +380,7 @@ def _open_source(pick: Pick, artifact: Artifact) -> IO[bytes]:
                 raise BadUrlError(pick.name, url, reason) from exc
             raise FetchError(pick.name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError) as exc:
-        reason = through_proxy(network_reason(exc, request), url)
+        reason = through_proxy(network_reason(exc, request), url, exc)
         raise FetchError(pick.name, url, reason, transient=transient_failure(exc)) from exc
     return response
 

@@ -578,7 +578,13 @@ def retried(action: Callable[[], _T]) -> _T:
                 continue
             if attempt == 0:
                 raise
-            reason = f"{exc.reason} (asked {attempt + 1} times; {RETRIES_ENV} sets how often)"
+            # a server's Retry-After was waited for (a 429 or 503 that says how long): said, as its limit is
+            waited = (
+                f", waiting as its Retry-After asked, {_LONGEST_WAIT:g} s at most"
+                if _retry_after(exc.__cause__)
+                else ""
+            )
+            reason = f"{exc.reason} (asked {attempt + 1} times{waited}; {RETRIES_ENV} sets how often)"
             raise FetchError(exc.name, exc.source, reason, transient=exc.transient) from exc
 
 

@@ -160,7 +160,7 @@ def _get_page(request: urllib.request.Request, name: str, url: str) -> tuple[byt
             reason = through_proxy(answered(exc, "index", request), url)
             raise FetchError(name, url, reason, transient=transient_status(exc.code)) from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # a page cut short is IncompleteRead
-        reason = through_proxy(network_reason(exc, request), url)
+        reason = through_proxy(network_reason(exc, request), url, exc)
         raise FetchError(name, url, reason, transient=transient_failure(exc)) from exc
     return _decoded(body, coding, name, url), kind, base
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import functools
 import http.client
 import os
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from tox_venvsync._errors import named
 from tox_venvsync._http import (
     _AUTHORITY_VARIABLES,
     _HOPS,
+    TIMEOUT_ENV,
     RefusedRedirect,
     _bypassed,
     _Handler,
@@ -26,6 +29,8 @@ from tox_venvsync._http import (
     _Redirects,
     _shown_proxy,
     _tunnel_refusal,
+    timeout,
+    transient_status,
 )
 
 if TYPE_CHECKING:
@@ -121,14 +126,25 @@ def _setting(name: str) -> str | None:
 _PROXY_LOGIN = "give the proxy its login in its URL, before the host (user:token@), in https_proxy or http_proxy"
 
 
-def through_proxy(reason: str, url: str) -> str:
-    """``reason``, naming the proxy the request to ``url`` went through, if one did: the failure may be the proxy's."""
+def through_proxy(reason: str, url: str, failure: BaseException | None = None) -> str:
+    """``reason``, naming the proxy the request to ``url`` went through, if one did: the failure may be the proxy's.
+
+    A connection that could not be made at all (``failure``: a name not looked up, refused, no route) was the
+    proxy's: the request connects to the proxy alone, which looks the host up and connects to it on its side.
+    """
     parts = urlsplit(url)
     network = _logins.get().network
     proxies = _proxies(network)
     proxy = proxies.get(parts.scheme.lower())
     if proxy is None or _bypassed(parts.netloc.rpartition("@")[2], None if network is None else proxies.get("no", "")):
         return reason
+    cause = getattr(failure, "reason", failure)
+    if isinstance(cause, OSError) and _not_connected(cause):
+        words = cause.strerror or " ".join(str(cause).split())
+        return (
+            f"the proxy {_shown_proxy(proxy)} cannot be reached ({words}); check the proxy setting "
+            f"({parts.scheme.lower()}_proxy), or add the host to no_proxy if it is to be reached without the proxy"
+        )
     return f"{reason} (the request went through the proxy {_shown_proxy(proxy)})"
 
 
@@ -303,6 +319,14 @@ def _basic(login: Login) -> str:
 NOT_THERE = frozenset({404, 410})
 
 
+#: what a status that says "ask again later" means, and what to do (500: the server's failures, the 5xx class)
+_LATER = {
+    408: "the server gave up waiting for the request: try again later",
+    429: "the server limits how often it is asked: try again later",
+    500: "a failure on the server's side: try again later",
+}
+
+
 def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.Request | None = None) -> str:
     """What an HTTP error status says, and for a refused login what to do (``request``: the one refused)."""
     reason = f"the {server} answered HTTP {exc.code} {' '.join(str(exc.reason).split())}"  # one line (a redirect loop)
@@ -310,8 +334,8 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
         return f"{reason}; {_PROXY_LOGIN}"
     if exc.code in NOT_THERE and server == "server":  # a file of the lock (an index's 404 is passed over)
         return f"{reason}; the file is not at that URL: check the URL in the lock, or lock again"
-    if exc.code not in {401, 403}:
-        return reason
+    if exc.code not in {401, 403}:  # a status that says "ask again later" was asked again (see retried): wait
+        return f"{reason}; {_LATER.get(exc.code, _LATER[500])}" if transient_status(exc.code) else reason
     sent = request is not None and request.get_header("Authorization") is not None and request.full_url == exc.url
     if sent or exc.url in _logins.get().sent:
         return (
@@ -422,7 +446,48 @@ def _network_reason(exc: urllib.error.URLError | OSError | http.client.HTTPExcep
         if reason.verify_code == _HOSTNAME_MISMATCH:
             return f"the server's certificate is for another host ({reason.verify_message}); check the URL's host"
         return _unverified(reason)
+    if isinstance(reason, OSError) and (plainly := _connection_failure(reason)) is not None:
+        return plainly
     return f"{' '.join(str(reason).split())}; check the network or the index"  # one line, whatever the reason holds
+
+
+#: the errors of a network that does not reach the host at all (no route, no network up)
+_UNREACHABLE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
+
+
+def _not_connected(error: OSError) -> bool:
+    """Whether ``error`` is a connection that was never made: a name not looked up, a refusal, no route."""
+    import socket  # noqa: PLC0415  # loaded already: a request was made
+
+    return isinstance(error, (socket.gaierror, ConnectionRefusedError)) or error.errno in _UNREACHABLE
+
+
+def _connection_failure(error: OSError) -> str | None:
+    """A connection's failure in words, with what to do; ``None`` for another ``OSError``.
+
+    Python's own text (``[Errno 111] Connection refused``, ``[Errno -2] Name or service not known``, ``timed out``)
+    said what the socket met, not what it means for the URL nor what to do: a host name that does not resolve is a
+    typo or a network without DNS (offline, the cache may hold every file), nothing listening is a wrong port or a
+    server down. The system's words stay, in brackets.
+    """
+    import socket  # noqa: PLC0415  # loaded already: a request was made
+
+    words = error.strerror or " ".join(str(error).split())
+    offline = f"without a network, sync with {named('offline')} from a cache that holds the files"
+    if isinstance(error, socket.gaierror):
+        return f"the host name could not be looked up ({words}); check the URL's host and the network's DNS; {offline}"
+    if isinstance(error, ConnectionRefusedError):
+        return f"the host refused the connection ({words}): nothing listens on that port; check the URL's host and port"
+    if isinstance(error, TimeoutError):
+        return (
+            f"the server did not answer within {timeout():g} s ({words}); try again later, or give it longer "
+            f"with {TIMEOUT_ENV}"
+        )
+    if isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        return f"the connection was cut off on the way ({words}); try again"
+    if error.errno in _UNREACHABLE:
+        return f"the network does not reach the host ({words}); check the network connection; {offline}"
+    return None
 
 
 #: OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID and X509_V_ERR_CERT_HAS_EXPIRED: no authority to add helps
