@@ -299,7 +299,7 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
     try:
         source.validate_record()  # every file's hash against RECORD
     except InstallerError as exc:
-        raise InstallError(name, wheel.name, f"its RECORD does not match its content ({exc})") from exc
+        raise InstallError(name, wheel.name, _record_issue(exc, wheel)) from exc
     points = f"{source.dist_info_dir}/entry_points.txt"
     scripts = entry_scripts(source.read_dist_info("entry_points.txt"), wheel, name) if points in names else []
     _leaves_the_venv_its_own((script for script, *_ in scripts), names, source.data_dir, name, wheel)
@@ -422,6 +422,21 @@ def _leaves_the_venv_its_own(
     if found:
         reason = f"it ships {found[0]!r}, which would replace the virtual environment's own file of that name"
         raise InstallError(name, wheel.name, reason)
+
+
+def _record_issue(exc: Exception, wheel: Path) -> str:
+    """What is wrong with the wheel's RECORD, in a clause: the first of installer's issues, without its path.
+
+    installer's error is the ``repr`` of its list of issues, each naming the wheel by its full path (a temporary
+    build directory's), and an unreadable RECORD as the ``repr`` of the exception met: a message held ``(["Unable to
+    retrieve `RECORD` from /tmp/.../x.whl: InvalidRecordEntry(elements=['garbage'], issues=[...])"])``.
+    """
+    issues: list[str] = list(getattr(exc, "issues", None) or [str(exc)])
+    if issues[0].startswith("Unable to retrieve") and exc.__cause__ is not None:
+        return f"its RECORD does not read ({' '.join(str(exc.__cause__).split())})"
+    first = issues[0].removeprefix(f"In {wheel}, ")
+    more = f", and {len(issues) - 1} more" if len(issues) > 1 else ""
+    return f"its RECORD does not match its content ({first}{more})"
 
 
 def _scripts_stay_in_bin(scripts: list[str], name: str, wheel: Path) -> None:
