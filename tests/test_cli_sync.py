@@ -907,9 +907,11 @@ def test_a_hostile_wheel_is_bad_input_and_leaves_no_venv(
     venv = tmp_path / "opt" / "venv"
     code, out, err = run(capsys, *sync_args(lock, venv, python312))
     assert (code, out) == (2, "")
+    # the sentence said what is wrong, not what to do: the lock pins a file that is broken (found by QA)
     assert err == (
         f"venvsync: error: cannot install evil from {wheel.name}: the entry '../evil.py' would be written outside "
-        "the venv\n"
+        f"the venv; the file {lock} pins for it is at fault: lock again, or lock another release of evil if this one "
+        "is broken (and tell its maintainers)\n"
     )
     assert not (tmp_path / "opt").exists()
     assert not (tmp_path / "evil.py").exists()

@@ -1728,6 +1728,8 @@ def _wheel(directory, files):
     files[f"{dist}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
     lines = [_record_line(p, d) for p, d in files.items()] + [f"{dist}/RECORD,,"]
     files[f"{dist}/RECORD"] = ("\\n".join(lines) + "\\n").encode()
+    if os.path.exists("record.txt"):  # a build that writes a RECORD of its own (a broken one)
+        files[f"{dist}/RECORD"] = open("record.txt", "rb").read()
     name = f"{NAME}-{VERSION}-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(directory, name), "w") as archive:
         for path, data in files.items():
@@ -2595,6 +2597,22 @@ def test_a_project_whose_requires_python_excludes_the_interpreter_is_not_a_stale
         code, out = demo.run()
     assert code != 0
     assert re.search(said + r"\d+; use a Python the project supports for this environment\n", out), out
+
+
+def test_a_project_whose_build_makes_a_broken_wheel_is_told_to_check_its_build(demo: Demo) -> None:
+    # found by QA: "cannot install demo-pkg from demo_pkg-0.1-py3-none-any.whl: its RECORD does not read (...)", with
+    # no word of what to do: the wheel is the project's own build, not a file of the lock's to lock again
+    _packaged(demo, "wheel")
+    (demo.project.path / "record.txt").write_text("garbage\n")
+    code, out = demo.run()
+    assert code != 0
+    assert (
+        "py312: failed with cannot install demo-pkg from demo_pkg-0.1-py3-none-any.whl: its RECORD does not read (Row "
+        "Index 0: expected 3 elements, got 1); it is the project's own wheel: check the project's build backend and "
+        "its configuration (or the build that made the wheel given to tox)\n"
+    ) in out, out
+    assert "Traceback" not in out
+    assert not (demo.venvs / "py312").exists()  # made by the run, undone
 
 
 def test_only_groups_with_a_package_installs_it_without_asking_its_dependencies(demo: Demo) -> None:

@@ -814,7 +814,8 @@ def test_a_built_wheel_cannot_replace_the_venvs_own_files(env: Env, path: str, t
         env.sync()
     assert str(info.value) == (
         f"cannot install dirpkg from dirpkg-0.1-py3-none-any.whl: it ships {leaf!r}, which would replace the "
-        "virtual environment's own file of that name"
+        f"virtual environment's own file of that name; it was built here from the directory that {env.lock} names: "
+        "check that package's build, or lock another release of it"
     )
     assert {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in own} == own
     assert dist_info_names([env.site]) == []

@@ -628,6 +628,14 @@ def test_a_read_only_venv_with_changes_to_make_fails(
         synced.sync()
 
 
+def _at_fault(lock: Path, name: str) -> str:
+    """What a broken wheel the lock pins says to do (found by QA: a broken wheel's sentence said nothing of it)."""
+    return (
+        f"the file {lock} pins for it is at fault: lock again, or lock another release of {name} if this one is "
+        "broken (and tell its maintainers)"
+    )
+
+
 def _renamed(wheel: Path, directory: Path, filename: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copyfile(wheel, directory / filename))
@@ -644,7 +652,8 @@ def test_cached_bytes_locked_under_another_name_are_refused(env: Env, wheelhouse
     with pytest.raises(InstallError) as info:
         env.sync()
     assert str(info.value) == (
-        f"cannot install alpha from {liar.name}: its metadata directory beta-1.0.dist-info is not for alpha"
+        f"cannot install alpha from {liar.name}: its metadata directory beta-1.0.dist-info is not for alpha; "
+        + _at_fault(env.lock, "alpha")
     )
     assert env.stats() == before
 
@@ -663,7 +672,8 @@ def test_a_wheel_whose_metadata_has_another_version_is_refused(
     with pytest.raises(InstallError) as info:
         env.sync()
     assert str(info.value) == (
-        f"cannot install alpha from {liar.name}: its metadata directory alpha-2.0.dist-info is not for version 1.0"
+        f"cannot install alpha from {liar.name}: its metadata directory alpha-2.0.dist-info is not for version 1.0; "
+        + _at_fault(env.lock, "alpha")
     )
     assert env.dist_infos() == before
 
@@ -731,7 +741,7 @@ def test_a_wheel_cannot_replace_the_venvs_own_files(env: Env, tmp_path: Path, ki
     leaf = name.partition("/")[2].removeprefix("bin/") if kind == "data" else name
     assert str(info.value) == (
         f"cannot install sneaky from {wheel.name}: it ships {leaf!r}, which would replace the virtual environment's "
-        "own file of that name"
+        "own file of that name; " + _at_fault(env.lock, "sneaky")
     )
     assert {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in own} == own
     assert env.dist_infos() == []
@@ -778,7 +788,7 @@ def test_a_script_name_that_leaves_bin_is_refused_before_anything_changes(
     assert env.stats() == before
     assert str(info.value) == (
         f"cannot install sneaky from {wheel.name}: its entry_points.txt names the script {script!r}, which is not a "
-        "path below the venv's bin/ directory (no leading '/', no '.' or '..' parts)"
+        "path below the venv's bin/ directory (no leading '/', no '.' or '..' parts); " + _at_fault(env.lock, "sneaky")
     )
 
 

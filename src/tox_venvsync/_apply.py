@@ -105,7 +105,7 @@ class WheelInstaller:
                 base = self.scheme_dict[scheme]
                 if (link := link_out_of(base, os.path.dirname(path), real_venv, checked)) is not None:
                     reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove it"
-                    raise InstallError(name, wheel.name, reason)
+                    raise InstallError(name, wheel.name, reason, remedied=True)
                 target = os.path.join(base, path)
                 try:
                     found = os.lstat(target)
@@ -252,7 +252,7 @@ def fits_python(metadata: str, target: Target, name: str, wheel: str) -> None:
             f"it requires Python {value} and the interpreter {target.executable} is Python {target.python_release}; "
             "pin a release that supports it (the lock was made for another Python) or use a Python it supports"
         )
-        raise InstallError(name, wheel, reason)
+        raise InstallError(name, wheel, reason, remedied=True)
 
 
 def excludes(requires_python: str | None, target: Target) -> bool:
@@ -281,7 +281,7 @@ def _fits_tags(wheel: Path, target: Target, name: str) -> None:
             f"it is a wheel for {', '.join(sorted(map(str, tags)))}, which the interpreter {target.executable} "
             f"(Python {target.python_full_version}) cannot use; build or pick the wheel for this interpreter"
         )
-        raise InstallError(name, wheel.name, reason)
+        raise InstallError(name, wheel.name, reason, remedied=True)
 
 
 def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:

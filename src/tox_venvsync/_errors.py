@@ -294,15 +294,26 @@ class HashMismatchError(VenvSyncError):
 
 
 class InstallError(VenvSyncError):
-    """A wheel that cannot be installed (invalid or hostile content): bad input, as a wrong hash is."""
+    """A wheel that cannot be installed (invalid or hostile content): bad input, as a wrong hash is.
+
+    ``remedied``: the reason says what to do (a link to remove, a Python to use, the cache to fix). Otherwise the
+    wheel's contents are broken (a RECORD that lies, an entry out of the venv, an entry point that does not parse),
+    and what to do depends on where the wheel came from, which the unpacking does not know: the sync adds it
+    (:meth:`with_remedy`), as it names the lockfile of a hash mismatch.
+    """
 
     exit_code = 2
 
-    def __init__(self, name: str, wheel: str, reason: str) -> None:
+    def __init__(self, name: str, wheel: str, reason: str, *, remedied: bool = False) -> None:
         super().__init__(f"cannot install {name} from {wheel}: {reason}")
         self.name = name
         self.wheel = wheel
         self.reason = reason
+        self.remedied = remedied
+
+    def with_remedy(self, remedy: str) -> InstallError:
+        """The same refusal, saying what to do about a broken wheel from where it came (see ``_sync``)."""
+        return InstallError(self.name, self.wheel, f"{self.reason}; {remedy}", remedied=True)
 
 
 class FileSystemError(VenvSyncError):

@@ -166,7 +166,7 @@ class LinkInstaller:
         placement = _Placement(tree, self._target, link=self._link, real_venv=self._real_venv)
         if (link := placement.link_out()) is not None:
             reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
-            raise InstallError(wanted.pick.name, wheel.name, reason)
+            raise InstallError(wanted.pick.name, wheel.name, reason, remedied=True)
         return tree
 
     def tree_roots(self, plan: Plan) -> dict[str, str]:
@@ -549,7 +549,7 @@ class _Placement:
         path = self._inside(scheme, relative + "_")[:-1]  # the directory, with a separator at its end
         if (link := self._links_out(scheme, relative)) is not None:
             reason = f"{link} is a link to {os.path.realpath(link)}, outside the virtual environment; remove the link"
-            raise InstallError(self._tree.dist_info, self._source, reason)
+            raise InstallError(self._tree.dist_info, self._source, reason, remedied=True)
         if scheme != "scripts":
             self._parent(path + "_")
         modules = None

@@ -99,13 +99,15 @@ def _check_placeable(
             owners.setdefault(directory, {}).update(dict.fromkeys(names, index))
     if (too_long := _too_long(owners, venv)) is not None:
         wheel, wanted = installs[too_long[0]]
-        raise InstallError(wanted.pick.name, wheel.name, too_long[1])
+        raise InstallError(wanted.pick.name, wheel.name, too_long[1], remedied=True)
     if (found := _in_the_way(owners, removed, _LinksOut(venv))) is not None:
         index, reason, standing = found
         wheel, wanted = installs[index]
         # a file or directory standing in the way is the venv's state (exit 1, as met at placement); a link out of
         # the venv is refused as a cached tree's is when it is taken (exit 2)
-        raise (InTheWayError if standing else InstallError)(wanted.pick.name, wheel.name, reason)
+        if standing:
+            raise InTheWayError(wanted.pick.name, wheel.name, reason)
+        raise InstallError(wanted.pick.name, wheel.name, reason, remedied=True)  # a link out: "remove the link"
 
 
 def _too_long(owners: Mapping[str, Mapping[str, int]], venv: Path) -> tuple[int, str] | None:

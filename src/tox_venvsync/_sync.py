@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tox_venvsync._errors import BadInputError, HashMismatchError, SelectionError, VenvSyncError
+from tox_venvsync._errors import BadInputError, HashMismatchError, InstallError, SelectionError, VenvSyncError
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._lock._request import Request
 from tox_venvsync._state import Inputs, State
@@ -183,10 +183,11 @@ def check_before_recreating(spec: SyncSpec, base: Target, cache: Cache) -> None:
     files = [p for p in picks if p.artifact is not None and (p.artifact.url or p.artifact.path) and p.vcs is None]
     with _naming_the_lock(spec.lock_path):
         fetched = CacheFetcher(cache, offline=spec.offline, indexes=lambda: project_indexes(spec)).fetch(files)
-    for pick in files:  # unpacked into the cache (once per wheel, ever): the sync links from there
-        hashed = pick.artifact.strongest_hash if pick.artifact is not None else None
-        if pick.kind == "wheel" and hashed is not None and (wheel := fetched.get(pick.name)) is not None:
-            unpacked(cache, wheel, *hashed, pick.name)
+    with _saying_where_from(spec, {str(pick.name): pick for pick in files}):
+        for pick in files:  # unpacked into the cache (once per wheel, ever): the sync links from there
+            hashed = pick.artifact.strongest_hash if pick.artifact is not None else None
+            if pick.kind == "wheel" and hashed is not None and (wheel := fetched.get(pick.name)) is not None:
+                unpacked(cache, wheel, *hashed, pick.name)
 
 
 @contextlib.contextmanager
@@ -196,6 +197,39 @@ def _naming_the_lock(lock: Path) -> Iterator[None]:
         yield
     except HashMismatchError as exc:
         raise exc.of(lock) from exc
+
+
+@contextlib.contextmanager
+def _saying_where_from(spec: SyncSpec, picks: Mapping[str, Pick]) -> Iterator[None]:
+    """A wheel whose contents are broken is told with what to do, from where it came (see :class:`InstallError`).
+
+    The unpacking and the install check a wheel's contents without knowing whether the lock pinned it, a build
+    made it here, or it is the project's; the sync knows (``picks``: what it installs, by name).
+    """
+    try:
+        yield
+    except InstallError as exc:
+        if exc.remedied or (pick := picks.get(exc.name)) is None:
+            raise
+        raise exc.with_remedy(_remedy(spec, pick)) from exc
+
+
+def _remedy(spec: SyncSpec, pick: Pick) -> str:
+    """What to do about a broken wheel of ``pick``: the lock's file, a build of this sync's, or the project's."""
+    if pick.context == "the project":  # tox's package: built by the project's backend, or a wheel handed to tox
+        return (
+            "it is the project's own wheel: check the project's build backend and its configuration (or the build "
+            "that made the wheel given to tox)"
+        )
+    if pick.kind == "wheel":  # the lock's file, which matched its hash: the lock names the wrong one, or it is broken
+        return (
+            f"the file {spec.lock_path} pins for it is at fault: lock again, or lock another release of {pick.name} "
+            "if this one is broken (and tell its maintainers)"
+        )
+    return (  # an sdist, a checkout, a directory, an archive: built here by the package's backend
+        f"it was built here from the {pick.kind} that {spec.lock_path} names: check that package's build, or lock "
+        "another release of it"
+    )
 
 
 def in_sync(spec: SyncSpec, target: Target) -> bool:
@@ -263,20 +297,22 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         )
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
+        picks = {str(step.name): step.wanted.pick for step in plan.steps if step.wanted is not None}
         if plan.changes or (spec.deps and not kept_deps):
-            plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
-            chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
-            # a new venv filled from the cache's trees as an earlier one at this place was: made again from the memo
-            key = (
-                _placement_key(spec, target, cache, plan, chosen=chosen, site_packages=site_packages)
-                if installer is None
-                else None
-            )
-            replayed = key is not None and _replayed(
-                spec, key, cache, plan, wheels, chosen=chosen, state=state, journal=journal
-            )
-            if not replayed:
-                _apply(spec, plan, wheels, chosen=chosen, state=state, journal=journal, key=key, cache=cache)
+            with _saying_where_from(spec, picks):  # a broken wheel, met as it is unpacked, checked or placed
+                plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
+                chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
+                # a new venv filled from the cache's trees as an earlier one at this place was: made again from the memo
+                key = (
+                    _placement_key(spec, target, cache, plan, chosen=chosen, site_packages=site_packages)
+                    if installer is None
+                    else None
+                )
+                replayed = key is not None and _replayed(
+                    spec, key, cache, plan, wheels, chosen=chosen, state=state, journal=journal
+                )
+                if not replayed:
+                    _apply(spec, plan, wheels, chosen=chosen, state=state, journal=journal, key=key, cache=cache)
         if spec.deps:
             state.clear()  # pip runs next and may change the venv (see in_sync)
         deps_names = _install_deps(spec, target, plan, site_packages)

@@ -125,7 +125,7 @@ def unpacked(  # noqa: PLR0913  # the wheel and its hash, then how
         shutil.rmtree(tmp, ignore_errors=True)
     if (result := load(final)) is None:
         reason = f"the cache's copy of it in {final} cannot be read or replaced; delete that directory and retry"
-        raise InstallError(name, wheel.name, reason)
+        raise InstallError(name, wheel.name, reason, remedied=True)
     return result
 
 
@@ -149,7 +149,7 @@ def _drop_if_damaged(cache: Cache, wheel: Path, algorithm: str, digest: str, nam
     with contextlib.suppress(OSError):
         wheel.unlink()
     reason = f"the cache's copy of it ({wheel}) was damaged: its {algorithm} changed; it is deleted, run again"
-    raise InstallError(name, wheel.name, reason)
+    raise InstallError(name, wheel.name, reason, remedied=True)
 
 
 def cached_tree(cache: Cache, algorithm: str, digest: str) -> UnpackedWheel | None:
@@ -239,7 +239,7 @@ def _extract(wheel: Path, into: Path, name: str, threads: int) -> dict[str, obje
             f"this user may not read {exc.filename} ({exc.strerror}); a cache serves one user: set "
             f"{CACHE_DIR_ENV} to a directory of your own"
         )
-        raise InstallError(name, wheel.name, reason) from exc
+        raise InstallError(name, wheel.name, reason, remedied=True) from exc
     except (OSError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError, KeyError) as exc:
         if isinstance(exc, OSError) and _written_into(exc, into):  # the cache's disk refused a file: not the wheel's
             raise  # fault (a full disk read "it is not a readable wheel ([Errno 28] No space left on device)")
