@@ -40,11 +40,13 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
     environ: Mapping[str, str] | None = None,
     version: str,
     offline: bool = False,
+    lock: Path | None = None,
 ) -> None:
     """Run pip for ``deps`` in the venv of ``python`` (Python ``version``), every locked package pinned to its version.
 
     pip runs in ``environ`` (tox's set_env laid over this process's environment), or this process's. ``offline``
-    (``--sync-offline``): pip asks no index, only its find-links, as the builds' pip does then.
+    (``--sync-offline``): pip asks no index, only its find-links, as the builds' pip does then. ``lock``: the
+    lockfile that pins ``pins``, named when deps conflict with it.
     """
     if older_than_own_packaging(version) or not _pip_beside_tox():
         # pip runs from its wheel: uv's and pipx's tools have no pip of their own (uv tool install tox), and the pip
@@ -63,7 +65,7 @@ def install_deps(  # noqa: PLR0913  # what pip installs where, then how (keyword
     if result.returncode != 0:
         offline_note = "; offline, pip downloads nothing and looks only in its find-links (PIP_FIND_LINKS)"
         output = printed(result.stdout, result.stderr)
-        raise DepsError(_explain(output, deps) + (offline_note if offline else ""), output=output)
+        raise DepsError(_explain(output, deps, pins, lock) + (offline_note if offline else ""), output=output)
 
 
 #: the first pip with ``--python``, which installs into the environment of another interpreter
@@ -82,12 +84,70 @@ def _pip_beside_tox() -> bool:
         return True
 
 
-def _explain(output: str, deps: Sequence[str]) -> str:
+#: how pip names the locked version in a conflict (the constraints file holds ``name==version`` of every pin)
+_CONSTRAINT = "The user requested (constraint) "
+#: how pip names a requirement of deps itself in a conflict
+_REQUESTED = "The user requested "
+
+
+def _explain(output: str, deps: Sequence[str], pins: Mapping[str, str], lock: Path | None) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     # pip names both sides of a conflict: a dependency ("x 1.0 depends on beta==9.9") or a requirement of deps
     # ("The user requested beta==1.0"), and the locked version ("The user requested (constraint) beta==2.0")
-    causes = [line for line in lines if " depends on " in line or line.startswith("The user requested")]
+    causes = [line for line in lines if " depends on " in line or line.startswith(_REQUESTED)]
+    if (against := _against_the_lock(causes, deps, pins, lock)) is not None:
+        return against
     detail = "; ".join(causes) or (lines[-1] if lines else "pip gave no output")
-    if causes:
-        detail = f"{detail} (the constraint is the locked version)"
     return f"deps ({' '.join(deps)}) cannot be installed on top of the lock: {detail}"
+
+
+def _against_the_lock(
+    causes: Sequence[str], deps: Sequence[str], pins: Mapping[str, str], lock: Path | None
+) -> str | None:
+    """A conflict of deps with a locked version in one sentence, naming both pins and what to change; else ``None``.
+
+    pip's lines ("The user requested beta==1.0; The user requested (constraint) beta==2.0") were quoted as they are:
+    they named neither the lockfile nor the setting to change, and "(constraint)" is no word of the user's.
+    """
+    locked = _locked_in(causes, pins)
+    for line in causes:
+        if line.startswith(_CONSTRAINT):
+            continue
+        requested = line.startswith(_REQUESTED)
+        wanted = line.removeprefix(_REQUESTED) if requested else line.partition(" depends on ")[2]
+        if (name := _requirement_name(wanted)) is None or name not in locked:
+            continue
+        asks = f"ask for {wanted}" if requested else f"bring {line.replace(' depends on ', ', which needs ')}"
+        where = f"the lock {lock}" if lock is not None else "the lock"
+        return (
+            f"deps ({' '.join(deps)}) {asks}, and {where} pins {name} {locked[name]}; change deps to accept "
+            f"{name} {locked[name]}, or lock {name} at the version they need"
+        )
+    return None
+
+
+def _locked_in(causes: Sequence[str], pins: Mapping[str, str]) -> dict[str, str]:
+    """The locked versions pip names among ``causes``, by name (not a constraint of tox's ``constraints``)."""
+    found = {}
+    for line in causes:
+        if line.startswith(_CONSTRAINT):
+            name, _, version = line.removeprefix(_CONSTRAINT).partition("==")
+            if pins.get(_canonical(name)) == version.strip():
+                found[_canonical(name)] = version.strip()
+    return found
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  # a failed install only
+
+    return str(canonicalize_name(name.strip()))
+
+
+def _requirement_name(text: str) -> str | None:
+    """The canonical name of the requirement ``text`` (``beta==9.9``), or ``None`` for one that does not parse."""
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # a failed install only
+
+    try:
+        return _canonical(Requirement(text).name)
+    except InvalidRequirement:
+        return None

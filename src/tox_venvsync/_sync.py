@@ -620,7 +620,16 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
     cwd = spec.deps_dir or spec.lock_path.parent
     python = Path(target.executable)
     version = target.markers["python_version"]
-    install_deps(python, spec.deps, locked, cwd=cwd, environ=spec.environ, version=version, offline=spec.offline)
+    install_deps(
+        python,
+        spec.deps,
+        locked,
+        cwd=cwd,
+        environ=spec.environ,
+        version=version,
+        offline=spec.offline,
+        lock=spec.lock_path,
+    )
     wanted = {step.name for step in plan.steps if step.wanted is not None}
     return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
 
