@@ -223,6 +223,39 @@ def test_every_install_is_marked_requested_as_uv_sync_and_pip_mark_it(venv: Venv
     assert not check_records(scan([venv.site]), venv.path)
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_pips_scripts_are_named_for_the_venvs_python_as_pip_and_uv_name_them(
+    venv: Venv, tmp_path: Path, how: str
+) -> None:
+    # found by QA installing pip 26.3's wheel with uv, pip and a sync side by side: its entry_points.txt names pip and
+    # pip3, and pip and uv write pip3.12 for the Python they install for (as python -m venv does); ours had no pip3.12
+    modules = {"fakepip/__init__.py": _DEMO}
+    scripts = {"pip": "fakepip:main", "pip3": "fakepip:main", "pip3.8": "fakepip:main", "pipx-like": "fakepip:main"}
+    wheel = make_wheel(tmp_path / "w", "pip", "26.3", modules=modules, console_scripts=scripts)
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("pip", "26.3")
+    installer.check(wheel, wanted)
+    written = set(installer.destinations(wheel, wanted)[str(venv.bin)])
+    installer.install(wheel, wanted)
+    # pip's own rule (get_console_script_specs): pip, pipX, pipX.Y for this Python; pip3.8, baked in by a build on
+    # Python 3.8, is dropped; any other script stays
+    expected = {"pip", "pip3", "pip3.12", "pipx-like"}
+    assert {p.name for p in venv.bin.iterdir() if p.name.startswith("pip")} == expected
+    assert written == expected
+    for name in expected:
+        assert (venv.bin / name).read_bytes() == _script("fakepip", "main", venv.target.executable)
+        assert os.access(venv.bin / name, os.X_OK)
+    dist_info = venv.site / "pip-26.3.dist-info"
+    assert {f"../../../bin/{name}" for name in expected} <= set(_record(dist_info))
+    assert "../../../bin/pip3.8" not in _record(dist_info)
+    assert (dist_info / "entry_points.txt").read_text() == "[console_scripts]\n" + "".join(
+        f"{name} = {target}\n" for name, target in scripts.items()
+    )  # the wheel's own file, as it came
+    assert not check_records(scan([venv.site]), venv.path)
+
+
 def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:
     plain = make_wheel(tmp_path / "w", "plain", "1.0")
     project = make_wheel(tmp_path / "w", "proj", "0.1")

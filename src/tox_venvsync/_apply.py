@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import re
 import stat
 import threading
 import zipfile
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._target import Target
+
+    #: a console or GUI script of ``entry_points.txt``: ``(name, module, attribute, "console" | "gui")``
+    ScriptSpec = tuple[str, str, str, str]
 
 
 INSTALLER_NAME = b"venvsync\n"
@@ -188,8 +192,17 @@ class WheelInstaller:
 
         name = str(wanted.pick.name)
         scheme = with_headers_of(self._target.scheme, name)
+        python_version = self._target.markers["python_version"]
+
+        class Source(WheelFile):
+            """The wheel, its ``entry_points.txt`` read with the scripts pip writes (see :func:`for_python`)."""
+
+            def read_dist_info(self, filename: str) -> str:
+                text = super().read_dist_info(filename)
+                return _versioned(text, python_version, name, wheel) if filename == "entry_points.txt" else text
+
         try:
-            with WheelFile.open(wheel) as source:
+            with Source.open(wheel) as source:
                 into = destination(
                     scheme_dict=scheme,
                     interpreter=self._target.executable,
@@ -303,6 +316,46 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
     points = f"{source.dist_info_dir}/entry_points.txt"
     scripts = entry_scripts(source.read_dist_info("entry_points.txt"), wheel, name) if points in names else []
     _leaves_the_venv_its_own((script for script, *_ in scripts), names, source.data_dir, name, wheel)
+
+
+#: the console scripts pip names for the Python it installs for, by the script a wheel names (its
+#: ``get_console_script_specs``): the names it writes, and the pattern of the names it drops (``pip3.8``)
+_VERSIONED_SCRIPTS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
+    "pip": (("pip", "pip{major}", "pip{version}"), re.compile(r"pip(\d+(\.\d+)?)?")),
+    "easy_install": (("easy_install", "easy_install-{version}"), re.compile(r"easy_install(-\d+\.\d+)?")),
+}
+
+
+def for_python(scripts: Iterable[Sequence[str]], python_version: str) -> list[ScriptSpec]:
+    """``scripts`` (``(name, module, attribute, kind)``) as pip writes them for Python ``python_version`` (``3.12``).
+
+    pip's wheel names ``pip`` and ``pip3`` (setuptools' once ``easy_install``), the versioned ones of the Python it
+    was built with baked in or left out; pip and uv write ``pip``, ``pip3`` and ``pip3.12`` for the Python they
+    install for, as ``python -m venv`` does, and pip drops the other versioned names (``pip3.8``). A venv the lock
+    gave pip lacked ``pip3.12``, and lost it when a sync upgraded the pip ``python -m venv`` had put there.
+    """
+    found = [(name, module, attr, kind) for name, module, attr, kind in scripts]
+    console = {spec[0]: spec for spec in found if spec[3] == "console"}
+    made: list[ScriptSpec] = []
+    dropped: set[str] = set()
+    for base, (names, versioned) in _VERSIONED_SCRIPTS.items():
+        if (spec := console.get(base)) is None:
+            continue
+        dropped.update(script for script in console if versioned.fullmatch(script))
+        major = python_version.partition(".")[0]
+        made.extend((n.format(major=major, version=python_version), spec[1], spec[2], spec[3]) for n in names)
+    return [*made, *(spec for spec in found if spec[3] != "console" or spec[0] not in dropped)] if made else found
+
+
+def _versioned(text: str, python_version: str, name: str, wheel: Path) -> str:
+    """An ``entry_points.txt`` whose scripts are :func:`for_python`'s: for pypa/installer, which writes the wheel's."""
+    scripts = entry_scripts(text, wheel, name)
+    if (wanted := for_python(scripts, python_version)) == [tuple(spec) for spec in scripts]:
+        return text
+    sections: dict[str, list[str]] = {"console": [], "gui": []}
+    for script, module, attr, kind in wanted:
+        sections[kind].append(f"{script} = {module}:{attr}\n")
+    return "".join(f"[{kind}_scripts]\n{''.join(lines)}" for kind, lines in sections.items() if lines)
 
 
 def _metadata(wanted: Wanted) -> dict[str, bytes]:

@@ -30,6 +30,7 @@ from tox_venvsync._apply import (
     _script,
     _shebang_line,
     fits_python,
+    for_python,
     with_headers_of,
 )
 from tox_venvsync._atomic import write_atomic
@@ -112,6 +113,7 @@ class LinkInstaller:
         self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
         self._sources: set[tuple[str, str, str]] = set()
         self._real_venv = os.path.realpath(target.prefix)  # resolved once for every placement
+        self._python_version = target.markers["python_version"]  # the versioned scripts' (see for_python)
         #: notes what the placements do, for a sync into a new venv to remember (see ``_replay``)
         self.recorder: Recorder | None = None
         #: the last plan :meth:`tree_roots` was asked about, and its answer (a sync asks three times)
@@ -296,7 +298,7 @@ class LinkInstaller:
         for _, wanted in installs:
             tree = self._trees[wanted.pick.name]
             paths = {_claim(tree, entry.path) for entry in tree.entries}
-            paths.update(f"scripts/{name}" for name, *_ in tree.scripts)
+            paths.update(f"scripts/{name}" for name, *_ in for_python(tree.scripts, self._python_version))
             if not claimed.isdisjoint(paths):
                 return False
             claimed |= paths
@@ -441,6 +443,8 @@ class _Placement:
         self._library = "purelib" if tree.purelib else "platlib"  # the scheme of the wheel's root
         self._root = self._scheme[self._library]
         self._interpreter = target.executable
+        #: the console and GUI scripts written, pip's named for this Python (``pip3.12``, see :func:`for_python`)
+        self._scripts = for_python(tree.scripts, target.markers["python_version"])
         self._link = link
         self._made: set[str] = set()
         self._checked: dict[str, bool] = {}  # directories looked at (see link_out_of)
@@ -469,8 +473,8 @@ class _Placement:
                 scheme, relative = self._destination(directory + "/") if directory else (self._library, "")
                 names = places[directory] = found.setdefault(self._inside(scheme, relative + "_")[:-2], [])
             names.append(name)
-        if self._tree.scripts:
-            found.setdefault(self._scheme["scripts"], []).extend(name for name, *_ in self._tree.scripts)
+        if self._scripts:
+            found.setdefault(self._scheme["scripts"], []).extend(name for name, *_ in self._scripts)
         found.setdefault(os.path.join(self._root, self._tree.dist_info), []).append("RECORD")
         return found
 
@@ -498,7 +502,7 @@ class _Placement:
                         found.append(path)
             elif _is_copy_of(path, source, entry):
                 found.append(path)
-        for name, module, attr, _ in self._tree.scripts:
+        for name, module, attr, _ in self._scripts:
             path = self._inside("scripts", name)
             directories.add(os.path.dirname(path))
             if _holds(path, _script(module, attr, self._interpreter)):
@@ -512,7 +516,7 @@ class _Placement:
             # a directory whose every module came with its bytecode has nothing for the harvest to keep: a venv
             # placed from a cache that holds all of it then leaves no note, and its first command no harvest
             self.sources = {where for where, names in self._modules.items() if not names <= linked.get(where[2], set())}
-        for name, module, attr, _ in self._tree.scripts:  # console and GUI scripts alike on POSIX
+        for name, module, attr, _ in self._scripts:  # console and GUI scripts alike on POSIX
             self._write(self._inside("scripts", name), _script(module, attr, self._interpreter), executable=True)
         for filename, data in metadata.items():
             self._write(os.path.join(self._root, self._tree.dist_info, filename), data, executable=False)
