@@ -319,6 +319,30 @@ def test_install_not_a_zip(venv: Venv, tmp_path: Path) -> None:
         assert info.value.exit_code == 2  # bad input: the lock pins a file that is no wheel
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_wheels_directory_entries_are_passed_over_as_pip_and_uv_pass_them(
+    venv: Venv, tmp_path: Path, how: str
+) -> None:
+    # found by QA installing 191 wheels from PyPI both ways: fonttools 4.68, greenlet 3.5 and ninja 1.13 hold an entry
+    # for their .data directory itself ("ninja-1.13.2.data/"), which pypa/installer's way refused as "not in a known
+    # .data scheme" (a wheel built from an sdist, or given to --installpkg); pip, uv and the cache install them
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", data={"data/share/demo/d.txt": b"d"})
+    with zipfile.ZipFile(wheel, "a") as archive:  # unlisted in RECORD, as the wheels' builders leave them
+        for directory in ("demo/", "demo-1.0.data/", "demo-1.0.data/data/", "demo-1.0.data/data/share/"):
+            info = zipfile.ZipInfo(directory)
+            info.external_attr = (0o40755 << 16) | 0x10  # a directory, as zipfile and the wheel builders mark one
+            archive.writestr(info, b"")
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("demo", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    assert (venv.path / "share" / "demo" / "d.txt").read_bytes() == b"d"
+    assert not any(path.endswith("/") for path in _record(venv.site / "demo-1.0.dist-info"))
+    assert not check_records(scan([venv.site]), venv.path)
+
+
 # --- hostile wheels ----------------------------------------------------------------------------------------------
 
 

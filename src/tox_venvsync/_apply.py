@@ -307,6 +307,8 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
         parts = entry.split("/")
         if entry.startswith("/") or "\\" in entry or ".." in parts or (parts and ":" in parts[0]):
             raise InstallError(name, wheel.name, f"the entry {entry!r} would be written outside the venv")
+        if entry.endswith("/"):
+            continue  # a directory's entry (``ninja-1.13.2.data/``): pypa/installer, as the cache, makes nothing of it
         if entry.startswith(f"{source.data_dir}/") and (len(parts) < 3 or parts[1] not in SCHEME_NAMES):  # noqa: PLR2004
             raise InstallError(name, wheel.name, f"the entry {entry!r} is not in a known .data scheme")
     try:
