@@ -1422,6 +1422,33 @@ def test_data_scripts_get_their_whole_python_line_made_the_venvs(
 
 
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_data_scripts_are_executable_however_the_wheel_marks_them(venv: Venv, tmp_path: Path, how: str) -> None:
+    # found by QA installing a wheel of such scripts both ways: one the wheel's zip marks 0644 (a builder on Windows,
+    # a script committed without its bit) was made 0755 from the cache, as uv makes it, and left 0644 by
+    # pypa/installer's way (a wheel built here or given to --installpkg): the same lock's command then could not run
+    scripts = {"scripts/plain": b"#!python\nprint('plain ran')\n", "scripts/shell": b"#!/bin/sh\necho shell ran\n"}
+    built = make_wheel(tmp_path / "built", "tool", "1.0", data=scripts)
+    wheel = tmp_path / "w" / built.name
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(built) as source, zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            info.external_attr = 0o100644 << 16  # no execute bit on any entry
+            copy.writestr(info, data)
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("tool", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    for name in ("plain", "shell"):
+        assert stat.S_IMODE((venv.bin / name).stat().st_mode) & 0o111 == 0o111
+        done = subprocess.run([str(venv.bin / name)], capture_output=True, text=True, check=False)
+        assert (done.returncode, done.stdout.strip()) == (0, f"{name} ran"), done.stderr
+    assert not check_records(scan([venv.site]), venv.path)
+
+
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 @pytest.mark.parametrize("where", ["a\tvenv", "a\nvenv"], ids=["tab", "newline"])
 def test_scripts_run_in_a_venv_whose_path_the_kernel_would_cut(
     tmp_path: Path, python312: Path, where: str, how: str

@@ -135,11 +135,12 @@ class WheelInstaller:
             ) -> RecordEntry:
                 if scheme != "scripts":
                     return super().write_file(scheme, path, stream, is_executable)
-                # a .data/scripts file: its #!python line made as for a file from the cache (see _shebang)
+                # a .data/scripts file: its #!python line made as for a file from the cache (see _shebang), and
+                # executable as there (and as uv makes it), whatever mode the wheel's zip gives it
                 data = stream.read()
                 if data.startswith(b"#!python"):
                     data = _shebang_line(self.interpreter) + b"\n" + data.partition(b"\n")[2]
-                return self.write_to_fs(scheme, os.fspath(path), io.BytesIO(data), is_executable)
+                return self.write_to_fs(scheme, os.fspath(path), io.BytesIO(data), is_executable=True)
 
             def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:  # noqa: ARG002  # installer's signature
                 # pypa/installer's script with the first lines _shebang_line makes: a tab or a newline in the venv's
