@@ -256,6 +256,28 @@ def test_pips_scripts_are_named_for_the_venvs_python_as_pip_and_uv_name_them(
     assert not check_records(scan([venv.site]), venv.path)
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+@pytest.mark.parametrize(("tag", "other"), [("py3-none-any", "platlib"), ("cp312-cp312-linux_x86_64", "purelib")])
+def test_the_other_library_schemes_files_are_recorded_as_pip_and_uv_record_them(
+    venv: Venv, tmp_path: Path, how: str, tag: str, other: str
+) -> None:
+    # found by QA comparing RECORDs: pypa/installer's way wrote "./demo/other.py" for a .data/platlib file of a purelib
+    # wheel (its relpath from the root scheme, the same directory in a venv); pip, uv and the cache write demo/other.py
+    data = {f"{other}/demo/other.py": b"OTHER = 1\n"}
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", tag=tag, data=data)
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("demo", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    assert (venv.site / "demo" / "other.py").read_bytes() == b"OTHER = 1\n"
+    rows = _record(venv.site / "demo-1.0.dist-info")
+    assert "demo/other.py" in rows
+    assert not [row for row in rows if row.startswith("./")]
+    assert not check_records(scan([venv.site]), venv.path)
+
+
 def test_install_from_index_and_editable(venv: Venv, tmp_path: Path) -> None:
     plain = make_wheel(tmp_path / "w", "plain", "1.0")
     project = make_wheel(tmp_path / "w", "proj", "0.1")

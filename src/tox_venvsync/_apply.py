@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from installer.destinations import SchemeDictionaryDestination
+    from installer.records import RecordEntry
     from installer.scripts import ScriptSection
     from installer.sources import WheelFile
+    from installer.utils import Scheme
 
     from tox_venvsync._plan import Plan, Wanted
     from tox_venvsync._target import Target
@@ -137,9 +139,7 @@ class WheelInstaller:
                     return super().write_file(scheme, path, stream, is_executable)
                 # a .data/scripts file: its #!python line made as for a file from the cache (see _shebang), and
                 # executable as there (and as uv makes it), whatever mode the wheel's zip gives it
-                data = stream.read()
-                if data.startswith(b"#!python"):
-                    data = _shebang_line(self.interpreter) + b"\n" + data.partition(b"\n")[2]
+                data = data_script(stream.read(), self.interpreter)
                 return self.write_to_fs(scheme, os.fspath(path), io.BytesIO(data), is_executable=True)
 
             def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:  # noqa: ARG002  # installer's signature
@@ -147,6 +147,11 @@ class WheelInstaller:
                 # path goes through /bin/sh (installer wrote it as it is, and the kernel cut the path there)
                 script = _script(module, attr, self.interpreter)
                 return self.write_to_fs(Scheme("scripts"), name, io.BytesIO(script), is_executable=True)
+
+            def finalize_installation(
+                self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+            ) -> None:
+                super().finalize_installation(scheme, record_file_path, _as_root(self.scheme_dict, scheme, records))
 
         self._run(wheel, wanted, Destination, overwrite=True)  # files an interrupted apply left are replaced
 
@@ -223,6 +228,18 @@ class WheelInstaller:
     def destinations(self, wheel: Path, wanted: Wanted) -> dict[str, list[str]]:
         """The name of every file :meth:`install` writes for ``wheel``, by directory (see :meth:`planned`)."""
         return by_directory(self.planned(wheel, wanted))
+
+
+def _as_root(
+    scheme_dict: Mapping[str, str], root: Scheme, records: Iterable[tuple[Scheme, RecordEntry]]
+) -> list[tuple[Scheme, RecordEntry]]:
+    """``records`` with each file of a scheme in the root scheme's directory counted the root's.
+
+    In a venv purelib and platlib are one directory: pypa/installer recorded a ``.data/platlib`` file of a purelib
+    wheel as ``./pkg/x.py`` (its path relative to the root scheme), where pip, uv and the cache's placement write
+    ``pkg/x.py``.
+    """
+    return [(root if scheme_dict[scheme] == scheme_dict[root] else scheme, entry) for scheme, entry in records]
 
 
 def by_directory(paths: Iterable[str]) -> dict[str, list[str]]:
@@ -572,6 +589,17 @@ def _script(module: str, attr: str, interpreter: str) -> bytes:
     """
     code = _SCRIPT.format(module=module, import_name=attr.partition(".")[0], func_path=attr)
     return _shebang_line(interpreter) + b"\n" + code.encode("utf-8")
+
+
+def data_script(data: bytes, interpreter: str) -> bytes:
+    """A ``.data/scripts`` file's bytes, a first line starting ``#!python`` made the venv's (the whole line).
+
+    The whole line, as pip and pypa/installer replace it (``#!python3.11``, or a carriage return at its end, names
+    no interpreter of the venv); through /bin/sh where the path needs it, as for console scripts (and uv).
+    """
+    if not data.startswith(b"#!python"):
+        return data
+    return _shebang_line(interpreter) + b"\n" + data.partition(b"\n")[2]
 
 
 def _shebang_line(interpreter: str) -> bytes:

@@ -28,7 +28,7 @@ from tox_venvsync._apply import (
     _metadata,
     _replacing,
     _script,
-    _shebang_line,
+    data_script,
     fits_python,
     for_python,
     with_headers_of,
@@ -726,13 +726,5 @@ def _link_failure(source: str, destination: str) -> int:
 
 
 def _shebang(path: Path, interpreter: str) -> bytes:
-    """A ``.data/scripts`` file whose first line starts ``#!python``, with that whole line made the venv's.
-
-    The whole line, as pip and pypa/installer replace it (``#!python3.11``, or a carriage return at its end, names
-    no interpreter of the venv); through /bin/sh where the path needs it, as for console scripts (and uv).
-    """
-    data = path.read_bytes()
-    if not data.startswith(b"#!python"):
-        return data
-    _, _, rest = data.partition(b"\n")
-    return _shebang_line(interpreter) + b"\n" + rest
+    """The ``.data/scripts`` file at ``path``, its ``#!python`` line made the venv's (see ``data_script``)."""
+    return data_script(path.read_bytes(), interpreter)
