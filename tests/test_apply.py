@@ -503,6 +503,36 @@ def test_check_says_what_is_wrong_with_a_record_in_a_clause(
     assert str(tmp_path) not in str(info.value)
 
 
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_record_row_without_a_size_is_checked_by_its_hash_as_pip_and_uv_check_it(
+    venv: Venv, tmp_path: Path, how: str
+) -> None:
+    # found by QA installing a hand-built wheel with pip, uv and both ways: a RECORD row with an empty size (the spec
+    # allows it) installed from the cache, and pypa/installer's way refused it: "hash / size of demo/b.py is not
+    # included in RECORD"
+    honest = make_wheel(tmp_path / "honest", "demo", "1.0", modules={"demo/__init__.py": "", "demo/b.py": "B = 1\n"})
+    with zipfile.ZipFile(honest) as archive:
+        record = archive.read("demo-1.0.dist-info/RECORD").decode()
+    unsized = re.sub(r"^(demo/b\.py,sha256=[^,]+),\d+$", r"\1,", record, flags=re.MULTILINE)
+    assert unsized != record
+    modules = {"demo/__init__.py": "", "demo/b.py": "B = 1\n"}
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", modules=modules, record=unsized.encode())
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("demo", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    assert (venv.site / "demo" / "b.py").read_text() == "B = 1\n"
+    assert not check_records(scan([venv.site]), venv.path)
+    # the hash still checks the file: a changed file is refused however the row gives its size
+    tampered = make_wheel(
+        tmp_path / "t", "demo", "1.0", modules={**modules, "demo/b.py": "B = 2\n"}, record=unsized.encode()
+    )
+    with pytest.raises(InstallError, match=re.escape("hash / size of demo/b.py didn't match RECORD")):
+        WheelInstaller(venv.target).check(tampered, _wanted("demo", "1.0"))
+
+
 @pytest.mark.reliability("hostile")
 def test_check_refuses_file_missing_from_record(venv: Venv, tmp_path: Path) -> None:
     honest = make_wheel(tmp_path / "honest", "pkg", "1.0")

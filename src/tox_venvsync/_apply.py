@@ -88,8 +88,16 @@ class WheelInstaller:
 
         name = str(wanted.pick.name)
         _fits_tags(wheel, self._target, name)
+
+        class Source(WheelFile):
+            """The wheel, its RECORD's empty sizes read as its files' own (see :func:`_sized`)."""
+
+            def read_dist_info(self, filename: str) -> str:
+                text = super().read_dist_info(filename)
+                return _sized(text, self._zipfile, f"{self.dist_info_dir}/RECORD") if filename == "RECORD" else text
+
         try:
-            with WheelFile.open(wheel) as source:
+            with Source.open(wheel) as source:
                 _check_wheel(source, name, wheel)
                 fits_python(source.read_dist_info("METADATA"), self._target, name, wheel.name)
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
@@ -313,6 +321,27 @@ def _fits_tags(wheel: Path, target: Target, name: str) -> None:
             f"(Python {target.python_full_version}) cannot use; build or pick the wheel for this interpreter"
         )
         raise InstallError(name, wheel.name, reason, remedied=True)
+
+
+def _sized(record: str, archive: zipfile.ZipFile, own: str) -> str:
+    """``record`` with a file's empty size given as the size of its member of ``archive``; the hash is still checked.
+
+    The spec lets a RECORD leave a size out, and pip, uv and the cache's unpacking accept it (the hash checks the
+    file); pypa/installer's ``validate_record`` refused it ("hash / size of ... is not included in RECORD").
+    """
+    import csv  # noqa: PLC0415  # only for a wheel built here or given to tox
+
+    rows = list(csv.reader(io.StringIO(record)))
+    members = {info.filename: info for info in archive.infolist()}
+    changed = False
+    for row in rows:
+        if len(row) >= 3 and row[0] != own and row[1] and not row[2] and row[0] in members:  # noqa: PLR2004
+            row[2], changed = str(members[row[0]].file_size), True
+    if not changed:
+        return record
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
