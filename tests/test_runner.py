@@ -2157,6 +2157,18 @@ def test_sync_dry_run_prints_the_plan_and_changes_nothing(demo: Demo) -> None:
     assert demo.snapshot() == snapshot
 
 
+def test_sync_dry_run_names_the_left_out_project_only_where_a_run_builds_one(demo: Demo) -> None:
+    # package = skip builds no project: the SKIP line said "(the project itself is left out)" all the same, which
+    # sent a reader looking for a project the plan missed (found by QA following the docs)
+    _, out = demo.run("--sync-dry-run")
+    assert "py312: skipped because sync dry run: nothing was changed\n" in out, out
+    _packaged(demo, "wheel")
+    _, out = demo.run("--sync-dry-run")
+    assert "py312: skipped because sync dry run: nothing was changed (the project itself is left out)\n" in out, out
+    _, out = demo.run("--sync-dry-run", "--skip-pkg-install")
+    assert "py312: skipped because sync dry run: nothing was changed\n" in out, out
+
+
 def test_sync_dry_run_for_a_venv_of_another_python_says_it_would_be_recreated(demo: Demo) -> None:
     # the sync empties a venv of another Python and installs everything again, and so its dry run says
     python311 = shutil.which("python3.11")

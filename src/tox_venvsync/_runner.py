@@ -743,8 +743,13 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             record.update({"recreate": True} if recreate else {})
             record.update(cast("dict[str, JsonValue]", outcome.plan.as_json()))
             self.journal["venvsync"] = record
-        msg = "sync dry run: nothing was changed (the project itself is left out)"
-        raise Skip(msg)
+        raise Skip(self._dry_run_skipped())
+
+    def _dry_run_skipped(self) -> str:
+        """Why a dry run skips the environment; the project is named only where a run would build it."""
+        if self.pkg_type in {"skip", "deps-only"} or getattr(self.options, "skip_pkg_install", False):
+            return "sync dry run: nothing was changed"
+        return "sync dry run: nothing was changed (the project itself is left out)"
 
     def _why_recreated(self, found: Found, version: tuple[int, ...]) -> str | None:
         """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it."""
