@@ -1093,6 +1093,40 @@ def test_compile_bytecode_under_source_date_epoch_is_the_same_in_every_build(
     assert pyc.read_bytes() == first
 
 
+def test_source_date_epoch_links_no_bytecode_an_earlier_build_left_in_the_cache(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    cache_dir: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a cache that an earlier build (or tox's commands) filled with timestamp .pyc gave them, by hard links, to the
+    # venv of a reproducible build on the same file system: SOURCE_DATE_EPOCH promised hash-checked bytecode, and a
+    # layer whose times were rewritten found those stale (found by QA following the Docker guide)
+    wheel = make_wheel(local_index.directory, "gamma", "1.0", modules={"gamma/__init__.py": "VALUE = 1\n"})
+    entry = package_entry("gamma", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [entry])
+    relative = Path("lib", "python3.12", "site-packages", "gamma", "__pycache__", "__init__.cpython-312.pyc")
+    assert run(capsys, *sync_args(lock, tmp_path / "one", python312, "--compile-bytecode"))[0] == 0
+    assert [p.name for p in cache_dir.rglob("gamma/__pycache__/*.pyc")] == [relative.name]  # kept in the cache
+    shutil.rmtree(tmp_path / "one")  # made again: its placement, bytecode linked, is remembered for that path
+    assert run(capsys, *sync_args(lock, tmp_path / "one", python312))[0] == 0
+    assert (tmp_path / "one" / relative).stat().st_nlink > 1
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        two = tmp_path / "two"
+        assert run(capsys, *sync_args(lock, two, python312, "--compile-bytecode"))[0] == 0
+        assert int.from_bytes((two / relative).read_bytes()[4:8], "little") == 0b11  # hash-based, checked
+        assert (two / relative).stat().st_nlink == 1  # its own, not the cache's
+        three = tmp_path / "three"  # nothing compiled: nothing of the cache's either
+        assert run(capsys, *sync_args(lock, three, python312))[0] == 0
+        assert not (three / relative).exists()
+        shutil.rmtree(tmp_path / "one")  # made again at its path: the placement remembered there is not replayed
+        assert run(capsys, *sync_args(lock, tmp_path / "one", python312, "--compile-bytecode"))[0] == 0
+        assert int.from_bytes((tmp_path / "one" / relative).read_bytes()[4:8], "little") == 0b11
+
+
 @pytest.mark.usefixtures("cache_dir")
 def test_compile_bytecode_compiles_again_only_after_a_sync_changed_the_venv(
     tmp_path: Path,

@@ -20,7 +20,8 @@ replaces no file of it (a wheel may ship its own ``.pyc``) but a ``.pyc`` it kep
 changed since (a cache copied without its times, see :func:`outdated`); only a timestamp ``.pyc`` whose header
 matches the shared source is kept; a ``.pyc`` that does not match its source is recompiled by
 Python as it always is. CPython only (its cache tag follows from the markers); hard-linked
-placements only. Every failure here is ignored: the cost of a missing ``.pyc`` is one compile.
+placements only; not in a reproducible build (:func:`reproducible`), whose bytecode is its own. Every failure
+here is ignored: the cost of a missing ``.pyc`` is one compile.
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def cache_tag(target: Target) -> str | None:
         return None
     major, _, minor = target.markers.get("python_version", "").partition(".")
     return f"cpython-{major}{minor}" if major.isdigit() and minor.isdigit() else None
+
+
+def reproducible() -> bool:
+    """Whether ``SOURCE_DATE_EPOCH`` asks for a reproducible build: hash-checked bytecode, none from the cache.
+
+    py_compile, pip and uv then write ``.pyc`` files that hold no source time. The cache's are timestamp ones
+    (compiled by Python or by an earlier build): linked into such a venv, they would make it depend on what ran
+    before, and a layer whose times are rewritten finds them stale.
+    """
+    return bool(os.environ.get("SOURCE_DATE_EPOCH"))
 
 
 def compiled(tree: Path, tag: str) -> list[str]:
@@ -204,7 +215,7 @@ def compile_all(target: Target) -> None:
     workers = max(1, min(os.cpu_count() or 1, len(missing) // _PER_WORKER))
     # SOURCE_DATE_EPOCH (a reproducible build's) asks for bytecode that does not record the sources' times, as
     # py_compile, pip and uv then give: a layer whose times are rewritten to it would find timestamp .pyc stale
-    mode = "checked-hash" if os.environ.get("SOURCE_DATE_EPOCH") else "timestamp"
+    mode = "checked-hash" if reproducible() else "timestamp"
     command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", mode, "-i", "-"]
     try:
         processes = [

@@ -34,7 +34,7 @@ from tox_venvsync._apply import (
     with_headers_of,
 )
 from tox_venvsync._atomic import write_atomic
-from tox_venvsync._bytecode import cache_tag, compiled, outdated, remember_sources
+from tox_venvsync._bytecode import cache_tag, compiled, outdated, remember_sources, reproducible
 from tox_venvsync._errors import InstallError
 from tox_venvsync._placeable import link_out_of
 from tox_venvsync._unpacked import cached_tree, relative_record_path, unpacked
@@ -110,7 +110,8 @@ class LinkInstaller:
         self._link = link
         self._wheels = WheelInstaller(target)
         self._trees: dict[str, UnpackedWheel] = {}
-        self._tag = cache_tag(target) if link else None  # bytecode is shared only through links
+        # bytecode is shared only through links, and not with a reproducible build (see _bytecode.reproducible)
+        self._tag = cache_tag(target) if link and not reproducible() else None
         self._sources: set[tuple[str, str, str]] = set()
         self._real_venv = os.path.realpath(target.prefix)  # resolved once for every placement
         self._python_version = target.markers["python_version"]  # the versioned scripts' (see for_python)

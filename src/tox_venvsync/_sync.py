@@ -389,7 +389,6 @@ def _placement_key(  # noqa: PLR0913  # what the placement depends on
     roots = chosen.tree_roots(plan)
     if not roots or dist_info_names(site_packages) or Journal(spec.venv).pending():
         return None
-    from tox_venvsync._bytecode import cache_tag  # noqa: PLC0415
     from tox_venvsync._replay import placement_key  # noqa: PLC0415
 
     # a requirements pin's Requires-Python is checked against the tree (see LinkInstaller._fits), a lock's is not
@@ -403,7 +402,8 @@ def _placement_key(  # noqa: PLR0913  # what the placement depends on
         for step in plan.steps
         if step.wanted is not None and step.name in roots
     ]
-    return placement_key(target, cache, spec.venv, installs, cache_tag(target))
+    # the installer's tag: none where it links no bytecode, so a memo that linked some is not replayed there
+    return placement_key(target, cache, spec.venv, installs, chosen.tag)
 
 
 def _metadata_bytes(metadata: Mapping[str, bytes]) -> bytes:
