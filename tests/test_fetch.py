@@ -26,7 +26,7 @@ from _support.disks import FullDiskWriter, full_fdopen
 from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _fetch, _http, _values
+from tox_venvsync import _fetch, _http, _interrupt, _values
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
@@ -245,6 +245,25 @@ def test_after_a_failure_no_thread_starts_another_file(wheelhouse: Path, cache: 
     with pytest.raises(FetchError, match="HTTP 403"):
         CacheFetcher(cache, workers=1).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
     assert local_index.requests == [f"/files/{wheels[0].name}"]
+
+
+def test_a_tox_ctrl_c_that_came_before_the_downloads_is_that_ctrl_c_and_fetches_nothing(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # found by mutation testing: tox's Ctrl-C (its main thread interrupts the environment) that stops the download
+    # threads between two files leaves no failure to raise; the check after them is what ends the fetch as Ctrl-C
+    # does, not with the files it never fetched missing from its answer
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(3)]
+    interrupt = _interrupt.Interrupt()
+    interrupt.set()  # before the first file: no thread starts one
+    token = _interrupt.CURRENT.set(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            CacheFetcher(cache, workers=2).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
+    finally:
+        _interrupt.CURRENT.reset(token)
+    assert local_index.requests == []
+    assert not (cache.root / "artifacts").exists() or not any((cache.root / "artifacts").rglob("*.whl"))
 
 
 def test_each_downloaded_file_is_handed_on_as_it_arrives(

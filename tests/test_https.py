@@ -318,6 +318,28 @@ def test_a_syncs_own_authorities_and_proxy_are_followed_where_they_are_not_the_p
     )
 
 
+def test_a_syncs_own_ssl_cert_dir_without_ssl_cert_file_is_followed(
+    wheelhouse: Path, cache_dir: Path, https_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by mutation testing: no test gave a sync (tox's set_env) SSL_CERT_DIR alone, where the process's own
+    # bundle stands in for the file; a directory without the index's authority is a failed check in one sentence
+    forget_logins(monkeypatch)
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    authorities = tmp_path / "authorities"
+    authorities.mkdir()
+    _session.use_logins(ProjectIndexes(network=_session.network_of({"PATH": "/bin", "SSL_CERT_DIR": str(authorities)})))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = https_index.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server's certificate could not be verified (unable to get local issuer "
+        "certificate); if your network uses a certificate authority of its own, point SSL_CERT_FILE at a bundle of "
+        "certificates that includes it"
+    )
+    assert https_index.requests == []
+
+
 @pytest.mark.parametrize("content", [b"", b"not a certificate\n", b"0\x82\x01\x0a"], ids=["empty", "text", "der"])
 @pytest.mark.parametrize("whose", ["process", "set_env"])
 def test_an_ssl_cert_file_without_a_certificate_is_passed_over_and_named_as_openssl_reads_it(  # noqa: PLR0913, PLR0917  # fixtures
