@@ -262,6 +262,25 @@ def test_a_file_in_the_way_stops_the_replay_and_stays_for_the_placement(env: Env
     assert not _drift(env)
 
 
+@pytest.mark.parametrize("change", ["mode", "size"])
+def test_a_shared_file_changed_through_a_venv_is_written_again_not_replayed(env: Env, change: str) -> None:
+    # found by mutation testing: a console script is a hard link to the cache's one copy (files/), so a chmod or
+    # an edit in place in one venv changes that copy; the replay must not link it into the next venv as it is now
+    placed = _placed(env)
+    script = env.venv / "bin" / "alpha-cli"
+    if change == "mode":
+        script.chmod(0o644)  # the executable bit taken off by hand
+    else:
+        with script.open("ab") as file:
+            file.write(b"# edited\n")
+    env.create()
+    assert env.sync()
+    assert not _drift(env)
+    assert script.read_bytes() == placed["bin/alpha-cli"][2]
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    assert subprocess.run([str(script)], capture_output=True, text=True, check=False).returncode != 126  # it runs
+
+
 def test_a_replay_cut_off_is_cleared_by_the_next_sync(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     placed = _placed(env)
     env.create()
