@@ -1427,6 +1427,47 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
     assert len(threads["at-once"]) == (1 if overlap else 2)  # the same file from two wheels: in the lock's order
 
 
+@pytest.mark.parametrize("library", ["lib", "lib64"])  # the venv's lib64 is a link to lib
+def test_two_wheels_that_place_one_file_through_different_schemes_keep_the_locks_order(
+    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    # found by mutation testing: the check that no two trees write the same file compared scheme names, so a module
+    # in one wheel's root and the same file in another's .data/data/lib/.../site-packages were placed at once, and
+    # the earlier wheel's file could win; one by one, as pip and uv install, the later wheel's does
+    monkeypatch.setattr(_link, "_LINK_WORKERS", 2)
+    site = "python3.12/site-packages/shared/clash.py"
+    clash = f"lib/{site}"
+    wheels = [
+        make_wheel(tmp_path / "w", "first", "1.0", modules={"first/__init__.py": "", "shared/clash.py": "WHO = 1\n"}),
+        make_wheel(
+            tmp_path / "w",
+            "second",
+            "1.0",
+            modules={"second/__init__.py": ""},
+            data={f"data/{library}/{site}": b"WHO = 2\n"},
+        ),
+    ]
+    path = tmp_path / "venv"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    installer = LinkInstaller(query_interpreter(path / "bin" / "python"), Cache(tmp_path / "cache"))
+    items = [(wheel, from_cache(wheel)) for wheel in wheels]
+    for item in items:
+        installer.check(*item)
+    real = installer.install
+    second_placed = threading.Event()
+
+    def install(wheel: Path, wanted: Wanted) -> None:
+        if wanted.pick.name == "first" and threading.current_thread().name.startswith("venvsync-link"):
+            second_placed.wait(timeout=10)  # placed at the same time as the second: the second finishes first
+        real(wheel, wanted)
+        if wanted.pick.name == "second":
+            second_placed.set()
+
+    monkeypatch.setattr(installer, "install", install)
+    installer.install_all(items)
+    assert (path / clash).read_text() == "WHO = 2\n"
+
+
 @pytest.mark.parametrize(
     "interpreter",
     [

@@ -114,7 +114,6 @@ class LinkInstaller:
         self._tag = cache_tag(target) if link and not reproducible() else None
         self._sources: set[tuple[str, str, str]] = set()
         self._real_venv = os.path.realpath(target.prefix)  # resolved once for every placement
-        self._python_version = target.markers["python_version"]  # the versioned scripts' (see for_python)
         #: notes what the placements do, for a sync into a new venv to remember (see ``_replay``)
         self.recorder: Recorder | None = None
         #: the last plan :meth:`tree_roots` was asked about, and its answer (a sync asks three times)
@@ -294,16 +293,33 @@ class LinkInstaller:
         return _Placement(tree, self._target, link=self._link, real_venv=self._real_venv).destinations()
 
     def _disjoint(self, installs: Sequence[tuple[Path, Wanted]]) -> bool:
-        """Whether no two of these trees write the same file (or console script)."""
+        """Whether no two of these trees write the same file (or console script), by where in the venv it lands.
+
+        Not by scheme: ``.data/data/lib/python3.X/site-packages/x.py`` (the data scheme is the venv's root) is another
+        wheel's ``x.py``, ``.data/data/bin/x`` its ``.data/scripts/x``, and ``lib64/`` is a link to ``lib/``.
+        """
         claimed: set[str] = set()
-        for _, wanted in installs:
-            tree = self._trees[wanted.pick.name]
-            paths = {_claim(tree, entry.path) for entry in tree.entries}
-            paths.update(f"scripts/{name}" for name, *_ in for_python(tree.scripts, self._python_version))
+        tops: dict[str, str] = {}
+        for wheel, wanted in installs:
+            paths = {
+                os.path.join(_resolved_top(folder, self._target.prefix, tops), name)
+                for folder, names in self.destinations(wheel, wanted).items()
+                for name in names
+            }
             if not claimed.isdisjoint(paths):
                 return False
             claimed |= paths
         return True
+
+
+def _resolved_top(folder: str, venv: str, tops: dict[str, str]) -> str:
+    """``folder`` with its first directory below ``venv`` resolved (``lib64`` leads to ``lib``), each one once."""
+    if not folder.startswith(venv + os.sep):
+        return folder
+    top, separator, rest = folder[len(venv) + 1 :].partition(os.sep)
+    if (real := tops.get(top)) is None:
+        real = tops[top] = os.path.realpath(os.path.join(venv, top))
+    return os.path.join(real, rest) if separator else real
 
 
 def _lost_from(tree: UnpackedWheel, exc: FileNotFoundError, wheel: Path) -> bool:
@@ -338,15 +354,6 @@ def _named_as_locked(tree: UnpackedWheel, wanted: Wanted, wheel: Path) -> Unpack
         (n for n, *_ in tree.scripts), (e.path for e in tree.entries), tree.data_dir, pick.name, wheel
     )
     return tree
-
-
-def _claim(tree: UnpackedWheel, path: str) -> str:
-    """Where an entry lands, as ``<scheme>/<path>`` (the two library schemes are one place in a venv)."""
-    prefix = tree.data_dir + "/"
-    if path.startswith(prefix):
-        scheme, _, rest = path[len(prefix) :].partition("/")
-        return f"{'lib' if scheme in {'purelib', 'platlib'} else scheme}/{rest}"
-    return f"lib/{path}"
 
 
 class _SharedFiles:
