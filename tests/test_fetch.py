@@ -266,6 +266,28 @@ def test_a_tox_ctrl_c_that_came_before_the_downloads_is_that_ctrl_c_and_fetches_
     assert not (cache.root / "artifacts").exists() or not any((cache.root / "artifacts").rglob("*.whl"))
 
 
+def test_a_file_sent_on_twice_names_the_last_place_it_failed_at(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by mutation testing: each redirect hands the chain's list of places on to the next request; without it
+    # a failure after the second redirect was blamed on the first place it was sent on to
+    monkeypatch.setenv("TOX_VENVSYNC_HTTP_RETRIES", "0")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with socket.socket() as probe:  # closed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/files/{wheel.name}"
+    mirror = f"{local_index.url}/mirror/{wheel.name}"
+    local_index.redirect_paths[f"/files/{wheel.name}"] = mirror
+    local_index.redirect_paths[f"/mirror/{wheel.name}"] = dead
+    url = local_index.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, url=url)])
+    assert str(info.value) == (
+        f"cannot fetch pkg from {url}: the server sent the request on to {dead}, and there: the host refused the "
+        "connection (Connection refused): nothing listens on that port; check the URL's host and port"
+    )
+
+
 def test_each_downloaded_file_is_handed_on_as_it_arrives(
     wheelhouse: Path, cache: Cache, local_index: LocalIndex
 ) -> None:
