@@ -147,9 +147,14 @@ def test_install_real_wheel(venv: Venv, tmp_path: Path) -> None:
         tmp_path / "w",
         "Demo",
         "1.0",
-        modules={"demo/__init__.py": _DEMO, "demo/sub/mod.py": "X = 1\n"},
+        # a first line "#!python" is made the venv's interpreter's in .data/scripts only, as pip and installer do
+        modules={"demo/__init__.py": _DEMO, "demo/sub/mod.py": "X = 1\n", "demo/run.py": "#!python\nprint(1)\n"},
         console_scripts={"demo-tool": "demo:main"},
-        data={"data/share/demo/readme.txt": b"shared\n", "scripts/demo.sh": b"#!/bin/sh\necho sh\n"},
+        data={
+            "data/share/demo/readme.txt": b"shared\n",
+            "data/share/demo/run": b"#!python\nprint(2)\n",
+            "scripts/demo.sh": b"#!/bin/sh\necho sh\n",
+        },
     )
     wanted = _wanted("demo", "1.0", direct_url=wheel.as_uri())
     installer = WheelInstaller(venv.target)
@@ -158,6 +163,8 @@ def test_install_real_wheel(venv: Venv, tmp_path: Path) -> None:
 
     assert (venv.site / "demo" / "__init__.py").read_text() == _DEMO
     assert (venv.site / "demo" / "sub" / "mod.py").read_text() == "X = 1\n"
+    assert (venv.site / "demo" / "run.py").read_text() == "#!python\nprint(1)\n"
+    assert (venv.path / "share" / "demo" / "run").read_bytes() == b"#!python\nprint(2)\n"
     assert (venv.path / "share" / "demo" / "readme.txt").read_bytes() == b"shared\n"
     assert os.access(venv.bin / "demo.sh", os.X_OK)
     result = subprocess.run([str(venv.bin / "demo-tool")], capture_output=True, text=True, check=True)

@@ -472,6 +472,9 @@ def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     assert outcome.plan is not None
     assert outcome.plan.lines() == ["install: dirpkg 0.1", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "1"
+    # PEP 610: a local directory, not an archive (as pip and uv record it; found by mutation testing)
+    direct_url = json.loads((env.site / "dirpkg-0.1.dist-info" / "direct_url.json").read_text())
+    assert direct_url == {"url": tree.as_uri(), "dir_info": {"editable": False}}
     assert env.sync().plan is None
     (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # edited\n")
     outcome = env.sync()
