@@ -1324,6 +1324,34 @@ def test_clear_half_placed_never_reaches_through_a_linked_directory(venv: Venv, 
     assert (venv.site / "linked").is_symlink()
 
 
+def test_clear_half_placed_leaves_a_metadata_directory_reached_through_a_linked_site_packages(
+    venv: Venv, tmp_path: Path
+) -> None:
+    # found by mutation testing: site-packages itself a link out of the venv (to a directory of the user's that holds
+    # the package's files and a .dist-info without RECORD): the cut-off tree's .dist-info there must stay, as its
+    # files do (shutil.rmtree follows a link above the path it is given)
+    cache = Cache(tmp_path / "cache")
+    wheel = make_wheel(tmp_path / "w", "linked", "1.0", modules={"linked/__init__.py": "X = 1\n"})
+    installer = LinkInstaller(venv.target, cache)
+    installer.check(wheel, from_cache(wheel))
+    theirs = tmp_path / "usersite"
+    (theirs / "linked").mkdir(parents=True)
+    (theirs / "linked" / "__init__.py").write_text("X = 1\n")
+    (theirs / "linked-1.0.dist-info").mkdir()
+    (theirs / "linked-1.0.dist-info" / "METADATA").write_text("Name: linked\nVersion: 1.0\n")
+    shutil.rmtree(venv.site)
+    venv.site.symlink_to(theirs)
+    step = Step(action=Action.INSTALL, name=canonicalize_name("linked"), version=None, wanted=from_cache(wheel))
+    Journal(venv.path).start(["linked"], installer.tree_roots(Plan(steps=(step,))))  # killed before its RECORD
+    clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
+    assert sorted(str(p.relative_to(theirs)) for p in theirs.rglob("*")) == [
+        "linked",
+        "linked-1.0.dist-info",
+        "linked-1.0.dist-info/METADATA",
+        "linked/__init__.py",
+    ]
+
+
 def test_a_file_another_wheel_placed_is_replaced_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # two wheels ship common/x.txt: the later one's file takes its place by a rename, never after an unlink, so a
     # kill in between leaves the earlier one's file, not a missing file the next sync would take for in sync

@@ -19,6 +19,7 @@ from tox_venvsync import _bytecode, _values
 from tox_venvsync._bytecode import cache_tag, compiled, harvest
 from tox_venvsync._cache import Cache
 from tox_venvsync._installed import scan
+from tox_venvsync._journal import Journal, clear_half_placed
 from tox_venvsync._link import LinkInstaller
 from tox_venvsync._state import BYTECODE_PENDING
 from tox_venvsync._target import query_interpreter
@@ -251,6 +252,21 @@ def test_compile_bytecode_from_a_cache_copied_without_times_leaves_no_stale_byte
     for path in [*COMPILED, "pkg/__pycache__/unused.cpython-312.pyc"]:
         assert valid_for_its_source(site(two) / path), path
         assert inode(site(two) / path) == inode(world.tree / path)  # kept for the next venv too
+
+
+def test_a_placement_cut_off_before_its_record_is_cleared_with_the_bytecode_it_linked(world: World) -> None:
+    # found by mutation testing: a placement links the cache's .pyc beside each module; one cut off before its RECORD
+    # (a kill) is cleared by the next sync, and its bytecode with it, or __pycache__ files nobody owns stay
+    one = world.venv("one")
+    run_python(one, IMPORT)
+    assert harvest(one, world.cache.unpacked_dir) == 3
+    two = world.venv("two")
+    assert {path for path in COMPILED if (site(two) / path).exists()} == COMPILED  # linked from the cache
+    (site(two) / "pkg-1.0.dist-info" / "RECORD").unlink()  # as a kill before the RECORD leaves it
+    Journal(two).start(["pkg"], {"pkg": str(world.tree)})
+    clear_half_placed(two, query_interpreter(two / "bin" / "python"), world.cache.unpacked_dir)
+    assert [path for path in site(two).rglob("*") if not path.is_dir()] == []  # no file of it, no .pyc
+    assert set(compiled(world.tree, "cpython-312")) == COMPILED  # the cache's own stay
 
 
 def test_removing_the_package_leaves_the_caches_bytecode(world: World) -> None:
