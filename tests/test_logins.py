@@ -21,7 +21,7 @@ from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._index import IndexClient
-from tox_venvsync._indexes import read_project_indexes
+from tox_venvsync._indexes import ProjectIndexes, configured_logins, read_project_indexes
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._session import use_logins
 
@@ -69,6 +69,21 @@ def test_a_urls_login_is_sent_to_its_host_for_that_and_later_requests(
     fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
     assert fetched["two"].read_bytes() == two.read_bytes()
     assert guarded.authorizations == [BASIC, BASIC]
+
+
+def test_a_url_with_an_empty_user_info_sends_no_login(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path
+) -> None:
+    # found by mutation testing: "http://@host/..." (what "http://${TOKEN}@host/..." is with TOKEN unset) names no
+    # login; urllib took "@127.0.0.1" for the host ("Name or service not known"), as pip does not
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(local_index.file_url(wheel.name), ""))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    # and as the index variable's: the lock's files on its host get none either
+    use_logins(ProjectIndexes(url_logins=configured_logins({"UV_INDEX_URL": _with_login(local_index.simple_url, "")})))
+    (cache_dir / "artifacts").rename(cache_dir.parent / "was-cached")
+    CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])
+    assert local_index.authorizations == [None, None]
 
 
 def test_a_login_in_the_index_url_finds_and_fetches_a_pin(guarded: LocalIndex, wheelhouse: Path) -> None:

@@ -278,11 +278,11 @@ def _pdm_source(
 
 
 def _url_login(url: str) -> Login | None:
-    """The login a URL carries (``https://user:token@host/``), unquoted; ``None`` without one."""
+    """The login a URL carries (``https://user:token@host/``), unquoted; ``None`` without one (or an empty one)."""
     from urllib.parse import unquote, urlsplit  # noqa: PLC0415  # see _expanded_url
 
-    userinfo, at, _ = urlsplit(url).netloc.rpartition("@")
-    if not at:
+    userinfo, _, _ = urlsplit(url).netloc.rpartition("@")
+    if not userinfo:  # https://@host/: what https://${TOKEN}@host/ is with the variable unset (see without_login)
         return None
     user, _, password = userinfo.partition(":")
     return unquote(user), unquote(password)

@@ -242,15 +242,20 @@ def _origin(parts: SplitResult) -> tuple[str, str]:
 
 
 def without_login(url: str) -> str:
-    """``url`` without its user info, which becomes the login for requests to its host."""
+    """``url`` without its user info, which becomes the login for requests to its host.
+
+    An empty one (``https://@host/``, what ``https://${TOKEN}@host/`` becomes with the variable unset) names no
+    login and goes too, as pip drops it: urllib took ``@host`` for the host name.
+    """
     parts = urlsplit(url)
-    userinfo, _, host = parts.netloc.rpartition("@")
-    if not userinfo:
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
         return url
-    user, _, password = userinfo.partition(":")
-    logins = _logins.get()
-    with logins.lock:
-        logins.hosts[_origin(parts)] = (unquote(user), unquote(password))
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        logins = _logins.get()
+        with logins.lock:
+            logins.hosts[_origin(parts)] = (unquote(user), unquote(password))
     return urlunsplit(parts._replace(netloc=host))
 
 
