@@ -218,6 +218,33 @@ def test_a_login_file_that_cannot_be_read_is_named_when_a_server_asks_for_a_logi
     assert CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])["pkg"].is_file()
 
 
+@pytest.mark.parametrize(
+    ("entries", "authorization"),
+    [
+        ("default login ci password s3cret\n", BASIC),  # the entry of every host without one of its own
+        ("machine 127.0.0.1 login s3cret-token\n", "Basic " + base64.b64encode(b"s3cret-token:").decode()),
+    ],
+    ids=["default", "login-only"],
+)
+def test_the_netrc_files_default_entry_and_an_entry_with_a_login_only_are_sent(  # noqa: PLR0913, PLR0917  # fixtures
+    local_index: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    entries: str,
+    authorization: str,
+) -> None:
+    # found by mutation testing: no test read a netrc file's default entry, or an entry that gives a token as its
+    # login and no password (as curl and requests send them)
+    netrc = tmp_path / "netrc"
+    netrc.write_text(entries)
+    monkeypatch.setenv("NETRC", str(netrc))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    assert CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])["pkg"].is_file()
+    assert local_index.authorizations == [authorization]
+
+
 def test_a_redirect_to_another_scheme_than_http_is_refused(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path
 ) -> None:
@@ -225,7 +252,7 @@ def test_a_redirect_to_another_scheme_than_http_is_refused(
     guarded.redirect_paths[f"/files/{wheel.name}"] = "ftp://127.0.0.1:9/pkg-1.0-py3-none-any.whl"
     with pytest.raises(FetchError) as info:
         CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(guarded.file_url(wheel.name)))])
-    assert str(info.value).startswith(
+    assert str(info.value) == (  # the whole sentence: no "check the network" after it (found by mutation testing)
         f"cannot fetch pkg from {guarded.url.replace('://', '://****@')}/files/{wheel.name}: the server sent the "
         "request on to ftp://127.0.0.1:9/pkg-1.0-py3-none-any.whl, and only https and http are fetched, not ftp"
     )
