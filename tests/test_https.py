@@ -257,6 +257,15 @@ def test_https_through_a_proxy_tunnels_every_request(
                 "proxy {proxy}) (asked 2 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
             ),
         ),
+        (  # the first of the 5xx class, the proxy's failure, not its policy (found by mutation testing)
+            500,
+            2,
+            (
+                "the proxy could not open a connection to the host (HTTP 500 Internal Server Error); check the URL's "
+                "host and port, and no_proxy if the host is to be reached without the proxy (the request went through "
+                "the proxy {proxy}) (asked 2 times; TOX_VENVSYNC_HTTP_RETRIES sets how often)"
+            ),
+        ),
     ],
 )
 def test_a_proxy_that_refuses_a_tunnel_says_what_to_do_and_is_asked_again_only_when_that_may_pass(  # noqa: PLR0913, PLR0917  # fixtures and parameters
