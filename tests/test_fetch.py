@@ -26,7 +26,7 @@ from _support.disks import FullDiskWriter, full_fdopen
 from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
-from tox_venvsync import _fetch, _http, _interrupt, _values
+from tox_venvsync import __version__, _fetch, _http, _interrupt, _values
 from tox_venvsync._cache import Cache
 from tox_venvsync._errors import BadInputError, BadUrlError, FetchError, HashMismatchError, LockFileError
 from tox_venvsync._fetch import CacheFetcher
@@ -227,6 +227,17 @@ def test_each_thread_fetches_its_files_on_one_connection(
     assert [got[f"pkg{i}"].read_bytes() for i in range(8)] == [w.read_bytes() for w in wheels]
     assert sorted(local_index.requests) == sorted(f"/files/{w.name}" for w in wheels)
     assert 1 <= local_index.connections <= 2
+
+
+def test_every_request_on_a_kept_connection_carries_its_own_headers(
+    wheelhouse: Path, cache: Cache, local_index: LocalIndex
+) -> None:
+    # found by mutation testing: a request sent on a kept connection is written by hand (see _http._Handler); no
+    # test looked at its headers, and the request's own (User-Agent here, an index page's Accept) could be lost
+    wheels = [make_wheel(wheelhouse, f"pkg{i}", "1.0") for i in range(3)]
+    CacheFetcher(cache, workers=1).fetch([_pick(w, url=local_index.file_url(w.name)) for w in wheels])
+    assert local_index.connections == 1
+    assert [headers.get("User-Agent") for headers in local_index.request_headers] == [f"tox-venvsync/{__version__}"] * 3
 
 
 def test_a_kept_connection_the_server_closed_is_replaced(

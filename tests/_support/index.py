@@ -51,7 +51,8 @@ class LocalIndex(Served):
     after one response without saying so (as a server closes a kept connection that sat idle too long).
     Files are read from disk on every request, so tests may add files while the server runs. With ``tls``
     (a server-side context) it serves https instead. With ``login`` (user, password) every request without
-    that HTTP Basic login is answered 401; ``authorizations`` records each request's Authorization header.
+    that HTTP Basic login is answered 401; ``authorizations`` records each request's Authorization header,
+    ``request_headers`` all of its headers.
     ``redirect_paths`` maps a path to a URL to redirect to (302); ``stall_paths`` holds paths whose requests are
     never answered while the index runs. ``flaky_paths`` maps a path to the answers
     of its first requests, in order, before it is served as usual: an HTTP status (with ``Retry-After:
@@ -78,6 +79,8 @@ class LocalIndex(Served):
         self.drop_idle = False
         self.login: tuple[str, str] | None = None
         self.authorizations: list[str | None] = []
+        #: every request's headers, in order
+        self.request_headers: list[dict[str, str]] = []
         self.redirect_paths: dict[str, str] = {}
         #: project pages without the files' hashes (a plain directory listing, some proxies)
         self.hashless = False
@@ -196,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         index.record(path)
         with index._lock:  # the index's own lock, from its handler
             index.authorizations.append(self.headers.get("Authorization"))
+            index.request_headers.append(dict(self.headers.items()))
         status = index.fail_paths.get(path)
         if self._misbehaved(path):
             pass
