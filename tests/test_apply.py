@@ -214,6 +214,24 @@ def test_headers_go_to_a_directory_of_their_distribution_as_pip_and_uv_put_them(
 
 
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
+def test_a_file_whose_name_needs_quoting_in_record_is_listed_as_csv_quotes_it(
+    venv: Venv, tmp_path: Path, how: str
+) -> None:
+    # found by mutation testing: the linked install writes RECORD directly, quoting with csv only the rows that need
+    # it; no test had such a name, so a RECORD that lists "pkg/a,b.py" as two fields went unseen
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", modules={"demo/__init__.py": "", "demo/a,b.py": "X = 1\n"})
+    installer = (
+        LinkInstaller(venv.target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(venv.target)
+    )
+    wanted = from_cache(wheel) if how == "linked" else _wanted("demo", "1.0")
+    installer.check(wheel, wanted)
+    installer.install(wheel, wanted)
+    assert (venv.site / "demo" / "a,b.py").read_text() == "X = 1\n"
+    assert "demo/a,b.py" in _record(venv.site / "demo-1.0.dist-info")
+    assert not check_records(scan([venv.site]), venv.path)
+
+
+@pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 def test_every_install_is_marked_requested_as_uv_sync_and_pip_mark_it(venv: Venv, tmp_path: Path, how: str) -> None:
     # found by QA comparing .dist-info directories: uv sync writes an empty REQUESTED for every package of the lock,
     # pip for every one a requirements file names (pip inspect's "requested"); ours had none

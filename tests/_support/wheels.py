@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import re
 import zipfile
 from typing import TYPE_CHECKING
@@ -98,9 +100,10 @@ def make_wheel(  # noqa: PLR0913  # the keyword options mirror what a wheel can 
 
     record_name = f"{dist_info}/RECORD"
     if record is None:
-        lines = [f"{path},{_record_hash(content)},{len(content)}" for path, content in entries.items()]
-        lines.append(f"{record_name},,")
-        record = ("\n".join(lines) + "\n").encode("utf-8")
+        rows = [(path, _record_hash(content), str(len(content))) for path, content in entries.items()]
+        buffer = io.StringIO()  # as csv writes it: a name with a comma or a quote is quoted, as pip and installer do
+        csv.writer(buffer, lineterminator="\n").writerows([*rows, (record_name, "", "")])
+        record = buffer.getvalue().encode("utf-8")
     entries[record_name] = record
 
     directory.mkdir(parents=True, exist_ok=True)
