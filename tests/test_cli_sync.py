@@ -334,6 +334,24 @@ def test_a_venv_at_or_above_the_cache_is_refused_before_anything_is_written(
     assert not venv.exists()
 
 
+def test_a_venv_whose_venvsync_is_a_link_out_is_refused_and_nothing_is_written_through_it(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA: a sync removed the state.json the link led to, wrote its own there and recorded its journal there
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "state.json").write_text("theirs")
+    shutil.rmtree(venv / ".venvsync")
+    (venv / ".venvsync").symlink_to(elsewhere)
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"venvsync: error: refusing to use {venv} as a virtual environment: its .venvsync, ")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["state.json"]
+    assert (elsewhere / "state.json").read_text() == "theirs"
+
+
 @pytest.mark.parametrize(
     ("given", "instead"),
     [

@@ -375,6 +375,29 @@ def test_inspect_refuses_a_symlink(tmp_path: Path, nothing_protected: Mapping[Pa
     assert (real / "pyvenv.cfg").is_file()
 
 
+@pytest.mark.parametrize("venv", [True, False])
+def test_inspect_refuses_a_venvsync_that_is_a_link(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], *, venv: bool
+) -> None:
+    # found by QA: the records dir planted as a link out (a venv others may write), a sync removed the state.json
+    # it led to and wrote its own there; in an "empty" directory, the creation's mark went through it
+    path = _make_venv(tmp_path / "env") if venv else tmp_path / "env"
+    path.mkdir(exist_ok=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "state.json").write_text("theirs")
+    (path / ".venvsync").symlink_to(elsewhere)
+    with pytest.raises(LocationError) as info:
+        inspect(path, nothing_protected)
+    assert str(info.value) == _refusal(
+        path,
+        f"its .venvsync, where tox-venvsync keeps the venv's records, is a symbolic link (to {elsewhere}), and "
+        f"writing through it would change files outside the venv; remove the link (rm {path}/.venvsync) and run again",
+    )
+    assert (path / ".venvsync").is_symlink()
+    assert (elsewhere / "state.json").read_text() == "theirs"
+
+
 def test_inspect_refuses_the_root() -> None:
     with pytest.raises(LocationError) as info:
         inspect(Path("/"), protected_paths(None))
@@ -603,6 +626,7 @@ def test_remove_venv_does_not_follow_symlinks(tmp_path: Path, nothing_protected:
     # tox-venvsync's own directory too, which is emptied on its own before pyvenv.cfg goes: a link is never entered
     # (no test held that check: mutation testing)
     (path / ".venvsync").symlink_to(outside)
+    (outside / "state.json").write_text("theirs")  # the state is forgotten first: never through the link
     before = _snapshot(outside)
 
     remove_venv(path, nothing_protected, keep_dir=False)

@@ -161,8 +161,13 @@ def _spellings(path: Path) -> set[Path]:
     return {Path(os.path.abspath(path)), Path(os.path.realpath(path))}
 
 
-def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str] = ()) -> Found:
+def inspect(
+    path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str] = (), removing: bool = False
+) -> Found:
     """Classify ``path``; raise :class:`LocationError` for anything we must not touch.
+
+    ``removing``: for :func:`remove_venv`, which unlinks a ``.venvsync`` that is a link and never enters it (see
+    :func:`_no_link_at_records`).
 
     ``tox_dirs`` names directories tox keeps inside the env directory (its ``tmp`` and ``log``
     when ``env_location`` is tox's default, ``{work_dir}/{env_name}``): there they are tox's, also
@@ -191,6 +196,7 @@ def inspect(path: Path, protected: Mapping[Path, str], *, tox_dirs: Iterable[str
     if not path.is_dir():
         raise LocationError(path, f"it is a file, not a directory; remove it or choose another {named('env_location')}")
     _not_another_name_of(path, protected)
+    _no_link_at_records(path, removing=removing)
     if (path / "pyvenv.cfg").is_file():
         if not os.access(str(path / "pyvenv.cfg"), os.R_OK):  # its Python unknown: taken for another one, emptied
             raise LocationError(
@@ -214,6 +220,24 @@ def _is_link(path: Path) -> bool:
         raise LocationError(path, reason) from exc
     except OSError:
         return False  # missing (or a file on the way): told by the caller
+
+
+def _no_link_at_records(path: Path, *, removing: bool) -> None:
+    """Refuse a venv whose ``.venvsync`` is a link: its records (state, journal, marks) are written and removed there.
+
+    A link planted there (a venv others may write) sent those writes and removals wherever it led: a sync removed a
+    ``state.json`` outside the venv and wrote its own there (found by QA). Never followed, never removed here: a
+    refusal leaves every file as it was. A removal (``removing``) unlinks the link, and goes on.
+    """
+    records = path / ".venvsync"
+    if removing or not records.is_symlink():
+        return
+    reason = (
+        f"its {records.name}, where tox-venvsync keeps the venv's records, is a symbolic link (to "
+        f"{records.readlink()}), and writing through it would change files outside the venv; remove the link "
+        f"(rm {records}) and run again"
+    )
+    raise LocationError(path, reason)
 
 
 def _without_pyvenv_cfg(path: Path, ours: set[str] | frozenset[str]) -> Kind:
@@ -311,10 +335,11 @@ def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, to
     goes first, so nothing takes a venv being emptied for one in sync (``venvsync sync`` checks that
     without the lock).
     """
-    found = inspect(path, protected, tox_dirs=tox_dirs)
+    found = inspect(path, protected, tox_dirs=tox_dirs, removing=True)
     if found.kind is Kind.MISSING:
         return
-    State(found.path).clear()
+    if not (found.path / ".venvsync").is_symlink():  # a link is removed below, never entered
+        State(found.path).clear()
     marker = found.path / CREATING
     last = {"pyvenv.cfg", marker.parent.name}  # what keeps a half-removed directory recognisable, kept for the end
     _empty(found.path, keep=last)
