@@ -443,6 +443,27 @@ def test_a_dry_run_with_another_python_says_the_venv_would_be_recreated(
     assert tree(venv) == before
 
 
+def test_a_venv_of_another_python_is_recreated_naming_the_python_it_had_and_the_one_it_gets(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA: the line said "recreated" alone, where the dry run and tox name both Pythons
+    found = installed_python("3.11")
+    assert found is not None
+    python311 = Path(found)
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python311))[0] == 0
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    why = f"it was made for Python {_version(python311)}, --python is {_version(python312)}"
+    assert (code, out, err) == (0, f"{venv}: recreated ({why}), synced 2 packages: 2 installed\n", "")
+    code, out, _ = run(capsys, *sync_args(lock, venv, python311, "--json"))
+    assert (code, json.loads(out)["made"]) == (0, "recreated")  # the document's word stays one of three
+
+
+def _version(python: Path) -> str:
+    query = [str(python), "-c", "import platform; print(platform.python_version())"]
+    return str(subprocess.run(query, capture_output=True, text=True, check=True).stdout).strip()
+
+
 def test_a_sync_without_python_keeps_the_venvs_own(
     lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -461,7 +482,11 @@ def test_a_sync_without_python_keeps_the_venvs_own(
     (venv / "bin" / "python").unlink()  # a venv whose interpreter is gone is made again, with this Python
     (venv / "bin" / "python").symlink_to(tmp_path / "gone")
     code, out, err = run(capsys, "sync", "--lock", str(lock), "--venv", str(venv))
-    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed\n", "")
+    why = (
+        f"its interpreter {venv}/bin/python is missing or a link to nothing; made with {sys.executable}, "
+        f"Python {'.'.join(map(str, sys.version_info[:3]))}"
+    )
+    assert (code, out, err) == (0, f"{venv}: recreated ({why}), synced 2 packages: 2 installed\n", "")
     assert f"version = {sys.version_info.major}.{sys.version_info.minor}." in (venv / "pyvenv.cfg").read_text()
     (venv / "bin" / "python").unlink()  # one that does not work is not taken for another: the error says what to do
     (venv / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")
@@ -1255,7 +1280,12 @@ def test_compile_bytecode_when_the_venvs_interpreter_does_not_run_is_one_sentenc
     )
     # a sync does not get there: a venv whose interpreter does not run is made again (found by QA)
     code, out, err = run(capsys, *sync_args(lock, venv, python312, "--compile-bytecode"))
-    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed, bytecode compiled\n", "")
+    why = f"its interpreter {python} does not run (Permission denied)"
+    assert (code, out, err) == (
+        0,
+        f"{venv}: recreated ({why}), synced 2 packages: 2 installed, bytecode compiled\n",
+        "",
+    )
 
 
 def test_the_environment_venvsync_runs_from_is_refused(
@@ -1915,7 +1945,7 @@ def test_a_venv_whose_base_python_was_replaced_under_it_is_made_again_not_found_
     assert out.splitlines()[0] == f"recreate: {venv}: {why}"
     assert run(capsys, *sync_args(lock, venv, python312)) == (
         0,
-        f"{venv}: recreated, synced 2 packages: 2 installed\n",
+        f"{venv}: recreated ({why}), synced 2 packages: 2 installed\n",
         "",
     )
     subprocess.run([python, "-c", "import alpha, beta"], check=True)
@@ -1946,7 +1976,7 @@ def test_a_venv_whose_interpreter_does_not_run_is_made_again_when_its_python_is_
     assert out.splitlines()[0] == f"recreate: {venv}: its interpreter {python} does not run ({gone})"
     assert run(capsys, *sync_args(lock, venv, python312)) == (
         0,
-        f"{venv}: recreated, synced 2 packages: 2 installed\n",
+        f"{venv}: recreated (its interpreter {python} does not run ({gone})), synced 2 packages: 2 installed\n",
         "",
     )
     subprocess.run([python, "-c", "import alpha, beta"], check=True)
@@ -1984,7 +2014,7 @@ def test_a_venv_whose_interpreter_link_leads_to_another_python_now_is_recreated(
     code, out, err = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
     assert (code, out.splitlines()[0], err) == (0, f"recreate: {venv}: {why}", "")
     code, out, err = run(capsys, *sync_args(lock, venv, python312))
-    assert (code, out, err) == (0, f"{venv}: recreated, synced 2 packages: 2 installed\n", "")
+    assert (code, out, err) == (0, f"{venv}: recreated ({why}), synced 2 packages: 2 installed\n", "")
     subprocess.run([venv / "bin" / "python", "-c", "import alpha, beta"], check=True)
     assert run(capsys, *sync_args(lock, venv, python312)) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
 

@@ -293,7 +293,7 @@ def test_a_venv_whose_making_was_cut_off_is_made_again(  # noqa: PLR0913, PLR091
 
     repaired = venvsync("sync", "--lock", str(v2), *common, cache=cache)
     assert repaired.returncode == 0, repaired.stderr
-    made = "recreated" if signal_name == "SIGKILL" else "created"
+    made = "recreated (its creation was cut off)" if signal_name == "SIGKILL" else "created"
     assert repaired.stdout.startswith(f"{venv}: {made}, synced 3 packages")
     assert site_tree(venv) == reference
     assert (venv / "bin" / "activate").is_file()

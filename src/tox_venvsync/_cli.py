@@ -23,11 +23,14 @@ from tox_venvsync._errors import (
     shown,
 )
 from tox_venvsync._location import (
+    ANOTHER_PYTHON,
     Kind,
     adoptable,
     inspect,
     kernel_path,
+    made_for,
     missing_from,
+    no_interpreter,
     not_adopted,
     prepare,
     protected_paths,
@@ -303,7 +306,9 @@ def _sync(args: argparse.Namespace) -> int:
     with taking_turns(cache, venv, waiting=lambda: _waiting(venv)):
         made_from = missing_from(venv)
         now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
-        if now.kind is Kind.VENV and not adoptable(now, version):
+        # read before the venv is emptied: its pyvenv.cfg names the Python it had
+        why = _why_made_again(now, version, base, named=args.python is not None)
+        if why is not None:
             check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         with _undone(venv, protected, made_from, when=not adoptable(now, version)):  # a full disk, Ctrl-C
             made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
@@ -319,8 +324,24 @@ def _sync(args: argparse.Namespace) -> int:
                 with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
                     undo_creation(venv, protected, made_from)
             raise
-    _report(args, venv, made, outcome.plan, applied=outcome.applied)
+    _report(args, venv, made, outcome.plan, applied=outcome.applied, why=why if made == "recreated" else None)
     return 0
+
+
+def _why_made_again(found: Found, version: tuple[int, ...], base: Target, *, named: bool) -> str | None:
+    """Why the venv found is emptied and made again, naming the Python it had and the one it gets; ``None``: it is not.
+
+    The line said ``recreated`` alone: which Python the venv had, and which it gets, was not said (found by QA).
+    ``named``: ``--python`` was given; without it the venv's own Python is taken unless its interpreter is gone (see
+    :func:`_default_python`).
+    """
+    if found.kind is not Kind.VENV or (why := not_adopted(found, version)) is None:
+        return None
+    if why != ANOTHER_PYTHON:
+        return why
+    if not named and not (found.path / "bin" / "python").exists():
+        return f"{no_interpreter(found.path)}; made with {base.executable}, Python {base.python_full_version}"
+    return made_for(found.path, "--python" if named else "its bin/python", base.python_full_version)
 
 
 @contextlib.contextmanager
@@ -371,10 +392,12 @@ def _found_in_sync(spec: SyncSpec, base: Target, *, compiled: bool) -> bool:
     return in_sync(spec, target) and (not compiled or State(spec.venv).bytecode_compiled())
 
 
-def _report(args: argparse.Namespace, venv: Path, made: str, done: Plan | None, *, applied: bool) -> None:
-    """What the sync did: one line, or a JSON document with ``--json``."""
+def _report(  # noqa: PLR0913  # what was done and why, keyword-only past the plan
+    args: argparse.Namespace, venv: Path, made: str, done: Plan | None, *, applied: bool, why: str | None = None
+) -> None:
+    """What the sync did: one line, or a JSON document with ``--json``; ``why``: why the venv was made again."""
     text = [
-        f"{venv}: {made}, "
+        f"{venv}: {made}{f' ({why})' if why else ''}, "
         + (done.summary() if done is not None and applied else "in sync, nothing to do")
         + (", bytecode compiled" if args.compile_bytecode else "")
     ]
