@@ -120,7 +120,7 @@ MEMBERS = Path(__file__).parent / "data" / "lockfiles" / "uv" / "synthetic__memb
         pytest.param(["--only-dev"], ["dep", "devtool"], id="only-dev"),
         # uv sync --only-dev takes --extra and --all-extras and leaves them out, as it leaves the project out (uv
         # 0.13.9); refused here, which stopped tox-uv's uv_sync_flags = --only-dev beside tox's extras (found by QA)
-        pytest.param(["--only-dev", "--extra", "cli"], ["dep", "devtool"], id="only-dev-and-extra"),
+        pytest.param(["--package", "lib-one", "--only-dev", "--extra", "x"], ["oldonly"], id="only-dev-and-extra"),
         pytest.param(["--only-dev", "--all-extras"], ["dep", "devtool"], id="only-dev-and-all-extras"),
         pytest.param(
             ["--package", "lib-one", "--all-groups", "--no-group", "test", "--all-extras"],
@@ -135,6 +135,23 @@ def test_uv_sync_selection_flags(
     code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, *flags)
     assert (code, err) == (0, "")
     assert [line.split("==")[0] for line in out.splitlines()] == names
+
+
+@pytest.mark.parametrize(
+    ("flags", "have"),
+    [
+        pytest.param(["--only-dev", "--extra", "cli"], "none", id="root"),
+        pytest.param(["--package", "lib-one", "--only-dev", "--extra", "fancy"], "x", id="package"),
+    ],
+)
+def test_only_dev_checks_the_name_of_the_extra_it_leaves_out(
+    capsys: pytest.CaptureFixture[str], python312: Path, flags: list[str], have: str
+) -> None:
+    # found by QA: --only-dev left the extras out unchecked, where uv sync --only-dev (0.13.9) stops at one the project
+    # does not define ("Extra `cli` is not defined in the `optional-dependencies` table for `app`")
+    code, out, err = _select(capsys, MEMBERS / "uv.lock", python312, *flags)
+    assert (code, out) == (2, "")
+    assert err == f"venvsync: error: {MEMBERS / 'uv.lock'}: the lock has no extra {flags[-1]}; it has: {have}\n"
 
 
 @pytest.mark.parametrize(

@@ -171,9 +171,10 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
     if flags.all_extras and wanted_extras and not only_groups:  # uv's parser refuses them, with --only-dev too
         msg = f"--all-extras selects every extra: leave {named('extras')} out (uv sync refuses both together)"
         raise BadInputError(msg)
-    all_extras = flags.all_extras
+    all_extras, left_out = flags.all_extras, frozenset[str]()
     if flags.only_dev and not only_groups:  # uv sync --only-dev takes --extra and --all-extras, and leaves them out
-        wanted_extras, all_extras = frozenset(), False
+        # left out as --no-extra's are, so that the reader checks their names as uv checks them (found by QA)
+        left_out, wanted_extras, all_extras = wanted_extras, frozenset(), False
     if only and (wanted_extras or wanted_groups):
         msg = (
             f"{only_name} installs those groups alone, not the project's dependencies: "
@@ -197,7 +198,7 @@ def make_request(  # noqa: PLR0913  # one argument per way to select
         project=project,
         only_groups=bool(only),
         all_extras=all_extras,
-        no_extras=_names(flags.no_extra),
+        no_extras=_names(flags.no_extra) | left_out,
         all_groups=flags.all_groups,
         no_groups=_names([*flags.no_group, *(["dev"] if flags.no_dev else [])]),
         packages=_names(flags.package),
