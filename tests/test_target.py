@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -344,6 +346,42 @@ def test_an_interpreter_that_cannot_answer_says_why_in_one_sentence(
     with pytest.raises(InterpreterError) as info:
         query_interpreter(fake)
     assert str(info.value) == f"the interpreter {fake} {message}"
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for its parent to reap it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="processes are found through /proc")
+def test_an_interpreter_that_hangs_is_ended_with_what_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: a --python that is a wrapper script hanging (here in a sleep) was killed alone after the timeout,
+    # and the process it ran lived on, handed to init
+    wrapper = tmp_path / "python"
+    started = tmp_path / "started"
+    wrapper.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > '{started}'\nwait\n")
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(_target, "QUERY_SECONDS", 1)
+    try:
+        with pytest.raises(InterpreterError) as info:
+            query_interpreter(wrapper)
+        assert str(info.value) == (
+            f"the interpreter {wrapper} did not answer within 1 s when asked for its facts; run it by hand to see "
+            "what it waits for (a wrapper script that hangs?), or name another Python"
+        )
+        sleeping = int(started.read_text())
+        deadline = time.monotonic() + 10
+        while _running(sleeping) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(sleeping)
+    finally:
+        if started.is_file() and _running(pid := int(started.read_text())):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(

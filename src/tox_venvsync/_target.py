@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -314,6 +315,11 @@ def _inactive_shim(python: Path, said: str, lines: list[str]) -> str:
     )
 
 
+#: how long an interpreter has to tell its facts (a Python answers in about 60 ms, a cold one on a slow disk in a few
+#: seconds); past that it is taken for one that hangs (a wrapper script waiting for input or a lock)
+QUERY_SECONDS = 120
+
+
 def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) -> tuple[int, str, str]:
     """Run the query with ``python``: its exit code, output and errors."""
     import subprocess  # noqa: PLC0415  # see the imports
@@ -329,15 +335,54 @@ def _ask(python: Path, args: list[str], meanwhile: Callable[[], object] | None) 
         try:
             if meanwhile is not None:
                 meanwhile()
-            stdout, stderr = process.communicate(timeout=120)
+            stdout, stderr = process.communicate(timeout=QUERY_SECONDS)
         except subprocess.TimeoutExpired as exc:
-            process.kill()
-            msg = f"the interpreter {python} did not answer within {exc.timeout} s"
-            raise InterpreterError(msg, reason=f"no answer within {exc.timeout} s") from exc
+            _end(process.pid)
+            msg = (
+                f"the interpreter {python} did not answer within {exc.timeout:g} s when asked for its facts; run it "
+                "by hand to see what it waits for (a wrapper script that hangs?), or name another Python"
+            )
+            raise InterpreterError(msg, reason=f"no answer within {exc.timeout:g} s") from exc
         except BaseException:
-            process.kill()
+            _end(process.pid)
             raise
     return process.returncode, stdout, stderr
+
+
+def _end(pid: int) -> None:
+    """Kill the query and every process it started.
+
+    A wrapper script (``#!/bin/sh`` that runs a Python) that hung was killed alone: what it ran lived on, reparented,
+    for as long as it waited (found by QA). Its processes stay in this process's group, where a terminal's Ctrl-C
+    reaches them too (tox's threads wait for the query, and Ctrl-C reaches them only as a flag): they are found
+    through ``/proc`` where there is one, else the wrapper alone is killed, as before.
+    """
+    import signal  # noqa: PLC0415  # see the imports
+
+    started = _descendants(pid)  # before the wrapper dies and its children are handed to init
+    for each in (pid, *started):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            os.kill(each, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs, as ``/proc`` lists them now; none where there is no ``/proc``."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):  # gone meanwhile
+                # "<pid> (<command>) <state> <ppid> ...": the command may hold spaces and parentheses
+                parent = int(Path("/proc", name, "stat").read_text().rpartition(")")[2].split()[1])
+                children.setdefault(parent, []).append(int(name))
+    found: list[int] = []
+    waiting = [pid]
+    while waiting:
+        for child in children.get(waiting.pop(), ()):
+            found.append(child)
+            waiting.append(child)
+    return found
 
 
 class TargetMemo:
