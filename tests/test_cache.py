@@ -19,7 +19,7 @@ import pytest
 
 from tox_venvsync import _cache
 from tox_venvsync._cache import Cache, spread_out
-from tox_venvsync._errors import BadInputError
+from tox_venvsync._errors import BadInputError, file_system_error
 
 #: ``FS_TOPDIR_FL`` and ``FS_NODUMP_FL`` (``chattr +T``, ``chattr +d``) from linux/fs.h, and the ioctl numbers
 #: chattr uses on 64-bit Linux with the common layout (e2fsprogs: ``EXT2_IOC_GETFLAGS``/``SETFLAGS``)
@@ -344,5 +344,49 @@ def test_another_users_lock_file_is_waited_on() -> None:
         os.close(held)
         assert done[0] == child
         assert os.waitstatus_to_exitcode(done[1]) == 0  # it had the file open, and saw the lock taken
+    finally:
+        shutil.rmtree(shared)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="becomes another user: needs root")
+def test_another_users_venv_lock_file_is_named_with_what_to_do() -> None:
+    # found by QA: in a cache two users may write, the first one's venv lock file (0644) stopped the second with "the
+    # cache ... cannot be used (Permission denied at .../locks/<key>.lock); set TOX_VENVSYNC_CACHE_DIR to a directory
+    # you can write", which the cache is
+    import filelock  # noqa: F401, PLC0415  # loaded before the child drops to a user who may not read this Python
+
+    shared = Path(tempfile.mkdtemp(prefix="venvsync-shared-", dir="/tmp"))
+    try:
+        cache, venv = Cache(shared / "cache"), shared / "venv"
+        lock = cache.venv_lock(venv)
+        lock.parent.mkdir(parents=True)
+        for directory in (shared, cache.root, lock.parent):
+            directory.chmod(0o777)  # a cache every user may write
+        lock.touch(0o644)
+        read, write = os.pipe()
+        with warnings.catch_warnings():  # the suite's servers are threads: the child only locks, reports and exits
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            said = "failed"
+            try:
+                os.setgid(65534)
+                os.setuid(65534)  # nobody
+                with _cache.taking_turns(cache, venv, waiting=lambda: None):
+                    said = "took the lock"
+            except OSError as exc:
+                said = str(file_system_error(exc, cache.root))
+            finally:
+                os.write(write, said.encode())
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            said = pipe.read().decode()
+        os.waitpid(child, 0)
+        assert said == (
+            f"the cache {cache.root} has a lock file you may not write (Permission denied at {lock}), another user's "
+            "or made read-only; a cache serves one user: set TOX_VENVSYNC_CACHE_DIR to a directory of your own, or, "
+            "if this cache is yours, remove that file (it holds no data) while no other sync runs"
+        )
     finally:
         shutil.rmtree(shared)

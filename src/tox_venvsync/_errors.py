@@ -392,24 +392,35 @@ def file_system_error(exc: OSError, cache: Path | None = None) -> FileSystemErro
             "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
         )
     if cache is not None and path is not None and _inside(path, cache) and exc.errno not in OUT_OF_FILES:
-        if exc.errno == errno.ENOENT and cache.is_dir():  # it was there a moment ago: removed by someone meanwhile
-            return FileSystemError(
-                f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "
-                "part of it while it was in use; run again"
-            )
-        if exc.errno in FULL:  # a disk without room: another directory you can write would be full as well
-            return FileSystemError(
-                f"the cache {cache} is full ({exc.strerror or exc}{where}); free some space on its disk (or set "
-                "TOX_VENVSYNC_CACHE_DIR to a directory on one with room) and run again"
-            )
-        return FileSystemError(
-            f"the cache {cache} cannot be used ({exc.strerror or exc}{where}); "
-            "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
-        )
+        return _in_cache(exc, path, cache, where)
     remedy = _REMEDIES.get(exc.errno or 0)
     if remedy is None:
         return None
     return FileSystemError(f"{exc.strerror or exc}{where}; {remedy}")
+
+
+def _in_cache(exc: OSError, path: Path, cache: Path, where: str) -> FileSystemError:
+    """The sentence for an error of the file system at ``path``, in the cache rooted at ``cache``."""
+    if exc.errno == errno.ENOENT and cache.is_dir():  # it was there a moment ago: removed by someone meanwhile
+        return FileSystemError(
+            f"the cache {cache} changed under this run ({exc.strerror or exc}{where}): something removed "
+            "part of it while it was in use; run again"
+        )
+    if exc.errno in FULL:  # a disk without room: another directory you can write would be full as well
+        return FileSystemError(
+            f"the cache {cache} is full ({exc.strerror or exc}{where}); free some space on its disk (or set "
+            "TOX_VENVSYNC_CACHE_DIR to a directory on one with room) and run again"
+        )
+    if exc.errno in REFUSED and _lock_file_in_writable_locks(path, cache):
+        return FileSystemError(
+            f"the cache {cache} has a lock file you may not write ({exc.strerror or exc}{where}), another "
+            "user's or made read-only; a cache serves one user: set TOX_VENVSYNC_CACHE_DIR to a directory of "
+            "your own, or, if this cache is yours, remove that file (it holds no data) while no other sync runs"
+        )
+    return FileSystemError(
+        f"the cache {cache} cannot be used ({exc.strerror or exc}{where}); "
+        "set TOX_VENVSYNC_CACHE_DIR to a directory you can write"
+    )
 
 
 #: the errors of a file system that refuses a write: read-only, or not the user's
@@ -450,6 +461,20 @@ _TEMPORARY = re.compile(r".+\.[a-z0-9_]{8}\.tmp")
 def _made_for_a_moment(path: Path) -> bool:
     """Whether ``path`` is a temporary file of an atomic write that is not there (refused, or gone with the write)."""
     return _TEMPORARY.fullmatch(path.name) is not None and not os.path.lexists(path)
+
+
+def _lock_file_in_writable_locks(path: Path, cache: Path) -> bool:
+    """Whether ``path`` is a lock file there in the cache's ``locks/``, a directory this user may write.
+
+    Refused such a file (another user's, mode 0644, in a cache two users share), a sync said to set
+    ``TOX_VENVSYNC_CACHE_DIR`` to a directory you can write, which the cache is (found by QA).
+    """
+    return (
+        path.parent == cache / "locks"
+        and path.name.endswith(".lock")
+        and path.is_file()
+        and os.access(path.parent, os.W_OK | os.X_OK)
+    )
 
 
 def _inside(path: Path, root: Path) -> bool:
