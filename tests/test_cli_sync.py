@@ -334,6 +334,40 @@ def test_a_venv_at_or_above_the_cache_is_refused_before_anything_is_written(
     assert not venv.exists()
 
 
+@pytest.mark.parametrize("command", ["select", "sync", "sync --dry-run"])
+def test_a_relative_lock_is_named_as_typed_by_every_command(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # found by QA: select and verify named --lock sub/deps.lock as typed, sync (and its dry run) by its absolute path
+    # (verify's naming is the dry run's: it plans with the same engine)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deps.lock").write_text("")
+    venv = ["--venv", str(tmp_path / "venv")] if command != "select" else []
+    args = [*command.split(), "--lock", "sub/deps.lock", *venv, "--python", str(python312)]
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: cannot tell the format of the lockfile sub/deps.lock from its name; pass --lock-format with "
+        "one of pdm, poetry, pylock, requirements, uv\n"
+    )
+    assert not (tmp_path / "venv").exists()
+
+
+def test_a_lock_named_relative_or_absolute_is_one_lock_to_the_state(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the lock is named as typed; the fingerprint takes it absolute, so the venv synced with one spelling is in sync
+    # with the other
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312))[0] == 0
+    state = (venv / ".venvsync" / "state.json").read_bytes()
+    monkeypatch.chdir(lock.parent)
+    code, out, err = run(capsys, *sync_args(Path(lock.name), venv, python312))
+    assert (code, out, err) == (0, f"{venv}: adopted, in sync, nothing to do\n", "")
+    assert (venv / ".venvsync" / "state.json").read_bytes() == state
+
+
 def test_a_venv_whose_venvsync_is_a_link_out_is_refused_and_nothing_is_written_through_it(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -272,7 +272,7 @@ def _sync(args: argparse.Namespace) -> int:
     venv = _venv(args)
     spec = SyncSpec(
         venv=venv,
-        lock_path=args.lock.absolute(),
+        lock_path=args.lock,  # named as typed, as select and verify name it; the fingerprint takes it absolute
         lock_format=args.lock_format,
         request=_request(args),
         exact=not args.inexact,

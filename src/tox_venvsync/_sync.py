@@ -924,7 +924,7 @@ def _inputs(spec: SyncSpec, target: Target, contents: dict[Path, str]) -> Inputs
     return Inputs(
         lock_bytes=lock_bytes,
         project_bytes=file_bytes(_project_file(spec.lock_path, spec.lock_format)),
-        lock_path=str(spec.lock_path),
+        lock_path=str(spec.lock_path.absolute()),  # one fingerprint, however the lock was named
         lock_format=spec.lock_format or "",
         request=spec.request,
         target=target,
@@ -950,7 +950,7 @@ def _paths_from(spec: SyncSpec) -> str | None:
     """Where a requirements file's relative paths start, for the fingerprint: ``None`` when at the lock's directory."""
     if spec.paths_from is None or (spec.lock_format or _format_of(spec.lock_path)) != "requirements":
         return None
-    return None if spec.paths_from == spec.lock_path.parent else str(spec.paths_from)
+    return None if spec.paths_from == spec.lock_path.absolute().parent else str(spec.paths_from)
 
 
 def _site_packages(target: Target) -> list[Path]:

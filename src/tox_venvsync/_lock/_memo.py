@@ -73,7 +73,7 @@ def _key(lock: Path, lock_format: str, request: Request, target: Target) -> str:
     described = {
         "engine": engine(),
         "format": lock_format,
-        "lock": str(lock),
+        "lock": str(lock.absolute()),  # a lock named relative to two directories is two locks
         "lock_sha256": hashlib.sha256(lock_bytes(lock)).hexdigest(),
         "pyproject_sha256": None if project_bytes is None else hashlib.sha256(project_bytes).hexdigest(),
         "members": member_digests(lock, lock_bytes(lock)) if lock_format == "uv" else [],
