@@ -994,6 +994,55 @@ def test_a_group_asked_for_stays_beside_an_extra_another_group_turns_on_as_uv_in
     )
 
 
+def test_projects_declared_as_conflicting_are_selected_apart_and_refused_together_as_uv_does(
+    tmp_path: Path, target: Target
+) -> None:
+    """``conflicts = [[{ package = "a" }, { package = "b" }]]`` (uv's preview package-conflicts), as uv 0.13.9 locks.
+
+    Checked by QA against ``uv sync --frozen --preview-features package-conflicts``: ``--package a`` installs dep 1.0,
+    ``--package b`` dep 2.0, and ``--all-packages`` (or both named) stops with "Package `a` and package `b` are
+    incompatible with the declared conflicts". The dependencies' markers name the project (``extra == 'project-1-a'``).
+    """
+    header = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n'
+        'conflicts = [[{ package = "a" }, { package = "b" }]]\n'
+        '[manifest]\nmembers = ["a", "b", "root"]\n'
+    )
+    members = """
+    [[package]]
+    name = "a"
+    version = "0.1"
+    source = { editable = "a" }
+    dependencies = [
+        { name = "dep", version = "1.0", source = { registry = "{INDEX}" }, marker = "extra == 'project-1-a'" },
+    ]
+    [[package]]
+    name = "b"
+    version = "0.1"
+    source = { editable = "b" }
+    dependencies = [
+        { name = "dep", version = "2.0", source = { registry = "{INDEX}" }, marker = "extra == 'project-1-b'" },
+    ]
+    [[package]]
+    name = "root"
+    version = "0.1"
+    source = { virtual = "." }
+    """
+    members = members.replace("{INDEX}", "https://example.invalid/simple")
+    lock = _lock(tmp_path, members + _package("dep", "1.0") + _package("dep", "2.0"), header=header)
+    for member, version in (("a", "1.0"), ("b", "2.0")):
+        picks = lock.select(target, Request(packages=frozenset({member})))
+        assert [(str(pick.name), str(pick.version)) for pick in picks] == [(member, "0.1"), ("dep", version)]
+    assert _names(lock.select(target, Request())) == []
+    for request in (Request(all_packages=True), Request(packages=frozenset({"a", "b"}))):
+        with pytest.raises(SelectionError) as info:
+            lock.select(target, request)
+        assert info.value.reason == (
+            "project a and project b are declared as conflicting (conflicts[0]) and would both be installed; ask for "
+            "only one of them"
+        )
+
+
 # --- the real locks against what uv installs ---------------------------------------------------------------------
 
 
