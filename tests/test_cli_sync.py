@@ -334,6 +334,34 @@ def test_a_venv_at_or_above_the_cache_is_refused_before_anything_is_written(
     assert not venv.exists()
 
 
+def test_a_venv_copied_to_another_path_is_in_sync_with_a_warning_until_made_again_there(
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    local_index: LocalIndex,
+    cache_dir: Path,  # noqa: ARG001
+) -> None:
+    # found by QA: a venv restored (cp -a, a CI cache) at another path was found in sync, silently, while its console
+    # scripts started the old path's python (verify reports them "moved"); uv sync says nothing either
+    wheel = make_wheel(local_index.directory, "alpha", "1.0", console_scripts={"alpha-cli": "alpha:main"})
+    entry = package_entry("alpha", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+    lock = write_pylock(tmp_path / "project" / "pylock.toml", [entry])
+    old, new = tmp_path / "old", tmp_path / "new"
+    assert run(capsys, *sync_args(lock, old, python312)) == (0, f"{old}: created, synced 1 package: 1 installed\n", "")
+    assert run(capsys, *sync_args(lock, old, python312))[2] == ""
+    subprocess.run(["cp", "-a", str(old), str(new)], check=True)  # noqa: S607  # a copy that keeps every file
+    code, out, err = run(capsys, *sync_args(lock, new, python312))
+    assert (code, out) == (0, f"{new}: adopted, in sync, nothing to do\n")
+    assert err == (
+        f"venvsync: warning: {new} was made at {old} and copied or moved here since: its scripts still start "
+        f"{old}/bin/python and its activate sets that path, which a sync does not rewrite (nor does uv's); remove it "
+        "and sync again to make it here\n"
+    )
+    shutil.rmtree(new)
+    assert run(capsys, *sync_args(lock, new, python312)) == (0, f"{new}: created, synced 1 package: 1 installed\n", "")
+    assert run(capsys, *sync_args(lock, new, python312))[2] == ""
+
+
 @pytest.mark.parametrize("command", ["select", "sync", "sync --dry-run"])
 def test_a_relative_lock_is_named_as_typed_by_every_command(
     tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str

@@ -1098,6 +1098,26 @@ def test_a_venv_whose_base_python_was_replaced_is_recreated_not_adopted(demo: De
     assert "versions 1.0 2.0" in out
 
 
+def test_a_venv_copied_to_another_path_is_in_sync_with_a_warning(demo: Demo, tmp_path: Path) -> None:
+    # found by QA: a venv restored (cp -a, a CI cache) at another path was found in sync, silently, while its console
+    # scripts started the old path's python; uv sync says nothing either
+    code, out = demo.run()
+    assert code == 0, out
+    copy = tmp_path / "restored" / "py312"
+    copy.parent.mkdir()
+    subprocess.run(["cp", "-a", str(demo.venv), str(copy)], check=True)  # noqa: S607  # a copy that keeps every file
+    code, out = demo.run("--env-location", str(copy))
+    assert code == 0, out
+    assert (
+        f"{copy} was made at {demo.venv} and copied or moved here since: its scripts still start "
+        f"{demo.venv}/bin/python and its activate sets that path, which a sync does not rewrite (nor does uv's); "
+        "recreate it here (tox -r)"
+    ) in out
+    code, out = demo.run()
+    assert code == 0, out
+    assert "copied or moved here" not in out
+
+
 def test_venv_of_another_python_is_recreated(demo: Demo) -> None:
     python311 = shutil.which("python3.11")
     assert python311 is not None, "python3.11 must be on PATH (tests/conftest.py sets PYENV_VERSION)"

@@ -40,7 +40,7 @@ from tox_venvsync._location import (
 )
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, given_selection_flags, make_request
-from tox_venvsync._state import State
+from tox_venvsync._state import State, moved_from, moved_warning, remember_place
 from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_sync, link_mode, sync
 from tox_venvsync._target import Target, TargetMemo, base_facts, planned_target
 
@@ -300,6 +300,7 @@ def _sync(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, spec, base, ahead, why=not_adopted(found, version) if found.kind is Kind.VENV else None)
     if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
+        _warn_if_moved(venv, moved_from(venv))
         _report(args, venv, "adopted", None, applied=False)
         return 0
     cache = Cache(default_cache_dir())
@@ -312,9 +313,11 @@ def _sync(args: argparse.Namespace) -> int:
             check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         with _undone(venv, protected, made_from, when=not adoptable(now, version)):  # a full disk, Ctrl-C
             made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
+        moved = moved_from(venv)  # a venv made again here just now has no record of another place
         try:
             target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
             outcome = sync(spec, target, cache=cache, ahead=ahead)
+            remember_place(venv)
             if args.compile_bytecode:
                 from tox_venvsync._bytecode import compile_venv  # noqa: PLC0415  # see the imports
 
@@ -324,8 +327,16 @@ def _sync(args: argparse.Namespace) -> int:
                 with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
                     undo_creation(venv, protected, made_from)
             raise
+    _warn_if_moved(venv, moved)
     _report(args, venv, made, outcome.plan, applied=outcome.applied, why=why if made == "recreated" else None)
     return 0
+
+
+def _warn_if_moved(venv: Path, moved: str | None) -> None:
+    """Say that the venv is a copy of one made at ``moved``, whose scripts start that path's Python, and what to do."""
+    if moved is not None:
+        remedy = "remove it and sync again to make it here"
+        print(f"venvsync: warning: {moved_warning(venv, moved, remedy)}", file=sys.stderr)
 
 
 def _why_made_again(found: Found, version: tuple[int, ...], base: Target, *, named: bool) -> str | None:

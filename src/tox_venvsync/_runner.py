@@ -64,7 +64,7 @@ from tox_venvsync._location import (
 from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
 from tox_venvsync._lock._file import missing, project_name
 from tox_venvsync._selection import make_request, parse_sync_flags
-from tox_venvsync._state import BYTECODE_PENDING, State
+from tox_venvsync._state import BYTECODE_PENDING, State, moved_from, moved_warning, remember_place
 from tox_venvsync._tox_compat import (
     follow_env_dir,
     make_work_dir_first,
@@ -706,8 +706,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             ).load()
         except ReplacedInterpreterError as exc:  # base_python's record unchanged, the venv's own python another one
             raise Recreate(exc.reason) from exc
+        moved = moved_from(self.env_dir)  # a venv copied here (a restored CI cache) is found in sync, as by uv
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
+        remember_place(self.env_dir)
+        if moved is not None:
+            _LOGGER.warning("%s", moved_warning(self.env_dir, moved, "recreate it here (tox -r)"))
         self._report(outcome)
         self._record(spec, outcome)
         if outcome.plan is not None and not self.conf["lock_file"]:  # compared: a lock beside changed, or this one

@@ -195,6 +195,45 @@ class State:
         write_atomic(self._file, json.dumps(document), mode=READABLE)
 
 
+#: in the venv: the path it was first synced at (see :func:`moved_from`); kept across syncs, gone with the venv
+MADE_AT = ".venvsync/made-at"
+
+
+def remember_place(venv: Path) -> None:
+    """Record where the venv is, once: at its first sync here (made, or adopted), never after."""
+    marker = venv / MADE_AT
+    if not marker.exists():
+        with contextlib.suppress(OSError):  # not recorded: a later copy is not told, nothing worse
+            write_atomic(marker, str(venv), mode=READABLE)
+
+
+def moved_from(venv: Path) -> str | None:
+    """The path the venv was first synced at when that is another directory (it was copied or moved), else ``None``.
+
+    A copy (``cp -a``, a restored archive or CI cache) at another path keeps its files, its state and its RECORDs,
+    so a sync finds it in sync, as uv does; yet its entry-point scripts start the old path's ``bin/python`` and its
+    ``activate`` sets the old path (``venvsync verify`` reports the scripts as ``moved``). Found by QA.
+    """
+    try:
+        recorded = (venv / MADE_AT).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not recorded or recorded == str(venv):
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        if Path(recorded).samefile(venv):  # the same directory by another name (a linked parent)
+            return None
+    return recorded
+
+
+def moved_warning(venv: Path, moved: str, remedy: str) -> str:
+    """The warning for a venv :func:`moved_from` ``moved``: what stays wrong in it, and ``remedy``."""
+    return (
+        f"{venv} was made at {moved} and copied or moved here since: its scripts still start {moved}/bin/python and "
+        f"its activate sets that path, which a sync does not rewrite (nor does uv's); {remedy}"
+    )
+
+
 #: directories that hold tool state or bytecode, not sources, wherever they are
 _NOT_SOURCES = frozenset({"__pycache__", ".git", ".hg", ".tox", ".venv", ".nox", ".mypy_cache"})
 #: directories of build output at the top of a tree (a package of that name deeper down is a source)
