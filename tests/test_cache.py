@@ -390,3 +390,43 @@ def test_another_users_venv_lock_file_is_named_with_what_to_do() -> None:
         )
     finally:
         shutil.rmtree(shared)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="becomes another user: needs root")
+def test_a_dead_process_s_work_directory_goes_with_its_read_only_directories() -> None:
+    # found by QA as a user who is not root: an sdist unpacked there keeps its r-x directories, which rmtree could
+    # not empty, so the dead process's directory stayed for good (root may write any directory, and never saw it)
+    ended = subprocess.Popen(["true"])  # noqa: S607  # a process that has ended: its number runs nothing now
+    ended.wait()
+    shared = Path(tempfile.mkdtemp(prefix="venvsync-tmp-", dir="/tmp"))
+    try:
+        shared.chmod(0o777)  # the other user works here
+        read, write = os.pipe()
+        with warnings.catch_warnings():  # the suite's servers are threads: the child only removes, reports and exits
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            said = "failed"
+            try:
+                os.setgid(65534)
+                os.setuid(65534)  # nobody
+                tmp = shared / "tmp"
+                unpacked = tmp / f"p{ended.pid}-{_cache._pid_namespace()}" / "built-x" / "proj-1.0" / "src"
+                unpacked.mkdir(parents=True)
+                (unpacked / "proj.py").write_text("x = 1\n")
+                unpacked.chmod(0o555)
+                unpacked.parent.chmod(0o555)
+                _cache._remove_dead(tmp)
+                said = ",".join(sorted(entry.name for entry in tmp.iterdir()))
+            finally:
+                os.write(write, said.encode())
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            said = pipe.read().decode()
+        os.waitpid(child, 0)
+        assert said == ""
+    finally:
+        for directory, _, _ in os.walk(shared):
+            Path(directory).chmod(0o755)
+        shutil.rmtree(shared)

@@ -26,6 +26,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -135,10 +136,29 @@ def _remove_own(path: Path) -> None:
     Its result was printed already: an interrupt in the last milliseconds printed a traceback ("Exception ignored
     in atexit callback"). What stays is a dead process's directory, which the next process removes.
     """
+    with contextlib.suppress(KeyboardInterrupt):
+        _remove_work(path)  # what is in it was work in progress of this process, which is ending
+
+
+def _remove_work(path: Path) -> None:
+    """Remove a work directory (this process's, or a dead one's of this user), whatever its directories' modes.
+
+    An sdist unpacked there keeps its directories' modes (tarfile's data filter drops only the group's and others'
+    write): one of ``r-x`` (a tree packed from a read-only store) could not be emptied, so ``rmtree`` left it and
+    every directory above it, and no later process removed them either (found by QA, as a user who is not root).
+    Each directory is made writable to its owner, and the removal tried again; links are never followed.
+    """
     import shutil  # noqa: PLC0415  # see the imports
 
-    with contextlib.suppress(KeyboardInterrupt):
-        shutil.rmtree(path, ignore_errors=True)  # what is in it was work in progress of this process, which is ending
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path) or path.is_symlink():
+        return
+    for directory, dirs, _ in os.walk(path):  # top-down: a directory is opened for writing before it is entered
+        for name in (directory, *(os.path.join(directory, d) for d in dirs)):  # noqa: PTH118  # strings from os.walk
+            if not os.path.islink(name):  # noqa: PTH114  # strings from os.walk
+                with contextlib.suppress(OSError):  # another user's: left, as before
+                    os.chmod(name, stat.S_IRWXU)  # noqa: PTH101
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _address(algorithm: str, digest: str) -> Path:
@@ -330,7 +350,6 @@ def _pid_namespace() -> str:
 
 def _remove_dead(tmp: Path) -> None:
     import re  # noqa: PLC0415  # see the imports
-    import shutil  # noqa: PLC0415
     import time  # noqa: PLC0415
 
     namespace = _pid_namespace()
@@ -340,9 +359,9 @@ def _remove_dead(tmp: Path) -> None:
         if (found[2] or "") != namespace:  # another container's process, or an older version's name
             with contextlib.suppress(OSError):
                 if time.time() - entry.stat().st_mtime > _FOREIGN_AGE:
-                    shutil.rmtree(entry, ignore_errors=True)
+                    _remove_work(entry)
         elif not _alive(int(found[1])):
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove_work(entry)
 
 
 def _alive(pid: int) -> bool:
