@@ -297,8 +297,8 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         )
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
-        picks = {str(step.name): step.wanted.pick for step in plan.steps if step.wanted is not None}
         if plan.changes or (spec.deps and not kept_deps):
+            picks = {str(step.name): step.wanted.pick for step in plan.steps if step.wanted is not None}
             with _saying_where_from(spec, picks):  # a broken wheel, met as it is unpacked, checked or placed
                 plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
                 chosen = installer if installer is not None else LinkInstaller(target, cache, link=link)
