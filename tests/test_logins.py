@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shlex
 import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -132,33 +133,23 @@ def test_a_wrong_login_is_refused_and_never_shown(guarded: LocalIndex, wheelhous
     assert guarded.authorizations == ["Basic " + base64.b64encode(b"ci:wr0ng").decode()]
 
 
-@pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])
-@pytest.mark.parametrize("login", ["ci", None], ids=["username only", "no login"])
-def test_a_refusal_says_a_keyring_the_tools_were_told_to_ask_is_not_read(  # noqa: PLR0913, PLR0917  # fixtures and parameters
-    guarded: LocalIndex,
-    wheelhouse: Path,
-    cache_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    variable: str,
-    login: str | None,
-) -> None:
-    # uv asks the keyring for the password of UV_INDEX_<NAME>_USERNAME; here it went empty, and nothing said why
-    monkeypatch.setenv(variable, "subprocess")
-    wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    url = guarded.file_url(wheel.name)
-    with pytest.raises(FetchError) as info:
-        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, login) if login else url)])
-    assert str(info.value).endswith(
-        f"; {variable}=subprocess is not followed: keyrings are not read, so give the password in one of those"
+def _keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answers: dict[str, str]) -> Path:
+    """A ``keyring`` command alone on PATH printing ``answers[" ".join(its arguments)]``; the log of its calls."""
+    bin_dir, log = tmp_path / "keyring-bin", tmp_path / "keyring-calls"
+    bin_dir.mkdir(parents=True)
+    table = "\n".join(
+        f"  {shlex.quote(args)}) printf '%s\\n' {shlex.quote(out)}; exit 0;;" for args, out in answers.items()
     )
-    monkeypatch.setenv(variable, "disabled")
-    with pytest.raises(FetchError) as info:
-        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
-    assert "keyring" not in str(info.value)
+    command = bin_dir / "keyring"
+    command.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\ncase "$*" in\n{table}\nesac\nexit 1\n')
+    command.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    log.touch()
+    return log
 
 
 @pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])
-def test_a_refusal_names_a_keyring_provider_of_the_syncs_own_environment(  # noqa: PLR0913, PLR0917  # fixtures
+def test_a_username_given_without_its_password_gets_it_from_the_keyring_for_the_url_then_the_host(  # noqa: PLR0913, PLR0917  # fixtures and parameters
     guarded: LocalIndex,
     wheelhouse: Path,
     cache_dir: Path,
@@ -166,17 +157,108 @@ def test_a_refusal_names_a_keyring_provider_of_the_syncs_own_environment(  # noq
     monkeypatch: pytest.MonkeyPatch,
     variable: str,
 ) -> None:
-    # a tox run's set_env = UV_KEYRING_PROVIDER=subprocess (as tox-uv hands set_env to uv) went unnamed
+    # uv's subprocess provider: `keyring get <url> <username>`, then `keyring get <host:port> <username>`
+    host = guarded.address
+    log = _keyring(tmp_path, monkeypatch, {f"get {host} ci": "s3cret"})
+    monkeypatch.setenv(variable, "subprocess")
+    one, two = make_wheel(wheelhouse, "one", "1.0"), make_wheel(wheelhouse, "two", "1.0")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(one, _with_login(guarded.file_url(one.name), "ci"))])
+    assert fetched["one"].read_bytes() == one.read_bytes()
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
+    assert fetched["two"].read_bytes() == two.read_bytes()
+    assert guarded.authorizations == [BASIC, BASIC]  # sent with the first request, no refusal first
+    # asked once for the host: the second file's request used the answer
+    assert log.read_text().splitlines() == [f"get {guarded.file_url(one.name)} ci", f"get {host} ci"]
+
+
+def test_a_refused_request_asks_the_keyring_for_a_login_and_sends_it_to_the_host_from_then_on(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = make_wheel(wheelhouse, "one", "1.0"), make_wheel(wheelhouse, "two", "1.0")
+    url = guarded.file_url(one.name)
+    log = _keyring(tmp_path, monkeypatch, {f"get {url} --mode creds": "ci\ns3cret"})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(one, url)])
+    assert fetched["one"].read_bytes() == one.read_bytes()
+    assert guarded.authorizations == [None, BASIC]
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
+    assert fetched["two"].read_bytes() == two.read_bytes()
+    assert guarded.authorizations == [None, BASIC, BASIC]
+    assert log.read_text().splitlines() == [f"get {url} --mode creds"]
+
+
+@pytest.mark.parametrize("value", ["disabled", ""])
+def test_the_keyring_is_not_asked_unless_a_provider_is_set(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    log = _keyring(tmp_path, monkeypatch, {f"get {guarded.address} ci": "s3cret"})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", value)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(guarded.file_url(wheel.name), "ci"))])
+    assert "HTTP 401 Unauthorized to the login sent" in str(info.value)
+    assert "keyring" not in str(info.value)
+    assert log.read_text() == ""
+
+
+def test_a_refusal_says_what_the_keyring_was_asked_and_when_there_is_no_keyring_command(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    monkeypatch.setenv("PIP_KEYRING_PROVIDER", "subprocess")
+    log = _keyring(tmp_path, monkeypatch, {})  # an entry for no service
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert str(info.value).endswith(
+        "; the keyring, which PIP_KEYRING_PROVIDER=subprocess asks, had none for the URL or its host "
+        "(keyring get <service> --mode creds)"
+    )
+    assert log.read_text().splitlines() == [f"get {url} --mode creds", f"get {guarded.address} --mode creds"]
+    forget_logins(monkeypatch)  # a login the keyring gives that the server refuses is said to have been sent
+    _keyring(tmp_path / "wrong", monkeypatch, {f"get {guarded.address} ci": "wr0ng"})
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, "ci"))])
+    assert "wr0ng" not in str(info.value)
+    assert str(info.value).endswith(
+        "to the login sent; check the one given for it (in the URL, in the variables the project's tool reads for a "
+        "named index, or in ~/.netrc or the file NETRC names), or in the keyring, which "
+        "PIP_KEYRING_PROVIDER=subprocess asks"
+    )
+    forget_logins(monkeypatch)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, "ci"))])
+    assert str(info.value).endswith(
+        "; PIP_KEYRING_PROVIDER=subprocess asks the keyring command, and none is on PATH: install keyring (with your "
+        "index's backend) where the sync runs, or give the password in one of those"
+    )
+    assert guarded.authorizations == [
+        None,
+        "Basic " + base64.b64encode(b"ci:wr0ng").decode(),
+        "Basic " + base64.b64encode(b"ci:").decode(),
+    ]
+
+
+@pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])
+def test_a_keyring_provider_of_the_syncs_own_environment_is_followed(  # noqa: PLR0913, PLR0917  # fixtures
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    # a tox run's set_env = UV_KEYRING_PROVIDER=subprocess (as tox-uv hands set_env to uv)
     forget_logins(monkeypatch)
     monkeypatch.delenv(variable, raising=False)
+    _keyring(tmp_path, monkeypatch, {f"get {guarded.address} --mode creds": "ci\ns3cret"})
     environ = {**os.environ, variable: "subprocess"}
     use_logins(read_project_indexes(tmp_path / "pylock.toml", "pylock", environ, "https://pypi.org/simple"))
     wheel = make_wheel(wheelhouse, "pkg", "1.0")
-    with pytest.raises(FetchError) as info:
-        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
-    assert str(info.value).endswith(
-        f"; {variable}=subprocess is not followed: keyrings are not read, so give the password in one of those"
-    )
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    assert guarded.authorizations == [None, BASIC]
 
 
 def test_a_redirect_to_another_host_is_not_sent_the_login(

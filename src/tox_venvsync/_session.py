@@ -8,6 +8,8 @@ import errno
 import functools
 import http.client
 import os
+import shutil
+import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -161,7 +163,7 @@ class _Logins:
     different logins each send their own, also when tox runs them one after the other in one process.
     """
 
-    __slots__ = ("hosts", "index_hosts", "indexes", "lock", "network", "owner", "sent")
+    __slots__ = ("asked", "hosts", "index_hosts", "indexes", "keyring_lock", "lock", "network", "owner", "sent")
 
     def __init__(self, indexes: Sequence[tuple[str, Login]] = (), owner: ProjectIndexes | None = None) -> None:
         roots = {_index_root(url): login for url, login in reversed(indexes)}  # the first of an index's wins
@@ -186,6 +188,11 @@ class _Logins:
         self.lock = threading.Lock()
         #: the URLs a login was sent to (a redirect's too): a refusal of one says the login was refused
         self.sent: set[str] = set()
+        #: what the keyring command answered (see :func:`_from_keyring`), by the host and the username asked for:
+        #: once per host, as uv keeps what it found for a host
+        self.asked: dict[tuple[tuple[str, str], str], Login | None] = {}
+        #: one keyring command at a time: the downloads' threads that need one wait for the first one's answer
+        self.keyring_lock = threading.Lock()
 
     def of(self, url: SplitResult) -> Login | None:
         scheme, netloc = origin = _origin(url)
@@ -277,6 +284,8 @@ class _Login(urllib.request.BaseHandler):
             return req
         logins = _logins.get()
         login = logins.of(url) or _netrc_login(url.hostname or "")
+        if login is not None and login[0] and not login[1] and _keyring_setting() is not None:
+            login = _from_keyring(url, login[0]) or login  # a username given without its password, as uv asks
         if login is not None and not req.has_header("Authorization"):
             req.add_unredirected_header("Authorization", _basic(login))
             logins.sent.add(req.full_url)
@@ -298,10 +307,17 @@ class _Login(urllib.request.BaseHandler):
         for (uv and Poetry send none there).
         """
         url = urlsplit(req.full_url)
-        login = _logins.get().after_refusal(url)
-        if login is None or req.get_header("Authorization") is not None:
+        logins = _logins.get()
+        login = logins.after_refusal(url)
+        if req.get_header("Authorization") is not None or _plain_http_refusal(url.scheme, url.hostname) is not None:
             return None
-        if _plain_http_refusal(url.scheme, url.hostname) is not None:
+        if (login is None or not login[1]) and _keyring_setting() is not None:
+            found = _from_keyring(url, login[0] if login is not None else "")
+            if found is not None:  # sent from now on to every request to the host, as uv keeps it for the host
+                with logins.lock:
+                    logins.hosts.setdefault(_origin(url), found)
+                login = found
+        if login is None:
             return None
         with contextlib.suppress(OSError, http.client.HTTPException):
             fp.read()  # to the end, so its connection serves the next request
@@ -309,7 +325,7 @@ class _Login(urllib.request.BaseHandler):
         # the login as an "unredirected" header: urllib copies the others to a redirect, to another host too
         again = urllib.request.Request(req.full_url, headers=dict(req.headers), method=req.get_method())  # noqa: S310
         again.add_unredirected_header("Authorization", _basic(login))
-        _logins.get().sent.add(again.full_url)
+        logins.sent.add(again.full_url)
         return self.parent.open(again, timeout=req.timeout)
 
 
@@ -343,35 +359,88 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
         return f"{reason}; {_LATER.get(exc.code, _LATER[500])}" if transient_status(exc.code) else reason
     sent = request is not None and request.get_header("Authorization") is not None and request.full_url == exc.url
     if sent or exc.url in _logins.get().sent:
-        return (
-            f"{reason} to the login sent; check the one given for it (in the URL, in the variables the "
-            f"project's tool reads for a named index, or in ~/.netrc or the file {NETRC_ENV} names){_keyring_note()}"
-        )
+        where = "in the URL, in the variables the project's tool reads for a named index, or in ~/.netrc"
+        where = f"{where} or the file {NETRC_ENV} names"
+        return f"{reason} to the login sent; check the one given for it ({where}){_keyring_note(sent=True)}"
     # no login was sent, or one the server does not take
     _, problem = _netrc_entries(_netrc_file())
     if problem is not None:
         return f"{reason}; {problem}"
     return (
         f"{reason}; if it needs a login, put the host's in ~/.netrc (or the file {NETRC_ENV} names) "
-        f"or in the URL, before the host (user:token@){_keyring_note()}"
+        f"or in the URL, before the host (user:token@){_keyring_note(sent=False)}"
     )
 
 
 #: the settings that tell uv and pip to ask a keyring for an index's password
 _KEYRING_PROVIDERS = ("UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER")
+#: how long the keyring command may take: a backend that would ask someone to unlock a store gets no answer here
+KEYRING_SECONDS = 60
 
 
-def _keyring_note() -> str:
-    """Where a login refused may have been meant to come from: a keyring that uv or pip were told to ask, or ``""``.
+def _keyring_setting() -> tuple[str, str] | None:
+    """The variable and value that tell this sync to ask the keyring command for logins, or ``None``.
 
-    No keyring is read here: a username given for a named index (``UV_INDEX_<NAME>_USERNAME``) whose password uv
-    finds in the keyring goes with an empty password, and the refusal did not say why.
+    ``subprocess`` (uv's and pip's), and pip's ``auto`` and ``import``, which ask keyring's Python module: the
+    command is that module's front end, and the one on PATH is asked.
     """
     for variable in _KEYRING_PROVIDERS:
         value = _advised(variable).strip()
         if value and value.lower() != "disabled":
-            return f"; {variable}={value} is not followed: keyrings are not read, so give the password in one of those"
-    return ""
+            return variable, value
+    return None
+
+
+def _from_keyring(url: SplitResult, username: str) -> Login | None:
+    """The login the keyring command gives ``url``, as uv asks it: for the URL, then for its host (``host:port``).
+
+    With a ``username`` (an index's, given without a password) it is asked for that user's password
+    (``keyring get <service> <username>``), without one for both (``keyring get <service> --mode creds``, keyring
+    25.2 or newer). Asked once per host and username in a sync; nothing it says is shown or kept.
+    """
+    logins = _logins.get()
+    key = (_origin(url), username)
+    with logins.keyring_lock:
+        if key not in logins.asked:
+            service = urlunsplit(url._replace(netloc=url.netloc.rpartition("@")[2]))
+            host = url.netloc.rpartition("@")[2]
+            logins.asked[key] = _ask_keyring(service, username) or _ask_keyring(host, username)
+        return logins.asked[key]
+
+
+def _ask_keyring(service: str, username: str) -> Login | None:
+    """``keyring get``'s answer for ``service``: ``None`` when there is no command, no entry, or no answer in time."""
+    command = shutil.which("keyring")
+    if command is None:
+        return None
+    argv = [command, "get", service, username] if username else [command, "get", service, "--mode", "creds"]
+    try:
+        done = subprocess.run(  # the keyring command, asked as uv and pip ask it
+            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=KEYRING_SECONDS, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    if done.returncode != 0 or not lines:
+        return None
+    user, password = (username, lines[0]) if username else (lines[0], lines[1] if len(lines) > 1 else "")
+    return (user, password) if password else None
+
+
+def _keyring_note(*, sent: bool) -> str:
+    """What a refusal adds about the keyring uv's or pip's setting names (``""``: none is); ``sent``: a login was."""
+    setting = _keyring_setting()
+    if setting is None:
+        return ""
+    told = f"{setting[0]}={setting[1]}"
+    if shutil.which("keyring") is None:
+        return (
+            f"; {told} asks the keyring command, and none is on PATH: install keyring (with your index's backend) "
+            "where the sync runs, or give the password in one of those"
+        )
+    if sent:
+        return f", or in the keyring, which {told} asks"
+    return f"; the keyring, which {told} asks, had none for the URL or its host (keyring get <service> --mode creds)"
 
 
 def _netrc_file() -> str:
