@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import tomli_w
@@ -14,7 +17,11 @@ import tomli_w
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel
 from tox_venvsync import __version__
+from tox_venvsync import _cli as cli
 from tox_venvsync._cli import _parser, main
+
+if TYPE_CHECKING:
+    from pytest_mock import MockerFixture
 
 VENV_PYTHON = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python"
 
@@ -64,6 +71,63 @@ def test_no_arguments_print_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("usage: venvsync")
     assert "select" in out
     assert err == ""
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # where argparse keeps them
+    return dict(found.choices)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["select", "--lock", "uv.lock", "--python", "3.12", "--extra", "cli", "--group", "dev", "--json"],
+        ["sync", "--lock", "uv.lock", "--venv", "v", "--python", "3.12", "--inexact", "--no-default-groups"],
+        ["verify", "--venv", "v", "--lock", "pylock.toml", "--only-group", "docs"],
+    ],
+)
+def test_a_command_is_parsed_with_its_own_options_alone(argv: list[str]) -> None:
+    # argparse makes a help formatter for each option it is given: only the command run has its options built
+    command = argv[0]
+    alone, whole = _parser(command), _parser()
+    assert list(_commands(alone)) == [command]
+    assert list(_commands(whole)) == ["select", "sync", "verify"]
+    assert alone.parse_args(argv) == whole.parse_args(argv)
+    assert _commands(alone)[command].format_help() == _commands(whole)[command].format_help()
+
+
+@pytest.mark.parametrize(
+    ("argv", "built"), [(["sync", "--help"], "sync"), (["verify", "-h"], "verify"), (["--help"], None), (["x"], None)]
+)
+def test_main_builds_the_options_of_the_command_it_runs(
+    argv: list[str], built: str | None, mocker: MockerFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = mocker.spy(cli, "_parser")
+    with pytest.raises(SystemExit):
+        main(argv)
+    parser.assert_called_once_with(built)
+    out, err = capsys.readouterr()
+    assert (out or err).startswith(f"usage: venvsync {built or '[-h]'}")
+    if argv == ["x"]:  # an unknown command's error lists every command
+        assert "invalid choice: 'x' (choose from 'select', 'sync', 'verify')" in err
+
+
+@pytest.mark.parametrize("columns", [None, "30", "100", "250", "0", "x", "terminal", "no stdout"])
+def test_the_help_is_as_wide_as_argparse_makes_it(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the width is worked out without importing shutil, as shutil.get_terminal_size works it out
+    monkeypatch.delenv("COLUMNS", raising=False)
+    if columns == "terminal":  # what shutil asks too
+        monkeypatch.setattr(os, "get_terminal_size", lambda _fd: os.terminal_size((123, 40)))
+    elif columns == "no stdout":  # pythonw, or a daemon that closed it
+        monkeypatch.setattr(sys, "__stdout__", None)
+    elif columns is not None:
+        monkeypatch.setenv("COLUMNS", columns)
+    parser = _parser()
+    parsers = [parser, *_commands(parser).values()]
+    ours = [each.format_help() for each in parsers]
+    for each in parsers:
+        each.formatter_class = argparse.HelpFormatter
+    assert [each.format_help() for each in parsers] == ours
 
 
 def test_select_json(capsys: pytest.CaptureFixture[str], lock: Path, python312: Path) -> None:

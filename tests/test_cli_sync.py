@@ -150,7 +150,7 @@ def test_a_sync_that_finds_the_venv_in_sync_loads_no_lock_packaging_or_compiler(
     assert done.stdout.splitlines()[-1].startswith("0 ")  # the exit code
     modules = _loaded_by(done)
     assert "tox_venvsync._sync" in modules
-    for name in ("filelock", "packaging.utils", "packaging.tags", "tempfile", "tox_venvsync._bytecode"):
+    for name in ("filelock", "packaging.utils", "packaging.tags", "tempfile", "shutil", "tox_venvsync._bytecode"):
         assert name not in modules
     for name in (*NO_OP_UNLOADED, "_verify"):
         assert f"tox_venvsync.{name}" not in modules

@@ -45,7 +45,7 @@ from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_
 from tox_venvsync._target import Target, TargetMemo, base_facts, planned_target
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from tox_venvsync._location import Found
     from tox_venvsync._plan import Plan
@@ -55,20 +55,60 @@ if TYPE_CHECKING:
 # about half the time it took with everything imported up front.
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, only that command's options are added (see :func:`_command`).
+
+    argparse makes a help formatter for each option it is given: building the three commands' options (69 with
+    their ``-h``) cost about 1 ms more CPU than building one command's (29); the rest of the 8-10 ms the arguments
+    take is argparse's own start (``gettext`` and ``locale``; ``shutil`` no longer, see :func:`_formatter`).
+    """
     parser = argparse.ArgumentParser(
         prog="venvsync",
         description="Sync a virtual environment exactly from a lockfile; the engine of the tox runner 'venvsync'. "
         "Exit codes: 0 ok, 1 the venv differs from the lock (verify) or the sync failed, 2 bad input.",
+        formatter_class=_formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    select = commands.add_parser("select", help="print what the lock installs for an interpreter, extras and groups")
+    for name, (summary, add_options) in _COMMANDS.items():
+        if command in {None, name}:
+            add_options(commands.add_parser(name, help=summary, formatter_class=_formatter))
+    return parser
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """The help formatter argparse makes, as wide as it makes it, without importing ``shutil`` to learn the width.
+
+    Left to find its width, the formatter imports ``shutil`` (with ``lzma`` and ``bz2``: 3-5 ms of CPU here) for
+    ``shutil.get_terminal_size``, which nothing else a no-op ``venvsync sync`` does needs.
+    """
+    return argparse.HelpFormatter(prog, width=_terminal_columns() - 2)  # the 2 argparse takes off
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``$COLUMNS`` when above 0, else standard output's terminal's, else 80."""
+    with contextlib.suppress(ValueError):
+        if (columns := int(os.environ.get("COLUMNS", "0"))) > 0:
+            return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]  # None: AttributeError
+    except (AttributeError, ValueError, OSError):  # no standard output, closed, detached, or not a terminal
+        return 80
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs when it starts with one (``venvsync sync ...``); else ``None``: all are parsed."""
+    return argv[0] if argv and argv[0] in _COMMANDS else None
+
+
+def _select_options(select: argparse.ArgumentParser) -> None:
     _lock_args(select, lock_required=True)
     select.add_argument(
         "--python", default=sys.executable, help="the target interpreter (a path, a name on PATH, or a version: 3.12)"
     )
-    sync_ = commands.add_parser("sync", help="make a venv match the lock exactly (create, adopt or update it)")
+
+
+def _sync_options(sync_: argparse.ArgumentParser) -> None:
     _lock_args(sync_, lock_required=True)
     sync_.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
     sync_.add_argument(
@@ -90,10 +130,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compile every installed module after the sync, as pip does (bytecode kept in the cache is linked)",
     )
-    verify = commands.add_parser("verify", help="check installed files against RECORD and the venv against the lock")
+
+
+def _verify_options(verify: argparse.ArgumentParser) -> None:
     _lock_args(verify, lock_required=False)
     verify.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
-    return parser
+
+
+#: each command's one-line help and the function that adds its options, in the order ``--help`` lists them
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "select": ("print what the lock installs for an interpreter, extras and groups", _select_options),
+    "sync": ("make a venv match the lock exactly (create, adopt or update it)", _sync_options),
+    "verify": ("check installed files against RECORD and the venv against the lock", _verify_options),
+}
 
 
 def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
@@ -124,7 +173,8 @@ def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 drift or failure, 2 bad input)."""
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(_command(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
