@@ -9,7 +9,6 @@ The tree appears at its cache address by one atomic rename, so a reader never se
 from __future__ import annotations
 
 import base64
-import configparser
 import contextlib
 import csv
 import hashlib
@@ -278,6 +277,8 @@ def entry_scripts(text: str, wheel: Path, name: str) -> list[list[str]]:
     importing pypa/installer (18 ms of a tox run on a slow machine, for this one function) and with
     one sentence, not an assertion, for a file it cannot read.
     """
+    import configparser  # noqa: PLC0415  # 2-3 ms of a command line's removal; only a wheel unpacked needs it
+
     parser = configparser.ConfigParser(delimiters="=", interpolation=None)
     parser.optionxform = str  # type: ignore[assignment, method-assign]  # names keep their case
     try:
