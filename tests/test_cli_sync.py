@@ -565,6 +565,40 @@ def test_a_sync_without_python_keeps_the_venvs_own(
     subprocess.run([venv / "bin" / "python", "-c", ""], check=True)
 
 
+def test_a_dry_run_without_python_gives_the_syncs_reason_for_making_the_venv_again(
+    lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA (a venv whose base Python was removed, then upgraded in place): without --python the dry run's
+    # first line named --python anyway, and for a venv whose interpreter is gone gave "a venv of Python 3.10.13,
+    # --python is 3.12.1" where the sync says the interpreter is missing and names the Python it makes the venv with
+    python310, python311 = shutil.which("python3.10"), installed_python("3.11")
+    assert python310 is not None
+    assert python311 is not None
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, Path(python310)))[0] == 0
+    sync = ["sync", "--lock", str(lock), "--venv", str(venv)]
+    python = venv / "bin" / "python"
+    python.unlink()  # its base Python upgraded in place: bin/python runs 3.11, pyvenv.cfg says 3.10
+    python.symlink_to(python311)
+    code, out, err = run(capsys, *sync, "--dry-run")
+    had, has = _version(Path(python310)), _version(Path(python311))
+    assert (code, out.splitlines()[0], err) == (
+        0,
+        f"recreate: {venv} is a venv of Python {had}, its bin/python is {has}",
+        "",
+    )
+    python.unlink()  # its base Python removed
+    python.symlink_to(tmp_path / "gone")
+    code, out, err = run(capsys, *sync, "--dry-run")
+    why = (
+        f"its interpreter {python} is missing or a link to nothing; made with {sys.executable}, "
+        f"Python {'.'.join(map(str, sys.version_info[:3]))}"
+    )
+    assert (code, out.splitlines()[0], err) == (0, f"recreate: {venv}: {why}", "")
+    code, out, err = run(capsys, *sync)
+    assert (code, out, err) == (0, f"{venv}: recreated ({why}), synced 2 packages: 2 installed\n", "")
+
+
 def test_a_dry_run_for_a_venv_whose_interpreter_leads_nowhere_says_so(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

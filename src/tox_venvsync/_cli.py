@@ -347,8 +347,9 @@ def _sync(args: argparse.Namespace) -> int:
         )
         raise InterpreterError(msg) from None
     version = tuple(int(p) for p in base.python_full_version.split(".")[:3] if p.isdigit())
+    named = args.python is not None
     if args.dry_run:
-        return _dry_run(args, spec, base, ahead, why=not_adopted(found, version) if found.kind is Kind.VENV else None)
+        return _dry_run(args, spec, base, ahead, recreate=_recreate_preview(found, version, base, named=named))
     if adoptable(found, version) and _found_in_sync(spec, base, compiled=args.compile_bytecode):
         _warn_if_moved(venv, moved_from(venv))
         _report(args, venv, "adopted", None, applied=False)
@@ -358,7 +359,7 @@ def _sync(args: argparse.Namespace) -> int:
         made_from = missing_from(venv)
         now = inspect(venv, protected)  # again, holding the lock: another sync may have changed it meanwhile
         # read before the venv is emptied: its pyvenv.cfg names the Python it had
-        why = _why_made_again(now, version, base, named=args.python is not None)
+        why = _why_made_again(now, version, base, named=named)
         if why is not None:
             check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
         with _undone(venv, protected, made_from, when=not adoptable(now, version)):  # a full disk, Ctrl-C
@@ -401,8 +402,26 @@ def _why_made_again(found: Found, version: tuple[int, ...], base: Target, *, nam
     if why != ANOTHER_PYTHON:
         return why
     if not named and not (found.path / "bin" / "python").exists():
-        return f"{no_interpreter(found.path)}; made with {base.executable}, Python {base.python_full_version}"
+        return _made_with(found.path, base)
     return made_for(found.path, "--python" if named else "its bin/python", base.python_full_version)
+
+
+def _made_with(venv: Path, base: Target) -> str:
+    """Why a venv whose interpreter is gone is made again when no ``--python`` was given, and with which Python."""
+    return f"{no_interpreter(venv)}; made with {base.executable}, Python {base.python_full_version}"
+
+
+def _recreate_preview(found: Found, version: tuple[int, ...], base: Target, *, named: bool) -> str | None:
+    """A dry run's first line for a venv the sync would empty and make again, for the sync's reason; else ``None``.
+
+    Without ``--python`` the line named ``--python`` anyway, and for a venv whose interpreter is gone gave another
+    Python as the reason where the sync says the interpreter is missing (found by QA, base Python removed).
+    """
+    if found.kind is not Kind.VENV or (why := not_adopted(found, version)) is None:
+        return None
+    if why == ANOTHER_PYTHON and not named and not (found.path / "bin" / "python").exists():
+        why = _made_with(found.path, base)
+    return recreate_line(found.path, why, "--python" if named else "its bin/python", base.python_full_version)
 
 
 @contextlib.contextmanager
@@ -429,11 +448,10 @@ def _default_python(found: Found) -> str:
     return sys.executable
 
 
-def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, why: str | None) -> int:
-    """Print the plan a sync would apply, changing nothing; a venv the sync would recreate (``why``) from empty."""
+def _dry_run(args: argparse.Namespace, spec: SyncSpec, base: Target, ahead: LockAhead, *, recreate: str | None) -> int:
+    """Print the plan a sync would apply, changing nothing; a venv the sync would recreate (``recreate``) from empty."""
     python = spec.venv / "bin" / "python"
-    if why is not None:  # a venv of another Python (or a broken one): the sync would empty it and start again
-        recreate = recreate_line(spec.venv, why, "--python", base.python_full_version)
+    if recreate is not None:  # a venv of another Python (or a broken one): the sync would empty it and start again
         plan = _preview(spec, planned_target(spec.venv, lambda: python, base, recreated=True), ahead)
         _emit(args, {"recreate": True, **plan.as_json()}, [recreate, *plan.lines()])
         return 0
