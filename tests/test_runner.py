@@ -2220,6 +2220,38 @@ def test_sync_dry_run_with_recreate_plans_a_new_venv(demo: Demo, how: str) -> No
     assert demo.snapshot() == snapshot
 
 
+@pytest.mark.parametrize("record", ["tox's own runner", "another interpreter path"])
+def test_sync_dry_run_for_a_venv_tox_recreates_by_its_record_says_so(demo: Demo, record: str) -> None:
+    # found by QA: a venv of tox's own runner switched to runner = venvsync is removed by tox and made again, yet
+    # the dry run (which runs before tox's setup) planned an upgrade in place keeping its pip
+    ini = demo.project.path / "tox.ini"
+    original = ini.read_text()
+    if record == "tox's own runner":
+        ini.write_text(original.replace("runner = venvsync\n", f"env_dir = {demo.venv}\n"))
+        code, out = demo.run("--notest")  # virtualenv seeds pip; the lock's packages are not installed
+        ini.write_text(original)
+        why = "tox's record of it names another environment ({'name': 'py312', 'type': 'VirtualEnvRunner'})"
+    else:
+        code, out = demo.run()
+        info = demo.venv / ".tox-info.json"
+        recorded = json.loads(info.read_text())
+        recorded["Python"]["executable"] = str(demo.venvs / "moved" / "python3.12")  # the base Python's old path
+        info.write_text(json.dumps(recorded))
+        why = "tox's record of its interpreter differs (executable)"
+    assert code == 0, out
+    before = tree(demo.venv)
+    _, out = demo.run("--sync-dry-run")
+    assert f"py312: recreate: {demo.venv}: {why}, so tox makes it again\n" in out, out
+    assert "py312: install: alpha 1.0\n" in out
+    assert "py312: install: beta 2.0\n" in out
+    assert "py312: keep 0 packages\n" in out  # not its pip, nor the packages of a venv tox keeps
+    assert tree(demo.venv) == before
+    code, out = demo.run()
+    assert code == 0, out
+    assert "py312: recreate env because " in out  # as the run does it
+    assert "synced 2 packages: 2 installed" in out
+
+
 @pytest.mark.parametrize("case", ["system site-packages", "interpreter missing"])
 def test_sync_dry_run_for_a_venv_the_sync_would_recreate_says_why(demo: Demo, python312: Path, case: str) -> None:
     # the venv is emptied and made again (not adopted) in these cases too: its dry run says so, and why

@@ -734,7 +734,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             version = tuple(self.base_python.version_info[:3])
             # emptied and started again: tox's -r (recreate = true) asks for it, or the venv cannot be adopted
             asked = "--recreate (or recreate = true) asks for it" if self.conf["recreate"] else None
-            if found.kind is Kind.VENV and (why := asked or self._why_recreated(found, version)):
+            if found.kind is Kind.VENV and (
+                why := asked or self._why_recreated(found, version) or self._recreated_by_tox()
+            ):
                 recreate = recreate_line(self.env_dir, why, "base_python", base.python_full_version)
             target = planned_target(self.env_dir, self.env_python, base, recreated=recreate is not None)
             spec = self._spec()
@@ -754,6 +756,27 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self.pkg_type in {"skip", "deps-only"} or getattr(self.options, "skip_pkg_install", False):
             return "sync dry run: nothing was changed"
         return "sync dry run: nothing was changed (the project itself is left out)"
+
+    def _recreated_by_tox(self) -> str | None:
+        """Why tox makes the venv again by its record of it (``.tox-info.json``), read only; ``None``: it keeps it.
+
+        tox decides this in its setup, which a dry run does not reach: for a venv of tox's own runner (or tox-uv's)
+        switched to this one, the plan upgraded it in place and kept its pip, and the run then removed it and
+        installed everything (found by QA). The comparisons are tox's (``ToxEnv`` and ``Python`` of the record).
+        """
+        from tox_venvsync._installed import read_json  # noqa: PLC0415  # see _sync_env
+
+        record = read_json(str(self.env_dir / ".tox-info.json"))
+        if not isinstance(record, dict):
+            return None
+        env = {"name": self.conf.name, "type": type(self).__name__}
+        if isinstance(old := record.get("ToxEnv"), dict) and old != env:
+            return f"tox's record of it names another environment ({old}), so tox makes it again"
+        python = self.python_cache()
+        if isinstance(old := record.get("Python"), dict) and old != python:
+            differ = ", ".join(sorted(key for key in {*old, *python} if old.get(key) != python.get(key)))
+            return f"tox's record of its interpreter differs ({differ}), so tox makes it again"
+        return None
 
     def _why_recreated(self, found: Found, version: tuple[int, ...]) -> str | None:
         """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it."""
