@@ -132,6 +132,27 @@ def test_first_run_creates_the_venv_outside_and_runs_commands(demo: Demo) -> Non
     assert tree(demo.project.path) == before  # the project gains no files
 
 
+def test_a_venv_left_at_toxs_default_place_is_named_when_one_is_made_at_env_location(
+    demo: Demo, python312: Path
+) -> None:
+    # found by QA: switching a .tox/py312 of tox's own runner to runner = venvsync with env_location elsewhere left
+    # the old venv there, used by nothing and removed by nothing, without a word
+    old = demo.work / "py312"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(old)], check=True)
+    before = tree(old)
+    code, out = demo.run()
+    assert code == 0, out
+    said = (
+        f"py312: the virtual environment at {old} (tox's default env_dir) is left as it is: this environment lives "
+        f"at {demo.venv} (env_location); remove that one yourself when you no longer need it\n"
+    )
+    assert said in out, out
+    assert {k: v for k, v in tree(old).items() if not k.startswith(("log", "tmp"))} == before  # tox's own dirs
+    code, out = demo.run()
+    assert code == 0, out
+    assert "tox's default env_dir" not in out  # said when the venv is made, not on every run
+
+
 def _toml_config(demo: Demo, config: str, keys: str, command: str) -> None:
     """The demo configured in ``config`` (``tox.toml``, or ``pyproject.toml``'s ``[tool.tox]``) instead of tox.ini."""
     (demo.project.path / "tox.ini").unlink()

@@ -507,6 +507,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 why = made_for(self.env_dir, "base_python", ".".join(map(str, self.base_python.version_info[:3])))
             _LOGGER.warning("recreate %s: %s", self.env_dir, why)
             remove_venv(self.env_dir, self._protected, keep_dir=True, tox_dirs=self._tox_dirs)
+        else:
+            self._say_the_default_place_is_left()
         self._venvsync_made = self._venvsync_missing_from
         with creating(self.env_dir):
             if not self._created_in_process():
@@ -527,6 +529,21 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 not copies,
             )
             create_in_process(self.env_dir, python, system_site_packages=system_site_packages, copies=copies)
+
+    def _say_the_default_place_is_left(self) -> None:
+        """Say that a venv at tox's default place stays there when a new one is made at ``env_location`` elsewhere.
+
+        A ``.tox/py312`` of tox's own runner (or of this one before ``env_location`` was set) is neither used nor
+        removed; nothing said so, and it stayed unnoticed (found by QA).
+        """
+        default = Path(self.core["work_dir"]) / self.conf.name
+        if default != self.env_dir and (default / "pyvenv.cfg").is_file():
+            _LOGGER.warning(
+                "the virtual environment at %s (tox's default env_dir) is left as it is: this environment lives at %s "
+                "(env_location); remove that one yourself when you no longer need it",
+                default,
+                self.env_dir,
+            )
 
     def _check_before_recreating(self) -> None:
         """Read, select and fetch the lock before a working venv is emptied to be made again."""
