@@ -69,6 +69,7 @@ from tox_venvsync._tox_compat import (
     follow_env_dir,
     make_work_dir_first,
     python_info,
+    recreated_by_record,
     release_tox_redirect,
     run_recreate_commands,
 )
@@ -779,21 +780,11 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
         tox decides this in its setup, which a dry run does not reach: for a venv of tox's own runner (or tox-uv's)
         switched to this one, the plan upgraded it in place and kept its pip, and the run then removed it and
-        installed everything (found by QA). The comparisons are tox's (``ToxEnv`` and ``Python`` of the record).
+        installed everything (found by QA).
         """
-        from tox_venvsync._installed import read_json  # noqa: PLC0415  # see _sync_env
-
-        record = read_json(str(self.env_dir / ".tox-info.json"))
-        if not isinstance(record, dict):
-            return None
-        env = {"name": self.conf.name, "type": type(self).__name__}
-        if isinstance(old := record.get("ToxEnv"), dict) and old != env:
-            return f"tox's record of it names another environment ({old}), so tox makes it again"
-        python = self.python_cache()
-        if isinstance(old := record.get("Python"), dict) and old != python:
-            differ = ", ".join(sorted(key for key in {*old, *python} if old.get(key) != python.get(key)))
-            return f"tox's record of its interpreter differs ({differ}), so tox makes it again"
-        return None
+        return recreated_by_record(
+            self.env_dir, {"name": self.conf.name, "type": type(self).__name__}, self.python_cache()
+        )
 
     def _why_recreated(self, found: Found, version: tuple[int, ...]) -> str | None:
         """Why :meth:`create_python_env` empties the venv found and makes it again; ``None``: it adopts it."""

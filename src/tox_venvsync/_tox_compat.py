@@ -119,3 +119,24 @@ def run_recreate_commands(env: RunToxEnv) -> None:
         _LOGGER.warning("recreate_commands failed (%s), continuing with recreation", exc)
     finally:
         env._paths = env._paths  # noqa: SLF001
+
+
+def recreated_by_record(env_dir: Path, env: dict[str, Any], python: dict[str, Any]) -> str | None:
+    """Why tox removes ``env_dir`` and makes it again in its setup, by its record there; ``None``: tox keeps it.
+
+    tox compares the sections ``ToxEnv`` (``env``: the environment's name and runner class) and ``Python``
+    (``python``: the runner's ``python_cache()``) of its ``.tox-info.json`` with its ``Info.compare``, which
+    rewrites the file; this reads it only. A tox that changes the record or the comparison breaks
+    tests/test_runner.py::test_sync_dry_run_for_a_venv_tox_recreates_by_its_record_says_so.
+    """
+    from tox_venvsync._installed import read_json  # noqa: PLC0415  # a dry run's only
+
+    record = read_json(str(env_dir / ".tox-info.json"))
+    if not isinstance(record, dict):
+        return None
+    if isinstance(old := record.get("ToxEnv"), dict) and old != env:
+        return f"tox's record of it names another environment ({old}), so tox makes it again"
+    if isinstance(old := record.get("Python"), dict) and old != python:
+        differ = ", ".join(sorted(key for key in {*old, *python} if old.get(key) != python.get(key)))
+        return f"tox's record of its interpreter differs ({differ}), so tox makes it again"
+    return None
