@@ -62,7 +62,7 @@ KILL_POINTS = [
     ("tox_venvsync._fetch", "_verify", 2),
     ("tox_venvsync._unpacked", "_extract", 1),  # unpacking while the other files download
     ("tox_venvsync._unpacked", "_extract", 2),
-    ("tox_venvsync._link", "cached_tree", 1),  # the check before any change (the trees unpacked ahead)
+    ("tox_venvsync._unpacked", "cached_tree", 1),  # the check before any change (the trees unpacked ahead)
     ("tox_venvsync._journal", "Journal.start", 1),
     ("tox_venvsync._state", "State.clear", 1),
     ("tox_venvsync._apply", "uninstall", 1),

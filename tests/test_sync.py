@@ -268,6 +268,24 @@ def test_a_plan_from_a_remembered_selection_loads_no_lock_reader(synced: Env) ->
         assert f"tox_venvsync.{name}" not in loaded
 
 
+_REMOVED = _NO_OP.replace(".plan is None", ".plan.changes")
+
+
+def test_a_removal_loads_no_fetcher_or_unpacker(synced: Env, wheelhouse: Path) -> None:
+    # a package installed by hand (the benchmark's remove-extra): nothing to fetch or unpack, so none of their
+    # modules (milliseconds of the run's set-up inside tox); found by timing the removal against tox-uv's
+    extra = make_wheel(wheelhouse / "by-hand", "stray", "0.1")
+    pick = Pick(name=canonicalize_name("stray"), version=Version("0.1"), kind="wheel", artifact=None)
+    WheelInstaller(synced.target).install(extra, Wanted(pick=pick))
+    args = [str(synced.venv), str(synced.lock), str(synced.cache.root)]
+    out = subprocess.run([sys.executable, "-c", _REMOVED, *args], capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert "tox_venvsync._uninstall" in loaded
+    for name in ("_fetch", "_http", "_unpacked", "_verify", "_zip", "_build", "_index", "_replay"):
+        assert f"tox_venvsync.{name}" not in loaded
+    assert synced.dist_infos() == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
+
+
 def _refuse_to_read(path: Path, lock_format: str | None = None) -> None:  # noqa: ARG001  # read_lock's signature
     msg = f"read {path} again"
     raise AssertionError(msg)

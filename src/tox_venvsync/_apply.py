@@ -28,10 +28,9 @@ from tox_venvsync._uninstall import (
     removed_files,
     uninstall,
 )
-from tox_venvsync._unpacked import entry_scripts
 
 # pypa/installer is imported where it is used: a sync that only removes packages, or links them
-# from the cache, does not load it.
+# from the cache, does not load it; nor does a removal load the unpacking (``_unpacked``, ``_verify``, ``_zip``).
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -348,6 +347,8 @@ def _check_wheel(source: WheelFile, name: str, wheel: Path) -> None:
     from installer.exceptions import InstallerError  # noqa: PLC0415  # see the imports
     from installer.utils import SCHEME_NAMES  # noqa: PLC0415
 
+    from tox_venvsync._unpacked import entry_scripts  # noqa: PLC0415
+
     # refuse a hostile wheel before any file is written: every entry stays inside its scheme
     names = source._zipfile.namelist()  # noqa: SLF001  # installer exposes the zip only privately
     for entry in names:
@@ -398,6 +399,8 @@ def for_python(scripts: Iterable[Sequence[str]], python_version: str) -> list[Sc
 
 def _versioned(text: str, python_version: str, name: str, wheel: Path) -> str:
     """An ``entry_points.txt`` whose scripts are :func:`for_python`'s: for pypa/installer, which writes the wheel's."""
+    from tox_venvsync._unpacked import entry_scripts  # noqa: PLC0415  # see the imports
+
     scripts = entry_scripts(text, wheel, name)
     if (wanted := for_python(scripts, python_version)) == [tuple(spec) for spec in scripts]:
         return text

@@ -17,7 +17,6 @@ from tox_venvsync._link import _Placement
 from tox_venvsync._placeable import _leads_inside, _real
 from tox_venvsync._state import READABLE
 from tox_venvsync._uninstall import _CompiledFiles, _prune_empty, _record_paths, _under
-from tox_venvsync._unpacked import tree_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -242,9 +241,13 @@ def _clear_temporaries(directories: Iterable[str]) -> None:
 
 def _cut_off(venv: Path, target: Target, unpacked_dir: Path) -> list[tuple[_Placement, str]]:
     """Each placement the journal names whose tree the cache holds and whose ``.dist-info`` has no RECORD."""
+    if not (placing := Journal(venv).placing()):  # no apply was cut off (nearly every sync)
+        return []
+    from tox_venvsync._unpacked import tree_at  # noqa: PLC0415  # an interrupted apply only
+
     prefix = os.path.join(os.path.abspath(unpacked_dir), "")
     cut: list[tuple[_Placement, str]] = []
-    for root in Journal(venv).placing().values():
+    for root in placing.values():
         tree = tree_at(Path(root)) if os.path.abspath(root).startswith(prefix) else None
         if tree is None:
             continue  # the cache lost it: nothing to match files against (verify lists them as unowned)

@@ -37,7 +37,9 @@ from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, outdated, remember_sources, reproducible
 from tox_venvsync._errors import InstallError
 from tox_venvsync._placeable import link_out_of
-from tox_venvsync._unpacked import cached_tree, relative_record_path, unpacked
+
+# the unpacking (``_unpacked``, with ``_verify`` and ``_zip``) is imported where a tree is taken or made: a sync
+# that only removes packages does not load it.
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -126,6 +128,8 @@ class LinkInstaller:
         at, so it is done on the caller's thread (the benchmark's 53 trees: 12-16 ms of checks on two
         threads before, 6-9 ms now).
         """
+        from tox_venvsync._unpacked import cached_tree  # noqa: PLC0415  # see the imports
+
         hashed = self._hashed(wanted)
         tree = None if hashed is None else cached_tree(self._cache, *hashed)
         if tree is None:
@@ -141,6 +145,8 @@ class LinkInstaller:
 
     def check(self, wheel: Path, wanted: Wanted) -> None:
         """Unpack and verify the wheel into the cache (once per wheel, ever)."""
+        from tox_venvsync._unpacked import unpacked  # noqa: PLC0415  # see the imports
+
         hashed = self._hashed(wanted)
         if hashed is None:  # built here: not cached
             self._wheels.check(wheel, wanted)
@@ -227,6 +233,8 @@ class LinkInstaller:
 
     def _unpacked_again(self, wheel: Path, wanted: Wanted) -> UnpackedWheel:
         """The wheel's tree, unpacked again where the cache's lacks a file its manifest lists (see :func:`unpacked`)."""
+        from tox_venvsync._unpacked import unpacked  # noqa: PLC0415  # see the imports
+
         hashed = self._hashed(wanted)
         assert hashed is not None  # noqa: S101  # a tree is taken only for a wheel with a hash
         tree = unpacked(self._cache, wheel, *hashed, wanted.pick.name, damaged=True)
@@ -661,6 +669,8 @@ class _Placement:
         """RECORD paths are relative to the root scheme (``../../../bin/tool`` for scripts)."""
         if path.startswith(self._root + os.sep):
             return path[len(self._root) + 1 :].replace(os.sep, "/")
+        from tox_venvsync._unpacked import relative_record_path  # noqa: PLC0415  # see the imports
+
         return relative_record_path(Path(path), Path(self._root))
 
     def _write_record(self) -> None:

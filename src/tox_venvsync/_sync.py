@@ -27,7 +27,7 @@ from tox_venvsync._values import frozen, replace
 # to do, so a tox run or a ``venvsync sync`` of an env that is in sync does not pay for them (see sync()).
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from email.message import Message
 
     from packaging.requirements import Requirement
@@ -458,28 +458,11 @@ def _fetched(
     (:func:`tox_venvsync._complete.check_complete`), as pip checks one in hash-checking mode; the other formats
     record each package's dependencies, or the Pythons they were locked for.
     """
-    cache = sources.cache
     indexes = functools.cache(lambda: project_indexes(spec))  # read when a request is to be made
     with _naming_the_lock(spec.lock_path):
         plan = sources.resolve(plan, offline=spec.offline, indexes=indexes)
-    unpacking = _UnpackAhead(cache)
-    try:
-        if fetcher is None:
-            from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
-
-            progress = terminal()
-            fetcher = CacheFetcher(
-                cache,
-                offline=spec.offline,
-                progress=progress,
-                on_fetched=unpacking.submit,
-                environ=spec.environ,
-                indexes=indexes,
-            )
-        with _naming_the_lock(spec.lock_path):
-            wheels = sources.wheels(plan, fetcher)
-    finally:
-        unpacking.close()
+    # a plan that only removes (a package installed by hand) has no file to fetch, unpack or build: nor their modules
+    wheels = _wheels(spec, plan, sources, fetcher, indexes) if plan.to_install else {}
     if (lock_format := spec.lock_format or _format_of(spec.lock_path)) == "requirements" or (
         lock_format == "pylock" and _of_one_python(spec.lock_path)
     ):
@@ -489,6 +472,30 @@ def _fetched(
         frozen = spec.project_names if spec.request.frozen else frozenset()
         check_complete(spec.lock_path, target, plan, wheels, lock_format=lock_format, not_followed=frozen)
     return plan, wheels
+
+
+def _wheels(
+    spec: SyncSpec, plan: Plan, sources: Sources, fetcher: Fetcher | None, indexes: Callable[[], ProjectIndexes]
+) -> Mapping[str, Path]:
+    """The file of each install of ``plan``: fetched (each wheel unpacked as it arrives), verified, built."""
+    unpacking = _UnpackAhead(sources.cache)
+    try:
+        if fetcher is None:
+            from tox_venvsync._fetch import CacheFetcher, terminal  # noqa: PLC0415  # see the imports
+
+            progress = terminal()
+            fetcher = CacheFetcher(
+                sources.cache,
+                offline=spec.offline,
+                progress=progress,
+                on_fetched=unpacking.submit,
+                environ=spec.environ,
+                indexes=indexes,
+            )
+        with _naming_the_lock(spec.lock_path):
+            return sources.wheels(plan, fetcher)
+    finally:
+        unpacking.close()
 
 
 def _of_one_python(pylock: Path) -> bool:
