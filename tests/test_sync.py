@@ -254,6 +254,44 @@ def test_a_no_op_loads_no_lock_reader_planner_or_installer(synced: Env) -> None:
         assert f"tox_venvsync.{name}" not in loaded
 
 
+#: the same, after the modules tox loads on every run (its own runners with them): what the plugin and the no-op add
+_NO_OP_IN_TOX = """
+import sys
+from pathlib import Path
+import tox.run, tox.session.cmd.run.common, tox.tox_env.python.virtual_env.runner
+before = set(sys.modules)
+import tox_venvsync.plugin
+plugin = set(sys.modules) - before
+from tox_venvsync._cache import Cache
+from tox_venvsync._sync import SyncSpec, sync
+from tox_venvsync._target import TargetMemo
+
+venv, lock, cache = (Path(arg) for arg in sys.argv[1:])
+target = TargetMemo(venv, venv / "bin" / "python").load()
+assert sync(SyncSpec(venv=venv, lock_path=lock), target, cache=Cache(cache)).plan is None
+print(" ".join(sorted(plugin)))
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_the_plugin_and_a_no_op_load_nothing_tox_does_not_but_the_engine(synced: Env) -> None:
+    # every tox run imports the plugin, and a run of an env in sync does only the no-op: a library tox itself does
+    # not load (pypa/installer, tomli_w, a lock reader's) would be milliseconds on each; found measuring issue 5
+    args = [str(synced.venv), str(synced.lock), str(synced.cache.root)]
+    done = subprocess.run([sys.executable, "-c", _NO_OP_IN_TOX, *args], capture_output=True, text=True, check=True)
+    plugin, no_op = (set(line.split()) for line in done.stdout.splitlines())
+    assert "tox_venvsync._runner" in plugin
+    # a tox run whose envs use other runners (or ``tox -l``) needs no sync: only a venvsync env's set-up loads it
+    for name in ("_sync", "_target", "_installed"):
+        assert f"tox_venvsync.{name}" not in plugin
+    assert {name for name in no_op if not name.startswith("tox_venvsync.")} <= {
+        "tox_venvsync",
+        "contextvars",  # the interrupt's context (_interrupt), and its C part
+        "_contextvars",
+        "gc",  # built in: the sync pauses the collector
+    }
+
+
 _PLANNED = _NO_OP.replace(".plan is None", ".plan is not None")
 
 
