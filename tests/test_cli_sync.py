@@ -1997,6 +1997,40 @@ def test_no_install_project_installs_the_projects_dependencies_alone_before_its_
     )
 
 
+@pytest.mark.usefixtures("cache_dir")
+def test_verify_no_install_project_compares_with_the_selection_the_sync_was_given(
+    tmp_path: Path, local_index: LocalIndex, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA on real locks (flask's, comfy-cli's uv.lock): a venv synced with --no-install-project could not be
+    # verified, as verify refused the option ("unrecognized arguments") and without it reported the project as missing
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "My_App"\nversion = "1.0"\n', encoding="utf-8")
+    wheel = make_wheel(local_index.directory, "alpha", "1.0")
+    entries: list[dict[str, object]] = [
+        {"name": "my-app", "directory": {"path": "."}},
+        package_entry("alpha", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))]),
+    ]
+    lock = write_pylock(project / "pylock.toml", entries)
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312, "--no-install-project"))[0] == 0
+    verify = ["verify", "--venv", str(venv), "--lock", str(lock)]
+    assert run(capsys, *verify, "--no-install-project") == (
+        0,
+        f"{venv}: every file matches its RECORD and the lock\n",
+        "",
+    )
+    code, out, _ = run(capsys, *verify)  # the default selection has the project
+    assert (code, out) == (1, "install: my-app 1.0\n")
+
+    code, out, err = run(capsys, "verify", "--venv", str(venv), "--no-install-project")  # no lock to leave it out of
+    assert (code, out) == (2, "")
+    assert err == (
+        "venvsync: error: --no-install-project chooses from a lock, and verify without --lock compares with none; "
+        "pass --lock too\n"
+    )
+
+
 def _binary(name: str) -> tuple[Path, str]:
     """The interpreter binary behind ``name`` on PATH (pyenv's shim is a script that runs it) and its version."""
     found = shutil.which(name)

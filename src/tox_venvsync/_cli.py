@@ -117,11 +117,7 @@ def _sync_options(sync_: argparse.ArgumentParser) -> None:
         "own, else this one",
     )
     sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
-    sync_.add_argument(
-        "--no-install-project",
-        action="store_true",
-        help="leave the project (pyproject.toml's [project] name) out, not its dependencies, as uv sync does",
-    )
+    _no_install_project_arg(sync_)
     sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
     sync_.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     sync_.add_argument("--seed", action="store_true", help="give a venv it creates pip (and setuptools/wheel)")
@@ -135,6 +131,7 @@ def _sync_options(sync_: argparse.ArgumentParser) -> None:
 def _verify_options(verify: argparse.ArgumentParser) -> None:
     _lock_args(verify, lock_required=False)
     verify.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
+    _no_install_project_arg(verify)  # a venv synced without the project is compared with the same selection
 
 
 #: each command's one-line help and the function that adds its options, in the order ``--help`` lists them
@@ -143,6 +140,14 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "sync": ("make a venv match the lock exactly (create, adopt or update it)", _sync_options),
     "verify": ("check installed files against RECORD and the venv against the lock", _verify_options),
 }
+
+
+def _no_install_project_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-install-project",
+        action="store_true",
+        help="leave the project (pyproject.toml's [project] name) out, not its dependencies, as uv sync does",
+    )
 
 
 def _lock_args(parser: argparse.ArgumentParser, *, lock_required: bool) -> None:
@@ -205,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _request(args: argparse.Namespace) -> Request:
-    if args.lock is None and (given := given_selection_flags(args)):
+    left_out = ["--no-install-project"] if getattr(args, "no_install_project", False) else []  # sync's and verify's
+    if args.lock is None and (given := given_selection_flags(args) + left_out):
         msg = f"{given[0]} chooses from a lock, and verify without --lock compares with none; pass --lock too"
         raise BadInputError(msg)
     return make_request(
@@ -520,7 +526,12 @@ def _verify_now(args: argparse.Namespace, venv: Path) -> int:
 
     def plan(target: Target) -> Plan | None:
         spec = SyncSpec(
-            venv=venv, lock_path=args.lock, lock_format=args.lock_format, request=_request(args), paths_from=Path.cwd()
+            venv=venv,
+            lock_path=args.lock,
+            lock_format=args.lock_format,
+            request=_request(args),
+            paths_from=Path.cwd(),
+            project_names=_left_out(args) if args.no_install_project else frozenset(),
         )
         return _preview(spec, target) if args.lock else None
 
