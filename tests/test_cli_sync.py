@@ -1998,6 +1998,35 @@ def test_no_install_project_installs_the_projects_dependencies_alone_before_its_
 
 
 @pytest.mark.usefixtures("cache_dir")
+def test_verify_inexact_keeps_packages_the_lock_does_not_name_out_of_the_report(
+    tmp_path: Path, local_index: LocalIndex, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by QA: a venv synced with --inexact could not be verified; verify refused the option
+    alpha, beta = make_wheel(local_index.directory, "alpha", "1.0"), make_wheel(local_index.directory, "beta", "1.0")
+    venv = tmp_path / "venv"
+    both = write_pylock(
+        tmp_path / "both" / "pylock.toml",
+        [
+            package_entry(name, "1.0", [wheel_entry(w, url=local_index.file_url(w.name))])
+            for name, w in (("alpha", alpha), ("beta", beta))
+        ],
+    )
+    assert run(capsys, *sync_args(both, venv, python312))[0] == 0
+    lock = write_pylock(
+        tmp_path / "pylock.toml",
+        [package_entry("alpha", "1.0", [wheel_entry(alpha, url=local_index.file_url(alpha.name))])],
+    )
+    assert run(capsys, *sync_args(lock, venv, python312, "--inexact"))[0] == 0
+    verify = ["verify", "--venv", str(venv), "--lock", str(lock)]
+    assert run(capsys, *verify, "--inexact") == (0, f"{venv}: every file matches its RECORD and the lock\n", "")
+    code, out, _ = run(capsys, *verify)  # an exact sync would remove it
+    assert (code, out) == (1, "remove: beta 1.0\n")
+    code, out, err = run(capsys, "verify", "--venv", str(venv), "--inexact")  # no lock to compare with
+    assert (code, out) == (2, "")
+    assert "--inexact chooses from a lock" in err
+
+
+@pytest.mark.usefixtures("cache_dir")
 def test_verify_no_install_project_compares_with_the_selection_the_sync_was_given(
     tmp_path: Path, local_index: LocalIndex, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -116,7 +116,7 @@ def _sync_options(sync_: argparse.ArgumentParser) -> None:
         help="the interpreter to create it with (a path, a name on PATH, or a version: 3.12); default: the venv's "
         "own, else this one",
     )
-    sync_.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
+    _inexact_arg(sync_)
     _no_install_project_arg(sync_)
     sync_.add_argument("--offline", action="store_true", help="install only from the artifact cache")
     sync_.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
@@ -132,6 +132,7 @@ def _verify_options(verify: argparse.ArgumentParser) -> None:
     _lock_args(verify, lock_required=False)
     verify.add_argument("--venv", type=Path, required=True, help="the virtual environment's directory")
     _no_install_project_arg(verify)  # a venv synced without the project is compared with the same selection
+    _inexact_arg(verify)  # and one synced keeping packages the lock does not name
 
 
 #: each command's one-line help and the function that adds its options, in the order ``--help`` lists them
@@ -140,6 +141,10 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "sync": ("make a venv match the lock exactly (create, adopt or update it)", _sync_options),
     "verify": ("check installed files against RECORD and the venv against the lock", _verify_options),
 }
+
+
+def _inexact_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inexact", action="store_true", help="keep packages the lock does not name")
 
 
 def _no_install_project_arg(parser: argparse.ArgumentParser) -> None:
@@ -211,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _request(args: argparse.Namespace) -> Request:
     left_out = ["--no-install-project"] if getattr(args, "no_install_project", False) else []  # sync's and verify's
+    left_out += ["--inexact"] if getattr(args, "inexact", False) else []
     if args.lock is None and (given := given_selection_flags(args) + left_out):
         msg = f"{given[0]} chooses from a lock, and verify without --lock compares with none; pass --lock too"
         raise BadInputError(msg)
@@ -532,6 +538,7 @@ def _verify_now(args: argparse.Namespace, venv: Path) -> int:
             request=_request(args),
             paths_from=Path.cwd(),
             project_names=_left_out(args) if args.no_install_project else frozenset(),
+            exact=not args.inexact,
         )
         return _preview(spec, target) if args.lock else None
 
