@@ -47,6 +47,7 @@ from tox_venvsync._errors import (
     FetchError,
     HashMismatchError,
     InstallError,
+    LockFileError,
     NoFittingFileError,
     OfflineError,
     SelectionError,
@@ -54,7 +55,7 @@ from tox_venvsync._errors import (
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._interrupt import Interrupt
 from tox_venvsync._journal import Journal
-from tox_venvsync._lock import Artifact, Pick, Request
+from tox_venvsync._lock import Artifact, Pick, Request, build_constraints
 from tox_venvsync._lock._model import VcsSource
 from tox_venvsync._plan import Step, Wanted, make_plan
 from tox_venvsync._sources import Sources, recorded_url
@@ -1572,6 +1573,60 @@ def _pip_sees_only(index: LocalIndex, **more: str) -> dict[str, str]:
         "PIP_RETRIES": "0",
         **more,
     }
+
+
+def _uv_sdist_lock(lock: Path, archive: Path, constraints: str) -> None:
+    """A uv.lock whose one package, needy, is the sdist ``archive``, with ``constraints`` as its build constraints."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    held = f"[manifest]\nbuild-constraints = [{constraints}]\n\n" if constraints else ""
+    lock.write_text(
+        f'version = 1\nrevision = 3\nrequires-python = ">=3.8"\n\n{held}'
+        '[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\ndependencies = [{ name = "needy" }]\n\n'
+        f'[[package]]\nname = "needy"\nversion = "0.1"\nsource = {{ url = "{archive.as_uri()}" }}\n'
+        f'sdist = {{ hash = "sha256:{sha256_file(archive)}" }}\n',
+        encoding="utf-8",
+    )
+
+
+def test_a_uv_locks_build_constraints_hold_a_builds_own_requirements(
+    env: Env, local_index: LocalIndex, tmp_path: Path
+) -> None:
+    # uv builds every source under [manifest] build-constraints (tool.uv.build-constraint-dependencies); pip
+    # installed the newest build requirement instead (found by QA syncing mcp's uv.lock: hatchling 1.33 for 1.29)
+    tree = write_project(env.root / "tree", "needy", "0.1", {"needy/__init__.py": "V = 1\n"})
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("requires = []", 'requires = ["buildhelp"]'))
+    archive = make_sdist(env.root, tree, "needy", "0.1")
+    for version in ("1.0", "2.0"):
+        make_wheel(local_index.directory, "buildhelp", version)
+
+    def built_with(lock: Path, venv: Env) -> set[str]:
+        local_index.requests.clear()
+        spec = SyncSpec(
+            venv=venv.venv, lock_path=lock, request=Request(frozen=True), environ=_pip_sees_only(local_index)
+        )
+        assert actions(sync(spec, venv.target, cache=env.cache)) == [("needy", "install")]
+        return {path.rpartition("/")[2] for path in local_index.requests if path.startswith("/files/buildhelp-")}
+
+    _uv_sdist_lock(free := env.root / "free" / "uv.lock", archive, "")
+    assert built_with(free, env) == {"buildhelp-2.0-py3-none-any.whl"}  # the newest, as pip picks it
+    # the same sdist under a constraint is built again (the wheel kept from the free build is not taken for it)
+    _uv_sdist_lock(held := env.root / "held" / "uv.lock", archive, '{ name = "buildhelp", specifier = "==1.0" }')
+    second = Env(tmp_path / "second", Path(env.target.executable).resolve())
+    assert built_with(held, second) == {"buildhelp-1.0-py3-none-any.whl"}
+
+
+def test_a_build_constraint_that_is_not_uvs_table_is_refused_naming_it(env: Env) -> None:
+    env.lock = env.root / "lock" / "uv.lock"
+    env.lock.parent.mkdir(exist_ok=True)
+    env.lock.write_text('version = 1\n[manifest]\nbuild-constraints = [{ specifier = "==1.0" }]\n', encoding="utf-8")
+    with pytest.raises(LockFileError) as info:
+        build_constraints(env.lock)
+    assert str(info.value) == (
+        f"{env.lock} at manifest.build-constraints[0]: must be a table of a name, a specifier and a marker, as uv "
+        "writes it; re-lock with uv"
+    )
+    assert build_constraints(env.root / "lock" / "pylock.toml") == ()  # the other formats record none
 
 
 def test_an_offline_build_downloads_no_build_requirement(env: Env, local_index: LocalIndex, tmp_path: Path) -> None:

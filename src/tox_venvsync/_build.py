@@ -27,7 +27,7 @@ from tox_venvsync._cache import one_at_a_time
 from tox_venvsync._errors import FULL, BadInputError, OfflineError, VenvSyncError, printed
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from tox_venvsync._cache import Cache
     from tox_venvsync._lock import Pick
@@ -47,7 +47,7 @@ class BuildError(VenvSyncError):
 class Builder:
     """Builds wheels for one target interpreter."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # the build's settings, by keyword
         self,
         cache: Cache,
         target: Target,
@@ -55,8 +55,12 @@ class Builder:
         environ: Mapping[str, str] | None = None,
         offline: bool = False,
         scratch: Path | None = None,
+        constraints: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         """``environ``: the environment builds run in (``None``: this process's); ``offline``: download nothing.
+
+        ``constraints``: the requirements every build's own requirements are held to (a ``uv.lock``'s build
+        constraints, asked for when a build is first looked up); a built wheel is kept by them too.
 
         ``scratch``: where a build unpacks its source and makes its isolated environment (``None``: the system's
         temporary directory). A sync gives its work directory in the cache: a process killed while it builds
@@ -68,6 +72,11 @@ class Builder:
         self._environ = dict(os.environ if environ is None else environ)
         self._offline = offline
         self._scratch = scratch
+        self._constraints = constraints
+
+    @functools.cached_property
+    def _held_to(self) -> tuple[str, ...]:
+        return tuple(self._constraints())
 
     def from_archive(self, pick: Pick, archive: Path, digest: str) -> Path:
         """The wheel of a verified sdist or archive, cached by the archive's hash and the interpreter."""
@@ -142,8 +151,9 @@ class Builder:
             yield _cached_wheel(out) if waited else None
 
     def _key(self, source: str) -> str:
-        """A built wheel depends on the source and on the interpreter it was built for."""
-        return hashlib.sha256(f"{source}|{self._target.tag_strings[0]}".encode()).hexdigest()
+        """A built wheel depends on the source, the interpreter it was built for and the build constraints."""
+        held = "".join(f"|{constraint}" for constraint in self._held_to)  # none: the key wheels had before them
+        return hashlib.sha256(f"{source}|{self._target.tag_strings[0]}{held}".encode()).hexdigest()
 
     def from_tree(self, pick: Pick, tree: Path, into: Path, *, editable: bool) -> Path:
         """A fresh wheel (or PEP 660 editable wheel) of a local source tree, written into ``into``."""
@@ -199,11 +209,14 @@ class Builder:
 
         with tempfile.TemporaryDirectory(prefix="venvsync-build-env-", dir=self._scratch) as env_dir:
             python = _isolated_env(pick, Path(env_dir), self._target, source, environ)
+            held = Path(env_dir, "build-constraints.txt") if self._held_to else None
+            if held is not None:  # as uv builds under the lock's build constraints
+                held.write_text("".join(f"{constraint}\n" for constraint in self._held_to), encoding="utf-8")
             try:
                 builder = ProjectBuilder(tree, python_executable=str(python), runner=runner)
-                _pip_install(pick, python, builder.build_system_requires, source, environ, offline=self._offline)
-                requires = builder.get_requires_for_build(distribution)
-                _pip_install(pick, python, requires, source, environ, offline=self._offline)
+                install = functools.partial(_pip_install, offline=self._offline, constraints=held)
+                install(pick, python, builder.build_system_requires, source, environ)
+                install(pick, python, builder.get_requires_for_build(distribution), source, environ)
                 return Path(builder.build(distribution, into))
             except (BuildException, BuildBackendException) as exc:
                 reason = _backend_said(exc)
@@ -317,13 +330,18 @@ def _pip_install(  # noqa: PLR0913  # the build's facts, and whether pip may dow
     environ: Mapping[str, str],
     *,
     offline: bool = False,
+    constraints: Path | None = None,
 ) -> None:
-    """Install a build's requirements into its isolated environment; offline, from pip's find-links alone."""
+    """Install a build's requirements into its isolated environment; offline, from pip's find-links alone.
+
+    ``constraints``: a file of the versions they are held to (pip's ``--constraint``).
+    """
     if not requirements:
         return
     command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     # --sync-offline downloads nothing: pip looks in no index, only in the find-links directories it is given
     command += ["--no-index"] if offline else []
+    command += ["--constraint", str(constraints)] if constraints is not None else []
     result = subprocess.run(
         [*command, *sorted(requirements)], capture_output=True, text=True, check=False, env=dict(environ)
     )

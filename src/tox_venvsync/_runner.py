@@ -61,7 +61,7 @@ from tox_venvsync._location import (
     undo_creation,
     unexpanded_start,
 )
-from tox_venvsync._lock import DETECTED, READERS, find_lock, workspace_project
+from tox_venvsync._lock import DETECTED, READERS, build_constraints, find_lock, workspace_project
 from tox_venvsync._lock._file import missing, project_name
 from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._state import BYTECODE_PENDING, State, moved_from, moved_warning, remember_place
@@ -809,8 +809,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 from tox_venvsync._build import Builder  # noqa: PLC0415  # only when building
 
                 into = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cache.tmp_dir(), prefix="project-")))
+                lock, lock_format = self._lock_path(), self.conf["lock_format"] or None
                 builder = Builder(
-                    cache, target, environ=self._tool_environ(), offline=self._offline, scratch=cache.tmp_dir()
+                    cache,
+                    target,
+                    environ=self._tool_environ(),
+                    offline=self._offline,
+                    scratch=cache.tmp_dir(),
+                    constraints=lambda: build_constraints(lock, lock_format),  # uv builds the project under them too
                 )
                 built = {sdist.path: builder.from_project_sdist(sdist.path, into) for sdist in sdists}
             yield [

@@ -16,7 +16,7 @@ from tox_venvsync._state import signature_of, tree_listing
 from tox_venvsync._values import frozen, replace
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from tox_venvsync._build import Builder
@@ -39,7 +39,7 @@ _PER_RUN = frozenset({"PYTHONHASHSEED"})
 class Sources:
     """Turns picks into installable wheels: fetched and verified, or built; remembers source trees."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # the build's settings, by keyword
         self,
         cache: Cache,
         target: Target,
@@ -47,10 +47,12 @@ class Sources:
         *,
         environ: Mapping[str, str] | None = None,
         offline: bool = False,
+        build_constraints: Callable[[], Sequence[str]] = tuple,
     ) -> None:
-        """``offline``: builds download nothing (``--sync-offline``; see ``Builder``)."""
+        """``offline``: builds download nothing (``--sync-offline``); ``build_constraints``: see ``Builder``."""
         self.cache = cache
         self._offline = offline
+        self._build_constraints = build_constraints
         self._target = target
         self._scratch = scratch
         self._environ = environ
@@ -65,7 +67,14 @@ class Sources:
     def _builder(self) -> Builder:
         from tox_venvsync._build import Builder  # noqa: PLC0415  # only a sync that builds loads it
 
-        return Builder(self.cache, self._target, environ=self._environ, offline=self._offline, scratch=self._scratch)
+        return Builder(
+            self.cache,
+            self._target,
+            environ=self._environ,
+            offline=self._offline,
+            scratch=self._scratch,
+            constraints=self._build_constraints,
+        )
 
     @cached_property
     def default_indexes(self) -> tuple[str, ...]:

@@ -269,6 +269,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
 
     from tox_venvsync._journal import Journal, clear_half_placed  # noqa: PLC0415
     from tox_venvsync._link import LinkInstaller  # noqa: PLC0415
+    from tox_venvsync._lock import build_constraints  # noqa: PLC0415
     from tox_venvsync._sources import Sources  # noqa: PLC0415
 
     journal = Journal(spec.venv)
@@ -282,7 +283,10 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         collector_paused(),
         tempfile.TemporaryDirectory(dir=scratch_in, prefix="sync-") as scratch,
     ):
-        sources = Sources(cache, target, Path(scratch), environ=spec.environ, offline=spec.offline)
+        held = functools.partial(build_constraints, spec.lock_path, spec.lock_format)
+        sources = Sources(
+            cache, target, Path(scratch), environ=spec.environ, offline=spec.offline, build_constraints=held
+        )
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
         kept_deps = state.deps_names(_deps_key(spec))
         plan = make_sync_plan(

@@ -157,6 +157,15 @@ def read_lock(path: Path, lock_format: str | None = None, *, paths_from: Path | 
     return reader(path, paths_from) if chosen == "requirements" else reader(path)
 
 
+def build_constraints(path: Path, lock_format: str | None = None) -> tuple[str, ...]:
+    """What the lock pins every build's own requirements to: a ``uv.lock``'s build constraints; others have none."""
+    if (lock_format or detect_format(path)) != "uv":
+        return ()
+    from tox_venvsync._lock._uv import read_build_constraints  # noqa: PLC0415  # a build's only
+
+    return read_build_constraints(path)
+
+
 __all__ = [
     "DETECTED",
     "Artifact",

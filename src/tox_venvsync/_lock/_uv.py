@@ -85,6 +85,42 @@ def read_uv_lock(path: Path) -> UvLockFile:
     return parse_uv_lock(path, data, project)
 
 
+def read_build_constraints(path: Path) -> tuple[str, ...]:
+    """``[manifest] build-constraints`` of a ``uv.lock`` as requirement strings: uv builds every source under them.
+
+    uv records ``tool.uv.build-constraint-dependencies`` there (``{ name, specifier, marker }``); an entry that is
+    not one is refused naming its key, as the other readers refuse.
+    """
+    _, data = read_toml(path)
+    manifest = data.get("manifest")
+    entries = manifest.get("build-constraints", []) if isinstance(manifest, dict) else []
+    found: list[str] = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else [None]):
+        text = _constraint(entry)
+        if text is None:
+            reason = "must be a table of a name, a specifier and a marker, as uv writes it; re-lock with uv"
+            raise LockFileError(path, reason, context=f"manifest.build-constraints[{index}]")
+        found.append(text)
+    return tuple(found)
+
+
+def _constraint(entry: object) -> str | None:
+    """One ``build-constraints`` entry as a requirement string (``name==1.0; marker``), or ``None``: not one."""
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # a build's only
+
+    if not isinstance(entry, dict) or not isinstance(name := entry.get("name"), str):
+        return None
+    specifier, marker = entry.get("specifier", ""), entry.get("marker", "")
+    if not isinstance(specifier, str) or not isinstance(marker, str):
+        return None
+    text = f"{name}{specifier}; {marker}" if marker else f"{name}{specifier}"
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return None
+    return text
+
+
 def parse_uv_lock(path: Path, data: Mapping[str, Any], project: Mapping[str, Any] | None = None) -> UvLockFile:
     """The model of parsed ``uv.lock`` content; ``project`` is the parsed ``pyproject.toml`` beside it."""
     from tox_venvsync._lock._uv_fresh import stale_reason  # noqa: PLC0415  # only where a lock is read
