@@ -146,6 +146,11 @@ def _header_past_the_directory(data: bytes) -> bytes:
     return patch(data, first + 42, "<L", len(data) - 22)
 
 
+def _header_at_the_directory(data: bytes) -> bytes:
+    first = next(central(data))  # its local header placed where the central directory starts: no space to read
+    return patch(data, first + 42, "<L", first)
+
+
 def _encrypted(data: bytes) -> bytes:
     first = next(central(data))  # the encrypted bit, in the directory and the local header (zipfile: RuntimeError)
     flags = struct.unpack_from("<H", data, first + 8)[0] | 1
@@ -181,6 +186,11 @@ LIES: dict[str, tuple[Callable[[bytes], bytes], int, str]] = {
         zipfile.ZIP_DEFLATED,
         "Bad magic number for file header of 'pkg/__init__.py': it lies in or past the central directory",
     ),
+    "header at the directory": (
+        _header_at_the_directory,
+        zipfile.ZIP_DEFLATED,
+        "Bad magic number for file header of 'pkg/__init__.py': it lies in or past the central directory",
+    ),
 }
 
 
@@ -195,6 +205,20 @@ def test_hostile_archive_lying_about_a_member_is_refused(
         reader(data)
 
 
+def test_a_member_with_the_longest_name_and_extra_field_a_zip_allows_is_read(
+    reader: Callable[[bytes], dict[str, bytes]],
+) -> None:
+    # the one read of a member's header takes room for a name and an extra field of 0xFFFF bytes each
+    name = "pkg/" + "n" * (0xFFFF - 4)
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.extra = struct.pack("<HH", 0xCAFE, 0xFFFF - 4) + bytes(0xFFFF - 4)  # one field of an unknown kind
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w") as archive:
+        archive.writestr(info, b"X = 1\n" * 40)
+    assert reader(sink.getvalue()) == {name: b"X = 1\n" * 40}
+
+
 @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=str)
 def test_a_hashed_read_skips_only_the_crc(compression: int) -> None:
     data = build(SMALL, compression)
@@ -206,8 +230,9 @@ def test_a_hashed_read_skips_only_the_crc(compression: int) -> None:
             members.read(info)
         assert members.read(info, hashed=True) == SMALL["pkg/__init__.py"]  # the caller's hash decides
     wrong_size = patch(data, first + 24, "<L", len(SMALL["pkg/__init__.py"]) + 1)
+    too_small = patch(data, first + 24, "<L", len(SMALL["pkg/__init__.py"]) - 1)  # it inflates past its size
     cut = [_cut_short(data)] if compression == zipfile.ZIP_DEFLATED else []
-    for damaged in [wrong_size, *cut]:
+    for damaged in [wrong_size, too_small, *cut]:
         with on_disk(damaged) as file, zipfile.ZipFile(file) as archive, pytest.raises(zipfile.BadZipFile):
             Members(archive, file.fileno()).read(archive.getinfo("pkg/__init__.py"), hashed=True)
 
@@ -223,14 +248,30 @@ def test_hostile_member_past_the_end_of_the_file_is_refused() -> None:
             members.read(infos[-1])
 
 
+@pytest.mark.reliability("hostile")
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=str)
+def test_hostile_member_cut_inside_its_data_is_named_truncated_when_read_in_pieces(
+    compression: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the header and the first pieces are there, the rest of the data is gone: the read stops at the gap
+    monkeypatch.setattr(_zip, "CHUNK", 7)
+    data = build({"pkg/mixed.bin": bytes(range(256)) * 40}, compression)
+    with on_disk(data) as file, zipfile.ZipFile(file) as archive, on_disk(data[:100]) as shrunk:
+        reading = Members(archive, shrunk.fileno()).chunks(archive.getinfo("pkg/mixed.bin"))
+        with pytest.raises(zipfile.BadZipFile, match=re.escape("Truncated member 'pkg/mixed.bin'")):
+            b"".join(reading)
+
+
 @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=str)
 @pytest.mark.parametrize("chunk", [1, 7, 256, 1 << 20])
 def test_members_in_chunks_are_the_members_read_whole(
     compression: int, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a piece of exactly CHUNK bytes may leave inflated output inside zlib: it must still come out
+    # a piece of exactly CHUNK bytes may leave inflated output inside zlib: it must still come out, also after
+    # the member's last bytes were read (ab.txt's last match is still being copied when the input runs out)
     monkeypatch.setattr(_zip, "CHUNK", chunk)
     members = {**SMALL, "pkg/zeros.bin": bytes(5000), "pkg/mixed.bin": bytes(range(256)) * 40 + b"tail"}
+    members["pkg/ab.txt"] = b"bbbbbbaabbbaaabbaaab"
     data = build(members, compression)
     assert read_in_chunks(data) == read_all(data) == members
 
