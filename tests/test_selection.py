@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from tox_venvsync._errors import BadInputError
 from tox_venvsync._lock import Request
-from tox_venvsync._selection import make_request, parse_sync_flags
+from tox_venvsync._selection import add_selection_flags, make_request, parse_sync_flags
 
 
 def _request(flags: list[str]) -> Request:
@@ -71,6 +73,12 @@ def test_locked_is_what_a_sync_checks_anyway_and_contradicts_frozen() -> None:
             ["--all"], "sync_flags has --all, which tox-venvsync does not read; it reads", id="no-abbreviations"
         ),
         pytest.param(
+            ["--reinstall --compile-bytecode"],
+            "sync_flags has --reinstall, which tox-venvsync does not read",
+            id="first-named",
+        ),
+        pytest.param(["-h"], "sync_flags has -h, which tox-venvsync does not read; it reads", id="no-help"),
+        pytest.param(
             ['--package "a'],
             "sync_flags cannot be split into flags (No closing quotation); fix the quotes",
             id="unsplittable",
@@ -82,6 +90,16 @@ def test_flags_not_read_here_are_refused_in_one_sentence(flags: list[str], messa
         parse_sync_flags(flags, "sync_flags")
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
+
+
+def test_the_command_lines_frozen_is_no_locked_to_contradict() -> None:
+    # venvsync's command line has no --locked (a sync checks anyway): its --frozen alone is taken, not refused
+    parser = argparse.ArgumentParser()
+    add_selection_flags(parser)
+    args = parser.parse_args(["--frozen"])
+    assert make_request(extras=(), groups=(), only_groups=(), no_default_groups=False, flags=args) == Request(
+        frozen=True
+    )
 
 
 def test_no_flags_are_what_the_parser_gives_for_none() -> None:
