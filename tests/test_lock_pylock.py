@@ -344,8 +344,10 @@ _PEP_751_SETS = "a lock tests extras and dependency groups as \"'name' in extras
 def test_a_marker_packaging_cannot_evaluate_is_one_sentence_naming_it(
     tmp_path: Path, target: Target, marker: str, where: str, reason: str
 ) -> None:
-    # packaging raises its own errors for these, not PylockSelectError: they were tracebacks
-    packages = [_pkg(tmp_path, "fine"), _pkg(tmp_path, "odd", marker=None if where == "environments[0]" else marker)]
+    # packaging raises its own errors for these, not PylockSelectError: they were tracebacks; the marker named is
+    # the one that cannot be evaluated, not the first one met
+    fine = _pkg(tmp_path, "fine", marker="python_version >= '3'")
+    packages = [fine, _pkg(tmp_path, "odd", marker=None if where == "environments[0]" else marker)]
     top = {"environments": [marker]} if where == "environments[0]" else {}
     lock = _lock(tmp_path / "pylock.toml", packages, **top)
     with pytest.raises(SelectionError) as info:
@@ -445,6 +447,22 @@ def test_package_requires_python_unmet(tmp_path: Path, target: Target) -> None:
         f"is Python {target.python_full_version}; use an interpreter the lock supports or export the lock again for "
         "this one"
     )
+
+
+def test_a_package_whose_marker_does_not_hold_is_never_named_as_the_selections_failure(
+    tmp_path: Path, target: Target
+) -> None:
+    # a package left out by its marker neither excludes the interpreter nor makes a name ambiguous
+    elsewhere = "sys_platform == 'nowhere'"
+    left_out = [_pkg(tmp_path, "pkg", "0.1", marker=elsewhere, requires_python="<2")]
+    unmet = _lock(tmp_path / "unmet.toml", [*left_out, _pkg(tmp_path, "pkg", requires_python="<3")])
+    with pytest.raises(SelectionError) as info:
+        unmet.select(target, Request())
+    assert info.value.reason.startswith("pkg at packages[1] requires Python <3 (packages[1].requires-python) but ")
+    twice = _lock(tmp_path / "twice.toml", [*left_out, _pkg(tmp_path, "pkg", "1.0"), _pkg(tmp_path, "pkg", "2.0")])
+    with pytest.raises(SelectionError) as info:
+        twice.select(target, Request())
+    assert info.value.reason.startswith("packages[1] and packages[2] are both pkg and both their markers hold ")
 
 
 def test_environments_unmet(tmp_path: Path, target: Target) -> None:
