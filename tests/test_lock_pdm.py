@@ -632,6 +632,23 @@ def test_direct_sources(tmp_path: Path, target: Target) -> None:
     ]  # fmt: skip
 
 
+def test_a_direct_archive_takes_the_hash_its_files_give_for_its_name(tmp_path: Path, target: Target) -> None:
+    # a files list of more than one entry: the archive's own is found by its name, wherever it is listed
+    (tmp_path / "project").mkdir()
+    url = "https://example.invalid/dl/direct-3.0.tar.gz"
+    files = [{"file": "direct-2.0.tar.gz", "hash": f"sha256:{'a' * 64}"}, _file("direct-3.0.tar.gz")]
+    local = [{"file": "local-1.0.tar.gz", "hash": f"sha256:{'a' * 64}"}, _file("local-1.0-py3-none-any.whl")]
+    packages = [
+        _package("direct", "3.0", url=url, files=files),
+        _package("local", "1.0", path="dist/local-1.0-py3-none-any.whl", files=local),
+    ]
+    picks = _lock(tmp_path / "project", packages).select(target, Request())
+    assert [(pick.artifact.filename, pick.artifact.hashes) for pick in picks if pick.artifact] == [
+        ("direct-3.0.tar.gz", {"sha256": HASH}),
+        ("local-1.0-py3-none-any.whl", {"sha256": HASH}),
+    ]
+
+
 def test_real_paths_lock(target: Target) -> None:
     picks = {str(p.name): p for p in read_pdm_lock(LOCKS / "paths" / "pdm.lock").select(target, Request())}
     assert picks["sub-pkg"].directory == DirectorySource(path=(LOCKS / "paths" / "sub").resolve(), editable=True)

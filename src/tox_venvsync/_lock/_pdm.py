@@ -266,7 +266,8 @@ class _PackageReader:
             return PdmPackage(shape="vcs", vcs=self._vcs(table, vcs), **common)
         if "url" in table.data:
             url: str = table.need("url", str)
-            archive = self._artifact(_url_name(url), url, None, self._archive_hashes(table, url))
+            filename = _url_name(url)
+            archive = self._artifact(filename, url, None, self._archive_hashes(table, filename))
             return PdmPackage(shape="archive", files=(archive,), **common)
         if "path" in table.data:
             return self._local(table, common)
