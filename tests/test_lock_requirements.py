@@ -183,6 +183,14 @@ def test_continuations_comments_and_contexts(tmp_path: Path, target: Target) -> 
     assert picks[0].lookup.hashes == {"sha256": frozenset({H1, H2})}
 
 
+def test_a_backslash_joins_its_line_to_the_next_as_it_is_without_a_space(tmp_path: Path, target: Target) -> None:
+    # pip takes only the backslash away: a hash cut in two across lines is one hash again
+    lock = _read(tmp_path, f"pkg==1.0 --hash=sha256:{H1[:20]}\\\n{H1[20:]}\n")
+    lookup = _only(lock, target).lookup
+    assert lookup is not None
+    assert lookup.hashes == {"sha256": frozenset({H1})}
+
+
 def test_a_lone_hash_line_is_refused(tmp_path: Path) -> None:
     error = _error(tmp_path, f"pkg==1.0 --hash=sha256:{H1}\n--hash=sha256:{H2}\n")
     assert (error.context, error.reason) == (
@@ -197,6 +205,15 @@ def test_a_lone_hash_line_is_refused(tmp_path: Path) -> None:
 def test_trailing_backslash_at_the_end_of_the_file(tmp_path: Path, target: Target) -> None:
     lock = _read(tmp_path, f"pkg==1.0 \\\n  --hash=sha256:{H1} \\\n")
     assert _only(lock, target).context == "line 1"
+
+
+def test_a_file_url_to_a_path_no_file_can_have_is_one_sentence(tmp_path: Path) -> None:
+    # %00 decodes to a NUL byte, which no path may hold: resolving it raised ValueError
+    error = _error(tmp_path, f"file:///wheels/pkg%00-1.0-py3-none-any.whl --hash=sha256:{H1}\n")
+    assert (error.context, error.reason) == (
+        "line 1",
+        "file:///wheels/pkg%00-1.0-py3-none-any.whl is not a usable path (embedded null byte); correct the line",
+    )
 
 
 @pytest.mark.parametrize("location", ["//[x]", "http://[::1/x.whl", "file://[not-an-ip]/x.whl"])
@@ -845,6 +862,29 @@ def test_extras_and_groups_are_refused(tmp_path: Path, target: Target, request_:
         ": leave out --extra and --group, or generate one file for each combination and set --lock to it"
     )
     assert _names(lock.select(target, Request(default_groups=False))) == ["pkg"]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request(packages=frozenset({"lib"})),
+        Request(all_packages=True),
+        Request(all_extras=True),
+        Request(all_groups=True),
+    ],
+    ids=["package", "all-packages", "all-extras", "all-groups"],
+)
+def test_every_extra_group_or_member_is_refused_as_a_requirements_file_has_none(
+    tmp_path: Path, target: Target, request_: Request
+) -> None:
+    # --all-extras selecting nothing would install the file as if no flag were given: one file per selection instead
+    lock = _read(tmp_path, f"pkg==1.0 --hash=sha256:{H1}\n")
+    with pytest.raises(SelectionError) as info:
+        lock.select(target, request_)
+    assert info.value.reason == (
+        "a requirements file has no extras, dependency groups or workspace members to select; generate one file for "
+        "each selection and set lock_file to it"
+    )
 
 
 def test_a_marker_that_cannot_be_evaluated(tmp_path: Path, target: Target) -> None:
