@@ -636,6 +636,36 @@ def test_sources(tmp_path: Path) -> None:
     assert five.artifact == Artifact(filename="five 1.0.zip", url=url, path=None, size=None, hashes={})
 
 
+def test_a_directory_without_develop_is_installed_as_a_regular_install(tmp_path: Path) -> None:
+    # a lock written by hand or by another tool may leave develop out: Poetry reads it as develop = false
+    source = {"type": "directory", "url": "../libs/three"}
+    [three] = _lock(tmp_path / "project", [_pkg("three", files=[], source=source)]).select(TARGET, Request())
+    assert three.directory == DirectorySource(path=(tmp_path / "libs" / "three").resolve(), editable=False)
+
+
+def test_an_archive_takes_the_hash_its_files_give_for_its_name(tmp_path: Path) -> None:
+    # a files list of more than one entry: the archive's own is found by its name, wherever it is listed
+    own, other = "cd" * 32, "ef" * 32
+
+    def files(name: str) -> list[dict[str, str]]:
+        return [
+            {"file": f"{name}-0.9.tar.gz", "hash": f"sha256:{other}"},
+            {"file": f"{name}-1.0.tar.gz", "hash": f"sha256:{own}"},
+        ]
+
+    packages = [
+        _pkg("four", files=files("four"), source={"type": "file", "url": "dist/four-1.0.tar.gz"}),
+        _pkg(
+            "five", files=files("five")[::-1], source={"type": "url", "url": "https://example.invalid/five-1.0.tar.gz"}
+        ),
+    ]
+    picks = _lock(tmp_path / "project", packages).select(TARGET, Request())
+    assert [(p.context, p.artifact.hashes if p.artifact else None) for p in picks] == [
+        ("package[0].files[1]", {"sha256": own}),
+        ("package[1].files[0]", {"sha256": own}),
+    ]
+
+
 @pytest.mark.parametrize("kind", ["directory", "file"])
 def test_a_source_path_with_a_nul_character_is_named_not_a_traceback(tmp_path: Path, kind: str) -> None:
     # Path.resolve raised ValueError: a traceback (found by QA)
