@@ -403,11 +403,26 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
         lambda d: make_wheel(d, "evil", "1.0", extra_entries={"evil-1.0.data/etc/passwd": b"x"}),
         "the entry 'evil-1.0.data/etc/passwd' is not in a known .data scheme",
     ),
+    "file named as a data scheme": (  # it would be placed as the scheme's directory itself: site-packages
+        lambda d: make_wheel(d, "evil", "1.0", extra_entries={"evil-1.0.data/purelib": b"x"}),
+        "the entry 'evil-1.0.data/purelib' is not in a known .data scheme",
+    ),
     "record disagrees": (
         lambda d: make_wheel(
             d, "evil", "1.0", record=b"evil/__init__.py,sha256=AAAA,3\nevil-1.0.dist-info/METADATA,sha256=AAAA,1\n"
         ),
         "its RECORD does not match the content of",
+    ),
+    "member record does not list": (  # a file no RECORD row vouches for: nothing to check its bytes against
+        lambda d: _with_record(make_wheel(d, "evil", "1.0"), lambda text: text, {"evil/hidden.py": b"x"}),
+        "its RECORD does not list 'evil/hidden.py'",
+    ),
+    "record size differs": (  # the right bytes under another size: the size a venv's RECORD keeps would lie
+        lambda d: _with_record(
+            make_wheel(d, "evil", "1.0"),
+            lambda text: re.sub(r"^(evil/__init__\.py,[^,]*,)\d+$", r"\g<1>999", text, flags=re.MULTILINE),
+        ),
+        "its RECORD gives another size for 'evil/__init__.py'",
     ),
     "record hash of no fixed size": (  # shake's digest needs a length, which a RECORD does not give
         lambda d: make_wheel(d, "evil", "1.0", record=b"evil/__init__.py,shake_128=AAAA,3\n"),
@@ -465,8 +480,9 @@ def test_hostile_wheel_is_refused_before_any_file_is_written(
     path, target = venv
     before = sorted(p.relative_to(path) for p in path.rglob("*"))
     installer = LinkInstaller(target, Cache(tmp_path / "cache"))
-    with pytest.raises(InstallError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InstallError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
         installer.check(wheel, wanted_for(wheel, "evil"))
+    assert str(info.value).startswith(f"cannot install evil from {wheel.name}: ")  # the package, then its file
     assert sorted(p.relative_to(path) for p in path.rglob("*")) == before
     assert not (tmp_path / "cache" / "unpacked").exists() or not any(
         p.name != ".tmp" for p in (tmp_path / "cache" / "unpacked").rglob("*") if p.is_file()
@@ -662,11 +678,16 @@ def test_a_wheel_whose_record_does_not_read_as_csv_is_refused_in_one_sentence(
 def test_any_execute_bit_makes_a_file_executable_as_pip_uv_and_installer_make_it(
     tmp_path: Path, wheelhouse: Path, venv: tuple[Path, Target]
 ) -> None:
-    wheel = make_wheel(wheelhouse, "modes", "1.0", extra_entries={"modes/group.sh": b"#!/bin/sh\n"})
+    members = {"modes/group.sh": b"#!/bin/sh\n", "modes/others.sh": b"#!/bin/sh\n", "modes/shared.txt": b"x"}
+    wheel = make_wheel(wheelhouse, "modes", "1.0", extra_entries=members)
     _with_mode(wheel, "modes/group.sh", 0o100654)  # group may run it, its owner may not
+    _with_mode(wheel, "modes/others.sh", 0o100601)  # only others may run it
+    _with_mode(wheel, "modes/shared.txt", 0o100666)  # everyone may write it, no one may run it
     _, target = venv
     site = _checked_and_installed(tmp_path, target, wheel, "modes")
     assert stat.S_IMODE((site / "modes" / "group.sh").stat().st_mode) == 0o755
+    assert stat.S_IMODE((site / "modes" / "others.sh").stat().st_mode) == 0o755
+    assert stat.S_IMODE((site / "modes" / "shared.txt").stat().st_mode) == 0o644
     assert stat.S_IMODE((site / "modes" / "__init__.py").stat().st_mode) == 0o644
 
 
