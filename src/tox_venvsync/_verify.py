@@ -292,8 +292,10 @@ def _started_interpreter(script: Path) -> str | None:
         descriptor = os.open(script, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
-    with open(descriptor, "rb") as handle:  # noqa: PTH123  # a descriptor
-        head = handle.read(4096) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+    try:  # a directory opens too, and open() refuses its descriptor (IsADirectoryError): only a file is read
+        head = os.read(descriptor, 4096) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+    finally:
+        os.close(descriptor)
     lines = head.decode("utf-8", "replace").splitlines()
     if not lines or not lines[0].startswith("#!"):
         return None
