@@ -20,6 +20,8 @@ if TYPE_CHECKING:
             b"#!/bin/sh\n'''exec' '/old/venv/bin/python' \"$0\" \"$@\"\n' '''\n", "/old/venv/bin/python", id="sh"
         ),
         pytest.param(b"", None, id="empty"),
+        pytest.param(b"#!python\n", None, id="relative"),  # found on PATH at run time: it moves with the venv
+        pytest.param(b"#!\n", None, id="no-interpreter"),
         pytest.param(b"# /old/venv/bin/python\n", None, id="a-comment-is-no-shebang"),
         pytest.param(b"\x7fELF\x02\x01\x01/old/venv/bin/python\n", None, id="binary"),
     ],
