@@ -1005,6 +1005,37 @@ def test_a_lock_name_that_tells_no_format_names_the_key_not_a_file_format(demo: 
     ) in out, out
 
 
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        pytest.param(
+            "lock_format = nonsense\n",
+            "unknown lock_format 'nonsense' for {lock}; known formats: pdm, poetry, pylock, requirements, uv",
+            id="unknown-format",
+        ),
+        pytest.param(
+            "lock_file = my.lockfile\n",
+            "cannot tell the format of the lockfile {lock} from its name; set lock_format to one of pdm, poetry, "
+            "pylock, requirements, uv",
+            id="name-tells-none",
+        ),
+    ],
+)
+def test_a_lock_format_no_reader_has_is_refused_before_the_venv_is_made(demo: Demo, keys: str, message: str) -> None:
+    # as tox refuses its own bad values before it makes anything: the venv was made, then the sync refused the
+    # format and the venv was removed again (found by an earlier pass, reproduced with -v)
+    ini = (demo.project.path / "tox.ini").read_text()
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip\n", f"package = skip\n{keys}"))
+    lock = demo.project.path / ("my.lockfile" if "lock_file" in keys else "pylock.toml")
+    lock.write_bytes((demo.project.path / "pylock.toml").read_bytes())
+    code, out = demo.run("-v")
+    assert code != 0
+    assert f"py312: failed with {message.format(lock=lock)}" in out, out
+    assert "create virtual environment" not in out, out
+    assert "Traceback" not in out
+    assert not demo.venvs.exists()
+
+
 def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     (demo.venv / "kept-by-adoption.txt").write_text("x")

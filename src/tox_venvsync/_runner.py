@@ -61,7 +61,7 @@ from tox_venvsync._location import (
     undo_creation,
     unexpanded_start,
 )
-from tox_venvsync._lock import DETECTED, READERS, build_constraints, find_lock, workspace_project
+from tox_venvsync._lock import DETECTED, READERS, build_constraints, chosen_format, find_lock, workspace_project
 from tox_venvsync._lock._file import missing, project_name
 from tox_venvsync._selection import make_request, parse_sync_flags
 from tox_venvsync._state import BYTECODE_PENDING, State, moved_from, moved_warning, remember_place
@@ -958,6 +958,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             return  # nothing is synced: the lock is not read
         if not (path := self._lock_path()).exists():  # none found is refused by _lock_path; a named one here
             raise LockFileError(path, missing())
+        chosen_format(path, self.conf["lock_format"] or None)  # a lock_format no reader has, or a name that tells none
 
     def _lock_path(self) -> Path:
         """The lockfile, found once a run: the early check (``_check_lock``) and the sync ask for it."""

@@ -140,6 +140,15 @@ def workspace_project(lock: Path, root: Path) -> str:
     return "."
 
 
+def chosen_format(path: Path, lock_format: str | None) -> str:
+    """The reader ``lock_format`` names (detected from ``path``'s name when empty); one sentence for neither."""
+    chosen = lock_format or detect_format(path)
+    if chosen not in READERS:
+        msg = f"unknown {named('lock_format')} {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"
+        raise BadInputError(msg)
+    return chosen
+
+
 def read_lock(path: Path, lock_format: str | None = None, *, paths_from: Path | None = None) -> Lock:
     """Read ``path`` with the reader for ``lock_format`` (detected from the name when ``None``).
 
@@ -148,10 +157,7 @@ def read_lock(path: Path, lock_format: str | None = None, *, paths_from: Path | 
     """
     if not path.exists():
         raise LockFileError(path, missing())
-    chosen = lock_format or detect_format(path)
-    if chosen not in READERS:
-        msg = f"unknown {named('lock_format')} {chosen!r} for {path}; known formats: {', '.join(sorted(READERS))}"
-        raise BadInputError(msg)
+    chosen = chosen_format(path, lock_format)
     module, _, function = READERS[chosen].partition(":")
     reader = cast("Callable[..., Lock]", getattr(importlib.import_module(module), function))
     return reader(path, paths_from) if chosen == "requirements" else reader(path)
@@ -176,6 +182,7 @@ __all__ = [
     "SourceKind",
     "VcsSource",
     "best_wheel",
+    "chosen_format",
     "detect_format",
     "find_lock",
     "not_in_lock",
