@@ -1037,6 +1037,44 @@ def test_a_file_gone_from_the_locks_url_is_bad_input_and_leaves_no_venv(  # noqa
     assert not (tmp_path / "opt").exists()
 
 
+@pytest.mark.parametrize(
+    ("pinned", "reason"),
+    [
+        pytest.param(
+            "2.0",
+            "no index lists alpha==2.0; check the file's --index-url and --extra-index-url, or the configured index",
+            id="release-not-listed",
+        ),
+        pytest.param(
+            "1.0",
+            "the index lists 1 file(s) of alpha==1.0, none with a hash the file's --hash allows (the "
+            "index holds other files than the lock was made from, or a hash was mistyped); compile the file "
+            "again",
+            id="no-allowed-hash",
+        ),
+    ],
+)
+def test_a_pin_its_index_does_not_list_is_bad_input_as_a_locks_url_gone(  # noqa: PLR0913, PLR0917  # fixtures, parameters
+    tmp_path: Path,
+    python312: Path,
+    local_index: LocalIndex,
+    capsys: pytest.CaptureFixture[str],
+    pinned: str,
+    reason: str,
+) -> None:
+    # the index answered and has no file the hashed pin allows: the file is to fix, as a lock URL that answers 404
+    # (exit 2); it exited 1, as a server that failed (found by an earlier pass)
+    make_wheel(local_index.directory, "alpha", "1.0")
+    lock = tmp_path / "project" / "requirements.txt"
+    lock.parent.mkdir()
+    lock.write_text(f"--index-url {local_index.simple_url}\nalpha=={pinned} --hash=sha256:{'0' * 64}\n")
+    venv = tmp_path / "opt" / "venv"
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (2, "")
+    assert err == f"venvsync: error: cannot fetch alpha from {local_index.simple_url}: {reason}\n"
+    assert not (tmp_path / "opt").exists()
+
+
 def test_a_hostile_wheel_is_bad_input_and_leaves_no_venv(
     tmp_path: Path, local_index: LocalIndex, cache_dir: Path, python312: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -63,6 +63,7 @@ def test_missing_file_names_the_page(local_index: LocalIndex, wheelhouse: Path) 
         f"{local_index.simple_url}thing/; check the index the lock names, or the one configured "
         "(UV_INDEX_URL, PIP_INDEX_URL) where it names none"
     )
+    assert caught.value.exit_code == 2  # the lock names a file its index does not have: bad input, as an HTTP 404
 
 
 def test_fetcher_finds_a_url_less_artifact_on_the_index(

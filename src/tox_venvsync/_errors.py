@@ -222,6 +222,16 @@ class NoFittingFileError(FetchError):
     exit_code = 2
 
 
+class NotListedError(FetchError):
+    """A file the lock names that no index lists: a requirements pin's release, or a file a lock gives by name only.
+
+    The lock (or the index setting) is to fix, as for a lock URL its server answers HTTP 404: exit code 2. The
+    index answered; an index that did not (the network, a login) fails the fetch as before (exit code 1).
+    """
+
+    exit_code = 2
+
+
 class OfflineError(VenvSyncError):
     """Offline, and the cache lacks files the sync needs; lists every one (bad input: exit code 2)."""
 

@@ -24,7 +24,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from tox_venvsync import __version__
-from tox_venvsync._errors import BadUrlError, FetchError, NoFittingFileError
+from tox_venvsync._errors import BadUrlError, FetchError, NoFittingFileError, NotListedError
 from tox_venvsync._http import _HOPS, check_transport, retried, timeout, transient_failure, transient_status
 from tox_venvsync._lock._model import Artifact, choose_file
 from tox_venvsync._session import answered, network_reason, open_url, through_proxy
@@ -97,7 +97,7 @@ class IndexClient:
                 f"{filename} is not on the index page {pages}; check the index the lock names, or the one configured "
                 "(UV_INDEX_URL, PIP_INDEX_URL) where it names none"
             )
-            raise FetchError(name, ", ".join(indexes), reason)
+            raise NotListedError(name, ", ".join(indexes), reason)
         return list(dict.fromkeys(file.url for file in sorted(found, key=rank)))
 
     def files(self, index: str, name: str) -> dict[str, IndexFile]:
@@ -288,7 +288,7 @@ def find_pinned(  # noqa: PLR0913  # what to find and where, keyword-only
         where = ", ".join((*indexes, *pin.find_links))
         if candidates:  # wheels for another interpreter, or files --no-binary or --only-binary leave out
             raise NoFittingFileError(name, where, _none_fits(f"{name}=={version}", candidates, ranks, pin.formats))
-        raise FetchError(name, where, _not_found(name, version, seen, find_links=bool(pin.find_links)))
+        raise NotListedError(name, where, _not_found(name, version, seen, find_links=bool(pin.find_links)))
     return chosen
 
 
