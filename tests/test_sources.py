@@ -51,6 +51,7 @@ from tox_venvsync._errors import (
     NoFittingFileError,
     OfflineError,
     SelectionError,
+    VenvSyncError,
 )
 from tox_venvsync._installed import dist_info_names, scan
 from tox_venvsync._interrupt import Interrupt
@@ -282,6 +283,46 @@ def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:
     assert env.run("import gitpkg; print(gitpkg.REV)") == "second"
 
 
+@pytest.mark.parametrize("where", ["file", "http", "commit", "unreachable"])
+def test_a_git_repository_or_commit_that_is_not_there_is_bad_input(
+    env: Env, local_index: LocalIndex, where: str
+) -> None:
+    # the lock names a repository or a commit that is not there: the lock is to fix (exit code 2), as a lock URL
+    # that answers HTTP 404; it exited 1, as a network's failure (found by an earlier pass). A host that does not
+    # answer is still the network's (exit code 1)
+    repo = write_project(env.root / "repo", "gitpkg", "1.0", {"gitpkg/__init__.py": "REV = 'first'\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    commit = git(repo, "rev-parse", "HEAD")
+    bare = env.root / "served" / "repo.git"
+    git(repo, "clone", "-q", "--bare", ".", str(bare))
+    git(bare, "update-server-info")  # served as plain files: git's "dumb" HTTP protocol
+    local_index.git_root = bare.parent
+    url = {
+        "file": (env.root / "nowhere").as_uri(),
+        "http": f"{local_index.url}/git/nowhere.git",
+        "commit": repo.as_uri(),
+        "unreachable": "http://127.0.0.1:9/repo.git",
+    }[where]
+    locked = "0" * 40 if where == "commit" else commit
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": url, "commit-id": locked}})
+    with pytest.raises(VenvSyncError) as info:
+        env.sync()
+    assert info.value.exit_code == (1 if where == "unreachable" else 2), str(info.value)
+    if where == "commit":
+        assert str(info.value) == (
+            f"cannot build gitpkg from {url}@{locked}: fatal: reference is not a tree: {locked}; the repository has "
+            f"no commit {locked} (a branch pushed over, a commit removed); lock again"
+        )
+    elif where != "unreachable":
+        assert str(info.value).startswith(f"cannot build gitpkg from {url}: fatal: "), str(info.value)
+        assert str(info.value).endswith(
+            "; the URL names no git repository (or none this login may read); correct it in the lock, or lock again"
+        )
+    assert not (env.site / "gitpkg").exists()
+
+
 @pytest.mark.reliability("hostile")
 @pytest.mark.parametrize("git_version", ["2.31 or newer", "older"])
 def test_a_git_urls_login_goes_to_git_in_its_environment_never_on_its_command_line(
@@ -462,8 +503,10 @@ def test_a_repository_that_is_not_there_is_named_with_git_s_reason(env: Env) -> 
         env.sync()
     # git's last line is its advice, "and the repository exists.": the first fatal line says what is wrong
     assert str(info.value) == (
-        f"cannot build gitpkg from {missing}: fatal: '{env.root / 'no-repo'}' does not appear to be a git repository"
+        f"cannot build gitpkg from {missing}: fatal: '{env.root / 'no-repo'}' does not appear to be a git repository; "
+        "the URL names no git repository (or none this login may read); correct it in the lock, or lock again"
     )
+    assert info.value.exit_code == 2  # the lock is to fix
 
 
 def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:

@@ -129,9 +129,12 @@ class Builder:
                 login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
                 url, environ = login or (vcs.url, self._environ)
                 # "--": the URL is the lock's, never an option of git's (--upload-pack=<command> runs the command)
-                _git(pick, vcs.url, ["clone", "--quiet", "--no-checkout", "--", url, str(checkout)], environ)
+                clone = ["clone", "--quiet", "--no-checkout", "--", url, str(checkout)]
+                _git(pick, vcs.url, clone, environ, absent=(_NO_REPOSITORY, _NOT_A_REPOSITORY))
                 where = f"{vcs.url}@{vcs.commit}"
-                _git(pick, where, ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit], self._environ)
+                detach = ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit]
+                absent = (_NO_COMMIT.format(commit=vcs.commit), _NOT_A_COMMIT)
+                _git(pick, where, detach, self._environ, absent=absent)
                 if (checkout / ".gitmodules").exists():  # as pip and uv: the commit's submodules, at their commits
                     update = ["-C", str(checkout), "submodule", "update", "--init", "--recursive", "--quiet"]
                     _git(pick, f"the submodules of {where}", update, environ)  # with the clone's login
@@ -357,14 +360,45 @@ def _quiet_runner(cmd: Sequence[str], cwd: str | None, environ: Mapping[str, str
         raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
 
 
-def _git(pick: Pick, source: str, args: list[str], environ: Mapping[str, str]) -> None:
-    """Run git; a failure names ``source`` (the repository, and the commit once it is checked out)."""
+#: what git says when the repository it was given is not there: a local path, a file: URL, an HTTP(S) 404
+_NOT_A_REPOSITORY = ("does not appear to be a git repository", "' does not exist", "' not found")
+#: what git says when a clone has no such commit (``checkout --detach <commit>``)
+_NOT_A_COMMIT = ("reference is not a tree", "did not match any", "unable to read tree", "bad object")
+#: what to do about each: the lock is to fix (exit code 2), as a lock URL its server answers HTTP 404 for
+_NO_REPOSITORY = "the URL names no git repository (or none this login may read); correct it in the lock, or lock again"
+_NO_COMMIT = "the repository has no commit {commit} (a branch pushed over, a commit removed); lock again"
+
+
+class GitSourceError(BuildError):
+    """A git repository or commit the lock names that is not there (bad input: exit code 2)."""
+
+    exit_code = 2
+
+
+def _git(
+    pick: Pick,
+    source: str,
+    args: list[str],
+    environ: Mapping[str, str],
+    *,
+    absent: tuple[str, Sequence[str]] = ("", ()),
+) -> None:
+    """Run git; a failure names ``source`` (the repository, and the commit once it is checked out).
+
+    ``absent``: what to do when git's failure says one of its phrases (what the lock names is not there): bad
+    input; any other failure (the network, a login refused, a full disk) fails the sync (exit code 1).
+    """
     git = shutil.which("git")
     if git is None:
         raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
     result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
-    if result.returncode != 0:
-        raise BuildError(pick.name, source, _git_said(result.stderr), output=result.stderr)
+    if result.returncode == 0:
+        return
+    said = _git_said(result.stderr)
+    remedy, phrases = absent
+    if any(phrase in said for phrase in phrases):
+        raise GitSourceError(pick.name, source, f"{said}; {remedy}", output=result.stderr)
+    raise BuildError(pick.name, source, said, output=result.stderr)
 
 
 def _git_login(url: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
