@@ -19,7 +19,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from _support.pylock import package_entry, wheel_entry, write_pylock
-from _support.wheels import make_wheel
+from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _replay, _unpacked
 from tox_venvsync._cache import Cache
 from tox_venvsync._installed import scan
@@ -504,6 +504,50 @@ def test_a_sync_killed_as_it_writes_the_memo_leaves_nothing_of_it_in_placements(
     assert _memo(env).is_file()
     assert [path.name for path in _memo(env).parent.iterdir()] == [_memo(env).name]
     assert env.tree() == placed
+
+
+#: a first sync into an empty cache, killed (SIGKILL) as it renames a file into the cache's directory ``argv[4]``
+_KILLED_AT_A_CACHE_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from tox_venvsync._cache import Cache
+from tox_venvsync._sync import SyncSpec, sync
+from tox_venvsync._target import base_facts, query_interpreter
+
+venv, lock, cache, where = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+real = os.replace
+def replace(source, destination, *args, **kwargs):
+    if Path(destination).is_relative_to(cache / where):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(source, destination, *args, **kwargs)
+os.replace = replace
+base_facts(cache, Path(os.path.realpath(venv / "bin" / "python")))
+sync(SyncSpec(venv=venv, lock_path=lock), query_interpreter(venv / "bin" / "python"), cache=Cache(cache))
+"""
+
+
+@pytest.mark.parametrize("where", ["files", "selections", "toml", "interpreters", "pins"])
+def test_a_sync_killed_as_it_writes_into_the_cache_leaves_no_temporary_there(
+    env: Env, where: str, wheelhouse: Path, local_index: LocalIndex
+) -> None:
+    # as the placement memo's (placements/): each memo or shared file was written through a temporary file beside
+    # it, which a kill at the rename left in the cache for good (nothing looks there but by a file's own name)
+    if where == "pins":  # a hashed requirements file's pins, whose files found on the index are remembered there
+        pins = [f"--index-url {local_index.simple_url}"]
+        for wheel in sorted(wheelhouse.glob("*.whl")):
+            name, version, _, _ = parse_wheel_filename(wheel.name)
+            pins.append(f"{name}=={version} --hash=sha256:{sha256_file(wheel)}")
+        env.lock = env.lock.parent / "requirements.txt"
+        env.lock.write_text("\n".join(pins) + "\n")
+    args = [str(env.venv), str(env.lock), str(env.cache.root), where]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_A_CACHE_WRITE, *args], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    directory = env.cache.root / where
+    assert directory.is_dir()  # the kill was at a write there
+    assert [path.name for path in directory.rglob("*") if path.name.endswith(".tmp")] == []
+    env.create()
+    assert env.sync()  # the next sync makes the venv, and the dead process's work directory goes
+    assert [path.name for path in env.cache.root.rglob("*") if path.name.endswith(".tmp")] == []
 
 
 def test_only_the_most_recently_written_or_replayed_memos_are_kept(

@@ -376,6 +376,7 @@ class _SharedFiles:
 
     def __init__(self, cache: Cache) -> None:
         self._root = cache.root / "files"
+        self._cache = cache
 
     def path(self, data: bytes, *, executable: bool) -> str | None:
         """The cache's copy of ``data`` (made now if missing); ``None`` when it cannot be made."""
@@ -391,7 +392,7 @@ class _SharedFiles:
         except OSError:
             return None
         try:
-            write_atomic(path, data, mode=mode)
+            write_atomic(path, data, mode=mode, scratch=self._cache.tmp_dir())  # a kill leaves no .tmp in files/
         except OSError:
             return None
         return str(path)

@@ -200,7 +200,8 @@ class Sources:
         from tox_venvsync._atomic import write_atomic  # noqa: PLC0415
 
         with contextlib.suppress(OSError):  # a cache this user may not write: only asked again next time
-            write_atomic(self._choice_memo(pick), json.dumps({"filename": found.filename, "hashes": found.hashes}))
+            memo = json.dumps({"filename": found.filename, "hashes": found.hashes})
+            write_atomic(self._choice_memo(pick), memo, scratch=self.cache.tmp_dir())  # see _atomic: no .tmp in pins/
 
     def _remembered_choice(self, pick: Pick) -> Artifact | None:
         """The file noted by :meth:`_remember_choice`, when the cache holds it."""

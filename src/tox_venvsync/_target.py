@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._cache import Cache
 from tox_venvsync._errors import FULL, REFUSED, InterpreterError, ReplacedInterpreterError
 from tox_venvsync._location import read_pyvenv_cfg, venv_python_version
 from tox_venvsync._values import frozen, replace
@@ -543,7 +544,10 @@ def base_facts(
     target = query_interpreter(python, meanwhile=meanwhile)
     if remember:
         try:
-            write_atomic(memo, json.dumps({"key": key, "target": target.to_json()}))
+            # the temporary file in the process's work directory: a kill leaves none in interpreters/
+            write_atomic(
+                memo, json.dumps({"key": key, "target": target.to_json()}), scratch=Cache(cache_root).tmp_dir()
+            )
         except OSError as exc:  # a cache this user may not write, or a full one: the answer is only not remembered
             if exc.errno not in REFUSED | FULL:
                 raise

@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._cache import Cache
 from tox_venvsync._errors import carries_login
 from tox_venvsync._lock._file import file_bytes, lock_bytes, member_digests, project_file
 from tox_venvsync._lock._model import Artifact, DirectorySource, Pick, VcsSource
@@ -64,7 +65,9 @@ def remembered_selection(  # noqa: PLR0913  # the selection's inputs, keyword-on
         text = json.dumps({"format": _FORMAT, "picks": [_json(p) for p in picks]})
         if not carries_login(text):  # a lock's login stays in the lock, not in the cache too
             with contextlib.suppress(OSError):
-                write_atomic(memo, text)
+                # directory is the cache root's selections/: the temporary file goes to the process's work
+                # directory, so a kill leaves none there
+                write_atomic(memo, text, scratch=Cache(directory.parent).tmp_dir())
     return picks
 
 

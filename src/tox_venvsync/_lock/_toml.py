@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from tox_venvsync._atomic import write_atomic
+from tox_venvsync._cache import Cache
 from tox_venvsync._errors import LockFileError, carries_login
 from tox_venvsync._lock._file import lock_bytes
 
@@ -216,7 +217,10 @@ class _Memo:
         if self._old and self._parsed * _REWRITE_SHARE < len(self._new):
             return
         with contextlib.suppress(OSError):
-            write_atomic(self._file, json.dumps({"format": _MEMO_FORMAT, "tables": self._new}))
+            # the memo directory is the cache root's toml/: the temporary file goes to the process's work directory,
+            # so a kill leaves none there
+            scratch = Cache(self._file.parent.parent).tmp_dir()
+            write_atomic(self._file, json.dumps({"format": _MEMO_FORMAT, "tables": self._new}), scratch=scratch)
 
 
 def _storable(parsed: dict[str, Any]) -> list[Any]:
