@@ -1382,7 +1382,9 @@ def wheel_tables(draw: st.DrawFn) -> dict[str, Any]:
     return table
 
 
-@settings(max_examples=500, database=None)
+# no deadline and no too_slow check, as the other fuzz tests here: on a loaded machine (3.10, dev/test's oldest run)
+# one example or the first ones' generation took longer than hypothesis allows and failed a check that passed
+@settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(table=wheel_tables())
 def test_a_wheel_read_at_once_is_the_checked_reading(table: dict[str, Any]) -> None:
     """The shortcut for uv's usual wheel entries gives what the key-by-key reading gives, or leaves it to it."""
