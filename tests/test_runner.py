@@ -2386,6 +2386,39 @@ def test_deps_install_on_top_of_the_lock_stay_while_listed_and_leave_when_remove
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.1.dist-info"]
 
 
+def test_a_dep_added_keeps_the_deps_still_listed_as_toxs_own_runner(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tox's pip installer installs deps that were only added on top, and recreates the env when one is gone; here
+    # every change of the deps removed what the earlier ones installed, and pip installed the ones kept again
+    _pip_from(demo.index, monkeypatch)
+    make_wheel(demo.index.directory, "gamma", "0.5", requires_dist=["beta>=2"])
+    make_wheel(demo.index.directory, "delta", "0.7")
+    ini = INI.replace("{env_location}", str(demo.venvs / "{env_name}"))
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = gamma"))
+    code, out = demo.run()
+    assert code == 0, out
+    gamma = demo.snapshot()["gamma-0.5.dist-info"]
+
+    (demo.project.path / "tox.ini").write_text(
+        ini.replace("package = skip", "package = skip\ndeps =\n    gamma\n    delta")
+    )
+    code, out = demo.run()
+    assert code == 0, out
+    assert "removed" not in out, out
+    assert demo.snapshot()["gamma-0.5.dist-info"] == gamma  # kept, not removed and installed again
+    assert {"delta-0.7.dist-info", "gamma-0.5.dist-info"} <= set(dist_info_names([demo.site]))
+
+    # one gone: what the deps left installed goes, and pip installs what stays listed
+    (demo.project.path / "tox.ini").write_text(ini.replace("package = skip", "package = skip\ndeps = delta"))
+    code, out = demo.run()
+    assert code == 0, out
+    assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "delta-0.7.dist-info"]
+
+    code, out = demo.run()  # and then in sync: nothing to do
+    assert (code, "synced" in out) == (0, False), out
+
+
 def test_deps_under_sync_offline_ask_no_index(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     # --sync-offline promises no download; the pip of deps still asked the index (left alone by the packaging pass)
     _pip_from(demo.index, monkeypatch)

@@ -239,17 +239,24 @@ def test_state_is_not_current(tmp_path: Path, fingerprint: str | None, dists: li
     assert not state.is_current(fingerprint or BASE.fingerprint(), dists)
 
 
-def test_what_deps_installed_is_read_back_while_the_deps_are_the_same(tmp_path: Path) -> None:
+def test_what_deps_installed_is_read_back_while_the_deps_are_the_same_or_only_added_to(tmp_path: Path) -> None:
     state = State(tmp_path)
     assert state.deps_names("key") == frozenset()  # no state yet
-    state.write("f", DISTS, deps=("key", ["extra", "other"]))
-    assert state.deps_names("key") == frozenset({"extra", "other"})
-    assert state.deps_names("changed") == frozenset()  # the deps changed: what they installed is not known
+    state.write("f", DISTS, deps=("key", ["extra", "other"], ["a", "b"]))
+    assert state.deps_names("key", ["a", "b"]) == frozenset({"extra", "other"})
+    assert state.deps_names("added", ["a", "b", "c"]) == frozenset({"extra", "other"})  # a line added: kept
+    assert state.deps_names("changed", ["a", "c"]) == frozenset()  # a line gone: what they installed is not known
+    # a state an earlier release wrote has no lines: only the same deps keep what they installed
+    state.write("f", DISTS, deps=("key", ["extra"], []))
+    document = json.loads((tmp_path / ".venvsync" / "state.json").read_text(encoding="utf-8"))
+    (tmp_path / ".venvsync" / "state.json").write_text(json.dumps(document | {"deps": ["key", ["extra"]]}))
+    assert state.deps_names("key", ["a"]) == frozenset({"extra"})
+    assert state.deps_names("added", ["a"]) == frozenset()
 
 
 def test_deps_that_installed_nothing_are_not_recorded(tmp_path: Path) -> None:
     state = State(tmp_path)
-    state.write("f", DISTS, deps=("key", []))
+    state.write("f", DISTS, deps=("key", [], ["a"]))
     assert "deps" not in json.loads((tmp_path / ".venvsync" / "state.json").read_text(encoding="utf-8"))
     assert state.deps_names("key") == frozenset()
 

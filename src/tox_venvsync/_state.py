@@ -154,13 +154,22 @@ class State:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # none there (``.venvsync`` may be a file)
             self._file.unlink()
 
-    def deps_names(self, deps_key: str) -> frozenset[str]:
-        """What tox's deps installed at the last finished sync, if the deps are still the same."""
+    def deps_names(self, deps_key: str, line_digests: Sequence[str] = ()) -> frozenset[str]:
+        """What tox's deps installed at the last finished sync, if the deps are the same or only had lines added.
+
+        As tox's own pip installer: deps only added to are installed on top, and what the earlier ones installed
+        stays; once a line is gone, what they installed goes and pip installs what stays listed again (tox's runner
+        recreates the environment). ``line_digests``: a digest of each line of the deps now.
+        """
         try:
-            key, names = self._read()["deps"]
+            key, names, *rest = self._read()["deps"]
+            earlier = set(rest[0]) if rest else None  # a state of an earlier release: no lines, only the key
+            kept = frozenset(str(n) for n in names)
         except (KeyError, TypeError, ValueError):
             return frozenset()
-        return frozenset(str(n) for n in names) if key == deps_key else frozenset()
+        if key == deps_key or (earlier is not None and earlier <= set(line_digests)):
+            return kept
+        return frozenset()
 
     def project_names(self) -> frozenset[str]:
         """The names of the project's wheels (tox's ``package``) that the last finished sync installed or kept."""
@@ -183,13 +192,13 @@ class State:
         dist_infos: list[str],
         *,
         trees: Mapping[str, str] | None = None,
-        deps: tuple[str, list[str]] | None = None,
+        deps: tuple[str, list[str], list[str]] | None = None,
         project: Sequence[str] = (),
     ) -> None:
         """Record a finished sync (the last write of a sync); ``project``: the names of the project's wheels."""
         document: dict[str, object] = {"fingerprint": fingerprint, "dists": dist_infos, "trees": dict(trees or {})}
         if deps is not None and deps[1]:
-            document["deps"] = [deps[0], deps[1]]
+            document["deps"] = [deps[0], deps[1], deps[2]]
         if project:
             document["project"] = sorted(project)
         write_atomic(self._file, json.dumps(document), mode=READABLE)

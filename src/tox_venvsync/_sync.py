@@ -288,7 +288,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             cache, target, Path(scratch), environ=spec.environ, offline=spec.offline, build_constraints=held
         )
         project = [sources.project(wheel, contents[wheel.path]) for wheel in spec.project]
-        kept_deps = state.deps_names(_deps_key(spec))
+        kept_deps = state.deps_names(_deps_key(spec), _deps_digests(spec))
         plan = make_sync_plan(
             spec,
             target,
@@ -326,7 +326,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
                 fingerprint,
                 dist_info_names(site_packages),
                 trees=sources.trees,
-                deps=(_deps_key(spec), sorted(deps_names)),
+                deps=(_deps_key(spec), sorted(deps_names), _deps_digests(spec)),
                 # the project's name, for a later run that does not build it (package = skip) to keep it by
                 project=sorted({str(wanted.pick.name) for wanted in project} or spec.project_names),
             )
@@ -614,9 +614,17 @@ def _size(path: Path) -> int:
         return 0  # unpacked in its turn; the check reports what is wrong with it
 
 
+def _deps_lines(spec: SyncSpec) -> list[str]:
+    return [*spec.deps, *(["", *spec.deps_content] if spec.deps_content else [])]  # the bare lines keep their key
+
+
 def _deps_key(spec: SyncSpec) -> str:
-    lines = [*spec.deps, *(["", *spec.deps_content] if spec.deps_content else [])]  # the bare lines keep their key
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return hashlib.sha256("\n".join(_deps_lines(spec)).encode()).hexdigest()
+
+
+def _deps_digests(spec: SyncSpec) -> list[str]:
+    """A digest of each line of the deps (a line may hold a login: never kept as it is), to tell one added."""
+    return sorted({hashlib.sha256(line.encode()).hexdigest() for line in _deps_lines(spec)})
 
 
 def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: list[Path]) -> set[str]:
