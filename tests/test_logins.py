@@ -16,9 +16,11 @@ from packaging.version import Version
 
 from _support.index import LocalIndex
 from _support.logins import forget_logins, without_logins
+from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _session
 from tox_venvsync._cache import Cache
+from tox_venvsync._cli import main
 from tox_venvsync._errors import FetchError, carries_login
 from tox_venvsync._fetch import CacheFetcher
 from tox_venvsync._index import IndexClient
@@ -29,6 +31,8 @@ from tox_venvsync._session import use_logins
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tox.pytest import ToxProjectCreator
 
 BASIC = "Basic " + base64.b64encode(b"ci:s3cret").decode()
 HINT = (
@@ -259,6 +263,70 @@ def test_a_keyring_provider_of_the_syncs_own_environment_is_followed(  # noqa: P
     fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
     assert fetched["pkg"].read_bytes() == wheel.read_bytes()
     assert guarded.authorizations == [None, BASIC]
+
+
+def _keyring_project(project: Path, index: LocalIndex, wheelhouse: Path) -> Path:
+    """A project whose pylock's wheel lies on ``index``, named ``corp`` in its pyproject.toml; the pylock."""
+    wheel = make_wheel(wheelhouse, "alpha", "1.0")
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "pyproject.toml").write_text(f'[[tool.uv.index]]\nname = "corp"\nurl = "{index.simple_url}"\n')
+    entry = package_entry("alpha", "1.0", [wheel_entry(wheel, url=index.file_url(wheel.name))])
+    return write_pylock(project / "pylock.toml", [entry])
+
+
+@pytest.mark.slow
+def test_a_tox_run_whose_set_env_names_the_index_username_and_the_provider_gets_the_password_from_the_keyring(  # noqa: PLR0913, PLR0917  # fixtures
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,  # noqa: ARG001  # the run's cache
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tox_project: ToxProjectCreator,
+) -> None:
+    # what a user of Google Artifact Registry writes: the username in set_env, the token from the keyring's backend
+    for variable in _session._KEYRING_PROVIDERS:
+        monkeypatch.delenv(variable, raising=False)
+    host, path = guarded.address, os.environ["PATH"]
+    log = _keyring(tmp_path / "keyring", monkeypatch, {f"get {host} oauth2accesstoken": "s3cret"})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'keyring' / 'keyring-bin'}{os.pathsep}{path}")  # tox finds Python too
+    guarded.login = ("oauth2accesstoken", "s3cret")
+    ini = (
+        "[testenv]\nrunner = venvsync\npackage = skip\n"
+        "set_env =\n    UV_KEYRING_PROVIDER = subprocess\n    UV_INDEX_CORP_USERNAME = oauth2accesstoken\n"
+        'commands = python -c "import alpha"\n'
+    )
+    project = tox_project({"tox.ini": ini})
+    _keyring_project(project.path, guarded, wheelhouse)
+    result = project.run("r", "-e", "py312", "--workdir", str(tmp_path / "work"))
+    assert result.code == 0, result.out + result.err
+    assert "s3cret" not in result.out + result.err
+    token = "Basic " + base64.b64encode(b"oauth2accesstoken:s3cret").decode()
+    assert guarded.authorizations == [token]  # sent with the first request
+    url = guarded.file_url("alpha-1.0-py3-none-any.whl")
+    assert log.read_text().splitlines() == [f"get {url} oauth2accesstoken", f"get {host} oauth2accesstoken"]
+    assert "UV_KEYRING_PROVIDER" not in os.environ  # set_env's, not this process's
+
+
+@pytest.mark.slow
+def test_venvsync_sync_asks_the_keyring_for_a_refused_requests_login(  # noqa: PLR0913, PLR0917  # fixtures
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,  # noqa: ARG001  # the sync's cache
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lock = _keyring_project(tmp_path / "project", guarded, wheelhouse)
+    log = _keyring(tmp_path / "keyring", monkeypatch, {f"get {guarded.address} --mode creds": "ci\ns3cret"})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    venv = tmp_path / "venv"
+    assert main(["sync", "--lock", str(lock), "--venv", str(venv), "--python", str(python312)]) == 0
+    out, err = capsys.readouterr()
+    assert "s3cret" not in out + err
+    assert guarded.authorizations == [None, BASIC]
+    url = guarded.file_url("alpha-1.0-py3-none-any.whl")
+    assert log.read_text().splitlines() == [f"get {url} --mode creds", f"get {guarded.address} --mode creds"]
 
 
 def test_a_redirect_to_another_host_is_not_sent_the_login(
