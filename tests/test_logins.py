@@ -6,6 +6,7 @@ import base64
 import os
 import re
 import shlex
+import shutil
 import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -242,6 +243,38 @@ def test_a_refusal_says_what_the_keyring_was_asked_and_when_there_is_no_keyring_
         "Basic " + base64.b64encode(b"ci:wr0ng").decode(),
         "Basic " + base64.b64encode(b"ci:").decode(),
     ]
+
+
+@pytest.mark.parametrize("login", ["ci", None], ids=["username only", "no login"])
+def test_a_keyring_that_gives_no_answer_in_time_is_not_asked_again_and_the_refusal_says_so(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    login: str | None,
+) -> None:
+    # found by QA: a backend waiting for its store to be unlocked was given 60 s for the URL, then 60 s more for the
+    # host (every download waiting), and the refusal said the keyring had no entry
+    sleep = shutil.which("sleep")  # before the fake keyring is alone on PATH
+    assert sleep is not None
+    log = _keyring(tmp_path, monkeypatch, {})
+    waits = f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\nexec {shlex.quote(sleep)} 60\n'  # exec: killed itself
+    (tmp_path / "keyring-bin" / "keyring").write_text(waits)
+    monkeypatch.setattr(_session, "KEYRING_SECONDS", 0.5)
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    one, two = make_wheel(wheelhouse, "one", "1.0"), make_wheel(wheelhouse, "two", "1.0")
+    url = guarded.file_url(one.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(one, _with_login(url, login) if login else url)])
+    assert str(info.value).endswith(
+        "; the keyring command, which UV_KEYRING_PROVIDER=subprocess asks, gave no answer within 0.5 s (a backend "
+        "waiting for its store to be unlocked, say): unlock it where the sync runs, or give the password in one of "
+        "those"
+    )
+    with pytest.raises(FetchError):  # another file of the sync: not asked again
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
+    assert log.read_text().splitlines() == [f"get {url} {login or '--mode creds'}"]
 
 
 @pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])

@@ -163,7 +163,18 @@ class _Logins:
     different logins each send their own, also when tox runs them one after the other in one process.
     """
 
-    __slots__ = ("asked", "hosts", "index_hosts", "indexes", "keyring_lock", "lock", "network", "owner", "sent")
+    __slots__ = (
+        "asked",
+        "hosts",
+        "index_hosts",
+        "indexes",
+        "keyring_lock",
+        "keyring_silent",
+        "lock",
+        "network",
+        "owner",
+        "sent",
+    )
 
     def __init__(self, indexes: Sequence[tuple[str, Login]] = (), owner: ProjectIndexes | None = None) -> None:
         roots = {_index_root(url): login for url, login in reversed(indexes)}  # the first of an index's wins
@@ -193,6 +204,8 @@ class _Logins:
         self.asked: dict[tuple[tuple[str, str], str], Login | None] = {}
         #: one keyring command at a time: the downloads' threads that need one wait for the first one's answer
         self.keyring_lock = threading.Lock()
+        #: the keyring command did not answer in time: it is not asked again in the sync, and a refusal says so
+        self.keyring_silent = False
 
     def of(self, url: SplitResult) -> Login | None:
         scheme, netloc = origin = _origin(url)
@@ -401,15 +414,21 @@ def _from_keyring(url: SplitResult, username: str) -> Login | None:
     logins = _logins.get()
     key = (_origin(url), username)
     with logins.keyring_lock:
-        if key not in logins.asked:
+        if key not in logins.asked and not logins.keyring_silent:
             service = urlunsplit(url._replace(netloc=url.netloc.rpartition("@")[2]))
             host = url.netloc.rpartition("@")[2]
-            logins.asked[key] = _ask_keyring(service, username) or _ask_keyring(host, username)
-        return logins.asked[key]
+            try:
+                logins.asked[key] = _ask_keyring(service, username) or _ask_keyring(host, username)
+            except subprocess.TimeoutExpired:  # waiting for someone to unlock its store: it would wait as long again
+                logins.keyring_silent = True
+        return logins.asked.get(key)
 
 
 def _ask_keyring(service: str, username: str) -> Login | None:
-    """``keyring get``'s answer for ``service``: ``None`` when there is no command, no entry, or no answer in time."""
+    """``keyring get``'s answer for ``service``: ``None`` when there is no command or no entry.
+
+    :class:`subprocess.TimeoutExpired` when it gives no answer in :data:`KEYRING_SECONDS`.
+    """
     command = shutil.which("keyring")
     if command is None:
         return None
@@ -418,7 +437,7 @@ def _ask_keyring(service: str, username: str) -> Login | None:
         done = subprocess.run(  # the keyring command, asked as uv and pip ask it
             argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=KEYRING_SECONDS, check=False
         )
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return None
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     if done.returncode != 0 or not lines:
@@ -433,6 +452,11 @@ def _keyring_note(*, sent: bool) -> str:
     if setting is None:
         return ""
     told = f"{setting[0]}={setting[1]}"
+    if _logins.get().keyring_silent:
+        return (
+            f"; the keyring command, which {told} asks, gave no answer within {KEYRING_SECONDS:g} s (a backend waiting "
+            "for its store to be unlocked, say): unlock it where the sync runs, or give the password in one of those"
+        )
     if shutil.which("keyring") is None:
         return (
             f"; {told} asks the keyring command, and none is on PATH: install keyring (with your index's backend) "
