@@ -245,6 +245,22 @@ def test_a_refusal_says_what_the_keyring_was_asked_and_when_there_is_no_keyring_
     ]
 
 
+def test_a_keyring_answer_that_is_not_utf_8_gives_no_password_and_the_host_is_asked(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: bytes that are no UTF-8 went as the password with each replaced by U+FFFD (uv takes no answer)
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    log = _keyring(tmp_path, monkeypatch, {f"get {url} ci": "NOT-TEXT", f"get {guarded.address} ci": "s3cret"})
+    command = tmp_path / "keyring-bin" / "keyring"
+    command.write_text(command.read_text().replace("printf '%s\\n' NOT-TEXT", "printf '\\377\\376\\n'"))
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, "ci"))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    assert guarded.authorizations == [BASIC]
+    assert log.read_text().splitlines() == [f"get {url} ci", f"get {guarded.address} ci"]
+
+
 @pytest.mark.parametrize("login", ["ci", None], ids=["username only", "no login"])
 def test_a_keyring_that_gives_no_answer_in_time_is_not_asked_again_and_the_refusal_says_so(  # noqa: PLR0913, PLR0917  # fixtures and parameters
     guarded: LocalIndex,

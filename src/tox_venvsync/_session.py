@@ -439,8 +439,13 @@ def _ask_keyring(service: str, username: str) -> Login | None:
         )
     except OSError:
         return None
-    lines = done.stdout.decode("utf-8", "replace").splitlines()
-    if done.returncode != 0 or not lines:
+    if done.returncode != 0:
+        return None
+    try:
+        lines = done.stdout.decode().splitlines()
+    except UnicodeDecodeError:  # no text, as uv takes it too: its bytes replaced would go as the password
+        return None
+    if not lines:
         return None
     user, password = (username, lines[0]) if username else (lines[0], lines[1] if len(lines) > 1 else "")
     return (user, password) if password else None
