@@ -245,6 +245,27 @@ def test_a_refusal_says_what_the_keyring_was_asked_and_when_there_is_no_keyring_
     ]
 
 
+def test_a_netrc_entrys_login_alone_is_sent_as_it_is_and_never_given_to_the_keyring_command(
+    local_index: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # found by QA: a netrc entry whose login is a token (no password, as curl sends it) was taken for a username
+    # whose password the keyring gives: the token went on the keyring command's line, which every user's ps shows
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login s3cret-token\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    local_index.login = ("s3cret-token", "")
+    log = _keyring(tmp_path, monkeypatch, {})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    assert CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])["pkg"].is_file()
+    assert local_index.authorizations == ["Basic " + base64.b64encode(b"s3cret-token:").decode()]
+    assert log.read_text() == ""
+
+
 def test_a_keyring_answer_that_is_not_utf_8_gives_no_password_and_the_host_is_asked(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -296,9 +296,11 @@ class _Login(urllib.request.BaseHandler):
         if _plain_http_refusal(url.scheme, url.hostname) is not None:
             return req
         logins = _logins.get()
-        login = logins.of(url) or _netrc_login(url.hostname or "")
+        login = logins.of(url)
         if login is not None and login[0] and not login[1] and _keyring_setting() is not None:
             login = _from_keyring(url, login[0]) or login  # a username given without its password, as uv asks
+        # the netrc file's as it is, as uv takes it: a login alone there is a token, never handed to the keyring
+        login = login or _netrc_login(url.hostname or "")
         if login is not None and not req.has_header("Authorization"):
             req.add_unredirected_header("Authorization", _basic(login))
             logins.sent.add(req.full_url)
