@@ -176,6 +176,23 @@ def test_a_username_given_without_its_password_gets_it_from_the_keyring_for_the_
     assert log.read_text().splitlines() == [f"get {guarded.file_url(one.name)} ci", f"get {host} ci"]
 
 
+def test_the_keyring_is_asked_for_the_host_as_uv_writes_it_in_lower_case(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: a URL's host in capitals was asked as written; uv (the url crate) asks it in lower case, and
+    # without the scheme's own port (https://host:443/ asks "host"), so an entry made for uv was not found
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    port = urlsplit(guarded.url).port
+    log = _keyring(tmp_path, monkeypatch, {f"get localhost:{port} ci": "s3cret"})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    url = guarded.file_url(wheel.name).replace("127.0.0.1", "LocalHost")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, "ci"))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    assert guarded.authorizations == [BASIC]
+    asked = url.replace("LocalHost", "localhost")
+    assert log.read_text().splitlines() == [f"get {asked} ci", f"get localhost:{port} ci"]
+
+
 def test_a_refused_request_asks_the_keyring_for_a_login_and_sends_it_to_the_host_from_then_on(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

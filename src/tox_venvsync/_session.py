@@ -414,11 +414,11 @@ def _from_keyring(url: SplitResult, username: str) -> Login | None:
     25.2 or newer). Asked once per host and username in a sync; nothing it says is shown or kept.
     """
     logins = _logins.get()
-    key = (_origin(url), username)
+    scheme, host = origin = _origin(url)  # as uv writes them: the host in lower case, without its scheme's own port
+    key = (origin, username)
     with logins.keyring_lock:
         if key not in logins.asked and not logins.keyring_silent:
-            service = urlunsplit(url._replace(netloc=url.netloc.rpartition("@")[2]))
-            host = url.netloc.rpartition("@")[2]
+            service = urlunsplit(url._replace(scheme=scheme, netloc=host))
             try:
                 logins.asked[key] = _ask_keyring(service, username) or _ask_keyring(host, username)
             except subprocess.TimeoutExpired:  # waiting for someone to unlock its store: it would wait as long again
