@@ -283,6 +283,28 @@ def test_a_netrc_entrys_login_alone_is_sent_as_it_is_and_never_given_to_the_keyr
     assert log.read_text() == ""
 
 
+def test_a_keyring_too_old_for_mode_creds_is_named_in_the_refusal(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: keyring before 25.2 (Debian 12's is 23.9) refuses --mode creds; the refusal said the keyring
+    # had no entry, where uv says to upgrade it or give a username
+    log = _keyring(tmp_path, monkeypatch, {})
+    old = "echo 'keyring: error: unrecognized arguments: --mode creds' >&2\nexit 2\n"
+    command = tmp_path / "keyring-bin" / "keyring"
+    command.write_text(command.read_text().replace("exit 1\n", old))
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, url)])
+    assert str(info.value).endswith(
+        "; the keyring command, which UV_KEYRING_PROVIDER=subprocess asks, is older than keyring 25.2 and cannot "
+        "give a username (keyring get <service> --mode creds): upgrade it where the sync runs, or give the index's "
+        "username (UV_INDEX_<NAME>_USERNAME, or user@ in the URL) so that it is asked for the password alone"
+    )
+    assert log.read_text().splitlines() == [f"get {url} --mode creds"]  # not the host: it would refuse that too
+
+
 def test_a_keyring_answer_that_is_not_utf_8_gives_no_password_and_the_host_is_asked(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

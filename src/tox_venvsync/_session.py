@@ -169,6 +169,7 @@ class _Logins:
         "index_hosts",
         "indexes",
         "keyring_lock",
+        "keyring_old",
         "keyring_silent",
         "lock",
         "network",
@@ -206,6 +207,8 @@ class _Logins:
         self.keyring_lock = threading.Lock()
         #: the keyring command did not answer in time: it is not asked again in the sync, and a refusal says so
         self.keyring_silent = False
+        #: the keyring command is older than keyring 25.2 and refused ``--mode creds``: a refusal says so
+        self.keyring_old = False
 
     def of(self, url: SplitResult) -> Login | None:
         scheme, netloc = origin = _origin(url)
@@ -423,13 +426,21 @@ def _from_keyring(url: SplitResult, username: str) -> Login | None:
                 logins.asked[key] = _ask_keyring(service, username) or _ask_keyring(host, username)
             except subprocess.TimeoutExpired:  # waiting for someone to unlock its store: it would wait as long again
                 logins.keyring_silent = True
+            except _OldKeyring:  # and would refuse the host's as well
+                logins.asked[key] = None
+                logins.keyring_old = True
         return logins.asked.get(key)
+
+
+class _OldKeyring(Exception):  # noqa: N818  # not an error: a keyring command too old to be asked that way
+    """The keyring command does not know ``--mode creds`` (keyring before 25.2): it gives no username."""
 
 
 def _ask_keyring(service: str, username: str) -> Login | None:
     """``keyring get``'s answer for ``service``: ``None`` when there is no command or no entry.
 
-    :class:`subprocess.TimeoutExpired` when it gives no answer in :data:`KEYRING_SECONDS`.
+    :class:`subprocess.TimeoutExpired` when it gives no answer in :data:`KEYRING_SECONDS`, :class:`_OldKeyring`
+    when asked for a whole login by a keyring older than 25.2 (argparse's words, which uv looks for too).
     """
     command = shutil.which("keyring")
     if command is None:
@@ -442,6 +453,8 @@ def _ask_keyring(service: str, username: str) -> Login | None:
     except OSError:
         return None
     if done.returncode != 0:
+        if not username and b"unrecognized arguments: --mode" in done.stderr:
+            raise _OldKeyring
         return None
     try:
         lines = done.stdout.decode().splitlines()
@@ -463,6 +476,12 @@ def _keyring_note(*, sent: bool) -> str:
         return (
             f"; the keyring command, which {told} asks, gave no answer within {KEYRING_SECONDS:g} s (a backend waiting "
             "for its store to be unlocked, say): unlock it where the sync runs, or give the password in one of those"
+        )
+    if _logins.get().keyring_old:
+        return (
+            f"; the keyring command, which {told} asks, is older than keyring 25.2 and cannot give a username "
+            "(keyring get <service> --mode creds): upgrade it where the sync runs, or give the index's username "
+            "(UV_INDEX_<NAME>_USERNAME, or user@ in the URL) so that it is asked for the password alone"
         )
     if shutil.which("keyring") is None:
         return (
