@@ -305,6 +305,32 @@ def test_a_keyring_too_old_for_mode_creds_is_named_in_the_refusal(
     assert log.read_text().splitlines() == [f"get {url} --mode creds"]  # not the host: it would refuse that too
 
 
+def test_a_keyring_command_without_a_backend_is_named_in_the_refusal(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: keyring installed without the index's plugin fails every question with NoKeyringError (a
+    # traceback on stderr, which is not shown); the refusal only said the login sent may be in the keyring
+    log = _keyring(tmp_path, monkeypatch, {})
+    bare = (
+        "echo 'keyring.errors.NoKeyringError: No recommended backend was available. Install a recommended 3rd "
+        "party backend package; or, install the keyrings.alt package' >&2\nexit 1\n"
+    )
+    command = tmp_path / "keyring-bin" / "keyring"
+    command.write_text(command.read_text().replace("exit 1\n", bare))
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, "ci"))])
+    assert str(info.value).endswith(
+        "; the keyring command, which UV_KEYRING_PROVIDER=subprocess asks, has no backend to ask (keyring's "
+        "NoKeyringError): install your index's backend beside it where the sync runs "
+        "(keyrings.google-artifactregistry-auth, artifacts-keyring, keyrings.codeartifact, say), or give the "
+        "password in one of those"
+    )
+    assert log.read_text().splitlines() == [f"get {url} ci"]  # not the host: it has no backend for that either
+
+
 def test_a_keyring_answer_that_is_not_utf_8_gives_no_password_and_the_host_is_asked(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

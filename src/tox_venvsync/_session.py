@@ -168,6 +168,7 @@ class _Logins:
         "hosts",
         "index_hosts",
         "indexes",
+        "keyring_bare",
         "keyring_lock",
         "keyring_old",
         "keyring_silent",
@@ -209,6 +210,8 @@ class _Logins:
         self.keyring_silent = False
         #: the keyring command is older than keyring 25.2 and refused ``--mode creds``: a refusal says so
         self.keyring_old = False
+        #: the keyring command has no backend to ask (keyring's NoKeyringError): a refusal says so
+        self.keyring_bare = False
 
     def of(self, url: SplitResult) -> Login | None:
         scheme, netloc = origin = _origin(url)
@@ -429,6 +432,9 @@ def _from_keyring(url: SplitResult, username: str) -> Login | None:
             except _OldKeyring:  # and would refuse the host's as well
                 logins.asked[key] = None
                 logins.keyring_old = True
+            except _NoBackend:  # nor for the host
+                logins.asked[key] = None
+                logins.keyring_bare = True
         return logins.asked.get(key)
 
 
@@ -436,11 +442,16 @@ class _OldKeyring(Exception):  # noqa: N818  # not an error: a keyring command t
     """The keyring command does not know ``--mode creds`` (keyring before 25.2): it gives no username."""
 
 
+class _NoBackend(Exception):  # noqa: N818  # not an error here: a keyring command without a backend to ask
+    """The keyring command found no backend (keyring's ``NoKeyringError``): keyring alone, without its plugin."""
+
+
 def _ask_keyring(service: str, username: str) -> Login | None:
     """``keyring get``'s answer for ``service``: ``None`` when there is no command or no entry.
 
     :class:`subprocess.TimeoutExpired` when it gives no answer in :data:`KEYRING_SECONDS`, :class:`_OldKeyring`
-    when asked for a whole login by a keyring older than 25.2 (argparse's words, which uv looks for too).
+    when asked for a whole login by a keyring older than 25.2 (argparse's words, which uv looks for too),
+    :class:`_NoBackend` when it has no backend to ask (the name of keyring's exception, in its traceback).
     """
     command = shutil.which("keyring")
     if command is None:
@@ -455,6 +466,8 @@ def _ask_keyring(service: str, username: str) -> Login | None:
     if done.returncode != 0:
         if not username and b"unrecognized arguments: --mode" in done.stderr:
             raise _OldKeyring
+        if b"NoKeyringError" in done.stderr:
+            raise _NoBackend
         return None
     try:
         lines = done.stdout.decode().splitlines()
@@ -472,17 +485,8 @@ def _keyring_note(*, sent: bool) -> str:
     if setting is None:
         return ""
     told = f"{setting[0]}={setting[1]}"
-    if _logins.get().keyring_silent:
-        return (
-            f"; the keyring command, which {told} asks, gave no answer within {KEYRING_SECONDS:g} s (a backend waiting "
-            "for its store to be unlocked, say): unlock it where the sync runs, or give the password in one of those"
-        )
-    if _logins.get().keyring_old:
-        return (
-            f"; the keyring command, which {told} asks, is older than keyring 25.2 and cannot give a username "
-            "(keyring get <service> --mode creds): upgrade it where the sync runs, or give the index's username "
-            "(UV_INDEX_<NAME>_USERNAME, or user@ in the URL) so that it is asked for the password alone"
-        )
+    if (trouble := _keyring_trouble()) is not None:
+        return f"; the keyring command, which {told} asks, {trouble}"
     if shutil.which("keyring") is None:
         return (
             f"; {told} asks the keyring command, and none is on PATH: install keyring (with your index's backend) "
@@ -491,6 +495,29 @@ def _keyring_note(*, sent: bool) -> str:
     if sent:
         return f", or in the keyring, which {told} asks"
     return f"; the keyring, which {told} asks, had none for the URL or its host (keyring get <service> --mode creds)"
+
+
+def _keyring_trouble() -> str | None:
+    """What kept the keyring command from answering in this sync, and what to do (``None``: nothing did)."""
+    logins = _logins.get()
+    if logins.keyring_silent:
+        return (
+            f"gave no answer within {KEYRING_SECONDS:g} s (a backend waiting for its store to be unlocked, say): "
+            "unlock it where the sync runs, or give the password in one of those"
+        )
+    if logins.keyring_old:
+        return (
+            "is older than keyring 25.2 and cannot give a username (keyring get <service> --mode creds): upgrade it "
+            "where the sync runs, or give the index's username (UV_INDEX_<NAME>_USERNAME, or user@ in the URL) so "
+            "that it is asked for the password alone"
+        )
+    if logins.keyring_bare:
+        return (
+            "has no backend to ask (keyring's NoKeyringError): install your index's backend beside it where the sync "
+            "runs (keyrings.google-artifactregistry-auth, artifacts-keyring, keyrings.codeartifact, say), or give the "
+            "password in one of those"
+        )
+    return None
 
 
 def _netrc_file() -> str:
