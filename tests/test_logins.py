@@ -209,6 +209,24 @@ def test_a_refused_request_asks_the_keyring_for_a_login_and_sends_it_to_the_host
     assert log.read_text().splitlines() == [f"get {url} --mode creds"]
 
 
+def test_parallel_downloads_refused_at_once_ask_the_keyring_once_and_all_get_its_login(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheels = [make_wheel(wheelhouse, f"pkg{n}", "1.0") for n in range(6)]
+    log = _keyring(tmp_path, monkeypatch, {})
+    sleep = shutil.which("sleep", path=os.defpath)
+    assert sleep is not None
+    slow = f"{shlex.quote(sleep)} 0.3\nprintf 'ci\\ns3cret\\n'\nexit 0\n"  # the downloads' threads meet it
+    command = tmp_path / "keyring-bin" / "keyring"
+    command.write_text(command.read_text().replace("exit 1\n", slow))
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name)) for wheel in wheels])
+    assert sorted(fetched) == [f"pkg{n}" for n in range(6)]
+    assert guarded.authorizations.count(BASIC) == len(wheels)  # each file once with the keyring's login
+    (asked,) = log.read_text().splitlines()  # once: the threads refused meanwhile waited for its answer
+    assert asked.endswith(" --mode creds")
+
+
 @pytest.mark.parametrize("value", ["disabled", ""])
 def test_the_keyring_is_not_asked_unless_a_provider_is_set(  # noqa: PLR0913, PLR0917  # fixtures and parameters
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
