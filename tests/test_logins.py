@@ -227,6 +227,20 @@ def test_parallel_downloads_refused_at_once_ask_the_keyring_once_and_all_get_its
     assert asked.endswith(" --mode creds")
 
 
+def test_the_keyring_is_not_asked_for_plain_http_to_another_host(
+    wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a password the keyring gives must not go where anyone on the way reads it: refused before any question
+    log = _keyring(tmp_path, monkeypatch, {"get pypi.corp.example ci": "s3cret"})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError, match=re.escape("plain http to pypi.corp.example is refused")):
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, f"http://ci@pypi.corp.example/files/{wheel.name}")])
+    with pytest.raises(FetchError, match=re.escape("plain http to pypi.corp.example is refused")):
+        IndexClient().locate("http://ci@pypi.corp.example/simple", "pkg", wheel.name)
+    assert log.read_text() == ""
+
+
 @pytest.mark.parametrize("value", ["disabled", ""])
 def test_the_keyring_is_not_asked_unless_a_provider_is_set(  # noqa: PLR0913, PLR0917  # fixtures and parameters
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
