@@ -403,8 +403,8 @@ def test_a_keyring_that_gives_no_answer_in_time_is_not_asked_again_and_the_refus
         CacheFetcher(Cache(cache_dir)).fetch([_pick(one, _with_login(url, login) if login else url)])
     assert str(info.value).endswith(
         "; the keyring command, which UV_KEYRING_PROVIDER=subprocess asks, gave no answer within 0.5 s (a backend "
-        "waiting for its store to be unlocked, say): unlock it where the sync runs, or give the password in one of "
-        "those"
+        "waiting for its store to be unlocked or for a sign-in, say): run keyring get <URL or host> <username> once "
+        "in a terminal where the sync runs, to see what it asks, or give the password in one of those"
     )
     with pytest.raises(FetchError):  # another file of the sync: not asked again
         CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])

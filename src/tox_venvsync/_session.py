@@ -501,9 +501,11 @@ def _keyring_trouble() -> str | None:
     """What kept the keyring command from answering in this sync, and what to do (``None``: nothing did)."""
     logins = _logins.get()
     if logins.keyring_silent:
+        # what it prints is not shown: a store's password or a sign-in code it asks for is answered by hand
         return (
-            f"gave no answer within {KEYRING_SECONDS:g} s (a backend waiting for its store to be unlocked, say): "
-            "unlock it where the sync runs, or give the password in one of those"
+            f"gave no answer within {KEYRING_SECONDS:g} s (a backend waiting for its store to be unlocked or for a "
+            "sign-in, say): run keyring get <URL or host> <username> once in a terminal where the sync runs, to "
+            "see what it asks, or give the password in one of those"
         )
     if logins.keyring_old:
         return (
