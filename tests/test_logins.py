@@ -294,6 +294,26 @@ def test_a_refusal_says_what_the_keyring_was_asked_and_when_there_is_no_keyring_
     ]
 
 
+def test_a_refusal_says_the_keyring_had_no_password_for_the_username_given(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: UV_INDEX_CORP_USERNAME=oauth2accesstoken with a keyring whose backend has nothing (gcloud not
+    # logged in) sent the username alone; the refusal said to check the login given, "or in the keyring"
+    log = _keyring(tmp_path, monkeypatch, {})
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    with pytest.raises(FetchError) as info:
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, "ci"))])
+    assert str(info.value).endswith(
+        "to the login sent; check the one given for it (in the URL, in the variables the project's tool reads for a "
+        "named index, or in ~/.netrc or the file NETRC names); the keyring, which UV_KEYRING_PROVIDER=subprocess "
+        "asks, had no password for the username given (keyring get <URL or host> <username>), so it went without one"
+    )
+    assert guarded.authorizations == ["Basic " + base64.b64encode(b"ci:").decode()]
+    assert log.read_text().splitlines() == [f"get {url} ci", f"get {guarded.address} ci"]
+
+
 def test_a_netrc_entrys_login_alone_is_sent_as_it_is_and_never_given_to_the_keyring_command(
     local_index: LocalIndex,
     wheelhouse: Path,

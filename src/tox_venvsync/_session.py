@@ -382,14 +382,14 @@ def answered(exc: urllib.error.HTTPError, server: str, request: urllib.request.R
     if sent or exc.url in _logins.get().sent:
         where = "in the URL, in the variables the project's tool reads for a named index, or in ~/.netrc"
         where = f"{where} or the file {NETRC_ENV} names"
-        return f"{reason} to the login sent; check the one given for it ({where}){_keyring_note(sent=True)}"
+        return f"{reason} to the login sent; check the one given for it ({where}){_keyring_note(exc.url, sent=True)}"
     # no login was sent, or one the server does not take
     _, problem = _netrc_entries(_netrc_file())
     if problem is not None:
         return f"{reason}; {problem}"
     return (
         f"{reason}; if it needs a login, put the host's in ~/.netrc (or the file {NETRC_ENV} names) "
-        f"or in the URL, before the host (user:token@){_keyring_note(sent=False)}"
+        f"or in the URL, before the host (user:token@){_keyring_note(exc.url, sent=False)}"
     )
 
 
@@ -479,8 +479,11 @@ def _ask_keyring(service: str, username: str) -> Login | None:
     return (user, password) if password else None
 
 
-def _keyring_note(*, sent: bool) -> str:
-    """What a refusal adds about the keyring uv's or pip's setting names (``""``: none is); ``sent``: a login was."""
+def _keyring_note(url: str, *, sent: bool) -> str:
+    """What a refusal of ``url`` adds about the keyring uv's or pip's setting names (``""``: none is).
+
+    ``sent``: a login was sent, which may be a username given alone whose password the keyring did not have.
+    """
     setting = _keyring_setting()
     if setting is None:
         return ""
@@ -493,6 +496,12 @@ def _keyring_note(*, sent: bool) -> str:
             "where the sync runs, or give the password in one of those"
         )
     if sent:
+        origin, asked = _origin(urlsplit(url)), tuple(_logins.get().asked.items())  # in one go: threads add to it
+        if any(name and found is None for (there, name), found in asked if there == origin):
+            return (
+                f"; the keyring, which {told} asks, had no password for the username given "
+                "(keyring get <URL or host> <username>), so it went without one"
+            )
         return f", or in the keyring, which {told} asks"
     return f"; the keyring, which {told} asks, had none for the URL or its host (keyring get <service> --mode creds)"
 
