@@ -531,6 +531,30 @@ def test_a_redirect_to_another_host_is_not_sent_the_login(
         assert store.authorizations == [None]
 
 
+@pytest.mark.parametrize("login", ["ci", None], ids=["username only", "no login"])
+def test_a_redirect_to_another_host_is_not_sent_the_keyrings_login(  # noqa: PLR0913, PLR0917  # fixtures and parameters
+    guarded: LocalIndex,
+    wheelhouse: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    login: str | None,
+) -> None:
+    # a password the keyring gives for the index (sent before the request, or after its refusal) stays there
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    url = guarded.file_url(wheel.name)
+    answers = {f"get {url} ci": "s3cret", f"get {url} --mode creds": "ci\ns3cret"}
+    log = _keyring(tmp_path, monkeypatch, answers)
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    with LocalIndex(wheelhouse) as store:
+        guarded.redirect_paths[f"/files/{wheel.name}"] = store.file_url(wheel.name).replace("127.0.0.1", "localhost")
+        fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, _with_login(url, login) if login else url)])
+        assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+        assert guarded.authorizations[-1] == BASIC
+        assert store.authorizations == [None]
+    assert len(log.read_text().splitlines()) == 1  # the index's URL only
+
+
 def test_a_login_file_that_cannot_be_read_is_named_when_a_server_asks_for_a_login(
     guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
