@@ -38,7 +38,6 @@ from tox_venvsync._journal import Journal, clear_half_placed
 from tox_venvsync._link import LinkInstaller
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Step, Wanted, make_plan
-from tox_venvsync._target import Target, query_interpreter
 from tox_venvsync._uninstall import uninstall
 from tox_venvsync._values import replace
 from tox_venvsync._verify import check_records
@@ -47,6 +46,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from pytest_mock import MockerFixture
+
+    from tox_venvsync._target import Target
 
 _DEMO = 'def main():\n    print("hello from demo")\n'
 
@@ -65,10 +66,9 @@ class Venv:
 
 
 @pytest.fixture
-def venv(tmp_path: Path, python312: Path) -> Venv:
+def venv(tmp_path: Path, make_venv: Callable[[Path], Target]) -> Venv:
     path = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-    return Venv(path, query_interpreter(path / "bin" / "python"))
+    return Venv(path, make_venv(path))
 
 
 def _wanted(
@@ -594,7 +594,7 @@ def test_apply_checks_every_wheel_before_changing_anything(venv: Venv, tmp_path:
 
 
 def test_apply_takes_a_tree_the_cache_holds_without_checking_it_again(
-    tmp_path: Path, python312: Path, mocker: MockerFixture
+    tmp_path: Path, make_venv: Callable[[Path], Target], mocker: MockerFixture
 ) -> None:
     modules = [{f"pkg{n}/__init__.py": f"N = {n}\n"} for n in range(2)]
     wheels = [make_wheel(tmp_path / "w", f"pkg{n}", "1.0", modules=modules[n]) for n in range(2)]
@@ -603,8 +603,7 @@ def test_apply_takes_a_tree_the_cache_holds_without_checking_it_again(
     check = mocker.spy(LinkInstaller, "check")
     trees = []
     for venv in (tmp_path / "one", tmp_path / "two"):
-        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
-        target = query_interpreter(venv / "bin" / "python")
+        target = make_venv(venv)
         site = Path(target.scheme["purelib"])
         plan = make_plan(wanted, scan([site]))
         apply(plan, {"pkg0": wheels[0], "pkg1": wheels[1]}, venv=venv, installer=LinkInstaller(target, cache))
@@ -1420,7 +1419,7 @@ def test_journal_unreadable_is_empty(tmp_path: Path, content: str, names: set[st
 
 @pytest.mark.parametrize("overlap", [False, True], ids=["disjoint", "two-wheels-ship-one-file"])
 def test_linking_at_once_gives_what_linking_one_by_one_gives(
-    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, *, overlap: bool
+    tmp_path: Path, make_venv: Callable[[Path], Target], monkeypatch: pytest.MonkeyPatch, *, overlap: bool
 ) -> None:
     monkeypatch.setattr(_link, "_LINK_WORKERS", 2)
     wheels = [
@@ -1441,8 +1440,7 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
     path = tmp_path / "venv"  # one path for both, so shebangs and RECORD hashes can be compared
     for how in ("one-by-one", "at-once"):
         shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-        installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache)
+        installer = LinkInstaller(make_venv(path), cache)
         items = [(wheel, from_cache(wheel)) for wheel in wheels]
         for item in items:
             installer.check(*item)
@@ -1482,7 +1480,7 @@ def test_linking_at_once_gives_what_linking_one_by_one_gives(
 
 @pytest.mark.parametrize("library", ["lib", "lib64"])  # the venv's lib64 is a link to lib
 def test_two_wheels_that_place_one_file_through_different_schemes_keep_the_locks_order(
-    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, library: str
+    tmp_path: Path, make_venv: Callable[[Path], Target], monkeypatch: pytest.MonkeyPatch, library: str
 ) -> None:
     # found by mutation testing: the check that no two trees write the same file compared scheme names, so a module
     # in one wheel's root and the same file in another's .data/data/lib/.../site-packages were placed at once, and
@@ -1501,8 +1499,7 @@ def test_two_wheels_that_place_one_file_through_different_schemes_keep_the_locks
         ),
     ]
     path = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-    installer = LinkInstaller(query_interpreter(path / "bin" / "python"), Cache(tmp_path / "cache"))
+    installer = LinkInstaller(make_venv(path), Cache(tmp_path / "cache"))
     items = [(wheel, from_cache(wheel)) for wheel in wheels]
     for item in items:
         installer.check(*item)
@@ -1543,7 +1540,7 @@ def test_a_script_is_what_pypa_installer_writes(interpreter: str, attr: str, sec
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 @pytest.mark.parametrize("where", ["venv", "a venv"], ids=["plain", "space"])
 def test_data_scripts_get_their_whole_python_line_made_the_venvs(
-    tmp_path: Path, python312: Path, where: str, how: str
+    tmp_path: Path, make_venv: Callable[[Path], Target], where: str, how: str
 ) -> None:
     # pip and pypa/installer replace the whole first line: #!python3.11 and a CRLF line name no interpreter here
     scripts = {
@@ -1554,8 +1551,7 @@ def test_data_scripts_get_their_whole_python_line_made_the_venvs(
     }
     wheel = make_wheel(tmp_path / "w", "tool", "1.0", data=scripts)
     path = tmp_path / where
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-    target = query_interpreter(path / "bin" / "python")
+    target = make_venv(path)
     installer = LinkInstaller(target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(target)
     wanted = from_cache(wheel) if how == "linked" else _wanted("tool", "1.0")
     installer.check(wheel, wanted)
@@ -1597,7 +1593,7 @@ def test_data_scripts_are_executable_however_the_wheel_marks_them(venv: Venv, tm
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 @pytest.mark.parametrize("where", ["a\tvenv", "a\nvenv"], ids=["tab", "newline"])
 def test_scripts_run_in_a_venv_whose_path_the_kernel_would_cut(
-    tmp_path: Path, python312: Path, where: str, how: str
+    tmp_path: Path, make_venv: Callable[[Path], Target], where: str, how: str
 ) -> None:
     # found by QA: the kernel ends a #! line's interpreter at a tab and the line at a newline; the scripts named
     # the path as it is (only a space went through /bin/sh, as in pypa/installer, pip and uv) and did not start
@@ -1605,8 +1601,7 @@ def test_scripts_run_in_a_venv_whose_path_the_kernel_would_cut(
     data = {"scripts/plain": b"#!python\nprint('plain ran')\n"}
     wheel = make_wheel(tmp_path / "w", "tool", "1.0", modules=modules, console_scripts={"tool": "tool:main"}, data=data)
     path = tmp_path / where
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-    target = query_interpreter(path / "bin" / "python")
+    target = make_venv(path)
     installer = LinkInstaller(target, Cache(tmp_path / "cache")) if how == "linked" else WheelInstaller(target)
     wanted = from_cache(wheel) if how == "linked" else _wanted("tool", "1.0")
     installer.check(wheel, wanted)
@@ -1634,10 +1629,12 @@ print(sorted(name for name in sys.modules if name == "installer" or name.startsw
 """
 
 
-def test_a_linked_install_with_a_console_script_loads_no_pypa_installer(tmp_path: Path, python312: Path) -> None:
+def test_a_linked_install_with_a_console_script_loads_no_pypa_installer(
+    tmp_path: Path, make_venv: Callable[[Path], Target]
+) -> None:
     wheel = make_wheel(tmp_path / "w", "tool", "1.0", console_scripts={"tool": "tool:main"})
     venv = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
+    make_venv(venv)
     args = [str(venv), str(wheel), str(tmp_path / "cache")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
     out = subprocess.run(
@@ -1647,7 +1644,7 @@ def test_a_linked_install_with_a_console_script_loads_no_pypa_installer(tmp_path
     assert (venv / "bin" / "tool").read_bytes().startswith(b"#!" + str(venv / "bin" / "python").encode() + b"\n")
 
 
-def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python312: Path) -> None:
+def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, make_venv: Callable[[Path], Target]) -> None:
     wheels = [
         make_wheel(tmp_path / "w", "tool", "1.0", console_scripts={"tool": "tool:main"}),
         make_wheel(tmp_path / "w", "lib", "1.0"),
@@ -1656,8 +1653,7 @@ def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python3
 
     def venv_with_both(name: str) -> Path:
         path = tmp_path / name
-        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-        installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache)
+        installer = LinkInstaller(make_venv(path), cache)
         for wheel in wheels:
             installer.check(wheel, from_cache(wheel))
             installer.install(wheel, from_cache(wheel))
@@ -1683,7 +1679,9 @@ def test_generated_files_are_linked_from_one_shared_copy(tmp_path: Path, python3
     assert (three / "lib-1.0.dist-info" / "INSTALLER").read_bytes() == INSTALLER_NAME
 
 
-def test_a_mode_changed_on_an_installed_copy_does_not_reach_the_next_install(tmp_path: Path, python312: Path) -> None:
+def test_a_mode_changed_on_an_installed_copy_does_not_reach_the_next_install(
+    tmp_path: Path, make_venv: Callable[[Path], Target]
+) -> None:
     # found by QA: chmod a-x of a console script (a hard link to the cache's shared copy) changed that copy too, and
     # the venv made again at the same path (tox -r) linked it: its script could not be run ("Permission denied")
     wheel = make_wheel(tmp_path / "w", "tool", "1.0", console_scripts={"tool": "tool:main"})
@@ -1691,8 +1689,7 @@ def test_a_mode_changed_on_an_installed_copy_does_not_reach_the_next_install(tmp
     venv = tmp_path / "venv"
     for _ in range(2):
         shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
-        installer = LinkInstaller(query_interpreter(venv / "bin" / "python"), cache)
+        installer = LinkInstaller(make_venv(venv), cache)
         installer.check(wheel, from_cache(wheel))
         installer.install(wheel, from_cache(wheel))
         script, installed = venv / "bin" / "tool", venv / "lib/python3.12/site-packages/tool-1.0.dist-info/INSTALLER"
@@ -1720,7 +1717,7 @@ class _FakeFcntl:
         return 0
 
 
-def _copy_mode_install(tmp_path: Path, python312: Path, name: str) -> tuple[Path, Path]:
+def _copy_mode_install(tmp_path: Path, make_venv: Callable[[Path], Target], name: str) -> tuple[Path, Path]:
     """A wheel installed with copies (a module, a data file and a script); its site-packages and cache tree."""
     wheel = make_wheel(
         tmp_path / "w",
@@ -1730,9 +1727,9 @@ def _copy_mode_install(tmp_path: Path, python312: Path, name: str) -> tuple[Path
         data={"scripts/run-tool": b"#!/bin/sh\necho hi\n"},
     )
     path = tmp_path / name
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    target = make_venv(path)
     cache = Cache(tmp_path / "cache")
-    installer = LinkInstaller(query_interpreter(path / "bin" / "python"), cache, link=False)
+    installer = LinkInstaller(target, cache, link=False)
     installer.check(wheel, from_cache(wheel))
     installer.install(wheel, from_cache(wheel))
     (tree,) = (cache.root / "unpacked").glob("*/*/*")
@@ -1741,11 +1738,11 @@ def _copy_mode_install(tmp_path: Path, python312: Path, name: str) -> tuple[Path
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="copy-on-write clones are Linux's FICLONE")
 def test_copy_mode_clones_each_file_where_the_filesystem_can(
-    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_venv: Callable[[Path], Target], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = _FakeFcntl()
     monkeypatch.setattr(_link, "fcntl", fake)
-    site, tree = _copy_mode_install(tmp_path, python312, "venv")
+    site, tree = _copy_mode_install(tmp_path, make_venv, "venv")
     # each clone is made under a temporary name beside its destination, then renamed over it
     temporary = re.compile(rf"^\.\d+\.\d+{re.escape(_apply.TEMPORARY_SUFFIX)}$")
     cloned = {
@@ -1764,11 +1761,11 @@ def test_copy_mode_clones_each_file_where_the_filesystem_can(
 
 @pytest.mark.parametrize("errno", [95, 18], ids=["EOPNOTSUPP", "EXDEV"])
 def test_copy_mode_copies_bytes_where_the_filesystem_cannot_clone(
-    tmp_path: Path, python312: Path, monkeypatch: pytest.MonkeyPatch, errno: int
+    tmp_path: Path, make_venv: Callable[[Path], Target], monkeypatch: pytest.MonkeyPatch, errno: int
 ) -> None:
     fake = _FakeFcntl(errno)
     monkeypatch.setattr(_link, "fcntl", fake)
-    site, tree = _copy_mode_install(tmp_path, python312, "venv")
+    site, tree = _copy_mode_install(tmp_path, make_venv, "venv")
     assert len(fake.calls) == (1 if sys.platform.startswith("linux") else 0)  # refused once: the rest are copied
     for relative in ("tool/__init__.py", "tool/sub/mod.py", "tool-1.0.dist-info/METADATA"):
         installed, cached = site / relative, tree / relative
@@ -1793,10 +1790,10 @@ def _shared_extent(path: Path) -> tuple[int, bool]:
     not os.environ.get("TOX_VENVSYNC_TEST_COW_DIR"),
     reason="set TOX_VENVSYNC_TEST_COW_DIR to a directory on btrfs or XFS (reflink=1) to run it",
 )
-def test_copy_mode_shares_blocks_on_a_copy_on_write_filesystem(python312: Path) -> None:
+def test_copy_mode_shares_blocks_on_a_copy_on_write_filesystem(make_venv: Callable[[Path], Target]) -> None:
     root = Path(tempfile.mkdtemp(dir=os.environ["TOX_VENVSYNC_TEST_COW_DIR"]))
     try:
-        site, tree = _copy_mode_install(root, python312, "venv")
+        site, tree = _copy_mode_install(root, make_venv, "venv")
         installed, cached = site / "tool" / "sub" / "mod.py", tree / "tool" / "sub" / "mod.py"
         assert installed.stat().st_ino != cached.stat().st_ino
         assert _shared_extent(installed) == _shared_extent(cached)
@@ -1807,11 +1804,10 @@ def test_copy_mode_shares_blocks_on_a_copy_on_write_filesystem(python312: Path) 
         shutil.rmtree(root)
 
 
-def test_copy_mode_writes_every_generated_file(tmp_path: Path, python312: Path) -> None:
+def test_copy_mode_writes_every_generated_file(tmp_path: Path, make_venv: Callable[[Path], Target]) -> None:
     wheel = make_wheel(tmp_path / "w", "tool", "1.0")
     path = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-    installer = LinkInstaller(query_interpreter(path / "bin" / "python"), Cache(tmp_path / "cache"), link=False)
+    installer = LinkInstaller(make_venv(path), Cache(tmp_path / "cache"), link=False)
     installer.check(wheel, from_cache(wheel))
     installer.install(wheel, from_cache(wheel))
     dist_info = path / "lib" / "python3.12" / "site-packages" / "tool-1.0.dist-info"

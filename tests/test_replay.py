@@ -25,21 +25,21 @@ from tox_venvsync._cache import Cache
 from tox_venvsync._installed import scan
 from tox_venvsync._journal import Journal
 from tox_venvsync._sync import LocalWheel, SyncSpec, sync
-from tox_venvsync._target import Target, query_interpreter
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from _support.index import LocalIndex
+    from tox_venvsync._target import Target
 
 
 class Env:
     """A venv at a fixed place that can be made again, its interpreter's facts, a cache and a lock."""
 
-    def __init__(self, venv: Path, python: Path, cache: Cache, lock: Path) -> None:
+    def __init__(self, venv: Path, make_venv: Callable[[Path], Target], cache: Cache, lock: Path) -> None:
         self.venv = venv
-        self.python = python
+        self.make_venv = make_venv
         self.cache = cache
         self.lock = lock
         self.target = self.create()
@@ -47,8 +47,7 @@ class Env:
     def create(self) -> Target:
         if self.venv.exists():
             shutil.rmtree(self.venv)
-        subprocess.run([str(self.python), "-m", "venv", "--without-pip", str(self.venv)], check=True)
-        return query_interpreter(self.venv / "bin" / "python")
+        return self.make_venv(self.venv)
 
     def sync(self, project: Sequence[LocalWheel] = ()) -> bool:
         outcome = sync(SyncSpec(venv=self.venv, lock_path=self.lock, project=project), self.target, cache=self.cache)
@@ -73,7 +72,9 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path, python312: Path, cache_dir: Path, wheelhouse: Path, local_index: LocalIndex) -> Env:
+def env(
+    tmp_path: Path, make_venv: Callable[[Path], Target], cache_dir: Path, wheelhouse: Path, local_index: LocalIndex
+) -> Env:
     wheels = [
         make_wheel(
             wheelhouse,
@@ -86,7 +87,7 @@ def env(tmp_path: Path, python312: Path, cache_dir: Path, wheelhouse: Path, loca
         make_wheel(wheelhouse, "beta", "2.0", data={"headers/beta.h": b"int beta;\n"}),
         make_wheel(wheelhouse, "gamma", "3.0", modules={"gamma.py": "G = 3\n"}),
     ]
-    env = Env(tmp_path / "venv", python312, Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
+    env = Env(tmp_path / "venv", make_venv, Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
     _lock(env, local_index, wheels)
     return env
 
@@ -566,7 +567,7 @@ def test_only_the_most_recently_written_or_replayed_memos_are_kept(
     assert env.sync()
     assert runs == [True]
 
-    other = Env(tmp_path / "other", env.python, env.cache, env.lock)
+    other = Env(tmp_path / "other", env.make_venv, env.cache, env.lock)
     assert other.sync()  # a placement, remembered: the memos past the newest three go
     assert sorted(placements.iterdir()) == sorted([_memo(other), _memo(env), gone[0]])
     env.create()

@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -13,7 +14,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from installer import install
@@ -25,6 +26,12 @@ from _support.index import LocalIndex
 from _support.pylock import package_entry, wheel_entry, write_pylock
 from _support.served import Served
 from _support.wheels import make_wheel, sha256_file
+from tox_venvsync._target import query_interpreter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tox_venvsync._target import Target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -231,3 +238,33 @@ def test_the_figures_are_rewritten_only_after_a_whole_run(
     config = SimpleNamespace(option=options, args=["tests"], pluginmanager=SimpleNamespace(get_plugin=lambda _: None))
     conftest.pytest_sessionfinish(cast("pytest.Session", SimpleNamespace(config=config)), 0)
     assert figures.exists() == (not narrowed)
+
+
+def _venv_files(root: Path) -> dict[str, tuple[int, str | bytes]]:
+    """Each entry's mode and link target or bytes, the venv's own path and name written as ``VENV``."""
+    found: dict[str, tuple[int, str | bytes]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = (info.st_mode, str(path.readlink()))
+        elif path.is_file() and path.name != "pyvenv.cfg":  # its command line names the executable that ran venv
+            data = path.read_bytes().replace(os.fsencode(root), b"VENV").replace(os.fsencode(root.name), b"VENV")
+            found[str(path.relative_to(root))] = (info.st_mode, data)
+        else:
+            found[str(path.relative_to(root))] = (info.st_mode, "")
+    return found
+
+
+def test_make_venv_makes_what_python_m_venv_makes_with_the_facts_its_interpreter_gives(
+    tmp_path: Path, python312: Path, make_venv: Callable[[Path], Target]
+) -> None:
+    # the fixture that replaced a `python3.12 -m venv --without-pip` and a query of the new venv's interpreter in
+    # the engine's tests: the same files, the same pyvenv.cfg but its command line, the same facts
+    made = tmp_path / "venv-made"
+    target = make_venv(made)
+    ran = tmp_path / "venv-ran"
+    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(ran)], check=True)
+    assert _venv_files(made) == _venv_files(ran)
+    config = [(made / "pyvenv.cfg").read_text(), (ran / "pyvenv.cfg").read_text()]
+    assert [text.split("command = ")[0] for text in config] == [config[1].split("command = ")[0]] * 2
+    assert target == query_interpreter(made / "bin" / "python")

@@ -39,13 +39,15 @@ from tox_venvsync._journal import Journal
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._plan import Action, Plan, Wanted
 from tox_venvsync._sync import LocalWheel, LockAhead, Outcome, SyncSpec, _UnpackAhead, collector_paused, in_sync, sync
-from tox_venvsync._target import Target, query_interpreter
 from tox_venvsync._verify import check_records
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_mock import MockerFixture
 
     from _support.index import LocalIndex
+    from tox_venvsync._target import Target
 
 
 class Env:
@@ -78,10 +80,9 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path, python312: Path, cache_dir: Path) -> Env:
+def env(tmp_path: Path, make_venv: Callable[[Path], Target], cache_dir: Path) -> Env:
     venv = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(venv)], check=True)
-    return Env(venv, query_interpreter(venv / "bin" / "python"), Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
+    return Env(venv, make_venv(venv), Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
 
 
 def _lock(env: Env, index: LocalIndex, wheels: list[Path], *, sha256: dict[str, str] | None = None) -> None:
@@ -878,14 +879,13 @@ def test_a_link_out_of_the_venv_where_a_wheel_goes_stops_the_sync_before_anythin
 
 @pytest.mark.parametrize("how", ["linked", "pypa/installer"])
 def test_a_path_too_long_for_the_file_system_stops_the_sync_before_anything_changes(
-    tmp_path: Path, python312: Path, cache_dir: Path, how: str
+    tmp_path: Path, make_venv: Callable[[Path], Target], cache_dir: Path, how: str
 ) -> None:
     # found by QA with a venv at a deep location: the upgrade removed the old version (and what the lock dropped),
     # then stopped placing the new one with "File name too long", leaving neither version installed
     parts, rest = divmod(3950 - len(str(tmp_path)), 251)  # a venv of 3950 bytes: below PATH_MAX, 4096
     deep = tmp_path.joinpath(*["d" * 250] * parts, "e" * max(rest - 1, 1))
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(deep)], check=True)
-    env = Env(deep, query_interpreter(deep / "bin" / "python"), Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
+    env = Env(deep, make_venv(deep), Cache(cache_dir), tmp_path / "lock" / "pylock.toml")
     long = f"dd/{'m' * 200}.py"
     one = make_wheel(tmp_path / "one", "dd", "1.0")
     two = make_wheel(tmp_path / "two", "dd", "2.0", modules={"dd/__init__.py": "", long: ""})
