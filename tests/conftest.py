@@ -14,8 +14,8 @@ import pytest
 
 from _support.disks import SmallDisks
 from _support.index import LocalIndex
+from _support.venvs import new_venv
 from tox_venvsync import _http
-from tox_venvsync._location import can_create_in_process
 from tox_venvsync._target import query_interpreter
 from tox_venvsync._values import replace
 
@@ -99,22 +99,16 @@ def target_of() -> Callable[[str], Target]:
 def make_venv(python312: Path, target_of: Callable[[str], Target]) -> Callable[[Path], Target]:
     """Make a venv at a path as ``python3.12 -m venv --without-pip`` makes it; return its interpreter's facts.
 
-    Where python3.12 is the Python running the tests, the standard library's venv makes it in this process (the
-    same files the command makes: only the ``command`` line of ``pyvenv.cfg`` names another executable), and the
+    Where python3.12 is the Python running the tests, the venv is made in this process (see ``new_venv``) and the
     facts are the base interpreter's, asked once for the session, moved into the venv as the runner's own memo of
     a venv's facts moves them (``Target.in_venv``). Each of the two was an interpreter started per venv: about a
     second of every test that made one, on CI's loaded 2 cores. Elsewhere both are asked as before.
     """
-    import venv  # noqa: PLC0415  # only this fixture makes venvs in-process
-
-    in_process = can_create_in_process(python312)
 
     def make(path: Path) -> Target:
         python = path / "bin" / "python"
-        if not in_process:
-            subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+        if not new_venv(path, python312):
             return query_interpreter(python)
-        venv.EnvBuilder(symlinks=True, with_pip=False).create(str(path))
         base = target_of("3.12")
         return replace(base.in_venv(path, python), venv_scheme=base.venv_scheme)
 

@@ -14,6 +14,7 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from _support.installs import from_cache
+from _support.venvs import new_venv
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode, _values
 from tox_venvsync._bytecode import cache_tag, compiled, harvest
@@ -50,7 +51,7 @@ class World:
 
     def venv(self, name: str, *, link: bool = True) -> Path:
         path = self.tmp_path / name
-        subprocess.run([str(self.python), "-m", "venv", "--without-pip", str(path)], check=True)
+        new_venv(path, self.python)
         self.install(path, link=link)
         return path
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import codecs
 import os
-import subprocess
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -33,12 +32,13 @@ from tox_venvsync._indexes import (
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._lock._model import IndexPin
 from tox_venvsync._sync import SyncSpec, sync
-from tox_venvsync._target import Target, query_interpreter
 from tox_venvsync._values import replace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
+
+    from tox_venvsync._target import Target
 
 DEFAULT = "https://mirror.example/simple/"
 BASIC = "Basic " + base64.b64encode(b"ci:s3cret").decode()
@@ -566,10 +566,9 @@ def test_a_same_named_file_without_a_digest_on_an_earlier_index_is_passed_over(
 
 
 @pytest.fixture
-def venv(tmp_path: Path, python312: Path) -> tuple[Path, Target]:
+def venv(tmp_path: Path, make_venv: Callable[[Path], Target]) -> tuple[Path, Target]:
     path = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
-    return path, query_interpreter(path / "bin" / "python")
+    return path, make_venv(path)
 
 
 def _pdm_lock(path: Path, wheels: list[Path]) -> None:

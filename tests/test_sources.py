@@ -28,6 +28,7 @@ from packaging.version import Version
 from _support.logins import forget_logins
 from _support.project import make_sdist, write_project
 from _support.pylock import package_entry, wheel_entry, write_pylock
+from _support.venvs import new_venv
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _build, _interrupt
 from tox_venvsync._apply import WheelInstaller
@@ -80,7 +81,7 @@ class Env:
     def __init__(self, tmp_path: Path, python: Path) -> None:
         self.root = tmp_path
         self.venv = tmp_path / "venv"
-        subprocess.run([str(python), "-m", "venv", "--without-pip", str(self.venv)], check=True)
+        new_venv(self.venv, python)
         self.target: Target = TargetMemo(self.venv, self.venv / "bin" / "python").load()
         self.lock = tmp_path / "lock" / "pylock.toml"
         self.cache = Cache(tmp_path / "cache")

@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from _support.disks import NO_SPACE
+from _support.venvs import new_venv
 from _support.wheels import make_wheel, sha256_file
 from tox_venvsync import _unpacked
 from tox_venvsync._apply import WheelInstaller
@@ -52,7 +53,7 @@ def wanted_for(wheel: Path, name: str) -> Wanted:
 @pytest.fixture
 def venv(tmp_path: Path, python312: Path) -> tuple[Path, Target]:
     path = tmp_path / "venv"
-    subprocess.run([str(python312), "-m", "venv", "--without-pip", str(path)], check=True)
+    new_venv(path, python312)
     return path, TargetMemo(path, path / "bin" / "python").load()
 
 
