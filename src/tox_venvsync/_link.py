@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -397,23 +398,32 @@ class _SharedFiles:
             return None
         return str(path)
 
-    @staticmethod
-    def linked(shared: str, destination: str, data: bytes) -> bool:
+    def linked(self, shared: str, destination: str, data: bytes) -> bool:
         """Whether ``destination`` was made a hard link to the cache's copy ``shared`` of ``data``.
 
         A copy with as many links as its filesystem allows (``EMLINK``; ext4: 65,000) is put in its place anew, a
         file of its own with the same bytes and mode, and linked: every distribution of every venv on the machine
         links one ``INSTALLER``, and past the limit each venv wrote its own, so no placement was remembered again
         (see ``_replay``) and a memo that links the full one failed each time (found by QA with 65,000 links).
-        The venvs linked to the full one keep it.
+        The venvs linked to the full one keep it. One linking thread puts it anew; the others that found it full
+        meanwhile link that new copy: each put its own, and all but the last were left linked to a copy the cache
+        no longer held (a flaky test showed it).
         """
         if (failure := _link_failure(shared, destination)) != errno.EMLINK:
             return not failure
-        try:
-            write_atomic(Path(shared), data, mode=stat.S_IMODE(os.stat(shared).st_mode))
-        except OSError:
-            return False
-        return _hardlink(shared, destination)
+        with _RENEWING:
+            if (failure := _link_failure(shared, destination)) != errno.EMLINK:  # another thread put it anew
+                return not failure
+            try:
+                mode = stat.S_IMODE(os.stat(shared).st_mode)
+                write_atomic(Path(shared), data, mode=mode, scratch=self._cache.tmp_dir())  # no .tmp left in files/
+            except OSError:
+                return False
+            return _hardlink(shared, destination)
+
+
+#: held while a shared file at its link limit is put anew (see :meth:`_SharedFiles.linked`)
+_RENEWING = threading.Lock()
 
 
 _LIBRARIES = frozenset({"purelib", "platlib"})
@@ -685,7 +695,7 @@ class _Placement:
     def _emit(self, destination: str, data: bytes, *, executable: bool) -> None:
         """A file of this venv: linked from the cache's shared copy, else written."""
         shared = self._shared.path(data, executable=executable) if self._shared is not None else None
-        if shared is not None and _SharedFiles.linked(shared, destination, data):
+        if shared is not None and self._shared is not None and self._shared.linked(shared, destination, data):
             if self.recorder is not None:
                 self.recorder.link_shared(shared, destination, len(data), executable=executable)
             return
