@@ -2856,6 +2856,32 @@ def test_a_project_installed_earlier_stays_with_package_skip_or_skip_pkg_install
     assert "remove:" not in out
 
 
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        pytest.param(
+            ("r", "--skip-env-install"),
+            ["skip installing dependencies and package", "skip building and installing the package"],
+            id="skip-env-install",
+        ),
+        pytest.param(("r", "--skip-pkg-install"), ["skip building and installing the package"], id="skip-pkg-install"),
+        pytest.param(
+            ("exec", "--", "python", "-c", "import demo_pkg"), ["skip building and installing the package"], id="exec"
+        ),
+    ],
+)
+def test_a_skipped_install_is_said_once_as_toxs_own_runner_says_it(
+    demo: Demo, command: tuple[str, ...], said: list[str]
+) -> None:
+    # tox said "skip installing dependencies and package" for --skip-env-install, and the runner said it again; the
+    # project left as installed before (--skip-pkg-install, tox exec) went unsaid, as if it had been built (found by QA)
+    _packaged(demo, "wheel")
+    assert demo.run()[0] == 0
+    result = demo.project.run(command[0], "-e", "py312", "--workdir", str(demo.work), *command[1:])
+    assert result.code == 0, result.out
+    assert [line.removeprefix("py312: ") for line in result.out.splitlines() if "skip " in line] == said
+
+
 def test_a_project_named_outside_pyproject_toml_stays_with_package_skip_or_skip_pkg_install(demo: Demo) -> None:
     # its name in setup.cfg, setup.py or Poetry 1's [tool.poetry], not [project]: the run that did not build it
     # removed it as a package the lock does not name, and the commands failed on importing it

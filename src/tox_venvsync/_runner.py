@@ -687,13 +687,24 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def _setup_with_env(self) -> None:
         if self._install_skipped:
-            _LOGGER.warning("skip installing dependencies and package")
+            # tox's _setup_env says it for its own --skip-env-install: said twice, as if two steps were skipped
+            if not getattr(self.options, "skip_env_install", False):
+                _LOGGER.warning("skip installing dependencies and package")
+            self._say_package_skipped()
         else:
             with _one_sentence():
                 self._sync_env()
         # filled: a failure of the commands below is theirs, as with tox's own runner the venv and their logs stay
         self._venvsync_made = False
         self._run_extra_setup_commands()
+
+    def _say_package_skipped(self) -> None:
+        """Tox's own sentence for a project not built (``--skip-pkg-install``, ``tox exec``), as its runner says.
+
+        Nothing was said: a run that left the project as installed before looked like one that built it.
+        """
+        if self.package_env is not None:
+            _LOGGER.warning("skip building and installing the package")
 
     def _sync_env(self) -> None:
         # the engine loads only when an environment is set up, not for every tox command
@@ -712,6 +723,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 self._on_install(self._packages, "package")
             self._handle_journal_package(self.journal, self._packages)
             packages = [package for package in self._packages if isinstance(package, PathPackage)]
+        elif getattr(self.options, "skip_pkg_install", False):
+            self._say_package_skipped()
         if self.options.package_only:
             return
         cache = self._cache
