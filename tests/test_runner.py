@@ -225,6 +225,40 @@ def test_a_uv_workspace_member_syncs_its_own_dependencies_from_the_workspace_loc
     assert dist_info_names([demo.site]) == ["alpha-1.0.dist-info"]
 
 
+def test_toxs_extras_and_dependency_groups_select_from_the_lock(demo: Demo) -> None:
+    # tox's own keys, and tox's -x overrides of them, choose the lock's extras and groups; a change syncs the venv
+    wheels = {name: demo.wheel(name, "1.0") for name in ("fastlib", "devlib", "docslib")}
+    markers = {
+        "fastlib": "'fast' in extras",
+        "devlib": "'dev' in dependency_groups",
+        "docslib": "'docs' in dependency_groups",
+    }
+    packages = [
+        package_entry(name, "1.0", [wheel_entry(wheel, url=demo.index.file_url(wheel.name))], marker=markers[name])
+        for name, wheel in wheels.items()
+    ]
+    for name, version in demo.versions.items():
+        wheel = demo.wheel(name, version)
+        packages.append(package_entry(name, version, [wheel_entry(wheel, url=demo.index.file_url(wheel.name))]))
+    write_pylock(
+        demo.project.path / "pylock.toml",
+        packages,
+        extras=["fast"],
+        dependency_groups=["dev", "docs"],
+        default_groups=["dev"],
+    )
+
+    def installed(*overrides: str) -> list[str]:
+        code, out = demo.run(*(arg for override in overrides for arg in ("-x", f"testenv:py312.{override}")))
+        assert code == 0, out
+        return [name.split("-")[0] for name in dist_info_names([demo.site])]
+
+    assert installed() == ["alpha", "beta", "devlib"]  # the lock's default groups
+    # naming a group leaves the default ones out (no_default_groups), as tox-uv's uv sync --group
+    assert installed("extras=fast", "dependency_groups=docs") == ["alpha", "beta", "docslib", "fastlib"]
+    assert installed("dependency_groups=docs", "no_default_groups=false") == ["alpha", "beta", "devlib", "docslib"]
+
+
 def test_only_groups_installs_the_groups_alone_as_uv_sync_only_group(demo: Demo) -> None:
     # tox-uv's only_groups key: a lint environment gets its group, not the project or the project's dependencies
     root = demo.project.path
@@ -2880,6 +2914,27 @@ def test_a_skipped_install_is_said_once_as_toxs_own_runner_says_it(
     result = demo.project.run(command[0], "-e", "py312", "--workdir", str(demo.work), *command[1:])
     assert result.code == 0, result.out
     assert [line.removeprefix("py312: ") for line in result.out.splitlines() if "skip " in line] == said
+
+
+def test_devenv_makes_the_venv_at_its_path_not_at_env_location(demo: Demo, tmp_path: Path) -> None:
+    # tox devenv sets env_dir, which wins over env_location; the location guard still checks that path
+    _packaged(demo, "wheel")
+    kept = tmp_path / "not-a-venv"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine\n")
+    result = demo.project.run("devenv", "-e", "py312", "--workdir", str(demo.work), str(kept))
+    assert result.code != 0, result.out
+    assert f"refusing to use {kept} as a virtual environment" in result.out
+    assert "for env_dir" in result.out  # the key devenv set, not env_location
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+
+    dev = tmp_path / "dev"
+    result = demo.project.run("devenv", "-e", "py312", "--workdir", str(demo.work), str(dev))
+    assert result.code == 0, result.out
+    assert dist_info_names([dev / SITE]) == ["alpha-1.0.dist-info", "beta-2.0.dist-info", "demo_pkg-0.1.dist-info"]
+    direct = json.loads((dev / SITE / "demo_pkg-0.1.dist-info" / "direct_url.json").read_text())
+    assert direct["dir_info"] == {"editable": True}  # devenv's usedevelop
+    assert not demo.venvs.exists()
 
 
 def test_a_project_named_outside_pyproject_toml_stays_with_package_skip_or_skip_pkg_install(demo: Demo) -> None:
