@@ -936,6 +936,28 @@ def test_two_envs_of_one_run_cannot_share_a_location(demo: Demo, tmp_path: Path,
     assert (shared / "pyvenv.cfg").is_file()
 
 
+@pytest.mark.parametrize("outer", ["py311", "py312"])
+def test_two_envs_of_one_run_cannot_have_one_venv_inside_the_other(demo: Demo, tmp_path: Path, outer: str) -> None:
+    # the outer venv's recreate (tox -r, another Python) empties its directory, and the inner venv went with it; in
+    # tox p the inner one's parents made the outer one's directory a non-empty non-venv (found by QA)
+    inner = "py312" if outer == "py311" else "py311"
+    ini = INI.replace("{env_location}", str(tmp_path / "venvs" / "{env_name}"))
+    ini = ini.replace("env_list = py312", "env_list = py311, py312")
+    ini += f"[testenv:{outer}]\nenv_location = {tmp_path / 'outer'}\n"
+    ini += f"[testenv:{inner}]\nenv_location = {tmp_path / 'outer' / 'sub' / 'inner'}\n"
+    (demo.project.path / "tox.ini").write_text(ini)
+    for command in ("r", "p"):
+        result = demo.project.run(command, "--workdir", str(demo.work))
+        assert result.code != 0
+        assert (
+            f"{inner}'s env_location {tmp_path / 'outer' / 'sub' / 'inner'} lies inside {outer}'s "
+            f"{tmp_path / 'outer'}, and both run now: recreating {outer}'s venv would remove {inner}'s with it; give "
+            "each a directory of its own, side by side (end env_location with {env_name})"
+        ) in result.out, result.out
+        assert "Traceback" not in result.out
+        assert not (tmp_path / "outer").exists()
+
+
 @pytest.mark.parametrize("how", ["--skip-env", "TOX_SKIP_ENV"])
 def test_an_env_skip_env_leaves_out_does_not_claim_the_shared_location(
     demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str

@@ -318,7 +318,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         with _CLAIMING:  # kept on tox's parsed options of this run: one run, one table, gone with it
             claimed: dict[str, str] = vars(self.options).setdefault("_venvsync_claimed", {})
             # by real path: two spellings of one directory (a linked parent) are one venv
-            other = claimed.setdefault(os.path.realpath(location), self.name)
+            mine = os.path.realpath(location)
+            other = claimed.setdefault(mine, self.name)
+            nested = [(name, path) for path, name in claimed.items() if name != self.name and _nested(path, mine)]
         if other != self.name and option:
             msg = "--env-location must contain {env_name} when several environments run, or they share one venv"
             raise HandledError(msg)
@@ -326,6 +328,16 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             msg = (
                 f"{other} and {self.name} both have env_location {location} and both run now, so they would share "
                 "one venv (tox p would change it under the other's commands); put {env_name} in env_location"
+            )
+            raise HandledError(msg)
+        if nested:  # one venv inside the other: recreating the outer one empties it, the inner venv with it
+            (inner, inner_path), (outer, outer_path) = sorted(
+                [(self.name, mine), nested[0]], key=lambda claim: len(claim[1]), reverse=True
+            )
+            msg = (
+                f"{inner}'s env_location {inner_path} lies inside {outer}'s {outer_path}, and both run now: recreating "
+                f"{outer}'s venv would remove {inner}'s with it; give each a directory of its own, side by side "
+                "(end env_location with {env_name})"
             )
             raise HandledError(msg)
 
@@ -1239,6 +1251,11 @@ def _asked(options: Parsed, name: str, core: CoreConfigSet, labels: Callable[[],
         # tox runs its env_list, and without one its fallback environment "py" (EnvSelector)
         return name in (getattr(core["env_list"], "envs", ()) or ("py",))
     return name in list(envs)
+
+
+def _nested(one: str, other: str) -> bool:
+    """Whether one of two real paths lies inside the other (a venv within another's directory)."""
+    return one.startswith(other.rstrip(os.sep) + os.sep) or other.startswith(one.rstrip(os.sep) + os.sep)
 
 
 def _skipped(pattern: str, name: str) -> bool:
