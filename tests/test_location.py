@@ -647,6 +647,41 @@ def test_remove_venv_refuses_non_venv_and_leaves_files(tmp_path: Path, nothing_p
     assert _snapshot(path) == before
 
 
+@pytest.mark.parametrize("inner", ["inner", "sub/inner", "a/b/inner"])
+def test_remove_venv_refuses_a_venv_holding_another_venv(
+    tmp_path: Path, nothing_protected: Mapping[Path, str], inner: str
+) -> None:
+    # two environments whose locations nest, synced in separate runs: recreating the outer one (tox -r) emptied
+    # the inner venv with it (found by QA)
+    path = _make_venv(tmp_path / "outer")
+    nested = _make_venv(path / inner)
+    (path / ".venvsync").mkdir()
+    (path / "log").mkdir()  # tox's own directory in an env_dir is looked through like any other
+    before = _snapshot(path)
+    with pytest.raises(LocationError) as info:
+        remove_venv(path, nothing_protected, keep_dir=False)
+    reason = f"it holds another virtual environment, {nested}, that emptying it would remove"
+    assert str(info.value) == _refusal(path, f"{reason}; move that one out, or remove it yourself first")
+    assert _snapshot(path) == before
+
+
+def test_remove_venv_looks_for_another_venv_only_outside_its_own_layout(
+    tmp_path: Path, nothing_protected: Mapping[Path, str]
+) -> None:
+    # a package may ship a file named pyvenv.cfg (test data): site-packages is never searched, and a directory deeper
+    # than three levels below the top is not either; a link to a venv elsewhere is removed, never entered
+    path = _make_venv(tmp_path / "env")
+    (path / "lib" / "python3.12" / "site-packages" / "pkg" / "pyvenv.cfg").write_text("data\n")
+    deep = path / "a" / "b" / "c" / "d"
+    deep.mkdir(parents=True)
+    (deep / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    elsewhere = _make_venv(tmp_path / "elsewhere")
+    (path / "linked").symlink_to(elsewhere)
+    remove_venv(path, nothing_protected, keep_dir=False)
+    assert not path.exists()
+    assert (elsewhere / "pyvenv.cfg").is_file()
+
+
 def test_remove_venv_refuses_protected(tmp_path: Path) -> None:
     project = _make_venv(tmp_path / "project")  # a project root that happens to hold a pyvenv.cfg
     before = _snapshot(project)

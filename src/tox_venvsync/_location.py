@@ -338,6 +338,9 @@ def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, to
     found = inspect(path, protected, tox_dirs=tox_dirs, removing=True)
     if found.kind is Kind.MISSING:
         return
+    if (inner := _venv_inside(found.path)) is not None:
+        reason = f"it holds another virtual environment, {inner}, that emptying it would remove"
+        raise LocationError(found.path, f"{reason}; move that one out, or remove it yourself first")
     if not (found.path / ".venvsync").is_symlink():  # a link is removed below, never entered
         State(found.path).clear()
     marker = found.path / CREATING
@@ -350,6 +353,34 @@ def remove_venv(path: Path, protected: Mapping[Path, str], *, keep_dir: bool, to
     if not keep_dir:
         with contextlib.suppress(OSError):  # a mount point or a directory we may not remove: it stays, empty
             found.path.rmdir()
+
+
+#: how deep below a venv's top another venv is looked for (``outer/sub/inner``: 2), outside the venv's own layout
+_NESTED_DEPTH = 3
+
+
+def _venv_inside(venv: Path) -> Path | None:
+    """Another venv (a ``pyvenv.cfg``) in a directory at the top of ``venv`` that making a venv does not create.
+
+    Two environments whose locations nest (``env_location = /v/outer`` and ``/v/outer/sub/inner``) in separate runs:
+    recreating the outer one emptied the inner one with it. Looked for only where a venv's own files are not (its
+    ``bin``, ``lib``, ``include``, tox-venvsync's directory), down to :data:`_NESTED_DEPTH` levels; links are not
+    followed. Only a removal pays for this walk, never a sync.
+    """
+    with os.scandir(venv) as entries:
+        tops = [
+            entry.path
+            for entry in entries
+            if entry.name not in _MADE_BY_CREATION and entry.name not in _OURS and entry.is_dir(follow_symlinks=False)
+        ]
+    for top in tops:
+        depth = top.count(os.sep)
+        for root, directories, files in os.walk(top):  # links to directories are listed, never entered
+            if "pyvenv.cfg" in files:
+                return Path(root)
+            if root.count(os.sep) - depth >= _NESTED_DEPTH - 1:
+                directories.clear()
+    return None
 
 
 def missing_from(path: Path) -> Path | None:
