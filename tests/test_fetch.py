@@ -441,6 +441,22 @@ def test_size_mismatch(wheelhouse: Path, cache: Cache) -> None:
 
 
 @pytest.mark.reliability("hostile")
+def test_a_lock_size_of_0_admits_an_empty_file_only(wheelhouse: Path, cache: Cache) -> None:
+    # a size of 0 is a size (PEP 751: an integer, optional), not "no size": a file with any byte is refused, an
+    # empty one with the lock's hash is taken
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(HashMismatchError) as info:
+        CacheFetcher(cache).fetch([_pick(wheel, path=wheel, size=0)])
+    assert str(info.value) == f"the size of pkg from {wheel} is more than 0 bytes but the lock says 0 bytes; {_TAIL}"
+    assert _files(cache.root) == []
+    empty = wheelhouse / "empty" / wheel.name
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    fetched = CacheFetcher(cache).fetch([_pick(empty, path=empty, size=0)])
+    assert fetched["pkg"].read_bytes() == b""
+
+
+@pytest.mark.reliability("hostile")
 def test_a_file_longer_than_the_lock_says_is_stopped_as_soon_as_that_shows(wheelhouse: Path, cache: Cache) -> None:
     # a path (or a server) that sends more than the lock's size (/dev/zero, an endless body) filled the disk
     wheel = make_wheel(wheelhouse, "pkg", "1.0")

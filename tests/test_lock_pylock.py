@@ -611,6 +611,17 @@ def test_a_negative_size_names_its_key(tmp_path: Path, target: Target) -> None:
     )
 
 
+def test_a_size_of_0_is_read_as_a_size_for_an_empty_file(tmp_path: Path, target: Target) -> None:
+    # PEP 751: size is optional and an integer, the file's size in bytes; 0 is an empty file's, not "no size" (the
+    # fetch then refuses any byte more: test_fetch's test_a_lock_size_of_0_admits_an_empty_file_only)
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    entry = {**wheel_entry(wheel), "size": 0}
+    lock = _lock(tmp_path / "pylock.toml", [package_entry("demo", "1.0", [entry])])
+    [pick] = lock.select(target, Request())
+    assert pick.artifact is not None
+    assert pick.artifact.size == 0
+
+
 def test_the_hash_of_an_sdist_is_checked_too(tmp_path: Path, target: Target) -> None:
     sdist = {"name": "demo-1.0.tar.gz", "url": "https://example.invalid/demo-1.0.tar.gz", "hashes": {"sha384": "/x"}}
     lock = _lock(tmp_path / "pylock.toml", [{"name": "demo", "version": "1.0", "sdist": sdist}])
