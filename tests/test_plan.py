@@ -112,7 +112,7 @@ TABLE = [
         [W("a", "1.0", direct_url="file:///w/a.whl")], [I("a", "1.0", direct_url="file:///w/a.whl")],
         (), True, [("a", "keep", "1.0", "1.0")], id="keep-same-direct-url",
     ),
-    pytest.param(  # pip install <the lock's URL> records it as a direct URL: the same file, as uv keeps it
+    pytest.param(  # pip install <the lock's URL> records it as a direct URL: the same file, as uv pip sync keeps it
         [W("a", "1.0", url="file:///w/a.whl#sha256=00")], [I("a", "1.0", direct_url="file:///w/a.whl")],
         (), True, [("a", "keep", "1.0", "1.0")], id="keep-installed-from-the-locked-url",
     ),

@@ -231,6 +231,10 @@ def _from_the_locked_url(item: Wanted, current: InstalledDist) -> bool:
     """Installed by another tool from the very URL the lock names (``pip install <url>``): the same file, kept.
 
     Unless the install recorded the file's hash and the lock's differs: the URL served another file then.
+
+    As ``uv pip sync`` keeps it (from a requirements file or a ``pylock.toml``); ``uv sync`` (0.13) reinstalls it,
+    taking any direct URL for another kind of source than an index ("distribution type mismatch"), a rule made for
+    a tree installed editable that the lock now wants from the index, not for the same file.
     """
     artifact = item.pick.artifact
     if item.source_id is not None or artifact is None or artifact.url is None or current.direct_url is None:
