@@ -1069,6 +1069,11 @@ def test_a_lock_name_that_tells_no_format_names_the_key_not_a_file_format(demo: 
             "unknown lock_format 'nonsense' for {lock}; known formats: pdm, poetry, pylock, requirements, uv",
             id="unknown-format",
         ),
+        pytest.param(  # tox's skip_install skips the project only: the lock is read, and its format checked
+            "skip_install = true\nlock_format = nonsense\n",
+            "unknown lock_format 'nonsense' for {lock}; known formats: pdm, poetry, pylock, requirements, uv",
+            id="skip-install",
+        ),
         pytest.param(
             "lock_file = my.lockfile\n",
             "cannot tell the format of the lockfile {lock} from its name; set lock_format to one of pdm, poetry, "
@@ -1088,6 +1093,20 @@ def test_a_lock_format_no_reader_has_is_refused_before_the_venv_is_made(demo: De
     assert code != 0
     assert f"py312: failed with {message.format(lock=lock)}" in out, out
     assert "create virtual environment" not in out, out
+    assert "Traceback" not in out
+    assert not demo.venvs.exists()
+
+
+def test_a_lock_format_no_reader_has_is_refused_when_the_install_is_skipped_too(demo: Demo) -> None:
+    # found by QA: --skip-env-install reads no lock, and a lock_format typo passed in silence until a run synced;
+    # tox refuses a bad value of its own keys whatever the run does (skip_install = true still syncs the lock, and
+    # refuses it: test_a_lock_format_no_reader_has_is_refused_before_the_venv_is_made)
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("package = skip\n", "package = skip\nlock_format = nonsense\n"))
+    code, out = demo.run("--skip-env-install", "--notest")
+    assert code != 0
+    known = "known formats: pdm, poetry, pylock, requirements, uv"
+    assert f"py312: failed with unknown lock_format 'nonsense'; {known}" in out, out
     assert "Traceback" not in out
     assert not demo.venvs.exists()
 

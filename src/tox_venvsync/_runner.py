@@ -35,6 +35,7 @@ from tox_venvsync._errors import (
     ReplacedInterpreterError,
     VenvSyncError,
     file_system_error,
+    named,
     naming,
     renamed,
     resource_error,
@@ -980,7 +981,12 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
     def _check_lock(self) -> None:
         """No lockfile stops the run before the venv is made and the project built for a sync that cannot run."""
         if self._install_skipped or getattr(self.options, "package_only", False):
-            return  # nothing is synced: the lock is not read
+            # nothing is synced and the lock is not read, but a lock_format no reader has is a typo in the
+            # configuration all the same, refused as tox refuses a bad value of its own keys whatever the run does
+            if (lock_format := self.conf["lock_format"]) and lock_format not in READERS:
+                msg = f"unknown {named('lock_format')} {lock_format!r}; known formats: {', '.join(sorted(READERS))}"
+                raise BadInputError(msg)
+            return
         if not (path := self._lock_path()).exists():  # none found is refused by _lock_path; a named one here
             raise LockFileError(path, missing())
         chosen_format(path, self.conf["lock_format"] or None)  # a lock_format no reader has, or a name that tells none
