@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -311,15 +312,22 @@ def test_a_git_repository_or_commit_that_is_not_there_is_bad_input(
     with pytest.raises(VenvSyncError) as info:
         env.sync()
     assert info.value.exit_code == (1 if where == "unreachable" else 2), str(info.value)
-    if where == "commit":
+    if where == "commit":  # the step that failed is named: the clone worked, the commit is not there
         assert str(info.value) == (
-            f"cannot build gitpkg from {url}@{locked}: fatal: reference is not a tree: {locked}; the repository has "
-            f"no commit {locked} (a branch pushed over, a commit removed); lock again"
+            f"cannot check out commit {locked} of gitpkg's repository {url}: fatal: reference is not a tree: {locked}; "
+            f"the repository has no commit {locked} (a branch pushed over, a commit removed); lock again"
         )
     elif where != "unreachable":
-        assert str(info.value).startswith(f"cannot build gitpkg from {url}: fatal: "), str(info.value)
+        assert str(info.value).startswith(f"cannot clone gitpkg's repository {url}: fatal: "), str(info.value)
         assert str(info.value).endswith(
             "; the URL names no git repository (or none this login may read); correct it in the lock, or lock again"
+        )
+    else:  # found by QA: it read "cannot build gitpkg from <url>: fatal: unable to access ...", with nothing to do
+        assert str(info.value).startswith(f"cannot clone gitpkg's repository {url}: fatal: unable to access "), str(
+            info.value
+        )
+        assert str(info.value).endswith(
+            "; check that git reaches the URL from here (the network, a proxy, the login for its host), then sync again"
         )
     assert not (env.site / "gitpkg").exists()
 
@@ -387,8 +395,9 @@ def test_a_git_checkout_has_its_submodules_at_their_commits_as_pip_and_uv_check_
         with pytest.raises(BuildError) as info:
             env.sync()
         assert str(info.value) == (
-            f"cannot build gitpkg from the submodules of {url}@{commit}: "
-            f"fatal: repository '{local_index.url}/git/sub.git/' not found"
+            f"cannot check out the submodules of commit {commit} of gitpkg's repository {url}: "
+            f"fatal: repository '{local_index.url}/git/sub.git/' not found; check that git reaches each submodule's "
+            "URL in that commit's .gitmodules from here (the network, a proxy, the login for its host), then sync again"
         )
         assert scan([env.site]) == {}  # nothing installed
         return
@@ -494,7 +503,24 @@ def test_a_commit_the_repository_lacks_is_named_with_the_repository(env: Env) ->
     env.write({"name": "gitpkg", "vcs": {"type": "git", "url": repo.as_uri(), "commit-id": missing}})
     with pytest.raises(BuildError) as info:
         env.sync()
-    assert str(info.value).startswith(f"cannot build gitpkg from {repo.as_uri()}@{missing}: ")
+    assert str(info.value).startswith(f"cannot check out commit {missing} of gitpkg's repository {repo.as_uri()}: ")
+
+
+def test_a_git_source_without_git_names_the_clone_and_what_to_install(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: "cannot build gitpkg from git: git is not installed; install it to use VCS sources" named git as
+    # the source, not the repository the lock names
+    url = (env.root / "repo").as_uri()
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "git" else which(name, *a, **k))
+    env.write({"name": "gitpkg", "vcs": {"type": "git", "url": url, "commit-id": "0" * 40}})
+    with pytest.raises(BuildError) as info:
+        env.sync()
+    assert str(info.value) == (
+        f"cannot clone gitpkg's repository {url}: git is not installed; install git where the sync runs (the lock "
+        "names a git source)"
+    )
 
 
 def test_a_repository_that_is_not_there_is_named_with_git_s_reason(env: Env) -> None:
@@ -504,8 +530,9 @@ def test_a_repository_that_is_not_there_is_named_with_git_s_reason(env: Env) -> 
         env.sync()
     # git's last line is its advice, "and the repository exists.": the first fatal line says what is wrong
     assert str(info.value) == (
-        f"cannot build gitpkg from {missing}: fatal: '{env.root / 'no-repo'}' does not appear to be a git repository; "
-        "the URL names no git repository (or none this login may read); correct it in the lock, or lock again"
+        f"cannot clone gitpkg's repository {missing}: fatal: '{env.root / 'no-repo'}' does not appear to be a git "
+        "repository; the URL names no git repository (or none this login may read); correct it in the lock, or lock "
+        "again"
     )
     assert info.value.exit_code == 2  # the lock is to fix
 

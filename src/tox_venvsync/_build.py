@@ -128,16 +128,17 @@ class Builder:
                 checkout = Path(tmp) / "checkout"
                 login = _git_login(vcs.url, self._environ) if _git_reads_config_from_env() else None
                 url, environ = login or (vcs.url, self._environ)
+                repository = f"{pick.name}'s repository {vcs.url}"
                 # "--": the URL is the lock's, never an option of git's (--upload-pack=<command> runs the command)
                 clone = ["clone", "--quiet", "--no-checkout", "--", url, str(checkout)]
-                _git(pick, vcs.url, clone, environ, absent=(_NO_REPOSITORY, _NOT_A_REPOSITORY))
-                where = f"{vcs.url}@{vcs.commit}"
+                _git(f"cannot clone {repository}", clone, environ, _CLONE, absent=(_NO_REPOSITORY, _NOT_A_REPOSITORY))
                 detach = ["-C", str(checkout), "checkout", "--quiet", "--detach", vcs.commit]
                 absent = (_NO_COMMIT.format(commit=vcs.commit), _NOT_A_COMMIT)
-                _git(pick, where, detach, self._environ, absent=absent)
+                _git(f"cannot check out commit {vcs.commit} of {repository}", detach, self._environ, "", absent=absent)
                 if (checkout / ".gitmodules").exists():  # as pip and uv: the commit's submodules, at their commits
                     update = ["-C", str(checkout), "submodule", "update", "--init", "--recursive", "--quiet"]
-                    _git(pick, f"the submodules of {where}", update, environ)  # with the clone's login
+                    what = f"cannot check out the submodules of commit {vcs.commit} of {repository}"
+                    _git(what, update, environ, _SUBMODULES)  # with the clone's login
                 tree = _below(pick, checkout, vcs.subdirectory, source)
                 return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
 
@@ -367,38 +368,53 @@ _NOT_A_COMMIT = ("reference is not a tree", "did not match any", "unable to read
 #: what to do about each: the lock is to fix (exit code 2), as a lock URL its server answers HTTP 404 for
 _NO_REPOSITORY = "the URL names no git repository (or none this login may read); correct it in the lock, or lock again"
 _NO_COMMIT = "the repository has no commit {commit} (a branch pushed over, a commit removed); lock again"
+#: what to do about another failure of a clone or of the submodules: the network's, a proxy's or a login's, as a
+#: download's (exit code 1)
+_CLONE = "check that git reaches the URL from here (the network, a proxy, the login for its host), then sync again"
+_SUBMODULES = (
+    "check that git reaches each submodule's URL in that commit's .gitmodules from here (the network, a proxy, the "
+    "login for its host), then sync again"
+)
 
 
-class GitSourceError(BuildError):
+class GitError(BuildError):
+    """A git step of a build (the clone, the checkout of the commit, its submodules) failed; the sentence names it."""
+
+    def __init__(self, doing: str, reason: str, *, output: str = "") -> None:
+        VenvSyncError.__init__(self, f"{doing}: {reason}", output=output)
+
+
+class GitSourceError(GitError):
     """A git repository or commit the lock names that is not there (bad input: exit code 2)."""
 
     exit_code = 2
 
 
 def _git(
-    pick: Pick,
-    source: str,
+    doing: str,
     args: list[str],
     environ: Mapping[str, str],
+    remedy: str,
     *,
     absent: tuple[str, Sequence[str]] = ("", ()),
 ) -> None:
-    """Run git; a failure names ``source`` (the repository, and the commit once it is checked out).
+    """Run git; a failure says what it was ``doing`` (the clone, the checkout of the commit), git's reason, what to do.
 
     ``absent``: what to do when git's failure says one of its phrases (what the lock names is not there): bad
-    input; any other failure (the network, a login refused, a full disk) fails the sync (exit code 1).
+    input; any other failure (the network, a login refused, a full disk) fails the sync (exit code 1), with
+    ``remedy`` (none: git's words are all there is to say, a full disk's, say).
     """
     git = shutil.which("git")
     if git is None:
-        raise BuildError(pick.name, "git", "git is not installed; install it to use VCS sources")
+        raise GitError(doing, "git is not installed; install git where the sync runs (the lock names a git source)")
     result = subprocess.run([git, *args], capture_output=True, text=True, check=False, env=dict(environ))
     if result.returncode == 0:
         return
     said = _git_said(result.stderr)
-    remedy, phrases = absent
+    fix, phrases = absent
     if any(phrase in said for phrase in phrases):
-        raise GitSourceError(pick.name, source, f"{said}; {remedy}", output=result.stderr)
-    raise BuildError(pick.name, source, said, output=result.stderr)
+        raise GitSourceError(doing, f"{said}; {fix}", output=result.stderr)
+    raise GitError(doing, f"{said}; {remedy}" if remedy else said, output=result.stderr)
 
 
 def _git_login(url: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
