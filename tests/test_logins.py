@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import socket
+import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from tox_venvsync._index import IndexClient
 from tox_venvsync._indexes import ProjectIndexes, configured_logins, read_project_indexes
 from tox_venvsync._lock import Artifact, Pick
 from tox_venvsync._session import use_logins
+from tox_venvsync._sync import check_keyring_providers
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -429,6 +431,49 @@ def test_a_keyring_that_gives_no_answer_in_time_is_not_asked_again_and_the_refus
     with pytest.raises(FetchError):  # another file of the sync: not asked again
         CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
     assert log.read_text().splitlines() == [f"get {url} {login or '--mode creds'}"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "accepted"),
+    [
+        ("UV_KEYRING_PROVIDER", "auto", "disabled or subprocess"),  # pip's, not uv's
+        ("UV_KEYRING_PROVIDER", "disable", "disabled or subprocess"),
+        ("PIP_KEYRING_PROVIDER", "subproces", "auto, disabled, import or subprocess"),
+    ],
+)
+def test_a_keyring_provider_uv_or_pip_does_not_know_is_refused_before_the_venv_is_made(  # noqa: PLR0913, PLR0917
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    accepted: str,
+) -> None:
+    # found by QA: any value but "disabled" asked the keyring, so a mistyped "disabled" asked it for every index;
+    # uv and pip refuse a value they do not know before they do anything
+    for name in _session._KEYRING_PROVIDERS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, value)
+    lock = write_pylock(tmp_path / "pylock.toml", [])
+    venv = tmp_path / "venv"
+    assert main(["sync", "--lock", str(lock), "--venv", str(venv), "--python", sys.executable]) == 2
+    _, err = capsys.readouterr()
+    tool = variable.partition("_")[0].lower()
+    assert f"{variable}={value!r} is not one of {tool}'s keyring providers; set it to {accepted}, or unset it" in err
+    assert "Traceback" not in err
+    assert not venv.exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("UV_KEYRING_PROVIDER", " Subprocess "),
+        ("UV_KEYRING_PROVIDER", ""),
+        *(("PIP_KEYRING_PROVIDER", value) for value in ("auto", "disabled", "import", "subprocess")),
+    ],
+)
+def test_the_keyring_providers_uv_and_pip_know_are_taken(variable: str, value: str) -> None:
+    check_keyring_providers({variable: value})
 
 
 @pytest.mark.parametrize("variable", ["UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"])

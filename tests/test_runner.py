@@ -1111,6 +1111,22 @@ def test_a_lock_format_no_reader_has_is_refused_when_the_install_is_skipped_too(
     assert not demo.venvs.exists()
 
 
+def test_a_keyring_provider_set_env_gives_that_uv_does_not_know_is_refused_before_the_venv_is_made(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sync's environment is tox's with set_env, as tox-uv hands set_env to uv, which refuses such a value
+    monkeypatch.delenv("UV_KEYRING_PROVIDER", raising=False)
+    ini = demo.project.path / "tox.ini"
+    ini.write_text(ini.read_text().replace("package = skip\n", "package = skip\nset_env = UV_KEYRING_PROVIDER=auto\n"))
+    code, out = demo.run("-v")
+    assert code != 0
+    expected = "UV_KEYRING_PROVIDER='auto' is not one of uv's keyring providers; set it to disabled or subprocess"
+    assert f"py312: failed with {expected}, or unset it" in out, out
+    assert "create virtual environment" not in out, out
+    assert "Traceback" not in out
+    assert not demo.venvs.exists()
+
+
 def test_adopts_a_venv_made_by_python_venv(demo: Demo, python312: Path) -> None:
     subprocess.run([str(python312), "-m", "venv", "--without-pip", str(demo.venv)], check=True)
     (demo.venv / "kept-by-adoption.txt").write_text("x")

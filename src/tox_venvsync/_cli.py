@@ -41,7 +41,15 @@ from tox_venvsync._location import (
 from tox_venvsync._lock import Request, detect_format, read_lock, workspace_project
 from tox_venvsync._selection import add_selection_flags, given_selection_flags, make_request
 from tox_venvsync._state import State, moved_from, moved_warning, remember_place
-from tox_venvsync._sync import LockAhead, SyncSpec, check_before_recreating, in_sync, link_mode, sync
+from tox_venvsync._sync import (
+    LockAhead,
+    SyncSpec,
+    check_before_recreating,
+    check_keyring_providers,
+    in_sync,
+    link_mode,
+    sync,
+)
 from tox_venvsync._target import Target, TargetMemo, base_facts, planned_target
 
 if TYPE_CHECKING:
@@ -331,6 +339,7 @@ def _select(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     link_mode()  # refused before the venv is made
+    check_keyring_providers()  # so is a keyring provider uv or pip would refuse
     venv = _venv(args)
     spec = SyncSpec(
         venv=venv,

@@ -362,13 +362,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
             self._setup_locked()
 
     def _setup_locked(self) -> None:
-        from tox_venvsync._sync import link_mode  # noqa: PLC0415  # see _sync_env
+        from tox_venvsync._sync import check_keyring_providers, link_mode  # noqa: PLC0415  # see _sync_env
 
         interrupt = CURRENT.set(self._venvsync_interrupt)  # the sync's downloads stop on tox's Ctrl-C
         stopped = self._venvsync_interrupt.is_set
         try:
             with _one_sentence():
                 link_mode()  # refused before the venv is made
+                check_keyring_providers(self._tool_environ())  # as is a keyring provider uv or pip would refuse
                 with taking_turns(self._cache, self.env_dir, waiting=self._waiting, stopped=stopped):
                     try:
                         super().setup()

@@ -259,6 +259,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
     """
     start = time.perf_counter()
     link = link_mode()  # a bad value is refused before anything else, also when nothing is to do
+    check_keyring_providers(spec.environ)  # as uv and pip refuse a keyring provider they do not know
     contents = {wheel.path: content_key(wheel.path) for wheel in spec.project}
     site_packages = _site_packages(target)
     state = State(spec.venv)
@@ -651,6 +652,32 @@ def _install_deps(spec: SyncSpec, target: Target, plan: Plan, site_packages: lis
     )
     wanted = {step.name for step in plan.steps if step.wanted is not None}
     return {str(name) for name in scan(site_packages) if name not in wanted and name not in SEED_PACKAGES}
+
+
+#: the settings that tell uv and pip to ask a keyring, and the values uv and pip take (their ``--keyring-provider``)
+_PROVIDER_VALUES = {
+    "UV_KEYRING_PROVIDER": ("disabled", "subprocess"),
+    "PIP_KEYRING_PROVIDER": ("auto", "disabled", "import", "subprocess"),
+}
+
+
+def check_keyring_providers(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a keyring provider uv or pip does not know, in ``environ`` (the sync's; ``None``: this process's).
+
+    Read by the downloads (``_session``), which ask the keyring command for any other value than ``disabled``.
+
+    uv and pip refuse such a value before they do anything; taken for "ask the keyring", a mistyped ``disabled``
+    (``disable``) had the command asked for every index's login. Empty is unset, as for uv. Case and surrounding
+    spaces do not matter, as for this project's own settings.
+    """
+    environ = os.environ if environ is None else environ
+    for variable, accepted in _PROVIDER_VALUES.items():
+        value = environ.get(variable, "").strip()
+        if value and value.lower() not in accepted:
+            tool = variable.partition("_")[0].lower()
+            either = f"{', '.join(accepted[:-1])} or {accepted[-1]}"
+            msg = f"{variable}={value!r} is not one of {tool}'s keyring providers; set it to {either}, or unset it"
+            raise BadInputError(msg)
 
 
 def link_mode() -> bool:
