@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import sys
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -33,7 +37,6 @@ from tox_venvsync._sync import check_keyring_providers
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from tox.pytest import ToxProjectCreator
 
@@ -431,6 +434,66 @@ def test_a_keyring_that_gives_no_answer_in_time_is_not_asked_again_and_the_refus
     with pytest.raises(FetchError):  # another file of the sync: not asked again
         CacheFetcher(Cache(cache_dir)).fetch([_pick(two, guarded.file_url(two.name))])
     assert log.read_text().splitlines() == [f"get {url} {login or '--mode creds'}"]
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie not reaped yet has ended too)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in {"Z", "X"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads a process's state from /proc")
+def test_a_keyring_that_gives_no_answer_in_time_is_ended_with_the_helpers_it_started(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: the timeout killed the keyring command alone; a helper it started (a backend's credential provider
+    # waiting for a sign-in) kept running after the sync, with the command's output pipes
+    sleep = shutil.which("sleep")
+    assert sleep is not None
+    _keyring(tmp_path, monkeypatch, {})
+    helper = tmp_path / "helper-pid"
+    script = f"#!/bin/sh\n{shlex.quote(sleep)} 60 &\necho $! > {shlex.quote(str(helper))}\nwait\n"
+    (tmp_path / "keyring-bin" / "keyring").write_text(script)
+    monkeypatch.setattr(_session, "KEYRING_SECONDS", 0.5)
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with pytest.raises(FetchError, match=r"gave no answer within 0\.5 s"):
+        CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    pid = int(helper.read_text())
+    try:
+        for _ in range(200):  # SIGKILL is delivered at once; its parent, init, reaps it when it gets to it
+            if _gone(pid):
+                break
+            threading.Event().wait(0.05)
+        assert _gone(pid), "the keyring's helper is still running"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_keyring_command_runs_in_the_syncs_environment_and_is_found_on_its_path(
+    guarded: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: a tox run's set_env reached the downloads' settings but not the keyring command, which ran in tox's
+    # own environment (tox-uv runs uv, and uv the keyring command, with set_env): a backend's setting there (a
+    # credentials file, KEYRING_BACKEND) or a PATH naming where keyring is installed was not seen
+    forget_logins(monkeypatch)
+    _keyring(tmp_path, monkeypatch, {})
+    command = tmp_path / "keyring-bin" / "keyring"
+    command.write_text("#!/bin/sh\nprintf 'ci\\n%s\\n' \"$CORP_KEYRING_TOKEN\"\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))  # tox's own PATH: no keyring there
+    monkeypatch.delenv("CORP_KEYRING_TOKEN", raising=False)
+    monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+    environ = {**os.environ, "PATH": str(command.parent), "CORP_KEYRING_TOKEN": "s3cret"}  # with set_env's
+    use_logins(read_project_indexes(tmp_path / "pylock.toml", "pylock", environ, "https://pypi.org/simple"))
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, guarded.file_url(wheel.name))])
+    assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+    assert guarded.authorizations == [None, BASIC]
 
 
 @pytest.mark.parametrize(

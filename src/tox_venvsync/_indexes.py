@@ -75,6 +75,9 @@ class ProjectIndexes:
     #: the variables a failure's advice names (a keyring provider, pip's certificate bundle) in the sync's
     #: environment, where they are not this process's (see ``_session.advice_of``), else ``None``
     advice: tuple[tuple[str, str], ...] | None = None
+    #: the sync's environment, which the keyring command runs in, where it is not this process's (see
+    #: ``_session.environ_of``), else ``None``
+    environ: tuple[tuple[str, str], ...] | None = None
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
         """The index URLs to look ``name``'s files up on, in order, as PDM chooses them.
@@ -109,7 +112,7 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
         logins += [(source.url, login) for source, login in pdm if login is not None]
         if lock_format == "pdm":
             sources = tuple(source for source, _ in pdm)
-    from tox_venvsync._session import advice_of, network_of  # noqa: PLC0415  # a sync that reads the indexes asks them
+    from tox_venvsync._session import advice_of, environ_of, network_of  # noqa: PLC0415  # a sync that reads them asks
 
     return ProjectIndexes(
         sources=sources,
@@ -117,6 +120,7 @@ def read_project_indexes(lock: Path, lock_format: str, environ: Mapping[str, str
         url_logins=configured_logins(environ),
         network=network_of(environ),
         advice=advice_of(environ),
+        environ=environ_of(environ),
     )
 
 

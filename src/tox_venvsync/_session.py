@@ -9,6 +9,7 @@ import functools
 import http.client
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import urllib.error
@@ -96,6 +97,15 @@ def advice_of(environ: Mapping[str, str]) -> Advice:
 
 def _advice_variables(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((name, environ[name]) for name in (*_KEYRING_PROVIDERS, *_OTHERS_AUTHORITIES) if name in environ)
+
+
+def environ_of(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...] | None:
+    """``environ`` (a tox run's, with ``set_env``) for the commands a sync's downloads start; ``None``: this process's.
+
+    The keyring command runs in it, as uv runs it in the environment tox-uv gives uv: a ``set_env`` that names the
+    backend's settings (``GOOGLE_APPLICATION_CREDENTIALS``, ``KEYRING_BACKEND``) or its ``PATH`` reaches it.
+    """
+    return _own(environ, lambda given: tuple(sorted(given.items())))
 
 
 def _own(
@@ -453,30 +463,62 @@ def _ask_keyring(service: str, username: str) -> Login | None:
     when asked for a whole login by a keyring older than 25.2 (argparse's words, which uv looks for too),
     :class:`_NoBackend` when it has no backend to ask (the name of keyring's exception, in its traceback).
     """
-    command = shutil.which("keyring")
+    environ = _keyring_environ()
+    command = shutil.which("keyring", path=None if environ is None else environ.get("PATH"))
     if command is None:
         return None
     argv = [command, "get", service, username] if username else [command, "get", service, "--mode", "creds"]
     try:
-        done = subprocess.run(  # the keyring command, asked as uv and pip ask it
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=KEYRING_SECONDS, check=False
-        )
+        returncode, stdout, stderr = _run_alone(argv, environ)  # the keyring command, asked as uv and pip ask it
     except OSError:
         return None
-    if done.returncode != 0:
-        if not username and b"unrecognized arguments: --mode" in done.stderr:
+    if returncode != 0:
+        if not username and b"unrecognized arguments: --mode" in stderr:
             raise _OldKeyring
-        if b"NoKeyringError" in done.stderr:
+        if b"NoKeyringError" in stderr:
             raise _NoBackend
         return None
     try:
-        lines = done.stdout.decode().splitlines()
+        lines = stdout.decode().splitlines()
     except UnicodeDecodeError:  # no text, as uv takes it too: its bytes replaced would go as the password
         return None
     if not lines:
         return None
     user, password = (username, lines[0]) if username else (lines[0], lines[1] if len(lines) > 1 else "")
     return (user, password) if password else None
+
+
+def _keyring_environ() -> dict[str, str] | None:
+    """The sync's environment, which the keyring command runs in (``None``: this process's; see :func:`environ_of`)."""
+    owner = _logins.get().owner
+    return None if owner is None or owner.environ is None else dict(owner.environ)
+
+
+def _run_alone(argv: list[str], environ: Mapping[str, str] | None) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` with its input empty; its exit code and output, or :class:`subprocess.TimeoutExpired`.
+
+    In a session of its own, so that a timeout ends it together with every helper it started (a backend's credential
+    provider waiting for a sign-in): ``subprocess.run`` kills the command alone, and its helpers kept running, with
+    its output's pipes. So it has no terminal: a backend that would ask there for its store's password gets no
+    answer at once, as from its empty input, rather than taking the terminal in the middle of a sync (of several,
+    in ``tox p``) whose output is not shown; uv and pip leave it the terminal (see docs/reference/environment.rst).
+    """
+    with subprocess.Popen(  # the keyring command found on PATH, with the service asked for
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=None if environ is None else dict(environ),
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=KEYRING_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # already ended, or not ours to end
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+    return process.returncode, stdout, stderr
 
 
 def _keyring_note(url: str, *, sent: bool) -> str:
