@@ -496,6 +496,25 @@ def test_the_keyring_command_runs_in_the_syncs_environment_and_is_found_on_its_p
     assert guarded.authorizations == [None, BASIC]
 
 
+def test_a_redirects_target_that_asks_for_a_login_is_asked_for_by_its_host_alone(
+    local_index: LocalIndex, wheelhouse: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by QA: the keyring was asked for the redirect's whole URL, a file store's signed one, which put its
+    # signature on the keyring command's line (any user's ps shows it); pip asks for a URL under no index by its host
+    wheel = make_wheel(wheelhouse, "pkg", "1.0")
+    with LocalIndex(wheelhouse) as store:
+        store.login = ("ci", "s3cret")
+        host = store.address.replace("127.0.0.1", "localhost")
+        signed = f"{store.file_url(wheel.name).replace('127.0.0.1', 'localhost')}?X-Amz-Signature=abc123"
+        local_index.redirect_paths[f"/files/{wheel.name}"] = signed
+        log = _keyring(tmp_path, monkeypatch, {f"get {host} --mode creds": "ci\ns3cret"})
+        monkeypatch.setenv("UV_KEYRING_PROVIDER", "subprocess")
+        fetched = CacheFetcher(Cache(cache_dir)).fetch([_pick(wheel, local_index.file_url(wheel.name))])
+        assert fetched["pkg"].read_bytes() == wheel.read_bytes()
+        assert store.authorizations == [None, BASIC]
+    assert log.read_text().splitlines() == [f"get {host} --mode creds"]
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "accepted"),
     [

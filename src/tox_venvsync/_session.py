@@ -343,7 +343,10 @@ class _Login(urllib.request.BaseHandler):
         if req.get_header("Authorization") is not None or _plain_http_refusal(url.scheme, url.hostname) is not None:
             return None
         if (login is None or not login[1]) and _keyring_setting() is not None:
-            found = _from_keyring(url, login[0] if login is not None else "")
+            # a redirect's target (a file store's signed URL, chosen by the server) is asked for by its host alone, as
+            # pip asks for a URL under no index: its path and query (a signature, a token) never reach the command
+            # line, where any user's ps reads them
+            found = _from_keyring(url, login[0] if login is not None else "", host_only=req.unverifiable)
             if found is not None:  # sent from now on to every request to the host, as uv keeps it for the host
                 with logins.lock:
                     logins.hosts.setdefault(_origin(url), found)
@@ -422,12 +425,13 @@ def _keyring_setting() -> tuple[str, str] | None:
     return None
 
 
-def _from_keyring(url: SplitResult, username: str) -> Login | None:
+def _from_keyring(url: SplitResult, username: str, *, host_only: bool = False) -> Login | None:
     """The login the keyring command gives ``url``, as uv asks it: for the URL, then for its host (``host:port``).
 
     With a ``username`` (an index's, given without a password) it is asked for that user's password
     (``keyring get <service> <username>``), without one for both (``keyring get <service> --mode creds``, keyring
-    25.2 or newer). Asked once per host and username in a sync; nothing it says is shown or kept.
+    25.2 or newer). Asked once per host and username in a sync; nothing it says is shown or kept. ``host_only``:
+    for the host alone (a redirect's target).
     """
     logins = _logins.get()
     scheme, host = origin = _origin(url)  # as uv writes them: the host in lower case, without its scheme's own port
@@ -436,7 +440,8 @@ def _from_keyring(url: SplitResult, username: str) -> Login | None:
         if key not in logins.asked and not logins.keyring_silent:
             service = urlunsplit(url._replace(scheme=scheme, netloc=host))
             try:
-                logins.asked[key] = _ask_keyring(service, username) or _ask_keyring(host, username)
+                found = None if host_only else _ask_keyring(service, username)
+                logins.asked[key] = found or _ask_keyring(host, username)
             except subprocess.TimeoutExpired:  # waiting for someone to unlock its store: it would wait as long again
                 logins.keyring_silent = True
             except _OldKeyring:  # and would refuse the host's as well
