@@ -112,6 +112,44 @@ def test_main_builds_the_options_of_the_command_it_runs(
         assert "invalid choice: 'x' (choose from 'select', 'sync', 'verify')" in err
 
 
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (
+            "select",
+            (
+                "Print what the lock installs for an interpreter, extras and groups, changing nothing. "
+                "Exit codes: 0 ok, 2 bad input."
+            ),
+        ),
+        (
+            "sync",
+            (
+                "Make a venv match the lock exactly (create, adopt or update it). "
+                "Exit codes: 0 ok, 1 the sync failed, 2 bad input."
+            ),
+        ),
+        (
+            "verify",
+            (
+                "Check installed files against RECORD and the venv against the lock, changing nothing. "
+                "Exit codes: 0 nothing found, 1 a difference found, 2 bad input."
+            ),
+        ),
+    ],
+)
+def test_each_commands_help_says_what_it_does_and_its_exit_codes(
+    capsys: pytest.CaptureFixture[str], command: str, says: str
+) -> None:
+    # `venvsync verify --help` printed its usage and options only: what the command does and what its exit codes
+    # mean were in `venvsync --help` alone, where a user who asked one command's help does not look (found by QA)
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert says in " ".join(out.split())
+
+
 @pytest.mark.parametrize("columns", [None, "30", "100", "250", "0", "x", "terminal", "no stdout"])
 def test_the_help_is_as_wide_as_argparse_makes_it(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     # the width is worked out without importing shutil, as shutil.get_terminal_size works it out

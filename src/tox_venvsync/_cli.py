@@ -78,9 +78,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (summary, add_options) in _COMMANDS.items():
+    for name, (summary, described, add_options) in _COMMANDS.items():
         if command in {None, name}:
-            add_options(commands.add_parser(name, help=summary, formatter_class=_formatter))
+            add_options(commands.add_parser(name, help=summary, description=described, formatter_class=_formatter))
     return parser
 
 
@@ -143,11 +143,33 @@ def _verify_options(verify: argparse.ArgumentParser) -> None:
     _inexact_arg(verify)  # and one synced keeping packages the lock does not name
 
 
-#: each command's one-line help and the function that adds its options, in the order ``--help`` lists them
-_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
-    "select": ("print what the lock installs for an interpreter, extras and groups", _select_options),
-    "sync": ("make a venv match the lock exactly (create, adopt or update it)", _sync_options),
-    "verify": ("check installed files against RECORD and the venv against the lock", _verify_options),
+#: each command's one-line help in ``venvsync --help``, the description its own ``--help`` starts with (what it
+#: does and its exit codes), and the function that adds its options, in the order ``--help`` lists them
+_COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
+    "select": (
+        "print what the lock installs for an interpreter, extras and groups",
+        (
+            "Print what the lock installs for an interpreter, extras and groups, changing nothing. "
+            "Exit codes: 0 ok, 2 bad input."
+        ),
+        _select_options,
+    ),
+    "sync": (
+        "make a venv match the lock exactly (create, adopt or update it)",
+        (
+            "Make a venv match the lock exactly (create, adopt or update it). "
+            "Exit codes: 0 ok, 1 the sync failed, 2 bad input."
+        ),
+        _sync_options,
+    ),
+    "verify": (
+        "check installed files against RECORD and the venv against the lock",
+        (
+            "Check installed files against RECORD and the venv against the lock, changing nothing. "
+            "Exit codes: 0 nothing found, 1 a difference found, 2 bad input."
+        ),
+        _verify_options,
+    ),
 }
 
 
