@@ -684,6 +684,15 @@ def test_a_refused_env_dir_set_in_tox_ini_is_named_in_the_sentence(demo: Demo, t
     code, out = demo.run()
     assert code != 0
     assert "choose an empty or missing directory for env_location\n" in out
+    # and through --env-location names the option: the user typed no env_location, tox.ini may have none
+    # (found by QA)
+    text = ini.read_text().replace(str(other), str(demo.venvs / "{env_name}"))
+    ini.write_text(text)
+    code, out = demo.run("--env-location", str(other))
+    assert code != 0
+    assert f"refusing to use {other} as a virtual environment: it holds files and no pyvenv.cfg" in out
+    assert "choose an empty or missing directory for --env-location\n" in out
+    assert (other / "notes.txt").read_text() == "keep me"
 
 
 def test_recreate_empties_our_venv_and_builds_it_again(demo: Demo) -> None:
@@ -1863,7 +1872,7 @@ def test_an_empty_location_it_may_not_write_is_refused(
     assert code != 0
     assert (
         f"py312: failed with refusing to use {location} as a virtual environment: it cannot be written (Permission "
-        "denied); make it writable or choose a writable env_location"
+        "denied); make it writable or choose a writable --env-location"
     ) in out, out
     assert "Traceback" not in out
     assert list(location.iterdir()) == []

@@ -129,6 +129,8 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         self._venvsync_locating: set[int] = set()
         #: tox's Ctrl-C, for the sync running in this environment's thread (see :meth:`interrupt`)
         self._venvsync_interrupt = Interrupt()
+        #: whether ``--env-location`` put the venv where it is (see :meth:`_env_location`), for the sentences
+        self._venvsync_moved: bool = False
         super().__init__(create_args)
 
     @staticmethod
@@ -296,6 +298,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         option = bool(template) and selected is not False
         if template and option:
             value = Path(template.replace("{env_name}", self.name)).expanduser()
+        self._venvsync_moved = option
         if "\0" in str(value):  # no system call takes it: a stray byte in tox.ini, or a variable's value
             msg = f"env_location {str(value)!r} holds a NUL character, which no path can; correct env_location"
             raise HandledError(msg)
@@ -355,8 +358,10 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
 
     def setup(self) -> None:
         """Set the environment up while holding its lock, so two runs on one location take turns."""
-        # where tox.ini sets env_dir, the venv is there and env_location is not read: sentences name env_dir
-        with renamed("env_location", "env_dir") if self._env_dir_set else contextlib.nullcontext():
+        # where tox.ini sets env_dir, the venv is there and env_location is not read: sentences name env_dir; where
+        # --env-location moved it, they name the option the user typed, not a key tox.ini may not even have
+        named_as = self._location_named
+        with renamed("env_location", named_as) if named_as else contextlib.nullcontext():
             if getattr(self.options, "sync_dry_run", False):
                 self._dry_run()
             self._setup_locked()
@@ -395,6 +400,14 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         """
         super().interrupt()
         self._venvsync_interrupt.set()
+
+    @property
+    def _location_named(self) -> str | None:
+        """What set the venv's path when it is not ``env_location``: ``env_dir`` in tox.ini, or ``--env-location``."""
+        if self._env_dir_set:
+            return "env_dir"
+        self.env_dir  # noqa: B018  # works the location out, and with it whether --env-location gave it
+        return "--env-location" if self._venvsync_moved else None
 
     @property
     def _env_dir_set(self) -> bool:
