@@ -99,7 +99,7 @@ def protected_paths(project_root: Path | None, home: Path | None = None) -> Mapp
 
 
 #: a shell variable as a user writes one at the start of a path: ``$HOME``, ``${HOME}``
-_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))$")
+_SHELL_VARIABLE = r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))$"
 
 
 def unexpanded_start(value: Path, key: str, *, in_tox: bool) -> str | None:
@@ -113,7 +113,7 @@ def unexpanded_start(value: Path, key: str, *, in_tox: bool) -> str | None:
     if value.is_absolute() or not value.parts:
         return None
     first = value.parts[0]
-    found = _SHELL_VARIABLE.match(first)
+    found = re.match(_SHELL_VARIABLE, first)  # compiled where first used: most venv paths are absolute
     if not first.startswith("~") and found is None:
         return None
     if in_tox:

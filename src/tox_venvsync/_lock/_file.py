@@ -95,7 +95,8 @@ def lock_bytes(path: Path) -> bytes:
 
 
 #: a workspace member's or path dependency's tree in a uv.lock, as uv writes it: ``source = { editable = "libs/a" }``
-_LOCAL_TREE = re.compile(rb'^source = \{ (?:editable|virtual|directory) = "([^"]+)" \}$', re.MULTILINE)
+#: (compiled where first used: only a workspace's lock has such lines, and compiling it was 0.08 ms of every run)
+_LOCAL_TREE = rb'^source = \{ (?:editable|virtual|directory) = "([^"]+)" \}$'
 
 
 def member_projects(lock: Path, data: bytes) -> list[Path]:
@@ -107,7 +108,7 @@ def member_projects(lock: Path, data: bytes) -> list[Path]:
     first = data.find(b"\n[[package]]\n")  # uv writes [manifest] above the packages
     if data.find(b"\n[manifest]\n", 0, len(data) if first < 0 else first) < 0:
         return []
-    paths = {m.decode("utf-8", "replace") for m in _LOCAL_TREE.findall(data)}
+    paths = {m.decode("utf-8", "replace") for m in re.findall(_LOCAL_TREE, data, re.MULTILINE)}
     return [lock.parent / path / "pyproject.toml" for path in sorted(paths) if path.strip("/") not in {"", "."}]
 
 
