@@ -9,6 +9,7 @@ Layout under the cache root (``TOX_VENVSYNC_CACHE_DIR``, else the platform's use
     locks/<key>.lock                                         one file lock per venv path
     locks/unpacked-<algorithm>-<digest>.lock                 taken while a broken unpacked tree is replaced
     interpreters/<key>.json                                  an interpreter's facts, while its binary is unchanged
+    discovered/<key>.json                                    the interpreter a base_python named, when tox's own was it
     toml/<key>.json                                          a lockfile's parsed tables, by the digest of their text
     selections/<key>.json                                    what a lock selected for one request and interpreter
     pins/<key>.json                                          the file the index gave a requirements pin, per tags

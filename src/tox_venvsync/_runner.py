@@ -619,7 +619,9 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         if self._virtualenv_session is not None or subprocess_spec:
             return super()._get_python(base_python)  # a session exists, or virtualenv runs in a subprocess
         try_first = getattr(self.options, "discover", None) or []
-        self._interpreter = discover(base_python, try_first_with=try_first, env=self.virtualenv_env_vars())
+        # the cache keeps the answer when the interpreter running tox gave it, while that one is unchanged
+        env = self.virtualenv_env_vars()
+        self._interpreter = discover(base_python, try_first_with=try_first, env=env, cache=self._cache)
         return None if self._interpreter is None else python_info(self._interpreter)
 
     def _layout(self) -> VenvLayout | None:
