@@ -14,7 +14,6 @@ import shutil
 import stat
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -38,6 +37,7 @@ from tox_venvsync._atomic import write_atomic
 from tox_venvsync._bytecode import cache_tag, compiled, outdated, remember_sources, reproducible
 from tox_venvsync._errors import InstallError
 from tox_venvsync._placeable import link_out_of
+from tox_venvsync._threads import each_in_threads
 
 # the unpacking (``_unpacked``, with ``_verify`` and ``_zip``) is imported where a tree is taken or made: a sync
 # that only removes packages does not load it.
@@ -281,12 +281,8 @@ class LinkInstaller:
         if _LINK_WORKERS > 1 and len(trees) > 1 and self._disjoint(trees):
             # biggest first, so the workers finish at about the same time
             trees.sort(key=lambda item: -len(self._trees[item[1].pick.name].entries))
-            pool = ThreadPoolExecutor(max_workers=_LINK_WORKERS, thread_name_prefix="venvsync-link")
-            try:
-                for _ in pool.map(lambda item: self.install(*item), trees):
-                    pass
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)  # on an error or Ctrl-C, start no other wheel
+            # on an error or Ctrl-C, no other wheel starts, and every wheel under way is placed before this raises
+            each_in_threads(lambda item: self.install(*item), trees, workers=_LINK_WORKERS, name="venvsync-link")
         else:
             rest = list(installs)
             if self.recorder is not None and len(trees) != len(installs):
