@@ -28,6 +28,7 @@ from tox_venvsync import _bytecode, _verify
 from tox_venvsync._apply import TEMPORARY_SUFFIX
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
+from tox_venvsync._entry import INTERRUPTED
 from tox_venvsync._errors import BadInputError, file_system_error
 from tox_venvsync._installed import dist_info_names
 from tox_venvsync._journal import Journal
@@ -1806,6 +1807,17 @@ def test_a_venv_whose_creation_is_cut_off_is_not_left_half_made(  # noqa: PLR091
     code, out, err = run(capsys, *sync_args(lock, venv, python312))
     assert (code, out) == ((130, "") if interrupt else (1, ""))
     assert err.count("\n") == 1
+    assert not (tmp_path / "opt").exists()  # the venv and the parent this run made
+
+
+def test_ctrl_c_between_the_making_of_a_venv_and_its_sync_leaves_no_venv(
+    lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], mocker: MockerFixture
+) -> None:
+    # the making's clean-up ended with the making, and the sync's started with the sync: a Ctrl-C (or SIGTERM) on the
+    # line between them left the new venv behind, made by this run and never filled
+    mocker.patch("tox_venvsync._cli.moved_from", side_effect=KeyboardInterrupt)
+    code, out, err = run(capsys, *sync_args(lock, tmp_path / "opt" / "venv", python312))
+    assert (code, out, err) == (130, "", INTERRUPTED + "\n")
     assert not (tmp_path / "opt").exists()  # the venv and the parent this run made
 
 

@@ -405,10 +405,11 @@ def _sync(args: argparse.Namespace) -> int:
         why = _why_made_again(now, version, base, named=named)
         if why is not None:
             check_before_recreating(spec, base, cache)  # a venv of another Python: emptied only once the input is good
-        with _undone(venv, protected, made_from, when=not adoptable(now, version)):  # a full disk, Ctrl-C
+        made: str | None = None  # what prepare did, once it returned
+        making = not adoptable(now, version)  # read before prepare changes it
+        try:  # one block from the making on: a Ctrl-C between the making and the sync left the new venv behind
             made = prepare(venv, Path(base.executable), version, protected, seed=args.seed)
-        moved = moved_from(venv)  # a venv made again here just now has no record of another place
-        try:
+            moved = moved_from(venv)  # a venv made again here just now has no record of another place
             target = TargetMemo(venv, venv / "bin" / "python", base=lambda: base).load()
             outcome = sync(spec, target, cache=cache, ahead=ahead)
             remember_place(venv)
@@ -417,9 +418,10 @@ def _sync(args: argparse.Namespace) -> int:
 
                 compile_venv(venv, target, cache.unpacked_dir, synced=outcome.plan is not None)
         except BaseException:
-            if made == "created":  # a venv this run made and could not fill (a broken lock, offline...): not left
-                with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
-                    undo_creation(venv, protected, made_from)
+            # a venv this run made and could not fill (a broken lock, offline, Ctrl-C...) is not left, nor one whose
+            # making was cut off (a full disk, Ctrl-C), also where a venv was to be made again
+            if made == "created" or (made is None and making):
+                _undo_creation(venv, protected, made_from)
             raise
     _warn_if_moved(venv, moved)
     _report(args, venv, made, outcome.plan, applied=outcome.applied, why=why if made == "recreated" else None)
@@ -467,16 +469,10 @@ def _recreate_preview(found: Found, version: tuple[int, ...], base: Target, *, n
     return recreate_line(found.path, why, "--python" if named else "its bin/python", base.python_full_version)
 
 
-@contextlib.contextmanager
-def _undone(venv: Path, protected: Mapping[Path, str], made_from: Path | None, *, when: bool) -> Iterator[None]:
-    """Remove the venv (and the parents ``made_from`` up) if the block fails and ``when``: no half-made venv is left."""
-    try:
-        yield
-    except BaseException:
-        if when:
-            with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
-                undo_creation(venv, protected, made_from)
-        raise
+def _undo_creation(venv: Path, protected: Mapping[Path, str], made_from: Path | None) -> None:
+    """Remove the venv this run made (:func:`undo_creation`); the error that stopped the sync is the one to report."""
+    with contextlib.suppress(OSError, VenvSyncError):
+        undo_creation(venv, protected, made_from)
 
 
 def _default_python(found: Found) -> str:
