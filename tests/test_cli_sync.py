@@ -1821,6 +1821,45 @@ def test_ctrl_c_between_the_making_of_a_venv_and_its_sync_leaves_no_venv(
     assert not (tmp_path / "opt").exists()  # the venv and the parent this run made
 
 
+@pytest.mark.parametrize("still_a_venv", [True, False], ids=["half-made", "no-venv"])
+def test_a_venv_this_run_made_that_cannot_be_removed_is_told_with_what_is_left_where(  # noqa: PLR0913  # fixtures
+    lock: Path,
+    tmp_path: Path,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    mocker: MockerFixture,
+    *,
+    still_a_venv: bool,
+) -> None:
+    # the removal's error was swallowed (the sync's error is the one to report): the venv stayed half made without a
+    # word, or, once its pyvenv.cfg was gone, as a directory the next sync refuses
+    venv = tmp_path / "venv"
+    refused = OSError(errno.EACCES, os.strerror(errno.EACCES), str(venv / "lib"))
+    mocker.patch("tox_venvsync._cli.sync", side_effect=KeyboardInterrupt)
+    if still_a_venv:  # the first directory's removal refused: pyvenv.cfg goes last, it is still a venv
+        mocker.patch("tox_venvsync._location.remove_tree", side_effect=refused)
+    else:  # refused after pyvenv.cfg went
+        mocker.patch("tox_venvsync._location.remove_tree")
+        real_unlink = Path.unlink
+
+        def unlink(path: Path, *, missing_ok: bool = False) -> None:
+            real_unlink(path, missing_ok=missing_ok)
+            if path.name == "pyvenv.cfg":
+                raise refused
+
+        mocker.patch.object(Path, "unlink", unlink)
+    code, out, err = run(capsys, *sync_args(lock, venv, python312))
+    assert (code, out) == (130, "")
+    made = f"venvsync: warning: {venv}, which this run made, could not be removed (Permission denied: {venv / 'lib'})"
+    then = (
+        " and is left half made: the next sync finishes it, or remove it"
+        if still_a_venv
+        else ", and what is left is no venv a sync takes: remove it"
+    )
+    assert err == f"{made}{then} (rm -rf {venv})\n{INTERRUPTED}\n"
+    assert (venv / "pyvenv.cfg").is_file() is still_a_venv
+
+
 def test_a_full_cache_that_holds_every_file_still_fills_a_venv_elsewhere(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, small_disks: SmallDisks
 ) -> None:

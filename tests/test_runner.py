@@ -1633,6 +1633,23 @@ def test_download_failure_is_reported(demo: Demo) -> None:
     assert not demo.venvs.exists()  # the venv this run made, and the directory made for it, are not left behind
 
 
+def test_a_venv_tox_made_that_cannot_be_removed_is_told_with_what_is_left_where(
+    demo: Demo, mocker: MockerFixture
+) -> None:
+    # the removal's error was swallowed (the download's is the one to report): the venv stayed half made without a word
+    demo.index.fail_paths["/files/beta-2.0-py3-none-any.whl"] = 503
+    refused = OSError(errno.EACCES, os.strerror(errno.EACCES), str(demo.venv / "lib"))
+    mocker.patch("tox_venvsync._location.remove_tree", side_effect=refused)
+    code, out = demo.run()
+    assert code != 0
+    assert "cannot fetch beta from http://127.0.0.1" in out
+    assert (
+        f"{demo.venv}, which this run made, could not be removed (Permission denied: {demo.venv / 'lib'}) and is "
+        f"left half made: the next sync finishes it, or remove it (rm -rf {demo.venv})\n"
+    ) in out
+    assert (demo.venv / "pyvenv.cfg").is_file()
+
+
 def test_a_failed_first_sync_removes_only_the_directories_it_made_also_with_dotdot_in_env_dir(demo: Demo) -> None:
     # an explicit env_dir keeps tox's spelling, ".." included: the directories above the ones the run made stay,
     # also when empty (one prepared with its owner and mode for the venvs)

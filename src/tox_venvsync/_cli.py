@@ -28,6 +28,7 @@ from tox_venvsync._location import (
     adoptable,
     inspect,
     kernel_path,
+    left_behind,
     made_for,
     missing_from,
     no_interpreter,
@@ -470,9 +471,16 @@ def _recreate_preview(found: Found, version: tuple[int, ...], base: Target, *, n
 
 
 def _undo_creation(venv: Path, protected: Mapping[Path, str], made_from: Path | None) -> None:
-    """Remove the venv this run made (:func:`undo_creation`); the error that stopped the sync is the one to report."""
-    with contextlib.suppress(OSError, VenvSyncError):
+    """Remove the venv this run made (:func:`undo_creation`); one that cannot be is told: what is left, and where.
+
+    The error that stopped the sync is the one to report, and a failed removal's error was swallowed: a venv left
+    half made (or a directory that no longer is one, which the next sync refuses) was left without a word.
+    """
+    try:
         undo_creation(venv, protected, made_from)
+    except (OSError, VenvSyncError) as exc:
+        with contextlib.suppress(OSError):  # the terminal that sent SIGHUP is gone
+            print(f"venvsync: warning: {left_behind(venv, exc)}", file=sys.stderr)
 
 
 def _default_python(found: Found) -> str:

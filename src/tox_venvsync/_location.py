@@ -21,6 +21,7 @@ from tox_venvsync._values import frozen
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
+    from tox_venvsync._errors import VenvSyncError
     from tox_venvsync._target import Target
 
 #: Files tox or we put in an env directory that do not make it "somebody else's".
@@ -416,6 +417,19 @@ def undo_creation(
     if made_from is None:
         return
     _remove_made_parents(venv, (made_from, *run_made))
+
+
+def left_behind(venv: Path, exc: OSError | VenvSyncError) -> str:
+    """What of the venv this run made :func:`undo_creation` left, where, and what to do, after it raised ``exc``."""
+    import shlex  # noqa: PLC0415  # only for a removal that failed
+
+    why = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else str(exc)
+    if not os.path.lexists(venv):  # the venv went, a directory made for it stayed
+        return f"{venv}, which this run made, was removed, but a directory made for it was not ({why}); remove it"
+    start, remove = f"{venv}, which this run made, could not be removed ({why})", f"rm -rf {shlex.quote(str(venv))}"
+    if (venv / "pyvenv.cfg").is_file():  # still a venv: the next sync adopts it, or makes it again
+        return f"{start} and is left half made: the next sync finishes it, or remove it ({remove})"
+    return f"{start}, and what is left is no venv a sync takes: remove it ({remove})"
 
 
 def _remove_made_parents(path: Path, tops: Iterable[Path]) -> None:

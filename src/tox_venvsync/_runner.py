@@ -51,6 +51,7 @@ from tox_venvsync._location import (
     cut_off,
     inspect,
     kernel_path,
+    left_behind,
     made_for,
     missing_from,
     no_interpreter,
@@ -416,14 +417,19 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         return any(key in loader or key in loader.overrides for loader in self.conf.loaders for key in keys)
 
     def _undo_creation(self) -> None:
-        """A venv this run made and could not fill (a broken lock, offline, a failed build) is not left behind."""
+        """A venv this run made and could not fill (a broken lock, offline, a failed build) is not left behind.
+
+        One that cannot be removed is told, with what is left where: the error swallowed left it without a word.
+        """
         made_from = self._venvsync_made
         if made_from is False:
             return
-        with contextlib.suppress(OSError, VenvSyncError):  # the first error is the one to report
-            with _CLAIMING:
-                run_made = frozenset(self._run_made)
+        with _CLAIMING:
+            run_made = frozenset(self._run_made)
+        try:
             undo_creation(self.env_dir, self._protected, made_from, tox_dirs=self._tox_dirs, run_made=run_made)
+        except (OSError, VenvSyncError) as exc:  # the first error is the one to report; this one is told, not raised
+            _LOGGER.warning("%s", left_behind(self.env_dir, exc))
 
     @property
     def _run_made(self) -> set[Path]:
