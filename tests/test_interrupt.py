@@ -429,6 +429,58 @@ def test_a_stop_while_a_linking_thread_starts_leaves_no_half_made_venv(
     assert site_tree(venv) == reference
 
 
+#: the child of :func:`test_a_stop_while_bytecode_compiles_ends_the_compiling_processes`: ``venvsync sync`` through the
+#: script, SIGHUP raised in the main thread as it waits for the processes compiling the venv's bytecode, which are
+#: paused first (SIGSTOP: still there, whatever their speed) and whose ids go to the file named by $COMPILERS
+COMPILING_CHILD = textwrap.dedent(f"""
+    import os, signal, subprocess, sys
+    {DEFAULT_SIGINT}
+    real_init, real_wait, compilers = subprocess.Popen.__init__, subprocess.Popen.wait, []
+    def init(self, args, *more, **kwargs):
+        real_init(self, args, *more, **kwargs)
+        if "compileall" in args:
+            compilers.append(self)
+    def wait(self, *args, **kwargs):
+        if self in compilers:
+            with open(os.environ["COMPILERS"], "w") as ids:
+                ids.write(" ".join(str(process.pid) for process in compilers))
+            for process in compilers:
+                os.kill(process.pid, signal.SIGSTOP)
+            compilers.clear()
+            os.kill(os.getpid(), signal.SIGHUP)
+        return real_wait(self, *args, **kwargs)
+    subprocess.Popen.__init__, subprocess.Popen.wait = init, wait
+    from tox_venvsync._entry import run
+    sys.exit(run())
+""")
+
+
+def test_a_stop_while_bytecode_compiles_ends_the_compiling_processes(
+    locks: tuple[Path, Path, Path], python312: Path, tmp_path: Path
+) -> None:
+    # the processes compiling the bytecode of a venv this run made went on writing __pycache__ directories into it
+    # while it was removed (py_compile makes a missing one, and the directories above it), and after venvsync was gone
+    _, v2, _ = locks
+    venv, ids = tmp_path / "venv", tmp_path / "compilers"
+    env = {**os.environ, "TOX_VENVSYNC_CACHE_DIR": str(tmp_path / "cache"), "COMPILERS": str(ids)}
+    command = [sys.executable, "-c", COMPILING_CHILD, "sync", "--lock", str(v2), "--venv", str(venv)]
+    command += ["--python", str(python312), "--compile-bytecode"]
+    # its output to a file, not a pipe: a compiling process left behind holds a pipe open, and the run never ended
+    with (tmp_path / "stderr").open("w") as stderr:
+        stopped = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env, check=False, timeout=300)
+    compilers = [int(pid) for pid in ids.read_text().split()]
+    with contextlib.ExitStack() as stack:
+        for pid in compilers:
+            stack.enter_context(killed_at_the_end(pid))  # a paused one left behind is ended when the test ends
+        said = (tmp_path / "stderr").read_text()
+        assert (stopped.returncode, said) == (129, STOPPED.format(signal="SIGHUP") + "\n")
+        assert compilers
+        for pid in compilers:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)  # ended and reaped by venvsync before it removed the venv
+        assert not venv.exists()
+
+
 #: a build backend that says it started (its process id, in the file $BUILD_STARTED) and then builds for ever
 HANGING_BUILD = """
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):

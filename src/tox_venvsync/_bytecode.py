@@ -217,18 +217,38 @@ def compile_all(target: Target) -> None:
     # py_compile, pip and uv then give: a layer whose times are rewritten to it would find timestamp .pyc stale
     mode = "checked-hash" if reproducible() else "timestamp"
     command = [target.executable, "-m", "compileall", "-qq", "--invalidation-mode", mode, "-i", "-"]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        processes = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)  # the venv's interpreter
-            for _ in range(workers)
-        ]
+        for _ in range(workers):
+            processes.append(_compiler(command, target))  # noqa: PERF401  # each listed once started: ended below
+        for number, process in enumerate(processes):  # every process gets its list (read whole at start), then all run
+            with contextlib.suppress(BrokenPipeError), process.stdin as stdin:  # type: ignore[union-attr]  # a PIPE
+                stdin.write("\n".join(missing[number::workers]).encode())
+        for process in processes:
+            process.wait()
+    except BaseException:
+        _end(processes)
+        raise
+
+
+def _compiler(command: list[str], target: Target) -> subprocess.Popen[bytes]:
+    """A ``compileall`` process of the venv's interpreter, reading the modules to compile on its standard input."""
+    try:
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     except OSError as exc:
         python = target.executable
         msg = f"cannot compile the bytecode of {target.prefix}: {python} does not run ({exc.strerror}); recreate it"
         raise BadInputError(msg) from exc
-    for number, process in enumerate(processes):  # every process gets its list (read whole at start), then all run
-        with contextlib.suppress(BrokenPipeError), process.stdin as stdin:  # type: ignore[union-attr]  # a PIPE
-            stdin.write("\n".join(missing[number::workers]).encode())
+
+
+def _end(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Kill and reap the compiling processes of a compile that failed or was stopped (Ctrl-C, SIGTERM: ``_entry``).
+
+    Left running, they went on writing into the venv, which a run that made it removes next (``py_compile`` makes a
+    missing ``__pycache__``, and the directories above it), and outlived venvsync.
+    """
+    for process in processes:
+        process.kill()  # one that ended already is not signalled
     for process in processes:
         process.wait()
 
