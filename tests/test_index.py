@@ -371,6 +371,39 @@ def test_a_stop_cuts_a_request_a_server_never_answers(local_index: LocalIndex, e
     assert time.monotonic() - started < 20
 
 
+def test_a_ctrl_c_while_a_thread_starts_stops_the_threads_from_taking_another_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a Ctrl-C (or SIGTERM, see _entry) raised while the caller waited in Thread.start for a new thread skipped the
+    # stop: the thread went on fetching every file of the lock, and the sync ended only after the last one
+    began, go = threading.Event(), threading.Event()
+    started: list[threading.Thread] = []
+    done: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        real_start(self)
+        started.append(self)
+        if len(started) == 1:
+            began.wait()
+            raise KeyboardInterrupt  # where the signal lands: this Thread.start never returns
+
+    def fetch(what: str) -> str:
+        began.set()
+        go.wait()  # until the caller has raised
+        done.append(what)
+        return what
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(KeyboardInterrupt):
+        each_on_kept_connections(fetch, ["first", "second", "third"], workers=2)
+    monkeypatch.undo()
+    go.set()
+    for thread in started:
+        thread.join()
+    assert done == ["first"]
+
+
 @pytest.mark.reliability("hostile")
 def test_an_index_page_sent_gzip_compressed_unasked_is_read(local_index: LocalIndex, wheelhouse: Path) -> None:
     # pip and uv decode it; read as it came, the page listed no file and the failure blamed the lock

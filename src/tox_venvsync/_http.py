@@ -24,6 +24,7 @@ from tox_venvsync._errors import BadInputError, BadUrlError, FetchError
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Iterator, Mapping, Sequence
+    from concurrent.futures import Future
 
 
 #: hosts a user trusts over plain http, comma-separated (as pip's --trusted-host)
@@ -330,9 +331,12 @@ def each_on_kept_connections(function: Callable[[_T], _R], items: Sequence[_T], 
         tox_interrupt.halting(stoppable.halt) if tox_interrupt is not None else contextlib.nullcontext(),
         ThreadPoolExecutor(max_workers=max(count, 1)) as pool,
     ):
-        # each thread in a copy of this one's context: the sync's logins (see use_logins)
-        threads = [pool.submit(contextvars.copy_context().run, work) for _ in range(count)]
+        threads: list[Future[list[tuple[int, _R]]]] = []
         try:
+            # each thread in a copy of this one's context: the sync's logins (see use_logins); inside the try: a
+            # Ctrl-C raised in a thread's start (see _threads) stops the threads started, that one too
+            for _ in range(count):
+                threads.append(pool.submit(contextvars.copy_context().run, work))  # noqa: PERF401  # see above
             for thread in threads:
                 results.extend(thread.result())
         except BaseException as exc:
