@@ -1,8 +1,9 @@
 """tox-venvsync's benchmark: tox-venvsync against tox-uv's lock runner, tox + pip, tox's pylock and plain uv sync.
 
 One command, ``python bench/run.py [--quick] [--runs N] [--scaling]``: it sets up three tool venvs under
-``bench/.work/venvs`` (tox + tox-venvsync editable, tox + tox-uv, plain tox), fetches the project's wheels once,
-serves them on 127.0.0.1, runs every scenario interleaved across the tools and writes ``bench/RESULTS.md``.
+``bench/.work/venvs`` (tox + tox-venvsync from a wheel of the working tree, tox + tox-uv, plain tox), fetches
+the project's wheels once, serves them on 127.0.0.1, runs every scenario interleaved across the tools and writes
+``bench/RESULTS.md``.
 See ``bench/README.md`` for what is measured and how to read the results.
 """
 
@@ -33,7 +34,7 @@ REPO = BENCH.parent
 PROJECT = BENCH / "project"
 WORK = BENCH / ".work"
 VENVS = WORK / "venvs"
-#: the plugin as the run found it: its working tree copied here, installed editable from here
+#: the plugin as the run found it: its working tree copied here, installed (as a wheel) from here
 SNAPSHOT = WORK / "snapshot"
 _REEXEC = "VENVSYNC_BENCH_IN_DRIVER"
 RESULTS = BENCH / "RESULTS.md"
@@ -81,11 +82,11 @@ def _venv_python(name: str) -> Path:
     return VENVS / name / "bin" / "python"
 
 
-def _make_venv(name: str, python: str, requirements: list[str], watch: Path | None = None) -> None:
-    """A venv with ``requirements``, made again when they, the interpreter or the ``watch`` file change."""
+def _make_venv(name: str, python: str, requirements: list[str], watch: Sequence[Path] = ()) -> None:
+    """A venv with ``requirements``, made again when they, the interpreter or a ``watch`` file change."""
     venv = VENVS / name
     stamp = venv / ".bench-stamp"
-    watched = hashlib.sha256(watch.read_bytes()).hexdigest() if watch else ""
+    watched = [hashlib.sha256(path.read_bytes()).hexdigest() for path in watch]
     want = json.dumps([python, requirements, watched], sort_keys=True)
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == want and _venv_python(name).exists():
         return
@@ -105,7 +106,7 @@ def _version_in(venv: str, distribution: str) -> str:
 def take_snapshot() -> str:
     """Copy the plugin's working tree (uncommitted changes included) to SNAPSHOT; describe what was copied.
 
-    The tox-venvsync venv has SNAPSHOT installed editable, so an edit to the repository while the benchmark
+    The tox-venvsync venv has SNAPSHOT installed (as a wheel), so an edit to the repository while the benchmark
     runs (by a person or another session) cannot change the code between two measurements.
     """
     commit = _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
@@ -131,7 +132,9 @@ def bootstrap() -> str:
         return (SNAPSHOT / ".described").read_text(encoding="utf-8")
     described = take_snapshot()
     (SNAPSHOT / ".described").write_text(described, encoding="utf-8")
-    _make_venv("tox-venvsync", python, ["-e", str(SNAPSHOT)], watch=SNAPSHOT / "pyproject.toml")
+    # installed from a wheel, as users have it (an editable install finds its own build by statting every module,
+    # a wheel's by reading its RECORD): made again whenever the snapshot's sources change
+    _make_venv("tox-venvsync", python, [str(SNAPSHOT)], watch=[SNAPSHOT / "pyproject.toml", SNAPSHOT / ".described"])
     tox = f"tox=={_version_in('tox-venvsync', 'tox')}"  # one tox version for every tool
     _make_venv("tox-uv", python, [tox, "tox-uv"])
     _make_venv("tox", python, [tox])
