@@ -1414,6 +1414,138 @@ def test_journal_unreadable_is_empty(tmp_path: Path, content: str, names: set[st
     assert Journal(tmp_path).pending() == names | {"x"}
 
 
+def test_clear_half_placed_has_the_owner_of_a_file_it_kept_reinstalled(venv: Venv, tmp_path: Path) -> None:
+    # found by mutation testing: the cut-off wheel may have replaced a file another distribution's RECORD lists; that
+    # file stays and its owner is added to the journal, so the next plan reinstalls it. A tree the journal names whose
+    # install finished (its RECORD is there) is left whole
+    cache = Cache(tmp_path / "cache")
+    shared = make_wheel(tmp_path / "w", "shared", "1.0", modules={"common/file.py": "X = 1\n"})
+    half = make_wheel(tmp_path / "w", "half", "1.0", modules={"half.py": "", "common/file.py": "X = 2\n"})
+    installer = LinkInstaller(venv.target, cache)
+    for wheel in (shared, half):
+        installer.check(wheel, from_cache(wheel))
+        installer.install(wheel, from_cache(wheel))
+    steps = tuple(
+        Step(action=Action.INSTALL, name=canonicalize_name(name), version=None, wanted=from_cache(wheel))
+        for name, wheel in (("shared", shared), ("half", half))
+    )
+    (venv.site / "half-1.0.dist-info" / "RECORD").unlink()  # cut off before its RECORD
+    Journal(venv.path).start(["half"], installer.tree_roots(Plan(steps=steps)))
+    clear_half_placed(venv.path, venv.target, cache.unpacked_dir)
+    assert not (venv.site / "half.py").exists()
+    assert (venv.site / "common" / "file.py").read_text() == "X = 2\n"  # shared's RECORD lists it: it stays
+    assert Journal(venv.path).pending() == {"half", "shared"}  # and shared is reinstalled
+    assert list(venv.dists()) == ["shared"]
+    assert check_records(scan([venv.site]), venv.path).missing == []
+
+
+def test_clear_half_placed_leaves_a_built_install_that_finished_and_an_empty_entry(venv: Venv) -> None:
+    # found by mutation testing: a sync cut off after a built wheel's install wrote its RECORD (before the journal
+    # was finished) names that install's files; they are its RECORD's now and stay, and so does its .dist-info
+    (venv.site / "done").mkdir()
+    (venv.site / "done" / "__init__.py").write_text("D = 1\n")
+    dist_info = _installed_by_hand(venv.site, "done", ["done/__init__.py"])
+    listed = [str(venv.site / "done" / "__init__.py"), str(dist_info / "METADATA"), str(dist_info / "RECORD")]
+    Journal(venv.path).start(["done"], files={"done": listed, "empty": []})
+    before = _snapshot(venv.path)
+    clear_half_placed(venv.path, venv.target, venv.path / "no-cache")
+    assert _snapshot(venv.path) == before
+    assert Journal(venv.path).pending() == {"done"}
+
+
+def _installed_by_hand(site: Path, name: str, files: Sequence[str]) -> Path:
+    """A ``.dist-info`` of ``name`` 1.0 in ``site`` whose RECORD lists ``files`` and its own two files."""
+    dist_info = site / f"{name}-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(f"Name: {name}\nVersion: 1.0\n")
+    rows = [*files, f"{dist_info.name}/METADATA", f"{dist_info.name}/RECORD"]
+    (dist_info / "RECORD").write_text("".join(f"{row},,\n" for row in rows))
+    return dist_info
+
+
+def test_a_journal_entry_counts_only_with_its_own_name_s_record_in_site_packages_as_its_last_path(
+    venv: Venv,
+) -> None:
+    # found by mutation testing: the journal is a file anyone who can write the venv can edit; an entry whose last
+    # path is no RECORD of its name's .dist-info in site-packages removes nothing, and no directory whole
+    (venv.site / "keep").mkdir()
+    (venv.site / "keep" / "__init__.py").write_text("K = 1\n")
+    keep_info = _installed_by_hand(venv.site, "keep", ["keep/__init__.py"])
+    (venv.site / "mine.py").write_text("a file of the user's\n")
+    mine = str(venv.site / "mine.py")
+    files = {
+        "keep": [mine, str(venv.site / "keep" / "RECORD")],  # no .dist-info: keep/ would go whole
+        "other": [mine, str(venv.path / "other-1.0.dist-info" / "RECORD")],  # not in site-packages
+        "ghost": [mine, str(venv.site / "someone-1.0.dist-info" / "RECORD")],  # another name's
+        "keep-too": [mine, str(venv.site / "keep_too-1.0.dist-info" / "METADATA")],  # ends in no RECORD
+    }
+    (venv.site / "keep_too-1.0.dist-info").mkdir()
+    Journal(venv.path).start(files, files=files)
+    before = _snapshot(venv.path)
+    clear_half_placed(venv.path, venv.target, venv.path / "no-cache")
+    assert _snapshot(venv.path) == before
+    assert keep_info.is_dir()
+
+
+def test_a_cut_off_built_install_s_entry_removes_its_own_new_files_and_no_other(venv: Venv, tmp_path: Path) -> None:
+    # found by mutation testing: of a valid entry's paths, a file of the venv's own state, another distribution's
+    # metadata and a file outside the venv stay; the install's own files go, with the files it was renaming into
+    # place beside them and the directories they leave empty, never one of the venv's top directories
+    keep_info = _installed_by_hand(venv.site, "keep", [])
+    half_info = venv.site / "half-1.0.dist-info"
+    half_info.mkdir()
+    (half_info / "METADATA").write_text("Name: half\nVersion: 1.0\n")
+    (venv.site / "half").mkdir()
+    (venv.site / "half" / "mod.py").write_text("")
+    (venv.site / "half" / f".mod.py.1{_apply.TEMPORARY_SUFFIX}").write_text("")  # a file it was renaming into place
+    data = venv.path / "share" / "half" / "doc.txt"  # a .data file: share/ is a top directory of the venv now
+    data.parent.mkdir(parents=True)
+    data.write_text("")
+    (venv.path / ".venvsync").mkdir()
+    ours = venv.path / ".venvsync" / "mark"
+    ours.write_text("the venv's own\n")
+    theirs = keep_info / "venvsync-notes.txt"  # no RECORD lists it, it is another distribution's all the same
+    theirs.write_text("")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the venv's\n")
+    listed = [str(venv.site / "half" / "mod.py"), str(data), str(ours), str(theirs), str(outside)]
+    Journal(venv.path).start(["half"], files={"half": [*listed, str(half_info / "RECORD")]})
+    clear_half_placed(venv.path, venv.target, venv.path / "no-cache")
+    assert not (venv.site / "half").exists()
+    assert not half_info.exists()
+    assert not (venv.path / "share" / "half").exists()
+    assert (venv.path / "share").is_dir()  # a top directory of the venv, emptied, stays (as an uninstall keeps it)
+    assert ours.read_text() == "the venv's own\n"
+    assert theirs.is_file()
+    assert outside.read_text() == "not the venv's\n"
+
+
+def test_a_cut_off_install_keeps_a_file_a_distribution_of_a_separate_platlib_lists(venv: Venv) -> None:
+    # found by mutation testing: a scheme whose platlib is a directory of its own; a distribution there lists the
+    # file the cut-off install wrote over, so the file stays and that distribution is reinstalled
+    platlib = venv.path / "platlib" / "site-packages"
+    (platlib / "ext").mkdir(parents=True)
+    (platlib / "ext" / "core.so").write_bytes(b"\x7fELF")
+    _installed_by_hand(platlib, "ext", ["ext/core.so"])
+    (platlib / "half-1.0.dist-info").mkdir()
+    target = replace(venv.target, scheme={**venv.target.scheme, "platlib": str(platlib)})
+    listed = [str(platlib / "ext" / "core.so"), str(platlib / "half-1.0.dist-info" / "RECORD")]
+    Journal(venv.path).start(["half"], files={"half": listed})
+    clear_half_placed(venv.path, target, venv.path / "no-cache")
+    assert (platlib / "ext" / "core.so").read_bytes() == b"\x7fELF"
+    assert not (platlib / "half-1.0.dist-info").exists()
+    assert Journal(venv.path).pending() == {"half", "ext"}
+
+
+def test_a_journal_s_list_of_files_that_is_no_list_is_passed_over(tmp_path: Path) -> None:
+    # found by mutation testing: a journal edited by hand to hold anything but a list of paths
+    # for a name is read as no files for that name, not as a traceback
+    (tmp_path / ".venvsync").mkdir()
+    files = {"a": 1, "b": ["/v/b.py", "/v/b-1.dist-info/RECORD"], "c": None}
+    (tmp_path / ".venvsync" / "journal.json").write_text(json.dumps({"names": ["a", "b"], "files": files}))
+    assert Journal(tmp_path).writing() == {"b": ["/v/b.py", "/v/b-1.dist-info/RECORD"]}
+
+
 # --- linking several unpacked wheels at once -------------------------------------------------------------------------
 
 
