@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,3 +200,82 @@ def test_dist_info_names_sorted(tmp_path: Path) -> None:
         "mid-3.dist-info",
         "zeta-1.dist-info",
     ]
+
+
+def test_scan_sorts_each_directory_whatever_order_the_file_system_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by mutation testing: test_scan_keeps_duplicates_and_dedupes_directories passed unsorted, in the order
+    # the file system happened to list
+    site = tmp_path / "site"
+    one = _dist_info(site, "pkg-1.0.dist-info")
+    two = _dist_info(site, "pkg-2.0.dist-info")
+    listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: sorted(listdir(path), reverse=True))
+    assert [d.dist_info for d in scan([site])[canonicalize_name("pkg")]] == [one, two]
+
+
+def test_scan_reads_no_copy_of_a_dist_info_directory(tmp_path: Path) -> None:
+    # found by mutation testing: a backup beside a distribution's .dist-info (with its METADATA) is no distribution
+    site = tmp_path / "site"
+    _dist_info(site, "pkg-1.0.dist-info.bak", metadata="Name: pkg\nVersion: 1.0\n")
+    _dist_info(site, "old-pkg-1.0.dist-info~", metadata="Name: old-pkg\nVersion: 1.0\n")
+    assert scan([site]) == {}
+
+
+def test_scan_reads_a_name_with_dashes_from_the_directory_and_a_name_it_lacks_from_metadata(tmp_path: Path) -> None:
+    # found by mutation testing: the version is after the last dash (an old installer kept the project's dashes); a
+    # directory named by a version alone is read from its METADATA
+    site = tmp_path / "site"
+    dashed = _dist_info(site, "foo-bar-1.0.dist-info")  # no METADATA: the directory's name is all there is
+    nameless = _dist_info(site, "-2.0.dist-info", metadata="Name: real\nVersion: 2.0\n")
+    assert scan([site]) == {
+        "foo-bar": [InstalledDist(name=canonicalize_name("foo-bar"), version=Version("1.0"), dist_info=dashed)],
+        "real": [InstalledDist(name=canonicalize_name("real"), version=Version("2.0"), dist_info=nameless)],
+    }
+
+
+def test_one_name_and_version_in_two_directories_are_two_distributions(tmp_path: Path) -> None:
+    # found by mutation testing: a broken venv's two copies (purelib and platlib) are each removed, not taken for one
+    name, version = canonicalize_name("pkg"), Version("1.0")
+    one = InstalledDist(name=name, version=version, dist_info=tmp_path / "purelib" / "pkg-1.0.dist-info")
+    two = InstalledDist(name=name, version=version, dist_info=tmp_path / "platlib" / "pkg-1.0.dist-info")
+    assert one != two
+    assert len({one, two}) == 2
+    assert one == InstalledDist(name=name, version=version, dist_info=tmp_path / "purelib" / "pkg-1.0.dist-info")
+
+
+def test_a_direct_url_json_of_the_wrong_shapes_names_the_url_alone(tmp_path: Path) -> None:
+    # found by mutation testing: a vcs_info or subdirectory of another type, an editable that is no true, read as
+    # absent (a vcs_info that is a string was a traceback)
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    for odd in (
+        {"vcs_info": "git"},
+        {"subdirectory": 3},
+        {"dir_info": {"editable": "yes"}},
+        {"dir_info": {"editable": 1}},
+    ):
+        (dist_info / "direct_url.json").write_text(json.dumps({"url": "file:///p", **odd}))
+        assert _direct_url(dist) == "file:///p", odd
+    (dist_info / "direct_url.json").write_text(json.dumps({"url": "file:///p", "dir_info": {"editable": True}}))
+    assert _direct_url(dist) == "editable+file:///p"
+
+
+def test_archive_hashes_prefer_pep_610_hashes_to_the_older_hash(tmp_path: Path) -> None:
+    # found by mutation testing: where both give a digest of one algorithm, "hashes" is the one read
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    info = {"hashes": {"sha256": "ab"}, "hash": "sha256=cd"}
+    (dist_info / "direct_url.json").write_text(json.dumps({"url": "file:///w/pkg.whl", "archive_info": info}))
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    assert dist.archive_hashes == {"sha256": "ab"}
+
+
+def test_noted_only_by_our_own_metadata_document(tmp_path: Path) -> None:
+    # found by mutation testing: a venvsync.json that is no JSON object was not written by a tox-venvsync
+    dist_info = _dist_info(tmp_path, "pkg-1.0.dist-info")
+    dist = InstalledDist(name=canonicalize_name("pkg"), version=Version("1.0"), dist_info=dist_info)
+    assert not _again(dist).noted
+    for document, noted in (("{}", True), ('{"artifact": "sha256:ab"}', True), ("[]", False), ('"x"', False)):
+        (dist_info / OUR_METADATA).write_text(document)
+        assert _again(dist).noted is noted, document
