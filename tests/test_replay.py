@@ -227,12 +227,17 @@ def test_a_tree_unpacked_again_is_another_key(env: Env, monkeypatch: pytest.Monk
     assert {k: v[:3] for k, v in env.tree().items()} == {k: v[:3] for k, v in placed.items()}
 
 
+@pytest.mark.parametrize("where", ["tree-file", "record"])
 def test_a_replay_that_fails_half_way_leaves_nothing_and_the_sync_places_the_trees(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+    env: Env, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     placed = _placed(env)
-    gone = next(env.cache.unpacked_dir.rglob("sub/deep/mod.py"))
-    gone.unlink()  # a file of a tree gone: the replay's link of it fails after others were made
+    if where == "tree-file":  # a file of a tree gone: the replay's link of it fails after others were made
+        next(env.cache.unpacked_dir.rglob("sub/deep/mod.py")).unlink()
+    else:  # found by mutation testing: a RECORD changed in the cache stops the replay after every other shared file
+        record = json.loads(_memo(env).read_text())["records"][-1][0]
+        with (env.cache.root / record).open("ab") as file:
+            file.write(b"changed,,\n")
     env.create()
     before = {k: v for k, v in env.tree().items() if not k.startswith(".venvsync")}
     seen: list[dict[str, tuple[object, ...]]] = []
@@ -322,6 +327,7 @@ _OUTSIDE = "../../outside"
         ("links", [["unpacked/x", "lib", ["../f"]]]),
         ("links", [["unpacked/x", "lib", [".."]]]),
         ("links", [["unpacked/x", "lib", [1]]]),
+        ("links", [["unpacked/x", "lib", ["a\0b"]]]),  # os.link raises ValueError, no OSError, for it
         ("shared", [["files/x", "bin/../../x", 1, 420]]),
         ("records", [["/etc/passwd", "x/RECORD", 1, 420]]),
         ("sources", [["lib", "unpacked/../x", ""]]),
@@ -407,6 +413,31 @@ def test_a_memo_relying_on_a_directory_that_links_out_is_not_replayed(
         env.sync()  # refused as a placement refuses it
     assert runs == [False]
     assert list(outside.rglob("*")) == [outside / "sub", outside / "sub" / "deep"]
+
+
+def test_a_memo_linking_shared_files_into_a_directory_that_links_out_is_not_replayed(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # found by mutation testing: bin/ holds only generated (shared) files, so only their rows make the replay rely
+    # on it; it is checked to lead inside the venv as the directories of the trees' links are
+    _placed(env)
+    env.create()
+    outside = tmp_path / "outside-bin"
+    shutil.move(env.venv / "bin", outside)
+    (env.venv / "bin").symlink_to(outside)
+    mine = sorted(p.name for p in outside.iterdir())
+    seen: list[tuple[bool, list[str]]] = []
+    original = _replay.Replay.run
+
+    def run(self: _replay.Replay) -> bool:
+        result = original(self)
+        seen.append((result, sorted(p.name for p in outside.iterdir())))
+        raise KeyboardInterrupt  # what the placement does then is not this test's
+
+    monkeypatch.setattr(_replay.Replay, "run", run)
+    with pytest.raises(KeyboardInterrupt):
+        env.sync()
+    assert seen == [(False, mine)]
 
 
 def test_a_shared_file_with_as_many_links_as_allowed_is_put_anew_and_the_placement_remembered(
@@ -573,3 +604,71 @@ def test_only_the_most_recently_written_or_replayed_memos_are_kept(
     env.create()
     assert env.sync()
     assert runs == [True, True]
+
+
+def test_a_placement_key_changes_with_the_interpreter_and_a_manifest_written_again(
+    env: Env, target_of: Callable[[str], Target], tmp_path: Path
+) -> None:
+    # found by mutation testing: the interpreter's facts are in the key whatever the bytecode tag, and a manifest
+    # written again with the same bytes (a tree unpacked again in place) is another key by its inode and times
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    manifest = tree / ".venvsync-wheel.json"
+    manifest.write_text("{}")
+    installs = [("alpha", "1.0", str(tree), b"")]
+    target = target_of("3.12")
+    key = _replay.placement_key(target, env.cache, env.venv, installs, None)
+    assert key == _replay.placement_key(target, env.cache, env.venv, installs, None)
+    assert _replay.placement_key(target_of("3.11"), env.cache, env.venv, installs, None) != key
+    again = tree / "again"
+    again.write_text("{}")
+    os.utime(again, ns=(manifest.stat().st_atime_ns, manifest.stat().st_mtime_ns + 1))
+    again.replace(manifest)
+    assert _replay.placement_key(target, env.cache, env.venv, installs, None) != key
+
+
+def test_a_memo_is_made_only_of_links_from_the_cache_into_the_venv_each_under_its_own_name(tmp_path: Path) -> None:
+    # found by mutation testing: what a placement did otherwise is never remembered, and a file linked twice is
+    # remembered as the later link made it
+    cache, venv = Cache(tmp_path / "cache"), tmp_path / "venv"
+    tree, site = f"{cache.root}/unpacked/sha256/ab/abcd", f"{venv}/lib/python3.12/site-packages"
+
+    def memo(*links: tuple[str, str]) -> dict[str, object]:
+        recorder = _replay.Recorder()
+        for source, destination in links:
+            recorder.link(source, destination)
+        return recorder.memo("key", venv, cache, [])
+
+    assert memo((f"{tree}/a.py", f"{site}/a.py"))["links"] == [
+        ["unpacked/sha256/ab/abcd", "lib/python3.12/site-packages", ["a.py"]]
+    ]
+    assert memo((f"{tmp_path}/elsewhere/a.py", f"{site}/a.py")) == {}
+    assert memo((f"{tree}/a.py", f"{tmp_path}/elsewhere/a.py")) == {}
+    assert memo((f"{tree}/a.py", f"{site}/b.py")) == {}  # a replay links a tree's file under its own name
+    later = memo((f"{tree}/a.py", f"{site}/a.py"), (f"{tree}/sub/a.py", f"{site}/a.py"))
+    assert later["links"] == [["unpacked/sha256/ab/abcd/sub", "lib/python3.12/site-packages", ["a.py"]]]
+    sources = [(f"{venv}/lib", tree, ""), (f"{tmp_path}/elsewhere", tree, "")]  # "/" fails the memo's check
+    assert _replay.Recorder().memo("key", venv, cache, sources)["sources"] == [
+        ["/", "unpacked/sha256/ab/abcd", ""],
+        ["lib", "unpacked/sha256/ab/abcd", ""],
+    ]
+
+
+def test_a_memo_keeps_the_records_apart_to_link_them_last(tmp_path: Path) -> None:
+    # found by mutation testing: a RECORD marks its distribution placed, so a replay links the RECORDs after every
+    # other file (see _journal.clear_half_placed); another file named RECORD is a shared file as any other
+    cache, venv = Cache(tmp_path / "cache"), tmp_path / "venv"
+    site = f"{venv}/lib/python3.12/site-packages"
+    recorder = _replay.Recorder()
+    recorder.link_shared(f"{cache.root}/files/ab/1", f"{site}/alpha-1.0.dist-info/RECORD", 10, executable=False)
+    recorder.link_shared(f"{cache.root}/files/ab/2", f"{site}/alpha-1.0.dist-info/INSTALLER", 9, executable=False)
+    recorder.link_shared(f"{cache.root}/files/ab/3", f"{site}/alpha/RECORD", 4, executable=False)
+    recorder.link_shared(f"{cache.root}/files/ab/4", f"{venv}/bin/alpha", 5, executable=True)
+    memo = recorder.memo("key", venv, cache, [])
+    site_in = "lib/python3.12/site-packages"
+    assert memo["records"] == [["files/ab/1", f"{site_in}/alpha-1.0.dist-info/RECORD", 10, 0o644]]
+    assert memo["shared"] == [
+        ["files/ab/2", f"{site_in}/alpha-1.0.dist-info/INSTALLER", 9, 0o644],
+        ["files/ab/3", f"{site_in}/alpha/RECORD", 4, 0o644],
+        ["files/ab/4", "bin/alpha", 5, 0o755],
+    ]
