@@ -179,6 +179,51 @@ def test_a_dead_process_s_work_directory_goes_and_another_namespace_s_only_once_
     )
 
 
+def _ended() -> int:
+    """The number of a process that has ended: it runs nothing now."""
+    ended = subprocess.Popen(["true"])  # noqa: S607  # any program that exits
+    ended.wait()
+    return ended.pid
+
+
+def test_the_work_directory_of_another_user_s_process_or_of_another_name_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by mutation testing: a process this user may not signal runs; a name that only starts as a work
+    # directory's is none; a dead process's "directory" that is a link is not walked (its target's modes stay)
+    namespace = _cache._pid_namespace()
+    theirs, dead, linked = _ended(), _ended(), _ended()
+    kill = os.kill
+
+    def another_users(pid: int, signal_number: int) -> None:
+        if pid == theirs:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        kill(pid, signal_number)
+
+    monkeypatch.setattr(os, "kill", another_users)
+    tmp = tmp_path / "tmp"
+    (tmp / f"p{theirs}-{namespace}").mkdir(parents=True)
+    (tmp / f"p{dead}-{namespace}.keep").mkdir()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(tmp / f"p{dead}-{namespace}.keep", (two_days_ago, two_days_ago))
+    target = tmp_path / "elsewhere"
+    (target / "sub").mkdir(parents=True)
+    (target / "sub").chmod(0o555)
+    (tmp / f"p{linked}-{namespace}").symlink_to(target)
+    _cache._remove_dead(tmp)
+    assert (tmp / f"p{theirs}-{namespace}").is_dir()
+    assert (tmp / f"p{dead}-{namespace}.keep").is_dir()
+    assert (target / "sub").stat().st_mode & 0o777 == 0o555
+
+
+def test_a_process_s_first_work_directory_removes_the_dead_ones(tmp_path: Path) -> None:
+    # found by mutation testing: the next process to make its work directory removes what a killed one left
+    dead = tmp_path / "tmp" / f"p{_ended()}-{_cache._pid_namespace()}"
+    (dead / "download").mkdir(parents=True)
+    own = Cache(tmp_path).tmp_dir()
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [own.name]
+
+
 def test_one_venv_reached_two_ways_has_one_lock(tmp_path: Path) -> None:
     # two syncs of one directory through a linked parent must take turns like any two syncs of it
     (tmp_path / "real").mkdir()
@@ -414,10 +459,13 @@ def test_a_dead_process_s_work_directory_goes_with_its_read_only_directories() -
                 unpacked = tmp / f"p{ended.pid}-{_cache._pid_namespace()}" / "built-x" / "proj-1.0" / "src"
                 unpacked.mkdir(parents=True)
                 (unpacked / "proj.py").write_text("x = 1\n")
+                theirs = shared / "theirs"  # a directory of the user's a link in the tree leads to: its mode stays
+                theirs.mkdir(mode=0o555)
+                (unpacked / "linked").symlink_to(theirs)
                 unpacked.chmod(0o555)
                 unpacked.parent.chmod(0o555)
                 _cache._remove_dead(tmp)
-                said = ",".join(sorted(entry.name for entry in tmp.iterdir()))
+                said = ",".join(sorted(entry.name for entry in tmp.iterdir())) + f";{theirs.stat().st_mode & 0o777:o}"
             finally:
                 os.write(write, said.encode())
                 os._exit(0)
@@ -425,7 +473,7 @@ def test_a_dead_process_s_work_directory_goes_with_its_read_only_directories() -
         with os.fdopen(read, "rb") as pipe:
             said = pipe.read().decode()
         os.waitpid(child, 0)
-        assert said == ""
+        assert said == ";555"
     finally:
         for directory, _, _ in os.walk(shared):
             Path(directory).chmod(0o755)
