@@ -31,6 +31,7 @@ from tox_venvsync._errors import (
     HashMismatchError,
     InstallError,
     InTheWayError,
+    LocationError,
     LockFileError,
     SelectionError,
     file_system_error,
@@ -912,6 +913,35 @@ def test_a_link_out_of_the_venv_where_a_wheel_goes_stops_the_sync_before_anythin
     assert str(info.value) == (
         f"cannot install kernel from {wheel.name}: {link} is a link to {outside}, outside the virtual environment; "
         "remove the link"
+    )
+
+
+@pytest.mark.parametrize("where", ["bin", "site-packages", "lib"])
+def test_a_scheme_directory_linked_out_of_the_venv_stops_the_sync_before_anything_changes(
+    env: Env, tmp_path: Path, where: str
+) -> None:
+    # found by mutation testing: the links out were looked for below each scheme directory only, so a bin/ or
+    # site-packages linked to a directory outside got the sync's scripts and packages written there
+    kept = make_wheel(tmp_path / "k", "kept", "1.0")
+    write_pylock(env.lock, [package_entry("kept", "1.0", [wheel_entry(kept)])])
+    env.sync()
+    linked = {"bin": env.venv / "bin", "site-packages": env.site, "lib": env.venv / "lib"}[where]
+    outside = tmp_path / "outside"
+    shutil.copytree(linked, outside, symlinks=True)
+    shutil.rmtree(linked)
+    linked.symlink_to(outside)
+    before, outside_before = env.stats(), sorted(p.name for p in outside.rglob("*"))
+    modules, scripts = {"alpha/__init__.py": "def main(): pass\n"}, {"alpha-cli": "alpha:main"}
+    wheel = make_wheel(tmp_path / "w", "alpha", "1.0", modules=modules, console_scripts=scripts)
+    entries = [package_entry("kept", "1.0", [wheel_entry(kept)]), package_entry("alpha", "1.0", [wheel_entry(wheel)])]
+    write_pylock(env.lock, entries)
+    with pytest.raises(LocationError) as info:
+        env.sync()
+    assert env.stats() == before
+    assert sorted(p.name for p in outside.rglob("*")) == outside_before
+    assert str(info.value) == (
+        f"refusing to use {env.venv} as a virtual environment: {linked} is a link to {outside}, outside it; "
+        "remove the link and sync again"
     )
 
 

@@ -7,7 +7,7 @@ import stat
 import sys
 from typing import TYPE_CHECKING
 
-from tox_venvsync._errors import InstallError, InTheWayError, not_writable
+from tox_venvsync._errors import InstallError, InTheWayError, LocationError, not_writable
 from tox_venvsync._uninstall import _under
 
 if TYPE_CHECKING:
@@ -50,6 +50,26 @@ def link_out_of(base: str, relative: str, real_venv: str, checked: dict[str, boo
         if stat.S_ISLNK(found.st_mode) and not _leads_inside(current, real_venv):
             return current
     return None
+
+
+def refuse_schemes_linked_out(venv: Path, scheme: Mapping[str, str]) -> None:
+    """Refuse a venv where the way to a directory of its scheme (``bin``, ``site-packages``) is a link out of it.
+
+    :func:`link_out_of` looks below each scheme directory; the scheme directory itself and the way to it were not
+    looked at: a ``bin/`` or ``site-packages`` linked to a directory outside had a sync's scripts and packages
+    written there, hard-linked to the cache's files (found by mutation testing). Asked before anything is fetched
+    or changed; a few ``lstat`` calls, once per sync with work.
+    """
+    root = os.fspath(venv)
+    real_venv, checked = os.path.realpath(root), dict[str, bool]()
+    for key in sorted(scheme):
+        path = os.path.normpath(scheme[key])
+        if not _under(path, root):  # the data scheme is the venv itself
+            continue
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        if (link := link_out_of(root, relative, real_venv, checked)) is not None:
+            reason = f"{link} is a link to {os.path.realpath(link)}, outside it; remove the link and sync again"
+            raise LocationError(venv, reason)
 
 
 def _leads_inside(path: str, real_venv: str) -> bool:

@@ -303,6 +303,9 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
         if plan.changes or (spec.deps and not kept_deps):
+            from tox_venvsync._placeable import refuse_schemes_linked_out  # noqa: PLC0415  # see the imports
+
+            refuse_schemes_linked_out(spec.venv, target.scheme)  # nothing written through a bin/ linked elsewhere
             picks = {str(step.name): step.wanted.pick for step in plan.steps if step.wanted is not None}
             with _saying_where_from(spec, picks):  # a broken wheel, met as it is unpacked, checked or placed
                 plan, wheels = _fetched(spec, target, plan, sources, fetcher)  # verified and built before any change
