@@ -26,6 +26,7 @@ from _support.pythons import installed_python
 from _support.wheels import make_wheel
 from tox_venvsync import _bytecode, _verify
 from tox_venvsync._apply import TEMPORARY_SUFFIX
+from tox_venvsync._build import Builder
 from tox_venvsync._cache import Cache, env_lock
 from tox_venvsync._cli import main
 from tox_venvsync._entry import INTERRUPTED
@@ -1165,6 +1166,77 @@ def test_a_tree_that_lost_a_file_and_its_wheel_is_fetched_again_or_offline_says_
     assert (code, err) == (0, "")
     assert out == f"{two}: created, synced 2 packages: 2 installed\n"
     assert run(capsys, "verify", "--venv", str(two), "--lock", str(lock))[0] == 0
+
+
+def _project_locked_with_alpha(root: Path, local_index: LocalIndex, lock_name: str) -> Path:
+    """A project that needs ``buildhelp`` to build, and its lock naming it (editable) and the wheel alpha.
+
+    The ``uv.lock`` holds its build to ``buildhelp==1.0`` (uv's build constraints).
+    """
+    project = write_project(root, "demo", "0.1.0", {"demo/__init__.py": ""})
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("requires = []", 'requires = ["buildhelp>=1"]'))
+    wheel = make_wheel(local_index.directory, "alpha", "1.0")
+    if lock_name == "pylock.toml":  # pip lock . names the project by its directory
+        entry = package_entry("alpha", "1.0", [wheel_entry(wheel, url=local_index.file_url(wheel.name))])
+        return write_pylock(project / "pylock.toml", [{"name": "demo", "directory": {"path": "."}}, entry])
+    pyproject.write_text(pyproject.read_text() + '[tool.uv]\nbuild-constraint-dependencies = ["buildhelp==1.0"]\n')
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    lock = project / "uv.lock"
+    lock.write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+        '[manifest]\nbuild-constraints = [{ name = "buildhelp", specifier = "==1.0" }]\n\n'
+        f'[[package]]\nname = "alpha"\nversion = "1.0"\nsource = {{ registry = "{local_index.simple_url}" }}\n'
+        f'wheels = [{{ url = "{local_index.file_url(wheel.name)}", hash = "sha256:{digest}", '
+        f"size = {wheel.stat().st_size} }}]\n\n"
+        '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { editable = "." }\n'
+        'dependencies = [{ name = "alpha" }]\n'
+    )
+    return lock
+
+
+@pytest.mark.usefixtures("cache_dir")
+@pytest.mark.parametrize("lock_name", ["uv.lock", "pylock.toml"])
+def test_offline_with_a_cold_cache_lists_what_is_missing_before_the_project_is_built(  # noqa: PLR0913, PLR0917  # fixtures and the parameter
+    tmp_path: Path,
+    local_index: LocalIndex,
+    python312: Path,
+    capsys: pytest.CaptureFixture[str],
+    mocker: MockerFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    lock_name: str,
+) -> None:
+    # a lock that names the project itself (uv's editable root, pip lock .'s directory): the plan built the project
+    # first, to compare its contents, and offline that build failed on its build requirements (exit code 1: "cannot
+    # build demo ...: installing its build requirements failed (...)") where every file missing was to be listed, as
+    # for a lock without the project (found by QA)
+    lock = _project_locked_with_alpha(tmp_path / "project", local_index, lock_name)
+    venv = tmp_path / "venv"
+    built = mocker.spy(Builder, "from_tree")
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--offline"))
+    assert (code, out) == (2, "")
+    held = " (held to buildhelp==1.0)" if lock_name == "uv.lock" else ""  # by the uv.lock's build constraints
+    assert err == (
+        "venvsync: error: offline and 1 file(s) are not in the cache: alpha (alpha-1.0-py3-none-any.whl); run once "
+        f"online (or fill TOX_VENVSYNC_CACHE_DIR) first; building demo from {lock.parent} needs its build "
+        f"requirements buildhelp>=1{held} too, which offline pip takes only from PIP_FIND_LINKS: put them there, or "
+        "leave the project out with --no-install-project\n"
+    )
+    assert not venv.exists()
+    assert local_index.requests == []
+    assert built.call_count == 0  # refused before the project's build started
+
+    # its advice holds: with the files in the cache and the build's requirements in the find-links, offline works
+    assert run(capsys, *sync_args(lock, tmp_path / "online", python312, "--no-install-project"))[0] == 0
+    links = tmp_path / "links"
+    make_wheel(links, "buildhelp", "1.0")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    code, out, err = run(capsys, *sync_args(lock, venv, python312, "--offline"))
+    assert (code, err) == (0, ""), err
+    assert dist_info_names([venv / "lib" / "python3.12" / "site-packages"]) == [
+        "alpha-1.0.dist-info",
+        "demo-0.1.0.dist-info",
+    ]
 
 
 def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(

@@ -2576,6 +2576,49 @@ def test_deps_under_sync_offline_ask_no_index(demo: Demo, monkeypatch: pytest.Mo
     assert demo.index.requests == []
 
 
+@pytest.mark.parametrize("offline", ["--sync-offline", "TOX_VENVSYNC_OFFLINE"])
+def test_sync_offline_lists_the_missing_files_before_the_projects_sdist_is_built(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch, mocker: MockerFixture, offline: str
+) -> None:
+    # package = sdist: the runner builds tox's sdist into a wheel, and offline that build failed on its build
+    # requirements ("cannot build the project from ...: installing its build requirements failed (...)") where the
+    # files the cache lacks were to be listed, as for a project tox builds as a wheel (found by QA)
+    _pip_from(demo.index, monkeypatch)  # tox's packaging environment installs buildhelp from the test index
+    _packaged(demo, "sdist")
+    pyproject = demo.project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("requires = []", 'requires = ["buildhelp>=1"]'))
+    make_wheel(demo.index.directory, "buildhelp", "1.0")
+    built = mocker.spy(Builder, "from_project_sdist")
+    args = (offline,) if offline.startswith("--") else ()
+    if not args:
+        monkeypatch.setenv(offline, "1")
+    code, out = demo.run(*args)
+    assert code != 0
+    found = re.search(
+        r"py312: failed with offline and 2 file\(s\) are not in the cache: alpha \(alpha-1\.0-py3-none-any\.whl\), "
+        r"beta \(beta-2\.0-py3-none-any\.whl\); run once online \(or fill TOX_VENVSYNC_CACHE_DIR\) first; building "
+        r"the project from (\S+) needs its build requirements buildhelp>=1 too, which offline pip takes only from "
+        r"PIP_FIND_LINKS: put them there, or leave the project out with package = skip\n",
+        out,
+    )
+    assert found is not None, out
+    assert found.group(1).endswith("demo_pkg-0.1.tar.gz")
+    assert built.call_count == 0  # refused before the sdist's build started
+    assert "cannot build" not in out
+    assert not demo.venv.exists() or dist_info_names([demo.site]) == []
+
+    # with the files in the cache (a run online) and buildhelp in the find-links, the offline run works
+    monkeypatch.delenv("TOX_VENVSYNC_OFFLINE", raising=False)
+    assert demo.run()[0] == 0
+    links = demo.work.parent / "links"
+    make_wheel(links, "buildhelp", "1.0")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    (demo.project.path / "src" / "demo_pkg.py").write_text("WORD = 'offline'\n")
+    code, out = demo.run("--sync-offline")
+    assert code == 0, out
+    assert "demo_pkg says offline" in out
+
+
 def test_tox_s_constraints_apply_to_deps_and_a_change_to_them_is_seen(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

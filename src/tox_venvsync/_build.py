@@ -110,14 +110,13 @@ class Builder:
             msg = f"cannot install {pick.name} at {pick.context}: {reason}; correct it in the lock"
             raise BadInputError(msg)
         source = f"{vcs.url}@{vcs.commit}"
-        # "with submodules": a wheel kept from before they were checked out is built again, once, with them
-        key = self._key(f"{source}#{vcs.subdirectory or ''}#with submodules")
+        key = self._vcs_key(pick)
         out = self._cache.built("git", key)
         with self._once(out, "git", key) as wheel:
             if wheel is not None:
                 return _as_locked(pick, wheel, source)
             if self._offline:  # a clone is a download, which --sync-offline makes none of (also from a file: URL)
-                raise OfflineError([f"{pick.name} (the wheel built from {source})"])  # exit code 2, as a file missing
+                raise OfflineError([not_built(pick)])  # exit code 2, as a file missing
             if "@" in vcs.url.partition("://")[2].partition("/")[0]:
                 from tox_venvsync._http import check_transport  # noqa: PLC0415  # a URL with a login only
 
@@ -141,6 +140,22 @@ class Builder:
                     _git(what, update, environ, _SUBMODULES)  # with the clone's login
                 tree = _below(pick, checkout, vcs.subdirectory, source)
                 return _as_locked(pick, self._build_into(pick, tree, out, "wheel", source), source)
+
+    def _vcs_key(self, pick: Pick) -> str:
+        vcs = pick.vcs
+        assert vcs is not None  # noqa: S101  # only vcs picks come here
+        # "with submodules": a wheel kept from before they were checked out is built again, once, with them
+        return self._key(f"{vcs.url}@{vcs.commit}#{vcs.subdirectory or ''}#with submodules")
+
+    def built_before(self, pick: Pick) -> bool:
+        """Whether the cache holds the wheel of ``pick``'s locked commit: offline, one it does not is a missing file.
+
+        True for what is no git commit, or one the sync refuses (another VCS): not missing, its own error comes where
+        it is built.
+        """
+        if pick.vcs is None or pick.vcs.type != "git":
+            return True
+        return _cached_wheel(self._cache.built("git", self._vcs_key(pick))) is not None
 
     @contextlib.contextmanager
     def _once(self, out: Path, kind: str, key: str) -> Iterator[Path | None]:
@@ -265,6 +280,39 @@ _OFFLINE_REQUIREMENTS = (
     "; offline, pip downloads nothing and looks only in its find-links: sync online, or name a directory "
     "holding them in PIP_FIND_LINKS"
 )
+
+
+def not_built(pick: Pick) -> str:
+    """A commit offline cannot clone, as :class:`OfflineError` lists it: the wheel that would be built from it."""
+    vcs = pick.vcs
+    return f"{pick.name} (the wheel built from {vcs.url}@{vcs.commit})" if vcs is not None else str(pick.name)
+
+
+#: what pip and build take for a project whose ``pyproject.toml`` names no ``[build-system]`` (PEP 517's fallback)
+_DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
+
+
+def build_requires(tree: Path) -> list[str] | None:
+    """The build requirements of the project in ``tree`` (its ``[build-system] requires``), read without building.
+
+    ``None`` when they cannot be known so (no readable ``pyproject.toml`` nor ``setup.py``, a ``requires`` that is no
+    list of strings). Only the static ones: the backend may ask for more when it builds.
+    """
+    from tox_venvsync._lock._toml import read_toml  # noqa: PLC0415  # only when an offline sync tells what it lacks
+
+    pyproject = tree / "pyproject.toml"
+    if not pyproject.is_file():
+        return list(_DEFAULT_REQUIRES) if (tree / "setup.py").is_file() else None
+    try:
+        system = read_toml(pyproject)[1].get("build-system")
+    except (VenvSyncError, OSError):
+        return None
+    if system is None:
+        return list(_DEFAULT_REQUIRES)
+    requires = system.get("requires") if isinstance(system, dict) else None
+    if not isinstance(requires, list) or not all(isinstance(line, str) for line in requires):
+        return None
+    return [str(line) for line in requires]
 
 
 def not_a_project(tree: Path) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 # The patterns below are compiled where first used (``re`` keeps them compiled after that): a tox run that finds its
 # venv in sync uses none of them, and compiling them all when the module loads was about 0.3 ms of every run.
@@ -240,10 +240,20 @@ class OfflineError(VenvSyncError):
 
     exit_code = 2
 
-    def __init__(self, missing: list[str]) -> None:
+    def __init__(self, missing: list[str], *, builds: Sequence[str] = (), leave_out: str = "") -> None:
+        """``builds``: what the sync would build and what each build needs (``demo from <dir> needs hatchling``).
+
+        A build's requirements are not in the cache (pip installs them, offline from its find-links alone): told
+        beside the files, so that one run online, or the find-links, or ``leave_out`` (the project) is done at once.
+        """
+        needs = ""
+        if builds:
+            either = f", or {leave_out}" if leave_out else ""
+            needs = f"; building {' and '.join(builds)} too, which offline pip takes only from PIP_FIND_LINKS: put "
+            needs += f"them there{either}"
         super().__init__(
             f"offline and {len(missing)} file(s) are not in the cache: {', '.join(missing)}; "
-            "run once online (or fill TOX_VENVSYNC_CACHE_DIR) first",
+            f"run once online (or fill TOX_VENVSYNC_CACHE_DIR) first{needs}",
         )
         self.missing = missing
 

@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 
 
+def _missing(pick: Pick) -> str:
+    """A file offline cannot have, as :class:`OfflineError` lists it: the package and its file's name."""
+    return f"{pick.name} ({pick.artifact.filename if pick.artifact else '?'})"
+
+
 class Fetcher(Protocol):
     """Makes the artifacts of picks available as verified local files."""
 
@@ -104,7 +109,7 @@ class CacheFetcher:
         found = {pick.name: self._cached(pick) for pick in picks}
         missing = [pick for pick in picks if found[pick.name] is None]
         if missing and self._offline:
-            raise OfflineError(sorted(f"{p.name} ({p.artifact.filename if p.artifact else '?'})" for p in missing))
+            raise OfflineError(sorted(_missing(pick) for pick in missing))
         if missing:
             if self._progress is not None:
                 self._progress.start(len(missing))
@@ -112,6 +117,10 @@ class CacheFetcher:
             if self._progress is not None:
                 self._progress.finish()
         return {pick.name: path for pick in picks if (path := found[pick.name]) is not None}
+
+    def missing(self, picks: Sequence[Pick]) -> list[str]:
+        """The picks whose file the cache lacks, as offline names them: ``alpha (alpha-1.0-py3-none-any.whl)``."""
+        return [_missing(pick) for pick in picks if self._cached(pick) is None]
 
     def _fetch_all(self, missing: Sequence[Pick]) -> dict[NormalizedName, Path]:
         """Each file on one of up to ``workers`` threads, each keeping its connection to a host for its next file."""

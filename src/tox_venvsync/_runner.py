@@ -89,7 +89,7 @@ if TYPE_CHECKING:
 
     from tox_venvsync._location import Found
     from tox_venvsync._lock._request import Request
-    from tox_venvsync._sync import LocalWheel, Outcome, SyncSpec
+    from tox_venvsync._sync import LocalWheel, LockAhead, Outcome, SyncSpec
     from tox_venvsync._target import Target
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
@@ -773,6 +773,7 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
         except ReplacedInterpreterError as exc:  # base_python's record unchanged, the venv's own python another one
             raise Recreate(exc.reason) from exc
         moved = moved_from(self.env_dir)  # a venv copied here (a restored CI cache) is found in sync, as by uv
+        self._refuse_missing_offline(spec, target, ahead, packages)  # before an sdist's build, as the sync does
         with self._project_wheels(packages, cache, target) as project:
             outcome = sync(replace(spec, project=project), target, cache=cache, ahead=ahead)
         remember_place(self.env_dir)
@@ -876,6 +877,23 @@ class VenvSyncRunner(VirtualEnv, PythonRun):
                 )
                 for package in packages
             ]
+
+    def _refuse_missing_offline(
+        self, spec: SyncSpec, target: Target, ahead: LockAhead, packages: list[PathPackage]
+    ) -> None:
+        """Offline, the files the cache lacks are told before the project's sdist is built into a wheel.
+
+        That build installs the project's build requirements, which offline pip takes only from its find-links:
+        it failed on them where the files missing were to be told (see ``_sync.refuse_missing_offline``).
+        """
+        from tox_venvsync._sync import build_needs, refuse_missing_offline  # noqa: PLC0415  # see _sync_env
+
+        sdists = [package.path for package in packages if package.path.suffix != ".whl"]  # the others are built
+        if not spec.offline or not sdists:
+            return
+        tree = None if self.pkg_type == "external" else self._package_root  # a given sdist's own are not known
+        building = [need for sdist in sdists if (need := build_needs(spec, f"the project from {sdist}", tree))]
+        refuse_missing_offline(spec, target, self._cache, ahead=ahead, building=building)
 
     def _spec(self) -> SyncSpec:
         """What to sync, without the project's wheels (they are added once built)."""

@@ -62,6 +62,8 @@ class Sources:
         self._deferred: dict[str, tuple[Pick, Path, bool]] = {}
         #: non-editable source trees and their signatures, so the no-op check notices an edit
         self.trees: dict[str, str] = {}
+        #: each pin's best file in the cache, once searched offline (see :meth:`_from_cache`)
+        self._best_cached: dict[str, Artifact | None] = {}
 
     @cached_property
     def _builder(self) -> Builder:
@@ -162,7 +164,8 @@ class Sources:
             for digest in digests
             for file in _files_in(self.cache.artifact(algorithm, digest, "x").parent)
         ]
-        return choose_file(cached, self._target.tag_ranks, pick.lookup.formats)
+        best = self._best_cached[pick.name] = choose_file(cached, self._target.tag_ranks, pick.lookup.formats)
+        return best
 
     def _choice_memo(self, pick: Pick) -> Path:
         """Where the file the index gave this pin for this interpreter's tags is noted (``pins/<key>.json``)."""
@@ -218,6 +221,36 @@ class Sources:
             if digest in allowed.get(algorithm, ()) and self.cache.artifact(algorithm, digest, filename).is_file():
                 return Artifact(filename=filename, url=None, path=None, size=None, hashes={algorithm: digest})
         return None
+
+    def offline_missing(self, picks: Sequence[Pick]) -> list[str]:
+        """What installing ``picks`` offline needs that the cache does not hold, as :class:`OfflineError` lists it.
+
+        The files the lock names, the requirements pins and the commits not built before: all that a sync fetches,
+        found before it builds anything. Source trees are built, not fetched (see :meth:`builds_tree`).
+        """
+        from tox_venvsync._build import not_built  # noqa: PLC0415  # loaded when a sync has work to do
+        from tox_venvsync._fetch import CacheFetcher  # noqa: PLC0415
+
+        files = [p for p in picks if p.artifact is not None and p.vcs is None and p.directory is None]
+        pins = [p for p in picks if p.artifact is None and p.lookup is not None]
+        missing = CacheFetcher(self.cache, offline=True).missing([p for p in files if p.name not in self._local])
+        missing += [f"{p.name}=={p.version}" for p in pins if self._from_cache(p, offline=True) is None]
+        missing += [not_built(p) for p in picks if p.vcs is not None and not self._builder.built_before(p)]
+        return sorted(missing)
+
+    def builds_tree(self, pick: Pick, installed: InstalledDist | None) -> bool:
+        """Whether the sync builds ``pick``'s source tree: not when the venv holds its build of the tree as it is.
+
+        ``False`` too for a directory that holds no project: its own error comes where it would be built.
+        """
+        from tox_venvsync._build import not_a_project  # noqa: PLC0415  # a sync with a source tree
+
+        directory = pick.directory
+        if directory is None or not_a_project(directory.tree) is not None:
+            return False
+        signature = signature_of(tree_listing(directory.tree))
+        kept = self._unchanged(pick, directory.tree, signature, editable=directory.editable, installed=installed)
+        return kept is None
 
     def _tree(self, pick: Pick, path: Path, *, editable: bool, installed: InstalledDist | None) -> Wanted:
         from tox_venvsync._build import BuildError, not_a_project  # noqa: PLC0415  # a sync with a source tree
@@ -317,7 +350,12 @@ class Sources:
         installs = plan.to_install
         picks = [step.wanted.pick for step in installs if step.wanted is not None]
         cached: dict[str, Artifact | None] = {
-            p.name: self._from_cache(p, offline=offline) for p in picks if p.lookup is not None
+            # offline, searched once: by the check before the plan (offline_missing), else here
+            p.name: self._best_cached[p.name]
+            if offline and p.name in self._best_cached
+            else self._from_cache(p, offline=offline)
+            for p in picks
+            if p.lookup is not None
         }
         missing = [
             f"{pick.name}=={pick.version}" for pick in picks if pick.name in cached and cached[pick.name] is None

@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from email.message import Message
 
     from packaging.requirements import Requirement
+    from packaging.utils import NormalizedName
 
     from tox_venvsync._apply import Installer
     from tox_venvsync._cache import Cache
     from tox_venvsync._fetch import Fetcher
     from tox_venvsync._indexes import ProjectIndexes
+    from tox_venvsync._installed import InstalledDist
     from tox_venvsync._journal import Journal
     from tox_venvsync._lock._model import Lock, Pick
     from tox_venvsync._plan import Plan, Wanted
@@ -299,6 +301,7 @@ def sync(  # noqa: PLR0913  # the pipeline's seams, all keyword-only
             keep=kept_deps,
             write=not dry_run,
             ahead=ahead,
+            refuse_missing=spec.offline and not dry_run,
         )
         if dry_run:
             return Outcome(plan=plan, seconds=time.perf_counter() - start, applied=False)
@@ -710,16 +713,42 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     keep: frozenset[str] = frozenset(),
     write: bool = True,
     ahead: LockAhead | None = None,
+    refuse_missing: bool = False,
 ) -> Plan:
     """Read the lock, select for ``target`` and compare with the venv: the plan a sync would apply.
 
     Source trees in the lock are built here (their contents decide whether they changed). ``write``
     false leaves the cache's memo of parsed lockfiles as it is (a dry run writes nothing). ``ahead``
-    holds the lock if it was read already (see :class:`LockAhead`).
+    holds the lock if it was read already (see :class:`LockAhead`). ``refuse_missing``: offline, the files
+    the cache lacks are told before any tree is built (see :func:`_refuse_missing`).
     """
     from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
-    from tox_venvsync._lock._memo import remembered_selection  # noqa: PLC0415
     from tox_venvsync._plan import make_plan  # noqa: PLC0415
+
+    picks = _selected(spec, target, sources, write=write, ahead=ahead)
+    # only_groups, or --package naming only other workspace members: the project's dependencies are not asked
+    other_members = bool(spec.request.packages) and not spec.request.packages & spec.project_names
+    metadata = {wheel: _project_metadata(wheel.path) for wheel in spec.project}
+    for headers in metadata.values():  # also with --frozen or only_groups: the project itself does not fit then
+        _check_project_python(headers, target)
+    if not spec.request.frozen and not spec.request.only_groups and not other_members:
+        _check_fresh(spec, target, picks, metadata)
+    built = {w.pick.name for w in project}
+    installed = scan(_site_packages(target))
+    # a source tree unchanged since it was built and installed here is not built again (unless it must be reinstalled)
+    reuse = {name: dists[0] for name, dists in installed.items() if len(dists) == 1 and name not in suspect}
+    if refuse_missing:
+        others = [pick for pick in picks if pick.name not in built]
+        _refuse_missing(spec, sources, others, installed=installed, reuse=reuse, suspect=suspect)
+    wanted = [*project, *(sources.wanted(pick, reuse.get(pick.name)) for pick in picks if pick.name not in built)]
+    # the project is tox's to install: when it is not built (package = skip, a dry run), what is there stays
+    keep = keep | (frozenset() if project else spec.project_names)
+    return make_plan(wanted, installed, suspect=suspect, exact=spec.exact, keep=keep)
+
+
+def _selected(spec: SyncSpec, target: Target, sources: Sources, *, write: bool, ahead: LockAhead | None) -> list[Pick]:
+    """What the lock selects for ``target`` that the sync installs: not the project's entry when tox builds it."""
+    from tox_venvsync._lock._memo import remembered_selection  # noqa: PLC0415  # see the imports
 
     def select() -> Sequence[Pick]:  # only when the selection is not remembered: no TOML parser loaded before
         from tox_venvsync._lock import read_lock  # noqa: PLC0415
@@ -743,21 +772,103 @@ def make_sync_plan(  # noqa: PLR0913  # the plan's inputs, keyword-only
     picks = [pick for pick in selected if pick.name not in spec.project_names]
     if spec.request.no_editable:  # uv sync --no-editable: the lock's editable trees become regular installs
         picks = [_not_editable(pick) for pick in picks]
-    # only_groups, or --package naming only other workspace members: the project's dependencies are not asked
-    other_members = bool(spec.request.packages) and not spec.request.packages & spec.project_names
-    metadata = {wheel: _project_metadata(wheel.path) for wheel in spec.project}
-    for headers in metadata.values():  # also with --frozen or only_groups: the project itself does not fit then
-        _check_project_python(headers, target)
-    if not spec.request.frozen and not spec.request.only_groups and not other_members:
-        _check_fresh(spec, target, picks, metadata)
-    built = {w.pick.name for w in project}
+    return picks
+
+
+def refuse_missing_offline(
+    spec: SyncSpec, target: Target, cache: Cache, *, ahead: LockAhead | None = None, building: Sequence[str] = ()
+) -> None:
+    """Offline: refuse, before the project is built here (tox's ``package = sdist``), when the cache lacks a file.
+
+    ``building``: what that build needs (``the project from <sdist> needs ...``), told beside the files missing.
+    The sync checks again, before the lock's own source trees are built (:func:`_refuse_missing`).
+    """
+    from tox_venvsync._installed import scan  # noqa: PLC0415  # see the imports
+    from tox_venvsync._journal import Journal  # noqa: PLC0415
+    from tox_venvsync._sources import Sources  # noqa: PLC0415
+
+    sources = Sources(cache, target, cache.tmp_dir(), environ=spec.environ, offline=True)  # it builds nothing
+    picks = _selected(spec, target, sources, write=True, ahead=ahead)
     installed = scan(_site_packages(target))
-    # a source tree unchanged since it was built and installed here is not built again (unless it must be reinstalled)
+    suspect = Journal(spec.venv).pending()
     reuse = {name: dists[0] for name, dists in installed.items() if len(dists) == 1 and name not in suspect}
-    wanted = [*project, *(sources.wanted(pick, reuse.get(pick.name)) for pick in picks if pick.name not in built)]
-    # the project is tox's to install: when it is not built (package = skip, a dry run), what is there stays
-    keep = keep | (frozenset() if project else spec.project_names)
-    return make_plan(wanted, installed, suspect=suspect, exact=spec.exact, keep=keep)
+    leave_out = "leave the project out with package = skip" if building else ""
+    _refuse_missing(
+        spec, sources, picks, installed=installed, reuse=reuse, suspect=suspect, building=building, leave_out=leave_out
+    )
+
+
+def _refuse_missing(  # noqa: PLR0913  # what the plan knows when it starts to build
+    spec: SyncSpec,
+    sources: Sources,
+    picks: Sequence[Pick],
+    *,
+    installed: Mapping[NormalizedName, Sequence[InstalledDist]],
+    reuse: Mapping[NormalizedName, InstalledDist],
+    suspect: frozenset[str],
+    building: Sequence[str] = (),
+    leave_out: str = "",
+) -> None:
+    """Offline: refuse, before any source tree is built, when the cache lacks a file the sync would install.
+
+    The plan builds the lock's source trees (the project's own entry of a ``uv.lock`` or of ``pip lock .``'s
+    ``pylock.toml``) to compare their contents, and offline such a build failed on its build backend, which pip
+    cannot fetch then, where every file missing was to be told (as for a lock without the project). What the
+    sync installs apart from the trees is planned here (no build needed for it), its missing files listed, and
+    each tree that would be built named with its build requirements, read from its ``pyproject.toml``.
+    """
+    from tox_venvsync._errors import OfflineError  # noqa: PLC0415  # see the imports
+    from tox_venvsync._plan import make_plan  # noqa: PLC0415
+
+    others = [sources.wanted(pick) for pick in picks if pick.directory is None]  # no build for these
+    installing = make_plan(others, installed, suspect=suspect, exact=False).to_install
+    missing = sources.offline_missing([step.wanted.pick for step in installing if step.wanted is not None])
+    if not missing:  # a build's requirements may come from pip's find-links: the build tells if they do not
+        return
+    trees = [pick for pick in picks if sources.builds_tree(pick, reuse.get(pick.name))]
+    needs = [
+        need
+        for pick in trees
+        if pick.directory is not None
+        and (need := build_needs(spec, f"{pick.name} from {pick.directory.tree}", pick.directory.tree)) is not None
+    ]
+    root = spec.lock_path.absolute().parent
+    if any(p.directory is not None and p.directory.tree.absolute() == root for p in trees):
+        leave_out = leave_out or "leave the project out with --no-install-project"
+    raise OfflineError(missing, builds=[*building, *needs], leave_out=leave_out)
+
+
+def build_needs(spec: SyncSpec, what: str, tree: Path | None) -> str | None:
+    """``<what> needs its build requirements hatchling``: what building ``tree`` installs first, read without building.
+
+    ``None`` when it needs nothing installed (an in-tree backend). ``tree`` ``None``: not known (an sdist given).
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # see the imports
+    from packaging.utils import canonicalize_name  # noqa: PLC0415
+
+    from tox_venvsync._build import build_requires  # noqa: PLC0415
+    from tox_venvsync._lock import build_constraints  # noqa: PLC0415
+
+    requires = build_requires(tree) if tree is not None else None
+    if requires == []:  # an in-tree backend that needs nothing installed
+        return None
+    if requires is None:
+        return f"{what} needs its build backend and its requirements"
+    held: dict[str, list[str]] = {}
+    try:  # a uv.lock's build constraints pin what the build installs (as uv builds under them)
+        for line in build_constraints(spec.lock_path, spec.lock_format):
+            held.setdefault(canonicalize_name(Requirement(line).name), []).append(line)
+    except (VenvSyncError, InvalidRequirement, OSError):  # told where the build reads them
+        held = {}
+
+    def shown(line: str) -> str:
+        try:
+            pins = held.get(canonicalize_name(Requirement(line).name), [])
+        except InvalidRequirement:
+            return line
+        return f"{line} (held to {' and '.join(pins)})" if pins else line
+
+    return f"{what} needs its build requirements {', '.join(shown(line) for line in requires)}"
 
 
 def _not_editable(pick: Pick) -> Pick:
