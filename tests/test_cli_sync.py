@@ -1239,6 +1239,33 @@ def test_offline_with_a_cold_cache_lists_what_is_missing_before_the_project_is_b
     ]
 
 
+@pytest.mark.usefixtures("cache_dir")
+def test_verify_and_a_dry_run_say_why_the_same_version_is_installed_again(
+    tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "reinstall: demo 0.1.0 -> 0.1.0" did not say why (here: synced with --no-editable, the lock's root is editable)
+    project = write_project(tmp_path / "project", "demo", "0.1.0", {"demo/__init__.py": ""})
+    lock = project / "uv.lock"
+    lock.write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+        '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { editable = "." }\n'
+    )
+    venv = tmp_path / "venv"
+    assert run(capsys, *sync_args(lock, venv, python312, "--no-editable"))[0] == 0
+    reason = "installed not editable; the lock wants it editable"
+    line = f"reinstall: demo 0.1.0 -> 0.1.0 ({reason})"
+    verify = ["verify", "--venv", str(venv), "--lock", str(lock)]
+    assert run(capsys, *verify)[:2] == (1, f"{line}\n")
+    code, out, _ = run(capsys, *sync_args(lock, venv, python312, "--dry-run"))
+    assert (code, out.splitlines()[:1]) == (0, [line])
+    code, out, _ = run(capsys, *verify, "--json")
+    assert code == 1
+    assert json.loads(out)["differs"]["install"] == [
+        {"name": "demo", "version": "0.1.0", "action": "reinstall", "from": "0.1.0", "reason": reason}
+    ]
+    assert run(capsys, *verify, "--no-editable")[0] == 0
+
+
 def test_an_unknown_link_mode_is_refused_before_the_venv_is_made(
     lock: Path, tmp_path: Path, python312: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ from packaging.version import Version
 from tox_venvsync._installed import OUR_METADATA, InstalledDist
 from tox_venvsync._lock import Artifact, Pick, VcsSource
 from tox_venvsync._plan import SEED_PACKAGES, Action, Plan, Step, Wanted, make_plan
+from tox_venvsync._values import replace
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,7 @@ def test_plan_lines_and_summary(tmp_path: Path) -> None:
         "downgrade: down 2 -> 1",
         "remove: gone 1",
         "install: new 1",
-        "reinstall: same 1 -> 1",
+        "reinstall: same 1 -> 1 (rebuilt with changed contents)",
         "upgrade: up 1 -> 2",
         "keep 1 package",
     ]
@@ -406,3 +407,93 @@ def test_another_project_of_the_locked_archive_is_reinstalled(tmp_path: Path) ->
     installed = _installed(tmp_path, I("a", "1.0", direct_url=url))
     plan = make_plan([Wanted(pick=pick, direct_url=url)], {pick.name: [installed]})
     assert [s.action for s in plan.steps] == [Action.REINSTALL]
+
+
+def _dist(site: Path, direct_url: dict[str, object] | None, name: str = "demo") -> InstalledDist:
+    """demo 0.1.0 installed in ``site`` (one more ``.dist-info`` per call), with a ``direct_url.json`` if given."""
+    dist_info = Path(tempfile.mkdtemp(dir=site)) / f"{name}-0.1.0.dist-info"
+    dist_info.mkdir()
+    if direct_url is not None:
+        (dist_info / "direct_url.json").write_text(json.dumps(direct_url))
+    return InstalledDist(name=canonicalize_name(name), version=Version("0.1.0"), dist_info=dist_info)
+
+
+_TREE = {"url": "file:///src/demo", "dir_info": {"editable": False}}
+_EDITABLE = {"url": "file:///src/demo", "dir_info": {"editable": True}}
+_COMMIT = {"url": "https://git.example/demo", "vcs_info": {"vcs": "git", "commit_id": "1" * 40}}
+_DEMO = Pick(name=canonicalize_name("demo"), version=Version("0.1.0"), kind="directory", artifact=None)
+_AT_COMMIT = VcsSource(type="git", url="https://git.example/demo", commit="2" * 40)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "installed", "reason"),
+    [
+        pytest.param(
+            Wanted(pick=_DEMO, direct_url="file:///src/demo", from_directory=True),
+            [_EDITABLE],
+            "installed editable; the lock wants it built",
+            id="editable-to-built",
+        ),
+        pytest.param(
+            Wanted(pick=_DEMO, direct_url="file:///src/demo", editable=True, from_directory=True),
+            [_TREE],
+            "installed not editable; the lock wants it editable",
+            id="built-to-editable",
+        ),
+        pytest.param(
+            Wanted(pick=_DEMO, direct_url="https://files.example/demo-0.1.0.tar.gz"),
+            [None],
+            "installed from an index; the lock wants it from https://files.example/demo-0.1.0.tar.gz",
+            id="index-to-url",
+        ),
+        pytest.param(
+            Wanted(pick=_DEMO),
+            [_EDITABLE],
+            "installed editable from file:///src/demo; the lock wants it from an index",
+            id="editable-to-index",
+        ),
+        pytest.param(
+            Wanted(pick=replace(_DEMO, kind="vcs", vcs=_AT_COMMIT), direct_url=_AT_COMMIT.url),
+            [_COMMIT],
+            f"installed from a different commit; the lock wants {'2' * 40}",
+            id="another-commit",
+        ),
+        pytest.param(
+            Wanted(pick=_DEMO, direct_url="file:///src/demo", from_directory=True, content="new"),
+            [_TREE],
+            "rebuilt with changed contents",
+            id="contents",
+        ),
+        pytest.param(Wanted(pick=_DEMO), [None, None], "2 copies installed", id="twice"),
+    ],
+)
+def test_a_reinstall_of_the_same_version_says_why(
+    tmp_path: Path, wanted: Wanted, installed: list[dict[str, object] | None], reason: str
+) -> None:
+    # "reinstall: demo 0.1.0 -> 0.1.0" did not say why the same version is installed again (found by QA); the line
+    # keeps its start, as quoted before, and --json adds a "reason" to the entry (its other keys as they were)
+    plan = make_plan([wanted], {canonicalize_name("demo"): [_dist(tmp_path, found) for found in installed]})
+    assert plan.lines() == [f"reinstall: demo 0.1.0 -> 0.1.0 ({reason})", "keep 0 packages"]
+    assert plan.as_json()["install"] == [
+        {"name": "demo", "version": "0.1.0", "action": "reinstall", "from": "0.1.0", "reason": reason}
+    ]
+
+
+def test_the_reinstall_of_a_package_an_interrupted_sync_was_changing_says_so(tmp_path: Path) -> None:
+    plan = make_plan([Wanted(pick=_DEMO)], {canonicalize_name("demo"): [_dist(tmp_path, None)]}, suspect={"demo"})
+    assert plan.lines() == ["reinstall: demo 0.1.0 -> 0.1.0 (an interrupted sync was changing it)", "keep 0 packages"]
+
+
+def test_other_changes_have_no_reason_in_their_json(tmp_path: Path) -> None:
+    plan = make_plan([_wanted(W("demo", "0.2.0"))], {canonicalize_name("demo"): [_dist(tmp_path, None)]})
+    assert plan.lines() == ["upgrade: demo 0.1.0 -> 0.2.0", "keep 0 packages"]
+    assert plan.as_json()["install"] == [{"name": "demo", "version": "0.2.0", "action": "upgrade", "from": "0.1.0"}]
+
+
+def test_a_reinstall_from_another_file_of_the_same_version_says_so(tmp_path: Path) -> None:
+    wanted = _wanted(W("a", "1.0", url="https://files.example/a.whl", sha256="bb"))
+    plan = make_plan([wanted], _by_name([_installed(tmp_path, I("a", "1.0", artifact="sha256:aa"))]))
+    assert plan.lines() == [
+        "reinstall: a 1.0 -> 1.0 (installed from a file whose hash is not the lock's)",
+        "keep 0 packages",
+    ]

@@ -281,7 +281,11 @@ def test_vcs_installs_the_locked_commit_not_the_branch_head(env: Env) -> None:
     outcome = env.sync()
     assert actions(outcome) == [("gitpkg", "reinstall")]
     assert outcome.plan is not None
-    assert outcome.plan.lines() == ["reinstall: gitpkg 1.0 -> (vcs)", "keep 0 packages"]
+    # the same version: the line says why it is installed again
+    assert outcome.plan.lines() == [
+        f"reinstall: gitpkg 1.0 -> (vcs) (installed from a different commit; the lock wants {second})",
+        "keep 0 packages",
+    ]
     assert env.run("import gitpkg; print(gitpkg.REV)") == "second"
 
 
@@ -551,7 +555,7 @@ def test_directory_is_reinstalled_when_its_tree_changes(env: Env) -> None:
     (tree / "src" / "dirpkg" / "__init__.py").write_text("V = 2  # edited\n")
     outcome = env.sync()
     assert outcome.plan is not None
-    assert outcome.plan.lines() == ["reinstall: dirpkg 0.1 -> 0.1", "keep 0 packages"]
+    assert outcome.plan.lines() == ["reinstall: dirpkg 0.1 -> 0.1 (rebuilt with changed contents)", "keep 0 packages"]
     assert env.run("import dirpkg; print(dirpkg.V)") == "2"
     write_project(env.root / "lock" / "local", "dirpkg", "0.2", {"dirpkg/__init__.py": "V = 3\n"})
     outcome = env.sync()

@@ -88,6 +88,8 @@ class Step:
     version: Version | None
     old: tuple[InstalledDist, ...] = ()
     wanted: Wanted | None = None
+    #: why a reinstall installs the same version again (``installed editable; the lock wants it built``); else empty
+    reason: str = ""
 
     @property
     def old_version(self) -> Version | None:
@@ -95,10 +97,15 @@ class Step:
         return self.old[0].version if self.old else None
 
     def describe(self) -> str:
-        """``install: gamma 0.3``, ``upgrade: beta 2.0 -> 2.1``, ``remove: beta 2.0``."""
+        """``install: gamma 0.3``, ``upgrade: beta 2.0 -> 2.1``, ``remove: beta 2.0``.
+
+        A reinstall says why after the line: ``reinstall: demo 0.1.0 -> 0.1.0 (installed editable; the lock wants it
+        built)``.
+        """
         old, new = self.old_version, self._shown_version()
         if self.action in {Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL}:
-            return f"{self.action.value}: {self.name} {old} -> {new}"
+            why = f" ({self.reason})" if self.reason else ""
+            return f"{self.action.value}: {self.name} {old} -> {new}{why}"
         return f"{self.action.value}: {self.name} {new}"
 
     def _shown_version(self) -> str:
@@ -134,17 +141,19 @@ class Plan:
     def as_json(self) -> dict[str, list[dict[str, str | None]]]:
         """``{"install": [...], "remove": [...], "keep": [...]}``: ``venvsync sync --json``'s, and tox's result JSON's.
 
-        Each entry: ``name``, ``version`` (the old one for a removal), ``action``, and ``from`` (the version it had).
+        Each entry: ``name``, ``version`` (the old one for a removal), ``action``, and ``from`` (the version it had);
+        a reinstall's also ``reason``, why it is installed again (as its line says it).
         """
 
         def row(step: Step) -> dict[str, str | None]:
             old = str(step.old_version) if step.old_version else None
-            return {
+            found = {
                 "name": step.name,
                 "version": str(step.version) if step.version else old,
                 "action": step.action.value,
                 "from": old,
             }
+            return {**found, "reason": step.reason} if step.reason else found
 
         return {
             "install": [row(step) for step in self.to_install],
@@ -200,31 +209,84 @@ def make_plan(
 
 def _step_for(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> Step:
     version = item.pick.version
-    action = _action(item, old, suspect=suspect)
-    return Step(action=action, name=item.pick.name, version=version, old=old, wanted=item)
+    action, reason = _action(item, old, suspect=suspect)
+    return Step(action=action, name=item.pick.name, version=version, old=old, wanted=item, reason=reason)
 
 
-def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> Action:  # noqa: PLR0911  # one rule per line
+def _action(item: Wanted, old: tuple[InstalledDist, ...], *, suspect: bool) -> tuple[Action, str]:  # noqa: PLR0911  # one rule per line
+    """What to do, and for a reinstall why (uv -v says only "Requirement installed, but mismatched")."""
     if not old:
-        return Action.INSTALL
+        return Action.INSTALL, ""
     current = old[0]
     version = item.pick.version
-    if len(old) > 1 or suspect or current.version is None:
-        return Action.REINSTALL
+    if unsure := _unsure(old, suspect=suspect):
+        return Action.REINSTALL, unsure
+    if current.version is None:  # said by _unsure; for mypy
+        return Action.REINSTALL, unsure
     if version is not None and current.version < version:
-        return Action.UPGRADE
+        return Action.UPGRADE, ""
     if version is not None and current.version > version:
-        return Action.DOWNGRADE
+        return Action.DOWNGRADE, ""
     if current.direct_url != item.source_id and not _from_the_locked_url(item, current):
-        return Action.REINSTALL  # the same version from another source, commit or editable-ness, as uv sync decides
+        # the same version from another source, commit or editable-ness, as uv sync decides
+        return Action.REINSTALL, _other_source(current.direct_url, item)
     if item.content is not None and current.content != item.content:
-        return Action.REINSTALL  # a source tree or the project was rebuilt with other contents
+        return Action.REINSTALL, "rebuilt with changed contents"  # a source tree or the project, rebuilt
     # the same version from another file; or from a file an older build did not note (before 6c2090b), which may be
     # another: after an upgrade it stayed for good. One installed by another tool is trusted, as uv trusts it
     wanted = item.artifact_hash
     if wanted is not None and (found := current.artifact_hash) != wanted and (found is not None or current.noted):
-        return Action.REINSTALL
-    return Action.KEEP
+        other = "installed from a file whose hash is not the lock's"
+        return Action.REINSTALL, other if found is not None else "the file it was installed from is not noted"
+    return Action.KEEP, ""
+
+
+def _unsure(old: tuple[InstalledDist, ...], *, suspect: bool) -> str:
+    """Why what is installed is reinstalled whatever the lock wants: several copies, half changed, no version."""
+    if len(old) > 1:
+        return f"{len(old)} copies installed"
+    if suspect:
+        return "an interrupted sync was changing it"
+    if old[0].version is None:
+        return "its installed version cannot be read"
+    return ""
+
+
+def _other_source(installed: str | None, item: Wanted) -> str:
+    """Why the same version is installed again from the lock's source: ``installed editable; the lock wants it built``.
+
+    ``installed`` and ``item.source_id`` are :func:`source_id` strings (``None``: from an index).
+    """
+    wanted = item.source_id
+    was_editable = installed is not None and installed.startswith(_EDITABLE)
+    if (
+        installed is not None
+        and wanted is not None
+        and installed.removeprefix(_EDITABLE) == wanted.removeprefix(_EDITABLE)
+    ):
+        if was_editable:  # the same directory, not editable now
+            return "installed editable; the lock wants it built"
+        return "installed not editable; the lock wants it editable"
+    vcs = item.pick.vcs
+    same_repository = (
+        installed is not None and wanted is not None and installed.rpartition("@")[0] == wanted.rpartition("@")[0]
+    )
+    if vcs is not None and same_repository:  # git+URL@COMMIT: the URL the same
+        return f"installed from a different commit; the lock wants {vcs.commit}"
+    return f"installed {_from_where(installed)}; the lock wants it {_from_where(wanted)}"
+
+
+#: how a :func:`source_id` starts for an editable install
+_EDITABLE = "editable+"
+
+
+def _from_where(source: str | None) -> str:
+    """``from an index``, ``editable from <url>`` or ``from <url>``: where a :func:`source_id` says it comes from."""
+    if source is None:
+        return "from an index"
+    if source.startswith(_EDITABLE):
+        return f"editable from {source.removeprefix(_EDITABLE)}"
+    return f"from {source}"
 
 
 def _from_the_locked_url(item: Wanted, current: InstalledDist) -> bool:
