@@ -17,8 +17,8 @@ def each_in_threads(function: Callable[[_T], _R], items: Iterable[_T], *, worker
     """``function`` of every item, in order, on up to ``workers`` threads (named ``name``, numbered).
 
     On a failure, or a Ctrl-C (or ``SIGTERM``, see ``_entry``) raised in the calling thread, no other item starts,
-    and this raises only once every item under way has ended: what comes next (removing the venv the items were
-    writing into) never races a thread still writing there.
+    and this raises only once every item under way has ended, also when another Ctrl-C comes while it waits: what
+    comes next (removing the venv the items were writing into) never races a thread still writing there.
 
     ``ThreadPoolExecutor``'s own shutdown does not give that: it waits for the threads it knows, and a thread is
     known only once ``Thread.start`` has returned in the calling thread. A Ctrl-C raised while the caller waits in
@@ -59,7 +59,23 @@ class _Crew:
                 self._condition.notify_all()
 
     def close(self) -> None:
-        """Start no other item, and wait until every item under way has ended (in a thread known or not)."""
-        with self._condition:
-            self._closed = True
-            self._condition.wait_for(lambda: self._running == 0)
+        """Start no other item, and wait until every item under way has ended (in a thread known or not).
+
+        A Ctrl-C raised in the calling thread while it waits (a second one: the first, or a failure, is why it
+        closes) does not cut the wait short: it is raised once the items under way have ended. Cut short, it let
+        the caller remove the venv this run made while a thread still placed a wheel there, the race the wait is
+        for; an item is one wheel being placed, which takes milliseconds. A second SIGTERM or SIGHUP still ends
+        the process at once (see ``_entry``).
+        """
+        stop: KeyboardInterrupt | None = None
+        while True:
+            try:
+                with self._condition:
+                    self._closed = True
+                    self._condition.wait_for(lambda: self._running == 0)
+            except KeyboardInterrupt as exc:  # noqa: PERF203  # Ctrl-C, or Stopped: raised once the wait is over
+                stop = exc
+            else:
+                break
+        if stop is not None:
+            raise stop
